@@ -1,0 +1,78 @@
+"""The ``collective`` command: a thin layer that parses, calls the library and formats.
+
+Each command group lives in its own module and is registered in :data:`COMMANDS`.
+Library errors (:class:`collective.CollectiveError`) become one line on stderr and exit 1;
+usage mistakes exit 2 (click's convention).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from collective import __version__
+from collective.cli.common import CliState, fail
+from collective.errors import CollectiveError
+
+# command name -> "module:attribute"; loaded lazily so `collective --help` stays fast.
+COMMANDS: dict[str, str] = {
+    "compile": "collective.cli.compile_cmd:compile_command",
+    "deploy": "collective.cli.deploy_cmd:deploy_command",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        command = getattr(importlib.import_module(module), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="collective")
+@click.option("--network", "-n", metavar="NAME", envvar="COLLECTIVE_NETWORK",
+              help="Named network from hardhat.config.json (default: its defaultNetwork).")
+@click.option("--rpc", metavar="URL", envvar="COLLECTIVE_RPC",
+              help="JSON-RPC URL of any Ethereum node; overrides --network.")
+@click.option("--account", "-a", metavar="NAME|ADDRESS|INDEX", envvar="COLLECTIVE_ACCOUNT",
+              help="Sending account: a dev account index, an address, or a keystore name.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.pass_context
+def cli(ctx: click.Context, network: str | None, rpc: str | None, account: str | None,
+        as_json: bool) -> None:
+    """Collective: a permissioned consent ledger.
+
+    \b
+    Examples:
+      collective compile                      # build artifacts from contracts/
+      collective deploy --network embedded    # deploy the suite in process
+      collective --json deploy --network anvil
+    """
+    ctx.obj = CliState(network=network, rpc=rpc, account=account, as_json=as_json)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry point: library errors exit 1 with one clear line."""
+    try:
+        return cli.main(args=argv, prog_name="collective", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except CollectiveError as exc:
+        fail(str(exc))
+
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,86 @@
+"""Every error Collective raises on purpose.
+
+One root, a shallow tree::
+
+    CollectiveError
+    ├── ConfigurationError        bad hardhat.config.json, unknown network, bad manifest
+    ├── CompilationError          no compiler, solc reported errors, artifacts out of date
+    ├── ChainError                node unreachable, wrong chain id, code on chain differs
+    │   └── TransactionError      a transaction reverted (carries tx hash and decoded error)
+    │       ├── ConsentError      no covering consent, stale policy, bad or expired signature
+    │       └── PermissionError_  caller lacks the role, organization suspended
+    ├── AuditError                the record does not verify
+    └── NodeError                 the collective node refused or failed
+
+Library code raises only these; the CLI turns them into one line and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CollectiveError(Exception):
+    """Root of every Collective error. ``hint`` says what to do about it."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} ({self.hint})"
+
+
+class ConfigurationError(CollectiveError):
+    """The configuration, a network name or a deployment manifest is wrong."""
+
+
+class CompilationError(CollectiveError):
+    """The Solidity sources could not be compiled, or artifacts are stale."""
+
+
+class ChainError(CollectiveError):
+    """The chain could not be reached or is not the chain we expected."""
+
+
+class TransactionError(ChainError):
+    """A transaction or call reverted.
+
+    ``error_name`` and ``error_args`` hold the decoded Solidity custom error when the revert
+    data matched one of the suite's ABIs.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        tx_hash: str | None = None,
+        error_name: str | None = None,
+        error_args: dict[str, Any] | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.tx_hash = tx_hash
+        self.error_name = error_name
+        self.error_args = error_args or {}
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"{text} [tx {self.tx_hash}]" if self.tx_hash else text
+
+
+class ConsentError(TransactionError):
+    """No valid consent covers the action, or a consent signature is not acceptable."""
+
+
+class NotPermittedError(TransactionError):
+    """The sender lacks the role for the action, or its organization is suspended."""
+
+
+class AuditError(CollectiveError):
+    """The on-chain record failed verification."""
+
+
+class NodeError(CollectiveError):
+    """The collective node refused a request or failed."""
