@@ -8,7 +8,6 @@ usage mistakes exit 2 (click's convention).
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import Any
 
 import click
@@ -37,6 +36,12 @@ class LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CollectiveError as exc:
+            fail(str(exc))
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="collective")
@@ -63,16 +68,7 @@ def cli(ctx: click.Context, network: str | None, rpc: str | None, account: str |
 
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point: library errors exit 1 with one clear line."""
-    try:
-        return cli.main(args=argv, prog_name="collective", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except CollectiveError as exc:
-        fail(str(exc))
+    return cli.main(args=argv, prog_name="collective")
 
 
 __all__ = ["cli", "main"]
