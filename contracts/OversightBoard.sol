@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {AccountRules} from "./AccountRules.sol";
+
+/// @title OversightBoard
+/// @notice M-of-N oversight: members propose and approve actions (suspend or reinstate an
+///         organization, flag a recorded data use, change members or the threshold). A proposal
+///         executes as soon as approvals by current members reach the threshold.
+/// @dev Must be set as `board` in AccountRules to suspend and reinstate.
+contract OversightBoard {
+    /// @notice What a proposal does.
+    enum Action {
+        SuspendOrganization, // target: organization
+        ReinstateOrganization, // target: organization
+        FlagUse, // target: organization; ref: use reference; reason: reason hash
+        AddMember, // target: new member
+        RemoveMember, // target: member
+        SetThreshold // ref: new threshold
+    }
+
+    /// @notice A proposal and its state.
+    struct Proposal {
+        Action action;
+        address target;
+        bytes32 ref;
+        bytes32 reason;
+        address proposer;
+        bool executed;
+    }
+
+    /// @notice The AccountRules this board may suspend and reinstate in.
+    AccountRules public immutable accountRules;
+    /// @notice Approvals by current members needed to execute.
+    uint256 public threshold;
+    /// @notice Is the address a board member?
+    mapping(address => bool) public isMember;
+    /// @notice Has `member` approved proposal `id`?
+    mapping(uint256 => mapping(address => bool)) public approved;
+
+    address[] private _members;
+    Proposal[] private _proposals;
+
+    /// @notice A proposal was created (and approved by its proposer).
+    event ProposalCreated(
+        uint256 indexed id, Action action, address indexed target, bytes32 ref, bytes32 reason, address indexed proposer
+    );
+    /// @notice A member approved a proposal; `approvals` counts current members' approvals.
+    event ProposalApproved(uint256 indexed id, address indexed member, uint256 approvals);
+    /// @notice A proposal was executed.
+    event ProposalExecuted(uint256 indexed id, Action action, address indexed target);
+    /// @notice A recorded data use was flagged. `useRef` = keccak256(abi.encode(txHash, logIndex)).
+    event UseFlagged(bytes32 indexed useRef, address indexed organization, bytes32 reasonHash, uint256 indexed proposalId);
+    /// @notice A member joined the board.
+    event MemberAdded(address indexed member);
+    /// @notice A member left the board.
+    event MemberRemoved(address indexed member);
+    /// @notice The approval threshold changed.
+    event ThresholdChanged(uint256 threshold);
+
+    /// @notice The caller is not a board member.
+    error NotMember(address caller);
+    /// @notice No proposal has this id.
+    error UnknownProposal(uint256 id);
+    /// @notice The proposal was already executed.
+    error AlreadyExecuted(uint256 id);
+    /// @notice The member already approved this proposal.
+    error AlreadyApproved(uint256 id, address member);
+    /// @notice Approvals have not reached the threshold.
+    error ThresholdNotReached(uint256 id, uint256 approvals, uint256 threshold);
+    /// @notice The threshold must be between 1 and the number of members.
+    error InvalidThreshold(uint256 threshold, uint256 members);
+    /// @notice The address is already a member.
+    error AlreadyMember(address account);
+    /// @notice The target address is invalid for this action.
+    error InvalidTarget(address target);
+
+    modifier onlyMember() {
+        if (!isMember[msg.sender]) revert NotMember(msg.sender);
+        _;
+    }
+
+    /// @param rules The consortium's AccountRules.
+    /// @param initialMembers The initial members.
+    /// @param threshold_ Approvals needed (1..members.length).
+    constructor(AccountRules rules, address[] memory initialMembers, uint256 threshold_) {
+        accountRules = rules;
+        for (uint256 i = 0; i < initialMembers.length; i++) {
+            _addMember(initialMembers[i]);
+        }
+        _setThreshold(threshold_);
+    }
+
+    /// @notice Create a proposal; the proposer's approval is counted at once.
+    /// @return id The proposal id.
+    function propose(Action action, address target, bytes32 ref, bytes32 reason)
+        external
+        onlyMember
+        returns (uint256 id)
+    {
+        _validate(action, target, ref);
+        id = _proposals.length;
+        _proposals.push(Proposal(action, target, ref, reason, msg.sender, false));
+        emit ProposalCreated(id, action, target, ref, reason, msg.sender);
+        _approve(id);
+    }
+
+    /// @notice Approve a proposal; executes it when approvals reach the threshold.
+    function approve(uint256 id) external onlyMember {
+        if (id >= _proposals.length) revert UnknownProposal(id);
+        if (_proposals[id].executed) revert AlreadyExecuted(id);
+        if (approved[id][msg.sender]) revert AlreadyApproved(id, msg.sender);
+        _approve(id);
+    }
+
+    /// @notice Execute a proposal whose approvals reached the threshold (e.g. after a threshold change).
+    function execute(uint256 id) external onlyMember {
+        if (id >= _proposals.length) revert UnknownProposal(id);
+        if (_proposals[id].executed) revert AlreadyExecuted(id);
+        uint256 count = approvals(id);
+        if (count < threshold) revert ThresholdNotReached(id, count, threshold);
+        _execute(id);
+    }
+
+    /// @notice Number of current members who approved proposal `id`.
+    function approvals(uint256 id) public view returns (uint256 count) {
+        for (uint256 i = 0; i < _members.length; i++) {
+            if (approved[id][_members[i]]) count++;
+        }
+    }
+
+    /// @notice A proposal by id.
+    function proposal(uint256 id) external view returns (Proposal memory) {
+        if (id >= _proposals.length) revert UnknownProposal(id);
+        return _proposals[id];
+    }
+
+    /// @notice Number of proposals ever made.
+    function proposalCount() external view returns (uint256) {
+        return _proposals.length;
+    }
+
+    /// @notice The current members.
+    function members() external view returns (address[] memory) {
+        return _members;
+    }
+
+    function _approve(uint256 id) private {
+        approved[id][msg.sender] = true;
+        uint256 count = approvals(id);
+        emit ProposalApproved(id, msg.sender, count);
+        if (count >= threshold) _execute(id);
+    }
+
+    function _validate(Action action, address target, bytes32 ref) private view {
+        if (action == Action.AddMember) {
+            if (target == address(0)) revert InvalidTarget(target);
+            if (isMember[target]) revert AlreadyMember(target);
+        } else if (action == Action.RemoveMember) {
+            if (!isMember[target]) revert NotMember(target);
+            if (_members.length - 1 < threshold) revert InvalidThreshold(threshold, _members.length - 1);
+        } else if (action == Action.SetThreshold) {
+            if (uint256(ref) == 0 || uint256(ref) > _members.length) {
+                revert InvalidThreshold(uint256(ref), _members.length);
+            }
+        } else if (target == address(0)) {
+            revert InvalidTarget(target);
+        }
+    }
+
+    function _execute(uint256 id) private {
+        Proposal storage p = _proposals[id];
+        p.executed = true;
+        Action action = p.action;
+        if (action == Action.SuspendOrganization) {
+            accountRules.suspend(p.target);
+        } else if (action == Action.ReinstateOrganization) {
+            accountRules.reinstate(p.target);
+        } else if (action == Action.FlagUse) {
+            emit UseFlagged(p.ref, p.target, p.reason, id);
+        } else if (action == Action.AddMember) {
+            _addMember(p.target);
+        } else if (action == Action.RemoveMember) {
+            _removeMember(p.target);
+        } else {
+            _setThreshold(uint256(p.ref));
+        }
+        emit ProposalExecuted(id, action, p.target);
+    }
+
+    function _addMember(address member) private {
+        if (member == address(0)) revert InvalidTarget(member);
+        if (isMember[member]) revert AlreadyMember(member);
+        isMember[member] = true;
+        _members.push(member);
+        emit MemberAdded(member);
+    }
+
+    function _removeMember(address member) private {
+        if (!isMember[member]) revert NotMember(member);
+        if (_members.length - 1 < threshold) revert InvalidThreshold(threshold, _members.length - 1);
+        isMember[member] = false;
+        for (uint256 i = 0; i < _members.length; i++) {
+            if (_members[i] == member) {
+                _members[i] = _members[_members.length - 1];
+                _members.pop();
+                break;
+            }
+        }
+        emit MemberRemoved(member);
+    }
+
+    function _setThreshold(uint256 newThreshold) private {
+        if (newThreshold == 0 || newThreshold > _members.length) {
+            revert InvalidThreshold(newThreshold, _members.length);
+        }
+        threshold = newThreshold;
+        emit ThresholdChanged(newThreshold);
+    }
+}
