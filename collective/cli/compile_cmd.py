@@ -1,0 +1,73 @@
+"""``collective compile``: build the artifacts from contracts/, or check they are current."""
+
+from __future__ import annotations
+
+import click
+
+from collective.cli.common import CliState, emit_json, fail, pass_state
+from collective.compiler import check_artifacts_current, compile_project
+from collective.config import load_config
+from collective.errors import CompilationError
+
+
+@click.command("compile")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Only verify the artifacts match the sources and settings (no compiler needed).",
+)
+@pass_state
+def compile_command(state: CliState, check: bool) -> None:
+    """Compile contracts/ into Hardhat-format artifacts.
+
+    The compiler is the pinned solc version from hardhat.config.json: SOLC (a native solc),
+    py-solc-x's install folder, solc on PATH, else solc-js from the project's node_modules.
+
+    \b
+    Examples:
+      collective compile              # write collective/artifacts/*.json
+      collective compile --check      # exit 1 if the artifacts are stale (for CI)
+      SOLC=/usr/local/bin/solc collective --json compile
+    """
+    config = load_config()
+    if check:
+        try:
+            checked = check_artifacts_current(config)
+        except CompilationError as exc:
+            if state.as_json:
+                emit_json({"current": False, "error": str(exc)})
+            fail(str(exc))
+        if state.as_json:
+            emit_json({"current": True, "checked": checked})
+        elif checked:
+            click.echo("artifacts are current")
+        else:
+            click.echo("no sources folder: nothing to check")
+        return
+
+    if not state.as_json:
+        click.echo("compiling...", err=True)
+    result = compile_project(config)
+    if state.as_json:
+        emit_json(
+            {
+                "compiler": {
+                    "kind": result.compiler.kind,
+                    "path": str(result.compiler.path),
+                    "version": result.compiler.version,
+                },
+                "artifacts_dir": str(result.artifacts_dir),
+                "contracts": list(result.contracts),
+                "removed": list(result.removed),
+                "warnings": [str(w) for w in result.warnings],
+            }
+        )
+        return
+    for warning in result.warnings:
+        click.echo(f"{warning.severity}: {warning}", err=True)
+    click.echo(f"compiler: {result.compiler.describe()}")
+    click.echo(f"wrote {len(result.contracts)} artifacts to {result.artifacts_dir}:")
+    for name in result.contracts:
+        click.echo(f"  {name}")
+    for name in result.removed:
+        click.echo(f"  removed stale {name}")

@@ -1,0 +1,419 @@
+"""Find a solc for the pinned version, compile ``contracts/``, write Hardhat-format artifacts.
+
+A compiler is looked for in this order, and each candidate is accepted only if its
+``--version`` reports the version pinned in ``hardhat.config.json``:
+
+1. ``SOLC``: the path of a native solc binary;
+2. py-solc-x's install folder (``solcx.install.get_executable(version)``);
+3. ``solc`` on ``PATH``;
+4. solc-js: ``node`` with the npm package ``solc`` from ``COLLECTIVE_NODE_MODULES`` or the
+   project's ``node_modules``, driven by :data:`SOLCJS_SCRIPT` (solcjs's own CLI prints a banner
+   on stdout in ``--standard-json`` mode, so the module's ``compile()`` is called directly).
+
+Both kinds give byte-identical output for the same version and settings, and nothing about the
+compiler used is written to the artifacts. ``_build.json`` next to the artifacts records the
+compiler version, the settings and a sha256 of every source and artifact, so
+:func:`check_artifacts_current` can tell, without a compiler, whether the artifacts are stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from collective.config import ProjectConfig
+from collective.errors import CompilationError
+
+ARTIFACT_FORMAT = "hh-sol-artifact-1"
+BUILD_FORMAT = "collective-build-1"
+BUILD_INDEX = "_build.json"
+COMPILE_TIMEOUT = 900.0
+OUTPUT_SELECTION = [
+    "abi",
+    "evm.bytecode.object",
+    "evm.bytecode.linkReferences",
+    "evm.deployedBytecode.object",
+    "evm.deployedBytecode.linkReferences",
+    "metadata",
+]
+
+# Identical to scripts/solcjs_compile.js (a test keeps them in step); run with `node -e`, so it
+# works wherever the package is installed.
+SOLCJS_SCRIPT = """\
+// solc-js behind solc's command-line interface, without the banner solcjs prints on stdout.
+//   node solcjs_compile.js [SOLC_MODULE] --version        prints "Version: <long version>"
+//   node solcjs_compile.js [SOLC_MODULE] --standard-json  standard JSON in on stdin, out on stdout
+// SOLC_MODULE defaults to the `solc` package resolved from this script's folder.
+// collective/compiler.py runs this same text with `node -e`; keep the two identical.
+'use strict';
+const args = process.argv.slice(require.main === module ? 2 : 1);
+const solc = require(args.find((arg) => !arg.startsWith('--')) || 'solc');
+if (args.includes('--version')) {
+  process.stdout.write('solc-js, the solidity compiler\\nVersion: ' + solc.version() + '\\n');
+} else if (args.includes('--standard-json')) {
+  process.stdout.write(solc.compile(require('fs').readFileSync(0, 'utf8')));
+} else {
+  process.stderr.write('usage: solcjs_compile.js [SOLC_MODULE] --version | --standard-json\\n');
+  process.exitCode = 2;
+}
+"""
+
+_VERSION_LINE = re.compile(r"Version:\s*(\S+)")
+_SHORT_VERSION = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?(?:\+commit\.[0-9a-f]+)?")
+
+
+def _run(argv: list[str], stdin: str | None = None, timeout: float = 60.0) -> str:
+    """Run ``argv`` and return its stdout; any failure to run becomes a CompilationError."""
+    try:
+        done = subprocess.run(
+            argv, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise CompilationError(f"could not run {argv[0]}: {exc}") from None
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        raise CompilationError(
+            f"{argv[0]} exited with status {done.returncode}"
+            + (f": {detail[-1]}" if detail else "")
+        )
+    return done.stdout
+
+
+@dataclass(frozen=True)
+class Compiler:
+    """A solc that reported the wanted version. ``path`` is the binary or the solc-js package."""
+
+    kind: Literal["native", "solc-js"]
+    path: Path
+    version: str  # the long version, e.g. "0.8.37+commit.f401782d.Linux.g++"
+    command: tuple[str, ...]
+
+    @classmethod
+    def native(cls, path: Path) -> Compiler:
+        """Probe the solc binary at ``path``."""
+        return cls._probe("native", path, (str(path),))
+
+    @classmethod
+    def solcjs(cls, node_modules: Path, node: str | None = None) -> Compiler:
+        """Probe solc-js in ``node_modules/solc``, run by ``node`` (default: node on PATH)."""
+        package = node_modules / "solc"
+        node = node or shutil.which("node")
+        if node is None:
+            raise CompilationError("node is not on PATH, so solc-js cannot run")
+        if not (package / "package.json").is_file():
+            raise CompilationError(f"{package} is not an npm solc package")
+        return cls._probe("solc-js", package, (node, "-e", SOLCJS_SCRIPT, "--", str(package)))
+
+    @classmethod
+    def _probe(
+        cls, kind: Literal["native", "solc-js"], path: Path, command: tuple[str, ...]
+    ) -> Compiler:
+        match = _VERSION_LINE.search(_run([*command, "--version"]))
+        if match is None:
+            raise CompilationError(f"{path} --version did not print a solc version")
+        return cls(kind, path, match.group(1), command)
+
+    @property
+    def short_version(self) -> str:
+        """The version without the platform suffix, the same for every build of one release."""
+        match = _SHORT_VERSION.match(self.version)
+        return match.group(0) if match else self.version
+
+    def describe(self) -> str:
+        name = "solc" if self.kind == "native" else "solc-js"
+        return f"{name} {self.version} ({self.path})"
+
+    def compile_standard_json(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Run solc on a standard-JSON input and return its parsed output."""
+        out = _run([*self.command, "--standard-json"], json.dumps(data), COMPILE_TIMEOUT)
+        try:
+            result = json.loads(out)
+        except json.JSONDecodeError:
+            raise CompilationError(f"{self.describe()} did not return standard JSON") from None
+        if not isinstance(result, dict):
+            raise CompilationError(f"{self.describe()} did not return a JSON object")
+        return result
+
+
+def find_compiler(version: str, root: Path | None = None) -> Compiler:
+    """The first solc reporting ``version``: SOLC, py-solc-x's folder, PATH, then solc-js."""
+    rejected: list[str] = []
+    candidates: list[tuple[str, Path]] = []
+    if env := os.environ.get("SOLC"):
+        candidates.append(("SOLC", Path(env)))
+    if installed := _solcx_executable(version):
+        candidates.append(("py-solc-x", installed))
+    if on_path := shutil.which("solc"):
+        candidates.append(("PATH", Path(on_path)))
+    for origin, path in candidates:
+        try:
+            compiler = Compiler.native(path)
+        except CompilationError as exc:
+            rejected.append(f"{origin} {path}: {exc}")
+            continue
+        if compiler.version.split("+")[0] == version:
+            return compiler
+        rejected.append(f"{origin} {path} is solc {compiler.version}")
+
+    env_modules = os.environ.get("COLLECTIVE_NODE_MODULES")
+    node_modules = Path(env_modules) if env_modules else (root / "node_modules" if root else None)
+    if node_modules is not None:
+        try:
+            compiler = Compiler.solcjs(node_modules)
+        except CompilationError as exc:
+            rejected.append(str(exc))
+        else:
+            if compiler.version.split("+")[0] == version:
+                return compiler
+            rejected.append(f"{compiler.path} is solc-js {compiler.version}")
+    where = f" in {root}" if root else ""
+    raise CompilationError(
+        f"no solc {version} found: run `npm install`{where} for the pinned solc-js {version}, "
+        f"or set SOLC to the path of a native solc {version}"
+        + (f" (checked: {'; '.join(rejected)})" if rejected else "")
+    )
+
+
+def _solcx_executable(version: str) -> Path | None:
+    from solcx.exceptions import SolcNotInstalled, UnsupportedVersionError
+    from solcx.install import get_executable
+
+    try:
+        return get_executable(version)
+    except (SolcNotInstalled, UnsupportedVersionError, ValueError, OSError):
+        return None
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One solc message, located as ``contracts/Foo.sol:LINE`` when solc gave a location."""
+
+    severity: str
+    message: str
+    source: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.source or "solc"
+        return f"{where}:{self.line}: {self.message}" if self.line else f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    compiler: Compiler
+    artifacts_dir: Path
+    contracts: tuple[str, ...]
+    removed: tuple[str, ...]
+    warnings: tuple[Diagnostic, ...]
+
+
+def _sources_dir(config: ProjectConfig) -> Path:
+    if config.sources is None or config.root is None:
+        raise CompilationError(
+            "no hardhat.config.json found, so there are no sources to compile",
+            hint="run from the project folder or set COLLECTIVE_CONFIG",
+        )
+    return config.sources
+
+
+def read_sources(config: ProjectConfig) -> dict[str, bytes]:
+    """Every ``.sol`` file under the sources folder, keyed by source unit name, sorted."""
+    folder = _sources_dir(config)
+    if not folder.is_dir():
+        return {}
+    assert config.root is not None
+    try:
+        prefix = folder.resolve().relative_to(config.root.resolve())
+    except ValueError:
+        prefix = Path(folder.name)
+    files = {(prefix / p.relative_to(folder)).as_posix(): p for p in folder.rglob("*.sol")}
+    return {name: files[name].read_bytes() for name in sorted(files)}
+
+
+def standard_json_input(sources: dict[str, bytes], settings: dict[str, Any]) -> dict[str, Any]:
+    """The standard-JSON input: embedded sources, the configured settings, our outputs."""
+    contents: dict[str, Any] = {}
+    for name, data in sources.items():
+        try:
+            contents[name] = {"content": data.decode("utf-8")}
+        except UnicodeDecodeError:
+            raise CompilationError(f"{name} is not UTF-8 text") from None
+    return {
+        "language": "Solidity",
+        "sources": contents,
+        "settings": {**settings, "outputSelection": {"*": {"*": OUTPUT_SELECTION}}},
+    }
+
+
+def _diagnostic(error: dict[str, Any], sources: dict[str, bytes]) -> Diagnostic:
+    message = f"{error.get('type', 'Error')}: {error.get('message', '').strip()}"
+    location = error.get("sourceLocation") or {}
+    source, start = location.get("file"), location.get("start", -1)
+    line = None
+    if source in sources and isinstance(start, int) and start >= 0:
+        line = sources[source][:start].count(b"\n") + 1
+    return Diagnostic(str(error.get("severity", "error")), message, source, line)
+
+
+def _artifact(name: str, source: str, output: dict[str, Any]) -> dict[str, Any]:
+    evm = output.get("evm", {})
+    code, deployed = evm.get("bytecode", {}), evm.get("deployedBytecode", {})
+    return {
+        "_format": ARTIFACT_FORMAT,
+        "contractName": name,
+        "sourceName": source,
+        "abi": output.get("abi", []),
+        "bytecode": "0x" + code.get("object", ""),
+        "deployedBytecode": "0x" + deployed.get("object", ""),
+        "linkReferences": code.get("linkReferences", {}),
+        "deployedLinkReferences": deployed.get("linkReferences", {}),
+        "metadata": output.get("metadata", ""),
+    }
+
+
+def _dumps(data: Any) -> bytes:
+    return (json.dumps(data, indent=2) + "\n").encode()
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def compile_project(
+    config: ProjectConfig, artifacts_dir: Path | None = None, compiler: Compiler | None = None
+) -> CompileResult:
+    """Compile every source and write one artifact per contract plus ``_build.json``.
+
+    ``artifacts_dir`` defaults to the configured one; ``compiler`` to :func:`find_compiler`.
+    Artifacts of contracts that no longer exist are removed.
+    """
+    sources = read_sources(config)
+    if not sources:
+        raise CompilationError(f"no .sol files under {_sources_dir(config)}")
+    out_dir = artifacts_dir or config.artifacts
+    assert out_dir is not None  # config.root is set, or read_sources raised
+    compiler = compiler or find_compiler(config.solc_version, config.root)
+    output = compiler.compile_standard_json(standard_json_input(sources, config.solc_settings))
+
+    diagnostics = [_diagnostic(e, sources) for e in output.get("errors", [])]
+    errors = [str(d) for d in diagnostics if d.severity == "error"]
+    if errors:
+        raise CompilationError(
+            f"solc reported {len(errors)} error{'s' * (len(errors) > 1)}:\n" + "\n".join(errors)
+        )
+
+    artifacts: dict[str, bytes] = {}
+    origin: dict[str, str] = {}
+    for source in sorted(output.get("contracts", {})):
+        for name, contract in sorted(output["contracts"][source].items()):
+            if name in origin:
+                raise CompilationError(
+                    f"contract {name} is defined in both {origin[name]} and {source}; "
+                    "artifacts are keyed by contract name, so rename one"
+                )
+            origin[name] = source
+            artifacts[f"{name}.json"] = _dumps(_artifact(name, source, contract))
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    removed = []
+    previous = set(_read_json(out_dir / BUILD_INDEX).get("artifacts", {}))
+    for old in sorted(out_dir.glob("*.json")):
+        if old.name == BUILD_INDEX or old.name in artifacts:
+            continue
+        if old.name in previous or _read_json(old).get("_format") == ARTIFACT_FORMAT:
+            old.unlink()
+            removed.append(old.stem)
+    build = {
+        "_format": BUILD_FORMAT,
+        "solcVersion": compiler.short_version,
+        "settings": config.solc_settings,
+        "sources": {name: _sha256(data) for name, data in sources.items()},
+        "artifacts": {file: _sha256(data) for file, data in artifacts.items()},
+    }
+    for file, data in {**artifacts, BUILD_INDEX: _dumps(build)}.items():
+        path = out_dir / file
+        if not path.is_file() or path.read_bytes() != data:
+            path.write_bytes(data)
+    return CompileResult(
+        compiler=compiler,
+        artifacts_dir=out_dir,
+        contracts=tuple(sorted(origin)),
+        removed=tuple(removed),
+        warnings=tuple(d for d in diagnostics if d.severity != "error"),
+    )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``, or an empty dict if it is missing or not an object."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def check_artifacts_current(config: ProjectConfig, artifacts_dir: Path | None = None) -> bool:
+    """Raise CompilationError if the artifacts are out of date with the sources.
+
+    Needs no compiler. Returns False (nothing checked) when there is no sources folder, as for
+    an installed package; True when the artifacts match the sources and the configuration.
+    """
+    if config.sources is None or not config.sources.is_dir():
+        return False
+    sources = read_sources(config)
+    out_dir = artifacts_dir or config.artifacts
+    assert out_dir is not None
+    rerun = "run `collective compile`"
+    try:
+        build = json.loads((out_dir / BUILD_INDEX).read_bytes())
+    except FileNotFoundError:
+        if not sources:
+            return True
+        raise CompilationError(f"no compiled artifacts in {out_dir}; {rerun}") from None
+    except (OSError, ValueError):
+        raise CompilationError(f"{out_dir / BUILD_INDEX} is unreadable; {rerun}") from None
+    if not isinstance(build, dict) or build.get("_format") != BUILD_FORMAT:
+        raise CompilationError(f"{out_dir / BUILD_INDEX} is not a build index; {rerun}")
+
+    built_version = str(build.get("solcVersion", "")).split("+")[0]
+    if built_version != config.solc_version:
+        raise CompilationError(
+            f"artifacts were compiled with solc {built_version or '?'} but the configuration "
+            f"pins {config.solc_version}; {rerun}"
+        )
+    if build.get("settings") != config.solc_settings:
+        raise CompilationError(
+            f"artifacts were compiled with other compiler settings than the configuration; {rerun}"
+        )
+    recorded: dict[str, str] = build.get("sources", {})
+    current = {name: _sha256(data) for name, data in sources.items()}
+    for name in sorted(current.keys() | recorded.keys()):
+        if current.get(name) != recorded.get(name):
+            raise CompilationError(f"artifacts are out of date with {name}; {rerun}")
+    for file, digest in sorted(build.get("artifacts", {}).items()):
+        path = out_dir / file
+        if not path.is_file() or _sha256(path.read_bytes()) != digest:
+            raise CompilationError(f"{path} was changed or removed since it was compiled; {rerun}")
+    return True
+
+
+__all__ = [
+    "ARTIFACT_FORMAT",
+    "BUILD_INDEX",
+    "SOLCJS_SCRIPT",
+    "CompileResult",
+    "Compiler",
+    "Diagnostic",
+    "check_artifacts_current",
+    "compile_project",
+    "find_compiler",
+    "read_sources",
+    "standard_json_input",
+]
