@@ -267,11 +267,12 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
             revert PolicyNotCurrent(organization, policyVersion, purpose);
         }
         Consent storage c = _consents[keccak256(abi.encode(identity, organization, purpose, category))];
-        c.expiry = expiry;
-        c.grantedAt = uint64(block.timestamp);
-        c.policyVersion = policyVersion;
-        c.nonce += 1;
-        c.active = true;
+        // Hot path: read and write the packed slot once (layout of `Consent`: expiry bits 0-63,
+        // grantedAt 64-127, policyVersion 128-159, nonce 160-191, active bit 192).
+        assembly ("memory-safe") {
+            let next := and(add(shr(160, sload(c.slot)), 1), 0xffffffff)
+            sstore(c.slot, or(or(expiry, shl(64, timestamp())), or(shl(128, policyVersion), or(shl(160, next), shl(192, 1)))))
+        }
         emit ConsentGranted(identity, organization, purpose, category, expiry, policyVersion, agent);
     }
 
@@ -282,7 +283,9 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
         Consent storage c = _consents[id];
         if (!c.active) revert ConsentNotActive(id);
         c.active = false;
-        c.nonce += 1;
+        unchecked {
+            c.nonce += 1;
+        }
         emit ConsentWithdrawn(identity, organization, purpose, category, agent);
     }
 
