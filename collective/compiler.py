@@ -41,6 +41,7 @@ OUTPUT_SELECTION = [
     "evm.bytecode.linkReferences",
     "evm.deployedBytecode.object",
     "evm.deployedBytecode.linkReferences",
+    "evm.deployedBytecode.immutableReferences",
     "metadata",
 ]
 
@@ -274,6 +275,8 @@ def _artifact(name: str, source: str, output: dict[str, Any]) -> dict[str, Any]:
         "deployedBytecode": "0x" + deployed.get("object", ""),
         "linkReferences": code.get("linkReferences", {}),
         "deployedLinkReferences": deployed.get("linkReferences", {}),
+        # Byte ranges of immutables in deployedBytecode: mask them when comparing on-chain code.
+        "immutableReferences": deployed.get("immutableReferences", {}),
         "metadata": output.get("metadata", ""),
     }
 
