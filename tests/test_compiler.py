@@ -129,6 +129,7 @@ def test_compiles_deployable_hardhat_artifacts(project: ProjectConfig, solcjs: C
         "deployedBytecode",
         "linkReferences",
         "deployedLinkReferences",
+        "immutableReferences",
         "metadata",
     ]
     assert raw["_format"] == "hh-sol-artifact-1"
