@@ -1,0 +1,251 @@
+"""ConsentRegistry: direct, batch and signed grants and withdrawals, and every way they fail."""
+
+from __future__ import annotations
+
+import pytest
+
+from collective.errors import ConsentError, NotPermittedError
+from collective.signing import code
+from tests.helpers import (
+    FAR_FUTURE,
+    GENETIC,
+    LAB_RESULTS,
+    MARKETING,
+    RESEARCH,
+    SIG_AUTH,
+    TREATMENT,
+    World,
+    expect_revert,
+    make_world,
+)
+
+
+@pytest.fixture
+def w(chain, suite) -> World:
+    return make_world(chain, suite)
+
+
+def covered(w: World, identity: str, org=None, purpose=RESEARCH, category=LAB_RESULTS) -> bool:
+    org = org or w.lab
+    return bool(w.ledger.functions.isCovered(identity, org.address, purpose, category).call())
+
+
+def test_owner_grants_and_withdraws_directly(w: World) -> None:
+    p = w.patient.address
+    expiry = w.now() + 1000
+    receipt = w.grant(w.patient, w.lab, expiry=expiry)
+    (event,) = w.events(w.ledger, "ConsentGranted", receipt)
+    assert event.args.identity == p and event.args.organization == w.lab.address
+    assert (event.args.purpose, event.args.category) == (RESEARCH, LAB_RESULTS)
+    assert (event.args.policyVersion, event.args.agent) == (1, p)
+    block_time = w.chain.w3.eth.get_block(receipt.blockNumber)["timestamp"]
+    assert w.consent(p, w.lab) == (expiry, block_time, 1, 1, True)
+    assert event.args.expiry == expiry
+    assert covered(w, p)
+    assert w.ledger.functions.consentId(p, w.lab.address, RESEARCH, LAB_RESULTS).call() != b"\0" * 32
+    receipt = w.tx(w.ledger.functions.withdraw(p, w.lab.address, RESEARCH, LAB_RESULTS), w.patient)
+    (event,) = w.events(w.ledger, "ConsentWithdrawn", receipt)
+    assert event.args.agent == p
+    assert w.consent(p, w.lab)[3:] == (2, False)
+    assert not covered(w, p)
+    with expect_revert("ConsentNotActive", ConsentError):
+        w.tx(w.ledger.functions.withdraw(p, w.lab.address, RESEARCH, LAB_RESULTS), w.patient)
+
+
+def test_only_the_identity_owner_acts_directly(w: World) -> None:
+    p = w.patient.address
+    with expect_revert("NotIdentityOwner", NotPermittedError):
+        w.grant(w.stranger, w.lab, identity=p)
+    w.grant(w.patient, w.lab)
+    with expect_revert("NotIdentityOwner", NotPermittedError):
+        w.tx(w.ledger.functions.withdraw(p, w.lab.address, RESEARCH, LAB_RESULTS), w.stranger)
+
+
+def test_grant_checks_expiry_and_current_policy(w: World) -> None:
+    with expect_revert("ExpiryInPast", ConsentError):
+        w.grant(w.patient, w.lab, expiry=w.now())
+    with expect_revert("PolicyNotCurrent", ConsentError):
+        w.grant(w.patient, w.lab, version=2)  # not published yet
+    with expect_revert("PolicyNotCurrent", ConsentError):
+        w.grant(w.patient, w.lab, purpose=MARKETING)  # not a purpose of v1
+    with expect_revert("PolicyNotCurrent", ConsentError):
+        w.grant(w.patient, w.stranger, version=1)  # no policy at all
+    with expect_revert("PolicyNotCurrent", ConsentError):
+        w.grant(w.patient, w.lab, version=0)
+    w.tx(w.ledger.functions.publishPolicy(code("v2"), "u", [RESEARCH]), w.lab)
+    with expect_revert("PolicyNotCurrent", ConsentError):
+        w.grant(w.patient, w.lab, version=1)  # superseded
+    w.grant(w.patient, w.lab, version=2)
+
+
+def test_regrant_renews_and_bumps_nonce(w: World) -> None:
+    p = w.patient.address
+    w.grant(w.patient, w.lab, expiry=w.now() + 100)
+    w.grant(w.patient, w.lab, expiry=FAR_FUTURE)
+    expiry, _, _, nonce, active = w.consent(p, w.lab)
+    assert (expiry, nonce, active) == (FAR_FUTURE, 2, True)
+
+
+def test_batch_grant_and_withdraw(w: World) -> None:
+    p = w.patient.address
+    items = [(w.lab.address, RESEARCH, LAB_RESULTS, FAR_FUTURE, 1),
+             (w.lab.address, TREATMENT, GENETIC, FAR_FUTURE, 1),
+             (w.hospital.address, TREATMENT, LAB_RESULTS, FAR_FUTURE, 1)]
+    receipt = w.tx(w.ledger.functions.grantBatch(p, items), w.patient)
+    assert len(w.events(w.ledger, "ConsentGranted", receipt)) == 3
+    assert covered(w, p) and covered(w, p, w.lab, TREATMENT, GENETIC)
+    assert covered(w, p, w.hospital, TREATMENT)
+    with expect_revert("NotIdentityOwner"):
+        w.tx(w.ledger.functions.grantBatch(p, items), w.stranger)
+    bad = [*items, (w.lab.address, MARKETING, LAB_RESULTS, FAR_FUTURE, 1)]
+    with expect_revert("PolicyNotCurrent"):  # all or nothing
+        w.tx(w.ledger.functions.grantBatch(p, bad), w.patient)
+    withdrawals = [(org, purpose, category) for org, purpose, category, _, _ in items]
+    receipt = w.tx(w.ledger.functions.withdrawBatch(p, withdrawals), w.patient)
+    assert len(w.events(w.ledger, "ConsentWithdrawn", receipt)) == 3
+    assert not covered(w, p) and not covered(w, p, w.hospital, TREATMENT)
+    with expect_revert("NotIdentityOwner"):
+        w.tx(w.ledger.functions.withdrawBatch(p, withdrawals), w.stranger)
+
+
+def test_signed_grant_and_withdrawal_relayed_by_an_organization(w: World) -> None:
+    p = w.patient.address
+    signed = w.sign_grant(w.patient, p, w.lab)
+    receipt = w.tx(w.ledger.functions.grantSigned(*signed.call_args()), w.lab)
+    (event,) = w.events(w.ledger, "ConsentGranted", receipt)
+    assert event.args.agent == p
+    assert covered(w, p)
+    signed = w.sign_withdrawal(w.patient, p, w.lab)
+    receipt = w.tx(w.ledger.functions.withdrawSigned(*signed.call_args()), w.hospital)
+    assert w.events(w.ledger, "ConsentWithdrawn", receipt)[0].args.agent == p
+    assert not covered(w, p)
+
+
+def test_signed_request_survives_json_round_trip(w: World) -> None:
+    from collective.signing import SignedRequest
+
+    signed = w.sign_grant(w.patient, w.patient.address, w.lab)
+    again = SignedRequest.from_json(signed.to_json())
+    assert again == signed
+    w.tx(w.ledger.functions.grantSigned(*again.call_args()), w.lab)
+    assert covered(w, w.patient.address)
+
+
+def test_replayed_signature_is_refused(w: World) -> None:
+    signed = w.sign_grant(w.patient, w.patient.address, w.lab)
+    w.tx(w.ledger.functions.grantSigned(*signed.call_args()), w.lab)
+    with expect_revert("InvalidNonce", ConsentError):
+        w.tx(w.ledger.functions.grantSigned(*signed.call_args()), w.lab)
+    # A withdrawal signed before the grant went through is stale as well.
+    withdrawal = w.sign_withdrawal(w.patient, w.patient.address, w.lab, nonce=0)
+    with expect_revert("InvalidNonce", ConsentError):
+        w.tx(w.ledger.functions.withdrawSigned(*withdrawal.call_args()), w.lab)
+
+
+def test_expired_signature_is_refused(w: World) -> None:
+    signed = w.sign_grant(w.patient, w.patient.address, w.lab, deadline=w.now() + 10)
+    w.chain.increase_time(60)
+    with expect_revert("SignatureExpired", ConsentError):
+        w.tx(w.ledger.functions.grantSigned(*signed.call_args()), w.lab)
+    withdrawal = w.sign_withdrawal(w.patient, w.patient.address, w.lab, deadline=w.now() - 1)
+    with expect_revert("SignatureExpired", ConsentError):
+        w.tx(w.ledger.functions.withdrawSigned(*withdrawal.call_args()), w.lab)
+
+
+def test_forged_and_tampered_signatures_are_refused(w: World) -> None:
+    p = w.patient.address
+    forged = w.sign_grant(w.stranger, p, w.lab)  # someone else signs for the patient
+    with expect_revert("SignerNotAuthorized", ConsentError):
+        w.tx(w.ledger.functions.grantSigned(*forged.call_args()), w.lab)
+    signed = w.sign_grant(w.patient, p, w.lab, expiry=w.now() + 100)
+    request, v, r, s = signed.call_args()
+    tampered = (*request[:4], FAR_FUTURE, *request[5:])  # relayer extends the expiry
+    with expect_revert("SignerNotAuthorized", ConsentError):
+        w.tx(w.ledger.functions.grantSigned(tampered, v, r, s), w.lab)
+    with expect_revert("InvalidSignature", ConsentError):
+        w.tx(w.ledger.functions.grantSigned(request, 30, r, s), w.lab)
+
+
+def test_signature_for_another_chain_or_contract_is_refused(w: World) -> None:
+    p = w.patient.address
+    other_chain = w.sign_grant(w.patient, p, w.lab, chain_id=w.chain.chain_id + 1)
+    with expect_revert("SignerNotAuthorized", ConsentError):
+        w.tx(w.ledger.functions.grantSigned(*other_chain.call_args()), w.lab)
+    other_contract = w.sign_grant(w.patient, p, w.lab, contract=w.rules.address)
+    with expect_revert("SignerNotAuthorized", ConsentError):
+        w.tx(w.ledger.functions.grantSigned(*other_contract.call_args()), w.lab)
+
+
+def test_relayer_must_be_an_active_organization(w: World) -> None:
+    signed = w.sign_grant(w.patient, w.patient.address, w.lab)
+    with expect_revert("OrganizationNotAdmitted", NotPermittedError):
+        w.tx(w.ledger.functions.grantSigned(*signed.call_args()), w.stranger)
+    w.tx(w.rules.functions.suspend(w.lab.address), w.admin)
+    with expect_revert("OrganizationSuspended", NotPermittedError):
+        w.tx(w.ledger.functions.grantSigned(*signed.call_args()), w.lab)
+    w.tx(w.ledger.functions.grantSigned(*signed.call_args()), w.hospital)
+
+
+def test_guardian_acts_until_the_delegation_expires(w: World) -> None:
+    p = w.patient.address
+    w.tx(w.ledger.functions.addDelegate(p, SIG_AUTH, w.guardian.address, 600), w.patient)
+    signed = w.sign_grant(w.guardian, p, w.lab)
+    receipt = w.tx(w.ledger.functions.grantSigned(*signed.call_args()), w.lab)
+    assert w.events(w.ledger, "ConsentGranted", receipt)[0].args.agent == w.guardian.address
+    withdrawal = w.sign_withdrawal(w.guardian, p, w.lab)
+    w.tx(w.ledger.functions.withdrawSigned(*withdrawal.call_args()), w.lab)
+    assert not covered(w, p)
+    late = w.sign_grant(w.guardian, p, w.lab, deadline=w.now() + 7200)
+    w.chain.increase_time(601)
+    with expect_revert("SignerNotAuthorized", ConsentError):
+        w.tx(w.ledger.functions.grantSigned(*late.call_args()), w.lab)
+    # A guardian is not an owner: it cannot act directly.
+    with expect_revert("NotIdentityOwner"):
+        w.grant(w.guardian, w.lab, identity=p)
+
+
+def test_consents_follow_the_identity_across_key_rotation(w: World) -> None:
+    p = w.patient.address
+    new_key = w.guardian
+    w.grant(w.patient, w.lab)
+    w.tx(w.ledger.functions.changeOwner(p, new_key.address), w.patient)
+    # The old key can do nothing any more, directly or by signature.
+    with expect_revert("NotIdentityOwner"):
+        w.tx(w.ledger.functions.withdraw(p, w.lab.address, RESEARCH, LAB_RESULTS), w.patient)
+    old_sig = w.sign_withdrawal(w.patient, p, w.lab)
+    with expect_revert("SignerNotAuthorized"):
+        w.tx(w.ledger.functions.withdrawSigned(*old_sig.call_args()), w.lab)
+    # The new key withdraws the consent granted under the old one.
+    w.tx(w.ledger.functions.withdraw(p, w.lab.address, RESEARCH, LAB_RESULTS), new_key)
+    assert not covered(w, p)
+    signed = w.sign_grant(new_key, p, w.lab)
+    w.tx(w.ledger.functions.grantSigned(*signed.call_args()), w.lab)
+    assert covered(w, p)
+
+
+def test_signed_batches(w: World) -> None:
+    subjects = [w.patient, w.guardian, w.stranger]
+    grants = [w.sign_grant(s, s.address, w.lab).batch_item() for s in subjects]
+    receipt = w.tx(w.ledger.functions.grantSignedBatch(grants), w.lab)
+    assert [e.args.identity for e in w.events(w.ledger, "ConsentGranted", receipt)] == [
+        s.address for s in subjects]
+    with expect_revert("InvalidNonce"):
+        w.tx(w.ledger.functions.grantSignedBatch(grants), w.lab)
+    withdrawals = [w.sign_withdrawal(s, s.address, w.lab).batch_item() for s in subjects]
+    with expect_revert("OrganizationNotAdmitted"):
+        w.tx(w.ledger.functions.withdrawSignedBatch(withdrawals), w.stranger)
+    w.tx(w.ledger.functions.withdrawSignedBatch(withdrawals), w.hospital)
+    assert not any(covered(w, s.address) for s in subjects)
+
+
+def test_domain_separator_matches_eip712(w: World) -> None:
+    from eth_account.messages import encode_typed_data
+
+    from collective.signing import GrantRequest, typed_data
+
+    request = GrantRequest(w.patient.address, w.lab.address, RESEARCH, LAB_RESULTS, 1, 1, 0, 1)
+    document = typed_data(request, chain_id=w.chain.chain_id, verifying_contract=w.ledger.address)
+    signable = encode_typed_data(full_message=document)
+    assert w.ledger.functions.DOMAIN_SEPARATOR().call() == signable.header
+    fields = w.ledger.functions.eip712Domain().call()
+    assert fields[1:5] == ["Collective", "1", w.chain.chain_id, w.ledger.address]

@@ -1,0 +1,206 @@
+"""Stateful property test: the contracts and a plain Python model of consent agree.
+
+Hypothesis drives random sequences of grants (direct and signed), withdrawals, policy
+publications, suspensions, time jumps and data uses; after every step the on-chain state of
+every consent, and every use's outcome, must equal the model's prediction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from collective.errors import TransactionError
+from collective.signing import code
+from tests.helpers import GENETIC, LAB_RESULTS, MARKETING, RESEARCH, TREATMENT, World, make_world
+
+PURPOSES = [RESEARCH, TREATMENT, MARKETING]
+CATEGORIES = [LAB_RESULTS, GENETIC]
+MARGIN = 20  # seconds kept between expiries and the clock, so block-time jitter cannot matter
+
+
+@dataclass
+class ModelConsent:
+    expiry: int = 0
+    version: int = 0
+    nonce: int = 0
+    active: bool = False
+
+
+@dataclass
+class Model:
+    now: int = 0
+    status: dict[str, int] = field(default_factory=dict)  # 1 active, 2 suspended
+    version: dict[str, int] = field(default_factory=dict)
+    coverage: dict[tuple[str, bytes], int] = field(default_factory=dict)
+    consents: dict[tuple[str, str, bytes, bytes], ModelConsent] = field(default_factory=dict)
+
+    def consent(self, key: tuple[str, str, bytes, bytes]) -> ModelConsent:
+        return self.consents.setdefault(key, ModelConsent())
+
+    def grant_error(self, org: str, purpose: bytes, expiry: int, version: int) -> str | None:
+        if expiry <= self.now:
+            return "ExpiryInPast"
+        if version == 0 or self.coverage.get((org, purpose), 0) != version:
+            return "PolicyNotCurrent"
+        return None
+
+    def use_error(self, key: tuple[str, str, bytes, bytes]) -> str | None:
+        subject, org, _, _ = key
+        if self.status.get(org) == 2:
+            return "OrganizationSuspended"
+        c = self.consent(key)
+        if not c.active:
+            return "NoConsent"
+        if self.now >= c.expiry:
+            return "ConsentExpired"
+        if c.version != self.version[org]:
+            return "StalePolicyVersion"
+        return None
+
+
+def build_machine(world: World, chain) -> type[RuleBasedStateMachine]:
+    subjects = [world.patient, world.guardian]
+    orgs = [world.hospital, world.lab]
+
+    class ConsentMachine(RuleBasedStateMachine):
+        @initialize()
+        def start(self) -> None:
+            self.snapshot = chain.snapshot()
+            self.model = Model()
+            for org in orgs:
+                self.model.status[org.address] = 1
+                self.model.version[org.address] = 1
+                for purpose in (RESEARCH, TREATMENT):
+                    self.model.coverage[(org.address, purpose)] = 1
+            self.sync_clock()
+
+        def teardown(self) -> None:
+            chain.revert(self.snapshot)
+
+        def sync_clock(self) -> None:
+            self.model.now = world.now()
+
+        def attempt(self, fn, sender, expected: str | None) -> None:
+            try:
+                world.tx(fn, sender)
+            except TransactionError as exc:
+                assert exc.error_name == expected, f"chain: {exc.error_name}, model: {expected}"
+            else:
+                assert expected is None, f"chain succeeded, model expected {expected}"
+            self.sync_clock()
+
+        def near_expiry(self, key) -> bool:
+            c = self.model.consents.get(key)
+            return c is not None and abs(c.expiry - self.model.now) < MARGIN
+
+        @rule(s=st.sampled_from(subjects), o=st.sampled_from(orgs), p=st.sampled_from(PURPOSES),
+              c=st.sampled_from(CATEGORIES), ttl=st.sampled_from([-100, 300, 900, 2000]),
+              dv=st.sampled_from([0, 0, 0, -1, 1]), signed=st.booleans(),
+              relayer=st.sampled_from(orgs))
+        def grant(self, s, o, p, c, ttl, dv, signed, relayer) -> None:
+            key = (s.address, o.address, p, c)
+            expiry = self.model.now + ttl
+            version = max(0, self.model.version[o.address] + dv)
+            expected = self.model.grant_error(o.address, p, expiry, version)
+            if signed:
+                if self.model.status[relayer.address] == 2:
+                    expected = "OrganizationSuspended"
+                sig = world.sign_grant(s, s.address, o, purpose=p, category=c, expiry=expiry,
+                                       version=version)
+                self.attempt(world.ledger.functions.grantSigned(*sig.call_args()), relayer,
+                             expected)
+            else:
+                fn = world.ledger.functions.grant(s.address, o.address, p, c, expiry, version)
+                self.attempt(fn, s, expected)
+            if expected is None:
+                m = self.model.consent(key)
+                m.expiry, m.version, m.active = expiry, version, True
+                m.nonce += 1
+
+        @rule(s=st.sampled_from(subjects), o=st.sampled_from(orgs), p=st.sampled_from(PURPOSES),
+              c=st.sampled_from(CATEGORIES), signed=st.booleans(),
+              relayer=st.sampled_from(orgs))
+        def withdraw(self, s, o, p, c, signed, relayer) -> None:
+            key = (s.address, o.address, p, c)
+            m = self.model.consent(key)
+            expected = None if m.active else "ConsentNotActive"
+            if signed:
+                sig = world.sign_withdrawal(s, s.address, o, purpose=p, category=c)
+                if self.model.status[relayer.address] == 2:
+                    expected = "OrganizationSuspended"
+                self.attempt(world.ledger.functions.withdrawSigned(*sig.call_args()), relayer,
+                             expected)
+            else:
+                self.attempt(world.ledger.functions.withdraw(*key), s, expected)
+            if expected is None:
+                m.active = False
+                m.nonce += 1
+
+        @rule(o=st.sampled_from(orgs),
+              purposes=st.lists(st.sampled_from(PURPOSES), min_size=1, max_size=3, unique=True))
+        def publish(self, o, purposes) -> None:
+            status = self.model.status[o.address]
+            expected = None if status == 1 else "OrganizationSuspended"
+            version = self.model.version[o.address] + 1
+            fn = world.ledger.functions.publishPolicy(code(f"v{version}"), "uri", purposes)
+            self.attempt(fn, o, expected)
+            if expected is None:
+                for (org, purpose) in list(self.model.coverage):
+                    if org == o.address:
+                        del self.model.coverage[(org, purpose)]
+                for purpose in purposes:
+                    self.model.coverage[(o.address, purpose)] = version
+                self.model.version[o.address] = version
+
+        @rule(o=st.sampled_from(orgs))
+        def toggle_suspension(self, o) -> None:
+            if self.model.status[o.address] == 1:
+                self.attempt(world.rules.functions.suspend(o.address), world.admin, None)
+                self.model.status[o.address] = 2
+            else:
+                self.attempt(world.rules.functions.reinstate(o.address), world.admin, None)
+                self.model.status[o.address] = 1
+
+        @rule(seconds=st.sampled_from([60, 500, 1500]))
+        def time_passes(self, seconds) -> None:
+            chain.increase_time(seconds)
+            chain.mine()
+            self.sync_clock()
+
+        @rule(s=st.sampled_from(subjects), o=st.sampled_from(orgs), p=st.sampled_from(PURPOSES),
+              c=st.sampled_from(CATEGORIES))
+        def use(self, s, o, p, c) -> None:
+            key = (s.address, o.address, p, c)
+            if self.near_expiry(key):
+                return
+            self.attempt(world.ledger.functions.recordUse(s.address, p, c, code("ref")), o,
+                         self.model.use_error(key))
+
+        @invariant()
+        def consents_agree(self) -> None:
+            for key, m in self.model.consents.items():
+                expiry, _, version, nonce, active = world.ledger.functions.getConsent(*key).call()
+                assert (nonce, active) == (m.nonce, m.active), key
+                if m.nonce:
+                    assert (expiry, version) == (m.expiry, m.version), key
+                if not self.near_expiry(key):
+                    covered = self.model.use_error(key) is None
+                    assert world.ledger.functions.isCovered(*key).call() == covered, key
+
+    return ConsentMachine
+
+
+@pytest.mark.slow
+def test_contracts_agree_with_the_model(chain, suite) -> None:
+    world = make_world(chain, suite)
+    machine = build_machine(world, chain)
+    machine.TestCase.settings = settings(
+        max_examples=25, stateful_step_count=25, deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    machine.TestCase().runTest()
