@@ -15,10 +15,10 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from collective.deploy import deploy_suite
 from eth_account import Account
 
 from collective.chain import Chain, connect
-from collective.deploy import deploy_suite
 from collective.signing import GrantRequest, code, sign
 
 YEAR = 365 * 24 * 3600
@@ -51,17 +51,28 @@ def measure() -> list[Row]:
     lab_results = code("dpv-pd:MedicalHealth/LabResults")
     gas(rules.functions.admit(lab.address), admin)
     gas(rules.functions.admit(relayer.address), admin)
-    publish = gas(ledger.functions.publishPolicy(code("policy"), "ipfs://policy",
-                                                 [research, treatment]), lab)
+    publish = gas(
+        ledger.functions.publishPolicy(code("policy"), "ipfs://policy", [research, treatment]), lab
+    )
     expiry = chain.latest_timestamp() + YEAR
 
-    direct = gas(ledger.functions.grant(patient.address, lab.address, research, lab_results,
-                                        expiry, 1), patient)
+    direct = gas(
+        ledger.functions.grant(patient.address, lab.address, research, lab_results, expiry, 1),
+        patient,
+    )
     rows.append(Row("grant (direct, by the subject)", direct, 55_000))
 
     fresh = Account.create()
-    request = GrantRequest(fresh.address, lab.address, research, lab_results, expiry, 1, 0,
-                           chain.latest_timestamp() + 3600)
+    request = GrantRequest(
+        fresh.address,
+        lab.address,
+        research,
+        lab_results,
+        expiry,
+        1,
+        0,
+        chain.latest_timestamp() + 3600,
+    )
     signed = sign(fresh, request, chain_id=chain.chain_id, verifying_contract=ledger.address)
     relayed = gas(ledger.functions.grantSigned(*signed.call_args()), relayer)
     rows.append(Row("grantSigned (relayed, subject's first consent)", relayed, 75_000))
@@ -69,18 +80,28 @@ def measure() -> list[Row]:
     use = gas(ledger.functions.recordUse(patient.address, research, lab_results, code("d")), lab)
     rows.append(Row("recordUse", use, 42_000))
 
-    withdraw = gas(ledger.functions.withdraw(patient.address, lab.address, research,
-                                             lab_results), patient)
+    withdraw = gas(
+        ledger.functions.withdraw(patient.address, lab.address, research, lab_results), patient
+    )
     rows.append(Row("withdraw (direct, by the subject)", withdraw, 35_000))
 
     subject = dev[4]
-    items = [(lab.address, research if i % 2 else treatment, code(f"category-{i}"), expiry, 1)
-             for i in range(50)]
+    items = [
+        (lab.address, research if i % 2 else treatment, code(f"category-{i}"), expiry, 1)
+        for i in range(50)
+    ]
     batch = gas(ledger.functions.grantBatch(subject.address, items), subject)
     rows.append(Row("grantBatch of 50, per consent", batch / 50, 30_000))
 
-    uses = [(subject.address, research if i % 2 else treatment, code(f"category-{i}"),
-             code(f"data-{i}")) for i in range(50)]
+    uses = [
+        (
+            subject.address,
+            research if i % 2 else treatment,
+            code(f"category-{i}"),
+            code(f"data-{i}"),
+        )
+        for i in range(50)
+    ]
     batch_use = gas(ledger.functions.recordUseBatch(uses), lab)
     rows.append(Row("recordUseBatch of 50, per record", batch_use / 50, 15_000))
 

@@ -43,48 +43,103 @@ class World:
     def now(self) -> int:
         return int(self.chain.w3.eth.get_block("latest")["timestamp"])
 
-    def grant(self, subject: LocalAccount, org: LocalAccount, purpose: bytes = RESEARCH,
-              category: bytes = LAB_RESULTS, expiry: int = FAR_FUTURE, version: int = 1,
-              identity: str | None = None) -> Any:
-        fn = self.ledger.functions.grant(identity or subject.address, org.address, purpose,
-                                         category, expiry, version)
+    def grant(
+        self,
+        subject: LocalAccount,
+        org: LocalAccount,
+        purpose: bytes = RESEARCH,
+        category: bytes = LAB_RESULTS,
+        expiry: int = FAR_FUTURE,
+        version: int = 1,
+        identity: str | None = None,
+    ) -> Any:
+        fn = self.ledger.functions.grant(
+            identity or subject.address, org.address, purpose, category, expiry, version
+        )
         return self.tx(fn, subject)
 
-    def consent(self, identity: str, org: LocalAccount, purpose: bytes = RESEARCH,
-                category: bytes = LAB_RESULTS) -> tuple[int, int, int, int, bool]:
+    def consent(
+        self,
+        identity: str,
+        org: LocalAccount,
+        purpose: bytes = RESEARCH,
+        category: bytes = LAB_RESULTS,
+    ) -> tuple[int, int, int, int, bool]:
         result = self.ledger.functions.getConsent(identity, org.address, purpose, category).call()
         return tuple(result)  # type: ignore[return-value]
 
-    def nonce(self, identity: str, org: LocalAccount, purpose: bytes = RESEARCH,
-              category: bytes = LAB_RESULTS) -> int:
+    def nonce(
+        self,
+        identity: str,
+        org: LocalAccount,
+        purpose: bytes = RESEARCH,
+        category: bytes = LAB_RESULTS,
+    ) -> int:
         return self.consent(identity, org, purpose, category)[3]
 
-    def sign_grant(self, signer: LocalAccount, identity: str, org: LocalAccount, *,
-                   purpose: bytes = RESEARCH, category: bytes = LAB_RESULTS,
-                   expiry: int = FAR_FUTURE, version: int = 1, nonce: int | None = None,
-                   deadline: int | None = None, chain_id: int | None = None,
-                   contract: str | None = None) -> SignedRequest:
+    def sign_grant(
+        self,
+        signer: LocalAccount,
+        identity: str,
+        org: LocalAccount,
+        *,
+        purpose: bytes = RESEARCH,
+        category: bytes = LAB_RESULTS,
+        expiry: int = FAR_FUTURE,
+        version: int = 1,
+        nonce: int | None = None,
+        deadline: int | None = None,
+        chain_id: int | None = None,
+        contract: str | None = None,
+    ) -> SignedRequest:
         request = GrantRequest(
-            identity, org.address, purpose, category, expiry, version,
+            identity,
+            org.address,
+            purpose,
+            category,
+            expiry,
+            version,
             self.nonce(identity, org, purpose, category) if nonce is None else nonce,
             self.now() + 3600 if deadline is None else deadline,
         )
-        return sign(signer, request, chain_id=chain_id or self.chain.chain_id,
-                    verifying_contract=contract or self.ledger.address)
+        return sign(
+            signer,
+            request,
+            chain_id=chain_id or self.chain.chain_id,
+            verifying_contract=contract or self.ledger.address,
+        )
 
-    def sign_withdrawal(self, signer: LocalAccount, identity: str, org: LocalAccount, *,
-                        purpose: bytes = RESEARCH, category: bytes = LAB_RESULTS,
-                        nonce: int | None = None, deadline: int | None = None) -> SignedRequest:
+    def sign_withdrawal(
+        self,
+        signer: LocalAccount,
+        identity: str,
+        org: LocalAccount,
+        *,
+        purpose: bytes = RESEARCH,
+        category: bytes = LAB_RESULTS,
+        nonce: int | None = None,
+        deadline: int | None = None,
+    ) -> SignedRequest:
         request = WithdrawalRequest(
-            identity, org.address, purpose, category,
+            identity,
+            org.address,
+            purpose,
+            category,
             self.nonce(identity, org, purpose, category) if nonce is None else nonce,
             self.now() + 3600 if deadline is None else deadline,
         )
-        return sign(signer, request, chain_id=self.chain.chain_id,
-                    verifying_contract=self.ledger.address)
+        return sign(
+            signer, request, chain_id=self.chain.chain_id, verifying_contract=self.ledger.address
+        )
 
-    def use(self, org: LocalAccount, identity: str, purpose: bytes = RESEARCH,
-            category: bytes = LAB_RESULTS, ref: bytes = b"\x01" * 32) -> Any:
+    def use(
+        self,
+        org: LocalAccount,
+        identity: str,
+        purpose: bytes = RESEARCH,
+        category: bytes = LAB_RESULTS,
+        ref: bytes = b"\x01" * 32,
+    ) -> Any:
         return self.tx(self.ledger.functions.recordUse(identity, purpose, category, ref), org)
 
     def events(self, contract: Contract, name: str, receipt: Any) -> list[Any]:
@@ -98,18 +153,28 @@ def make_world(chain: Any, suite: Any) -> World:
         rules=suite.contract("AccountRules"),
         ledger=suite.contract("ConsentLedger"),
         board=suite.contract("OversightBoard"),
-        admin=acc[0], hospital=acc[1], lab=acc[2], patient=acc[3], guardian=acc[4],
-        stranger=acc[5], members=[acc[7], acc[8], acc[9]],
+        admin=acc[0],
+        hospital=acc[1],
+        lab=acc[2],
+        patient=acc[3],
+        guardian=acc[4],
+        stranger=acc[5],
+        members=[acc[7], acc[8], acc[9]],
     )
     for org in (world.hospital, world.lab):
         world.tx(world.rules.functions.admit(org.address), world.admin)
-        world.tx(world.ledger.functions.publishPolicy(
-            code(f"policy-v1-{org.address}"), "https://example.org/policy/v1",
-            [RESEARCH, TREATMENT]), org)
+        world.tx(
+            world.ledger.functions.publishPolicy(
+                code(f"policy-v1-{org.address}"),
+                "https://example.org/policy/v1",
+                [RESEARCH, TREATMENT],
+            ),
+            org,
+        )
     return world
 
 
-class expect_revert:  # noqa: N801 - used like pytest.raises
+class expect_revert:
     """``with expect_revert("NoConsent"): ...`` asserts the decoded custom error name."""
 
     def __init__(self, name: str, error_type: type[TransactionError] = TransactionError):

@@ -42,7 +42,9 @@ def test_owner_grants_and_withdraws_directly(w: World) -> None:
     assert w.consent(p, w.lab) == (expiry, block_time, 1, 1, True)
     assert event.args.expiry == expiry
     assert covered(w, p)
-    assert w.ledger.functions.consentId(p, w.lab.address, RESEARCH, LAB_RESULTS).call() != b"\0" * 32
+    assert (
+        w.ledger.functions.consentId(p, w.lab.address, RESEARCH, LAB_RESULTS).call() != b"\0" * 32
+    )
     receipt = w.tx(w.ledger.functions.withdraw(p, w.lab.address, RESEARCH, LAB_RESULTS), w.patient)
     (event,) = w.events(w.ledger, "ConsentWithdrawn", receipt)
     assert event.args.agent == p
@@ -88,9 +90,11 @@ def test_regrant_renews_and_bumps_nonce(w: World) -> None:
 
 def test_batch_grant_and_withdraw(w: World) -> None:
     p = w.patient.address
-    items = [(w.lab.address, RESEARCH, LAB_RESULTS, FAR_FUTURE, 1),
-             (w.lab.address, TREATMENT, GENETIC, FAR_FUTURE, 1),
-             (w.hospital.address, TREATMENT, LAB_RESULTS, FAR_FUTURE, 1)]
+    items = [
+        (w.lab.address, RESEARCH, LAB_RESULTS, FAR_FUTURE, 1),
+        (w.lab.address, TREATMENT, GENETIC, FAR_FUTURE, 1),
+        (w.hospital.address, TREATMENT, LAB_RESULTS, FAR_FUTURE, 1),
+    ]
     receipt = w.tx(w.ledger.functions.grantBatch(p, items), w.patient)
     assert len(w.events(w.ledger, "ConsentGranted", receipt)) == 3
     assert covered(w, p) and covered(w, p, w.lab, TREATMENT, GENETIC)
@@ -228,7 +232,8 @@ def test_signed_batches(w: World) -> None:
     grants = [w.sign_grant(s, s.address, w.lab).batch_item() for s in subjects]
     receipt = w.tx(w.ledger.functions.grantSignedBatch(grants), w.lab)
     assert [e.args.identity for e in w.events(w.ledger, "ConsentGranted", receipt)] == [
-        s.address for s in subjects]
+        s.address for s in subjects
+    ]
     with expect_revert("InvalidNonce"):
         w.tx(w.ledger.functions.grantSignedBatch(grants), w.lab)
     withdrawals = [w.sign_withdrawal(s, s.address, w.lab).batch_item() for s in subjects]

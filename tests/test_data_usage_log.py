@@ -6,7 +6,15 @@ import pytest
 
 from collective.errors import ConsentError, NotPermittedError
 from collective.signing import code
-from tests.helpers import GENETIC, LAB_RESULTS, RESEARCH, TREATMENT, World, expect_revert, make_world
+from tests.helpers import (
+    GENETIC,
+    LAB_RESULTS,
+    RESEARCH,
+    TREATMENT,
+    World,
+    expect_revert,
+    make_world,
+)
 
 
 @pytest.fixture
@@ -39,8 +47,10 @@ def test_use_without_consent_is_refused(w: World) -> None:
 
 def test_withdrawn_consent_stops_uses(w: World) -> None:
     w.use(w.lab, w.patient.address)
-    w.tx(w.ledger.functions.withdraw(w.patient.address, w.lab.address, RESEARCH, LAB_RESULTS),
-         w.patient)
+    w.tx(
+        w.ledger.functions.withdraw(w.patient.address, w.lab.address, RESEARCH, LAB_RESULTS),
+        w.patient,
+    )
     with expect_revert("NoConsent", ConsentError):
         w.use(w.lab, w.patient.address)
 

@@ -1,4 +1,4 @@
-"""DIDRegistry: ERC-1056 behaviour (owners, delegates, attributes, signed variants, changed links)."""
+"""DIDRegistry: ERC-1056 owners, delegates, attributes, signed variants and changed links."""
 
 from __future__ import annotations
 
@@ -18,8 +18,13 @@ def erc1056_sign(w: World, signer, identity: str, *parts: bytes) -> tuple[int, b
     """Sign ERC-1056's meta-transaction hash: 0x19 0x00 registry nonce identity parts..."""
     owner = w.ledger.functions.identityOwner(identity).call()
     nonce = w.ledger.functions.nonce(owner).call()
-    payload = (b"\x19\x00" + bytes.fromhex(w.ledger.address[2:]) + nonce.to_bytes(32, "big")
-               + bytes.fromhex(identity[2:]) + b"".join(parts))
+    payload = (
+        b"\x19\x00"
+        + bytes.fromhex(w.ledger.address[2:])
+        + nonce.to_bytes(32, "big")
+        + bytes.fromhex(identity[2:])
+        + b"".join(parts)
+    )
     sig = Account.unsafe_sign_hash(keccak(payload), signer.key)
     return sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")
 
@@ -58,7 +63,9 @@ def test_delegates_expire_and_can_be_revoked(w: World) -> None:
 def test_attributes_are_events_linked_by_changed(w: World) -> None:
     p = w.patient.address
     name = b"did/svc/ConsentInbox".ljust(32, b"\0")
-    set_rx = w.tx(w.ledger.functions.setAttribute(p, name, b"https://inbox.example", 3600), w.patient)
+    set_rx = w.tx(
+        w.ledger.functions.setAttribute(p, name, b"https://inbox.example", 3600), w.patient
+    )
     rev_rx = w.tx(w.ledger.functions.revokeAttribute(p, name, b"https://inbox.example"), w.patient)
     (set_ev,) = w.events(w.ledger, "DIDAttributeChanged", set_rx)
     (rev_ev,) = w.events(w.ledger, "DIDAttributeChanged", rev_rx)
@@ -81,7 +88,9 @@ def test_signed_change_owner_is_relayable_once(w: World) -> None:
 def test_signed_delegate_and_attribute_variants(w: World) -> None:
     p, g = w.patient.address, w.guardian.address
     validity = (3600).to_bytes(32, "big")
-    v, r, s = erc1056_sign(w, w.patient, p, b"addDelegate", SIG_AUTH, bytes.fromhex(g[2:]), validity)
+    v, r, s = erc1056_sign(
+        w, w.patient, p, b"addDelegate", SIG_AUTH, bytes.fromhex(g[2:]), validity
+    )
     w.tx(w.ledger.functions.addDelegateSigned(p, v, r, s, SIG_AUTH, g, 3600), w.stranger)
     assert w.ledger.functions.validDelegate(p, SIG_AUTH, g).call()
     v, r, s = erc1056_sign(w, w.patient, p, b"revokeDelegate", SIG_AUTH, bytes.fromhex(g[2:]))

@@ -50,7 +50,7 @@ class Model:
         return None
 
     def use_error(self, key: tuple[str, str, bytes, bytes]) -> str | None:
-        subject, org, _, _ = key
+        _, org, _, _ = key
         if self.status.get(org) == 2:
             return "OrganizationSuspended"
         c = self.consent(key)
@@ -98,10 +98,16 @@ def build_machine(world: World, chain) -> type[RuleBasedStateMachine]:
             c = self.model.consents.get(key)
             return c is not None and abs(c.expiry - self.model.now) < MARGIN
 
-        @rule(s=st.sampled_from(subjects), o=st.sampled_from(orgs), p=st.sampled_from(PURPOSES),
-              c=st.sampled_from(CATEGORIES), ttl=st.sampled_from([-100, 300, 900, 2000]),
-              dv=st.sampled_from([0, 0, 0, -1, 1]), signed=st.booleans(),
-              relayer=st.sampled_from(orgs))
+        @rule(
+            s=st.sampled_from(subjects),
+            o=st.sampled_from(orgs),
+            p=st.sampled_from(PURPOSES),
+            c=st.sampled_from(CATEGORIES),
+            ttl=st.sampled_from([-100, 300, 900, 2000]),
+            dv=st.sampled_from([0, 0, 0, -1, 1]),
+            signed=st.booleans(),
+            relayer=st.sampled_from(orgs),
+        )
         def grant(self, s, o, p, c, ttl, dv, signed, relayer) -> None:
             key = (s.address, o.address, p, c)
             expiry = self.model.now + ttl
@@ -110,10 +116,12 @@ def build_machine(world: World, chain) -> type[RuleBasedStateMachine]:
             if signed:
                 if self.model.status[relayer.address] == 2:
                     expected = "OrganizationSuspended"
-                sig = world.sign_grant(s, s.address, o, purpose=p, category=c, expiry=expiry,
-                                       version=version)
-                self.attempt(world.ledger.functions.grantSigned(*sig.call_args()), relayer,
-                             expected)
+                sig = world.sign_grant(
+                    s, s.address, o, purpose=p, category=c, expiry=expiry, version=version
+                )
+                self.attempt(
+                    world.ledger.functions.grantSigned(*sig.call_args()), relayer, expected
+                )
             else:
                 fn = world.ledger.functions.grant(s.address, o.address, p, c, expiry, version)
                 self.attempt(fn, s, expected)
@@ -122,9 +130,14 @@ def build_machine(world: World, chain) -> type[RuleBasedStateMachine]:
                 m.expiry, m.version, m.active = expiry, version, True
                 m.nonce += 1
 
-        @rule(s=st.sampled_from(subjects), o=st.sampled_from(orgs), p=st.sampled_from(PURPOSES),
-              c=st.sampled_from(CATEGORIES), signed=st.booleans(),
-              relayer=st.sampled_from(orgs))
+        @rule(
+            s=st.sampled_from(subjects),
+            o=st.sampled_from(orgs),
+            p=st.sampled_from(PURPOSES),
+            c=st.sampled_from(CATEGORIES),
+            signed=st.booleans(),
+            relayer=st.sampled_from(orgs),
+        )
         def withdraw(self, s, o, p, c, signed, relayer) -> None:
             key = (s.address, o.address, p, c)
             m = self.model.consent(key)
@@ -133,16 +146,19 @@ def build_machine(world: World, chain) -> type[RuleBasedStateMachine]:
                 sig = world.sign_withdrawal(s, s.address, o, purpose=p, category=c)
                 if self.model.status[relayer.address] == 2:
                     expected = "OrganizationSuspended"
-                self.attempt(world.ledger.functions.withdrawSigned(*sig.call_args()), relayer,
-                             expected)
+                self.attempt(
+                    world.ledger.functions.withdrawSigned(*sig.call_args()), relayer, expected
+                )
             else:
                 self.attempt(world.ledger.functions.withdraw(*key), s, expected)
             if expected is None:
                 m.active = False
                 m.nonce += 1
 
-        @rule(o=st.sampled_from(orgs),
-              purposes=st.lists(st.sampled_from(PURPOSES), min_size=1, max_size=3, unique=True))
+        @rule(
+            o=st.sampled_from(orgs),
+            purposes=st.lists(st.sampled_from(PURPOSES), min_size=1, max_size=3, unique=True),
+        )
         def publish(self, o, purposes) -> None:
             status = self.model.status[o.address]
             expected = None if status == 1 else "OrganizationSuspended"
@@ -150,7 +166,7 @@ def build_machine(world: World, chain) -> type[RuleBasedStateMachine]:
             fn = world.ledger.functions.publishPolicy(code(f"v{version}"), "uri", purposes)
             self.attempt(fn, o, expected)
             if expected is None:
-                for (org, purpose) in list(self.model.coverage):
+                for org, purpose in list(self.model.coverage):
                     if org == o.address:
                         del self.model.coverage[(org, purpose)]
                 for purpose in purposes:
@@ -172,14 +188,21 @@ def build_machine(world: World, chain) -> type[RuleBasedStateMachine]:
             chain.mine()
             self.sync_clock()
 
-        @rule(s=st.sampled_from(subjects), o=st.sampled_from(orgs), p=st.sampled_from(PURPOSES),
-              c=st.sampled_from(CATEGORIES))
+        @rule(
+            s=st.sampled_from(subjects),
+            o=st.sampled_from(orgs),
+            p=st.sampled_from(PURPOSES),
+            c=st.sampled_from(CATEGORIES),
+        )
         def use(self, s, o, p, c) -> None:
             key = (s.address, o.address, p, c)
             if self.near_expiry(key):
                 return
-            self.attempt(world.ledger.functions.recordUse(s.address, p, c, code("ref")), o,
-                         self.model.use_error(key))
+            self.attempt(
+                world.ledger.functions.recordUse(s.address, p, c, code("ref")),
+                o,
+                self.model.use_error(key),
+            )
 
         @invariant()
         def consents_agree(self) -> None:
@@ -200,7 +223,9 @@ def test_contracts_agree_with_the_model(chain, suite) -> None:
     world = make_world(chain, suite)
     machine = build_machine(world, chain)
     machine.TestCase.settings = settings(
-        max_examples=25, stateful_step_count=25, deadline=None,
+        max_examples=25,
+        stateful_step_count=25,
+        deadline=None,
         suppress_health_check=list(HealthCheck),
     )
     machine.TestCase().runTest()

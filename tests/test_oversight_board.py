@@ -18,8 +18,9 @@ def w(chain, suite) -> World:
     return make_world(chain, suite)
 
 
-def propose(w: World, member, action: int, target: str = ZERO, ref: bytes = NONE,
-            reason: bytes = NONE) -> int:
+def propose(
+    w: World, member, action: int, target: str = ZERO, ref: bytes = NONE, reason: bytes = NONE
+) -> int:
     count = w.board.functions.proposalCount().call()
     w.tx(w.board.functions.propose(action, target, ref, reason), member)
     return int(count)
