@@ -1,0 +1,454 @@
+"""A connection to one chain: the embedded py-evm chain, or any Ethereum JSON-RPC node.
+
+:func:`connect` returns a :class:`Chain`, the one object the rest of Collective talks to a chain
+through. It signs locally (the node never holds keys), sends raw transactions, waits for the
+receipt and turns every revert into a decoded :class:`~collective.errors.TransactionError`
+(see :mod:`collective.revert`). Test helpers (snapshots, time travel, mining) work on the
+embedded chain and on dev nodes such as anvil.
+
+The embedded chain is eth-tester's py-evm backend behind web3's ``EthereumTesterProvider``,
+with two adjustments: it reports the configured chain id (131277 by default) both through
+``eth_chainId`` and to the EVM (``block.chainid``), and a reverted ``eth_call`` or
+``eth_estimateGas`` raises web3's ``ContractLogicError`` family with the exact revert data,
+as an HTTP node does, instead of eth-tester's lossy text.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, cast
+
+import requests
+from eth_abi import abi
+from eth_abi.exceptions import DecodingError
+from eth_account import Account
+from eth_account.hdaccount import key_from_seed, seed_from_mnemonic
+from eth_account.signers.local import LocalAccount
+from eth_tester import EthereumTester, PyEVMBackend
+from eth_tester.exceptions import TransactionFailed
+from eth_tester.exceptions import ValidationError as EthTesterValidationError
+from eth_utils.address import to_checksum_address
+from eth_utils.exceptions import ValidationError as EthValidationError
+from web3 import Web3
+from web3._utils.error_formatters_utils import PANIC_ERROR_CODES
+from web3.contract.contract import ContractConstructor, ContractFunction
+from web3.exceptions import (
+    ContractCustomError,
+    ContractLogicError,
+    ContractPanicError,
+    TimeExhausted,
+    Web3Exception,
+)
+from web3.providers.eth_tester import EthereumTesterProvider
+from web3.providers.rpc import HTTPProvider
+from web3.types import BlockIdentifier, RPCEndpoint, TxParams, TxReceipt, Wei
+
+from collective.config import EMBEDDED_CHAIN_ID, NetworkConfig, ProjectConfig, load_config
+from collective.errors import ChainError, CollectiveError, ConfigurationError, TransactionError
+from collective.revert import error_from_exception
+
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+DEV_CHAIN_ID = 31337  # anvil's and hardhat's default
+DEV_ACCOUNT_COUNT = 10
+CONNECT_TIMEOUT = 5.0  # seconds to open a connection; the network's timeout bounds each reply
+RECEIPT_TIMEOUT = 120.0
+
+Transactable = ContractFunction | ContractConstructor
+
+
+def _dev_keys_from_mnemonic(count: int = DEV_ACCOUNT_COUNT) -> list[LocalAccount]:
+    """The accounts anvil and hardhat prefund, from their well-known mnemonic."""
+    seed = seed_from_mnemonic(DEV_MNEMONIC, "")
+    return [Account.from_key(key_from_seed(seed, f"m/44'/60'/0'/0/{i}")) for i in range(count)]
+
+
+class Chain:
+    """One chain and how to transact on it. Build it with :func:`connect`.
+
+    ``dev_accounts`` are prefunded accounts whose keys everyone knows: eth-tester's on the
+    embedded chain, the "test test ... junk" mnemonic's on anvil / hardhat; empty elsewhere.
+    """
+
+    def __init__(
+        self,
+        w3: Web3,
+        *,
+        name: str,
+        chain_id: int,
+        url: str | None = None,
+        dev_accounts: list[LocalAccount] | None = None,
+        tester: EthereumTester | None = None,
+        receipt_timeout: float = RECEIPT_TIMEOUT,
+    ) -> None:
+        self.w3 = w3
+        self.name = name
+        self.chain_id = chain_id
+        self.url = url
+        self.dev_accounts: list[LocalAccount] = list(dev_accounts or [])
+        self._tester = tester
+        self._receipt_timeout = receipt_timeout
+
+    @property
+    def embedded(self) -> bool:
+        """True for the in-process chain, which is new in every process."""
+        return self._tester is not None
+
+    @property
+    def where(self) -> str:
+        """The node's URL, or "the embedded chain"."""
+        return self.url or "the embedded chain"
+
+    def __repr__(self) -> str:
+        return f"Chain(name={self.name!r}, chain_id={self.chain_id}, url={self.url!r})"
+
+    # --- accounts ---------------------------------------------------------------------------
+
+    def dev_account(self, index: int) -> LocalAccount:
+        """Dev account ``index``; ConfigurationError when this chain has none or too few."""
+        if not self.dev_accounts:
+            raise ConfigurationError(
+                f"{self.where} has no well-known dev accounts",
+                hint="set COLLECTIVE_PRIVATE_KEY to the sending account's private key",
+            )
+        if not 0 <= index < len(self.dev_accounts):
+            raise ConfigurationError(
+                f"there is no dev account {index}",
+                hint=f"choose an index from 0 to {len(self.dev_accounts) - 1}",
+            )
+        return self.dev_accounts[index]
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def call(
+        self,
+        fn: ContractFunction,
+        sender: LocalAccount | str | None = None,
+        block: BlockIdentifier = "latest",
+    ) -> Any:
+        """Run a view (or a dry run of a transaction) and return its decoded result."""
+        params: TxParams = {}
+        if sender is not None:
+            params["from"] = _address(sender)
+        with self._errors(f"calling {fn.fn_name}"):
+            return fn.call(params, block_identifier=block)
+
+    def code_at(self, address: str) -> bytes:
+        """The runtime code at ``address`` (empty when there is none)."""
+        with self._errors("reading code"):
+            return bytes(self.w3.eth.get_code(to_checksum_address(address)))
+
+    def latest_timestamp(self) -> int:
+        """Timestamp of the latest block."""
+        with self._errors("reading the latest block"):
+            return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def transact(
+        self,
+        fn: Transactable,
+        sender: LocalAccount,
+        gas: int | None = None,
+        value: int = 0,
+    ) -> TxReceipt:
+        """Build, sign with ``sender``'s key, send, and wait for the receipt.
+
+        Without ``gas`` the node estimates it, so a transaction that would revert raises the
+        decoded error before anything is sent. A transaction that reverts on chain raises it
+        with the transaction hash.
+        """
+        what = "deploying a contract" if isinstance(fn, ContractConstructor) else fn.fn_name
+        params: TxParams = {"from": sender.address, "chainId": self.chain_id, "value": Wei(value)}
+        if gas is not None:
+            params["gas"] = gas
+        with self._errors(what):
+            params["nonce"] = self.w3.eth.get_transaction_count(sender.address, "pending")
+            tx = fn.build_transaction(params)
+        signed = sender.sign_transaction(cast(dict[str, Any], tx))
+        tx_hash = "0x" + bytes(signed.hash).hex()
+        with self._errors(what, tx_hash=tx_hash):
+            self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            receipt = self.w3.eth.wait_for_transaction_receipt(
+                signed.hash, timeout=self._receipt_timeout
+            )
+        if receipt["status"] != 1:
+            raise self._reverted(tx, receipt, tx_hash)
+        return receipt
+
+    def _reverted(self, tx: TxParams, receipt: TxReceipt, tx_hash: str) -> CollectiveError:
+        """Replay a reverted transaction as a call in its block to learn why it reverted."""
+        if receipt["gasUsed"] >= tx.get("gas", 0):
+            return TransactionError(
+                "the transaction ran out of gas",
+                tx_hash=tx_hash,
+                hint="send it again with more gas, or let the node estimate it",
+            )
+        replay: TxParams = {"from": tx["from"], "data": tx.get("data", b""), "gas": tx["gas"]}
+        if tx.get("to"):
+            replay["to"] = tx["to"]
+        if tx.get("value"):
+            replay["value"] = tx["value"]
+        try:
+            self.w3.eth.call(replay, block_identifier=receipt["blockNumber"])
+        except (Web3Exception, TransactionFailed) as exc:
+            return error_from_exception(exc, tx_hash=tx_hash)
+        except (requests.RequestException, OSError):
+            pass
+        return TransactionError("the transaction reverted", tx_hash=tx_hash)
+
+    # --- test helpers ---------------------------------------------------------------------------
+
+    def snapshot(self) -> object:
+        """Remember the chain's state; :meth:`revert` returns to it (once)."""
+        if self._tester is not None:
+            return self._tester.take_snapshot()
+        return self._rpc("evm_snapshot", [])
+
+    def revert(self, snap: object) -> None:
+        """Return to a snapshot. Take a new snapshot to return there again."""
+        if self._tester is not None:
+            self._tester.revert_to_snapshot(snap)
+            return
+        if self._rpc("evm_revert", [snap]) is False:
+            raise ChainError(f"{self.where} does not know snapshot {snap!r}")
+
+    def increase_time(self, seconds: int) -> int:
+        """Move the chain's clock ``seconds`` forward and mine a block; return its timestamp."""
+        if seconds < 0:
+            raise ChainError("the chain's clock cannot go backwards")
+        if self._tester is not None:
+            latest = self.latest_timestamp()
+            pending = int(self._tester.get_block_by_number("pending")["timestamp"])
+            self._tester.time_travel(max(latest + seconds, pending + 1))
+        else:
+            self._rpc("evm_increaseTime", [seconds])
+            self._rpc("evm_mine", [])
+        return self.latest_timestamp()
+
+    def mine(self, blocks: int = 1) -> None:
+        """Mine ``blocks`` empty blocks."""
+        for _ in range(blocks):
+            if self._tester is not None:
+                self._tester.mine_blocks(1)
+            else:
+                self._rpc("evm_mine", [])
+
+    def _rpc(self, method: str, params: list[Any]) -> Any:
+        with self._errors(method):
+            response = self.w3.provider.make_request(RPCEndpoint(method), params)
+        error = response.get("error")
+        if error:
+            message = error.get("message", error) if isinstance(error, dict) else error
+            raise ChainError(
+                f"{self.where} refused {method}: {message}",
+                hint="snapshots and time travel need a dev node such as anvil",
+            )
+        return response.get("result")
+
+    # --- errors ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def _errors(self, what: str, tx_hash: str | None = None) -> Iterator[None]:
+        """Turn what web3, requests and eth-tester raise into Collective errors."""
+        try:
+            yield
+        except CollectiveError:
+            raise
+        except (ContractLogicError, TransactionFailed) as exc:
+            raise error_from_exception(exc, tx_hash=tx_hash) from None
+        except (requests.RequestException, OSError) as exc:
+            raise ChainError(
+                f"lost the connection to {self.where} while {what}: {_reason(exc)}"
+            ) from None
+        except TimeExhausted:
+            raise ChainError(
+                f"transaction {tx_hash} was not mined on {self.where} within "
+                f"{self._receipt_timeout:.0f} s",
+                hint="is the node mining? check its transaction pool",
+            ) from None
+        except Web3Exception as exc:
+            raise ChainError(f"{self.where} failed while {what}: {exc}") from None
+        except (EthValidationError, EthTesterValidationError) as exc:
+            raise ChainError(f"{self.where} refused the request while {what}: {exc}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    """A short cause for a connection failure, without urllib3's nested reprs."""
+    text = str(exc)
+    for marker in ("Connection refused", "timed out", "Name or service not known", "No route"):
+        if marker.lower() in text.lower():
+            return marker.lower()
+    return type(exc).__name__
+
+
+def _address(who: LocalAccount | str) -> str:
+    return who.address if isinstance(who, LocalAccount) else to_checksum_address(who)
+
+
+# --- the embedded chain -----------------------------------------------------------------------
+
+
+def _logic_error(data: bytes) -> ContractLogicError:
+    """The exception web3 raises for this revert data when it comes from an HTTP node."""
+    hexdata = "0x" + data.hex()
+    if data[:4] == bytes.fromhex("08c379a0"):
+        try:
+            (reason,) = abi.decode(["string"], data[4:])
+        except (DecodingError, ValueError, OverflowError):
+            reason = hexdata
+        return ContractLogicError(f"execution reverted: {reason}", data=hexdata)
+    if data[:4] == bytes.fromhex("4e487b71"):
+        text = PANIC_ERROR_CODES.get(data[-1:].hex(), "Panic error")
+        return ContractPanicError(text, data=hexdata)
+    if len(data) < 4:
+        return ContractLogicError("execution reverted", data=hexdata)
+    return ContractCustomError(hexdata, data=hexdata)
+
+
+class EmbeddedBackend(PyEVMBackend):  # type: ignore[misc]
+    """eth-tester's py-evm backend with a chosen chain id and exact revert data."""
+
+    def __init__(self, chain_id: int = EMBEDDED_CHAIN_ID) -> None:
+        self._chain_id = chain_id
+        super().__init__()
+
+    def reset_to_genesis(self, *args: Any, **kwargs: Any) -> None:
+        super().reset_to_genesis(*args, **kwargs)
+        # setup_tester_chain builds a fresh chain class per call: setting the class attribute
+        # changes this chain only, and survives snapshots (which rebuild from that class).
+        type(self.chain).chain_id = self._chain_id
+
+    def call(self, transaction: dict[str, Any], block_number: Any = "latest") -> bytes:
+        from eth.exceptions import Revert
+        from eth.vm.spoof import SpoofTransaction
+        from eth_tester.backends.pyevm.main import _execute_and_revert_transaction
+
+        defaulted = dict(transaction)
+        defaulted.setdefault("gas", self._max_available_gas())
+        unsigned = self._get_normalized_and_unsigned_evm_transaction(defaulted, block_number)
+        spoofed = SpoofTransaction(unsigned, from_=transaction["from"])
+        computation = _execute_and_revert_transaction(self.chain, spoofed, block_number)
+        if computation.is_error:
+            error = computation.error
+            if isinstance(error, Revert):
+                raise _logic_error(bytes(error.args[0]) if error.args else b"")
+            raise TransactionFailed(str(error))
+        return bytes(computation.output)
+
+    def estimate_gas(self, transaction: dict[str, Any], block_number: Any = "latest") -> int:
+        from eth.exceptions import Revert
+
+        try:
+            return int(super().estimate_gas(transaction, block_number))
+        except TransactionFailed as exc:
+            cause = exc.args[0] if exc.args else None
+            if isinstance(cause, Revert):
+                raise _logic_error(bytes(cause.args[0]) if cause.args else b"") from None
+            raise
+
+
+def _embedded_endpoints(chain_id: int) -> dict[str, dict[str, Callable[..., Any]]]:
+    from web3.providers.eth_tester.defaults import API_ENDPOINTS
+
+    endpoints = {namespace: dict(methods) for namespace, methods in API_ENDPOINTS.items()}
+    endpoints["eth"]["chainId"] = lambda *_: chain_id
+    return endpoints
+
+
+def connect_embedded(name: str = "embedded", chain_id: int = EMBEDDED_CHAIN_ID) -> Chain:
+    """A new in-process chain with ten prefunded dev accounts."""
+    backend = EmbeddedBackend(chain_id)
+    tester = EthereumTester(backend)
+    provider = EthereumTesterProvider(tester, api_endpoints=_embedded_endpoints(chain_id))
+    w3 = Web3(provider)
+    accounts = [Account.from_key(key.to_bytes()) for key in backend.account_keys]
+    return Chain(w3, name=name, chain_id=chain_id, dev_accounts=accounts, tester=tester)
+
+
+# --- JSON-RPC nodes ---------------------------------------------------------------------------
+
+
+def connect_rpc(
+    url: str,
+    *,
+    name: str | None = None,
+    timeout: float = 10.0,
+    expected_chain_id: int | None = None,
+) -> Chain:
+    """Connect to the node at ``url``; ChainError within ``timeout`` s if it does not answer."""
+    request_kwargs = {"timeout": (min(CONNECT_TIMEOUT, timeout), timeout)}
+    probe = Web3(
+        HTTPProvider(url, request_kwargs=request_kwargs, exception_retry_configuration=None)
+    )
+    started = time.monotonic()
+    try:
+        chain_id = int(probe.eth.chain_id)
+    except (requests.RequestException, OSError, Web3Exception, ValueError) as exc:
+        raise ChainError(
+            f"cannot reach a JSON-RPC node at {url} ({_reason(exc)} after "
+            f"{time.monotonic() - started:.1f} s)",
+            hint="is the node running? check --rpc, or the network's url in hardhat.config.json",
+        ) from None
+    if expected_chain_id is not None and chain_id != expected_chain_id:
+        raise ChainError(
+            f"the node at {url} reports chain id {chain_id}, but network {name!r} is "
+            f"configured with chain id {expected_chain_id}",
+            hint="point the network at the right node, or fix its chainId in hardhat.config.json",
+        )
+    w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout}))
+    dev_accounts = _dev_keys_from_mnemonic() if _is_dev_node(w3, chain_id) else []
+    return Chain(
+        w3, name=name or f"chain-{chain_id}", chain_id=chain_id, url=url, dev_accounts=dev_accounts
+    )
+
+
+def _is_dev_node(w3: Web3, chain_id: int) -> bool:
+    if chain_id == DEV_CHAIN_ID:
+        return True
+    try:
+        version = str(w3.client_version).lower()
+    except (requests.RequestException, OSError, Web3Exception, ValueError):
+        return False
+    return version.startswith(("anvil", "hardhat"))
+
+
+def connect(
+    network: str | None = None,
+    rpc: str | None = None,
+    config: ProjectConfig | None = None,
+) -> Chain:
+    """Connect to a named network from the configuration, or to the node at ``rpc``.
+
+    ``rpc`` wins over the network's own URL; with both, the network lends its name and
+    expected chain id. Neither: the configuration's default network (the embedded chain).
+    """
+    config = config or load_config()
+    if rpc is not None:
+        if not rpc.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"--rpc {rpc!r} is not an http(s) URL", hint="e.g. http://127.0.0.1:8545"
+            )
+        known = config.networks.get(network) if network else None
+        return connect_rpc(
+            rpc,
+            name=network,
+            timeout=known.timeout if known else 10.0,
+            expected_chain_id=known.chain_id if known and not known.embedded else None,
+        )
+    net: NetworkConfig = config.network(network or config.default_network)
+    if net.url is None:
+        return connect_embedded(net.name, net.chain_id or EMBEDDED_CHAIN_ID)
+    return connect_rpc(net.url, name=net.name, timeout=net.timeout, expected_chain_id=net.chain_id)
+
+
+__all__ = [
+    "DEV_CHAIN_ID",
+    "DEV_MNEMONIC",
+    "Chain",
+    "EmbeddedBackend",
+    "connect",
+    "connect_embedded",
+    "connect_rpc",
+]
