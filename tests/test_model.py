@@ -223,8 +223,8 @@ def test_contracts_agree_with_the_model(chain, suite) -> None:
     world = make_world(chain, suite)
     machine = build_machine(world, chain)
     machine.TestCase.settings = settings(
-        max_examples=25,
-        stateful_step_count=25,
+        max_examples=12,
+        stateful_step_count=30,
         deadline=None,
         suppress_health_check=list(HealthCheck),
     )
