@@ -163,12 +163,12 @@ class Chain:
         params: TxParams = {"from": sender.address, "chainId": self.chain_id, "value": Wei(value)}
         if gas is not None:
             params["gas"] = gas
-        with self._errors(what):
+        with self._errors(what, sender=sender.address):
             params["nonce"] = self.w3.eth.get_transaction_count(sender.address, "pending")
             tx = fn.build_transaction(params)
         signed = sender.sign_transaction(cast(dict[str, Any], tx))
         tx_hash = "0x" + bytes(signed.hash).hex()
-        with self._errors(what, tx_hash=tx_hash):
+        with self._errors(what, tx_hash=tx_hash, sender=sender.address):
             self.w3.eth.send_raw_transaction(signed.raw_transaction)
             receipt = self.w3.eth.wait_for_transaction_receipt(
                 signed.hash, timeout=self._receipt_timeout
@@ -250,28 +250,44 @@ class Chain:
     # --- errors ---------------------------------------------------------------------------------
 
     @contextmanager
-    def _errors(self, what: str, tx_hash: str | None = None) -> Iterator[None]:
+    def _errors(
+        self, what: str, tx_hash: str | None = None, sender: str | None = None
+    ) -> Iterator[None]:
         """Turn what web3, requests and eth-tester raise into Collective errors."""
         try:
             yield
         except CollectiveError:
             raise
-        except (ContractLogicError, TransactionFailed) as exc:
-            raise error_from_exception(exc, tx_hash=tx_hash) from None
-        except (requests.RequestException, OSError) as exc:
-            raise ChainError(
-                f"lost the connection to {self.where} while {what}: {_reason(exc)}"
-            ) from None
-        except TimeExhausted:
-            raise ChainError(
+        except Exception as exc:
+            error = self._translate(exc, what, tx_hash, sender)
+            if error is None:
+                raise
+            raise error from None
+
+    def _translate(
+        self, exc: Exception, what: str, tx_hash: str | None, sender: str | None
+    ) -> CollectiveError | None:
+        if isinstance(exc, ContractLogicError | TransactionFailed):
+            return error_from_exception(exc, tx_hash=tx_hash)
+        text = str(exc).lower()
+        if sender and ("afford" in text or "insufficient funds" in text):
+            return ChainError(
+                f"{sender} has too little ether on {self.where} to pay for {what}",
+                hint="fund the account, or send from another one",
+            )
+        if isinstance(exc, requests.RequestException | OSError):
+            return ChainError(f"lost the connection to {self.where} while {what}: {_reason(exc)}")
+        if isinstance(exc, TimeExhausted):
+            return ChainError(
                 f"transaction {tx_hash} was not mined on {self.where} within "
                 f"{self._receipt_timeout:.0f} s",
-                hint="is the node mining? check its transaction pool",
-            ) from None
-        except Web3Exception as exc:
-            raise ChainError(f"{self.where} failed while {what}: {exc}") from None
-        except (EthValidationError, EthTesterValidationError) as exc:
-            raise ChainError(f"{self.where} refused the request while {what}: {exc}") from None
+                hint="is the node mining? was the gas limit below the intrinsic gas?",
+            )
+        if isinstance(exc, Web3Exception):
+            return ChainError(f"{self.where} failed while {what}: {exc}")
+        if isinstance(exc, EthValidationError | EthTesterValidationError):
+            return ChainError(f"{self.where} refused the request while {what}: {exc}")
+        return None
 
 
 def _reason(exc: BaseException) -> str:
@@ -307,8 +323,40 @@ def _logic_error(data: bytes) -> ContractLogicError:
     return ContractCustomError(hexdata, data=hexdata)
 
 
+def _quick_gas_estimate(state: Any, transaction: Any) -> int:
+    """Gas for ``transaction`` in two executions instead of py-evm's ~15-step binary search.
+
+    Run once with the block's gas limit, take the gas used before refunds plus a 1/63 margin
+    (for the 63/64 rule on nested calls) and confirm with a second run; fall back to the exact
+    search if that runs out of gas.
+    """
+    from eth.estimators.gas import binary_gas_search_exact
+    from eth.exceptions import VMError
+    from eth.vm.spoof import SpoofTransaction
+
+    def run(gas: int, **extra: Any) -> Any:
+        snapshot = state.snapshot()
+        try:
+            return state.apply_transaction(SpoofTransaction(transaction, gas=gas, **extra))
+        finally:
+            state.revert(snapshot)
+
+    limit = int(state.gas_limit)
+    first = run(limit, gas_price=0)
+    if first.is_error:
+        raise first.error
+    used = int(transaction.intrinsic_gas) + int(first.get_gas_used())
+    guess = min(limit, used + used // 63 + 5_000)
+    try:
+        if not run(guess).is_error:
+            return guess
+    except (VMError, EthValidationError):
+        pass
+    return int(binary_gas_search_exact(state, transaction))
+
+
 class EmbeddedBackend(PyEVMBackend):  # type: ignore[misc]
-    """eth-tester's py-evm backend with a chosen chain id and exact revert data."""
+    """eth-tester's py-evm backend: a chosen chain id, exact revert data, faster estimates."""
 
     def __init__(self, chain_id: int = EMBEDDED_CHAIN_ID) -> None:
         self._chain_id = chain_id
@@ -318,7 +366,10 @@ class EmbeddedBackend(PyEVMBackend):  # type: ignore[misc]
         super().reset_to_genesis(*args, **kwargs)
         # setup_tester_chain builds a fresh chain class per call: setting the class attribute
         # changes this chain only, and survives snapshots (which rebuild from that class).
-        type(self.chain).chain_id = self._chain_id
+        chain_class = type(self.chain)
+        chain_class.chain_id = self._chain_id
+        chain_class.gas_estimator = staticmethod(_quick_gas_estimate)
+        self.chain.gas_estimator = _quick_gas_estimate
 
     def call(self, transaction: dict[str, Any], block_number: Any = "latest") -> bytes:
         from eth.exceptions import Revert

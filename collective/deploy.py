@@ -332,14 +332,16 @@ def deploy_suite(
     deployer: LocalAccount,
     *,
     board_members: Sequence[str] | None = None,
-    threshold: int = 1,
+    threshold: int | None = None,
     manifest_path: Path | None = None,
     fresh: bool = False,
     config: ProjectConfig | None = None,
 ) -> Deployment:
     """Deploy (or verify and reuse) the suite on ``chain`` and write its manifest.
 
-    ``deployer`` becomes the AccountRules admin. ``board_members`` default to the deployer.
+    ``deployer`` becomes the AccountRules admin. ``board_members`` default to the deployer,
+    ``threshold`` to 1. When an existing deployment is reused, board members and a
+    threshold other than None must match it; members given must match too.
     Raises CompilationError when the artifacts are stale, ConfigurationError when the manifest
     is for another chain, ChainError when the recorded code is missing or differs (use
     ``fresh=True``).
@@ -355,8 +357,8 @@ def deploy_suite(
                 f"and replaced {path}"
             )
         else:
-            return _reuse(chain, path, config, board_members, None)
-    members, threshold = _board(deployer, board_members, threshold)
+            return _reuse(chain, path, config, board_members, threshold)
+    members, threshold = _board(deployer, board_members, 1 if threshold is None else threshold)
     artifacts = {name: load_artifact(name, config) for name in CONTRACTS}
 
     def deploy(name: str, *args: Any) -> tuple[ChecksumAddress, TxReceipt]:

@@ -1,0 +1,207 @@
+"""``collective deploy``: deploy the contract suite, or verify the one a manifest records."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils.address import is_address, to_checksum_address
+
+from collective.chain import Chain, connect
+from collective.cli.common import CliState, emit_json, pass_state
+from collective.config import load_config
+from collective.deploy import CONTRACTS, MODULES, Deployment, deploy_suite
+from collective.errors import ConfigurationError
+
+PRIVATE_KEY_ENV = "COLLECTIVE_PRIVATE_KEY"
+
+
+def sending_account(state: CliState, chain: Chain) -> LocalAccount:
+    """The account to send from: ``--account`` (a dev account index or address), else the key
+    in ``COLLECTIVE_PRIVATE_KEY``, else dev account 0. The key itself is never shown."""
+    key_account: LocalAccount | None = None
+    key = os.environ.get(PRIVATE_KEY_ENV)
+    if key:
+        try:
+            key_account = Account.from_key(key.strip())
+        except (ValueError, TypeError):
+            raise ConfigurationError(
+                f"{PRIVATE_KEY_ENV} is not a valid private key",
+                hint="it must be 32 bytes as 64 hex digits, optionally prefixed with 0x",
+            ) from None
+    choice = state.account
+    if choice is None:
+        return key_account if key_account is not None else chain.dev_account(0)
+    if choice.isdigit():
+        return chain.dev_account(int(choice))
+    if is_address(choice):
+        address = to_checksum_address(choice)
+        if key_account is not None and key_account.address == address:
+            return key_account
+        for account in chain.dev_accounts:
+            if account.address == address:
+                return account
+        raise ConfigurationError(
+            f"no key for account {address}",
+            hint=f"set {PRIVATE_KEY_ENV} to its private key, or pass a dev account index",
+        )
+    raise ConfigurationError(
+        f"--account {choice!r}: keystore accounts are not supported yet",
+        hint=f"pass a dev account index, or set {PRIVATE_KEY_ENV}",
+    )
+
+
+def _as_json(deployment: Deployment) -> dict[str, Any]:
+    return {
+        "network": deployment.network,
+        "chainId": deployment.chain_id,
+        "deployer": deployment.deployer,
+        "reused": deployment.reused,
+        "deployedAt": deployment.deployed_at,
+        "manifest": str(deployment.manifest_path) if deployment.manifest_path else None,
+        "contracts": {
+            name: {
+                "address": deployment.addresses[name],
+                "transactionHash": deployment.tx_hashes.get(name),
+                "blockNumber": deployment.blocks.get(name),
+            }
+            for name in CONTRACTS
+        },
+        "modules": {module: deployment.address(module) for module in MODULES},
+        "board": {
+            "address": deployment.addresses["OversightBoard"],
+            "members": list(deployment.board_members),
+            "threshold": deployment.threshold,
+        },
+        "notes": list(deployment.notes),
+    }
+
+
+def _print_table(deployment: Deployment, chain: Chain) -> None:
+    where = f"{deployment.network} (chain {deployment.chain_id})"
+    if deployment.reused:
+        click.echo(
+            f"verified the suite on {where}: the code at every address matches the artifacts; "
+            "nothing deployed"
+        )
+    else:
+        click.echo(f"deployed the suite on {where} from {deployment.deployer}")
+    rows = [("contract", "address", "transaction", "block")]
+    rows += [
+        (
+            name,
+            deployment.addresses[name],
+            deployment.tx_hashes.get(name, ""),
+            str(deployment.blocks.get(name, "")),
+        )
+        for name in CONTRACTS
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+            + "  "
+            + row[3]
+        )
+    click.echo(f"{', '.join(MODULES)} live at the ConsentLedger address")
+    members = len(deployment.board_members)
+    click.echo(
+        f"oversight board: {members} member{'s' * (members != 1)}, threshold {deployment.threshold}"
+    )
+    if deployment.manifest_path is not None:
+        click.echo(f"manifest: {deployment.manifest_path}")
+    for note in deployment.notes:
+        click.echo(f"note: {note}", err=True)
+
+
+@click.command("deploy")
+@click.option(
+    "--network", "-n", metavar="NAME", help="Named network (overrides the global option)."
+)
+@click.option(
+    "--rpc", metavar="URL", help="JSON-RPC URL of any Ethereum node; overrides --network."
+)
+@click.option("--account", "-a", metavar="INDEX|ADDRESS", help="Deployer: a dev account index.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Deploy anew even if the manifest records a deployment, and overwrite it.",
+)
+@click.option(
+    "--board-member",
+    "board_members",
+    multiple=True,
+    metavar="ADDRESS",
+    help="An oversight board member (repeatable; default: the deployer).",
+)
+@click.option(
+    "--threshold",
+    type=click.IntRange(min=1),
+    help="Board approvals needed to execute a proposal (default 1).",
+)
+@click.option(
+    "--manifest",
+    "manifest",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="Manifest file (default: deployments/<network>.json).",
+)
+@pass_state
+def deploy_command(
+    state: CliState,
+    network: str | None,
+    rpc: str | None,
+    account: str | None,
+    as_json: bool,
+    fresh: bool,
+    board_members: tuple[str, ...],
+    threshold: int | None,
+    manifest: Path | None,
+) -> None:
+    """Deploy the contract suite and write its manifest.
+
+    Deploys AccountRules, ConsentLedger (DIDRegistry, PolicyRegistry, ConsentRegistry and
+    DataUsageLog at one address) and OversightBoard, then sets the board in AccountRules.
+    The deployer becomes the consortium admin. If the manifest already records a deployment on
+    this chain, the code at each address is checked against the artifacts and nothing is
+    deployed; --fresh redeploys. The embedded chain is new in every process, so there the
+    suite is always deployed fresh.
+
+    The deployer is --account (a dev account index on anvil or the embedded chain, default 0),
+    or the private key in COLLECTIVE_PRIVATE_KEY. --network, --rpc, --account and --json may
+    also be given before the command name.
+
+    \b
+    Examples:
+      collective deploy --network embedded
+      collective deploy --network anvil --board-member 0xAb.. --board-member 0xCd.. --threshold 2
+      COLLECTIVE_PRIVATE_KEY=0x... collective deploy --rpc http://10.0.0.5:8545
+      collective deploy --network anvil --fresh --json
+    """
+    state = CliState(
+        network=network or state.network,
+        rpc=rpc or state.rpc,
+        account=account or state.account,
+        as_json=as_json or state.as_json,
+    )
+    config = load_config()
+    chain = connect(state.network, state.rpc, config)
+    deployer = sending_account(state, chain)
+    deployment = deploy_suite(
+        chain,
+        deployer,
+        board_members=list(board_members) or None,
+        threshold=threshold,
+        manifest_path=manifest,
+        fresh=fresh,
+        config=config,
+    )
+    if state.as_json:
+        emit_json(_as_json(deployment))
+    else:
+        _print_table(deployment, chain)
