@@ -64,6 +64,18 @@ def _dev_keys_from_mnemonic(count: int = DEV_ACCOUNT_COUNT) -> list[LocalAccount
     return [Account.from_key(key_from_seed(seed, f"m/44'/60'/0'/0/{i}")) for i in range(count)]
 
 
+def account_from_key(key: str, source: str = "the private key") -> LocalAccount:
+    """The account for a hex private key; ConfigurationError (never showing the key) if bad."""
+    try:
+        account: LocalAccount = Account.from_key(key.strip())
+    except (ValueError, TypeError):
+        raise ConfigurationError(
+            f"{source} is not a valid private key",
+            hint="it must be 32 bytes as 64 hex digits, optionally prefixed with 0x",
+        ) from None
+    return account
+
+
 class Chain:
     """One chain and how to transact on it. Build it with :func:`connect`.
 
@@ -499,6 +511,7 @@ __all__ = [
     "DEV_MNEMONIC",
     "Chain",
     "EmbeddedBackend",
+    "account_from_key",
     "connect",
     "connect_embedded",
     "connect_rpc",

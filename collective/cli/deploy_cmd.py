@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import is_address, to_checksum_address
 
-from collective.chain import Chain, connect
+from collective.chain import Chain, account_from_key, connect
 from collective.cli.common import CliState, emit_json, pass_state
 from collective.config import load_config
 from collective.deploy import CONTRACTS, MODULES, Deployment, deploy_suite
@@ -23,16 +22,8 @@ PRIVATE_KEY_ENV = "COLLECTIVE_PRIVATE_KEY"
 def sending_account(state: CliState, chain: Chain) -> LocalAccount:
     """The account to send from: ``--account`` (a dev account index or address), else the key
     in ``COLLECTIVE_PRIVATE_KEY``, else dev account 0. The key itself is never shown."""
-    key_account: LocalAccount | None = None
     key = os.environ.get(PRIVATE_KEY_ENV)
-    if key:
-        try:
-            key_account = Account.from_key(key.strip())
-        except (ValueError, TypeError):
-            raise ConfigurationError(
-                f"{PRIVATE_KEY_ENV} is not a valid private key",
-                hint="it must be 32 bytes as 64 hex digits, optionally prefixed with 0x",
-            ) from None
+    key_account = account_from_key(key, PRIVATE_KEY_ENV) if key else None
     choice = state.account
     if choice is None:
         return key_account if key_account is not None else chain.dev_account(0)
