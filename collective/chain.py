@@ -52,7 +52,9 @@ from collective.revert import error_from_exception
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 DEV_CHAIN_ID = 31337  # anvil's and hardhat's default
 DEV_ACCOUNT_COUNT = 10
-CONNECT_TIMEOUT = 5.0  # seconds to open a connection; the network's timeout bounds each reply
+# The first request (eth_chainId) gets at most PROBE_TIMEOUT s to connect and as long to answer,
+# so an unreachable or hung node is reported within 10 s; later replies get the network's timeout.
+PROBE_TIMEOUT = 4.5
 RECEIPT_TIMEOUT = 120.0
 
 Transactable = ContractFunction | ContractConstructor
@@ -441,7 +443,8 @@ def connect_rpc(
     expected_chain_id: int | None = None,
 ) -> Chain:
     """Connect to the node at ``url``; ChainError within ``timeout`` s if it does not answer."""
-    request_kwargs = {"timeout": (min(CONNECT_TIMEOUT, timeout), timeout)}
+    probe_timeout = min(PROBE_TIMEOUT, timeout)
+    request_kwargs = {"timeout": (probe_timeout, probe_timeout)}
     probe = Web3(
         HTTPProvider(url, request_kwargs=request_kwargs, exception_retry_configuration=None)
     )

@@ -9,7 +9,7 @@ import pytest
 from eth_abi import abi
 from eth_utils.crypto import keccak
 
-from collective.chain import DEV_CHAIN_ID, Chain, connect
+from collective.chain import DEV_CHAIN_ID, Chain, connect, connect_rpc
 from collective.config import EMBEDDED_CHAIN_ID, load_config
 from collective.deploy import Deployment, deploy_suite
 from collective.errors import (
@@ -58,6 +58,18 @@ def test_unreachable_url_fails_fast_naming_it() -> None:
         connect(rpc=url)
     assert time.monotonic() - started < 10
     assert url in str(caught.value)
+
+
+def test_node_that_never_answers_fails_within_its_timeout() -> None:
+    with socket.socket() as server:  # accepts connections (the kernel does) but never replies
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        url = f"http://127.0.0.1:{server.getsockname()[1]}"
+        started = time.monotonic()
+        with pytest.raises(ChainError) as caught:
+            connect_rpc(url, timeout=1.0)
+        assert time.monotonic() - started < 3
+    assert url in str(caught.value) and "timed out" in str(caught.value)
 
 
 def test_unknown_network_and_bad_url_are_configuration_errors() -> None:
