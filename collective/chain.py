@@ -110,6 +110,11 @@ class Chain:
         return self._tester is not None
 
     @property
+    def tester(self) -> EthereumTester | None:
+        """The embedded chain's eth-tester (None for a JSON-RPC node)."""
+        return self._tester
+
+    @property
     def where(self) -> str:
         """The node's URL, or "the embedded chain"."""
         return self.url or "the embedded chain"
