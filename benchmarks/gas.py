@@ -15,10 +15,10 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from collective.deploy import deploy_suite
 from eth_account import Account
 
 from collective.chain import Chain, connect
+from collective.deploy import deploy_suite
 from collective.signing import GrantRequest, code, sign
 
 YEAR = 365 * 24 * 3600

@@ -131,9 +131,7 @@ def load_config(path: Path | None = None) -> ProjectConfig:
         try:
             raw = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
-            raise ConfigurationError(
-                f"{path}:{exc.lineno}: not valid JSON ({exc.msg})"
-            ) from None
+            raise ConfigurationError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
         if not isinstance(raw, dict):
             raise ConfigurationError(f"{path}: the top level must be a JSON object")
         root = path.parent.resolve()

@@ -45,16 +45,31 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="collective")
-@click.option("--network", "-n", metavar="NAME", envvar="COLLECTIVE_NETWORK",
-              help="Named network from hardhat.config.json (default: its defaultNetwork).")
-@click.option("--rpc", metavar="URL", envvar="COLLECTIVE_RPC",
-              help="JSON-RPC URL of any Ethereum node; overrides --network.")
-@click.option("--account", "-a", metavar="NAME|ADDRESS|INDEX", envvar="COLLECTIVE_ACCOUNT",
-              help="Sending account: a dev account index, an address, or a keystore name.")
+@click.option(
+    "--network",
+    "-n",
+    metavar="NAME",
+    envvar="COLLECTIVE_NETWORK",
+    help="Named network from hardhat.config.json (default: its defaultNetwork).",
+)
+@click.option(
+    "--rpc",
+    metavar="URL",
+    envvar="COLLECTIVE_RPC",
+    help="JSON-RPC URL of any Ethereum node; overrides --network.",
+)
+@click.option(
+    "--account",
+    "-a",
+    metavar="NAME|ADDRESS|INDEX",
+    envvar="COLLECTIVE_ACCOUNT",
+    help="Sending account: a dev account index, an address, or a keystore name.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.pass_context
-def cli(ctx: click.Context, network: str | None, rpc: str | None, account: str | None,
-        as_json: bool) -> None:
+def cli(
+    ctx: click.Context, network: str | None, rpc: str | None, account: str | None, as_json: bool
+) -> None:
     """Collective: a permissioned consent ledger.
 
     \b
