@@ -329,10 +329,10 @@ def _decode(topic: bytes, data: bytes, block: int) -> RegistryEvent | None:
     kind = _utf8(bytes(raw_kind))
     kind = kind.rstrip("\0") if kind is not None else None
     if name == "DIDDelegateChanged":
+        delegate = to_checksum_address(subject)
         return RegistryEvent(
-            name, block, int(previous), kind=kind, delegate=to_checksum_address(subject),
-            valid_to=int(valid_to),
-        )  # fmt: skip
+            name, block, int(previous), kind=kind, delegate=delegate, valid_to=int(valid_to)
+        )
     return RegistryEvent(
         name, block, int(previous), kind=kind, value=bytes(subject), valid_to=int(valid_to)
     )

@@ -415,8 +415,8 @@ def test_resolution_reads_only_the_changed_blocks(chain: Chain, ledger: Contract
     log_queries = [params[0] for method, params in calls if method == "eth_getLogs"]
     blocks = [(int(str(q["fromBlock"]), 0), int(str(q["toBlock"]), 0)) for q in log_queries]
     assert blocks == [(n, n) for n in reversed(changed_in)]
-    assert all(q["topics"][1] == "0x" + subject.address[2:].lower().rjust(64, "0")
-               for q in log_queries)  # fmt: skip
+    topic = "0x" + subject.address[2:].lower().rjust(64, "0")
+    assert all(query["topics"][1] == topic for query in log_queries)
     # Besides: one eth_call (changed), the latest block (the clock) and the versionId block.
     # (web3's own middleware adds eth_chainId / eth_accounts look-ups; they read no history.)
     methods = [method for method, _ in calls if method not in ("eth_chainId", "eth_accounts")]
