@@ -276,8 +276,16 @@ def change_log(chain: Chain, registry: Contract | str, identity: str | Did) -> l
     """
     address = _identity_address(identity)
     contract = _contract(chain, registry)
-    with _reading(chain, f"reading changed({address})"):
-        previous = int(contract.functions.changed(address).call())
+    try:
+        with _reading(chain, f"reading changed({address})"):
+            previous = int(contract.functions.changed(address).call())
+    except ChainError:
+        if not chain.code_at(contract.address):
+            raise ConfigurationError(
+                f"there is no registry contract at {contract.address} on {chain.where}",
+                hint="use the ConsentLedger address of the deployment (it holds the registry)",
+            ) from None
+        raise
     topic = _hex(bytes.fromhex(address[2:]).rjust(32, b"\0"))
     history: list[RegistryEvent] = []
     while previous:

@@ -373,10 +373,15 @@ def test_historical_versions(chain: Chain, ledger: Contract) -> None:
     assert resolve(chain, ledger, did).accounts() == [subject.address]
 
 
-def test_did_of_another_chain_is_refused(chain: Chain, ledger: Contract) -> None:
+def test_did_of_another_chain_or_a_wrong_registry_is_refused(
+    chain: Chain, ledger: Contract
+) -> None:
     did = format_did(chain.dev_accounts[1].address, 31337)
     with pytest.raises(ConfigurationError, match="anchored on chain 31337"):
         resolve(chain, ledger, did)
+    did = format_did(chain.dev_accounts[1].address, chain.chain_id)
+    with pytest.raises(ConfigurationError, match="no registry contract at"):
+        resolve(chain, chain.dev_accounts[5].address, did)
 
 
 @contextmanager
