@@ -18,8 +18,8 @@ from typing import Any, Literal
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_utils.crypto import keccak
 from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from collective.errors import ConsentError
 
