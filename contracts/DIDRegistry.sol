@@ -8,6 +8,9 @@ pragma solidity ^0.8.24;
 ///         did:ethr resolvers work against it. `changed[identity]` links each identity's events
 ///         backwards block by block.
 /// @dev Written for Solidity 0.8 from the ERC-1056 specification; reverts use custom errors.
+///      One deliberate difference: `changeOwner(identity, 0x0)` (deactivation) is final. ERC-1056
+///      would store 0, which means "owned by itself" and gives a possibly lost or stolen original
+///      key control again; here `identityOwner` returns `DEACTIVATED` (0x…dEaD) instead.
 contract DIDRegistry {
     /// @notice Owner of an identity, when it is not the identity address itself.
     mapping(address => address) public owners;
@@ -17,6 +20,9 @@ contract DIDRegistry {
     mapping(address => uint256) public changed;
     /// @notice Meta-transaction nonce of each owner key.
     mapping(address => uint256) public nonce;
+
+    /// @notice Owner recorded for a deactivated identity (changeOwner to 0x0): no key controls it.
+    address public constant DEACTIVATED = 0x000000000000000000000000000000000000dEaD;
 
     /// @notice The identity's owner changed.
     event DIDOwnerChanged(address indexed identity, address owner, uint256 previousChange);
@@ -212,7 +218,10 @@ contract DIDRegistry {
 
     function _changeOwner(address identity, address actor, address newOwner) private {
         _onlyOwner(identity, actor);
-        owners[identity] = newOwner;
+        // ERC-1056 stores 0 here, which hands a deactivated identity back to its original key.
+        // Store an owner nobody holds the key of instead, so deactivation is final; the event
+        // still says 0x0, which is how did:ethr resolvers recognise deactivation.
+        owners[identity] = newOwner == address(0) ? DEACTIVATED : newOwner;
         emit DIDOwnerChanged(identity, newOwner, changed[identity]);
         changed[identity] = block.number;
     }

@@ -254,3 +254,20 @@ def test_domain_separator_matches_eip712(w: World) -> None:
     assert w.ledger.functions.DOMAIN_SEPARATOR().call() == signable.header
     fields = w.ledger.functions.eip712Domain().call()
     assert fields[1:5] == ["Collective", "1", w.chain.chain_id, w.ledger.address]
+
+
+def test_deactivated_identity_is_final(w: World) -> None:
+    p = w.patient.address
+    w.grant(w.patient, w.lab)
+    receipt = w.tx(w.ledger.functions.changeOwner(p, "0x" + "00" * 20), w.patient)
+    (event,) = w.events(w.ledger, "DIDOwnerChanged", receipt)
+    assert event.args.owner == "0x" + "00" * 20  # resolvers see the deactivation
+    assert w.ledger.functions.identityOwner(p).call() == w.ledger.functions.DEACTIVATED().call()
+    # Unlike plain ERC-1056, the original key does not get control back.
+    with expect_revert("NotIdentityOwner"):
+        w.grant(w.patient, w.lab, purpose=TREATMENT)
+    with expect_revert("NotIdentityOwner"):
+        w.tx(w.ledger.functions.changeOwner(p, w.patient.address), w.patient)
+    signed = w.sign_withdrawal(w.patient, p, w.lab)
+    with expect_revert("SignerNotAuthorized"):
+        w.tx(w.ledger.functions.withdrawSigned(*signed.call_args()), w.lab)

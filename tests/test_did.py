@@ -41,7 +41,7 @@ from collective.did import (
     revoke_delegate,
     set_attribute,
 )
-from collective.errors import ConfigurationError, TransactionError
+from collective.errors import ConfigurationError, NotPermittedError, TransactionError
 
 REPO = Path(__file__).resolve().parents[1]
 RESOLVE_JS = REPO / "tests" / "interop" / "resolve_did.mjs"
@@ -321,9 +321,9 @@ def test_deactivation_empties_the_document_for_good(chain: Chain, ledger: Contra
     did = format_did(subject.address, chain.chain_id)
     add_delegate(chain, ledger, subject, did, SIG_AUTH, guardian.address, HOUR)
     receipt = change_owner(chain, ledger, subject, did, NULL)
-    # With no owner recorded the identity owns itself again in ERC-1056, but a resolver
-    # ignores everything after the deactivation.
-    add_delegate(chain, ledger, subject, did, VERI_KEY, guardian.address, HOUR)
+    # Plain ERC-1056 would hand the identity back to its own key here; our registry does not.
+    with pytest.raises(NotPermittedError, match="not the current owner"):
+        add_delegate(chain, ledger, subject, did, VERI_KEY, guardian.address, HOUR)
     resolved = resolve(chain, ledger, did)
     assert resolved.deactivated
     assert resolved.document == {
@@ -586,10 +586,9 @@ def test_documents_agree_with_ethr_did_resolver(anvil_chain: Chain, tmp_path: Pa
     )
     add_delegate(chain, ledger, batched, b, SIG_AUTH, d3, HOUR, gas=GAS)
 
-    # A deactivated identity; what it does afterwards (it owns itself again) is ignored.
+    # A deactivated identity (deactivation is final: no key can change it afterwards).
     add_delegate(chain, ledger, retired, retired.address, SIG_AUTH, d1, HOUR, gas=GAS)
     change_owner(chain, ledger, retired, retired.address, NULL, gas=GAS)
-    add_delegate(chain, ledger, retired, retired.address, VERI_KEY, d2, HOUR, gas=GAS)
 
     # Both resolvers compare validTo with the same clock: just after the latest block.
     now = chain.latest_timestamp() + 10
