@@ -184,6 +184,11 @@ class Chain:
             params["gas"] = gas
         with self._errors(what, sender=sender.address):
             params["nonce"] = self.w3.eth.get_transaction_count(sender.address, "pending")
+            if gas is None and self._tester is None:
+                # Estimate against the pending block the transaction will land in: estimating
+                # against "latest" (anvil's default) under-prices writes whose cost depends on
+                # the block, e.g. ERC-1056's `changed[identity] = block.number`.
+                params["gas"] = fn.estimate_gas(params, block_identifier="pending")
             tx = fn.build_transaction(params)
         signed = sender.sign_transaction(cast(dict[str, Any], tx))
         tx_hash = "0x" + bytes(signed.hash).hex()

@@ -451,10 +451,8 @@ def test_change_log_is_oldest_first(chain: Chain, ledger: Contract) -> None:
 
 # --- interop with the reference resolver on anvil -----------------------------------------------
 
-# Chain.transact lets the node estimate gas, and anvil estimates against the latest block's
-# number and time: a change to an identity changed in the latest block then looks like a no-op
-# write of `changed[identity] = block.number` and the estimate falls ~600 gas short. Until that
-# is fixed in Chain.transact, the interop scenario passes its own gas.
+# A fixed gas limit: part of the scenario is sent with automine off and mined together in
+# one block, where an estimate against any earlier state would be off.
 GAS = 300_000
 
 
