@@ -66,6 +66,16 @@ def code(name: str) -> bytes:
     return keccak(text=name)
 
 
+def _message(request: Any, fields: list[dict[str, str]]) -> dict[str, Any]:
+    """The EIP-712 message of ``request``: its attributes under the struct's field names."""
+    message: dict[str, Any] = {}
+    for spec in fields:
+        attr = "policy_version" if spec["name"] == "policyVersion" else spec["name"]
+        value = getattr(request, attr)
+        message[spec["name"]] = to_checksum_address(value) if spec["type"] == "address" else value
+    return message
+
+
 @dataclass(frozen=True)
 class GrantRequest:
     """What a subject agrees to: ``organization`` may use ``category`` data for ``purpose``."""
@@ -80,16 +90,7 @@ class GrantRequest:
     deadline: int
 
     def message(self) -> dict[str, Any]:
-        return {
-            "identity": to_checksum_address(self.identity),
-            "organization": to_checksum_address(self.organization),
-            "purpose": self.purpose,
-            "category": self.category,
-            "expiry": self.expiry,
-            "policyVersion": self.policy_version,
-            "nonce": self.nonce,
-            "deadline": self.deadline,
-        }
+        return _message(self, GRANT_FIELDS)
 
     def as_tuple(self) -> tuple[Any, ...]:
         """The ``ConsentRegistry.Grant`` struct for a contract call."""
@@ -108,14 +109,7 @@ class WithdrawalRequest:
     deadline: int
 
     def message(self) -> dict[str, Any]:
-        return {
-            "identity": to_checksum_address(self.identity),
-            "organization": to_checksum_address(self.organization),
-            "purpose": self.purpose,
-            "category": self.category,
-            "nonce": self.nonce,
-            "deadline": self.deadline,
-        }
+        return _message(self, WITHDRAWAL_FIELDS)
 
     def as_tuple(self) -> tuple[Any, ...]:
         """The ``ConsentRegistry.Withdrawal`` struct for a contract call."""
