@@ -19,6 +19,8 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from collective.chain import Chain, connect
     from collective.deploy import Deployment, deploy_suite, load_deployment
+    from collective.did import Did, DidDocument, format_did, parse_did, resolve
+    from collective.signing import GrantRequest, SignedRequest, WithdrawalRequest, code, sign
 
 # Imported on first use, so `import collective` (and `collective --help`) stays fast.
 _LAZY = {
@@ -27,6 +29,16 @@ _LAZY = {
     "Deployment": "collective.deploy",
     "deploy_suite": "collective.deploy",
     "load_deployment": "collective.deploy",
+    "Did": "collective.did",
+    "DidDocument": "collective.did",
+    "format_did": "collective.did",
+    "parse_did": "collective.did",
+    "resolve": "collective.did",
+    "GrantRequest": "collective.signing",
+    "SignedRequest": "collective.signing",
+    "WithdrawalRequest": "collective.signing",
+    "code": "collective.signing",
+    "sign": "collective.signing",
 }
 
 
@@ -50,11 +62,21 @@ __all__ = [
     "ConfigurationError",
     "ConsentError",
     "Deployment",
+    "Did",
+    "DidDocument",
+    "GrantRequest",
     "NodeError",
     "NotPermittedError",
+    "SignedRequest",
     "TransactionError",
+    "WithdrawalRequest",
     "__version__",
+    "code",
     "connect",
     "deploy_suite",
+    "format_did",
     "load_deployment",
+    "parse_did",
+    "resolve",
+    "sign",
 ]
