@@ -32,6 +32,9 @@ class Artifact:
     bytecode: bytes
     deployed_bytecode: bytes
     metadata: str = field(repr=False)
+    # (start, length) of each immutable in deployed_bytecode; None if the artifact predates
+    # the compiler recording them.
+    immutable_ranges: tuple[tuple[int, int], ...] | None = field(default=None, repr=False)
 
     @property
     def code_hash(self) -> bytes:
@@ -84,9 +87,21 @@ def load_artifact(name: str, config: ProjectConfig | None = None) -> Artifact:
             bytecode=_code(name, data["bytecode"]),
             deployed_bytecode=_code(name, data["deployedBytecode"]),
             metadata=data.get("metadata", ""),
+            immutable_ranges=_ranges(data.get("immutableReferences")),
         )
     except (KeyError, AttributeError) as exc:
         raise CompilationError(f"the artifact of {name} lacks {exc}; {_RERUN}") from None
+
+
+def _ranges(refs: Any) -> tuple[tuple[int, int], ...] | None:
+    if not isinstance(refs, dict):
+        return None
+    try:
+        return tuple(
+            sorted((int(r["start"]), int(r["length"])) for group in refs.values() for r in group)
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def _code(name: str, text: str) -> bytes:

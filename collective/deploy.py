@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -106,19 +106,17 @@ class Deployment:
 
 def immutable_ranges(name: str, config: ProjectConfig | None = None) -> list[tuple[int, int]]:
     """(start, length) of every immutable in ``name``'s runtime code, from its artifact."""
-    entry = artifacts_root(config) / f"{name}.json"
-    try:
-        data = json.loads(entry.read_bytes())
-        refs: Mapping[str, list[Mapping[str, int]]] = data["immutableReferences"]
-        return sorted(
-            (int(ref["start"]), int(ref["length"])) for refs_ in refs.values() for ref in refs_
-        )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    return _immutable_ranges(load_artifact(name, config))
+
+
+def _immutable_ranges(artifact: Artifact) -> list[tuple[int, int]]:
+    if artifact.immutable_ranges is None:
         raise ConfigurationError(
-            f"the artifact of {name} has no immutableReferences, so its on-chain code cannot "
-            "be verified",
+            f"the artifact of {artifact.name} has no immutableReferences, so its on-chain code "
+            "cannot be verified",
             hint="run `collective compile`",
-        ) from None
+        )
+    return list(artifact.immutable_ranges)
 
 
 def mask(code: bytes, ranges: Sequence[tuple[int, int]]) -> bytes:
@@ -142,7 +140,7 @@ def verify_code(chain: Chain, name: str, address: str, config: ProjectConfig | N
             f"there is no contract at {address}, where the manifest puts {name} (on {chain.where})",
             hint=_FRESH_HINT,
         )
-    ranges = immutable_ranges(name, config)
+    ranges = _immutable_ranges(artifact)
     if mask(on_chain, ranges) != mask(artifact.deployed_bytecode, ranges):
         raise ChainError(
             f"the code at {address} is not {name} as compiled in the artifacts",
