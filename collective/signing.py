@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -66,19 +66,31 @@ def code(name: str) -> bytes:
     return keccak(text=name)
 
 
-def _message(request: Any, fields: list[dict[str, str]]) -> dict[str, Any]:
-    """The EIP-712 message of ``request``: its attributes under the struct's field names."""
-    message: dict[str, Any] = {}
-    for spec in fields:
-        attr = "policy_version" if spec["name"] == "policyVersion" else spec["name"]
-        value = getattr(request, attr)
-        message[spec["name"]] = to_checksum_address(value) if spec["type"] == "address" else value
-    return message
+class _TypedRequest:
+    """Shared by the request structs: the EIP-712 message is the attributes under ``FIELDS``."""
+
+    FIELDS: ClassVar[list[dict[str, str]]]
+
+    def message(self) -> dict[str, Any]:
+        message: dict[str, Any] = {}
+        for spec in self.FIELDS:
+            attr = "policy_version" if spec["name"] == "policyVersion" else spec["name"]
+            value = getattr(self, attr)
+            message[spec["name"]] = (
+                to_checksum_address(value) if spec["type"] == "address" else value
+            )
+        return message
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        """The contract's ``Grant`` / ``Withdrawal`` struct for a call."""
+        return tuple(self.message().values())
 
 
 @dataclass(frozen=True)
-class GrantRequest:
+class GrantRequest(_TypedRequest):
     """What a subject agrees to: ``organization`` may use ``category`` data for ``purpose``."""
+
+    FIELDS: ClassVar[list[dict[str, str]]] = GRANT_FIELDS
 
     identity: str
     organization: str
@@ -89,17 +101,12 @@ class GrantRequest:
     nonce: int
     deadline: int
 
-    def message(self) -> dict[str, Any]:
-        return _message(self, GRANT_FIELDS)
-
-    def as_tuple(self) -> tuple[Any, ...]:
-        """The ``ConsentRegistry.Grant`` struct for a contract call."""
-        return tuple(self.message().values())
-
 
 @dataclass(frozen=True)
-class WithdrawalRequest:
+class WithdrawalRequest(_TypedRequest):
     """A subject's withdrawal of one consent."""
+
+    FIELDS: ClassVar[list[dict[str, str]]] = WITHDRAWAL_FIELDS
 
     identity: str
     organization: str
@@ -107,13 +114,6 @@ class WithdrawalRequest:
     category: bytes
     nonce: int
     deadline: int
-
-    def message(self) -> dict[str, Any]:
-        return _message(self, WITHDRAWAL_FIELDS)
-
-    def as_tuple(self) -> tuple[Any, ...]:
-        """The ``ConsentRegistry.Withdrawal`` struct for a contract call."""
-        return tuple(self.message().values())
 
 
 Request = GrantRequest | WithdrawalRequest
