@@ -25,6 +25,7 @@ import requests
 
 from collective.chain import Chain, connect_embedded, connect_rpc
 from collective.deploy import Deployment, deploy_suite
+from tests.helpers import World, make_world
 
 REPO = Path(__file__).resolve().parents[1]
 ANVIL_BINARIES = (
@@ -150,3 +151,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "anvil" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.anvil)
+
+
+@pytest.fixture
+def w(chain: Chain, suite: Deployment) -> World:
+    """The embedded suite with two admitted organizations that published policy v1."""
+    return make_world(chain, suite)

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from collective.errors import NotPermittedError
-from tests.helpers import World, expect_revert, make_world
+from tests.helpers import World, expect_revert
 
 ZERO = "0x" + "00" * 20
-
-
-@pytest.fixture
-def w(chain, suite) -> World:
-    return make_world(chain, suite)
 
 
 def allowed(w: World, who: str) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from collective.errors import ConsentError, NotPermittedError
 from collective.signing import code
 from tests.helpers import (
@@ -16,13 +14,7 @@ from tests.helpers import (
     TREATMENT,
     World,
     expect_revert,
-    make_world,
 )
-
-
-@pytest.fixture
-def w(chain, suite) -> World:
-    return make_world(chain, suite)
 
 
 def covered(w: World, identity: str, org=None, purpose=RESEARCH, category=LAB_RESULTS) -> bool:

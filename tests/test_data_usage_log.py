@@ -13,15 +13,14 @@ from tests.helpers import (
     TREATMENT,
     World,
     expect_revert,
-    make_world,
 )
 
 
 @pytest.fixture
-def w(chain, suite) -> World:
-    world = make_world(chain, suite)
-    world.grant(world.patient, world.lab, expiry=world.now() + 1000)
-    return world
+def w(w: World) -> World:
+    """The shared world, plus the patient's consent for the lab (expires in 1000 s)."""
+    w.grant(w.patient, w.lab, expiry=w.now() + 1000)
+    return w
 
 
 def test_covered_use_is_recorded_with_its_evidence(w: World) -> None:

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from eth_account import Account
 from eth_utils import keccak
 
-from tests.helpers import SIG_AUTH, VERI_KEY, World, expect_revert, make_world
-
-
-@pytest.fixture
-def w(chain, suite) -> World:
-    return make_world(chain, suite)
+from tests.helpers import SIG_AUTH, VERI_KEY, World, expect_revert
 
 
 def erc1056_sign(w: World, signer, identity: str, *parts: bytes) -> tuple[int, bytes, bytes]:

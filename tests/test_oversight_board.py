@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-
 from collective.errors import NotPermittedError
 from collective.signing import code
-from tests.helpers import World, expect_revert, make_world
+from tests.helpers import World, expect_revert
 
 SUSPEND, REINSTATE, FLAG, ADD, REMOVE, THRESHOLD = range(6)
 NONE = b"\0" * 32
 ZERO = "0x" + "00" * 20
-
-
-@pytest.fixture
-def w(chain, suite) -> World:
-    return make_world(chain, suite)
 
 
 def propose(

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from collective.errors import ConsentError, NotPermittedError
 from collective.signing import code
-from tests.helpers import MARKETING, RESEARCH, TREATMENT, World, expect_revert, make_world
-
-
-@pytest.fixture
-def w(chain, suite) -> World:
-    return make_world(chain, suite)
+from tests.helpers import MARKETING, RESEARCH, TREATMENT, World, expect_revert
 
 
 def test_publish_versions_and_coverage(w: World) -> None:
