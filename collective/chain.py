@@ -15,9 +15,11 @@ as an HTTP node does, instead of eth-tester's lossy text.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import requests
@@ -29,6 +31,7 @@ from eth_account.signers.local import LocalAccount
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.exceptions import TransactionFailed
 from eth_tester.exceptions import ValidationError as EthTesterValidationError
+from eth_typing import HexStr
 from eth_utils.address import to_checksum_address
 from eth_utils.exceptions import ValidationError as EthValidationError
 from web3 import Web3
@@ -39,11 +42,13 @@ from web3.exceptions import (
     ContractLogicError,
     ContractPanicError,
     TimeExhausted,
+    TransactionIndexingInProgress,
+    TransactionNotFound,
     Web3Exception,
 )
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.rpc import HTTPProvider
-from web3.types import BlockIdentifier, RPCEndpoint, TxParams, TxReceipt, Wei
+from web3.types import BlockIdentifier, Nonce, RPCEndpoint, TxParams, TxReceipt, Wei
 
 from collective.config import EMBEDDED_CHAIN_ID, NetworkConfig, ProjectConfig, load_config
 from collective.errors import ChainError, CollectiveError, ConfigurationError, TransactionError
@@ -57,7 +62,18 @@ DEV_ACCOUNT_COUNT = 10
 PROBE_TIMEOUT = 4.5
 RECEIPT_TIMEOUT = 120.0
 
+FEE_CACHE_SECONDS = 1.0
+
 Transactable = ContractFunction | ContractConstructor
+
+
+@dataclass(frozen=True)
+class PendingTransaction:
+    """A sent transaction: :meth:`Chain.wait` turns it into its receipt."""
+
+    tx_hash: str
+    what: str
+    tx: TxParams = field(repr=False)
 
 
 def _dev_keys_from_mnemonic(count: int = DEV_ACCOUNT_COUNT) -> list[LocalAccount]:
@@ -103,6 +119,11 @@ class Chain:
         self.dev_accounts: list[LocalAccount] = list(dev_accounts or [])
         self._tester = tester
         self._receipt_timeout = receipt_timeout
+        self._nonces: dict[str, int] = {}  # sender -> next nonce to use
+        self._sender_locks: dict[str, threading.RLock] = {}
+        self._guard = threading.Lock()
+        self._embedded_lock = threading.RLock()
+        self._fee_cache: tuple[float, dict[str, int]] | None = None
 
     @property
     def embedded(self) -> bool:
@@ -150,7 +171,7 @@ class Chain:
         params: TxParams = {}
         if sender is not None:
             params["from"] = _address(sender)
-        with self._errors(f"calling {fn.fn_name}"):
+        with self._locked(), self._errors(f"calling {fn.fn_name}"):
             return fn.call(params, block_identifier=block)
 
     def code_at(self, address: str) -> bytes:
@@ -176,30 +197,109 @@ class Chain:
 
         Without ``gas`` the node estimates it, so a transaction that would revert raises the
         decoded error before anything is sent. A transaction that reverts on chain raises it
-        with the transaction hash.
+        with the transaction hash. Safe to call from many threads at once, also with one
+        sender: nonces are handed out under a per-sender lock (see :meth:`send`).
+        """
+        return self.wait(self.send(fn, sender, gas=gas, value=value))
+
+    def send(
+        self,
+        fn: Transactable,
+        sender: LocalAccount,
+        gas: int | None = None,
+        value: int = 0,
+    ) -> PendingTransaction:
+        """Sign and send without waiting; :meth:`wait` returns the receipt.
+
+        Nonces come from a local counter per sender, seeded from the node's pending count and
+        taken under that sender's lock together with the send, so concurrent callers never
+        reuse or skip one. If the node reports a nonce mismatch (another program sent from the
+        same account) the counter is re-read from the node and the send retried once.
         """
         what = "deploying a contract" if isinstance(fn, ContractConstructor) else fn.fn_name
         params: TxParams = {"from": sender.address, "chainId": self.chain_id, "value": Wei(value)}
-        if gas is not None:
-            params["gas"] = gas
-        with self._errors(what, sender=sender.address):
-            params["nonce"] = self.w3.eth.get_transaction_count(sender.address, "pending")
-            if gas is None and self._tester is None:
+        with self._locked(), self._errors(what, sender=sender.address):
+            if gas is None:
                 # Estimate against the pending block the transaction will land in: estimating
                 # against "latest" (anvil's default) under-prices writes whose cost depends on
                 # the block, e.g. ERC-1056's `changed[identity] = block.number`.
-                params["gas"] = fn.estimate_gas(params, block_identifier="pending")
-            tx = fn.build_transaction(params)
-        signed = sender.sign_transaction(cast(dict[str, Any], tx))
-        tx_hash = "0x" + bytes(signed.hash).hex()
-        with self._errors(what, tx_hash=tx_hash, sender=sender.address):
-            self.w3.eth.send_raw_transaction(signed.raw_transaction)
-            receipt = self.w3.eth.wait_for_transaction_receipt(
-                signed.hash, timeout=self._receipt_timeout
-            )
+                block: BlockIdentifier = "latest" if self._tester is not None else "pending"
+                gas = int(fn.estimate_gas(params, block_identifier=block))
+            params["gas"] = gas
+            params.update(self._fees())  # type: ignore[typeddict-item]
+        with self._sender_lock(sender.address):
+            for attempt in (1, 2):
+                with self._errors(what, sender=sender.address):
+                    params["nonce"] = Nonce(self._next_nonce(sender.address))
+                    tx = fn.build_transaction(params)
+                signed = sender.sign_transaction(cast(dict[str, Any], tx))
+                tx_hash = "0x" + bytes(signed.hash).hex()
+                try:
+                    with self._errors(what, tx_hash=tx_hash, sender=sender.address):
+                        self.w3.eth.send_raw_transaction(signed.raw_transaction)
+                except ChainError as exc:
+                    self._nonces.pop(sender.address, None)  # re-read from the node next time
+                    if attempt == 1 and _nonce_mismatch(exc):
+                        continue
+                    raise
+                self._nonces[sender.address] = int(params["nonce"]) + 1
+                return PendingTransaction(tx_hash=tx_hash, what=what, tx=tx)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def wait(self, pending: PendingTransaction) -> TxReceipt:
+        """Wait for a sent transaction's receipt; raise its decoded error if it reverted."""
+        with self._errors(pending.what, tx_hash=pending.tx_hash):
+            receipt = self._poll_receipt(pending.tx_hash)
         if receipt["status"] != 1:
-            raise self._reverted(tx, receipt, tx_hash)
+            raise self._reverted(pending.tx, receipt, pending.tx_hash)
         return receipt
+
+    def _poll_receipt(self, tx_hash: str) -> TxReceipt:
+        """Poll from 5 ms up to 250 ms apart: an automining node answers on the first try, a
+        node sealing every few seconds is not flooded."""
+        deadline = time.monotonic() + self._receipt_timeout
+        delay = 0.005
+        while True:
+            with self._locked():
+                try:
+                    return self.w3.eth.get_transaction_receipt(HexStr(tx_hash))
+                except (TransactionNotFound, TransactionIndexingInProgress):
+                    pass
+            if time.monotonic() > deadline:
+                raise TimeExhausted(tx_hash)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+    def _fees(self) -> dict[str, int]:
+        """EIP-1559 fees as web3 would fill them (2 x base fee + tip), cached for a second."""
+        now = time.monotonic()
+        cached = self._fee_cache
+        if cached is not None and now - cached[0] < FEE_CACHE_SECONDS:
+            return cached[1]
+        base = self.w3.eth.get_block("latest").get("baseFeePerGas")
+        if base is None:
+            fees = {"gasPrice": int(self.w3.eth.gas_price)}
+        else:
+            tip = int(self.w3.eth.max_priority_fee)
+            fees = {"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * int(base) + tip}
+        self._fee_cache = (now, fees)
+        return fees
+
+    def _next_nonce(self, address: str) -> int:
+        nonce = self._nonces.get(address)
+        if nonce is None:
+            nonce = int(self.w3.eth.get_transaction_count(to_checksum_address(address), "pending"))
+        return nonce
+
+    def _sender_lock(self, address: str) -> threading.RLock:
+        if self._tester is not None:
+            return self._embedded_lock
+        with self._guard:
+            return self._sender_locks.setdefault(address, threading.RLock())
+
+    def _locked(self) -> threading.RLock | nullcontext[None]:
+        """The embedded chain (py-evm in process) serves one thread at a time."""
+        return self._embedded_lock if self._tester is not None else nullcontext()
 
     def _reverted(self, tx: TxParams, receipt: TxReceipt, tx_hash: str) -> CollectiveError:
         """Replay a reverted transaction as a call in its block to learn why it reverted."""
@@ -232,6 +332,8 @@ class Chain:
 
     def revert(self, snap: object) -> None:
         """Return to a snapshot. Take a new snapshot to return there again."""
+        self._nonces.clear()
+        self._fee_cache = None
         if self._tester is not None:
             self._tester.revert_to_snapshot(snap)
             return
@@ -312,6 +414,11 @@ class Chain:
         if isinstance(exc, EthValidationError | EthTesterValidationError):
             return ChainError(f"{self.where} refused the request while {what}: {exc}")
         return None
+
+
+def _nonce_mismatch(exc: ChainError) -> bool:
+    text = str(exc).lower()
+    return "nonce too low" in text or "nonce too high" in text or "invalid nonce" in text
 
 
 def _reason(exc: BaseException) -> str:
@@ -524,6 +631,7 @@ __all__ = [
     "DEV_MNEMONIC",
     "Chain",
     "EmbeddedBackend",
+    "PendingTransaction",
     "account_from_key",
     "connect",
     "connect_embedded",
