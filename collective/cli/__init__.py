@@ -18,6 +18,7 @@ from collective.errors import CollectiveError
 
 # command name -> "module:attribute"; loaded lazily so `collective --help` stays fast.
 COMMANDS: dict[str, str] = {
+    "account": "collective.cli.account_cmd:account_group",
     "compile": "collective.cli.compile_cmd:compile_command",
     "deploy": "collective.cli.deploy_cmd:deploy_command",
 }

@@ -2,48 +2,25 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 from eth_account.signers.local import LocalAccount
-from eth_utils.address import is_address, to_checksum_address
 
-from collective.chain import Chain, account_from_key, connect
+from collective.accounts import PRIVATE_KEY_ENV, resolve_account
+from collective.chain import Chain, connect
+from collective.cli.account_cmd import prompt_password
 from collective.cli.common import CliState, emit_json, pass_state
 from collective.config import load_config
 from collective.deploy import CONTRACTS, MODULES, Deployment, deploy_suite
-from collective.errors import ConfigurationError
-
-PRIVATE_KEY_ENV = "COLLECTIVE_PRIVATE_KEY"
 
 
 def sending_account(state: CliState, chain: Chain) -> LocalAccount:
-    """The account to send from: ``--account`` (a dev account index or address), else the key
-    in ``COLLECTIVE_PRIVATE_KEY``, else dev account 0. The key itself is never shown."""
-    key = os.environ.get(PRIVATE_KEY_ENV)
-    key_account = account_from_key(key, PRIVATE_KEY_ENV) if key else None
-    choice = state.account
-    if choice is None:
-        return key_account if key_account is not None else chain.dev_account(0)
-    if choice.isdigit():
-        return chain.dev_account(int(choice))
-    if is_address(choice):
-        address = to_checksum_address(choice)
-        if key_account is not None and key_account.address == address:
-            return key_account
-        for account in chain.dev_accounts:
-            if account.address == address:
-                return account
-        raise ConfigurationError(
-            f"no key for account {address}",
-            hint=f"set {PRIVATE_KEY_ENV} to its private key, or pass a dev account index",
-        )
-    raise ConfigurationError(
-        f"--account {choice!r}: keystore accounts are not supported yet",
-        hint=f"pass a dev account index, or set {PRIVATE_KEY_ENV}",
-    )
+    """The account to send from, as the global ``--account`` names it (see
+    :func:`collective.accounts.resolve_account`); a keystore password is asked for when
+    ``COLLECTIVE_PASSWORD`` is not set. The key itself is never shown."""
+    return resolve_account(chain, state.account, prompt=prompt_password)
 
 
 def _as_json(deployment: Deployment) -> dict[str, Any]:
@@ -116,7 +93,12 @@ def _print_table(deployment: Deployment, chain: Chain) -> None:
 @click.option(
     "--rpc", metavar="URL", help="JSON-RPC URL of any Ethereum node; overrides --network."
 )
-@click.option("--account", "-a", metavar="INDEX|ADDRESS", help="Deployer: a dev account index.")
+@click.option(
+    "--account",
+    "-a",
+    metavar="NAME|ADDRESS|INDEX",
+    help="Deployer: a dev account index, an address, or a keystore name.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.option(
     "--fresh",
@@ -163,9 +145,10 @@ def deploy_command(
     deployed; --fresh redeploys. The embedded chain is new in every process, so there the
     suite is always deployed fresh.
 
-    The deployer is --account (a dev account index on anvil or the embedded chain, default 0),
-    or the private key in COLLECTIVE_PRIVATE_KEY. --network, --rpc, --account and --json may
-    also be given before the command name.
+    The deployer is --account (a dev account index on anvil or the embedded chain, default 0,
+    an address, or a keystore account: see `collective account`), or the private key in
+    COLLECTIVE_PRIVATE_KEY. --network, --rpc, --account and --json may also be given before
+    the command name.
 
     \b
     Examples:
@@ -173,6 +156,7 @@ def deploy_command(
       collective deploy --network anvil --board-member 0xAb.. --board-member 0xCd.. --threshold 2
       COLLECTIVE_PRIVATE_KEY=0x... collective deploy --rpc http://10.0.0.5:8545
       collective deploy --network anvil --fresh --json
+      COLLECTIVE_PASSWORD=... collective --account alice deploy --rpc http://10.0.0.5:8545
     """
     state = CliState(
         network=network or state.network,
@@ -196,3 +180,6 @@ def deploy_command(
         emit_json(_as_json(deployment))
     else:
         _print_table(deployment, chain)
+
+
+__all__ = ["PRIVATE_KEY_ENV", "deploy_command", "sending_account"]
