@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from collective.chain import Chain, connect
+    from collective.client import Collective, TxResult
     from collective.deploy import Deployment, deploy_suite, load_deployment
     from collective.did import Did, DidDocument, format_did, parse_did, resolve
     from collective.signing import GrantRequest, SignedRequest, WithdrawalRequest, code, sign
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 # Imported on first use, so `import collective` (and `collective --help`) stays fast.
 _LAZY = {
     "Chain": "collective.chain",
+    "Collective": "collective.client",
+    "TxResult": "collective.client",
     "connect": "collective.chain",
     "Deployment": "collective.deploy",
     "deploy_suite": "collective.deploy",
@@ -57,6 +60,7 @@ __all__ = [
     "AuditError",
     "Chain",
     "ChainError",
+    "Collective",
     "CollectiveError",
     "CompilationError",
     "ConfigurationError",
@@ -69,6 +73,7 @@ __all__ = [
     "NotPermittedError",
     "SignedRequest",
     "TransactionError",
+    "TxResult",
     "WithdrawalRequest",
     "__version__",
     "code",

@@ -22,6 +22,8 @@ def test_public_api_is_complete() -> None:
         "AuditError",
         "NodeError",
         "Chain",
+        "Collective",
+        "TxResult",
         "connect",
         "Deployment",
         "deploy_suite",

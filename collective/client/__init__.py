@@ -1,0 +1,102 @@
+"""The Python client: one facade over the deployed suite, with a typed sub-client per concern.
+
+    from collective import Collective
+
+    lab = Collective.connect(network="anvil", account="lab")      # keystore "lab"
+    lab.usage.record(patient_did, "dpv:ResearchAndDevelopment", "dpv-pd:MedicalHealth", "lab/42")
+
+``orgs`` (admin), ``policies``, ``consent``, ``signing`` (gasless consent), ``usage``, ``did``
+and ``oversight``. Writes return frozen dataclasses with ``tx_hash``, ``block_number`` and
+``gas_used``; contract errors raise :class:`~collective.errors.CollectiveError` subclasses with
+the transaction hash and a message a person can act on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+
+from collective.chain import Chain, connect
+from collective.client.base import Session, TxResult
+from collective.client.consent import ConsentClient
+from collective.client.did import DidClient
+from collective.client.orgs import Orgs
+from collective.client.oversight import OversightClient
+from collective.client.policies import Policies
+from collective.client.signing import SigningClient
+from collective.client.usage import UsageClient
+from collective.config import ProjectConfig, load_config
+from collective.deploy import Deployment, deploy_suite, load_deployment
+
+
+class Collective:
+    """A connection to one deployment of the suite, acting as one account."""
+
+    def __init__(
+        self, chain: Chain, deployment: Deployment, account: LocalAccount | None = None
+    ) -> None:
+        self.chain = chain
+        self.deployment = deployment.bind(chain) if deployment.chain is not chain else deployment
+        self.session = Session(chain, self.deployment, account)
+        self.orgs = Orgs(self.session)
+        self.policies = Policies(self.session)
+        self.consent = ConsentClient(self.session)
+        self.signing = SigningClient(self.session, self.consent)
+        self.usage = UsageClient(self.session)
+        self.did = DidClient(self.session)
+        self.oversight = OversightClient(self.session)
+
+    @classmethod
+    def connect(
+        cls,
+        network: str | None = None,
+        *,
+        rpc: str | None = None,
+        account: LocalAccount | str | int | None = None,
+        deployment: Deployment | str | Path | None = None,
+        password: str | None = None,
+        config: ProjectConfig | None = None,
+    ) -> Collective:
+        """Connect to ``network`` (from hardhat.config.json) or the node at ``rpc``.
+
+        ``account``: a LocalAccount, a dev account index, an address, or a keystore name
+        (password from ``password``, else ``COLLECTIVE_PASSWORD``); default: the key in
+        ``COLLECTIVE_PRIVATE_KEY``, else dev account 0. ``deployment``: a Deployment or a
+        manifest path; default: the network's manifest ``deployments/<network>.json``. On
+        the embedded chain, which is new in every process, the suite is deployed fresh.
+        """
+        from collective.accounts import resolve_account
+
+        config = config or load_config()
+        chain = connect(network, rpc, config)
+        sender = resolve_account(chain, account, password=password)
+        if isinstance(deployment, Deployment):
+            found = deployment.bind(chain)
+        elif chain.embedded and deployment is None:
+            found = deploy_suite(chain, sender, config=config)
+        else:
+            path = Path(deployment) if deployment is not None else None
+            found = load_deployment(chain, path, config=config)
+        return cls(chain, found, sender)
+
+    @property
+    def account(self) -> LocalAccount | None:
+        return self.session.account
+
+    @property
+    def address(self) -> str:
+        return self.session.sender.address
+
+    def as_account(self, account: LocalAccount) -> Collective:
+        """The same chain and deployment, acting as ``account`` (contracts are shared)."""
+        twin = Collective(self.chain, self.deployment, account)
+        twin.session._contracts = self.session._contracts
+        return twin
+
+    def __repr__(self) -> str:
+        who = self.account.address if self.account else "read-only"
+        return f"Collective({self.chain.name}, chain {self.chain.chain_id}, {who})"
+
+
+__all__ = ["Collective", "TxResult"]

@@ -1,0 +1,191 @@
+"""What every sub-client shares: the connection, the sender, contracts and result types.
+
+A :class:`Session` is one chain, one deployment of the suite and one sending account. The
+sub-clients (:mod:`~collective.client.orgs`, :mod:`~collective.client.consent`, ...) are thin
+typed wrappers over its contracts; each write returns a frozen dataclass derived from
+:class:`TxResult`, which carries the transaction hash, block and gas used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils.address import is_address, to_checksum_address
+from eth_utils.crypto import keccak
+from web3.contract import Contract
+from web3.contract.contract import ContractEvent, ContractFunction
+from web3.types import BlockIdentifier, EventData, TxReceipt
+
+from collective.chain import Chain
+from collective.deploy import LEDGER, Deployment
+from collective.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class TxResult:
+    """A mined transaction: its hash, block number and the gas it used."""
+
+    tx_hash: str
+    block_number: int
+    gas_used: int
+
+
+def tx_fields(receipt: TxReceipt) -> dict[str, Any]:
+    """The :class:`TxResult` fields of a receipt, to build a derived result with ``**``."""
+    return {
+        "tx_hash": "0x" + bytes(receipt["transactionHash"]).hex(),
+        "block_number": int(receipt["blockNumber"]),
+        "gas_used": int(receipt["gasUsed"]),
+    }
+
+
+@dataclass(frozen=True)
+class LogRef:
+    """Where an event was emitted: block, transaction and log index."""
+
+    block_number: int
+    tx_hash: str
+    log_index: int
+
+
+def log_ref(event: EventData) -> LogRef:
+    return LogRef(
+        block_number=int(event["blockNumber"]),
+        tx_hash="0x" + bytes(event["transactionHash"]).hex(),
+        log_index=int(event["logIndex"]),
+    )
+
+
+@dataclass
+class Session:
+    """One chain, one deployment, one sender; shared by the sub-clients of a facade."""
+
+    chain: Chain
+    deployment: Deployment
+    account: LocalAccount | None
+    _contracts: dict[str, Contract] = field(default_factory=dict, repr=False)
+
+    def contract(self, name: str) -> Contract:
+        """The suite's contract ``name`` (module names give ConsentLedger), built once."""
+        key = LEDGER if name not in ("AccountRules", "OversightBoard") else name
+        found = self._contracts.get(key)
+        if found is None:
+            found = self._contracts[key] = self.deployment.contract(key)
+        return found
+
+    @cached_property
+    def ledger(self) -> Contract:
+        return self.contract(LEDGER)
+
+    @cached_property
+    def rules(self) -> Contract:
+        return self.contract("AccountRules")
+
+    @cached_property
+    def board(self) -> Contract:
+        return self.contract("OversightBoard")
+
+    @property
+    def sender(self) -> LocalAccount:
+        """The sending account; ConfigurationError for a read-only session."""
+        if self.account is None:
+            raise ConfigurationError(
+                "this client has no account to send transactions from",
+                hint="connect with account=... (a dev account index, keystore name or key)",
+            )
+        return self.account
+
+    @property
+    def first_block(self) -> int:
+        """The block the suite was deployed in: where event queries start."""
+        return min(self.deployment.blocks.values(), default=0)
+
+    def transact(self, fn: ContractFunction, sender: LocalAccount | None = None) -> TxReceipt:
+        return self.chain.transact(fn, sender or self.sender)
+
+    def call(self, fn: ContractFunction, block: BlockIdentifier = "latest") -> Any:
+        return self.chain.call(fn, block=block)
+
+    def events(
+        self,
+        event: ContractEvent,
+        filters: dict[str, Any] | None = None,
+        from_block: int | None = None,
+    ) -> list[EventData]:
+        """Every ``event`` matching ``filters`` (indexed arguments) since the deployment."""
+        with self.chain._locked(), self.chain._errors(f"reading {event.event_name} events"):
+            return list(
+                event.get_logs(
+                    from_block=self.first_block if from_block is None else from_block,
+                    to_block="latest",
+                    argument_filters=filters or None,
+                )
+            )
+
+    def decoded(self, event: ContractEvent, receipt: TxReceipt) -> list[EventData]:
+        """``event``'s logs in ``receipt`` emitted by the suite (never a look-alike)."""
+        from web3.logs import DISCARD
+
+        address = to_checksum_address(event.address)
+        return [
+            log
+            for log in event.process_receipt(receipt, errors=DISCARD)
+            if to_checksum_address(log["address"]) == address
+        ]
+
+
+def address_of(value: str | LocalAccount, what: str) -> str:
+    """A checksummed address from an address, an account or a did:ethr DID."""
+    if isinstance(value, LocalAccount):
+        return value.address
+    text = str(value).strip()
+    if text.startswith("did:"):
+        from collective.did import parse_did
+
+        return parse_did(text).address
+    if not is_address(text):
+        raise ConfigurationError(
+            f"{what} {text!r} is not an address",
+            hint="give 0x and 40 hex digits, or a did:ethr DID",
+        )
+    return to_checksum_address(text)
+
+
+def data_ref(value: bytes | str) -> bytes:
+    """A 32-byte data reference: 32 bytes or 0x+64 hex as given, anything else hashed.
+
+    Pass a record locator (e.g. ``"lab-report/2026/0042"``); only its keccak256 hash goes on
+    chain, never the text.
+    """
+    if isinstance(value, bytes):
+        if len(value) == 32:
+            return value
+        return keccak(value)
+    text = value.strip()
+    if text.startswith("0x") and len(text) == 66:
+        try:
+            return bytes.fromhex(text[2:])
+        except ValueError:
+            pass
+    return keccak(text.encode())
+
+
+def hex32(value: bytes) -> str:
+    return "0x" + bytes(value).hex()
+
+
+def first(results: Sequence[Any], what: str) -> Any:
+    if not results:
+        raise ConfigurationError(f"the transaction emitted no {what} event")
+    return results[0]
+
+
+def unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+__all__ = ["LogRef", "Session", "TxResult", "address_of", "data_ref", "tx_fields"]

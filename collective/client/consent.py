@@ -1,0 +1,368 @@
+"""Consents: a subject's identity grants and withdraws consent for an organization's use.
+
+A consent is keyed by (identity, organization, purpose, category). Direct calls here are sent
+by the identity's current owner; subjects who do not pay gas sign instead (see
+:mod:`~collective.client.signing`) and an organization relays. Purposes and categories are
+W3C DPV names (``"dpv:ResearchAndDevelopment"``, ``"dpv-pd:MedicalHealth"``) or 32-byte codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3.types import BlockIdentifier, EventData, TxReceipt
+
+from collective.client.base import LogRef, Session, TxResult, address_of, log_ref, tx_fields
+from collective.errors import ConfigurationError
+from collective.signing import NO_EXPIRY
+from collective.vocab import code_of, name_of
+
+Term = str | bytes
+Who = str | LocalAccount
+
+
+@dataclass(frozen=True)
+class ConsentKey:
+    """What a consent is about: (identity, organization, purpose, category)."""
+
+    identity: str
+    organization: str
+    purpose: str
+    category: str
+
+
+@dataclass(frozen=True)
+class Consent:
+    """A consent's stored state, and whether a use would be covered at the block read."""
+
+    consent_id: str
+    identity: str
+    organization: str
+    purpose: str
+    category: str
+    expiry: int
+    granted_at: int
+    policy_version: int
+    nonce: int
+    active: bool
+    covered: bool
+
+
+@dataclass(frozen=True)
+class Granted(TxResult):
+    """A consent was granted (or renewed). ``agent`` is the owner or delegate who authorized it."""
+
+    consent_id: str
+    identity: str
+    organization: str
+    purpose: str
+    category: str
+    expiry: int
+    policy_version: int
+    agent: str
+    log_index: int
+
+
+@dataclass(frozen=True)
+class Withdrawn(TxResult):
+    """A consent was withdrawn."""
+
+    consent_id: str
+    identity: str
+    organization: str
+    purpose: str
+    category: str
+    agent: str
+    log_index: int
+
+
+@dataclass(frozen=True)
+class BatchResult(TxResult):
+    """One transaction that granted or withdrew several consents, in order."""
+
+    items: tuple[Granted, ...] | tuple[Withdrawn, ...]
+
+
+@dataclass(frozen=True)
+class GrantItem:
+    """One consent of a batch grant by a single identity."""
+
+    organization: Who
+    purpose: Term
+    category: Term
+    expiry: int | None = None
+    policy_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ConsentEvent:
+    """One entry in a consent timeline."""
+
+    kind: str  # "granted" | "withdrawn"
+    key: ConsentKey
+    expiry: int | None
+    policy_version: int | None
+    agent: str
+    where: LogRef
+
+
+class ConsentClient:
+    """Grant, withdraw and query consents."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    # --- writes --------------------------------------------------------------------------------
+
+    def grant(
+        self,
+        organization: Who,
+        purpose: Term,
+        category: Term,
+        *,
+        identity: Who | None = None,
+        expiry: int | None = None,
+        policy_version: int | None = None,
+    ) -> Granted:
+        """Grant (or renew) a consent, sent by the identity's owner (default: the sender).
+
+        ``expiry`` is a Unix time (default: none); ``policy_version`` defaults to the
+        organization's current one.
+        """
+        org = address_of(organization, "organization")
+        who = self._identity(identity)
+        version = self._version(org, policy_version)
+        fn = self._s.ledger.functions.grant(
+            who, org, code_of(purpose), code_of(category), _expiry(expiry), version
+        )
+        return self.granted(self._s.transact(fn))[0]
+
+    def withdraw(
+        self, organization: Who, purpose: Term, category: Term, *, identity: Who | None = None
+    ) -> Withdrawn:
+        """Withdraw a consent, sent by the identity's owner (default: the sender)."""
+        fn = self._s.ledger.functions.withdraw(
+            self._identity(identity),
+            address_of(organization, "organization"),
+            code_of(purpose),
+            code_of(category),
+        )
+        return self.withdrawn(self._s.transact(fn))[0]
+
+    def grant_batch(
+        self, items: Sequence[GrantItem], *, identity: Who | None = None
+    ) -> BatchResult:
+        """Grant many consents of one identity in one transaction (all or nothing)."""
+        if not items:
+            raise ConfigurationError("a batch grant needs at least one item")
+        rows = []
+        for item in items:
+            org = address_of(item.organization, "organization")
+            rows.append(
+                (
+                    org,
+                    code_of(item.purpose),
+                    code_of(item.category),
+                    _expiry(item.expiry),
+                    self._version(org, item.policy_version),
+                )
+            )
+        fn = self._s.ledger.functions.grantBatch(self._identity(identity), rows)
+        receipt = self._s.transact(fn)
+        return BatchResult(**tx_fields(receipt), items=tuple(self.granted(receipt)))
+
+    def withdraw_batch(
+        self, items: Sequence[tuple[Who, Term, Term]], *, identity: Who | None = None
+    ) -> BatchResult:
+        """Withdraw many consents (organization, purpose, category) of one identity at once."""
+        if not items:
+            raise ConfigurationError("a batch withdrawal needs at least one item")
+        rows = [(address_of(o, "organization"), code_of(p), code_of(c)) for o, p, c in items]
+        receipt = self._s.transact(
+            self._s.ledger.functions.withdrawBatch(self._identity(identity), rows)
+        )
+        return BatchResult(**tx_fields(receipt), items=tuple(self.withdrawn(receipt)))
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def status(
+        self,
+        identity: Who,
+        organization: Who,
+        purpose: Term,
+        category: Term,
+        *,
+        block: BlockIdentifier = "latest",
+    ) -> Consent:
+        """The consent's state at ``block`` and whether a use would be covered then."""
+        who = address_of(identity, "identity")
+        org = address_of(organization, "organization")
+        p, c = code_of(purpose), code_of(category)
+        fns = self._s.ledger.functions
+        stored = self._s.call(fns.getConsent(who, org, p, c), block=block)
+        covered = self._s.call(fns.isCovered(who, org, p, c), block=block)
+        consent_id = self._s.call(fns.consentId(who, org, p, c))
+        expiry, granted_at, version, nonce, active = stored
+        return Consent(
+            consent_id="0x" + bytes(consent_id).hex(),
+            identity=who,
+            organization=org,
+            purpose=name_of(p),
+            category=name_of(c),
+            expiry=int(expiry),
+            granted_at=int(granted_at),
+            policy_version=int(version),
+            nonce=int(nonce),
+            active=bool(active),
+            covered=bool(covered),
+        )
+
+    def is_covered(
+        self,
+        identity: Who,
+        organization: Who,
+        purpose: Term,
+        category: Term,
+        *,
+        block: BlockIdentifier = "latest",
+    ) -> bool:
+        """Would ``organization``'s use be covered at ``block`` (default: now)?"""
+        fn = self._s.ledger.functions.isCovered(
+            address_of(identity, "identity"),
+            address_of(organization, "organization"),
+            code_of(purpose),
+            code_of(category),
+        )
+        return bool(self._s.call(fn, block=block))
+
+    def by_subject(self, identity: Who) -> list[Consent]:
+        """Every consent ever granted by ``identity``, in its current state."""
+        return self._current({"identity": address_of(identity, "identity")})
+
+    def by_organization(self, organization: Who) -> list[Consent]:
+        """Every consent ever granted to ``organization``, in its current state."""
+        return self._current({"organization": address_of(organization, "organization")})
+
+    def timeline(
+        self, identity: Who | None = None, organization: Who | None = None
+    ) -> list[ConsentEvent]:
+        """Grants and withdrawals, filtered by identity and/or organization, in chain order."""
+        filters: dict[str, Any] = {}
+        if identity is not None:
+            filters["identity"] = address_of(identity, "identity")
+        if organization is not None:
+            filters["organization"] = address_of(organization, "organization")
+        events = self._s.events(self._s.ledger.events.ConsentGranted(), filters)
+        events += self._s.events(self._s.ledger.events.ConsentWithdrawn(), filters)
+        events.sort(key=lambda e: (e["blockNumber"], e["logIndex"]))
+        return [_timeline_entry(event) for event in events]
+
+    # --- decoding ------------------------------------------------------------------------------
+
+    def granted(self, receipt: TxReceipt) -> list[Granted]:
+        """The consents a transaction granted (events from the suite's ledger only)."""
+        fields = tx_fields(receipt)
+        out = []
+        for event in self._s.decoded(self._s.ledger.events.ConsentGranted(), receipt):
+            a = event["args"]
+            out.append(
+                Granted(
+                    **fields,
+                    consent_id=self._consent_id(a),
+                    identity=a["identity"],
+                    organization=a["organization"],
+                    purpose=name_of(a["purpose"]),
+                    category=name_of(a["category"]),
+                    expiry=int(a["expiry"]),
+                    policy_version=int(a["policyVersion"]),
+                    agent=a["agent"],
+                    log_index=int(event["logIndex"]),
+                )
+            )
+        return out
+
+    def withdrawn(self, receipt: TxReceipt) -> list[Withdrawn]:
+        """The consents a transaction withdrew."""
+        fields = tx_fields(receipt)
+        return [
+            Withdrawn(
+                **fields,
+                consent_id=self._consent_id(e["args"]),
+                identity=e["args"]["identity"],
+                organization=e["args"]["organization"],
+                purpose=name_of(e["args"]["purpose"]),
+                category=name_of(e["args"]["category"]),
+                agent=e["args"]["agent"],
+                log_index=int(e["logIndex"]),
+            )
+            for e in self._s.decoded(self._s.ledger.events.ConsentWithdrawn(), receipt)
+        ]
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _identity(self, identity: Who | None) -> str:
+        return address_of(identity if identity is not None else self._s.sender, "identity")
+
+    def _version(self, organization: str, given: int | None) -> int:
+        if given is not None:
+            return given
+        version = int(self._s.call(self._s.ledger.functions.currentPolicyVersion(organization)))
+        if version == 0:
+            raise ConfigurationError(
+                f"organization {organization} has not published a policy, so nothing can be "
+                "consented to yet",
+                hint="the organization must publish one first (`collective policy publish`)",
+            )
+        return version
+
+    def _consent_id(self, args: Any) -> str:
+        from eth_abi import abi
+        from eth_utils.crypto import keccak
+
+        encoded = abi.encode(
+            ["address", "address", "bytes32", "bytes32"],
+            [args["identity"], args["organization"], args["purpose"], args["category"]],
+        )
+        return "0x" + keccak(encoded).hex()
+
+    def _current(self, filters: dict[str, Any]) -> list[Consent]:
+        events = self._s.events(self._s.ledger.events.ConsentGranted(), filters)
+        keys = dict.fromkeys(
+            (a["identity"], a["organization"], bytes(a["purpose"]), bytes(a["category"]))
+            for a in (event["args"] for event in events)
+        )
+        return [self.status(*key) for key in keys]
+
+
+def _expiry(expiry: int | None) -> int:
+    return NO_EXPIRY if expiry is None else int(expiry)
+
+
+def _timeline_entry(event: EventData) -> ConsentEvent:
+    a = event["args"]
+    granted = event["event"] == "ConsentGranted"
+    return ConsentEvent(
+        kind="granted" if granted else "withdrawn",
+        key=ConsentKey(
+            a["identity"], a["organization"], name_of(a["purpose"]), name_of(a["category"])
+        ),
+        expiry=int(a["expiry"]) if granted else None,
+        policy_version=int(a["policyVersion"]) if granted else None,
+        agent=a["agent"],
+        where=log_ref(event),
+    )
+
+
+__all__ = [
+    "BatchResult",
+    "Consent",
+    "ConsentClient",
+    "ConsentEvent",
+    "ConsentKey",
+    "GrantItem",
+    "Granted",
+    "Withdrawn",
+]

@@ -1,0 +1,143 @@
+"""Identities: did:ethr DIDs anchored in the suite's ERC-1056 registry.
+
+Consents belong to the identity (the DID's address), not to a key: after
+:meth:`DidClient.change_owner` the new key acts for the identity and the old one can do
+nothing. A guardian is a ``sigAuth`` delegate (:meth:`DidClient.add_guardian`): it can sign
+grants and withdrawals for the identity until the delegation expires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+from web3.types import TxReceipt
+
+from collective import did as _did
+from collective.client.base import Session, TxResult, address_of, tx_fields
+from collective.client.consent import Who
+from collective.did import SIG_AUTH, VERI_KEY, Did, DidDocument, RegistryEvent
+
+GUARDIAN_VALIDITY = 365 * 24 * 3600  # a year, unless said otherwise
+
+
+@dataclass(frozen=True)
+class DidChange(TxResult):
+    """A change to an identity in the registry."""
+
+    did: str
+    change: str  # "delegate added", "owner changed", ...
+
+
+class DidClient:
+    """Parse, format and resolve did:ethr DIDs; manage delegates, owners and attributes."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    @property
+    def registry(self) -> str:
+        return str(self._s.ledger.address)
+
+    def did_of(self, identity: Who) -> str:
+        """The identity's DID on this chain: ``did:ethr:0x<chainId>:<address>``."""
+        return _did.format_did(address_of(identity, "identity"), self._s.chain.chain_id)
+
+    @staticmethod
+    def parse(text: str) -> Did:
+        return _did.parse_did(text)
+
+    def resolve(self, did: str | Did | LocalAccount, *, block: int | None = None) -> DidDocument:
+        """The W3C DID document (optionally as of ``block``), from the registry's change log."""
+        target = self.did_of(did) if isinstance(did, LocalAccount) else did
+        if isinstance(target, str) and not target.startswith("did:"):
+            target = self.did_of(target)
+        return _did.resolve(self._s.chain, self._s.ledger, target, block=block)
+
+    def owner(self, identity: Who) -> str:
+        fn = self._s.ledger.functions.identityOwner(address_of(identity, "identity"))
+        return str(self._s.call(fn))
+
+    def change_log(self, identity: Who) -> list[RegistryEvent]:
+        return _did.change_log(self._s.chain, self._s.ledger, address_of(identity, "identity"))
+
+    def add_delegate(
+        self,
+        delegate: Who,
+        delegate_type: str | bytes,
+        validity: int,
+        *,
+        identity: Who | None = None,
+    ) -> DidChange:
+        """Add a delegate (``"sigAuth"`` or ``"veriKey"``) valid for ``validity`` seconds."""
+        who = self._identity(identity)
+        receipt = _did.add_delegate(
+            self._s.chain, self._s.ledger, self._s.sender, who, delegate_type,
+            address_of(delegate, "delegate"), validity,
+        )  # fmt: skip
+        return self._result(receipt, who, f"{_kind(delegate_type)} delegate added")
+
+    def add_guardian(
+        self, guardian: Who, validity: int = GUARDIAN_VALIDITY, *, identity: Who | None = None
+    ) -> DidChange:
+        """Let ``guardian`` sign consents for the identity for ``validity`` seconds."""
+        return self.add_delegate(guardian, SIG_AUTH, validity, identity=identity)
+
+    def revoke_delegate(
+        self, delegate: Who, delegate_type: str | bytes, *, identity: Who | None = None
+    ) -> DidChange:
+        who = self._identity(identity)
+        receipt = _did.revoke_delegate(
+            self._s.chain, self._s.ledger, self._s.sender, who, delegate_type,
+            address_of(delegate, "delegate"),
+        )  # fmt: skip
+        return self._result(receipt, who, f"{_kind(delegate_type)} delegate revoked")
+
+    def change_owner(self, new_owner: Who, *, identity: Who | None = None) -> DidChange:
+        """Hand the identity to a new key (e.g. after the old one was lost)."""
+        who = self._identity(identity)
+        receipt = _did.change_owner(
+            self._s.chain, self._s.ledger, self._s.sender, who, address_of(new_owner, "new owner")
+        )
+        return self._result(receipt, who, "owner changed")
+
+    def deactivate(self, *, identity: Who | None = None) -> DidChange:
+        """Deactivate the identity for good: no key can act for it again."""
+        who = self._identity(identity)
+        receipt = _did.change_owner(
+            self._s.chain, self._s.ledger, self._s.sender, who, "0x" + "00" * 20
+        )
+        return self._result(receipt, who, "deactivated")
+
+    def set_attribute(
+        self, name: str | bytes, value: str | bytes, validity: int, *, identity: Who | None = None
+    ) -> DidChange:
+        """Publish ``did/pub/...`` key material or a ``did/svc/...`` service endpoint."""
+        who = self._identity(identity)
+        receipt = _did.set_attribute(
+            self._s.chain, self._s.ledger, self._s.sender, who, name, value, validity
+        )
+        return self._result(receipt, who, "attribute set")
+
+    def revoke_attribute(
+        self, name: str | bytes, value: str | bytes, *, identity: Who | None = None
+    ) -> DidChange:
+        who = self._identity(identity)
+        receipt = _did.revoke_attribute(
+            self._s.chain, self._s.ledger, self._s.sender, who, name, value
+        )
+        return self._result(receipt, who, "attribute revoked")
+
+    def _identity(self, identity: Who | None) -> str:
+        return address_of(identity if identity is not None else self._s.sender, "identity")
+
+    def _result(self, receipt: TxReceipt, identity: str, change: str) -> DidChange:
+        return DidChange(**tx_fields(receipt), did=self.did_of(identity), change=change)
+
+
+def _kind(delegate_type: str | bytes) -> str:
+    raw = delegate_type.encode() if isinstance(delegate_type, str) else bytes(delegate_type)
+    return raw.rstrip(b"\0").decode(errors="replace")
+
+
+__all__ = ["GUARDIAN_VALIDITY", "SIG_AUTH", "VERI_KEY", "DidChange", "DidClient"]

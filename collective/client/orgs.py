@@ -1,0 +1,86 @@
+"""Organizations: the consortium admin admits, suspends, reinstates and removes them.
+
+An organization is an account in AccountRules. Only an *active* one may publish policies and
+record data uses; the oversight board can also suspend and reinstate (see
+:mod:`~collective.client.oversight`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from eth_account.signers.local import LocalAccount
+
+from collective.client.base import Session, TxResult, address_of, tx_fields
+
+Status = Literal["unknown", "active", "suspended"]
+_STATUS: dict[int, Status] = {0: "unknown", 1: "active", 2: "suspended"}
+Action = Literal["admitted", "suspended", "reinstated", "removed"]
+
+
+@dataclass(frozen=True)
+class OrgChange(TxResult):
+    """An organization's status changed."""
+
+    organization: str
+    action: Action
+
+
+@dataclass(frozen=True)
+class Organization:
+    """An organization's standing: status and current policy version (0: none published)."""
+
+    address: str
+    status: Status
+    policy_version: int
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+class Orgs:
+    """Admit, suspend, reinstate, remove and list organizations (admin role)."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def admit(self, organization: str | LocalAccount) -> OrgChange:
+        """Admit an organization (sender must be a consortium admin)."""
+        return self._change("admit", organization, "admitted")
+
+    def suspend(self, organization: str | LocalAccount) -> OrgChange:
+        """Suspend an active organization: it can no longer record uses or publish policies."""
+        return self._change("suspend", organization, "suspended")
+
+    def reinstate(self, organization: str | LocalAccount) -> OrgChange:
+        """Reinstate a suspended organization."""
+        return self._change("reinstate", organization, "reinstated")
+
+    def remove(self, organization: str | LocalAccount) -> OrgChange:
+        """Remove an organization from the consortium."""
+        return self._change("remove", organization, "removed")
+
+    def profile(self, organization: str | LocalAccount) -> Organization:
+        """The organization's status and current policy version."""
+        address = address_of(organization, "organization")
+        status = int(self._s.call(self._s.rules.functions.statusOf(address)))
+        version = int(self._s.call(self._s.ledger.functions.currentPolicyVersion(address)))
+        return Organization(address, _STATUS.get(status, "unknown"), version)
+
+    def list(self) -> list[Organization]:
+        """Every admitted organization (active or suspended), in admission order."""
+        addresses = self._s.call(self._s.rules.functions.accounts())
+        return [self.profile(address) for address in addresses]
+
+    def is_admin(self, account: str | LocalAccount) -> bool:
+        return bool(self._s.call(self._s.rules.functions.isAdmin(address_of(account, "account"))))
+
+    def _change(self, function: str, organization: str | LocalAccount, action: Action) -> OrgChange:
+        address = address_of(organization, "organization")
+        receipt = self._s.transact(getattr(self._s.rules.functions, function)(address))
+        return OrgChange(**tx_fields(receipt), organization=address, action=action)
+
+
+__all__ = ["OrgChange", "Organization", "Orgs"]

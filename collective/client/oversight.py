@@ -1,0 +1,176 @@
+"""The oversight board: M-of-N votes to suspend or reinstate an organization, flag a recorded
+use, or change the board itself.
+
+A proposal counts its proposer's approval and executes itself once approvals by current members
+reach the threshold. Reasons are short texts stored as 32 bytes (e.g. ``"GDPR-Art5-breach"``):
+keep personal data out of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from eth_abi import abi
+from eth_utils.crypto import keccak
+from web3.types import TxReceipt
+
+from collective.client.base import LogRef, Session, TxResult, address_of, log_ref, tx_fields
+from collective.client.consent import Who
+from collective.errors import ConfigurationError
+
+
+class Action(IntEnum):
+    """What a proposal does when executed (the contract's ``Action`` enum)."""
+
+    SUSPEND = 0
+    REINSTATE = 1
+    FLAG_USE = 2
+    ADD_MEMBER = 3
+    REMOVE_MEMBER = 4
+    SET_THRESHOLD = 5
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A proposal's state."""
+
+    id: int
+    action: Action
+    target: str
+    ref: str
+    reason: str
+    proposer: str
+    executed: bool
+    approvals: int
+
+
+@dataclass(frozen=True)
+class Vote(TxResult):
+    """A proposal created or approved; ``executed`` when this transaction executed it."""
+
+    proposal_id: int
+    approvals: int
+    executed: bool
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A data use the board flagged."""
+
+    use_ref: str
+    organization: str
+    reason: str
+    proposal_id: int
+    where: LogRef
+
+
+def use_ref(tx_hash: str, log_index: int) -> bytes:
+    """The board's reference to a recorded use: keccak256(abi.encode(txHash, logIndex))."""
+    return keccak(abi.encode(["bytes32", "uint256"], [bytes.fromhex(tx_hash[2:]), log_index]))
+
+
+def reason_bytes(reason: str) -> bytes:
+    raw = reason.encode()
+    if len(raw) > 32:
+        raise ConfigurationError(
+            f"the reason {reason!r} is longer than 32 bytes",
+            hint="use a short code such as 'GDPR-Art5-breach' and keep the details off chain",
+        )
+    return raw.ljust(32, b"\0")
+
+
+class OversightClient:
+    """Propose, approve, execute; list proposals and flags."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def propose(
+        self, action: Action, target: Who, *, ref: bytes = b"\0" * 32, reason: str = ""
+    ) -> Vote:
+        """Create a proposal (the sender's approval counts); executes at once if the threshold
+        is 1."""
+        fn = self._s.board.functions.propose(
+            int(action), address_of(target, "target"), ref, reason_bytes(reason)
+        )
+        return self._vote(self._s.transact(fn))
+
+    def suspend(self, organization: Who, reason: str = "") -> Vote:
+        return self.propose(Action.SUSPEND, organization, reason=reason)
+
+    def reinstate(self, organization: Who, reason: str = "") -> Vote:
+        return self.propose(Action.REINSTATE, organization, reason=reason)
+
+    def flag_use(self, organization: Who, tx_hash: str, log_index: int, reason: str = "") -> Vote:
+        """Propose to flag the use recorded in ``tx_hash`` at ``log_index``."""
+        return self.propose(
+            Action.FLAG_USE, organization, ref=use_ref(tx_hash, log_index), reason=reason
+        )
+
+    def approve(self, proposal_id: int) -> Vote:
+        """Approve; the proposal executes in this transaction if it reaches the threshold."""
+        return self._vote(self._s.transact(self._s.board.functions.approve(proposal_id)))
+
+    def execute(self, proposal_id: int) -> Vote:
+        """Execute a proposal that has enough approvals (e.g. after the threshold dropped)."""
+        return self._vote(self._s.transact(self._s.board.functions.execute(proposal_id)))
+
+    def proposal(self, proposal_id: int) -> Proposal:
+        fns = self._s.board.functions
+        action, target, ref, reason, proposer, executed = self._s.call(fns.proposal(proposal_id))
+        return Proposal(
+            id=proposal_id,
+            action=Action(action),
+            target=target,
+            ref="0x" + bytes(ref).hex(),
+            reason=bytes(reason).rstrip(b"\0").decode(errors="replace"),
+            proposer=proposer,
+            executed=bool(executed),
+            approvals=int(self._s.call(fns.approvals(proposal_id))),
+        )
+
+    def proposals(self) -> list[Proposal]:
+        count = int(self._s.call(self._s.board.functions.proposalCount()))
+        return [self.proposal(i) for i in range(count)]
+
+    def members(self) -> list[str]:
+        return list(self._s.call(self._s.board.functions.members()))
+
+    def threshold(self) -> int:
+        return int(self._s.call(self._s.board.functions.threshold()))
+
+    def flags(self) -> list[Flag]:
+        events = self._s.events(self._s.board.events.UseFlagged())
+        return [
+            Flag(
+                use_ref="0x" + bytes(e["args"]["useRef"]).hex(),
+                organization=e["args"]["organization"],
+                reason=bytes(e["args"]["reasonHash"]).rstrip(b"\0").decode(errors="replace"),
+                proposal_id=int(e["args"]["proposalId"]),
+                where=log_ref(e),
+            )
+            for e in events
+        ]
+
+    def _vote(self, receipt: TxReceipt) -> Vote:
+        board = self._s.board.events
+        created = self._s.decoded(board.ProposalCreated(), receipt)
+        approved = self._s.decoded(board.ProposalApproved(), receipt)
+        executed = self._s.decoded(board.ProposalExecuted(), receipt)
+        if created:
+            proposal_id = int(created[0]["args"]["id"])
+        elif approved:
+            proposal_id = int(approved[0]["args"]["id"])
+        else:
+            proposal_id = int(executed[0]["args"]["id"])
+        approvals = int(self._s.call(self._s.board.functions.approvals(proposal_id)))
+        return Vote(
+            **tx_fields(receipt),
+            proposal_id=proposal_id,
+            approvals=approvals,
+            executed=bool(executed),
+        )
+
+
+__all__ = ["Action", "Flag", "OversightClient", "Proposal", "Vote", "use_ref"]

@@ -1,0 +1,142 @@
+"""Policies: each organization publishes numbered, hash-pinned versions of its policy.
+
+The document itself stays off chain; its SHA-256 (``sha256sum policy.md``) and a URI where it
+can be read go on chain with the purposes (W3C DPV terms, hashed) it covers. A consent names
+the version it agreed to, and a use is covered only under the organization's current one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+
+from collective.client.base import Session, TxResult, address_of, first, hex32, tx_fields
+from collective.errors import ConfigurationError
+from collective.vocab import code_of, name_of
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A published policy version. ``purposes`` are DPV names where known, else 0x codes."""
+
+    organization: str
+    version: int
+    content_hash: str
+    uri: str
+    purposes: tuple[str, ...]
+    block_number: int
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class PolicyPublished(TxResult):
+    """A new policy version was published."""
+
+    policy: Policy
+
+
+def content_hash(content: bytes) -> bytes:
+    """The policy document's hash as stored on chain: SHA-256 of its bytes."""
+    return hashlib.sha256(content).digest()
+
+
+class Policies:
+    """Publish and read organizations' policy versions."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def publish(
+        self,
+        document: bytes | str | Path,
+        uri: str,
+        purposes: Sequence[str | bytes],
+    ) -> PolicyPublished:
+        """Publish the sender's next policy version.
+
+        ``document`` is the policy's bytes or a path to it (hashed with SHA-256); ``uri`` says
+        where people read it; ``purposes`` are the DPV purposes it covers.
+        """
+        content = _read(document)
+        if not purposes:
+            raise ConfigurationError(
+                "a policy must cover at least one purpose", hint="e.g. dpv:ResearchAndDevelopment"
+            )
+        codes = [code_of(purpose) for purpose in purposes]
+        fn = self._s.ledger.functions.publishPolicy(content_hash(content), uri, codes)
+        receipt = self._s.transact(fn)
+        event = first(self._s.decoded(self._s.ledger.events.PolicyPublished(), receipt), "policy")
+        return PolicyPublished(**tx_fields(receipt), policy=_policy(event))
+
+    def current_version(self, organization: str | LocalAccount) -> int:
+        """The organization's current policy version (0 if it never published one)."""
+        address = address_of(organization, "organization")
+        return int(self._s.call(self._s.ledger.functions.currentPolicyVersion(address)))
+
+    def current(self, organization: str | LocalAccount) -> Policy:
+        """The organization's current policy; ConfigurationError if it never published one."""
+        address = address_of(organization, "organization")
+        version = self.current_version(address)
+        if version == 0:
+            raise ConfigurationError(
+                f"organization {address} has not published a policy",
+                hint="publish one with `collective policy publish`",
+            )
+        return self.get(address, version)
+
+    def get(self, organization: str | LocalAccount, version: int) -> Policy:
+        """One published version, with its URI (from its PolicyPublished event)."""
+        address = address_of(organization, "organization")
+        found = self._events(address, version)
+        if not found:
+            raise ConfigurationError(f"organization {address} has no policy version {version}")
+        return found[-1]
+
+    def history(self, organization: str | LocalAccount) -> list[Policy]:
+        """Every version the organization published, oldest first."""
+        return self._events(address_of(organization, "organization"))
+
+    def covers(self, organization: str | LocalAccount, purpose: str | bytes) -> bool:
+        """Does the organization's current policy cover ``purpose``?"""
+        address = address_of(organization, "organization")
+        fn = self._s.ledger.functions.currentPolicyCovers(address, code_of(purpose))
+        return bool(self._s.call(fn))
+
+    def _events(self, organization: str, version: int | None = None) -> list[Policy]:
+        filters: dict[str, object] = {"organization": organization}
+        if version is not None:
+            filters["version"] = version
+        events = self._s.events(self._s.ledger.events.PolicyPublished(), filters)
+        return [_policy(event) for event in events]
+
+
+def _policy(event: object) -> Policy:
+    args = event["args"]  # type: ignore[index]
+    return Policy(
+        organization=args["organization"],
+        version=int(args["version"]),
+        content_hash=hex32(args["contentHash"]),
+        uri=args["uri"],
+        purposes=tuple(name_of(code) for code in args["purposes"]),
+        block_number=int(event["blockNumber"]),  # type: ignore[index]
+        tx_hash="0x" + bytes(event["transactionHash"]).hex(),  # type: ignore[index]
+    )
+
+
+def _read(document: bytes | str | Path) -> bytes:
+    if isinstance(document, bytes):
+        return document
+    path = Path(document)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot read the policy document {path}: {exc.strerror or exc}"
+        ) from None
+
+
+__all__ = ["Policies", "Policy", "PolicyPublished", "content_hash"]

@@ -1,0 +1,161 @@
+"""Gasless consent: a subject signs Grant / Withdrawal typed data, an organization relays it.
+
+The subject (the identity's owner, or a ``sigAuth`` delegate such as a guardian) signs an
+EIP-712 message bound to this chain, this ledger and the consent's current nonce, with a
+deadline. The signature travels as JSON (:meth:`~collective.signing.SignedRequest.to_json`)
+to any admitted account, which relays it and pays the gas. A signature works once: relaying
+bumps the consent's nonce.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from eth_account.signers.local import LocalAccount
+
+from collective.client.base import Session, address_of, tx_fields
+from collective.client.consent import (
+    BatchResult,
+    ConsentClient,
+    Granted,
+    Term,
+    Who,
+    Withdrawn,
+    _expiry,
+)
+from collective.errors import ConfigurationError
+from collective.signing import GrantRequest, SignedRequest, WithdrawalRequest, sign
+from collective.vocab import code_of
+
+DEFAULT_DEADLINE = 3600  # seconds a signature stays relayable
+
+
+class SigningClient:
+    """Sign requests as a subject; relay signed requests as an organization."""
+
+    def __init__(self, session: Session, consent: ConsentClient) -> None:
+        self._s = session
+        self._consent = consent
+
+    def sign_grant(
+        self,
+        organization: Who,
+        purpose: Term,
+        category: Term,
+        *,
+        identity: Who | None = None,
+        signer: LocalAccount | None = None,
+        expiry: int | None = None,
+        policy_version: int | None = None,
+        nonce: int | None = None,
+        deadline: int | None = None,
+    ) -> SignedRequest:
+        """Sign a grant. ``signer`` defaults to the client's account, ``identity`` to the
+        signer. ``nonce`` and ``policy_version`` are read from the chain unless given (give
+        both to sign fully offline); ``deadline`` defaults to an hour from the latest block."""
+        key = self._signer(signer)
+        who = address_of(identity if identity is not None else key, "identity")
+        org = address_of(organization, "organization")
+        p, c = code_of(purpose), code_of(category)
+        request = GrantRequest(
+            identity=who,
+            organization=org,
+            purpose=p,
+            category=c,
+            expiry=_expiry(expiry),
+            policy_version=self._consent._version(org, policy_version),
+            nonce=self._nonce(who, org, p, c) if nonce is None else nonce,
+            deadline=self._deadline(deadline),
+        )
+        return self._sign(key, request)
+
+    def sign_withdrawal(
+        self,
+        organization: Who,
+        purpose: Term,
+        category: Term,
+        *,
+        identity: Who | None = None,
+        signer: LocalAccount | None = None,
+        nonce: int | None = None,
+        deadline: int | None = None,
+    ) -> SignedRequest:
+        """Sign a withdrawal (same defaults as :meth:`sign_grant`)."""
+        key = self._signer(signer)
+        who = address_of(identity if identity is not None else key, "identity")
+        org = address_of(organization, "organization")
+        p, c = code_of(purpose), code_of(category)
+        request = WithdrawalRequest(
+            identity=who,
+            organization=org,
+            purpose=p,
+            category=c,
+            nonce=self._nonce(who, org, p, c) if nonce is None else nonce,
+            deadline=self._deadline(deadline),
+        )
+        return self._sign(key, request)
+
+    def relay(self, signed: SignedRequest) -> Granted | Withdrawn:
+        """Send one signed request from the client's account (which pays the gas)."""
+        self._check(signed)
+        fns = self._s.ledger.functions
+        if signed.kind == "grant":
+            return self._consent.granted(self._s.transact(fns.grantSigned(*signed.call_args())))[0]
+        return self._consent.withdrawn(self._s.transact(fns.withdrawSigned(*signed.call_args())))[0]
+
+    def relay_batch(self, signed: Sequence[SignedRequest]) -> BatchResult:
+        """Relay many signed grants, or many signed withdrawals, in one transaction (all or
+        nothing)."""
+        if not signed:
+            raise ConfigurationError("nothing to relay")
+        kinds = {s.kind for s in signed}
+        if len(kinds) != 1:
+            raise ConfigurationError("a relayed batch holds only grants or only withdrawals")
+        for item in signed:
+            self._check(item)
+        items = [s.batch_item() for s in signed]
+        fns = self._s.ledger.functions
+        if kinds == {"grant"}:
+            receipt = self._s.transact(fns.grantSignedBatch(items))
+            return BatchResult(**tx_fields(receipt), items=tuple(self._consent.granted(receipt)))
+        receipt = self._s.transact(fns.withdrawSignedBatch(items))
+        return BatchResult(**tx_fields(receipt), items=tuple(self._consent.withdrawn(receipt)))
+
+    def _check(self, signed: SignedRequest) -> None:
+        if signed.chain_id != self._s.chain.chain_id:
+            raise ConfigurationError(
+                f"the request was signed for chain {signed.chain_id}, but this is chain "
+                f"{self._s.chain.chain_id}",
+                hint="ask the subject to sign it again for this network",
+            )
+        ledger = self._s.ledger.address
+        if signed.verifying_contract.lower() != ledger.lower():
+            raise ConfigurationError(
+                f"the request was signed for ledger {signed.verifying_contract}, not {ledger}",
+                hint="ask the subject to sign it again for this deployment",
+            )
+
+    def _sign(self, key: LocalAccount, request: GrantRequest | WithdrawalRequest) -> SignedRequest:
+        return sign(
+            key,
+            request,
+            chain_id=self._s.chain.chain_id,
+            verifying_contract=self._s.ledger.address,
+        )
+
+    def _signer(self, signer: LocalAccount | None) -> LocalAccount:
+        return signer if signer is not None else self._s.sender
+
+    def _nonce(self, identity: str, organization: str, purpose: bytes, category: bytes) -> int:
+        stored = self._s.call(
+            self._s.ledger.functions.getConsent(identity, organization, purpose, category)
+        )
+        return int(stored[3])
+
+    def _deadline(self, deadline: int | None) -> int:
+        if deadline is not None:
+            return deadline
+        return self._s.chain.latest_timestamp() + DEFAULT_DEADLINE
+
+
+__all__ = ["DEFAULT_DEADLINE", "SigningClient"]

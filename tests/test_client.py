@@ -1,0 +1,288 @@
+"""The Python client against the embedded suite: every sub-client, results and errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from collective import Collective
+from collective.chain import Chain
+from collective.client.consent import GrantItem
+from collective.client.oversight import Action, use_ref
+from collective.client.usage import UseItem
+from collective.deploy import Deployment
+from collective.errors import ConfigurationError, ConsentError, NotPermittedError
+from collective.signing import SignedRequest, sign
+
+RESEARCH = "dpv:ResearchAndDevelopment"
+TREATMENT = "dpv:ServiceProvision"
+MARKETING = "dpv:Marketing"
+HEALTH = "dpv-pd:MedicalHealth"
+GENETIC = "dpv-pd:Genetic"
+
+
+@pytest.fixture
+def admin(chain: Chain, suite: Deployment) -> Collective:
+    return Collective(chain, suite, chain.dev_accounts[0])
+
+
+@pytest.fixture
+def actors(admin: Collective) -> dict[str, Collective]:
+    """Admin, hospital and lab admitted; both organizations published policy v1."""
+    dev = admin.chain.dev_accounts
+    names = ["admin", "hospital", "lab", "patient", "guardian", "stranger", "newkey"]
+    people = {name: admin.as_account(dev[i]) for i, name in enumerate(names)}
+    for org in ("hospital", "lab"):
+        admin.orgs.admit(people[org].address)
+        people[org].policies.publish(
+            f"{org} policy v1".encode(), f"https://{org}.example/policy/v1", [RESEARCH, TREATMENT]
+        )
+    return people
+
+
+def test_orgs_admit_suspend_reinstate_and_list(admin: Collective) -> None:
+    org = admin.chain.dev_accounts[1].address
+    admitted = admin.orgs.admit(org)
+    assert admitted.action == "admitted" and admitted.organization == org
+    assert admitted.tx_hash.startswith("0x") and admitted.block_number > 0
+    assert admitted.gas_used > 21_000
+    assert admin.orgs.profile(org).status == "active"
+    admin.orgs.suspend(org)
+    assert admin.orgs.profile(org).status == "suspended"
+    admin.orgs.reinstate(org)
+    assert [o.address for o in admin.orgs.list()] == [org]
+    assert admin.orgs.list()[0].active
+
+
+def test_orgs_admin_role_enforced(admin: Collective) -> None:
+    outsider = admin.as_account(admin.chain.dev_accounts[5])
+    with pytest.raises(NotPermittedError) as caught:
+        outsider.orgs.admit(admin.chain.dev_accounts[6].address)
+    assert caught.value.error_name == "NotAdmin"
+
+
+def test_policies_publish_hash_uri_and_history(actors: dict[str, Collective]) -> None:
+    hospital = actors["hospital"]
+    v2 = hospital.policies.publish(b"policy two", "https://h.example/v2", [TREATMENT])
+    assert v2.policy.version == 2
+    assert v2.policy.purposes == (TREATMENT,)
+    import hashlib
+
+    assert v2.policy.content_hash == "0x" + hashlib.sha256(b"policy two").hexdigest()
+    assert hospital.policies.current(hospital.address).uri == "https://h.example/v2"
+    assert [p.version for p in hospital.policies.history(hospital.address)] == [1, 2]
+    assert hospital.policies.covers(hospital.address, TREATMENT)
+    assert not hospital.policies.covers(hospital.address, RESEARCH)
+
+
+def test_policy_publish_from_file_and_bad_path(actors: dict[str, Collective], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    doc = tmp_path / "policy.md"
+    doc.write_text("# Policy\n")
+    published = actors["lab"].policies.publish(doc, "https://lab.example/v2", [RESEARCH])
+    assert published.policy.version == 2
+    with pytest.raises(ConfigurationError, match="cannot read the policy document"):
+        actors["lab"].policies.publish(tmp_path / "missing.md", "u", [RESEARCH])
+
+
+def test_consent_grant_status_use_and_withdraw(actors: dict[str, Collective]) -> None:
+    patient, lab = actors["patient"], actors["lab"]
+    granted = patient.consent.grant(lab.address, RESEARCH, HEALTH)
+    assert (granted.identity, granted.organization) == (patient.address, lab.address)
+    assert (granted.purpose, granted.category, granted.policy_version) == (RESEARCH, HEALTH, 1)
+    assert granted.agent == patient.address
+    status = patient.consent.status(patient.address, lab.address, RESEARCH, HEALTH)
+    assert status.active and status.covered and status.consent_id == granted.consent_id
+
+    used = lab.usage.record(patient.address, RESEARCH, HEALTH, "lab-report/0042")
+    (record,) = used.records
+    assert record.organization == lab.address and record.policy_version == 1
+    assert record.data_ref != "0x" + b"lab-report/0042".hex()  # hashed, never the text
+
+    withdrawn = patient.consent.withdraw(lab.address, RESEARCH, HEALTH)
+    assert withdrawn.consent_id == granted.consent_id
+    assert not patient.consent.is_covered(patient.address, lab.address, RESEARCH, HEALTH)
+    assert patient.consent.is_covered(
+        patient.address, lab.address, RESEARCH, HEALTH, block=used.block_number
+    )
+    with pytest.raises(ConsentError) as caught:
+        lab.usage.record(patient.address, RESEARCH, HEALTH, "lab-report/0043")
+    assert caught.value.error_name == "NoConsent"
+    assert "consent" in str(caught.value).lower()
+
+    history = lab.usage.history(identity=patient.address)
+    assert [r.data_ref for r in history] == [record.data_ref]
+    assert history[0].timestamp > 0
+    kinds = [e.kind for e in patient.consent.timeline(identity=patient.address)]
+    assert kinds == ["granted", "withdrawn"]
+
+
+def test_consent_lists_by_subject_and_organization(actors: dict[str, Collective]) -> None:
+    patient, lab, hospital = actors["patient"], actors["lab"], actors["hospital"]
+    patient.consent.grant(lab.address, RESEARCH, HEALTH)
+    patient.consent.grant(hospital.address, TREATMENT, HEALTH)
+    actors["guardian"].consent.grant(lab.address, RESEARCH, GENETIC)
+    assert {c.organization for c in patient.consent.by_subject(patient.address)} == {
+        lab.address,
+        hospital.address,
+    }
+    by_lab = lab.consent.by_organization(lab.address)
+    assert {(c.identity, c.category) for c in by_lab} == {
+        (patient.address, HEALTH),
+        (actors["guardian"].address, GENETIC),
+    }
+
+
+def test_batch_grant_and_batch_use(actors: dict[str, Collective]) -> None:
+    patient, lab = actors["patient"], actors["lab"]
+    batch = patient.consent.grant_batch(
+        [GrantItem(lab.address, RESEARCH, HEALTH), GrantItem(lab.address, RESEARCH, GENETIC)]
+    )
+    assert [g.category for g in batch.items] == [HEALTH, GENETIC]  # type: ignore[union-attr]
+    uses = lab.usage.record_batch(
+        [UseItem(patient.address, RESEARCH, c, f"ref-{c}") for c in (HEALTH, GENETIC)]
+    )
+    assert len(uses.records) == 2
+    with pytest.raises(ConsentError):  # all or nothing
+        lab.usage.record_batch(
+            [
+                UseItem(patient.address, RESEARCH, HEALTH, "x"),
+                UseItem(patient.address, MARKETING, HEALTH, "y"),
+            ]
+        )
+    assert len(lab.usage.history(identity=patient.address)) == 2
+
+
+def test_grant_before_any_policy_is_a_clear_error(admin: Collective) -> None:
+    org = admin.chain.dev_accounts[1].address
+    admin.orgs.admit(org)
+    with pytest.raises(ConfigurationError, match="has not published a policy"):
+        admin.as_account(admin.chain.dev_accounts[3]).consent.grant(org, RESEARCH, HEALTH)
+
+
+def test_stale_policy_and_suspension_refuse_uses(actors: dict[str, Collective]) -> None:
+    patient, lab, admin = actors["patient"], actors["lab"], actors["admin"]
+    patient.consent.grant(lab.address, RESEARCH, HEALTH)
+    lab.policies.publish(b"v2", "https://lab.example/v2", [RESEARCH])
+    with pytest.raises(ConsentError) as caught:
+        lab.usage.record(patient.address, RESEARCH, HEALTH, "r")
+    assert caught.value.error_name == "StalePolicyVersion"
+    patient.consent.grant(lab.address, RESEARCH, HEALTH)  # re-consent under v2
+    admin.orgs.suspend(lab.address)
+    with pytest.raises(NotPermittedError) as suspended:
+        lab.usage.record(patient.address, RESEARCH, HEALTH, "r")
+    assert suspended.value.error_name == "OrganizationSuspended"
+
+
+def test_signed_grant_travels_as_json_and_works_once(actors: dict[str, Collective]) -> None:
+    patient, lab = actors["patient"], actors["lab"]
+    signed = patient.signing.sign_grant(lab.address, RESEARCH, HEALTH)
+    carried = SignedRequest.from_json(signed.to_json())
+    relayed = lab.signing.relay(carried)
+    assert relayed.identity == patient.address and relayed.agent == patient.address
+    with pytest.raises(ConsentError) as replay:
+        lab.signing.relay(carried)
+    assert replay.value.error_name == "InvalidNonce"
+    assert patient.consent.is_covered(patient.address, lab.address, RESEARCH, HEALTH)
+
+
+def test_signed_requests_from_another_chain_are_refused_before_sending(
+    actors: dict[str, Collective],
+) -> None:
+    patient, lab = actors["patient"], actors["lab"]
+    signed = patient.signing.sign_grant(lab.address, RESEARCH, HEALTH)
+    elsewhere = sign(
+        patient.account, signed.request, chain_id=1, verifying_contract=lab.session.ledger.address
+    )  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="signed for chain 1"):
+        lab.signing.relay(SignedRequest.from_json(elsewhere.to_json()))
+    other = sign(
+        patient.account, signed.request, chain_id=signed.chain_id, verifying_contract=lab.address
+    )  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="signed for ledger"):
+        lab.signing.relay(other)
+
+
+def test_relay_batch_of_signed_grants_and_withdrawals(actors: dict[str, Collective]) -> None:
+    lab = actors["lab"]
+    people = [actors["patient"], actors["guardian"], actors["stranger"]]
+    grants = [p.signing.sign_grant(lab.address, RESEARCH, HEALTH) for p in people]
+    batch = lab.signing.relay_batch(grants)
+    assert [g.identity for g in batch.items] == [p.address for p in people]
+    withdrawals = [p.signing.sign_withdrawal(lab.address, RESEARCH, HEALTH) for p in people]
+    undone = lab.signing.relay_batch(withdrawals)
+    assert len(undone.items) == 3
+    assert not any(lab.consent.is_covered(p.address, lab.address, RESEARCH, HEALTH) for p in people)
+
+
+def test_guardian_acts_until_the_delegation_expires(actors: dict[str, Collective]) -> None:
+    patient, guardian, lab = actors["patient"], actors["guardian"], actors["lab"]
+    change = patient.did.add_guardian(guardian.address, validity=3600)
+    assert change.did == patient.did.did_of(patient.address)
+    doc = patient.did.resolve(patient.address)
+    assert any(guardian.address.lower() in str(m).lower() for m in doc.verification_methods)
+    signed = guardian.signing.sign_grant(lab.address, RESEARCH, HEALTH, identity=patient.address)
+    granted = lab.signing.relay(signed)
+    assert granted.identity == patient.address and granted.agent == guardian.address
+    withdrawal = guardian.signing.sign_withdrawal(
+        lab.address, RESEARCH, HEALTH, identity=patient.address
+    )
+    assert lab.signing.relay(withdrawal).agent == guardian.address
+    patient.chain.increase_time(3601)
+    late = guardian.signing.sign_grant(lab.address, RESEARCH, HEALTH, identity=patient.address)
+    with pytest.raises(ConsentError) as caught:
+        lab.signing.relay(late)
+    assert caught.value.error_name == "SignerNotAuthorized"
+
+
+def test_consents_follow_the_identity_after_a_key_change(actors: dict[str, Collective]) -> None:
+    patient, newkey, lab = actors["patient"], actors["newkey"], actors["lab"]
+    patient.consent.grant(lab.address, RESEARCH, HEALTH)
+    patient.did.change_owner(newkey.address)
+    assert patient.did.owner(patient.address) == newkey.address
+    with pytest.raises(NotPermittedError):  # the old key can do nothing
+        patient.consent.withdraw(lab.address, RESEARCH, HEALTH)
+    old_signature = patient.signing.sign_withdrawal(lab.address, RESEARCH, HEALTH)
+    with pytest.raises(ConsentError):
+        lab.signing.relay(old_signature)
+    withdrawn = newkey.consent.withdraw(lab.address, RESEARCH, HEALTH, identity=patient.address)
+    assert withdrawn.identity == patient.address and withdrawn.agent == newkey.address
+
+
+def test_oversight_two_of_three_suspends(actors: dict[str, Collective]) -> None:
+    admin, lab = actors["admin"], actors["lab"]
+    m1, m2 = (admin.as_account(admin.chain.dev_accounts[i]) for i in (7, 8))
+    proposed = m1.oversight.suspend(lab.address, "GDPR-Art5-breach")
+    assert proposed.approvals == 1 and not proposed.executed
+    approved = m2.oversight.approve(proposed.proposal_id)
+    assert approved.executed and approved.approvals == 2
+    assert admin.orgs.profile(lab.address).status == "suspended"
+    (proposal,) = admin.oversight.proposals()
+    assert proposal.action is Action.SUSPEND and proposal.reason == "GDPR-Art5-breach"
+    assert proposal.executed
+    with pytest.raises(NotPermittedError):
+        lab.oversight.approve(proposed.proposal_id)
+
+
+def test_oversight_flags_a_recorded_use(actors: dict[str, Collective]) -> None:
+    patient, lab, admin = actors["patient"], actors["lab"], actors["admin"]
+    patient.consent.grant(lab.address, RESEARCH, HEALTH)
+    use = lab.usage.record(patient.address, RESEARCH, HEALTH, "r").records[0]
+    m1, m2 = (admin.as_account(admin.chain.dev_accounts[i]) for i in (7, 9))
+    vote = m1.oversight.flag_use(lab.address, use.where.tx_hash, use.where.log_index, "unusual")
+    m2.oversight.approve(vote.proposal_id)
+    (flag,) = admin.oversight.flags()
+    assert flag.use_ref == "0x" + use_ref(use.where.tx_hash, use.where.log_index).hex()
+    assert flag.reason == "unusual" and flag.organization == lab.address
+    with pytest.raises(ConfigurationError, match="longer than 32 bytes"):
+        m1.oversight.suspend(lab.address, "x" * 40)
+
+
+def test_read_only_client_says_how_to_send(chain: Chain, suite: Deployment) -> None:
+    reader = Collective(chain, suite, None)
+    assert reader.orgs.list() == []
+    with pytest.raises(ConfigurationError, match="no account"):
+        reader.orgs.admit(chain.dev_accounts[1].address)
+
+
+def test_bad_addresses_are_named(admin: Collective) -> None:
+    with pytest.raises(ConfigurationError, match="organization 'nope' is not an address"):
+        admin.orgs.admit("nope")
