@@ -1,0 +1,173 @@
+"""W3C Data Privacy Vocabulary (DPV) terms for purposes and personal-data categories.
+
+On chain a purpose or data category is a ``bytes32`` code: keccak256 of its name, normally a
+DPV term such as ``dpv:ResearchAndDevelopment`` or ``dpv-pd:MedicalHealth`` (see
+:func:`collective.signing.code`). Names are not stored on chain, so this module keeps a small
+built-in vocabulary of common terms to turn codes back into names:
+
+- :data:`PURPOSES`: ~30 DPV purposes (namespace ``https://w3id.org/dpv#``, prefix ``dpv:``);
+- :data:`CATEGORIES`: common personal-data categories of the DPV Personal Data extension
+  (``https://w3id.org/dpv/pd#``; DPV 1.x wrote it ``dpv-pd:``, DPV 2 ``pd:``; Collective uses
+  ``dpv-pd:``, so that is the spelling whose hash is the code);
+- :data:`SPECIAL_CATEGORIES`: the categories DPV classes as special category (GDPR Art. 9)
+  or sensitive personal data.
+
+Any other name works too (its code is just its hash): ``code_of("dpv-pd:MedicalHealth/LabResults")``
+is a valid code that :func:`name_of` cannot reverse, so it prints the hex.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from eth_utils.crypto import keccak
+
+from collective.errors import ConfigurationError
+
+_PURPOSE_NAMES = (
+    "dpv:AcademicResearch",
+    "dpv:AccountManagement",
+    "dpv:Advertising",
+    "dpv:CommercialResearch",
+    "dpv:CommunicationManagement",
+    "dpv:CounterMoneyLaundering",
+    "dpv:CustomerCare",
+    "dpv:CustomerManagement",
+    "dpv:CustomerSolvencyMonitoring",
+    "dpv:DeliveryOfGoods",
+    "dpv:DirectMarketing",
+    "dpv:EnforceSecurity",
+    "dpv:FraudPreventionAndDetection",
+    "dpv:IdentityAuthentication",
+    "dpv:IdentityVerification",
+    "dpv:ImproveExistingProductsAndServices",
+    "dpv:ImproveHealthcare",
+    "dpv:LegalCompliance",
+    "dpv:MaintainFraudDatabase",
+    "dpv:Marketing",
+    "dpv:NonCommercialResearch",
+    "dpv:PaymentManagement",
+    "dpv:Personalisation",
+    "dpv:PersonalisedAdvertising",
+    "dpv:PublicBenefit",
+    "dpv:RecordManagement",
+    "dpv:RequestedServiceProvision",
+    "dpv:ResearchAndDevelopment",
+    "dpv:ScientificResearch",
+    "dpv:ServiceOptimisation",
+    "dpv:ServicePersonalisation",
+    "dpv:ServiceProvision",
+    "dpv:ServiceUsageAnalytics",
+)
+
+_CATEGORY_NAMES = (
+    "dpv-pd:Age",
+    "dpv-pd:Biometric",
+    "dpv-pd:Contact",
+    "dpv-pd:CreditScore",
+    "dpv-pd:DateOfBirth",
+    "dpv-pd:Demographic",
+    "dpv-pd:EmailAddress",
+    "dpv-pd:EthnicOrigin",
+    "dpv-pd:Financial",
+    "dpv-pd:FinancialAccount",
+    "dpv-pd:Gender",
+    "dpv-pd:Genetic",
+    "dpv-pd:HealthRecord",
+    "dpv-pd:Location",
+    "dpv-pd:MedicalHealth",
+    "dpv-pd:Name",
+    "dpv-pd:OfficialID",
+    "dpv-pd:PoliticalAffiliation",
+    "dpv-pd:Religion",
+    "dpv-pd:SexualOrientation",
+    "dpv-pd:TelephoneNumber",
+    "dpv-pd:Transactional",
+    "dpv-pd:TradeUnionMembership",
+)
+
+PURPOSES: Final[dict[str, bytes]] = {name: keccak(text=name) for name in _PURPOSE_NAMES}
+"""Common DPV purposes: name -> bytes32 code."""
+
+CATEGORIES: Final[dict[str, bytes]] = {name: keccak(text=name) for name in _CATEGORY_NAMES}
+"""Common DPV personal-data categories: name -> bytes32 code."""
+
+SPECIAL_CATEGORIES: Final[frozenset[str]] = frozenset(
+    {
+        "dpv-pd:Biometric",
+        "dpv-pd:EthnicOrigin",
+        "dpv-pd:Genetic",
+        "dpv-pd:HealthRecord",
+        "dpv-pd:MedicalHealth",
+        "dpv-pd:PoliticalAffiliation",
+        "dpv-pd:Religion",
+        "dpv-pd:SexualOrientation",
+        "dpv-pd:TradeUnionMembership",
+    }
+)
+"""Categories that are special-category (GDPR Art. 9) personal data."""
+
+_NAMES: Final[dict[bytes, str]] = {
+    code: name for table in (PURPOSES, CATEGORIES) for name, code in table.items()
+}
+
+
+def code_of(name_or_code: str | bytes) -> bytes:
+    """The bytes32 code of a DPV name (its keccak256), a 0x-prefixed 32-byte hex, or 32 bytes.
+
+    Any non-empty name is accepted, known or not: its code is its hash.
+    """
+    if isinstance(name_or_code, bytes | bytearray):
+        if len(name_or_code) != 32:
+            raise ConfigurationError(
+                f"a purpose or category code is 32 bytes, not {len(name_or_code)}"
+            )
+        return bytes(name_or_code)
+    if not isinstance(name_or_code, str) or not name_or_code.strip():
+        raise ConfigurationError(
+            f"{name_or_code!r} is not a purpose or category",
+            hint="give a DPV term such as dpv:ResearchAndDevelopment or a 0x 32-byte hex code",
+        )
+    text = name_or_code.strip()
+    if text[:2].lower() == "0x":
+        try:
+            raw = bytes.fromhex(text[2:])
+        except ValueError:
+            raw = b""
+        if len(raw) != 32:
+            raise ConfigurationError(
+                f"{text!r} is not a 32-byte hex code",
+                hint="a code is 0x followed by 64 hex digits",
+            )
+        return raw
+    return keccak(text=text)
+
+
+def name_of(code: bytes | str) -> str:
+    """The DPV name of a known code, else the code as 0x hex."""
+    raw = code_of(code)
+    return _NAMES.get(raw, "0x" + raw.hex())
+
+
+def is_known(name_or_code: str | bytes) -> bool:
+    """Is this name or code one of the built-in :data:`PURPOSES` or :data:`CATEGORIES`?"""
+    try:
+        return code_of(name_or_code) in _NAMES
+    except ConfigurationError:
+        return False
+
+
+def is_special_category(name: str) -> bool:
+    """Is ``name`` a special category, or a subcategory of one (``dpv-pd:MedicalHealth/...``)?"""
+    return any(name == special or name.startswith(special + "/") for special in SPECIAL_CATEGORIES)
+
+
+__all__ = [
+    "CATEGORIES",
+    "PURPOSES",
+    "SPECIAL_CATEGORIES",
+    "code_of",
+    "is_known",
+    "is_special_category",
+    "name_of",
+]
