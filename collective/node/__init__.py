@@ -1,0 +1,25 @@
+"""``collective node``: a permissioned, durable JSON-RPC node on py-evm.
+
+Modules, one concern each::
+
+    genesis         the genesis file (geth format + config.collective permissioning settings)
+    store           SQLite (WAL) store: py-evm's key-value data, blocks, txs, receipts, logs
+    evm             py-evm driven directly: genesis, headers, states, calls, gas estimates
+    core            NodeChain: head, pool and admission checks, proof-of-authority sealing
+    permissioning   AccountRules.transactionAllowed checks (as Besu)
+    logindex        eth_getLogs from the (address, topic0..3, block) indexes
+    filters         eth_newFilter & co.
+    dev             --dev accounts, snapshots, time travel
+    params          JSON-RPC params parsing (-32602 naming the field)
+    render          blocks, transactions, receipts, logs as JSON
+    rpc             the dispatcher: method table, single and batch requests
+    server          the HTTP server
+    node            Node and NodeConfig: the pieces assembled
+"""
+
+from __future__ import annotations
+
+from collective.node.genesis import Genesis
+from collective.node.node import Node, NodeConfig
+
+__all__ = ["Genesis", "Node", "NodeConfig"]

@@ -1,0 +1,365 @@
+"""The node's chain: head, transaction pool, admission checks, sealing, and reads.
+
+:class:`NodeChain` owns the store (:mod:`collective.node.store`) and the execution layer
+(:mod:`collective.node.evm`). It is not thread-safe by itself: the server holds
+:attr:`NodeChain.lock` around every call.
+
+Sealing is proof of authority: the authority address is every block's ``miner``
+(coinbase); a block takes pending transactions first come, first served, as many as fit in its
+gas limit. The block, its state-trie nodes, transactions, receipts and logs are written in one
+SQLite transaction before anyone learns of the block.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eth.abc import BlockHeaderAPI, SignedTransactionAPI, StateAPI
+from eth.db.atomic import AtomicDB
+from eth.db.trie import make_trie_root_and_nodes
+from eth_typing import Address
+from eth_utils.crypto import keccak
+from eth_utils.exceptions import ValidationError
+
+from collective.errors import NodeError
+from collective.node import render
+from collective.node.errors import RpcError, rejected
+from collective.node.evm import EMPTY_REQUESTS_HASH, Evm, base_fee
+from collective.node.genesis import Genesis
+from collective.node.permissioning import Permissioning
+from collective.node.store import Store, StoredBlock, StoredLog, StoredTx, SyncMode
+
+ZERO_ADDRESS = Address(b"\x00" * 20)
+MAX_TX_SIZE = 128 * 1024  # geth's txMaxSize
+
+
+@dataclass
+class Pending:
+    """Transactions accepted but not yet sealed, in arrival order."""
+
+    txs: list[SignedTransactionAPI] = field(default_factory=list)
+    raw: dict[bytes, bytes] = field(default_factory=dict)  # hash -> raw bytes
+    next_nonce: dict[bytes, int] = field(default_factory=dict)  # sender -> next nonce
+
+    def clear(self) -> None:
+        self.txs.clear()
+        self.raw.clear()
+        self.next_nonce.clear()
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """One sealed block: its header and the transactions in it."""
+
+    header: BlockHeaderAPI
+    tx_hashes: tuple[bytes, ...]
+
+
+class NodeChain:
+    """The chain one ``collective node`` serves."""
+
+    def __init__(
+        self,
+        genesis: Genesis,
+        data_dir: Path | None = None,
+        *,
+        authority: Address = ZERO_ADDRESS,
+        permissioning: Permissioning | None = None,
+        sync: SyncMode = "full",
+    ) -> None:
+        self.genesis = genesis
+        self.chain_id = genesis.chain_id
+        self.authority = authority
+        self.permissioning = permissioning or Permissioning(
+            genesis.account_rules, genesis.bootstrap_admins
+        )
+        self.lock = threading.RLock()
+        self.store = Store(data_dir, sync)
+        self.db = AtomicDB(self.store.kv)
+        self.evm = Evm(self.db, self.chain_id)
+        self.pending = Pending()
+        self.time_offset = 0
+        self._head_state: StateAPI | None = None
+        genesis_id = keccak(text=genesis.dumps())
+        head_number = self.store.head_number()
+        if head_number is None:
+            header = self.evm.genesis_header(genesis)
+            self._commit(header, [], [], [], meta={"genesis": genesis_id})
+            self.head = header
+        else:
+            if self.store.get_meta("genesis") != genesis_id:
+                raise NodeError(
+                    f"the data directory holds a chain built from another genesis "
+                    f"({self.store.path})",
+                    hint="start with the genesis it was created with, or a new --data-dir",
+                )
+            stored = self.store.block_by_number(head_number)
+            if stored is None:  # pragma: no cover - the head row commits with the pointer
+                raise NodeError(f"the chain database {self.store.path} has no head block")
+            self.head = self.evm.decode_header(stored.header)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- state --------------------------------------------------------------------------------
+
+    @property
+    def head_state(self) -> StateAPI:
+        """The state after the head block (cached until the next block)."""
+        if self._head_state is None:
+            self._head_state = self.evm.state(self.head)
+        return self._head_state
+
+    def header_at(self, number: int) -> BlockHeaderAPI | None:
+        if number == self.head.block_number:
+            return self.head
+        stored = self.store.block_by_number(number)
+        return None if stored is None else self.evm.decode_header(stored.header)
+
+    def pending_header(self) -> BlockHeaderAPI:
+        """The header the next block would get (for calls against "pending")."""
+        return self.evm.child_header(self.head, coinbase=self.authority, timestamp=self.now())
+
+    def now(self) -> int:
+        return int(time.time()) + self.time_offset
+
+    def nonce(self, sender: Address, *, pending: bool = False) -> int:
+        if pending and sender in self.pending.next_nonce:
+            return self.pending.next_nonce[sender]
+        return int(self.head_state.get_nonce(sender))
+
+    # --- admission ----------------------------------------------------------------------------
+
+    def submit(self, raw: bytes) -> bytes:
+        """Check a signed transaction and add it to the pool; return its hash."""
+        if len(raw) > MAX_TX_SIZE:
+            raise rejected("oversized data")
+        try:
+            tx = self.evm.decode_transaction(raw)
+        except Exception:
+            raise RpcError(
+                -32602, "invalid params: transaction: not a valid RLP-encoded signed transaction"
+            ) from None
+        try:
+            tx.check_signature_validity()
+            sender = Address(bytes(tx.sender))
+        except Exception:
+            raise rejected("invalid sender") from None
+        self.admit(tx, sender, raw)
+        return bytes(tx.hash)
+
+    def admit(self, tx: SignedTransactionAPI, sender: Address, raw: bytes) -> None:
+        tx_hash = bytes(tx.hash)
+        if tx_hash in self.pending.raw or self.store.tx(tx_hash) is not None:
+            raise rejected("already known")
+        chain_id = tx.chain_id
+        if chain_id is not None and chain_id != self.chain_id:
+            raise rejected(f"invalid chain id for signer: have {chain_id} want {self.chain_id}")
+        if tx.type_id is not None and tx.type_id == 3:
+            raise rejected("transaction type not supported: blob transactions need a beacon chain")
+        if tx.gas > self.head.gas_limit:
+            raise rejected("exceeds block gas limit")
+        intrinsic = int(tx.intrinsic_gas)
+        if tx.gas < intrinsic:
+            raise rejected(f"intrinsic gas too low: have {tx.gas}, want {intrinsic}")
+        fee = base_fee(self.pending_header())
+        if tx.max_fee_per_gas < fee:
+            raise rejected(
+                f"max fee per gas less than block base fee: address 0x{sender.hex()}, "
+                f"maxFeePerGas: {tx.max_fee_per_gas}, baseFee: {fee}"
+            )
+        if tx.max_priority_fee_per_gas > tx.max_fee_per_gas:
+            raise rejected("max priority fee per gas higher than max fee per gas")
+        state = self.head_state
+        state_nonce = int(state.get_nonce(sender))
+        expected = self.pending.next_nonce.get(sender, state_nonce)
+        if tx.nonce < expected:
+            if tx.nonce >= state_nonce:
+                raise rejected("replacement transaction underpriced")
+            raise rejected(f"nonce too low: next nonce {expected}, tx nonce {tx.nonce}")
+        if tx.nonce > expected:
+            raise rejected(f"nonce too high: next nonce {expected}, tx nonce {tx.nonce}")
+        cost = tx.gas * tx.max_fee_per_gas + tx.value
+        balance = int(state.get_balance(sender))
+        if balance < cost:
+            raise rejected(
+                f"insufficient funds for gas * price + value: address 0x{sender.hex()} "
+                f"have {balance} want {cost}"
+            )
+        if not self.permissioning.allowed(
+            self.evm,
+            state,
+            sender=sender,
+            target=Address(bytes(tx.to)) if tx.to else None,
+            value=int(tx.value),
+            gas_price=int(tx.max_fee_per_gas),
+            gas_limit=int(tx.gas),
+            payload=bytes(tx.data),
+        ):
+            raise rejected(f"sender 0x{sender.hex()} is not permitted")
+        self.pending.txs.append(tx)
+        self.pending.raw[tx_hash] = raw
+        self.pending.next_nonce[sender] = tx.nonce + 1
+
+    # --- sealing ------------------------------------------------------------------------------
+
+    def seal_all(self) -> list[Sealed]:
+        """Seal blocks until the pool is empty."""
+        sealed = []
+        while self.pending.txs:
+            sealed.append(self.seal())
+        return sealed
+
+    def seal(self, timestamp: int | None = None) -> Sealed:
+        """Seal one block with as many pending transactions as fit (possibly none)."""
+        parent = self.head
+        header = self.evm.child_header(
+            parent, coinbase=self.authority, timestamp=timestamp or self.now()
+        )
+        vm = self.evm.vm(header)
+        vm.block_preprocessing(vm.get_block())
+        applied: list[SignedTransactionAPI] = []
+        receipts = []
+        current = header
+        taken = 0
+        for tx in self.pending.txs:
+            if current.gas_used + tx.gas > current.gas_limit:
+                break
+            taken += 1
+            try:
+                receipt, _ = vm.apply_transaction(current, tx)
+            except ValidationError:
+                continue  # it no longer applies (e.g. an earlier one spent the funds): drop it
+            current = vm.add_receipt_to_header(current, receipt)
+            applied.append(tx)
+            receipts.append(receipt)
+        leftover = self.pending.txs[taken:]
+        raws = self.pending.raw
+        tx_root, _ = make_trie_root_and_nodes(applied)
+        receipt_root, _ = make_trie_root_and_nodes(receipts)
+        block = vm.get_block().copy(
+            transactions=applied,
+            header=current.copy(
+                transaction_root=tx_root,
+                receipt_root=receipt_root,
+                requests_hash=EMPTY_REQUESTS_HASH,
+            ),
+        )
+        final = vm.finalize_block(block).block.header
+        self.evm.store_header(final)
+        block_hash = bytes(final.hash)
+        number = final.block_number
+        fee = base_fee(final)
+        stored_txs: list[StoredTx] = []
+        stored_logs: list[StoredLog] = []
+        previous_cumulative = 0
+        log_index = 0
+        raw_list = []
+        for index, (tx, receipt) in enumerate(zip(applied, receipts, strict=True)):
+            tx_hash = bytes(tx.hash)
+            raw = raws.get(tx_hash) or tx.encode()
+            raw_list.append(raw)
+            logs_json = []
+            for log in receipt.logs:
+                topics = [render.topic(t) for t in log.topics]
+                entry = render.log_entry(
+                    bytes(log.address),
+                    topics,
+                    bytes(log.data),
+                    block_hash=block_hash,
+                    block_number=number,
+                    block_timestamp=final.timestamp,
+                    tx_hash=tx_hash,
+                    tx_index=index,
+                    log_index=log_index,
+                )
+                logs_json.append(entry)
+                stored_logs.append(
+                    StoredLog(number, log_index, bytes(log.address), topics, render.dumps(entry))
+                )
+                log_index += 1
+            gas_used = receipt.gas_used - previous_cumulative
+            previous_cumulative = receipt.gas_used
+            tx_json = render.transaction(
+                tx, block_hash=block_hash, block_number=number, index=index, base_fee=fee
+            )
+            receipt_json = render.receipt(
+                tx,
+                receipt,
+                gas_used=gas_used,
+                logs=logs_json,
+                block_hash=block_hash,
+                block_number=number,
+                index=index,
+                base_fee=fee,
+            )
+            stored_txs.append(
+                StoredTx(
+                    tx_hash,
+                    number,
+                    index,
+                    bytes(tx.sender),
+                    tx.nonce,
+                    raw,
+                    render.dumps(tx_json),
+                    render.dumps(receipt_json),
+                )
+            )
+        self._commit(final, stored_txs, stored_logs, raw_list)
+        # the pool keeps what did not fit; nonces of dropped transactions are recomputed
+        self.pending.txs = leftover
+        for tx in applied:
+            raws.pop(bytes(tx.hash), None)
+        if len(raws) != len(leftover):
+            keep = {bytes(tx.hash) for tx in leftover}
+            for tx_hash in [h for h in raws if h not in keep]:
+                del raws[tx_hash]
+        self.pending.next_nonce = {}
+        for tx in leftover:
+            self.pending.next_nonce[bytes(tx.sender)] = tx.nonce + 1
+        return Sealed(final, tuple(bytes(tx.hash) for tx in applied))
+
+    def _commit(
+        self,
+        header: BlockHeaderAPI,
+        txs: list[StoredTx],
+        logs: list[StoredLog],
+        raw_txs: Iterable[bytes],
+        meta: dict[str, bytes] | None = None,
+    ) -> None:
+        self.evm.store_header(header)
+        size = render.block_size(header, list(raw_txs))
+        block_json = render.dumps(render.block(header, size=size))
+        self.store.commit_block(
+            StoredBlock(header.block_number, bytes(header.hash), _encode(header), block_json),
+            txs,
+            logs,
+            meta,
+        )
+        self.head = header
+        self._head_state = None
+
+    # --- dev helpers --------------------------------------------------------------------------
+
+    def revert_to(self, number: int) -> None:
+        """Make block ``number`` the head again, forgetting later blocks and the pool."""
+        header = self.header_at(number)
+        if header is None:
+            raise NodeError(f"there is no block {number}")
+        self.store.truncate_after(number)
+        self.head = header
+        self._head_state = None
+        self.pending.clear()
+
+
+def _encode(header: BlockHeaderAPI) -> bytes:
+    import rlp
+
+    return bytes(rlp.encode(header))
+
+
+__all__ = ["NodeChain", "Pending", "Sealed"]

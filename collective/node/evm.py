@@ -1,0 +1,232 @@
+"""py-evm, driven directly: one fork (Prague), genesis, headers, states, calls and estimates.
+
+No ``eth.chains.Chain`` and no eth-tester: the node keeps its own head, builds a VM for the block
+it seals and a state for the block a call names. Headers live in py-evm's database by hash (so
+``BLOCKHASH`` works); everything else about blocks is in :mod:`collective.node.store`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import rlp
+from eth.abc import BlockHeaderAPI, ComputationAPI, SignedTransactionAPI, StateAPI
+from eth.consensus.context import ConsensusContext
+from eth.constants import BLANK_ROOT_HASH, CREATE_CONTRACT_ADDRESS
+from eth.db.atomic import AtomicDB
+from eth.db.chain import ChainDB
+from eth.exceptions import Revert
+from eth.rlp.headers import BlockHeader
+from eth.vm.chain_context import ChainContext
+from eth.vm.forks.prague import PragueVM
+from eth.vm.forks.prague.blocks import PragueBlockHeader
+from eth.vm.message import Message
+from eth.vm.spoof import SpoofTransaction
+from eth_typing import Address, Hash32
+from eth_utils.exceptions import ValidationError
+
+from collective.node.genesis import Genesis
+
+VM_CLASS = PragueVM
+EMPTY_REQUESTS_HASH = hashlib.sha256(b"").digest()
+ZERO_ADDRESS = Address(b"\x00" * 20)
+
+
+def base_fee(header: BlockHeaderAPI) -> int:
+    """The header's base fee per gas (every header here is post-London)."""
+    return int(getattr(header, "base_fee_per_gas", 0) or 0)
+
+
+@dataclass
+class CallResult:
+    """What a call or a dry run produced."""
+
+    output: bytes
+    gas_used: int
+    error: Exception | None
+
+    @property
+    def reverted(self) -> bool:
+        return isinstance(self.error, Revert)
+
+
+class Evm:
+    """The execution layer over one py-evm database (``db``)."""
+
+    def __init__(self, db: AtomicDB, chain_id: int) -> None:
+        self.db = db
+        self.chain_id = chain_id
+        self.chaindb = ChainDB(db)
+        self.chain_context = ChainContext(chain_id)
+        self.consensus_context = ConsensusContext(db)
+
+    # --- genesis and headers ------------------------------------------------------------------
+
+    def genesis_header(self, genesis: Genesis) -> BlockHeaderAPI:
+        """Write the genesis state and return block 0's header (also stored by hash)."""
+        pre = BlockHeader(difficulty=0, block_number=-1, gas_limit=0)
+        state = VM_CLASS.build_state(self.db, pre, self.chain_context)
+        for raw_address, account in genesis.alloc.items():
+            address = Address(raw_address)
+            state.set_balance(address, account.balance)
+            state.set_nonce(address, account.nonce)
+            state.set_code(address, account.code)
+            for slot, value in account.storage.items():
+                state.set_storage(address, slot, value)
+        state.persist()
+        header = VM_CLASS.create_genesis_header(
+            state_root=state.state_root,
+            gas_limit=genesis.gas_limit,
+            timestamp=genesis.timestamp,
+            extra_data=genesis.extra_data,
+            difficulty=0,
+            base_fee_per_gas=genesis.base_fee,
+            coinbase=ZERO_ADDRESS,
+            transaction_root=BLANK_ROOT_HASH,
+            receipt_root=BLANK_ROOT_HASH,
+            requests_hash=EMPTY_REQUESTS_HASH,
+        )
+        self.store_header(header)
+        return header
+
+    def store_header(self, header: BlockHeaderAPI) -> None:
+        self.db[header.hash] = rlp.encode(header)  # where py-evm's HeaderDB looks
+
+    def header_by_hash(self, block_hash: bytes) -> BlockHeaderAPI:
+        header: BlockHeaderAPI = self.chaindb.get_block_header_by_hash(Hash32(block_hash))
+        return header
+
+    def decode_header(self, encoded: bytes) -> BlockHeaderAPI:
+        header: BlockHeaderAPI = rlp.decode(encoded, sedes=PragueBlockHeader)
+        return header
+
+    def child_header(
+        self, parent: BlockHeaderAPI, *, coinbase: Address, timestamp: int
+    ) -> BlockHeaderAPI:
+        header: BlockHeaderAPI = VM_CLASS.create_header_from_parent(
+            parent,
+            coinbase=coinbase,
+            timestamp=max(timestamp, parent.timestamp + 1),
+            gas_limit=parent.gas_limit,
+        )
+        return header
+
+    # --- VMs and states -----------------------------------------------------------------------
+
+    def vm(self, header: BlockHeaderAPI) -> PragueVM:
+        return VM_CLASS(
+            header=header,
+            chaindb=self.chaindb,
+            chain_context=self.chain_context,
+            consensus_context=self.consensus_context,
+        )
+
+    def state(self, header: BlockHeaderAPI) -> StateAPI:
+        """A state to read and dry-run against: the state after ``header``'s block, executing
+        in that block's context. Writes to it are never persisted."""
+        prev_hashes = VM_CLASS.get_prev_hashes(header.parent_hash, self.chaindb)
+        return VM_CLASS.build_state(self.db, header, self.chain_context, prev_hashes or ())
+
+    def decode_transaction(self, raw: bytes) -> SignedTransactionAPI:
+        tx: SignedTransactionAPI = VM_CLASS.get_transaction_builder().decode(raw)
+        return tx
+
+    # --- calls --------------------------------------------------------------------------------
+
+    def call(
+        self,
+        state: StateAPI,
+        *,
+        sender: Address,
+        to: Address | None,
+        data: bytes,
+        value: int,
+        gas: int,
+        gas_price: int = 0,
+    ) -> CallResult:
+        """Run a transaction from ``sender`` without a signature, then undo it."""
+        unsigned = VM_CLASS.create_unsigned_transaction(
+            nonce=state.get_nonce(sender),
+            gas_price=gas_price,
+            gas=gas,
+            to=to if to is not None else CREATE_CONTRACT_ADDRESS,
+            value=value,
+            data=data,
+        )
+        spoofed: Any = SpoofTransaction(unsigned, from_=sender)
+        snapshot = state.snapshot()
+        try:
+            computation = state.apply_transaction(spoofed)
+        finally:
+            state.revert(snapshot)
+        return _result(computation, int(unsigned.intrinsic_gas))
+
+    def estimate(
+        self,
+        state: StateAPI,
+        *,
+        sender: Address,
+        to: Address | None,
+        data: bytes,
+        value: int,
+        cap: int,
+    ) -> CallResult:
+        """Gas for the transaction in two runs: with ``cap``, then with what it used plus a
+        1/63 margin (the 63/64 rule on nested calls); a binary search if that fails."""
+        first = self.call(state, sender=sender, to=to, data=data, value=value, gas=cap)
+        if first.error is not None:
+            return first
+        guess = min(cap, first.gas_used + first.gas_used // 63 + 5_000)
+        if self.call(state, sender=sender, to=to, data=data, value=value, gas=guess).error is None:
+            return CallResult(first.output, guess, None)
+        low, high = first.gas_used, cap
+        while low + 1 < high:
+            middle = (low + high) // 2
+            run = self.call(state, sender=sender, to=to, data=data, value=value, gas=middle)
+            if run.error is None:
+                high = middle
+            else:
+                low = middle
+        return CallResult(first.output, high, None)
+
+    def message_call(
+        self, state: StateAPI, *, sender: Address, to: Address, data: bytes, gas: int
+    ) -> CallResult:
+        """Run ``to``'s code with ``data`` as a plain message (no transaction, no fees), then
+        undo it: the cheapest way to ask a view function."""
+        code = state.get_code(to)
+        message = Message(gas=gas, to=to, sender=sender, value=0, data=data, code=code)
+        context = state.get_transaction_context_class()(gas_price=0, origin=sender)
+        snapshot = state.snapshot()
+        try:
+            computation = state.computation_class.apply_message(state, message, context)
+        finally:
+            state.revert(snapshot)
+        return _result(computation, 0)
+
+
+def _result(computation: ComputationAPI, intrinsic: int) -> CallResult:
+    error = computation.error if computation.is_error else None
+    return CallResult(
+        bytes(computation.output) if not computation.is_error or isinstance(error, Revert) else b"",
+        intrinsic + int(computation.get_gas_used()),
+        error,
+    )
+
+
+def revert_data(error: Exception | None) -> bytes:
+    if isinstance(error, Revert) and error.args:
+        return bytes(error.args[0])
+    return b""
+
+
+__all__ = [
+    "EMPTY_REQUESTS_HASH",
+    "VM_CLASS",
+    "CallResult",
+    "Evm",
+    "ValidationError",
+    "revert_data",
+]

@@ -1,0 +1,207 @@
+"""The genesis file: chain id, gas limit, base fee, prefunded accounts (and contracts), and the
+node's permissioning settings.
+
+The format is geth's (``config``, ``gasLimit``, ``alloc``, ...) with one extra section,
+``config.collective``::
+
+    {
+      "config": {"chainId": 131277,
+                 "collective": {"accountRules": "0x...", "bootstrapAdmins": ["0x..."]}},
+      "gasLimit": "0x1c9c380", "baseFeePerGas": "0x3b9aca00", "timestamp": "0x0",
+      "alloc": {"0xf39f...": {"balance": "0x21e19e0c9bab2400000"},
+                "0x5fbd...": {"code": "0x6080...", "storage": {"0x0": "0x1"}}}
+    }
+
+``accountRules`` names the AccountRules contract that permissions transactions (Besu's
+``transactionAllowed`` interface); ``bootstrapAdmins`` may transact while no contract is
+deployed at that address, so the first deployment can happen.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_utils.address import is_address, to_canonical_address, to_checksum_address
+
+from collective.errors import ConfigurationError
+
+DEFAULT_CHAIN_ID = 131277
+DEFAULT_GAS_LIMIT = 30_000_000
+DEFAULT_BASE_FEE = 1_000_000_000  # 1 gwei, as anvil
+DEV_BALANCE = 10_000 * 10**18  # what anvil gives each dev account
+
+
+@dataclass(frozen=True)
+class AllocAccount:
+    """One prefunded account or predeployed contract."""
+
+    balance: int = 0
+    nonce: int = 0
+    code: bytes = b""
+    storage: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Genesis:
+    """Everything block 0 and the node's rules are built from."""
+
+    chain_id: int = DEFAULT_CHAIN_ID
+    gas_limit: int = DEFAULT_GAS_LIMIT
+    base_fee: int = DEFAULT_BASE_FEE
+    timestamp: int = 0
+    extra_data: bytes = b""
+    alloc: dict[bytes, AllocAccount] = field(default_factory=dict)
+    account_rules: bytes | None = None
+    bootstrap_admins: tuple[bytes, ...] = ()
+
+    def state_dict(self) -> dict[bytes, dict[str, Any]]:
+        """The alloc in py-evm's genesis-state shape."""
+        return {
+            address: {
+                "balance": acct.balance,
+                "nonce": acct.nonce,
+                "code": acct.code,
+                "storage": dict(acct.storage),
+            }
+            for address, acct in self.alloc.items()
+        }
+
+    def with_dev_accounts(self, addresses: list[bytes]) -> Genesis:
+        """This genesis with ``addresses`` funded like anvil's dev accounts (kept if present)."""
+        alloc = dict(self.alloc)
+        for address in addresses:
+            alloc.setdefault(address, AllocAccount(balance=DEV_BALANCE))
+        return Genesis(
+            self.chain_id,
+            self.gas_limit,
+            self.base_fee,
+            self.timestamp,
+            self.extra_data,
+            alloc,
+            self.account_rules,
+            self.bootstrap_admins,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        collective: dict[str, Any] = {
+            "bootstrapAdmins": [to_checksum_address(a) for a in self.bootstrap_admins]
+        }
+        if self.account_rules is not None:
+            collective["accountRules"] = to_checksum_address(self.account_rules)
+        alloc: dict[str, Any] = {}
+        for address, acct in sorted(self.alloc.items()):
+            entry: dict[str, Any] = {"balance": hex(acct.balance)}
+            if acct.nonce:
+                entry["nonce"] = hex(acct.nonce)
+            if acct.code:
+                entry["code"] = "0x" + acct.code.hex()
+            if acct.storage:
+                entry["storage"] = {
+                    "0x" + k.to_bytes(32, "big").hex(): "0x" + v.to_bytes(32, "big").hex()
+                    for k, v in sorted(acct.storage.items())
+                }
+            alloc[to_checksum_address(address)] = entry
+        return {
+            "config": {"chainId": self.chain_id, "collective": collective},
+            "gasLimit": hex(self.gas_limit),
+            "baseFeePerGas": hex(self.base_fee),
+            "timestamp": hex(self.timestamp),
+            "extraData": "0x" + self.extra_data.hex(),
+            "difficulty": "0x0",
+            "alloc": alloc,
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, raw: Any, source: str = "genesis") -> Genesis:
+        if not isinstance(raw, dict):
+            raise ConfigurationError(f"{source}: the top level must be a JSON object")
+        config = raw.get("config", {})
+        if not isinstance(config, dict):
+            raise ConfigurationError(f"{source}: 'config' must be an object")
+        chain_id = _int(config.get("chainId", DEFAULT_CHAIN_ID), f"{source}: config.chainId")
+        collective = config.get("collective", {}) or {}
+        if not isinstance(collective, dict):
+            raise ConfigurationError(f"{source}: config.collective must be an object")
+        rules = collective.get("accountRules")
+        admins = collective.get("bootstrapAdmins", []) or []
+        if not isinstance(admins, list):
+            raise ConfigurationError(f"{source}: config.collective.bootstrapAdmins must be a list")
+        alloc_raw = raw.get("alloc", {}) or {}
+        if not isinstance(alloc_raw, dict):
+            raise ConfigurationError(f"{source}: 'alloc' must be an object")
+        alloc: dict[bytes, AllocAccount] = {}
+        for key, spec in alloc_raw.items():
+            where = f"{source}: alloc.{key}"
+            address = _address(key if key.startswith("0x") else "0x" + key, where)
+            if not isinstance(spec, dict):
+                raise ConfigurationError(f"{where} must be an object")
+            storage_raw = spec.get("storage", {}) or {}
+            if not isinstance(storage_raw, dict):
+                raise ConfigurationError(f"{where}.storage must be an object")
+            alloc[address] = AllocAccount(
+                balance=_int(spec.get("balance", 0), f"{where}.balance"),
+                nonce=_int(spec.get("nonce", 0), f"{where}.nonce"),
+                code=_bytes(spec.get("code", "0x"), f"{where}.code"),
+                storage={
+                    _int(k, f"{where}.storage key"): _int(v, f"{where}.storage.{k}")
+                    for k, v in storage_raw.items()
+                },
+            )
+        return cls(
+            chain_id=chain_id,
+            gas_limit=_int(raw.get("gasLimit", DEFAULT_GAS_LIMIT), f"{source}: gasLimit"),
+            base_fee=_int(raw.get("baseFeePerGas", DEFAULT_BASE_FEE), f"{source}: baseFeePerGas"),
+            timestamp=_int(raw.get("timestamp", 0), f"{source}: timestamp"),
+            extra_data=_bytes(raw.get("extraData", "0x"), f"{source}: extraData")[:32],
+            alloc=alloc,
+            account_rules=_address(rules, f"{source}: accountRules") if rules else None,
+            bootstrap_admins=tuple(_address(a, f"{source}: bootstrapAdmins") for a in admins),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> Genesis:
+        try:
+            raw = json.loads(path.read_text())
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read the genesis file {path}: {exc}") from None
+        except json.JSONDecodeError as exc:
+            raise ConfigurationError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+        return cls.from_json(raw, str(path))
+
+
+def _int(value: Any, where: str) -> int:
+    if isinstance(value, bool):
+        raise ConfigurationError(f"{where} must be a number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value, 16) if value.lower().startswith("0x") else int(value)
+        except ValueError:
+            pass
+    raise ConfigurationError(f"{where} must be a number (decimal or 0x-hex), not {value!r}")
+
+
+def _bytes(value: Any, where: str) -> bytes:
+    if isinstance(value, str):
+        text = value[2:] if value.lower().startswith("0x") else value
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            pass
+    raise ConfigurationError(f"{where} must be 0x-prefixed hex")
+
+
+def _address(value: Any, where: str) -> bytes:
+    if not isinstance(value, str) or not is_address(value):
+        raise ConfigurationError(f"{where}: {value!r} is not an address")
+    return bytes(to_canonical_address(value))
+
+
+__all__ = ["DEFAULT_CHAIN_ID", "DEV_BALANCE", "AllocAccount", "Genesis"]

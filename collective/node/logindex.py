@@ -1,0 +1,63 @@
+"""The log index: ``eth_getLogs`` as one indexed SQLite query, never a scan of receipts.
+
+Logs are stored once, rendered, keyed by (block, index), with B-tree indexes on
+(address, block) and (topicN, block) for N = 0..3 (see :mod:`collective.node.store`). A query
+constrains the block range plus any address and topic alternatives; SQLite's planner picks the
+most selective index and reads the rendered logs in order, so the answer is the stored JSON
+texts joined, without decoding anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from collective.node.errors import LIMIT_EXCEEDED, RpcError
+from collective.node.store import Store
+
+MAX_LOGS = 100_000
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    """Resolved criteria: an inclusive block range, addresses (any of), topics by position."""
+
+    from_block: int
+    to_block: int
+    addresses: Sequence[bytes] = ()
+    topics: Sequence[Sequence[bytes] | None] = ()
+
+    def sql(self, limit: int) -> tuple[str, list[object]]:
+        where = ["block BETWEEN ? AND ?"]
+        args: list[object] = [self.from_block, self.to_block]
+        if self.addresses:
+            where.append(f"address IN ({','.join('?' * len(self.addresses))})")
+            args.extend(self.addresses)
+        for position, alternatives in enumerate(self.topics):
+            if alternatives:
+                where.append(f"t{position} IN ({','.join('?' * len(alternatives))})")
+                args.extend(alternatives)
+        args.append(limit + 1)
+        sql = f"SELECT json FROM logs WHERE {' AND '.join(where)} ORDER BY block, idx LIMIT ?"
+        return sql, args
+
+
+def find_logs(store: Store, query: LogQuery, limit: int = MAX_LOGS) -> list[str]:
+    """The rendered logs matching ``query``, in chain order."""
+    if query.from_block > query.to_block:
+        return []
+    sql, args = query.sql(limit)
+    rows = [row[0] for row in store.query(sql, args)]
+    if len(rows) > limit:
+        raise RpcError(
+            LIMIT_EXCEEDED,
+            f"query returned more than {limit} results; narrow the block range or the filter",
+        )
+    return rows
+
+
+def logs_json(rows: list[str]) -> str:
+    return "[" + ",".join(rows) + "]"
+
+
+__all__ = ["MAX_LOGS", "LogQuery", "find_logs", "logs_json"]

@@ -1,0 +1,108 @@
+"""A node: the chain, its filters, dev accounts, and when it seals.
+
+:class:`Node` is what the HTTP server serves and what tests can drive in process. All chain
+access goes through :attr:`Node.lock`.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from eth_typing import Address
+
+from collective import __version__
+from collective.node.core import ZERO_ADDRESS, NodeChain, Sealed
+from collective.node.dev import DevAccounts
+from collective.node.filters import Filters
+from collective.node.genesis import Genesis
+from collective.node.permissioning import Permissioning
+from collective.node.store import SyncMode
+
+DEFAULT_MAX_BODY = 32 * 1024 * 1024
+DEFAULT_MAX_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """How to run a node. ``block_time`` None seals instantly (a block per request that
+    brought transactions); a number seals pending transactions every that many seconds."""
+
+    genesis: Genesis = field(default_factory=Genesis)
+    data_dir: Path | None = None
+    block_time: float | None = None
+    authority: Address = ZERO_ADDRESS
+    dev: bool = False
+    account_rules: bytes | None = None  # overrides the genesis file's
+    permissioning: bool = True  # False ignores any AccountRules address (benchmarks)
+    sync: SyncMode = "full"
+    max_body: int = DEFAULT_MAX_BODY
+    max_batch: int = DEFAULT_MAX_BATCH
+
+
+class Node:
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        genesis = config.genesis
+        self.dev = DevAccounts.create() if config.dev else None
+        if self.dev is not None:
+            genesis = genesis.with_dev_accounts(self.dev.addresses)
+        rules = config.account_rules or genesis.account_rules
+        permissioning = Permissioning(
+            rules if config.permissioning else None, genesis.bootstrap_admins
+        )
+        self.chain = NodeChain(
+            genesis,
+            config.data_dir,
+            authority=config.authority,
+            permissioning=permissioning,
+            sync=config.sync,
+        )
+        self.filters = Filters()
+        self.lock = self.chain.lock
+        self._stop = threading.Event()
+        self._sealer: threading.Thread | None = None
+
+    @property
+    def client_version(self) -> str:
+        name = "collective-dev" if self.dev is not None else "collective"
+        return f"{name}/v{__version__}/python"
+
+    @property
+    def instant(self) -> bool:
+        return self.config.block_time is None
+
+    def after_request(self) -> list[Sealed]:
+        """In instant mode, seal what the request brought before answering it."""
+        if not self.instant:
+            return []
+        with self.lock:
+            return self.chain.seal_all() if self.chain.pending.txs else []
+
+    # --- timed sealing ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.config.block_time is not None and self._sealer is None:
+            self._sealer = threading.Thread(target=self._seal_loop, name="sealer", daemon=True)
+            self._sealer.start()
+
+    def _seal_loop(self) -> None:
+        period = float(self.config.block_time or 1.0)
+        while not self._stop.wait(period):
+            with self.lock:
+                if self.chain.pending.txs:
+                    self.chain.seal()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._sealer is not None:
+            self._sealer.join(timeout=10)
+        with self.lock:
+            self.chain.close()
+
+    def with_config(self, **changes: object) -> NodeConfig:
+        return replace(self.config, **changes)  # type: ignore[arg-type]
+
+
+__all__ = ["Node", "NodeConfig"]

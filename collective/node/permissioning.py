@@ -1,0 +1,82 @@
+"""Account permissioning, as Besu does it: ask AccountRules before accepting a transaction.
+
+With an AccountRules address configured (``--account-rules`` or the genesis file's
+``config.collective.accountRules``), every transaction is checked with
+``transactionAllowed(sender, target, value, gasPrice, gasLimit, payload)`` against the head
+state before it enters the pool; a refused one never enters a block. While no contract is
+deployed at that address yet, only the genesis ``bootstrapAdmins`` may transact, so they can
+deploy it (at the address their deployment will create). Without an address, everyone may.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from eth.abc import StateAPI
+from eth_typing import Address
+from eth_utils.crypto import keccak
+
+from collective.node.evm import Evm
+
+SELECTOR = keccak(text="transactionAllowed(address,address,uint256,uint256,uint256,bytes)")[:4]
+CHECK_GAS = 1_000_000
+
+
+def encode_check(
+    sender: bytes, target: bytes | None, value: int, gas_price: int, gas_limit: int, payload: bytes
+) -> bytes:
+    """ABI-encode the ``transactionAllowed`` call by hand (static head, then the bytes)."""
+    padded = payload + b"\x00" * (-len(payload) % 32)
+    return b"".join(
+        (
+            SELECTOR,
+            sender.rjust(32, b"\x00"),
+            (target or b"").rjust(32, b"\x00"),
+            value.to_bytes(32, "big"),
+            gas_price.to_bytes(32, "big"),
+            gas_limit.to_bytes(32, "big"),
+            (6 * 32).to_bytes(32, "big"),
+            len(payload).to_bytes(32, "big"),
+            padded,
+        )
+    )
+
+
+class Permissioning:
+    """Who may send transactions."""
+
+    def __init__(self, rules: bytes | None, bootstrap_admins: Iterable[bytes] = ()) -> None:
+        self.rules = Address(rules) if rules is not None else None
+        self.bootstrap_admins = frozenset(bootstrap_admins)
+
+    @property
+    def enabled(self) -> bool:
+        return self.rules is not None
+
+    def allowed(
+        self,
+        evm: Evm,
+        state: StateAPI,
+        *,
+        sender: Address,
+        target: Address | None,
+        value: int,
+        gas_price: int,
+        gas_limit: int,
+        payload: bytes,
+    ) -> bool:
+        if self.rules is None:
+            return True
+        if not state.get_code(self.rules):
+            return sender in self.bootstrap_admins
+        result = evm.message_call(
+            state,
+            sender=Address(b"\x00" * 20),
+            to=self.rules,
+            data=encode_check(sender, target, value, gas_price, gas_limit, payload),
+            gas=CHECK_GAS,
+        )
+        return result.error is None and len(result.output) >= 32 and any(result.output[:32])
+
+
+__all__ = ["Permissioning", "encode_check"]
