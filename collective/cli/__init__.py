@@ -21,6 +21,12 @@ COMMANDS: dict[str, str] = {
     "account": "collective.cli.account_cmd:account_group",
     "compile": "collective.cli.compile_cmd:compile_command",
     "deploy": "collective.cli.deploy_cmd:deploy_command",
+    "board": "collective.cli.board_cmd:board_group",
+    "consent": "collective.cli.consent_cmd:consent_group",
+    "did": "collective.cli.did_cmd:did_group",
+    "org": "collective.cli.org_cmd:org_group",
+    "policy": "collective.cli.policy_cmd:policy_group",
+    "use": "collective.cli.use_cmd:use_group",
 }
 
 

@@ -1,13 +1,28 @@
-"""Shared CLI plumbing: the global options object and output helpers."""
+"""Shared CLI plumbing: the global options object, the client factory and output helpers."""
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import functools
 import json
+import os
+import re
 import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from collective.client import Collective
+    from collective.client.base import TxResult
 
 
 @dataclass
@@ -18,6 +33,7 @@ class CliState:
     rpc: str | None = None
     account: str | None = None
     as_json: bool = False
+    manifest: Path | None = None
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -27,7 +43,311 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+    click.echo(json.dumps(to_jsonable(data), indent=2, sort_keys=True, default=str))
 
 
 pass_state = click.make_pass_decorator(CliState, ensure=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# --- options every client command takes -----------------------------------------------------------
+
+MANIFEST_ENV = "COLLECTIVE_MANIFEST"
+
+
+def client_command(f: F) -> F:
+    """Give a command ``--manifest`` and ``--json`` and pass it the merged :class:`CliState`
+    as its first argument."""
+
+    def wrapper(
+        state: CliState, /, *args: Any, manifest: Path | None, as_json: bool, **kwargs: Any
+    ) -> Any:
+        merged = dataclasses.replace(
+            state, manifest=manifest or state.manifest, as_json=as_json or state.as_json
+        )
+        return f(merged, *args, **kwargs)
+
+    functools.update_wrapper(wrapper, f)
+    command = pass_state(wrapper)
+    command = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(
+        command
+    )
+    command = click.option(
+        "--manifest",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar=MANIFEST_ENV,
+        metavar="PATH",
+        help="Deployment manifest (default: deployments/<network>.json).",
+    )(command)
+    return command  # type: ignore[return-value]
+
+
+# --- the client ---------------------------------------------------------------------------------
+
+
+def _node_hint() -> str:
+    from collective.cli import COMMANDS
+
+    if "node" in COMMANDS:
+        return (
+            "start a node (`collective node start`, or anvil) and pass --network local, "
+            "--network anvil or --rpc URL"
+        )
+    return (
+        "start a node (e.g. node_modules/.bin/anvil) and pass --network anvil, "
+        "or --rpc URL of any node"
+    )
+
+
+def refuse_embedded(state: CliState, what: str) -> None:
+    """Fail when the global options name the embedded chain: it is new in every process, so
+    it holds nothing to read and forgets what is written."""
+    if state.rpc:
+        return
+    from collective.config import load_config
+
+    config = load_config()
+    net = config.network(state.network or config.default_network)
+    if net.embedded:
+        fail(
+            f"{what} needs a running node: the embedded chain ({net.name}) is new in every "
+            f"process, so it holds no deployment to use ({_node_hint()})"
+        )
+
+
+def _account_spec(spec: str | None) -> LocalAccount | str | None:
+    """What ``--account`` names, with a keystore account already unlocked (asking for its
+    password when COLLECTIVE_PASSWORD is not set); dev indexes and addresses of dev accounts
+    are left for the client to resolve against the chain."""
+    from eth_utils.address import is_address, to_checksum_address
+
+    from collective.accounts import PRIVATE_KEY_ENV, list_accounts, resolve_account
+    from collective.chain import account_from_key
+    from collective.cli.account_cmd import prompt_password
+
+    if spec is None or spec.strip().isdigit():
+        return spec
+    text = spec.strip()
+    if is_address(text):
+        address = to_checksum_address(text)
+        key = os.environ.get(PRIVATE_KEY_ENV)
+        if key and account_from_key(key, PRIVATE_KEY_ENV).address == address:
+            return text
+        if not any(entry.address == address for entry in list_accounts()):
+            return text
+    return resolve_account(None, text, prompt=prompt_password)
+
+
+def make_client(state: CliState, what: str, *, read_only: bool = False) -> Collective:
+    """A :class:`~collective.Collective` for the global options: ``--network`` / ``--rpc``,
+    ``--account`` and ``--manifest``. ``what`` names the command in the error shown on the
+    embedded chain. A read-only command without ``--account`` (or COLLECTIVE_PRIVATE_KEY)
+    gets a client without a sender, so it works on nodes without dev accounts."""
+    from collective.accounts import PRIVATE_KEY_ENV
+    from collective.client import Collective
+
+    refuse_embedded(state, what)
+    if read_only and state.account is None and not os.environ.get(PRIVATE_KEY_ENV):
+        from collective.chain import connect
+        from collective.config import load_config
+        from collective.deploy import load_deployment
+
+        config = load_config()
+        chain = connect(state.network, state.rpc, config)
+        return Collective(chain, load_deployment(chain, state.manifest, config=config), None)
+    return Collective.connect(
+        network=state.network,
+        rpc=state.rpc,
+        account=_account_spec(state.account),
+        deployment=state.manifest,
+    )
+
+
+# --- parameter types ------------------------------------------------------------------------------
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+_DURATION = re.compile(r"(\d+)\s*([smhdwy]?)")
+
+
+def parse_duration(text: str) -> int | None:
+    """Seconds in ``90``, ``90s``, ``15m``, ``12h``, ``30d``, ``2w``, ``1y``; None if malformed."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if not match:
+        return None
+    return int(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+class Duration(click.ParamType[int, Any]):
+    """A number of seconds, or a number with a unit: s, m, h, d, w, y."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        seconds = parse_duration(str(value))
+        if seconds is None:
+            self.fail(f"{value!r} is not a duration (e.g. 3600, 15m, 12h, 30d, 1y)", param, ctx)
+        return seconds
+
+
+class Expiry(click.ParamType[int, Any]):
+    """When a consent ends: a Unix time, an ISO 8601 date or time (UTC unless it says), or a
+    duration from now (``30d``, ``1y``)."""
+
+    name = "expiry"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip()
+        if text.isdigit():
+            return int(text)
+        seconds = parse_duration(text)
+        if seconds is not None:
+            return int(time.time()) + seconds
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(
+                f"{value!r} is not an expiry (a Unix time, an ISO date such as 2027-01-31, "
+                "or a duration from now such as 30d or 1y)",
+                param,
+                ctx,
+            )
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return int(moment.timestamp())
+
+
+DURATION = Duration()
+EXPIRY = Expiry()
+
+purpose_option = click.option(
+    "--purpose",
+    "-p",
+    required=True,
+    metavar="DPV",
+    help="Purpose: a DPV term such as dpv:ResearchAndDevelopment, or a 0x code.",
+)
+category_option = click.option(
+    "--category",
+    "-c",
+    required=True,
+    metavar="DPV",
+    help="Personal-data category: a DPV term such as dpv-pd:MedicalHealth, or a 0x code.",
+)
+
+# --- output -------------------------------------------------------------------------------------
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses as dicts (with their properties left out), bytes as 0x hex, enums by name,
+    tuples as lists, paths as strings."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, enum.Enum):
+        return value.name.lower().replace("_", "-")
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def console() -> Any:
+    """A rich console on the current stdout; wide when it is not a terminal (so pipes and
+    tests get whole addresses, not wrapped ones)."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 400, highlight=False, soft_wrap=False)
+
+
+def print_table(
+    title: str | None,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    empty: str = "nothing to show",
+) -> None:
+    """A table with a header row; ``empty`` when there are no rows."""
+    from rich.table import Table
+
+    rows = [tuple("" if cell is None else str(cell) for cell in row) for row in rows]
+    if not rows:
+        click.echo(f"{title}: {empty}" if title else empty)
+        return
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console().print(table)
+
+
+def print_fields(title: str | None, fields: Iterable[tuple[str, Any]]) -> None:
+    """Name: value lines as a two-column table."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_header=False, show_edge=False, box=None)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for name, value in fields:
+        table.add_row(name, "" if value is None else str(value))
+    console().print(table)
+
+
+def tx_line(result: TxResult) -> str:
+    """``tx 0x.. · block N · gas G`` of a mined transaction."""
+    return f"tx {result.tx_hash} · block {result.block_number} · gas {result.gas_used:,}"
+
+
+def report(state: CliState, result: Any, line: str) -> None:
+    """A write's outcome: its JSON with --json, else ``line`` and the transaction line."""
+    if state.as_json:
+        emit_json(result)
+        return
+    click.echo(line)
+    tx_hash = getattr(result, "tx_hash", None)
+    if tx_hash is not None:
+        click.echo(f"  {tx_line(result)}")
+
+
+def when(timestamp: int | None) -> str:
+    """A Unix time as ISO 8601 UTC; ``never`` for the no-expiry sentinel, ``-`` for 0/None."""
+    from collective.signing import NO_EXPIRY
+
+    if not timestamp:
+        return "-"
+    if timestamp >= NO_EXPIRY:
+        return "never"
+    try:
+        return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return str(timestamp)
+
+
+def read_text(path: Path, what: str) -> str:
+    """A file's text, ``-`` for stdin; a clear error when it cannot be read."""
+    from collective.errors import ConfigurationError
+
+    if str(path) == "-":
+        return sys.stdin.read()
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigurationError(f"cannot read {what} {path}: {reason}") from None
+
+
+def write_text(path: Path, text: str, what: str) -> None:
+    from collective.errors import ConfigurationError
+
+    try:
+        path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write {what} {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,335 @@
+"""``collective board``: the oversight board's M-of-N votes."""
+
+from __future__ import annotations
+
+import click
+
+from collective.cli.common import (
+    CliState,
+    client_command,
+    emit_json,
+    make_client,
+    print_table,
+    report,
+)
+from collective.client import Collective
+from collective.client.oversight import Action, Proposal, Vote
+from collective.errors import ConfigurationError
+
+ZERO = "0x" + "00" * 20
+
+reason_option = click.option(
+    "--reason",
+    "-r",
+    default="",
+    metavar="TEXT",
+    help="A short code of at most 32 bytes, e.g. GDPR-Art5-breach (stored on chain: keep "
+    "personal data out of it).",
+)
+
+
+def action_name(action: Action) -> str:
+    return action.name.lower().replace("_", "-")
+
+
+@click.group("board")
+def board_group() -> None:
+    """The oversight board: propose, approve and execute M-of-N decisions.
+
+    Members vote to suspend or reinstate an organization, flag a recorded use, or change
+    the board itself. A proposal counts its proposer's approval and executes once approvals
+    by current members reach the threshold.
+
+    \b
+    Examples:
+      collective --network anvil --account 7 board propose suspend 0x7099...79C8 -r GDPR-Art5
+      collective --network anvil --account 8 board approve 0
+      collective --network anvil board proposals
+    """
+
+
+def _vote_line(verb: str, vote: Vote, threshold: int) -> str:
+    state = "executed" if vote.executed else f"{vote.approvals} of {threshold} approvals"
+    return f"{verb} proposal {vote.proposal_id}: {state}"
+
+
+def _propose(
+    state: CliState, action: Action, target: str, *, ref: bytes | None = None, reason: str = ""
+) -> None:
+    client = make_client(state, f"`collective board propose {action_name(action)}`")
+    if ref is None:
+        vote = client.oversight.propose(action, target, reason=reason)
+    else:
+        vote = client.oversight.propose(action, target, ref=ref, reason=reason)
+    report(state, vote, _vote_line("created", vote, client.oversight.threshold()))
+
+
+@board_group.group("propose")
+def propose_group() -> None:
+    """Create a proposal (a board member only); your approval counts at once.
+
+    \b
+    Examples:
+      collective --network anvil --account 7 board propose suspend 0x7099...79C8 -r GDPR-Art5
+      collective --network anvil --account 7 board propose flag-use 0x5c50...e1d2 -r unusual
+      collective --network anvil --account 7 board propose set-threshold 3
+    """
+
+
+@propose_group.command("suspend")
+@click.argument("organization", metavar="ORG")
+@reason_option
+@client_command
+def propose_suspend(state: CliState, organization: str, reason: str) -> None:
+    """Propose to suspend ORG.
+
+    \b
+    Examples:
+      collective --network anvil --account 7 board propose suspend 0x7099...79C8 -r GDPR-Art5
+    """
+    _propose(state, Action.SUSPEND, organization, reason=reason)
+
+
+@propose_group.command("reinstate")
+@click.argument("organization", metavar="ORG")
+@reason_option
+@client_command
+def propose_reinstate(state: CliState, organization: str, reason: str) -> None:
+    """Propose to reinstate a suspended ORG.
+
+    \b
+    Examples:
+      collective --network anvil --account 7 board propose reinstate 0x7099...79C8
+    """
+    _propose(state, Action.REINSTATE, organization, reason=reason)
+
+
+@propose_group.command("flag-use")
+@click.argument("tx_hash", metavar="TX_HASH")
+@click.option(
+    "--log-index",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="The use's log index, when the transaction recorded several (see `use history`).",
+)
+@reason_option
+@client_command
+def propose_flag_use(state: CliState, tx_hash: str, log_index: int | None, reason: str) -> None:
+    """Propose to flag the data use recorded in TX_HASH (the tx of `use history`'s tx:log).
+
+    \b
+    Examples:
+      collective --network anvil --account 7 board propose flag-use 0x5c50...e1d2 -r unusual
+      collective --account 7 board propose flag-use 0x9a1b...77f0 --log-index 4
+    """
+    client = make_client(state, "`collective board propose flag-use`")
+    organization, index = _find_use(client, tx_hash, log_index)
+    vote = client.oversight.flag_use(organization, tx_hash, index, reason)
+    report(state, vote, _vote_line("created", vote, client.oversight.threshold()))
+
+
+def _find_use(client: Collective, tx_hash: str, log_index: int | None) -> tuple[str, int]:
+    """The organization and log index of the DataUsed log in ``tx_hash``."""
+    text = tx_hash.strip().lower()
+    if not (text.startswith("0x") and len(text) == 66):
+        raise ConfigurationError(
+            f"{tx_hash!r} is not a transaction hash", hint="0x followed by 64 hex digits"
+        )
+    try:
+        int(text, 16)
+    except ValueError:
+        raise ConfigurationError(f"{tx_hash!r} is not a transaction hash") from None
+    uses = [r for r in client.usage.history() if r.where.tx_hash.lower() == text]
+    if log_index is not None:
+        uses = [r for r in uses if r.where.log_index == log_index]
+    if not uses:
+        where = f"log {log_index} of " if log_index is not None else ""
+        raise ConfigurationError(
+            f"{where}transaction {tx_hash} recorded no data use on this deployment",
+            hint="take the tx:log of a use from `collective use history`",
+        )
+    if len(uses) > 1:
+        indexes = ", ".join(str(r.where.log_index) for r in uses)
+        raise ConfigurationError(
+            f"transaction {tx_hash} recorded {len(uses)} uses",
+            hint=f"choose one with --log-index ({indexes})",
+        )
+    return uses[0].organization, uses[0].where.log_index
+
+
+@propose_group.command("add-member")
+@click.argument("member", metavar="ADDRESS")
+@reason_option
+@client_command
+def propose_add_member(state: CliState, member: str, reason: str) -> None:
+    """Propose to add ADDRESS to the board.
+
+    \b
+    Examples:
+      collective --network anvil --account 7 board propose add-member 0xa0Ee...9720
+    """
+    _propose(state, Action.ADD_MEMBER, member, reason=reason)
+
+
+@propose_group.command("remove-member")
+@click.argument("member", metavar="ADDRESS")
+@reason_option
+@client_command
+def propose_remove_member(state: CliState, member: str, reason: str) -> None:
+    """Propose to remove ADDRESS from the board (the threshold must stay reachable).
+
+    \b
+    Examples:
+      collective --network anvil --account 7 board propose remove-member 0xa0Ee...9720
+    """
+    _propose(state, Action.REMOVE_MEMBER, member, reason=reason)
+
+
+@propose_group.command("set-threshold")
+@click.argument("threshold", type=click.IntRange(min=1))
+@reason_option
+@client_command
+def propose_set_threshold(state: CliState, threshold: int, reason: str) -> None:
+    """Propose THRESHOLD approvals (at most the number of members) for future proposals.
+
+    \b
+    Examples:
+      collective --network anvil --account 7 board propose set-threshold 3
+    """
+    _propose(state, Action.SET_THRESHOLD, ZERO, ref=threshold.to_bytes(32, "big"), reason=reason)
+
+
+@board_group.command("approve")
+@click.argument("proposal_id", metavar="ID", type=click.IntRange(min=0))
+@client_command
+def approve_command(state: CliState, proposal_id: int) -> None:
+    """Approve proposal ID (a board member only); it executes when the threshold is reached.
+
+    \b
+    Examples:
+      collective --network anvil --account 8 board approve 0
+    """
+    client = make_client(state, "`collective board approve`")
+    vote = client.oversight.approve(proposal_id)
+    report(state, vote, _vote_line("approved", vote, client.oversight.threshold()))
+
+
+@board_group.command("execute")
+@click.argument("proposal_id", metavar="ID", type=click.IntRange(min=0))
+@client_command
+def execute_command(state: CliState, proposal_id: int) -> None:
+    """Execute proposal ID when it has enough approvals (e.g. after the threshold dropped).
+
+    \b
+    Examples:
+      collective --network anvil --account 7 board execute 3
+    """
+    client = make_client(state, "`collective board execute`")
+    vote = client.oversight.execute(proposal_id)
+    report(state, vote, _vote_line("executed", vote, client.oversight.threshold()))
+
+
+def _proposal_json(p: Proposal) -> dict[str, object]:
+    return {
+        "id": p.id,
+        "action": action_name(p.action),
+        "target": p.target,
+        "ref": p.ref,
+        "reason": p.reason,
+        "proposer": p.proposer,
+        "executed": p.executed,
+        "approvals": p.approvals,
+    }
+
+
+def _target(p: Proposal) -> str:
+    if p.action is Action.SET_THRESHOLD:
+        return f"threshold {int(p.ref, 16)}"
+    if p.action is Action.FLAG_USE:
+        return f"{p.target} use {p.ref}"
+    return p.target
+
+
+@board_group.command("proposals")
+@click.option("--open", "only_open", is_flag=True, help="Only proposals not yet executed.")
+@client_command
+def proposals_command(state: CliState, only_open: bool) -> None:
+    """List the board's proposals.
+
+    \b
+    Examples:
+      collective --network anvil board proposals
+      collective --network anvil --json board proposals --open
+    """
+    client = make_client(state, "`collective board proposals`", read_only=True)
+    proposals = client.oversight.proposals()
+    if only_open:
+        proposals = [p for p in proposals if not p.executed]
+    if state.as_json:
+        emit_json([_proposal_json(p) for p in proposals])
+        return
+    threshold = client.oversight.threshold()
+    print_table(
+        "proposals",
+        ["id", "action", "target", "reason", "proposer", "approvals", "executed"],
+        [
+            (
+                p.id,
+                action_name(p.action),
+                _target(p),
+                p.reason,
+                p.proposer,
+                f"{p.approvals}/{threshold}",
+                "yes" if p.executed else "no",
+            )
+            for p in proposals
+        ],
+        empty="none",
+    )
+
+
+@board_group.command("flags")
+@client_command
+def flags_command(state: CliState) -> None:
+    """List the data uses the board flagged.
+
+    \b
+    Examples:
+      collective --network anvil board flags
+      collective --network anvil --json board flags
+    """
+    client = make_client(state, "`collective board flags`", read_only=True)
+    flags = client.oversight.flags()
+    if state.as_json:
+        emit_json(flags)
+        return
+    print_table(
+        "flagged uses",
+        ["proposal", "organization", "use ref", "reason", "block"],
+        [(f.proposal_id, f.organization, f.use_ref, f.reason, f.where.block_number) for f in flags],
+        empty="none",
+    )
+
+
+@board_group.command("members")
+@client_command
+def members_command(state: CliState) -> None:
+    """List the board's members and its threshold.
+
+    \b
+    Examples:
+      collective --network anvil board members
+      collective --network anvil --json board members
+    """
+    client = make_client(state, "`collective board members`", read_only=True)
+    members = client.oversight.members()
+    threshold = client.oversight.threshold()
+    if state.as_json:
+        emit_json({"members": members, "threshold": threshold})
+        return
+    click.echo(f"{len(members)} members; {threshold} approvals execute a proposal")
+    for member in members:
+        click.echo(f"  {member}")
+
+
+__all__ = ["board_group"]

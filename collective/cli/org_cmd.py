@@ -1,0 +1,157 @@
+"""``collective org``: the consortium admin admits, suspends, reinstates and removes
+organizations; anyone lists them."""
+
+from __future__ import annotations
+
+import click
+
+from collective.cli.common import (
+    CliState,
+    client_command,
+    emit_json,
+    make_client,
+    print_fields,
+    print_table,
+    report,
+)
+
+
+@click.group("org")
+def org_group() -> None:
+    """Organizations: admit, suspend, reinstate, remove (consortium admin), list and show.
+
+    Only an admitted, active organization may publish policies, relay signed consents and
+    record data uses. The oversight board can also suspend and reinstate (`collective board`).
+
+    \b
+    Examples:
+      collective --network anvil org admit 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+      collective --network anvil org list
+      collective --network anvil --json org show 0x7099...79C8
+    """
+
+
+def _change(state: CliState, verb: str, organization: str) -> None:
+    client = make_client(state, f"`collective org {verb}`")
+    change = getattr(client.orgs, verb)(organization)
+    report(state, change, f"{change.action} organization {change.organization}")
+
+
+@org_group.command("admit")
+@click.argument("organization", metavar="ORG")
+@client_command
+def admit_command(state: CliState, organization: str) -> None:
+    """Admit ORG (an address) to the consortium; the sender must be a consortium admin.
+
+    \b
+    Examples:
+      collective --network anvil --account 0 org admit 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+      collective --rpc http://10.0.0.5:8545 --account admin org admit 0xAb..
+    """
+    _change(state, "admit", organization)
+
+
+@org_group.command("suspend")
+@click.argument("organization", metavar="ORG")
+@client_command
+def suspend_command(state: CliState, organization: str) -> None:
+    """Suspend ORG: it can no longer publish policies or record uses (admin).
+
+    \b
+    Examples:
+      collective --network anvil org suspend 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+    """
+    _change(state, "suspend", organization)
+
+
+@org_group.command("reinstate")
+@click.argument("organization", metavar="ORG")
+@client_command
+def reinstate_command(state: CliState, organization: str) -> None:
+    """Reinstate a suspended ORG (admin).
+
+    \b
+    Examples:
+      collective --network anvil org reinstate 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+    """
+    _change(state, "reinstate", organization)
+
+
+@org_group.command("remove")
+@click.argument("organization", metavar="ORG")
+@client_command
+def remove_command(state: CliState, organization: str) -> None:
+    """Remove ORG from the consortium (admin).
+
+    \b
+    Examples:
+      collective --network anvil org remove 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+    """
+    _change(state, "remove", organization)
+
+
+@org_group.command("list")
+@client_command
+def list_command(state: CliState) -> None:
+    """List the admitted organizations (active or suspended), in admission order.
+
+    \b
+    Examples:
+      collective --network anvil org list
+      collective --network anvil --json org list
+    """
+    client = make_client(state, "`collective org list`", read_only=True)
+    organizations = client.orgs.list()
+    if state.as_json:
+        emit_json(organizations)
+        return
+    print_table(
+        "organizations",
+        ["address", "status", "policy version"],
+        [(o.address, o.status, o.policy_version or "-") for o in organizations],
+        empty="none admitted yet (admit one with `collective org admit`)",
+    )
+
+
+@org_group.command("show")
+@click.argument("organization", metavar="ORG")
+@client_command
+def show_command(state: CliState, organization: str) -> None:
+    """Show ORG's status, whether it is an admin, and its current policy.
+
+    \b
+    Examples:
+      collective --network anvil org show 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+      collective --network anvil --json org show 0x7099...79C8
+    """
+    client = make_client(state, "`collective org show`", read_only=True)
+    profile = client.orgs.profile(organization)
+    admin = client.orgs.is_admin(profile.address)
+    policy = client.policies.current(profile.address) if profile.policy_version else None
+    if state.as_json:
+        emit_json(
+            {
+                "address": profile.address,
+                "status": profile.status,
+                "policy_version": profile.policy_version,
+                "admin": admin,
+                "policy": policy,
+            }
+        )
+        return
+    fields: list[tuple[str, object]] = [
+        ("organization", profile.address),
+        ("status", profile.status if profile.status != "unknown" else "not admitted"),
+        ("consortium admin", "yes" if admin else "no"),
+        ("policy version", profile.policy_version or "none published"),
+    ]
+    if policy is not None:
+        fields += [
+            ("policy URI", policy.uri),
+            ("policy hash", policy.content_hash),
+            ("purposes", ", ".join(policy.purposes)),
+        ]
+    print_fields(None, fields)
+
+
+__all__ = ["org_group"]
