@@ -38,8 +38,19 @@ class CliState:
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one line to stderr and exit non-zero."""
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {readable(message)}", err=True)
     sys.exit(code)
+
+
+_CODE = re.compile(r"0x[0-9a-fA-F]{64}")
+
+
+def readable(message: str) -> str:
+    """``message`` with the bytes32 codes of known DPV purposes and categories named
+    (decoded contract errors carry the raw codes)."""
+    from collective.vocab import is_known, name_of
+
+    return _CODE.sub(lambda m: name_of(m[0]) if is_known(m[0]) else m[0], message)
 
 
 def emit_json(data: Any) -> None:
@@ -90,8 +101,8 @@ def _node_hint() -> str:
 
     if "node" in COMMANDS:
         return (
-            "start a node (`collective node start`, or anvil) and pass --network local, "
-            "--network anvil or --rpc URL"
+            "start one with `collective node start` (or start anvil) and pass --network local "
+            "(or --network anvil, or --rpc URL)"
         )
     return (
         "start a node (e.g. node_modules/.bin/anvil) and pass --network anvil, "
@@ -111,7 +122,7 @@ def refuse_embedded(state: CliState, what: str) -> None:
     if net.embedded:
         fail(
             f"{what} needs a running node: the embedded chain ({net.name}) is new in every "
-            f"process, so it holds no deployment to use ({_node_hint()})"
+            f"process, so it holds no deployment to use; {_node_hint()}"
         )
 
 
