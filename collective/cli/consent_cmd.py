@@ -409,7 +409,8 @@ def sign_command(
           -p dpv:ResearchAndDevelopment -c dpv-pd:MedicalHealth --out grant.json
       collective --network anvil --account 3 consent sign 0x7099...79C8 --withdraw \\
           -p dpv:ResearchAndDevelopment -c dpv-pd:MedicalHealth > withdrawal.json
-      collective --account guardian consent sign 0x7099...79C8 --identity did:ethr:0x7a69:0x90F7..
+      collective --account guardian consent sign 0x7099...79C8 \\
+          --identity did:ethr:0x7a69:0x90F7...b906 \\
           -p dpv:ResearchAndDevelopment -c dpv-pd:MedicalHealth --valid-for 1d -o ward.json
     """
     if withdraw and (expiry is not None or policy_version is not None):
