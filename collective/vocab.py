@@ -18,6 +18,7 @@ is a valid code that :func:`name_of` cannot reverse, so it prints the hex.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Final
 
 from eth_utils.crypto import keccak
@@ -110,6 +111,9 @@ SPECIAL_CATEGORIES: Final[frozenset[str]] = frozenset(
 _NAMES: Final[dict[bytes, str]] = {
     code: name for table in (PURPOSES, CATEGORIES) for name, code in table.items()
 }
+# Names hashed by code_of in this process (e.g. "dpv-pd:MedicalHealth/LabResults"), so that
+# name_of can show them too; never consulted by is_known.
+_LEARNED: dict[bytes, str] = {}
 
 
 def code_of(name_or_code: str | bytes) -> bytes:
@@ -140,13 +144,21 @@ def code_of(name_or_code: str | bytes) -> bytes:
                 hint="a code is 0x followed by 64 hex digits",
             )
         return raw
-    return keccak(text=text)
+    return _hash_name(text)
+
+
+@lru_cache(maxsize=4096)
+def _hash_name(text: str) -> bytes:
+    code = keccak(text=text)
+    _LEARNED.setdefault(code, text)
+    return code
 
 
 def name_of(code: bytes | str) -> str:
-    """The DPV name of a known code, else the code as 0x hex."""
+    """The DPV name of a known code, or of a name this process hashed with :func:`code_of`,
+    else the code as 0x hex."""
     raw = code_of(code)
-    return _NAMES.get(raw, "0x" + raw.hex())
+    return _NAMES.get(raw) or _LEARNED.get(raw) or "0x" + raw.hex()
 
 
 def is_known(name_or_code: str | bytes) -> bool:

@@ -12,26 +12,17 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
+from collective.anvil import find_anvil, run_anvil
 from collective.chain import Chain, connect_embedded, connect_rpc
 from collective.deploy import Deployment, deploy_suite
 from tests.helpers import World, make_world
 
 REPO = Path(__file__).resolve().parents[1]
-ANVIL_BINARIES = (
-    REPO / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil",
-    REPO / "node_modules" / ".bin" / "anvil",
-)
 BOARD_THRESHOLD = 2
 
 
@@ -66,74 +57,13 @@ def suite(chain: Chain, _embedded: tuple[Chain, Deployment]) -> Deployment:
     return _embedded[1]
 
 
-def _anvil_binary() -> Path | None:
-    env = os.environ.get("ANVIL")
-    candidates = [Path(env)] if env else []
-    candidates += list(ANVIL_BINARIES)
-    if found := shutil.which("anvil"):
-        candidates.append(Path(found))
-    return next((path for path in candidates if path.is_file() and os.access(path, os.X_OK)), None)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _answers(url: str) -> bool:
-    try:
-        reply = requests.post(
-            url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1
-        )
-        return reply.ok and "result" in reply.json()
-    except (requests.RequestException, ValueError):
-        return False
-
-
-def _start_anvil(binary: Path) -> tuple[subprocess.Popen[bytes], str]:
-    last_error = ""
-    for _ in range(3):  # another process may grab the free port first: try another
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        process = subprocess.Popen(
-            [str(binary), "--host", "127.0.0.1", "--port", str(port), "--silent"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                last_error = (process.stderr.read() if process.stderr else b"").decode()[-500:]
-                break
-            if _answers(url):
-                return process, url
-            time.sleep(0.05)
-        else:
-            process.kill()
-            process.wait()
-            last_error = "it did not answer within 20 s"
-    pytest.fail(f"anvil ({binary}) did not start: {last_error}")
-
-
 @pytest.fixture(scope="session")
 def anvil() -> Iterator[str]:
     """URL of an anvil node started for this test session."""
-    binary = _anvil_binary()
-    if binary is None:
+    if find_anvil() is None:
         pytest.skip("anvil is not installed: run `npm ci` (package @foundry-rs/anvil)")
-    process, url = _start_anvil(binary)
-    try:
+    with run_anvil() as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr:
-            process.stderr.close()
 
 
 @pytest.fixture

@@ -326,9 +326,11 @@ def test_bad_controller_and_names(w: World, suite: Deployment) -> None:
         build_receipt(w.chain, suite, tx_hash(tx), controller={"nom": "Lab"})
     with pytest.raises(ConfigurationError, match="whose code is"):
         build_receipt(w.chain, suite, tx_hash(tx), names={LAB_RESULTS: "dpv-pd:Genetic"})
-    # Without names an unknown category shows as its code, and still verifies.
-    r = build_receipt(w.chain, suite, tx_hash(tx))
-    assert r.category == "0x" + LAB_RESULTS.hex() and not r.sensitive
+    # A category no one named (only its code is known) shows as its code, and still verifies.
+    nameless = bytes(range(32))
+    unnamed = w.grant(w.patient, w.lab, category=nameless)
+    r = build_receipt(w.chain, suite, tx_hash(unnamed))
+    assert r.category == "0x" + nameless.hex() and not r.sensitive
     assert verify_receipt(w.chain, suite, r).ok
 
 
@@ -352,8 +354,10 @@ def test_vocab_accepts_hex_and_bytes_and_reports_unknown_codes() -> None:
     assert code_of("0x" + RESEARCH.hex()) == RESEARCH == code_of(RESEARCH)
     assert code_of("0x" + RESEARCH.hex().upper()) == RESEARCH
     assert name_of("0x" + RESEARCH.hex()) == "dpv:ResearchAndDevelopment"
-    assert name_of(LAB_RESULTS) == "0x" + LAB_RESULTS.hex()
+    never_named = bytes(range(1, 33))
+    assert name_of(never_named) == "0x" + never_named.hex()
     assert code_of("dpv-pd:MedicalHealth/LabResults") == LAB_RESULTS
+    assert name_of(LAB_RESULTS) == "dpv-pd:MedicalHealth/LabResults"  # learned from code_of
     assert not is_known(LAB_RESULTS) and not is_known("") and not is_known(b"short")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -21,6 +21,7 @@ from web3.contract.contract import ContractEvent, ContractFunction
 from web3.types import BlockIdentifier, EventData, TxReceipt
 
 from collective.chain import Chain
+from collective.codec import Codec, DecodedLog, checksum
 from collective.deploy import LEDGER, Deployment
 from collective.errors import ConfigurationError
 
@@ -52,7 +53,7 @@ class LogRef:
     log_index: int
 
 
-def log_ref(event: EventData) -> LogRef:
+def log_ref(event: EventData | DecodedLog) -> LogRef:
     return LogRef(
         block_number=int(event["blockNumber"]),
         tx_hash="0x" + bytes(event["transactionHash"]).hex(),
@@ -68,6 +69,7 @@ class Session:
     deployment: Deployment
     account: LocalAccount | None
     _contracts: dict[str, Contract] = field(default_factory=dict, repr=False)
+    _codecs: dict[str, Codec] = field(default_factory=dict, repr=False)
 
     def contract(self, name: str) -> Contract:
         """The suite's contract ``name`` (module names give ConsentLedger), built once."""
@@ -107,6 +109,23 @@ class Session:
     def transact(self, fn: ContractFunction, sender: LocalAccount | None = None) -> TxReceipt:
         return self.chain.transact(fn, sender or self.sender)
 
+    def codec(self, name: str = LEDGER) -> Codec:
+        """The fast ABI codec of the suite's contract ``name``."""
+        key = LEDGER if name not in ("AccountRules", "OversightBoard") else name
+        found = self._codecs.get(key)
+        if found is None:
+            found = self._codecs[key] = Codec(self.contract(key).abi)
+        return found
+
+    def send(self, function: str, *args: Any, contract: str = LEDGER) -> TxReceipt:
+        """Call ``function(*args)`` on the suite's ``contract`` as the sender and wait.
+
+        Encodes with :class:`~collective.codec.Codec` (hot paths: grants, batches, uses)."""
+        data = self.codec(contract).encode(function, args)
+        address = self.contract(contract).address
+        chain = self.chain
+        return chain.wait(chain.send_data(address, data, self.sender, what=function))
+
     def call(self, fn: ContractFunction, block: BlockIdentifier = "latest") -> Any:
         return self.chain.call(fn, block=block)
 
@@ -115,34 +134,55 @@ class Session:
         event: ContractEvent,
         filters: dict[str, Any] | None = None,
         from_block: int | None = None,
-    ) -> list[EventData]:
-        """Every ``event`` matching ``filters`` (indexed arguments) since the deployment."""
-        with self.chain._locked(), self.chain._errors(f"reading {event.event_name} events"):
-            return list(
-                event.get_logs(
-                    from_block=self.first_block if from_block is None else from_block,
-                    to_block="latest",
-                    argument_filters=filters or None,
-                )
-            )
-
-    def decoded(self, event: ContractEvent, receipt: TxReceipt) -> list[EventData]:
-        """``event``'s logs in ``receipt`` emitted by the suite (never a look-alike)."""
-        from web3.logs import DISCARD
-
+    ) -> list[DecodedLog]:
+        """Every ``event`` matching ``filters`` (indexed arguments) since the deployment,
+        emitted by the suite's own contract (never a look-alike), in chain order."""
         address = to_checksum_address(event.address)
-        return [
-            log
-            for log in event.process_receipt(receipt, errors=DISCARD)
-            if to_checksum_address(log["address"]) == address
-        ]
+        codec = self.codec(self._name_at(address))
+        query = {
+            "address": address,
+            "fromBlock": hex(self.first_block if from_block is None else from_block),
+            "toBlock": "latest",
+            "topics": codec.topic_filter(event.event_name, filters or {}),
+        }
+        with self.chain._locked(), self.chain._errors(f"reading {event.event_name} events"):
+            if self.chain.embedded:
+                raw: list[Any] = list(self.chain.w3.eth.get_logs(query))  # type: ignore[arg-type]
+            else:
+                raw = self.chain._rpc("eth_getLogs", [query])
+        out = [codec.decode_log(log) for log in raw]
+        return [log for log in out if log is not None and log.event == event.event_name]
+
+    def decoded(self, event: ContractEvent, receipt: TxReceipt) -> list[DecodedLog]:
+        """``event``'s logs in ``receipt`` emitted by the suite (never a look-alike)."""
+        address = to_checksum_address(event.address)
+        codec = self.codec(self._name_at(address))
+        out = []
+        for log in receipt["logs"]:
+            if checksum(log["address"]) != address:
+                continue
+            decoded = codec.decode_log(log)
+            if decoded is not None and decoded.event == event.event_name:
+                out.append(decoded)
+        return out
+
+    def _name_at(self, address: str) -> str:
+        for name in ("AccountRules", "OversightBoard"):
+            if self.deployment.address(name) == address:
+                return name
+        return LEDGER
 
 
 def address_of(value: str | LocalAccount, what: str) -> str:
     """A checksummed address from an address, an account or a did:ethr DID."""
     if isinstance(value, LocalAccount):
         return value.address
-    text = str(value).strip()
+    return _address_of(str(value), what)
+
+
+@lru_cache(maxsize=65536)
+def _address_of(value: str, what: str) -> str:
+    text = value.strip()
     if text.startswith("did:"):
         from collective.did import parse_did
 

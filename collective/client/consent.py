@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from web3.types import BlockIdentifier, EventData, TxReceipt
+from eth_utils.crypto import keccak
+from web3.types import BlockIdentifier, TxReceipt
 
 from collective.client.base import LogRef, Session, TxResult, address_of, log_ref, tx_fields
+from collective.codec import DecodedLog
 from collective.errors import ConfigurationError
 from collective.signing import NO_EXPIRY
 from collective.vocab import code_of, name_of
@@ -135,22 +137,23 @@ class ConsentClient:
         org = address_of(organization, "organization")
         who = self._identity(identity)
         version = self._version(org, policy_version)
-        fn = self._s.ledger.functions.grant(
-            who, org, code_of(purpose), code_of(category), _expiry(expiry), version
+        receipt = self._s.send(
+            "grant", who, org, code_of(purpose), code_of(category), _expiry(expiry), version
         )
-        return self.granted(self._s.transact(fn))[0]
+        return self.granted(receipt)[0]
 
     def withdraw(
         self, organization: Who, purpose: Term, category: Term, *, identity: Who | None = None
     ) -> Withdrawn:
         """Withdraw a consent, sent by the identity's owner (default: the sender)."""
-        fn = self._s.ledger.functions.withdraw(
+        receipt = self._s.send(
+            "withdraw",
             self._identity(identity),
             address_of(organization, "organization"),
             code_of(purpose),
             code_of(category),
         )
-        return self.withdrawn(self._s.transact(fn))[0]
+        return self.withdrawn(receipt)[0]
 
     def grant_batch(
         self, items: Sequence[GrantItem], *, identity: Who | None = None
@@ -170,8 +173,7 @@ class ConsentClient:
                     self._version(org, item.policy_version),
                 )
             )
-        fn = self._s.ledger.functions.grantBatch(self._identity(identity), rows)
-        receipt = self._s.transact(fn)
+        receipt = self._s.send("grantBatch", self._identity(identity), rows)
         return BatchResult(**tx_fields(receipt), items=tuple(self.granted(receipt)))
 
     def withdraw_batch(
@@ -181,9 +183,7 @@ class ConsentClient:
         if not items:
             raise ConfigurationError("a batch withdrawal needs at least one item")
         rows = [(address_of(o, "organization"), code_of(p), code_of(c)) for o, p, c in items]
-        receipt = self._s.transact(
-            self._s.ledger.functions.withdrawBatch(self._identity(identity), rows)
-        )
+        receipt = self._s.send("withdrawBatch", self._identity(identity), rows)
         return BatchResult(**tx_fields(receipt), items=tuple(self.withdrawn(receipt)))
 
     # --- reads ---------------------------------------------------------------------------------
@@ -319,14 +319,7 @@ class ConsentClient:
         return version
 
     def _consent_id(self, args: Any) -> str:
-        from eth_abi import abi
-        from eth_utils.crypto import keccak
-
-        encoded = abi.encode(
-            ["address", "address", "bytes32", "bytes32"],
-            [args["identity"], args["organization"], args["purpose"], args["category"]],
-        )
-        return "0x" + keccak(encoded).hex()
+        return consent_id(args["identity"], args["organization"], args["purpose"], args["category"])
 
     def _current(self, filters: dict[str, Any]) -> list[Consent]:
         events = self._s.events(self._s.ledger.events.ConsentGranted(), filters)
@@ -337,11 +330,18 @@ class ConsentClient:
         return [self.status(*key) for key in keys]
 
 
+def consent_id(identity: str, organization: str, purpose: bytes, category: bytes) -> str:
+    """The ledger's consent id: keccak256(abi.encode(identity, organization, purpose, category))."""
+    pad = b"\0" * 12
+    encoded = pad + bytes.fromhex(identity[2:]) + pad + bytes.fromhex(organization[2:])
+    return "0x" + keccak(encoded + bytes(purpose) + bytes(category)).hex()
+
+
 def _expiry(expiry: int | None) -> int:
     return NO_EXPIRY if expiry is None else int(expiry)
 
 
-def _timeline_entry(event: EventData) -> ConsentEvent:
+def _timeline_entry(event: DecodedLog) -> ConsentEvent:
     a = event["args"]
     granted = event["event"] == "ConsentGranted"
     return ConsentEvent(

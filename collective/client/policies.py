@@ -15,6 +15,7 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 
 from collective.client.base import Session, TxResult, address_of, first, hex32, tx_fields
+from collective.codec import DecodedLog
 from collective.errors import ConfigurationError
 from collective.vocab import code_of, name_of
 
@@ -114,16 +115,16 @@ class Policies:
         return [_policy(event) for event in events]
 
 
-def _policy(event: object) -> Policy:
-    args = event["args"]  # type: ignore[index]
+def _policy(event: DecodedLog) -> Policy:
+    args = event.args
     return Policy(
         organization=args["organization"],
         version=int(args["version"]),
         content_hash=hex32(args["contentHash"]),
         uri=args["uri"],
         purposes=tuple(name_of(code) for code in args["purposes"]),
-        block_number=int(event["blockNumber"]),  # type: ignore[index]
-        tx_hash="0x" + bytes(event["transactionHash"]).hex(),  # type: ignore[index]
+        block_number=event.block_number,
+        tx_hash=event.tx_hash,
     )
 
 

@@ -98,10 +98,9 @@ class SigningClient:
     def relay(self, signed: SignedRequest) -> Granted | Withdrawn:
         """Send one signed request from the client's account (which pays the gas)."""
         self._check(signed)
-        fns = self._s.ledger.functions
         if signed.kind == "grant":
-            return self._consent.granted(self._s.transact(fns.grantSigned(*signed.call_args())))[0]
-        return self._consent.withdrawn(self._s.transact(fns.withdrawSigned(*signed.call_args())))[0]
+            return self._consent.granted(self._s.send("grantSigned", *signed.call_args()))[0]
+        return self._consent.withdrawn(self._s.send("withdrawSigned", *signed.call_args()))[0]
 
     def relay_batch(self, signed: Sequence[SignedRequest]) -> BatchResult:
         """Relay many signed grants, or many signed withdrawals, in one transaction (all or
@@ -114,11 +113,10 @@ class SigningClient:
         for item in signed:
             self._check(item)
         items = [s.batch_item() for s in signed]
-        fns = self._s.ledger.functions
         if kinds == {"grant"}:
-            receipt = self._s.transact(fns.grantSignedBatch(items))
+            receipt = self._s.send("grantSignedBatch", items)
             return BatchResult(**tx_fields(receipt), items=tuple(self._consent.granted(receipt)))
-        receipt = self._s.transact(fns.withdrawSignedBatch(items))
+        receipt = self._s.send("withdrawSignedBatch", items)
         return BatchResult(**tx_fields(receipt), items=tuple(self._consent.withdrawn(receipt)))
 
     def _check(self, signed: SignedRequest) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from web3.types import EventData, TxReceipt
+from web3.types import TxReceipt
 
 from collective.client.base import (
     LogRef,
@@ -24,6 +24,7 @@ from collective.client.base import (
     tx_fields,
 )
 from collective.client.consent import Term, Who
+from collective.codec import DecodedLog
 from collective.errors import ConfigurationError
 from collective.vocab import code_of, name_of
 
@@ -70,10 +71,14 @@ class UsageClient:
     ) -> UseRecorded:
         """Record one use by the sender's organization; raises ConsentError (e.g. NoConsent,
         ConsentExpired, StalePolicyVersion) when no valid consent covers it."""
-        fn = self._s.ledger.functions.recordUse(
-            address_of(identity, "identity"), code_of(purpose), code_of(category), data_ref(data)
+        receipt = self._s.send(
+            "recordUse",
+            address_of(identity, "identity"),
+            code_of(purpose),
+            code_of(category),
+            data_ref(data),
         )
-        return self._result(self._s.transact(fn))
+        return self._result(receipt)
 
     def record_batch(self, items: Sequence[UseItem]) -> UseRecorded:
         """Record many uses in one transaction; all or nothing."""
@@ -88,7 +93,7 @@ class UsageClient:
             )
             for i in items
         ]
-        return self._result(self._s.transact(self._s.ledger.functions.recordUseBatch(rows)))
+        return self._result(self._s.send("recordUseBatch", rows))
 
     def history(
         self, identity: Who | None = None, organization: Who | None = None
@@ -109,7 +114,7 @@ class UsageClient:
         records = tuple(self._record(event, times) for event in events)
         return UseRecorded(**tx_fields(receipt), records=records)
 
-    def _record(self, event: EventData, times: dict[int, int]) -> UsageRecord:
+    def _record(self, event: DecodedLog, times: dict[int, int]) -> UsageRecord:
         a = event["args"]
         block = int(event["blockNumber"])
         if block not in times:

@@ -1,0 +1,152 @@
+"""Consent grants per second through the Python client on anvil, against issue #3's targets.
+
+- single: one grant per transaction, ``client.consent.grant`` from 8 threads (one subject
+  account each), every call waiting for its receipt; target >= 150 grants/s.
+- batched: ``client.consent.grant_batch`` with BATCH consents per transaction; target >= 3,000
+  consents/s.
+- for scale, anvil alone: pre-signed plain transfers sent one by one with
+  ``eth_sendRawTransaction`` (no client, no receipts).
+
+Starts its own anvil (npm @foundry-rs/anvil) unless ``--rpc`` names a node. Prints a table (or
+``--json``) and exits 1 when a target is missed.
+
+    python benchmarks/client.py
+    python benchmarks/client.py --single 1200 --batches 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from collective import Collective
+from collective.anvil import run_anvil
+from collective.chain import Chain, connect_rpc
+from collective.client.consent import GrantItem
+from collective.deploy import deploy_suite
+
+SINGLE_TARGET = 150.0
+BATCHED_TARGET = 3000.0
+THREADS = 8
+BATCH = 250
+RESEARCH = "dpv:ResearchAndDevelopment"
+
+
+@contextmanager
+def node(rpc: str | None) -> Iterator[str]:
+    if rpc:
+        with nullcontext(rpc) as url:
+            yield url
+    else:
+        # anvil's default block gas limit (30M) fits one batch of 250 grants (~7.3M gas).
+        with run_anvil() as url:
+            yield url
+
+
+def raw_sends(chain: Chain, count: int) -> float:
+    """Pre-signed 1-wei transfers sent one by one: what anvil itself takes."""
+    sender = chain.dev_accounts[1]
+    nonce = chain.w3.eth.get_transaction_count(sender.address, "pending")
+    fee = 2 * int(chain.w3.eth.get_block("latest")["baseFeePerGas"]) + 10**9
+    raw = [
+        sender.sign_transaction(
+            {
+                "to": chain.dev_accounts[0].address,
+                "value": 1,
+                "gas": 21_000,
+                "nonce": nonce + i,
+                "chainId": chain.chain_id,
+                "maxFeePerGas": fee,
+                "maxPriorityFeePerGas": 10**9,
+            }
+        ).raw_transaction
+        for i in range(count)
+    ]
+    started = time.perf_counter()
+    for tx in raw:
+        chain.w3.eth.send_raw_transaction(tx)
+    return count / (time.perf_counter() - started)
+
+
+def single_grants(admin: Collective, org: str, count: int) -> float:
+    subjects = [admin.as_account(account) for account in admin.chain.dev_accounts[2 : 2 + THREADS]]
+    per_thread = count // THREADS
+
+    def work(index: int) -> int:
+        subject = subjects[index]
+        for i in range(per_thread):
+            subject.consent.grant(org, RESEARCH, f"bench:single/{i}", policy_version=1)
+        return per_thread
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(THREADS) as pool:
+        done = sum(pool.map(work, range(THREADS)))
+    return done / (time.perf_counter() - started)
+
+
+def batched_grants(admin: Collective, org: str, batches: int) -> float:
+    subject = admin.as_account(admin.chain.dev_accounts[1])
+    started = time.perf_counter()
+    done = 0
+    for b in range(batches):
+        items = [GrantItem(org, RESEARCH, f"bench:batch/{b}/{i}", None, 1) for i in range(BATCH)]
+        done += len(subject.consent.grant_batch(items).items)
+    return done / (time.perf_counter() - started)
+
+
+def measure(rpc: str | None, single: int, batches: int) -> dict[str, Any]:
+    with node(rpc) as url:
+        chain = connect_rpc(url)
+        dev = chain.dev_accounts
+        with tempfile.TemporaryDirectory() as scratch:
+            suite = deploy_suite(chain, dev[0], manifest_path=Path(scratch) / "m.json", fresh=True)
+        admin = Collective(chain, suite, dev[0])
+        org = dev[9]
+        admin.orgs.admit(org.address)
+        admin.as_account(org).policies.publish(
+            b"benchmark policy", "https://example.org", [RESEARCH]
+        )
+        return {
+            "node": url if rpc else "anvil (started by the benchmark)",
+            "anvil raw sends/s": round(raw_sends(chain, 600), 1),
+            "single grants/s": round(single_grants(admin, org.address, single), 1),
+            "batched consents/s": round(batched_grants(admin, org.address, batches), 1),
+            "batch size": BATCH,
+            "threads": THREADS,
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rpc", help="a running dev node (default: start anvil)")
+    parser.add_argument("--single", type=int, default=800, help="single grants to send")
+    parser.add_argument("--batches", type=int, default=20, help=f"batches of {BATCH} grants")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    figures = measure(args.rpc, args.single, args.batches)
+    checks = [
+        ("single grants/s", figures["single grants/s"], SINGLE_TARGET),
+        ("batched consents/s", figures["batched consents/s"], BATCHED_TARGET),
+    ]
+    missed = [name for name, value, target in checks if value < target]
+    if args.json:
+        print(json.dumps({**figures, "missed": missed}, indent=2))
+    else:
+        print(f"client throughput on {figures['node']}")
+        print(f"  anvil alone, raw sends    {figures['anvil raw sends/s']:>9.1f} tx/s  (for scale)")
+        for name, value, target in checks:
+            mark = "ok" if value >= target else "MISSED"
+            print(f"  {name:<25} {value:>9.1f}       target >= {target:,.0f}  {mark}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""The fast codec agrees with eth-abi and web3 on every shape the client sends and reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from eth_abi import abi
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from collective.artifacts import load_artifact
+from collective.codec import Codec, _decode_static, _encode_fast
+from collective.errors import ConfigurationError
+
+addresses = st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex())
+words = st.binary(min_size=32, max_size=32)
+grant_items = st.tuples(
+    addresses, words, words, st.integers(0, 2**64 - 1), st.integers(0, 2**32 - 1)
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(identity=addresses, items=st.lists(grant_items, max_size=6))
+def test_batch_encoding_matches_eth_abi(identity: str, items: list[Any]) -> None:
+    types = ["address", "(address,bytes32,bytes32,uint64,uint32)[]"]
+    assert _encode_fast(types, [identity, items]) == abi.encode(types, [identity, items])
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=addresses, p=words, c=words, expiry=st.integers(0, 2**64 - 1), ok=st.booleans())
+def test_static_encoding_and_decoding_match_eth_abi(
+    a: str, p: bytes, c: bytes, expiry: int, ok: bool
+) -> None:
+    types = ["address", "bytes32", "bytes32", "uint64", "bool"]
+    values = [a, p, c, expiry, ok]
+    encoded = abi.encode(types, values)
+    assert _encode_fast(types, values) == encoded
+    assert _decode_static(types, encoded) == [a, p, c, expiry, ok]
+
+
+def test_values_that_do_not_fit_are_refused() -> None:
+    codec = Codec(load_artifact("ConsentLedger").abi)
+    too_big = ["0x" + "11" * 20, "0x" + "22" * 20, b"\0" * 32, b"\0" * 32, 2**64, 1]
+    with pytest.raises(ConfigurationError, match="bad arguments for grant"):
+        codec.encode("grant", too_big)
+    with pytest.raises(ConfigurationError, match="bad arguments for grant"):
+        codec.encode("grant", too_big[:3])
+
+
+def test_signed_batch_falls_back_to_eth_abi() -> None:
+    codec = Codec(load_artifact("ConsentLedger").abi)
+    grant = ("0x" + "11" * 20, "0x" + "22" * 20, b"\1" * 32, b"\2" * 32, 5, 1, 0, 9)
+    item = (grant, 27, b"\3" * 32, b"\4" * 32)
+    types = [
+        "((address,address,bytes32,bytes32,uint64,uint32,uint32,uint64),uint8,bytes32,bytes32)[]"
+    ]
+    assert codec.encode("grantSignedBatch", [[item]])[4:] == abi.encode(types, [[item]])
