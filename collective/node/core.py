@@ -20,7 +20,6 @@ from pathlib import Path
 
 from eth.abc import BlockHeaderAPI, SignedTransactionAPI, StateAPI
 from eth.db.atomic import AtomicDB
-from eth.db.trie import make_trie_root_and_nodes
 from eth_typing import Address
 from eth_utils.crypto import keccak
 from eth_utils.exceptions import ValidationError
@@ -32,6 +31,7 @@ from collective.node.evm import EMPTY_REQUESTS_HASH, Evm, base_fee
 from collective.node.genesis import Genesis
 from collective.node.permissioning import Permissioning
 from collective.node.store import Store, StoredBlock, StoredLog, StoredTx, SyncMode
+from collective.node.trie import ordered_trie_root
 
 ZERO_ADDRESS = Address(b"\x00" * 20)
 MAX_TX_SIZE = 128 * 1024  # geth's txMaxSize
@@ -84,6 +84,7 @@ class NodeChain:
         self.pending = Pending()
         self.time_offset = 0
         self._head_state: StateAPI | None = None
+        self._next_base_fee: int | None = None
         genesis_id = keccak(text=genesis.dumps())
         head_number = self.store.head_number()
         if head_number is None:
@@ -123,6 +124,12 @@ class NodeChain:
     def pending_header(self) -> BlockHeaderAPI:
         """The header the next block would get (for calls against "pending")."""
         return self.evm.child_header(self.head, coinbase=self.authority, timestamp=self.now())
+
+    def next_base_fee(self) -> int:
+        """The base fee of the next block (it depends only on the head)."""
+        if self._next_base_fee is None:
+            self._next_base_fee = base_fee(self.pending_header())
+        return self._next_base_fee
 
     def now(self) -> int:
         return int(time.time()) + self.time_offset
@@ -166,7 +173,7 @@ class NodeChain:
         intrinsic = int(tx.intrinsic_gas)
         if tx.gas < intrinsic:
             raise rejected(f"intrinsic gas too low: have {tx.gas}, want {intrinsic}")
-        fee = base_fee(self.pending_header())
+        fee = self.next_base_fee()
         if tx.max_fee_per_gas < fee:
             raise rejected(
                 f"max fee per gas less than block base fee: address 0x{sender.hex()}, "
@@ -222,6 +229,7 @@ class NodeChain:
         )
         vm = self.evm.vm(header)
         vm.block_preprocessing(vm.get_block())
+        raws = self.pending.raw
         applied: list[SignedTransactionAPI] = []
         receipts = []
         current = header
@@ -238,9 +246,8 @@ class NodeChain:
             applied.append(tx)
             receipts.append(receipt)
         leftover = self.pending.txs[taken:]
-        raws = self.pending.raw
-        tx_root, _ = make_trie_root_and_nodes(applied)
-        receipt_root, _ = make_trie_root_and_nodes(receipts)
+        tx_root = ordered_trie_root([raws.get(bytes(tx.hash)) or tx.encode() for tx in applied])
+        receipt_root = ordered_trie_root([receipt.encode() for receipt in receipts])
         block = vm.get_block().copy(
             transactions=applied,
             header=current.copy(
@@ -342,6 +349,7 @@ class NodeChain:
         )
         self.head = header
         self._head_state = None
+        self._next_base_fee = None
 
     # --- dev helpers --------------------------------------------------------------------------
 
@@ -353,6 +361,7 @@ class NodeChain:
         self.store.truncate_after(number)
         self.head = header
         self._head_state = None
+        self._next_base_fee = None
         self.pending.clear()
 
 

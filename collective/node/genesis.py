@@ -204,4 +204,12 @@ def _address(value: Any, where: str) -> bytes:
     return bytes(to_canonical_address(value))
 
 
-__all__ = ["DEFAULT_CHAIN_ID", "DEV_BALANCE", "AllocAccount", "Genesis"]
+def contract_address(deployer: bytes, nonce: int) -> bytes:
+    """The address a CREATE by ``deployer`` at ``nonce`` deploys to."""
+    import rlp
+    from eth_utils.crypto import keccak
+
+    return bytes(keccak(rlp.encode([deployer, nonce]))[12:])
+
+
+__all__ = ["DEFAULT_CHAIN_ID", "DEV_BALANCE", "AllocAccount", "Genesis", "contract_address"]

@@ -12,7 +12,6 @@ from typing import Any
 import rlp
 from eth._utils.address import generate_contract_address
 from eth.abc import BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
-from eth_utils.address import to_checksum_address
 
 ZERO_HASH = "0x" + "00" * 32
 EMPTY_UNCLES_HASH = "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347"
@@ -31,7 +30,7 @@ def hexbytes(value: bytes) -> str:
 
 
 def address(value: bytes | None) -> str | None:
-    return None if not value else to_checksum_address(value).lower()
+    return None if not value else "0x" + bytes(value).hex()
 
 
 def topic(value: int | bytes) -> bytes:

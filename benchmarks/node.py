@@ -1,0 +1,352 @@
+"""Throughput, log queries and start-up of `collective node`, against the targets of issue #4.
+
+Starts the node as a subprocess on a temporary data directory (durable: every block fsynced),
+deploys the suite with dev account 0 (the genesis bootstrap admin, so AccountRules permissions
+every transaction from then on), admits the subject accounts, and sends pre-signed direct
+consent grants (``ConsentLedger.grant``) in JSON-RPC batches.
+
+    python benchmarks/node.py             # table; exit 1 when a target is missed
+    python benchmarks/node.py --json
+    python benchmarks/node.py --quick     # smaller runs, no targets (a smoke test)
+
+Targets: >= 600 tx/s over 5,000 transactions with permissioning on and >= 100 per block;
+>= 800 tx/s with permissioning off; eth_getLogs >= 50,000 logs/s over a 10,000-log range;
+start-up with 100,000 transactions on disk <= 2 s to serving.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from collective.chain import connect_rpc  # noqa: E402
+from collective.deploy import deploy_suite  # noqa: E402
+from collective.node.dev import DevAccounts  # noqa: E402
+from collective.node.genesis import (  # noqa: E402
+    DEV_BALANCE,
+    AllocAccount,
+    Genesis,
+    contract_address,
+)
+from collective.signing import code  # noqa: E402
+
+BATCH = 250
+FAR_FUTURE = 2**40
+
+
+@dataclass
+class Row:
+    what: str
+    value: float
+    unit: str
+    target: float | None
+    higher_is_better: bool = True
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        if self.target is None:
+            return True
+        return self.value >= self.target if self.higher_is_better else self.value <= self.target
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class NodeProcess:
+    """`collective node start` in a subprocess."""
+
+    def __init__(self, data_dir: Path, genesis: Path, *extra: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [
+            sys.executable, "-c", "from collective.cli import main; main()", "node", "start",
+            "--data-dir", str(data_dir), "--genesis", str(genesis), "--port", str(self.port),
+            "--dev", *extra,
+        ]  # fmt: skip
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        self.ready_after = self._wait()
+
+    def _wait(self) -> float:
+        session = requests.Session()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                err = self.process.stderr.read().decode() if self.process.stderr else ""
+                raise SystemExit(f"the node exited: {err[-2000:]}")
+            try:
+                body = {"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}
+                if session.post(self.url, json=body, timeout=1).ok:
+                    return time.monotonic() - self.started
+            except requests.RequestException:
+                time.sleep(0.01)
+        raise SystemExit("the node did not start within 60 s")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stderr:
+            self.process.stderr.close()
+
+
+def rpc(session: requests.Session, url: str, method: str, *params: Any) -> Any:
+    reply = session.post(
+        url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}
+    ).json()
+    if "error" in reply:
+        raise SystemExit(f"{method}: {reply['error']}")
+    return reply["result"]
+
+
+def sign_grants(
+    subjects: list[LocalAccount],
+    ledger: str,
+    lab: str,
+    count: int,
+    chain_id: int,
+    first_nonce: dict[str, int],
+    salt: str,
+) -> list[str]:
+    """``count`` direct grants, round robin over ``subjects``, each for a new category."""
+    from eth_abi.abi import encode
+
+    selector = bytes.fromhex("00")  # replaced below
+    from eth_utils.crypto import keccak
+
+    selector = keccak(text="grant(address,address,bytes32,bytes32,uint64,uint32)")[:4]
+    research = code("dpv:ResearchAndDevelopment")
+    raws = []
+    nonces = dict(first_nonce)
+    for i in range(count):
+        subject = subjects[i % len(subjects)]
+        data = selector + encode(
+            ["address", "address", "bytes32", "bytes32", "uint64", "uint32"],
+            [subject.address, lab, research, code(f"{salt}-{i}"), FAR_FUTURE, 1],
+        )
+        tx = {
+            "chainId": chain_id, "nonce": nonces[subject.address], "to": ledger, "data": data,
+            "gas": 120_000, "maxFeePerGas": 50 * 10**9, "maxPriorityFeePerGas": 10**9,
+            "value": 0,
+        }  # fmt: skip
+        nonces[subject.address] += 1
+        raws.append("0x" + bytes(subject.sign_transaction(tx).raw_transaction).hex())
+    return raws
+
+
+def send_batches(url: str, raws: list[str], batch: int) -> tuple[float, list[str]]:
+    session = requests.Session()
+    hashes: list[str] = []
+    started = time.perf_counter()
+    for start in range(0, len(raws), batch):
+        chunk = raws[start : start + batch]
+        body = [
+            {"jsonrpc": "2.0", "id": start + i, "method": "eth_sendRawTransaction", "params": [r]}
+            for i, r in enumerate(chunk)
+        ]
+        replies = session.post(url, json=body).json()
+        for reply in replies:
+            if "error" in reply:
+                raise SystemExit(f"a grant was refused: {reply['error']}")
+            hashes.append(reply["result"])
+    return time.perf_counter() - started, hashes
+
+
+def check_sealed(url: str, hashes: list[str], first_block: int) -> tuple[int, float]:
+    """All grants succeeded; return the number of blocks they took and txs per block."""
+    session = requests.Session()
+    head = int(rpc(session, url, "eth_blockNumber"), 16)
+    total = 0
+    blocks = 0
+    for number in range(first_block, head + 1):
+        receipts = rpc(session, url, "eth_getBlockReceipts", hex(number))
+        if not receipts:
+            continue
+        blocks += 1
+        total += len(receipts)
+        failed = [r["transactionHash"] for r in receipts if r["status"] != "0x1"]
+        if failed:
+            raise SystemExit(f"{len(failed)} grants reverted, e.g. {failed[0]}")
+    if total != len(hashes):
+        raise SystemExit(f"sent {len(hashes)} grants but {total} were sealed")
+    return blocks, total / max(blocks, 1)
+
+
+def fill_history(data_dir: Path, genesis: Genesis, count: int) -> None:
+    """Seal ``count`` plain transfers straight into a data directory (no HTTP)."""
+    from collective.node import Node, NodeConfig
+
+    node = Node(NodeConfig(genesis=genesis, data_dir=data_dir, dev=True, sync="normal"))
+    keys = DevAccounts.create().keys
+    senders = [Account.from_key(k) for k in keys.values()]
+    nonce = {a.address: 0 for a in senders}
+    chain = node.chain
+    per_block = 1000
+    done = 0
+    while done < count:
+        for i in range(min(per_block, count - done)):
+            sender = senders[(done + i) % len(senders)]
+            tx = {
+                "chainId": genesis.chain_id, "nonce": nonce[sender.address],
+                "to": "0x" + "11" * 20, "value": 1, "gas": 21000,
+                "maxFeePerGas": 50 * 10**9, "maxPriorityFeePerGas": 0,
+            }  # fmt: skip
+            nonce[sender.address] += 1
+            chain.submit(bytes(sender.sign_transaction(tx).raw_transaction))
+        chain.seal_all()
+        done += per_block
+    node.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="small runs, targets not checked")
+    parser.add_argument("--txs", type=int, default=5000)
+    parser.add_argument("--history", type=int, default=100_000)
+    args = parser.parse_args()
+    txs = 500 if args.quick else args.txs
+    history = 2000 if args.quick else args.history
+    rows: list[Row] = []
+    work = Path(tempfile.mkdtemp(prefix="collective-node-bench-"))
+    try:
+        dev = DevAccounts.create()
+        admin_address = dev.addresses[0]
+        subjects = [Account.create() for _ in range(20)]
+        alloc = {bytes.fromhex(s.address[2:]): AllocAccount(balance=DEV_BALANCE) for s in subjects}
+        genesis = Genesis(
+            alloc=alloc,
+            account_rules=contract_address(admin_address, 0),
+            bootstrap_admins=(admin_address,),
+        )
+        genesis_file = work / "genesis.json"
+        genesis_file.write_text(genesis.dumps())
+        data_dir = work / "chain"
+
+        node = NodeProcess(data_dir, genesis_file)
+        chain = connect_rpc(node.url)
+        admin, lab = chain.dev_accounts[0], chain.dev_accounts[1]
+        suite = deploy_suite(chain, admin, manifest_path=work / "deployment.json")
+        rules, ledger = suite.contract("AccountRules"), suite.contract("ConsentLedger")
+        for account in [lab, *subjects]:
+            chain.transact(rules.functions.admit(account.address), admin)
+        chain.transact(
+            ledger.functions.publishPolicy(
+                code("policy"), "ipfs://policy", [code("dpv:ResearchAndDevelopment")]
+            ),
+            lab,
+        )
+        nonces = {s.address: 0 for s in subjects}
+        session = requests.Session()
+
+        def run(label: str, salt: str, target: float) -> None:
+            raws = sign_grants(subjects, ledger.address, lab.address, txs, chain.chain_id,
+                               nonces, salt)  # fmt: skip
+            for s in subjects:
+                nonces[s.address] += sum(1 for i in range(txs) if subjects[i % 20] is s)
+            first = int(rpc(session, node.url, "eth_blockNumber"), 16) + 1
+            elapsed, hashes = send_batches(node.url, raws, BATCH)
+            blocks, per_block = check_sealed(node.url, hashes, first)
+            rows.append(Row(f"grants/s, {label}", len(hashes) / elapsed, "tx/s", target,
+                            note=f"{len(hashes)} txs in {blocks} blocks"))  # fmt: skip
+            rows.append(Row(f"grants per block, {label}", per_block, "tx", 100))
+
+        run("durable, permissioning on", "on", 600)
+        ledger_address = ledger.address
+        node.stop()
+        node = NodeProcess(data_dir, genesis_file, "--no-permissioning")
+        run("durable, permissioning off", "off", 800)
+
+        # eth_getLogs over a 10,000-log range: ConsentGranted from the ledger
+        topic = (
+            "0x"
+            + bytes(
+                __import__("eth_utils.crypto", fromlist=["keccak"]).keccak(
+                    text="ConsentGranted(address,address,bytes32,bytes32,uint64,uint32,address)"
+                )
+            ).hex()
+        )
+        head = int(rpc(session, node.url, "eth_blockNumber"), 16)
+        query = {"fromBlock": "0x0", "toBlock": hex(head), "address": ledger_address,
+                 "topics": [topic]}  # fmt: skip
+        best = 0.0
+        count = 0
+        for _ in range(3):
+            body = {"jsonrpc": "2.0", "id": 1, "method": "eth_getLogs", "params": [query]}
+            started = time.perf_counter()
+            logs = session.post(node.url, json=body).json()["result"]
+            elapsed = time.perf_counter() - started
+            count = len(logs)
+            best = max(best, count / elapsed)
+        rows.append(Row(f"eth_getLogs, {count:,} logs", best, "logs/s", 50_000 if count >= 10_000
+                        else None, note="HTTP round trip incl. JSON decoding"))  # fmt: skip
+        node.stop()
+
+        # start-up with history on disk
+        history_dir = work / "history"
+        hist_genesis = Genesis()
+        hist_file = work / "history-genesis.json"
+        hist_file.write_text(hist_genesis.dumps())
+        started = time.perf_counter()
+        fill_history(history_dir, hist_genesis, history)
+        fill_time = time.perf_counter() - started
+        shutil.copy(hist_file, history_dir / "genesis.json")
+        startups = []
+        for _ in range(3):
+            node = NodeProcess(history_dir, hist_file)
+            startups.append(node.ready_after)
+            node.stop()
+        rows.append(Row(f"start-up with {history:,} txs on disk", min(startups), "s",
+                        2.0 if history >= 100_000 else None, higher_is_better=False,
+                        note=f"process start to first answer; history built in "
+                        f"{fill_time:.0f} s"))  # fmt: skip
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    if args.json:
+        print(json.dumps([row.__dict__ | {"ok": row.ok} for row in rows], indent=2))
+    else:
+        print(f"{'measure':44} {'value':>12}  {'target':>10}  note")
+        for row in rows:
+            target = (
+                ""
+                if row.target is None
+                else (f"{'>=' if row.higher_is_better else '<='} {row.target:g}")
+            )
+            flag = "" if row.ok else "  MISSED"
+            print(f"{row.what:44} {row.value:>12,.1f}  {target:>10}  {row.note}{flag}")
+    if args.quick:
+        return 0
+    return 0 if all(row.ok for row in rows) else 1
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    sys.exit(main())
