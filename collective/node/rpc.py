@@ -465,8 +465,9 @@ def _log_query(node: Node, criteria: p.LogFilter, start: int | None = None) -> L
             and criteria.from_block.number > criteria.to_block.number
         ):
             raise invalid_params("fromBlock is after toBlock")
-    if start is not None:
-        first = max(first, start)
+    if start is not None:  # a filter's poll: what is new since the last one
+        tagged = criteria.from_block.tag in ("latest", "pending", "safe", "finalized")
+        first = start if tagged else max(first, start)
     return LogQuery(first, last, criteria.addresses, criteria.topics)
 
 
