@@ -171,13 +171,20 @@ def _hex(value: Any) -> str:
     return "0x" + value.hex() if isinstance(value, bytes) else str(value)
 
 
+def _term(value: Any) -> str:
+    """A purpose or category code by its DPV name when known (see :mod:`collective.vocab`)."""
+    from collective.vocab import name_of
+
+    return name_of(value) if isinstance(value, bytes) and len(value) == 32 else _hex(value)
+
+
 Message = tuple[str, str | None]
 _MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
     # ConsentRegistry / DataUsageLog / PolicyRegistry / DIDRegistry signatures
     "NoConsent": lambda a: (
         f"no active consent from identity {a['identity']} lets organization "
-        f"{a['organization']} use data category {_hex(a['category'])} for purpose "
-        f"{_hex(a['purpose'])}",
+        f"{a['organization']} use data category {_term(a['category'])} for purpose "
+        f"{_term(a['purpose'])}",
         "the subject must grant this consent (again, if it was withdrawn) before the use",
     ),
     "ConsentExpired": lambda a: (
@@ -191,7 +198,7 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
     ),
     "PolicyNotCurrent": lambda a: (
         f"policy version {a['policyVersion']} is not organization {a['organization']}'s "
-        f"current policy covering purpose {_hex(a['purpose'])}",
+        f"current policy covering purpose {_term(a['purpose'])}",
         "consent under the current policy version, or publish one that covers the purpose",
     ),
     "ConsentNotActive": lambda a: (

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "account": "collective.cli.account_cmd:account_group",
     "compile": "collective.cli.compile_cmd:compile_command",
     "deploy": "collective.cli.deploy_cmd:deploy_command",
+    "demo": "collective.cli.demo_cmd:demo_command",
     "node": "collective.cli.node_cmd:node_group",
     "board": "collective.cli.board_cmd:board_group",
     "consent": "collective.cli.consent_cmd:consent_group",

@@ -1,0 +1,75 @@
+"""`collective demo`: the README's first command tells the whole story, on any dev chain."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from collective.chain import connect_rpc
+from collective.cli import cli
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_demo_tells_the_story_on_the_embedded_chain() -> None:
+    started = time.monotonic()
+    result = CliRunner().invoke(cli, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - started < 60
+    out = result.output
+    for line in (
+        "admits a hospital and a research lab",
+        "verifies against the chain",
+        "3 uses in one transaction",
+        "The patient's guardian acts for the patient",
+        "withdraws the lab's consent",
+        "NoConsent: no active consent",
+        "the lab is now suspended",
+        "OrganizationSuspended",
+        "consent withdrawn",
+    ):
+        assert line in out, line
+    assert "Traceback" not in out
+
+
+def test_demo_json_report_holds_steps_and_history() -> None:
+    result = CliRunner().invoke(cli, ["demo", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    refused = [step for step in report["steps"] if step["refused"]]
+    assert [step["data"]["error"] for step in refused] == ["NoConsent"]
+    kinds = [row["what"] for row in report["history"]]
+    assert kinds.count("data used (policy v1)") == 3
+    assert kinds[0] == "consent granted" and kinds[-1] == "consent withdrawn"
+    assert report["transactions"] >= 15
+
+
+def test_demo_runs_against_anvil(anvil: str) -> None:
+    chain = connect_rpc(anvil)
+    snapshot = chain.snapshot()
+    try:
+        result = CliRunner().invoke(cli, ["demo", "--rpc", anvil])
+    finally:
+        chain.revert(snapshot)
+    assert result.exit_code == 0, result.output
+    assert "NoConsent" in result.output and "chain 31337" in result.output
+
+
+def test_demo_refuses_a_node_without_dev_accounts() -> None:
+    result = CliRunner().invoke(cli, ["demo", "--rpc", "http://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert result.output.startswith("error: cannot reach a JSON-RPC node")
+
+
+def test_console_script_runs_the_demo() -> None:
+    script = Path(sys.executable).with_name("collective")
+    done = subprocess.run(
+        [str(script), "demo"], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
+    assert done.returncode == 0, done.stderr
+    assert "transactions on embedded (chain 131277)" in done.stdout
