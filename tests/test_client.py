@@ -286,3 +286,50 @@ def test_read_only_client_says_how_to_send(chain: Chain, suite: Deployment) -> N
 def test_bad_addresses_are_named(admin: Collective) -> None:
     with pytest.raises(ConfigurationError, match="organization 'nope' is not an address"):
         admin.orgs.admit("nope")
+
+
+def test_gasless_guardian_appointment_and_key_rotation(actors: dict[str, Collective]) -> None:
+    """A child's key with no ether signs ERC-1056 changes; the hospital relays and pays."""
+    from eth_account import Account
+
+    child = Account.create()
+    hospital, guardian, lab = actors["hospital"], actors["guardian"], actors["lab"]
+    appointed = hospital.did.add_delegate_signed(child, guardian.address, "sigAuth", 3600)
+    assert appointed.did == hospital.did.did_of(child.address)
+    signed = guardian.signing.sign_grant(lab.address, RESEARCH, HEALTH, identity=child.address)
+    assert lab.signing.relay_grant(signed).agent == guardian.address
+    hospital.did.revoke_delegate_signed(child, guardian.address, "sigAuth")
+    late = guardian.signing.sign_withdrawal(lab.address, RESEARCH, HEALTH, identity=child.address)
+    with pytest.raises(ConsentError):
+        lab.signing.relay(late)
+    successor = Account.create()
+    hospital.did.change_owner_signed(child, successor.address)
+    assert hospital.did.owner(child.address) == successor.address
+    with pytest.raises(NotPermittedError):  # the old key's signature no longer counts
+        hospital.did.add_delegate_signed(child, guardian.address, "sigAuth", 60)
+
+
+def test_relay_grant_refuses_a_withdrawal_and_uses_are_found_by_transaction(
+    actors: dict[str, Collective],
+) -> None:
+    patient, lab = actors["patient"], actors["lab"]
+    lab.signing.relay_grant(patient.signing.sign_grant(lab.address, RESEARCH, HEALTH))
+    withdrawal = patient.signing.sign_withdrawal(lab.address, RESEARCH, HEALTH)
+    with pytest.raises(ConfigurationError, match="expected a signed grant"):
+        lab.signing.relay_grant(withdrawal)
+    patient.consent.grant(lab.address, RESEARCH, GENETIC)
+    used = lab.usage.record(patient.address, RESEARCH, GENETIC, "x")
+    assert lab.usage.in_transaction(used.tx_hash).records == used.records
+    assert lab.usage.in_transaction(withdrawal_tx(lab, withdrawal)).records == ()
+
+
+def withdrawal_tx(lab: Collective, withdrawal: SignedRequest) -> str:
+    return lab.signing.relay_withdrawal(withdrawal).tx_hash
+
+
+def test_connect_read_only_and_embedded_deploys_fresh() -> None:
+    reader = Collective.connect("embedded", read_only=True)
+    assert reader.account is None
+    assert reader.orgs.list() == []
+    writer = Collective.connect("embedded", account=1)
+    assert writer.address == writer.chain.dev_accounts[1].address

@@ -13,6 +13,7 @@ the transaction hash and a message a person can act on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
@@ -56,25 +57,31 @@ class Collective:
         account: LocalAccount | str | int | None = None,
         deployment: Deployment | str | Path | None = None,
         password: str | None = None,
+        prompt: Callable[[str], str] | None = None,
+        read_only: bool = False,
         config: ProjectConfig | None = None,
     ) -> Collective:
         """Connect to ``network`` (from hardhat.config.json) or the node at ``rpc``.
 
         ``account``: a LocalAccount, a dev account index, an address, or a keystore name
         (password from ``password``, else ``COLLECTIVE_PASSWORD``); default: the key in
-        ``COLLECTIVE_PRIVATE_KEY``, else dev account 0. ``deployment``: a Deployment or a
-        manifest path; default: the network's manifest ``deployments/<network>.json``. On
-        the embedded chain, which is new in every process, the suite is deployed fresh.
+        ``COLLECTIVE_PRIVATE_KEY``, else dev account 0. ``prompt(name)`` asks for a keystore's
+        password when neither is given. ``read_only`` connects without an account (reads only;
+        writes raise ConfigurationError). ``deployment``: a Deployment or a manifest path;
+        default: the network's manifest ``deployments/<network>.json``. On the embedded chain,
+        which is new in every process, the suite is deployed fresh.
         """
         from collective.accounts import resolve_account
 
         config = config or load_config()
         chain = connect(network, rpc, config)
-        sender = resolve_account(chain, account, password=password)
+        sender = (
+            None if read_only else resolve_account(chain, account, password=password, prompt=prompt)
+        )
         if isinstance(deployment, Deployment):
             found = deployment.bind(chain)
         elif chain.embedded and deployment is None:
-            found = deploy_suite(chain, sender, config=config)
+            found = deploy_suite(chain, sender or chain.dev_account(0), config=config)
         else:
             path = Path(deployment) if deployment is not None else None
             found = load_deployment(chain, path, config=config)

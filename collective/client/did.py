@@ -9,8 +9,12 @@ grants and withdrawals for the identity until the delegation expires.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from eth_abi.packed import encode_packed
 from eth_account.signers.local import LocalAccount
+from eth_typing import Hash32
+from eth_utils.crypto import keccak
 from web3.types import TxReceipt
 
 from collective import did as _did
@@ -127,6 +131,70 @@ class DidClient:
             self._s.chain, self._s.ledger, self._s.sender, who, name, value
         )
         return self._result(receipt, who, "attribute revoked")
+
+    # --- gasless changes: the owner signs (ERC-1056 meta transactions), the sender relays -------
+
+    def add_delegate_signed(
+        self,
+        owner: LocalAccount,
+        delegate: Who,
+        delegate_type: str | bytes,
+        validity: int,
+        *,
+        identity: Who | None = None,
+    ) -> DidChange:
+        """``owner`` (the identity's key, e.g. a child's phone with no ether) signs the
+        delegation offline; this client's account relays ``addDelegateSigned`` and pays."""
+        who = address_of(identity if identity is not None else owner, "identity")
+        kind = _did._bytes32(delegate_type, "delegate type")
+        target = address_of(delegate, "delegate")
+        fields = [("bytes32", kind), ("address", target), ("uint256", validity)]
+        v, r, s = self._sign_change(owner, who, "addDelegate", fields)
+        fn = self._s.ledger.functions.addDelegateSigned(who, v, r, s, kind, target, validity)
+        return self._result(self._s.transact(fn), who, f"{_kind(kind)} delegate added")
+
+    def revoke_delegate_signed(
+        self,
+        owner: LocalAccount,
+        delegate: Who,
+        delegate_type: str | bytes,
+        *,
+        identity: Who | None = None,
+    ) -> DidChange:
+        """Gasless :meth:`revoke_delegate`: ``owner`` signs, this client relays."""
+        who = address_of(identity if identity is not None else owner, "identity")
+        kind = _did._bytes32(delegate_type, "delegate type")
+        target = address_of(delegate, "delegate")
+        v, r, s = self._sign_change(
+            owner, who, "revokeDelegate", [("bytes32", kind), ("address", target)]
+        )
+        fn = self._s.ledger.functions.revokeDelegateSigned(who, v, r, s, kind, target)
+        return self._result(self._s.transact(fn), who, f"{_kind(kind)} delegate revoked")
+
+    def change_owner_signed(
+        self, owner: LocalAccount, new_owner: Who, *, identity: Who | None = None
+    ) -> DidChange:
+        """Gasless :meth:`change_owner`: ``owner`` signs, this client relays."""
+        who = address_of(identity if identity is not None else owner, "identity")
+        target = address_of(new_owner, "new owner")
+        v, r, s = self._sign_change(owner, who, "changeOwner", [("address", target)])
+        fn = self._s.ledger.functions.changeOwnerSigned(who, v, r, s, target)
+        return self._result(self._s.transact(fn), who, "owner changed")
+
+    def _sign_change(
+        self, owner: LocalAccount, identity: str, action: str, fields: list[tuple[str, Any]]
+    ) -> tuple[int, bytes, bytes]:
+        """ERC-1056's signed-change digest:
+        keccak256(0x19 0x00 registry nonce[owner] identity action fields...)."""
+        registry = self._s.ledger
+        nonce = int(self._s.call(registry.functions.nonce(owner.address)))
+        types = ["bytes1", "bytes1", "address", "uint256", "address", "string"]
+        values: list[Any] = [b"\x19", b"\x00", registry.address, nonce, identity, action]
+        digest = keccak(
+            encode_packed(types + [t for t, _ in fields], values + [v for _, v in fields])
+        )
+        signature = owner.unsafe_sign_hash(Hash32(digest))
+        return signature.v, signature.r.to_bytes(32, "big"), signature.s.to_bytes(32, "big")
 
     def _identity(self, identity: Who | None) -> str:
         return address_of(identity if identity is not None else self._s.sender, "identity")

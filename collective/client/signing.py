@@ -102,6 +102,24 @@ class SigningClient:
             return self._consent.granted(self._s.send("grantSigned", *signed.call_args()))[0]
         return self._consent.withdrawn(self._s.send("withdrawSigned", *signed.call_args()))[0]
 
+    def relay_grant(self, signed: SignedRequest) -> Granted:
+        """:meth:`relay` for a signed grant; ConfigurationError for anything else."""
+        result = self.relay(self._expect(signed, "grant"))
+        assert isinstance(result, Granted)
+        return result
+
+    def relay_withdrawal(self, signed: SignedRequest) -> Withdrawn:
+        """:meth:`relay` for a signed withdrawal; ConfigurationError for anything else."""
+        result = self.relay(self._expect(signed, "withdrawal"))
+        assert isinstance(result, Withdrawn)
+        return result
+
+    @staticmethod
+    def _expect(signed: SignedRequest, kind: str) -> SignedRequest:
+        if signed.kind != kind:
+            raise ConfigurationError(f"expected a signed {kind}, got a signed {signed.kind}")
+        return signed
+
     def relay_batch(self, signed: Sequence[SignedRequest]) -> BatchResult:
         """Relay many signed grants, or many signed withdrawals, in one transaction (all or
         nothing)."""

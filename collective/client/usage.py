@@ -108,6 +108,13 @@ class UsageClient:
         times: dict[int, int] = {}
         return [self._record(event, times) for event in events]
 
+    def in_transaction(self, tx_hash: str) -> UseRecorded:
+        """The uses a mined transaction recorded (none if it recorded none)."""
+        chain = self._s.chain
+        with chain._locked(), chain._errors("reading the transaction receipt", tx_hash=tx_hash):
+            receipt = chain.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+        return self._result(receipt)
+
     def _result(self, receipt: TxReceipt) -> UseRecorded:
         times: dict[int, int] = {}
         events = self._s.decoded(self._s.ledger.events.DataUsed(), receipt)
