@@ -1,5 +1,5 @@
-"""The same consent story the embedded chain and anvil run (tests/test_smoke.py), on
-`collective node --dev` through collective.chain.Chain; plus receipts and logs as web3 reads them."""
+"""The consent story the embedded chain and anvil run (tests/test_smoke.py), on
+`collective node --dev` through collective.chain.Chain; receipts and logs as web3 reads them."""
 
 from __future__ import annotations
 

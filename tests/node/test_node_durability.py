@@ -51,7 +51,7 @@ def test_sigkill_under_load_loses_nothing_answered(
         assert block is not None and int(block["number"], 16) == head_before
         stop = threading.Event()
 
-        def load(start: int, url: str = node.url) -> None:
+        def load(start: int, url: str = node.url, stop: threading.Event = stop) -> None:
             session = requests.Session()
             index = start
             while not stop.is_set() and index < len(raws):

@@ -107,8 +107,8 @@ def test_transaction_errors(node: Node, sender: LocalAccount) -> None:
         node, "eth_sendRawTransaction", signed(sender, gas=10**9))["message"]  # fmt: skip
     assert "invalid chain id" in error(
         node, "eth_sendRawTransaction", signed(sender, chainId=1))["message"]  # fmt: skip
-    assert "insufficient funds" in error(
-        node, "eth_sendRawTransaction", signed(sender, value=DEV_BALANCE * 2))["message"]  # fmt: skip
+    poor = error(node, "eth_sendRawTransaction", signed(sender, value=DEV_BALANCE * 2))
+    assert "insufficient funds" in poor["message"]
     raw = bytearray(bytes.fromhex(signed(sender)[2:]))
     raw[-5] ^= 0xFF  # damage s
     damaged = error(node, "eth_sendRawTransaction", "0x" + raw.hex())
