@@ -68,6 +68,14 @@ class Row:
         return self.value >= self.target if self.higher_is_better else self.value <= self.target
 
 
+class Rows(list[Row]):
+    """Rows, each also printed to stderr as it is measured (a failed later step keeps them)."""
+
+    def append(self, row: Row) -> None:
+        super().append(row)
+        print(f"  measured {row.what}: {row.value:,.1f} {row.unit}", file=sys.stderr, flush=True)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -208,7 +216,7 @@ def fill_history(data_dir: Path, genesis: Genesis, count: int) -> None:
     senders = [Account.from_key(k) for k in keys.values()]
     nonce = {a.address: 0 for a in senders}
     chain = node.chain
-    per_block = 1000
+    per_block = 500  # 10.5 M gas: under the 15 M target, so the base fee falls
     done = 0
     while done < count:
         for i in range(min(per_block, count - done)):
@@ -216,7 +224,7 @@ def fill_history(data_dir: Path, genesis: Genesis, count: int) -> None:
             tx = {
                 "chainId": genesis.chain_id, "nonce": nonce[sender.address],
                 "to": "0x" + "11" * 20, "value": 1, "gas": 21000,
-                "maxFeePerGas": 50 * 10**9, "maxPriorityFeePerGas": 0,
+                "maxFeePerGas": 10**12, "maxPriorityFeePerGas": 0,
             }  # fmt: skip
             nonce[sender.address] += 1
             chain.submit(bytes(sender.sign_transaction(tx).raw_transaction))
@@ -234,7 +242,7 @@ def main() -> int:
     args = parser.parse_args()
     txs = 500 if args.quick else args.txs
     history = 2000 if args.quick else args.history
-    rows: list[Row] = []
+    rows = Rows()
     work = Path(tempfile.mkdtemp(prefix="collective-node-bench-"))
     try:
         dev = DevAccounts.create()
