@@ -1,0 +1,1 @@
+"""Audit (work in progress)."""

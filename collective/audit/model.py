@@ -1,0 +1,199 @@
+"""The audit's records: frozen dataclasses returned by sync, verify and report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class LogPosition:
+    """Where an event sits on the chain."""
+
+    block: int
+    tx_hash: str
+    log_index: int
+
+
+@dataclass(frozen=True)
+class ForeignLog:
+    """A log with one of the suite's event signatures from an address not in the manifest:
+    ignored by the index, reported so an auditor sees the look-alike."""
+
+    block: int
+    tx_hash: str
+    log_index: int
+    address: str
+    event: str
+
+
+@dataclass(frozen=True)
+class Reorg:
+    """The chain changed under the index: blocks after ``fork_block`` were re-indexed."""
+
+    fork_block: int
+    dropped_blocks: int
+    dropped_events: int
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """One run of :func:`collective.audit.sync`."""
+
+    db: str
+    chain_id: int
+    first_block: int
+    synced_to: int
+    head: int
+    blocks: int
+    events: int
+    foreign: tuple[ForeignLog, ...]
+    reorgs: tuple[Reorg, ...]
+    ranges: int
+    retries: int
+    seconds: float
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One rule the record breaks, with its evidence."""
+
+    rule: str
+    message: str
+    block: int | None = None
+    tx_hash: str | None = None
+    log_index: int | None = None
+    evidence: dict[str, str | int | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The verdict of :func:`collective.audit.verify`: ``ok`` when nothing is violated."""
+
+    db: str
+    synced_to: int | None
+    events: int
+    uses: int
+    blocks: int
+    code_checked: tuple[str, ...]
+    violations: tuple[Violation, ...]
+    foreign: int
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+@dataclass(frozen=True)
+class ConsentRef:
+    """The grant a use relied on."""
+
+    block: int
+    tx_hash: str
+    log_index: int
+    timestamp: int
+    expiry: int
+    policy_version: int
+    agent: str
+
+
+@dataclass(frozen=True)
+class UseEntry:
+    """One data use in a report: who, when, what for, under which policy and consent."""
+
+    block: int
+    tx_hash: str
+    log_index: int
+    timestamp: int
+    identity: str
+    organization: str
+    purpose: str
+    category: str
+    data_ref: str
+    policy_version: int
+    policy_hash: str | None
+    policy_uri: str | None
+    consent: ConsentRef | None
+    flagged: bool
+
+
+@dataclass(frozen=True)
+class ConsentEvent:
+    """A grant or withdrawal in a consent timeline."""
+
+    block: int
+    tx_hash: str
+    log_index: int
+    timestamp: int
+    action: str  # "grant" | "withdraw"
+    identity: str
+    organization: str
+    purpose: str
+    category: str
+    expiry: int | None
+    policy_version: int | None
+    agent: str
+
+
+@dataclass(frozen=True)
+class BoardAction:
+    """An oversight or admission event about an organization (suspension, proposal, ...)."""
+
+    block: int
+    tx_hash: str
+    log_index: int
+    timestamp: int
+    contract: str
+    event: str
+    subject: str | None
+    details: dict[str, str | int | None]
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A data use the board flagged (``UseFlagged``)."""
+
+    block: int
+    tx_hash: str
+    log_index: int
+    timestamp: int
+    use_ref: str
+    organization: str
+    reason_hash: str
+    proposal_id: int
+    use: LogPosition | None
+
+
+@dataclass(frozen=True)
+class Report:
+    """What the index says about one subject, one organization, or everything."""
+
+    scope: str  # "subject" | "organization" | "all"
+    target: str | None
+    chain_id: int | None
+    synced_to: int | None
+    uses: tuple[UseEntry, ...]
+    consents: tuple[ConsentEvent, ...]
+    board: tuple[BoardAction, ...]
+    flags: tuple[Flag, ...]
+    foreign: tuple[ForeignLog, ...]
+
+
+__all__ = [
+    "BoardAction",
+    "ConsentEvent",
+    "ConsentRef",
+    "Flag",
+    "ForeignLog",
+    "LogPosition",
+    "Reorg",
+    "Report",
+    "SyncResult",
+    "UseEntry",
+    "VerifyResult",
+    "Violation",
+]
