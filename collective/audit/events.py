@@ -83,7 +83,7 @@ class Catalogue:
         by_address = self.by_address
         topics_known = self.topics
         used, granted, withdrawn = self._used, self._granted, self._withdrawn
-        events, uses, consents = rows["events"], rows["uses"], rows["consents"]
+        uses, consents = rows["uses"], rows["consents"]
         for log in logs:
             topics = log["topics"]
             topic0 = topics[0].lower()
@@ -102,11 +102,11 @@ class Catalogue:
             counts[block] = counts.get(block, 0) + 1
             data = log["data"]
             if topic0 == used and len(topics) == 4 and len(data) == 2 + 64 * 3:
-                events.append((block, index, tx_hash, contract, "DataUsed", None))
                 uses.append(
                     (
                         block,
                         index,
+                        tx_hash,
                         "0x" + topics[1][26:].lower(),
                         "0x" + topics[2][26:].lower(),
                         bytes.fromhex(topics[3][2:]),
@@ -116,11 +116,11 @@ class Catalogue:
                     )
                 )
             elif topic0 == granted and len(topics) == 4 and len(data) == 2 + 64 * 4:
-                events.append((block, index, tx_hash, contract, "ConsentGranted", None))
                 consents.append(
                     (
                         block,
                         index,
+                        tx_hash,
                         1,
                         "0x" + topics[1][26:].lower(),
                         "0x" + topics[2][26:].lower(),
@@ -132,11 +132,11 @@ class Catalogue:
                     )
                 )
             elif topic0 == withdrawn and len(topics) == 4 and len(data) == 2 + 64 * 2:
-                events.append((block, index, tx_hash, contract, "ConsentWithdrawn", None))
                 consents.append(
                     (
                         block,
                         index,
+                        tx_hash,
                         0,
                         "0x" + topics[1][26:].lower(),
                         "0x" + topics[2][26:].lower(),

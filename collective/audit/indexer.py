@@ -35,10 +35,11 @@ from collective.errors import AuditError, ChainError
 
 Progress = Callable[[int, int, int], None]  # (synced_to, head, events indexed so far)
 
-INITIAL_RANGE = 1_000
+INITIAL_RANGE = 16
 MAX_RANGE = 100_000
-TARGET_LOGS = 20_000  # per eth_getLogs call
+TARGET_LOGS = 10_000  # per eth_getLogs call
 FORK_WINDOW = 64
+DEFER_AT = 100_000  # expected new events from which a sync builds the indexes at the end
 
 
 class _ChainMoved(Exception):
@@ -238,6 +239,8 @@ def _run(
     start = first if begun is None else begun + 1
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-prefetch")
     ahead: tuple[int, int, Future[Any]] | None = None
+    deferred = False
+    existing = index.count("uses") + index.count("consents")
     try:
         while start <= head:
             end = min(head, start + step - 1)
@@ -256,10 +259,10 @@ def _run(
                 reader.retries += 1
                 continue
             # Read the next range while this one is decoded and written.
-            if len(logs) > target_logs:
-                step = max(1, step // 2)
-            elif len(logs) < target_logs // 4:
-                step = min(MAX_RANGE, step * 2)
+            # Aim the next range at target_logs, from this range's logs per block.
+            density = len(logs) / (end - start + 1)
+            aimed = int(target_logs / density) if density else MAX_RANGE
+            step = max(1, min(MAX_RANGE, step * 4, aimed))
             if end < head:
                 nxt = (end + 1, min(head, end + step))
                 ahead = (*nxt, pool.submit(reader.read, *nxt))
@@ -292,7 +295,15 @@ def _run(
                 ForeignLog(b, "0x" + tx.hex(), i, address, name)
                 for b, i, tx, address, name in rows["foreign_logs"]
             ]
-            events += len(rows["events"])
+            events += sum(counts.values())
+            if (
+                not deferred
+                and end < head
+                and len(logs) * (head - end) > max(DEFER_AT, existing) * (end - start + 1)
+            ):
+                # Far behind: build the bulk tables' indexes once at the end.
+                index.defer_indexes()
+                deferred = True
             blocks += len(headers)
             ranges += 1
             start = end + 1
@@ -303,6 +314,8 @@ def _run(
     finally:
         _drain(ahead)
         pool.shutdown(wait=True, cancel_futures=True)
+        if deferred:
+            index.ensure_indexes()
     synced_to = index.synced_to
     return SyncResult(
         db=str(index.path),

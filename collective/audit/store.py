@@ -9,14 +9,16 @@ table is keyed by ``(block, log_index)``, the event's position on the chain)::
                                          every block from the first to synced_to; log_count
                                          counts the suite's events in it
     events(block, log_index, tx_hash, contract, event, args)
-                                         every event of the suite; args as JSON, except for
-                                         the bulk events whose columns live in `uses` and
-                                         `consents`
-    uses(block, log_index, identity, organization, purpose, category, data_ref,
+                                         every event of the suite but the bulk ones (uses and
+                                         consents, below); args as JSON
+    uses(block, log_index, tx_hash, identity, organization, purpose, category, data_ref,
          policy_version)                 DataUsed; indexed by identity, organization,
                                          purpose, category
-    consents(block, log_index, granted, identity, organization, purpose, category, expiry,
-             policy_version, agent)      ConsentGranted (granted=1) and ConsentWithdrawn (0)
+    consents(block, log_index, tx_hash, granted, identity, organization, purpose, category,
+             expiry, policy_version, agent)
+                                         ConsentGranted (granted=1) and ConsentWithdrawn (0)
+    all_events (a view)                  every event of the suite: block, log_index, tx_hash,
+                                         contract, event
     policies(block, log_index, organization, version, content_hash, uri, purposes)
     accounts(block, log_index, event, account, actor)
                                          AccountRules' events (admins, admission, suspension,
@@ -61,10 +63,10 @@ CREATE TABLE IF NOT EXISTS events(
     args TEXT,
     PRIMARY KEY(block, log_index)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS events_by_name ON events(event, block);
 CREATE TABLE IF NOT EXISTS uses(
     block INTEGER NOT NULL,
     log_index INTEGER NOT NULL,
+    tx_hash BLOB NOT NULL,
     identity TEXT NOT NULL,
     organization TEXT NOT NULL,
     purpose BLOB NOT NULL,
@@ -73,13 +75,14 @@ CREATE TABLE IF NOT EXISTS uses(
     policy_version INTEGER NOT NULL,
     PRIMARY KEY(block, log_index)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS uses_by_identity ON uses(identity, block, log_index);
-CREATE INDEX IF NOT EXISTS uses_by_organization ON uses(organization, block, log_index);
-CREATE INDEX IF NOT EXISTS uses_by_purpose ON uses(purpose, block);
-CREATE INDEX IF NOT EXISTS uses_by_category ON uses(category, block);
+CREATE INDEX IF NOT EXISTS uses_by_identity ON uses(identity);
+CREATE INDEX IF NOT EXISTS uses_by_organization ON uses(organization);
+CREATE INDEX IF NOT EXISTS uses_by_purpose ON uses(purpose);
+CREATE INDEX IF NOT EXISTS uses_by_category ON uses(category);
 CREATE TABLE IF NOT EXISTS consents(
     block INTEGER NOT NULL,
     log_index INTEGER NOT NULL,
+    tx_hash BLOB NOT NULL,
     granted INTEGER NOT NULL,
     identity TEXT NOT NULL,
     organization TEXT NOT NULL,
@@ -90,8 +93,8 @@ CREATE TABLE IF NOT EXISTS consents(
     agent TEXT NOT NULL,
     PRIMARY KEY(block, log_index)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS consents_by_identity ON consents(identity, block, log_index);
-CREATE INDEX IF NOT EXISTS consents_by_organization ON consents(organization, block, log_index);
+CREATE INDEX IF NOT EXISTS consents_by_identity ON consents(identity);
+CREATE INDEX IF NOT EXISTS consents_by_organization ON consents(organization);
 CREATE TABLE IF NOT EXISTS policies(
     block INTEGER NOT NULL,
     log_index INTEGER NOT NULL,
@@ -130,14 +133,27 @@ CREATE TABLE IF NOT EXISTS foreign_logs(
     event TEXT NOT NULL,
     PRIMARY KEY(block, log_index)
 ) WITHOUT ROWID;
+CREATE VIEW IF NOT EXISTS all_events(block, log_index, tx_hash, contract, event) AS
+    SELECT block, log_index, tx_hash, contract, event FROM events
+    UNION ALL SELECT block, log_index, tx_hash, 'ConsentLedger', 'DataUsed' FROM uses
+    UNION ALL SELECT block, log_index, tx_hash, 'ConsentLedger',
+        CASE granted WHEN 1 THEN 'ConsentGranted' ELSE 'ConsentWithdrawn' END FROM consents;
 """
 
+BULK_INDEXES = (
+    "uses_by_identity",
+    "uses_by_organization",
+    "uses_by_purpose",
+    "uses_by_category",
+    "consents_by_identity",
+    "consents_by_organization",
+)
 # Tables whose rows belong to one block, and so go when a reorg drops that block.
 BLOCK_TABLES = ("events", "uses", "consents", "policies", "accounts", "flags", "foreign_logs")
 TABLE_COLUMNS = {
     "events": 6,
-    "uses": 8,
-    "consents": 10,
+    "uses": 9,
+    "consents": 11,
     "policies": 7,
     "accounts": 5,
     "flags": 6,
@@ -156,6 +172,7 @@ class AuditIndex:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA cache_size=-65536")
             self.db.execute("PRAGMA temp_store=MEMORY")
+            self.db.execute("PRAGMA busy_timeout=30000")
             self.db.executescript(SCHEMA)
         except sqlite3.Error as exc:
             raise AuditError(f"cannot open the audit index {path}: {exc}") from None
@@ -260,8 +277,9 @@ class AuditIndex:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
-            dropped = int(
-                db.execute("SELECT count(*) FROM events WHERE block > ?", (block,)).fetchone()[0]
+            dropped = sum(
+                int(db.execute(f"SELECT count(*) FROM {t} WHERE block > ?", (block,)).fetchone()[0])
+                for t in ("events", "uses", "consents")
             )
             for table in BLOCK_TABLES:
                 db.execute(f"DELETE FROM {table} WHERE block > ?", (block,))
@@ -278,9 +296,20 @@ class AuditIndex:
             raise
         return dropped
 
+    def defer_indexes(self) -> None:
+        """Drop the secondary indexes of the bulk tables for a long sync: building them once
+        at the end is several times faster than keeping them up to date row by row. They come
+        back with :meth:`ensure_indexes`, or when the index is next opened."""
+        for name in BULK_INDEXES:
+            self.db.execute(f"DROP INDEX IF EXISTS {name}")
+
+    def ensure_indexes(self) -> None:
+        self.db.executescript(SCHEMA)
+
     def insert_rows(self, table: str, rows: Iterable[tuple[Any, ...]]) -> None:
         """Raw insert (benchmarks and tests that build an index directly)."""
-        marks = ", ".join("?" * TABLE_COLUMNS[table])
+        width = 5 if table == "blocks" else TABLE_COLUMNS[table]
+        marks = ", ".join("?" * width)
         self.db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
 
 
