@@ -7,8 +7,14 @@ One root, a shallow tree::
     ├── CompilationError          no compiler, solc reported errors, artifacts out of date
     ├── ChainError                node unreachable, wrong chain id, code on chain differs
     │   └── TransactionError      a transaction reverted (carries tx hash and decoded error)
-    │       ├── ConsentError      no covering consent, stale policy, bad or expired signature
-    │       └── PermissionError_  caller lacks the role, organization suspended
+    │       ├── ConsentError      the consent side of an action is wrong
+    │       │   ├── ConsentMissingError      none granted, or withdrawn (NoConsent, ...)
+    │       │   ├── ConsentExpiredError      it expired
+    │       │   ├── StalePolicyError         it names an older policy version than the current
+    │       │   └── SignatureError           a signed request expired, was replayed, or its
+    │       │                                signer has no authority / the signature is bad
+    │       └── NotPermittedError caller lacks the role
+    │           └── OrganizationSuspendedError  the organization is suspended
     ├── AuditError                the record does not verify
     └── NodeError                 the collective node refused or failed
 
@@ -76,6 +82,29 @@ class ConsentError(TransactionError):
 
 class NotPermittedError(TransactionError):
     """The sender lacks the role for the action, or its organization is suspended."""
+
+
+class ConsentMissingError(ConsentError):
+    """No active consent: never granted, or withdrawn (NoConsent, ConsentNotActive)."""
+
+
+class ConsentExpiredError(ConsentError):
+    """The consent expired (ConsentExpired)."""
+
+
+class StalePolicyError(ConsentError):
+    """The consent or request names a policy version that is not the organization's current
+    one covering the purpose (StalePolicyVersion, PolicyNotCurrent)."""
+
+
+class SignatureError(ConsentError):
+    """A signed request is past its deadline, replayed or superseded, signed by someone with no
+    authority for the identity, or malformed (SignatureExpired, InvalidNonce,
+    SignerNotAuthorized, InvalidSignature)."""
+
+
+class OrganizationSuspendedError(NotPermittedError):
+    """The organization is suspended (OrganizationSuspended)."""
 
 
 class AuditError(CollectiveError):

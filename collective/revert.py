@@ -34,7 +34,12 @@ from collective.artifacts import artifact_names, artifacts_root, load_artifact
 from collective.config import ProjectConfig
 from collective.errors import (
     ConsentError,
+    ConsentExpiredError,
+    ConsentMissingError,
     NotPermittedError,
+    OrganizationSuspendedError,
+    SignatureError,
+    StalePolicyError,
     TransactionError,
 )
 
@@ -304,7 +309,23 @@ def _first(args: dict[str, Any]) -> Any:
     return next(iter(args.values()), "?")
 
 
+_SPECIFIC: dict[str, type[TransactionError]] = {
+    "NoConsent": ConsentMissingError,
+    "ConsentNotActive": ConsentMissingError,
+    "ConsentExpired": ConsentExpiredError,
+    "StalePolicyVersion": StalePolicyError,
+    "PolicyNotCurrent": StalePolicyError,
+    "SignatureExpired": SignatureError,
+    "InvalidNonce": SignatureError,
+    "SignerNotAuthorized": SignatureError,
+    "InvalidSignature": SignatureError,
+    "OrganizationSuspended": OrganizationSuspendedError,
+}
+
+
 def _error_class(name: str) -> type[TransactionError]:
+    if name in _SPECIFIC:
+        return _SPECIFIC[name]
     if name in CONSENT_ERRORS:
         return ConsentError
     if name in PERMISSION_ERRORS:

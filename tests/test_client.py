@@ -10,7 +10,15 @@ from collective.client.consent import GrantItem
 from collective.client.oversight import Action, use_ref
 from collective.client.usage import UseItem
 from collective.deploy import Deployment
-from collective.errors import ConfigurationError, ConsentError, NotPermittedError
+from collective.errors import (
+    ConfigurationError,
+    ConsentError,
+    ConsentMissingError,
+    NotPermittedError,
+    OrganizationSuspendedError,
+    SignatureError,
+    StalePolicyError,
+)
 from collective.signing import SignedRequest, sign
 
 RESEARCH = "dpv:ResearchAndDevelopment"
@@ -103,7 +111,7 @@ def test_consent_grant_status_use_and_withdraw(actors: dict[str, Collective]) ->
     assert patient.consent.is_covered(
         patient.address, lab.address, RESEARCH, HEALTH, block=used.block_number
     )
-    with pytest.raises(ConsentError) as caught:
+    with pytest.raises(ConsentMissingError) as caught:
         lab.usage.record(patient.address, RESEARCH, HEALTH, "lab-report/0043")
     assert caught.value.error_name == "NoConsent"
     assert "consent" in str(caught.value).lower()
@@ -162,12 +170,12 @@ def test_stale_policy_and_suspension_refuse_uses(actors: dict[str, Collective]) 
     patient, lab, admin = actors["patient"], actors["lab"], actors["admin"]
     patient.consent.grant(lab.address, RESEARCH, HEALTH)
     lab.policies.publish(b"v2", "https://lab.example/v2", [RESEARCH])
-    with pytest.raises(ConsentError) as caught:
+    with pytest.raises(StalePolicyError) as caught:
         lab.usage.record(patient.address, RESEARCH, HEALTH, "r")
     assert caught.value.error_name == "StalePolicyVersion"
     patient.consent.grant(lab.address, RESEARCH, HEALTH)  # re-consent under v2
     admin.orgs.suspend(lab.address)
-    with pytest.raises(NotPermittedError) as suspended:
+    with pytest.raises(OrganizationSuspendedError) as suspended:
         lab.usage.record(patient.address, RESEARCH, HEALTH, "r")
     assert suspended.value.error_name == "OrganizationSuspended"
 
@@ -178,7 +186,7 @@ def test_signed_grant_travels_as_json_and_works_once(actors: dict[str, Collectiv
     carried = SignedRequest.from_json(signed.to_json())
     relayed = lab.signing.relay(carried)
     assert relayed.identity == patient.address and relayed.agent == patient.address
-    with pytest.raises(ConsentError) as replay:
+    with pytest.raises(SignatureError) as replay:
         lab.signing.relay(carried)
     assert replay.value.error_name == "InvalidNonce"
     assert patient.consent.is_covered(patient.address, lab.address, RESEARCH, HEALTH)
