@@ -19,6 +19,7 @@ from collective.errors import CollectiveError
 # command name -> "module:attribute"; loaded lazily so `collective --help` stays fast.
 COMMANDS: dict[str, str] = {
     "account": "collective.cli.account_cmd:account_group",
+    "audit": "collective.cli.audit_cmd:audit_group",
     "compile": "collective.cli.compile_cmd:compile_command",
     "deploy": "collective.cli.deploy_cmd:deploy_command",
     "demo": "collective.cli.demo_cmd:demo_command",
