@@ -39,6 +39,7 @@ BOARD_ACTIONS = (
     "SetThreshold",
 )
 
+MAX_INT = 2**63 - 1  # SQLite INTEGER; a larger expiry (the "never" sentinel) is stored as this
 Rows = dict[str, list[tuple[Any, ...]]]
 
 
@@ -126,7 +127,7 @@ class Catalogue:
                         "0x" + topics[2][26:].lower(),
                         bytes.fromhex(topics[3][2:]),
                         bytes.fromhex(data[2:66]),
-                        int(data[66:130], 16),
+                        min(int(data[66:130], 16), MAX_INT),
                         int(data[130:194], 16),
                         "0x" + data[218:258].lower(),
                     )
@@ -190,7 +191,7 @@ class Catalogue:
                     decoded.args["useRef"],
                     args["organization"].lower(),
                     decoded.args["reasonHash"],
-                    int(args["proposalId"]),
+                    min(int(args["proposalId"]), MAX_INT),
                 )
             )
 
