@@ -165,8 +165,8 @@ class RpcSource:
             if not isinstance(replies, list):
                 # A node without batch support answers with one error object.
                 replies = [
-                    {"result": self.call("eth_getBlockByNumber", [hex(n), False])}
-                    for n in range(first, last + 1)
+                    {"id": body["id"], "result": self.call(body["method"], body["params"])}
+                    for body in bodies
                 ]
             by_id = {r.get("id"): r for r in replies if isinstance(r, dict)}
             for body in bodies:
