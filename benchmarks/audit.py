@@ -7,8 +7,8 @@
   directly (grants, then uses covered by them, with block headers linked by parent hash: the
   same rows sync writes); target <= 60 s.
 - subject history: ``collective.audit.history`` of one subject (its uses with the consent each
-  relied on and the policy) on that 1,000,000-event index, median of 200 subjects; target
-  <= 20 ms.
+  relied on and the policy) on that 1,000,000-event index, the slowest of 200 subjects;
+  target <= 20 ms.
 
 Starts its own anvil (npm @foundry-rs/anvil) unless ``--rpc`` names a dev node. Prints a table
 (or ``--json``) and exits 1 when a target is missed.
@@ -60,8 +60,8 @@ def node(rpc: str | None) -> Iterator[str]:
             yield url
 
 
-def make_events(chain: Chain, suite: Deployment, uses: int) -> int:
-    """Grants by 8 subjects, then ``uses`` covered uses in big batches; the events made."""
+def make_events(chain: Chain, suite: Deployment, uses: int) -> None:
+    """Grants by 8 subjects, then ``uses`` covered uses in big batches."""
     dev = chain.dev_accounts
     admin, org, subjects = dev[0], dev[1], dev[2:10]
     ledger = suite.contract("ConsentLedger")
@@ -78,7 +78,6 @@ def make_events(chain: Chain, suite: Deployment, uses: int) -> int:
     for tx in pending:
         chain.wait(tx)
     keys = [(s.address, c) for s in subjects for c in categories]
-    made = 2 + len(keys) + 2  # admission, policy, grants (+ deployment's admin and board)
     sent = 0
     pending = []
     while sent < uses:
@@ -93,10 +92,8 @@ def make_events(chain: Chain, suite: Deployment, uses: int) -> int:
             chain.send_data(ledger.address, data, org, what="recordUseBatch", gas=TX_GAS)
         )
         sent += size
-        made += size
     for tx in pending:
         chain.wait(tx)
-    return made
 
 
 def measure_sync(rpc: str | None, uses: int, scratch: Path) -> dict[str, Any]:
@@ -106,13 +103,12 @@ def measure_sync(rpc: str | None, uses: int, scratch: Path) -> dict[str, Any]:
             chain, chain.dev_accounts[0], manifest_path=scratch / "m.json", fresh=True
         )
         started = time.perf_counter()
-        made = make_events(chain, suite, uses)
+        make_events(chain, suite, uses)
         generated = time.perf_counter() - started
         result = sync(chain, suite, scratch / "sync.sqlite")
         check = verify(scratch / "sync.sqlite", chain=chain, deployment=suite)
     return {
         "sync events": result.events,
-        "sync events made": made,
         "sync seconds": round(result.seconds, 2),
         "sync events/s": round(result.events_per_second),
         "sync ranges": result.ranges,
@@ -239,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     checks = [
         ("sync events/s", figures["sync events/s"], SYNC_TARGET, True),
         ("verify seconds", figures["verify seconds"], VERIFY_TARGET, False),
-        ("history median ms", figures["history median ms"], HISTORY_TARGET_MS, False),
+        ("history max ms", figures["history max ms"], HISTORY_TARGET_MS, False),
     ]
     missed = [n for n, value, target, up in checks if (value < target if up else value > target)]
     if figures["sync verdict"] != "ok" or figures["verify verdict"] != "ok":
