@@ -150,17 +150,22 @@ def fill_index(path: Path, events: int, subjects: int = 100_000, per_block: int 
         count += 1
         return block, log_index - 1
 
+    admin = "0x" + "ad" * 20
+    b, i = next_position()
+    tx = keccak(b"admin")
+    rows["events"].append((b, i, tx, "AccountRules", "AdminAdded", json.dumps({})))
+    index.insert_rows("accounts", [(b, i, "AdminAdded", admin, admin)])
     b, i = next_position()
     tx = keccak(b"admit")
     rows["events"].append((b, i, tx, "AccountRules", "AccountAdmitted", json.dumps({})))
-    index.insert_rows("accounts", [(b, i, "AccountAdmitted", org, "0x" + "00" * 20)])
+    index.insert_rows("accounts", [(b, i, "AccountAdmitted", org, admin)])
     b, i = next_position()
     rows["events"].append((b, i, tx, "ConsentLedger", "PolicyPublished", json.dumps({})))
     index.insert_rows(
         "policies",
         [(b, i, org, 1, keccak(b"policy"), "https://x", json.dumps(["0x" + RESEARCH.hex()]))],
     )
-    made = 2
+    made = 3
     for identity in identities[: min(subjects, events // 5)]:
         b, i = next_position()
         tx = keccak(b.to_bytes(8, "big"))
@@ -168,7 +173,7 @@ def fill_index(path: Path, events: int, subjects: int = 100_000, per_block: int 
             (b, i, tx, 1, identity, org, RESEARCH, category, FAR_FUTURE, 1, identity)
         )
         made += 1
-    granted = made - 2
+    granted = made - 3
     while made < events:
         b, i = next_position()
         tx = keccak(b.to_bytes(8, "big"))

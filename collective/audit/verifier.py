@@ -20,6 +20,11 @@ grant-not-current     a grant names a version that is not current or does not co
                       its purpose
 ====================  ===========================================================
 
+Board and admission events are checked too: an account's admission or removal must come from
+a then-current admin, a suspension or reinstatement from an admin or the then-current board
+(``unauthorized-status-change``), and every ``UseFlagged`` must name a use in the index
+(``flag-unknown-use``).
+
 Besides the replay: the indexed blocks must form one parent-hash chain with no gap from the
 first block to ``synced_to``; every event row must sit in an indexed block whose event count
 agrees (a row inserted into or deleted from the index shows here); and, given a chain, the
@@ -75,7 +80,7 @@ def _stream(index: AuditIndex) -> Iterator[tuple[Any, ...]]:
     accounts = (
         (row[0], row[1], 2, row)
         for row in db.execute(
-            "SELECT a.block, a.log_index, e.tx_hash, a.event, a.account FROM accounts a "
+            "SELECT a.block, a.log_index, e.tx_hash, a.event, a.account, a.actor FROM accounts a "
             "JOIN events e USING (block, log_index) ORDER BY a.block, a.log_index"
         )
     )
@@ -98,6 +103,8 @@ class _Replay:
         self.covers: dict[tuple[str, int], frozenset[bytes]] = {}
         # key -> (active, expiry, policy_version, block, log_index, tx_hash)
         self.consents: dict[tuple[str, str, bytes, bytes], tuple[Any, ...]] = {}
+        self.admins: set[str] = set()
+        self.board: str | None = None
         self.violations: list[Violation] = []
         self.count = 0
         self.uses = 0
@@ -164,13 +171,34 @@ class _Replay:
                     else:
                         consents[key] = (False, 0, 0, row[0], row[1], tx)
             elif kind == 2:  # AccountRules
-                event, account = row[3], row[4]
-                if event in _STATUS_AFTER:
-                    status[account] = _STATUS_AFTER[event]
+                self._account_event(row)
             else:  # PolicyPublished
                 org, version, purposes = row[3], int(row[4]), json.loads(row[5])
                 current[org] = version
                 self.covers[(org, version)] = frozenset(bytes.fromhex(p[2:]) for p in purposes)
+
+    def _account_event(self, row: tuple[Any, ...]) -> None:
+        event, account, actor = row[3], row[4], row[5]
+        if event == "AdminAdded":
+            self.admins.add(account)
+        elif event == "AdminRemoved":
+            self.admins.discard(account)
+        elif event == "BoardChanged":
+            self.board = account
+        if event in _STATUS_AFTER:
+            allowed = actor in self.admins or (
+                event in ("AccountSuspended", "AccountReinstated") and actor == self.board
+            )
+            if not allowed:
+                self.flag(
+                    "unauthorized-status-change",
+                    f"{event} of {account} by {actor}, who was neither an admin nor (for a "
+                    "suspension or reinstatement) the board",
+                    row,
+                    account=account,
+                    actor=actor,
+                )
+            self.status[account] = _STATUS_AFTER[event]
 
     def _explain(
         self,
@@ -302,6 +330,39 @@ def _check_blocks(index: AuditIndex) -> list[Violation]:
     return out
 
 
+def _check_flags(index: AuditIndex) -> list[Violation]:
+    """Every UseFlagged names a use in the index: keccak256(abi.encode(txHash, logIndex))."""
+    from collective.audit.report import use_ref
+
+    flags = list(
+        index.db.execute(
+            "SELECT f.block, f.log_index, e.tx_hash, f.use_ref, f.organization FROM flags f "
+            "JOIN events e USING (block, log_index) ORDER BY f.block, f.log_index"
+        )
+    )
+    out: list[Violation] = []
+    for org in sorted({row[4] for row in flags}):
+        refs = {
+            use_ref(tx, log_index)
+            for tx, log_index in index.db.execute(
+                "SELECT tx_hash, log_index FROM uses WHERE organization = ?", (org,)
+            )
+        }
+        for block, log_index, tx, ref, flagged_org in flags:
+            if flagged_org == org and bytes(ref) not in refs:
+                out.append(
+                    Violation(
+                        "flag-unknown-use",
+                        f"the board flagged use {_hex(ref)} of {org}, which recorded no such use",
+                        block=block,
+                        tx_hash=_hex(tx),
+                        log_index=log_index,
+                        evidence={"use_ref": _hex(ref), "organization": org},
+                    )
+                )
+    return out
+
+
 def _check_code(chain: Chain, deployment: Deployment, index: AuditIndex) -> list[Violation]:
     out: list[Violation] = []
     for name in CONTRACTS:
@@ -344,6 +405,7 @@ def verify(
         replay.run(_stream(index))
         violations = _check_blocks(index)
         violations += replay.violations
+        violations += _check_flags(index)
         checked: tuple[str, ...] = ()
         if chain is not None and deployment is not None:
             violations += _check_code(chain, deployment, index)

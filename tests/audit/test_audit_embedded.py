@@ -351,3 +351,29 @@ def test_an_index_of_another_deployment_is_refused(
     other = replace(suite, addresses={**suite.addresses, "ConsentLedger": "0x" + "11" * 20})
     with pytest.raises(AuditError, match="another deployment"):
         sync(chain, other, db)
+
+
+def test_board_and_admission_rules(w: World, suite: Deployment, tmp_path: Path) -> None:
+    db = tmp_path / "audit.sqlite"
+    sync(w.chain, suite, db)
+    block = w.chain.w3.eth.block_number
+    stranger = w.stranger.address.lower()
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO events VALUES (?, 20, ?, 'AccountRules', 'AccountSuspended', '{}')",
+            (block, keccak(b"suspend")),
+        )
+        conn.execute(
+            "INSERT INTO accounts VALUES (?, 20, 'AccountSuspended', ?, ?)",
+            (block, w.lab.address.lower(), stranger),
+        )
+        conn.execute(
+            "INSERT INTO events VALUES (?, 21, ?, 'OversightBoard', 'UseFlagged', '{}')",
+            (block, keccak(b"flag")),
+        )
+        conn.execute(
+            "INSERT INTO flags VALUES (?, 21, ?, ?, ?, 0)",
+            (block, keccak(b"no such use"), w.lab.address.lower(), keccak(b"why")),
+        )
+    rules = sorted(v.rule for v in verify(db).violations)
+    assert rules == ["flag-unknown-use", "index-integrity", "unauthorized-status-change"]
