@@ -19,7 +19,7 @@ from collective.audit.render import report_tables, when
 MAX_DRAWN = 2_000  # uses drawn on the timeline; the tables hold up to MAX_ROWS
 MAX_ROWS = 5_000
 WIDTH = 960
-LEFT = 260
+LEFT = 320
 LANE = 26
 TOP = 34
 
@@ -57,7 +57,7 @@ def _term(name: str) -> str:
     if name.startswith("0x"):
         return name[:8] + "…"
     short = name.split(":")[-1].split("/")[-1]
-    return short if len(short) <= 18 else short[:17] + "…"
+    return short if len(short) <= 16 else short[:15] + "…"
 
 
 def _timeline(report: Report) -> str:
