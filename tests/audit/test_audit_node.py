@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from collective.audit import report, sync, verify
+from collective.audit.source import Header, RpcSource
 from collective.chain import connect_rpc
 from collective.deploy import deploy_suite
 from tests.audit.audit_story import run_story
@@ -61,3 +64,67 @@ def test_sync_verify_report_and_revert_on_collective_node(node_url: str, tmp_pat
     assert len(again.reorgs) == 1 and again.reorgs[0].dropped_events == 2
     assert report(db, subject=w.guardian.address).uses == ()
     assert verify(db).ok
+
+
+class Restarting:
+    """Reads through ``inner``; on the second log query the node's HTTP server goes down and
+    comes back on the same port half a second later (a node restart)."""
+
+    def __init__(self, inner: RpcSource, restart: Callable[[], None]) -> None:
+        self.inner = inner
+        self.where = inner.where
+        self.restart = restart
+        self.queries = 0
+
+    def head(self) -> int:
+        return self.inner.head()
+
+    def headers(self, start: int, end: int) -> list[Header]:
+        return self.inner.headers(start, end)
+
+    def logs(self, start: int, end: int, topics: Sequence[str]) -> list[dict[str, Any]]:
+        self.queries += 1
+        if self.queries == 2:
+            self.restart()
+            self.inner.close()  # the next request needs a new connection: refused
+        return self.inner.logs(start, end, topics)
+
+
+def test_sync_rides_out_a_node_restart(tmp_path: Path) -> None:
+    from collective.node.server import RpcServer, serve_in_thread
+
+    dev_node = node.Node(node.NodeConfig(dev=True))
+    servers = [serve_in_thread(dev_node)]
+    port = servers[0].server_address[1]
+
+    def restart() -> None:
+        servers[-1].shutdown()
+        servers[-1].server_close()
+
+        def back() -> None:
+            server = RpcServer(dev_node, "127.0.0.1", port)
+            servers.append(server)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+
+        threading.Timer(0.5, back).start()
+
+    try:
+        chain = connect_rpc(servers[0].url, name="node")
+        suite = deploy_suite(chain, chain.dev_accounts[0], manifest_path=tmp_path / "node.json")
+        w = make_world(chain, suite)
+        w.grant(w.patient, w.lab)
+        for i in range(6):
+            w.use(w.lab, w.patient.address, ref=i.to_bytes(32, "big"))
+        source = Restarting(RpcSource(servers[0].url, timeout=5), restart)
+        db = tmp_path / "audit.sqlite"
+        result = sync(
+            chain, suite, db, source=source, initial_range=4, target_logs=2, retry_wait=0.1
+        )
+        assert result.retries > 0
+        assert result.synced_to == chain.w3.eth.block_number
+        assert len(report(db, subject=w.patient.address).uses) == 6
+        assert verify(db).ok
+    finally:
+        servers[-1].shutdown()
+        servers[-1].server_close()
+        dev_node.close()
