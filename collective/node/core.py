@@ -20,6 +20,7 @@ from pathlib import Path
 
 from eth.abc import BlockHeaderAPI, SignedTransactionAPI, StateAPI
 from eth.db.atomic import AtomicDB
+from eth.vm.forks.prague import PragueVM
 from eth_typing import Address
 from eth_utils.crypto import keccak
 from eth_utils.exceptions import ValidationError
@@ -27,7 +28,7 @@ from eth_utils.exceptions import ValidationError
 from collective.errors import NodeError
 from collective.node import render
 from collective.node.errors import RpcError, rejected
-from collective.node.evm import EMPTY_REQUESTS_HASH, Evm, base_fee
+from collective.node.evm import EMPTY_REQUESTS_HASH, VM_CLASS, Evm, base_fee
 from collective.node.genesis import Genesis
 from collective.node.permissioning import Permissioning
 from collective.node.store import Store, StoredBlock, StoredLog, StoredTx, SyncMode
@@ -51,6 +52,14 @@ class Pending:
         self.next_nonce.clear()
 
 
+@dataclass
+class _GasSoFar:
+    """The part of a block header applying a transaction reads: gas used so far, the limit."""
+
+    gas_used: int
+    gas_limit: int
+
+
 @dataclass(frozen=True)
 class Sealed:
     """One sealed block: its header and the transactions in it."""
@@ -70,6 +79,7 @@ class NodeChain:
         authority: Address = ZERO_ADDRESS,
         permissioning: Permissioning | None = None,
         sync: SyncMode = "full",
+        vm_class: type[PragueVM] = VM_CLASS,
     ) -> None:
         self.genesis = genesis
         self.chain_id = genesis.chain_id
@@ -80,7 +90,7 @@ class NodeChain:
         self.lock = threading.RLock()
         self.store = Store(data_dir, sync)
         self.db = AtomicDB(self.store.kv)
-        self.evm = Evm(self.db, self.chain_id)
+        self.evm = Evm(self.db, self.chain_id, vm_class)
         self.pending = Pending()
         self.time_offset = 0
         self._head_state: StateAPI | None = None
@@ -152,8 +162,7 @@ class NodeChain:
                 -32602, "invalid params: transaction: not a valid RLP-encoded signed transaction"
             ) from None
         try:
-            tx.check_signature_validity()
-            sender = Address(bytes(tx.sender))
+            sender = self.evm.recover_sender(tx)
         except Exception:
             raise rejected("invalid sender") from None
         self.admit(tx, sender, raw)
@@ -232,17 +241,21 @@ class NodeChain:
         raws = self.pending.raw
         applied: list[SignedTransactionAPI] = []
         receipts = []
-        current = header
+        # py-evm reads only gas_used and gas_limit of the header it applies a transaction
+        # against; a mutable stand-in saves a header copy per transaction (bloom kept apart)
+        gas = _GasSoFar(0, header.gas_limit)
+        bloom = 0
         taken = 0
         for tx in self.pending.txs:
-            if current.gas_used + tx.gas > current.gas_limit:
+            if gas.gas_used + tx.gas > gas.gas_limit:
                 break
             taken += 1
             try:
-                receipt, _ = vm.apply_transaction(current, tx)
+                receipt, _ = vm.apply_transaction(gas, tx)  # type: ignore[arg-type]
             except ValidationError:
                 continue  # it no longer applies (e.g. an earlier one spent the funds): drop it
-            current = vm.add_receipt_to_header(current, receipt)
+            gas.gas_used = receipt.gas_used
+            bloom |= int(receipt.bloom)
             applied.append(tx)
             receipts.append(receipt)
         leftover = self.pending.txs[taken:]
@@ -250,7 +263,9 @@ class NodeChain:
         receipt_root = ordered_trie_root([receipt.encode() for receipt in receipts])
         block = vm.get_block().copy(
             transactions=applied,
-            header=current.copy(
+            header=header.copy(
+                gas_used=gas.gas_used,
+                bloom=bloom,
                 transaction_root=tx_root,
                 receipt_root=receipt_root,
                 requests_hash=EMPTY_REQUESTS_HASH,

@@ -3,6 +3,8 @@
 No ``eth.chains.Chain`` and no eth-tester: the node keeps its own head, builds a VM for the block
 it seals and a state for the block a call names. Headers live in py-evm's database by hash (so
 ``BLOCKHASH`` works); everything else about blocks is in :mod:`collective.node.store`.
+
+Execution uses :class:`~collective.node.fastvm.NodeVM`, Prague with its hot path trimmed.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from eth.vm.forks.prague import PragueVM
 from eth.vm.forks.prague.blocks import PragueBlockHeader
 from eth.vm.message import Message
 from eth.vm.spoof import SpoofTransaction
+from eth_keys.datatypes import Signature
 from eth_typing import Address, Hash32
 from eth_utils.exceptions import ValidationError
 
+from collective.node.fastvm import NodeVM
 from collective.node.genesis import Genesis
 
-VM_CLASS = PragueVM
+VM_CLASS = NodeVM
 EMPTY_REQUESTS_HASH = hashlib.sha256(b"").digest()
 ZERO_ADDRESS = Address(b"\x00" * 20)
 
@@ -55,7 +59,11 @@ class CallResult:
 class Evm:
     """The execution layer over one py-evm database (``db``)."""
 
-    def __init__(self, db: AtomicDB, chain_id: int) -> None:
+    def __init__(self, db: AtomicDB, chain_id: int, vm_class: type[PragueVM] = VM_CLASS) -> None:
+        from collective.node import keccak
+
+        keccak.install()
+        self.vm_class = vm_class  # stock PragueVM in the tests that check NodeVM against it
         self.db = db
         self.chain_id = chain_id
         self.chaindb = ChainDB(db)
@@ -67,7 +75,7 @@ class Evm:
     def genesis_header(self, genesis: Genesis) -> BlockHeaderAPI:
         """Write the genesis state and return block 0's header (also stored by hash)."""
         pre = BlockHeader(difficulty=0, block_number=-1, gas_limit=0)
-        state = VM_CLASS.build_state(self.db, pre, self.chain_context)
+        state = self.vm_class.build_state(self.db, pre, self.chain_context)
         for raw_address, account in genesis.alloc.items():
             address = Address(raw_address)
             state.set_balance(address, account.balance)
@@ -76,7 +84,7 @@ class Evm:
             for slot, value in account.storage.items():
                 state.set_storage(address, slot, value)
         state.persist()
-        header = VM_CLASS.create_genesis_header(
+        header = self.vm_class.create_genesis_header(
             state_root=state.state_root,
             gas_limit=genesis.gas_limit,
             timestamp=genesis.timestamp,
@@ -105,7 +113,7 @@ class Evm:
     def child_header(
         self, parent: BlockHeaderAPI, *, coinbase: Address, timestamp: int
     ) -> BlockHeaderAPI:
-        header: BlockHeaderAPI = VM_CLASS.create_header_from_parent(
+        header: BlockHeaderAPI = self.vm_class.create_header_from_parent(
             parent,
             coinbase=coinbase,
             timestamp=max(timestamp, parent.timestamp + 1),
@@ -116,7 +124,7 @@ class Evm:
     # --- VMs and states -----------------------------------------------------------------------
 
     def vm(self, header: BlockHeaderAPI) -> PragueVM:
-        return VM_CLASS(
+        return self.vm_class(
             header=header,
             chaindb=self.chaindb,
             chain_context=self.chain_context,
@@ -126,12 +134,29 @@ class Evm:
     def state(self, header: BlockHeaderAPI) -> StateAPI:
         """A state to read and dry-run against: the state after ``header``'s block, executing
         in that block's context. Writes to it are never persisted."""
-        prev_hashes = VM_CLASS.get_prev_hashes(header.parent_hash, self.chaindb)
-        return VM_CLASS.build_state(self.db, header, self.chain_context, prev_hashes or ())
+        prev_hashes = self.vm_class.get_prev_hashes(header.parent_hash, self.chaindb)
+        return self.vm_class.build_state(self.db, header, self.chain_context, prev_hashes or ())
 
     def decode_transaction(self, raw: bytes) -> SignedTransactionAPI:
-        tx: SignedTransactionAPI = VM_CLASS.get_transaction_builder().decode(raw)
+        tx: SignedTransactionAPI = self.vm_class.get_transaction_builder().decode(raw)
         return tx
+
+    def recover_sender(self, tx: SignedTransactionAPI) -> Address:
+        """Check the signature and return the sender, recovering the public key once.
+
+        py-evm's ``check_signature_validity`` recovers the key (and verifies the signature
+        against it, which cannot fail), then ``tx.sender`` recovers it again. For typed
+        transactions the node recovers once and fills ``tx.sender``'s cache; legacy ones take
+        py-evm's path (their ``v`` carries the chain id). Raises on a bad signature.
+        """
+        if tx.type_id is None:
+            tx.check_signature_validity()
+            return Address(bytes(tx.sender))
+        signature = Signature(vrs=(tx.y_parity, tx.r, tx.s))  # validates v, r and s
+        public_key = signature.recover_public_key_from_msg(tx.get_message_for_signing())
+        sender = Address(public_key.to_canonical_address())
+        vars(tx)["sender"] = sender  # the cached_property's slot
+        return sender
 
     # --- calls --------------------------------------------------------------------------------
 
@@ -147,7 +172,7 @@ class Evm:
         gas_price: int = 0,
     ) -> CallResult:
         """Run a transaction from ``sender`` without a signature, then undo it."""
-        unsigned = VM_CLASS.create_unsigned_transaction(
+        unsigned = self.vm_class.create_unsigned_transaction(
             nonce=state.get_nonce(sender),
             gas_price=gas_price,
             gas=gas,
@@ -227,6 +252,7 @@ __all__ = [
     "VM_CLASS",
     "CallResult",
     "Evm",
+    "NodeVM",
     "ValidationError",
     "revert_data",
 ]
