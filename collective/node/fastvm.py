@@ -296,11 +296,25 @@ def encode_account(nonce: int, balance: int, storage_root: bytes, code_hash: byt
 class NodeAccountDB(AccountDB):
     """py-evm's account database; balance and nonce writes without the generic RLP path."""
 
-    def _put(self, address: Address, nonce: int, balance: int, account: Any) -> None:
-        storage_root = account.storage_root
+    def _put(
+        self,
+        address: Address,
+        nonce: int,
+        balance: int,
+        account: Any,
+        storage_root: bytes | None = None,
+    ) -> None:
+        storage_root = account.storage_root if storage_root is None else storage_root
         code_hash = account.code_hash
         self._account_cache[address] = Account(nonce, balance, storage_root, code_hash)
         self._journaltrie[address] = encode_account(nonce, balance, storage_root, code_hash)
+
+    def _set_storage_root(self, address: Address, new_storage_root: Any) -> None:
+        if new_storage_root.__class__ is not bytes or len(new_storage_root) != 32:
+            super()._set_storage_root(address, new_storage_root)
+            return
+        account = self._get_account(address)
+        self._put(address, account.nonce, account.balance, account, new_storage_root)
 
     def set_balance(self, address: Address, balance: int) -> None:
         if len(address) != 20 or address.__class__ is not bytes:

@@ -9,8 +9,9 @@ deploy it (at the address their deployment will create). Without an address, eve
 
 One shortcut keeps the check cheap at high rates: when the code at the address is exactly the
 AccountRules this package ships (whose ``transactionAllowed`` reads only ``sender`` and
-storage), answers are remembered per (head block, sender) until the next block. Any other
-contract is asked for every transaction.
+storage), answers are remembered per sender for the contract's current storage. Any other
+contract is asked for every transaction. The answers stay valid as long as the contract's
+storage does (same storage root), so most blocks reuse the previous block's answers.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class Permissioning:
         self.rules = Address(rules) if rules is not None else None
         self.bootstrap_admins = frozenset(bootstrap_admins)
         self._cache: dict[bytes, bool] = {}
-        self._cache_state: object = None
+        self._cache_key: object = None
         self._sender_only: dict[bytes, bool] = {}  # code hash -> answers depend on sender only
 
     def _depends_on_sender_only(self, code: bytes) -> bool:
@@ -93,8 +94,12 @@ class Permissioning:
             return sender in self.bootstrap_admins
         cacheable = self._depends_on_sender_only(code)
         if cacheable:
-            if self._cache_state is not state:
-                self._cache, self._cache_state = {}, state
+            # answers hold while the contract's storage does; without its storage root, for
+            # this state object only
+            root = _storage_root(state, self.rules)
+            key: object = (len(code), root) if root is not None else state
+            if key != self._cache_key:
+                self._cache, self._cache_key = {}, key
             cached = self._cache.get(sender)
             if cached is not None:
                 return cached
@@ -109,6 +114,18 @@ class Permissioning:
         if cacheable:
             self._cache[sender] = allowed
         return allowed
+
+
+def _storage_root(state: StateAPI, address: Address) -> bytes | None:
+    """The storage root of ``address`` in ``state`` (None if py-evm does not say)."""
+    account_db = getattr(state, "_account_db", None)
+    getter = getattr(account_db, "_get_storage_root", None)
+    if getter is None:
+        return None
+    try:
+        return bytes(getter(address))
+    except Exception:
+        return None
 
 
 __all__ = ["Permissioning", "encode_check"]
