@@ -72,7 +72,8 @@ def node_group() -> None:
     "--authority",
     metavar="KEYSTORE",
     help="Sealing account: a keystore name or file (password from COLLECTIVE_PASSWORD or "
-    "asked). Recorded as every block's miner.",
+    "asked). Every block's miner; each block carries its signature over the block hash "
+    "(sealSignature).",
 )
 @click.option(
     "--genesis",
@@ -154,15 +155,15 @@ def start_command(
         genesis = Genesis.load(stored)
     else:
         genesis = Genesis()
-    from eth_typing import Address
 
-    sealer = _authority(authority) if authority else bytes(ZERO_ADDRESS)
+    sealer_key = _authority_key(authority) if authority else None
 
     config = NodeConfig(
         genesis=genesis,
         data_dir=data_dir,
         block_time=seconds,
-        authority=Address(sealer),
+        authority=ZERO_ADDRESS,
+        authority_key=sealer_key,
         dev=dev,
         account_rules=rules,
         permissioning=not no_permissioning,
@@ -218,15 +219,14 @@ def _describe(node: Any, url: str, startup: float) -> dict[str, Any]:
     }
 
 
-def _authority(spec: str) -> bytes:
+def _authority_key(spec: str) -> bytes:
     from collective.accounts import load_account, password_from_env
     from collective.cli.account_cmd import prompt_password
 
     password = password_from_env()
     if password is None:
         password = prompt_password(spec)
-    account = load_account(spec, password)
-    return bytes.fromhex(account.address[2:])
+    return bytes(load_account(spec, password).key)
 
 
 @node_group.command("init")

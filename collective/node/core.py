@@ -5,9 +5,11 @@
 :attr:`NodeChain.lock` around every call.
 
 Sealing is proof of authority: the authority address is every block's ``miner``
-(coinbase); a block takes pending transactions first come, first served, as many as fit in its
-gas limit. The block, its state-trie nodes, transactions, receipts and logs are written in one
-SQLite transaction before anyone learns of the block.
+(coinbase) and, when the node holds the authority's key, the block carries its signature over
+the block hash (:mod:`collective.node.authority`); a block takes pending transactions first
+come, first served, as many as fit in its gas limit. The block, its state-trie nodes,
+transactions, receipts and logs are written in one SQLite transaction before anyone learns of
+the block.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from eth_utils.exceptions import ValidationError
 
 from collective.errors import NodeError
 from collective.node import render
+from collective.node.authority import SEAL_FIELD, Authority
 from collective.node.errors import RpcError, rejected
 from collective.node.evm import EMPTY_REQUESTS_HASH, VM_CLASS, Evm, base_fee
 from collective.node.genesis import Genesis
@@ -77,13 +80,15 @@ class NodeChain:
         data_dir: Path | None = None,
         *,
         authority: Address = ZERO_ADDRESS,
+        sealer: Authority | None = None,
         permissioning: Permissioning | None = None,
         sync: SyncMode = "full",
         vm_class: type[PragueVM] = VM_CLASS,
     ) -> None:
         self.genesis = genesis
         self.chain_id = genesis.chain_id
-        self.authority = authority
+        self.sealer = sealer
+        self.authority = sealer.address if sealer is not None else authority
         self.permissioning = permissioning or Permissioning(
             genesis.account_rules, genesis.bootstrap_admins
         )
@@ -355,7 +360,10 @@ class NodeChain:
     ) -> None:
         self.evm.store_header(header)
         size = render.block_size(header, list(raw_txs))
-        block_json = render.dumps(render.block(header, size=size))
+        block = render.block(header, size=size)
+        if self.sealer is not None and header.block_number > 0:
+            block[SEAL_FIELD] = render.hexbytes(self.sealer.seal(bytes(header.hash)))
+        block_json = render.dumps(block)
         self.store.commit_block(
             StoredBlock(header.block_number, bytes(header.hash), _encode(header), block_json),
             txs,

@@ -13,6 +13,7 @@ from pathlib import Path
 from eth_typing import Address
 
 from collective import __version__
+from collective.node.authority import Authority
 from collective.node.core import ZERO_ADDRESS, NodeChain, Sealed
 from collective.node.dev import DevAccounts
 from collective.node.filters import Filters
@@ -33,6 +34,7 @@ class NodeConfig:
     data_dir: Path | None = None
     block_time: float | None = None
     authority: Address = ZERO_ADDRESS
+    authority_key: bytes | None = None  # signs every sealed block (the address is derived)
     dev: bool = False
     account_rules: bytes | None = None  # overrides the genesis file's
     permissioning: bool = True  # False ignores any AccountRules address (benchmarks)
@@ -56,6 +58,7 @@ class Node:
             genesis,
             config.data_dir,
             authority=config.authority,
+            sealer=Authority(config.authority_key) if config.authority_key else None,
             permissioning=permissioning,
             sync=config.sync,
         )
