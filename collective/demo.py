@@ -30,7 +30,7 @@ from collective.chain import Chain, connect
 from collective.client import Collective
 from collective.client.usage import UseItem
 from collective.config import ProjectConfig, load_config
-from collective.deploy import deploy_suite
+from collective.deploy import deploy_suite, load_deployment
 from collective.errors import CollectiveError, ConfigurationError, TransactionError
 from collective.receipts import build_receipt, verify_receipt
 from collective.signing import SignedRequest
@@ -80,16 +80,19 @@ Listener = Callable[[Step], None]
 
 
 def run_demo(
-    network: str = "embedded",
+    network: str | None = None,
     *,
     rpc: str | None = None,
+    manifest: Path | None = None,
     config: ProjectConfig | None = None,
     on_step: Listener | None = None,
 ) -> DemoReport:
-    """Play the story on ``network`` (default: a fresh embedded chain) and report it.
+    """Play the story on ``network`` or the node at ``rpc`` (default: a fresh embedded chain).
 
     On a node the actors are its well-known dev accounts (anvil, ``collective node --dev``)
-    and the suite is deployed fresh; the demo needs ten dev accounts.
+    and the suite is deployed fresh; the demo needs ten dev accounts. If the network has a
+    deployment of its own (``manifest``, default ``deployments/<network>.json``) whose
+    AccountRules permissions the node, the demo's transacting accounts are admitted there first.
     """
     started = time.perf_counter()
     config = config or load_config()
@@ -99,15 +102,22 @@ def run_demo(
             f"the demo needs ten well-known dev accounts, and {chain.where} has none",
             hint="run it on the embedded chain, on anvil, or on `collective node start --dev`",
         )
-    story = _Story(chain, config, on_step)
+    story = _Story(chain, config, on_step, manifest)
     report = story.play()
     report.seconds = time.perf_counter() - started
     return report
 
 
 class _Story:
-    def __init__(self, chain: Chain, config: ProjectConfig, on_step: Listener | None) -> None:
+    def __init__(
+        self,
+        chain: Chain,
+        config: ProjectConfig,
+        on_step: Listener | None,
+        manifest: Path | None = None,
+    ) -> None:
         self.chain = chain
+        self.manifest = manifest
         self.config = config
         self.on_step = on_step
         dev = chain.dev_accounts
@@ -147,6 +157,7 @@ class _Story:
         return self.report
 
     def setup(self) -> None:
+        self.admit_to_network()  # before the demo's own suite, which lands at fresh addresses
         members = [self.accounts[m].address for m in ("member 1", "member 2", "member 3")]
         with _manifest_dir(self.chain) as manifest:
             suite = deploy_suite(
@@ -177,6 +188,39 @@ class _Story:
             admitted = self.admin.orgs.admit(client.address)
             lines.append(f"{name:<20} {client.address} admitted (block {admitted.block_number})")
         self.step("The consortium admits a hospital and a research lab", *lines)
+
+    def admit_to_network(self) -> None:
+        """On a node permissioned by an AccountRules of its own (`collective node` started
+        from `node init`, Besu), admit the accounts that will send transactions there too.
+        The network's rules are the ones its deployment manifest records; the subjects
+        (patient, guardian) never send a transaction, so they need no admission."""
+        if self.chain.embedded:
+            return
+        try:
+            network = load_deployment(self.chain, self.manifest, verify=True, config=self.config)
+        except CollectiveError:
+            return  # no (live) deployment of the suite on this network: nothing to admit to
+        rules = Collective(self.chain, network, self.accounts["consortium"])
+        if not rules.orgs.is_admin(self.accounts["consortium"].address):
+            return
+        senders = ("hospital", "lab", "member 1", "member 2", "member 3")
+        admitted = []
+        for who in senders:
+            address = self.accounts[who].address
+            status = rules.orgs.profile(address).status
+            if status == "unknown":
+                rules.orgs.admit(address)
+            elif status == "suspended":
+                rules.orgs.reinstate(address)
+            else:
+                continue
+            admitted.append(who)
+        if admitted:
+            self.step(
+                "The network admits the accounts that will transact",
+                f"{self.chain.where} is permissioned by AccountRules "
+                f"{network.address('AccountRules')}: admitted {', '.join(admitted)}",
+            )
 
     def policies(self) -> None:
         lines = []
@@ -242,7 +286,11 @@ class _Story:
         )
 
     def guardian_then_patient(self) -> None:
-        appointed = self.patient.did.add_guardian(self.guardian.address, GUARDIAN_VALIDITY)
+        # The patient never pays gas (nor needs to be admitted to a permissioned network): it
+        # signs the ERC-1056 delegation and the hospital relays it.
+        appointed = self.hospital.did.add_delegate_signed(
+            self.accounts["patient"], self.guardian.address, "sigAuth", GUARDIAN_VALIDITY
+        )
         document = self.patient.did.resolve(self.patient.address)
         signed = self.guardian.signing.sign_grant(
             self.hospital.address, TREATMENT, HEALTH_RECORD, identity=self.patient.address
@@ -250,20 +298,24 @@ class _Story:
         granted = self.hospital.signing.relay(signed)
         self.step(
             "The patient's guardian acts for the patient",
-            f"the patient made {self.guardian.address} a sigAuth delegate for 30 days "
-            f"(block {appointed.block_number}); the DID document now lists "
+            f"the patient signed {self.guardian.address} in as a sigAuth delegate for 30 days "
+            f"(relayed by the hospital, block {appointed.block_number}); the DID document "
+            "now lists "
             f"{len(document.authentication)} authentication keys",
             f"the guardian signed consent for the hospital to use {HEALTH_RECORD} for "
             f"{TREATMENT}; the hospital relayed it: identity {granted.identity}, agent "
             f"{granted.agent}",
             guardian=self.guardian.address,
         )
-        revoked = self.patient.did.revoke_delegate(self.guardian.address, "sigAuth")
+        revoked = self.hospital.did.revoke_delegate_signed(
+            self.accounts["patient"], self.guardian.address, "sigAuth"
+        )
         withdrawal = self.patient.signing.sign_withdrawal(self.lab.address, RESEARCH, LAB_RESULTS)
         withdrawn = self.hospital.signing.relay(withdrawal)
         self.step(
             "The patient takes back control and withdraws the lab's consent",
-            f"guardian revoked (block {revoked.block_number})",
+            f"the patient signed the guardian's revocation; the hospital relayed it "
+            f"(block {revoked.block_number})",
             f"signed withdrawal relayed (block {withdrawn.block_number}): the lab may no longer "
             f"use {LAB_RESULTS} for {RESEARCH}",
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from collective.cli.common import CliState, console, emit_json, pass_state, print_table, to_jsonable
@@ -16,9 +18,18 @@ HISTORY_COLUMNS = ("time", "block", "what", "organization", "purpose", "category
 @click.option(
     "--rpc", metavar="URL", help="A dev node's JSON-RPC URL (anvil, collective node --dev)."
 )
+@click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="The network's own deployment (default deployments/<network>.json): on a node "
+    "permissioned by its AccountRules, the demo's accounts are admitted there first.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_state
-def demo_command(state: CliState, network: str | None, rpc: str | None, as_json: bool) -> None:
+def demo_command(
+    state: CliState, network: str | None, rpc: str | None, manifest: Path | None, as_json: bool
+) -> None:
     """Play the whole consent story and print what happened.
 
     \b
@@ -41,6 +52,7 @@ def demo_command(state: CliState, network: str | None, rpc: str | None, as_json:
       collective demo
       collective demo --json > demo.json
       collective demo --rpc http://127.0.0.1:8545     # on a running anvil
+      collective demo --network local                 # on `collective node start --dev`
     """
     from collective.demo import Step, run_demo
 
@@ -56,8 +68,9 @@ def demo_command(state: CliState, network: str | None, rpc: str | None, as_json:
             out.print(f"    {line}", markup=False)
 
     report = run_demo(
-        network or state.network or "embedded",
+        network or state.network,
         rpc=rpc or state.rpc,
+        manifest=manifest,
         on_step=None if as_json else show,
     )
     if as_json:
