@@ -33,7 +33,13 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from eth._utils.address import generate_contract_address
-from eth.abc import ComputationAPI, MessageAPI, SignedTransactionAPI, StateAPI
+from eth.abc import (
+    AccountStorageDatabaseAPI,
+    ComputationAPI,
+    MessageAPI,
+    SignedTransactionAPI,
+    StateAPI,
+)
 from eth.constants import CREATE_CONTRACT_ADDRESS, UINT_256_MAX
 from eth.db.account import AccountDB
 from eth.exceptions import FullStack, Halt, InsufficientStack, OutOfGas
@@ -52,6 +58,8 @@ from eth.vm.opcode import _FastOpcode
 from eth.vm.stack import Stack
 from eth_typing import Address
 from eth_utils.logging import get_extended_debug_logger
+
+from collective.node.storage import BatchedAccountStorageDB
 
 _JUMPDEST_CACHE_LIMIT = 512
 _OpcodeEntry = tuple[int | None, Callable[..., Any], str, int, int]
@@ -294,7 +302,16 @@ def encode_account(nonce: int, balance: int, storage_root: bytes, code_hash: byt
 
 
 class NodeAccountDB(AccountDB):
-    """py-evm's account database; balance and nonce writes without the generic RLP path."""
+    """py-evm's account database; balance and nonce writes without the generic RLP path, and
+    storage tries updated once per block (:mod:`collective.node.storage`)."""
+
+    def _get_address_store(self, address: Address) -> AccountStorageDatabaseAPI:
+        store = self._account_stores.get(address)
+        if store is None:
+            storage_root = self._get_storage_root(address)
+            store = BatchedAccountStorageDB(self._raw_store_db, storage_root, address)
+            self._account_stores[address] = store
+        return store
 
     def _put(
         self,

@@ -15,12 +15,11 @@ from eth_utils.crypto import keccak
 BLANK_ROOT = keccak(rlp.encode(b""))
 
 
+_HEX_TO_NIBBLE = bytes.maketrans(b"0123456789abcdef", bytes(range(16)))
+
+
 def _nibbles(key: bytes) -> bytes:
-    out = bytearray()
-    for byte in key:
-        out.append(byte >> 4)
-        out.append(byte & 15)
-    return bytes(out)
+    return key.hex().encode().translate(_HEX_TO_NIBBLE)
 
 
 def _hex_prefix(nibbles: bytes, leaf: bool) -> bytes:
@@ -29,9 +28,30 @@ def _hex_prefix(nibbles: bytes, leaf: bool) -> bytes:
     return bytes(prefixed[i] << 4 | prefixed[i + 1] for i in range(0, len(prefixed), 2))
 
 
+def _length_prefix(length: int, offset: int) -> bytes:
+    if length < 56:
+        return bytes((offset + length,))
+    size = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes((offset + 55 + len(size),)) + size
+
+
+def encode_node(item: object) -> bytes:
+    """RLP of a trie node: nested lists of byte strings (``rlp.encode`` without its sedes
+    inference, which is most of its cost here)."""
+    if item.__class__ is bytes:
+        data: bytes = item  # type: ignore[assignment]
+        if len(data) == 1 and data[0] < 0x80:
+            return data
+        return _length_prefix(len(data), 0x80) + data
+    if item.__class__ is list:
+        payload = b"".join([encode_node(child) for child in item])  # type: ignore[attr-defined]
+        return _length_prefix(len(payload), 0xC0) + payload
+    return bytes(rlp.encode(item))
+
+
 def _reference(node: list[object] | bytes) -> object:
     """How a parent refers to ``node``: inline if its encoding is under 32 bytes."""
-    encoded = rlp.encode(node)
+    encoded = encode_node(node)
     return node if len(encoded) < 32 else keccak(encoded)
 
 
@@ -68,7 +88,7 @@ def ordered_trie_root(values: Sequence[bytes]) -> bytes:
     if not values:
         return bytes(BLANK_ROOT)
     items = sorted((_nibbles(rlp.encode(i)), value) for i, value in enumerate(values))
-    return bytes(keccak(rlp.encode(_build(items, 0))))
+    return bytes(keccak(encode_node(_build(items, 0))))
 
 
-__all__ = ["ordered_trie_root"]
+__all__ = ["encode_node", "ordered_trie_root"]

@@ -1,0 +1,85 @@
+"""Batched storage-trie updates (collective.node.storage) give py-evm's roots and reads."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import rlp
+from eth.constants import BLANK_ROOT_HASH
+from eth.db.atomic import AtomicDB
+from eth.db.storage import AccountStorageDB
+from eth_typing import Address, Hash32
+from trie.hexary import HexaryTrie
+
+from collective.node.storage import BatchedAccountStorageDB, set_many
+
+ADDRESS = Address(b"\x11" * 20)
+
+
+def test_set_many_matches_hexary_trie() -> None:
+    rng = random.Random(4)
+    for _ in range(60):
+        reference = HexaryTrie({})
+        nodes: dict[bytes, bytes] = {}
+        root = reference.root_hash
+        keys: list[bytes] = []
+        for _ in range(rng.randint(1, 4)):
+            writes: dict[bytes, bytes] = {}
+            for _ in range(rng.choice([1, 2, 7, 60, 300])):
+                if keys and rng.random() < 0.3:
+                    key = rng.choice(keys)  # overwrite
+                elif keys and rng.random() < 0.3:  # share a prefix with a known key
+                    key = rng.choice(keys)[: rng.randint(0, 31)] + os.urandom(32)
+                else:
+                    key = os.urandom(32)
+                key = key[:32]
+                keys.append(key)
+                writes[key] = rlp.encode(rng.randint(1, 2 ** rng.choice([8, 64, 256]) - 1))
+            for key, value in writes.items():
+                reference[key] = value
+            root = set_many(nodes, root, writes)
+            assert root == reference.root_hash
+
+
+def _run(store_class: type[AccountStorageDB], script: list[tuple[str, int, int]]) -> list[bytes]:
+    db = AtomicDB()
+    root = BLANK_ROOT_HASH
+    roots = []
+    store = store_class(db, Hash32(root), ADDRESS)
+    for op, slot, value in script:
+        if op == "set":
+            store.set(slot, value)
+        elif op == "get":
+            roots.append(rlp.encode(store.get(slot)))
+        elif op == "delete":
+            store.delete()
+        elif op == "root":
+            store.lock_changes()
+            store.make_storage_root()
+            if store.has_changed_root:
+                root = store.get_changed_root()
+                store.persist(db)
+            roots.append(bytes(root))
+            store = store_class(db, Hash32(root), ADDRESS)
+    return roots
+
+
+def test_batched_storage_matches_py_evm() -> None:
+    rng = random.Random(7)
+    for _ in range(40):
+        script: list[tuple[str, int, int]] = []
+        slots = [rng.randint(0, 2**256 - 1) for _ in range(30)] + list(range(10))
+        for _ in range(rng.randint(1, 200)):
+            roll = rng.random()
+            slot = rng.choice(slots)
+            if roll < 0.55:
+                script.append(("set", slot, rng.choice([0, 1, rng.randint(0, 2**256 - 1)])))
+            elif roll < 0.8:
+                script.append(("get", slot, 0))
+            elif roll < 0.83:
+                script.append(("delete", 0, 0))
+            else:
+                script.append(("root", 0, 0))
+        script.append(("root", 0, 0))
+        assert _run(BatchedAccountStorageDB, script) == _run(AccountStorageDB, script)
