@@ -179,7 +179,7 @@ class Chain:
         params: TxParams = {}
         if sender is not None:
             params["from"] = _address(sender)
-        with self._locked(), self._errors(f"calling {fn.fn_name}"):
+        with self.exclusive(), self._errors(f"calling {fn.fn_name}"):
             return fn.call(params, block_identifier=block)
 
     def code_at(self, address: str) -> bytes:
@@ -247,7 +247,7 @@ class Chain:
         params: dict[str, Any] = {"from": sender.address, "value": value, "data": payload}
         if to is not None:
             params["to"] = to
-        with self._locked(), self._errors(what, sender=sender.address):
+        with self.exclusive(), self._errors(what, sender=sender.address):
             if gas is None:
                 # Estimate against the pending block the transaction will land in: estimating
                 # against "latest" (anvil's default) under-prices writes whose cost depends on
@@ -272,7 +272,7 @@ class Chain:
                     if self._fast is not None:
                         receipt = self._send_fast(raw, what, tx_hash, sender)
                     else:
-                        with self._locked(), self._errors(what, tx_hash=tx_hash):
+                        with self.exclusive(), self._errors(what, tx_hash=tx_hash):
                             self.w3.eth.send_raw_transaction(HexStr(raw))
                 except ChainError as exc:
                     self._nonces.pop(sender.address, None)  # re-read from the node next time
@@ -309,7 +309,7 @@ class Chain:
                 if found:
                     return _receipt_from_rpc(found)
             else:
-                with self._locked():
+                with self.exclusive():
                     try:
                         return self.w3.eth.get_transaction_receipt(HexStr(tx_hash))
                     except (TransactionNotFound, TransactionIndexingInProgress):
@@ -409,8 +409,9 @@ class Chain:
         with self._guard:
             return self._sender_locks.setdefault(address, threading.RLock())
 
-    def _locked(self) -> threading.RLock | nullcontext[None]:
-        """The embedded chain (py-evm in process) serves one thread at a time."""
+    def exclusive(self) -> threading.RLock | nullcontext[None]:
+        """Hold while using ``w3`` or ``tester`` directly from several threads: the embedded
+        chain (py-evm in process) serves one thread at a time; a node needs no lock."""
         return self._embedded_lock if self._tester is not None else nullcontext()
 
     def _reverted(self, tx: TxParams, receipt: TxReceipt, tx_hash: str) -> CollectiveError:
@@ -472,6 +473,15 @@ class Chain:
                 self._tester.mine_blocks(1)
             else:
                 self._rpc("evm_mine", [])
+
+    def request(self, method: str, params: list[Any]) -> Any:
+        """A raw JSON-RPC request (e.g. ``anvil_setBalance``); ChainError when refused."""
+        return self._rpc(method, params)
+
+    def reading(self, what: str, tx_hash: str | None = None) -> Any:
+        """Context manager turning web3 / eth-tester / connection failures while ``what`` into
+        Collective errors (for code that talks to ``w3`` directly)."""
+        return self._errors(what, tx_hash=tx_hash)
 
     def _rpc(self, method: str, params: list[Any]) -> Any:
         with self._errors(method):

@@ -101,7 +101,7 @@ def test_example_with_keystore_actors_on_anvil(anvil: str, tmp_path: Path) -> No
         for role in ["admin", "hospital", "lab", "ana", "ben"]:
             key = Account.create()
             import_account(role, key.key.hex(), "pw", keystore, kdf="pbkdf2", iterations=16)
-            node._rpc("anvil_setBalance", [key.address, hex(10**20)])
+            node.request("anvil_setBalance", [key.address, hex(10**20)])
             address[role] = key.address
         args = ["--admin", "admin", "--hospital", "hospital", "--lab", "lab"]
         args += ["--patient", "ana", "--patient", "ben"]

@@ -207,7 +207,7 @@ class EmbeddedSource:
         return self._tester.backend.chain
 
     def head(self) -> int:
-        with self._chain._locked():
+        with self._chain.exclusive():
             return int(self._evm.get_canonical_head().block_number)
 
     def _block(self, number: int) -> Any:
@@ -220,7 +220,7 @@ class EmbeddedSource:
 
     def headers(self, start: int, end: int) -> list[Header]:
         out: list[Header] = []
-        with self._chain._locked():
+        with self._chain.exclusive():
             for number in range(start, end + 1):
                 block = self._block(number)
                 if block is None:
@@ -234,7 +234,7 @@ class EmbeddedSource:
     def logs(self, start: int, end: int, topics: Sequence[str]) -> list[dict[str, Any]]:
         wanted = {int(topic, 16) for topic in topics}
         out: list[dict[str, Any]] = []
-        with self._chain._locked():
+        with self._chain.exclusive():
             evm = self._evm
             for number in range(start, end + 1):
                 block = self._block(number)

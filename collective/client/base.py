@@ -145,11 +145,11 @@ class Session:
             "toBlock": "latest",
             "topics": codec.topic_filter(event.event_name, filters or {}),
         }
-        with self.chain._locked(), self.chain._errors(f"reading {event.event_name} events"):
+        with self.chain.exclusive(), self.chain.reading(f"reading {event.event_name} events"):
             if self.chain.embedded:
                 raw: list[Any] = list(self.chain.w3.eth.get_logs(query))  # type: ignore[arg-type]
             else:
-                raw = self.chain._rpc("eth_getLogs", [query])
+                raw = self.chain.request("eth_getLogs", [query])
         out = [codec.decode_log(log) for log in raw]
         return [log for log in out if log is not None and log.event == event.event_name]
 

@@ -111,7 +111,7 @@ class UsageClient:
     def in_transaction(self, tx_hash: str) -> UseRecorded:
         """The uses a mined transaction recorded (none if it recorded none)."""
         chain = self._s.chain
-        with chain._locked(), chain._errors("reading the transaction receipt", tx_hash=tx_hash):
+        with chain.exclusive(), chain.reading("reading the transaction receipt", tx_hash=tx_hash):
             receipt = chain.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
         return self._result(receipt)
 
@@ -125,7 +125,7 @@ class UsageClient:
         a = event["args"]
         block = int(event["blockNumber"])
         if block not in times:
-            with self._s.chain._locked():
+            with self._s.chain.exclusive():
                 times[block] = int(self._s.chain.w3.eth.get_block(block)["timestamp"])
         return UsageRecord(
             identity=a["identity"],
