@@ -35,7 +35,7 @@ from collective.node.evm import EMPTY_REQUESTS_HASH, VM_CLASS, Evm, base_fee
 from collective.node.genesis import Genesis
 from collective.node.permissioning import Permissioning
 from collective.node.store import Store, StoredBlock, StoredLog, StoredTx, SyncMode
-from collective.node.trie import ordered_trie_root
+from collective.node.trie import encode_receipt, ordered_trie_root
 
 ZERO_ADDRESS = Address(b"\x00" * 20)
 MAX_TX_SIZE = 128 * 1024  # geth's txMaxSize
@@ -167,7 +167,7 @@ class NodeChain:
                 -32602, "invalid params: transaction: not a valid RLP-encoded signed transaction"
             ) from None
         try:
-            sender = self.evm.recover_sender(tx)
+            sender = self.evm.recover_sender(tx, raw)
         except Exception:
             raise rejected("invalid sender") from None
         self.admit(tx, sender, raw)
@@ -265,9 +265,11 @@ class NodeChain:
             receipts.append(receipt)
         leftover = self.pending.txs[taken:]
         tx_root = ordered_trie_root([raws.get(bytes(tx.hash)) or tx.encode() for tx in applied])
-        receipt_root = ordered_trie_root([receipt.encode() for receipt in receipts])
+        receipt_root = ordered_trie_root([encode_receipt(receipt) for receipt in receipts])
+        # finalizing reads only the header (Paris+: no rewards, no uncles) and copies the block
+        # with a deep copy of every transaction in it: hand it the header alone
         block = vm.get_block().copy(
-            transactions=applied,
+            transactions=[],
             header=header.copy(
                 gas_used=gas.gas_used,
                 bloom=bloom,

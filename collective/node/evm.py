@@ -141,19 +141,25 @@ class Evm:
         tx: SignedTransactionAPI = self.vm_class.get_transaction_builder().decode(raw)
         return tx
 
-    def recover_sender(self, tx: SignedTransactionAPI) -> Address:
+    def recover_sender(self, tx: SignedTransactionAPI, raw: bytes | None = None) -> Address:
         """Check the signature and return the sender, recovering the public key once.
 
         py-evm's ``check_signature_validity`` recovers the key (and verifies the signature
         against it, which cannot fail), then ``tx.sender`` recovers it again. For typed
         transactions the node recovers once and fills ``tx.sender``'s cache; legacy ones take
         py-evm's path (their ``v`` carries the chain id). Raises on a bad signature.
+
+        With the ``raw`` bytes ``tx`` was decoded from, the signed message is cut out of them
+        (:func:`signing_message`) instead of re-encoded field by field.
         """
         if tx.type_id is None:
             tx.check_signature_validity()
             return Address(bytes(tx.sender))
         signature = Signature(vrs=(tx.y_parity, tx.r, tx.s))  # validates v, r and s
-        public_key = signature.recover_public_key_from_msg(tx.get_message_for_signing())
+        message = None if raw is None else signing_message(raw)
+        if message is None:
+            message = tx.get_message_for_signing()
+        public_key = signature.recover_public_key_from_msg(message)
         sender = Address(public_key.to_canonical_address())
         vars(tx)["sender"] = sender  # the cached_property's slot
         return sender
@@ -232,6 +238,50 @@ class Evm:
         return _result(computation, 0)
 
 
+def _rlp_item_end(data: bytes, at: int) -> int:
+    """Where the RLP item starting at ``at`` ends."""
+    first = data[at]
+    if first < 0x80:
+        return at + 1
+    if first <= 0xB7:
+        return at + 1 + first - 0x80
+    if first <= 0xBF:
+        size = first - 0xB7
+        return at + 1 + size + int.from_bytes(data[at + 1 : at + 1 + size], "big")
+    if first <= 0xF7:
+        return at + 1 + first - 0xC0
+    size = first - 0xF7
+    return at + 1 + size + int.from_bytes(data[at + 1 : at + 1 + size], "big")
+
+
+def signing_message(raw: bytes) -> bytes | None:
+    """A typed transaction's signed message taken from its encoding: the type byte and the
+    RLP list of its fields without ``y_parity, r, s``. The node decodes transactions strictly
+    (canonical RLP only), so these are the bytes py-evm would re-encode. None when ``raw``
+    does not have that shape (py-evm's path then decides)."""
+    if len(raw) < 2 or raw[0] >= 0x80 or raw[1] < 0xC0:
+        return None
+    payload_end = _rlp_item_end(raw, 1)
+    if payload_end != len(raw):
+        return None
+    start = 2 if raw[1] <= 0xF7 else 2 + raw[1] - 0xF7
+    ends = []
+    at = start
+    while at < payload_end:
+        at = _rlp_item_end(raw, at)
+        ends.append(at)
+    if at != payload_end or len(ends) < 4:
+        return None
+    body = raw[start : ends[-4]]
+    length = len(body)
+    if length < 56:
+        prefix = bytes((0xC0 + length,))
+    else:
+        size = length.to_bytes((length.bit_length() + 7) // 8, "big")
+        prefix = bytes((0xF7 + len(size),)) + size
+    return raw[:1] + prefix + body
+
+
 def _result(computation: ComputationAPI, intrinsic: int) -> CallResult:
     error = computation.error if computation.is_error else None
     return CallResult(
@@ -255,4 +305,5 @@ __all__ = [
     "NodeVM",
     "ValidationError",
     "revert_data",
+    "signing_message",
 ]

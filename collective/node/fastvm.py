@@ -49,7 +49,7 @@ from eth.vm.forks.cancun.constants import BLOB_TX_TYPE
 from eth.vm.forks.prague import PragueVM
 from eth.vm.forks.prague.computation import PragueComputation
 from eth.vm.forks.prague.state import PragueState, PragueTransactionExecutor
-from eth.vm.logic import duplication, flow, swap
+from eth.vm.logic import arithmetic, comparison, duplication, flow, swap
 from eth.vm.logic import memory as memory_logic
 from eth.vm.logic import stack as stack_logic
 from eth.vm.logic.invalid import InvalidOpcode
@@ -62,8 +62,9 @@ from eth_utils.logging import get_extended_debug_logger
 from collective.node.storage import BatchedAccountStorageDB
 
 _JUMPDEST_CACHE_LIMIT = 512
-_OpcodeEntry = tuple[int | None, Callable[..., Any], str, int, int]
+_OpcodeEntry = tuple[int | None, Callable[..., Any], str, int, Any]
 _STACK_LIMIT = 1024
+_INLINE_MEMORY_LIMIT = 2**32  # larger offsets take py-evm's path (and its errors)
 
 
 class NodeStack(Stack):
@@ -181,11 +182,35 @@ class NodeComputation(PragueComputation):
 
 # How the loop runs an opcode: call its logic function, or do what py-evm's function for it
 # does (same gas first, same stack effect, same errors) without the calls.
-_CALL, _LOGIC, _PUSH, _DUP, _SWAP, _POP, _NOTHING, _MSTORE, _MLOAD = range(9)
+_CALL, _LOGIC, _PUSH, _DUP, _SWAP, _POP, _NOTHING, _MSTORE, _MLOAD, _BINARY, _ISZERO = range(11)
+_M = UINT_256_MAX
+
+# py-evm's two-operand functions (first popped, second popped) -> result, each exactly its
+# logic function's arithmetic; results are already in 0 .. 2**256-1
+_BINARY_OPS: dict[Callable[..., Any], Callable[[int, int], int]] = {
+    arithmetic.add: lambda a, b: (a + b) & _M,
+    arithmetic.sub: lambda a, b: (a - b) & _M,
+    arithmetic.shl: lambda a, b: 0 if a >= 256 else (b << a) & _M,
+    arithmetic.shr: lambda a, b: 0 if a >= 256 else b >> a,
+    comparison.and_op: lambda a, b: a & b,
+    comparison.or_op: lambda a, b: a | b,
+    comparison.xor: lambda a, b: a ^ b,
+    comparison.eq: lambda a, b: 1 if a == b else 0,
+    comparison.lt: lambda a, b: 1 if a < b else 0,
+    comparison.gt: lambda a, b: 1 if a > b else 0,
+}
 
 
-def _inline_kind(value: int, logic: Callable[..., Any]) -> tuple[int, int]:
-    """Inline only py-evm's own stack and JUMPDEST functions, recognised by identity."""
+def _inline_kind(value: int, logic: Callable[..., Any]) -> tuple[int, Any]:
+    """Inline only py-evm's own stack, memory, arithmetic and JUMPDEST functions, recognised
+    by identity."""
+    binary = _BINARY_OPS.get(logic)
+    if binary is not None:
+        return _BINARY, binary
+    if logic is comparison.iszero:
+        return _ISZERO, 0
+    if value == 0x5F and logic is stack_logic.push0:
+        return _PUSH, 0
     if 0x60 <= value <= 0x7F and logic is getattr(stack_logic, f"push{value - 0x5F}", None):
         return _PUSH, value - 0x5F
     if 0x80 <= value <= 0x8F and logic is getattr(duplication, f"dup{value - 0x7F}", None):
@@ -237,6 +262,26 @@ def _run(computation: Any, table: dict[int, _OpcodeEntry]) -> None:
                 if len(values) > 1023:
                     raise FullStack("Stack limit reached")
                 values.append(data if len(data) == arg else data.ljust(arg, b"\x00"))
+            elif kind == _BINARY:
+                if len(values) >= 2:
+                    first = values.pop()
+                    second = values.pop()
+                    values.append(
+                        arg(
+                            first if first.__class__ is int else int.from_bytes(first, "big"),
+                            second if second.__class__ is int else int.from_bytes(second, "big"),
+                        )
+                    )
+                else:
+                    logic(computation)  # py-evm raises InsufficientStack
+            elif kind == _ISZERO:
+                if values:
+                    top = values[-1]
+                    if top.__class__ is not int:
+                        top = int.from_bytes(top, "big")
+                    values[-1] = 1 if top == 0 else 0
+                else:
+                    logic(computation)
             elif kind == _DUP:
                 if len(values) > 1023:
                     raise FullStack("Stack limit reached")
@@ -263,6 +308,28 @@ def _run(computation: Any, table: dict[int, _OpcodeEntry]) -> None:
                     offset = values[-1]
                     if offset.__class__ is not int:
                         offset = int.from_bytes(offset, "big")
+                    old_size = len(memory)
+                    if (
+                        offset + 32 > old_size
+                        and offset < _INLINE_MEMORY_LIMIT
+                        and (kind == _MLOAD or len(values) >= 2)
+                    ):
+                        # growth: py-evm's memory fee (3 per word + words**2 // 512), inline
+                        new_size = (offset + 63) & ~31
+                        new_words, old_words = new_size >> 5, old_size >> 5
+                        fee = (
+                            new_words * 3
+                            + new_words * new_words // 512
+                            - old_words * 3
+                            - old_words * old_words // 512
+                        )
+                        if fee <= meter.gas_remaining:  # else py-evm raises OutOfGas
+                            try:
+                                memory.extend(bytes(new_size - old_size))
+                            except BufferError:  # exported buffer: py-evm copies it
+                                pass
+                            else:
+                                meter.gas_remaining -= fee
                     if offset + 32 <= len(memory):
                         if kind == _MLOAD:
                             values[-1] = bytes(memory[offset : offset + 32])

@@ -8,8 +8,11 @@ the sorted keys gives with one hash per node. Same result (tested against py-evm
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import rlp
+from eth.rlp.receipts import Receipt
+from eth.vm.forks.berlin.receipts import TypedReceipt
 from eth_utils.crypto import keccak
 
 BLANK_ROOT = keccak(rlp.encode(b""))
@@ -47,6 +50,29 @@ def encode_node(item: object) -> bytes:
         payload = b"".join([encode_node(child) for child in item])  # type: ignore[attr-defined]
         return _length_prefix(len(payload), 0xC0) + payload
     return bytes(rlp.encode(item))
+
+
+def encode_receipt(receipt: Any) -> bytes:
+    """A receipt's consensus encoding (``receipt.encode()``, built directly): the bytes its
+    trie root is made of."""
+    inner = getattr(receipt, "_inner", receipt)
+    if inner.__class__ is not Receipt or (
+        receipt is not inner and type(receipt).encode is not TypedReceipt.encode
+    ):
+        return bytes(receipt.encode())
+    gas_used = inner.gas_used
+    body = encode_node(
+        [
+            bytes(inner.state_root),
+            gas_used.to_bytes((gas_used.bit_length() + 7) // 8, "big"),
+            inner.bloom.to_bytes(256, "big"),
+            [
+                [bytes(log.address), [t.to_bytes(32, "big") for t in log.topics], bytes(log.data)]
+                for log in inner.logs
+            ],
+        ]
+    )
+    return body if receipt.type_id is None else bytes((receipt.type_id,)) + body
 
 
 def _reference(node: list[object] | bytes) -> object:
@@ -91,4 +117,4 @@ def ordered_trie_root(values: Sequence[bytes]) -> bytes:
     return bytes(keccak(encode_node(_build(items, 0))))
 
 
-__all__ = ["encode_node", "ordered_trie_root"]
+__all__ = ["encode_node", "encode_receipt", "ordered_trie_root"]

@@ -83,3 +83,45 @@ def test_batched_storage_matches_py_evm() -> None:
                 script.append(("root", 0, 0))
         script.append(("root", 0, 0))
         assert _run(BatchedAccountStorageDB, script) == _run(AccountStorageDB, script)
+
+
+def test_receipt_encoding_matches_py_evm() -> None:
+    from eth.rlp.logs import Log
+    from eth.rlp.receipts import Receipt
+    from eth.vm.forks.prague.receipts import PragueTypedReceipt
+
+    from collective.node.trie import encode_receipt
+
+    logs = [
+        Log(b"\x22" * 20, (1, 2**256 - 1), b""),
+        Log(b"\x33" * 20, (), b"\x00" * 100),
+        Log(b"\x44" * 20, (0, 5, 7, 9), b"\x01"),
+    ]
+    for status in (b"", b"\x01"):
+        for gas in (0, 1, 21_000, 30_000_000):
+            for chosen in ([], logs[:1], logs):
+                receipt = Receipt(status, gas, chosen)
+                assert encode_receipt(receipt) == receipt.encode()
+                typed = PragueTypedReceipt(2, receipt)
+                assert encode_receipt(typed) == typed.encode()
+
+
+def test_signing_message_cut_from_the_raw_transaction() -> None:
+    from eth_account import Account
+
+    from collective.node.evm import VM_CLASS, signing_message
+
+    account = Account.create()
+    builder = VM_CLASS.get_transaction_builder()
+    for data in (b"", b"\x01" * 30, b"\x02" * 3000):
+        for typed in (
+            {"maxFeePerGas": 10**12, "maxPriorityFeePerGas": 10**9},
+            {"gasPrice": 10**9, "accessList": [{"address": "0x" + "11" * 20, "storageKeys": []}]},
+        ):
+            tx = {"chainId": 1337, "nonce": 7, "to": "0x" + "22" * 20, "data": data, "gas": 90_000,
+                  "value": 3, **typed}  # fmt: skip
+            raw = bytes(account.sign_transaction(tx).raw_transaction)
+            decoded = builder.decode(raw)
+            assert signing_message(raw) == decoded.get_message_for_signing()
+    assert signing_message(b"\x02") is None
+    assert signing_message(b"\x02\xc1\x80\x00") is None  # trailing bytes
