@@ -42,7 +42,14 @@ from eth.abc import (
 )
 from eth.constants import CREATE_CONTRACT_ADDRESS, UINT_256_MAX
 from eth.db.account import AccountDB
-from eth.exceptions import FullStack, Halt, InsufficientStack, OutOfGas
+from eth.exceptions import (
+    FullStack,
+    Halt,
+    InsufficientStack,
+    InvalidInstruction,
+    InvalidJumpDestination,
+    OutOfGas,
+)
 from eth.rlp.accounts import Account
 from eth.vm.computation import NO_RESULT
 from eth.vm.forks.cancun.constants import BLOB_TX_TYPE
@@ -182,7 +189,21 @@ class NodeComputation(PragueComputation):
 
 # How the loop runs an opcode: call its logic function, or do what py-evm's function for it
 # does (same gas first, same stack effect, same errors) without the calls.
-_CALL, _LOGIC, _PUSH, _DUP, _SWAP, _POP, _NOTHING, _MSTORE, _MLOAD, _BINARY, _ISZERO = range(11)
+(
+    _CALL,
+    _LOGIC,
+    _PUSH,
+    _DUP,
+    _SWAP,
+    _POP,
+    _NOTHING,
+    _MSTORE,
+    _MLOAD,
+    _BINARY,
+    _ISZERO,
+    _JUMP,
+    _JUMPI,
+) = range(13)
 _M = UINT_256_MAX
 
 # py-evm's two-operand functions (first popped, second popped) -> result, each exactly its
@@ -209,6 +230,10 @@ def _inline_kind(value: int, logic: Callable[..., Any]) -> tuple[int, Any]:
         return _BINARY, binary
     if logic is comparison.iszero:
         return _ISZERO, 0
+    if value == 0x56 and logic is flow.jump:
+        return _JUMP, 1
+    if value == 0x57 and logic is flow.jumpi:
+        return _JUMPI, 2
     if value == 0x5F and logic is stack_logic.push0:
         return _PUSH, 0
     if 0x60 <= value <= 0x7F and logic is getattr(stack_logic, f"push{value - 0x5F}", None):
@@ -282,6 +307,22 @@ def _run(computation: Any, table: dict[int, _OpcodeEntry]) -> None:
                     values[-1] = 1 if top == 0 else 0
                 else:
                     logic(computation)
+            elif kind in (_JUMP, _JUMPI):
+                if len(values) < arg:
+                    logic(computation)  # py-evm raises InsufficientStack
+                    continue
+                dest = values.pop()
+                if dest.__class__ is not int:
+                    dest = int.from_bytes(dest, "big")
+                if kind == _JUMPI:
+                    check = values.pop()
+                    if not (check if check.__class__ is int else int.from_bytes(check, "big")):
+                        continue
+                stream.program_counter = dest
+                if (raw[dest] if dest < size else 0) != 0x5B:
+                    raise InvalidJumpDestination("Invalid Jump Destination")
+                if not stream.is_valid_opcode(dest):
+                    raise InvalidInstruction("Jump resulted in invalid instruction")
             elif kind == _DUP:
                 if len(values) > 1023:
                     raise FullStack("Stack limit reached")

@@ -36,6 +36,21 @@ EDGE_CASES = {
     "MLOAD growing memory": "61100051600055",
     "DUP16 and SWAP16": "602a" + "5f" * 15 + "8f9f55",
     "SHA3 and CALLDATALOAD": "60003560205260206000206000 55".replace(" ", ""),
+    "JUMP to a JUMPDEST": "600456005b602a600055",
+    "JUMP to a non-JUMPDEST": "60035600",
+    "JUMP past the end": "61100056",
+    "JUMPI not taken": "6000600a5760016000555b602a600155",
+    "JUMPI taken": "6001600a5760016000555b602a600155",
+    "JUMPI on one item": "600157",
+    "SUB wraps, SHL by 256, SHR": "600160000360005560016101001b60015560ff60041c600255",
+    "LT, GT, PUSH0 and ISZERO": "600360051060035560036005116004555f15600555",
+    "EQ, AND, OR": "600160011460065560f0600f1660075560f0600f17600855",
+    "XOR, ADD": "60f0600f186009556002600101600a55",
+    "ISZERO on an empty stack": "15",
+    "SHL on one item": "60011b",
+    "MSTORE far out of memory": "602a63ffffffff52",
+    "MSTORE past 2**32": "602a64010000000052",
+    "MSTORE growing memory twice": "602a60005260 2a61020052600051600055".replace(" ", ""),
 }
 
 
@@ -108,6 +123,8 @@ def test_node_vm_seals_what_stock_py_evm_seals(tmp_path: Path) -> None:
         server.server_close()
     assert statuses["MSTORE then MLOAD in memory"] == "0x1"
     assert statuses["ADD on an empty stack"] == statuses["stack overflow"] == "0x0"
+    assert statuses["JUMPI taken"] == statuses["SUB wraps, SHL by 256, SHR"] == "0x1"
+    assert statuses["JUMP to a non-JUMPDEST"] == statuses["MSTORE far out of memory"] == "0x0"
 
     replay = NodeChain(node.chain.genesis, None, vm_class=PragueVM)
     head = node.chain.head.block_number
