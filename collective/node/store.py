@@ -9,7 +9,9 @@ Why SQLite (stdlib ``sqlite3``) rather than LMDB or LevelDB:
 - **Durable by default.** WAL with ``synchronous=FULL`` fsyncs the log on every commit (once per
   block, not per transaction), so a block whose transactions were answered survives a crash of
   the process *and* of the machine; ``synchronous=NORMAL`` (``--sync normal``) survives the
-  process only, and is a little faster.
+  process only, and is a little faster. Commits only append to the WAL; checkpoints (copying
+  the WAL into the database file and fsyncing it) run every few blocks on a thread with its own
+  connection, so sealing never waits for one.
 - **Indexes for free.** The log index (address, topic0..3, block) is a set of B-tree indexes the
   query planner picks from, so ``eth_getLogs`` never scans receipts; LMDB would need a
   hand-built index per key and a new dependency. Readers in WAL mode never block the writer.
@@ -27,6 +29,7 @@ Rendered JSON is stored at seal time, so reads are one lookup and no re-encoding
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -185,8 +188,17 @@ class Store:
             raise NodeError(f"cannot open the chain database {self.path}: {exc}") from None
         self.kv = KeyValue(self._conn)
         self._lock = threading.Lock()
+        self._checkpointer: _Checkpointer | None = None
+        if self.path is not None:
+            # commits only append to the WAL (and fsync it); copying the WAL back into the
+            # database (a checkpoint, which fsyncs the database file) runs on a thread of its
+            # own with its own connection, off the path of sealing a block
+            self._conn.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = _Checkpointer(self.path)
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         with self._lock:
             self._conn.close()
 
@@ -248,6 +260,8 @@ class Store:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+        if self._checkpointer is not None:
+            self._checkpointer.block_committed()
 
     def truncate_after(self, number: int) -> None:
         """Forget every block above ``number`` (dev snapshots); state nodes stay (they are
@@ -326,6 +340,48 @@ class Store:
     def count(self, table: Literal["blocks", "txs", "logs"]) -> int:
         row = self._conn.execute(f"SELECT count(*) FROM {table}").fetchone()
         return int(row[0])
+
+
+class _Checkpointer:
+    """Checkpoints the WAL every ``every`` blocks on a background thread (PASSIVE: it never
+    blocks the writer or readers; SQLite releases the GIL while it copies and fsyncs)."""
+
+    def __init__(self, path: Path, every: int = 8) -> None:
+        self._path = path
+        self._every = every
+        self._blocks = 0
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def block_committed(self) -> None:
+        self._blocks += 1
+        if self._blocks < self._every:
+            return
+        self._blocks = 0
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+            self._thread.start()
+        self._wake.set()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(str(self._path), isolation_level=None, check_same_thread=False)
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._stopping:
+                    return
+                with contextlib.suppress(sqlite3.Error):  # busy or closing: next time
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
 
 
 __all__ = ["DB_NAME", "KeyValue", "Store", "StoredBlock", "StoredLog", "StoredTx", "SyncMode"]
