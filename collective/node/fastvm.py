@@ -14,7 +14,12 @@ about half the time it takes in stock py-evm. What changes:
   functions for them are recognised by identity; anything else is called as usual), and so do
   MSTORE and MLOAD within already allocated memory; popping
   integers needs no generator; touching memory that is already allocated skips the
-  expansion-cost arithmetic (there is nothing to charge).
+  expansion-cost arithmetic (there is nothing to charge); MSTORE/MLOAD that grow memory charge
+  py-evm's memory fee inline.
+- **Arithmetic and jumps.** ADD, SUB, AND, OR, XOR, EQ, LT, GT, SHL, SHR, ISZERO, PUSH0, JUMP
+  and JUMPI run inside the loop too (py-evm's functions recognised by identity, same results
+  and errors; anything short of operands goes to py-evm's function, which raises).
+- **Storage tries** are updated once per block (:mod:`collective.node.storage`).
 - **Accounts.** Balance and nonce updates build the account record and its RLP directly
   (four per transaction: gas purchase, nonce, refund, tip) instead of through
   ``Serializable.copy`` and the generic encoder.
