@@ -478,10 +478,16 @@ class Chain:
         """A raw JSON-RPC request (e.g. ``anvil_setBalance``); ChainError when refused."""
         return self._rpc(method, params)
 
-    def reading(self, what: str, tx_hash: str | None = None) -> Any:
-        """Context manager turning web3 / eth-tester / connection failures while ``what`` into
-        Collective errors (for code that talks to ``w3`` directly)."""
-        return self._errors(what, tx_hash=tx_hash)
+    @contextmanager
+    def reading(self, what: str, tx_hash: str | None = None) -> Iterator[None]:
+        """Turn web3 / eth-tester / connection failures while ``what`` into Collective errors
+        (for code that talks to ``w3`` directly); a ValueError web3 raises for a malformed
+        answer becomes a ChainError too."""
+        try:
+            with self._errors(what, tx_hash=tx_hash):
+                yield
+        except ValueError as exc:
+            raise ChainError(f"{self.where} failed while {what}: {exc}") from None
 
     def _rpc(self, method: str, params: list[Any]) -> Any:
         with self._errors(method):

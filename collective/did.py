@@ -26,14 +26,12 @@ import base64
 import json
 import re
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Final, Literal
 
-import requests
 from eth_abi import abi
 from eth_abi.exceptions import DecodingError
 from eth_account.signers.local import LocalAccount
@@ -42,12 +40,11 @@ from eth_typing import ChecksumAddress
 from eth_utils.address import is_checksum_address, to_checksum_address
 from eth_utils.crypto import keccak
 from web3.contract import Contract
-from web3.exceptions import Web3Exception
 from web3.types import TxReceipt
 
 from collective.artifacts import load_artifact
 from collective.chain import Chain
-from collective.errors import ChainError, CollectiveError, ConfigurationError
+from collective.errors import ChainError, ConfigurationError
 
 VERI_KEY: Final = b"veriKey".ljust(32, b"\0")
 """Delegate type of a key that may sign on the identity's behalf (an assertion method)."""
@@ -277,7 +274,7 @@ def change_log(chain: Chain, registry: Contract | str, identity: str | Did) -> l
     address = _identity_address(identity)
     contract = _contract(chain, registry)
     try:
-        with _reading(chain, f"reading changed({address})"):
+        with chain.reading(f"reading changed({address})"):
             previous = int(contract.functions.changed(address).call())
     except ChainError:
         if not chain.code_at(contract.address):
@@ -290,7 +287,7 @@ def change_log(chain: Chain, registry: Contract | str, identity: str | Did) -> l
     history: list[RegistryEvent] = []
     while previous:
         block = previous
-        with _reading(chain, f"reading the logs of block {block}"):
+        with chain.reading(f"reading the logs of block {block}"):
             logs = chain.w3.eth.get_logs(
                 {
                     "address": contract.address,
@@ -683,23 +680,12 @@ def _iso(timestamp: int) -> str:
 
 
 def _block_time(chain: Chain, block: int | Literal["latest"]) -> int:
-    with _reading(chain, f"reading block {block}"):
+    with chain.reading(f"reading block {block}"):
         return int(chain.w3.eth.get_block(block)["timestamp"])
 
 
 def _hex(data: bytes) -> str:
     return "0x" + data.hex()
-
-
-@contextmanager
-def _reading(chain: Chain, what: str) -> Iterator[None]:
-    """Turn what web3 and requests raise while reading into ChainError."""
-    try:
-        yield
-    except CollectiveError:
-        raise
-    except (Web3Exception, requests.RequestException, OSError, ValueError) as exc:
-        raise ChainError(f"{chain.where} failed while {what}: {exc}") from None
 
 
 # --- writing ------------------------------------------------------------------------------------

@@ -51,13 +51,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import requests
 from eth_abi import abi
 from eth_abi.exceptions import DecodingError
 from eth_typing import HexStr
@@ -65,14 +64,14 @@ from eth_utils.abi import function_abi_to_4byte_selector
 from eth_utils.address import is_address, to_checksum_address
 from eth_utils.crypto import keccak
 from web3.contract import Contract
-from web3.exceptions import TransactionNotFound, Web3Exception
+from web3.exceptions import TransactionNotFound
 from web3.types import TxReceipt
 
 from collective import vocab
 from collective.chain import Chain
 from collective.deploy import LEDGER, Deployment
 from collective.did import format_did
-from collective.errors import ChainError, CollectiveError, ConfigurationError
+from collective.errors import ChainError, ConfigurationError
 
 KANTARA_VERSION: Final = "KI-CR-v1.1.0"
 ISO_SCHEMA: Final = "ISO/IEC TS 27560:2023"
@@ -556,20 +555,9 @@ def _normalize_tx_hash(tx_hash: str | bytes) -> str:
     return "0x" + raw.hex()
 
 
-@contextmanager
-def _reading(chain: Chain, what: str) -> Iterator[None]:
-    """Turn what web3 and requests raise while reading into ChainError."""
-    try:
-        yield
-    except CollectiveError:
-        raise
-    except (Web3Exception, requests.RequestException, OSError, ValueError) as exc:
-        raise ChainError(f"{chain.where} failed while {what}: {exc}") from None
-
-
 def _tx_receipt(chain: Chain, tx_hash: str) -> TxReceipt | None:
     """The transaction's receipt, or None when the node does not know the transaction."""
-    with _reading(chain, f"reading transaction {tx_hash}"):
+    with chain.reading(f"reading transaction {tx_hash}"):
         try:
             return chain.w3.eth.get_transaction_receipt(HexStr(tx_hash))
         except TransactionNotFound:
@@ -623,11 +611,11 @@ def _policy(
     chain: Chain, ledger: Contract, organization: str, version: int, from_block: int, to_block: int
 ) -> tuple[str, int, str]:
     """(content hash, publishedAt, uri) of a policy version: the view, then its event's URI."""
-    with _reading(chain, f"reading policy {version} of {organization}"):
+    with chain.reading(f"reading policy {version} of {organization}"):
         content_hash, published_at, _ = chain.call(ledger.functions.policy(organization, version))
     org_topic = "0x" + bytes.fromhex(organization[2:]).rjust(32, b"\0").hex()
     version_topic = "0x" + version.to_bytes(32, "big").hex()
-    with _reading(chain, f"reading the PolicyPublished event of {organization} v{version}"):
+    with chain.reading(f"reading the PolicyPublished event of {organization} v{version}"):
         logs = chain.w3.eth.get_logs(
             {
                 "address": ledger.address,
@@ -693,7 +681,7 @@ def _receipt(
     from_block: int,
 ) -> ConsentReceipt:
     block_number = int(tx_receipt["blockNumber"])
-    with _reading(chain, f"reading block {block_number}"):
+    with chain.reading(f"reading block {block_number}"):
         block = chain.w3.eth.get_block(block_number)
         tx = chain.w3.eth.get_transaction(tx_receipt["transactionHash"])
     tx_hash = "0x" + bytes(tx_receipt["transactionHash"]).hex()
@@ -703,7 +691,7 @@ def _receipt(
     policy_hash, published_at, uri = _policy(
         chain, ledger, grant.organization, grant.policy_version, from_block, block_number
     )
-    with _reading(chain, "computing the consent id"):
+    with chain.reading("computing the consent id"):
         consent_id = chain.call(
             ledger.functions.consentId(
                 grant.identity, grant.organization, grant.purpose, grant.category
@@ -908,7 +896,7 @@ def _fields(receipt: ConsentReceipt) -> dict[str, Any]:
 
 def _status(chain: Chain, ledger: Contract, receipt: ConsentReceipt) -> str:
     ev = receipt.evidence
-    with _reading(chain, "reading the consent"):
+    with chain.reading("reading the consent"):
         expiry, granted_at, version, _, active = chain.call(
             ledger.functions.getConsent(
                 ev.identity,
@@ -999,7 +987,7 @@ def verify_receipt(
     ):
         return done()
     block_hash = "0x" + bytes(tx_receipt["blockHash"]).hex()
-    with _reading(chain, f"reading block {block_number}"):
+    with chain.reading(f"reading block {block_number}"):
         canonical = "0x" + bytes(chain.w3.eth.get_block(block_number)["hash"]).hex()
     hash_ok = block_hash == ev.block_hash == canonical
     if not check(
