@@ -235,6 +235,13 @@ def _decode_static(types: Sequence[str], data: bytes) -> list[Any] | None:
     return values
 
 
+def consent_id(identity: str, organization: str, purpose: bytes, category: bytes) -> str:
+    """The ledger's consent id, 0x hex: keccak256(abi.encode(identity, organization, purpose,
+    category)), as ConsentRegistry.consentId computes it (no call to the node needed)."""
+    encoded = _ZERO12 + bytes.fromhex(identity[2:]) + _ZERO12 + bytes.fromhex(organization[2:])
+    return "0x" + keccak(encoded + bytes(purpose) + bytes(category)).hex()
+
+
 def _topic_value(kind: str, topic: bytes) -> Any:
     if kind == "address":
         return checksum("0x" + topic[12:].hex())
@@ -257,4 +264,4 @@ def _int(value: Any) -> int:
     return int(value, 16) if isinstance(value, str) else int(value)
 
 
-__all__ = ["Codec", "DecodedLog", "checksum"]
+__all__ = ["Codec", "DecodedLog", "checksum", "consent_id"]

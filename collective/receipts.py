@@ -69,6 +69,7 @@ from web3.types import TxReceipt
 
 from collective import vocab
 from collective.chain import Chain
+from collective.codec import consent_id
 from collective.deploy import LEDGER, Deployment
 from collective.did import format_did
 from collective.errors import ChainError, ConfigurationError
@@ -691,12 +692,6 @@ def _receipt(
     policy_hash, published_at, uri = _policy(
         chain, ledger, grant.organization, grant.policy_version, from_block, block_number
     )
-    with chain.reading("computing the consent id"):
-        consent_id = chain.call(
-            ledger.functions.consentId(
-                grant.identity, grant.organization, grant.purpose, grant.category
-            )
-        )
     purpose = _name(grant.purpose, names, "purpose")
     category = _name(grant.category, names, "category")
     sensitive = vocab.is_special_category(category)
@@ -707,7 +702,7 @@ def _receipt(
         block_number=block_number,
         block_hash="0x" + bytes(tx_receipt["blockHash"]).hex(),
         log_index=grant.log_index,
-        consent_id="0x" + bytes(consent_id).hex(),
+        consent_id=consent_id(grant.identity, grant.organization, grant.purpose, grant.category),
         identity=grant.identity,
         organization=grant.organization,
         purpose="0x" + grant.purpose.hex(),

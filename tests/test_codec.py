@@ -56,3 +56,13 @@ def test_signed_batch_falls_back_to_eth_abi() -> None:
         "((address,address,bytes32,bytes32,uint64,uint32,uint32,uint64),uint8,bytes32,bytes32)[]"
     ]
     assert codec.encode("grantSignedBatch", [[item]])[4:] == abi.encode(types, [[item]])
+
+
+def test_consent_id_matches_the_contract(chain, suite) -> None:  # type: ignore[no-untyped-def]
+    from collective.codec import consent_id
+
+    ledger = suite.contract("ConsentLedger")
+    identity, organization = chain.dev_accounts[3].address, chain.dev_accounts[1].address
+    purpose, category = b"\x01" * 32, bytes(range(32))
+    on_chain = ledger.functions.consentId(identity, organization, purpose, category).call()
+    assert consent_id(identity, organization, purpose, category) == "0x" + bytes(on_chain).hex()

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils.crypto import keccak
 from web3.types import BlockIdentifier, TxReceipt
 
 from collective.client.base import LogRef, Session, TxResult, address_of, log_ref, tx_fields
-from collective.codec import DecodedLog
+from collective.codec import DecodedLog, consent_id
 from collective.errors import ConfigurationError
 from collective.signing import NO_EXPIRY
 from collective.vocab import code_of, name_of
@@ -204,10 +203,9 @@ class ConsentClient:
         fns = self._s.ledger.functions
         stored = self._s.call(fns.getConsent(who, org, p, c), block=block)
         covered = self._s.call(fns.isCovered(who, org, p, c), block=block)
-        consent_id = self._s.call(fns.consentId(who, org, p, c))
         expiry, granted_at, version, nonce, active = stored
         return Consent(
-            consent_id="0x" + bytes(consent_id).hex(),
+            consent_id=consent_id(who, org, p, c),
             identity=who,
             organization=org,
             purpose=name_of(p),
@@ -328,13 +326,6 @@ class ConsentClient:
             for a in (event["args"] for event in events)
         )
         return [self.status(*key) for key in keys]
-
-
-def consent_id(identity: str, organization: str, purpose: bytes, category: bytes) -> str:
-    """The ledger's consent id: keccak256(abi.encode(identity, organization, purpose, category))."""
-    pad = b"\0" * 12
-    encoded = pad + bytes.fromhex(identity[2:]) + pad + bytes.fromhex(organization[2:])
-    return "0x" + keccak(encoded + bytes(purpose) + bytes(category)).hex()
 
 
 def _expiry(expiry: int | None) -> int:
