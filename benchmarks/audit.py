@@ -26,14 +26,12 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 from eth_utils.crypto import keccak
 
-from collective.anvil import run_anvil
+from collective.anvil import node_or_anvil
 from collective.audit import history, open_index, sync, verify
 from collective.chain import Chain, connect_rpc
 from collective.codec import Codec
@@ -48,16 +46,6 @@ TX_GAS = 16_000_000  # under the per-transaction cap of 2**24 (EIP-7825)
 USES_PER_TX = 1_800  # ~8,400 gas each
 CATEGORIES = 200  # consents per subject
 FAR_FUTURE = 2**40
-
-
-@contextmanager
-def node(rpc: str | None) -> Iterator[str]:
-    if rpc:
-        with nullcontext(rpc) as url:
-            yield url
-    else:
-        with run_anvil() as url:
-            yield url
 
 
 def make_events(chain: Chain, suite: Deployment, uses: int) -> None:
@@ -97,7 +85,7 @@ def make_events(chain: Chain, suite: Deployment, uses: int) -> None:
 
 
 def measure_sync(rpc: str | None, uses: int, scratch: Path) -> dict[str, Any]:
-    with node(rpc) as url:
+    with node_or_anvil(rpc) as url:
         chain = connect_rpc(url)
         suite = deploy_suite(
             chain, chain.dev_accounts[0], manifest_path=scratch / "m.json", fresh=True

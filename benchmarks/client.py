@@ -26,14 +26,12 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 from collective import Collective
-from collective.anvil import run_anvil
+from collective.anvil import node_or_anvil
 from collective.chain import Chain, connect_rpc
 from collective.client.consent import GrantItem
 from collective.deploy import deploy_suite
@@ -41,20 +39,9 @@ from collective.deploy import deploy_suite
 SINGLE_TARGET = 150.0
 BATCHED_TARGET = 3000.0
 THREADS = 16
-BATCH = 250
+BATCH = 250  # ~7.3M gas: fits anvil's 30M block gas limit
 BATCH_THREADS = 2
 RESEARCH = "dpv:ResearchAndDevelopment"
-
-
-@contextmanager
-def node(rpc: str | None) -> Iterator[str]:
-    if rpc:
-        with nullcontext(rpc) as url:
-            yield url
-    else:
-        # anvil's default block gas limit (30M) fits one batch of 250 grants (~7.3M gas).
-        with run_anvil() as url:
-            yield url
 
 
 def raw_sends(chain: Chain, count: int) -> float:
@@ -136,12 +123,12 @@ def setup(url: str) -> tuple[Collective, str]:
 def measure(rpc: str | None, single: int, batches: int) -> dict[str, Any]:
     """Each figure on a fresh node: anvil slows down as its chain grows (it keeps every
     block's state in memory), so measuring one after another would favour the first."""
-    with node(rpc) as url:
+    with node_or_anvil(rpc) as url:
         raw = raw_sends(connect_rpc(url), single)
-    with node(rpc) as url:
+    with node_or_anvil(rpc) as url:
         admin, org = setup(url)
         singles = single_grants(admin, org, single)
-    with node(rpc) as url:
+    with node_or_anvil(rpc) as url:
         admin, org = setup(url)
         batched = batched_grants(admin, org, batches)
     return {

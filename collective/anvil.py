@@ -79,6 +79,17 @@ def run_anvil(extra_args: Sequence[str] = (), binary: Path | None = None) -> Ite
             process.stderr.close()
 
 
+@contextmanager
+def node_or_anvil(rpc: str | None, extra_args: Sequence[str] = ()) -> Iterator[str]:
+    """The node at ``rpc`` when given, else an anvil run for the ``with`` block; yields the URL
+    (what the benchmarks need: "this node, or start one")."""
+    if rpc:
+        yield rpc
+        return
+    with run_anvil(extra_args) as url:
+        yield url
+
+
 def _start(binary: Path, extra_args: Sequence[str]) -> tuple[subprocess.Popen[bytes], str]:
     last_error = ""
     for _ in range(3):  # another process may grab the free port first: try another
@@ -104,4 +115,4 @@ def _start(binary: Path, extra_args: Sequence[str]) -> tuple[subprocess.Popen[by
     raise ChainError(f"anvil ({binary}) did not start: {last_error}")
 
 
-__all__ = ["answers", "find_anvil", "free_port", "run_anvil"]
+__all__ = ["answers", "find_anvil", "free_port", "node_or_anvil", "run_anvil"]

@@ -61,6 +61,14 @@ def log_ref(event: EventData | DecodedLog) -> LogRef:
     )
 
 
+_STANDALONE = ("AccountRules", "OversightBoard")  # every other name lives in ConsentLedger
+
+
+def _deployed_name(name: str) -> str:
+    """The deployed contract holding ``name`` (a contract or a ConsentLedger module)."""
+    return name if name in _STANDALONE else LEDGER
+
+
 @dataclass
 class Session:
     """One chain, one deployment, one sender; shared by the sub-clients of a facade."""
@@ -73,7 +81,7 @@ class Session:
 
     def contract(self, name: str) -> Contract:
         """The suite's contract ``name`` (module names give ConsentLedger), built once."""
-        key = LEDGER if name not in ("AccountRules", "OversightBoard") else name
+        key = _deployed_name(name)
         found = self._contracts.get(key)
         if found is None:
             found = self._contracts[key] = self.deployment.contract(key)
@@ -111,7 +119,7 @@ class Session:
 
     def codec(self, name: str = LEDGER) -> Codec:
         """The fast ABI codec of the suite's contract ``name``."""
-        key = LEDGER if name not in ("AccountRules", "OversightBoard") else name
+        key = _deployed_name(name)
         found = self._codecs.get(key)
         if found is None:
             found = self._codecs[key] = Codec(self.contract(key).abi)
@@ -167,7 +175,7 @@ class Session:
         return out
 
     def _name_at(self, address: str) -> str:
-        for name in ("AccountRules", "OversightBoard"):
+        for name in _STANDALONE:
             if self.deployment.address(name) == address:
                 return name
         return LEDGER
