@@ -57,7 +57,7 @@ from collective.codec import checksum
 from collective.config import EMBEDDED_CHAIN_ID, NetworkConfig, ProjectConfig, load_config
 from collective.errors import ChainError, CollectiveError, ConfigurationError, TransactionError
 from collective.revert import decode_revert, error_from_exception
-from collective.rpc import JsonRpc, RpcFailure
+from collective.rpc import BatchRefused, JsonRpc, RpcFailure
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 DEV_CHAIN_ID = 31337  # anvil's and hardhat's default
@@ -354,11 +354,9 @@ class Chain:
                 [("eth_sendRawTransaction", [raw]), ("eth_getTransactionReceipt", [tx_hash])]
             )
         except (OSError, http.client.HTTPException, ValueError) as exc:
-            raise ChainError(
-                f"lost the connection to {self.where} while {what}: {_reason(exc)}"
-            ) from None
+            raise self._connection_lost(exc, what) from None
         if isinstance(sent, RpcFailure):
-            if sent.message == "the node does not accept batches":
+            if isinstance(sent, BatchRefused):
                 self._call_fast("eth_sendRawTransaction", [raw], what, tx_hash, sender)
                 return None
             self._fast_failed(sent, what, tx_hash, sender)
@@ -381,9 +379,10 @@ class Chain:
         except RpcFailure as exc:
             self._fast_failed(exc, what, tx_hash, sender)
         except (OSError, http.client.HTTPException, ValueError) as exc:
-            raise ChainError(
-                f"lost the connection to {self.where} while {what}: {_reason(exc)}"
-            ) from None
+            raise self._connection_lost(exc, what) from None
+
+    def _connection_lost(self, exc: BaseException, what: str) -> ChainError:
+        return ChainError(f"lost the connection to {self.where} while {what}: {_reason(exc)}")
 
     def _fast_failed(
         self, exc: RpcFailure, what: str, tx_hash: str | None, sender: LocalAccount | None
@@ -530,7 +529,7 @@ class Chain:
                 hint="fund the account, or send from another one",
             )
         if isinstance(exc, requests.RequestException | OSError):
-            return ChainError(f"lost the connection to {self.where} while {what}: {_reason(exc)}")
+            return self._connection_lost(exc, what)
         if isinstance(exc, TimeExhausted):
             return ChainError(
                 f"transaction {tx_hash} was not mined on {self.where} within "

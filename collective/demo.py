@@ -19,6 +19,7 @@ read on the chain; the refusals are real reverts caught and explained.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -159,13 +160,14 @@ class _Story:
     def setup(self) -> None:
         self.admit_to_network()  # before the demo's own suite, which lands at fresh addresses
         members = [self.accounts[m].address for m in ("member 1", "member 2", "member 3")]
-        with _manifest_dir(self.chain) as manifest:
+        # a throwaway manifest: the demo never touches deployments/
+        with tempfile.TemporaryDirectory(prefix="collective-demo-") as scratch:
             suite = deploy_suite(
                 self.chain,
                 self.accounts["consortium"],
                 board_members=members,
                 threshold=2,
-                manifest_path=manifest,
+                manifest_path=Path(scratch) / f"{self.chain.name}.json",
                 fresh=True,
                 config=self.config,
             )
@@ -405,22 +407,6 @@ def _who(address: str, accounts: dict[str, Any]) -> str:
         if account.address == address:
             return name
     return address
-
-
-class _manifest_dir:
-    """A throwaway manifest path: the demo never touches deployments/."""
-
-    def __init__(self, chain: Chain) -> None:
-        import tempfile
-
-        self._dir = tempfile.TemporaryDirectory(prefix="collective-demo-")
-        self.path = Path(self._dir.name) / f"{chain.name}.json"
-
-    def __enter__(self) -> Path:
-        return self.path
-
-    def __exit__(self, *exc: object) -> None:
-        self._dir.cleanup()
 
 
 __all__ = ["DemoReport", "Step", "run_demo"]

@@ -28,6 +28,10 @@ class RpcFailure(Exception):
         self.data = data
 
 
+class BatchRefused(RpcFailure):
+    """The node answered a batch with one error: it does not take batches."""
+
+
 class JsonRpc:
     """``call(method, params)`` against one node URL, thread-safe."""
 
@@ -64,8 +68,12 @@ class JsonRpc:
             next(self._ids)
         replies = self._post(requests)
         if not isinstance(replies, list):  # a node that refuses batches answers with one error
-            failure = _failure(replies) or RpcFailure(0, "the node does not accept batches")
-            return [failure for _ in calls]
+            answer = _failure(replies)
+            refused = BatchRefused(
+                answer.code if answer else 0,
+                answer.message if answer else "the node does not accept batches",
+            )
+            return [refused for _ in calls]
         by_id = {reply.get("id"): reply for reply in replies}
         out: list[Any] = []
         for request in requests:
@@ -183,4 +191,4 @@ def _result(reply: Any) -> Any:
     return reply.get("result") if isinstance(reply, dict) else None
 
 
-__all__ = ["JsonRpc", "RpcFailure"]
+__all__ = ["BatchRefused", "JsonRpc", "RpcFailure"]

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from collective.rpc import JsonRpc, RpcFailure
+from collective.rpc import BatchRefused, JsonRpc, RpcFailure
 
 MODE: dict[str, str] = {"mode": "length"}
 
@@ -101,7 +101,7 @@ def test_errors_carry_code_message_and_data(url: str) -> None:
 def test_a_node_refusing_batches_fails_every_item(url: str) -> None:
     MODE["mode"] = "no-batch"
     results = JsonRpc(url).batch([("echo", [1]), ("echo", [2])])
-    assert all(isinstance(r, RpcFailure) and "batches" in r.message for r in results)
+    assert all(isinstance(r, BatchRefused) and "batches" in r.message for r in results)
 
 
 def test_an_unreachable_node_raises_oserror() -> None:
