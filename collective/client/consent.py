@@ -145,13 +145,8 @@ class ConsentClient:
         self, organization: Who, purpose: Term, category: Term, *, identity: Who | None = None
     ) -> Withdrawn:
         """Withdraw a consent, sent by the identity's owner (default: the sender)."""
-        receipt = self._s.send(
-            "withdraw",
-            self._identity(identity),
-            address_of(organization, "organization"),
-            code_of(purpose),
-            code_of(category),
-        )
+        key = consent_key(self._identity(identity), organization, purpose, category)
+        receipt = self._s.send("withdraw", *key)
         return self.withdrawn(receipt)[0]
 
     def grant_batch(
@@ -197,9 +192,7 @@ class ConsentClient:
         block: BlockIdentifier = "latest",
     ) -> Consent:
         """The consent's state at ``block`` and whether a use would be covered then."""
-        who = address_of(identity, "identity")
-        org = address_of(organization, "organization")
-        p, c = code_of(purpose), code_of(category)
+        who, org, p, c = consent_key(identity, organization, purpose, category)
         fns = self._s.ledger.functions
         stored = self._s.call(fns.getConsent(who, org, p, c), block=block)
         covered = self._s.call(fns.isCovered(who, org, p, c), block=block)
@@ -229,10 +222,7 @@ class ConsentClient:
     ) -> bool:
         """Would ``organization``'s use be covered at ``block`` (default: now)?"""
         fn = self._s.ledger.functions.isCovered(
-            address_of(identity, "identity"),
-            address_of(organization, "organization"),
-            code_of(purpose),
-            code_of(category),
+            *consent_key(identity, organization, purpose, category)
         )
         return bool(self._s.call(fn, block=block))
 
@@ -326,6 +316,19 @@ class ConsentClient:
             for a in (event["args"] for event in events)
         )
         return [self.status(*key) for key in keys]
+
+
+def consent_key(
+    identity: Who, organization: Who, purpose: Term, category: Term
+) -> tuple[str, str, bytes, bytes]:
+    """The contract's arguments for a consent: checksummed identity and organization, purpose
+    and category codes."""
+    return (
+        address_of(identity, "identity"),
+        address_of(organization, "organization"),
+        code_of(purpose),
+        code_of(category),
+    )
 
 
 def _expiry(expiry: int | None) -> int:

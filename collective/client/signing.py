@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from eth_account.signers.local import LocalAccount
 
-from collective.client.base import Session, address_of, tx_fields
+from collective.client.base import Session, tx_fields
 from collective.client.consent import (
     BatchResult,
     ConsentClient,
@@ -22,10 +22,10 @@ from collective.client.consent import (
     Who,
     Withdrawn,
     _expiry,
+    consent_key,
 )
 from collective.errors import ConfigurationError
 from collective.signing import GrantRequest, SignedRequest, WithdrawalRequest, sign
-from collective.vocab import code_of
 
 DEFAULT_DEADLINE = 3600  # seconds a signature stays relayable
 
@@ -54,9 +54,9 @@ class SigningClient:
         signer. ``nonce`` and ``policy_version`` are read from the chain unless given (give
         both to sign fully offline); ``deadline`` defaults to an hour from the latest block."""
         key = self._signer(signer)
-        who = address_of(identity if identity is not None else key, "identity")
-        org = address_of(organization, "organization")
-        p, c = code_of(purpose), code_of(category)
+        who, org, p, c = consent_key(
+            identity if identity is not None else key, organization, purpose, category
+        )
         request = GrantRequest(
             identity=who,
             organization=org,
@@ -82,9 +82,9 @@ class SigningClient:
     ) -> SignedRequest:
         """Sign a withdrawal (same defaults as :meth:`sign_grant`)."""
         key = self._signer(signer)
-        who = address_of(identity if identity is not None else key, "identity")
-        org = address_of(organization, "organization")
-        p, c = code_of(purpose), code_of(category)
+        who, org, p, c = consent_key(
+            identity if identity is not None else key, organization, purpose, category
+        )
         request = WithdrawalRequest(
             identity=who,
             organization=org,
