@@ -19,24 +19,16 @@ import pytest
 
 from collective.anvil import find_anvil, run_anvil
 from collective.chain import Chain, connect_embedded, connect_rpc
-from collective.deploy import Deployment, deploy_suite
-from tests.helpers import World, make_world
+from collective.deploy import Deployment
+from tests.helpers import World, deploy_consortium, make_world
 
 REPO = Path(__file__).resolve().parents[1]
-BOARD_THRESHOLD = 2
 
 
 @pytest.fixture(scope="session")
 def _embedded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Chain, Deployment]:
     chain = connect_embedded()
-    dev = chain.dev_accounts
-    suite = deploy_suite(
-        chain,
-        dev[0],
-        board_members=[account.address for account in dev[7:10]],
-        threshold=BOARD_THRESHOLD,
-        manifest_path=tmp_path_factory.mktemp("deployments") / "embedded.json",
-    )
+    suite = deploy_consortium(chain, tmp_path_factory.mktemp("deployments") / "embedded.json")
     return chain, suite
 
 

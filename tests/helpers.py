@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 from web3.logs import DISCARD
 
+from collective.chain import Chain
+from collective.deploy import Deployment, deploy_suite
 from collective.errors import TransactionError
 from collective.signing import GrantRequest, SignedRequest, WithdrawalRequest, code, sign
 
@@ -20,6 +23,23 @@ GENETIC = code("dpv-pd:Genetic")
 FAR_FUTURE = 2**40
 SIG_AUTH = b"sigAuth".ljust(32, b"\0")
 VERI_KEY = b"veriKey".ljust(32, b"\0")
+
+
+BOARD_THRESHOLD = 2
+
+
+def deploy_consortium(chain: Chain, manifest_path: Path, *, fresh: bool = False) -> Deployment:
+    """The suite as the tests use it: dev account 0 deploys it (and is the consortium admin);
+    the oversight board is dev accounts 7, 8 and 9 with threshold 2."""
+    dev = chain.dev_accounts
+    return deploy_suite(
+        chain,
+        dev[0],
+        board_members=[account.address for account in dev[7:10]],
+        threshold=BOARD_THRESHOLD,
+        manifest_path=manifest_path,
+        fresh=fresh,
+    )
 
 
 @dataclass

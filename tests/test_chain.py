@@ -11,7 +11,7 @@ from eth_utils.crypto import keccak
 
 from collective.chain import DEV_CHAIN_ID, Chain, connect, connect_rpc
 from collective.config import EMBEDDED_CHAIN_ID, load_config
-from collective.deploy import Deployment, deploy_suite
+from collective.deploy import Deployment
 from collective.errors import (
     ChainError,
     ConfigurationError,
@@ -20,6 +20,7 @@ from collective.errors import (
     TransactionError,
 )
 from collective.revert import CONSENT_ERRORS, PERMISSION_ERRORS, decode_revert, error_table
+from tests.helpers import deploy_consortium
 
 ANVIL_FIRST_ACCOUNT = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # "test test ... junk" #0
 PURPOSE = keccak(text="dpv:ResearchAndDevelopment")
@@ -141,15 +142,7 @@ def test_fixture_reverted_the_previous_test_again(chain: Chain, suite: Deploymen
 @pytest.fixture(scope="module")
 def anvil_suite(anvil: str, tmp_path_factory: pytest.TempPathFactory) -> Deployment:
     chain = connect(rpc=anvil)
-    dev = chain.dev_accounts
-    return deploy_suite(
-        chain,
-        dev[0],
-        board_members=[a.address for a in dev[7:10]],
-        threshold=2,
-        manifest_path=tmp_path_factory.mktemp("anvil") / "anvil.json",
-        fresh=True,
-    )
+    return deploy_consortium(chain, tmp_path_factory.mktemp("anvil") / "anvil.json", fresh=True)
 
 
 @pytest.mark.anvil

@@ -7,9 +7,17 @@ from pathlib import Path
 import pytest
 
 from collective.chain import Chain
-from collective.deploy import Deployment, deploy_suite
+from collective.deploy import Deployment
 from collective.errors import ConsentError, NotPermittedError
-from tests.helpers import LAB_RESULTS, RESEARCH, SIG_AUTH, World, expect_revert, make_world
+from tests.helpers import (
+    LAB_RESULTS,
+    RESEARCH,
+    SIG_AUTH,
+    World,
+    deploy_consortium,
+    expect_revert,
+    make_world,
+)
 
 
 @pytest.fixture(params=["embedded", "anvil"])
@@ -19,15 +27,7 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> World:
         suite: Deployment = request.getfixturevalue("suite")
     else:
         chain = request.getfixturevalue("anvil_chain")
-        dev = chain.dev_accounts
-        suite = deploy_suite(
-            chain,
-            dev[0],
-            board_members=[a.address for a in dev[7:10]],
-            threshold=2,
-            manifest_path=tmp_path / "anvil.json",
-            fresh=True,
-        )
+        suite = deploy_consortium(chain, tmp_path / "anvil.json", fresh=True)
     return make_world(chain, suite)
 
 

@@ -12,22 +12,14 @@ from click.testing import CliRunner
 from collective.audit import open_index, report, sync, verify
 from collective.chain import Chain
 from collective.cli import cli
-from collective.deploy import Deployment, deploy_suite
+from collective.deploy import Deployment
 from tests.audit.audit_story import run_story
-from tests.helpers import World, make_world
+from tests.helpers import World, deploy_consortium, make_world
 
 
 @pytest.fixture
 def anvil_world(anvil_chain: Chain, tmp_path: Path) -> Iterator[tuple[World, Deployment]]:
-    dev = anvil_chain.dev_accounts
-    suite = deploy_suite(
-        anvil_chain,
-        dev[0],
-        board_members=[a.address for a in dev[7:10]],
-        threshold=2,
-        manifest_path=tmp_path / "anvil.json",
-        fresh=True,
-    )
+    suite = deploy_consortium(anvil_chain, tmp_path / "anvil.json", fresh=True)
     yield make_world(anvil_chain, suite), suite
 
 

@@ -14,7 +14,7 @@ from collective.audit.source import Header, RpcSource
 from collective.chain import connect_rpc
 from collective.deploy import deploy_suite
 from tests.audit.audit_story import run_story
-from tests.helpers import make_world
+from tests.helpers import deploy_consortium, make_world
 
 node = pytest.importorskip("collective.node")
 
@@ -35,14 +35,7 @@ def node_url() -> Iterator[str]:
 
 def test_sync_verify_report_and_revert_on_collective_node(node_url: str, tmp_path: Path) -> None:
     chain = connect_rpc(node_url, name="node")
-    dev = chain.dev_accounts
-    suite = deploy_suite(
-        chain,
-        dev[0],
-        board_members=[a.address for a in dev[7:10]],
-        threshold=2,
-        manifest_path=tmp_path / "node.json",
-    )
+    suite = deploy_consortium(chain, tmp_path / "node.json")
     w = make_world(chain, suite)
     story = run_story(w, flag=True)
     db = tmp_path / "audit.sqlite"

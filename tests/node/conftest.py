@@ -21,9 +21,10 @@ import pytest
 import requests
 
 from collective.chain import Chain, connect_rpc
-from collective.deploy import Deployment, deploy_suite
+from collective.deploy import Deployment
 from collective.node import Node, NodeConfig
 from collective.node.server import RpcServer, serve_in_thread
+from tests.helpers import deploy_consortium
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -53,14 +54,7 @@ def _deployed(
     dev_server: RpcServer, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Chain, Deployment]:
     chain = connect_rpc(dev_server.url, name="node")
-    dev = chain.dev_accounts
-    suite = deploy_suite(
-        chain,
-        dev[0],
-        board_members=[a.address for a in dev[7:10]],
-        threshold=2,
-        manifest_path=tmp_path_factory.mktemp("node-deploy") / "node.json",
-    )
+    suite = deploy_consortium(chain, tmp_path_factory.mktemp("node-deploy") / "node.json")
     return chain, suite
 
 

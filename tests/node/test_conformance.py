@@ -23,14 +23,21 @@ from web3.exceptions import ContractCustomError
 
 from collective import Collective
 from collective.chain import Chain, connect_rpc
-from collective.deploy import Deployment, deploy_suite
+from collective.deploy import Deployment
 from collective.errors import (
     ConsentError,
     ConsentMissingError,
     NotPermittedError,
     OrganizationSuspendedError,
 )
-from tests.helpers import LAB_RESULTS, RESEARCH, SIG_AUTH, expect_revert, make_world
+from tests.helpers import (
+    LAB_RESULTS,
+    RESEARCH,
+    SIG_AUTH,
+    deploy_consortium,
+    expect_revert,
+    make_world,
+)
 
 PURPOSE = "dpv:ResearchAndDevelopment"
 HEALTH = "dpv-pd:MedicalHealth"
@@ -59,14 +66,8 @@ def _anvil_deployed(anvil: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     state afterwards (other modules share it)."""
     chain = connect_rpc(anvil, name="anvil")
     before = chain.snapshot()
-    dev = chain.dev_accounts
-    suite = deploy_suite(
-        chain,
-        dev[0],
-        board_members=[a.address for a in dev[7:10]],
-        threshold=2,
-        manifest_path=tmp_path_factory.mktemp("conformance") / "anvil.json",
-        fresh=True,
+    suite = deploy_consortium(
+        chain, tmp_path_factory.mktemp("conformance") / "anvil.json", fresh=True
     )
     try:
         yield chain, suite

@@ -13,13 +13,12 @@ from typing import Any
 from eth.vm.forks.prague import PragueVM
 
 from collective.chain import connect_rpc
-from collective.deploy import deploy_suite
 from collective.node import Node, NodeConfig
 from collective.node.core import NodeChain
 from collective.node.fastvm import encode_account
 from collective.node.rpc import handle_body
 from collective.node.server import serve_in_thread
-from tests.helpers import LAB_RESULTS, RESEARCH, SIG_AUTH, make_world
+from tests.helpers import LAB_RESULTS, RESEARCH, SIG_AUTH, deploy_consortium, make_world
 from tests.node.test_node_rpc import init_code
 
 EDGE_CASES = {
@@ -79,14 +78,7 @@ def test_node_vm_seals_what_stock_py_evm_seals(tmp_path: Path) -> None:
     server = serve_in_thread(node)
     try:
         chain = connect_rpc(server.url)
-        dev = chain.dev_accounts
-        suite = deploy_suite(
-            chain,
-            dev[0],
-            board_members=[a.address for a in dev[7:10]],
-            threshold=2,
-            manifest_path=tmp_path / "deployment.json",
-        )
+        suite = deploy_consortium(chain, tmp_path / "deployment.json")
         w = make_world(chain, suite)
         p = w.patient.address
         w.tx(w.ledger.functions.addDelegate(p, SIG_AUTH, w.guardian.address, 3600), w.patient)
