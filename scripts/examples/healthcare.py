@@ -27,11 +27,8 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from eth_abi.packed import encode_packed
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_typing import Hash32
-from eth_utils.crypto import keccak
 
 from collective import Collective, CollectiveError, ConsentError, SignedRequest
 from collective.accounts import resolve_account
@@ -167,25 +164,8 @@ def signed_consents(hospital: Collective, lab: Collective, people: dict[str, Loc
 
 def appoint_guardian(relayer: Collective, child: LocalAccount, guardian: str) -> None:
     """The child's key signs ERC-1056 ``addDelegate(sigAuth, guardian)`` offline and the
-    hospital relays ``addDelegateSigned`` (the client has no helper for signed DID changes)."""
-    ledger = relayer.session.ledger
-    nonce = int(relayer.session.call(ledger.functions.nonce(relayer.did.owner(child.address))))
-    fields = [
-        ("bytes1", b"\x19"),
-        ("bytes1", b"\x00"),
-        ("address", ledger.address),
-        ("uint256", nonce),
-        ("address", child.address),
-        ("string", "addDelegate"),
-        ("bytes32", SIG_AUTH),
-        ("address", guardian),
-        ("uint256", YEAR),
-    ]
-    digest = keccak(encode_packed([t for t, _ in fields], [v for _, v in fields]))
-    sig = child.unsafe_sign_hash(Hash32(digest))
-    r, s = sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")
-    fn = ledger.functions.addDelegateSigned(child.address, sig.v, r, s, SIG_AUTH, guardian, YEAR)
-    relayer.session.transact(fn)
+    hospital relays it (``addDelegateSigned``): the child needs no ether."""
+    relayer.did.add_delegate_signed(child, guardian, SIG_AUTH, YEAR)
 
 
 def guardian_consent(
