@@ -36,7 +36,7 @@ from __future__ import annotations
 import heapq
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,39 +60,29 @@ def _hex(value: bytes) -> str:
     return "0x" + bytes(value).hex()
 
 
+# What the replay reads, by kind (0 uses, 1 consents, 2 accounts, 3 policies), each in chain order.
+_STREAM_QUERIES = (
+    "SELECT block, log_index, tx_hash, identity, organization, purpose, category, "
+    "policy_version FROM uses ORDER BY block, log_index",
+    "SELECT block, log_index, tx_hash, granted, identity, organization, purpose, "
+    "category, expiry, policy_version FROM consents ORDER BY block, log_index",
+    "SELECT a.block, a.log_index, e.tx_hash, a.event, a.account, a.actor FROM accounts a "
+    "JOIN events e USING (block, log_index) ORDER BY a.block, a.log_index",
+    "SELECT p.block, p.log_index, e.tx_hash, p.organization, p.version, p.purposes "
+    "FROM policies p JOIN events e USING (block, log_index) "
+    "ORDER BY p.block, p.log_index",
+)
+
+
+def _tagged(kind: int, rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    return ((row[0], row[1], kind, row) for row in rows)
+
+
 def _stream(index: AuditIndex) -> Iterator[tuple[Any, ...]]:
     """Every event as (block, log_index, kind, row), in chain order."""
-    db = index.db
-    uses = (
-        (row[0], row[1], 0, row)
-        for row in db.execute(
-            "SELECT block, log_index, tx_hash, identity, organization, purpose, category, "
-            "policy_version FROM uses ORDER BY block, log_index"
-        )
+    return heapq.merge(
+        *(_tagged(kind, index.db.execute(sql)) for kind, sql in enumerate(_STREAM_QUERIES))
     )
-    consents = (
-        (row[0], row[1], 1, row)
-        for row in db.execute(
-            "SELECT block, log_index, tx_hash, granted, identity, organization, purpose, "
-            "category, expiry, policy_version FROM consents ORDER BY block, log_index"
-        )
-    )
-    accounts = (
-        (row[0], row[1], 2, row)
-        for row in db.execute(
-            "SELECT a.block, a.log_index, e.tx_hash, a.event, a.account, a.actor FROM accounts a "
-            "JOIN events e USING (block, log_index) ORDER BY a.block, a.log_index"
-        )
-    )
-    policies = (
-        (row[0], row[1], 3, row)
-        for row in db.execute(
-            "SELECT p.block, p.log_index, e.tx_hash, p.organization, p.version, p.purposes "
-            "FROM policies p JOIN events e USING (block, log_index) "
-            "ORDER BY p.block, p.log_index"
-        )
-    )
-    return heapq.merge(uses, consents, accounts, policies)
 
 
 class _Replay:
