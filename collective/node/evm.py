@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import rlp
+from coincurve import PublicKey
 from eth.abc import BlockHeaderAPI, ComputationAPI, SignedTransactionAPI, StateAPI
 from eth.consensus.context import ConsensusContext
 from eth.constants import BLANK_ROOT_HASH, CREATE_CONTRACT_ADDRESS
@@ -26,7 +27,8 @@ from eth.vm.forks.prague import PragueVM
 from eth.vm.forks.prague.blocks import PragueBlockHeader
 from eth.vm.message import Message
 from eth.vm.spoof import SpoofTransaction
-from eth_keys.datatypes import Signature
+from eth_hash.auto import keccak as keccak256
+from eth_keys.constants import SECPK1_N
 from eth_typing import Address, Hash32
 from eth_utils.exceptions import ValidationError
 
@@ -155,12 +157,21 @@ class Evm:
         if tx.type_id is None:
             tx.check_signature_validity()
             return Address(bytes(tx.sender))
-        signature = Signature(vrs=(tx.y_parity, tx.r, tx.s))  # validates v, r and s
+        y_parity, r, s = tx.y_parity, tx.r, tx.s
+        if y_parity not in (0, 1) or not 0 <= r < SECPK1_N or not 0 <= s < SECPK1_N:
+            raise ValidationError("invalid signature values")  # what eth-keys' checks refuse
         message = None if raw is None else signing_message(raw)
         if message is None:
             message = tx.get_message_for_signing()
-        public_key = signature.recover_public_key_from_msg(message)
-        sender = Address(public_key.to_canonical_address())
+        # coincurve directly (eth-keys' coincurve backend minus its key objects): recover the
+        # uncompressed public key from the 65-byte signature; the address is the last 20
+        # bytes of its keccak
+        public_key = PublicKey.from_signature_and_message(
+            r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes((y_parity,)),
+            keccak256(message),
+            hasher=None,
+        )
+        sender = Address(keccak256(public_key.format(compressed=False)[1:])[-20:])
         vars(tx)["sender"] = sender  # the cached_property's slot
         return sender
 

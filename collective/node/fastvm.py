@@ -34,7 +34,7 @@ code line by line, minus the logging.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from eth._utils.address import generate_contract_address
@@ -42,6 +42,7 @@ from eth.abc import (
     AccountStorageDatabaseAPI,
     ComputationAPI,
     MessageAPI,
+    ReceiptAPI,
     SignedTransactionAPI,
     StateAPI,
 )
@@ -56,7 +57,13 @@ from eth.exceptions import (
     OutOfGas,
 )
 from eth.rlp.accounts import Account
+from eth.rlp.logs import Log
+from eth.rlp.receipts import Receipt
 from eth.vm.computation import NO_RESULT
+from eth.vm.forks.byzantium.constants import (
+    EIP658_TRANSACTION_STATUS_CODE_FAILURE,
+    EIP658_TRANSACTION_STATUS_CODE_SUCCESS,
+)
 from eth.vm.forks.cancun.constants import BLOB_TX_TYPE
 from eth.vm.forks.prague import PragueVM
 from eth.vm.forks.prague.computation import PragueComputation
@@ -68,6 +75,7 @@ from eth.vm.logic.invalid import InvalidOpcode
 from eth.vm.message import Message
 from eth.vm.opcode import _FastOpcode
 from eth.vm.stack import Stack
+from eth_hash.auto import keccak
 from eth_typing import Address
 from eth_utils.logging import get_extended_debug_logger
 
@@ -523,5 +531,61 @@ class NodeVM(PragueVM):
     def validate_receipt(cls, receipt: Any) -> None:
         return None
 
+    @classmethod
+    def make_receipt(
+        cls,
+        base_header: Any,
+        transaction: SignedTransactionAPI,
+        computation: ComputationAPI,
+        state: StateAPI,
+    ) -> ReceiptAPI:
+        # py-evm's ByzantiumVM.make_receipt -> transaction.make_receipt, with the logs bloom
+        # computed here (one keccak per address and topic, no BloomFilter objects) and handed
+        # to the receipt, which then does not compute it again
+        gas_used = base_header.gas_used + cls.finalize_gas_used(transaction, computation)
+        status = (
+            EIP658_TRANSACTION_STATUS_CODE_FAILURE
+            if computation.is_error
+            else EIP658_TRANSACTION_STATUS_CODE_SUCCESS
+        )
+        entries = computation.get_log_entries()
+        logs = [Log(address, topics, data) for address, topics, data in entries]
+        receipt = Receipt(
+            state_root=status, gas_used=gas_used, logs=logs, bloom=logs_bloom(entries)
+        )
+        type_id = transaction.type_id
+        if type_id is None:
+            return receipt
+        builder: Any = transaction.receipt_builder  # type: ignore[attr-defined]
+        typed: ReceiptAPI = builder.typed_receipt_class(type_id, receipt)
+        return typed
 
-__all__ = ["NodeAccountDB", "NodeComputation", "NodeState", "NodeVM", "encode_account"]
+
+def _bloom_bits(value: bytes) -> int:
+    digest = keccak(value)
+    return (
+        (1 << (((digest[0] << 8) | digest[1]) & 2047))
+        | (1 << (((digest[2] << 8) | digest[3]) & 2047))
+        | (1 << (((digest[4] << 8) | digest[5]) & 2047))
+    )
+
+
+def logs_bloom(entries: Iterable[tuple[bytes, Iterable[int], bytes]]) -> int:
+    """The 2048-bit logs bloom of ``(address, topics, data)`` entries, as eth-bloom computes
+    it: three bits from the keccak of the address and of each 32-byte topic."""
+    bloom = 0
+    for address, topics, _ in entries:
+        bloom |= _bloom_bits(address)
+        for topic in topics:
+            bloom |= _bloom_bits(topic.to_bytes(32, "big"))
+    return bloom
+
+
+__all__ = [
+    "NodeAccountDB",
+    "NodeComputation",
+    "NodeState",
+    "NodeVM",
+    "encode_account",
+    "logs_bloom",
+]

@@ -1,7 +1,8 @@
 """The log index: ``eth_getLogs`` as one indexed SQLite query, never a scan of receipts.
 
-Logs are stored once, rendered, keyed by (block, index), with B-tree indexes on
-(address, block) and (topicN, block) for N = 0..3 (see :mod:`collective.node.store`). A query
+Logs are stored once, rendered, keyed by their row id ``block << 20 | index`` (so a block
+range is an id range), with B-tree indexes on (address, id) and (topicN, id) for N = 0..3
+(see :mod:`collective.node.store`). A query
 constrains the block range plus any address and topic alternatives; SQLite's planner picks the
 most selective index and reads the rendered logs in order, so the answer is the stored JSON
 texts joined, without decoding anything.
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from collective.node.errors import LIMIT_EXCEEDED, RpcError
-from collective.node.store import Store
+from collective.node.store import Store, row_ids
 
 MAX_LOGS = 100_000
 
@@ -28,8 +29,8 @@ class LogQuery:
     topics: Sequence[Sequence[bytes] | None] = ()
 
     def sql(self, limit: int) -> tuple[str, list[object]]:
-        where = ["block BETWEEN ? AND ?"]
-        args: list[object] = [self.from_block, self.to_block]
+        where = ["id BETWEEN ? AND ?"]
+        args: list[object] = [row_ids(self.from_block)[0], row_ids(self.to_block)[1]]
         if self.addresses:
             where.append(f"address IN ({','.join('?' * len(self.addresses))})")
             args.extend(self.addresses)
@@ -38,7 +39,7 @@ class LogQuery:
                 where.append(f"t{position} IN ({','.join('?' * len(alternatives))})")
                 args.extend(alternatives)
         args.append(limit + 1)
-        sql = f"SELECT json FROM logs WHERE {' AND '.join(where)} ORDER BY block, idx LIMIT ?"
+        sql = f"SELECT json FROM logs WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"
         return sql, args
 
 

@@ -19,12 +19,19 @@ Why SQLite (stdlib ``sqlite3``) rather than LMDB or LevelDB:
 Tables::
 
     kv      key -> value for py-evm: state-trie nodes, contract code, headers by hash
-    meta    name -> value: the head block number, the genesis it was built from
+    meta    name -> value: the head block number, the genesis it was built from, the layout
     blocks  number, hash, header RLP, the block rendered as JSON (without its transactions)
-    txs     hash, block, index, sender, nonce, raw bytes, rendered transaction and receipt
-    logs    (block, index), address, topic0..3, rendered log  -- indexed per column, by block
+    txs     id, hash, sender, nonce, raw bytes, rendered transaction and receipt
+    logs    id, address, topic0..3, rendered log  -- indexed per column, by id
 
 Rendered JSON is stored at seal time, so reads are one lookup and no re-encoding.
+
+**Rows are appended, not scattered.** A block writes ~250 transactions, ~250 logs and ~800
+trie nodes. Keyed by their hashes (random), every row would land on its own B-tree page and a
+block would write ~2,500 pages (10 MB) to the WAL, a number that grows with the chain. So the
+big rows live in rowid tables in arrival order -- a transaction's or log's id is
+``block << 20 | index``, a trie node's is a counter -- and only the small hash indexes
+(``kv_key``, ``txs_hash``) take random inserts.
 """
 
 from __future__ import annotations
@@ -45,29 +52,57 @@ SyncMode = Literal["full", "normal", "off"]
 DB_NAME = "chain.sqlite"
 _READ_CACHE_LIMIT = 400_000
 
+SCHEMA_VERSION = b"2"
+_ID_SHIFT = 20  # a transaction's or log's row id: block << 20 | index (2**20 per block)
+
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kv (id INTEGER PRIMARY KEY, key BLOB NOT NULL, value BLOB NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS kv_key ON kv (key);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS blocks (
     number INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, header BLOB NOT NULL,
     json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS txs (
-    hash BLOB PRIMARY KEY, block INTEGER NOT NULL, idx INTEGER NOT NULL, sender BLOB NOT NULL,
-    nonce INTEGER NOT NULL, raw BLOB NOT NULL, json TEXT NOT NULL, receipt TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS txs_block ON txs (block, idx);
+    id INTEGER PRIMARY KEY, hash BLOB NOT NULL, sender BLOB NOT NULL, nonce INTEGER NOT NULL,
+    raw BLOB NOT NULL, json TEXT NOT NULL, receipt TEXT NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS txs_hash ON txs (hash);
 CREATE TABLE IF NOT EXISTS logs (
-    block INTEGER NOT NULL, idx INTEGER NOT NULL, address BLOB NOT NULL,
-    t0 BLOB, t1 BLOB, t2 BLOB, t3 BLOB, json TEXT NOT NULL, PRIMARY KEY (block, idx)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS logs_address ON logs (address, block);
-CREATE INDEX IF NOT EXISTS logs_t0 ON logs (t0, block);
-CREATE INDEX IF NOT EXISTS logs_t1 ON logs (t1, block);
-CREATE INDEX IF NOT EXISTS logs_t2 ON logs (t2, block);
-CREATE INDEX IF NOT EXISTS logs_t3 ON logs (t3, block);
+    id INTEGER PRIMARY KEY, address BLOB NOT NULL, t0 BLOB, t1 BLOB, t2 BLOB, t3 BLOB,
+    json TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS logs_address ON logs (address, id);
+CREATE INDEX IF NOT EXISTS logs_t0 ON logs (t0, id);
+CREATE INDEX IF NOT EXISTS logs_t1 ON logs (t1, id);
+CREATE INDEX IF NOT EXISTS logs_t2 ON logs (t2, id);
+CREATE INDEX IF NOT EXISTS logs_t3 ON logs (t3, id);
 """
 
+_INDEX_MASK = (1 << _ID_SHIFT) - 1
+# content-addressed values never change: a key written again leaves its row (and page) alone
+_KV_UPSERT = (
+    "INSERT INTO kv (key, value) VALUES (?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE value != excluded.value"
+)
 _DELETED = object()
+
+
+def row_ids(block: int) -> tuple[int, int]:
+    """The row ids of a block's transactions or logs: first and last possible."""
+    return block << _ID_SHIFT, (block << _ID_SHIFT) | _INDEX_MASK
+
+
+def _check_schema(conn: sqlite3.Connection, path: Path | None) -> None:
+    """Refuse a database written with another table layout (before touching it)."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "meta" not in tables:
+        return  # a new database
+    row = conn.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
+    found = b"1" if row is None else bytes(row[0])
+    if found != SCHEMA_VERSION:
+        raise NodeError(
+            f"the chain database {path} uses table layout {found.decode(errors='replace')}; "
+            f"this node reads layout {SCHEMA_VERSION.decode()}",
+            hint="start the node with a new --data-dir (and the same genesis)",
+        )
 
 
 class KeyValue(BaseDB):
@@ -183,9 +218,14 @@ class Store:
             self._conn.execute(f"PRAGMA synchronous={sync.upper()}")
             self._conn.execute("PRAGMA cache_size=-131072")  # 128 MiB of pages
             self._conn.execute("PRAGMA temp_store=MEMORY")
+            _check_schema(self._conn, self.path)
             self._conn.executescript(_SCHEMA)
+            self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
         except sqlite3.DatabaseError as exc:
             raise NodeError(f"cannot open the chain database {self.path}: {exc}") from None
+        except NodeError:
+            self._conn.close()
+            raise
         self.kv = KeyValue(self._conn)
         self._lock = threading.Lock()
         self._checkpointer: _Checkpointer | None = None
@@ -227,7 +267,7 @@ class Store:
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?)", upserts)
+                conn.executemany(_KV_UPSERT, upserts)
                 if deletes:
                     conn.executemany("DELETE FROM kv WHERE key = ?", [(k,) for k in deletes])
                 conn.execute(
@@ -235,18 +275,25 @@ class Store:
                     (block.number, block.hash, block.header, block.json),
                 )
                 conn.executemany(
-                    "INSERT OR REPLACE INTO txs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO txs VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [
-                        (t.hash, t.block, t.index, t.sender, t.nonce, t.raw, t.json, t.receipt)
+                        (
+                            (t.block << _ID_SHIFT) | t.index,
+                            t.hash,
+                            t.sender,
+                            t.nonce,
+                            t.raw,
+                            t.json,
+                            t.receipt,
+                        )
                         for t in txs
                     ],
                 )
                 conn.executemany(
-                    "INSERT OR REPLACE INTO logs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO logs VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [
                         (
-                            log.block,
-                            log.index,
+                            (log.block << _ID_SHIFT) | log.index,
                             log.address,
                             *(log.topics[i] if i < len(log.topics) else None for i in range(4)),
                             log.json,
@@ -271,10 +318,10 @@ class Store:
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?)", upserts)
+                conn.executemany(_KV_UPSERT, upserts)
                 conn.execute("DELETE FROM blocks WHERE number > ?", (number,))
-                conn.execute("DELETE FROM txs WHERE block > ?", (number,))
-                conn.execute("DELETE FROM logs WHERE block > ?", (number,))
+                conn.execute("DELETE FROM txs WHERE id >= ?", ((number + 1) << _ID_SHIFT,))
+                conn.execute("DELETE FROM logs WHERE id >= ?", ((number + 1) << _ID_SHIFT,))
                 conn.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('head', ?)", (str(number).encode(),)
                 )
@@ -306,30 +353,31 @@ class Store:
 
     def tx(self, tx_hash: bytes) -> StoredTx | None:
         row = self._conn.execute(
-            "SELECT hash, block, idx, sender, nonce, raw, json, receipt FROM txs WHERE hash = ?",
+            "SELECT hash, id, sender, nonce, raw, json, receipt FROM txs WHERE hash = ?",
             (tx_hash,),
         ).fetchone()
         if row is None:
             return None
+        block, index = row[1] >> _ID_SHIFT, row[1] & _INDEX_MASK
         return StoredTx(
-            bytes(row[0]), row[1], row[2], bytes(row[3]), row[4], bytes(row[5]), row[6], row[7]
+            bytes(row[0]), block, index, bytes(row[2]), row[3], bytes(row[4]), row[5], row[6]
         )
 
     def block_tx_json(self, number: int) -> list[str]:
         rows = self._conn.execute(
-            "SELECT json FROM txs WHERE block = ? ORDER BY idx", (number,)
+            "SELECT json FROM txs WHERE id BETWEEN ? AND ? ORDER BY id", row_ids(number)
         ).fetchall()
         return [row[0] for row in rows]
 
     def block_tx_hashes(self, number: int) -> list[bytes]:
         rows = self._conn.execute(
-            "SELECT hash FROM txs WHERE block = ? ORDER BY idx", (number,)
+            "SELECT hash FROM txs WHERE id BETWEEN ? AND ? ORDER BY id", row_ids(number)
         ).fetchall()
         return [bytes(row[0]) for row in rows]
 
     def block_receipts(self, number: int) -> list[str]:
         rows = self._conn.execute(
-            "SELECT receipt FROM txs WHERE block = ? ORDER BY idx", (number,)
+            "SELECT receipt FROM txs WHERE id BETWEEN ? AND ? ORDER BY id", row_ids(number)
         ).fetchall()
         return [row[0] for row in rows]
 

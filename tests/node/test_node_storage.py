@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+from pathlib import Path
 
 import rlp
 from eth.constants import BLANK_ROOT_HASH
@@ -125,3 +126,78 @@ def test_signing_message_cut_from_the_raw_transaction() -> None:
             assert signing_message(raw) == decoded.get_message_for_signing()
     assert signing_message(b"\x02") is None
     assert signing_message(b"\x02\xc1\x80\x00") is None  # trailing bytes
+
+
+def test_logs_bloom_matches_eth_bloom() -> None:
+    import itertools
+
+    from eth.rlp.logs import Log
+    from eth_bloom import BloomFilter
+
+    from collective.node.fastvm import logs_bloom
+
+    rng = random.Random(7)
+    for _ in range(50):
+        entries = [
+            (os.urandom(20), tuple(rng.randint(0, 2**256 - 1) for _ in range(rng.randint(0, 4))),
+             b"")
+            for _ in range(rng.randint(0, 5))
+        ]  # fmt: skip
+        logs = [Log(*entry) for entry in entries]
+        expected = BloomFilter.from_iterable(
+            itertools.chain.from_iterable(log.bloomables for log in logs)
+        )
+        assert logs_bloom(entries) == int(expected)
+
+
+def test_sender_recovery_matches_eth_keys_and_refuses_bad_signatures() -> None:
+    import pytest
+    from eth_account import Account
+    from eth_utils.exceptions import ValidationError
+
+    from collective.node.evm import VM_CLASS, Evm
+
+    builder = VM_CLASS.get_transaction_builder()
+    evm = Evm.__new__(Evm)  # recover_sender needs no database
+    for _ in range(20):
+        account = Account.create()
+        tx = {"chainId": 1337, "nonce": 1, "to": "0x" + "22" * 20, "data": os.urandom(40),
+              "gas": 90_000, "value": 0, "maxFeePerGas": 10**12,
+              "maxPriorityFeePerGas": 1}  # fmt: skip
+        raw = bytes(account.sign_transaction(tx).raw_transaction)
+        for given in (raw, None):  # cut from the raw bytes, and re-encoded by py-evm
+            decoded = builder.decode(raw)
+            assert evm.recover_sender(decoded, given) == bytes.fromhex(account.address[2:])
+            assert decoded.sender == bytes.fromhex(account.address[2:])
+    signed = builder.decode(raw)
+    n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+    for field, value in (("s", n), ("r", n + 1), ("y_parity", 2)):
+        bad = builder.decode(raw)
+        inner = bad._inner.copy(**{field: value})  # type: ignore[attr-defined]
+        bad = type(bad)(bad.type_id, inner)
+        with pytest.raises(ValidationError):
+            evm.recover_sender(bad, None)
+    assert signed.s < n
+
+
+def test_a_database_with_another_table_layout_is_refused(tmp_path: Path) -> None:
+    import sqlite3
+
+    import pytest
+
+    from collective.errors import NodeError
+    from collective.node.store import DB_NAME, Store
+
+    Store(tmp_path / "new").close()
+    Store(tmp_path / "new").close()  # its own layout opens again
+    old = tmp_path / "old"
+    old.mkdir()
+    conn = sqlite3.connect(old / DB_NAME)
+    conn.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID")
+    conn.execute("CREATE TABLE kv (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID")
+    conn.execute("INSERT INTO meta VALUES ('head', '3')")
+    conn.commit()
+    conn.close()
+    with pytest.raises(NodeError, match="layout 1") as refused:
+        Store(old)
+    assert "new --data-dir" in (refused.value.hint or "")
