@@ -5,20 +5,31 @@ Same rules, same results (tests run identical transactions through this VM and t
 transaction. Measured on the consent-grant workload of ``benchmarks/node.py``, execution takes
 about half the time it takes in stock py-evm. What changes:
 
-- **Interpreter loop.** Each opcode's constant gas is charged inline instead of through
-  ``_FastOpcode.__call__`` -> ``Computation.consume_gas`` -> ``GasMeter.consume_gas``, and the
-  code is read directly instead of through a generator.
-- **JUMPDEST analysis** of a contract's code is kept per code and shared by every computation
-  that runs it, instead of being redone for each message.
-- **Stack and memory.** PUSH, DUP, SWAP, POP and JUMPDEST run inside the loop (py-evm's own
-  functions for them are recognised by identity; anything else is called as usual), and so do
-  MSTORE and MLOAD within already allocated memory; popping
-  integers needs no generator; touching memory that is already allocated skips the
-  expansion-cost arithmetic (there is nothing to charge); MSTORE/MLOAD that grow memory charge
-  py-evm's memory fee inline.
-- **Arithmetic and jumps.** ADD, SUB, AND, OR, XOR, EQ, LT, GT, SHL, SHR, ISZERO, PUSH0, JUMP
-  and JUMPI run inside the loop too (py-evm's functions recognised by identity, same results
-  and errors; anything short of operands goes to py-evm's function, which raises).
+- **Interpreter loop** (``_run``). Each distinct code is decoded once, into a list indexed by
+  program counter (an entry is made the first time its position runs and kept, per code, for
+  every later computation): the opcode's constant gas, how the loop runs it and, for PUSHes,
+  the value pushed (as an int) and the step to the next instruction. The program counter and
+  the gas left live in local variables; they are written back to the code stream and the gas
+  meter before anything else can look at them (a py-evm function or opcode the loop calls, an
+  error, the end) and read back after a call. Constant gas is charged inline, as
+  ``GasMeter.consume_gas`` would (same check, same ``OutOfGas`` message).
+- **Jumps.** A jump destination is checked with py-evm's own rules (a JUMPDEST byte, at an
+  instruction boundary: not inside PUSH data) the first time it is used, then remembered per
+  code; a taken jump to a known JUMPDEST charges and runs that JUMPDEST at once.
+- **Opcodes run inside the loop**, each only when its function is py-evm's own (recognised by
+  identity), with py-evm's arithmetic, gas and errors: PUSH0-32, DUP, SWAP, POP, JUMPDEST,
+  STOP, JUMP, JUMPI; ADD, SUB, MUL, DIV, MOD, AND, OR, XOR, NOT, BYTE, SHL, SHR, LT, GT, SLT,
+  SGT, EQ, ISZERO; MSTORE and MLOAD (memory growth charged inline with py-evm's fee); SHA3 of
+  memory already allocated; CALLDATALOAD; CALLER, CALLVALUE, CALLDATASIZE, ADDRESS, ORIGIN,
+  TIMESTAMP and NUMBER. Whenever the inline version would not do exactly what py-evm's
+  function does (too few operands, growth py-evm must do itself, a value its push would
+  refuse) the loop calls py-evm's function instead, which raises or does it. Everything else
+  is called as usual. PUSH, MLOAD and CALLDATALOAD push ints where py-evm pushes bytes: its
+  stack holds both, and every consumer converts (to an int, or to bytes it then pads or cuts),
+  so the results are the same. ``tests/node/test_node_interpreter.py`` runs edge cases at
+  every gas amount, and random programs, through this loop and py-evm's and compares them.
+- **Stack and memory.** Popping integers needs no generator; touching memory that is
+  already allocated skips the expansion-cost arithmetic (there is nothing to charge).
 - **Storage tries** are updated once per block (:mod:`collective.node.storage`).
 - **Accounts.** Balance and nonce updates build the account record and its RLP directly
   (four per transaction: gas purchase, nonce, refund, tip) instead of through
@@ -46,7 +57,7 @@ from eth.abc import (
     SignedTransactionAPI,
     StateAPI,
 )
-from eth.constants import CREATE_CONTRACT_ADDRESS, UINT_256_MAX
+from eth.constants import CREATE_CONTRACT_ADDRESS, GAS_SHA3WORD, UINT_256_MAX
 from eth.db.account import AccountDB
 from eth.exceptions import (
     FullStack,
@@ -68,8 +79,9 @@ from eth.vm.forks.cancun.constants import BLOB_TX_TYPE
 from eth.vm.forks.prague import PragueVM
 from eth.vm.forks.prague.computation import PragueComputation
 from eth.vm.forks.prague.state import PragueState, PragueTransactionExecutor
-from eth.vm.logic import arithmetic, comparison, duplication, flow, swap
+from eth.vm.logic import arithmetic, block, comparison, context, duplication, flow, swap
 from eth.vm.logic import memory as memory_logic
+from eth.vm.logic import sha3 as sha3_logic
 from eth.vm.logic import stack as stack_logic
 from eth.vm.logic.invalid import InvalidOpcode
 from eth.vm.message import Message
@@ -82,7 +94,7 @@ from eth_utils.logging import get_extended_debug_logger
 from collective.node.storage import BatchedAccountStorageDB
 
 _JUMPDEST_CACHE_LIMIT = 512
-_OpcodeEntry = tuple[int | None, Callable[..., Any], str, int, Any]
+_PROGRAM_CACHE_BYTES = 2**22  # decoded programs kept, counted in bytes of code
 _STACK_LIMIT = 1024
 _INLINE_MEMORY_LIMIT = 2**32  # larger offsets take py-evm's path (and its errors)
 
@@ -130,7 +142,7 @@ class NodeComputation(PragueComputation):
     """Prague's computation with a leaner interpreter loop (see the module docstring)."""
 
     _analysis: ClassVar[dict[bytes, tuple[set[int], set[int]]]] = {}
-    _table: ClassVar[dict[int, _OpcodeEntry] | None] = None
+    _table: ClassVar[_OpcodeTable | None] = None
 
     def __init__(self, state: StateAPI, message: MessageAPI, transaction_context: Any) -> None:
         super().__init__(state, message, transaction_context)
@@ -160,17 +172,10 @@ class NodeComputation(PragueComputation):
         super().extend_memory(start_position, size)
 
     @classmethod
-    def _opcode_table(cls) -> dict[int, _OpcodeEntry]:
+    def _opcode_table(cls) -> _OpcodeTable:
         table = cls.__dict__.get("_table")
         if table is None:
-            table = {}
-            for value, opcode in cls.opcodes.items():
-                if type(opcode) is _FastOpcode:  # constant gas, then the logic function
-                    kind, arg = _inline_kind(value, opcode.logic_fn)
-                    table[value] = (opcode.gas_cost, opcode.logic_fn, opcode.mnemonic, kind, arg)
-                else:  # charges its own (dynamic) gas
-                    table[value] = (None, opcode, "", _CALL, 0)
-            cls._table = table
+            table = cls._table = _OpcodeTable(cls.opcodes)
         return table
 
     @classmethod
@@ -200,163 +205,371 @@ class NodeComputation(PragueComputation):
         return computation
 
 
-# How the loop runs an opcode: call its logic function, or do what py-evm's function for it
-# does (same gas first, same stack effect, same errors) without the calls.
+# How the loop runs an opcode: call its logic function (or, for opcodes that charge their own
+# gas, the opcode itself), or do what py-evm's function for it does (same gas first, same
+# stack effect, same errors) without the calls.
 (
-    _CALL,
-    _LOGIC,
     _PUSH,
     _DUP,
     _SWAP,
     _POP,
     _NOTHING,
-    _MSTORE,
-    _MLOAD,
     _BINARY,
-    _ISZERO,
+    _UNARY,
     _JUMP,
     _JUMPI,
-) = range(13)
+    _MSTORE,
+    _MLOAD,
+    _CALLDATALOAD,
+    _SHA3,
+    _ENVIRONMENT,
+    _STOP,
+    _LOGIC,
+    _CALL,
+    _DECODE,
+) = range(18)
 _M = UINT_256_MAX
+_SIGN = 2**255  # unsigned_to_signed: values from here up are negative
+_WRAP = 2**256
 
-# py-evm's two-operand functions (first popped, second popped) -> result, each exactly its
-# logic function's arithmetic; results are already in 0 .. 2**256-1
-_BINARY_OPS: dict[Callable[..., Any], Callable[[int, int], int]] = {
-    arithmetic.add: lambda a, b: (a + b) & _M,
-    arithmetic.sub: lambda a, b: (a - b) & _M,
-    arithmetic.shl: lambda a, b: 0 if a >= 256 else (b << a) & _M,
-    arithmetic.shr: lambda a, b: 0 if a >= 256 else b >> a,
-    comparison.and_op: lambda a, b: a & b,
-    comparison.or_op: lambda a, b: a | b,
-    comparison.xor: lambda a, b: a ^ b,
-    comparison.eq: lambda a, b: 1 if a == b else 0,
-    comparison.lt: lambda a, b: 1 if a < b else 0,
-    comparison.gt: lambda a, b: 1 if a > b else 0,
+# the two-operand functions the loop does itself (operands: first popped, second popped)
+(
+    _AND,
+    _ADD,
+    _SUB,
+    _SHL,
+    _EQ,
+    _GT,
+    _OR,
+    _SHR,
+    _LT,
+    _XOR,
+    _SLT,
+    _SGT,
+    _MUL,
+    _DIV,
+    _MOD,
+    _BYTE,
+) = range(16)
+_BINARY_OPS: dict[Callable[..., Any], int] = {
+    comparison.and_op: _AND,
+    arithmetic.add: _ADD,
+    arithmetic.sub: _SUB,
+    arithmetic.shl: _SHL,
+    comparison.eq: _EQ,
+    comparison.gt: _GT,
+    comparison.or_op: _OR,
+    arithmetic.shr: _SHR,
+    comparison.lt: _LT,
+    comparison.xor: _XOR,
+    comparison.slt: _SLT,
+    comparison.sgt: _SGT,
+    arithmetic.mul: _MUL,
+    arithmetic.div: _DIV,
+    arithmetic.mod: _MOD,
+    comparison.byte_op: _BYTE,
 }
+_ISZERO, _NOT = 0, 1
+# opcodes that push a value of the message, transaction or block: how py-evm's function gets it,
+# and the class its push accepts (``push_int``: int, ``push_bytes``: bytes)
+_ENVIRONMENT_VALUES: dict[Callable[..., Any], tuple[Callable[[Any], Any], type]] = {
+    context.caller: (lambda computation: computation.msg.sender, bytes),
+    context.callvalue: (lambda computation: computation.msg.value, int),
+    context.calldatasize: (lambda computation: len(computation.msg.data), int),
+    context.address: (lambda computation: computation.msg.storage_address, bytes),
+    context.origin: (lambda computation: computation.transaction_context.origin, bytes),
+    block.timestamp: (lambda computation: computation.state.timestamp, int),
+    block.number: (lambda computation: computation.state.block_number, int),
+}
+_SHA3_WORD_GAS = GAS_SHA3WORD
+
+# An instruction as the loop sees it: (kind, constant gas, argument, argument). PUSHes are
+# decoded per position (the value pushed, as an int, and how far the program counter moves).
+_Entry = tuple[int, int, Any, Any]
+_DECODE_ENTRY: _Entry = (_DECODE, 0, 0, 0)  # not decoded yet
+_END_ENTRY: _Entry = (_STOP, 0, 0, 0)  # running off the end of the code is STOP
+_PUSH_REACH = 33  # the program counter after a PUSH32 at the last byte: len(code) + 32
 
 
-def _inline_kind(value: int, logic: Callable[..., Any]) -> tuple[int, Any]:
-    """Inline only py-evm's own stack, memory, arithmetic and JUMPDEST functions, recognised
-    by identity."""
+def _inline_kind(value: int, logic: Callable[..., Any]) -> tuple[int, Any, Any]:
+    """How the loop runs ``logic`` (the function of opcode ``value``) as (kind, argument,
+    argument): inline only py-evm's own functions for the opcodes the module docstring lists,
+    recognised by identity. Anything else is called."""
     binary = _BINARY_OPS.get(logic)
     if binary is not None:
-        return _BINARY, binary
+        return _BINARY, binary, logic
     if logic is comparison.iszero:
-        return _ISZERO, 0
-    if value == 0x56 and logic is flow.jump:
-        return _JUMP, 1
-    if value == 0x57 and logic is flow.jumpi:
-        return _JUMPI, 2
-    if value == 0x5F and logic is stack_logic.push0:
-        return _PUSH, 0
+        return _UNARY, _ISZERO, logic
+    if logic is comparison.not_op:
+        return _UNARY, _NOT, logic
     if 0x60 <= value <= 0x7F and logic is getattr(stack_logic, f"push{value - 0x5F}", None):
-        return _PUSH, value - 0x5F
+        return _PUSH, value - 0x5F, 0
+    if value == 0x5F and logic is stack_logic.push0:
+        return _PUSH, 0, 0
     if 0x80 <= value <= 0x8F and logic is getattr(duplication, f"dup{value - 0x7F}", None):
-        return _DUP, value - 0x7F
+        return _DUP, value - 0x7F, 0
     if 0x90 <= value <= 0x9F and logic is getattr(swap, f"swap{value - 0x8F}", None):
-        return _SWAP, value - 0x8F
+        return _SWAP, -(value - 0x8F) - 1, value - 0x8F
     if value == 0x50 and logic is stack_logic.pop:
-        return _POP, 0
+        return _POP, 0, 0
     if value == 0x5B and logic is flow.jumpdest:
-        return _NOTHING, 0
+        return _NOTHING, 0, 0
+    if value == 0x56 and logic is flow.jump:
+        return _JUMP, logic, 0
+    if value == 0x57 and logic is flow.jumpi:
+        return _JUMPI, logic, 0
     if value == 0x52 and logic is memory_logic.mstore:
-        return _MSTORE, 0
+        return _MSTORE, logic, 0
     if value == 0x51 and logic is memory_logic.mload:
-        return _MLOAD, 0
-    return _LOGIC, 0
+        return _MLOAD, logic, 0
+    if value == 0x35 and logic is context.calldataload:
+        return _CALLDATALOAD, logic, 0
+    if value == 0x20 and logic is sha3_logic.sha3:
+        return _SHA3, logic, 0
+    environment = _ENVIRONMENT_VALUES.get(logic)
+    if environment is not None:
+        return _ENVIRONMENT, environment, logic
+    if value == 0x00 and logic is flow.stop:
+        return _STOP, 0, 1
+    return _LOGIC, logic, 0
 
 
-def _run(computation: Any, table: dict[int, _OpcodeEntry]) -> None:
+class _OpcodeTable:
+    """Per opcode byte: its loop entry and mnemonic; and the programs decoded with them."""
+
+    def __init__(self, opcodes: dict[int, Any]) -> None:
+        self.entries: list[_Entry] = []
+        self.names: list[str] = []
+        for value in range(256):
+            opcode = opcodes.get(value)
+            if type(opcode) is _FastOpcode:  # constant gas, then the logic function
+                kind, first, second = _inline_kind(value, opcode.logic_fn)
+                self.entries.append((kind, opcode.gas_cost, first, second))
+                self.names.append(opcode.mnemonic)
+            else:  # charges its own (dynamic) gas; a missing opcode is py-evm's InvalidOpcode
+                call = InvalidOpcode(value) if opcode is None else opcode
+                self.entries.append((_CALL, 0, call, 0))
+                self.names.append(getattr(call, "mnemonic", ""))
+        jumpdest = self.entries[0x5B]
+        # charged right at a taken jump when JUMPDEST runs inline; otherwise never (no int
+        # amount of gas reaches it) and the loop runs the JUMPDEST by itself
+        self.jumpdest_cost: float = jumpdest[1] if jumpdest[0] == _NOTHING else float("inf")
+        self.programs: dict[bytes, tuple[list[_Entry], set[int]]] = {}
+        self.program_bytes = 0
+
+    def program(self, code: bytes) -> tuple[list[_Entry], set[int]]:
+        """``code``'s instructions by position (decoded as they are first reached, kept for
+        the next run) and the jump destinations already checked valid."""
+        program = self.programs.get(code)
+        if program is None:
+            if self.program_bytes + len(code) > _PROGRAM_CACHE_BYTES:
+                self.programs.clear()
+                self.program_bytes = 0
+            program = ([_DECODE_ENTRY] * (len(code) + _PUSH_REACH), set())
+            self.programs[code] = program
+            self.program_bytes += len(code)
+        return program
+
+    def decode(self, code: bytes, pc: int) -> _Entry:
+        """The instruction at ``pc``; a PUSH with its value (the bytes py-evm's ``push_XX``
+        reads, zero-padded past the end, as an int) and the distance to the next one."""
+        if pc >= len(code):
+            return _END_ENTRY
+        entry = self.entries[code[pc]]
+        if entry[0] != _PUSH:
+            return entry
+        width = entry[2]
+        data = code[pc + 1 : pc + 1 + width]
+        value = int.from_bytes(data, "big") << (8 * (width - len(data)))
+        return (_PUSH, entry[1], value, width + 1)
+
+
+def _run_stock(computation: Any) -> None:
+    """py-evm's own loop, from wherever the program counter is."""
+    lookup = computation.opcodes
+    for opcode in computation.code:
+        try:
+            opcode_fn = lookup[opcode]
+        except KeyError:
+            opcode_fn = InvalidOpcode(opcode)
+        try:
+            opcode_fn(computation=computation)
+        except Halt:
+            break
+
+
+def _check_jump(stream: Any, jumps: set[int], dest: int) -> None:
+    """py-evm's checks of a jump destination not seen before; remembered when it passes."""
+    stream.program_counter = dest
+    if stream.peek() != 0x5B:
+        raise InvalidJumpDestination("Invalid Jump Destination")
+    if not stream.is_valid_opcode(dest):
+        raise InvalidInstruction("Jump resulted in invalid instruction")
+    jumps.add(dest)
+
+
+def _run(computation: Any, table: _OpcodeTable) -> None:
+    """Run ``computation``'s code from its program counter until it halts or fails (py-evm's
+    ``for opcode in computation.code`` loop in ``apply_computation``; see the module
+    docstring)."""
     meter = computation._gas_meter
     stream = computation.code
     values = computation._stack.values
+    append = values.append
+    pop = values.pop
     raw = stream._raw_code_bytes
     size = len(raw)
+    program, jumps = table.program(raw)
+    jumpdest_cost = table.jumpdest_cost
+    calldata = None
+    # the kinds and operations as locals (cheaper to load than globals)
+    push_, dup_, binary_, swap_, pop_, nothing_, logic_ = (
+        _PUSH, _DUP, _BINARY, _SWAP, _POP, _NOTHING, _LOGIC
+    )  # fmt: skip
+    and_, add_, sub_, shl_, eq_, gt_, or_ = _AND, _ADD, _SUB, _SHL, _EQ, _GT, _OR
+    m = _M
+    # the program counter and the gas left live in locals; the stream and the gas meter get
+    # them back before anything else can look (a call, an error, the end). `gas` is None
+    # while a call runs: then the meter has the truth.
+    pc: int = stream.program_counter
+    gas: Any = meter.gas_remaining
+    if not 0 <= pc <= size:
+        _run_stock(computation)
+        return
     try:
         while True:
-            pc = stream.program_counter
-            if pc >= size:
-                return  # running off the end is STOP
-            stream.program_counter = pc + 1
-            entry = table.get(raw[pc])
-            if entry is None:
-                InvalidOpcode(raw[pc])(computation=computation)
-                continue
-            cost, logic, name, kind, arg = entry
-            if kind == _CALL:
-                logic(computation=computation)
-                continue
-            if cost > meter.gas_remaining:  # type: ignore[operator]
-                raise OutOfGas(
-                    f"Out of gas: Needed {cost} - Remaining {meter.gas_remaining} - Reason: {name}"
-                )
-            meter.gas_remaining -= cost
-            if kind == _LOGIC:
-                logic(computation)
-            elif kind == _PUSH:  # push_XX: the next `arg` bytes, zero-padded past the end
-                start = pc + 1
-                data = raw[start : start + arg]
-                stream.program_counter = start + arg
+            kind, cost, first, second = program[pc]
+            if cost > gas:
+                name = table.names[raw[pc]]
+                pc += 1
+                raise OutOfGas(f"Out of gas: Needed {cost} - Remaining {gas} - Reason: {name}")
+            gas -= cost
+            if kind == push_:  # first: the value, second: 1 + its width
+                pc += second
                 if len(values) > 1023:
                     raise FullStack("Stack limit reached")
-                values.append(data if len(data) == arg else data.ljust(arg, b"\x00"))
-            elif kind == _BINARY:
-                if len(values) >= 2:
-                    first = values.pop()
-                    second = values.pop()
-                    values.append(
-                        arg(
-                            first if first.__class__ is int else int.from_bytes(first, "big"),
-                            second if second.__class__ is int else int.from_bytes(second, "big"),
-                        )
-                    )
+                append(first)
+                continue
+            if kind == dup_:  # first: the depth
+                pc += 1
+                if len(values) > 1023:
+                    raise FullStack("Stack limit reached")
+                try:
+                    append(values[-first])
+                except IndexError:
+                    raise InsufficientStack(f"Insufficient stack items for DUP{first}") from None
+                continue
+            if kind == binary_:  # first: which operation, second: py-evm's function
+                pc += 1
+                try:
+                    b = values[-2]
+                except IndexError:  # short of operands: py-evm's function raises
+                    first = second
                 else:
-                    logic(computation)  # py-evm raises InsufficientStack
-            elif kind == _ISZERO:
-                if values:
-                    top = values[-1]
-                    if top.__class__ is not int:
-                        top = int.from_bytes(top, "big")
-                    values[-1] = 1 if top == 0 else 0
-                else:
-                    logic(computation)
-            elif kind in (_JUMP, _JUMPI):
-                if len(values) < arg:
-                    logic(computation)  # py-evm raises InsufficientStack
+                    a = pop()
+                    if a.__class__ is not int:
+                        a = int.from_bytes(a, "big")
+                    if b.__class__ is not int:
+                        b = int.from_bytes(b, "big")
+                    if first == and_:
+                        values[-1] = a & b
+                    elif first == add_:
+                        values[-1] = (a + b) & m
+                    elif first == sub_:
+                        values[-1] = (a - b) & m
+                    elif first == shl_:
+                        values[-1] = 0 if a >= 256 else (b << a) & m
+                    elif first == eq_:
+                        values[-1] = 1 if a == b else 0
+                    elif first == gt_:
+                        values[-1] = 1 if a > b else 0
+                    elif first == or_:
+                        values[-1] = a | b
+                    elif first == _SHR:
+                        values[-1] = 0 if a >= 256 else b >> a
+                    elif first == _LT:
+                        values[-1] = 1 if a < b else 0
+                    elif first == _XOR:
+                        values[-1] = a ^ b
+                    elif first == _SLT:
+                        a = a - _WRAP if a >= _SIGN else a
+                        b = b - _WRAP if b >= _SIGN else b
+                        values[-1] = 1 if a < b else 0
+                    elif first == _SGT:
+                        a = a - _WRAP if a >= _SIGN else a
+                        b = b - _WRAP if b >= _SIGN else b
+                        values[-1] = 1 if a > b else 0
+                    elif first == _MUL:
+                        values[-1] = (a * b) & m
+                    elif first == _DIV:
+                        values[-1] = 0 if b == 0 else a // b
+                    elif first == _MOD:
+                        values[-1] = 0 if b == 0 else a % b
+                    else:  # _BYTE
+                        values[-1] = 0 if a >= 32 else (b >> (248 - 8 * a)) & 0xFF
                     continue
-                dest = values.pop()
-                if dest.__class__ is not int:
-                    dest = int.from_bytes(dest, "big")
-                if kind == _JUMPI:
-                    check = values.pop()
-                    if not (check if check.__class__ is int else int.from_bytes(check, "big")):
-                        continue
-                stream.program_counter = dest
-                if (raw[dest] if dest < size else 0) != 0x5B:
-                    raise InvalidJumpDestination("Invalid Jump Destination")
-                if not stream.is_valid_opcode(dest):
-                    raise InvalidInstruction("Jump resulted in invalid instruction")
-            elif kind == _DUP:
-                if len(values) > 1023:
-                    raise FullStack("Stack limit reached")
+            elif kind == swap_:  # first: the index to swap with the top, second: the depth
+                pc += 1
                 try:
-                    values.append(values[-arg])
+                    values[-1], values[first] = values[first], values[-1]
                 except IndexError:
-                    raise InsufficientStack(f"Insufficient stack items for DUP{arg}") from None
-            elif kind == _SWAP:
-                index = -arg - 1
+                    raise InsufficientStack(f"Insufficient stack items for SWAP{second}") from None
+                continue
+            elif kind == pop_:
+                pc += 1
                 try:
-                    values[-1], values[index] = values[index], values[-1]
-                except IndexError:
-                    raise InsufficientStack(f"Insufficient stack items for SWAP{arg}") from None
-            elif kind == _POP:
-                try:
-                    values.pop()
+                    pop()
                 except IndexError:
                     raise InsufficientStack("Wanted 1 stack item, had none") from None
-            elif kind in (_MSTORE, _MLOAD):
+                continue
+            elif kind == nothing_:
+                pc += 1
+                continue
+            elif kind == logic_:  # first: the logic function
+                pc += 1
+            elif kind == _JUMPI:  # first: py-evm's function
+                pc += 1
+                try:
+                    check = values[-2]
+                except IndexError:  # py-evm's function raises
+                    pass
+                else:
+                    dest = pop()
+                    pop()
+                    if not (check if check.__class__ is int else int.from_bytes(check, "big")):
+                        continue
+                    if dest.__class__ is not int:
+                        dest = int.from_bytes(dest, "big")
+                    if dest in jumps:  # a JUMPDEST already checked: run it right away
+                        if gas >= jumpdest_cost:
+                            gas -= jumpdest_cost
+                            pc = dest + 1
+                        else:
+                            pc = dest  # the loop raises OutOfGas there
+                        continue
+                    pc = dest
+                    _check_jump(stream, jumps, dest)
+                    continue
+            elif kind == _JUMP:  # first: py-evm's function
+                pc += 1
+                if values:
+                    dest = pop()
+                    if dest.__class__ is not int:
+                        dest = int.from_bytes(dest, "big")
+                    if dest in jumps:
+                        if gas >= jumpdest_cost:
+                            gas -= jumpdest_cost
+                            pc = dest + 1
+                        else:
+                            pc = dest
+                        continue
+                    pc = dest
+                    _check_jump(stream, jumps, dest)
+                    continue
+            elif _MSTORE <= kind <= _MLOAD:  # first: py-evm's function
                 # within allocated memory there is no expansion to charge: do it here;
                 # anything else (growth, bad offsets, short stack) goes to py-evm's function
+                pc += 1
                 memory = computation._memory._bytes
                 if values:
                     offset = values[-1]
@@ -377,29 +590,118 @@ def _run(computation: Any, table: dict[int, _OpcodeEntry]) -> None:
                             - old_words * 3
                             - old_words * old_words // 512
                         )
-                        if fee <= meter.gas_remaining:  # else py-evm raises OutOfGas
+                        if fee <= gas:  # else py-evm raises OutOfGas
                             try:
                                 memory.extend(bytes(new_size - old_size))
                             except BufferError:  # exported buffer: py-evm copies it
                                 pass
                             else:
-                                meter.gas_remaining -= fee
+                                gas -= fee
                     if offset + 32 <= len(memory):
                         if kind == _MLOAD:
-                            values[-1] = bytes(memory[offset : offset + 32])
+                            values[-1] = int.from_bytes(memory[offset : offset + 32], "big")
                             continue
                         if len(values) >= 2:
-                            values.pop()
-                            item = values.pop()
+                            pop()
+                            item = pop()
                             memory[offset : offset + 32] = (
                                 item.to_bytes(32, "big")
                                 if item.__class__ is int
                                 else item.rjust(32, b"\x00")[-32:]
                             )
                             continue
-                logic(computation)
+            elif kind == _UNARY:  # first: which operation, second: py-evm's function
+                pc += 1
+                if values:
+                    a = values[-1]
+                    if a.__class__ is not int:
+                        a = int.from_bytes(a, "big")
+                    values[-1] = (1 if a == 0 else 0) if first == _ISZERO else m - a
+                    continue
+                first = second
+            elif kind == _CALLDATALOAD:  # first: py-evm's function
+                pc += 1
+                if values:
+                    start = values[-1]
+                    if start.__class__ is not int:
+                        start = int.from_bytes(start, "big")
+                    if calldata is None:
+                        calldata = computation.msg.data_as_bytes
+                    word = calldata[start : start + 32]
+                    values[-1] = int.from_bytes(word, "big") << (8 * (32 - len(word)))
+                    continue
+            elif kind == _SHA3:  # first: py-evm's function
+                # hashing memory already allocated: no expansion to charge, only the word fee
+                pc += 1
+                try:
+                    length = values[-2]
+                except IndexError:  # py-evm's function raises
+                    pass
+                else:
+                    start = values[-1]
+                    if start.__class__ is not int:
+                        start = int.from_bytes(start, "big")
+                    if length.__class__ is not int:
+                        length = int.from_bytes(length, "big")
+                    memory = computation._memory._bytes
+                    fee = ((length + 31) >> 5) * _SHA3_WORD_GAS
+                    if (length == 0 or start + length <= len(memory)) and fee <= gas:
+                        # eth_hash's keccak, minus its type check (this is bytes), as py-evm
+                        gas -= fee
+                        pop()
+                        values[-1] = keccak.hasher(bytes(memory[start : start + length]))
+                        continue
+            elif kind == _ENVIRONMENT:  # first: (value getter, class), second: py-evm's function
+                pc += 1
+                value = first[0](computation)
+                if len(values) > 1023:
+                    raise FullStack("Stack limit reached")
+                if value.__class__ is first[1] and (
+                    0 <= value <= m if value.__class__ is int else len(value) <= 32
+                ):
+                    append(value)
+                    continue
+                first = second  # py-evm's validation error
+            elif kind == _CALL:  # first: the opcode, which charges its own gas
+                pc += 1
+                meter.gas_remaining = gas
+                stream.program_counter = pc
+                gas = None
+                first(computation=computation)
+                gas = meter.gas_remaining
+                pc = stream.program_counter
+                if not 0 <= pc <= size:  # moved by hand: py-evm's loop takes over
+                    _run_stock(computation)
+                    return
+                continue
+            elif kind == _STOP:  # second: 1 for STOP, 0 for the end of the code
+                pc += second
+                meter.gas_remaining = gas
+                stream.program_counter = pc
+                return
+            else:  # _DECODE
+                program[pc] = table.decode(raw, pc)
+                continue
+            # py-evm's logic function `first` (for its opcode, or because the inline version
+            # would not do exactly what it does: it raises, or grows memory the slow way)
+            meter.gas_remaining = gas
+            stream.program_counter = pc
+            gas = None
+            first(computation)
+            gas = meter.gas_remaining
+            pc = stream.program_counter
+            if not 0 <= pc <= size:  # moved by hand: py-evm's loop takes over
+                _run_stock(computation)
+                return
     except Halt:
-        return
+        if gas is not None:
+            meter.gas_remaining = gas
+            stream.program_counter = pc
+    except BaseException:
+        if gas is not None:
+            meter.gas_remaining = gas
+            stream.program_counter = pc
+        raise
 
 
 def _rlp_int(value: int) -> bytes:

@@ -2,7 +2,8 @@
 block a node sealed on a stock-py-evm chain gives the same block hashes, so the same state
 roots, receipts, logs blooms and gas, for the consent story and for interpreter edge cases
 (truncated PUSH, stack underflow and overflow, bad jumps, invalid opcodes, out of gas, memory
-growth, DUP16/SWAP16)."""
+growth, DUP16/SWAP16, the environment and arithmetic opcodes the node's loop runs itself).
+``test_node_interpreter.py`` compares the loop with py-evm's computation by computation."""
 
 from __future__ import annotations
 
@@ -50,6 +51,10 @@ EDGE_CASES = {
     "MSTORE far out of memory": "602a63ffffffff52",
     "MSTORE past 2**32": "602a64010000000052",
     "MSTORE growing memory twice": "602a60005260 2a61020052600051600055".replace(" ", ""),
+    "environment into storage": "3332014201430136013001340160005500",
+    "NOT, SGT, BYTE, MUL, DIV, MOD": "600119600113600055"
+    "61abcd601e1a600155"
+    "6007600302600204600506600255",
 }
 
 
@@ -117,6 +122,9 @@ def test_node_vm_seals_what_stock_py_evm_seals(tmp_path: Path) -> None:
     assert statuses["ADD on an empty stack"] == statuses["stack overflow"] == "0x0"
     assert statuses["JUMPI taken"] == statuses["SUB wraps, SHL by 256, SHR"] == "0x1"
     assert statuses["JUMP to a non-JUMPDEST"] == statuses["MSTORE far out of memory"] == "0x0"
+    assert (
+        statuses["environment into storage"] == statuses["NOT, SGT, BYTE, MUL, DIV, MOD"] == "0x1"
+    )
 
     replay = NodeChain(node.chain.genesis, None, vm_class=PragueVM)
     head = node.chain.head.block_number
