@@ -170,6 +170,7 @@ def start_command(
         sync="full" if sync == "full" else "normal",
         max_body=max_body,
         max_batch=max_batch,
+        sender_helper=True,
     )
     started = time.monotonic()
     node = Node(config)

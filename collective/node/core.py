@@ -34,6 +34,7 @@ from collective.node.errors import RpcError, rejected
 from collective.node.evm import EMPTY_REQUESTS_HASH, VM_CLASS, Evm, base_fee
 from collective.node.genesis import Genesis
 from collective.node.permissioning import Permissioning
+from collective.node.senders import TYPED
 from collective.node.store import Store, StoredBlock, StoredLog, StoredTx, SyncMode
 from collective.node.trie import encode_receipt, ordered_trie_root
 
@@ -156,8 +157,11 @@ class NodeChain:
 
     # --- admission ----------------------------------------------------------------------------
 
-    def submit(self, raw: bytes) -> bytes:
-        """Check a signed transaction and add it to the pool; return its hash."""
+    def submit(self, raw: bytes, sender: bytes | None = None) -> bytes:
+        """Check a signed transaction and add it to the pool; return its hash.
+
+        ``sender``, when given, was recovered from these same bytes by
+        :func:`collective.node.senders.recover` (in the helper process)."""
         if len(raw) > MAX_TX_SIZE:
             raise rejected("oversized data")
         try:
@@ -166,11 +170,14 @@ class NodeChain:
             raise RpcError(
                 -32602, "invalid params: transaction: not a valid RLP-encoded signed transaction"
             ) from None
-        try:
-            sender = self.evm.recover_sender(tx, raw)
-        except Exception:
-            raise rejected("invalid sender") from None
-        self.admit(tx, sender, raw)
+        if sender is not None and tx.type_id in TYPED:
+            vars(tx)["sender"] = recovered = Address(sender)  # the cached_property's slot
+        else:
+            try:
+                recovered = self.evm.recover_sender(tx, raw)
+            except Exception:
+                raise rejected("invalid sender") from None
+        self.admit(tx, recovered, raw)
         return bytes(tx.hash)
 
     def admit(self, tx: SignedTransactionAPI, sender: Address, raw: bytes) -> None:

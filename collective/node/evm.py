@@ -34,6 +34,7 @@ from eth_utils.exceptions import ValidationError
 
 from collective.node.fastvm import NodeVM
 from collective.node.genesis import Genesis
+from collective.node.senders import signing_message
 
 VM_CLASS = NodeVM
 EMPTY_REQUESTS_HASH = hashlib.sha256(b"").digest()
@@ -247,50 +248,6 @@ class Evm:
         finally:
             state.revert(snapshot)
         return _result(computation, 0)
-
-
-def _rlp_item_end(data: bytes, at: int) -> int:
-    """Where the RLP item starting at ``at`` ends."""
-    first = data[at]
-    if first < 0x80:
-        return at + 1
-    if first <= 0xB7:
-        return at + 1 + first - 0x80
-    if first <= 0xBF:
-        size = first - 0xB7
-        return at + 1 + size + int.from_bytes(data[at + 1 : at + 1 + size], "big")
-    if first <= 0xF7:
-        return at + 1 + first - 0xC0
-    size = first - 0xF7
-    return at + 1 + size + int.from_bytes(data[at + 1 : at + 1 + size], "big")
-
-
-def signing_message(raw: bytes) -> bytes | None:
-    """A typed transaction's signed message taken from its encoding: the type byte and the
-    RLP list of its fields without ``y_parity, r, s``. The node decodes transactions strictly
-    (canonical RLP only), so these are the bytes py-evm would re-encode. None when ``raw``
-    does not have that shape (py-evm's path then decides)."""
-    if len(raw) < 2 or raw[0] >= 0x80 or raw[1] < 0xC0:
-        return None
-    payload_end = _rlp_item_end(raw, 1)
-    if payload_end != len(raw):
-        return None
-    start = 2 if raw[1] <= 0xF7 else 2 + raw[1] - 0xF7
-    ends = []
-    at = start
-    while at < payload_end:
-        at = _rlp_item_end(raw, at)
-        ends.append(at)
-    if at != payload_end or len(ends) < 4:
-        return None
-    body = raw[start : ends[-4]]
-    length = len(body)
-    if length < 56:
-        prefix = bytes((0xC0 + length,))
-    else:
-        size = length.to_bytes((length.bit_length() + 7) // 8, "big")
-        prefix = bytes((0xF7 + len(size),)) + size
-    return raw[:1] + prefix + body
 
 
 def _result(computation: ComputationAPI, intrinsic: int) -> CallResult:

@@ -19,6 +19,7 @@ from collective.node.dev import DevAccounts
 from collective.node.filters import Filters
 from collective.node.genesis import Genesis
 from collective.node.permissioning import Permissioning
+from collective.node.senders import SenderPool
 from collective.node.store import SyncMode
 
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
@@ -41,6 +42,7 @@ class NodeConfig:
     sync: SyncMode = "full"
     max_body: int = DEFAULT_MAX_BODY
     max_batch: int = DEFAULT_MAX_BATCH
+    sender_helper: bool = False  # recover batches' senders in a helper process (the CLI's)
 
 
 class Node:
@@ -66,6 +68,7 @@ class Node:
         self.lock = self.chain.lock
         self._stop = threading.Event()
         self._sealer: threading.Thread | None = None
+        self.senders = SenderPool() if config.sender_helper else None
 
     @property
     def client_version(self) -> str:
@@ -101,6 +104,8 @@ class Node:
         self._stop.set()
         if self._sealer is not None:
             self._sealer.join(timeout=10)
+        if self.senders is not None:
+            self.senders.close()
         with self.lock:
             self.chain.close()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from eth.abc import BlockHeaderAPI, StateAPI
@@ -33,6 +34,7 @@ from collective.node.evm import CallResult, base_fee, revert_data
 from collective.node.logindex import LogQuery, find_logs, logs_json
 from collective.node.node import Node
 from collective.node.render import dumps, hexbytes, hexint
+from collective.node.senders import MIN_BATCH, Recovered
 
 log = logging.getLogger("collective.node")
 PRIORITY_FEE = 1_000_000_000  # 1 gwei, as anvil suggests
@@ -402,7 +404,43 @@ def eth_send_raw_transaction(node: Node, params: list[Any]) -> Any:
     raw = p.data(p.arg(params, 0, "transaction"), "transaction")
     if not raw:
         raise invalid_params("transaction: empty")
-    return hexbytes(node.chain.submit(raw))
+    return hexbytes(node.chain.submit(raw, _recovered_sender(raw)))
+
+
+# A batch's raw transactions go to the sender-recovery helper before the batch is answered
+# item by item (collective.node.senders); the handler of each item picks its sender up here.
+_recovered: ContextVar[tuple[dict[bytes, int], Recovered] | None] = ContextVar(
+    "recovered", default=None
+)
+
+
+def _start_recovery(node: Node, batch: list[Any]) -> tuple[dict[bytes, int], Recovered] | None:
+    pool = node.senders
+    if pool is None or not pool.ready or len(batch) < MIN_BATCH:
+        return None
+    positions: dict[bytes, int] = {}
+    for item in batch:
+        if not isinstance(item, dict) or item.get("method") != "eth_sendRawTransaction":
+            continue
+        params = item.get("params")
+        if not isinstance(params, list) or not params or not isinstance(params[0], str):
+            continue
+        text = params[0]
+        try:
+            raw = bytes.fromhex(text[2:] if text[:2] in ("0x", "0X") else text)
+        except ValueError:
+            continue  # the handler reports it
+        positions.setdefault(raw, len(positions))
+    recovered = pool.recover(list(positions))
+    return None if recovered is None else (positions, recovered)
+
+
+def _recovered_sender(raw: bytes) -> bytes | None:
+    found = _recovered.get()
+    if found is None:
+        return None
+    index = found[0].get(raw)
+    return None if index is None else found[1][index]
 
 
 def eth_send_transaction(node: Node, params: list[Any]) -> Any:
@@ -695,7 +733,14 @@ def handle_body(node: Node, body: bytes) -> str | None:
                     f"{node.config.max_batch}",
                 ),
             )
-        answers = [answer for item in decoded if (answer := handle_one(node, item)) is not None]
+        recovery = _start_recovery(node, decoded)
+        token = _recovered.set(recovery)
+        try:
+            answers = [answer for item in decoded if (answer := handle_one(node, item)) is not None]
+        finally:
+            _recovered.reset(token)
+            if recovery is not None:
+                recovery[1].close()
         node.after_request()
         return "[" + ",".join(answers) + "]" if answers else None
     answer = handle_one(node, decoded)

@@ -1,0 +1,91 @@
+"""Sender recovery from raw bytes (collective.node.senders), in process and in the helper."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from eth_account import Account
+
+from collective.node import Node, NodeConfig
+from collective.node.dev import DevAccounts
+from collective.node.rpc import handle_body
+from collective.node.senders import MIN_BATCH, SenderPool, recover
+
+CHAIN_ID = 131277
+
+
+def _raw(account: Account, nonce: int = 0, **fields: object) -> bytes:
+    fees = {} if "gasPrice" in fields else {"maxFeePerGas": 10**11, "maxPriorityFeePerGas": 1}
+    tx = {"chainId": CHAIN_ID, "nonce": nonce, "to": "0x" + "22" * 20, "value": 1,
+          "gas": 30_000, **fees, **fields}  # fmt: skip
+    return bytes(account.sign_transaction(tx).raw_transaction)
+
+
+def test_recover_matches_the_signer_and_refuses_what_it_cannot_read() -> None:
+    for _ in range(10):
+        account = Account.create()
+        address = bytes.fromhex(account.address[2:])
+        assert recover(_raw(account, data=os.urandom(70))) == address
+        access_list = {"gasPrice": 10**9, "accessList": []}
+        assert recover(_raw(account, **access_list)) == address  # type 1
+    legacy = {"chainId": CHAIN_ID, "nonce": 0, "to": "0x" + "22" * 20, "value": 1,
+              "gas": 21_000, "gasPrice": 10**9}  # fmt: skip
+    raw = _raw(Account.create())
+    assert recover(bytes(Account.create().sign_transaction(legacy).raw_transaction)) is None
+    assert recover(b"") is None
+    assert recover(raw[:-1]) is None  # truncated
+    assert recover(raw + b"\x00") is None  # trailing bytes
+    assert recover(raw[:-33] + b"\xa0" + b"\xff" * 32) is None  # s >= the curve order
+    other = bytes.fromhex(Account.create().address[2:])
+    assert recover(raw[:-70] + bytes(reversed(raw[-70:-35])) + raw[-35:]) != other
+
+
+def test_the_helper_answers_in_order_and_the_node_carries_on_without_it() -> None:
+    accounts = [Account.create() for _ in range(3)]
+    raws = [_raw(accounts[i % 3], i // 3) for i in range(MIN_BATCH + 10)]
+    pool = SenderPool()
+    try:
+        recovered = pool.recover(raws)
+        assert recovered is not None
+        assert pool.recover(raws) is None  # busy with the first batch
+        expected = [bytes.fromhex(accounts[i % 3].address[2:]) for i in range(len(raws))]
+        assert [recovered[i] for i in range(len(raws))] == expected
+        recovered.close()
+        assert pool.recover(raws[:5]) is None  # small batches stay in process
+        again = pool.recover(raws)
+        assert again is not None
+        assert again[0] == expected[0]
+        assert pool._process is not None
+        pool._process.kill()
+        pool._process.wait()
+        answers = [again[i] for i in range(len(raws))]
+        assert None in answers  # what the dead helper did not answer: the node recovers it
+        assert answers[0] == expected[0]
+        again.close()
+        assert not pool.ready and pool.recover(raws) is None
+    finally:
+        pool.close()
+
+
+def test_a_node_with_the_helper_admits_a_batch_with_the_right_senders() -> None:
+    dev = DevAccounts.create(4)
+    node = Node(NodeConfig(dev=True, sender_helper=True))
+    try:
+        senders = [Account.from_key(key) for key in dev.keys.values()]
+        raws = [_raw(senders[i % 4], i // 4) for i in range(2 * MIN_BATCH)]
+        assert node.senders is not None and node.senders.ready
+        body = json.dumps([
+            {"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction",
+             "params": ["0x" + raw.hex()]}
+            for i, raw in enumerate(raws)
+        ])  # fmt: skip
+        answers = json.loads(handle_body(node, body.encode()) or "[]")
+        assert all("result" in answer for answer in answers), answers[:2]
+        for i, answer in enumerate(answers):
+            reply = handle_body(node, json.dumps({
+                "jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionByHash",
+                "params": [answer["result"]]}).encode())  # fmt: skip
+            assert json.loads(reply or "{}")["result"]["from"] == senders[i % 4].address.lower()
+    finally:
+        node.close()
