@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import rlp
@@ -25,6 +26,7 @@ from eth.rlp.headers import BlockHeader
 from eth.vm.chain_context import ChainContext
 from eth.vm.forks.prague import PragueVM
 from eth.vm.forks.prague.blocks import PragueBlockHeader
+from eth.vm.forks.prague.transactions import PragueTransactionBuilder, PragueTypedTransaction
 from eth.vm.message import Message
 from eth.vm.spoof import SpoofTransaction
 from eth_hash.auto import keccak as keccak256
@@ -57,6 +59,27 @@ class CallResult:
     @property
     def reverted(self) -> bool:
         return isinstance(self.error, Revert)
+
+
+class NodeTypedTransaction(PragueTypedTransaction):
+    """py-evm's typed transaction, minus two recomputations: its hash is the keccak of the
+    bytes it was decoded from (py-evm re-encodes every field first; decoding is strict, so
+    those bytes are the encoding), and its intrinsic gas is counted once (py-evm walks the
+    calldata again on every read, and a transaction is read 3-4 times on its way in)."""
+
+    @classmethod
+    def decode(cls, encoded: bytes) -> SignedTransactionAPI:
+        tx = super().decode(encoded)
+        vars(tx)["hash"] = keccak256(encoded)  # the cached_property's slot
+        return tx
+
+    @cached_property
+    def intrinsic_gas(self) -> int:
+        return int(self.get_intrinsic_gas())
+
+
+class NodeTransactionBuilder(PragueTransactionBuilder):
+    typed_transaction = NodeTypedTransaction
 
 
 class Evm:
@@ -141,7 +164,7 @@ class Evm:
         return self.vm_class.build_state(self.db, header, self.chain_context, prev_hashes or ())
 
     def decode_transaction(self, raw: bytes) -> SignedTransactionAPI:
-        tx: SignedTransactionAPI = self.vm_class.get_transaction_builder().decode(raw)
+        tx: SignedTransactionAPI = NodeTransactionBuilder.decode(raw)
         return tx
 
     def recover_sender(self, tx: SignedTransactionAPI, raw: bytes | None = None) -> Address:

@@ -89,3 +89,25 @@ def test_a_node_with_the_helper_admits_a_batch_with_the_right_senders() -> None:
             assert json.loads(reply or "{}")["result"]["from"] == senders[i % 4].address.lower()
     finally:
         node.close()
+
+
+def test_decoded_transactions_keep_py_evm_hash_and_intrinsic_gas() -> None:
+    from eth.vm.forks.prague import PragueVM
+
+    from collective.node.evm import Evm
+
+    stock = PragueVM.get_transaction_builder()
+    account = Account.create()
+    access = [{"address": "0x" + "33" * 20, "storageKeys": ["0x" + "01" * 32]}]
+    for fields in (
+        {"data": b""},
+        {"data": b"\x00\x01" * 300},
+        {"gasPrice": 10**9, "accessList": access, "data": b"\x05"},
+        {"accessList": access},
+        {"to": "", "data": b"\x60\x00" * 20},  # a create
+    ):
+        raw = _raw(account, 3, **fields)
+        ours, theirs = Evm.decode_transaction(None, raw), stock.decode(raw)  # type: ignore[arg-type]
+        assert ours.hash == theirs.hash
+        assert ours.intrinsic_gas == ours.intrinsic_gas == theirs.intrinsic_gas
+        assert ours == theirs
