@@ -75,11 +75,7 @@ def _anvil_deployed(anvil: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         chain.revert(before)
 
 
-@pytest.fixture(
-    params=["embedded", "node", pytest.param("anvil", marks=pytest.mark.anvil)],
-)
-def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
-    name = request.param
+def _backend(request: pytest.FixtureRequest, name: str) -> Iterator[Backend]:
     if name == "embedded":
         yield Backend(name, request.getfixturevalue("chain"), request.getfixturevalue("suite"))
     elif name == "node":
@@ -93,6 +89,18 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
             yield Backend(name, chain, suite)
         finally:
             chain.revert(snapshot)
+
+
+@pytest.fixture(params=["embedded", "node", pytest.param("anvil", marks=pytest.mark.anvil)])
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """Each of the three chains."""
+    yield from _backend(request, request.param)
+
+
+@pytest.fixture(params=["node", pytest.param("anvil", marks=pytest.mark.anvil)])
+def rpc_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """The two JSON-RPC nodes (the embedded chain has no endpoint to send bad requests to)."""
+    yield from _backend(request, request.param)
 
 
 def test_the_deployed_suite_is_live(backend: Backend) -> None:
@@ -210,13 +218,6 @@ def test_revert_data_from_calls(backend: Backend) -> None:
     )
     data = caught.value.data if isinstance(caught.value.data, str) else caught.value.args[0]
     assert str(data) == "0x" + expected.hex()
-
-
-@pytest.fixture
-def rpc_backend(backend: Backend) -> Backend:
-    if backend.url is None:
-        pytest.skip("the embedded chain has no JSON-RPC endpoint")
-    return backend
 
 
 def test_protocol_errors(rpc_backend: Backend) -> None:
