@@ -63,7 +63,7 @@ def sender() -> LocalAccount:
 
 
 def signed(account: LocalAccount, **fields: Any) -> str:
-    tx = {
+    tx: dict[str, Any] = {
         "chainId": CHAIN_ID, "nonce": 0, "to": "0x" + "22" * 20, "value": 1, "gas": 21000,
         "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9,
     }  # fmt: skip
