@@ -30,6 +30,15 @@ about half the time it takes in stock py-evm. What changes:
   every gas amount, and random programs, through this loop and py-evm's and compares them.
 - **Stack and memory.** Popping integers needs no generator; touching memory that is
   already allocated skips the expansion-cost arithmetic (there is nothing to charge).
+- **SLOAD and SSTORE** (when they are py-evm's Berlin ``sload_eip2929`` and Prague's
+  ``ensure_no_static(sstore_eip3529)``, and the state's storage methods are py-evm's handing
+  over to :class:`NodeAccountDB`) run as py-evm's functions do, step for step (pop, warm/cold
+  marking, gas, read or write, refund, the implicit cold-SLOAD charge after the write), calling
+  the account database directly; the SSTORE gas reason is formatted only for its
+  ``OutOfGas``. Warm/cold marking reads and writes py-evm's journal of accessed slots without
+  a method call per layer; so do storage reads and writes (journal, locked changes, cache,
+  trie: :mod:`collective.node.storage`), and values are RLP-decoded without rlp's generic
+  path. No value is cached outside py-evm's own journals, so a reverted call leaves nothing.
 - **Storage tries** are updated once per block (:mod:`collective.node.storage`).
 - **Accounts.** Balance and nonce updates build the account record and its RLP directly
   (four per transaction: gas purchase, nonce, refund, tip) instead of through
@@ -58,7 +67,8 @@ from eth.abc import (
     StateAPI,
 )
 from eth.constants import CREATE_CONTRACT_ADDRESS, GAS_SHA3WORD, UINT_256_MAX
-from eth.db.account import AccountDB
+from eth.db.account import IS_PRESENT_VALUE, AccountDB
+from eth.db.journal import DELETE_WRAPPED, REVERT_TO_WRAPPED
 from eth.exceptions import (
     FullStack,
     Halt,
@@ -66,16 +76,21 @@ from eth.exceptions import (
     InvalidInstruction,
     InvalidJumpDestination,
     OutOfGas,
+    WriteProtection,
 )
 from eth.rlp.accounts import Account
 from eth.rlp.logs import Log
 from eth.rlp.receipts import Receipt
+from eth.vm import mnemonics
 from eth.vm.computation import NO_RESULT
+from eth.vm.forks.berlin import constants as berlin_constants
+from eth.vm.forks.berlin.logic import sload_eip2929
 from eth.vm.forks.byzantium.constants import (
     EIP658_TRANSACTION_STATUS_CODE_FAILURE,
     EIP658_TRANSACTION_STATUS_CODE_SUCCESS,
 )
 from eth.vm.forks.cancun.constants import BLOB_TX_TYPE
+from eth.vm.forks.london.storage import GAS_SCHEDULE_EIP3529
 from eth.vm.forks.prague import PragueVM
 from eth.vm.forks.prague.computation import PragueComputation
 from eth.vm.forks.prague.state import PragueState, PragueTransactionExecutor
@@ -87,8 +102,10 @@ from eth.vm.logic.invalid import InvalidOpcode
 from eth.vm.message import Message
 from eth.vm.opcode import _FastOpcode
 from eth.vm.stack import Stack
+from eth.vm.state import BaseState
 from eth_hash.auto import keccak
 from eth_typing import Address
+from eth_utils.hexadecimal import encode_hex
 from eth_utils.logging import get_extended_debug_logger
 
 from collective.node.storage import BatchedAccountStorageDB
@@ -326,6 +343,10 @@ def _inline_kind(value: int, logic: Callable[..., Any]) -> tuple[int, Any, Any]:
         return _CALLDATALOAD, logic, 0
     if value == 0x20 and logic is sha3_logic.sha3:
         return _SHA3, logic, 0
+    if value == 0x54 and logic is sload_eip2929:
+        return _LOGIC, _sload, 0
+    if value == 0x55 and logic is _STOCK_SSTORE:
+        return _LOGIC, _sstore, 0
     environment = _ENVIRONMENT_VALUES.get(logic)
     if environment is not None:
         return _ENVIRONMENT, environment, logic
@@ -704,6 +725,121 @@ def _run(computation: Any, table: _OpcodeTable) -> None:
         raise
 
 
+# SLOAD and SSTORE: py-evm's Berlin/London functions with the account database called directly
+_STOCK_SSTORE: Any = getattr(
+    PragueComputation.opcodes[0x55], "logic_fn", None
+)  # ensure_no_static(...)
+_SSTORE_SCHEDULE = GAS_SCHEDULE_EIP3529
+_COLD_SLOAD_COST = berlin_constants.COLD_SLOAD_COST
+_WARM_STORAGE_READ_COST = berlin_constants.WARM_STORAGE_READ_COST
+_STATE_STORAGE_METHODS = ("get_storage", "set_storage", "is_storage_warm", "mark_storage_warm")
+_DB_STORAGE_METHODS = (*_STATE_STORAGE_METHODS, "warm_storage", "_is_warm", "_mark_warm")
+_node_storage: dict[tuple[type, type], bool] = {}
+
+
+def _storage_db(state: Any) -> NodeAccountDB | None:
+    """The state's account database when the state's storage methods are py-evm's (they hand
+    over to the database) and the database's are :class:`NodeAccountDB`'s; else None."""
+    db = getattr(state, "_account_db", None)
+    classes = (state.__class__, db.__class__)
+    fast = _node_storage.get(classes)
+    if fast is None:
+        state_class, db_class = classes
+        fast = _node_storage[classes] = (
+            isinstance(db, NodeAccountDB)
+            and all(
+                getattr(state_class, name, None) is getattr(BaseState, name)
+                for name in _STATE_STORAGE_METHODS
+            )
+            and all(
+                getattr(db_class, name, None) is getattr(NodeAccountDB, name)
+                for name in _DB_STORAGE_METHODS
+            )
+        )
+    return db if fast else None
+
+
+def _consume(meter: Any, amount: int, reason: Callable[[], str]) -> None:
+    """``GasMeter.consume_gas`` of a non-negative amount; the reason is formatted only for
+    the error."""
+    remaining = meter.gas_remaining
+    if amount > remaining:
+        raise OutOfGas(f"Out of gas: Needed {amount} - Remaining {remaining} - Reason: {reason()}")
+    meter.gas_remaining = remaining - amount
+
+
+def _sload(computation: Any) -> None:
+    """py-evm's ``sload_eip2929``: pop the slot, warm it, charge, read, push."""
+    db = _storage_db(computation.state)
+    if db is None:
+        sload_eip2929(computation)
+        return
+    slot = computation.stack_pop1_int()
+    address = computation.msg.storage_address
+    cost = _COLD_SLOAD_COST if db.warm_storage(address, slot) else _WARM_STORAGE_READ_COST
+    _consume(computation._gas_meter, cost, lambda: mnemonics.SLOAD)
+    computation.stack_push_int(db.get_storage(address, slot))
+
+
+def _sstore(computation: Any) -> None:
+    """py-evm's Prague SSTORE: ``ensure_no_static(sstore_eip3529)``, that is
+    ``sstore_eip2929_generic`` -> ``sstore_eip2200_generic`` -> ``net_sstore`` with London's
+    schedule, minus the eagerly formatted gas reason."""
+    db = _storage_db(computation.state)
+    if db is None:
+        _STOCK_SSTORE(computation)
+        return
+    msg = computation.msg
+    if msg.is_static:
+        raise WriteProtection("Cannot modify state while inside of a STATICCALL context")
+    gas_remaining = computation.get_gas_remaining()
+    if gas_remaining <= 2300:
+        raise OutOfGas(
+            "Net-metered SSTORE always fails below 2300 gas, per EIP-2200", gas_remaining
+        )
+    slot, value = computation.stack_pop_ints(2)
+    address = msg.storage_address
+    current_value = db.get_storage(address, slot)
+    original_value = db.get_storage(address, slot, from_journal=False)
+    schedule = _SSTORE_SCHEDULE
+    gas_refund = 0
+    if current_value == value:
+        gas_cost = schedule.sload_gas
+    elif original_value == current_value:
+        if original_value == 0:
+            gas_cost = schedule.sstore_set_gas
+        else:
+            gas_cost = schedule.sstore_reset_gas
+            if value == 0:
+                gas_refund += schedule.sstore_clears_schedule
+    else:
+        gas_cost = schedule.sload_gas
+        if original_value != 0:
+            if current_value == 0:
+                gas_refund -= schedule.sstore_clears_schedule
+            if value == 0:
+                gas_refund += schedule.sstore_clears_schedule
+        if original_value == value:
+            if original_value == 0:
+                gas_refund += schedule.sstore_set_gas - schedule.sload_gas
+            else:
+                gas_refund += schedule.sstore_reset_gas - schedule.sload_gas
+    meter = computation._gas_meter
+    _consume(
+        meter,
+        gas_cost,
+        lambda: (
+            f"SSTORE: {encode_hex(address)}[{slot}] -> {value} "
+            f"(current: {current_value} / original: {original_value})"
+        ),
+    )
+    if gas_refund:
+        computation.refund_gas(gas_refund)
+    db.set_storage(address, slot, value)
+    if db.warm_storage(address, slot):
+        _consume(meter, _COLD_SLOAD_COST, lambda: f"Implicit SLOAD during {mnemonics.SSTORE}")
+
+
 def _rlp_int(value: int) -> bytes:
     if value == 0:
         return b"\x80"
@@ -724,9 +860,84 @@ def encode_account(nonce: int, balance: int, storage_root: bytes, code_hash: byt
     return bytes((0xF8, length)) + payload  # < 256: two 32-byte hashes and two <= 33-byte ints
 
 
+def _storage_key(address: bytes, slot: int) -> bytes:
+    # AccountDB._get_storage_tracker_key: the address, then int_to_big_endian(slot)
+    return address + slot.to_bytes((slot.bit_length() + 7) // 8 or 1, "big")
+
+
 class NodeAccountDB(AccountDB):
-    """py-evm's account database; balance and nonce writes without the generic RLP path, and
-    storage tries updated once per block (:mod:`collective.node.storage`)."""
+    """py-evm's account database; balance and nonce writes without the generic RLP path,
+    storage reads, writes and warm/cold tracking without re-validating what the interpreter
+    hands over, and storage tries updated once per block (:mod:`collective.node.storage`)."""
+
+    def get_storage(self, address: Address, slot: int, from_journal: bool = True) -> int:
+        if (
+            address.__class__ is not bytes
+            or len(address) != 20
+            or slot.__class__ is not int
+            or slot < 0
+            or slot > UINT_256_MAX
+        ):
+            return super().get_storage(address, slot, from_journal)  # py-evm's errors
+        store = self._account_stores.get(address)
+        if store is None:
+            store = self._get_address_store(address)
+        return store.get(slot, from_journal)
+
+    def set_storage(self, address: Address, slot: int, value: int) -> None:
+        if (
+            address.__class__ is not bytes
+            or len(address) != 20
+            or slot.__class__ is not int
+            or slot < 0
+            or slot > UINT_256_MAX
+            or value.__class__ is not int
+            or value < 0
+            or value > UINT_256_MAX
+        ):
+            super().set_storage(address, slot, value)  # py-evm's errors
+            return
+        store = self._account_stores.get(address)
+        if store is None:
+            store = self._get_address_store(address)
+        self._dirty_accounts.add(address)
+        store.set(slot, value)
+
+    def _is_warm(self, key: bytes) -> bool:
+        # ``key in self._journal_accessed_state`` (JournalDB._exists), inlined
+        accessed = self._journal_accessed_state
+        journal = accessed._journal
+        value = journal._current_values.get(key)
+        if value is None:
+            return not journal._ignore_wrapped_db and key in accessed._wrapped_db
+        return value is not REVERT_TO_WRAPPED and value is not DELETE_WRAPPED
+
+    def _mark_warm(self, key: bytes) -> None:
+        # ``self._journal_accessed_state[key] = b""`` (Journal.__setitem__), inlined
+        journal = self._journal_accessed_state._journal
+        checkpoints = journal._journal_data
+        revert_changeset = checkpoints[next(reversed(checkpoints))]  # the last checkpoint
+        current = journal._current_values
+        if key not in revert_changeset:
+            revert_changeset[key] = current.get(key, REVERT_TO_WRAPPED)
+        current[key] = IS_PRESENT_VALUE
+
+    def is_storage_warm(self, address: Address, slot: int) -> bool:
+        return self._is_warm(_storage_key(address, slot))
+
+    def mark_storage_warm(self, address: Address, slot: int) -> None:
+        key = _storage_key(address, slot)
+        if not self._is_warm(key):
+            self._mark_warm(key)
+
+    def warm_storage(self, address: Address, slot: int) -> bool:
+        """Mark the slot warm; whether it was cold (``is_storage_warm`` then
+        ``mark_storage_warm``, as Berlin's ``_mark_storage_warm`` calls them)."""
+        key = _storage_key(address, slot)
+        if self._is_warm(key):
+            return False
+        self._mark_warm(key)
+        return True
 
     def _get_address_store(self, address: Address) -> AccountStorageDatabaseAPI:
         store = self._account_stores.get(address)

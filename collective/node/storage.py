@@ -20,10 +20,12 @@ from typing import Any
 
 import rlp
 from eth.db.cache import CacheDB
-from eth.db.journal import JournalDB
+from eth.db.journal import DELETE_WRAPPED, REVERT_TO_WRAPPED, JournalDB
 from eth.db.storage import AccountStorageDB, StorageLookup
+from eth.vm.interrupt import MissingStorageTrieNode
 from eth_typing import Address, Hash32
 from eth_utils.crypto import keccak
+from rlp.sedes import big_endian_int
 from trie.constants import BLANK_NODE_HASH
 from trie.hexary import HexaryTrie
 
@@ -246,8 +248,37 @@ class BatchedStorageLookup(StorageLookup):
         super().rollback_trie(trie_index)
 
 
+def decode_int(encoded: bytes) -> int:
+    """``rlp.decode(encoded, sedes=big_endian_int)``: canonical encodings of a positive int
+    directly, anything else (and its error) through rlp."""
+    size = len(encoded)
+    if size == 1:
+        first = encoded[0]
+        if 0 < first < 0x80:
+            return first
+    elif (
+        1 < size <= 33
+        and encoded[0] == 0x7F + size
+        and encoded[1]
+        and (size > 2 or encoded[1] >= 0x80)
+    ):
+        return int.from_bytes(encoded[1:], "big")
+    value: int = rlp.decode(encoded, sedes=big_endian_int)
+    return value
+
+
+def encode_int(value: int) -> bytes:
+    """``rlp.encode(value)`` of a positive int below 2**256."""
+    if value < 0x80:
+        return bytes((value,))
+    body = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return bytes((0x80 + len(body),)) + body
+
+
 class BatchedAccountStorageDB(AccountStorageDB):
-    """py-evm's account storage over a :class:`BatchedStorageLookup`."""
+    """py-evm's account storage over a :class:`BatchedStorageLookup`; reads and writes of a
+    slot go through the same layers (journal, locked changes, cache, trie) without a method
+    call per layer."""
 
     def __init__(self, db: Any, storage_root: Hash32, address: Address) -> None:
         super().__init__(db, storage_root, address)
@@ -256,5 +287,60 @@ class BatchedAccountStorageDB(AccountStorageDB):
         self._locked_changes = JournalDB(self._storage_cache)
         self._journal_storage = JournalDB(self._locked_changes)
 
+    def get(self, slot: int, from_journal: bool = True) -> int:
+        # py-evm's AccountStorageDB.get, with JournalDB.__getitem__ (twice, or once with
+        # from_journal=False) and CacheDB.__getitem__ inlined
+        self._accessed_slots.add(slot)
+        key = slot.to_bytes((slot.bit_length() + 7) // 8 or 1, "big")  # int_to_big_endian
+        encoded: Any = None
+        if from_journal:
+            journal = self._journal_storage._journal
+            encoded = journal._current_values.get(
+                key, REVERT_TO_WRAPPED if journal._ignore_wrapped_db else None
+            )
+        if encoded is None:
+            journal = self._locked_changes._journal
+            encoded = journal._current_values.get(
+                key, REVERT_TO_WRAPPED if journal._ignore_wrapped_db else None
+            )
+            if encoded is None:
+                cached = self._storage_cache._cached_values
+                if key in cached:
+                    encoded = cached[key]
+                else:
+                    try:
+                        encoded = self._storage_lookup[key]
+                    except MissingStorageTrieNode:
+                        raise
+                    except KeyError:
+                        return 0
+                    cached[key] = encoded
+        if encoded is REVERT_TO_WRAPPED or encoded is DELETE_WRAPPED:  # JournalDB: KeyError
+            return 0
+        if encoded == b"":
+            return 0
+        return decode_int(encoded)
 
-__all__ = ["BatchedAccountStorageDB", "BatchedStorageLookup", "set_many"]
+    def set(self, slot: int, value: int) -> None:
+        # py-evm's AccountStorageDB.set of a non-zero value, with JournalDB.__setitem__
+        # inlined; zero (a deletion) takes py-evm's path
+        if not value or value.__class__ is not int or value < 0 or value > 2**256 - 1:
+            super().set(slot, value)
+            return
+        key = slot.to_bytes((slot.bit_length() + 7) // 8 or 1, "big")
+        journal = self._journal_storage._journal
+        checkpoints = journal._journal_data
+        revert_changeset = checkpoints[next(reversed(checkpoints))]  # the last checkpoint
+        current = journal._current_values
+        if key not in revert_changeset:
+            revert_changeset[key] = current.get(key, REVERT_TO_WRAPPED)
+        current[key] = encode_int(value)
+
+
+__all__ = [
+    "BatchedAccountStorageDB",
+    "BatchedStorageLookup",
+    "decode_int",
+    "encode_int",
+    "set_many",
+]
