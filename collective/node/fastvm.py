@@ -42,7 +42,11 @@ about half the time it takes in stock py-evm. What changes:
 - **Storage tries** are updated once per block (:mod:`collective.node.storage`).
 - **Accounts.** Balance and nonce updates build the account record and its RLP directly
   (four per transaction: gas purchase, nonce, refund, tip) instead of through
-  ``Serializable.copy`` and the generic encoder.
+  ``Serializable.copy`` and the generic encoder; so does every other account write
+  (``_set_account``: EIP-161's touch of each transaction's recipient). ``get_code`` asks
+  whether the code's hash was read from the database without py-evm's frozenset copy of every
+  key read so far in the block (which made each transaction's code lookup grow with the
+  block).
 - **No eager debug strings.** py-evm formats a debug line per transaction (hex of the whole
   contract code, a keccak of the calldata) even when debug logging is off; the node's
   executor builds the message without it, and the state's logger is created once.
@@ -66,7 +70,7 @@ from eth.abc import (
     SignedTransactionAPI,
     StateAPI,
 )
-from eth.constants import CREATE_CONTRACT_ADDRESS, GAS_SHA3WORD, UINT_256_MAX
+from eth.constants import CREATE_CONTRACT_ADDRESS, EMPTY_SHA3, GAS_SHA3WORD, UINT_256_MAX
 from eth.db.account import IS_PRESENT_VALUE, AccountDB
 from eth.db.journal import DELETE_WRAPPED, REVERT_TO_WRAPPED
 from eth.exceptions import (
@@ -94,6 +98,7 @@ from eth.vm.forks.london.storage import GAS_SCHEDULE_EIP3529
 from eth.vm.forks.prague import PragueVM
 from eth.vm.forks.prague.computation import PragueComputation
 from eth.vm.forks.prague.state import PragueState, PragueTransactionExecutor
+from eth.vm.interrupt import MissingBytecode
 from eth.vm.logic import arithmetic, block, comparison, context, duplication, flow, swap
 from eth.vm.logic import memory as memory_logic
 from eth.vm.logic import sha3 as sha3_logic
@@ -959,6 +964,46 @@ class NodeAccountDB(AccountDB):
         code_hash = account.code_hash
         self._account_cache[address] = Account(nonce, balance, storage_root, code_hash)
         self._journaltrie[address] = encode_account(nonce, balance, storage_root, code_hash)
+
+    def _set_account(self, address: Address, account: Account) -> None:
+        # py-evm's: cache it, journal its RLP (built directly when the fields are well-formed)
+        nonce, balance = account.nonce, account.balance
+        storage_root, code_hash = account.storage_root, account.code_hash
+        if (
+            nonce.__class__ is int
+            and balance.__class__ is int
+            and 0 <= nonce <= UINT_256_MAX
+            and 0 <= balance <= UINT_256_MAX
+            and storage_root.__class__ is bytes
+            and code_hash.__class__ is bytes
+            and len(storage_root) == 32
+            and len(code_hash) == 32
+        ):
+            self._account_cache[address] = account
+            self._journaltrie[address] = encode_account(nonce, balance, storage_root, code_hash)
+            return
+        super()._set_account(address, account)
+
+    def get_code(self, address: Address) -> bytes:
+        # py-evm's, asking whether the code's hash was read from the database without copying
+        # every key read so far (``_get_accessed_node_hashes`` makes a frozenset per call)
+        if (
+            address.__class__ is not bytes
+            or len(address) != 20
+            or self.__class__._get_accessed_node_hashes is not AccountDB._get_accessed_node_hashes
+        ):
+            return super().get_code(address)
+        code_hash = self.get_code_hash(address)
+        if code_hash == EMPTY_SHA3:
+            return b""
+        try:
+            code: bytes = self._journaldb[code_hash]
+            return code
+        except KeyError:
+            raise MissingBytecode(code_hash) from KeyError
+        finally:
+            if code_hash in self._raw_store_db._keys_read:
+                self._accessed_bytecodes.add(address)
 
     def _set_storage_root(self, address: Address, new_storage_root: Any) -> None:
         if new_storage_root.__class__ is not bytes or len(new_storage_root) != 32:
