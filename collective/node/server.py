@@ -19,6 +19,8 @@ log = logging.getLogger("collective.node")
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # answers go out at once: no Nagle wait for the client's (delayed, up to 40 ms) ACK
+    disable_nagle_algorithm = True
     server: RpcServer
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -29,8 +31,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Access-Control-Allow-Origin", "*")
-        self.end_headers()
-        self.wfile.write(body)
+        # headers and body in one write (end_headers would send the headers alone first)
+        self._headers_buffer.append(b"\r\n" + body)  # type: ignore[attr-defined]
+        self.flush_headers()
 
     def do_OPTIONS(self) -> None:
         self.send_response(204)

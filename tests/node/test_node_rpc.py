@@ -14,6 +14,7 @@ from collective.node import Genesis, Node, NodeConfig
 from collective.node.dev import DevAccounts
 from collective.node.genesis import DEV_BALANCE, AllocAccount, contract_address
 from collective.node.rpc import handle_body
+from collective.node.server import RpcServer
 from collective.node.trie import ordered_trie_root
 
 CHAIN_ID = 131277
@@ -213,3 +214,22 @@ def test_ordered_trie_root_matches_py_evm() -> None:
     for count in (0, 1, 2, 16, 17, 130, 300):
         values = tuple(bytes([i % 256]) * (1 + i % 70) for i in range(count))
         assert ordered_trie_root(values) == _make_trie_root_and_nodes(values)[0]
+
+
+def test_answers_are_not_held_back_by_nagle_and_delayed_acks(dev_server: RpcServer) -> None:
+    """Headers and body leave in one write on a TCP_NODELAY socket: sequential keep-alive
+    requests take about a millisecond each, not the 40 ms a delayed ACK costs when the body
+    waits behind the headers."""
+    import http.client
+    import time
+
+    host, port = dev_server.server_address[:2]
+    conn = http.client.HTTPConnection(str(host), int(port))
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []})
+    started = time.perf_counter()
+    for _ in range(30):
+        conn.request("POST", "/", body, {"Content-Type": "application/json"})
+        assert "result" in json.loads(conn.getresponse().read())
+    elapsed = time.perf_counter() - started
+    conn.close()
+    assert elapsed < 30 * 0.02, f"30 requests took {elapsed:.2f} s"
