@@ -20,22 +20,23 @@ def predeployed_suite(
     genesis: Genesis, admin: bytes
 ) -> tuple[dict[bytes, AllocAccount], dict[str, bytes]]:
     """Deploy the suite with ``admin`` on a scratch chain; return its accounts and addresses."""
-    from eth.vm.forks.prague.state import PragueState
-
     from collective.node.deploy import deploy_in_process
+    from collective.node.fastvm import NodeAccountDB
 
+    # every storage write of the node's VM, by the interpreter's SSTORE or by py-evm's
+    # state, ends in its account database's set_storage: record the slots there
     written: dict[bytes, set[int]] = {}
-    original = PragueState.set_storage
+    original = NodeAccountDB.set_storage
 
     def recording(self: Any, address: Address, slot: int, value: int) -> None:
         written.setdefault(bytes(address), set()).add(slot)
         original(self, address, slot, value)
 
-    PragueState.set_storage = recording  # type: ignore[method-assign]
+    NodeAccountDB.set_storage = recording  # type: ignore[method-assign]
     try:
         node, addresses = deploy_in_process(genesis, admin)
     finally:
-        PragueState.set_storage = original  # type: ignore[method-assign]
+        NodeAccountDB.set_storage = original  # type: ignore[method-assign]
     state = node.chain.head_state
     alloc: dict[bytes, AllocAccount] = {}
     for address in addresses.values():

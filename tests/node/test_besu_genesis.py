@@ -100,3 +100,17 @@ def test_both_start_from_the_besu_genesis_and_see_the_suite(
         raw = "0x" + bytes(stranger.sign_transaction(tx).raw_transaction).hex()
         refused = call(url, "eth_sendRawTransaction", raw)["error"]["message"]
         assert refused == f"sender {stranger.address.lower()} is not permitted"
+
+
+def test_predeployed_storage_is_recorded_after_the_node_vm_has_run() -> None:
+    """The alloc copies every slot the deployment wrote, also when the interpreter's own SSTORE
+    (decided once per state class) is already in use in this process."""
+    from collective.node.besu import predeployed_suite
+    from collective.node.deploy import deploy_in_process
+    from collective.node.genesis import Genesis
+
+    warm, _ = deploy_in_process(Genesis(), b"\x11" * 20)
+    warm.close()
+    alloc, addresses = predeployed_suite(Genesis(), b"\x22" * 20)
+    assert alloc[addresses["AccountRules"]].storage  # the admin, at least
+    assert alloc[addresses["OversightBoard"]].storage
