@@ -6,6 +6,8 @@ import json
 import os
 
 from eth_account import Account
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from collective.node import Node, NodeConfig
 from collective.node.dev import DevAccounts
@@ -111,3 +113,53 @@ def test_decoded_transactions_keep_py_evm_hash_and_intrinsic_gas() -> None:
         assert ours.hash == theirs.hash
         assert ours.intrinsic_gas == ours.intrinsic_gas == theirs.intrinsic_gas
         assert ours == theirs
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    nonce=st.integers(0, 2**64 - 1),
+    fees=st.tuples(st.integers(0, 2**256 - 1), st.integers(0, 2**256 - 1)),
+    gas=st.integers(0, 2**64 - 1),
+    value=st.integers(0, 2**256 - 1),
+    data=st.binary(max_size=300),
+    create=st.booleans(),
+    mutation=st.one_of(
+        st.none(),
+        st.tuples(st.integers(0, 10**6), st.integers(0, 255)),  # overwrite one byte
+        st.integers(0, 10**6),  # cut the end
+    ),
+)
+def test_the_short_decoder_agrees_with_py_evm(
+    nonce: int,
+    fees: tuple[int, int],
+    gas: int,
+    value: int,
+    data: bytes,
+    create: bool,
+    mutation: tuple[int, int] | int | None,
+) -> None:
+    from eth.vm.forks.prague import PragueVM
+
+    from collective.node.evm import NodeTypedTransaction, _decode_dynamic_fee
+
+    account = Account.from_key(b"\x07" * 32)
+    tx = {"chainId": CHAIN_ID, "nonce": nonce, "to": "" if create else "0x" + "22" * 20,
+          "value": value, "gas": gas, "data": data, "maxPriorityFeePerGas": fees[0],
+          "maxFeePerGas": fees[1]}  # fmt: skip
+    raw = bytearray(account.sign_transaction(tx).raw_transaction)
+    if isinstance(mutation, tuple):
+        raw[1 + mutation[0] % (len(raw) - 1)] = mutation[1]
+    elif isinstance(mutation, int):
+        del raw[1 + mutation % (len(raw) - 1) :]
+    encoded = bytes(raw)
+    ours = _decode_dynamic_fee(NodeTypedTransaction, encoded)
+    try:
+        theirs = PragueVM.get_transaction_builder().decode(encoded)
+    except Exception:
+        assert ours is None
+        return
+    if mutation is None:
+        assert ours is not None  # the short way applies to every plain type-2 transaction
+    if ours is not None:
+        assert ours == theirs
+        assert ours.encode() == theirs.encode() == encoded
