@@ -182,7 +182,7 @@ class NodeChain:
 
     def admit(self, tx: SignedTransactionAPI, sender: Address, raw: bytes) -> None:
         tx_hash = bytes(tx.hash)
-        if tx_hash in self.pending.raw or self.store.tx(tx_hash) is not None:
+        if tx_hash in self.pending.raw or self.store.has_tx(tx_hash):
             raise rejected("already known")
         chain_id = tx.chain_id
         if chain_id is not None and chain_id != self.chain_id:

@@ -351,6 +351,11 @@ class Store:
         ).fetchall()
         return [bytes(row[0]) for row in rows]
 
+    def has_tx(self, tx_hash: bytes) -> bool:
+        """Whether a sealed transaction has this hash (the hash index alone, no row read)."""
+        found = self._conn.execute("SELECT 1 FROM txs WHERE hash = ?", (tx_hash,)).fetchone()
+        return found is not None
+
     def tx(self, tx_hash: bytes) -> StoredTx | None:
         row = self._conn.execute(
             "SELECT hash, id, sender, nonce, raw, json, receipt FROM txs WHERE hash = ?",
