@@ -50,6 +50,13 @@ under a third of the time it takes in stock py-evm. What changes:
 - **No eager debug strings.** py-evm formats a debug line per transaction (hex of the whole
   contract code, a keccak of the calldata) even when debug logging is off; the node's
   executor builds the message without it, and the state's logger is created once.
+- **Transaction steps.** The executor's ``build_computation`` (Berlin's warm marking, then
+  Frontier's) and ``finalize_computation`` (Frontier's refund and tip, then SpuriousDragon's
+  EIP-161 clearing) are py-evm's minus their debug lines; the touched accounts are built as
+  ``collect_touched_accounts`` builds them (the same set), directly when the transaction made
+  no call and self-destructed nothing. The account database's ``get_balance``,
+  ``account_exists``, ``account_is_empty``, ``touch_account`` and address warm/cold marking
+  skip re-validating a 20-byte address (any other value takes py-evm's path and error).
 - **Receipts** get their logs bloom computed once, without ``BloomFilter`` objects
   (:func:`logs_bloom`), and are not re-validated against it a moment later.
 
@@ -75,6 +82,7 @@ from eth.constants import CREATE_CONTRACT_ADDRESS, EMPTY_SHA3, GAS_SHA3WORD, UIN
 from eth.db.account import IS_PRESENT_VALUE, AccountDB
 from eth.db.journal import DELETE_WRAPPED, REVERT_TO_WRAPPED
 from eth.exceptions import (
+    ContractCreationCollision,
     FullStack,
     Halt,
     InsufficientStack,
@@ -99,6 +107,8 @@ from eth.vm.forks.london.storage import GAS_SCHEDULE_EIP3529
 from eth.vm.forks.prague import PragueVM
 from eth.vm.forks.prague.computation import PragueComputation
 from eth.vm.forks.prague.state import PragueState, PragueTransactionExecutor
+from eth.vm.forks.spurious_dragon._utils import THREE as _THREE
+from eth.vm.forks.spurious_dragon._utils import collect_touched_accounts
 from eth.vm.interrupt import MissingBytecode
 from eth.vm.logic import arithmetic, block, comparison, context, duplication, flow, swap
 from eth.vm.logic import memory as memory_logic
@@ -945,6 +955,37 @@ class NodeAccountDB(AccountDB):
         self._mark_warm(key)
         return True
 
+    # py-evm's account reads, minus re-validating an address that is 20 bytes already
+    def get_balance(self, address: Address) -> int:
+        if address.__class__ is not bytes or len(address) != 20:
+            return super().get_balance(address)
+        return self._get_account(address).balance  # type: ignore[no-any-return]
+
+    def account_exists(self, address: Address) -> bool:
+        if address.__class__ is not bytes or len(address) != 20:
+            return super().account_exists(address)
+        return self._get_encoded_account(address, from_journal=True) != b""
+
+    def account_is_empty(self, address: Address) -> bool:
+        # not account_has_code_or_nonce (nonce, then code hash) and a zero balance
+        if address.__class__ is not bytes or len(address) != 20:
+            return super().account_is_empty(address)
+        account = self._get_account(address)
+        return account.nonce == 0 and account.code_hash == EMPTY_SHA3 and account.balance == 0
+
+    def touch_account(self, address: Address) -> None:
+        if address.__class__ is not bytes or len(address) != 20:
+            super().touch_account(address)
+            return
+        self._set_account(address, self._get_account(address))
+
+    def is_address_warm(self, address: Address) -> bool:
+        return self._is_warm(address)
+
+    def mark_address_warm(self, address: Address) -> None:
+        if not self._is_warm(address):
+            self._mark_warm(address)
+
     def _get_address_store(self, address: Address) -> AccountStorageDatabaseAPI:
         store = self._account_stores.get(address)
         if store is None:
@@ -1072,6 +1113,71 @@ class NodeExecutor(PragueTransactionExecutor):
             refund=msg_refund,
             is_delegation=is_delegation,
         )
+
+    def build_computation(
+        self, message: MessageAPI, transaction: SignedTransactionAPI
+    ) -> ComputationAPI:
+        # py-evm's BerlinTransactionExecutor.build_computation, then Frontier's (the
+        # collision's debug line formatted only when debug logging is on)
+        state = self.vm_state
+        state.mark_address_warm(transaction.sender)
+        state.mark_address_warm(message.storage_address)
+        for address, slots in transaction.access_list:
+            state.mark_address_warm(address)
+            for slot in slots:
+                state.mark_storage_warm(address, slot)
+        transaction_context = state.get_transaction_context(transaction)
+        if message.is_create:
+            if state.has_code_or_nonce(message.storage_address):
+                computation = state.get_computation(message, transaction_context)
+                computation.error = ContractCreationCollision(
+                    "Address collision while creating contract: "
+                    f"{encode_hex(message.storage_address)}"
+                )
+                return computation
+            return state.computation_class.apply_create_message(state, message, transaction_context)
+        return state.computation_class.apply_message(state, message, transaction_context)
+
+    def finalize_computation(
+        self, transaction: SignedTransactionAPI, computation: ComputationAPI
+    ) -> ComputationAPI:
+        # py-evm's SpuriousDragonTransactionExecutor.finalize_computation around Frontier's,
+        # minus the debug lines (an encode_hex or two per transaction even with debug off)
+        state = self.vm_state
+        gas_price = state.get_transaction_context(transaction).gas_price
+        gas_remaining = computation.get_gas_remaining()
+        gas_used = transaction.gas - gas_remaining
+        gas_refund = self.calculate_gas_refund(computation, gas_used)
+        data_floor_gas = computation.data_floor_gas = self.calc_data_floor_gas(
+            transaction, gas_used, gas_refund
+        )
+        gas_refund_amount = (gas_refund + gas_remaining - data_floor_gas) * gas_price
+        if gas_refund_amount:
+            state.delta_balance(computation.msg.sender, gas_refund_amount)
+        gas_used = transaction.gas - gas_remaining - gas_refund + data_floor_gas
+        transaction_fee = gas_used * state.get_tip(transaction)
+        state.delta_balance(state.coinbase, transaction_fee)
+        for account in computation.get_accounts_for_deletion():
+            state.delete_account(account)
+        # EIP-161 state clearing
+        for account in _touched_accounts(computation):
+            if state.account_exists(account) and state.account_is_empty(account):
+                state.delete_account(account)
+        return computation
+
+
+def _touched_accounts(computation: Any) -> set[Address]:
+    """py-evm's ``collect_touched_accounts(computation)`` (the same set, built in the same
+    order), without the generator when nothing was self-destructed and no call was made."""
+    if computation.children or computation.beneficiaries:
+        touched: set[Address] = collect_touched_accounts(computation)
+        return touched
+    # the coinbase; no beneficiaries (``get_self_destruct_beneficiaries`` of no children and
+    # no own is empty); the recipient, unless a create (or an error, bar the RIPEMD160 case)
+    to = computation.msg.to
+    if to == CREATE_CONTRACT_ADDRESS or (computation.is_error and to != _THREE):
+        return {computation.state.coinbase}
+    return {computation.state.coinbase, to}
 
 
 class NodeState(PragueState):

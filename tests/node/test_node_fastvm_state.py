@@ -249,10 +249,33 @@ def test_storage_and_transaction_paths_seal_what_stock_py_evm_seals() -> None:
     assert [dev.storage(caller, slot) for slot in (0, 1, 2)] == [3, 1, 3]
     assert [dev.storage(static_caller, slot) for slot in (0, 1)] == [1, 0]
 
+    # the executor's finalisation: EIP-161 clearing of an empty recipient (a zero-value
+    # transfer to an address with no account), the RIPEMD160 special case (an errored call to
+    # 0x03 is still touched), a zero tip (the coinbase touched with nothing), logs of reverted
+    # transactions, and a self-destruct (its beneficiary collected with the touched accounts)
+    fresh = "0x" + "77" * 20
+    third = dev.batch(
+        [
+            {"to": fresh, "gas": "0x5208"},
+            {"to": "0x" + "00" * 19 + "03", "gas": hex(21_000 + 16 * 3 + 100), "data": "0xabcdef"},
+            {"to": "0x" + "00" * 19 + "03", "gas": hex(30_000), "data": "0xabcdef"},
+            {"to": eoa, "gas": "0x5208", "value": "0x2", "maxPriorityFeePerGas": "0x0"},
+            {"to": fresh, "gas": "0x6000", "maxPriorityFeePerGas": "0x0"},
+            # constructors that log, then revert or run out of gas (the logs are dropped)
+            {"data": _hex(_code("602a 6000 6000 a1 6000 6000 fd")), "gas": gas},
+            {"data": _hex(_code("602a 6000 6000 a1 600056")), "gas": hex(60_000)},
+            # a constructor that self-destructs to a fresh address
+            {"data": _hex(_code("73" + "66" * 20 + "ff")), "gas": gas, "value": "0x5"},
+            {"data": _hex(_code("73" + "65" * 20 + "ff")), "gas": gas},
+        ]
+    )
+    assert [r["status"] for r in third] == ["0x1", "0x0"] + ["0x1"] * 3 + ["0x0"] * 2 + ["0x1"] * 2
+    assert dev.rpc("eth_getTransactionCount", fresh, "latest") == "0x0"
+
     replay = NodeChain(node.chain.genesis, None, vm_class=PragueVM)
     try:
         head = node.chain.head.block_number
-        assert head >= 3
+        assert head >= 4
         for number in range(1, head + 1):
             stored = node.chain.store.block_by_number(number)
             assert stored is not None
