@@ -58,7 +58,11 @@ under a third of the time it takes in stock py-evm. What changes:
   ``account_exists``, ``account_is_empty``, ``touch_account`` and address warm/cold marking
   skip re-validating a 20-byte address (any other value takes py-evm's path and error).
 - **Receipts** get their logs bloom computed once, without ``BloomFilter`` objects
-  (:func:`logs_bloom`), and are not re-validated against it a moment later.
+  (:func:`logs_bloom`, hashing with eth_hash's hasher minus its type check), and are not
+  re-validated against it a moment later. Their ``Log`` and ``Receipt`` objects are built as
+  rlp's ``BaseSerializable.__init__`` builds them (each field's attribute set to
+  ``make_immutable(value)``) without its keyword merging, while those ``__init__``s are
+  py-evm's and rlp's own.
 
 Pinned to py-evm 0.12.1b1 (``pyproject.toml``): the overridden methods follow that version's
 code line by line, minus the logging.
@@ -123,6 +127,7 @@ from eth_hash.auto import keccak
 from eth_typing import Address
 from eth_utils.hexadecimal import encode_hex
 from eth_utils.logging import get_extended_debug_logger
+from rlp.sedes.serializable import BaseSerializable, make_immutable
 
 from collective.node.storage import BatchedAccountStorageDB
 
@@ -1214,10 +1219,16 @@ class NodeVM(PragueVM):
             else EIP658_TRANSACTION_STATUS_CODE_SUCCESS
         )
         entries = computation.get_log_entries()
-        logs = [Log(address, topics, data) for address, topics, data in entries]
-        receipt = Receipt(
-            state_root=status, gas_used=gas_used, logs=logs, bloom=logs_bloom(entries)
-        )
+        if _SERIALIZABLE_INIT:
+            logs = [_serializable(Log, _LOG_ATTRS, entry) for entry in entries]
+            receipt: ReceiptAPI = _serializable(
+                Receipt, _RECEIPT_ATTRS, (status, gas_used, logs_bloom(entries), logs)
+            )
+        else:
+            logs = [Log(address, topics, data) for address, topics, data in entries]
+            receipt = Receipt(
+                state_root=status, gas_used=gas_used, logs=logs, bloom=logs_bloom(entries)
+            )
         type_id = transaction.type_id
         if type_id is None:
             return receipt
@@ -1226,8 +1237,31 @@ class NodeVM(PragueVM):
         return typed
 
 
+# Log(address, topics, data) and Receipt(state_root, gas_used, logs, bloom) as their __init__
+# builds them (rlp's BaseSerializable: each field's attribute set to make_immutable(value)),
+# without merging keyword arguments and checking the count per object; used while those
+# __init__s are py-evm's and rlp's own
+_LOG_ATTRS: tuple[str, ...] = Log._meta.field_attrs  # type: ignore[attr-defined]
+_RECEIPT_ATTRS: tuple[str, ...] = Receipt._meta.field_attrs  # type: ignore[attr-defined]
+_SERIALIZABLE_INIT = (
+    _LOG_ATTRS == ("_address", "_topics", "_data")
+    and _RECEIPT_ATTRS == ("_state_root", "_gas_used", "_bloom", "_logs")
+    and Log.__init__.__qualname__ == "Log.__init__"  # super().__init__(address, topics, data)
+    and Receipt.__init__.__qualname__ == "Receipt.__init__"  # given a bloom: super().__init__
+    and all(
+        base.__init__ is BaseSerializable.__init__ for base in (Log.__mro__[1], Receipt.__mro__[1])
+    )
+)
+
+
+def _serializable(cls: type, attrs: tuple[str, ...], values: Iterable[Any]) -> Any:
+    built: Any = object.__new__(cls)
+    built.__dict__.update(zip(attrs, map(make_immutable, values), strict=True))
+    return built
+
+
 def _bloom_bits(value: bytes) -> int:
-    digest = keccak(value)
+    digest = keccak.hasher(value)  # eth_hash's keccak minus its type check: this is bytes
     return (
         (1 << (((digest[0] << 8) | digest[1]) & 2047))
         | (1 << (((digest[2] << 8) | digest[3]) & 2047))
@@ -1240,7 +1274,7 @@ def logs_bloom(entries: Iterable[tuple[bytes, Iterable[int], bytes]]) -> int:
     it: three bits from the keccak of the address and of each 32-byte topic."""
     bloom = 0
     for address, topics, _ in entries:
-        bloom |= _bloom_bits(address)
+        bloom |= _bloom_bits(address if address.__class__ is bytes else bytes(address))
         for topic in topics:
             bloom |= _bloom_bits(topic.to_bytes(32, "big"))
     return bloom
