@@ -164,6 +164,7 @@ def _hex(data: bytes | str) -> str:
     return "0x" + (data.hex() if isinstance(data, bytes) else data)
 
 
+@pytest.mark.filterwarnings("ignore:SELFDESTRUCT opcode present:DeprecationWarning")
 def test_storage_and_transaction_paths_seal_what_stock_py_evm_seals() -> None:
     node = Node(NodeConfig(dev=True))
     dev = _Dev(node)
