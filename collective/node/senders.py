@@ -19,17 +19,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import select
 import subprocess
 import sys
 import threading
 from collections.abc import Sequence
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 log = logging.getLogger("collective.node")
 
 SECPK1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 TYPED = (1, 2)  # access-list and dynamic-fee transactions: [..., y_parity, r, s]
 MIN_BATCH = 32  # fewer raw transactions than this are recovered in the node's own process
+ANSWER_TIMEOUT = 10.0  # seconds the node waits for the helper before doing without it
 _CHUNK = 25
 
 
@@ -150,6 +153,13 @@ def serve(source: BinaryIO, sink: BinaryIO) -> None:
 _NONE = bytes(21)
 
 
+def _write_all(sink: IO[bytes], data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = sink.write(view)
+        view = view[written or 0 :]
+
+
 class Recovered:
     """Senders of one batch, in order, read from the helper as it answers."""
 
@@ -186,6 +196,7 @@ class SenderPool:
 
     def __init__(self) -> None:
         self._busy = threading.Lock()
+        self._buffer = bytearray()  # answers read from the pipe, not yet handed out
         self._process: subprocess.Popen[bytes] | None = None
         try:
             self._process = subprocess.Popen(
@@ -193,6 +204,7 @@ class SenderPool:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
+                bufsize=0,  # answers are read with select and os.read
             )
         except OSError as exc:  # pragma: no cover - no fork/exec here
             log.warning("no sender recovery helper (%s): recovering in process", exc)
@@ -213,8 +225,7 @@ class SenderPool:
             for raw in raws:
                 parts.append(len(raw).to_bytes(4, "big"))
                 parts.append(raw)
-            process.stdin.write(b"".join(parts))
-            process.stdin.flush()
+            _write_all(process.stdin, b"".join(parts))
         except (OSError, ValueError) as exc:
             self._fail(exc)
             self._busy.release()
@@ -222,18 +233,27 @@ class SenderPool:
         return Recovered(self, len(raws))
 
     def _read(self, size: int) -> bytes | None:
+        """``size`` bytes of the helper's answers; None (and no more helper) if it closes its
+        output or says nothing for :data:`ANSWER_TIMEOUT` seconds."""
         process = self._process
         if process is None or process.stdout is None:
             return None
+        buffer = self._buffer
         try:
-            data = process.stdout.read(size)
-        except (OSError, ValueError) as exc:
-            data = b""
+            fd = process.stdout.fileno()
+            while len(buffer) < size:
+                if not select.select([fd], [], [], ANSWER_TIMEOUT)[0]:
+                    raise TimeoutError(f"no answer for {ANSWER_TIMEOUT} s")
+                data = os.read(fd, 1 << 16)
+                if not data:
+                    raise EOFError("the helper closed its output")
+                buffer += data
+        except (OSError, ValueError, EOFError) as exc:
             self._fail(exc)
-        if len(data) != size:
-            self._fail(EOFError("the helper closed its output"))
             return None
-        return data
+        record = bytes(buffer[:size])
+        del buffer[:size]
+        return record
 
     def _release(self) -> None:
         self._busy.release()
@@ -241,6 +261,8 @@ class SenderPool:
     def _fail(self, exc: BaseException) -> None:
         if self._process is not None:
             log.warning("sender recovery helper failed (%r); recovering in process", exc)
+            with contextlib.suppress(OSError):
+                self._process.kill()  # it may be stuck: no graceful wait
             self.close()
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
 from eth_account import Account
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -163,3 +164,27 @@ def test_the_short_decoder_agrees_with_py_evm(
     if ours is not None:
         assert ours == theirs
         assert ours.encode() == theirs.encode() == encoded
+
+
+def test_a_helper_that_stops_answering_is_given_up_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    from collective.node import senders
+
+    monkeypatch.setattr(senders, "ANSWER_TIMEOUT", 0.3)
+    pool = SenderPool()
+    assert pool._process is not None
+    pool._process.kill()
+    pool._process.wait()
+    # a "helper" that takes the batch and never answers
+    pool._process = subprocess.Popen(
+        ["sleep", "30"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
+    )
+    account = Account.create()
+    raws = [_raw(account, i) for i in range(MIN_BATCH)]
+    recovered = pool.recover(raws)
+    assert recovered is not None
+    assert recovered[0] is None  # after the timeout: the node recovers senders itself
+    recovered.close()
+    assert not pool.ready and pool.recover(raws) is None
+    pool.close()
