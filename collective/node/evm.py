@@ -15,7 +15,6 @@ from functools import cached_property
 from typing import Any
 
 import rlp
-from coincurve import PublicKey
 from eth.abc import BlockHeaderAPI, ComputationAPI, SignedTransactionAPI, StateAPI
 from eth.consensus.context import ConsensusContext
 from eth.constants import BLANK_ROOT_HASH, CREATE_CONTRACT_ADDRESS
@@ -37,7 +36,7 @@ from eth_utils.exceptions import ValidationError
 
 from collective.node.fastvm import NodeVM
 from collective.node.genesis import Genesis
-from collective.node.senders import signing_message
+from collective.node.senders import signer, signing_message
 
 VM_CLASS = NodeVM
 EMPTY_REQUESTS_HASH = hashlib.sha256(b"").digest()
@@ -225,15 +224,7 @@ class Evm:
         message = None if raw is None else signing_message(raw)
         if message is None:
             message = tx.get_message_for_signing()
-        # coincurve directly (eth-keys' coincurve backend minus its key objects): recover the
-        # uncompressed public key from the 65-byte signature; the address is the last 20
-        # bytes of its keccak
-        public_key = PublicKey.from_signature_and_message(
-            r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes((y_parity,)),
-            keccak256(message),
-            hasher=None,
-        )
-        sender = Address(keccak256(public_key.format(compressed=False)[1:])[-20:])
+        sender = Address(signer(message, y_parity, r, s))
         vars(tx)["sender"] = sender  # the cached_property's slot
         return sender
 

@@ -129,7 +129,7 @@ from eth_utils.hexadecimal import encode_hex
 from eth_utils.logging import get_extended_debug_logger
 from rlp.sedes.serializable import BaseSerializable, make_immutable
 
-from collective.node.storage import BatchedAccountStorageDB
+from collective.node.storage import BatchedAccountStorageDB, journal_set
 
 _JUMPDEST_CACHE_LIMIT = 512
 _PROGRAM_CACHE_BYTES = 2**22  # decoded programs kept, counted in bytes of code
@@ -934,14 +934,8 @@ class NodeAccountDB(AccountDB):
         return value is not REVERT_TO_WRAPPED and value is not DELETE_WRAPPED
 
     def _mark_warm(self, key: bytes) -> None:
-        # ``self._journal_accessed_state[key] = b""`` (Journal.__setitem__), inlined
-        journal = self._journal_accessed_state._journal
-        checkpoints = journal._journal_data
-        revert_changeset = checkpoints[next(reversed(checkpoints))]  # the last checkpoint
-        current = journal._current_values
-        if key not in revert_changeset:
-            revert_changeset[key] = current.get(key, REVERT_TO_WRAPPED)
-        current[key] = IS_PRESENT_VALUE
+        # ``self._journal_accessed_state[key] = b""`` (Journal.__setitem__)
+        journal_set(self._journal_accessed_state._journal, key, IS_PRESENT_VALUE)
 
     def is_storage_warm(self, address: Address, slot: int) -> bool:
         return self._is_warm(_storage_key(address, slot))

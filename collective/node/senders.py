@@ -73,15 +73,7 @@ def _items(raw: bytes) -> tuple[int, list[int]] | None:
     return start, ends
 
 
-def signing_message(raw: bytes) -> bytes | None:
-    """A typed transaction's signed message taken from its encoding: the type byte and the
-    RLP list of its fields without ``y_parity, r, s``. The node decodes transactions strictly
-    (canonical RLP only), so these are the bytes py-evm would re-encode. None when ``raw``
-    does not have that shape (py-evm's path then decides)."""
-    found = _items(raw)
-    if found is None:
-        return None
-    start, ends = found
+def _message(raw: bytes, start: int, ends: list[int]) -> bytes:
     body = raw[start : ends[-4]]
     length = len(body)
     if length < 56:
@@ -90,6 +82,30 @@ def signing_message(raw: bytes) -> bytes | None:
         size = length.to_bytes((length.bit_length() + 7) // 8, "big")
         prefix = bytes((0xF7 + len(size),)) + size
     return raw[:1] + prefix + body
+
+
+def signing_message(raw: bytes) -> bytes | None:
+    """A typed transaction's signed message taken from its encoding: the type byte and the
+    RLP list of its fields without ``y_parity, r, s``. The node decodes transactions strictly
+    (canonical RLP only), so these are the bytes py-evm would re-encode. None when ``raw``
+    does not have that shape (py-evm's path then decides)."""
+    found = _items(raw)
+    return None if found is None else _message(raw, *found)
+
+
+def signer(message: bytes, y_parity: int, r: int, s: int) -> bytes:
+    """The 20-byte address whose key made this signature over keccak(``message``): the
+    uncompressed public key recovered by libsecp256k1 (coincurve), keccak-ed, its last 20
+    bytes. Raises when nothing recovers."""
+    from coincurve import PublicKey
+    from sha3 import keccak_256  # type: ignore[import-not-found]
+
+    public_key = PublicKey.from_signature_and_message(
+        r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes((y_parity,)),
+        keccak_256(message).digest(),
+        hasher=None,
+    )
+    return bytes(keccak_256(public_key.format(compressed=False)[1:]).digest()[-20:])
 
 
 def _int_item(raw: bytes, start: int, end: int) -> int:
@@ -102,32 +118,21 @@ def _int_item(raw: bytes, start: int, end: int) -> int:
 def recover(raw: bytes) -> bytes | None:
     """The 20-byte sender of a typed (type 1 or 2) transaction; None when ``raw`` is not one
     or its signature does not recover (the node's py-evm path then says why)."""
-    from coincurve import PublicKey
-    from sha3 import keccak_256  # type: ignore[import-not-found]
-
     if not raw or raw[0] not in TYPED:
         return None
     found = _items(raw)
     if found is None:
         return None
-    _, ends = found
+    start, ends = found
     y_parity = _int_item(raw, ends[-4], ends[-3])
     r = _int_item(raw, ends[-3], ends[-2])
     s = _int_item(raw, ends[-2], ends[-1])
     if y_parity not in (0, 1) or not 0 < r < SECPK1_N or not 0 < s < SECPK1_N:
         return None
-    message = signing_message(raw)
-    if message is None:  # pragma: no cover - _items accepted the same bytes
-        return None
     try:
-        public_key = PublicKey.from_signature_and_message(
-            r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes((y_parity,)),
-            keccak_256(message).digest(),
-            hasher=None,
-        )
+        return signer(_message(raw, start, ends), y_parity, r, s)
     except Exception:
         return None
-    return bytes(keccak_256(public_key.format(compressed=False)[1:]).digest()[-20:])
 
 
 def serve(source: BinaryIO, sink: BinaryIO) -> None:
@@ -292,5 +297,6 @@ __all__ = [
     "recover",
     "rlp_item_end",
     "serve",
+    "signer",
     "signing_message",
 ]

@@ -328,13 +328,18 @@ class BatchedAccountStorageDB(AccountStorageDB):
             super().set(slot, value)
             return
         key = slot.to_bytes((slot.bit_length() + 7) // 8 or 1, "big")
-        journal = self._journal_storage._journal
-        checkpoints = journal._journal_data
-        revert_changeset = checkpoints[next(reversed(checkpoints))]  # the last checkpoint
-        current = journal._current_values
-        if key not in revert_changeset:
-            revert_changeset[key] = current.get(key, REVERT_TO_WRAPPED)
-        current[key] = encode_int(value)
+        journal_set(self._journal_storage._journal, key, encode_int(value))
+
+
+def journal_set(journal: Any, key: bytes, value: Any) -> None:
+    """py-evm's ``Journal.__setitem__`` inlined: the last checkpoint remembers the key's value
+    before its first change, then the key takes ``value``."""
+    checkpoints = journal._journal_data
+    revert_changeset = checkpoints[next(reversed(checkpoints))]  # the last checkpoint
+    current = journal._current_values
+    if key not in revert_changeset:
+        revert_changeset[key] = current.get(key, REVERT_TO_WRAPPED)
+    current[key] = value
 
 
 __all__ = [
@@ -342,5 +347,6 @@ __all__ = [
     "BatchedStorageLookup",
     "decode_int",
     "encode_int",
+    "journal_set",
     "set_many",
 ]
