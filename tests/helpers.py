@@ -214,3 +214,29 @@ class expect_revert:
         assert exc.error_name == self.name, f"expected {self.name}, got {exc.error_name}: {exc}"
         self.error = exc
         return True
+
+
+def play_consent_story(w: World) -> None:
+    """The whole consent story, checked step by step: the patient appoints a guardian, who
+    signs consent; the lab relays it and uses the data; the hospital, without consent, is
+    refused; the patient withdraws and the lab's next use is refused; the board suspends the
+    lab (2 of 3) and even a fresh grant does not let it use data."""
+    from collective.errors import ConsentError, NotPermittedError
+
+    p = w.patient.address
+    w.tx(w.ledger.functions.addDelegate(p, SIG_AUTH, w.guardian.address, 3600), w.patient)
+    signed = w.sign_grant(w.guardian, p, w.lab)
+    w.tx(w.ledger.functions.grantSigned(*signed.call_args()), w.lab)
+    receipt = w.use(w.lab, p)
+    assert w.events(w.ledger, "DataUsed", receipt)[0].args.identity == p
+    with expect_revert("NoConsent", ConsentError):
+        w.use(w.hospital, p)
+    w.tx(w.ledger.functions.withdraw(p, w.lab.address, RESEARCH, LAB_RESULTS), w.patient)
+    with expect_revert("NoConsent", ConsentError):
+        w.use(w.lab, p)
+    w.tx(w.board.functions.propose(0, w.lab.address, b"\0" * 32, b"\0" * 32), w.members[0])
+    w.tx(w.board.functions.approve(0), w.members[1])
+    assert not w.rules.functions.isActive(w.lab.address).call()
+    w.grant(w.patient, w.lab)
+    with expect_revert("OrganizationSuspended", NotPermittedError):
+        w.use(w.lab, p)

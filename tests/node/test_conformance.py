@@ -25,18 +25,15 @@ from collective import Collective
 from collective.chain import Chain, connect_rpc
 from collective.deploy import Deployment
 from collective.errors import (
-    ConsentError,
     ConsentMissingError,
-    NotPermittedError,
     OrganizationSuspendedError,
 )
 from tests.helpers import (
     LAB_RESULTS,
     RESEARCH,
-    SIG_AUTH,
     deploy_consortium,
-    expect_revert,
     make_world,
+    play_consent_story,
 )
 
 PURPOSE = "dpv:ResearchAndDevelopment"
@@ -147,24 +144,7 @@ def test_consent_flow_through_the_client(backend: Backend) -> None:
 
 
 def test_signed_consent_and_board_suspension(backend: Backend) -> None:
-    w = make_world(backend.chain, backend.suite)
-    p = w.patient.address
-    w.tx(w.ledger.functions.addDelegate(p, SIG_AUTH, w.guardian.address, 3600), w.patient)
-    signed = w.sign_grant(w.guardian, p, w.lab)
-    w.tx(w.ledger.functions.grantSigned(*signed.call_args()), w.lab)
-    receipt = w.use(w.lab, p)
-    assert w.events(w.ledger, "DataUsed", receipt)[0].args.identity == p
-    with expect_revert("NoConsent", ConsentError):
-        w.use(w.hospital, p)
-    w.tx(w.ledger.functions.withdraw(p, w.lab.address, RESEARCH, LAB_RESULTS), w.patient)
-    with expect_revert("NoConsent", ConsentError):
-        w.use(w.lab, p)
-    w.tx(w.board.functions.propose(0, w.lab.address, b"\0" * 32, b"\0" * 32), w.members[0])
-    w.tx(w.board.functions.approve(0), w.members[1])
-    assert not w.rules.functions.isActive(w.lab.address).call()
-    w.grant(w.patient, w.lab)
-    with expect_revert("OrganizationSuspended", NotPermittedError):
-        w.use(w.lab, p)
+    play_consent_story(make_world(backend.chain, backend.suite))
 
 
 def test_receipts_blocks_and_logs(backend: Backend) -> None:

@@ -126,21 +126,29 @@ def test_node_vm_seals_what_stock_py_evm_seals(tmp_path: Path) -> None:
         statuses["environment into storage"] == statuses["NOT, SGT, BYTE, MUL, DIV, MOD"] == "0x1"
     )
 
-    replay = NodeChain(node.chain.genesis, None, vm_class=PragueVM)
-    head = node.chain.head.block_number
-    assert head > 20
-    for number in range(1, head + 1):
-        stored = node.chain.store.block_by_number(number)
-        assert stored is not None
-        original = node.chain.evm.decode_header(stored.header)
-        for tx_hash in node.chain.store.block_tx_hashes(number):
-            found = node.chain.store.tx(tx_hash)
-            assert found is not None
-            replay.submit(found.raw)
-        sealed = replay.seal(timestamp=original.timestamp)
-        assert sealed.header.hash == original.hash, f"block {number} differs"
+    assert node.chain.head.block_number > 20
+    assert_stock_py_evm_seals_the_same(node.chain)
     node.close()
-    replay.close()
+
+
+def assert_stock_py_evm_seals_the_same(chain: NodeChain) -> None:
+    """Replay every block ``chain`` sealed, transaction by transaction, on a chain of stock
+    ``PragueVM`` from the same genesis: each block must come out with the same hash (so the
+    same state root, receipts, logs bloom and gas)."""
+    replay = NodeChain(chain.genesis, None, vm_class=PragueVM)
+    try:
+        for number in range(1, chain.head.block_number + 1):
+            stored = chain.store.block_by_number(number)
+            assert stored is not None
+            original = chain.evm.decode_header(stored.header)
+            for tx_hash in chain.store.block_tx_hashes(number):
+                found = chain.store.tx(tx_hash)
+                assert found is not None
+                replay.submit(found.raw)
+            sealed = replay.seal(timestamp=original.timestamp)
+            assert sealed.header.hash == original.hash, f"block {number} differs"
+    finally:
+        replay.close()
 
 
 def test_account_encoding_matches_rlp() -> None:
