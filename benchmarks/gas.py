@@ -70,6 +70,7 @@ def measure() -> list[Row]:
         lab_results,
         expiry,
         1,
+        code("policy"),
         0,
         chain.latest_timestamp() + 3600,
     )

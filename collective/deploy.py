@@ -1,8 +1,14 @@
 """Deploy the contract suite in dependency order and keep a manifest of what is where.
 
-Order: ``AccountRules([deployer])`` -> ``ConsentLedger(rules)`` ->
-``OversightBoard(rules, members, threshold)`` -> ``rules.setBoard(board)``. ConsentLedger holds
-the DIDRegistry, PolicyRegistry, ConsentRegistry and DataUsageLog modules at one address.
+Order: ``AccountRules([deployer])`` -> ``ChainBoundDeployer`` -> ``ConsentLedger(rules)``
+created through it -> ``OversightBoard(rules, members, threshold, lifetime)`` ->
+``rules.setBoard(board)``. ConsentLedger holds the DIDRegistry, PolicyRegistry,
+ConsentRegistry and DataUsageLog modules at one address.
+
+The ledger is created with CREATE2 under a salt the factory mixes with ``block.chainid``, so
+its address differs on every chain even for the same deployer and nonces: ERC-1056's signed
+DID changes hash the registry address but no chain id, and an address unique to the chain is
+what keeps them from replaying on another chain (see ``contracts/ChainBoundDeployer.sol``).
 
 The manifest ``deployments/<network>.json`` records the chain id, the deployer, the compiler,
 and per contract its address, transaction, block, artifact hash and constructor arguments.
@@ -24,9 +30,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from eth_abi import abi
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils.address import is_address, to_checksum_address
+from eth_utils.crypto import keccak
 from web3.contract import Contract
 from web3.types import TxReceipt
 
@@ -40,6 +48,10 @@ log = logging.getLogger(__name__)
 
 MANIFEST_FORMAT = "collective-deployment-1"
 CONTRACTS = ("AccountRules", "ConsentLedger", "OversightBoard")
+FACTORY = "ChainBoundDeployer"
+# The ledger's CREATE2 salt before the factory mixes in the chain id.
+LEDGER_SALT = keccak(text="Collective ConsentLedger")
+DEFAULT_PROPOSAL_LIFETIME = 30 * 24 * 3600  # seconds a board proposal stays open
 LEDGER = "ConsentLedger"
 # The modules compiled into ConsentLedger, all at its address.
 MODULES = ("DIDRegistry", "PolicyRegistry", "ConsentRegistry", "DataUsageLog")
@@ -299,6 +311,7 @@ def _reuse(
     deployment = _from_manifest(data, path, chain, config)
     rules, ledger, board = (deployment.contract(name) for name in CONTRACTS)
     rules_address = to_checksum_address(addresses["AccountRules"])
+    _check_chain_bound(data, path, chain, config, rules_address, addresses[LEDGER])
     for name, contract in (("ConsentLedger", ledger), ("OversightBoard", board)):
         if chain.call(contract.functions.accountRules()) != rules_address:
             raise ChainError(
@@ -331,15 +344,19 @@ def deploy_suite(
     *,
     board_members: Sequence[str] | None = None,
     threshold: int | None = None,
+    proposal_lifetime: int = DEFAULT_PROPOSAL_LIFETIME,
     manifest_path: Path | None = None,
     fresh: bool = False,
     config: ProjectConfig | None = None,
 ) -> Deployment:
     """Deploy (or verify and reuse) the suite on ``chain`` and write its manifest.
 
-    ``deployer`` becomes the AccountRules admin. ``board_members`` default to the deployer,
-    ``threshold`` to 1. When an existing deployment is reused, board members and a
-    threshold other than None must match it; members given must match too.
+    ``deployer`` becomes the AccountRules admin (and so can never be an organization account:
+    the contract keeps the roles apart). ``board_members`` default to the deployer,
+    ``threshold`` to 1; a board proposal stays open ``proposal_lifetime`` seconds (default 30
+    days). When an existing deployment is reused, board members and a threshold other than
+    None must match it; members given must match too, and the ledger must sit at the address
+    the chain-bound factory gives on this chain.
     Raises CompilationError when the artifacts are stale, ConfigurationError when the manifest
     is for another chain, ChainError when the recorded code is missing or differs (use
     ``fresh=True``).
@@ -357,7 +374,7 @@ def deploy_suite(
         else:
             return _reuse(chain, path, config, board_members, threshold)
     members, threshold = _board(deployer, board_members, 1 if threshold is None else threshold)
-    artifacts = {name: load_artifact(name, config) for name in CONTRACTS}
+    artifacts = {name: load_artifact(name, config) for name in (*CONTRACTS, FACTORY)}
 
     def deploy(name: str, *args: Any) -> tuple[ChecksumAddress, TxReceipt]:
         artifact = artifacts[name]
@@ -368,16 +385,30 @@ def deploy_suite(
             raise ChainError(f"deploying {name} returned no contract address")
         return to_checksum_address(address), receipt
 
+    if proposal_lifetime < 1:
+        raise ConfigurationError(
+            f"a board proposal lifetime of {proposal_lifetime} s is invalid",
+            hint="give a number of seconds, e.g. 2592000 for 30 days",
+        )
     rules_address, rules_receipt = deploy("AccountRules", [deployer.address])
-    ledger_address, ledger_receipt = deploy("ConsentLedger", rules_address)
-    board_address, board_receipt = deploy("OversightBoard", rules_address, members, threshold)
+    factory_address, factory_receipt = deploy(FACTORY)
+    ledger_address, ledger_receipt = _deploy_ledger(
+        chain, deployer, factory_address, artifacts, rules_address
+    )
+    board_address, board_receipt = deploy(
+        "OversightBoard", rules_address, members, threshold, proposal_lifetime
+    )
     rules = chain.w3.eth.contract(address=rules_address, abi=artifacts["AccountRules"].abi)
     wiring_receipt = chain.transact(rules.functions.setBoard(board_address), deployer)
 
     receipts: dict[str, tuple[ChecksumAddress, TxReceipt, list[Any]]] = {
         "AccountRules": (rules_address, rules_receipt, [[deployer.address]]),
         "ConsentLedger": (ledger_address, ledger_receipt, [rules_address]),
-        "OversightBoard": (board_address, board_receipt, [rules_address, members, threshold]),
+        "OversightBoard": (
+            board_address,
+            board_receipt,
+            [rules_address, members, threshold, proposal_lifetime],
+        ),
     }
     deployed_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     manifest = {
@@ -393,6 +424,10 @@ def deploy_suite(
             for name, (address, receipt, args) in receipts.items()
         },
         "modules": {module: {"contract": LEDGER, "address": ledger_address} for module in MODULES},
+        "factory": {
+            **_entry(artifacts[FACTORY], factory_address, factory_receipt, []),
+            "ledgerSalt": "0x" + LEDGER_SALT.hex(),
+        },
         "board": {"address": board_address, "members": members, "threshold": threshold},
         "wiring": [
             {
@@ -423,6 +458,69 @@ def deploy_suite(
     )
 
 
+def ledger_address_for(
+    chain_id: int, factory: str, rules: str, config: ProjectConfig | None = None
+) -> ChecksumAddress:
+    """The address ``ChainBoundDeployer`` at ``factory`` gives the ConsentLedger for AccountRules
+    ``rules`` on chain ``chain_id`` (EIP-1014 CREATE2 with salt
+    keccak256(abi.encode(chainId, LEDGER_SALT)))."""
+    artifact = load_artifact(LEDGER, config)
+    init = bytes(artifact.bytecode) + abi.encode(["address"], [rules])
+    salt = keccak(abi.encode(["uint256", "bytes32"], [chain_id, LEDGER_SALT]))
+    factory_bytes = bytes.fromhex(to_checksum_address(factory)[2:])
+    digest = keccak(b"\xff" + factory_bytes + salt + keccak(init))
+    return to_checksum_address(digest[12:])
+
+
+def _deploy_ledger(
+    chain: Chain,
+    deployer: LocalAccount,
+    factory_address: str,
+    artifacts: dict[str, Artifact],
+    rules_address: str,
+) -> tuple[ChecksumAddress, TxReceipt]:
+    ledger = artifacts[LEDGER]
+    init = chain.w3.eth.contract(abi=ledger.abi, bytecode=ledger.bytecode).constructor(
+        rules_address
+    )
+    factory = chain.w3.eth.contract(address=factory_address, abi=artifacts[FACTORY].abi)
+    receipt = chain.transact(
+        factory.functions.deploy(init.data_in_transaction, LEDGER_SALT), deployer
+    )
+    events = factory.events.Deployed().process_receipt(receipt)
+    if len(events) != 1:
+        raise ChainError("the ChainBoundDeployer created no ConsentLedger")
+    address = to_checksum_address(events[0]["args"]["deployed"])
+    expected = ledger_address_for(chain.chain_id, factory_address, rules_address)
+    if address != expected:
+        raise ChainError(f"the ledger landed at {address}, not at {expected} as CREATE2 gives")
+    return address, receipt
+
+
+def _check_chain_bound(
+    data: dict[str, Any],
+    path: Path,
+    chain: Chain,
+    config: ProjectConfig,
+    rules_address: str,
+    ledger_address: str,
+) -> None:
+    factory = (data.get("factory") or {}).get("address")
+    if not isinstance(factory, str) or not is_address(factory):
+        raise ConfigurationError(
+            f"{path} records no ChainBoundDeployer: its ledger address may not be unique to this "
+            "chain, so signed DID changes could replay from another chain",
+            hint=_FRESH_HINT,
+        )
+    expected = ledger_address_for(chain.chain_id, factory, rules_address, config)
+    if to_checksum_address(ledger_address) != expected:
+        raise ChainError(
+            f"the manifest's ConsentLedger {ledger_address} is not the chain-bound address "
+            f"{expected} for chain {chain.chain_id}",
+            hint=_FRESH_HINT,
+        )
+
+
 def _hex(value: Any) -> str:
     if isinstance(value, bytes):
         return "0x" + value.hex()
@@ -444,10 +542,14 @@ def _entry(artifact: Artifact, address: str, receipt: Any, args: list[Any]) -> d
 
 __all__ = [
     "CONTRACTS",
+    "DEFAULT_PROPOSAL_LIFETIME",
+    "FACTORY",
+    "LEDGER_SALT",
     "MODULES",
     "Deployment",
     "deploy_suite",
     "immutable_ranges",
+    "ledger_address_for",
     "load_deployment",
     "mask",
     "read_manifest",

@@ -11,8 +11,10 @@ One root, a shallow tree::
     │       │   ├── ConsentMissingError      none granted, or withdrawn (NoConsent, ...)
     │       │   ├── ConsentExpiredError      it expired
     │       │   ├── StalePolicyError         it names an older policy version than the current
-    │       │   └── SignatureError           a signed request expired, was replayed, or its
-    │       │                                signer has no authority / the signature is bad
+    │       │   ├── IdentityDeactivatedError the identity was deactivated: nothing acts for it
+    │       │   └── SignatureError           a signed request expired, was replayed or
+    │       │                                superseded, its signer has no authority, the
+    │       │                                signature is bad, or it names other policy text
     │       └── NotPermittedError caller lacks the role
     │           └── OrganizationSuspendedError  the organization is suspended
     ├── AuditError                the record does not verify
@@ -85,7 +87,7 @@ class NotPermittedError(TransactionError):
 
 
 class ConsentMissingError(ConsentError):
-    """No active consent: never granted, or withdrawn (NoConsent, ConsentNotActive)."""
+    """No active consent: never granted, or withdrawn (NoConsent)."""
 
 
 class ConsentExpiredError(ConsentError):
@@ -97,10 +99,16 @@ class StalePolicyError(ConsentError):
     one covering the purpose (StalePolicyVersion, PolicyNotCurrent)."""
 
 
+class IdentityDeactivatedError(ConsentError):
+    """The identity was deactivated: no key or delegate acts for it, no use of its data is
+    covered (IdentityDeactivated)."""
+
+
 class SignatureError(ConsentError):
     """A signed request is past its deadline, replayed or superseded, signed by someone with no
-    authority for the identity, or malformed (SignatureExpired, InvalidNonce,
-    SignerNotAuthorized, InvalidSignature)."""
+    authority for the identity, malformed, or agrees to other policy text than the version's
+    (SignatureExpired, InvalidNonce, SignerNotAuthorized, InvalidSignature,
+    PolicyHashMismatch)."""
 
 
 class OrganizationSuspendedError(NotPermittedError):

@@ -36,6 +36,7 @@ from collective.errors import (
     ConsentError,
     ConsentExpiredError,
     ConsentMissingError,
+    IdentityDeactivatedError,
     NotPermittedError,
     OrganizationSuspendedError,
     SignatureError,
@@ -65,8 +66,9 @@ CONSENT_ERRORS = frozenset(
         "ConsentExpired",
         "StalePolicyVersion",
         "PolicyNotCurrent",
-        "ConsentNotActive",
         "SignatureExpired",
+        "PolicyHashMismatch",
+        "IdentityDeactivated",
         "InvalidNonce",
         "SignerNotAuthorized",
         "InvalidSignature",
@@ -101,6 +103,12 @@ PERMISSION_ERRORS = frozenset(
         "InvalidThreshold",
         "AlreadyMember",
         "InvalidTarget",
+        "ProposalExpired",
+        "InvalidLifetime",
+        # role separation and the board's own suspensions
+        "RoleConflict",
+        "BoardSuspension",
+        "NotBoard",
     }
 )
 
@@ -206,9 +214,15 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
         f"current policy covering purpose {_term(a['purpose'])}",
         "consent under the current policy version, or publish one that covers the purpose",
     ),
-    "ConsentNotActive": lambda a: (
-        f"consent {_hex(a['consentId'])} is not active (never granted or already withdrawn)",
-        "check the subject, organization, purpose and category",
+    "PolicyHashMismatch": lambda a: (
+        f"the signed grant agrees to policy text {_hex(a['signedHash'])}, which is not the "
+        f"text of organization {a['organization']}'s policy version {a['policyVersion']}",
+        "ask the subject to read the published policy and sign again",
+    ),
+    "IdentityDeactivated": lambda a: (
+        f"identity {a['identity']} is deactivated: no key or delegate acts for it and no use "
+        "of its data is covered",
+        "a deactivated identity cannot be revived; the subject needs a new identity",
     ),
     "SignatureExpired": lambda a: (
         f"the signed request's deadline {_when(a['deadline'])} has passed",
@@ -216,8 +230,9 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
     ),
     "InvalidNonce": lambda a: (
         f"the signed request for consent {_hex(a['consentId'])} carries nonce {a['given']} "
-        f"but nonce {a['expected']} is expected (it was used already or superseded)",
-        f"ask the signer to sign again with nonce {a['expected']}",
+        f"but nonce {a['expected']} or higher is expected (it was used already, or a later "
+        "request of the subject superseded it)",
+        "ask the subject to sign again if this is still what they want",
     ),
     "SignerNotAuthorized": lambda a: (
         f"{a['signer']} is neither the owner of identity {a['identity']} nor a valid "
@@ -225,7 +240,7 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
         "sign with the identity owner's key, or add the signer as a sigAuth delegate",
     ),
     "InvalidSignature": lambda a: (
-        "the signature is malformed or recovers to no address",
+        "the signature is malformed (high s, v other than 27/28) or recovers to no address",
         "sign the request again",
     ),
     "ExpiryInPast": lambda a: (
@@ -302,6 +317,23 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
         f"{a['target']} is not a valid target for this proposal",
         None,
     ),
+    "ProposalExpired": lambda a: (
+        f"board proposal {a['id']} expired at {_when(a['expiresAt'])}",
+        "make a new proposal",
+    ),
+    "InvalidLifetime": lambda a: ("a proposal lifetime must be at least one second", None),
+    "RoleConflict": lambda a: (
+        f"{a['account']} cannot be both a consortium admin and an organization account",
+        "use separate accounts for administration and for the organization",
+    ),
+    "BoardSuspension": lambda a: (
+        f"the oversight board suspended {a['account']}: only the board can lift it",
+        "pass a board proposal to reinstate it (`collective board propose reinstate ...`)",
+    ),
+    "NotBoard": lambda a: (
+        f"{a['caller']} is not the oversight board, which alone can replace itself",
+        "pass a board proposal to replace the board",
+    ),
 }
 
 
@@ -311,7 +343,8 @@ def _first(args: dict[str, Any]) -> Any:
 
 _SPECIFIC: dict[str, type[TransactionError]] = {
     "NoConsent": ConsentMissingError,
-    "ConsentNotActive": ConsentMissingError,
+    "IdentityDeactivated": IdentityDeactivatedError,
+    "PolicyHashMismatch": SignatureError,
     "ConsentExpired": ConsentExpiredError,
     "StalePolicyVersion": StalePolicyError,
     "PolicyNotCurrent": StalePolicyError,

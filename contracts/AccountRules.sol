@@ -4,6 +4,9 @@ pragma solidity ^0.8.24;
 /// @title AccountRules
 /// @notice The consortium's membership list. Admins admit, suspend, reinstate and remove
 ///         organization accounts; the oversight board (if set) may suspend and reinstate.
+///         The roles are kept apart: an admin is never an organization account (so no admin
+///         can transact past its own suspension), and only the board lifts a suspension the
+///         board imposed. Once set, the board is changed only by the board itself.
 /// @dev Implements Hyperledger Besu's account-permissioning interface
 ///      (`transactionAllowed`), so the same contract can govern a Besu network; the Collective
 ///      node consults it before accepting a transaction. Every change is an event, so the
@@ -24,6 +27,8 @@ contract AccountRules {
     mapping(address => Status) public statusOf;
     /// @notice The oversight board contract allowed to suspend and reinstate (zero if none).
     address public board;
+    /// @notice Was the account's current suspension imposed by the board? Then only the board lifts it.
+    mapping(address => bool) public suspendedByBoard;
 
     address[] private _accounts;
     mapping(address => uint256) private _accountIndex; // 1-based position in _accounts
@@ -61,6 +66,12 @@ contract AccountRules {
     error AlreadyAdmin(address account);
     /// @notice The last admin cannot be removed.
     error LastAdmin();
+    /// @notice An admin cannot be an organization account, nor an organization an admin.
+    error RoleConflict(address account);
+    /// @notice The board suspended the account: only the board can reinstate or remove it.
+    error BoardSuspension(address account);
+    /// @notice Once a board is set, only the board itself can replace or unset it.
+    error NotBoard(address caller);
 
     modifier onlyAdmin() {
         if (!isAdmin[msg.sender]) revert NotAdmin(msg.sender);
@@ -119,8 +130,15 @@ contract AccountRules {
         emit AdminRemoved(admin, msg.sender);
     }
 
-    /// @notice Set the oversight board contract allowed to suspend and reinstate.
-    function setBoard(address newBoard) external onlyAdmin {
+    /// @notice Set the oversight board contract allowed to suspend and reinstate. An admin sets
+    ///         the first board; after that only the current board replaces (or unsets) itself.
+    function setBoard(address newBoard) external {
+        address current = board;
+        if (current == address(0)) {
+            if (!isAdmin[msg.sender]) revert NotAdmin(msg.sender);
+        } else if (msg.sender != current) {
+            revert NotBoard(msg.sender);
+        }
         board = newBoard;
         emit BoardChanged(newBoard, msg.sender);
     }
@@ -128,6 +146,7 @@ contract AccountRules {
     /// @notice Admit an organization (or other) account to the consortium.
     function admit(address account) external onlyAdmin {
         if (account == address(0)) revert ZeroAddress();
+        if (isAdmin[account]) revert RoleConflict(account);
         if (statusOf[account] != Status.None) revert AlreadyAdmitted(account);
         statusOf[account] = Status.Active;
         _accounts.push(account);
@@ -135,23 +154,35 @@ contract AccountRules {
         emit AccountAdmitted(account, msg.sender);
     }
 
-    /// @notice Suspend an active account. Callable by admins and the oversight board.
+    /// @notice Suspend an active account. Callable by admins and the oversight board; the board
+    ///         may also take over an admin's suspension, so that only the board can lift it.
     function suspend(address account) external onlyAdminOrBoard {
-        if (statusOf[account] != Status.Active) revert NotActive(account);
+        bool byBoard = msg.sender == board;
+        Status status = statusOf[account];
+        if (status != Status.Active && !(byBoard && status == Status.Suspended && !suspendedByBoard[account])) {
+            revert NotActive(account);
+        }
         statusOf[account] = Status.Suspended;
+        if (byBoard) suspendedByBoard[account] = true;
         emit AccountSuspended(account, msg.sender);
     }
 
-    /// @notice Reinstate a suspended account. Callable by admins and the oversight board.
+    /// @notice Reinstate a suspended account. Callable by admins and the oversight board; a
+    ///         suspension the board imposed is lifted only by the board.
     function reinstate(address account) external onlyAdminOrBoard {
         if (statusOf[account] != Status.Suspended) revert NotSuspended(account);
+        if (suspendedByBoard[account]) {
+            if (msg.sender != board) revert BoardSuspension(account);
+            suspendedByBoard[account] = false;
+        }
         statusOf[account] = Status.Active;
         emit AccountReinstated(account, msg.sender);
     }
 
-    /// @notice Remove an admitted account from the consortium.
+    /// @notice Remove an admitted account from the consortium (not one the board suspended).
     function remove(address account) external onlyAdmin {
         if (statusOf[account] == Status.None) revert NotAdmitted(account);
+        if (suspendedByBoard[account]) revert BoardSuspension(account);
         statusOf[account] = Status.None;
         uint256 index = _accountIndex[account];
         address last = _accounts[_accounts.length - 1];
@@ -165,6 +196,7 @@ contract AccountRules {
     function _addAdmin(address admin) private {
         if (admin == address(0)) revert ZeroAddress();
         if (isAdmin[admin]) revert AlreadyAdmin(admin);
+        if (statusOf[admin] != Status.None) revert RoleConflict(admin);
         isAdmin[admin] = true;
         adminCount += 1;
         emit AdminAdded(admin, msg.sender);

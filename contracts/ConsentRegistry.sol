@@ -10,15 +10,23 @@ import {PolicyRegistry} from "./PolicyRegistry.sol";
 ///         withdraws directly, or signs an EIP-712 message (the owner or a valid `sigAuth`
 ///         delegate, e.g. a guardian) that any admitted account relays. Every way to grant has
 ///         a matching way to withdraw (GDPR Art. 7(3)).
-/// @dev One storage slot per consent; its nonce protects signed requests against replay
-///      (with the deadline and the EIP-712 domain's chainId and verifying contract).
+/// @dev One storage slot per consent. Its nonce orders the subject's intents: a signed request
+///      is valid only if its nonce is at least the consent's nonce, and using it moves the
+///      consent's nonce past it. The client signs with nonce = max(consent nonce, unix time in
+///      milliseconds), so a later-signed request carries a larger nonce and, whichever order
+///      relayers submit them in, the subject's later intent wins: an older signed renewal can
+///      neither front-run nor outlive a later signed withdrawal. A direct call moves the nonce to
+///      at least block.timestamp * 1000, voiding every request signed before it. A withdrawal,
+///      direct or signed, is accepted even when nothing is active: it then only cancels the
+///      pending signatures (`SignaturesCancelled`). Replay protection is completed by the
+///      deadline and the EIP-712 domain's chainId and verifying contract.
 abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
     /// @notice Stored state of one consent (one slot).
     struct Consent {
         uint64 expiry; // unix seconds; the consent covers uses strictly before it
         uint64 grantedAt; // unix seconds of the latest grant
         uint32 policyVersion; // the organization's policy version agreed to
-        uint32 nonce; // bumped on every change; signed requests must quote it
+        uint64 nonce; // signed requests need a nonce >= this; moves on every change
         bool active; // granted and not withdrawn since
     }
 
@@ -30,7 +38,8 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
         bytes32 category;
         uint64 expiry;
         uint32 policyVersion;
-        uint32 nonce;
+        bytes32 policyHash; // the content hash of that policy version: the text agreed to
+        uint64 nonce;
         uint64 deadline;
     }
 
@@ -40,7 +49,7 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
         address organization;
         bytes32 purpose;
         bytes32 category;
-        uint32 nonce;
+        uint64 nonce;
         uint64 deadline;
     }
 
@@ -77,15 +86,15 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
     }
 
     bytes32 public constant GRANT_TYPEHASH = keccak256(
-        "Grant(address identity,address organization,bytes32 purpose,bytes32 category,uint64 expiry,uint32 policyVersion,uint32 nonce,uint64 deadline)"
+        "Grant(address identity,address organization,bytes32 purpose,bytes32 category,uint64 expiry,uint32 policyVersion,bytes32 policyHash,uint64 nonce,uint64 deadline)"
     );
     bytes32 public constant WITHDRAWAL_TYPEHASH = keccak256(
-        "Withdrawal(address identity,address organization,bytes32 purpose,bytes32 category,uint32 nonce,uint64 deadline)"
+        "Withdrawal(address identity,address organization,bytes32 purpose,bytes32 category,uint64 nonce,uint64 deadline)"
     );
     bytes32 private constant _DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
     bytes32 private constant _NAME_HASH = keccak256("Collective");
-    bytes32 private constant _VERSION_HASH = keccak256("1");
+    bytes32 private constant _VERSION_HASH = keccak256("2");
     bytes32 private constant _SIG_AUTH = "sigAuth";
 
     uint256 private immutable _cachedChainId;
@@ -107,17 +116,31 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
     event ConsentWithdrawn(
         address indexed identity, address indexed organization, bytes32 indexed purpose, bytes32 category, address agent
     );
+    /// @notice A withdrawal found nothing active: it voided every pending signed request for
+    ///         the consent with a nonce below `nonce`. `agent` authorized it.
+    event SignaturesCancelled(
+        address indexed identity,
+        address indexed organization,
+        bytes32 indexed purpose,
+        bytes32 category,
+        uint64 nonce,
+        address agent
+    );
+    /// @notice Item `index` of a signed batch was not applied; `reason` is the selector of the
+    ///         error the single call would revert with (e.g. `InvalidNonce`). The rest went on.
+    event SignedRequestSkipped(uint256 index, bytes32 indexed consentId, bytes4 reason);
 
     /// @notice The consent's expiry is not in the future.
     error ExpiryInPast(uint64 expiry);
     /// @notice `policyVersion` is not the organization's current version covering `purpose`.
     error PolicyNotCurrent(address organization, uint32 policyVersion, bytes32 purpose);
-    /// @notice There is no active consent to withdraw.
-    error ConsentNotActive(bytes32 consentId);
+    /// @notice The signed grant's `policyHash` is not the content hash of that policy version.
+    error PolicyHashMismatch(address organization, uint32 policyVersion, bytes32 signedHash);
     /// @notice The signed request's deadline has passed.
     error SignatureExpired(uint64 deadline);
-    /// @notice The signed request quotes a stale nonce (it was already used or superseded).
-    error InvalidNonce(bytes32 consentId, uint32 expected, uint32 given);
+    /// @notice The signed request's nonce is below the consent's (it was used, or a later intent
+    ///         of the subject superseded it); `expected` is the lowest nonce accepted now.
+    error InvalidNonce(bytes32 consentId, uint64 expected, uint64 given);
     /// @notice The signer is neither the identity's owner nor a valid `sigAuth` delegate.
     error SignerNotAuthorized(address identity, address signer);
 
@@ -129,6 +152,7 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
     // ------------------------------------------------------------------ grant / withdraw, direct
 
     /// @notice Grant (or renew) a consent, called by the identity's current owner.
+    /// @dev Voids every signed request for this consent made before this block.
     function grant(
         address identity,
         address organization,
@@ -138,21 +162,22 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
         uint32 policyVersion
     ) external {
         _onlyOwner(identity, msg.sender);
-        _grant(identity, organization, purpose, category, expiry, policyVersion, msg.sender);
+        _grantDirect(identity, organization, purpose, category, expiry, policyVersion);
     }
 
-    /// @notice Withdraw a consent, called by the identity's current owner.
+    /// @notice Withdraw a consent, called by the identity's current owner. With nothing active
+    ///         it still voids every signed request for the consent made before this block.
     function withdraw(address identity, address organization, bytes32 purpose, bytes32 category) external {
         _onlyOwner(identity, msg.sender);
-        _withdraw(identity, organization, purpose, category, msg.sender);
+        _withdrawDirect(identity, organization, purpose, category);
     }
 
-    /// @notice Grant many consents of one identity in one transaction (owner only).
+    /// @notice Grant many consents of one identity in one transaction (owner only; all or nothing).
     function grantBatch(address identity, GrantItem[] calldata items) external {
         _onlyOwner(identity, msg.sender);
         for (uint256 i = 0; i < items.length; i++) {
             GrantItem calldata it = items[i];
-            _grant(identity, it.organization, it.purpose, it.category, it.expiry, it.policyVersion, msg.sender);
+            _grantDirect(identity, it.organization, it.purpose, it.category, it.expiry, it.policyVersion);
         }
     }
 
@@ -161,38 +186,46 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
         _onlyOwner(identity, msg.sender);
         for (uint256 i = 0; i < items.length; i++) {
             WithdrawItem calldata it = items[i];
-            _withdraw(identity, it.organization, it.purpose, it.category, msg.sender);
+            _withdrawDirect(identity, it.organization, it.purpose, it.category);
         }
     }
 
     // ------------------------------------------------------------------ grant / withdraw, signed
 
     /// @notice Relay a grant signed (EIP-712) by the identity's owner or a `sigAuth` delegate.
-    /// @dev The relayer must be an admitted, active account.
+    /// @dev The relayer must be an admitted, active account. Reverts with the first rule broken.
     function grantSigned(Grant calldata g, uint8 v, bytes32 r, bytes32 s) external {
         _requireActive(msg.sender);
-        _grantSigned(g, v, r, s);
+        (bytes memory err,) = _grantSigned(g, v, r, s);
+        if (err.length != 0) _bubble(err);
     }
 
     /// @notice Relay a withdrawal signed (EIP-712) by the identity's owner or a `sigAuth` delegate.
     function withdrawSigned(Withdrawal calldata w, uint8 v, bytes32 r, bytes32 s) external {
         _requireActive(msg.sender);
-        _withdrawSigned(w, v, r, s);
+        (bytes memory err,) = _withdrawSigned(w, v, r, s);
+        if (err.length != 0) _bubble(err);
     }
 
-    /// @notice Relay many signed grants (of any identities) in one transaction.
+    /// @notice Relay many signed grants (of any identities) in one transaction. An item that
+    ///         is consumed, expired or invalid is skipped (`SignedRequestSkipped`); the rest apply.
     function grantSignedBatch(SignedGrant[] calldata items) external {
         _requireActive(msg.sender);
         for (uint256 i = 0; i < items.length; i++) {
-            _grantSigned(items[i].grant, items[i].v, items[i].r, items[i].s);
+            (bytes memory err, bytes32 id) = _grantSigned(items[i].grant, items[i].v, items[i].r, items[i].s);
+            if (err.length != 0) emit SignedRequestSkipped(i, id, bytes4(err));
         }
     }
 
-    /// @notice Relay many signed withdrawals (of any identities) in one transaction.
+    /// @notice Relay many signed withdrawals (of any identities) in one transaction. An item
+    ///         that is consumed, expired or invalid is skipped (`SignedRequestSkipped`); the rest
+    ///         apply, so front-running one item delays nobody else's withdrawal.
     function withdrawSignedBatch(SignedWithdrawal[] calldata items) external {
         _requireActive(msg.sender);
         for (uint256 i = 0; i < items.length; i++) {
-            _withdrawSigned(items[i].withdrawal, items[i].v, items[i].r, items[i].s);
+            (bytes memory err, bytes32 id) =
+                _withdrawSigned(items[i].withdrawal, items[i].v, items[i].r, items[i].s);
+            if (err.length != 0) emit SignedRequestSkipped(i, id, bytes4(err));
         }
     }
 
@@ -217,8 +250,8 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
     }
 
     /// @notice Would a use by `organization` be covered right now?
-    /// @dev Active consent, unexpired, under the organization's current policy version, and the
-    ///      organization admitted and not suspended.
+    /// @dev Active consent, unexpired, under the organization's current policy version, the
+    ///      identity not deactivated, and the organization admitted and not suspended.
     function isCovered(address identity, address organization, bytes32 purpose, bytes32 category)
         external
         view
@@ -226,10 +259,10 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
     {
         Consent memory c = _consents[consentId(identity, organization, purpose, category)];
         return c.active && block.timestamp < c.expiry && c.policyVersion == currentPolicyVersion[organization]
-            && accountRules.isActive(organization);
+            && !isDeactivated(identity) && accountRules.isActive(organization);
     }
 
-    /// @notice The EIP-712 domain separator (name "Collective", version "1").
+    /// @notice The EIP-712 domain separator (name "Collective", version "2").
     function DOMAIN_SEPARATOR() public view returns (bytes32) {
         return block.chainid == _cachedChainId ? _cachedDomainSeparator : _buildDomainSeparator();
     }
@@ -248,50 +281,118 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
             uint256[] memory extensions
         )
     {
-        return (hex"0f", "Collective", "1", block.chainid, address(this), bytes32(0), new uint256[](0));
+        return (hex"0f", "Collective", "2", block.chainid, address(this), bytes32(0), new uint256[](0));
     }
 
     // ------------------------------------------------------------------ internals
 
-    function _grant(
+    function _grantDirect(
         address identity,
         address organization,
         bytes32 purpose,
         bytes32 category,
         uint64 expiry,
-        uint32 policyVersion,
-        address agent
-    ) internal {
-        if (expiry <= block.timestamp) revert ExpiryInPast(expiry);
-        if (policyVersion == 0 || _coverage[organization][purpose] != policyVersion) {
-            revert PolicyNotCurrent(organization, policyVersion, purpose);
-        }
+        uint32 policyVersion
+    ) private {
+        bytes memory err = _grantRules(organization, purpose, expiry, policyVersion);
+        if (err.length != 0) _bubble(err);
         Consent storage c = _consents[keccak256(abi.encode(identity, organization, purpose, category))];
-        // Hot path: read and write the packed slot once (layout of `Consent`: expiry bits 0-63,
-        // grantedAt 64-127, policyVersion 128-159, nonce 160-191, active bit 192).
-        assembly ("memory-safe") {
-            let next := and(add(shr(160, sload(c.slot)), 1), 0xffffffff)
-            sstore(c.slot, or(or(expiry, shl(64, timestamp())), or(shl(128, policyVersion), or(shl(160, next), shl(192, 1)))))
-        }
-        emit ConsentGranted(identity, organization, purpose, category, expiry, policyVersion, agent);
+        _storeGrant(c, expiry, policyVersion, _directNonce(c));
+        emit ConsentGranted(identity, organization, purpose, category, expiry, policyVersion, msg.sender);
     }
 
-    function _withdraw(address identity, address organization, bytes32 purpose, bytes32 category, address agent)
-        internal
+    function _withdrawDirect(address identity, address organization, bytes32 purpose, bytes32 category) private {
+        Consent storage c = _consents[keccak256(abi.encode(identity, organization, purpose, category))];
+        _storeWithdrawal(identity, organization, purpose, category, c, _directNonce(c), msg.sender);
+    }
+
+    /// @dev A direct call's next nonce: past the stored one and at least the block time in ms,
+    ///      so every request signed before this block is void.
+    function _directNonce(Consent storage c) private view returns (uint64 next) {
+        next = c.nonce + 1;
+        uint64 now_ = uint64(block.timestamp) * 1000;
+        if (next < now_) next = now_;
+    }
+
+    /// @dev The error a grant would revert with (empty if none): expiry and current policy.
+    function _grantRules(address organization, bytes32 purpose, uint64 expiry, uint32 policyVersion)
+        private
+        view
+        returns (bytes memory)
     {
-        bytes32 id = keccak256(abi.encode(identity, organization, purpose, category));
-        Consent storage c = _consents[id];
-        if (!c.active) revert ConsentNotActive(id);
-        c.active = false;
-        unchecked {
-            c.nonce += 1;
+        if (expiry <= block.timestamp) return abi.encodeWithSelector(ExpiryInPast.selector, expiry);
+        if (policyVersion == 0 || _coverage[organization][purpose] != policyVersion) {
+            return abi.encodeWithSelector(PolicyNotCurrent.selector, organization, policyVersion, purpose);
         }
-        emit ConsentWithdrawn(identity, organization, purpose, category, agent);
+        return "";
     }
 
-    function _grantSigned(Grant calldata g, uint8 v, bytes32 r, bytes32 s) private {
-        if (block.timestamp > g.deadline) revert SignatureExpired(g.deadline);
+    function _storeGrant(Consent storage c, uint64 expiry, uint32 policyVersion, uint64 next) private {
+        // Hot path: write the packed slot once (layout of `Consent`: expiry bits 0-63,
+        // grantedAt 64-127, policyVersion 128-159, nonce 160-223, active bit 224).
+        assembly ("memory-safe") {
+            sstore(c.slot, or(or(expiry, shl(64, timestamp())), or(shl(128, policyVersion), or(shl(160, next), shl(224, 1)))))
+        }
+    }
+
+    function _storeWithdrawal(
+        address identity,
+        address organization,
+        bytes32 purpose,
+        bytes32 category,
+        Consent storage c,
+        uint64 next,
+        address agent
+    ) private {
+        bool wasActive = c.active;
+        c.active = false;
+        c.nonce = next;
+        if (wasActive) {
+            emit ConsentWithdrawn(identity, organization, purpose, category, agent);
+        } else {
+            emit SignaturesCancelled(identity, organization, purpose, category, next, agent);
+        }
+    }
+
+    /// @dev Apply a signed grant, or return the error it breaks (and apply nothing).
+    function _grantSigned(Grant calldata g, uint8 v, bytes32 r, bytes32 s)
+        private
+        returns (bytes memory err, bytes32 id)
+    {
+        id = keccak256(abi.encode(g.identity, g.organization, g.purpose, g.category));
+        Consent storage c = _consents[id];
+        address signer;
+        (err, signer) = _checkSigned(g.identity, _grantStructHash(g), g.deadline, c.nonce, g.nonce, id, v, r, s);
+        if (err.length != 0) return (err, id);
+        err = _grantRules(g.organization, g.purpose, g.expiry, g.policyVersion);
+        if (err.length != 0) return (err, id);
+        if (_policies[g.organization][g.policyVersion].contentHash != g.policyHash) {
+            return (
+                abi.encodeWithSelector(PolicyHashMismatch.selector, g.organization, g.policyVersion, g.policyHash), id
+            );
+        }
+        _storeGrant(c, g.expiry, g.policyVersion, g.nonce + 1);
+        emit ConsentGranted(g.identity, g.organization, g.purpose, g.category, g.expiry, g.policyVersion, signer);
+    }
+
+    /// @dev Apply a signed withdrawal (or cancellation), or return the error it breaks.
+    function _withdrawSigned(Withdrawal calldata w, uint8 v, bytes32 r, bytes32 s)
+        private
+        returns (bytes memory err, bytes32 id)
+    {
+        id = keccak256(abi.encode(w.identity, w.organization, w.purpose, w.category));
+        Consent storage c = _consents[id];
+        address signer;
         bytes32 structHash = keccak256(
+            abi.encode(WITHDRAWAL_TYPEHASH, w.identity, w.organization, w.purpose, w.category, w.nonce, w.deadline)
+        );
+        (err, signer) = _checkSigned(w.identity, structHash, w.deadline, c.nonce, w.nonce, id, v, r, s);
+        if (err.length != 0) return (err, id);
+        _storeWithdrawal(w.identity, w.organization, w.purpose, w.category, c, w.nonce + 1, signer);
+    }
+
+    function _grantStructHash(Grant calldata g) private pure returns (bytes32) {
+        return keccak256(
             abi.encode(
                 GRANT_TYPEHASH,
                 g.identity,
@@ -300,43 +401,46 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
                 g.category,
                 g.expiry,
                 g.policyVersion,
+                g.policyHash,
                 g.nonce,
                 g.deadline
             )
         );
-        address signer = _authorizedSigner(g.identity, structHash, v, r, s);
-        _checkNonce(g.identity, g.organization, g.purpose, g.category, g.nonce);
-        _grant(g.identity, g.organization, g.purpose, g.category, g.expiry, g.policyVersion, signer);
     }
 
-    function _withdrawSigned(Withdrawal calldata w, uint8 v, bytes32 r, bytes32 s) private {
-        if (block.timestamp > w.deadline) revert SignatureExpired(w.deadline);
-        bytes32 structHash = keccak256(
-            abi.encode(WITHDRAWAL_TYPEHASH, w.identity, w.organization, w.purpose, w.category, w.nonce, w.deadline)
-        );
-        address signer = _authorizedSigner(w.identity, structHash, v, r, s);
-        _checkNonce(w.identity, w.organization, w.purpose, w.category, w.nonce);
-        _withdraw(w.identity, w.organization, w.purpose, w.category, signer);
+    /// @dev The rules every signed request obeys, in the order a single call reports them:
+    ///      deadline, identity not deactivated, a well-formed signature by the owner or a valid
+    ///      `sigAuth` delegate, and a nonce not below the consent's. Returns the error (empty if
+    ///      none) and the signer.
+    function _checkSigned(
+        address identity,
+        bytes32 structHash,
+        uint64 deadline,
+        uint64 stored,
+        uint64 given,
+        bytes32 id,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) private view returns (bytes memory, address signer) {
+        if (block.timestamp > deadline) return (abi.encodeWithSelector(SignatureExpired.selector, deadline), signer);
+        address owner = _identities[identity].owner;
+        if (owner == DEACTIVATED) return (abi.encodeWithSelector(IdentityDeactivated.selector, identity), signer);
+        signer = _tryRecover(keccak256(abi.encodePacked("\x19\x01", DOMAIN_SEPARATOR(), structHash)), v, r, s);
+        if (signer == address(0)) return (abi.encodeWithSelector(InvalidSignature.selector), signer);
+        if (signer != (owner == address(0) ? identity : owner) && !validDelegate(identity, _SIG_AUTH, signer)) {
+            return (abi.encodeWithSelector(SignerNotAuthorized.selector, identity, signer), signer);
+        }
+        if (given < stored || given == type(uint64).max) {
+            return (abi.encodeWithSelector(InvalidNonce.selector, id, stored, given), signer);
+        }
+        return ("", signer);
     }
 
-    function _checkNonce(address identity, address organization, bytes32 purpose, bytes32 category, uint32 given)
-        private
-        view
-    {
-        bytes32 id = keccak256(abi.encode(identity, organization, purpose, category));
-        uint32 expected = _consents[id].nonce;
-        if (given != expected) revert InvalidNonce(id, expected, given);
-    }
-
-    function _authorizedSigner(address identity, bytes32 structHash, uint8 v, bytes32 r, bytes32 s)
-        private
-        view
-        returns (address signer)
-    {
-        bytes32 digest = keccak256(abi.encodePacked("\x19\x01", DOMAIN_SEPARATOR(), structHash));
-        signer = _recover(digest, v, r, s);
-        if (signer != identityOwner(identity) && !validDelegate(identity, _SIG_AUTH, signer)) {
-            revert SignerNotAuthorized(identity, signer);
+    /// @dev Revert with an ABI-encoded custom error built by the checks above.
+    function _bubble(bytes memory err) private pure {
+        assembly ("memory-safe") {
+            revert(add(err, 0x20), mload(err))
         }
     }
 

@@ -8,14 +8,28 @@ pragma solidity ^0.8.24;
 ///         did:ethr resolvers work against it. `changed[identity]` links each identity's events
 ///         backwards block by block.
 /// @dev Written for Solidity 0.8 from the ERC-1056 specification; reverts use custom errors.
-///      One deliberate difference: `changeOwner(identity, 0x0)` (deactivation) is final. ERC-1056
-///      would store 0, which means "owned by itself" and gives a possibly lost or stolen original
-///      key control again; here `identityOwner` returns `DEACTIVATED` (0x…dEaD) instead.
+///      Two deliberate differences, both so that "the old key can do nothing" holds:
+///      - `changeOwner(identity, 0x0)` (deactivation) is final. ERC-1056 would store 0, which
+///        means "owned by itself" and gives a possibly lost or stolen original key control
+///        again; here `identityOwner` returns `DEACTIVATED` (0x…dEaD) and nothing acts for it.
+///      - Every owner change starts a new delegate epoch: delegates appointed under a previous
+///        owner are no longer valid (`validDelegate` false, `delegates` 0), so a thief who
+///        appointed himself loses that power when the rightful owner rotates the key. Events are
+///        unchanged, so did:ethr resolvers resolve the same documents as for ERC-1056.
+///      Replay across chains: the ERC-1056 digest names this contract's address but no chain
+///      id; Collective deploys the ledger through ChainBoundDeployer (CREATE2 salted with
+///      block.chainid), so no two chains share a ledger address.
 contract DIDRegistry {
-    /// @notice Owner of an identity, when it is not the identity address itself.
-    mapping(address => address) public owners;
-    /// @notice identity => keccak256(delegateType) => delegate => valid until (unix seconds).
-    mapping(address => mapping(bytes32 => mapping(address => uint256))) public delegates;
+    /// @dev One slot per identity: its owner (0 = the identity itself) and its delegate epoch,
+    ///      bumped on every owner change so delegates appointed under a previous owner lapse.
+    struct IdentityRecord {
+        address owner;
+        uint64 epoch;
+    }
+
+    mapping(address => IdentityRecord) internal _identities;
+    /// @dev identity => keccak256(delegateType) => delegate => validTo (bits 0-191) | epoch << 192.
+    mapping(address => mapping(bytes32 => mapping(address => uint256))) internal _delegates;
     /// @notice Block number of the identity's latest change (0 if never changed).
     mapping(address => uint256) public changed;
     /// @notice Meta-transaction nonce of each owner key.
@@ -45,22 +59,48 @@ contract DIDRegistry {
 
     /// @notice `actor` is not the current owner of `identity`.
     error NotIdentityOwner(address identity, address actor);
-    /// @notice The signature is malformed or recovers to no address.
+    /// @notice The signature is malformed, malleable (high s, v not 27/28) or recovers to no address.
     error InvalidSignature();
+    /// @notice The identity was deactivated: no key and no delegate acts for it, no use is covered.
+    error IdentityDeactivated(address identity);
 
-    /// @notice The current owner of `identity` (the identity itself unless changed).
+    /// @notice ERC-1056 `owners`: the recorded owner of `identity` (0 if it was never changed).
+    function owners(address identity) external view returns (address) {
+        return _identities[identity].owner;
+    }
+
+    /// @notice ERC-1056 `delegates`: until when `delegate` is valid (unix seconds), or 0 when it
+    ///         was appointed under a previous owner (or never).
+    /// @param delegateTypeHash keccak256(abi.encode(delegateType)), as in ERC-1056.
+    function delegates(address identity, bytes32 delegateTypeHash, address delegate) external view returns (uint256) {
+        uint256 packed = _delegates[identity][delegateTypeHash][delegate];
+        return packed >> 192 == _identities[identity].epoch ? uint192(packed) : 0;
+    }
+
+    /// @notice The delegate epoch of `identity`: bumped by every owner change (and deactivation).
+    function delegateEpoch(address identity) external view returns (uint64) {
+        return _identities[identity].epoch;
+    }
+
+    /// @notice The current owner of `identity` (the identity itself unless changed; DEACTIVATED
+    ///         after deactivation).
     function identityOwner(address identity) public view returns (address) {
-        address owner = owners[identity];
+        address owner = _identities[identity].owner;
         return owner == address(0) ? identity : owner;
     }
 
     /// @notice Is `delegate` a currently valid delegate of `delegateType` for `identity`?
-    function validDelegate(address identity, bytes32 delegateType, address delegate)
-        public
-        view
-        returns (bool)
-    {
-        return delegates[identity][keccak256(abi.encode(delegateType))][delegate] > block.timestamp;
+    /// @dev Valid means: appointed since the identity's latest owner change (same epoch), and
+    ///      its validity not yet over. A key rotation (or deactivation) therefore cuts off every
+    ///      delegate the previous key appointed.
+    function validDelegate(address identity, bytes32 delegateType, address delegate) public view returns (bool) {
+        uint256 packed = _delegates[identity][keccak256(abi.encode(delegateType))][delegate];
+        return packed >> 192 == _identities[identity].epoch && uint192(packed) > block.timestamp;
+    }
+
+    /// @notice Has `identity` been deactivated (changeOwner to 0x0)?
+    function isDeactivated(address identity) public view returns (bool) {
+        return _identities[identity].owner == DEACTIVATED;
     }
 
     /// @notice Transfer ownership of `identity` to `newOwner`.
@@ -194,17 +234,22 @@ contract DIDRegistry {
     }
 
     function _onlyOwner(address identity, address actor) internal view {
-        address owner = owners[identity];
+        address owner = _identities[identity].owner;
+        if (owner == DEACTIVATED) revert IdentityDeactivated(identity);
         if (actor != (owner == address(0) ? identity : owner)) revert NotIdentityOwner(identity, actor);
     }
 
     function _recover(bytes32 hash, uint8 v, bytes32 r, bytes32 s) internal pure returns (address signer) {
-        // Reject malleable (high-s) signatures, as OpenZeppelin's ECDSA does.
-        if (uint256(s) > 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0) {
-            revert InvalidSignature();
-        }
-        signer = ecrecover(hash, v, r, s);
+        signer = _tryRecover(hash, v, r, s);
         if (signer == address(0)) revert InvalidSignature();
+    }
+
+    /// @dev The signer, or 0 for a malformed signature. Refuses the high-s twin and any v but
+    ///      27/28 (EIP-2; OpenZeppelin's ECDSA rule), so each signature has one encoding.
+    function _tryRecover(bytes32 hash, uint8 v, bytes32 r, bytes32 s) internal pure returns (address) {
+        if (uint256(s) > 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0) return address(0);
+        if (v != 27 && v != 28) return address(0);
+        return ecrecover(hash, v, r, s);
     }
 
     function _checkSignature(address identity, uint8 v, bytes32 r, bytes32 s, bytes32 hash)
@@ -220,8 +265,13 @@ contract DIDRegistry {
         _onlyOwner(identity, actor);
         // ERC-1056 stores 0 here, which hands a deactivated identity back to its original key.
         // Store an owner nobody holds the key of instead, so deactivation is final; the event
-        // still says 0x0, which is how did:ethr resolvers recognise deactivation.
-        owners[identity] = newOwner == address(0) ? DEACTIVATED : newOwner;
+        // still says 0x0, which is how did:ethr resolvers recognise deactivation. The epoch
+        // moves on, so no delegate appointed by the previous key acts any more.
+        IdentityRecord storage record = _identities[identity];
+        record.owner = newOwner == address(0) ? DEACTIVATED : newOwner;
+        unchecked {
+            record.epoch += 1;
+        }
         emit DIDOwnerChanged(identity, newOwner, changed[identity]);
         changed[identity] = block.number;
     }
@@ -231,14 +281,17 @@ contract DIDRegistry {
     {
         _onlyOwner(identity, actor);
         uint256 validTo = block.timestamp + validity;
-        delegates[identity][keccak256(abi.encode(delegateType))][delegate] = validTo;
+        uint256 stored = validTo > type(uint192).max ? type(uint192).max : validTo;
+        _delegates[identity][keccak256(abi.encode(delegateType))][delegate] =
+            stored | (uint256(_identities[identity].epoch) << 192);
         emit DIDDelegateChanged(identity, delegateType, delegate, validTo, changed[identity]);
         changed[identity] = block.number;
     }
 
     function _revokeDelegate(address identity, address actor, bytes32 delegateType, address delegate) private {
         _onlyOwner(identity, actor);
-        delegates[identity][keccak256(abi.encode(delegateType))][delegate] = block.timestamp;
+        _delegates[identity][keccak256(abi.encode(delegateType))][delegate] =
+            block.timestamp | (uint256(_identities[identity].epoch) << 192);
         emit DIDDelegateChanged(identity, delegateType, delegate, block.timestamp, changed[identity]);
         changed[identity] = block.number;
     }

@@ -6,7 +6,8 @@ import {ConsentRegistry} from "./ConsentRegistry.sol";
 /// @title DataUsageLog
 /// @notice Organizations record each use of a subject's data. The record is refused unless a
 ///         matching, unexpired, unwithdrawn consent under the organization's current policy
-///         version exists and the organization is admitted and not suspended. The record holds
+///         version exists, the identity is not deactivated, and the organization is admitted
+///         and not suspended. The record holds
 ///         only codes and a hash of the data reference, never personal data.
 abstract contract DataUsageLog is ConsentRegistry {
     /// @notice One use in a batch.
@@ -57,6 +58,7 @@ abstract contract DataUsageLog is ConsentRegistry {
         bytes32 id = keccak256(abi.encode(identity, msg.sender, purpose, category));
         Consent storage c = _consents[id];
         if (!c.active) revert NoConsent(identity, msg.sender, purpose, category);
+        if (_identities[identity].owner == DEACTIVATED) revert IdentityDeactivated(identity);
         if (block.timestamp >= c.expiry) revert ConsentExpired(id, c.expiry);
         if (c.policyVersion != current) revert StalePolicyVersion(msg.sender, c.policyVersion, current);
         emit DataUsed(identity, msg.sender, purpose, category, dataRef, current);

@@ -5,9 +5,14 @@ import {AccountRules} from "./AccountRules.sol";
 
 /// @title OversightBoard
 /// @notice M-of-N oversight: members propose and approve actions (suspend or reinstate an
-///         organization, flag a recorded data use, change members or the threshold). A proposal
-///         executes as soon as approvals by current members reach the threshold.
-/// @dev Must be set as `board` in AccountRules to suspend and reinstate.
+///         organization, flag a recorded data use, change members or the threshold, hand the
+///         board's authority to a new board). A proposal executes as soon as approvals by
+///         current members reach the threshold, and can no longer be approved or executed once
+///         it expires (`proposalLifetime` seconds after it was made).
+/// @dev Must be set as `board` in AccountRules to suspend and reinstate. An approval counts
+///      only while its member stays on the board without interruption: each membership has a
+///      serial number, and an approval records the serial it was given under, so a member who
+///      is removed and added again starts with no approvals.
 contract OversightBoard {
     /// @notice What a proposal does.
     enum Action {
@@ -15,8 +20,9 @@ contract OversightBoard {
         ReinstateOrganization, // target: organization
         FlagUse, // target: organization; ref: use reference; reason: reason hash
         AddMember, // target: new member
-        RemoveMember, // target: member
-        SetThreshold // ref: new threshold
+        RemoveMember, // target: member; ref: new threshold (0 keeps it), applied with the removal
+        SetThreshold, // ref: new threshold
+        ReplaceBoard // target: the new board contract (AccountRules.setBoard)
     }
 
     /// @notice A proposal and its state.
@@ -27,17 +33,21 @@ contract OversightBoard {
         bytes32 reason;
         address proposer;
         bool executed;
+        uint64 expiresAt; // unix seconds; no approval or execution after it
     }
 
     /// @notice The AccountRules this board may suspend and reinstate in.
     AccountRules public immutable accountRules;
+    /// @notice How long a proposal stays open, in seconds.
+    uint64 public immutable proposalLifetime;
     /// @notice Approvals by current members needed to execute.
     uint256 public threshold;
-    /// @notice Is the address a board member?
-    mapping(address => bool) public isMember;
-    /// @notice Has `member` approved proposal `id`?
-    mapping(uint256 => mapping(address => bool)) public approved;
 
+    /// @dev member => serial of its current membership (0: not a member).
+    mapping(address => uint256) private _membership;
+    /// @dev proposal => member => the membership serial the approval was given under.
+    mapping(uint256 => mapping(address => uint256)) private _approvals;
+    uint256 private _serials;
     address[] private _members;
     Proposal[] private _proposals;
 
@@ -74,17 +84,24 @@ contract OversightBoard {
     error AlreadyMember(address account);
     /// @notice The target address is invalid for this action.
     error InvalidTarget(address target);
+    /// @notice The proposal expired at `expiresAt`: make a new one.
+    error ProposalExpired(uint256 id, uint64 expiresAt);
+    /// @notice The proposal lifetime must be at least one second.
+    error InvalidLifetime();
 
     modifier onlyMember() {
-        if (!isMember[msg.sender]) revert NotMember(msg.sender);
+        if (_membership[msg.sender] == 0) revert NotMember(msg.sender);
         _;
     }
 
     /// @param rules The consortium's AccountRules.
     /// @param initialMembers The initial members.
     /// @param threshold_ Approvals needed (1..members.length).
-    constructor(AccountRules rules, address[] memory initialMembers, uint256 threshold_) {
+    /// @param lifetime Seconds a proposal stays open (e.g. 30 days = 2,592,000).
+    constructor(AccountRules rules, address[] memory initialMembers, uint256 threshold_, uint64 lifetime) {
+        if (lifetime == 0) revert InvalidLifetime();
         accountRules = rules;
+        proposalLifetime = lifetime;
         for (uint256 i = 0; i < initialMembers.length; i++) {
             _addMember(initialMembers[i]);
         }
@@ -100,32 +117,43 @@ contract OversightBoard {
     {
         _validate(action, target, ref);
         id = _proposals.length;
-        _proposals.push(Proposal(action, target, ref, reason, msg.sender, false));
+        _proposals.push(
+            Proposal(action, target, ref, reason, msg.sender, false, uint64(block.timestamp) + proposalLifetime)
+        );
         emit ProposalCreated(id, action, target, ref, reason, msg.sender);
         _approve(id);
     }
 
     /// @notice Approve a proposal; executes it when approvals reach the threshold.
     function approve(uint256 id) external onlyMember {
-        if (id >= _proposals.length) revert UnknownProposal(id);
-        if (_proposals[id].executed) revert AlreadyExecuted(id);
-        if (approved[id][msg.sender]) revert AlreadyApproved(id, msg.sender);
+        _open(id);
+        if (approved(id, msg.sender)) revert AlreadyApproved(id, msg.sender);
         _approve(id);
     }
 
     /// @notice Execute a proposal whose approvals reached the threshold (e.g. after a threshold change).
     function execute(uint256 id) external onlyMember {
-        if (id >= _proposals.length) revert UnknownProposal(id);
-        if (_proposals[id].executed) revert AlreadyExecuted(id);
+        _open(id);
         uint256 count = approvals(id);
         if (count < threshold) revert ThresholdNotReached(id, count, threshold);
         _execute(id);
     }
 
-    /// @notice Number of current members who approved proposal `id`.
+    /// @notice Is the address a board member?
+    function isMember(address account) external view returns (bool) {
+        return _membership[account] != 0;
+    }
+
+    /// @notice Has `member` approved proposal `id` during its current membership?
+    function approved(uint256 id, address member) public view returns (bool) {
+        uint256 serial = _membership[member];
+        return serial != 0 && _approvals[id][member] == serial;
+    }
+
+    /// @notice Number of current members who approved proposal `id` during their current membership.
     function approvals(uint256 id) public view returns (uint256 count) {
         for (uint256 i = 0; i < _members.length; i++) {
-            if (approved[id][_members[i]]) count++;
+            if (approved(id, _members[i])) count++;
         }
     }
 
@@ -145,8 +173,15 @@ contract OversightBoard {
         return _members;
     }
 
+    function _open(uint256 id) private view {
+        if (id >= _proposals.length) revert UnknownProposal(id);
+        Proposal storage p = _proposals[id];
+        if (p.executed) revert AlreadyExecuted(id);
+        if (block.timestamp > p.expiresAt) revert ProposalExpired(id, p.expiresAt);
+    }
+
     function _approve(uint256 id) private {
-        approved[id][msg.sender] = true;
+        _approvals[id][msg.sender] = _membership[msg.sender];
         uint256 count = approvals(id);
         emit ProposalApproved(id, msg.sender, count);
         if (count >= threshold) _execute(id);
@@ -155,10 +190,11 @@ contract OversightBoard {
     function _validate(Action action, address target, bytes32 ref) private view {
         if (action == Action.AddMember) {
             if (target == address(0)) revert InvalidTarget(target);
-            if (isMember[target]) revert AlreadyMember(target);
+            if (_membership[target] != 0) revert AlreadyMember(target);
         } else if (action == Action.RemoveMember) {
-            if (!isMember[target]) revert NotMember(target);
-            if (_members.length - 1 < threshold) revert InvalidThreshold(threshold, _members.length - 1);
+            if (_membership[target] == 0) revert NotMember(target);
+            uint256 next = uint256(ref) == 0 ? threshold : uint256(ref);
+            if (next == 0 || next > _members.length - 1) revert InvalidThreshold(next, _members.length - 1);
         } else if (action == Action.SetThreshold) {
             if (uint256(ref) == 0 || uint256(ref) > _members.length) {
                 revert InvalidThreshold(uint256(ref), _members.length);
@@ -181,25 +217,30 @@ contract OversightBoard {
         } else if (action == Action.AddMember) {
             _addMember(p.target);
         } else if (action == Action.RemoveMember) {
-            _removeMember(p.target);
-        } else {
+            _removeMember(p.target, uint256(p.ref));
+        } else if (action == Action.SetThreshold) {
             _setThreshold(uint256(p.ref));
+        } else {
+            accountRules.setBoard(p.target);
         }
         emit ProposalExecuted(id, action, p.target);
     }
 
     function _addMember(address member) private {
         if (member == address(0)) revert InvalidTarget(member);
-        if (isMember[member]) revert AlreadyMember(member);
-        isMember[member] = true;
+        if (_membership[member] != 0) revert AlreadyMember(member);
+        _membership[member] = ++_serials;
         _members.push(member);
         emit MemberAdded(member);
     }
 
-    function _removeMember(address member) private {
-        if (!isMember[member]) revert NotMember(member);
-        if (_members.length - 1 < threshold) revert InvalidThreshold(threshold, _members.length - 1);
-        isMember[member] = false;
+    /// @dev Remove `member`; a non-zero `newThreshold` replaces the threshold in the same step,
+    ///      so a board whose threshold equals its size can still drop a member with a lost key.
+    function _removeMember(address member, uint256 newThreshold) private {
+        if (_membership[member] == 0) revert NotMember(member);
+        uint256 next = newThreshold == 0 ? threshold : newThreshold;
+        if (next == 0 || next > _members.length - 1) revert InvalidThreshold(next, _members.length - 1);
+        delete _membership[member];
         for (uint256 i = 0; i < _members.length; i++) {
             if (_members[i] == member) {
                 _members[i] = _members[_members.length - 1];
@@ -208,6 +249,10 @@ contract OversightBoard {
             }
         }
         emit MemberRemoved(member);
+        if (newThreshold != 0 && newThreshold != threshold) {
+            threshold = newThreshold;
+            emit ThresholdChanged(newThreshold);
+        }
     }
 
     function _setThreshold(uint256 newThreshold) private {

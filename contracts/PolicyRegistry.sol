@@ -16,7 +16,7 @@ abstract contract PolicyRegistry is RulesConsumer {
 
     /// @notice The organization's current (latest) policy version; 0 if it never published.
     mapping(address => uint32) public currentPolicyVersion;
-    mapping(address => mapping(uint32 => Policy)) private _policies;
+    mapping(address => mapping(uint32 => Policy)) internal _policies;
     /// @dev organization => purpose => current version if that version covers the purpose, else 0.
     mapping(address => mapping(bytes32 => uint32)) internal _coverage;
 

@@ -98,6 +98,12 @@ class World:
     ) -> int:
         return self.consent(identity, org, purpose, category)[3]
 
+    def policy_hash(self, org: LocalAccount, version: int) -> bytes:
+        """The content hash of ``org``'s policy ``version`` (zero if it is not published)."""
+        if version == 0 or version > self.ledger.functions.currentPolicyVersion(org.address).call():
+            return b"\0" * 32
+        return bytes(self.ledger.functions.policy(org.address, version).call()[0])
+
     def sign_grant(
         self,
         signer: LocalAccount,
@@ -108,6 +114,7 @@ class World:
         category: bytes = LAB_RESULTS,
         expiry: int = FAR_FUTURE,
         version: int = 1,
+        policy_hash: bytes | None = None,
         nonce: int | None = None,
         deadline: int | None = None,
         chain_id: int | None = None,
@@ -120,6 +127,7 @@ class World:
             category,
             expiry,
             version,
+            self.policy_hash(org, version) if policy_hash is None else policy_hash,
             self.nonce(identity, org, purpose, category) if nonce is None else nonce,
             self.now() + 3600 if deadline is None else deadline,
         )

@@ -18,6 +18,7 @@ from web3.types import BlockIdentifier, TxReceipt
 from collective.client.base import LogRef, Session, TxResult, address_of, log_ref, tx_fields
 from collective.codec import DecodedLog, consent_id
 from collective.errors import ConfigurationError
+from collective.revert import error_table
 from collective.signing import NO_EXPIRY
 from collective.vocab import code_of, name_of
 
@@ -69,7 +70,8 @@ class Granted(TxResult):
 
 @dataclass(frozen=True)
 class Withdrawn(TxResult):
-    """A consent was withdrawn."""
+    """A consent was withdrawn. ``was_active`` is False when nothing was active: the withdrawal
+    then only cancelled the pending signed requests for the consent (``SignaturesCancelled``)."""
 
     consent_id: str
     identity: str
@@ -78,13 +80,26 @@ class Withdrawn(TxResult):
     category: str
     agent: str
     log_index: int
+    was_active: bool = True
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Item ``index`` of a relayed signed batch was not applied: ``reason`` names the contract
+    error a single relay would have reverted with (e.g. ``"InvalidNonce"``)."""
+
+    index: int
+    consent_id: str
+    reason: str
 
 
 @dataclass(frozen=True)
 class BatchResult(TxResult):
-    """One transaction that granted or withdrew several consents, in order."""
+    """One transaction that granted or withdrew several consents, in order; ``skipped`` lists
+    the signed items the contract refused (consumed, expired, invalid) while the rest applied."""
 
     items: tuple[Granted, ...] | tuple[Withdrawn, ...]
+    skipped: tuple[Skipped, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -144,7 +159,10 @@ class ConsentClient:
     def withdraw(
         self, organization: Who, purpose: Term, category: Term, *, identity: Who | None = None
     ) -> Withdrawn:
-        """Withdraw a consent, sent by the identity's owner (default: the sender)."""
+        """Withdraw a consent, sent by the identity's owner (default: the sender).
+
+        Also cancels every signed request for this consent made before this block; with nothing
+        active it does only that (the result's ``was_active`` is False)."""
         key = consent_key(self._identity(identity), organization, purpose, category)
         receipt = self._s.send("withdraw", *key)
         return self.withdrawn(receipt)[0]
@@ -273,8 +291,12 @@ class ConsentClient:
         return out
 
     def withdrawn(self, receipt: TxReceipt) -> list[Withdrawn]:
-        """The consents a transaction withdrew."""
+        """The consents a transaction withdrew, and those where it only cancelled pending
+        signatures (``was_active`` False), in log order."""
         fields = tx_fields(receipt)
+        events = self._s.decoded(self._s.ledger.events.ConsentWithdrawn(), receipt)
+        events += self._s.decoded(self._s.ledger.events.SignaturesCancelled(), receipt)
+        events.sort(key=lambda e: int(e["logIndex"]))
         return [
             Withdrawn(
                 **fields,
@@ -285,9 +307,26 @@ class ConsentClient:
                 category=name_of(e["args"]["category"]),
                 agent=e["args"]["agent"],
                 log_index=int(e["logIndex"]),
+                was_active=e["event"] == "ConsentWithdrawn",
             )
-            for e in self._s.decoded(self._s.ledger.events.ConsentWithdrawn(), receipt)
+            for e in events
         ]
+
+    def skipped(self, receipt: TxReceipt) -> list[Skipped]:
+        """The items of a relayed signed batch that the contract skipped, with the reason."""
+        table = error_table()
+        out = []
+        for e in self._s.decoded(self._s.ledger.events.SignedRequestSkipped(), receipt):
+            selector = bytes(e["args"]["reason"])
+            known = table.get(selector)
+            out.append(
+                Skipped(
+                    index=int(e["args"]["index"]),
+                    consent_id="0x" + bytes(e["args"]["consentId"]).hex(),
+                    reason=known.name if known else "0x" + selector.hex(),
+                )
+            )
+        return out
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -358,5 +397,6 @@ __all__ = [
     "ConsentKey",
     "GrantItem",
     "Granted",
+    "Skipped",
     "Withdrawn",
 ]

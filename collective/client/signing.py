@@ -1,19 +1,24 @@
 """Gasless consent: a subject signs Grant / Withdrawal typed data, an organization relays it.
 
 The subject (the identity's owner, or a ``sigAuth`` delegate such as a guardian) signs an
-EIP-712 message bound to this chain, this ledger and the consent's current nonce, with a
-deadline. The signature travels as JSON (:meth:`~collective.signing.SignedRequest.to_json`)
-to any admitted account, which relays it and pays the gas. A signature works once: relaying
-bumps the consent's nonce.
+EIP-712 message bound to this chain and this ledger, with a deadline. A grant names the policy
+version and its content hash (read from the chain), so it agrees to the text, not a number.
+The nonce is max(the consent's nonce, the signing time in unix milliseconds): a request signed
+later carries a larger nonce, and the contract lets the subject's later intent win whatever
+order relayers use. The signature travels as JSON
+(:meth:`~collective.signing.SignedRequest.to_json`) to any admitted account, which relays it
+and pays the gas. A signature works once; a later withdrawal (direct, or signed and relayed
+even when nothing is active) cancels every request signed before it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from eth_account.signers.local import LocalAccount
 
-from collective.client.base import Session, tx_fields
+from collective.client.base import Session, address_of, tx_fields
 from collective.client.consent import (
     BatchResult,
     ConsentClient,
@@ -47,23 +52,33 @@ class SigningClient:
         signer: LocalAccount | None = None,
         expiry: int | None = None,
         policy_version: int | None = None,
+        policy_hash: bytes | None = None,
         nonce: int | None = None,
         deadline: int | None = None,
     ) -> SignedRequest:
-        """Sign a grant. ``signer`` defaults to the client's account, ``identity`` to the
-        signer. ``nonce`` and ``policy_version`` are read from the chain unless given (give
-        both to sign fully offline); ``deadline`` defaults to an hour from the latest block."""
+        """Sign a grant and return it (relay it with :meth:`relay`).
+
+        ``signer`` defaults to the client's account, ``identity`` to the signer;
+        ``policy_version`` to the organization's current one and ``policy_hash`` to that
+        version's content hash on chain (give both, and ``nonce`` and ``deadline``, to sign
+        fully offline); ``nonce`` to max(consent nonce, now in unix ms); ``deadline`` (unix
+        seconds) to an hour from the latest block; ``expiry`` (unix seconds) to none.
+
+        Raises ConsentError when the policy version is not published (a subject can only
+        agree to a text that exists), ConfigurationError when the organization has none."""
         key = self._signer(signer)
         who, org, p, c = consent_key(
             identity if identity is not None else key, organization, purpose, category
         )
+        version = self._consent._version(org, policy_version)
         request = GrantRequest(
             identity=who,
             organization=org,
             purpose=p,
             category=c,
             expiry=_expiry(expiry),
-            policy_version=self._consent._version(org, policy_version),
+            policy_version=version,
+            policy_hash=self._policy_hash(org, version) if policy_hash is None else policy_hash,
             nonce=self._nonce(who, org, p, c) if nonce is None else nonce,
             deadline=self._deadline(deadline),
         )
@@ -80,7 +95,8 @@ class SigningClient:
         nonce: int | None = None,
         deadline: int | None = None,
     ) -> SignedRequest:
-        """Sign a withdrawal (same defaults as :meth:`sign_grant`)."""
+        """Sign a withdrawal (same defaults as :meth:`sign_grant`). Relayed, it withdraws the
+        consent, or with nothing active cancels every grant signed before it."""
         key = self._signer(signer)
         who, org, p, c = consent_key(
             identity if identity is not None else key, organization, purpose, category
@@ -121,8 +137,11 @@ class SigningClient:
         return signed
 
     def relay_batch(self, signed: Sequence[SignedRequest]) -> BatchResult:
-        """Relay many signed grants, or many signed withdrawals, in one transaction (all or
-        nothing)."""
+        """Relay many signed grants, or many signed withdrawals, in one transaction.
+
+        An item the contract refuses (already used, superseded, expired, badly signed) is
+        skipped and listed in the result's ``skipped``; the others apply. Raises
+        ConfigurationError for an empty or mixed batch or one signed for another ledger."""
         if not signed:
             raise ConfigurationError("nothing to relay")
         kinds = {s.kind for s in signed}
@@ -133,9 +152,17 @@ class SigningClient:
         items = [s.batch_item() for s in signed]
         if kinds == {"grant"}:
             receipt = self._s.send("grantSignedBatch", items)
-            return BatchResult(**tx_fields(receipt), items=tuple(self._consent.granted(receipt)))
+            return BatchResult(
+                **tx_fields(receipt),
+                items=tuple(self._consent.granted(receipt)),
+                skipped=tuple(self._consent.skipped(receipt)),
+            )
         receipt = self._s.send("withdrawSignedBatch", items)
-        return BatchResult(**tx_fields(receipt), items=tuple(self._consent.withdrawn(receipt)))
+        return BatchResult(
+            **tx_fields(receipt),
+            items=tuple(self._consent.withdrawn(receipt)),
+            skipped=tuple(self._consent.skipped(receipt)),
+        )
 
     def _check(self, signed: SignedRequest) -> None:
         if signed.chain_id != self._s.chain.chain_id:
@@ -166,7 +193,18 @@ class SigningClient:
         stored = self._s.call(
             self._s.ledger.functions.getConsent(identity, organization, purpose, category)
         )
-        return int(stored[3])
+        return max(int(stored[3]), time.time_ns() // 1_000_000)
+
+    def policy_hash(self, organization: Who, version: int | None = None) -> bytes:
+        """The content hash (32 bytes) of ``organization``'s policy ``version`` (default: the
+        current one), the value a signed grant must carry. Raises ConsentError when that version
+        is not published, ConfigurationError when the organization has no policy."""
+        org = address_of(organization, "organization")
+        return self._policy_hash(org, self._consent._version(org, version))
+
+    def _policy_hash(self, organization: str, version: int) -> bytes:
+        content_hash, _, _ = self._s.call(self._s.ledger.functions.policy(organization, version))
+        return bytes(content_hash)
 
     def _deadline(self, deadline: int | None) -> int:
         if deadline is not None:
