@@ -10,12 +10,20 @@ the block hash (:mod:`collective.node.authority`); a block takes pending transac
 come, first served, as many as fit in its gas limit. The block, its state-trie nodes,
 transactions, receipts and logs are written in one SQLite transaction before anyone learns of
 the block.
+
+Admission judges a transaction by the head state; sealing judges it again by the starting state
+of the block being built (AccountRules included: :meth:`NodeChain.seal`). A transaction that
+fails there is *dropped*: it leaves the pool, with the later transactions of its sender (their
+nonces can no longer be mined), and the pool remembers why (:class:`Dropped`, the last
+:data:`MAX_DROPPED`, in memory like the pool itself) so a client asking for it learns the reason.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,27 +41,60 @@ from collective.node.authority import SEAL_FIELD, Authority
 from collective.node.errors import RpcError, rejected
 from collective.node.evm import EMPTY_REQUESTS_HASH, VM_CLASS, Evm, base_fee
 from collective.node.genesis import Genesis
-from collective.node.permissioning import Permissioning
+from collective.node.permissioning import Permissioning, Rules
 from collective.node.senders import TYPED
 from collective.node.store import Store, StoredBlock, StoredLog, StoredTx, SyncMode
 from collective.node.trie import encode_receipt, ordered_trie_root
 
+log = logging.getLogger("collective.node")
 ZERO_ADDRESS = Address(b"\x00" * 20)
 MAX_TX_SIZE = 128 * 1024  # geth's txMaxSize
+MAX_DROPPED = 10_000  # dropped transactions remembered (oldest forgotten first)
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A transaction that was admitted to the pool but left it unmined, and why."""
+
+    tx_hash: bytes
+    sender: bytes
+    nonce: int
+    block: int  # the block being sealed when it was dropped (judged by its starting state)
+    reason: str  # e.g. "sender 0x... is not permitted by AccountRules at block 12"
+
+    @property
+    def message(self) -> str:
+        return f"transaction 0x{self.tx_hash.hex()} was dropped: {self.reason}"
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "hash": "0x" + self.tx_hash.hex(),
+            "from": "0x" + self.sender.hex(),
+            "nonce": hex(self.nonce),
+            "block": hex(self.block),
+            "reason": self.reason,
+        }
 
 
 @dataclass
 class Pending:
-    """Transactions accepted but not yet sealed, in arrival order."""
+    """Transactions accepted but not yet sealed, in arrival order; and the last ones dropped."""
 
     txs: list[SignedTransactionAPI] = field(default_factory=list)
     raw: dict[bytes, bytes] = field(default_factory=dict)  # hash -> raw bytes
     next_nonce: dict[bytes, int] = field(default_factory=dict)  # sender -> next nonce
+    dropped: OrderedDict[bytes, Dropped] = field(default_factory=OrderedDict)  # hash -> why
 
     def clear(self) -> None:
         self.txs.clear()
         self.raw.clear()
         self.next_nonce.clear()
+        self.dropped.clear()
+
+    def drop(self, found: Dropped) -> None:
+        self.dropped[found.tx_hash] = found
+        if len(self.dropped) > MAX_DROPPED:
+            self.dropped.popitem(last=False)
 
 
 @dataclass
@@ -100,6 +141,7 @@ class NodeChain:
         self.pending = Pending()
         self.time_offset = 0
         self._head_state: StateAPI | None = None
+        self._head_rules: Rules | None = None
         self._next_base_fee: int | None = None
         genesis_id = keccak(text=genesis.dumps())
         head_number = self.store.head_number()
@@ -130,6 +172,14 @@ class NodeChain:
         if self._head_state is None:
             self._head_state = self.evm.state(self.head)
         return self._head_state
+
+    @property
+    def head_rules(self) -> Rules:
+        """The permissioning rules in the head state: what admission asks, and what the next
+        block's transactions are sealed under (its starting state is the head's)."""
+        if self._head_rules is None:
+            self._head_rules = self.permissioning.at(self.evm, self.head_state)
+        return self._head_rules
 
     def header_at(self, number: int) -> BlockHeaderAPI | None:
         if number == self.head.block_number:
@@ -218,20 +268,14 @@ class NodeChain:
                 f"insufficient funds for gas * price + value: address 0x{sender.hex()} "
                 f"have {balance} want {cost}"
             )
-        if not self.permissioning.allowed(
-            self.evm,
-            state,
-            sender=sender,
-            target=Address(bytes(tx.to)) if tx.to else None,
-            value=int(tx.value),
-            gas_price=int(tx.max_fee_per_gas),
-            gas_limit=int(tx.gas),
-            payload=bytes(tx.data),
-        ):
+        if not self.head_rules.allows_tx(tx, sender):
             raise rejected(f"sender 0x{sender.hex()} is not permitted")
-        self.pending.txs.append(tx)
-        self.pending.raw[tx_hash] = raw
-        self.pending.next_nonce[sender] = tx.nonce + 1
+        pending = self.pending
+        pending.txs.append(tx)
+        pending.raw[tx_hash] = raw
+        pending.next_nonce[sender] = tx.nonce + 1
+        if pending.dropped:
+            pending.dropped.pop(tx_hash, None)  # sent again and admitted: pending once more
 
     # --- sealing ------------------------------------------------------------------------------
 
@@ -243,11 +287,25 @@ class NodeChain:
         return sealed
 
     def seal(self, timestamp: int | None = None) -> Sealed:
-        """Seal one block with as many pending transactions as fit (possibly none)."""
+        """Seal one block with as many pending transactions as fit (possibly none).
+
+        Every transaction is judged again by the block's *starting state* (the head's), as
+        admission judged it by the head it saw then: permitted by AccountRules
+        (``transactionAllowed``) there, and applicable in turn (nonce, funds). This is the
+        consensus rule CometBFT's ProcessProposal will apply to a proposed block: each
+        transaction against the block's starting state, so a permission change made by an
+        earlier transaction of the same block binds from the next block on, never halfway
+        through one. A transaction that fails is dropped from the pool with its reason (see
+        :class:`Dropped`), and so are its sender's later ones, whose nonces can no longer be
+        mined. With the shipped AccountRules each sender is asked once per block at most (its
+        answers are remembered per contract storage), usually not at all (admission asked
+        under the same storage)."""
         parent = self.head
         header = self.evm.child_header(
             parent, coinbase=self.authority, timestamp=timestamp or self.now()
         )
+        number = header.block_number
+        rules = self.head_rules if self.permissioning.enabled else None
         vm = self.evm.vm(header)
         vm.block_preprocessing(vm.get_block())
         raws = self.pending.raw
@@ -258,18 +316,42 @@ class NodeChain:
         gas = _GasSoFar(0, header.gas_limit)
         bloom = 0
         taken = 0
+        stopped: dict[bytes, Dropped] = {}  # sender -> its first transaction dropped here
         for tx in self.pending.txs:
+            sender = tx.sender
+            if stopped and sender in stopped:
+                taken += 1
+                self._drop(tx, number, _follows(stopped[sender]))
+                continue
+            if rules is not None and not rules.allows_tx(tx, sender):
+                taken += 1
+                reason = (
+                    f"sender 0x{sender.hex()} is not permitted by AccountRules at block {number}"
+                )
+                stopped[sender] = self._drop(tx, number, reason)
+                continue
             if gas.gas_used + tx.gas > gas.gas_limit:
                 break
             taken += 1
             try:
                 receipt, _ = vm.apply_transaction(gas, tx)  # type: ignore[arg-type]
-            except ValidationError:
-                continue  # it no longer applies (e.g. an earlier one spent the funds): drop it
+            except ValidationError as exc:  # e.g. an earlier one spent the funds
+                reason = f"it no longer applies at block {number}: {exc}"
+                stopped[sender] = self._drop(tx, number, reason)
+                continue
             gas.gas_used = receipt.gas_used
             bloom |= int(receipt.bloom)
             applied.append(tx)
             receipts.append(receipt)
+        if stopped:  # the rest of a stopped sender's transactions can no longer be mined
+            rest = []
+            for tx in self.pending.txs[taken:]:
+                first = stopped.get(tx.sender)
+                if first is None:
+                    rest.append(tx)
+                else:
+                    self._drop(tx, number, _follows(first))
+            self.pending.txs[taken:] = rest
         leftover = self.pending.txs[taken:]
         tx_root = ordered_trie_root([raws.get(bytes(tx.hash)) or tx.encode() for tx in applied])
         receipt_root = ordered_trie_root([encode_receipt(receipt) for receipt in receipts])
@@ -359,6 +441,13 @@ class NodeChain:
             self.pending.next_nonce[bytes(tx.sender)] = tx.nonce + 1
         return Sealed(final, tuple(bytes(tx.hash) for tx in applied))
 
+    def _drop(self, tx: SignedTransactionAPI, number: int, reason: str) -> Dropped:
+        """Record that ``tx`` leaves the pool unmined (the caller takes it out of the list)."""
+        found = Dropped(bytes(tx.hash), bytes(tx.sender), int(tx.nonce), number, reason)
+        self.pending.drop(found)
+        log.info("%s", found.message)
+        return found
+
     def _commit(
         self,
         header: BlockHeaderAPI,
@@ -381,6 +470,7 @@ class NodeChain:
         )
         self.head = header
         self._head_state = None
+        self._head_rules = None
         self._next_base_fee = None
 
     # --- dev helpers --------------------------------------------------------------------------
@@ -393,8 +483,13 @@ class NodeChain:
         self.store.truncate_after(number)
         self.head = header
         self._head_state = None
+        self._head_rules = None
         self._next_base_fee = None
         self.pending.clear()
+
+
+def _follows(first: Dropped) -> str:
+    return f"it follows transaction 0x{first.tx_hash.hex()} of its sender, dropped: {first.reason}"
 
 
 def _encode(header: BlockHeaderAPI) -> bytes:
@@ -403,4 +498,4 @@ def _encode(header: BlockHeaderAPI) -> bytes:
     return bytes(rlp.encode(header))
 
 
-__all__ = ["NodeChain", "Pending", "Sealed"]
+__all__ = ["MAX_DROPPED", "Dropped", "NodeChain", "Pending", "Sealed"]

@@ -26,6 +26,7 @@ from collective.node.errors import (
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
     PARSE_ERROR,
+    TX_REJECTED,
     RpcError,
     invalid_params,
     rejected,
@@ -356,14 +357,19 @@ def eth_get_transaction_by_hash(node: Node, params: list[Any]) -> Any:
     from collective.node import render
 
     tx_hash = p.hash32(p.arg(params, 0, "transactionHash"), "transactionHash")
-    stored = node.chain.store.tx(tx_hash)
+    chain = node.chain
+    stored = chain.store.tx(tx_hash)
     if stored is not None:
         return Raw(stored.json)
-    for tx in node.chain.pending.txs:
-        if bytes(tx.hash) == tx_hash:
-            return render.transaction(
-                tx, block_hash=None, block_number=None, index=None, base_fee=None
-            )
+    if tx_hash in chain.pending.raw:
+        for tx in chain.pending.txs:
+            if bytes(tx.hash) == tx_hash:
+                return render.transaction(
+                    tx, block_hash=None, block_number=None, index=None, base_fee=None
+                )
+    dropped = chain.pending.dropped.get(tx_hash)
+    if dropped is not None:
+        raise RpcError(TX_REJECTED, dropped.message, dropped.to_json())
     return None
 
 
