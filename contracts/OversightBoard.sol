@@ -135,7 +135,8 @@ contract OversightBoard {
     function execute(uint256 id) external onlyMember {
         _open(id);
         uint256 count = approvals(id);
-        if (count < threshold) revert ThresholdNotReached(id, count, threshold);
+        uint256 needed = approvalsNeeded(id);
+        if (count < needed) revert ThresholdNotReached(id, count, needed);
         _execute(id);
     }
 
@@ -155,6 +156,17 @@ contract OversightBoard {
         for (uint256 i = 0; i < _members.length; i++) {
             if (approved(id, _members[i])) count++;
         }
+    }
+
+    /// @notice Approvals proposal `id` needs: the threshold, except that removing a member
+    ///         needs at most every other member (min(threshold, members - 1)), so the rest of a
+    ///         board whose threshold equals its size can drop a member whose key is lost.
+    function approvalsNeeded(uint256 id) public view returns (uint256) {
+        if (id >= _proposals.length) revert UnknownProposal(id);
+        if (_proposals[id].action == Action.RemoveMember && threshold > _members.length - 1) {
+            return _members.length - 1;
+        }
+        return threshold;
     }
 
     /// @notice A proposal by id.
@@ -184,7 +196,7 @@ contract OversightBoard {
         _approvals[id][msg.sender] = _membership[msg.sender];
         uint256 count = approvals(id);
         emit ProposalApproved(id, msg.sender, count);
-        if (count >= threshold) _execute(id);
+        if (count >= approvalsNeeded(id)) _execute(id);
     }
 
     function _validate(Action action, address target, bytes32 ref) private view {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from eth_utils.abi import function_signature_to_4byte_selector as selector
+
 from collective.errors import ConsentError, NotPermittedError
 from collective.signing import code
 from tests.helpers import (
@@ -31,7 +33,8 @@ def test_owner_grants_and_withdraws_directly(w: World) -> None:
     assert (event.args.purpose, event.args.category) == (RESEARCH, LAB_RESULTS)
     assert (event.args.policyVersion, event.args.agent) == (1, p)
     block_time = w.chain.w3.eth.get_block(receipt.blockNumber)["timestamp"]
-    assert w.consent(p, w.lab) == (expiry, block_time, 1, 1, True)
+    # A direct grant moves the nonce to the block time in ms: earlier signatures are void.
+    assert w.consent(p, w.lab) == (expiry, block_time, 1, block_time * 1000, True)
     assert event.args.expiry == expiry
     assert covered(w, p)
     assert (
@@ -40,10 +43,14 @@ def test_owner_grants_and_withdraws_directly(w: World) -> None:
     receipt = w.tx(w.ledger.functions.withdraw(p, w.lab.address, RESEARCH, LAB_RESULTS), w.patient)
     (event,) = w.events(w.ledger, "ConsentWithdrawn", receipt)
     assert event.args.agent == p
-    assert w.consent(p, w.lab)[3:] == (2, False)
+    nonce, active = w.consent(p, w.lab)[3:]
+    assert nonce > block_time * 1000 and not active
     assert not covered(w, p)
-    with expect_revert("ConsentNotActive", ConsentError):
-        w.tx(w.ledger.functions.withdraw(p, w.lab.address, RESEARCH, LAB_RESULTS), w.patient)
+    # With nothing active, a withdrawal still cancels pending signatures (no revert).
+    receipt = w.tx(w.ledger.functions.withdraw(p, w.lab.address, RESEARCH, LAB_RESULTS), w.patient)
+    (event,) = w.events(w.ledger, "SignaturesCancelled", receipt)
+    assert event.args.agent == p and event.args.nonce == w.consent(p, w.lab)[3] > nonce
+    assert not w.events(w.ledger, "ConsentWithdrawn", receipt)
 
 
 def test_only_the_identity_owner_acts_directly(w: World) -> None:
@@ -75,9 +82,10 @@ def test_grant_checks_expiry_and_current_policy(w: World) -> None:
 def test_regrant_renews_and_bumps_nonce(w: World) -> None:
     p = w.patient.address
     w.grant(w.patient, w.lab, expiry=w.now() + 100)
+    first = w.consent(p, w.lab)[3]
     w.grant(w.patient, w.lab, expiry=FAR_FUTURE)
     expiry, _, _, nonce, active = w.consent(p, w.lab)
-    assert (expiry, nonce, active) == (FAR_FUTURE, 2, True)
+    assert (expiry, active) == (FAR_FUTURE, True) and nonce > first
 
 
 def test_batch_grant_and_withdraw(w: World) -> None:
@@ -226,8 +234,11 @@ def test_signed_batches(w: World) -> None:
     assert [e.args.identity for e in w.events(w.ledger, "ConsentGranted", receipt)] == [
         s.address for s in subjects
     ]
-    with expect_revert("InvalidNonce"):
-        w.tx(w.ledger.functions.grantSignedBatch(grants), w.lab)
+    # Relayed again, every item is consumed: each is skipped, none reverts the batch.
+    receipt = w.tx(w.ledger.functions.grantSignedBatch(grants), w.lab)
+    skipped = w.events(w.ledger, "SignedRequestSkipped", receipt)
+    assert [e.args.index for e in skipped] == [0, 1, 2]
+    assert {e.args.reason for e in skipped} == {selector("InvalidNonce(bytes32,uint64,uint64)")}
     withdrawals = [w.sign_withdrawal(s, s.address, w.lab).batch_item() for s in subjects]
     with expect_revert("OrganizationNotAdmitted"):
         w.tx(w.ledger.functions.withdrawSignedBatch(withdrawals), w.stranger)
@@ -240,12 +251,14 @@ def test_domain_separator_matches_eip712(w: World) -> None:
 
     from collective.signing import GrantRequest, typed_data
 
-    request = GrantRequest(w.patient.address, w.lab.address, RESEARCH, LAB_RESULTS, 1, 1, 0, 1)
+    request = GrantRequest(
+        w.patient.address, w.lab.address, RESEARCH, LAB_RESULTS, 1, 1, b"\1" * 32, 0, 1
+    )
     document = typed_data(request, chain_id=w.chain.chain_id, verifying_contract=w.ledger.address)
     signable = encode_typed_data(full_message=document)
     assert w.ledger.functions.DOMAIN_SEPARATOR().call() == signable.header
     fields = w.ledger.functions.eip712Domain().call()
-    assert fields[1:5] == ["Collective", "1", w.chain.chain_id, w.ledger.address]
+    assert fields[1:5] == ["Collective", "2", w.chain.chain_id, w.ledger.address]
 
 
 def test_deactivated_identity_is_final(w: World) -> None:
@@ -256,10 +269,96 @@ def test_deactivated_identity_is_final(w: World) -> None:
     assert event.args.owner == "0x" + "00" * 20  # resolvers see the deactivation
     assert w.ledger.functions.identityOwner(p).call() == w.ledger.functions.DEACTIVATED().call()
     # Unlike plain ERC-1056, the original key does not get control back.
-    with expect_revert("NotIdentityOwner"):
+    with expect_revert("IdentityDeactivated"):
         w.grant(w.patient, w.lab, purpose=TREATMENT)
-    with expect_revert("NotIdentityOwner"):
+    with expect_revert("IdentityDeactivated"):
         w.tx(w.ledger.functions.changeOwner(p, w.patient.address), w.patient)
     signed = w.sign_withdrawal(w.patient, p, w.lab)
-    with expect_revert("SignerNotAuthorized"):
+    with expect_revert("IdentityDeactivated"):
         w.tx(w.ledger.functions.withdrawSigned(*signed.call_args()), w.lab)
+
+
+# --- issue 10: a signature binds the policy text; the subject's later intent wins ------------
+
+
+def test_a_signed_grant_binds_the_policy_text_not_only_its_number(w: World) -> None:
+    """Item 5: a grant signed for version 2 before it exists cannot be relayed once the
+    organization publishes some other text as version 2."""
+    p = w.patient.address
+    read = code("the v2 text the patient read")
+    early = w.sign_grant(w.patient, p, w.lab, version=2, policy_hash=read)
+    w.tx(w.ledger.functions.publishPolicy(code("some other text"), "u", [RESEARCH]), w.lab)
+    with expect_revert("PolicyHashMismatch", ConsentError):
+        w.tx(w.ledger.functions.grantSigned(*early.call_args()), w.lab)
+    assert not covered(w, p)
+    # Signed for the text actually published, it goes through.
+    signed = w.sign_grant(w.patient, p, w.lab, version=2)
+    assert signed.request.policy_hash == code("some other text")
+    w.tx(w.ledger.functions.grantSigned(*signed.call_args()), w.lab)
+    assert covered(w, p)
+
+
+def test_a_subject_cancels_a_pending_signed_grant_directly(w: World) -> None:
+    """Item 6: a signed grant valid for 30 days used to be uncancellable (withdraw reverted
+    ConsentNotActive) and was relayed on day 29."""
+    p = w.patient.address
+    pending = w.sign_grant(w.patient, p, w.lab, deadline=w.now() + 30 * 86400)
+    w.tx(w.ledger.functions.withdraw(p, w.lab.address, RESEARCH, LAB_RESULTS), w.patient)
+    w.chain.increase_time(29 * 86400)
+    with expect_revert("InvalidNonce", ConsentError):
+        w.tx(w.ledger.functions.grantSigned(*pending.call_args()), w.lab)
+    assert not covered(w, p)
+
+
+def test_a_subject_cancels_a_pending_signed_grant_gaslessly(w: World) -> None:
+    p = w.patient.address
+    pending = w.sign_grant(w.patient, p, w.lab, nonce=w.nonce(p, w.lab))
+    cancel = w.sign_withdrawal(w.patient, p, w.lab, nonce=pending.request.nonce + 1)
+    receipt = w.tx(w.ledger.functions.withdrawSigned(*cancel.call_args()), w.hospital)
+    (event,) = w.events(w.ledger, "SignaturesCancelled", receipt)
+    assert event.args.agent == p
+    with expect_revert("InvalidNonce", ConsentError):
+        w.tx(w.ledger.functions.grantSigned(*pending.call_args()), w.lab)
+
+
+def test_the_later_intent_wins_whatever_order_relayers_use(w: World) -> None:
+    """Item 6: a relayer holding an older signed renewal must not front-run (or outlive) the
+    subject's later signed withdrawal. Nonces are signing times in ms, so later is larger."""
+    p = w.patient.address
+    w.grant(w.patient, w.lab)
+    base = w.nonce(p, w.lab)
+    renewal = w.sign_grant(w.patient, p, w.lab, nonce=base + 10)  # signed first
+    withdrawal = w.sign_withdrawal(w.patient, p, w.lab, nonce=base + 20)  # signed later
+    snapshot = w.chain.snapshot()
+    # The relayer front-runs the withdrawal with the older renewal: the withdrawal still wins.
+    w.tx(w.ledger.functions.grantSigned(*renewal.call_args()), w.lab)
+    w.tx(w.ledger.functions.withdrawSigned(*withdrawal.call_args()), w.hospital)
+    assert not covered(w, p)
+    w.chain.revert(snapshot)
+    # In submission order, the older renewal is refused after the withdrawal.
+    w.tx(w.ledger.functions.withdrawSigned(*withdrawal.call_args()), w.hospital)
+    with expect_revert("InvalidNonce", ConsentError):
+        w.tx(w.ledger.functions.grantSigned(*renewal.call_args()), w.lab)
+    assert not covered(w, p)
+
+
+def test_one_consumed_item_does_not_sink_a_signed_withdrawal_batch(w: World) -> None:
+    """Item 7: front-running one item used to revert the whole batch."""
+    subjects = [w.patient, w.guardian, w.stranger]
+    for s in subjects:
+        w.grant(s, w.lab)
+    items = [w.sign_withdrawal(s, s.address, w.lab) for s in subjects]
+    w.tx(w.ledger.functions.withdrawSigned(*items[1].call_args()), w.hospital)  # front-run
+    expired = w.sign_withdrawal(w.patient, w.patient.address, w.lab, deadline=w.now() - 1)
+    batch = [i.batch_item() for i in items] + [expired.batch_item()]
+    receipt = w.tx(w.ledger.functions.withdrawSignedBatch(batch), w.lab)
+    withdrawn = [e.args.identity for e in w.events(w.ledger, "ConsentWithdrawn", receipt)]
+    assert withdrawn == [w.patient.address, w.stranger.address]
+    skipped = [
+        (e.args.index, e.args.reason) for e in w.events(w.ledger, "SignedRequestSkipped", receipt)
+    ]
+    assert skipped == [
+        (1, selector("InvalidNonce(bytes32,uint64,uint64)")),
+        (3, selector("SignatureExpired(uint64)")),
+    ]
+    assert not any(covered(w, s.address) for s in subjects)

@@ -6,7 +6,7 @@ from collective.errors import NotPermittedError
 from collective.signing import code
 from tests.helpers import World, expect_revert
 
-SUSPEND, REINSTATE, FLAG, ADD, REMOVE, THRESHOLD = range(6)
+SUSPEND, REINSTATE, FLAG, ADD, REMOVE, THRESHOLD, REPLACE_BOARD = range(7)
 NONE = b"\0" * 32
 ZERO = "0x" + "00" * 20
 
@@ -112,3 +112,61 @@ def test_execute_after_threshold_is_lowered(w: World) -> None:
     w.tx(w.board.functions.approve(pid), a)
     w.tx(w.board.functions.execute(pending), b)
     assert not w.rules.functions.isActive(w.lab.address).call()
+
+
+# --- issue 10: approvals tied to membership, proposals expire, removal lowers the threshold ---
+
+
+def test_a_re_added_members_old_approval_does_not_count_again(w: World) -> None:
+    """Item 10: a removed member's approvals used to count again once the member was re-added."""
+    a, b, c = w.members
+    pending = propose(w, c, SUSPEND, w.lab.address)  # c approves, then leaves
+    pid = propose(w, a, REMOVE, c.address)
+    w.tx(w.board.functions.approve(pid), b)
+    pid = propose(w, a, ADD, c.address)
+    w.tx(w.board.functions.approve(pid), b)
+    assert w.board.functions.isMember(c.address).call()
+    assert not w.board.functions.approved(pending, c.address).call()
+    assert w.board.functions.approvals(pending).call() == 0
+    w.tx(w.board.functions.approve(pending), a)  # 1 of 2: c's old vote is gone
+    assert w.rules.functions.isActive(w.lab.address).call()
+    w.tx(w.board.functions.approve(pending), c)  # c may approve afresh
+    assert not w.rules.functions.isActive(w.lab.address).call()
+
+
+def test_proposals_expire(w: World) -> None:
+    """Item 10: a 400-day-old suspension was executed on revived votes."""
+    a, b, _ = w.members
+    lifetime = w.board.functions.proposalLifetime().call()
+    assert lifetime == 30 * 86400
+    pid = propose(w, a, SUSPEND, w.lab.address)
+    expires_at = w.board.functions.proposal(pid).call()[6]
+    w.chain.increase_time(lifetime + 1)
+    with expect_revert("ProposalExpired", NotPermittedError) as caught:
+        w.tx(w.board.functions.approve(pid), b)
+    assert caught.error is not None and caught.error.error_args["expiresAt"] == expires_at
+    with expect_revert("ProposalExpired", NotPermittedError):
+        w.tx(w.board.functions.execute(pid), a)
+    assert w.rules.functions.isActive(w.lab.address).call()
+
+
+def test_a_removal_can_lower_the_threshold_in_the_same_proposal(w: World) -> None:
+    """Item 11: with threshold == members, one lost key froze the board."""
+    a, b, c = w.members
+    pid = propose(w, a, THRESHOLD, ref=(3).to_bytes(32, "big"))
+    w.tx(w.board.functions.approve(pid), b)
+    assert w.board.functions.threshold().call() == 3
+    # c's key is lost. A plain removal is invalid (2 members < threshold 3) ...
+    with expect_revert("InvalidThreshold", NotPermittedError):
+        propose(w, a, REMOVE, c.address)
+    # ... but a removal that lowers the threshold to 2 passes with the two keys left.
+    # It needs every other member (2), not the lost third key.
+    pid = propose(w, a, REMOVE, c.address, ref=(2).to_bytes(32, "big"))
+    assert w.board.functions.approvalsNeeded(pid).call() == 2
+    w.tx(w.board.functions.approve(pid), b)
+    assert not w.board.functions.isMember(c.address).call()
+    assert w.board.functions.threshold().call() == 2
+    assert w.board.functions.members().call() == [a.address, b.address]
+    # Any other proposal still needs the (new) threshold.
+    pending = propose(w, a, SUSPEND, w.lab.address)
+    assert w.board.functions.approvalsNeeded(pending).call() == 2
