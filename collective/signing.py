@@ -8,15 +8,21 @@ max(consent nonce, unix time in ms) so later intents carry larger nonces and win
 deadline, so a signature is valid once, before its deadline, on one chain, for one contract.
 
 A signed request serializes to JSON (:meth:`SignedRequest.to_json`) so it can travel from the
-subject's device to the relaying organization. Integers that can exceed 2^53 (expiry, nonce,
-deadline, chain id) are written as decimal strings, as JavaScript cannot hold them as numbers.
-Parsing refuses what the contract would refuse: a high-s signature (EIP-2) or v other than 27/28.
+subject's device to the relaying organization. :func:`typed_data` is the EIP-712 document an
+external wallet signs (ethers.js ``signTypedData``, MetaMask ``eth_signTypedData_v4``), and
+:meth:`SignedRequest.from_typed_data` joins that document with the wallet's signature. In both
+documents every uint of the struct (expiry, policy version, nonce, deadline) and the chain id
+are decimal strings whatever their value, as JavaScript cannot hold an integer past 2^53 as a
+number (see :mod:`collective.jsonints`); readers also take exact JSON integers and refuse
+floats. Parsing refuses what the contract would refuse: a high-s signature (EIP-2) or v other
+than 27/28.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar, Literal
 
 from eth_account import Account
@@ -26,6 +32,7 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from collective.errors import ConsentError, SignatureError
+from collective.jsonints import read_uint
 
 DOMAIN_NAME = "Collective"
 DOMAIN_VERSION = "2"
@@ -188,31 +195,14 @@ class SignedRequest:
             data = json.loads(text)
             if not isinstance(data, dict) or data.get("kind") not in ("grant", "withdrawal"):
                 raise ValueError('"kind" must be "grant" or "withdrawal"')
-            grant = data["kind"] == "grant"
-            fields = GRANT_FIELDS if grant else WITHDRAWAL_FIELDS
-            raw = data["request"]
-            if not isinstance(raw, dict):
-                raise ValueError('"request" must be an object')
-            names = {_ATTRS.get(f["name"], f["name"]) for f in fields}
-            if set(raw) != names:
-                raise ValueError(f"the request's fields must be exactly {sorted(names)}")
-            body: dict[str, Any] = {}
-            for name, value in raw.items():
-                if name in _BYTES_FIELDS:
-                    body[name] = _bytes32(value, name)
-                elif name in _UINT_BITS:
-                    body[name] = _uint(value, name, _UINT_BITS[name])
-                else:
-                    body[name] = to_checksum_address(_text(value, name))
-            request: Request = GrantRequest(**body) if grant else WithdrawalRequest(**body)
             sig = data["signature"]
             signed = cls(
-                request=request,
-                v=_uint(sig["v"], "signature.v", 8),
+                request=_request(data["request"], grant=data["kind"] == "grant"),
+                v=read_uint(sig["v"], "signature.v", 8),
                 r=_bytes32(sig["r"], "signature.r"),
                 s=_bytes32(sig["s"], "signature.s"),
                 signer=to_checksum_address(_text(data["signer"], "signer")),
-                chain_id=_uint(data["chainId"], "chainId", 256),
+                chain_id=read_uint(data["chainId"], "chainId", 256),
                 verifying_contract=to_checksum_address(
                     _text(data["verifyingContract"], "verifyingContract")
                 ),
@@ -227,6 +217,107 @@ class SignedRequest:
         if recover_signer(signed) != signed.signer:
             raise SignatureError("the signature does not match the signer named in the request")
         return signed
+
+    @classmethod
+    def from_typed_data(
+        cls, document: str | Mapping[str, Any], signature: str | bytes
+    ) -> SignedRequest:
+        """A signed request from the :func:`typed_data` document an external wallet signed
+        (as JSON text or parsed) and the 65-byte signature it returned (``0x`` r s v, v 27 or
+        28: what ethers.js ``signTypedData`` and ``eth_signTypedData_v4`` give). The signer is
+        the address the signature recovers to; relay the result as any signed request.
+
+        The document must be this project's: domain name and version, the ``Grant`` or
+        ``Withdrawal`` type field for field, and exactly its message fields; integers as
+        decimal strings or exact JSON integers, never floats. Raises SignatureError for a
+        malformed signature, ConsentError for a document that is not a consent request."""
+        try:
+            data = json.loads(document) if isinstance(document, str) else document
+            if not isinstance(data, Mapping):
+                raise ValueError("the typed data must be a JSON object")
+            primary = data.get("primaryType")
+            if primary not in ("Grant", "Withdrawal"):
+                raise ValueError('"primaryType" must be "Grant" or "Withdrawal"')
+            grant = primary == "Grant"
+            types = data["types"]
+            if not isinstance(types, Mapping):
+                raise ValueError('"types" must be an object')
+            if types.get(primary) != (GRANT_FIELDS if grant else WITHDRAWAL_FIELDS):
+                raise ValueError(f"types.{primary} is not this ledger's {primary} struct")
+            if types.get("EIP712Domain", _DOMAIN_FIELDS) != _DOMAIN_FIELDS:
+                raise ValueError("types.EIP712Domain is not this ledger's domain")
+            domain = data["domain"]
+            if not isinstance(domain, Mapping) or set(domain) != {
+                f["name"] for f in _DOMAIN_FIELDS
+            }:
+                raise ValueError(
+                    "the domain must have exactly name, version, chainId and verifyingContract"
+                )
+            if (domain["name"], domain["version"]) != (DOMAIN_NAME, DOMAIN_VERSION):
+                raise ValueError(
+                    f"the domain is {domain['name']!r} version {domain['version']!r}, not "
+                    f"{DOMAIN_NAME!r} version {DOMAIN_VERSION!r}"
+                )
+            message = data["message"]
+            if not isinstance(message, Mapping):
+                raise ValueError('"message" must be an object')
+            request = _request({_ATTRS.get(k, k): v for k, v in message.items()}, grant=grant)
+            chain_id = read_uint(domain["chainId"], "domain.chainId", 256)
+            verifying_contract = to_checksum_address(
+                _text(domain["verifyingContract"], "domain.verifyingContract")
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            missing = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise ConsentError(
+                f"not the typed data of a consent request: {missing}",
+                hint="sign the document that collective.signing.typed_data() wrote",
+            ) from None
+        v, r, s = _split_signature(signature)
+        check_signature_encoding(v, r, s)
+        unsigned = cls(request, v, r, s, "0x" + "00" * 20, chain_id, verifying_contract)
+        try:
+            signer = recover_signer(unsigned)
+        except ValueError as exc:  # eth_keys: no public key recovers from this signature
+            raise SignatureError(f"the signature recovers no signer: {exc}") from None
+        return replace(unsigned, signer=signer)
+
+
+def _request(raw: Any, *, grant: bool) -> Request:
+    """A request from its fields keyed by attribute name (``policy_version``), each checked:
+    addresses, 0x bytes32 and uints in range (decimal strings or exact JSON integers)."""
+    if not isinstance(raw, Mapping):
+        raise ValueError('"request" must be an object')
+    names = {
+        _ATTRS.get(f["name"], f["name"]) for f in (GRANT_FIELDS if grant else WITHDRAWAL_FIELDS)
+    }
+    if set(raw) != names:
+        raise ValueError(f"the request's fields must be exactly {sorted(names)}")
+    body: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name in _BYTES_FIELDS:
+            body[name] = _bytes32(value, name)
+        elif name in _UINT_BITS:
+            body[name] = read_uint(value, name, _UINT_BITS[name])
+        else:
+            body[name] = to_checksum_address(_text(value, name))
+    return GrantRequest(**body) if grant else WithdrawalRequest(**body)
+
+
+def _split_signature(signature: str | bytes) -> tuple[int, bytes, bytes]:
+    """(v, r, s) of a 65-byte r || s || v signature, given as bytes or 0x hex."""
+    raw = signature
+    if isinstance(raw, str):
+        text = raw.strip()
+        try:
+            raw = bytes.fromhex(text[2:]) if text.startswith("0x") else b""
+        except ValueError:
+            raw = b""
+    if len(raw) != 65:
+        raise SignatureError(
+            "a signature must be 65 bytes, 0x and 130 hex digits (r, s, v)",
+            hint="pass the string the wallet's signTypedData returned",
+        )
+    return raw[64], raw[:32], raw[32:64]
 
 
 def check_signature_encoding(v: int, r: bytes, s: bytes) -> None:
@@ -254,27 +345,6 @@ def _text(value: Any, name: str) -> str:
     return value
 
 
-def _uint(value: Any, name: str, bits: int) -> int:
-    """An unsigned integer from a JSON integer or a decimal string (never a float: a number
-    past 2^53 that went through JavaScript or jq has lost its low digits)."""
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError(
-            f"{name} must be an integer or a decimal string, not {json.dumps(value)}"
-            + (
-                " (a number past 2^53 loses digits in JSON tools: write it as a string)"
-                if isinstance(value, float)
-                else ""
-            )
-        )
-    if isinstance(value, str):
-        if not value.isdigit() or not value.isascii() or (len(value) > 1 and value[0] == "0"):
-            raise ValueError(f"{name} must be a decimal string of digits, not {value!r}")
-        value = int(value)
-    if not 0 <= value < 2**bits:
-        raise ValueError(f"{name} {value} is out of range for uint{bits}")
-    return value
-
-
 def _bytes32(value: Any, name: str) -> bytes:
     text = _text(value, name)
     if not text.startswith("0x") or len(text) != 66:
@@ -283,9 +353,20 @@ def _bytes32(value: Any, name: str) -> bytes:
 
 
 def typed_data(request: Request, *, chain_id: int, verifying_contract: str) -> dict[str, Any]:
-    """The full EIP-712 typed-data document for ``request``."""
+    """The full EIP-712 typed-data document for ``request``, ready to be written as JSON for
+    an external wallet: uints (and the domain's chain id) as decimal strings, bytes32 as 0x
+    hex, addresses checksummed. ethers.js signs it with ``signTypedData(domain, types,
+    message)`` once ``types.EIP712Domain`` is removed; ``eth_signTypedData_v4`` takes it whole.
+    """
     grant = isinstance(request, GrantRequest)
     primary = "Grant" if grant else "Withdrawal"
+    message: dict[str, Any] = {}
+    for spec, value in zip(request.FIELDS, request.as_tuple(), strict=True):
+        if isinstance(value, bytes):
+            value = "0x" + value.hex()
+        elif spec["type"].startswith("uint"):
+            value = str(value)
+        message[spec["name"]] = value
     return {
         "types": {
             "EIP712Domain": _DOMAIN_FIELDS,
@@ -295,11 +376,17 @@ def typed_data(request: Request, *, chain_id: int, verifying_contract: str) -> d
         "domain": {
             "name": DOMAIN_NAME,
             "version": DOMAIN_VERSION,
-            "chainId": chain_id,
+            "chainId": str(chain_id),
             "verifyingContract": to_checksum_address(verifying_contract),
         },
-        "message": request.message(),
+        "message": message,
     }
+
+
+def typed_data_json(request: Request, *, chain_id: int, verifying_contract: str) -> str:
+    """:func:`typed_data` as JSON text (every integer a decimal string)."""
+    document = typed_data(request, chain_id=chain_id, verifying_contract=verifying_contract)
+    return json.dumps(document, indent=2) + "\n"
 
 
 def sign(
@@ -340,4 +427,5 @@ __all__ = [
     "recover_signer",
     "sign",
     "typed_data",
+    "typed_data_json",
 ]

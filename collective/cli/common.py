@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
+from collective.jsonints import jsonable
+
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
@@ -54,6 +56,11 @@ def readable(message: str) -> str:
 
 
 def emit_json(data: Any) -> None:
+    """Print ``data`` as JSON: the one writer of every command's ``--json`` output.
+
+    The rule of :mod:`collective.jsonints`: an integer is a JSON number only when JavaScript
+    holds it exactly (|n| <= 2^53 - 1); any other integer, such as the expiry 2^64 - 1 of a
+    consent "until withdrawn", a uint64 nonce or a balance in wei, is a decimal string."""
     click.echo(json.dumps(to_jsonable(data), indent=2, sort_keys=True, default=str))
 
 
@@ -254,13 +261,16 @@ category_option = click.option(
 
 def to_jsonable(value: Any) -> Any:
     """Dataclasses as dicts (with their properties left out), bytes as 0x hex, enums by name,
-    tuples as lists, paths as strings."""
+    tuples as lists, paths as strings, integers past 2^53 as decimal strings
+    (:func:`collective.jsonints.jsonable`)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, bytes | bytearray):
         return "0x" + bytes(value).hex()
     if isinstance(value, enum.Enum):
         return value.name.lower().replace("_", "-")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return jsonable(value)
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
