@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up a development checkout: a Python venv with Collective and its pinned dependencies,
-# and the pinned npm tools (solc-js, anvil). Safe to run again; it only fills in what is missing.
+# slither in a venv of its own, and the pinned npm tools (solc-js, anvil, forge). Safe to run
+# again; it only fills in what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,11 +13,26 @@ fi
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+# The copy of pyproject.toml in the venv says what it holds: pip runs only when that changed.
+if ! cmp -s pyproject.toml .venv/installed-pyproject.toml; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+    cp pyproject.toml .venv/installed-pyproject.toml
+fi
+
+# slither (static analysis, scripts/slither_check.py) lives in its own venv: every
+# slither-analyzer 0.11.x requires web3<8 and Collective pins web3 8. The copy of the pins in the
+# venv says what it holds; it is reinstalled only when scripts/slither-requirements.txt changes.
+if ! cmp -s scripts/slither-requirements.txt .venv-slither/installed-requirements.txt; then
+    [ -x .venv-slither/bin/python ] || "$PYTHON" -m venv .venv-slither
+    .venv-slither/bin/python -m pip install --quiet --disable-pip-version-check \
+        -r scripts/slither-requirements.txt
+    cp scripts/slither-requirements.txt .venv-slither/installed-requirements.txt
+fi
 
 if ! command -v npm >/dev/null 2>&1; then
-    echo "warning: npm not found; solc-js and anvil are unavailable (the packaged artifacts still deploy)" >&2
-elif [ ! -x node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ] || [ ! -d node_modules/solc ]; then
+    echo "warning: npm not found; solc-js, anvil and forge are unavailable (the packaged artifacts still deploy)" >&2
+elif [ ! -x node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ] \
+    || [ ! -x node_modules/@foundry-rs/forge-linux-amd64/bin/forge ] || [ ! -d node_modules/solc ]; then
     npm ci --no-audit --no-fund --loglevel=error
 fi
