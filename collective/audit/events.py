@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from collective import jsonints
 from collective.artifacts import load_artifact
 from collective.codec import Codec
 from collective.config import ProjectConfig
@@ -167,7 +168,7 @@ class Catalogue:
             return
         name = decoded.event
         args = {key: jsonable(value) for key, value in decoded.args.items()}
-        rows["events"].append((block, index, tx_hash, contract, name, json.dumps(args)))
+        rows["events"].append((block, index, tx_hash, contract, name, jsonints.dumps(args)))
         if name in ACCOUNT_EVENTS:
             subject = args.get("account") or args.get("admin") or args.get("board") or ""
             rows["accounts"].append((block, index, name, subject.lower(), args["by"].lower()))

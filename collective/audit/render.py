@@ -18,6 +18,7 @@ from typing import Any
 
 from collective.audit.model import Report
 from collective.errors import ConfigurationError
+from collective.jsonints import jsonable
 
 FORMATS = ("table", "csv", "json", "html")
 NO_EXPIRY = 2**64 - 1
@@ -34,6 +35,10 @@ def when(timestamp: int | None) -> str:
 
 
 def to_jsonable(value: Any) -> Any:
+    """Dataclasses as dicts, tuples as lists, bytes as 0x hex, and integers by the rule of
+    :mod:`collective.jsonints`: a decimal string when JavaScript cannot hold it exactly."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return jsonable(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
