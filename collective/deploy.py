@@ -38,6 +38,7 @@ from eth_utils.crypto import keccak
 from web3.contract import Contract
 from web3.types import TxReceipt
 
+from collective import jsonints
 from collective.artifacts import Artifact, artifacts_root, load_artifact
 from collective.chain import Chain
 from collective.compiler import BUILD_INDEX, check_artifacts_current
@@ -177,7 +178,7 @@ def _compiler_info(config: ProjectConfig) -> dict[str, Any]:
 
 def _write_atomically(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, indent=2) + "\n"
+    text = jsonints.dumps(data, indent=2) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as handle:
@@ -202,7 +203,6 @@ def read_manifest(path: Path) -> dict[str, Any]:
         raise ConfigurationError(f"{path} is not a readable JSON manifest ({exc})") from None
     ok = (
         isinstance(data, dict)
-        and isinstance(data.get("chainId"), int)
         and isinstance(data.get("contracts"), dict)
         and all(
             isinstance(data["contracts"].get(name), dict)
@@ -210,10 +210,16 @@ def read_manifest(path: Path) -> dict[str, Any]:
             for name in CONTRACTS
         )
     )
+    why = ""
+    if ok:
+        try:  # a decimal string past 2^53, else a JSON integer (collective.jsonints)
+            data["chainId"] = jsonints.read_uint(data.get("chainId"), "chainId")
+        except ValueError as exc:
+            ok, why = False, f": {exc}"
     if not ok:
         raise ConfigurationError(
             f"{path} is not a Collective deployment manifest (it needs chainId and an address "
-            f"for each of {', '.join(CONTRACTS)})",
+            f"for each of {', '.join(CONTRACTS)}){why}",
             hint=_FRESH_HINT,
         )
     manifest: dict[str, Any] = data
