@@ -17,6 +17,13 @@ is sent by ``sender`` (the identity's current owner) through :meth:`Chain.transa
 <collective.chain.Chain.transact>` and returns the receipt; ``gas`` defaults to the node's
 estimate.
 
+A DID is only acted on, and only resolved, on the chain its network names
+(:func:`check_network`): the chain id in hex (``did:ethr:0x200cd:...``), a network name
+that ``hardhat.config.json`` gives the same chain id, or no network part at all, which means
+the connected chain. Any other network is refused, and :func:`resolution` answers
+``unknownNetwork`` exactly as ethr-did-resolver does for a network it has no configuration
+for.
+
 In a Collective deployment the registry lives at the ConsentLedger's address.
 """
 
@@ -27,7 +34,7 @@ import json
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Final, Literal
@@ -44,6 +51,7 @@ from web3.types import TxReceipt
 
 from collective.artifacts import load_artifact
 from collective.chain import Chain
+from collective.config import ProjectConfig, load_config
 from collective.errors import ChainError, ConfigurationError
 
 VERI_KEY: Final = b"veriKey".ljust(32, b"\0")
@@ -52,6 +60,11 @@ SIG_AUTH: Final = b"sigAuth".ljust(32, b"\0")
 """Delegate type of a key that may also authenticate as the identity (e.g. a guardian)."""
 
 NULL_ADDRESS: Final = "0x0000000000000000000000000000000000000000"
+DEACTIVATED: Final = "0x000000000000000000000000000000000000dEaD"
+"""What the registry's ``identityOwner`` returns for a deactivated identity (its
+``DIDOwnerChanged`` event says the zero address, as did:ethr resolvers expect)."""
+UNKNOWN_NETWORK: Final = "unknownNetwork"
+"""The DID resolution error for a DID anchored on a network the resolver is not configured for."""
 
 DID_CONTEXT: Final = (
     "https://www.w3.org/ns/did/v1",
@@ -234,12 +247,123 @@ def _address_of_key(public_key: bytes, text: str) -> str:
         ) from None
 
 
-def _identity_address(identity: str | Did) -> str:
-    if isinstance(identity, Did):
-        return identity.address
-    if isinstance(identity, str) and identity.startswith("did:"):
-        return parse_did(identity).address
+def _identity_address(identity: str | Did, chain: Chain) -> str:
+    """The identity's address; a DID must be anchored on ``chain`` (ConfigurationError)."""
+    if isinstance(identity, Did) or (isinstance(identity, str) and identity.startswith("did:")):
+        if network_id(identity) is None:
+            return (
+                parse_did(str(identity)).address if isinstance(identity, str) else identity.address
+            )
+        return DidNetworks.of(chain.chain_id, connected_as=chain.name).check(identity).address
     return _checksummed(identity, "identity")
+
+
+# --- networks -----------------------------------------------------------------------------------
+
+
+def network_id(did: str | Did) -> str | None:
+    """The network part of ``did`` as written (``"sepolia"``, ``"0x7a69"``); None when it has
+    none. ConfigurationError for a malformed DID.
+
+    This is the key ethr-did-resolver looks its configured networks up by, as text: it knows
+    ``0x7a69`` for chain 31337, not ``0x7A69`` or ``0x07a69``. (It calls a DID without a
+    network part "mainnet"; here such a DID means the connected chain.)
+    """
+    if isinstance(did, Did):
+        if did.network is not None:
+            return did.network
+        return None if did.chain_id is None else hex(did.chain_id)
+    parse_did(did)
+    return did[len(_PREFIX) :].rpartition(":")[0] or None
+
+
+@dataclass(frozen=True)
+class DidNetworks:
+    """Which did:ethr networks name one chain: what a resolver configured for it accepts.
+
+    ``ids`` are the network ids of chain ``chain_id`` (see :meth:`of`); ``names`` maps every
+    other network name the configuration or :data:`KNOWN_NETWORKS` knows to its chain id, so
+    that an error can say where a foreign DID lives.
+    """
+
+    chain_id: int
+    ids: frozenset[str]
+    names: dict[str, int] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def of(
+        cls,
+        chain_id: int,
+        *,
+        config: ProjectConfig | None = None,
+        connected_as: str | None = None,
+    ) -> DidNetworks:
+        """The networks of chain ``chain_id``:
+
+        - its chain id in hex as ethr-did-resolver keys it (``0x200cd``: lowercase, no
+          leading zeros);
+        - every network name ``config`` (default: hardhat.config.json) gives this chain id;
+        - ``connected_as``, the configured network the chain was reached by, when the
+          configuration gives that network no chain id (``local``);
+        - the well-known name of this chain id (:data:`KNOWN_NETWORKS`), unless the
+          configuration uses that name for a network of its own.
+        """
+        config = config if config is not None else load_config()
+        ids = {hex(chain_id)}
+        names = {name: known for name, known in KNOWN_NETWORKS.items()}
+        for name, net in config.networks.items():
+            names.pop(name, None)
+            if net.chain_id is not None:
+                names[name] = net.chain_id
+            elif name == connected_as:
+                names[name] = chain_id
+        ids.update(name for name, known in names.items() if known == chain_id)
+        return cls(chain_id, frozenset(ids), names)
+
+    def chain_of(self, network: str) -> int | None:
+        """The chain id ``network`` (a DID's network part) names, None when unknown."""
+        if network.startswith("0x"):
+            return int(network, 16) if _HEX.fullmatch(network[2:]) else None
+        return self.names.get(network)
+
+    def accepts(self, did: str | Did) -> bool:
+        """Is ``did`` anchored on this chain (or without a network part)?"""
+        network = network_id(did)
+        return network is None or network in self.ids
+
+    def check(self, did: str | Did) -> Did:
+        """``did`` parsed, when it is anchored on this chain (or has no network part).
+
+        Raises ConfigurationError naming the DID, its network and this chain otherwise (and
+        for a malformed DID)."""
+        parsed = did if isinstance(did, Did) else parse_did(did)
+        network = network_id(did)
+        if network is None or network in self.ids:
+            return parsed
+        raise self.refusal(str(did), network, parsed.address)
+
+    def refusal(self, did: str, network: str, address: str) -> ConfigurationError:
+        """The error for ``did``, whose network ``network`` is not this chain."""
+        elsewhere = self.chain_of(network)
+        if elsewhere is None:
+            where = "a network configured for no chain"
+        elif elsewhere == self.chain_id:
+            where = f"chain {elsewhere}, written {network} instead of {hex(elsewhere)}"
+        else:
+            where = f"chain {elsewhere}"
+        ours = ", ".join(sorted(self.ids, key=lambda n: (not n.startswith("0x"), n)))
+        return ConfigurationError(
+            f"{did} is a DID of network {network} ({where}), but the connected chain is "
+            f"{self.chain_id} (did:ethr networks {ours}); {UNKNOWN_NETWORK}: "
+            f"{unknown_network_message(network)}",
+            hint=f"act for that identity through a connection to its own network; on this "
+            f"chain the address's DID is {format_did(address, self.chain_id)}",
+        )
+
+
+def unknown_network_message(network: str) -> str:
+    """ethr-did-resolver's message for a DID on a network it has no configuration for."""
+    return f"The DID resolver does not have a configuration for network: {network}"
 
 
 # --- the registry's history ---------------------------------------------------------------------
@@ -271,7 +395,7 @@ def change_log(chain: Chain, registry: Contract | str, identity: str | Did) -> l
     UTF-8 (not did:ethr data) are left out but their links are followed, as ethr-did-resolver
     does.
     """
-    address = _identity_address(identity)
+    address = _identity_address(identity, chain)
     contract = _contract(chain, registry)
     try:
         with chain.reading(f"reading changed({address})"):
@@ -444,6 +568,7 @@ def resolve(
     *,
     block: int | None = None,
     now: int | None = None,
+    networks: DidNetworks | None = None,
 ) -> DidDocument:
     """Resolve ``did`` against the ERC-1056 ``registry`` on ``chain``.
 
@@ -455,18 +580,13 @@ def resolve(
     the latest block (``validTo`` = that block's time) is gone at once, as the registry's
     ``validDelegate`` (``validTo > block.timestamp``) says.
 
-    Raises ConfigurationError for a malformed DID or one anchored on another chain, and
-    ChainError when the node fails.
+    ``networks`` are the DID networks that name ``chain`` (default:
+    ``DidNetworks.of(chain.chain_id, connected_as=chain.name)``, from hardhat.config.json).
+    Raises ConfigurationError for a malformed DID or one of another network (the
+    ``unknownNetwork`` of :func:`resolution`), and ChainError when the node fails.
     """
-    parsed = did if isinstance(did, Did) else parse_did(did)
+    parsed = _networks_of(chain, networks).check(did)
     text = str(did)
-    if parsed.chain_id is not None and parsed.chain_id != chain.chain_id:
-        raise ConfigurationError(
-            f"{text} is anchored on chain {parsed.chain_id}, but {chain.where} is chain "
-            f"{chain.chain_id}",
-            hint=f"resolve {format_did(parsed.address, chain.chain_id)} instead, or connect "
-            "to the DID's chain",
-        )
     if now is None:
         if block is None:
             latest = _block_time(chain, "latest")
@@ -481,6 +601,51 @@ def resolve(
     return _document(
         text, parsed.address, controller_key, history, chain.chain_id, block, now, chain
     )
+
+
+def resolution(
+    chain: Chain,
+    registry: Contract | str,
+    did: str | Did,
+    *,
+    block: int | None = None,
+    now: int | None = None,
+    networks: DidNetworks | None = None,
+) -> dict[str, Any]:
+    """The DID resolution result of ``did`` in did-resolver's JSON shape, as
+    ethr-did-resolver returns it: :meth:`DidDocument.resolution_result` when it resolves, and
+    for a DID of a network that does not name ``chain`` (see :func:`resolve`)::
+
+        {"didResolutionMetadata": {"error": "unknownNetwork", "message": "The DID resolver
+         does not have a configuration for network: sepolia"},
+         "didDocumentMetadata": {}, "didDocument": None}
+
+    Raises ConfigurationError for a malformed DID and ChainError when the node fails.
+    """
+    known = _networks_of(chain, networks)
+    if not known.accepts(did):
+        network = network_id(did)
+        assert network is not None
+        return {
+            "didResolutionMetadata": {
+                "error": UNKNOWN_NETWORK,
+                "message": unknown_network_message(network),
+            },
+            "didDocumentMetadata": {},
+            "didDocument": None,
+        }
+    return resolve(chain, registry, did, block=block, now=now, networks=known).resolution_result()
+
+
+def _networks_of(chain: Chain, networks: DidNetworks | None) -> DidNetworks:
+    if networks is None:
+        return DidNetworks.of(chain.chain_id, connected_as=chain.name)
+    if networks.chain_id != chain.chain_id:
+        raise ConfigurationError(
+            f"the DID networks given are chain {networks.chain_id}'s, not {chain.where}'s "
+            f"(chain {chain.chain_id})"
+        )
+    return networks
 
 
 def _document(
@@ -723,7 +888,7 @@ def add_delegate(
 ) -> TxReceipt:
     """Make ``delegate`` a delegate of ``delegate_type`` (VERI_KEY, SIG_AUTH) for ``validity`` s."""
     fn = _contract(chain, registry).functions.addDelegate(
-        _identity_address(identity),
+        _identity_address(identity, chain),
         _bytes32(delegate_type, "delegate type"),
         _checksummed(delegate, "delegate"),
         validity,
@@ -743,7 +908,7 @@ def revoke_delegate(
 ) -> TxReceipt:
     """Revoke ``delegate`` of ``delegate_type`` now."""
     fn = _contract(chain, registry).functions.revokeDelegate(
-        _identity_address(identity),
+        _identity_address(identity, chain),
         _bytes32(delegate_type, "delegate type"),
         _checksummed(delegate, "delegate"),
     )
@@ -761,7 +926,7 @@ def change_owner(
 ) -> TxReceipt:
     """Hand ``identity`` to ``new_owner``; the zero address deactivates it for good."""
     fn = _contract(chain, registry).functions.changeOwner(
-        _identity_address(identity), _checksummed(new_owner, "new owner")
+        _identity_address(identity, chain), _checksummed(new_owner, "new owner")
     )
     return chain.transact(fn, sender, gas=gas)
 
@@ -782,7 +947,7 @@ def set_attribute(
     A str ``value`` is stored as UTF-8 (a service endpoint); pass bytes for key material.
     """
     fn = _contract(chain, registry).functions.setAttribute(
-        _identity_address(identity),
+        _identity_address(identity, chain),
         _bytes32(name, "attribute name"),
         value.encode() if isinstance(value, str) else bytes(value),
         validity,
@@ -802,7 +967,7 @@ def revoke_attribute(
 ) -> TxReceipt:
     """Revoke attribute ``name`` = ``value`` (both as they were set)."""
     fn = _contract(chain, registry).functions.revokeAttribute(
-        _identity_address(identity),
+        _identity_address(identity, chain),
         _bytes32(name, "attribute name"),
         value.encode() if isinstance(value, str) else bytes(value),
     )
@@ -810,20 +975,26 @@ def revoke_attribute(
 
 
 __all__ = [
+    "DEACTIVATED",
     "DID_CONTEXT",
     "KNOWN_NETWORKS",
     "SIG_AUTH",
+    "UNKNOWN_NETWORK",
     "VERI_KEY",
     "Did",
     "DidDocument",
+    "DidNetworks",
     "RegistryEvent",
     "add_delegate",
     "change_log",
     "change_owner",
     "format_did",
+    "network_id",
     "parse_did",
+    "resolution",
     "resolve",
     "revoke_attribute",
     "revoke_delegate",
     "set_attribute",
+    "unknown_network_message",
 ]

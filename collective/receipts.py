@@ -73,6 +73,7 @@ from collective.codec import consent_id
 from collective.deploy import LEDGER, Deployment
 from collective.did import format_did
 from collective.errors import ChainError, ConfigurationError
+from collective.jsonints import jsonable, read_uint
 
 KANTARA_VERSION: Final = "KI-CR-v1.1.0"
 ISO_SCHEMA: Final = "ISO/IEC TS 27560:2023"
@@ -237,6 +238,9 @@ class ConsentReceipt:
     # --- JSON ---
 
     def to_dict(self) -> dict[str, Any]:
+        """The receipt's JSON document; an integer JavaScript cannot hold exactly (the expiry
+        2^64 - 1 of a consent until withdrawn) is a decimal string
+        (:mod:`collective.jsonints`)."""
         ev = self.evidence
         controllers = [self.controller.to_dict()]
         purpose = {
@@ -248,7 +252,7 @@ class ConsentReceipt:
             "termination": self.termination,
             "thirdPartyDisclosure": False,
         }
-        return {
+        document = {
             "version": KANTARA_VERSION,
             "jurisdiction": self.jurisdiction,
             "consentTimestamp": self.consent_timestamp,
@@ -280,6 +284,7 @@ class ConsentReceipt:
             },
             "evidence": ev.to_dict(),
         }
+        return jsonable(document)  # type: ignore[no-any-return]
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2) + "\n"
@@ -452,10 +457,13 @@ class _Reader:
         return self.text(key)
 
     def integer(self, key: str) -> int:
+        """A non-negative integer: a JSON integer or a decimal string, never a float."""
         value = self.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise _bad(self.path(key), "not a non-negative integer")
-        return value
+        try:
+            return read_uint(value, self.path(key))
+        except ValueError as exc:
+            why = str(exc).removeprefix(self.path(key) + " ")
+            raise _bad(self.path(key), f"not a non-negative integer ({why})") from None
 
     def boolean(self, key: str) -> bool:
         value = self.get(key)

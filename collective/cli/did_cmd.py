@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from collective.cli.common import (
@@ -31,10 +33,12 @@ identity_option = click.option(
 def did_group() -> None:
     """Identities: resolve did:ethr DIDs, manage delegates (guardians), owners and attributes.
 
-    An identity is an address; its DID on this chain is did:ethr:<chain id in hex>:<address>.
-    Consents belong to the identity, not to a key: after `change-owner` the new key acts for
-    it and the old one can do nothing. A guardian is a sigAuth delegate: it can sign consents
-    and withdrawals for the identity until the delegation expires.
+    An identity is an address; its DID on this chain is did:ethr:<chain id in hex>:<address>
+    (a network name hardhat.config.json gives the same chain id, or no network part, also
+    names this chain; a DID of any other network is refused). Consents belong to the
+    identity, not to a key: after `change-owner` the new key acts for it and the old one can
+    do nothing. A guardian is a sigAuth delegate: it can sign consents and withdrawals for
+    the identity until the delegation expires. `deactivate` ends the identity for good.
 
     \b
     Examples:
@@ -56,6 +60,8 @@ def resolve_command(state: CliState, did: str, block: int | None) -> None:
     The document lists the owner as #controller, veriKey delegates as assertion methods,
     sigAuth delegates (guardians) also under authentication, did/pub keys and did/svc
     services. --json prints the DID resolution result (didDocument, didDocumentMetadata).
+    A DID of another network than the connected chain's does not resolve: exit 1 with
+    ethr-did-resolver's unknownNetwork error (--json prints that resolution result).
 
     \b
     Examples:
@@ -64,10 +70,13 @@ def resolve_command(state: CliState, did: str, block: int | None) -> None:
       collective --network anvil did resolve 0x90F7...b906 --block 120
     """
     client = make_client(state, "`collective did resolve`", read_only=True)
-    document = client.did.resolve(did, block=block)
     if state.as_json:
-        emit_json(document.resolution_result())
+        result = client.did.resolution(did, block=block)
+        emit_json(result)
+        if result["didResolutionMetadata"].get("error"):
+            sys.exit(1)
         return
+    document = client.did.resolve(did, block=block)
     updated = document.updated
     print_fields(
         None,
@@ -137,22 +146,45 @@ def show_id_command(ctx: click.Context, value: str, chain_id: int | None, as_jso
       collective did show-id did:ethr:0x7a69:0x90F79bf6EB2c4f870365E785982E1f101E93b906
     """
     from collective.client.base import address_of
-    from collective.did import format_did, parse_did
+    from collective.config import load_config
+    from collective.did import (
+        UNKNOWN_NETWORK,
+        DidNetworks,
+        format_did,
+        network_id,
+        parse_did,
+        unknown_network_message,
+    )
+    from collective.errors import ConfigurationError
 
     state = ctx.find_object(CliState) or CliState()
     as_json = as_json or state.as_json
-    if value.strip().startswith("did:"):
-        parsed = parse_did(value.strip())
-        data = {"did": value.strip(), "address": parsed.address, "chain_id": parsed.chain_id}
+    text = value.strip()
+    if text.startswith("did:"):
+        parsed = parse_did(text)
+        network = network_id(text)
+        if network is None:
+            # No network part: the chain chosen by --chain-id / --network / the node.
+            known: int | None = chain_id if chain_id is not None else _chain_id(state)
+        else:
+            # Which chain the network names, by hardhat.config.json or the well-known names.
+            known = DidNetworks.of(1, config=load_config()).chain_of(network)
+            if known is None:
+                raise ConfigurationError(
+                    f"{text} is a DID of network {network}, which names no chain here "
+                    f"({UNKNOWN_NETWORK}: {unknown_network_message(network)})",
+                    hint="give the network a chainId in hardhat.config.json, or write the "
+                    "chain id in hex (did:ethr:0x<chain id>:<address>)",
+                )
+        data = {"did": text, "address": parsed.address, "chain_id": known}
     else:
         address = address_of(value, "address")
         chain = chain_id if chain_id is not None else _chain_id(state)
         data = {"did": format_did(address, chain), "address": address, "chain_id": chain}
     if as_json:
         emit_json(data)
-    elif value.strip().startswith("did:"):
-        chain_text = data["chain_id"] if data["chain_id"] is not None else "mainnet (1)"
-        click.echo(f"{data['address']} on chain {chain_text}")
+    elif text.startswith("did:"):
+        click.echo(f"{data['address']} on chain {data['chain_id']}")
     else:
         click.echo(data["did"])
 
@@ -277,6 +309,28 @@ def change_owner_command(state: CliState, new_owner: str, identity: str | None) 
     client = make_client(state, "`collective did change-owner`")
     change = client.did.change_owner(new_owner, identity=identity)
     report(state, change, f"{change.did}: {change.change} to {new_owner}")
+
+
+@did_group.command("deactivate")
+@identity_option
+@click.option("--yes", is_flag=True, help="Confirm: deactivation cannot be undone.")
+@client_command
+def deactivate_command(state: CliState, identity: str | None, yes: bool) -> None:
+    """Deactivate the identity for good (changeOwner to the zero address).
+
+    No key or delegate acts for it again, its consents cover no use from then on (`consent
+    status` says deactivated) and it cannot be revived. Sent by its current owner.
+
+    \b
+    Examples:
+      collective --network anvil --account 3 did deactivate --yes
+      collective --account patient did deactivate --identity did:ethr:0x7a69:0x90F7... --yes
+    """
+    if not yes:
+        raise click.UsageError("deactivation cannot be undone: pass --yes to confirm")
+    client = make_client(state, "`collective did deactivate`")
+    change = client.did.deactivate(identity=identity)
+    report(state, change, f"{change.did}: {change.change} (for good)")
 
 
 @did_group.command("set-attribute")

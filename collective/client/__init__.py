@@ -39,14 +39,15 @@ class Collective:
     ) -> None:
         self.chain = chain
         self.deployment = deployment.bind(chain) if deployment.chain is not chain else deployment
-        self.session = Session(chain, self.deployment, account)
-        self.orgs = Orgs(self.session)
-        self.policies = Policies(self.session)
-        self.consent = ConsentClient(self.session)
-        self.signing = SigningClient(self.session, self.consent)
-        self.usage = UsageClient(self.session)
-        self.did = DidClient(self.session)
-        self.oversight = OversightClient(self.session)
+        self.session = session = Session(chain, self.deployment, account)
+        # Bound: every DID a sub-client is given is checked against this chain (address_of).
+        self.orgs = session.bind(Orgs(session))
+        self.policies = session.bind(Policies(session))
+        self.consent = session.bind(ConsentClient(session))
+        self.signing = session.bind(SigningClient(session, self.consent))
+        self.usage = session.bind(UsageClient(session))
+        self.did = session.bind(DidClient(session))
+        self.oversight = session.bind(OversightClient(session))
 
     @classmethod
     def connect(

@@ -4,14 +4,25 @@ A :class:`Session` is one chain, one deployment of the suite and one sending acc
 sub-clients (:mod:`~collective.client.orgs`, :mod:`~collective.client.consent`, ...) are thin
 typed wrappers over its contracts; each write returns a frozen dataclass derived from
 :class:`TxResult`, which carries the transaction hash, block and gas used.
+
+Every identity or organization a sub-client takes as a did:ethr DID goes through
+:func:`address_of`, the one place a DID becomes an address: there a DID of another network
+than the session's chain is refused (:meth:`~collective.did.DidNetworks.check`). The session
+says which chain that is, explicitly (``address_of(value, what, session)``) or, for the
+sub-clients of a :class:`~collective.client.Collective`, as the session of the call in
+progress (:meth:`Session.bind`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import is_address, to_checksum_address
@@ -23,7 +34,10 @@ from web3.types import BlockIdentifier, EventData, TxReceipt
 from collective.chain import Chain
 from collective.codec import Codec, DecodedLog, checksum
 from collective.deploy import LEDGER, Deployment
+from collective.did import DidNetworks, network_id, parse_did
 from collective.errors import ConfigurationError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -109,6 +123,45 @@ class Session:
             )
         return self.account
 
+    @cached_property
+    def did_networks(self) -> DidNetworks:
+        """The did:ethr networks that name this session's chain (hardhat.config.json's names
+        for its chain id, and its chain id in hex)."""
+        return DidNetworks.of(
+            self.chain.chain_id,
+            config=self.deployment.config,
+            connected_as=self.chain.name,
+        )
+
+    @contextmanager
+    def active(self) -> Iterator[None]:
+        """Within this block, :func:`address_of` checks DIDs against this session's chain."""
+        token = _CURRENT.set(self)
+        try:
+            yield
+        finally:
+            _CURRENT.reset(token)
+
+    def bind(self, client: T) -> T:
+        """``client`` (a sub-client) with each public method run :meth:`active`, so that every
+        DID it is given, however deep it is turned into an address, is checked against this
+        session's chain. Returns ``client``, whose bound methods are replaced on the instance."""
+        for name, member in inspect.getmembers(type(client)):
+            if name.startswith("_") or not callable(member) or isinstance(member, type):
+                continue
+            if isinstance(inspect.getattr_static(type(client), name), property):
+                continue
+            setattr(client, name, self._within(getattr(client, name)))
+        return client
+
+    def _within(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self.active():
+                return method(*args, **kwargs)
+
+        return call
+
     @property
     def first_block(self) -> int:
         """The block the suite was deployed in: where event queries start."""
@@ -181,26 +234,40 @@ class Session:
         return LEDGER
 
 
-def address_of(value: str | LocalAccount, what: str) -> str:
-    """A checksummed address from an address, an account or a did:ethr DID."""
+_CURRENT: ContextVar[Session | None] = ContextVar("collective_session", default=None)
+
+
+def address_of(value: str | LocalAccount, what: str, session: Session | None = None) -> str:
+    """A checksummed address from an address, an account or a did:ethr DID.
+
+    A DID must be anchored on the chain of ``session`` (default: the session of the
+    sub-client call in progress, see :meth:`Session.bind`): one of another network raises
+    ConfigurationError naming the DID, its network and the connected chain. Without any
+    session a DID is only parsed.
+    """
     if isinstance(value, LocalAccount):
         return value.address
-    return _address_of(str(value), what)
+    text = str(value)
+    address, network = _address_of(text, what)
+    if network is not None:
+        within = session if session is not None else _CURRENT.get()
+        if within is not None and network not in within.did_networks.ids:
+            raise within.did_networks.refusal(text.strip(), network, address)
+    return address
 
 
 @lru_cache(maxsize=65536)
-def _address_of(value: str, what: str) -> str:
+def _address_of(value: str, what: str) -> tuple[str, str | None]:
+    """(checksummed address, the DID's network part or None)."""
     text = value.strip()
     if text.startswith("did:"):
-        from collective.did import parse_did
-
-        return parse_did(text).address
+        return parse_did(text).address, network_id(text)
     if not is_address(text):
         raise ConfigurationError(
             f"{what} {text!r} is not an address",
             hint="give 0x and 40 hex digits, or a did:ethr DID",
         )
-    return to_checksum_address(text)
+    return to_checksum_address(text), None
 
 
 def data_ref(value: bytes | str) -> bytes:

@@ -4,6 +4,11 @@ Consents belong to the identity (the DID's address), not to a key: after
 :meth:`DidClient.change_owner` the new key acts for the identity and the old one can do
 nothing. A guardian is a ``sigAuth`` delegate (:meth:`DidClient.add_guardian`): it can sign
 grants and withdrawals for the identity until the delegation expires.
+
+A DID given here must be anchored on the session's chain (its chain id in hex, a network name
+hardhat.config.json gives that chain id, or no network part): one of another network is
+refused with ConfigurationError, and :meth:`DidClient.resolution` answers ``unknownNetwork``
+for it as ethr-did-resolver does.
 """
 
 from __future__ import annotations
@@ -45,25 +50,55 @@ class DidClient:
 
     def did_of(self, identity: Who) -> str:
         """The identity's DID on this chain: ``did:ethr:0x<chainId>:<address>``."""
-        return _did.format_did(address_of(identity, "identity"), self._s.chain.chain_id)
+        return _did.format_did(self._address(identity, "identity"), self._s.chain.chain_id)
 
-    @staticmethod
-    def parse(text: str) -> Did:
-        return _did.parse_did(text)
+    def parse(self, text: str) -> Did:
+        """Parse ``text``; ConfigurationError when it is malformed or of another network."""
+        return self._s.did_networks.check(text)
 
     def resolve(self, did: str | Did | LocalAccount, *, block: int | None = None) -> DidDocument:
-        """The W3C DID document (optionally as of ``block``), from the registry's change log."""
-        target = self.did_of(did) if isinstance(did, LocalAccount) else did
-        if isinstance(target, str) and not target.startswith("did:"):
-            target = self.did_of(target)
-        return _did.resolve(self._s.chain, self._s.ledger, target, block=block)
+        """The W3C DID document (optionally as of ``block``), from the registry's change log.
+
+        An address (or account) stands for its DID on this chain. ConfigurationError for a
+        DID of another network."""
+        return _did.resolve(
+            self._s.chain,
+            self._s.ledger,
+            self._target(did),
+            block=block,
+            networks=self._s.did_networks,
+        )
+
+    def resolution(
+        self, did: str | Did | LocalAccount, *, block: int | None = None
+    ) -> dict[str, Any]:
+        """The DID resolution result, as ethr-did-resolver returns it: the document, or for a
+        DID of another network ``didResolutionMetadata.error == "unknownNetwork"``."""
+        return _did.resolution(
+            self._s.chain,
+            self._s.ledger,
+            self._target(did),
+            block=block,
+            networks=self._s.did_networks,
+        )
+
+    def deactivated(self, identity: Who) -> bool:
+        """Has the identity been deactivated (its owner is ``DEACTIVATED``)?"""
+        return self.owner(identity).lower() == _did.DEACTIVATED.lower()
+
+    def _target(self, did: str | Did | LocalAccount) -> str | Did:
+        if isinstance(did, LocalAccount):
+            return self.did_of(did)
+        if isinstance(did, str) and not did.strip().startswith("did:"):
+            return self.did_of(did)
+        return did.strip() if isinstance(did, str) else did
 
     def owner(self, identity: Who) -> str:
-        fn = self._s.ledger.functions.identityOwner(address_of(identity, "identity"))
+        fn = self._s.ledger.functions.identityOwner(self._address(identity, "identity"))
         return str(self._s.call(fn))
 
     def change_log(self, identity: Who) -> list[RegistryEvent]:
-        return _did.change_log(self._s.chain, self._s.ledger, address_of(identity, "identity"))
+        return _did.change_log(self._s.chain, self._s.ledger, self._address(identity, "identity"))
 
     def add_delegate(
         self,
@@ -77,7 +112,7 @@ class DidClient:
         who = self._identity(identity)
         receipt = _did.add_delegate(
             self._s.chain, self._s.ledger, self._s.sender, who, delegate_type,
-            address_of(delegate, "delegate"), validity,
+            self._address(delegate, "delegate"), validity,
         )  # fmt: skip
         return self._result(receipt, who, f"{_kind(delegate_type)} delegate added")
 
@@ -93,7 +128,7 @@ class DidClient:
         who = self._identity(identity)
         receipt = _did.revoke_delegate(
             self._s.chain, self._s.ledger, self._s.sender, who, delegate_type,
-            address_of(delegate, "delegate"),
+            self._address(delegate, "delegate"),
         )  # fmt: skip
         return self._result(receipt, who, f"{_kind(delegate_type)} delegate revoked")
 
@@ -101,7 +136,11 @@ class DidClient:
         """Hand the identity to a new key (e.g. after the old one was lost)."""
         who = self._identity(identity)
         receipt = _did.change_owner(
-            self._s.chain, self._s.ledger, self._s.sender, who, address_of(new_owner, "new owner")
+            self._s.chain,
+            self._s.ledger,
+            self._s.sender,
+            who,
+            self._address(new_owner, "new owner"),
         )
         return self._result(receipt, who, "owner changed")
 
@@ -145,9 +184,9 @@ class DidClient:
     ) -> DidChange:
         """``owner`` (the identity's key, e.g. a child's phone with no ether) signs the
         delegation offline; this client's account relays ``addDelegateSigned`` and pays."""
-        who = address_of(identity if identity is not None else owner, "identity")
+        who = self._address(identity if identity is not None else owner, "identity")
         kind = _did._bytes32(delegate_type, "delegate type")
-        target = address_of(delegate, "delegate")
+        target = self._address(delegate, "delegate")
         fields = [("bytes32", kind), ("address", target), ("uint256", validity)]
         v, r, s = self._sign_change(owner, who, "addDelegate", fields)
         fn = self._s.ledger.functions.addDelegateSigned(who, v, r, s, kind, target, validity)
@@ -162,9 +201,9 @@ class DidClient:
         identity: Who | None = None,
     ) -> DidChange:
         """Gasless :meth:`revoke_delegate`: ``owner`` signs, this client relays."""
-        who = address_of(identity if identity is not None else owner, "identity")
+        who = self._address(identity if identity is not None else owner, "identity")
         kind = _did._bytes32(delegate_type, "delegate type")
-        target = address_of(delegate, "delegate")
+        target = self._address(delegate, "delegate")
         v, r, s = self._sign_change(
             owner, who, "revokeDelegate", [("bytes32", kind), ("address", target)]
         )
@@ -175,8 +214,8 @@ class DidClient:
         self, owner: LocalAccount, new_owner: Who, *, identity: Who | None = None
     ) -> DidChange:
         """Gasless :meth:`change_owner`: ``owner`` signs, this client relays."""
-        who = address_of(identity if identity is not None else owner, "identity")
-        target = address_of(new_owner, "new owner")
+        who = self._address(identity if identity is not None else owner, "identity")
+        target = self._address(new_owner, "new owner")
         v, r, s = self._sign_change(owner, who, "changeOwner", [("address", target)])
         fn = self._s.ledger.functions.changeOwnerSigned(who, v, r, s, target)
         return self._result(self._s.transact(fn), who, "owner changed")
@@ -196,8 +235,11 @@ class DidClient:
         signature = owner.unsafe_sign_hash(Hash32(digest))
         return signature.v, signature.r.to_bytes(32, "big"), signature.s.to_bytes(32, "big")
 
+    def _address(self, value: Who, what: str) -> str:
+        return address_of(value, what, self._s)
+
     def _identity(self, identity: Who | None) -> str:
-        return address_of(identity if identity is not None else self._s.sender, "identity")
+        return self._address(identity if identity is not None else self._s.sender, "identity")
 
     def _result(self, receipt: TxReceipt, identity: str, change: str) -> DidChange:
         return DidChange(**tx_fields(receipt), did=self.did_of(identity), change=change)
