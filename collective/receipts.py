@@ -1,7 +1,10 @@
 """Consent receipts: a JSON record of one on-chain grant that anyone can check against the chain.
 
 :func:`build_receipt` reads a grant transaction and writes a :class:`ConsentReceipt`;
-:func:`verify_receipt` checks one against the chain and reports the consent's status now.
+:func:`verify_receipt` checks one against the chain and reports the consent's state now, in
+the one vocabulary the client, the CLI and the audit use too
+(:class:`~collective.consent_state.ConsentState`: active, withdrawn, expired, superseded,
+deactivated), and whether the receipt's grant was since renewed.
 
 The JSON is one document: the Kantara Initiative Consent Receipt v1.1 fields at the top
 level, the ISO/IEC TS 27560:2023 consent-record fields that Kantara has no name for in an
@@ -70,8 +73,9 @@ from web3.types import TxReceipt
 from collective import vocab
 from collective.chain import Chain
 from collective.codec import consent_id
+from collective.consent_state import ConsentState, ConsentStatus, read_status
 from collective.deploy import LEDGER, Deployment
-from collective.did import format_did
+from collective.did import DidNetworks, format_did, network_id
 from collective.errors import ChainError, ConfigurationError
 from collective.jsonints import jsonable, read_uint
 
@@ -854,14 +858,23 @@ class ReceiptVerification:
     """The outcome of :func:`verify_receipt`.
 
     ``ok`` is True when every check passed: the receipt is a true record of a grant on this
-    chain. ``status`` is what became of the consent since: "active", "withdrawn", "expired" or
-    "renewed" (granted again later, with possibly other terms), or "unknown" when the receipt
-    did not verify far enough to tell.
+    chain. ``consent`` is the consent's :class:`~collective.consent_state.ConsentStatus` now
+    (None when the receipt did not verify far enough to tell): its ``state`` is active,
+    withdrawn, expired, superseded (the organization published a newer policy version) or
+    deactivated (the identity was), and it says separately when an active consent covers no
+    use because the organization is suspended. ``renewed`` is True when the consent was
+    granted again after this receipt's grant (the state is then the later grant's).
     """
 
     ok: bool
     checks: list[Check] = field(default_factory=list)
-    status: str = "unknown"
+    consent: ConsentStatus | None = None
+    renewed: bool = False
+
+    @property
+    def status(self) -> ConsentState | None:
+        """The consent's state now (a ``str``: ``"active"``, ``"superseded"``, ...)."""
+        return self.consent.state if self.consent is not None else None
 
     @property
     def failures(self) -> list[Check]:
@@ -897,28 +910,24 @@ def _fields(receipt: ConsentReceipt) -> dict[str, Any]:
     }
 
 
-def _status(chain: Chain, ledger: Contract, receipt: ConsentReceipt) -> str:
+def _status(
+    chain: Chain, deployment: Deployment, receipt: ConsentReceipt
+) -> tuple[ConsentStatus, bool]:
+    """The consent's status now, and whether it was granted again after the receipt's grant."""
     ev = receipt.evidence
-    with chain.reading("reading the consent"):
-        expiry, granted_at, version, _, active = chain.call(
-            ledger.functions.getConsent(
-                ev.identity,
-                ev.organization,
-                bytes.fromhex(ev.purpose[2:]),
-                bytes.fromhex(ev.category[2:]),
-            )
-        )
-    if not active:
-        return "withdrawn"
-    if (int(granted_at), int(expiry), int(version)) != (
-        receipt.consent_timestamp,
-        ev.expiry,
-        ev.policy_version,
-    ):
-        return "renewed"
-    if chain.latest_timestamp() >= int(expiry):
-        return "expired"
-    return "active"
+    status = read_status(
+        chain,
+        deployment,
+        ev.identity,
+        ev.organization,
+        bytes.fromhex(ev.purpose[2:]),
+        bytes.fromhex(ev.category[2:]),
+    )
+    renewed = status.granted_at != receipt.consent_timestamp or (
+        status.expiry,
+        status.policy_version,
+    ) != (ev.expiry, ev.policy_version)
+    return status, renewed
 
 
 def verify_receipt(
@@ -933,6 +942,8 @@ def verify_receipt(
     DID, organization, purpose and category (names must hash to the logged codes), expiry,
     policy version, agent and sender, collection method, consent id, policy hash, URI and
     publication time, the block timestamp, and the receipt id.
+    The consent's state now comes from :func:`~collective.consent_state.read_status`, as
+    for ``consent status``.
     Raises ConfigurationError when the JSON is not a receipt.
     """
     if not isinstance(receipt, ConsentReceipt):
@@ -1038,15 +1049,21 @@ def verify_receipt(
         from_block=deployment.blocks.get(LEDGER, 0),
     )
     want = _fields(expected)
+    networks = DidNetworks.of(chain.chain_id, config=deployment.config, connected_as=chain.name)
     for name, value in _fields(receipt).items():
         ok = value == want[name]
-        check(
-            name,
-            ok,
-            f"{value!r}" if ok else f"the receipt says {value!r}, the chain says {want[name]!r}",
+        detail = (
+            f"{value!r}" if ok else f"the receipt says {value!r}, the chain says {want[name]!r}"
         )
+        if name == "piiPrincipalId" and not ok:
+            with suppress(ConfigurationError):
+                network = network_id(receipt.pii_principal_id)
+                if network is not None and not networks.accepts(receipt.pii_principal_id):
+                    detail = str(networks.refusal(receipt.pii_principal_id, network, ev.identity))
+        check(name, ok, detail)
     ok = all(passed for _, passed, _ in checks)
-    return ReceiptVerification(ok=ok, checks=checks, status=_status(chain, ledger, receipt))
+    consent, renewed = _status(chain, deployment, receipt)
+    return ReceiptVerification(ok=ok, checks=checks, consent=consent, renewed=renewed)
 
 
 __all__ = [

@@ -21,10 +21,12 @@ from collective.cli.common import (
     purpose_option,
     read_text,
     report,
+    to_jsonable,
     when,
     write_text,
 )
 from collective.client.consent import BatchResult, Consent, Granted, Withdrawn
+from collective.consent_state import ConsentStatus
 from collective.errors import AuditError, ConfigurationError
 from collective.signing import SignedRequest
 
@@ -164,20 +166,45 @@ def withdraw_command(
 # --- reads ----------------------------------------------------------------------------------------
 
 
-def _consent_fields(consent: Consent) -> list[tuple[str, object]]:
+def _consent_fields(consent: Consent, status: ConsentStatus) -> list[tuple[str, object]]:
     return [
         ("identity", consent.identity),
         ("organization", consent.organization),
         ("purpose", consent.purpose),
         ("category", consent.category),
-        ("active", "yes" if consent.active else "no"),
-        ("covers a use now", "yes" if consent.covered else "no"),
-        ("policy version", consent.policy_version or "-"),
+        ("state", status.state),
+        ("covers a use", "yes" if status.covered else f"no: {status.reason}"),
+        ("organization status", status.organization_status),
+        ("policy version", _policy_line(status)),
         ("granted", when(consent.granted_at)),
-        ("expires", when(consent.expiry) if consent.active else "-"),
+        ("expires", when(consent.expiry) if consent.granted_at else "-"),
         ("nonce", consent.nonce),
         ("consent id", consent.consent_id),
+        ("block", status.block),
     ]
+
+
+def _policy_line(status: ConsentStatus) -> str:
+    if not status.granted_at:
+        return "-"
+    if status.policy_version == status.current_version:
+        return f"v{status.policy_version} (current)"
+    return f"v{status.policy_version} (the organization's current one is v{status.current_version})"
+
+
+def _status_json(consent: Consent, status: ConsentStatus) -> dict[str, Any]:
+    """The consent's fields with its state: ``active`` is the stored flag (granted and not
+    withdrawn), ``state`` what it amounts to at the block, ``covered`` the contract's
+    isCovered (``reason`` says why not)."""
+    return {
+        **to_jsonable(consent),
+        "state": status.state,
+        "covered": status.covered,
+        "reason": status.reason,
+        "organization_status": status.organization_status,
+        "current_policy_version": status.current_version,
+        "block": status.block,
+    }
 
 
 @consent_group.command("status")
@@ -195,7 +222,13 @@ def status_command(
     category: str,
     block: int | None,
 ) -> None:
-    """Show one consent of IDENTITY (a DID or address) for ORG, and whether it covers a use.
+    """Show one consent of IDENTITY (a DID or address) for ORG: its state and whether it
+    covers a use.
+
+    The state is one of active, withdrawn, expired, superseded (the organization has published
+    a newer policy version since), deactivated (the identity was) or none (never granted);
+    an active consent still covers no use while the organization is suspended, which is
+    said separately.
 
     \b
     Examples:
@@ -204,14 +237,25 @@ def status_command(
       collective --json consent status 0x90F7...b906 0x7099...79C8 -p dpv:Marketing \\
           -c dpv-pd:EmailAddress --block 120
     """
+    from collective.consent_state import read_status
+    from collective.vocab import code_of
+
     client = make_client(state, "`collective consent status`", read_only=True)
-    consent = client.consent.status(
-        identity, organization, purpose, category, block="latest" if block is None else block
+    number = block if block is not None else client.chain.w3.eth.block_number
+    consent = client.consent.status(identity, organization, purpose, category, block=number)
+    status = read_status(
+        client.chain,
+        client.deployment,
+        consent.identity,
+        consent.organization,
+        code_of(purpose),
+        code_of(category),
+        block=number,
     )
     if state.as_json:
-        emit_json(consent)
+        emit_json(_status_json(consent, status))
     else:
-        print_fields(None, _consent_fields(consent))
+        print_fields(None, _consent_fields(consent, status))
 
 
 @consent_group.command("list")
@@ -588,8 +632,10 @@ def verify_receipt_command(state: CliState, file: Path, verbose: bool) -> None:
 
     Every field is checked against the transaction and the ledger (chain, contract,
     transaction, block and block hash, log, identity, organization, purpose, category,
-    expiry, policy, agent, timestamps); then the consent's status now is reported (active,
-    withdrawn, expired, or renewed).
+    expiry, policy, agent, timestamps); then the consent's state now is reported, as
+    `consent status` reports it: active, withdrawn, expired, superseded (a newer policy
+    version was published) or deactivated, whether it covers a use (not while the
+    organization is suspended), and whether it was granted again since the receipt.
 
     \b
     Examples:
@@ -611,10 +657,14 @@ def verify_receipt_command(state: CliState, file: Path, verbose: bool) -> None:
         )
     outcome = verify_receipt(client.chain, client.deployment, text)
     if state.as_json:
+        consent = outcome.consent
         emit_json(
             {
                 "ok": outcome.ok,
                 "status": outcome.status,
+                "covered": consent.covered if consent is not None else None,
+                "reason": consent.reason if consent is not None else None,
+                "renewed": outcome.renewed,
                 "checks": [
                     {"field": name, "ok": passed, "detail": detail}
                     for name, passed, detail in outcome.checks
@@ -629,10 +679,11 @@ def verify_receipt_command(state: CliState, file: Path, verbose: bool) -> None:
                 ["check", "result", "detail"],
                 [(name, "ok" if ok else "FAILED", detail) for name, ok, detail in shown],
             )
-        if outcome.ok:
+        if outcome.ok and outcome.consent is not None:
+            renewed = " (granted again since this receipt)" if outcome.renewed else ""
             click.echo(
-                f"the receipt verifies ({len(outcome.checks)} checks); the consent is "
-                f"{outcome.status} now"
+                f"the receipt verifies ({len(outcome.checks)} checks); the consent now is "
+                f"{outcome.consent.describe()}{renewed}"
             )
     if not outcome.ok:
         name, _, detail = outcome.failures[0]
