@@ -30,6 +30,7 @@ from collective.audit.model import (
 )
 from collective.audit.store import AuditIndex, open_index
 from collective.codec import checksum
+from collective.did import DidNetworks, network_id, parse_did
 from collective.errors import ConfigurationError
 from collective.vocab import name_of
 
@@ -38,13 +39,24 @@ def _hex(value: bytes) -> str:
     return "0x" + bytes(value).hex()
 
 
-def normalize_address(text: str, what: str = "subject") -> str:
-    """A did:ethr DID or an address as the index stores it (lowercase 0x hex)."""
+def normalize_address(
+    text: str,
+    what: str = "subject",
+    chain_id: int | None = None,
+    networks: DidNetworks | None = None,
+) -> str:
+    """A did:ethr DID or an address as the index stores it (lowercase 0x hex).
+
+    A DID must be anchored on the index's chain ``chain_id`` (its networks: ``networks``, by
+    default from hardhat.config.json): one of another network is refused with
+    ConfigurationError naming the DID, its network and the chain."""
     value = text.strip()
     if value.startswith("did:"):
-        from collective.did import parse_did
-
-        return parse_did(value).address.lower()
+        parsed = parse_did(value)
+        if network_id(value) is not None and (networks is not None or chain_id is not None):
+            known = networks if networks is not None else DidNetworks.of(int(chain_id or 0))
+            known.check(value)
+        return parsed.address.lower()
     if not is_address(value):
         raise ConfigurationError(
             f"{what} {value!r} is not an address", hint="give 0x and 40 hex digits, or a DID"
@@ -195,7 +207,8 @@ def history(db: AuditIndex | Path | str, subject: str) -> list[UseEntry]:
     relied on and its policy."""
     index = db if isinstance(db, AuditIndex) else open_index(db)
     try:
-        use_rows, consent_rows = _uses_and_consents(index, "subject", normalize_address(subject))
+        target = normalize_address(subject, chain_id=index.chain_id)
+        use_rows, consent_rows = _uses_and_consents(index, "subject", target)
         return _build_uses(index, use_rows, consent_rows)
     finally:
         if not isinstance(db, AuditIndex):
@@ -290,15 +303,17 @@ def report(
     organization: str | None = None,
 ) -> Report:
     """The report on ``subject`` (DID or address), or on ``organization``, or (neither) on
-    everything in the index."""
+    everything in the index. A DID of another network than the index's chain is refused
+    (ConfigurationError)."""
     if subject is not None and organization is not None:
         raise ConfigurationError("a report is about a subject or an organization, not both")
     index = db if isinstance(db, AuditIndex) else open_index(db)
     try:
         if subject is not None:
-            scope, target = "subject", normalize_address(subject)
+            scope, target = "subject", normalize_address(subject, chain_id=index.chain_id)
         elif organization is not None:
-            scope, target = "organization", normalize_address(organization, "organization")
+            target = normalize_address(organization, "organization", chain_id=index.chain_id)
+            scope = "organization"
         else:
             scope, target = "all", None
         use_rows, consent_rows = _uses_and_consents(index, scope, target)

@@ -41,210 +41,90 @@ from pathlib import Path
 from typing import Any
 
 from collective.audit.model import VerifyResult, Violation
+from collective.audit.replay import (
+    AccountChange,
+    ConsentChange,
+    DataUse,
+    DelegateChange,
+    OwnerChange,
+    PolicyChange,
+    ReplayEvent,
+    SignaturesCancelled,
+    replay,
+)
 from collective.audit.store import AuditIndex, open_index
 from collective.chain import Chain
 from collective.deploy import CONTRACTS, Deployment, verify_code
 from collective.errors import ChainError
-
-NO_STATUS, ACTIVE, SUSPENDED = 0, 1, 2
-_STATUS_AFTER = {
-    "AccountAdmitted": ACTIVE,
-    "AccountSuspended": SUSPENDED,
-    "AccountReinstated": ACTIVE,
-    "AccountRemoved": NO_STATUS,
-}
-MAX_VIOLATIONS = 10_000  # kept in the result; the count goes on
 
 
 def _hex(value: bytes) -> str:
     return "0x" + bytes(value).hex()
 
 
-# What the replay reads, by kind (0 uses, 1 consents, 2 accounts, 3 policies), each in chain order.
-_STREAM_QUERIES = (
+_USES = (
     "SELECT block, log_index, tx_hash, identity, organization, purpose, category, "
-    "policy_version FROM uses ORDER BY block, log_index",
-    "SELECT block, log_index, tx_hash, granted, identity, organization, purpose, "
-    "category, expiry, policy_version FROM consents ORDER BY block, log_index",
+    "policy_version FROM uses ORDER BY block, log_index"
+)
+_CONSENTS = (
+    "SELECT block, log_index, tx_hash, granted, identity, organization, purpose, category, "
+    "expiry, policy_version, agent FROM consents ORDER BY block, log_index"
+)
+_ACCOUNTS = (
     "SELECT a.block, a.log_index, e.tx_hash, a.event, a.account, a.actor FROM accounts a "
-    "JOIN events e USING (block, log_index) ORDER BY a.block, a.log_index",
+    "JOIN events e USING (block, log_index) ORDER BY a.block, a.log_index"
+)
+_POLICIES = (
     "SELECT p.block, p.log_index, e.tx_hash, p.organization, p.version, p.purposes "
-    "FROM policies p JOIN events e USING (block, log_index) "
-    "ORDER BY p.block, p.log_index",
+    "FROM policies p JOIN events e USING (block, log_index) ORDER BY p.block, p.log_index"
+)
+_REGISTRY = (
+    "SELECT block, log_index, tx_hash, event, args FROM events WHERE event IN "
+    "('DIDOwnerChanged', 'DIDDelegateChanged', 'SignaturesCancelled') "
+    "ORDER BY block, log_index"
 )
 
 
-def _tagged(kind: int, rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
-    return ((row[0], row[1], kind, row) for row in rows)
+def _policies(rows: Iterable[tuple[Any, ...]]) -> Iterator[PolicyChange]:
+    for block, log_index, tx, org, version, purposes in rows:
+        codes = frozenset(bytes.fromhex(p[2:]) for p in json.loads(purposes))
+        yield PolicyChange(block, log_index, tx, org, int(version), codes)
 
 
-def _stream(index: AuditIndex) -> Iterator[tuple[Any, ...]]:
-    """Every event as (block, log_index, kind, row), in chain order."""
-    return heapq.merge(
-        *(_tagged(kind, index.db.execute(sql)) for kind, sql in enumerate(_STREAM_QUERIES))
-    )
-
-
-class _Replay:
-    def __init__(self, timestamps: dict[int, int]) -> None:
-        self.timestamps = timestamps
-        self.status: dict[str, int] = {}
-        self.current: dict[str, int] = {}
-        self.covers: dict[tuple[str, int], frozenset[bytes]] = {}
-        # key -> (active, expiry, policy_version, block, log_index, tx_hash)
-        self.consents: dict[tuple[str, str, bytes, bytes], tuple[Any, ...]] = {}
-        self.admins: set[str] = set()
-        self.board: str | None = None
-        self.violations: list[Violation] = []
-        self.count = 0
-        self.uses = 0
-
-    def flag(self, rule: str, message: str, row: tuple[Any, ...], **evidence: Any) -> None:
-        self.count += 1
-        if len(self.violations) < MAX_VIOLATIONS:
-            self.violations.append(
-                Violation(
-                    rule=rule,
-                    message=message,
-                    block=int(row[0]),
-                    tx_hash=_hex(row[2]),
-                    log_index=int(row[1]),
-                    evidence=evidence,
-                )
-            )
-
-    def run(self, stream: Iterator[tuple[Any, ...]]) -> None:
-        status, current, consents, timestamps = (
-            self.status,
-            self.current,
-            self.consents,
-            self.timestamps,
-        )
-        for _block, _index, kind, row in stream:
-            if kind == 0:  # DataUsed
-                self.uses += 1
-                _b, _i, _tx, identity, org, purpose, category, version = row
-                consent = consents.get((identity, org, purpose, category))
-                org_status = status.get(org, NO_STATUS)
-                now = timestamps.get(row[0])
-                if (
-                    org_status == ACTIVE
-                    and consent is not None
-                    and consent[0]
-                    and now is not None
-                    and now < consent[1]
-                    and consent[2] == current.get(org)
-                    and version == consent[2]
-                ):
-                    continue
-                self._explain(row, consent, org_status, now)
-            elif kind == 1:  # ConsentGranted / ConsentWithdrawn
-                _b, _i, tx, granted, identity, org, purpose, category, expiry, version = row
-                key = (identity, org, purpose, category)
-                if granted:
-                    consents[key] = (True, expiry, version, row[0], row[1], tx)
-                    covered = self.covers.get((org, version), frozenset())
-                    if version != current.get(org) or purpose not in covered:
-                        self.flag(
-                            "grant-not-current",
-                            f"a consent was granted under policy v{version} of {org}, which "
-                            f"is not its current version covering purpose {_hex(purpose)}",
-                            row,
-                            organization=org,
-                            policy_version=version,
-                            current_version=current.get(org),
-                        )
-                else:
-                    found = consents.get(key)
-                    if found is not None:
-                        consents[key] = (False, *found[1:])
-                    else:
-                        consents[key] = (False, 0, 0, row[0], row[1], tx)
-            elif kind == 2:  # AccountRules
-                self._account_event(row)
-            else:  # PolicyPublished
-                org, version, purposes = row[3], int(row[4]), json.loads(row[5])
-                current[org] = version
-                self.covers[(org, version)] = frozenset(bytes.fromhex(p[2:]) for p in purposes)
-
-    def _account_event(self, row: tuple[Any, ...]) -> None:
-        event, account, actor = row[3], row[4], row[5]
-        if event == "AdminAdded":
-            self.admins.add(account)
-        elif event == "AdminRemoved":
-            self.admins.discard(account)
-        elif event == "BoardChanged":
-            self.board = account
-        if event in _STATUS_AFTER:
-            allowed = actor in self.admins or (
-                event in ("AccountSuspended", "AccountReinstated") and actor == self.board
-            )
-            if not allowed:
-                self.flag(
-                    "unauthorized-status-change",
-                    f"{event} of {account} by {actor}, who was neither an admin nor (for a "
-                    "suspension or reinstatement) the board",
-                    row,
-                    account=account,
-                    actor=actor,
-                )
-            self.status[account] = _STATUS_AFTER[event]
-
-    def _explain(
-        self,
-        row: tuple[Any, ...],
-        consent: tuple[Any, ...] | None,
-        org_status: int,
-        now: int | None,
-    ) -> None:
-        _b, _i, _tx, identity, org, purpose, category, version = row
-        what = f"use of {identity}'s {_hex(category)} for {_hex(purpose)} by {org}"
-        evidence: dict[str, Any] = {"identity": identity, "organization": org}
-        if consent is not None:
-            evidence.update(
-                consent_block=consent[3],
-                consent_log_index=consent[4],
-                consent_tx=_hex(consent[5]),
-            )
-        if now is None:
-            self.flag("block-missing", f"{what}: its block is not in the index", row, **evidence)
-        elif org_status == NO_STATUS:
-            self.flag("org-not-admitted", f"{what}: the organization is not admitted", row)
-        elif org_status == SUSPENDED:
-            self.flag("org-suspended", f"{what}: the organization was suspended", row)
-        elif consent is None:
-            self.flag("no-consent", f"{what}: no consent was ever granted", row, **evidence)
-        elif not consent[0]:
-            self.flag("consent-withdrawn", f"{what}: the consent was withdrawn", row, **evidence)
-        elif now >= consent[1]:
-            self.flag(
-                "consent-expired",
-                f"{what}: the consent expired at {consent[1]}, the block's time is {now}",
-                row,
-                expiry=consent[1],
-                timestamp=now,
-                **evidence,
-            )
-        elif consent[2] != self.current.get(org):
-            self.flag(
-                "stale-policy",
-                f"{what}: the consent is under policy v{consent[2]}, the current one is "
-                f"v{self.current.get(org)}",
-                row,
-                consent_version=consent[2],
-                current_version=self.current.get(org),
-                **evidence,
+def _registry(rows: Iterable[tuple[Any, ...]]) -> Iterator[ReplayEvent]:
+    """The registry's owner and delegate changes and the ledger's signature cancellations,
+    from the generic events table (args as JSON, addresses lowercased like the other tables)."""
+    for block, log_index, tx, event, text in rows:
+        args = json.loads(text)
+        identity = str(args["identity"]).lower()
+        if event == "DIDOwnerChanged":
+            yield OwnerChange(block, log_index, tx, identity, str(args["owner"]).lower())
+        elif event == "DIDDelegateChanged":
+            raw = bytes.fromhex(str(args["delegateType"])[2:])
+            yield DelegateChange(
+                block,
+                log_index,
+                tx,
+                identity,
+                raw.rstrip(b"\0").decode("utf-8", errors="replace"),
+                str(args["delegate"]).lower(),
+                int(args["validTo"]),
             )
         else:
-            self.flag(
-                "policy-mismatch",
-                f"{what}: the use names policy v{version}, the current one is "
-                f"v{self.current.get(org)}",
-                row,
-                use_version=version,
-                current_version=self.current.get(org),
-                **evidence,
-            )
+            yield SignaturesCancelled(block, log_index, tx, identity, str(args["agent"]).lower())
+
+
+def replay_events(index: AuditIndex) -> Iterator[ReplayEvent]:
+    """Every event the replay needs, as :mod:`collective.audit.replay` records, in chain
+    order (one indexed query per table, merged)."""
+    db = index.db
+    return heapq.merge(
+        map(DataUse._make, db.execute(_USES)),
+        map(ConsentChange._make, db.execute(_CONSENTS)),
+        map(AccountChange._make, db.execute(_ACCOUNTS)),
+        _policies(db.execute(_POLICIES)),
+        _registry(db.execute(_REGISTRY)),
+    )
 
 
 def _check_blocks(index: AuditIndex) -> list[Violation]:
@@ -391,10 +271,9 @@ def verify(
     started = time.monotonic()
     index = db if isinstance(db, AuditIndex) else open_index(db)
     try:
-        replay = _Replay(index.timestamps())
-        replay.run(_stream(index))
+        outcome = replay(replay_events(index), index.timestamps())
         violations = _check_blocks(index)
-        violations += replay.violations
+        violations += outcome.violations
         violations += _check_flags(index)
         checked: tuple[str, ...] = ()
         if chain is not None and deployment is not None:
@@ -406,7 +285,7 @@ def verify(
             db=str(index.path),
             synced_to=index.synced_to,
             events=events,
-            uses=replay.uses,
+            uses=outcome.uses,
             blocks=index.count("blocks"),
             code_checked=checked,
             violations=tuple(violations),
@@ -418,4 +297,4 @@ def verify(
             index.close()
 
 
-__all__ = ["verify"]
+__all__ = ["replay_events", "verify"]
