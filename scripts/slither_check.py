@@ -115,8 +115,11 @@ def run_slither(slither: Path) -> list[Finding]:
 def load_triage(path: Path) -> dict[Key, dict[str, str]]:
     if not path.is_file():
         return {}
-    entries = json.loads(path.read_text())["findings"]
-    return {Key(e["detector"], e["contract"], e["function"]): e for e in entries}
+    try:
+        entries = json.loads(path.read_text())["findings"]
+        return {Key(e["detector"], e["contract"], e["function"]): e for e in entries}
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        sys.exit(f"error: {path} is not a triage file ({exc!r}); see its `about` for the format")
 
 
 def write_triage(path: Path, entries: list[dict[str, str]]) -> None:
