@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,18 +24,24 @@ from web3.contract.contract import ContractFunction
 from web3.middleware.base import Web3Middleware
 from web3.types import Nonce, RPCEndpoint, TxParams
 
+from collective import Collective
 from collective.chain import Chain
+from collective.client.consent import GrantItem
+from collective.client.usage import UseItem
+from collective.config import load_config
 from collective.deploy import Deployment, deploy_suite
 from collective.did import (
     DID_CONTEXT,
     SIG_AUTH,
     VERI_KEY,
     Did,
+    DidNetworks,
     add_delegate,
     change_log,
     change_owner,
     format_did,
     parse_did,
+    resolution,
     resolve,
     revoke_attribute,
     revoke_delegate,
@@ -53,6 +59,8 @@ ADDRESS = "0xb9c5714089478a327f09197987f16f9e5d936e8a"
 CHECKSUMMED = to_checksum_address(ADDRESS)
 NULL = "0x0000000000000000000000000000000000000000"
 HOUR = 3600
+RESEARCH_TERM = "dpv:ResearchAndDevelopment"
+HEALTH = "dpv-pd:MedicalHealth"
 
 
 def key(label: str) -> PrivateKey:
@@ -388,6 +396,180 @@ def test_did_of_another_chain_or_a_wrong_registry_is_refused(
         resolve(chain, chain.dev_accounts[5].address, did)
 
 
+# --- DIDs of other networks ---------------------------------------------------------------------
+
+# Networks that do not name the embedded chain (131277 = 0x200cd): other chains by name or id,
+# a name configured nowhere, and this chain's id written otherwise than as ethr-did-resolver
+# keys it (lowercase, no leading zero).
+FOREIGN = ("sepolia", "0x1", "mainnet", "development", "rsk:testnet", "0x200CD", "0x0200cd")
+
+
+def unknown(network: str) -> dict[str, Any]:
+    """ethr-did-resolver's answer for a DID of a network it has no configuration for."""
+    return {
+        "didResolutionMetadata": {
+            "error": "unknownNetwork",
+            "message": f"The DID resolver does not have a configuration for network: {network}",
+        },
+        "didDocumentMetadata": {},
+        "didDocument": None,
+    }
+
+
+def test_dids_of_other_networks_resolve_as_unknown_network(chain: Chain, ledger: Contract) -> None:
+    subject = chain.dev_accounts[1].address
+    for network in FOREIGN:
+        text = f"did:ethr:{network}:{subject}"
+        assert resolution(chain, ledger, text) == unknown(network), text
+        with pytest.raises(ConfigurationError) as caught:
+            resolve(chain, ledger, text)
+        message = str(caught.value)
+        assert message.startswith(f"{text} is a DID of network {network} ("), message
+        assert "the connected chain is 131277 (did:ethr networks 0x200cd, embedded)" in message
+        assert "unknownNetwork" in message and f"did:ethr:0x200cd:{subject}" in message
+    with pytest.raises(ConfigurationError, match=r"network sepolia \(chain 11155111\)"):
+        resolve(chain, ledger, f"did:ethr:sepolia:{subject}")
+    # This chain: by its chain id in hex, by a network name configured for it, or no network.
+    for text in (
+        f"did:ethr:0x200cd:{subject}",
+        f"did:ethr:embedded:{subject}",
+        f"did:ethr:{subject}",
+    ):
+        result = resolution(chain, ledger, text)
+        assert (
+            result["didDocument"]["id"] == text and "error" not in result["didResolutionMetadata"]
+        )
+        assert resolve(chain, ledger, text).controller == subject
+
+
+def test_did_networks_follow_the_configuration(tmp_path: Path) -> None:
+    config = tmp_path / "hardhat.config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "defaultNetwork": "embedded",
+                "networks": {
+                    "embedded": {"type": "embedded", "chainId": 131277},
+                    "ward": {"url": "http://127.0.0.1:9", "chainId": 131277},
+                    "local": {"url": "http://127.0.0.1:8545"},
+                    "sepolia": {"url": "http://127.0.0.1:10", "chainId": 5},
+                },
+            }
+        )
+    )
+    loaded = load_config(config)
+    here = DidNetworks.of(131277, config=loaded)
+    assert here.ids == {"0x200cd", "embedded", "ward"}
+    assert here.chain_of("sepolia") == 5 and here.chain_of("mainnet") == 1
+    assert here.chain_of("local") is None and here.chain_of("0x7a69") == 31337
+    assert DidNetworks.of(131277, config=loaded, connected_as="local").ids == {
+        "0x200cd", "embedded", "ward", "local",
+    }  # fmt: skip
+    assert DidNetworks.of(1, config=loaded).ids == {"0x1", "mainnet"}
+    assert DidNetworks.of(11155111, config=loaded).ids == {"0xaa36a7"}  # the config took the name
+    address = CHECKSUMMED
+    assert here.check(f"did:ethr:ward:{address}").address == address
+    assert here.accepts(f"did:ethr:{address}") and here.accepts(Did(None, 131277, address))
+    assert not here.accepts(Did(None, 1, address)) and not here.accepts(Did("sepolia", 5, address))
+    with pytest.raises(ConfigurationError, match=r"did:ethr:local:.* configured for no chain"):
+        here.check(f"did:ethr:local:{address}")
+    with pytest.raises(ConfigurationError, match=r"written 0x200CD instead of 0x200cd"):
+        here.check(f"did:ethr:0x200CD:{address}")
+
+
+def test_registry_writes_refuse_dids_of_other_networks(chain: Chain, ledger: Contract) -> None:
+    subject, guardian = chain.dev_accounts[1], chain.dev_accounts[2]
+    head = chain.w3.eth.block_number
+    for network in ("sepolia", "0x1"):
+        foreign = f"did:ethr:{network}:{subject.address}"
+        with pytest.raises(ConfigurationError, match=f"network {network} "):
+            add_delegate(chain, ledger, subject, foreign, SIG_AUTH, guardian.address, HOUR)
+        with pytest.raises(ConfigurationError, match=f"network {network} "):
+            change_owner(chain, ledger, subject, foreign, NULL)
+        with pytest.raises(ConfigurationError, match=f"network {network} "):
+            change_log(chain, ledger, foreign)
+    assert chain.w3.eth.block_number == head  # nothing was sent
+    local = format_did(subject.address, chain.chain_id)
+    add_delegate(chain, ledger, subject, local, SIG_AUTH, guardian.address, HOUR)
+    assert [e.delegate for e in change_log(chain, ledger, local)] == [guardian.address]
+
+
+def client_calls(
+    admin: Collective,
+    lab: Collective,
+    patient: Collective,
+    guardian: Collective,
+    did: str,
+    org: str,
+) -> dict[str, Callable[[], object]]:
+    """Every client call that takes an identity (``did``) or organization (``org``) DID."""
+    terms = (RESEARCH_TERM, HEALTH)
+    offline = {"policy_version": 1, "policy_hash": b"\1" * 32, "nonce": 1, "deadline": 2**40}
+    return {
+        "consent.grant": lambda: patient.consent.grant(lab.address, *terms, identity=did),
+        "consent.grant to an org DID": lambda: patient.consent.grant(org, *terms),
+        "consent.withdraw": lambda: patient.consent.withdraw(lab.address, *terms, identity=did),
+        "consent.grant_batch": lambda: patient.consent.grant_batch(
+            [GrantItem(lab.address, *terms)], identity=did
+        ),
+        "consent.status": lambda: patient.consent.status(did, lab.address, *terms),
+        "consent.is_covered": lambda: patient.consent.is_covered(did, lab.address, *terms),
+        "consent.by_subject": lambda: patient.consent.by_subject(did),
+        "consent.timeline": lambda: patient.consent.timeline(identity=did),
+        "signing.sign_grant": lambda: patient.signing.sign_grant(lab.address, *terms, identity=did),
+        "signing.sign_grant offline": lambda: patient.signing.sign_grant(
+            lab.address, *terms, identity=did, **offline
+        ),
+        "signing.sign_withdrawal": lambda: patient.signing.sign_withdrawal(
+            lab.address, *terms, identity=did, nonce=1, deadline=2**40
+        ),
+        "usage.record": lambda: lab.usage.record(did, *terms, "lab/2"),
+        "usage.record_batch": lambda: lab.usage.record_batch([UseItem(did, *terms, "lab/3")]),
+        "usage.history": lambda: lab.usage.history(identity=did),
+        "did.resolve": lambda: patient.did.resolve(did),
+        "did.parse": lambda: patient.did.parse(did),
+        "did.owner": lambda: patient.did.owner(did),
+        "did.change_log": lambda: patient.did.change_log(did),
+        "did.add_guardian": lambda: patient.did.add_guardian(guardian.address, identity=did),
+        "did.deactivate": lambda: patient.did.deactivate(identity=did),
+        "orgs.profile": lambda: admin.orgs.profile(org),
+    }
+
+
+def test_every_client_call_refuses_a_did_of_another_network(
+    chain: Chain, suite: Deployment
+) -> None:
+    dev = chain.dev_accounts
+    admin = Collective(chain, suite, dev[0])
+    lab, patient, guardian = (admin.as_account(dev[i]) for i in (2, 3, 4))
+    admin.orgs.admit(lab.address)
+    lab.policies.publish(b"lab policy", "https://lab.example/v1", [RESEARCH_TERM])
+    me = patient.address
+    # The patient's own DID on this chain, in each form that names it, works everywhere.
+    patient.consent.grant(lab.address, RESEARCH_TERM, HEALTH, identity=f"did:ethr:0x200cd:{me}")
+    for local in (f"did:ethr:embedded:{me}", f"did:ethr:{me}", patient.did.did_of(me)):
+        assert patient.consent.status(local, lab.address, RESEARCH_TERM, HEALTH).active
+        assert lab.usage.record(local, RESEARCH_TERM, HEALTH, "lab/1").records
+    head = chain.w3.eth.block_number
+    uses = len(lab.usage.history(identity=me))
+
+    for network in ("sepolia", "0x1", "development", "0x200CD"):
+        did = f"did:ethr:{network}:{me}"
+        calls = client_calls(
+            admin, lab, patient, guardian, did, f"did:ethr:{network}:{lab.address}"
+        )
+        for name, call in calls.items():
+            with pytest.raises(ConfigurationError) as caught:
+                call()
+            message = str(caught.value)
+            assert f"is a DID of network {network} (" in message, (name, message)
+            assert "the connected chain is 131277" in message, (name, message)
+        assert patient.did.resolution(did) == unknown(network)
+    assert chain.w3.eth.block_number == head  # nothing was sent
+    assert len(lab.usage.history(identity=me)) == uses
+    assert patient.consent.status(me, lab.address, RESEARCH_TERM, HEALTH).active
+
+
 @contextmanager
 def recording(chain: Chain) -> Iterator[list[tuple[str, Any]]]:
     """Record every JSON-RPC request that leaves web3 (the chain itself is real)."""
@@ -637,3 +819,32 @@ def test_documents_agree_with_ethr_did_resolver(anvil_chain: Chain, tmp_path: Pa
         for text in dids[-2:]
     ]
     assert methods == [["controller", "controllerKey"], ["controller", "delegate-1"]]
+
+
+@pytest.mark.anvil
+def test_unknown_networks_agree_with_ethr_did_resolver(anvil_chain: Chain, tmp_path: Path) -> None:
+    """DIDs of networks the reference resolver has no configuration for (resolve_did.mjs
+    configures it for anvil's chain id, 0x7a69, and for DIDs without a network part) answer
+    exactly what it answers. ("mainnet" is left out: the script points that name at anvil
+    too, which this resolver, for which mainnet is chain 1, does not.)"""
+    node_or_skip()
+    chain = anvil_chain
+    suite = deploy_suite(
+        chain, chain.dev_accounts[0], manifest_path=tmp_path / "a.json", fresh=True
+    )
+    registry = suite.address("ConsentLedger")
+    subject = chain.dev_accounts[1].address
+    foreign = [
+        f"did:ethr:{network}:{subject}"
+        for network in ("sepolia", "0x1", "0xaa36a7", "development", "rsk:testnet", "0x7A69")
+    ]
+    local = [f"did:ethr:0x7a69:{subject}", f"did:ethr:{subject}"]
+    now = chain.latest_timestamp() + 10
+    reference = reference_resolve(chain, registry, foreign + local, now)
+    for text in foreign:
+        assert reference[text]["didResolutionMetadata"]["error"] == "unknownNetwork", text
+        assert resolution(chain, registry, text, now=now) == reference[text], text
+    for text in local:
+        ours = resolution(chain, registry, text, now=now)
+        assert ours["didDocument"] == reference[text]["didDocument"], text
+        assert "error" not in ours["didResolutionMetadata"]
