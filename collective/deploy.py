@@ -489,7 +489,9 @@ def _deploy_ledger(
     init = chain.w3.eth.contract(abi=ledger.abi, bytecode=ledger.bytecode).constructor(
         rules_address
     )
-    factory = chain.w3.eth.contract(address=factory_address, abi=artifacts[FACTORY].abi)
+    factory = chain.w3.eth.contract(
+        address=to_checksum_address(factory_address), abi=artifacts[FACTORY].abi
+    )
     receipt = chain.transact(
         factory.functions.deploy(init.data_in_transaction, LEDGER_SALT), deployer
     )
