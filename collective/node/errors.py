@@ -7,9 +7,14 @@
 -32700      parse error: the body is not JSON
 -32600      invalid request: not a request object, an empty or oversized batch, a huge body
 -32601      method not found (or only available with ``--dev``)
--32602      invalid params, naming the parameter and the field
+-32602      invalid params, naming the argument and the field, in geth's words
+            (``invalid argument 1 (block): hex number with leading zero digits``; see
+            :mod:`collective.node.params`), and geth's eth_getLogs range errors (``invalid
+            block range params``, ``block range extends beyond current head block``)
 -32000      the transaction was refused (nonce too low/high, insufficient funds, intrinsic gas
-            too low, exceeds block gas limit, invalid chain id, invalid sender, not permitted)
+            too low, exceeds block gas limit, invalid chain id, invalid sender, not permitted);
+            or, looked up by hash, it was dropped from the pool unmined (``transaction 0x… was
+            dropped: sender 0x… is not permitted by AccountRules at block N``)
 3           execution reverted; ``data`` holds the revert data (0x-hex), as geth and anvil send
 -32603      internal error (a bug; the node keeps serving)
 ==========  ===================================================================================

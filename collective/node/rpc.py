@@ -1,9 +1,15 @@
-"""The JSON-RPC 2.0 dispatcher: one table from method name to handler, as web3.py's
-``providers/eth_tester/defaults.py``; single and batch requests; errors by the book.
+"""The JSON-RPC 2.0 dispatcher: one table from method name to handler and parameters, as
+web3.py's ``providers/eth_tester/defaults.py``; single and batch requests; errors by the book.
 
-A handler takes the :class:`~collective.node.node.Node` and the params list and returns a
-JSON-able value, or :class:`Raw` (already-rendered JSON text from the store, spliced into the
-response without re-encoding).
+Each entry of :data:`METHODS` is a :class:`Method`: the handler and the declaration of its
+positional parameters (:class:`collective.node.params.Param`: name, parser, required). The
+dispatcher validates the params against the declaration before the handler runs (-32602 naming
+the argument and the field, in geth's words: :mod:`collective.node.params`), so a handler takes
+the :class:`~collective.node.node.Node` and the parsed values and returns a JSON-able value, or
+:class:`Raw` (already-rendered JSON text from the store, spliced into the response without
+re-encoding). What depends on the chain is checked by the handler, as geth does: ``eth_getLogs``
+answers -32602 ``invalid block range params`` when ``fromBlock`` is after ``toBlock`` and
+``block range extends beyond current head block`` when ``toBlock`` is past the head.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import json
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from eth.abc import BlockHeaderAPI, StateAPI
@@ -23,15 +30,16 @@ from collective.node import params as p
 from collective.node.errors import (
     EXECUTION_REVERTED,
     INTERNAL_ERROR,
+    INVALID_PARAMS,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
     PARSE_ERROR,
     TX_REJECTED,
     RpcError,
-    invalid_params,
     rejected,
 )
 from collective.node.evm import CallResult, base_fee, revert_data
+from collective.node.filters import Filter
 from collective.node.logindex import LogQuery, find_logs, logs_json
 from collective.node.node import Node
 from collective.node.render import dumps, hexbytes, hexint
@@ -39,7 +47,7 @@ from collective.node.senders import MIN_BATCH, Recovered
 
 log = logging.getLogger("collective.node")
 PRIORITY_FEE = 1_000_000_000  # 1 gwei, as anvil suggests
-Handler = Callable[[Node, list[Any]], Any]
+Handler = Callable[..., Any]  # (node, *parsed params) -> result
 
 
 class Raw(str):
@@ -121,60 +129,57 @@ def _pending_block(node: Node, full: bool) -> Any:
 # --- handlers: node info -------------------------------------------------------------------
 
 
-def web3_client_version(node: Node, params: list[Any]) -> Any:
+def web3_client_version(node: Node) -> Any:
     return node.client_version
 
 
-def web3_sha3(node: Node, params: list[Any]) -> Any:
-    return hexbytes(keccak(p.data(p.arg(params, 0, "data"), "data")))
+def web3_sha3(node: Node, payload: bytes) -> Any:
+    return hexbytes(keccak(payload))
 
 
-def net_version(node: Node, params: list[Any]) -> Any:
+def net_version(node: Node) -> Any:
     return str(node.chain.chain_id)
 
 
-def eth_chain_id(node: Node, params: list[Any]) -> Any:
+def eth_chain_id(node: Node) -> Any:
     return hexint(node.chain.chain_id)
 
 
-def eth_block_number(node: Node, params: list[Any]) -> Any:
+def eth_block_number(node: Node) -> Any:
     return hexint(node.chain.head.block_number)
 
 
-def eth_syncing(node: Node, params: list[Any]) -> Any:
-    return False
-
-
-def eth_accounts(node: Node, params: list[Any]) -> Any:
+def eth_accounts(node: Node) -> Any:
     if node.dev is None:
         return []
     return ["0x" + a.hex() for a in node.dev.addresses]
 
 
-def eth_coinbase(node: Node, params: list[Any]) -> Any:
+def eth_coinbase(node: Node) -> Any:
     return "0x" + node.chain.authority.hex()
 
 
-def eth_gas_price(node: Node, params: list[Any]) -> Any:
+def eth_gas_price(node: Node) -> Any:
     return hexint(base_fee(node.chain.pending_header()) + PRIORITY_FEE)
 
 
-def eth_max_priority_fee(node: Node, params: list[Any]) -> Any:
+def eth_max_priority_fee(node: Node) -> Any:
     return hexint(PRIORITY_FEE)
 
 
-def eth_fee_history(node: Node, params: list[Any]) -> Any:
-    count = p.quantity(p.arg(params, 0, "blockCount"), "blockCount")
-    newest = _number(node, p.block_ref(p.arg(params, 1, "newestBlock"), "newestBlock"))
-    percentiles = p.arg(params, 2, "rewardPercentiles", required=False)
-    if percentiles is not None and (
-        not isinstance(percentiles, list)
-        or not all(isinstance(x, int | float) and 0 <= x <= 100 for x in percentiles)
-    ):
-        raise invalid_params("rewardPercentiles: expected a list of numbers from 0 to 100")
-    count = max(0, min(count, 1024, newest + 1))
+def eth_fee_history(
+    node: Node, count: int, newest_ref: p.BlockRef, percentiles: list[float] | None
+) -> Any:
     chain = node.chain
-    newest = min(newest, chain.head.block_number)
+    head = chain.head.block_number
+    newest = _number(node, newest_ref)
+    if newest > head:
+        raise p.ParamError(
+            "newestBlock",
+            f"request beyond head block: requested {newest}, head {head}",
+            index=1,
+        )
+    count = max(0, min(count, 1024, newest + 1))
     oldest = newest - count + 1
     base_fees, ratios, rewards = [], [], []
     for number in range(oldest, newest + 1):
@@ -202,30 +207,21 @@ def eth_fee_history(node: Node, params: list[Any]) -> Any:
 # --- handlers: state -----------------------------------------------------------------------
 
 
-def eth_get_balance(node: Node, params: list[Any]) -> Any:
-    who = p.address(p.arg(params, 0, "address"), "address")
-    ref = p.block_ref(p.arg(params, 1, "block", required=False), "block")
+def eth_get_balance(node: Node, who: Address, ref: p.BlockRef) -> Any:
     return hexint(_state(node, ref).get_balance(who))
 
 
-def eth_get_transaction_count(node: Node, params: list[Any]) -> Any:
-    who = p.address(p.arg(params, 0, "address"), "address")
-    ref = p.block_ref(p.arg(params, 1, "block", required=False), "block")
+def eth_get_transaction_count(node: Node, who: Address, ref: p.BlockRef) -> Any:
     if ref.tag == "pending":
         return hexint(node.chain.nonce(who, pending=True))
     return hexint(_state(node, ref).get_nonce(who))
 
 
-def eth_get_code(node: Node, params: list[Any]) -> Any:
-    who = p.address(p.arg(params, 0, "address"), "address")
-    ref = p.block_ref(p.arg(params, 1, "block", required=False), "block")
+def eth_get_code(node: Node, who: Address, ref: p.BlockRef) -> Any:
     return hexbytes(_state(node, ref).get_code(who))
 
 
-def eth_get_storage_at(node: Node, params: list[Any]) -> Any:
-    who = p.address(p.arg(params, 0, "address"), "address")
-    slot = p.storage_slot(p.arg(params, 1, "slot"), "slot")
-    ref = p.block_ref(p.arg(params, 2, "block", required=False), "block")
+def eth_get_storage_at(node: Node, who: Address, slot: int, ref: p.BlockRef) -> Any:
     value = _state(node, ref).get_storage(who, slot)
     return hexbytes(int(value).to_bytes(32, "big"))
 
@@ -249,12 +245,17 @@ def _raise_if_failed(result: CallResult) -> None:
     raise rejected(str(error) or type(error).__name__)
 
 
-def _run(node: Node, params: list[Any], estimate: bool) -> Any:
-    call = p.call_args(p.arg(params, 0, "transaction"), "transaction")
-    default = "pending" if estimate else "latest"
-    ref = p.block_ref(p.arg(params, 1, "block", required=False), "block", default=default)
-    if len(params) > 2 and params[2] is not None and not isinstance(params[2], dict):
-        raise invalid_params("stateOverrides: expected an object")
+def _check_chain_id(node: Node, call: p.CallArgs) -> None:
+    if call.chain_id is not None and call.chain_id != node.chain.chain_id:
+        raise p.ParamError(
+            "transaction.chainId",
+            f"chainId does not match node's (have={call.chain_id}, want={node.chain.chain_id})",
+            index=0,
+        )
+
+
+def _run(node: Node, call: p.CallArgs, ref: p.BlockRef, estimate: bool) -> Any:
+    _check_chain_id(node, call)
     chain = node.chain
     state = _call_state(node, ref)
     sender = call.sender or Address(b"\x00" * 20)
@@ -305,32 +306,24 @@ def _validation_message(text: str) -> str:
     return text
 
 
-def eth_call(node: Node, params: list[Any]) -> Any:
-    return _run(node, params, estimate=False)
+def eth_call(node: Node, call: p.CallArgs, ref: p.BlockRef, *overrides: None) -> Any:
+    return _run(node, call, ref, estimate=False)
 
 
-def eth_estimate_gas(node: Node, params: list[Any]) -> Any:
-    return _run(node, params, estimate=True)
+def eth_estimate_gas(node: Node, call: p.CallArgs, ref: p.BlockRef, *overrides: None) -> Any:
+    return _run(node, call, ref, estimate=True)
 
 
 # --- handlers: blocks and transactions -----------------------------------------------------
 
 
-def eth_get_block_by_number(node: Node, params: list[Any]) -> Any:
-    ref = p.block_ref(p.arg(params, 0, "block"), "block")
-    full = p.boolean(
-        p.arg(params, 1, "fullTransactions", required=False) or False, "fullTransactions"
-    )
+def eth_get_block_by_number(node: Node, ref: p.BlockRef, full: bool) -> Any:
     if ref.tag == "pending":
         return _pending_block(node, full)
     return _block_json(node, _number(node, ref), full)
 
 
-def eth_get_block_by_hash(node: Node, params: list[Any]) -> Any:
-    block_hash = p.hash32(p.arg(params, 0, "blockHash"), "blockHash")
-    full = p.boolean(
-        p.arg(params, 1, "fullTransactions", required=False) or False, "fullTransactions"
-    )
+def eth_get_block_by_hash(node: Node, block_hash: bytes, full: bool) -> Any:
     stored = node.chain.store.block_by_hash(block_hash)
     return None if stored is None else _block_json(node, stored.number, full)
 
@@ -341,22 +334,34 @@ def _tx_count(node: Node, number: int | None) -> Any:
     return hexint(len(node.chain.store.block_tx_hashes(number)))
 
 
-def eth_get_block_tx_count_by_number(node: Node, params: list[Any]) -> Any:
-    ref = p.block_ref(p.arg(params, 0, "block"), "block")
+def eth_get_block_tx_count_by_number(node: Node, ref: p.BlockRef) -> Any:
     if ref.tag == "pending":
         return hexint(len(node.chain.pending.txs))
     return _tx_count(node, _number(node, ref))
 
 
-def eth_get_block_tx_count_by_hash(node: Node, params: list[Any]) -> Any:
-    stored = node.chain.store.block_by_hash(p.hash32(p.arg(params, 0, "blockHash"), "blockHash"))
+def eth_get_block_tx_count_by_hash(node: Node, block_hash: bytes) -> Any:
+    stored = node.chain.store.block_by_hash(block_hash)
     return _tx_count(node, stored.number if stored else None)
 
 
-def eth_get_transaction_by_hash(node: Node, params: list[Any]) -> Any:
+def eth_get_uncle_count_by_number(node: Node, ref: p.BlockRef) -> Any:
+    if ref.tag == "pending":
+        return "0x0"
+    return None if node.chain.header_at(_number(node, ref)) is None else "0x0"
+
+
+def eth_get_uncle_count_by_hash(node: Node, block_hash: bytes) -> Any:
+    return None if node.chain.store.block_by_hash(block_hash) is None else "0x0"
+
+
+def eth_get_transaction_by_hash(node: Node, tx_hash: bytes) -> Any:
+    """The transaction, mined or pending; null if unknown. One the pool admitted and later
+    dropped (no longer permitted, or no longer applicable) answers -32000 with the reason:
+    ``transaction 0x… was dropped: sender 0x… is not permitted by AccountRules at block N``,
+    and ``data`` = {hash, from, nonce, block, reason}; its receipt stays null."""
     from collective.node import render
 
-    tx_hash = p.hash32(p.arg(params, 0, "transactionHash"), "transactionHash")
     chain = node.chain
     stored = chain.store.tx(tx_hash)
     if stored is not None:
@@ -380,36 +385,32 @@ def _tx_by_block_index(node: Node, number: int | None, index: int) -> Any:
     return Raw(rows[index]) if 0 <= index < len(rows) else None
 
 
-def eth_get_tx_by_block_number_and_index(node: Node, params: list[Any]) -> Any:
-    ref = p.block_ref(p.arg(params, 0, "block"), "block")
-    index = p.quantity(p.arg(params, 1, "index"), "index")
+def eth_get_tx_by_block_number_and_index(node: Node, ref: p.BlockRef, index: int) -> Any:
+    if ref.tag == "pending":
+        return None
     return _tx_by_block_index(node, _number(node, ref), index)
 
 
-def eth_get_tx_by_block_hash_and_index(node: Node, params: list[Any]) -> Any:
-    stored = node.chain.store.block_by_hash(p.hash32(p.arg(params, 0, "blockHash"), "blockHash"))
-    index = p.quantity(p.arg(params, 1, "index"), "index")
+def eth_get_tx_by_block_hash_and_index(node: Node, block_hash: bytes, index: int) -> Any:
+    stored = node.chain.store.block_by_hash(block_hash)
     return _tx_by_block_index(node, stored.number if stored else None, index)
 
 
-def eth_get_transaction_receipt(node: Node, params: list[Any]) -> Any:
-    tx_hash = p.hash32(p.arg(params, 0, "transactionHash"), "transactionHash")
+def eth_get_transaction_receipt(node: Node, tx_hash: bytes) -> Any:
     stored = node.chain.store.tx(tx_hash)
     return None if stored is None else Raw(stored.receipt)
 
 
-def eth_get_block_receipts(node: Node, params: list[Any]) -> Any:
-    ref = p.block_ref(p.arg(params, 0, "block"), "block")
+def eth_get_block_receipts(node: Node, ref: p.BlockRef) -> Any:
     number = _number(node, ref)
     if node.chain.store.block_by_number(number) is None:
         return None
     return Raw("[" + ",".join(node.chain.store.block_receipts(number)) + "]")
 
 
-def eth_send_raw_transaction(node: Node, params: list[Any]) -> Any:
-    raw = p.data(p.arg(params, 0, "transaction"), "transaction")
+def eth_send_raw_transaction(node: Node, raw: bytes) -> Any:
     if not raw:
-        raise invalid_params("transaction: empty")
+        raise p.ParamError("transaction", "empty", index=0)
     return hexbytes(node.chain.submit(raw, _recovered_sender(raw)))
 
 
@@ -449,17 +450,12 @@ def _recovered_sender(raw: bytes) -> bytes | None:
     return None if index is None else found[1][index]
 
 
-def eth_send_transaction(node: Node, params: list[Any]) -> Any:
+def eth_send_transaction(node: Node, call: p.CallArgs) -> Any:
     dev = node.dev
-    if dev is None:
-        raise RpcError(
-            METHOD_NOT_FOUND,
-            "the method eth_sendTransaction does not exist/is not "
-            "available (start the node with --dev, or send signed transactions)",
-        )
-    call = p.call_args(p.arg(params, 0, "transaction"), "transaction")
+    assert dev is not None  # a dev-only method (see METHODS)
     if call.sender is None:
-        raise invalid_params("transaction.from: missing (the sending dev account)")
+        raise p.ParamError("transaction.from", "missing (the sending dev account)", index=0)
+    _check_chain_id(node, call)
     if call.sender not in dev.keys:
         raise rejected(
             f"unknown account 0x{call.sender.hex()}: only the dev accounts can send "
@@ -469,8 +465,7 @@ def eth_send_transaction(node: Node, params: list[Any]) -> Any:
     nonce = call.nonce if call.nonce is not None else chain.nonce(call.sender, pending=True)
     gas = call.gas
     if gas is None:
-        estimate_params: list[Any] = [dict(params[0]), "pending"]
-        gas = int(eth_estimate_gas(node, estimate_params), 16)
+        gas = int(_run(node, call, p.PENDING, estimate=True), 16)
     tx: dict[str, Any] = {
         "chainId": chain.chain_id,
         "nonce": nonce,
@@ -492,104 +487,143 @@ def eth_send_transaction(node: Node, params: list[Any]) -> Any:
 
 # --- handlers: logs and filters ------------------------------------------------------------
 
+_HEADISH = ("latest", "safe", "finalized")  # one authority, instant finality: all the head
 
-def _log_query(node: Node, criteria: p.LogFilter, start: int | None = None) -> LogQuery:
+
+def _bound(node: Node, ref: p.BlockRef | None) -> int:
+    """A range bound as a block number (absent means "latest", as in geth)."""
+    if ref is None or ref.tag in _HEADISH:
+        return node.chain.head.block_number
+    if ref.tag == "earliest":
+        return 0
+    assert ref.number is not None
+    return ref.number
+
+
+def _describe(ref: p.BlockRef | None, number: int) -> str:
+    named = "latest" if ref is None else ref.describe()
+    return named if ref is not None and ref.number is not None else f"{named} = {hex(number)}"
+
+
+def _no_pending(criteria: p.LogFilter) -> None:
+    for name, ref in (("fromBlock", criteria.from_block), ("toBlock", criteria.to_block)):
+        if ref is not None and ref.tag == "pending":
+            raise RpcError(INVALID_PARAMS, f"pending logs are not supported (filter.{name})")
+
+
+def _backwards(start: p.BlockRef | None, first: int, end: str) -> RpcError:
+    return RpcError(
+        INVALID_PARAMS,
+        f"invalid block range params: filter.fromBlock ({_describe(start, first)}) is after "
+        f"filter.toBlock ({end})",
+    )
+
+
+def _log_range(node: Node, criteria: p.LogFilter) -> tuple[int, int]:
+    """The block range of a query, checked as geth's eth_getLogs checks it."""
     if criteria.block_hash is not None:
         stored = node.chain.store.block_by_hash(criteria.block_hash)
         if stored is None:
             raise rejected("unknown block")
-        first = last = stored.number
-    else:
-        head = node.chain.head.block_number
-        first = min(_number(node, criteria.from_block), head + 1)
-        last = min(_number(node, criteria.to_block), head)
-        if (
-            criteria.from_block.number is not None
-            and criteria.to_block.number is not None
-            and criteria.from_block.number > criteria.to_block.number
-        ):
-            raise invalid_params("fromBlock is after toBlock")
-    if start is not None:  # a filter's poll: what is new since the last one
-        tagged = criteria.from_block.tag in ("latest", "pending", "safe", "finalized")
-        first = start if tagged else max(first, start)
+        return stored.number, stored.number
+    _no_pending(criteria)
+    head = node.chain.head.block_number
+    first, last = _bound(node, criteria.from_block), _bound(node, criteria.to_block)
+    if first > last:
+        raise _backwards(criteria.from_block, first, _describe(criteria.to_block, last))
+    if last > head:
+        raise RpcError(
+            INVALID_PARAMS,
+            f"block range extends beyond current head block: filter.toBlock "
+            f"({_describe(criteria.to_block, last)}) is after the head ({hex(head)})",
+        )
+    return first, last
+
+
+def _query(criteria: p.LogFilter, first: int, last: int) -> LogQuery:
     return LogQuery(first, last, criteria.addresses, criteria.topics)
 
 
-def eth_get_logs(node: Node, params: list[Any]) -> Any:
-    criteria = p.log_filter(p.arg(params, 0, "filter"), "filter")
-    return Raw(logs_json(find_logs(node.chain.store, _log_query(node, criteria))))
+def eth_get_logs(node: Node, criteria: p.LogFilter) -> Any:
+    first, last = _log_range(node, criteria)
+    return Raw(logs_json(find_logs(node.chain.store, _query(criteria, first, last))))
 
 
-def eth_new_filter(node: Node, params: list[Any]) -> Any:
-    criteria = p.log_filter(p.arg(params, 0, "filter"), "filter")
-    _log_query(node, criteria)  # validate now
+def eth_new_filter(node: Node, criteria: p.LogFilter) -> Any:
+    """A log filter; as geth, its range may lie in the future, but not run backwards (nor from
+    the head to a fixed block), and pending logs are not supported."""
+    _no_pending(criteria)
+    start, end = criteria.from_block, criteria.to_block
+    if criteria.block_hash is None and end is not None and end.number is not None:
+        if start is None or start.tag in _HEADISH:
+            raise RpcError(
+                INVALID_PARAMS,
+                f"invalid block range params: a filter from the head (filter.fromBlock "
+                f"{'latest' if start is None else start.tag}) cannot end at a fixed block "
+                f"(filter.toBlock {hex(end.number)})",
+            )
+        if start.number is not None and start.number > end.number:
+            raise _backwards(start, start.number, hex(end.number))
     return node.filters.add("logs", criteria, node.chain.head.block_number)
 
 
-def eth_new_block_filter(node: Node, params: list[Any]) -> Any:
+def eth_new_block_filter(node: Node) -> Any:
     return node.filters.add("blocks", None, node.chain.head.block_number)
 
 
-def eth_new_pending_tx_filter(node: Node, params: list[Any]) -> Any:
+def eth_new_pending_tx_filter(node: Node, full: bool) -> Any:
     return node.filters.add("pending", None, node.chain.head.block_number)
 
 
-def _filter(node: Node, params: list[Any]) -> Any:
-    filter_id = p.arg(params, 0, "filterId")
-    if not isinstance(filter_id, str):
-        raise invalid_params("filterId: expected a hex filter id")
+def _filter(node: Node, filter_id: str) -> Filter:
     found = node.filters.get(filter_id)
     if found is None:
         raise rejected("filter not found")
     return found
 
 
-def eth_get_filter_changes(node: Node, params: list[Any]) -> Any:
-    found = _filter(node, params)
+def eth_get_filter_changes(node: Node, filter_id: str) -> Any:
+    found = _filter(node, filter_id)
     head = node.chain.head.block_number
     start, found.last_block = found.last_block + 1, head
     if found.kind == "blocks":
         return ["0x" + h.hex() for h in node.chain.store.block_hashes(start, head)]
     if found.kind == "pending":
         return []
-    query = _log_query(node, found.criteria, start)
-    return Raw(logs_json(find_logs(node.chain.store, query)))
+    criteria = found.criteria
+    assert criteria is not None
+    if criteria.block_hash is not None:  # its block's logs, once
+        first, last = _log_range(node, criteria)
+        first = max(first, start)
+    else:  # what is new since the last poll, within the filter's range
+        tagged = criteria.from_block is None or criteria.from_block.tag in _HEADISH
+        first = start if tagged else max(_bound(node, criteria.from_block), start)
+        last = min(_bound(node, criteria.to_block), head)
+    return Raw(logs_json(find_logs(node.chain.store, _query(criteria, first, last))))
 
 
-def eth_get_filter_logs(node: Node, params: list[Any]) -> Any:
-    found = _filter(node, params)
-    if found.kind != "logs":
+def eth_get_filter_logs(node: Node, filter_id: str) -> Any:
+    found = _filter(node, filter_id)
+    if found.kind != "logs" or found.criteria is None:
         raise rejected("filter not found")
-    return Raw(logs_json(find_logs(node.chain.store, _log_query(node, found.criteria))))
+    return eth_get_logs(node, found.criteria)
 
 
-def eth_uninstall_filter(node: Node, params: list[Any]) -> Any:
-    filter_id = p.arg(params, 0, "filterId")
-    return isinstance(filter_id, str) and node.filters.remove(filter_id)
+def eth_uninstall_filter(node: Node, filter_id: str) -> Any:
+    return node.filters.remove(filter_id)
 
 
 # --- handlers: dev -------------------------------------------------------------------------
 
 
-def _require_dev(node: Node, method: str) -> None:
-    if node.dev is None:
-        raise RpcError(
-            METHOD_NOT_FOUND,
-            f"the method {method} does not exist/is not available (start the node with --dev)",
-        )
-
-
-def evm_snapshot(node: Node, params: list[Any]) -> Any:
-    _require_dev(node, "evm_snapshot")
+def evm_snapshot(node: Node) -> Any:
     assert node.dev is not None
     node.chain.seal_all()
     return hexint(node.dev.snapshot(node.chain.head.block_number))
 
 
-def evm_revert(node: Node, params: list[Any]) -> Any:
-    _require_dev(node, "evm_revert")
+def evm_revert(node: Node, snap: int) -> Any:
     assert node.dev is not None
-    snap = p.quantity(p.arg(params, 0, "snapshotId"), "snapshotId")
     block = node.dev.take(snap)
     if block is None:
         return False
@@ -598,75 +632,123 @@ def evm_revert(node: Node, params: list[Any]) -> Any:
     return True
 
 
-def evm_mine(node: Node, params: list[Any]) -> Any:
-    _require_dev(node, "evm_mine")
-    timestamp = None
-    first = p.arg(params, 0, "timestamp", required=False)
-    if first is not None:
-        timestamp = p.quantity(first, "timestamp")
+def evm_mine(node: Node, timestamp: int | None) -> Any:
+    if timestamp is not None:
         node.chain.time_offset += max(0, timestamp - node.chain.now())
     node.chain.seal(timestamp)
     return "0x0"
 
 
-def evm_increase_time(node: Node, params: list[Any]) -> Any:
-    _require_dev(node, "evm_increaseTime")
-    raw = p.arg(params, 0, "seconds")
-    seconds = (
-        raw if isinstance(raw, int) and not isinstance(raw, bool) else p.quantity(raw, "seconds")
-    )
-    if seconds < 0:
-        raise invalid_params("seconds: must not be negative")
+def evm_increase_time(node: Node, seconds: int) -> Any:
     node.chain.time_offset += seconds
     return hexint(node.chain.time_offset)
 
 
-METHODS: dict[str, Handler] = {
-    "web3_clientVersion": web3_client_version,
-    "web3_sha3": web3_sha3,
-    "net_version": net_version,
-    "net_listening": lambda node, params: True,
-    "net_peerCount": lambda node, params: "0x0",
-    "eth_chainId": eth_chain_id,
-    "eth_blockNumber": eth_block_number,
-    "eth_syncing": eth_syncing,
-    "eth_mining": lambda node, params: True,
-    "eth_hashrate": lambda node, params: "0x0",
-    "eth_accounts": eth_accounts,
-    "eth_coinbase": eth_coinbase,
-    "eth_gasPrice": eth_gas_price,
-    "eth_maxPriorityFeePerGas": eth_max_priority_fee,
-    "eth_feeHistory": eth_fee_history,
-    "eth_getBalance": eth_get_balance,
-    "eth_getTransactionCount": eth_get_transaction_count,
-    "eth_getCode": eth_get_code,
-    "eth_getStorageAt": eth_get_storage_at,
-    "eth_call": eth_call,
-    "eth_estimateGas": eth_estimate_gas,
-    "eth_getBlockByNumber": eth_get_block_by_number,
-    "eth_getBlockByHash": eth_get_block_by_hash,
-    "eth_getBlockTransactionCountByNumber": eth_get_block_tx_count_by_number,
-    "eth_getBlockTransactionCountByHash": eth_get_block_tx_count_by_hash,
-    "eth_getUncleCountByBlockNumber": lambda node, params: "0x0",
-    "eth_getUncleCountByBlockHash": lambda node, params: "0x0",
-    "eth_getTransactionByHash": eth_get_transaction_by_hash,
-    "eth_getTransactionByBlockNumberAndIndex": eth_get_tx_by_block_number_and_index,
-    "eth_getTransactionByBlockHashAndIndex": eth_get_tx_by_block_hash_and_index,
-    "eth_getTransactionReceipt": eth_get_transaction_receipt,
-    "eth_getBlockReceipts": eth_get_block_receipts,
-    "eth_sendRawTransaction": eth_send_raw_transaction,
-    "eth_sendTransaction": eth_send_transaction,
-    "eth_getLogs": eth_get_logs,
-    "eth_newFilter": eth_new_filter,
-    "eth_newBlockFilter": eth_new_block_filter,
-    "eth_newPendingTransactionFilter": eth_new_pending_tx_filter,
-    "eth_getFilterChanges": eth_get_filter_changes,
-    "eth_getFilterLogs": eth_get_filter_logs,
-    "eth_uninstallFilter": eth_uninstall_filter,
-    "evm_snapshot": evm_snapshot,
-    "evm_revert": evm_revert,
-    "evm_mine": evm_mine,
-    "evm_increaseTime": evm_increase_time,
+# --- the method table ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Method:
+    """A JSON-RPC method: its handler and the declaration of its positional parameters.
+    ``dev`` methods exist only on a ``--dev`` node (-32601 elsewhere, whatever the params)."""
+
+    handler: Handler
+    params: tuple[p.Param, ...] = ()
+    dev: bool = False
+    hint: str = "start the node with --dev"
+
+
+def _constant(value: Any) -> Handler:
+    return lambda node: value
+
+
+ADDRESS = p.Param("address", p.address)
+BLOCK = p.Param("block", p.block_ref, required=False, default=p.LATEST)  # latest if absent
+PENDING_BLOCK = p.Param("block", p.block_ref, required=False, default=p.PENDING)
+BLOCK_NUMBER = p.Param("block", p.block_number)  # a number or tag: these methods take no hash
+BLOCK_HASH = p.Param("blockHash", p.hash32)
+TX_HASH = p.Param("transactionHash", p.hash32)
+FULL_TXS = p.Param("fullTransactions", p.boolean)
+INDEX = p.Param("index", p.uint64)
+FILTER_ID = p.Param("filterId", p.filter_id)
+TRANSACTION = p.Param("transaction", p.call_args)
+OVERRIDES = (
+    p.Param("stateOverrides", p.no_overrides, required=False),
+    p.Param("blockOverrides", p.no_overrides, required=False),
+)
+
+METHODS: dict[str, Method] = {
+    "web3_clientVersion": Method(web3_client_version),
+    "web3_sha3": Method(web3_sha3, (p.Param("data", p.data),)),
+    "net_version": Method(net_version),
+    "net_listening": Method(_constant(True)),
+    "net_peerCount": Method(_constant("0x0")),
+    "eth_chainId": Method(eth_chain_id),
+    "eth_blockNumber": Method(eth_block_number),
+    "eth_syncing": Method(_constant(False)),
+    "eth_mining": Method(_constant(True)),
+    "eth_hashrate": Method(_constant("0x0")),
+    "eth_accounts": Method(eth_accounts),
+    "eth_coinbase": Method(eth_coinbase),
+    "eth_gasPrice": Method(eth_gas_price),
+    "eth_maxPriorityFeePerGas": Method(eth_max_priority_fee),
+    "eth_feeHistory": Method(
+        eth_fee_history,
+        (
+            p.Param("blockCount", p.hex_or_decimal),
+            p.Param("newestBlock", p.block_number),
+            p.Param("rewardPercentiles", p.percentiles, required=False),
+        ),
+    ),
+    "eth_getBalance": Method(eth_get_balance, (ADDRESS, BLOCK)),
+    "eth_getTransactionCount": Method(eth_get_transaction_count, (ADDRESS, BLOCK)),
+    "eth_getCode": Method(eth_get_code, (ADDRESS, BLOCK)),
+    "eth_getStorageAt": Method(
+        eth_get_storage_at, (ADDRESS, p.Param("slot", p.storage_slot), BLOCK)
+    ),
+    "eth_call": Method(eth_call, (TRANSACTION, BLOCK, *OVERRIDES)),
+    "eth_estimateGas": Method(
+        eth_estimate_gas,
+        (TRANSACTION, PENDING_BLOCK, *OVERRIDES),
+    ),
+    "eth_getBlockByNumber": Method(eth_get_block_by_number, (BLOCK_NUMBER, FULL_TXS)),
+    "eth_getBlockByHash": Method(eth_get_block_by_hash, (BLOCK_HASH, FULL_TXS)),
+    "eth_getBlockTransactionCountByNumber": Method(
+        eth_get_block_tx_count_by_number, (BLOCK_NUMBER,)
+    ),
+    "eth_getBlockTransactionCountByHash": Method(eth_get_block_tx_count_by_hash, (BLOCK_HASH,)),
+    "eth_getUncleCountByBlockNumber": Method(eth_get_uncle_count_by_number, (BLOCK_NUMBER,)),
+    "eth_getUncleCountByBlockHash": Method(eth_get_uncle_count_by_hash, (BLOCK_HASH,)),
+    "eth_getTransactionByHash": Method(eth_get_transaction_by_hash, (TX_HASH,)),
+    "eth_getTransactionByBlockNumberAndIndex": Method(
+        eth_get_tx_by_block_number_and_index, (BLOCK_NUMBER, INDEX)
+    ),
+    "eth_getTransactionByBlockHashAndIndex": Method(
+        eth_get_tx_by_block_hash_and_index, (BLOCK_HASH, INDEX)
+    ),
+    "eth_getTransactionReceipt": Method(eth_get_transaction_receipt, (TX_HASH,)),
+    "eth_getBlockReceipts": Method(eth_get_block_receipts, (p.Param("block", p.block_ref),)),
+    "eth_sendRawTransaction": Method(eth_send_raw_transaction, (p.Param("transaction", p.data),)),
+    "eth_sendTransaction": Method(
+        eth_send_transaction,
+        (TRANSACTION,),
+        dev=True,
+        hint="start the node with --dev, or send signed transactions",
+    ),
+    "eth_getLogs": Method(eth_get_logs, (p.Param("filter", p.log_filter),)),
+    "eth_newFilter": Method(eth_new_filter, (p.Param("filter", p.log_filter),)),
+    "eth_newBlockFilter": Method(eth_new_block_filter),
+    "eth_newPendingTransactionFilter": Method(
+        eth_new_pending_tx_filter,
+        (p.Param("fullTransactions", p.boolean, required=False, default=False),),
+    ),
+    "eth_getFilterChanges": Method(eth_get_filter_changes, (FILTER_ID,)),
+    "eth_getFilterLogs": Method(eth_get_filter_logs, (FILTER_ID,)),
+    "eth_uninstallFilter": Method(eth_uninstall_filter, (FILTER_ID,)),
+    "evm_snapshot": Method(evm_snapshot, dev=True),
+    "evm_revert": Method(evm_revert, (p.Param("snapshotId", p.anvil_number),), dev=True),
+    "evm_mine": Method(evm_mine, (p.Param("timestamp", p.anvil_number, required=False),), dev=True),
+    "evm_increaseTime": Method(evm_increase_time, (p.Param("seconds", p.anvil_number),), dev=True),
 }
 
 
@@ -698,18 +780,17 @@ def handle_one(node: Node, request: Any) -> str | None:
             request_id,
             RpcError(INVALID_REQUEST, 'invalid request: expected "jsonrpc": "2.0" and a method'),
         )
-    params = request.get("params", [])
-    if params is None:
-        params = []
-    handler = METHODS.get(method)
-    if handler is None:
-        error = RpcError(METHOD_NOT_FOUND, f"the method {method} does not exist/is not available")
+    entry = METHODS.get(method)
+    if entry is None or (entry.dev and node.dev is None):
+        where = "" if entry is None else f" ({entry.hint})"
+        error = RpcError(
+            METHOD_NOT_FOUND, f"the method {method} does not exist/is not available{where}"
+        )
         return _error(request_id, error) if "id" in request else None
-    if not isinstance(params, list):
-        return _error(request_id, invalid_params("expected params to be an array"))
     try:
+        args = p.parse_params(entry.params, request.get("params"))
         with node.lock:
-            result = handler(node, params)
+            result = entry.handler(node, *args)
     except RpcError as exc:
         return _error(request_id, exc)
     except Exception as exc:
@@ -754,4 +835,4 @@ def handle_body(node: Node, body: bytes) -> str | None:
     return answer
 
 
-__all__ = ["METHODS", "Raw", "handle_body", "handle_one"]
+__all__ = ["METHODS", "Method", "Raw", "handle_body", "handle_one"]

@@ -216,6 +216,35 @@ def test_protocol_errors(rpc_backend: Backend) -> None:
     assert sorted(item["id"] for item in batch) == [1, 2]
 
 
+def test_invalid_params(rpc_backend: Backend) -> None:
+    """Both nodes answer -32602 for a malformed parameter. Where they differ the node follows
+    geth (tests/node/test_node_params.py): anvil answers an eth_getLogs range past the head, a
+    backwards one (fromBlock after toBlock, both below the head) and one from "pending" with
+    logs, takes quantities with leading zeros and plain JSON numbers for blocks, and unordered
+    reward percentiles; geth and the node refuse them."""
+    a, h = "0x" + "11" * 20, "0x" + "22" * 32
+    cases = [
+        ("eth_getBalance", ["0x1234", "latest"]),  # an address of 2 bytes
+        ("eth_getBalance", [a, "1"]),  # a block number without 0x
+        ("eth_getCode", [a, "latest", 1]),  # one argument too many
+        ("eth_getStorageAt", [a]),  # a required argument missing
+        ("eth_getBlockByNumber", ["0x0"]),
+        ("eth_getBlockByNumber", ["0x0", "yes"]),  # a string for a boolean
+        ("eth_getTransactionReceipt", ["0x1234"]),  # a hash of 2 bytes
+        ("eth_getBlockByHash", ["0x" + "22" * 31, False]),
+        ("eth_sendRawTransaction", ["0x123"]),  # odd length
+        ("eth_getTransactionByBlockNumberAndIndex", ["0x0"]),
+        ("eth_getLogs", [{"topics": [["0x12"]]}]),
+        ("eth_getLogs", [{"address": "0x12"}]),
+        ("eth_getLogs", [{"blockHash": h, "fromBlock": "0x0"}]),
+        ("eth_chainId", [1]),
+        ("eth_uninstallFilter", [5]),  # a number for a filter id
+    ]
+    for method, params in cases:
+        reply = rpc_backend.rpc(method, *params)
+        assert reply.get("error", {}).get("code") == -32602, (method, params, reply)
+
+
 def test_admission_errors(rpc_backend: Backend) -> None:
     chain = rpc_backend.chain
     sender = chain.dev_accounts[6]
