@@ -66,7 +66,8 @@ def read_uint(value: Any, name: str, bits: int = 256) -> int:
     if isinstance(value, float):
         raise ValueError(
             f"{name} is the number {json.dumps(value)}, not an integer: a number past 2^53 "
-            "loses digits in JSON tools (jq, JavaScript), so write it as a decimal string"
+            "loses digits in JSON tools such as jq and JavaScript (its low digits are gone), so "
+            "write it as a decimal string"
         )
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError(f"{name} must be an integer or a decimal string, not {json.dumps(value)}")
