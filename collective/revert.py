@@ -112,6 +112,9 @@ PERMISSION_ERRORS = frozenset(
     }
 )
 
+# Errors that are neither about consent nor about roles: plain TransactionError.
+OTHER_ERRORS = frozenset({"DeploymentFailed"})
+
 
 @dataclass(frozen=True)
 class ErrorAbi:
@@ -322,6 +325,11 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
         "make a new proposal",
     ),
     "InvalidLifetime": lambda a: ("a proposal lifetime must be at least one second", None),
+    "DeploymentFailed": lambda a: (
+        f"the ChainBoundDeployer could not create the contract under salt {_hex(a['salt'])}: "
+        "the address is taken on this chain, or the constructor reverted",
+        "deploy with another salt, or check the constructor arguments",
+    ),
     "RoleConflict": lambda a: (
         f"{a['account']} cannot be both a consortium admin and an organization account",
         "use separate accounts for administration and for the organization",

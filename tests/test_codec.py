@@ -50,10 +50,11 @@ def test_values_that_do_not_fit_are_refused() -> None:
 
 def test_signed_batch_falls_back_to_eth_abi() -> None:
     codec = Codec(load_artifact("ConsentLedger").abi)
-    grant = ("0x" + "11" * 20, "0x" + "22" * 20, b"\1" * 32, b"\2" * 32, 5, 1, 0, 9)
+    grant = ("0x" + "11" * 20, "0x" + "22" * 20, b"\1" * 32, b"\2" * 32, 5, 1, b"\5" * 32, 0, 9)
     item = (grant, 27, b"\3" * 32, b"\4" * 32)
     types = [
-        "((address,address,bytes32,bytes32,uint64,uint32,uint32,uint64),uint8,bytes32,bytes32)[]"
+        "((address,address,bytes32,bytes32,uint64,uint32,bytes32,uint64,uint64),"
+        "uint8,bytes32,bytes32)[]"
     ]
     assert codec.encode("grantSignedBatch", [[item]])[4:] == abi.encode(types, [[item]])
 

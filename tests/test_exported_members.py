@@ -20,6 +20,7 @@ def test_public_api_is_complete() -> None:
         "ConsentError",
         "ConsentExpiredError",
         "ConsentMissingError",
+        "IdentityDeactivatedError",
         "StalePolicyError",
         "SignatureError",
         "OrganizationSuspendedError",

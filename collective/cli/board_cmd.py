@@ -173,16 +173,42 @@ def propose_add_member(state: CliState, member: str, reason: str) -> None:
 
 @propose_group.command("remove-member")
 @click.argument("member", metavar="ADDRESS")
+@click.option(
+    "--threshold",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Set the threshold to N in the same step (N at most the members left). Needed when "
+    "the threshold equals the board's size, e.g. to drop a member whose key is lost: such a "
+    "removal needs the approval of every other member.",
+)
 @reason_option
 @client_command
-def propose_remove_member(state: CliState, member: str, reason: str) -> None:
+def propose_remove_member(state: CliState, member: str, threshold: int | None, reason: str) -> None:
     """Propose to remove ADDRESS from the board (the threshold must stay reachable).
 
     \b
     Examples:
       collective --network anvil --account 7 board propose remove-member 0xa0Ee...9720
+      collective --account 7 board propose remove-member 0xa0Ee...9720 --threshold 2
     """
-    _propose(state, Action.REMOVE_MEMBER, member, reason=reason)
+    ref = (threshold or 0).to_bytes(32, "big")
+    _propose(state, Action.REMOVE_MEMBER, member, ref=ref, reason=reason)
+
+
+@propose_group.command("replace-board")
+@click.argument("board", metavar="ADDRESS")
+@reason_option
+@client_command
+def propose_replace_board(state: CliState, board: str, reason: str) -> None:
+    """Propose to hand the board's authority (AccountRules' board) to the contract at ADDRESS.
+
+    Once a board is set, only the board itself can replace it; admins cannot.
+
+    \b
+    Examples:
+      collective --network anvil --account 7 board propose replace-board 0x5FbD...0aa3
+    """
+    _propose(state, Action.REPLACE_BOARD, board, reason=reason)
 
 
 @propose_group.command("set-threshold")
@@ -239,6 +265,8 @@ def _proposal_json(p: Proposal) -> dict[str, object]:
         "proposer": p.proposer,
         "executed": p.executed,
         "approvals": p.approvals,
+        "needed": p.needed,
+        "expiresAt": p.expires_at,
     }
 
 
@@ -247,11 +275,21 @@ def _target(p: Proposal) -> str:
         return f"threshold {int(p.ref, 16)}"
     if p.action is Action.FLAG_USE:
         return f"{p.target} use {p.ref}"
+    if p.action is Action.REMOVE_MEMBER and int(p.ref, 16):
+        return f"{p.target}, threshold {int(p.ref, 16)}"
     return p.target
 
 
+def _state(p: Proposal, now: int) -> str:
+    if p.executed:
+        return "executed"
+    return "expired" if now > p.expires_at else "open"
+
+
 @board_group.command("proposals")
-@click.option("--open", "only_open", is_flag=True, help="Only proposals not yet executed.")
+@click.option(
+    "--open", "only_open", is_flag=True, help="Only proposals neither executed nor expired."
+)
 @client_command
 def proposals_command(state: CliState, only_open: bool) -> None:
     """List the board's proposals.
@@ -263,15 +301,15 @@ def proposals_command(state: CliState, only_open: bool) -> None:
     """
     client = make_client(state, "`collective board proposals`", read_only=True)
     proposals = client.oversight.proposals()
+    now = client.chain.latest_timestamp()
     if only_open:
-        proposals = [p for p in proposals if not p.executed]
+        proposals = [p for p in proposals if _state(p, now) == "open"]
     if state.as_json:
         emit_json([_proposal_json(p) for p in proposals])
         return
-    threshold = client.oversight.threshold()
     print_table(
         "proposals",
-        ["id", "action", "target", "reason", "proposer", "approvals", "executed"],
+        ["id", "action", "target", "reason", "proposer", "approvals", "state"],
         [
             (
                 p.id,
@@ -279,8 +317,8 @@ def proposals_command(state: CliState, only_open: bool) -> None:
                 _target(p),
                 p.reason,
                 p.proposer,
-                f"{p.approvals}/{threshold}",
-                "yes" if p.executed else "no",
+                f"{p.approvals}/{p.needed}",
+                _state(p, now),
             )
             for p in proposals
         ],

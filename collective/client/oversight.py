@@ -29,6 +29,7 @@ class Action(IntEnum):
     ADD_MEMBER = 3
     REMOVE_MEMBER = 4
     SET_THRESHOLD = 5
+    REPLACE_BOARD = 6
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class Proposal:
     proposer: str
     executed: bool
     approvals: int
+    expires_at: int  # unix seconds; no approval or execution after it
+    needed: int  # approvals it needs (the threshold; at most every other member for a removal)
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,9 @@ class OversightClient:
 
     def proposal(self, proposal_id: int) -> Proposal:
         fns = self._s.board.functions
-        action, target, ref, reason, proposer, executed = self._s.call(fns.proposal(proposal_id))
+        action, target, ref, reason, proposer, executed, expires_at = self._s.call(
+            fns.proposal(proposal_id)
+        )
         return Proposal(
             id=proposal_id,
             action=Action(action),
@@ -128,6 +133,8 @@ class OversightClient:
             proposer=proposer,
             executed=bool(executed),
             approvals=int(self._s.call(fns.approvals(proposal_id))),
+            expires_at=int(expires_at),
+            needed=int(self._s.call(fns.approvalsNeeded(proposal_id))),
         )
 
     def proposals(self) -> list[Proposal]:
