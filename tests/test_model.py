@@ -1,8 +1,11 @@
 """Stateful property test: the contracts and a plain Python model of consent agree.
 
-Hypothesis drives random sequences of grants (direct and signed), withdrawals, policy
-publications, suspensions, time jumps and data uses; after every step the on-chain state of
-every consent, and every use's outcome, must equal the model's prediction.
+Hypothesis drives random sequences of grants (direct and signed, by the owner, a delegate, an
+old key or a stranger, with fresh, stale or future nonces and right or wrong policy text),
+withdrawals (which cancel pending signatures when nothing is active), policy publications,
+suspensions, delegate appointments, key rotations, deactivations, time jumps and data uses;
+after every step the on-chain state of every consent, and every use's outcome, must equal the
+model's prediction.
 """
 
 from __future__ import annotations
@@ -16,7 +19,16 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from collective.errors import TransactionError
 from collective.signing import code
-from tests.helpers import GENETIC, LAB_RESULTS, MARKETING, RESEARCH, TREATMENT, World, make_world
+from tests.helpers import (
+    GENETIC,
+    LAB_RESULTS,
+    MARKETING,
+    RESEARCH,
+    SIG_AUTH,
+    TREATMENT,
+    World,
+    make_world,
+)
 
 PURPOSES = [RESEARCH, TREATMENT, MARKETING]
 CATEGORIES = [LAB_RESULTS, GENETIC]
@@ -34,6 +46,8 @@ class ModelConsent:
 @dataclass
 class Model:
     now: int = 0
+    owner: dict[str, object] = field(default_factory=dict)  # identity -> key; None: deactivated
+    delegates: dict[str, set[str]] = field(default_factory=dict)  # identity -> sigAuth keys
     status: dict[str, int] = field(default_factory=dict)  # 1 active, 2 suspended
     version: dict[str, int] = field(default_factory=dict)
     coverage: dict[tuple[str, bytes], int] = field(default_factory=dict)
@@ -49,13 +63,34 @@ class Model:
             return "PolicyNotCurrent"
         return None
 
+    def signed_error(self, identity: str, signer: str, nonce: int, stored: int) -> str | None:
+        """ConsentRegistry._checkSigned's order: deadline (never past here), deactivation,
+        authority, nonce."""
+        if self.owner[identity] is None:
+            return "IdentityDeactivated"
+        owner = self.owner[identity]
+        if signer != owner.address and signer not in self.delegates[identity]:  # type: ignore[attr-defined]
+            return "SignerNotAuthorized"
+        if nonce < stored:
+            return "InvalidNonce"
+        return None
+
+    def direct_error(self, identity: str, sender: str) -> str | None:
+        if self.owner[identity] is None:
+            return "IdentityDeactivated"
+        if sender != self.owner[identity].address:  # type: ignore[attr-defined]
+            return "NotIdentityOwner"
+        return None
+
     def use_error(self, key: tuple[str, str, bytes, bytes]) -> str | None:
-        _, org, _, _ = key
+        identity, org, _, _ = key
         if self.status.get(org) == 2:
             return "OrganizationSuspended"
         c = self.consent(key)
         if not c.active:
             return "NoConsent"
+        if self.owner[identity] is None:
+            return "IdentityDeactivated"
         if self.now >= c.expiry:
             return "ConsentExpired"
         if c.version != self.version[org]:
@@ -64,14 +99,20 @@ class Model:
 
 
 def build_machine(world: World, chain) -> type[RuleBasedStateMachine]:
-    subjects = [world.patient, world.guardian]
+    subjects = [world.patient, world.guardian, world.stranger]
     orgs = [world.hospital, world.lab]
+    new_key = chain.dev_accounts[6]  # the key identities rotate to
+    delegate = world.members[0]  # a guardian key (sigAuth delegate)
+    keys = [*subjects, new_key, delegate]
 
     class ConsentMachine(RuleBasedStateMachine):
         @initialize()
         def start(self) -> None:
             self.snapshot = chain.snapshot()
             self.model = Model()
+            for subject in subjects:
+                self.model.owner[subject.address] = subject
+                self.model.delegates[subject.address] = set()
             for org in orgs:
                 self.model.status[org.address] = 1
                 self.model.version[org.address] = 1
@@ -98,6 +139,10 @@ def build_machine(world: World, chain) -> type[RuleBasedStateMachine]:
             c = self.model.consents.get(key)
             return c is not None and abs(c.expiry - self.model.now) < MARGIN
 
+        def direct_nonce(self, m: ModelConsent) -> None:
+            # A direct call: nonce = max(nonce + 1, block time in ms); the clock is the block's.
+            m.nonce = max(m.nonce + 1, self.model.now * 1000)
+
         @rule(
             s=st.sampled_from(subjects),
             o=st.sampled_from(orgs),
@@ -107,28 +152,42 @@ def build_machine(world: World, chain) -> type[RuleBasedStateMachine]:
             dv=st.sampled_from([0, 0, 0, -1, 1]),
             signed=st.booleans(),
             relayer=st.sampled_from(orgs),
+            key=st.sampled_from(keys),
+            dn=st.sampled_from([0, 0, 5, -1]),
+            wrong_text=st.sampled_from([False, False, False, True]),
         )
-        def grant(self, s, o, p, c, ttl, dv, signed, relayer) -> None:
-            key = (s.address, o.address, p, c)
+        def grant(self, s, o, p, c, ttl, dv, signed, relayer, key, dn, wrong_text) -> None:
+            ck = (s.address, o.address, p, c)
+            m = self.model.consent(ck)
             expiry = self.model.now + ttl
             version = max(0, self.model.version[o.address] + dv)
-            expected = self.model.grant_error(o.address, p, expiry, version)
+            rules = self.model.grant_error(o.address, p, expiry, version)
             if signed:
+                nonce = max(0, m.nonce + dn)
+                expected = self.model.signed_error(s.address, key.address, nonce, m.nonce)
+                expected = expected or rules
+                text = code(f"v{version}") if version > 1 else world.policy_hash(o, version)
+                if expected is None and wrong_text:
+                    text, expected = code("other text"), "PolicyHashMismatch"
                 if self.model.status[relayer.address] == 2:
                     expected = "OrganizationSuspended"
                 sig = world.sign_grant(
-                    s, s.address, o, purpose=p, category=c, expiry=expiry, version=version
-                )
+                    key, s.address, o, purpose=p, category=c, expiry=expiry, version=version,
+                    policy_hash=text, nonce=nonce,
+                )  # fmt: skip
                 self.attempt(
                     world.ledger.functions.grantSigned(*sig.call_args()), relayer, expected
                 )
+                if expected is None:
+                    m.nonce = nonce + 1
             else:
+                expected = self.model.direct_error(s.address, key.address) or rules
                 fn = world.ledger.functions.grant(s.address, o.address, p, c, expiry, version)
-                self.attempt(fn, s, expected)
+                self.attempt(fn, key, expected)
+                if expected is None:
+                    self.direct_nonce(m)
             if expected is None:
-                m = self.model.consent(key)
                 m.expiry, m.version, m.active = expiry, version, True
-                m.nonce += 1
 
         @rule(
             s=st.sampled_from(subjects),
@@ -137,23 +196,60 @@ def build_machine(world: World, chain) -> type[RuleBasedStateMachine]:
             c=st.sampled_from(CATEGORIES),
             signed=st.booleans(),
             relayer=st.sampled_from(orgs),
+            key=st.sampled_from(keys),
+            dn=st.sampled_from([0, 0, 5, -1]),
         )
-        def withdraw(self, s, o, p, c, signed, relayer) -> None:
-            key = (s.address, o.address, p, c)
-            m = self.model.consent(key)
-            expected = None if m.active else "ConsentNotActive"
+        def withdraw(self, s, o, p, c, signed, relayer, key, dn) -> None:
+            ck = (s.address, o.address, p, c)
+            m = self.model.consent(ck)
+            # Nothing active is no error: the withdrawal then cancels pending signatures.
             if signed:
-                sig = world.sign_withdrawal(s, s.address, o, purpose=p, category=c)
+                nonce = max(0, m.nonce + dn)
+                expected = self.model.signed_error(s.address, key.address, nonce, m.nonce)
+                sig = world.sign_withdrawal(key, s.address, o, purpose=p, category=c, nonce=nonce)
                 if self.model.status[relayer.address] == 2:
                     expected = "OrganizationSuspended"
                 self.attempt(
                     world.ledger.functions.withdrawSigned(*sig.call_args()), relayer, expected
                 )
+                if expected is None:
+                    m.nonce = nonce + 1
             else:
-                self.attempt(world.ledger.functions.withdraw(*key), s, expected)
+                expected = self.model.direct_error(s.address, key.address)
+                self.attempt(world.ledger.functions.withdraw(*ck), key, expected)
+                if expected is None:
+                    self.direct_nonce(m)
             if expected is None:
                 m.active = False
-                m.nonce += 1
+
+        @rule(s=st.sampled_from(subjects))
+        def appoint_delegate(self, s) -> None:
+            owner = self.model.owner[s.address]
+            if owner is None:
+                return
+            fn = world.ledger.functions.addDelegate(s.address, SIG_AUTH, delegate.address, 10**7)
+            self.attempt(fn, owner, None)
+            self.model.delegates[s.address].add(delegate.address)
+
+        @rule(s=st.sampled_from(subjects))
+        def rotate_key(self, s) -> None:
+            owner = self.model.owner[s.address]
+            if owner is None or owner.address == new_key.address:
+                return
+            fn = world.ledger.functions.changeOwner(s.address, new_key.address)
+            self.attempt(fn, owner, None)
+            self.model.owner[s.address] = new_key
+            self.model.delegates[s.address] = set()  # a new delegate epoch
+
+        @rule()
+        def deactivate(self) -> None:
+            s = world.stranger.address  # only this subject is ever deactivated
+            owner = self.model.owner[s]
+            if owner is None:
+                return
+            self.attempt(world.ledger.functions.changeOwner(s, "0x" + "00" * 20), owner, None)
+            self.model.owner[s] = None
+            self.model.delegates[s] = set()
 
         @rule(
             o=st.sampled_from(orgs),
@@ -209,7 +305,7 @@ def build_machine(world: World, chain) -> type[RuleBasedStateMachine]:
             for key, m in self.model.consents.items():
                 expiry, _, version, nonce, active = world.ledger.functions.getConsent(*key).call()
                 assert (nonce, active) == (m.nonce, m.active), key
-                if m.nonce:
+                if m.expiry:
                     assert (expiry, version) == (m.expiry, m.version), key
                 if not self.near_expiry(key):
                     covered = self.model.use_error(key) is None
