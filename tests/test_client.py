@@ -341,3 +341,52 @@ def test_connect_read_only_and_embedded_deploys_fresh() -> None:
     assert reader.orgs.list() == []
     writer = Collective.connect("embedded", account=1)
     assert writer.address == writer.chain.dev_accounts[1].address
+
+
+def test_a_relayed_batch_reports_the_items_it_skipped(actors: dict[str, Collective]) -> None:
+    """Issue 10 item 7: a front-run item is skipped and reported; the rest go through."""
+    lab, hospital = actors["lab"], actors["hospital"]
+    people = [actors["patient"], actors["guardian"], actors["stranger"]]
+    for p in people:
+        p.consent.grant(lab.address, RESEARCH, HEALTH)
+    withdrawals = [p.signing.sign_withdrawal(lab.address, RESEARCH, HEALTH) for p in people]
+    hospital.signing.relay(withdrawals[1])  # someone relays one item first
+    result = lab.signing.relay_batch(withdrawals)
+    assert [w.identity for w in result.items] == [people[0].address, people[2].address]
+    (skipped,) = result.skipped
+    assert (skipped.index, skipped.reason) == (1, "InvalidNonce")
+    assert (
+        skipped.consent_id
+        == people[1].consent.status(people[1].address, lab.address, RESEARCH, HEALTH).consent_id
+    )
+
+
+def test_the_subject_cancels_a_pending_signature_and_the_later_intent_wins(
+    actors: dict[str, Collective],
+) -> None:
+    """Issue 10 item 6, through the client: nonces are signing times, a withdrawal with nothing
+    active cancels, and the policy text is read from the chain before signing."""
+    patient, lab = actors["patient"], actors["lab"]
+    pending = patient.signing.sign_grant(lab.address, RESEARCH, HEALTH)
+    assert pending.request.policy_hash == patient.signing.policy_hash(lab.address)
+    cancelled = patient.consent.withdraw(lab.address, RESEARCH, HEALTH)
+    assert not cancelled.was_active
+    with pytest.raises(SignatureError) as caught:
+        lab.signing.relay(pending)
+    assert caught.value.error_name == "InvalidNonce"
+    renewal = patient.signing.sign_grant(lab.address, RESEARCH, HEALTH)
+    withdrawal = patient.signing.sign_withdrawal(lab.address, RESEARCH, HEALTH)
+    assert withdrawal.request.nonce > renewal.request.nonce  # signed later, larger nonce
+    lab.signing.relay(renewal)  # the relayer front-runs with the older renewal
+    assert lab.signing.relay(withdrawal).was_active  # the later withdrawal still applies
+    assert not lab.consent.is_covered(patient.address, lab.address, RESEARCH, HEALTH)
+
+
+def test_signing_for_an_unpublished_policy_version_is_refused(
+    actors: dict[str, Collective],
+) -> None:
+    """Issue 10 item 5: a subject can no longer sign for version 2 before it exists."""
+    patient, lab = actors["patient"], actors["lab"]
+    with pytest.raises(ConsentError) as caught:
+        patient.signing.sign_grant(lab.address, RESEARCH, HEALTH, policy_version=2)
+    assert caught.value.error_name == "UnknownPolicyVersion"

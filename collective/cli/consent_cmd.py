@@ -27,7 +27,7 @@ from collective.cli.common import (
 )
 from collective.client.consent import BatchResult, Consent, Granted, Withdrawn
 from collective.consent_state import ConsentStatus
-from collective.errors import AuditError, ConfigurationError
+from collective.errors import AuditError, ConfigurationError, ConsentError
 from collective.signing import SignedRequest
 
 identity_option = click.option(
@@ -77,9 +77,16 @@ def _granted_line(granted: Granted) -> str:
 
 
 def _withdrawn_line(withdrawn: Withdrawn) -> str:
+    if not withdrawn.was_active:
+        return (
+            f"cancelled: nothing was active, so {withdrawn.identity}'s withdrawal voided every "
+            f"request signed before it for {withdrawn.organization}, {withdrawn.category}, "
+            f"{withdrawn.purpose} (authorized by {withdrawn.agent})"
+        )
     return (
         f"withdrawn: {withdrawn.identity} no longer lets {withdrawn.organization} use "
-        f"{withdrawn.category} for {withdrawn.purpose} (authorized by {withdrawn.agent})"
+        f"{withdrawn.category} for {withdrawn.purpose} (authorized by {withdrawn.agent}); "
+        "requests signed before it are void"
     )
 
 
@@ -413,6 +420,13 @@ def covered_command(
     help="Grant only: the version consented to (default: ORG's current one).",
 )
 @click.option(
+    "--policy-hash",
+    metavar="HASH",
+    help="Grant only: the content hash (0x + 64 hex) of the policy text you read; signing is "
+    "refused if the version's published text differs. Default: the published one, shown "
+    "before signing.",
+)
+@click.option(
     "--valid-for",
     type=DURATION,
     default="1h",
@@ -437,15 +451,19 @@ def sign_command(
     identity: str | None,
     expiry: int | None,
     policy_version: int | None,
+    policy_hash: str | None,
     valid_for: int,
     out: Path | None,
 ) -> None:
     """Sign a grant (or with --withdraw a withdrawal) for ORG to relay; costs the signer no gas.
 
-    The sending account (--account) signs EIP-712 typed data bound to this chain, this
-    ledger and the consent's current nonce, so the signature works once and only here.
-    The signed request is JSON: give it to any admitted organization, which sends it with
-    `collective consent relay FILE`.
+    The sending account (--account) signs EIP-712 typed data bound to this chain and this
+    ledger, so the signature works once and only here. A grant names the policy version and
+    the hash of its published text (shown on stderr before signing, with where to read it):
+    the signature agrees to that text, and no other text published under the same number
+    can use it. A withdrawal also cancels every grant signed before it, even one not yet
+    relayed. The signed request is JSON: give it to any admitted organization, which sends it
+    with `collective consent relay FILE`.
 
     \b
     Examples:
@@ -457,8 +475,10 @@ def sign_command(
           --identity did:ethr:0x7a69:0x90F7...b906 \\
           -p dpv:ResearchAndDevelopment -c dpv-pd:MedicalHealth --valid-for 1d -o ward.json
     """
-    if withdraw and (expiry is not None or policy_version is not None):
-        raise click.UsageError("--expiry and --policy-version apply to grants, not --withdraw")
+    if withdraw and (expiry is not None or policy_version is not None or policy_hash):
+        raise click.UsageError(
+            "--expiry, --policy-version and --policy-hash apply to grants, not --withdraw"
+        )
     client = make_client(state, "`collective consent sign`")
     deadline = client.chain.latest_timestamp() + valid_for
     if withdraw:
@@ -466,13 +486,31 @@ def sign_command(
             organization, purpose, category, identity=identity, deadline=deadline
         )
     else:
+        published = (
+            client.policies.get(organization, policy_version)
+            if policy_version is not None
+            else client.policies.current(organization)
+        )
+        version = published.version
+        if policy_hash is not None and published.content_hash.lower() != policy_hash.lower():
+            raise ConsentError(
+                f"policy version {version} of {published.organization} has the text "
+                f"{published.content_hash}, not the {policy_hash} you read",
+                hint=f"read the published text at {published.uri} before consenting",
+            )
+        click.echo(
+            f"consenting to {published.organization}'s policy v{version}: text "
+            f"{published.content_hash}, published at {published.uri}",
+            err=True,
+        )
         signed = client.signing.sign_grant(
             organization,
             purpose,
             category,
             identity=identity,
             expiry=expiry,
-            policy_version=policy_version,
+            policy_version=version,
+            policy_hash=bytes.fromhex(published.content_hash[2:]),
             deadline=deadline,
         )
     text = signed.to_json()
@@ -502,7 +540,9 @@ def relay_command(state: CliState, files: tuple[Path, ...]) -> None:
     """Send signed requests written by `consent sign`; the sender pays the gas.
 
     The sender must be an admitted, active organization. Several files go in one batch
-    transaction (all grants or all withdrawals; all or nothing). `-` reads stdin.
+    transaction (all grants or all withdrawals); an item already used, superseded by a later
+    request of its subject, expired or badly signed is skipped and reported, the rest apply.
+    `-` reads stdin.
 
     \b
     Examples:
@@ -525,6 +565,8 @@ def relay_command(state: CliState, files: tuple[Path, ...]) -> None:
     click.echo(f"relayed {len(result.items)} signed requests in one transaction")
     for item in result.items:
         click.echo(f"  {_line(item)}")
+    for skip in result.skipped:
+        click.echo(f"  skipped: {files[skip.index]} ({skip.reason}, consent {skip.consent_id})")
     click.echo(f"  tx {result.tx_hash} · block {result.block_number} · gas {result.gas_used:,}")
 
 

@@ -13,6 +13,7 @@ even when nothing is active) cancels every request signed before it.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 
@@ -33,6 +34,10 @@ from collective.errors import ConfigurationError
 from collective.signing import GrantRequest, SignedRequest, WithdrawalRequest, sign
 
 DEFAULT_DEADLINE = 3600  # seconds a signature stays relayable
+
+# The last nonce this process signed per consent, so two requests signed in a row are ordered.
+_ISSUED: dict[tuple[object, ...], int] = {}
+_ISSUED_LOCK = threading.Lock()
 
 
 class SigningClient:
@@ -190,10 +195,22 @@ class SigningClient:
         return signer if signer is not None else self._s.sender
 
     def _nonce(self, identity: str, organization: str, purpose: bytes, category: bytes) -> int:
+        """max(the consent's nonce, now in unix ms, one past the last nonce this process issued
+        for the consent): requests signed later carry larger nonces even within one
+        millisecond, or when the chain's clock (which direct calls write) runs ahead."""
         stored = self._s.call(
             self._s.ledger.functions.getConsent(identity, organization, purpose, category)
         )
-        return max(int(stored[3]), time.time_ns() // 1_000_000)
+        key = (self._s.chain.chain_id, self._s.ledger.address, identity, organization)
+        key_with_category = (*key, purpose, category)
+        with _ISSUED_LOCK:
+            nonce = max(
+                int(stored[3]),
+                time.time_ns() // 1_000_000,
+                _ISSUED.get(key_with_category, -1) + 1,
+            )
+            _ISSUED[key_with_category] = nonce
+        return nonce
 
     def policy_hash(self, organization: Who, version: int | None = None) -> bytes:
         """The content hash (32 bytes) of ``organization``'s policy ``version`` (default: the
