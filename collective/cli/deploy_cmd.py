@@ -11,7 +11,7 @@ from eth_account.signers.local import LocalAccount
 from collective.accounts import PRIVATE_KEY_ENV, resolve_account
 from collective.chain import Chain, connect
 from collective.cli.account_cmd import prompt_password
-from collective.cli.common import CliState, emit_json, pass_state
+from collective.cli.common import DURATION, CliState, emit_json, pass_state
 from collective.config import load_config
 from collective.deploy import CONTRACTS, MODULES, Deployment, deploy_suite
 
@@ -118,6 +118,14 @@ def _print_table(deployment: Deployment, chain: Chain) -> None:
     help="Board approvals needed to execute a proposal (default 1).",
 )
 @click.option(
+    "--proposal-lifetime",
+    type=DURATION,
+    default="30d",
+    show_default=True,
+    metavar="DURATION",
+    help="How long a board proposal stays open (e.g. 7d, 72h); expired ones cannot execute.",
+)
+@click.option(
     "--manifest",
     "manifest",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -134,16 +142,18 @@ def deploy_command(
     fresh: bool,
     board_members: tuple[str, ...],
     threshold: int | None,
+    proposal_lifetime: int,
     manifest: Path | None,
 ) -> None:
     """Deploy the contract suite and write its manifest.
 
-    Deploys AccountRules, ConsentLedger (DIDRegistry, PolicyRegistry, ConsentRegistry and
-    DataUsageLog at one address) and OversightBoard, then sets the board in AccountRules.
-    The deployer becomes the consortium admin. If the manifest already records a deployment on
-    this chain, the code at each address is checked against the artifacts and nothing is
-    deployed; --fresh redeploys. The embedded chain is new in every process, so there the
-    suite is always deployed fresh.
+    Deploys AccountRules, ChainBoundDeployer, ConsentLedger (DIDRegistry, PolicyRegistry,
+    ConsentRegistry and DataUsageLog at one address, created by the factory at an address
+    unique to this chain) and OversightBoard, then sets the board in AccountRules. The
+    deployer becomes the consortium admin (and can never be admitted as an organization). If
+    the manifest already records a deployment on this chain, the code at each address is
+    checked against the artifacts and nothing is deployed; --fresh redeploys. The embedded
+    chain is new in every process, so there the suite is always deployed fresh.
 
     The deployer is --account (a dev account index on anvil or the embedded chain, default 0,
     an address, or a keystore account: see `collective account`), or the private key in
@@ -172,6 +182,7 @@ def deploy_command(
         deployer,
         board_members=list(board_members) or None,
         threshold=threshold,
+        proposal_lifetime=proposal_lifetime,
         manifest_path=manifest,
         fresh=fresh,
         config=config,
