@@ -10,7 +10,7 @@ Modules, one concern each::
     logindex        eth_getLogs from the (address, topic0..3, block) indexes
     filters         eth_newFilter & co.
     dev             --dev accounts, snapshots, time travel
-    params          JSON-RPC params parsing (-32602 naming the field)
+    params          JSON-RPC params declared per method, validated as geth (-32602 naming them)
     render          blocks, transactions, receipts, logs as JSON
     rpc             the dispatcher: method table, single and batch requests
     server          the HTTP server

@@ -23,6 +23,7 @@ quantity zero.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,7 @@ MAX_TOPICS = 4  # LOG0..LOG4
 MAX_SUB_TOPICS = 1000  # alternatives per topic position (geth's maxSubTopics)
 MAX_PERCENTILES = 100  # geth's maxQueryLimit for eth_feeHistory
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_HEX_BODY = re.compile(r"[0-9a-fA-F]*")  # fullmatch: long inputs (raw transactions) go fast
 # geth's words for combinations it refuses
 _HASH_AND_NUMBER = "cannot specify both BlockHash and BlockNumber, choose one or the other"
 _HASH_AND_RANGE = "cannot specify both BlockHash and FromBlock/ToBlock, choose one or the other"
@@ -137,7 +139,7 @@ def _digits(text: str, path: str) -> str:
 
 
 def _check_syntax(digits: str, path: str) -> None:
-    if not _HEX_DIGITS.issuperset(digits):
+    if _HEX_BODY.fullmatch(digits) is None:
         raise ParamError(path, "invalid hex string")
 
 
