@@ -176,6 +176,7 @@ def _hex(value: bytes) -> str:
 
 # A consent as the replay keeps it: (granted ever, active, expiry, version, where granted).
 _Consent = tuple[bool, bool, int, int, int, int, bytes]
+_NEVER = (False, False, 0, 0)
 
 
 class _Replay:
@@ -212,7 +213,6 @@ class _Replay:
 
     def run(self, events: Iterable[ReplayEvent]) -> None:
         handlers: dict[type, Callable[[Any], None]] = {
-            DataUse: self._use,
             ConsentChange: self._consent,
             SignaturesCancelled: self._cancelled,
             AccountChange: self._account,
@@ -220,42 +220,38 @@ class _Replay:
             OwnerChange: self._owner,
             DelegateChange: self._delegate,
         }
+        # Uses are most of the events: checked inline, with the same state function.
+        consents, timestamps, status = self.consents, self.timestamps, self.status
+        current, owners, active = self.current, self.owners, ConsentState.ACTIVE
         for event in events:
+            if type(event) is DataUse:
+                self.uses += 1
+                block, _, _, identity, org, purpose, category, version = event
+                consent = consents.get((identity, org, purpose, category))
+                now = timestamps.get(block)
+                state = None
+                if now is not None:
+                    granted, is_active, expiry, consented = consent[:4] if consent else _NEVER
+                    latest = current.get(org)
+                    state = consent_state(
+                        granted=granted,
+                        active=is_active,
+                        expiry=expiry,
+                        policy_version=consented,
+                        current_version=latest,
+                        deactivated=owners.get(identity) == NULL,
+                        now=now,
+                    )
+                    if state is active and status.get(org) == ACTIVE and version == latest:
+                        continue
+                self._explain(event, consent, status.get(org, NO_STATUS), now, state)
+                continue
             handler = handlers.get(type(event))
             if handler is None:
                 raise TypeError(f"not a replay event: {event!r}")
             handler(event)
 
     # --- uses ---------------------------------------------------------------------------------
-
-    def _use(self, use: DataUse) -> None:
-        self.uses += 1
-        identity, org = use.identity, use.organization
-        consent = self.consents.get((identity, org, use.purpose, use.category))
-        now = self.timestamps.get(use.block)
-        org_status = self.status.get(org, NO_STATUS)
-        state = None
-        if now is not None:
-            state = self._state(identity, org, consent, now)
-            if (
-                state is ConsentState.ACTIVE
-                and org_status == ACTIVE
-                and use.policy_version == self.current.get(org)
-            ):
-                return
-        self._explain(use, consent, org_status, now, state)
-
-    def _state(self, identity: str, org: str, consent: _Consent | None, now: int) -> ConsentState:
-        granted, active, expiry, version = consent[:4] if consent else (False, False, 0, 0)
-        return consent_state(
-            granted=granted,
-            active=active,
-            expiry=expiry,
-            policy_version=version,
-            current_version=self.current.get(org),
-            deactivated=self.owners.get(identity) == NULL,
-            now=now,
-        )
 
     def _explain(
         self,
