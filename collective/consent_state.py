@@ -32,6 +32,7 @@ from the client or the receipts, so both can use it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Literal
 
@@ -108,8 +109,8 @@ class ConsentStatus:
 
     @property
     def reason(self) -> str | None:
-        """Why no use is covered ("organization suspended", "superseded: ..."); None when
-        one is."""
+        """Why no use is covered ("organization suspended", "granted under policy v1, the
+        organization's current policy is v2", "withdrawn", ...); None when one is."""
         if self.covered:
             return None
         if self.state is ConsentState.ACTIVE:
@@ -127,13 +128,20 @@ class ConsentStatus:
             return "active: covers the organization's use"
         if self.state is ConsentState.ACTIVE:
             return f"active, but covers no use: {self.reason}"
-        return f"{self.state}: covers no use ({self.reason})"
+        reason = self.reason
+        if reason == self.state:
+            return f"{self.state}: covers no use"
+        return f"{self.state}: covers no use ({reason})"
 
 
 def _why(status: ConsentStatus) -> str:
     state = status.state
     if state is ConsentState.EXPIRED:
-        return f"expired at unix time {status.expiry}"
+        try:
+            when = datetime.fromtimestamp(status.expiry, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except (OverflowError, OSError, ValueError):
+            when = f"unix time {status.expiry}"
+        return f"expired at {when}"
     if state is ConsentState.SUPERSEDED:
         return (
             f"granted under policy v{status.policy_version}, the organization's current "

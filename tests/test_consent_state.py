@@ -221,9 +221,9 @@ class Node:
     def refused(self, *args: str, account: int | None = None) -> str:
         result = self.run(*args, account=account)
         assert result.exit_code == 1, (args, result.output)
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-        return lines[0]
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+        assert len(errors) == 1 and "Traceback" not in result.output, result.output
+        return errors[0]
 
 
 @pytest.fixture(scope="module")
