@@ -498,11 +498,6 @@ def sign_command(
                 f"{published.content_hash}, not the {policy_hash} you read",
                 hint=f"read the published text at {published.uri} before consenting",
             )
-        click.echo(
-            f"consenting to {published.organization}'s policy v{version}: text "
-            f"{published.content_hash}, published at {published.uri}",
-            err=True,
-        )
         signed = client.signing.sign_grant(
             organization,
             purpose,
@@ -512,6 +507,12 @@ def sign_command(
             policy_version=version,
             policy_hash=bytes.fromhex(published.content_hash[2:]),
             deadline=deadline,
+        )
+        # Shown with every signed grant (on stderr, so stdout stays the JSON): the text agreed to.
+        click.echo(
+            f"consenting to {published.organization}'s policy v{version}: text "
+            f"{published.content_hash}, published at {published.uri}",
+            err=True,
         )
     text = signed.to_json()
     if out is None:
