@@ -28,6 +28,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import is_address, to_checksum_address
 
+from collective.addresses import is_hex_address, parse_address
 from collective.chain import account_from_key
 from collective.errors import ConfigurationError
 
@@ -385,8 +386,8 @@ def resolve_account(
     spec = spec.strip()
     if spec.isdigit():
         return _dev(chain, int(spec))
-    if is_address(spec):
-        address = to_checksum_address(spec)
+    if is_hex_address(spec):
+        address = parse_address(spec, "account")
         if key_account is not None and key_account.address == address:
             return key_account
         for account in chain.dev_accounts if chain is not None else []:

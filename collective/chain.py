@@ -187,6 +187,31 @@ class Chain:
         with self._errors("reading code"):
             return bytes(self.w3.eth.get_code(to_checksum_address(address)))
 
+    def codes_at(self, addresses: list[str]) -> list[bytes]:
+        """The runtime code at each of ``addresses`` (empty where there is none), read in one
+        JSON-RPC batch (a node that refuses batches is asked one address at a time)."""
+        checksummed = [to_checksum_address(address) for address in addresses]
+        if self._fast is None:
+            return [self.code_at(address) for address in checksummed]
+        try:
+            answers = self._fast.batch([("eth_getCode", [a, "latest"]) for a in checksummed])
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            raise self._connection_lost(exc, "reading code") from None
+        codes = []
+        for address, answer in zip(checksummed, answers, strict=True):
+            if isinstance(answer, BatchRefused):
+                codes.append(self.code_at(address))
+                continue
+            if isinstance(answer, RpcFailure):
+                self._fast_failed(answer, "reading code", None, None)
+            if not isinstance(answer, str) or not answer.startswith("0x"):
+                raise ChainError(f"{self.where} answered eth_getCode with {answer!r}")
+            try:
+                codes.append(bytes.fromhex(answer[2:]))
+            except ValueError:
+                raise ChainError(f"{self.where} answered eth_getCode with {answer!r}") from None
+        return codes
+
     def latest_timestamp(self) -> int:
         """Timestamp of the latest block."""
         with self._errors("reading the latest block"):

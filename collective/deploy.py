@@ -39,6 +39,7 @@ from web3.contract import Contract
 from web3.types import TxReceipt
 
 from collective import jsonints
+from collective.addresses import parse_address
 from collective.artifacts import Artifact, artifacts_root, load_artifact
 from collective.chain import Chain
 from collective.compiler import BUILD_INDEX, check_artifacts_current
@@ -263,12 +264,17 @@ def load_deployment(
     path: Path | None = None,
     *,
     verify: bool = False,
+    require_code: bool = True,
     config: ProjectConfig | None = None,
 ) -> Deployment:
     """The deployment recorded in ``path`` (default ``deployments/<chain.name>.json``).
 
-    Refuses a manifest written for another chain id; with ``verify`` also checks the code
-    at every address against the artifacts.
+    Refuses a manifest written for another chain id, and one whose contracts are gone: there
+    must be code at each contract's address (read in one batch), else the chain was reset
+    under the manifest (an anvil restarted with the same chain id) and every call would act on
+    empty accounts (ChainError with the hint to redeploy). ``require_code=False`` skips that
+    check, for a caller that reports missing code itself (the audit's verifier). With
+    ``verify`` the code at every address is also compared with the artifacts.
     """
     config = config or load_config()
     path = path or default_manifest_path(chain, config)
@@ -277,7 +283,28 @@ def load_deployment(
     if verify:
         for name in CONTRACTS:
             verify_code(chain, name, data["contracts"][name]["address"], config)
+    elif require_code:
+        _require_code(chain, data, path)
     return _from_manifest(data, path, chain, config)
+
+
+def _require_code(chain: Chain, data: dict[str, Any], path: Path) -> None:
+    """ChainError naming the manifest and the contracts when there is no code where it puts
+    them."""
+    addresses = [str(data["contracts"][name]["address"]) for name in CONTRACTS]
+    missing = [
+        f"{name} at {address}"
+        for name, address, code in zip(CONTRACTS, addresses, chain.codes_at(addresses), strict=True)
+        if not code
+    ]
+    if missing:
+        raise ChainError(
+            f"{path} records contracts that are not on {chain.where} (chain {chain.chain_id}): "
+            f"there is no code for {', '.join(missing)}; the chain was probably reset or "
+            "restarted since the suite was deployed",
+            hint="run `collective deploy --fresh` with the same --manifest to deploy the suite "
+            "anew and overwrite the manifest",
+        )
 
 
 # --- deploying ------------------------------------------------------------------------------------
@@ -289,9 +316,7 @@ def _board(
     chosen = list(members) if members else [deployer.address]
     checked: list[str] = []
     for member in chosen:
-        if not is_address(member):
-            raise ConfigurationError(f"board member {member!r} is not an address")
-        checked.append(to_checksum_address(member))
+        checked.append(parse_address(member, "board member"))
     if len(set(checked)) != len(checked):
         raise ConfigurationError("a board member is listed twice")
     if not 1 <= threshold <= len(checked):

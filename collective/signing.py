@@ -31,7 +31,8 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from collective.errors import ConsentError, SignatureError
+from collective.addresses import parse_address
+from collective.errors import ConfigurationError, ConsentError, SignatureError
 from collective.jsonints import read_uint
 
 DOMAIN_NAME = "Collective"
@@ -201,17 +202,16 @@ class SignedRequest:
                 v=read_uint(sig["v"], "signature.v", 8),
                 r=_bytes32(sig["r"], "signature.r"),
                 s=_bytes32(sig["s"], "signature.s"),
-                signer=to_checksum_address(_text(data["signer"], "signer")),
+                signer=parse_address(_text(data["signer"], "signer"), "signer"),
                 chain_id=read_uint(data["chainId"], "chainId", 256),
-                verifying_contract=to_checksum_address(
-                    _text(data["verifyingContract"], "verifyingContract")
+                verifying_contract=parse_address(
+                    _text(data["verifyingContract"], "verifyingContract"), "verifyingContract"
                 ),
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            missing = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+        except (KeyError, TypeError, ValueError, AttributeError, ConfigurationError) as exc:
             raise ConsentError(
-                f"not a signed consent request: {missing}",
-                hint="expected the JSON written by `collective consent sign`",
+                f"not a signed consent request: {_why(exc)}",
+                hint=_hint(exc, "expected the JSON written by `collective consent sign`"),
             ) from None
         check_signature_encoding(signed.v, signed.r, signed.s)
         if recover_signer(signed) != signed.signer:
@@ -263,14 +263,14 @@ class SignedRequest:
                 raise ValueError('"message" must be an object')
             request = _request({_ATTRS.get(k, k): v for k, v in message.items()}, grant=grant)
             chain_id = read_uint(domain["chainId"], "domain.chainId", 256)
-            verifying_contract = to_checksum_address(
-                _text(domain["verifyingContract"], "domain.verifyingContract")
+            verifying_contract = parse_address(
+                _text(domain["verifyingContract"], "domain.verifyingContract"),
+                "domain.verifyingContract",
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            missing = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+        except (KeyError, TypeError, ValueError, AttributeError, ConfigurationError) as exc:
             raise ConsentError(
-                f"not the typed data of a consent request: {missing}",
-                hint="sign the document that collective.signing.typed_data() wrote",
+                f"not the typed data of a consent request: {_why(exc)}",
+                hint=_hint(exc, "sign the document that collective.signing.typed_data() wrote"),
             ) from None
         v, r, s = _split_signature(signature)
         check_signature_encoding(v, r, s)
@@ -299,7 +299,7 @@ def _request(raw: Any, *, grant: bool) -> Request:
         elif name in _UINT_BITS:
             body[name] = read_uint(value, name, _UINT_BITS[name])
         else:
-            body[name] = to_checksum_address(_text(value, name))
+            body[name] = parse_address(_text(value, name), name)
     return GrantRequest(**body) if grant else WithdrawalRequest(**body)
 
 
@@ -337,6 +337,16 @@ def check_signature_encoding(v: int, r: bytes, s: bytes) -> None:
             "the signature has a high s (the malleable twin of a valid signature, EIP-2)",
             hint="sign again; standard signers produce low-s signatures",
         )
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"missing field {exc}"
+    return exc.message if isinstance(exc, ConfigurationError) else str(exc)
+
+
+def _hint(exc: Exception, default: str) -> str:
+    return (exc.hint if isinstance(exc, ConfigurationError) else None) or default
 
 
 def _text(value: Any, name: str) -> str:

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from eth_utils.address import is_address
 from eth_utils.crypto import keccak
 
+from collective.addresses import parse_address
 from collective.audit.events import BOARD_ACTIONS
 from collective.audit.model import (
     BoardAction,
@@ -57,11 +57,7 @@ def normalize_address(
             known = networks if networks is not None else DidNetworks.of(int(chain_id or 0))
             known.check(value)
         return parsed.address.lower()
-    if not is_address(value):
-        raise ConfigurationError(
-            f"{what} {value!r} is not an address", hint="give 0x and 40 hex digits, or a DID"
-        )
-    return value.lower()
+    return parse_address(value, what).lower()
 
 
 def use_ref(tx_hash: bytes, log_index: int) -> bytes:

@@ -77,7 +77,7 @@ def default_db(state: CliState) -> Path:
     return (config.root or Path.cwd()) / "cache" / f"audit-{name}.sqlite"
 
 
-def _connect(state: CliState, what: str) -> tuple[Any, Any]:
+def _connect(state: CliState, what: str, *, require_code: bool = True) -> tuple[Any, Any]:
     from collective.chain import connect
     from collective.config import load_config
     from collective.deploy import load_deployment
@@ -85,7 +85,8 @@ def _connect(state: CliState, what: str) -> tuple[Any, Any]:
     refuse_embedded(state, what)
     config = load_config()
     chain = connect(state.network, state.rpc, config)
-    return chain, load_deployment(chain, state.manifest, config=config)
+    deployment = load_deployment(chain, state.manifest, require_code=require_code, config=config)
+    return chain, deployment
 
 
 @click.group("audit")
@@ -232,7 +233,10 @@ def verify_command(
         fail(f"there is no audit index at {path}; run `collective audit sync` first")
     chain = deployment = None
     if not offline:
-        chain, deployment = _connect(state, "checking the code (`collective audit verify`)")
+        # The verifier reports missing or changed code as a violation of its own.
+        chain, deployment = _connect(
+            state, "checking the code (`collective audit verify`)", require_code=False
+        )
     result = verify(path, chain=chain, deployment=deployment)
     if as_json:
         emit_json({**to_jsonable(result), "ok": result.ok})

@@ -137,17 +137,16 @@ def _account_spec(spec: str | None) -> LocalAccount | str | None:
     """What ``--account`` names, with a keystore account already unlocked (asking for its
     password when COLLECTIVE_PASSWORD is not set); dev indexes and addresses of dev accounts
     are left for the client to resolve against the chain."""
-    from eth_utils.address import is_address, to_checksum_address
-
     from collective.accounts import PRIVATE_KEY_ENV, list_accounts, resolve_account
+    from collective.addresses import is_hex_address, parse_address
     from collective.chain import account_from_key
     from collective.cli.account_cmd import prompt_password
 
     if spec is None or spec.strip().isdigit():
         return spec
     text = spec.strip()
-    if is_address(text):
-        address = to_checksum_address(text)
+    if is_hex_address(text):
+        address = parse_address(text, "--account")
         key = os.environ.get(PRIVATE_KEY_ENV)
         if key and account_from_key(key, PRIVATE_KEY_ENV).address == address:
             return text

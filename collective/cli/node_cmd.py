@@ -18,11 +18,12 @@ GENESIS_NAME = "genesis.json"
 
 
 def _address(value: str, option: str) -> bytes:
-    from eth_utils.address import is_address, to_canonical_address
+    from collective.addresses import parse_address
 
-    if not is_address(value):
-        raise click.BadParameter(f"{value!r} is not an address", param_hint=option)
-    return bytes(to_canonical_address(value))
+    try:
+        return bytes.fromhex(parse_address(value, "the address")[2:])
+    except ConfigurationError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
 
 
 def _block_time(value: str) -> float | None:

@@ -25,12 +25,13 @@ from functools import cached_property, lru_cache
 from typing import Any, TypeVar
 
 from eth_account.signers.local import LocalAccount
-from eth_utils.address import is_address, to_checksum_address
+from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from web3.contract import Contract
 from web3.contract.contract import ContractEvent, ContractFunction
 from web3.types import BlockIdentifier, EventData, TxReceipt
 
+from collective.addresses import parse_address
 from collective.chain import Chain
 from collective.codec import Codec, DecodedLog, checksum
 from collective.deploy import LEDGER, Deployment
@@ -240,8 +241,10 @@ _CURRENT: ContextVar[Session | None] = ContextVar("collective_session", default=
 def address_of(value: str | LocalAccount, what: str, session: Session | None = None) -> str:
     """A checksummed address from an address, an account or a did:ethr DID.
 
-    A DID must be anchored on the chain of ``session`` (default: the session of the
-    sub-client call in progress, see :meth:`Session.bind`): one of another network raises
+    An address in mixed case must carry its right EIP-55 checksum
+    (:func:`collective.addresses.parse_address`); a DID's address is checked the same way.
+    A DID must be anchored on the chain of ``session`` (default: the session of the sub-client
+    call in progress, see :meth:`Session.bind`): one of another network raises
     ConfigurationError naming the DID, its network and the connected chain. Without any
     session a DID is only parsed.
     """
@@ -262,12 +265,7 @@ def _address_of(value: str, what: str) -> tuple[str, str | None]:
     text = value.strip()
     if text.startswith("did:"):
         return parse_did(text).address, network_id(text)
-    if not is_address(text):
-        raise ConfigurationError(
-            f"{what} {text!r} is not an address",
-            hint="give 0x and 40 hex digits, or a did:ethr DID",
-        )
-    return to_checksum_address(text), None
+    return parse_address(text, what), None
 
 
 def data_ref(value: bytes | str) -> bytes:
