@@ -390,3 +390,18 @@ def test_signing_for_an_unpublished_policy_version_is_refused(
     with pytest.raises(ConsentError) as caught:
         patient.signing.sign_grant(lab.address, RESEARCH, HEALTH, policy_version=2)
     assert caught.value.error_name == "UnknownPolicyVersion"
+
+
+def test_status_says_the_one_consent_state(actors: dict[str, Collective]) -> None:
+    """Issue 10 item 15: the client's status names the same state receipts and the audit use."""
+    patient, lab = actors["patient"], actors["lab"]
+    patient.consent.grant(lab.address, RESEARCH, HEALTH)
+    status = patient.consent.status(patient.address, lab.address, RESEARCH, HEALTH)
+    assert (status.state, status.covered, status.reason) == ("active", True, None)
+    lab.policies.publish(b"lab policy v2", "https://lab.example/policy/v2", [RESEARCH])
+    status = patient.consent.status(patient.address, lab.address, RESEARCH, HEALTH)
+    assert (status.state, status.covered) == ("superseded", False)
+    assert status.reason is not None and "v2" in status.reason
+    patient.did.deactivate()
+    status = patient.consent.status(patient.address, lab.address, RESEARCH, HEALTH)
+    assert (status.state, status.covered) == ("deactivated", False)

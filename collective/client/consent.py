@@ -17,6 +17,7 @@ from web3.types import BlockIdentifier, TxReceipt
 
 from collective.client.base import LogRef, Session, TxResult, address_of, log_ref, tx_fields
 from collective.codec import DecodedLog, consent_id
+from collective.consent_state import read_status
 from collective.errors import ConfigurationError
 from collective.revert import error_table
 from collective.signing import NO_EXPIRY
@@ -38,7 +39,10 @@ class ConsentKey:
 
 @dataclass(frozen=True)
 class Consent:
-    """A consent's stored state, and whether a use would be covered at the block read."""
+    """A consent's stored fields, its state at the block read (one of ``none``, ``active``,
+    ``withdrawn``, ``expired``, ``superseded``, ``deactivated``: the one notion of
+    :mod:`collective.consent_state` that receipts and the audit use too), whether a use would be
+    covered then (the contract's ``isCovered``) and, when not, why."""
 
     consent_id: str
     identity: str
@@ -51,6 +55,8 @@ class Consent:
     nonce: int
     active: bool
     covered: bool
+    state: str = "none"
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,11 +215,13 @@ class ConsentClient:
         *,
         block: BlockIdentifier = "latest",
     ) -> Consent:
-        """The consent's state at ``block`` and whether a use would be covered then."""
+        """The consent's state at ``block`` (default: the latest) and whether a use would be
+        covered then. Raises ConfigurationError for an identity DID of another network."""
         who, org, p, c = consent_key(identity, organization, purpose, category)
         fns = self._s.ledger.functions
-        stored = self._s.call(fns.getConsent(who, org, p, c), block=block)
-        covered = self._s.call(fns.isCovered(who, org, p, c), block=block)
+        status = read_status(self._s.chain, self._s.deployment, who, org, p, c, block=block)
+        stored = self._s.call(fns.getConsent(who, org, p, c), block=status.block)
+        covered = self._s.call(fns.isCovered(who, org, p, c), block=status.block)
         expiry, granted_at, version, nonce, active = stored
         return Consent(
             consent_id=consent_id(who, org, p, c),
@@ -227,6 +235,8 @@ class ConsentClient:
             nonce=int(nonce),
             active=bool(active),
             covered=bool(covered),
+            state=str(status.state),
+            reason=status.reason,
         )
 
     def is_covered(
