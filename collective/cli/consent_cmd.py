@@ -268,12 +268,17 @@ def status_command(
 @consent_group.command("list")
 @click.option("--subject", metavar="DID|ADDRESS", help="Every consent this identity granted.")
 @click.option("--org", "organization", metavar="ORG", help="Every consent granted to ORG.")
-@click.option("--active", "only_active", is_flag=True, help="Only consents still active.")
+@click.option("--active", "only_active", is_flag=True, help="Only consents in the state active.")
 @client_command
 def list_command(
     state: CliState, subject: str | None, organization: str | None, only_active: bool
 ) -> None:
     """List consents by subject (--subject) or by organization (--org), in their current state.
+
+    The state is the one `consent status`, receipts and the audit use: active, withdrawn,
+    expired, superseded (the organization published a newer policy since), deactivated (the
+    identity was); "covered" says whether a use would be covered now (not while the
+    organization is suspended).
 
     \b
     Examples:
@@ -290,7 +295,7 @@ def list_command(
         assert organization is not None
         consents = client.consent.by_organization(organization)
     if only_active:
-        consents = [c for c in consents if c.active]
+        consents = [c for c in consents if c.state == "active"]
     if state.as_json:
         emit_json(consents)
         return
@@ -301,7 +306,7 @@ def list_command(
             "organization",
             "purpose",
             "category",
-            "active",
+            "state",
             "covered",
             "policy",
             "expires",
@@ -312,7 +317,7 @@ def list_command(
                 c.organization,
                 c.purpose,
                 c.category,
-                "yes" if c.active else "no",
+                c.state,
                 "yes" if c.covered else "no",
                 f"v{c.policy_version}" if c.policy_version else "-",
                 when(c.expiry) if c.active else "-",
