@@ -9,11 +9,23 @@ pragma solidity ^0.8.24;
 /// @dev forge-std is not vendored: forge cannot `forge install` it offline, and npm's unofficial
 ///      `forge-std` 1.1.2 is a 2022 snapshot whose `Test.sol` imports a `ds-test` it does not ship.
 interface Vm {
+    /// @dev A log captured by `recordLogs`, as `getRecordedLogs` returns it.
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
     // Environment
     function warp(uint256 newTimestamp) external;
     function roll(uint256 newHeight) external;
     function label(address account, string calldata newLabel) external;
     function addr(uint256 privateKey) external pure returns (address keyAddr);
+    function chainId(uint256 newChainId) external;
+    function envOr(string calldata name, bool defaultValue) external view returns (bool value);
+
+    // Signing (secp256k1; the signature forge returns has a low s)
+    function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
 
     // Callers
     function prank(address msgSender) external;
@@ -29,8 +41,13 @@ interface Vm {
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter)
         external;
 
-    // Fuzzing
+    // Logs
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory logs);
+
+    // Fuzzing and skipping
     function assume(bool condition) external pure;
+    function skip(bool skipTest, string calldata reason) external;
 
     // Assertions (revert with the message on failure)
     function assertTrue(bool condition, string calldata message) external pure;
@@ -40,5 +57,10 @@ interface Vm {
     function assertEq(address left, address right, string calldata message) external pure;
     function assertEq(bytes32 left, bytes32 right, string calldata message) external pure;
     function assertEq(bytes32[] calldata left, bytes32[] calldata right, string calldata message) external pure;
+    function assertNotEq(address left, address right, string calldata message) external pure;
+    function assertNotEq(bytes32 left, bytes32 right, string calldata message) external pure;
     function assertGt(uint256 left, uint256 right, string calldata message) external pure;
+    function assertGe(uint256 left, uint256 right, string calldata message) external pure;
+    function assertLt(uint256 left, uint256 right, string calldata message) external pure;
+    function assertLe(uint256 left, uint256 right, string calldata message) external pure;
 }
