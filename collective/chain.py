@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, cast
+from typing import Any, Literal, NoReturn, cast
 
 import requests
 from eth_abi import abi
@@ -70,6 +70,14 @@ RECEIPT_TIMEOUT = 120.0
 FEE_CACHE_SECONDS = 1.0
 
 Transactable = ContractFunction | ContractConstructor
+
+TxStage = Literal["signed", "waiting", "done"]
+TxListener = Callable[[TxStage, str, str], None]
+"""Told ``(stage, tx_hash, what)`` about each transaction :meth:`Chain.send_data` signs:
+``signed`` as soon as its hash is known (before it is sent), ``waiting`` when the node did not
+mine it at once and the receipt is waited for, ``done`` when it was refused, mined or reverted.
+A command line prints the hash of a transaction it waits for (so an interrupt never hides a
+transaction that may still be mined)."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,7 @@ class Chain:
         self._embedded_lock = threading.RLock()
         self._fee_cache: tuple[float, dict[str, int]] | None = None
         self._fast = JsonRpc(url, rpc_timeout) if url else None
+        self.tx_listeners: list[TxListener] = []
 
     @property
     def embedded(self) -> bool:
@@ -292,6 +301,7 @@ class Chain:
                     tx["nonce"] = self._next_nonce(sender.address)
                 signed = sender.sign_transaction(tx)
                 tx_hash = "0x" + bytes(signed.hash).hex()
+                self._tell("signed", tx_hash, what)
                 try:
                     raw = "0x" + bytes(signed.raw_transaction).hex()
                     if self._fast is not None:
@@ -300,11 +310,14 @@ class Chain:
                         with self.exclusive(), self._errors(what, tx_hash=tx_hash):
                             self.w3.eth.send_raw_transaction(HexStr(raw))
                 except ChainError as exc:
+                    self._tell("done", tx_hash, what)
                     self._nonces.pop(sender.address, None)  # re-read from the node next time
                     if attempt == 1 and _nonce_mismatch(exc):
                         continue
                     raise
                 self._nonces[sender.address] = int(tx["nonce"]) + 1
+                if receipt is None and not self.embedded:  # the embedded chain mined it
+                    self._tell("waiting", tx_hash, what)
                 return PendingTransaction(
                     tx_hash=tx_hash,
                     what=what,
@@ -319,9 +332,14 @@ class Chain:
         if receipt is None:
             with self._errors(pending.what, tx_hash=pending.tx_hash):
                 receipt = self._poll_receipt(pending.tx_hash)
+        self._tell("done", pending.tx_hash, pending.what)
         if receipt["status"] != 1:
             raise self._reverted(pending.tx, receipt, pending.tx_hash)
         return receipt
+
+    def _tell(self, stage: TxStage, tx_hash: str, what: str) -> None:
+        for listener in self.tx_listeners:
+            listener(stage, tx_hash, what)
 
     def _poll_receipt(self, tx_hash: str) -> TxReceipt:
         """Poll from 1 ms up to 250 ms apart: an automining node answers on the first try, a

@@ -12,14 +12,20 @@ built-in vocabulary of common terms to turn codes back into names:
 - :data:`SPECIAL_CATEGORIES`: the categories DPV classes as special category (GDPR Art. 9)
   or sensitive personal data.
 
-Any other name works too (its code is just its hash): ``code_of("dpv-pd:MedicalHealth/LabResults")``
-is a valid code that :func:`name_of` cannot reverse, so it prints the hex.
+Any other name has a code too (its hash): ``code_of("dpv-pd:MedicalHealth/LabResults")`` is a
+valid code that :func:`name_of` cannot reverse, so it prints the hex. But a misspelled term
+(``dpv:ResearchAndDevelopmnt``) is such a name as well, and on chain it would be a new purpose
+nobody consented to, so the client and the CLI take names through :func:`term_code`: a name
+must be one of this vocabulary's purposes (or categories), and one outside it is refused with
+a "did you mean" hint unless it is asked for on purpose (``custom=True``; the client's
+``custom_terms=True``, the CLI's ``--custom-term``). A 0x code is always taken as given.
 """
 
 from __future__ import annotations
 
+import difflib
 from functools import lru_cache
-from typing import Final
+from typing import Final, Literal
 
 from eth_utils.crypto import keccak
 
@@ -169,6 +175,70 @@ def is_known(name_or_code: str | bytes) -> bool:
         return False
 
 
+TermKind = Literal["purpose", "category"]
+_KIND_NAMES: Final[dict[str, tuple[str, ...]]] = {
+    "purpose": _PURPOSE_NAMES,
+    "category": _CATEGORY_NAMES,
+}
+_KIND_WORDS: Final[dict[str, str]] = {
+    "purpose": "a purpose",
+    "category": "a personal-data category",
+}
+_CUSTOM_HINT = (
+    "to use a term outside Collective's DPV vocabulary on purpose, pass --custom-term, or "
+    "custom_terms=True to the client: its code is then the hash of exactly this text"
+)
+
+
+def term_code(value: str | bytes, kind: TermKind, *, custom: bool = False) -> bytes:
+    """The bytes32 code of a purpose or a personal-data category, as :func:`code_of` gives
+    it, once a name is checked against the vocabulary.
+
+    A 0x code (or 32 bytes) is taken as given. A name must be one of :data:`PURPOSES` for
+    ``kind="purpose"`` or of :data:`CATEGORIES` for ``kind="category"``; any other name raises
+    ConfigurationError, with the closest known term as a "did you mean" when there is one,
+    unless ``custom`` (then any name is hashed, as :func:`code_of` does)."""
+    if isinstance(value, bytes | bytearray) or not isinstance(value, str):
+        return code_of(value)
+    text = value.strip()
+    if not text or text[:2].lower() == "0x" or custom:
+        return code_of(text)
+    if text in _KIND_NAMES[kind]:
+        return code_of(text)
+    raise ConfigurationError(_unknown_term(text, kind), hint=_CUSTOM_HINT)
+
+
+def _unknown_term(text: str, kind: TermKind) -> str:
+    """Why ``text`` is not a known term of ``kind``, with the closest one."""
+    other: TermKind = "category" if kind == "purpose" else "purpose"
+    if text in _KIND_NAMES[other]:
+        return f"{text} is {_KIND_WORDS[other]}, not {_KIND_WORDS[kind]}"
+    names = _KIND_NAMES[kind]
+    message = f"{text} is not {_KIND_WORDS[kind]} in Collective's DPV vocabulary"
+    base = text.split("/", 1)[0]
+    if base != text and base in names:
+        return f"{message}: it refines {base}, which is"
+    suggestion = _closest(text, names)
+    if suggestion is not None:
+        return f"{message}; did you mean {suggestion}?"
+    prefix = "dpv:" if kind == "purpose" else "dpv-pd:"
+    return f"{message}; its {kind} terms start with {prefix}, such as {names[0]}"
+
+
+def _closest(text: str, names: tuple[str, ...]) -> str | None:
+    """The known name closest to ``text``: the same but for case or the prefix, else the
+    nearest spelling (difflib), compared without the prefix and case."""
+
+    def bare(name: str) -> str:
+        return name.split(":", 1)[-1].lower()
+
+    by_bare = {bare(name): name for name in names}
+    if bare(text) in by_bare:
+        return by_bare[bare(text)]
+    close = difflib.get_close_matches(bare(text), list(by_bare), n=1, cutoff=0.75)
+    return by_bare[close[0]] if close else None
+
+
 def is_special_category(name: str) -> bool:
     """Is ``name`` a special category, or a subcategory of one (``dpv-pd:MedicalHealth/...``)?"""
     return any(name == special or name.startswith(special + "/") for special in SPECIAL_CATEGORIES)
@@ -182,4 +252,5 @@ __all__ = [
     "is_known",
     "is_special_category",
     "name_of",
+    "term_code",
 ]

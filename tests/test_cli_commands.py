@@ -213,8 +213,14 @@ def test_keystore_account_asks_for_its_password(story: Story) -> None:
     assert "Password for keystore account ward" in granted.stderr
     assert "s3cret" not in granted.output
     assert json.loads(granted.stdout)["identity"] == story.dev[6]
-    wrong = story.run("--account", "ward", "org", "list", env=env, input="nope\n")
+    wrong = story.run(
+        "--account", "ward", "consent", "withdraw", story.lab, "-p", RESEARCH, "-c",
+        "dpv-pd:Genetic", env=env, input="nope\n",
+    )  # fmt: skip
     assert wrong.exit_code == 1 and "wrong password for keystore ward" in wrong.stderr
+    # a read needs no key: it neither asks for the password nor minds a wrong one
+    read = story.run("--account", "ward", "org", "list", env=env, input="nope\n")
+    assert read.exit_code == 0 and "Password" not in read.stderr
 
 
 def test_signed_consents_travel_as_files_and_relay_one_or_many(story: Story) -> None:

@@ -11,11 +11,15 @@ the embedded chain.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from eth_utils.address import to_checksum_address
 
 from collective.addresses import parse_address
@@ -25,6 +29,8 @@ from collective.client import Collective
 from collective.deploy import Deployment
 from collective.errors import ChainError, ConfigurationError
 from tests.test_cli_commands import HEALTH, RESEARCH, TERMS, Story
+
+REPO = Path(__file__).resolve().parents[1]
 
 # Dev account 3 with its last digit mistyped (6 -> 7), its checksummed case kept: the
 # example of the issue. Its own checksum is another one, so the case betrays the typo.
@@ -173,3 +179,181 @@ def test_a_manifest_whose_contracts_are_gone_is_refused_before_acting(story: Sto
     assert block_number(story) == before, "nothing may be sent to a deployment that is gone"
     with pytest.raises(ChainError, match="no code for AccountRules"):
         Collective.connect(rpc=story.url, account=0, deployment=orphaned)
+
+
+# --- 12. DPV terms outside the vocabulary ---------------------------------------------------------
+
+TYPO_TERM = "dpv:ResearchAndDevelopmnt"
+
+
+def test_a_misspelled_dpv_term_is_refused_with_a_suggestion(story: Story) -> None:
+    before = block_number(story)
+    for args, account in [
+        (("use", "record", story.patient, "-p", TYPO_TERM, "-c", HEALTH, "--ref", "lab/1"), 1),
+        (("consent", "grant", story.lab, "-p", TYPO_TERM, "-c", HEALTH), 3),
+        (("consent", "withdraw", story.lab, "-p", RESEARCH, "-c", "dpv-pd:MedicalHelth"), 3),
+        (("consent", "sign", story.lab, "-p", TYPO_TERM, "-c", HEALTH), 3),
+        (("consent", "status", story.patient, story.lab, "-p", TYPO_TERM, "-c", HEALTH), None),
+        (("consent", "covered", story.patient, story.lab, "-p", TYPO_TERM, "-c", HEALTH), None),
+        (("policy", "publish", str(story.tmp / "policy.md"), "--uri", "https://lab.example/v2",
+          "-p", TYPO_TERM), 1),
+    ]:  # fmt: skip
+        line = story.refused(*args, account=account)
+        assert "in Collective's DPV vocabulary; did you mean dpv" in line, (args, line)
+        assert "--custom-term" in line, (args, line)
+    line = story.refused("use", "record", story.patient, "-p", HEALTH, "-c", HEALTH,
+                         "--ref", "lab/1", account=1)  # fmt: skip
+    assert f"{HEALTH} is a personal-data category, not a purpose" in line
+    assert block_number(story) == before, "a refused term must send nothing"
+    # asked for on purpose, a custom term goes through to the contract, which judges it
+    line = story.refused("use", "record", story.patient, "-p", TYPO_TERM, "-c", HEALTH,
+                         "--ref", "lab/1", "--custom-term", account=1)  # fmt: skip
+    assert "did you mean" not in line and "consent" in line.lower()
+    covered = story.ok("consent", "covered", story.patient, story.lab, "-p", TYPO_TERM,
+                       "-c", HEALTH, "--custom-term")  # fmt: skip
+    assert covered.stdout.startswith("no")
+
+
+def test_client_takes_custom_terms_only_when_asked(chain: Chain, suite: Deployment) -> None:
+    admin = Collective(chain, suite, chain.dev_accounts[0])
+    lab_account = chain.dev_accounts[1]
+    admin.orgs.admit(lab_account.address)
+    lab = admin.as_account(lab_account)
+    with pytest.raises(ConfigurationError, match=f"did you mean {RESEARCH}") as caught:
+        lab.policies.publish(b"policy", "https://lab.example/v1", [TYPO_TERM])
+    assert "custom_terms=True" in str(caught.value)
+    with pytest.raises(ConfigurationError, match="is a personal-data category, not a purpose"):
+        lab.policies.covers(lab_account.address, HEALTH)
+    with pytest.raises(ConfigurationError, match="did you mean dpv-pd:MedicalHealth"):
+        lab.consent.status(PATIENT, lab_account.address, RESEARCH, "dpv-pd:medicalhealth")
+    custom = Collective(chain, suite, lab_account, custom_terms=True)
+    published = custom.policies.publish(b"policy", "https://lab.example/v1", [TYPO_TERM])
+    assert published.policy.purposes == (TYPO_TERM,)  # named: this process hashed it
+    assert custom.as_account(chain.dev_accounts[3]).session.custom_terms
+    assert custom.policies.covers(lab_account.address, TYPO_TERM)
+    assert custom.policies.covers(lab_account.address, "0x" + "00" * 32) is False  # a code
+
+
+# --- 13. --json errors, interrupted writes, reads without a key -----------------------------------
+
+
+def _error_object(result: Result, code: int) -> dict[str, Any]:
+    """The one JSON document on stdout of a failed --json command, its error object checked
+    against the one stderr line."""
+    assert result.exit_code == code, result.output
+    document = json.loads(result.stdout)
+    assert set(document) == {"error"}, document
+    error: dict[str, Any] = document["error"]
+    assert error["exit_code"] == code and error["message"]
+    assert result.stderr.strip().splitlines()[-1].startswith(("error: ", "Error: "))
+    return error
+
+
+def test_errors_under_json_are_one_json_object_on_stdout(story: Story) -> None:
+    error = _error_object(story.run("--json", "org", "admit", "nope", account=0), 1)
+    assert error["type"] == "ConfigurationError"
+    assert error["kinds"] == ["ConfigurationError", "CollectiveError"]
+    assert error["message"] == "organization 'nope' is not an address"
+    assert error["hint"] == "give 0x and 40 hex digits, or a did:ethr DID"
+    # the option after the command asks for JSON just as well
+    assert _error_object(story.run("org", "admit", TYPO, "--json", account=0), 1)["hint"]
+    # a contract's refusal: its class, the contract error and its arguments
+    story.ok("consent", "withdraw", story.lab, *TERMS, account=3)
+    refused = story.run("use", "record", story.patient, *TERMS, "--ref", "x", "--json", account=1)
+    error = _error_object(refused, 1)
+    assert error["type"] == "ConsentMissingError" and error["contract_error"] == "NoConsent"
+    assert "ConsentError" in error["kinds"] and error["contract_error_args"]
+    assert RESEARCH in error["message"]  # the codes named, as on the text line
+    story.ok("consent", "grant", story.lab, *TERMS, account=3)
+    # usage mistakes, in a command's options and in the global ones
+    usage = CliRunner().invoke(
+        cli, ["--json", "consent", "covered", PATIENT, story.lab, *TERMS, "--block", "soon"]
+    )
+    error = _error_object(usage, 2)
+    assert error["type"] == "BadParameter" and "UsageError" in error["kinds"]
+    assert "'soon' is not a valid integer" in error["message"] and "--help" in error["hint"]
+    error = _error_object(CliRunner().invoke(cli, ["--json", "--bogus", "org", "list"]), 2)
+    assert error["type"] == "NoSuchOption"
+    # a command that wrote its JSON result before failing writes no second document
+    forged = story.tmp / "not-a-receipt.json"
+    forged.write_text("[]")
+    result = story.run("--json", "consent", "verify-receipt", str(forged))
+    error = _error_object(result, 1)
+    assert "holds 0 receipts" in error["message"]
+    # without --json, stdout stays empty
+    plain = story.run("org", "admit", "nope", account=0)
+    assert plain.exit_code == 1 and plain.stdout == ""
+
+
+def test_ctrl_c_during_a_write_prints_the_hash_of_the_transaction_in_flight(story: Story) -> None:
+    chain = connect_rpc(story.url)
+    newcomer = story.dev[6]
+    command = [
+        sys.executable, "-c", "from collective.cli import main; main()",
+        "--rpc", story.url, "--account", "0", "org", "admit", newcomer,
+        "--manifest", str(story.manifest),
+    ]  # fmt: skip
+    chain.request("evm_setAutomine", [False])
+    try:
+        process = subprocess.Popen(
+            command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        assert process.stderr is not None
+        line = process.stderr.readline()  # printed before the wait, whatever happens next
+        assert "waiting for it to be mined" in line, line
+        tx_hash = line.split("tx ")[1].split(",")[0]
+        process.send_signal(signal.SIGINT)
+        rest = process.stderr.read()
+        assert process.wait(timeout=30) == 130
+    finally:
+        chain.request("evm_setAutomine", [True])
+    (error,) = [text for text in rest.splitlines() if text.startswith("error: ")]
+    assert tx_hash in error and "may still be mined" in error
+    chain.mine()
+    receipt = chain.w3.eth.get_transaction_receipt(tx_hash)
+    assert receipt["status"] == 1, "the interrupted transaction was mined all the same"
+    assert story.json("org", "show", newcomer)["status"] == "active"
+
+
+READS = [
+    ("org", "list"),
+    ("org", "show", "{lab}"),
+    ("policy", "current", "{lab}"),
+    ("policy", "history", "{lab}"),
+    ("policy", "show", "{lab}", "1"),
+    ("consent", "status", "{patient}", "{lab}", *TERMS),
+    ("consent", "covered", "{patient}", "{lab}", *TERMS),
+    ("consent", "list", "--org", "{lab}"),
+    ("consent", "timeline", "--subject", "{patient}"),
+    ("use", "history", "--subject", "{patient}"),
+    ("did", "resolve", "{patient}"),
+    ("did", "log", "{patient}"),
+    ("board", "members"),
+    ("board", "proposals"),
+    ("board", "flags"),
+]
+
+
+def test_read_only_commands_never_ask_for_or_decrypt_a_key(story: Story) -> None:
+    env: dict[str, str | None] = {
+        "COLLECTIVE_KEYSTORE": str(story.tmp / "keystore"),
+        "COLLECTIVE_KDF_ITERATIONS": "1024",
+        "COLLECTIVE_PASSWORD": None,
+        "COLLECTIVE_PRIVATE_KEY": connect_rpc(story.url).dev_accounts[5].key.hex(),
+    }
+    imported = CliRunner().invoke(cli, ["account", "import", "reader"],
+                                  env={**env, "COLLECTIVE_PASSWORD": "right"})  # fmt: skip
+    assert imported.exit_code == 0, imported.output
+    env["COLLECTIVE_PRIVATE_KEY"] = None
+    names = {"lab": story.lab, "patient": story.patient}
+    read_with = {"COLLECTIVE_PASSWORD": "wrong"}, {}  # a wrong password; none, and no terminal
+    for args in READS:
+        filled = [arg.format(**names) for arg in args]
+        for extra in read_with:
+            result = story.run("--account", "reader", *filled, env={**env, **extra}, input="")
+            assert result.exit_code == 0, (filled, extra, result.output)
+            assert "Password" not in result.stderr, (filled, result.stderr)
+    # a write still needs the key, and says when its password is wrong
+    write = story.run("--account", "reader", "consent", "grant", story.lab, *TERMS,
+                      env={**env, "COLLECTIVE_PASSWORD": "wrong"})  # fmt: skip
+    assert write.exit_code == 1 and "wrong password for keystore reader" in write.stderr

@@ -2,7 +2,10 @@
 
 Each command group lives in its own module and is registered in :data:`COMMANDS`.
 Library errors (:class:`collective.CollectiveError`) become one line on stderr and exit 1;
-usage mistakes exit 2 (click's convention).
+usage mistakes exit 2 (click's convention); Ctrl-C exits 130 naming any transaction still in
+flight. Under ``--json`` each of them also writes the error as a JSON object to stdout (see
+:func:`collective.cli.common.error_document`). Every plain-text parameter must be UTF-8
+(:func:`collective.cli.common.strict_text`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,15 @@ from typing import Any
 import click
 
 from collective import __version__
-from collective.cli.common import CliState, fail
+from collective.cli.common import (
+    JSON_MODE,
+    CliState,
+    fail,
+    in_flight,
+    report_error_json,
+    strict_text,
+    wants_json,
+)
 from collective.errors import CollectiveError
 
 # command name -> "module:attribute"; loaded lazily so `collective --help` stays fast.
@@ -44,13 +55,35 @@ class LazyGroup(click.Group):
         module, attr = target.split(":")
         command = getattr(importlib.import_module(module), attr)
         assert isinstance(command, click.Command)
-        return command
+        return strict_text(command)
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        as_json = wants_json(args)
+        try:
+            ctx = super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:  # a mistake in the global options
+            report_error_json(exc, exc.exit_code, as_json=as_json)
+            raise
+        ctx.meta[JSON_MODE] = as_json
+        return ctx
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except CollectiveError as exc:
-            fail(str(exc))
+            fail(exc)
+        except click.ClickException as exc:  # a usage mistake: click prints it and exits 2
+            report_error_json(exc, exc.exit_code)
+            raise
+        except KeyboardInterrupt:
+            click.echo(err=True)  # end the terminal's ^C line
+            fail(in_flight().interrupted(), 130, kind="Interrupted")
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -89,6 +122,9 @@ def cli(
       collective --json deploy --network anvil
     """
     ctx.obj = CliState(network=network, rpc=rpc, account=account, as_json=as_json)
+
+
+strict_text(cli)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -14,13 +14,13 @@ import click
 from collective.cli.common import (
     CliState,
     emit_json,
-    fail,
     pass_state,
     print_table,
     refuse_embedded,
     to_jsonable,
     write_text,
 )
+from collective.errors import ConfigurationError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -230,7 +230,9 @@ def verify_command(
     as_json = as_json or state.as_json
     path = db or default_db(state)
     if not path.exists():
-        fail(f"there is no audit index at {path}; run `collective audit sync` first")
+        raise ConfigurationError(
+            f"there is no audit index at {path}", hint="run `collective audit sync` first"
+        )
     chain = deployment = None
     if not offline:
         # The verifier reports missing or changed code as a violation of its own.
@@ -307,7 +309,9 @@ def report_command(
     state = _merge(state, network, rpc, manifest)
     path = db or default_db(state)
     if not path.exists():
-        fail(f"there is no audit index at {path}; run `collective audit sync` first")
+        raise ConfigurationError(
+            f"there is no audit index at {path}", hint="run `collective audit sync` first"
+        )
     found = report(path, subject=subject, organization=organization)
     if as_json or state.as_json:
         fmt = "json"

@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
+from collective.errors import ConfigurationError
 from collective.jsonints import jsonable
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
+    from collective.chain import Chain
     from collective.client import Collective
     from collective.client.base import TxResult
 
@@ -38,9 +40,81 @@ class CliState:
     manifest: Path | None = None
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    """Print one line to stderr and exit non-zero."""
-    click.echo(f"error: {readable(message)}", err=True)
+# --- errors -------------------------------------------------------------------------------------
+#
+# Every failure ends the same way: one ``error:`` line on stderr and a non-zero exit (1 for a
+# library error, 2 for a usage mistake, 130 for an interrupt). When the command line asks for
+# --json, stdout also gets the error as one JSON object, ``{"error": {...}}``: stdout then
+# always holds exactly one JSON document, the result or the error, so a script that parses it
+# needs no second channel, while stderr keeps its one human line. A command that already wrote
+# its JSON result before failing (e.g. a receipt that does not verify) writes no second one.
+
+JSON_MODE = "collective.json"  # ctx.meta: the command line asks for --json
+JSON_WRITTEN = "collective.json-written"  # ctx.meta: a JSON document is on stdout already
+
+
+def wants_json(args: Sequence[str]) -> bool:
+    """Does this command line ask for ``--json`` (anywhere before a ``--``)?"""
+    head = list(args)
+    if "--" in head:
+        head = head[: head.index("--")]
+    return "--json" in head
+
+
+def _meta() -> dict[str, Any]:
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta if ctx is not None else {}
+
+
+def error_document(error: BaseException | str, code: int, kind: str = "Error") -> dict[str, Any]:
+    """``{"error": {...}}``: the error's class (``type``) and the classes it is an instance
+    of (``kinds``, most specific first, up to CollectiveError or click's UsageError), its
+    message and hint, the exit code, and for a transaction its hash and the contract's error."""
+    from collective.errors import CollectiveError, TransactionError
+
+    if isinstance(error, str):
+        fields: dict[str, Any] = {"type": kind, "kinds": [kind], "message": error}
+        fields["hint"] = None
+    elif isinstance(error, CollectiveError):
+        kinds = [k.__name__ for k in type(error).__mro__ if issubclass(k, CollectiveError)]
+        fields = {"type": type(error).__name__, "kinds": kinds, "message": error.message}
+        fields["hint"] = error.hint
+        if isinstance(error, TransactionError):
+            fields["tx_hash"] = error.tx_hash
+            fields["contract_error"] = error.error_name
+            fields["contract_error_args"] = error.error_args
+    elif isinstance(error, click.ClickException):
+        kinds = [k.__name__ for k in type(error).__mro__ if issubclass(k, click.ClickException)]
+        fields = {"type": type(error).__name__, "kinds": kinds}
+        fields["message"] = error.format_message()
+        fields["hint"] = None
+        ctx = getattr(error, "ctx", None)
+        if isinstance(error, click.UsageError) and ctx is not None:
+            fields["hint"] = f"see `{ctx.command_path} --help`"
+    else:
+        fields = {"type": type(error).__name__, "kinds": [type(error).__name__]}
+        fields["message"] = str(error)
+        fields["hint"] = None
+    fields["message"] = readable(str(fields["message"]))
+    fields["exit_code"] = code
+    return {"error": fields}
+
+
+def report_error_json(
+    error: BaseException | str, code: int, *, as_json: bool = False, kind: str = "Error"
+) -> None:
+    """Under --json (asked for on the command line, or ``as_json``), write the error object
+    to stdout unless a JSON document is there already."""
+    meta = _meta()
+    if (as_json or meta.get(JSON_MODE)) and not meta.get(JSON_WRITTEN):
+        emit_json(error_document(error, code, kind))
+
+
+def fail(error: str | BaseException, code: int = 1, *, kind: str = "Error") -> NoReturn:
+    """Print one ``error:`` line to stderr (under --json also the error object to stdout)
+    and exit with ``code``. ``kind`` names the error's type in JSON when it is only text."""
+    report_error_json(error, code, kind=kind)
+    click.echo(f"error: {readable(str(error))}", err=True)
     sys.exit(code)
 
 
@@ -62,6 +136,7 @@ def emit_json(data: Any) -> None:
     holds it exactly (|n| <= 2^53 - 1); any other integer, such as the expiry 2^64 - 1 of a
     consent "until withdrawn", a uint64 nonce or a balance in wei, is a decimal string."""
     click.echo(json.dumps(to_jsonable(data), indent=2, sort_keys=True, default=str))
+    _meta()[JSON_WRITTEN] = True
 
 
 pass_state = click.make_pass_decorator(CliState, ensure=True)
@@ -127,7 +202,7 @@ def refuse_embedded(state: CliState, what: str) -> None:
     config = load_config()
     net = config.network(state.network or config.default_network)
     if net.embedded:
-        fail(
+        raise ConfigurationError(
             f"{what} needs a running node: the embedded chain ({net.name}) is new in every "
             f"process, so it holds no deployment to use; {_node_hint()}"
         )
@@ -155,32 +230,132 @@ def _account_spec(spec: str | None) -> LocalAccount | str | None:
     return resolve_account(None, text, prompt=prompt_password)
 
 
-def make_client(state: CliState, what: str, *, read_only: bool = False) -> Collective:
+def make_client(
+    state: CliState, what: str, *, read_only: bool = False, custom_terms: bool = False
+) -> Collective:
     """A :class:`~collective.Collective` for the global options: ``--network`` / ``--rpc``,
     ``--account`` and ``--manifest``. ``what`` names the command in the error shown on the
-    embedded chain. A read-only command without ``--account`` (or COLLECTIVE_PRIVATE_KEY)
-    gets a client without a sender, so it works on nodes without dev accounts."""
-    from collective.accounts import PRIVATE_KEY_ENV
+    embedded chain. A read-only command gets a client without a sender whatever --account
+    and COLLECTIVE_PRIVATE_KEY say: it needs no key, so it never asks for a keystore password
+    or decrypts one (a wrong password cannot break a read), and it works on nodes without dev
+    accounts. ``custom_terms`` lets purposes and categories outside the DPV vocabulary through
+    (``--custom-term``). Transactions the client sends are watched (:func:`watch`)."""
     from collective.client import Collective
 
     refuse_embedded(state, what)
-    if read_only and state.account is None and not os.environ.get(PRIVATE_KEY_ENV):
+    if read_only:
         from collective.chain import connect
         from collective.config import load_config
         from collective.deploy import load_deployment
 
         config = load_config()
         chain = connect(state.network, state.rpc, config)
-        return Collective(chain, load_deployment(chain, state.manifest, config=config), None)
-    return Collective.connect(
+        deployment = load_deployment(chain, state.manifest, config=config)
+        return Collective(chain, deployment, None, custom_terms=custom_terms)
+    client = Collective.connect(
         network=state.network,
         rpc=state.rpc,
         account=_account_spec(state.account),
         deployment=state.manifest,
+        custom_terms=custom_terms,
     )
+    watch(client.chain)
+    return client
+
+
+# --- transactions in flight ---------------------------------------------------------------------
+
+IN_FLIGHT = "collective.in-flight"  # ctx.meta: the command's InFlight
+
+
+class InFlight:
+    """The transactions this command signed and has not yet seen mined (hash -> what), kept
+    from the moment the hash is known. When a transaction must be waited for (the node did not
+    mine it at once), its hash is printed to stderr before the wait, so an interrupted or
+    killed command has shown what it sent; Ctrl-C prints every hash still in flight."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, str] = {}
+
+    def __call__(self, stage: str, tx_hash: str, what: str) -> None:
+        if stage == "signed":
+            self.pending[tx_hash] = what
+        elif stage == "waiting":
+            self.pending[tx_hash] = what
+            click.echo(f"sent {what}: tx {tx_hash}, waiting for it to be mined", err=True)
+        else:
+            self.pending.pop(tx_hash, None)
+
+    def interrupted(self) -> str:
+        """The error line for Ctrl-C: the hashes that may still be mined."""
+        if not self.pending:
+            return "interrupted"
+        sent = ", ".join(f"{tx_hash} ({what})" for tx_hash, what in self.pending.items())
+        return (
+            f"interrupted while waiting for transaction {sent}: it was sent and may still be "
+            "mined; look it up (eth_getTransactionReceipt, `cast receipt HASH`) before sending "
+            "it again"
+        )
+
+
+def in_flight() -> InFlight:
+    """This command's :class:`InFlight` (one per command line, kept in click's context)."""
+    meta = _meta()
+    tracker = meta.get(IN_FLIGHT)
+    if not isinstance(tracker, InFlight):
+        tracker = meta[IN_FLIGHT] = InFlight()
+    return tracker
+
+
+def watch(chain: Chain) -> Chain:
+    """Have ``chain`` report the transactions it sends to this command's :class:`InFlight`."""
+    tracker = in_flight()
+    if tracker not in chain.tx_listeners:
+        chain.tx_listeners.append(tracker)
+    return chain
 
 
 # --- parameter types ------------------------------------------------------------------------------
+
+
+class Utf8Text(click.types.StringParamType):
+    """Text that is valid UTF-8. Arguments come from argv as bytes: one that is not UTF-8
+    arrives with its bad bytes as lone surrogates, which can be neither hashed nor sent, so it
+    is refused as a usage error naming the parameter."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        text = super().convert(value, param, ctx)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            bad = text[exc.start].encode("utf-8", "surrogateescape")
+            self.fail(
+                f"{text!r} is not valid UTF-8 text (byte 0x{bad.hex()} at character "
+                f"{exc.start}); check the terminal's or the script's encoding",
+                param,
+                ctx,
+            )
+        return text
+
+
+TEXT = Utf8Text()
+
+
+def strict_text(command: click.Command) -> click.Command:
+    """``command`` (and every subcommand) with each plain-text parameter made :data:`TEXT`.
+
+    Applied by the ``collective`` group to every command it loads, so that no text argument
+    or option, present or added later, takes text that is not UTF-8."""
+    for param in command.params:
+        if type(param.type) is click.types.StringParamType:
+            param.type = TEXT
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            strict_text(sub)
+    return command
+
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 _DURATION = re.compile(r"(\d+)\s*([smhdwy]?)")
@@ -246,6 +421,13 @@ purpose_option = click.option(
     required=True,
     metavar="DPV",
     help="Purpose: a DPV term such as dpv:ResearchAndDevelopment, or a 0x code.",
+)
+custom_term_option = click.option(
+    "--custom-term",
+    is_flag=True,
+    help="Take a purpose or category outside Collective's DPV vocabulary as written (by "
+    "default such a term is refused with a 'did you mean', as a misspelled one would go on "
+    "chain as a new code).",
 )
 category_option = click.option(
     "--category",

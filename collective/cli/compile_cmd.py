@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from collective.cli.common import CliState, emit_json, fail, pass_state
+from collective.cli.common import CliState, emit_json, error_document, fail, pass_state
 from collective.compiler import check_artifacts_current, compile_project
 from collective.config import load_config
 from collective.errors import CompilationError
@@ -34,9 +34,9 @@ def compile_command(state: CliState, check: bool) -> None:
         try:
             checked = check_artifacts_current(config)
         except CompilationError as exc:
-            if state.as_json:
-                emit_json({"current": False, "error": str(exc)})
-            fail(str(exc))
+            if state.as_json:  # the result, with the error object every --json error has
+                emit_json({"current": False, **error_document(exc, 1)})
+            fail(exc)
         if state.as_json:
             emit_json({"current": True, "checked": checked})
         elif checked:

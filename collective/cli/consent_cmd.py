@@ -14,6 +14,7 @@ from collective.cli.common import (
     CliState,
     category_option,
     client_command,
+    custom_term_option,
     emit_json,
     make_client,
     print_fields,
@@ -112,6 +113,7 @@ def _line(result: Granted | Withdrawn) -> str:
     metavar="N",
     help="The policy version consented to (default: ORG's current one).",
 )
+@custom_term_option
 @client_command
 def grant_command(
     state: CliState,
@@ -121,6 +123,7 @@ def grant_command(
     identity: str | None,
     expiry: int | None,
     policy_version: int | None,
+    custom_term: bool,
 ) -> None:
     """Grant (or renew) consent for ORG to use a category of data for a purpose.
 
@@ -134,7 +137,7 @@ def grant_command(
       collective --account patient consent grant 0x7099...79C8 -p dpv:ScientificResearch \\
           -c dpv-pd:Genetic --expiry 1y
     """
-    client = make_client(state, "`collective consent grant`")
+    client = make_client(state, "`collective consent grant`", custom_terms=custom_term)
     granted = client.consent.grant(
         organization,
         purpose,
@@ -151,9 +154,15 @@ def grant_command(
 @purpose_option
 @category_option
 @identity_option
+@custom_term_option
 @client_command
 def withdraw_command(
-    state: CliState, organization: str, purpose: str, category: str, identity: str | None
+    state: CliState,
+    organization: str,
+    purpose: str,
+    category: str,
+    identity: str | None,
+    custom_term: bool,
 ) -> None:
     """Withdraw consent for ORG to use a category of data for a purpose.
 
@@ -165,7 +174,7 @@ def withdraw_command(
       collective --network anvil --account 3 consent withdraw 0x7099...79C8 \\
           --purpose dpv:ResearchAndDevelopment --category dpv-pd:MedicalHealth
     """
-    client = make_client(state, "`collective consent withdraw`")
+    client = make_client(state, "`collective consent withdraw`", custom_terms=custom_term)
     withdrawn = client.consent.withdraw(organization, purpose, category, identity=identity)
     report(state, withdrawn, _withdrawn_line(withdrawn))
 
@@ -220,6 +229,7 @@ def _status_json(consent: Consent, status: ConsentStatus) -> dict[str, Any]:
 @purpose_option
 @category_option
 @block_option
+@custom_term_option
 @client_command
 def status_command(
     state: CliState,
@@ -228,6 +238,7 @@ def status_command(
     purpose: str,
     category: str,
     block: int | None,
+    custom_term: bool,
 ) -> None:
     """Show one consent of IDENTITY (a DID or address) for ORG: its state and whether it
     covers a use.
@@ -245,9 +256,11 @@ def status_command(
           -c dpv-pd:EmailAddress --block 120
     """
     from collective.consent_state import read_status
-    from collective.vocab import code_of
+    from collective.vocab import term_code
 
-    client = make_client(state, "`collective consent status`", read_only=True)
+    client = make_client(
+        state, "`collective consent status`", read_only=True, custom_terms=custom_term
+    )
     number = block if block is not None else client.chain.w3.eth.block_number
     consent = client.consent.status(identity, organization, purpose, category, block=number)
     status = read_status(
@@ -255,8 +268,8 @@ def status_command(
         client.deployment,
         consent.identity,
         consent.organization,
-        code_of(purpose),
-        code_of(category),
+        term_code(purpose, "purpose", custom=custom_term),
+        term_code(category, "category", custom=custom_term),
         block=number,
     )
     if state.as_json:
@@ -371,6 +384,7 @@ def timeline_command(state: CliState, subject: str | None, organization: str | N
 @purpose_option
 @category_option
 @block_option
+@custom_term_option
 @client_command
 def covered_command(
     state: CliState,
@@ -379,6 +393,7 @@ def covered_command(
     purpose: str,
     category: str,
     block: int | None,
+    custom_term: bool,
 ) -> None:
     """Would ORG's use of IDENTITY's data be covered by a valid consent now (or at block N)?
 
@@ -391,7 +406,9 @@ def covered_command(
       collective --json consent covered 0x90F7...b906 0x7099...79C8 -p dpv:Marketing \\
           -c dpv-pd:EmailAddress --block 120
     """
-    client = make_client(state, "`collective consent covered`", read_only=True)
+    client = make_client(
+        state, "`collective consent covered`", read_only=True, custom_terms=custom_term
+    )
     covered = client.consent.is_covered(
         identity, organization, purpose, category, block="latest" if block is None else block
     )
@@ -446,6 +463,7 @@ def covered_command(
     metavar="FILE",
     help="Write the signed request here (default: stdout).",
 )
+@custom_term_option
 @client_command
 def sign_command(
     state: CliState,
@@ -459,6 +477,7 @@ def sign_command(
     policy_hash: str | None,
     valid_for: int,
     out: Path | None,
+    custom_term: bool,
 ) -> None:
     """Sign a grant (or with --withdraw a withdrawal) for ORG to relay; costs the signer no gas.
 
@@ -484,7 +503,7 @@ def sign_command(
         raise click.UsageError(
             "--expiry, --policy-version and --policy-hash apply to grants, not --withdraw"
         )
-    client = make_client(state, "`collective consent sign`")
+    client = make_client(state, "`collective consent sign`", custom_terms=custom_term)
     deadline = client.chain.latest_timestamp() + valid_for
     if withdraw:
         signed = client.signing.sign_withdrawal(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from collective.cli.common import (
@@ -11,6 +9,7 @@ from collective.cli.common import (
     CliState,
     client_command,
     emit_json,
+    fail,
     make_client,
     print_fields,
     print_table,
@@ -73,8 +72,9 @@ def resolve_command(state: CliState, did: str, block: int | None) -> None:
     if state.as_json:
         result = client.did.resolution(did, block=block)
         emit_json(result)
-        if result["didResolutionMetadata"].get("error"):
-            sys.exit(1)
+        failed = result["didResolutionMetadata"]
+        if failed.get("error"):  # the result above is the JSON; stderr gets the one line
+            fail(f"{did} does not resolve: {failed['error']}: {failed.get('message', '')}")
         return
     document = client.did.resolve(did, block=block)
     updated = document.updated

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from collective.cli.common import CliState, emit_json, pass_state
+from collective.cli.common import CliState, emit_json, pass_state, write_text
 from collective.errors import ConfigurationError
 
 GENESIS_NAME = "genesis.json"
@@ -353,7 +353,7 @@ def init_command(
         )
     else:
         text = genesis.dumps()
-    out.write_text(text)
+    write_text(out, text, "the genesis file")
     if state.as_json:
         emit_json({"genesis": str(out), "chainId": chain_id, "besu": besu})
     else:

@@ -9,6 +9,7 @@ import click
 from collective.cli.common import (
     CliState,
     client_command,
+    custom_term_option,
     emit_json,
     make_client,
     print_fields,
@@ -66,8 +67,11 @@ def _show(state: CliState, policy: Policy) -> None:
     metavar="DPV",
     help="A purpose the policy covers: a DPV term or a 0x code (repeatable).",
 )
+@custom_term_option
 @client_command
-def publish_command(state: CliState, document: Path, uri: str, purposes: tuple[str, ...]) -> None:
+def publish_command(
+    state: CliState, document: Path, uri: str, purposes: tuple[str, ...], custom_term: bool
+) -> None:
     """Publish FILE as the sender's next policy version.
 
     The sender must be an admitted, active organization. FILE is hashed with SHA-256
@@ -81,7 +85,7 @@ def publish_command(state: CliState, document: Path, uri: str, purposes: tuple[s
       collective --json --account lab policy publish v2.md --uri https://lab.example/v2 \\
           -p dpv:Marketing
     """
-    client = make_client(state, "`collective policy publish`")
+    client = make_client(state, "`collective policy publish`", custom_terms=custom_term)
     published = client.policies.publish(document, uri, list(purposes))
     policy = published.policy
     report(

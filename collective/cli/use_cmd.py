@@ -8,6 +8,7 @@ from collective.cli.common import (
     CliState,
     category_option,
     client_command,
+    custom_term_option,
     emit_json,
     make_client,
     print_table,
@@ -45,8 +46,11 @@ def use_group() -> None:
     help="The record used, e.g. lab-report/2026/0042 (hashed; the text stays off chain), "
     "or a 0x 32-byte reference.",
 )
+@custom_term_option
 @client_command
-def record_command(state: CliState, identity: str, purpose: str, category: str, data: str) -> None:
+def record_command(
+    state: CliState, identity: str, purpose: str, category: str, data: str, custom_term: bool
+) -> None:
     """Record that the sender's organization used IDENTITY's data; refused without consent.
 
     IDENTITY is the subject's did:ethr DID or address. Exits 1 with the reason when no
@@ -59,7 +63,7 @@ def record_command(state: CliState, identity: str, purpose: str, category: str, 
       collective --json --account lab use record 0x90F7...b906 -p dpv:ResearchAndDevelopment \\
           -c dpv-pd:Genetic --ref 0x5f1e...99ab
     """
-    client = make_client(state, "`collective use record`")
+    client = make_client(state, "`collective use record`", custom_terms=custom_term)
     recorded = client.usage.record(identity, purpose, category, data)
     lines = [
         f"recorded use by {r.organization} of {r.identity}'s {r.category} for {r.purpose} "

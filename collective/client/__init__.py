@@ -35,11 +35,19 @@ class Collective:
     """A connection to one deployment of the suite, acting as one account."""
 
     def __init__(
-        self, chain: Chain, deployment: Deployment, account: LocalAccount | None = None
+        self,
+        chain: Chain,
+        deployment: Deployment,
+        account: LocalAccount | None = None,
+        *,
+        custom_terms: bool = False,
     ) -> None:
+        """``custom_terms``: take purposes and categories outside the DPV vocabulary of
+        :mod:`collective.vocab` (by default such a name is refused with a "did you mean", as a
+        misspelled term would otherwise go on chain as a new code)."""
         self.chain = chain
         self.deployment = deployment.bind(chain) if deployment.chain is not chain else deployment
-        self.session = session = Session(chain, self.deployment, account)
+        self.session = session = Session(chain, self.deployment, account, custom_terms)
         # Bound: every DID a sub-client is given is checked against this chain (address_of).
         self.orgs = session.bind(Orgs(session))
         self.policies = session.bind(Policies(session))
@@ -61,6 +69,7 @@ class Collective:
         prompt: Callable[[str], str] | None = None,
         read_only: bool = False,
         config: ProjectConfig | None = None,
+        custom_terms: bool = False,
     ) -> Collective:
         """Connect to ``network`` (from hardhat.config.json) or the node at ``rpc``.
 
@@ -70,7 +79,8 @@ class Collective:
         password when neither is given. ``read_only`` connects without an account (reads only;
         writes raise ConfigurationError). ``deployment``: a Deployment or a manifest path;
         default: the network's manifest ``deployments/<network>.json``. On the embedded chain,
-        which is new in every process, the suite is deployed fresh.
+        which is new in every process, the suite is deployed fresh. ``custom_terms``: take
+        purposes and categories outside the DPV vocabulary (see :meth:`__init__`).
         """
         from collective.accounts import resolve_account
 
@@ -86,7 +96,7 @@ class Collective:
         else:
             path = Path(deployment) if deployment is not None else None
             found = load_deployment(chain, path, config=config)
-        return cls(chain, found, sender)
+        return cls(chain, found, sender, custom_terms=custom_terms)
 
     @property
     def account(self) -> LocalAccount | None:
@@ -98,7 +108,9 @@ class Collective:
 
     def as_account(self, account: LocalAccount) -> Collective:
         """The same chain and deployment, acting as ``account`` (contracts are shared)."""
-        twin = Collective(self.chain, self.deployment, account)
+        twin = Collective(
+            self.chain, self.deployment, account, custom_terms=self.session.custom_terms
+        )
         twin.session._contracts = self.session._contracts
         return twin
 

@@ -37,6 +37,8 @@ from collective.codec import Codec, DecodedLog, checksum
 from collective.deploy import LEDGER, Deployment
 from collective.did import DidNetworks, network_id, parse_did
 from collective.errors import ConfigurationError
+from collective.vocab import TermKind
+from collective.vocab import term_code as vocab_term_code
 
 T = TypeVar("T")
 
@@ -91,6 +93,7 @@ class Session:
     chain: Chain
     deployment: Deployment
     account: LocalAccount | None
+    custom_terms: bool = False  # purposes and categories outside the DPV vocabulary allowed
     _contracts: dict[str, Contract] = field(default_factory=dict, repr=False)
     _codecs: dict[str, Codec] = field(default_factory=dict, repr=False)
 
@@ -268,6 +271,15 @@ def _address_of(value: str, what: str) -> tuple[str, str | None]:
     return parse_address(text, what), None
 
 
+def term_code(value: str | bytes, kind: TermKind, session: Session | None = None) -> bytes:
+    """The bytes32 code of a purpose or personal-data category, a name checked against the
+    DPV vocabulary (:func:`collective.vocab.term_code`): one outside it raises
+    ConfigurationError with a "did you mean" unless the session (default: the session of the
+    sub-client call in progress) was made with ``custom_terms=True``."""
+    within = session if session is not None else _CURRENT.get()
+    return vocab_term_code(value, kind, custom=within is not None and within.custom_terms)
+
+
 def data_ref(value: bytes | str) -> bytes:
     """A 32-byte data reference: 32 bytes or 0x+64 hex as given, anything else hashed.
 
@@ -301,4 +313,4 @@ def unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-__all__ = ["LogRef", "Session", "TxResult", "address_of", "data_ref", "tx_fields"]
+__all__ = ["LogRef", "Session", "TxResult", "address_of", "data_ref", "term_code", "tx_fields"]

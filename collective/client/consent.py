@@ -15,13 +15,21 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3.types import BlockIdentifier, TxReceipt
 
-from collective.client.base import LogRef, Session, TxResult, address_of, log_ref, tx_fields
+from collective.client.base import (
+    LogRef,
+    Session,
+    TxResult,
+    address_of,
+    log_ref,
+    term_code,
+    tx_fields,
+)
 from collective.codec import DecodedLog, consent_id
 from collective.consent_state import read_status
 from collective.errors import ConfigurationError
 from collective.revert import error_table
 from collective.signing import NO_EXPIRY
-from collective.vocab import code_of, name_of
+from collective.vocab import name_of
 
 Term = str | bytes
 Who = str | LocalAccount
@@ -158,7 +166,13 @@ class ConsentClient:
         who = self._identity(identity)
         version = self._version(org, policy_version)
         receipt = self._s.send(
-            "grant", who, org, code_of(purpose), code_of(category), _expiry(expiry), version
+            "grant",
+            who,
+            org,
+            term_code(purpose, "purpose"),
+            term_code(category, "category"),
+            _expiry(expiry),
+            version,
         )
         return self.granted(receipt)[0]
 
@@ -185,8 +199,8 @@ class ConsentClient:
             rows.append(
                 (
                     org,
-                    code_of(item.purpose),
-                    code_of(item.category),
+                    term_code(item.purpose, "purpose"),
+                    term_code(item.category, "category"),
                     _expiry(item.expiry),
                     self._version(org, item.policy_version),
                 )
@@ -200,7 +214,10 @@ class ConsentClient:
         """Withdraw many consents (organization, purpose, category) of one identity at once."""
         if not items:
             raise ConfigurationError("a batch withdrawal needs at least one item")
-        rows = [(address_of(o, "organization"), code_of(p), code_of(c)) for o, p, c in items]
+        rows = [
+            (address_of(o, "organization"), term_code(p, "purpose"), term_code(c, "category"))
+            for o, p, c in items
+        ]
         receipt = self._s.send("withdrawBatch", self._identity(identity), rows)
         return BatchResult(**tx_fields(receipt), items=tuple(self.withdrawn(receipt)))
 
@@ -375,8 +392,8 @@ def consent_key(
     return (
         address_of(identity, "identity"),
         address_of(organization, "organization"),
-        code_of(purpose),
-        code_of(category),
+        term_code(purpose, "purpose"),
+        term_code(category, "category"),
     )
 
 

@@ -14,10 +14,18 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
-from collective.client.base import Session, TxResult, address_of, first, hex32, tx_fields
+from collective.client.base import (
+    Session,
+    TxResult,
+    address_of,
+    first,
+    hex32,
+    term_code,
+    tx_fields,
+)
 from collective.codec import DecodedLog
 from collective.errors import ConfigurationError
-from collective.vocab import code_of, name_of
+from collective.vocab import name_of
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,7 @@ class Policies:
             raise ConfigurationError(
                 "a policy must cover at least one purpose", hint="e.g. dpv:ResearchAndDevelopment"
             )
-        codes = [code_of(purpose) for purpose in purposes]
+        codes = [term_code(purpose, "purpose") for purpose in purposes]
         fn = self._s.ledger.functions.publishPolicy(content_hash(content), uri, codes)
         receipt = self._s.transact(fn)
         event = first(self._s.decoded(self._s.ledger.events.PolicyPublished(), receipt), "policy")
@@ -104,7 +112,7 @@ class Policies:
     def covers(self, organization: str | LocalAccount, purpose: str | bytes) -> bool:
         """Does the organization's current policy cover ``purpose``?"""
         address = address_of(organization, "organization")
-        fn = self._s.ledger.functions.currentPolicyCovers(address, code_of(purpose))
+        fn = self._s.ledger.functions.currentPolicyCovers(address, term_code(purpose, "purpose"))
         return bool(self._s.call(fn))
 
     def _events(self, organization: str, version: int | None = None) -> list[Policy]:

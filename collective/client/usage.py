@@ -21,12 +21,13 @@ from collective.client.base import (
     data_ref,
     hex32,
     log_ref,
+    term_code,
     tx_fields,
 )
 from collective.client.consent import Term, Who
 from collective.codec import DecodedLog
 from collective.errors import ConfigurationError
-from collective.vocab import code_of, name_of
+from collective.vocab import name_of
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,8 @@ class UsageClient:
         receipt = self._s.send(
             "recordUse",
             address_of(identity, "identity"),
-            code_of(purpose),
-            code_of(category),
+            term_code(purpose, "purpose"),
+            term_code(category, "category"),
             data_ref(data),
         )
         return self._result(receipt)
@@ -87,8 +88,8 @@ class UsageClient:
         rows = [
             (
                 address_of(i.identity, "identity"),
-                code_of(i.purpose),
-                code_of(i.category),
+                term_code(i.purpose, "purpose"),
+                term_code(i.category, "category"),
                 data_ref(i.data_ref),
             )
             for i in items
