@@ -70,6 +70,7 @@ CONSENT_ERRORS = frozenset(
         "PolicyHashMismatch",
         "IdentityDeactivated",
         "InvalidNonce",
+        "NonceInFuture",
         "SignerNotAuthorized",
         "InvalidSignature",
         "ExpiryInPast",
@@ -105,6 +106,8 @@ PERMISSION_ERRORS = frozenset(
         "InvalidTarget",
         "ProposalExpired",
         "InvalidLifetime",
+        "RemovalObjected",
+        "RemovalWaiting",
         # role separation and the board's own suspensions
         "RoleConflict",
         "BoardSuspension",
@@ -237,6 +240,12 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
         "request of the subject superseded it)",
         "ask the subject to sign again if this is still what they want",
     ),
+    "NonceInFuture": lambda a: (
+        f"the signed request for consent {_hex(a['consentId'])} carries nonce {a['given']}, "
+        f"more than 10 minutes ahead of the chain's time (at most {a['latest']} now): the "
+        "signer's clock runs fast",
+        "set the signing device's clock right and sign again, or relay it later",
+    ),
     "SignerNotAuthorized": lambda a: (
         f"{a['signer']} is neither the owner of identity {a['identity']} nor a valid "
         "sigAuth delegate of it",
@@ -324,7 +333,20 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
         f"board proposal {a['id']} expired at {_when(a['expiresAt'])}",
         "make a new proposal",
     ),
-    "InvalidLifetime": lambda a: ("a proposal lifetime must be at least one second", None),
+    "InvalidLifetime": lambda a: (
+        "a proposal lifetime must be from one second to ten years",
+        None,
+    ),
+    "RemovalObjected": lambda a: (
+        f"{a['member']} objected to board proposal {a['id']}, which removes it: the removal "
+        "needs the full threshold",
+        None,
+    ),
+    "RemovalWaiting": lambda a: (
+        f"board proposal {a['id']} removes a member without its approval, which is allowed "
+        f"only from {_when(a['notBefore'])} (time for the member to object)",
+        "execute it again then",
+    ),
     "DeploymentFailed": lambda a: (
         f"the ChainBoundDeployer could not create the contract under salt {_hex(a['salt'])}: "
         "the address is taken on this chain, or the constructor reverted",
@@ -358,6 +380,7 @@ _SPECIFIC: dict[str, type[TransactionError]] = {
     "PolicyNotCurrent": StalePolicyError,
     "SignatureExpired": SignatureError,
     "InvalidNonce": SignatureError,
+    "NonceInFuture": SignatureError,
     "SignerNotAuthorized": SignatureError,
     "InvalidSignature": SignatureError,
     "OrganizationSuspended": OrganizationSuspendedError,

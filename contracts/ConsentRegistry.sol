@@ -15,8 +15,12 @@ import {PolicyRegistry} from "./PolicyRegistry.sol";
 ///      consent's nonce past it. The client signs with nonce = max(consent nonce, unix time in
 ///      milliseconds), so a later-signed request carries a larger nonce and, whichever order
 ///      relayers submit them in, the subject's later intent wins: an older signed renewal can
-///      neither front-run nor outlive a later signed withdrawal. A direct call moves the nonce to
-///      at least block.timestamp * 1000, voiding every request signed before it. A withdrawal,
+///      neither front-run nor outlive a later signed withdrawal. A nonce may run at most
+///      NONCE_CLOCK_SKEW ms ahead of the relaying block's time (`NonceInFuture`), and a direct
+///      call moves the nonce to at least block.timestamp * 1000 + NONCE_CLOCK_SKEW: so a direct
+///      call voids every request signed before it by a clock less than that far ahead, and no
+///      signed nonce can push the consent's nonce out of reach of the next direct call (which
+///      would make the consent impossible to withdraw). A withdrawal,
 ///      direct or signed, is accepted even when nothing is active: it then only cancels the
 ///      pending signatures (`SignaturesCancelled`). Replay protection is completed by the
 ///      deadline and the EIP-712 domain's chainId and verifying contract.
@@ -96,6 +100,8 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
     bytes32 private constant _NAME_HASH = keccak256("Collective");
     bytes32 private constant _VERSION_HASH = keccak256("2");
     bytes32 private constant _SIG_AUTH = "sigAuth";
+    /// @notice How far (ms) a signed request's nonce may run ahead of the relaying block's time.
+    uint64 public constant NONCE_CLOCK_SKEW = 600_000;
 
     uint256 private immutable _cachedChainId;
     bytes32 private immutable _cachedDomainSeparator;
@@ -141,6 +147,9 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
     /// @notice The signed request's nonce is below the consent's (it was used, or a later intent
     ///         of the subject superseded it); `expected` is the lowest nonce accepted now.
     error InvalidNonce(bytes32 consentId, uint64 expected, uint64 given);
+    /// @notice The signed request's nonce is more than NONCE_CLOCK_SKEW ms ahead of the block's
+    ///         time (`latest` is the largest accepted now): the signer's clock runs fast.
+    error NonceInFuture(bytes32 consentId, uint64 given, uint64 latest);
     /// @notice The signer is neither the identity's owner nor a valid `sigAuth` delegate.
     error SignerNotAuthorized(address identity, address signer);
 
@@ -306,12 +315,13 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
         _storeWithdrawal(identity, organization, purpose, category, c, _directNonce(c), msg.sender);
     }
 
-    /// @dev A direct call's next nonce: past the stored one and at least the block time in ms,
-    ///      so every request signed before this block is void.
+    /// @dev A direct call's next nonce: past the stored one and at least the block time in ms
+    ///      plus the clock skew signed nonces may have, so every request signed before this
+    ///      block is void. Signed nonces never exceed block ms + skew, so this cannot overflow.
     function _directNonce(Consent storage c) private view returns (uint64 next) {
         next = c.nonce + 1;
-        uint64 now_ = uint64(block.timestamp) * 1000;
-        if (next < now_) next = now_;
+        uint64 floor = uint64(block.timestamp) * 1000 + NONCE_CLOCK_SKEW;
+        if (next < floor) next = floor;
     }
 
     /// @dev The error a grant would revert with (empty if none): expiry and current policy.
@@ -410,8 +420,9 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
 
     /// @dev The rules every signed request obeys, in the order a single call reports them:
     ///      deadline, identity not deactivated, a well-formed signature by the owner or a valid
-    ///      `sigAuth` delegate, and a nonce not below the consent's. Returns the error (empty if
-    ///      none) and the signer.
+    ///      `sigAuth` delegate, and a nonce not below the consent's nor more than
+    ///      NONCE_CLOCK_SKEW ahead of the block's time. Returns the error (empty if none) and the
+    ///      signer.
     function _checkSigned(
         address identity,
         bytes32 structHash,
@@ -431,9 +442,9 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
         if (signer != (owner == address(0) ? identity : owner) && !validDelegate(identity, _SIG_AUTH, signer)) {
             return (abi.encodeWithSelector(SignerNotAuthorized.selector, identity, signer), signer);
         }
-        if (given < stored || given == type(uint64).max) {
-            return (abi.encodeWithSelector(InvalidNonce.selector, id, stored, given), signer);
-        }
+        if (given < stored) return (abi.encodeWithSelector(InvalidNonce.selector, id, stored, given), signer);
+        uint64 latest = uint64(block.timestamp) * 1000 + NONCE_CLOCK_SKEW;
+        if (given > latest) return (abi.encodeWithSelector(NonceInFuture.selector, id, given, latest), signer);
         return ("", signer);
     }
 

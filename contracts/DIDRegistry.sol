@@ -267,6 +267,8 @@ contract DIDRegistry {
         // Store an owner nobody holds the key of instead, so deactivation is final; the event
         // still says 0x0, which is how did:ethr resolvers recognise deactivation. The epoch
         // moves on, so no delegate appointed by the previous key acts any more.
+        // Handing an identity to DEACTIVATED itself is a deactivation too, announced as 0x0.
+        if (newOwner == DEACTIVATED) newOwner = address(0);
         IdentityRecord storage record = _identities[identity];
         record.owner = newOwner == address(0) ? DEACTIVATED : newOwner;
         unchecked {

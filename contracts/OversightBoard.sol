@@ -48,6 +48,8 @@ contract OversightBoard {
     /// @dev proposal => member => the membership serial the approval was given under.
     mapping(uint256 => mapping(address => uint256)) private _approvals;
     uint256 private _serials;
+    /// @notice Did the member a RemoveMember proposal targets object to it?
+    mapping(uint256 => bool) public objected;
     address[] private _members;
     Proposal[] private _proposals;
 
@@ -65,6 +67,8 @@ contract OversightBoard {
     event MemberAdded(address indexed member);
     /// @notice A member left the board.
     event MemberRemoved(address indexed member);
+    /// @notice The member a removal targets objected to it.
+    event RemovalObjectedBy(uint256 indexed id, address indexed member);
     /// @notice The approval threshold changed.
     event ThresholdChanged(uint256 threshold);
 
@@ -86,8 +90,12 @@ contract OversightBoard {
     error InvalidTarget(address target);
     /// @notice The proposal expired at `expiresAt`: make a new one.
     error ProposalExpired(uint256 id, uint64 expiresAt);
-    /// @notice The proposal lifetime must be at least one second.
+    /// @notice The proposal lifetime must be from one second to ten years.
     error InvalidLifetime();
+    /// @notice The member to be removed objected: the removal needs the full threshold.
+    error RemovalObjected(uint256 id, address member);
+    /// @notice A removal below the threshold may execute only from `notBefore` on.
+    error RemovalWaiting(uint256 id, uint64 notBefore);
 
     modifier onlyMember() {
         if (_membership[msg.sender] == 0) revert NotMember(msg.sender);
@@ -99,7 +107,7 @@ contract OversightBoard {
     /// @param threshold_ Approvals needed (1..members.length).
     /// @param lifetime Seconds a proposal stays open (e.g. 30 days = 2,592,000).
     constructor(AccountRules rules, address[] memory initialMembers, uint256 threshold_, uint64 lifetime) {
-        if (lifetime == 0) revert InvalidLifetime();
+        if (lifetime == 0 || lifetime > 3650 days) revert InvalidLifetime();
         accountRules = rules;
         proposalLifetime = lifetime;
         for (uint256 i = 0; i < initialMembers.length; i++) {
@@ -131,13 +139,37 @@ contract OversightBoard {
         _approve(id);
     }
 
-    /// @notice Execute a proposal whose approvals reached the threshold (e.g. after a threshold change).
+    /// @notice Execute a proposal whose approvals reached the threshold (e.g. after a threshold
+    ///         change), or a removal that every other member approved once its waiting time
+    ///         (`removalNotBefore`) passed without the member objecting.
     function execute(uint256 id) external onlyMember {
         _open(id);
         uint256 count = approvals(id);
-        uint256 needed = approvalsNeeded(id);
-        if (count < needed) revert ThresholdNotReached(id, count, needed);
+        if (count < threshold) {
+            uint256 needed = approvalsNeeded(id);
+            if (count < needed) revert ThresholdNotReached(id, count, needed);
+            if (objected[id]) revert RemovalObjected(id, _proposals[id].target);
+            uint64 notBefore = removalNotBefore(id);
+            if (block.timestamp < notBefore) revert RemovalWaiting(id, notBefore);
+        }
         _execute(id);
+    }
+
+    /// @notice The member a RemoveMember proposal would remove objects: the removal then needs
+    ///         the full threshold (so one member of a two-member board cannot oust the other).
+    function object(uint256 id) external onlyMember {
+        _open(id);
+        Proposal storage p = _proposals[id];
+        if (p.action != Action.RemoveMember || p.target != msg.sender) revert InvalidTarget(msg.sender);
+        objected[id] = true;
+        emit RemovalObjectedBy(id, msg.sender);
+    }
+
+    /// @notice When a removal without its target's approval may execute: half the proposal's
+    ///         lifetime after it was made, so a member whose key works has time to object.
+    function removalNotBefore(uint256 id) public view returns (uint64) {
+        if (id >= _proposals.length) revert UnknownProposal(id);
+        return _proposals[id].expiresAt - proposalLifetime + proposalLifetime / 2;
     }
 
     /// @notice Is the address a board member?
@@ -160,7 +192,9 @@ contract OversightBoard {
 
     /// @notice Approvals proposal `id` needs: the threshold, except that removing a member
     ///         needs at most every other member (min(threshold, members - 1)), so the rest of a
-    ///         board whose threshold equals its size can drop a member whose key is lost.
+    ///         board whose threshold equals its size can drop a member whose key is lost. Such a
+    ///         removal (below the threshold) executes only through `execute`, after
+    ///         `removalNotBefore(id)`, and not if the member objected.
     function approvalsNeeded(uint256 id) public view returns (uint256) {
         if (id >= _proposals.length) revert UnknownProposal(id);
         if (_proposals[id].action == Action.RemoveMember && threshold > _members.length - 1) {
@@ -196,7 +230,7 @@ contract OversightBoard {
         _approvals[id][msg.sender] = _membership[msg.sender];
         uint256 count = approvals(id);
         emit ProposalApproved(id, msg.sender, count);
-        if (count >= approvalsNeeded(id)) _execute(id);
+        if (count >= threshold) _execute(id);
     }
 
     function _validate(Action action, address target, bytes32 ref) private view {

@@ -33,8 +33,11 @@ def test_owner_grants_and_withdraws_directly(w: World) -> None:
     assert (event.args.purpose, event.args.category) == (RESEARCH, LAB_RESULTS)
     assert (event.args.policyVersion, event.args.agent) == (1, p)
     block_time = w.chain.w3.eth.get_block(receipt.blockNumber)["timestamp"]
-    # A direct grant moves the nonce to the block time in ms: earlier signatures are void.
-    assert w.consent(p, w.lab) == (expiry, block_time, 1, block_time * 1000, True)
+    # A direct grant moves the nonce to the block time in ms plus the allowed clock skew:
+    # every request signed before it is void.
+    skew = w.ledger.functions.NONCE_CLOCK_SKEW().call()
+    assert skew == 600_000
+    assert w.consent(p, w.lab) == (expiry, block_time, 1, block_time * 1000 + skew, True)
     assert event.args.expiry == expiry
     assert covered(w, p)
     assert (
@@ -44,7 +47,7 @@ def test_owner_grants_and_withdraws_directly(w: World) -> None:
     (event,) = w.events(w.ledger, "ConsentWithdrawn", receipt)
     assert event.args.agent == p
     nonce, active = w.consent(p, w.lab)[3:]
-    assert nonce > block_time * 1000 and not active
+    assert nonce > block_time * 1000 + skew and not active
     assert not covered(w, p)
     # With nothing active, a withdrawal still cancels pending signatures (no revert).
     receipt = w.tx(w.ledger.functions.withdraw(p, w.lab.address, RESEARCH, LAB_RESULTS), w.patient)
@@ -362,3 +365,26 @@ def test_one_consumed_item_does_not_sink_a_signed_withdrawal_batch(w: World) -> 
         (3, selector("SignatureExpired(uint64)")),
     ]
     assert not any(covered(w, s.address) for s in subjects)
+
+
+def test_a_nonce_cannot_run_far_ahead_and_lock_a_consent(w: World) -> None:
+    """Found by the forge suite: a delegate's grant with nonce 2^64-2 set the consent's nonce to
+    2^64-1, after which the owner's withdraw overflowed and no signed withdrawal was accepted:
+    a consent nobody could withdraw. Nonces may run at most NONCE_CLOCK_SKEW ahead."""
+    p = w.patient.address
+    latest = (w.now() + 1) * 1000 + 600_000
+    with expect_revert("NonceInFuture", ConsentError):
+        w.tx(
+            w.ledger.functions.grantSigned(
+                *w.sign_grant(w.patient, p, w.lab, nonce=2**64 - 2).call_args()
+            ),
+            w.lab,
+        )
+    with expect_revert("NonceInFuture", ConsentError):
+        far = w.sign_grant(w.patient, p, w.lab, nonce=latest + 10_000)
+        w.tx(w.ledger.functions.grantSigned(*far.call_args()), w.lab)
+    ahead = w.sign_grant(w.patient, p, w.lab, nonce=w.now() * 1000 + 500_000)  # 8 min fast
+    w.tx(w.ledger.functions.grantSigned(*ahead.call_args()), w.lab)
+    # The owner's direct withdrawal still works and voids what was signed before it.
+    w.tx(w.ledger.functions.withdraw(p, w.lab.address, RESEARCH, LAB_RESULTS), w.patient)
+    assert not covered(w, p)

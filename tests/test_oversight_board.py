@@ -160,13 +160,36 @@ def test_a_removal_can_lower_the_threshold_in_the_same_proposal(w: World) -> Non
     with expect_revert("InvalidThreshold", NotPermittedError):
         propose(w, a, REMOVE, c.address)
     # ... but a removal that lowers the threshold to 2 passes with the two keys left.
-    # It needs every other member (2), not the lost third key.
+    # It needs every other member (2), not the lost third key, and half the proposal's
+    # lifetime for the member to object if its key in fact works.
     pid = propose(w, a, REMOVE, c.address, ref=(2).to_bytes(32, "big"))
     assert w.board.functions.approvalsNeeded(pid).call() == 2
     w.tx(w.board.functions.approve(pid), b)
+    assert w.board.functions.isMember(c.address).call()
+    with expect_revert("RemovalWaiting", NotPermittedError):
+        w.tx(w.board.functions.execute(pid), a)
+    w.chain.increase_time(w.board.functions.proposalLifetime().call() // 2 + 1)
+    w.tx(w.board.functions.execute(pid), a)
     assert not w.board.functions.isMember(c.address).call()
     assert w.board.functions.threshold().call() == 2
     assert w.board.functions.members().call() == [a.address, b.address]
     # Any other proposal still needs the (new) threshold.
     pending = propose(w, a, SUSPEND, w.lab.address)
     assert w.board.functions.approvalsNeeded(pending).call() == 2
+
+
+def test_a_member_whose_key_works_blocks_a_removal_below_the_threshold(w: World) -> None:
+    """Found by the forge suite: on a 2-of-2 board one member alone could remove the other
+    (min(threshold, members-1) = 1) and take the board. Now the member objects."""
+    a, b, c = w.members
+    pid = propose(w, a, THRESHOLD, ref=(3).to_bytes(32, "big"))
+    w.tx(w.board.functions.approve(pid), b)
+    pid = propose(w, a, REMOVE, c.address, ref=(2).to_bytes(32, "big"))
+    w.tx(w.board.functions.approve(pid), b)
+    with expect_revert("InvalidTarget", NotPermittedError):
+        w.tx(w.board.functions.object(pid), a)  # only the member to be removed objects
+    w.tx(w.board.functions.object(pid), c)
+    w.chain.increase_time(w.board.functions.proposalLifetime().call() // 2 + 1)
+    with expect_revert("RemovalObjected", NotPermittedError):
+        w.tx(w.board.functions.execute(pid), a)
+    assert w.board.functions.isMember(c.address).call()

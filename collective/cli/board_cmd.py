@@ -240,6 +240,24 @@ def approve_command(state: CliState, proposal_id: int) -> None:
     report(state, vote, _vote_line("approved", vote, client.oversight.threshold()))
 
 
+@board_group.command("object")
+@click.argument("proposal_id", metavar="ID", type=click.IntRange(min=0))
+@client_command
+def object_command(state: CliState, proposal_id: int) -> None:
+    """Object, as the member proposal ID would remove: it then needs the full threshold.
+
+    A removal that lowers the threshold can otherwise execute with every other member's
+    approval once half the proposal's lifetime passed (for a member whose key is lost).
+
+    \b
+    Examples:
+      collective --network anvil --account 9 board object 4
+    """
+    client = make_client(state, "`collective board object`")
+    result = client.oversight.object(proposal_id)
+    report(state, result, f"objected to board proposal {proposal_id}")
+
+
 @board_group.command("execute")
 @click.argument("proposal_id", metavar="ID", type=click.IntRange(min=0))
 @client_command

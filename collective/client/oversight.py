@@ -119,6 +119,11 @@ class OversightClient:
         """Execute a proposal that has enough approvals (e.g. after the threshold dropped)."""
         return self._vote(self._s.transact(self._s.board.functions.execute(proposal_id)))
 
+    def object(self, proposal_id: int) -> TxResult:
+        """As the member a RemoveMember proposal would remove, object to it: the removal then
+        needs the full threshold instead of every other member after a waiting time."""
+        return TxResult(**tx_fields(self._s.transact(self._s.board.functions.object(proposal_id))))
+
     def proposal(self, proposal_id: int) -> Proposal:
         fns = self._s.board.functions
         action, target, ref, reason, proposer, executed, expires_at = self._s.call(

@@ -34,6 +34,7 @@ from collective.errors import ConfigurationError
 from collective.signing import GrantRequest, SignedRequest, WithdrawalRequest, sign
 
 DEFAULT_DEADLINE = 3600  # seconds a signature stays relayable
+NONCE_CLOCK_SKEW = 600_000  # ms a signed nonce may run ahead of the block time (the contract's)
 
 # The last nonce this process signed per consent, so two requests signed in a row are ordered.
 _ISSUED: dict[tuple[object, ...], int] = {}
@@ -197,18 +198,17 @@ class SigningClient:
     def _nonce(self, identity: str, organization: str, purpose: bytes, category: bytes) -> int:
         """max(the consent's nonce, now in unix ms, one past the last nonce this process issued
         for the consent): requests signed later carry larger nonces even within one
-        millisecond, or when the chain's clock (which direct calls write) runs ahead."""
+        millisecond, or when the chain's clock (which direct calls write) runs ahead. A local
+        clock more than the contract's NONCE_CLOCK_SKEW (10 min) ahead of the chain's is held
+        back to the chain's time, so the request stays relayable."""
         stored = self._s.call(
             self._s.ledger.functions.getConsent(identity, organization, purpose, category)
         )
         key = (self._s.chain.chain_id, self._s.ledger.address, identity, organization)
         key_with_category = (*key, purpose, category)
         with _ISSUED_LOCK:
-            nonce = max(
-                int(stored[3]),
-                time.time_ns() // 1_000_000,
-                _ISSUED.get(key_with_category, -1) + 1,
-            )
+            clock = min(time.time_ns() // 1_000_000, self._chain_ms() + NONCE_CLOCK_SKEW // 2)
+            nonce = max(int(stored[3]), clock, _ISSUED.get(key_with_category, -1) + 1)
             _ISSUED[key_with_category] = nonce
         return nonce
 
@@ -223,10 +223,13 @@ class SigningClient:
         content_hash, _, _ = self._s.call(self._s.ledger.functions.policy(organization, version))
         return bytes(content_hash)
 
+    def _chain_ms(self) -> int:
+        return self._s.chain.latest_timestamp() * 1000
+
     def _deadline(self, deadline: int | None) -> int:
         if deadline is not None:
             return deadline
         return self._s.chain.latest_timestamp() + DEFAULT_DEADLINE
 
 
-__all__ = ["DEFAULT_DEADLINE", "SigningClient"]
+__all__ = ["DEFAULT_DEADLINE", "NONCE_CLOCK_SKEW", "SigningClient"]
