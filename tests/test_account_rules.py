@@ -89,7 +89,7 @@ def test_board_is_wired_and_may_only_suspend_and_reinstate(w: World) -> None:
 
 
 def board_replaces_itself(w: World, new_board: str) -> None:
-    """Pass an OversightBoard ReplaceBoard proposal (2 of 3 members) handing over to ``new_board``."""
+    """Pass a ReplaceBoard proposal (2 of 3 members) handing over to ``new_board``."""
     m1, m2 = w.members[0], w.members[1]
     w.tx(w.board.functions.propose(REPLACE_BOARD, new_board, b"\0" * 32, b"\0" * 32), m1)
     w.tx(w.board.functions.approve(w.board.functions.proposalCount().call() - 1), m2)
