@@ -359,8 +359,28 @@ class Chain:
                         pass
             if time.monotonic() > deadline:
                 raise TimeExhausted(tx_hash)
+            if delay >= 0.25 and not self.embedded:
+                # Waiting a while: a permissioned node may have dropped it (collective node
+                # answers eth_getTransactionByHash with the reason). Say so instead of timing out.
+                dropped = self._dropped(tx_hash)
+                if dropped is not None:
+                    raise TransactionError(dropped, tx_hash=tx_hash)
             time.sleep(delay)
             delay = min(delay * 2, 0.25)
+
+    def _dropped(self, tx_hash: str) -> str | None:
+        """The node's reason for dropping ``tx_hash`` from its pool, or None while it has not."""
+        try:
+            with self.exclusive():
+                response = self.w3.provider.make_request(
+                    RPCEndpoint("eth_getTransactionByHash"), [tx_hash]
+                )
+        except Exception:  # a lookup that fails says nothing about the transaction
+            return None
+        error = response.get("error")
+        if isinstance(error, dict) and "was dropped" in str(error.get("message", "")):
+            return str(error["message"])
+        return None
 
     def _fees(self) -> dict[str, int]:
         """EIP-1559 fees as web3 would fill them (2 x base fee + tip), cached for a second."""

@@ -253,3 +253,37 @@ def test_a_transaction_that_no_longer_applies_is_dropped_with_its_reason(
         f"transaction {second} was dropped: it no longer applies at block {block}: "
     )
     assert ok(node, "eth_getTransactionCount", member.address, "pending") == hex(nonce + 1)
+
+
+def test_a_client_waiting_for_a_dropped_transaction_is_told_why(
+    deployed: Setup, node_for: Any
+) -> None:
+    """The client's receipt wait asks the node about a transaction it has waited on for a while
+    and raises the drop reason, instead of timing out after two minutes."""
+    import time
+
+    from collective.chain import PendingTransaction
+    from collective.errors import TransactionError
+
+    node: Node = node_for(True)
+    server = serve_in_thread(node)
+    try:
+        chain = connect_rpc(server.url)
+        lab = deployed.lab
+        ok(node, "eth_sendTransaction", admin_call(deployed, "suspend", lab.address))
+        tx_hash = ok(
+            node, "eth_sendRawTransaction", raw_transfer(lab, nonce_of(node, lab), gas=BIG_GAS)
+        )
+        ok(node, "evm_mine")
+        ok(node, "evm_mine")
+        pending = PendingTransaction(tx_hash=tx_hash, what="a transfer", tx={}, receipt=None)
+        started = time.monotonic()
+        with pytest.raises(
+            TransactionError, match="was dropped: sender .* not permitted"
+        ) as caught:
+            chain.wait(pending)
+        assert caught.value.tx_hash == tx_hash
+        assert time.monotonic() - started < 10
+    finally:
+        server.shutdown()
+        server.server_close()
