@@ -279,7 +279,7 @@ def test_a_client_waiting_for_a_dropped_transaction_is_told_why(
         pending = PendingTransaction(tx_hash=tx_hash, what="a transfer", tx={}, receipt=None)
         started = time.monotonic()
         with pytest.raises(
-            TransactionError, match="was dropped: sender .* not permitted"
+            TransactionError, match=r"was dropped: sender .* not permitted"
         ) as caught:
             chain.wait(pending)
         assert caught.value.tx_hash == tx_hash
