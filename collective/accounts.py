@@ -28,6 +28,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import is_address, to_checksum_address
 
+from collective import jsonints
 from collective.addresses import is_hex_address, parse_address
 from collective.chain import account_from_key
 from collective.errors import ConfigurationError
@@ -321,7 +322,7 @@ def _unknown(spec: str, directory: str | os.PathLike[str] | None) -> Configurati
 
 def _read_keyfile(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = jsonints.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigurationError(f"cannot read keystore file {path}: {exc.strerror}") from None
     except (ValueError, UnicodeDecodeError):

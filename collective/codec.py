@@ -116,7 +116,15 @@ class Codec:
         topics: list[str | None] = ["0x" + topic.hex()]
         for name, kind in spec.indexed:
             value = filters.get(name)
-            topics.append(None if value is None else "0x" + abi.encode([kind], [value]).hex())
+            if value is None:
+                topics.append(None)
+                continue
+            try:
+                topics.append("0x" + abi.encode([kind], [value]).hex())
+            except (EncodingError, TypeError, ValueError, OverflowError) as exc:
+                raise ConfigurationError(
+                    f"{value!r} cannot be {event}'s {name} (a {kind}): {exc}"
+                ) from None
         while topics and topics[-1] is None:
             topics.pop()
         return topics

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from collective import jsonints
 from collective.errors import ConfigurationError
 
 CONFIG_NAME = "hardhat.config.json"
@@ -129,9 +130,12 @@ def load_config(path: Path | None = None) -> ProjectConfig:
     else:
         source = str(path)
         try:
-            raw = json.loads(path.read_text())
+            raw = jsonints.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise ConfigurationError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise ConfigurationError(f"cannot read the configuration {path}: {reason}") from None
         if not isinstance(raw, dict):
             raise ConfigurationError(f"{path}: the top level must be a JSON object")
         root = path.parent.resolve()

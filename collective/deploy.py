@@ -195,7 +195,7 @@ def _write_atomically(path: Path, data: dict[str, Any]) -> None:
 def read_manifest(path: Path) -> dict[str, Any]:
     """The parsed manifest at ``path``; ConfigurationError when it is not one."""
     try:
-        data = json.loads(path.read_text())
+        data = jsonints.loads(path.read_text())
     except FileNotFoundError:
         raise ConfigurationError(
             f"no deployment manifest at {path}", hint="run `collective deploy` first"

@@ -24,6 +24,7 @@ integer past 2^53 that went through a JSON tool is a float that has lost its low
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,6 +50,37 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [jsonable(item) for item in value]
     return value
+
+
+MAX_DEPTH = 256
+_BRACKETS = re.compile(rb'[\[\]{}]|"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def loads(text: str | bytes | bytearray, **kwargs: Any) -> Any:
+    """``json.loads`` for a document from outside (a file, a node's answer), refusing one
+    nested deeper than :data:`MAX_DEPTH` arrays and objects with a ``json.JSONDecodeError``
+    before it is parsed; keyword arguments go to ``json.loads``.
+
+    Why: py_ecc, which py-evm imports, raises the interpreter's recursion limit to 100,000,
+    so the C decoder of :mod:`json` no longer stops at a RecursionError: a 200 KB document of
+    arrays nested 100,000 deep overflows the C stack and kills the process. A document with
+    fewer than :data:`MAX_DEPTH` brackets in all is parsed without the scan."""
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
+        depth = 0
+        for match in _BRACKETS.finditer(raw):
+            token = match[0]
+            if token in (b"[", b"{"):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise json.JSONDecodeError(
+                        f"nested deeper than {MAX_DEPTH} arrays and objects",
+                        raw.decode("utf-8", "replace"),
+                        match.start(),
+                    )
+            elif token in (b"]", b"}"):
+                depth -= 1
+    return json.loads(text, **kwargs)
 
 
 def dumps(value: Any, **kwargs: Any) -> str:

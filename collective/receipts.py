@@ -70,7 +70,7 @@ from web3.contract import Contract
 from web3.exceptions import TransactionNotFound
 from web3.types import TxReceipt
 
-from collective import vocab
+from collective import jsonints, vocab
 from collective.chain import Chain
 from collective.codec import consent_id
 from collective.consent_state import ConsentState, ConsentStatus, read_status
@@ -297,7 +297,7 @@ class ConsentReceipt:
     def from_json(cls, text: str | bytes) -> ConsentReceipt:
         """Parse :meth:`to_json` output; ConfigurationError names a missing or bad field."""
         try:
-            data = json.loads(text)
+            data = jsonints.loads(text)
         except (ValueError, TypeError) as exc:
             raise ConfigurationError(f"the consent receipt is not JSON ({exc})") from None
         return cls.from_dict(data)

@@ -17,6 +17,8 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
+from collective.jsonints import loads
+
 
 class RpcFailure(Exception):
     """The node answered with a JSON-RPC error (internal: :mod:`collective.chain` maps it)."""
@@ -95,7 +97,7 @@ class JsonRpc:
                     raise
         if status != 200 and not answer.lstrip().startswith((b"{", b"[")):
             raise http.client.HTTPException(f"HTTP {status} from the node")
-        return json.loads(answer)
+        return loads(answer)  # refuses JSON nested too deep for the C decoder
 
 
 class _Connection:

@@ -31,6 +31,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from collective import jsonints
 from collective.addresses import parse_address
 from collective.errors import ConfigurationError, ConsentError, SignatureError
 from collective.jsonints import read_uint
@@ -193,7 +194,7 @@ class SignedRequest:
         Raises SignatureError for a malformed or non-matching signature, ConsentError for
         anything else malformed."""
         try:
-            data = json.loads(text)
+            data = jsonints.loads(text)
             if not isinstance(data, dict) or data.get("kind") not in ("grant", "withdrawal"):
                 raise ValueError('"kind" must be "grant" or "withdrawal"')
             sig = data["signature"]
@@ -232,7 +233,7 @@ class SignedRequest:
         decimal strings or exact JSON integers, never floats. Raises SignatureError for a
         malformed signature, ConsentError for a document that is not a consent request."""
         try:
-            data = json.loads(document) if isinstance(document, str) else document
+            data = jsonints.loads(document) if isinstance(document, str) else document
             if not isinstance(data, Mapping):
                 raise ValueError("the typed data must be a JSON object")
             primary = data.get("primaryType")

@@ -397,3 +397,25 @@ def test_ethers_refuses_typed_data_with_the_expiry_as_a_json_number(
         timeout=60,
     )
     assert done.returncode == 1 and json.loads(done.stdout) == {"error": "overflow"}
+
+
+def test_json_nested_past_the_limit_is_refused_before_parsing() -> None:
+    """py_ecc (imported with py-evm) raises the recursion limit to 100,000, so json's C
+    decoder would overflow the C stack on such a document (a segfault); the readers refuse it
+    with a JSONDecodeError instead, whatever the process imported."""
+    import sys
+
+    from collective import jsonints
+    from collective.signing import SignedRequest
+
+    assert sys.getrecursionlimit() >= 100_000  # py_ecc's doing, the reason for the check
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(json.JSONDecodeError, match="nested deeper than 256"):
+        jsonints.loads(deep)
+    with pytest.raises(ConsentError, match="nested deeper than 256"):
+        SignedRequest.from_json(deep)
+    with pytest.raises(ConfigurationError, match="nested deeper"):
+        ConsentReceipt.from_json('{"a": ' + deep + "}")
+    nested = "[" * 256 + "]" * 256  # at the limit, and brackets in strings do not count
+    assert jsonints.loads(nested) == json.loads(nested)
+    assert jsonints.loads('["' + "[" * 1000 + '", {"b": "\\"[["}]') == ["[" * 1000, {"b": '"[['}]

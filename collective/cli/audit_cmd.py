@@ -14,6 +14,7 @@ import click
 from collective.cli.common import (
     CliState,
     emit_json,
+    exists,
     pass_state,
     print_table,
     refuse_embedded,
@@ -71,7 +72,7 @@ def default_db(state: CliState) -> Path:
     if state.network:
         name = state.network
     elif state.rpc:
-        name = re.sub(r"[^A-Za-z0-9.-]+", "-", state.rpc.split("://")[-1]).strip("-")
+        name = re.sub(r"[^A-Za-z0-9.-]+", "-", state.rpc.split("://")[-1]).strip("-")[:100]
     else:
         name = config.default_network
     return (config.root or Path.cwd()) / "cache" / f"audit-{name}.sqlite"
@@ -229,7 +230,7 @@ def verify_command(
     state = _merge(state, network, rpc, manifest)
     as_json = as_json or state.as_json
     path = db or default_db(state)
-    if not path.exists():
+    if not exists(path, "the audit index"):
         raise ConfigurationError(
             f"there is no audit index at {path}", hint="run `collective audit sync` first"
         )
@@ -308,7 +309,7 @@ def report_command(
         raise click.UsageError("choose one of --subject, --org or --all")
     state = _merge(state, network, rpc, manifest)
     path = db or default_db(state)
-    if not path.exists():
+    if not exists(path, "the audit index"):
         raise ConfigurationError(
             f"there is no audit index at {path}", hint="run `collective audit sync` first"
         )
@@ -317,7 +318,10 @@ def report_command(
         fmt = "json"
     if out is not None:
         write_text(out, render(found, fmt), "the report")
-        click.echo(f"wrote the {fmt} report to {out}")
+        if as_json or state.as_json:
+            emit_json({"file": str(out), "format": fmt})
+        else:
+            click.echo(f"wrote the {fmt} report to {out}")
         return
     if fmt == "json":
         emit_json(found)

@@ -414,6 +414,9 @@ class Expiry(click.ParamType[int, Any]):
 
 DURATION = Duration()
 EXPIRY = Expiry()
+# Integers as the contracts and nodes type them: a value out of range is a usage error.
+POLICY_VERSION = click.IntRange(1, 2**32 - 1)  # uint32
+BLOCK_NUMBER = click.IntRange(0, 2**63 - 1)  # what JSON-RPC nodes take
 
 purpose_option = click.option(
     "--purpose",
@@ -544,6 +547,15 @@ def read_text(path: Path, what: str) -> str:
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise ConfigurationError(f"cannot read {what} {path}: {reason}") from None
+
+
+def exists(path: Path, what: str) -> bool:
+    """Whether ``path`` exists; ConfigurationError naming ``what`` when the question itself
+    fails (a name too long, a folder that cannot be searched)."""
+    try:
+        return path.exists()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot use {what} {path}: {exc.strerror or exc}") from None
 
 
 def write_text(path: Path, text: str, what: str) -> None:

@@ -8,9 +8,12 @@ from typing import Any
 
 import click
 
+from collective import jsonints
 from collective.cli.common import (
+    BLOCK_NUMBER,
     DURATION,
     EXPIRY,
+    POLICY_VERSION,
     CliState,
     category_option,
     client_command,
@@ -39,7 +42,7 @@ identity_option = click.option(
 )
 block_option = click.option(
     "--block",
-    type=click.IntRange(min=0),
+    type=BLOCK_NUMBER,
     metavar="N",
     help="Read the state as of block N (default: the latest block).",
 )
@@ -109,7 +112,7 @@ def _line(result: Granted | Withdrawn) -> str:
 )
 @click.option(
     "--policy-version",
-    type=click.IntRange(min=1),
+    type=POLICY_VERSION,
     metavar="N",
     help="The policy version consented to (default: ORG's current one).",
 )
@@ -437,7 +440,7 @@ def covered_command(
 @click.option("--expiry", type=EXPIRY, metavar="WHEN", help="Grant only: when it ends.")
 @click.option(
     "--policy-version",
-    type=click.IntRange(min=1),
+    type=POLICY_VERSION,
     metavar="N",
     help="Grant only: the version consented to (default: ORG's current one).",
 )
@@ -714,7 +717,7 @@ def verify_receipt_command(state: CliState, file: Path, verbose: bool) -> None:
     text = read_text(file, "the receipt")
     client = make_client(state, "`collective consent verify-receipt`", read_only=True)
     try:
-        parsed = json.loads(text)
+        parsed = jsonints.loads(text)
     except ValueError:
         raise ConfigurationError(f"{file} is not JSON, so it is not a consent receipt") from None
     if isinstance(parsed, list):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from collective.cli.common import (
+    BLOCK_NUMBER,
     DURATION,
     CliState,
     client_command,
@@ -49,9 +50,7 @@ def did_group() -> None:
 
 @did_group.command("resolve")
 @click.argument("did", metavar="DID|ADDRESS")
-@click.option(
-    "--block", type=click.IntRange(min=0), metavar="N", help="Resolve the version as of block N."
-)
+@click.option("--block", type=BLOCK_NUMBER, metavar="N", help="Resolve the version as of block N.")
 @client_command
 def resolve_command(state: CliState, did: str, block: int | None) -> None:
     """Resolve a DID (or an address, on this chain) to its W3C DID document.

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from collective.cli.common import CliState, emit_json, pass_state, write_text
+from collective.cli.common import CliState, emit_json, exists, pass_state, write_text
 from collective.errors import ConfigurationError
 
 GENESIS_NAME = "genesis.json"
@@ -306,7 +306,7 @@ def init_command(
     """
     from collective.node.genesis import DEV_BALANCE, AllocAccount, Genesis, contract_address
 
-    if out.exists() and not force:
+    if exists(out, "--out") and not force:
         raise ConfigurationError(f"{out} exists", hint="pass --force to overwrite it")
     admin_addresses = [_address(a, "--bootstrap-admin") for a in admins]
     alloc: dict[bytes, AllocAccount] = {}

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from collective.cli.common import (
+    POLICY_VERSION,
     CliState,
     client_command,
     custom_term_option,
@@ -140,7 +141,7 @@ def history_command(state: CliState, organization: str) -> None:
 
 @policy_group.command("show")
 @click.argument("organization", metavar="ORG")
-@click.argument("version", type=click.IntRange(min=1))
+@click.argument("version", type=POLICY_VERSION)
 @client_command
 def show_command(state: CliState, organization: str, version: int) -> None:
     """Show policy VERSION of ORG.
