@@ -351,6 +351,7 @@ def test_no_command_ends_in_a_traceback(scene: Scene, data: st.DataObject) -> No
         ["node", "init", "--out", "/proc/nonexistent/genesis.json"],
         ["node", "init", "--out", "ro"],
     ],
+    ids=lambda line: " ".join(line).encode("ascii", "backslashreplace").decode()[:60],
 )
 def test_the_examples_of_the_issue_end_in_one_error_line(scene: Scene, line: list[str]) -> None:
     """The tracebacks issue 15 reported, each one clean line now (exit 1 or 2)."""
