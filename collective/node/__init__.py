@@ -5,7 +5,8 @@ Modules, one concern each::
     genesis         the genesis file (geth format + config.collective permissioning settings)
     store           SQLite (WAL) store: py-evm's key-value data, blocks, txs, receipts, logs
     evm             py-evm driven directly: genesis, headers, states, calls, gas estimates
-    core            NodeChain: head, pool and admission checks, proof-of-authority sealing
+    pool            the transaction pool: pending, queued future nonces, replacement, drops
+    core            NodeChain: head, admission checks, proof-of-authority sealing
     permissioning   AccountRules.transactionAllowed checks (as Besu)
     logindex        eth_getLogs from the (address, topic0..3, block) indexes
     filters         eth_newFilter & co.

@@ -16,6 +16,8 @@ of the block being built (AccountRules included: :meth:`NodeChain.seal`). A tran
 fails there is *dropped*: it leaves the pool, with the later transactions of its sender (their
 nonces can no longer be mined), and the pool remembers why (:class:`Dropped`, the last
 :data:`MAX_DROPPED`, in memory like the pool itself) so a client asking for it learns the reason.
+The pool's own rules -- future nonces queued until the gap fills, replacement on a 10% fee bump,
+bounded queues -- are in :mod:`collective.node.pool`.
 """
 
 from __future__ import annotations
@@ -23,9 +25,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from eth.abc import BlockHeaderAPI, SignedTransactionAPI, StateAPI
@@ -42,6 +43,7 @@ from collective.node.errors import RpcError, rejected
 from collective.node.evm import EMPTY_REQUESTS_HASH, VM_CLASS, Evm, base_fee
 from collective.node.genesis import Genesis
 from collective.node.permissioning import Permissioning, Rules
+from collective.node.pool import MAX_DROPPED, Dropped, Pending
 from collective.node.senders import TYPED
 from collective.node.store import Store, StoredBlock, StoredLog, StoredTx, SyncMode
 from collective.node.trie import encode_receipt, ordered_trie_root
@@ -49,52 +51,6 @@ from collective.node.trie import encode_receipt, ordered_trie_root
 log = logging.getLogger("collective.node")
 ZERO_ADDRESS = Address(b"\x00" * 20)
 MAX_TX_SIZE = 128 * 1024  # geth's txMaxSize
-MAX_DROPPED = 10_000  # dropped transactions remembered (oldest forgotten first)
-
-
-@dataclass(frozen=True)
-class Dropped:
-    """A transaction that was admitted to the pool but left it unmined, and why."""
-
-    tx_hash: bytes
-    sender: bytes
-    nonce: int
-    block: int  # the block being sealed when it was dropped (judged by its starting state)
-    reason: str  # e.g. "sender 0x... is not permitted by AccountRules at block 12"
-
-    @property
-    def message(self) -> str:
-        return f"transaction 0x{self.tx_hash.hex()} was dropped: {self.reason}"
-
-    def to_json(self) -> dict[str, str]:
-        return {
-            "hash": "0x" + self.tx_hash.hex(),
-            "from": "0x" + self.sender.hex(),
-            "nonce": hex(self.nonce),
-            "block": hex(self.block),
-            "reason": self.reason,
-        }
-
-
-@dataclass
-class Pending:
-    """Transactions accepted but not yet sealed, in arrival order; and the last ones dropped."""
-
-    txs: list[SignedTransactionAPI] = field(default_factory=list)
-    raw: dict[bytes, bytes] = field(default_factory=dict)  # hash -> raw bytes
-    next_nonce: dict[bytes, int] = field(default_factory=dict)  # sender -> next nonce
-    dropped: OrderedDict[bytes, Dropped] = field(default_factory=OrderedDict)  # hash -> why
-
-    def clear(self) -> None:
-        self.txs.clear()
-        self.raw.clear()
-        self.next_nonce.clear()
-        self.dropped.clear()
-
-    def drop(self, found: Dropped) -> None:
-        self.dropped[found.tx_hash] = found
-        if len(self.dropped) > MAX_DROPPED:
-            self.dropped.popitem(last=False)
 
 
 @dataclass
@@ -253,14 +209,7 @@ class NodeChain:
         if tx.max_priority_fee_per_gas > tx.max_fee_per_gas:
             raise rejected("max priority fee per gas higher than max fee per gas")
         state = self.head_state
-        state_nonce = int(state.get_nonce(sender))
-        expected = self.pending.next_nonce.get(sender, state_nonce)
-        if tx.nonce < expected:
-            if tx.nonce >= state_nonce:
-                raise rejected("replacement transaction underpriced")
-            raise rejected(f"nonce too low: next nonce {expected}, tx nonce {tx.nonce}")
-        if tx.nonce > expected:
-            raise rejected(f"nonce too high: next nonce {expected}, tx nonce {tx.nonce}")
+        place = self.pending.check_nonce(tx, sender, int(state.get_nonce(sender)))
         cost = tx.gas * tx.max_fee_per_gas + tx.value
         balance = int(state.get_balance(sender))
         if balance < cost:
@@ -270,12 +219,9 @@ class NodeChain:
             )
         if not self.head_rules.allows_tx(tx, sender):
             raise rejected(f"sender 0x{sender.hex()} is not permitted")
-        pending = self.pending
-        pending.txs.append(tx)
-        pending.raw[tx_hash] = raw
-        pending.next_nonce[sender] = tx.nonce + 1
-        if pending.dropped:
-            pending.dropped.pop(tx_hash, None)  # sent again and admitted: pending once more
+        # pending, or queued until its nonce gap fills; may replace or evict one (pool.py)
+        for gone in self.pending.insert(tx, sender, raw, place, self.head.block_number + 1):
+            log.info("%s", gone.message)
 
     # --- sealing ------------------------------------------------------------------------------
 
@@ -352,6 +298,9 @@ class NodeChain:
                 else:
                     self._drop(tx, number, _follows(first))
             self.pending.txs[taken:] = rest
+            for stopped_sender, first in stopped.items():  # nor the queued ones behind them
+                for tx in self.pending.take_queued(stopped_sender):
+                    self._drop(tx, number, _follows(first))
         leftover = self.pending.txs[taken:]
         tx_root = ordered_trie_root([raws.get(bytes(tx.hash)) or tx.encode() for tx in applied])
         receipt_root = ordered_trie_root([encode_receipt(receipt) for receipt in receipts])
@@ -429,16 +378,7 @@ class NodeChain:
             )
         self._commit(final, stored_txs, stored_logs, raw_list)
         # the pool keeps what did not fit; nonces of dropped transactions are recomputed
-        self.pending.txs = leftover
-        for tx in applied:
-            raws.pop(bytes(tx.hash), None)
-        if len(raws) != len(leftover):
-            keep = {bytes(tx.hash) for tx in leftover}
-            for tx_hash in [h for h in raws if h not in keep]:
-                del raws[tx_hash]
-        self.pending.next_nonce = {}
-        for tx in leftover:
-            self.pending.next_nonce[bytes(tx.sender)] = tx.nonce + 1
+        self.pending.settle(leftover, [bytes(tx.hash) for tx in applied])
         return Sealed(final, tuple(bytes(tx.hash) for tx in applied))
 
     def _drop(self, tx: SignedTransactionAPI, number: int, reason: str) -> Dropped:

@@ -366,12 +366,11 @@ def eth_get_transaction_by_hash(node: Node, tx_hash: bytes) -> Any:
     stored = chain.store.tx(tx_hash)
     if stored is not None:
         return Raw(stored.json)
-    if tx_hash in chain.pending.raw:
-        for tx in chain.pending.txs:
-            if bytes(tx.hash) == tx_hash:
-                return render.transaction(
-                    tx, block_hash=None, block_number=None, index=None, base_fee=None
-                )
+    pooled = chain.pending.find(tx_hash)
+    if pooled is not None:
+        return render.transaction(
+            pooled, block_hash=None, block_number=None, index=None, base_fee=None
+        )
     dropped = chain.pending.dropped.get(tx_hash)
     if dropped is not None:
         raise RpcError(TX_REJECTED, dropped.message, dropped.to_json())
