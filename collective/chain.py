@@ -74,10 +74,10 @@ Transactable = ContractFunction | ContractConstructor
 TxStage = Literal["signed", "waiting", "done"]
 TxListener = Callable[[TxStage, str, str], None]
 """Told ``(stage, tx_hash, what)`` about each transaction :meth:`Chain.send_data` signs:
-``signed`` as soon as its hash is known (before it is sent), ``waiting`` when the node did not
-mine it at once and the receipt is waited for, ``done`` when it was refused, mined or reverted.
-A command line prints the hash of a transaction it waits for (so an interrupt never hides a
-transaction that may still be mined)."""
+``signed`` as soon as its hash is known (before it is sent), ``waiting`` when its receipt is
+still missing about a tenth of a second after it was sent, ``done`` when it was refused, mined
+or reverted. A command line prints the hash of a transaction it waits for and, on Ctrl-C, of
+every one not done (so an interrupt never hides a transaction that may still be mined)."""
 
 
 @dataclass(frozen=True)
@@ -316,8 +316,6 @@ class Chain:
                         continue
                     raise
                 self._nonces[sender.address] = int(tx["nonce"]) + 1
-                if receipt is None and not self.embedded:  # the embedded chain mined it
-                    self._tell("waiting", tx_hash, what)
                 return PendingTransaction(
                     tx_hash=tx_hash,
                     what=what,
@@ -330,8 +328,12 @@ class Chain:
         """Wait for a sent transaction's receipt; raise its decoded error if it reverted."""
         receipt = pending.receipt
         if receipt is None:
+
+            def notice() -> None:
+                self._tell("waiting", pending.tx_hash, pending.what)
+
             with self._errors(pending.what, tx_hash=pending.tx_hash):
-                receipt = self._poll_receipt(pending.tx_hash)
+                receipt = self._poll_receipt(pending.tx_hash, notice)
         self._tell("done", pending.tx_hash, pending.what)
         if receipt["status"] != 1:
             raise self._reverted(pending.tx, receipt, pending.tx_hash)
@@ -341,9 +343,10 @@ class Chain:
         for listener in self.tx_listeners:
             listener(stage, tx_hash, what)
 
-    def _poll_receipt(self, tx_hash: str) -> TxReceipt:
+    def _poll_receipt(self, tx_hash: str, notice: Callable[[], None] | None = None) -> TxReceipt:
         """Poll from 1 ms up to 250 ms apart: an automining node answers on the first try, a
-        node sealing every few seconds is not flooded."""
+        node sealing every few seconds is not flooded. ``notice`` is called once when the
+        receipt is still missing after about a tenth of a second (a wait worth saying)."""
         deadline = time.monotonic() + self._receipt_timeout
         delay = 0.001
         while True:
@@ -359,6 +362,9 @@ class Chain:
                         pass
             if time.monotonic() > deadline:
                 raise TimeExhausted(tx_hash)
+            if delay >= 0.125 and notice is not None:
+                notice()
+                notice = None
             if delay >= 0.25 and not self.embedded:
                 # Waiting a while: a permissioned node may have dropped it (collective node
                 # answers eth_getTransactionByHash with the reason). Say so instead of timing out.

@@ -270,9 +270,10 @@ IN_FLIGHT = "collective.in-flight"  # ctx.meta: the command's InFlight
 
 class InFlight:
     """The transactions this command signed and has not yet seen mined (hash -> what), kept
-    from the moment the hash is known. When a transaction must be waited for (the node did not
-    mine it at once), its hash is printed to stderr before the wait, so an interrupted or
-    killed command has shown what it sent; Ctrl-C prints every hash still in flight."""
+    from the moment the hash is known. When its receipt does not come at once (a node that
+    seals every few seconds, a busy one), the hash is printed to stderr while waiting, so an
+    interrupted or killed command has shown what it sent; Ctrl-C prints every hash still in
+    flight. An automining node's writes print nothing extra."""
 
     def __init__(self) -> None:
         self.pending: dict[str, str] = {}

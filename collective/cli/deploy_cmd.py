@@ -11,7 +11,7 @@ from eth_account.signers.local import LocalAccount
 from collective.accounts import PRIVATE_KEY_ENV, resolve_account
 from collective.chain import Chain, connect
 from collective.cli.account_cmd import prompt_password
-from collective.cli.common import DURATION, CliState, emit_json, pass_state
+from collective.cli.common import DURATION, CliState, emit_json, pass_state, watch
 from collective.config import load_config
 from collective.deploy import CONTRACTS, MODULES, Deployment, deploy_suite
 
@@ -175,7 +175,7 @@ def deploy_command(
         as_json=as_json or state.as_json,
     )
     config = load_config()
-    chain = connect(state.network, state.rpc, config)
+    chain = watch(connect(state.network, state.rpc, config))  # hashes shown, Ctrl-C too
     deployer = sending_account(state, chain)
     deployment = deploy_suite(
         chain,
