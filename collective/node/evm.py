@@ -268,22 +268,34 @@ class Evm:
         value: int,
         cap: int,
     ) -> CallResult:
-        """Gas for the transaction in two runs: with ``cap``, then with what it used plus a
-        1/63 margin (the 63/64 rule on nested calls); a binary search if that fails."""
+        """The lowest gas limit at which the transaction does not fail, as geth's binary
+        search finds it, but exact (geth stops within 1.5%): a run with ``cap``; then with the
+        gas that run used (enough unless the 63/64 rule or a refund needs more: a transfer is
+        21,000); then geth's optimistic guess, ``(used + 2300) * 64 / 63``; then halving."""
+
+        def fails(gas: int) -> bool:
+            run = self.call(state, sender=sender, to=to, data=data, value=value, gas=gas)
+            return run.error is not None
+
         first = self.call(state, sender=sender, to=to, data=data, value=value, gas=cap)
         if first.error is not None:
             return first
-        guess = min(cap, first.gas_used + first.gas_used // 63 + 5_000)
-        if self.call(state, sender=sender, to=to, data=data, value=value, gas=guess).error is None:
-            return CallResult(first.output, guess, None)
-        low, high = first.gas_used, cap
+        used = first.gas_used
+        if used >= cap or not fails(used):
+            return CallResult(first.output, min(used, cap), None)
+        low, high = used, cap  # low fails, high succeeds
+        optimistic = (used + 2300) * 64 // 63
+        if low < optimistic < high:
+            if fails(optimistic):
+                low = optimistic
+            else:
+                high = optimistic
         while low + 1 < high:
             middle = (low + high) // 2
-            run = self.call(state, sender=sender, to=to, data=data, value=value, gas=middle)
-            if run.error is None:
-                high = middle
-            else:
+            if fails(middle):
                 low = middle
+            else:
+                high = middle
         return CallResult(first.output, high, None)
 
     def message_call(
