@@ -8,13 +8,18 @@ import {LedgerSigning} from "./base/LedgerFixture.sol";
 
 /// @notice Drives a ConsentLedger from a small world: 4 identities (each with a sigAuth guardian
 ///         key it may appoint), 3 organizations, 2 purposes, 2 data categories. Actions: direct
-///         and signed grants and withdrawals (by the owner, the guardian or a stranger), key
-///         rotations, deactivations, policy publications, suspensions, reinstatements, removals
-///         and re-admissions, data uses, and time passing. Refused calls are part of the run.
-///         Ghost counters record what must never happen; the invariants read them.
+///         and signed grants and withdrawals (by the owner, the guardian or a stranger; signed
+///         mostly with the client's nonce, sometimes by a fast clock or with a huge nonce), key
+///         rotations, deactivations (to 0x0 or to 0x…dEaD), policy publications, suspensions,
+///         reinstatements, removals and re-admissions, data uses, and time passing. Refused calls
+///         are part of the run. Ghost counters record what must never happen; the invariants
+///         read them.
 contract ConsentLedgerHandler is LedgerSigning {
     uint256 internal constant IDS = 4;
     uint256 internal constant ORGS = 3;
+    /// @dev ConsentRegistry.NONCE_CLOCK_SKEW (ms).
+    uint64 internal constant SKEW = 600_000;
+    address internal constant DEACTIVATED = 0x000000000000000000000000000000000000dEaD;
 
     AccountRules public immutable rules;
     ConsentLedger public immutable ledger;
@@ -49,12 +54,16 @@ contract ConsentLedgerHandler is LedgerSigning {
     uint256 public usesNotCovered; // recordUse went through while isCovered said false
     uint256 public coveredUsesRefused; // recordUse reverted while isCovered said true
     uint256 public ownerChangesAfterDeactivation;
+    uint256 public ownerWithdrawalsRefused; // the owner of a live identity could not withdraw directly
+    uint256 public futureNoncesAccepted; // a signed nonce above block ms + skew applied
+    uint256 public nonceRefusalsMisreported; // NonceInFuture for a nonce within the window
 
     // What did happen (to see that the run exercised the rules).
     uint256 public grants;
     uint256 public withdrawals;
     uint256 public uses;
     uint256 public deactivations;
+    uint256 public futureNoncesRefused;
     uint256 public refused;
 
     constructor() {
@@ -101,12 +110,35 @@ contract ConsentLedgerHandler is LedgerSigning {
         uint256 cSeed,
         uint256 expirySeed,
         uint256 signerSeed,
-        uint256 relayerSeed
+        uint256 relayerSeed,
+        uint256 nonceSeed
     ) external {
+        ConsentRegistry.Grant memory g = _grantRequest(idSeed, orgSeed, pSeed, cSeed, expirySeed, nonceSeed);
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(_signerKey(g.identity, signerSeed), _grantDigest(address(ledger), g));
+        vm.prank(organizations[relayerSeed % ORGS]);
+        try ledger.grantSigned(g, v, r, s) {
+            grants++;
+            _noteGranted(g.identity, g.organization, g.purpose, g.category);
+            if (ghostDeactivated[g.identity]) grantsAfterDeactivation++;
+            _noteSignedApplied(g.nonce);
+        } catch (bytes memory err) {
+            _noteSignedRefused(g.nonce, err);
+        }
+    }
+
+    function _grantRequest(
+        uint256 idSeed,
+        uint256 orgSeed,
+        uint256 pSeed,
+        uint256 cSeed,
+        uint256 expirySeed,
+        uint256 nonceSeed
+    ) internal view returns (ConsentRegistry.Grant memory g) {
         (address id, address org, bytes32 p, bytes32 c) = _pick(idSeed, orgSeed, pSeed, cSeed);
         uint32 version = ledger.currentPolicyVersion(org);
         (bytes32 contentHash,,) = ledger.policy(org, version);
-        ConsentRegistry.Grant memory g = ConsentRegistry.Grant({
+        g = ConsentRegistry.Grant({
             identity: id,
             organization: org,
             purpose: p,
@@ -114,18 +146,9 @@ contract ConsentLedgerHandler is LedgerSigning {
             expiry: _expiry(expirySeed),
             policyVersion: version,
             policyHash: contentHash,
-            nonce: _clientNonce(id, org, p, c),
+            nonce: _signedNonce(id, org, p, c, nonceSeed),
             deadline: uint64(block.timestamp + 1 hours)
         });
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(_signerKey(id, signerSeed), _grantDigest(address(ledger), g));
-        vm.prank(organizations[relayerSeed % ORGS]);
-        try ledger.grantSigned(g, v, r, s) {
-            grants++;
-            _noteGranted(id, org, p, c);
-            if (ghostDeactivated[id]) grantsAfterDeactivation++;
-        } catch {
-            refused++;
-        }
     }
 
     function withdrawDirect(uint256 idSeed, uint256 orgSeed, uint256 pSeed, uint256 cSeed) external {
@@ -135,6 +158,8 @@ contract ConsentLedgerHandler is LedgerSigning {
             withdrawals++;
             if (ghostDeactivated[id]) withdrawalsAfterDeactivation++;
         } catch {
+            // Whatever was signed before, the owner of a live identity always withdraws.
+            if (!ghostDeactivated[id]) ownerWithdrawalsRefused++;
             refused++;
         }
     }
@@ -145,7 +170,8 @@ contract ConsentLedgerHandler is LedgerSigning {
         uint256 pSeed,
         uint256 cSeed,
         uint256 signerSeed,
-        uint256 relayerSeed
+        uint256 relayerSeed,
+        uint256 nonceSeed
     ) external {
         (address id, address org, bytes32 p, bytes32 c) = _pickMostlyGranted(idSeed, orgSeed, pSeed, cSeed);
         ConsentRegistry.Withdrawal memory w = ConsentRegistry.Withdrawal({
@@ -153,7 +179,7 @@ contract ConsentLedgerHandler is LedgerSigning {
             organization: org,
             purpose: p,
             category: c,
-            nonce: _clientNonce(id, org, p, c),
+            nonce: _signedNonce(id, org, p, c, nonceSeed),
             deadline: uint64(block.timestamp + 1 hours)
         });
         (uint8 v, bytes32 r, bytes32 s) =
@@ -162,8 +188,9 @@ contract ConsentLedgerHandler is LedgerSigning {
         try ledger.withdrawSigned(w, v, r, s) {
             withdrawals++;
             if (ghostDeactivated[id]) withdrawalsAfterDeactivation++;
-        } catch {
-            refused++;
+            _noteSignedApplied(w.nonce);
+        } catch (bytes memory err) {
+            _noteSignedRefused(w.nonce, err);
         }
     }
 
@@ -183,10 +210,11 @@ contract ConsentLedgerHandler is LedgerSigning {
 
     // ------------------------------------------------------------------ identities
 
+    /// @dev changeOwner to 0x0, or (one time in four) to DEACTIVATED itself: the same deactivation.
     function deactivate(uint256 idSeed) external {
         address id = identities[idSeed % IDS];
         vm.prank(_owner(id));
-        try ledger.changeOwner(id, address(0)) {
+        try ledger.changeOwner(id, (idSeed >> 8) % 4 == 0 ? DEACTIVATED : address(0)) {
             if (ghostDeactivated[id]) ownerChangesAfterDeactivation++;
             ghostDeactivated[id] = true;
             deactivations++;
@@ -310,6 +338,32 @@ contract ConsentLedgerHandler is LedgerSigning {
         return 0x5EED;
     }
 
+    /// @dev Six times in eight the client's nonce; else one from a clock up to twice the skew
+    ///      fast, or a huge one (up to 2^64 - 1, which once made a consent unwithdrawable).
+    function _signedNonce(address id, address org, bytes32 p, bytes32 c, uint256 seed) internal view returns (uint64) {
+        uint64 client = _clientNonce(id, org, p, c);
+        uint256 pick = seed % 8;
+        if (pick == 0) return type(uint64).max - uint64((seed >> 8) % 4);
+        if (pick == 1) return client + uint64(bound(seed >> 8, 0, 2 * SKEW));
+        return client;
+    }
+
+    /// @dev An applied signed request never carried a nonce above block ms + skew.
+    function _noteSignedApplied(uint64 nonce) internal {
+        if (nonce > uint64(block.timestamp) * 1000 + SKEW) futureNoncesAccepted++;
+    }
+
+    /// @dev A nonce above block ms + skew is refused (NonceInFuture when the earlier rules pass),
+    ///      and NonceInFuture names only such nonces.
+    function _noteSignedRefused(uint64 nonce, bytes memory err) internal {
+        refused++;
+        bool future = nonce > uint64(block.timestamp) * 1000 + SKEW;
+        if (bytes4(err) == ConsentRegistry.NonceInFuture.selector) {
+            futureNoncesRefused++;
+            if (!future) nonceRefusalsMisreported++;
+        }
+    }
+
     /// @dev As the client: max(consent nonce, now in ms).
     function _clientNonce(address id, address org, bytes32 p, bytes32 c) internal view returns (uint64) {
         uint64 stored = ledger.getConsent(id, org, p, c).nonce;
@@ -328,8 +382,9 @@ contract ConsentLedgerHandler is LedgerSigning {
 
 /// @notice ConsentLedger invariants under random grants, withdrawals, deactivations, rotations,
 ///         policy publications and organization changes: `isCovered` implies every condition of
-///         coverage, `recordUse` agrees with `isCovered`, and a deactivated identity never again
-///         has a covered use, a successful grant or withdrawal, or an owner change.
+///         coverage, `recordUse` agrees with `isCovered`, a deactivated identity never again
+///         has a covered use, a successful grant or withdrawal, or an owner change, and the owner
+///         of a live identity can always withdraw.
 contract ConsentLedgerInvariantTest is LedgerSigning {
     ConsentLedgerHandler internal handler;
     ConsentLedger internal ledger;
@@ -399,5 +454,14 @@ contract ConsentLedgerInvariantTest is LedgerSigning {
     function invariant_recordUseAgreesWithIsCovered() public view {
         vm.assertEq(handler.usesNotCovered(), 0, "no use recorded without coverage");
         vm.assertEq(handler.coveredUsesRefused(), 0, "no covered use refused");
+    }
+
+    /// @dev No signed nonce, however large, locks a consent: the owner of a live identity always
+    ///      withdraws directly, no signed request above block ms + NONCE_CLOCK_SKEW applies, and
+    ///      NonceInFuture is reported only for such nonces.
+    function invariant_ownerCanAlwaysWithdraw() public view {
+        vm.assertEq(handler.ownerWithdrawalsRefused(), 0, "the owner's direct withdrawal never refused");
+        vm.assertEq(handler.futureNoncesAccepted(), 0, "no nonce beyond the clock skew applied");
+        vm.assertEq(handler.nonceRefusalsMisreported(), 0, "NonceInFuture only beyond the clock skew");
     }
 }

@@ -5,6 +5,7 @@ import {ConsentRegistry} from "../../contracts/ConsentRegistry.sol";
 import {DataUsageLog} from "../../contracts/DataUsageLog.sol";
 import {DIDRegistry} from "../../contracts/DIDRegistry.sol";
 import {LedgerFixture} from "./base/LedgerFixture.sol";
+import {Vm} from "./base/Vm.sol";
 
 /// @notice Issue 10, items 1 and 2: deactivation (changeOwner to 0x0) ends everything, and every
 ///         owner change starts a new delegate epoch, so what an earlier key set up stops acting.
@@ -29,6 +30,64 @@ contract DeactivationTest is LedgerFixture {
         vm.assertEq(ledger.identityOwner(patient), DEACTIVATED, "identityOwner is DEACTIVATED");
         vm.assertEq(ledger.owners(patient), DEACTIVATED, "owners is DEACTIVATED");
         vm.assertFalse(ledger.isDeactivated(guardian), "other identities untouched");
+    }
+
+    /// @dev Handing the identity to DEACTIVATED (0x…dEaD) itself is a deactivation too: the same
+    ///      state, final, and announced as owner 0x0 (how did:ethr resolvers see deactivation),
+    ///      never as a transfer to 0x…dEaD.
+    function test_changeOwnerToTheDeactivatedAddressIsADeactivation() public {
+        _grantDirect();
+        _addGuardian(1 days);
+        vm.assertEq(ledger.DEACTIVATED(), DEACTIVATED, "the contract's DEACTIVATED");
+        vm.recordLogs();
+        vm.prank(patient);
+        ledger.changeOwner(patient, DEACTIVATED);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        vm.assertEq(logs.length, 1, "one event");
+        vm.assertEq(logs[0].topics[0], DIDOwnerChanged.selector, "DIDOwnerChanged");
+        vm.assertEq(logs[0].topics[1], bytes32(uint256(uint160(patient))), "for the patient");
+        (address announced, uint256 previousChange) = abi.decode(logs[0].data, (address, uint256));
+        vm.assertEq(announced, address(0), "announced as 0x0, not 0x...dEaD");
+        vm.assertEq(previousChange, block.number, "previous change: the delegate's block");
+
+        vm.assertTrue(ledger.isDeactivated(patient), "isDeactivated");
+        vm.assertEq(ledger.identityOwner(patient), DEACTIVATED, "identityOwner is DEACTIVATED");
+        vm.assertEq(ledger.owners(patient), DEACTIVATED, "owners is DEACTIVATED");
+        vm.assertEq(uint256(ledger.delegateEpoch(patient)), 1, "a new delegate epoch");
+        vm.assertFalse(ledger.validDelegate(patient, SIG_AUTH, guardian), "the guardian lapsed");
+        vm.assertFalse(_covered(), "nothing covered");
+        // Final: the original key gets nothing back.
+        vm.expectRevert(abi.encodeWithSelector(DIDRegistry.IdentityDeactivated.selector, patient));
+        vm.prank(patient);
+        ledger.changeOwner(patient, patient);
+        vm.expectRevert(abi.encodeWithSelector(DIDRegistry.IdentityDeactivated.selector, patient));
+        vm.prank(patient);
+        ledger.withdraw(patient, lab, RESEARCH, HEALTH);
+    }
+
+    /// @dev The same through the ERC-1056 meta transaction.
+    function test_signedChangeOwnerToTheDeactivatedAddressIsADeactivation() public {
+        bytes32 digest = _changeOwnerDigest(address(ledger), ledger.nonce(patient), patient, DEACTIVATED);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(PATIENT_KEY, digest);
+        vm.expectEmit(true, false, false, true, address(ledger));
+        emit DIDOwnerChanged(patient, address(0), 0);
+        vm.prank(relayer);
+        ledger.changeOwnerSigned(patient, v, r, s, DEACTIVATED);
+        vm.assertTrue(ledger.isDeactivated(patient), "isDeactivated");
+        ConsentRegistry.SignedGrant memory sg = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(_msNow()));
+        vm.expectRevert(abi.encodeWithSelector(DIDRegistry.IdentityDeactivated.selector, patient));
+        _relayGrant(lab, sg);
+    }
+
+    /// @dev Any other new owner is a plain transfer, announced as itself.
+    function testFuzz_onlyZeroAndDeactivatedDeactivate(address newOwner) public {
+        bool deactivates = newOwner == address(0) || newOwner == DEACTIVATED;
+        vm.expectEmit(true, false, false, true, address(ledger));
+        emit DIDOwnerChanged(patient, deactivates ? address(0) : newOwner, 0);
+        vm.prank(patient);
+        ledger.changeOwner(patient, newOwner);
+        vm.assertEq(ledger.isDeactivated(patient), deactivates, "deactivated iff 0x0 or 0x...dEaD");
+        if (!deactivates) vm.assertEq(ledger.identityOwner(patient), newOwner, "transferred");
     }
 
     function test_onlyTheOwnerDeactivates() public {

@@ -14,6 +14,21 @@ contract OversightBoardTest is BoardFixture {
         _newBoard(_list(a, b, c), 4, LIFETIME);
         vm.expectRevert(OversightBoard.InvalidLifetime.selector);
         _newBoard(_list(a, b, c), 2, 0);
+        vm.expectRevert(OversightBoard.InvalidLifetime.selector);
+        _newBoard(_list(a, b, c), 2, 3650 days + 1);
+        vm.expectRevert(OversightBoard.InvalidLifetime.selector);
+        _newBoard(_list(a, b, c), 2, type(uint64).max);
+    }
+
+    /// @dev A proposal lifetime from one second to ten years (3650 days), both ends included.
+    function test_lifetimeBoundsAreInclusive() public {
+        vm.assertEq(uint256(_newBoard(_list(a, b, c), 2, 1).proposalLifetime()), 1, "one second");
+        vm.assertEq(uint256(_newBoard(_list(a, b, c), 2, 3650 days).proposalLifetime()), 3650 days, "ten years");
+    }
+
+    function testFuzz_lifetimeAcceptedIffOneSecondToTenYears(uint64 lifetime) public {
+        if (lifetime == 0 || lifetime > 3650 days) vm.expectRevert(OversightBoard.InvalidLifetime.selector);
+        _newBoard(_list(a, b, c), 2, lifetime);
     }
 
     function test_proposalExecutesWhenApprovalsReachThreshold() public {
@@ -126,19 +141,31 @@ contract OversightBoardTest is BoardFixture {
 
     /// @dev The issue's case: threshold equal to the member count and c's key lost. The others
     ///      (every member but c) remove c, and ref = new threshold lowers the threshold in the
-    ///      same proposal, so the board is not frozen.
+    ///      same proposal, so the board is not frozen. Below the threshold the removal waits
+    ///      half the proposal lifetime (c could object meanwhile) and then executes via execute.
     function test_lostKeyIsRemovedWithTheThresholdLoweredInTheSameProposal() public {
         OversightBoard full = _newBoard(_list(a, b, c), 3, LIFETIME);
         vm.prank(a);
         uint256 id = full.propose(OversightBoard.Action.RemoveMember, c, bytes32(uint256(2)), "lost key");
+        uint64 notBefore = uint64(block.timestamp) + LIFETIME / 2;
         vm.assertEq(full.approvalsNeeded(id), 2, "a removal needs every other member, not the threshold");
+        vm.assertEq(uint256(full.removalNotBefore(id)), uint256(notBefore), "half the lifetime after creation");
         vm.assertFalse(full.proposal(id).executed, "a alone is not enough");
+        vm.prank(b);
+        full.approve(id);
+        vm.assertFalse(full.proposal(id).executed, "every other member approved: it waits");
+        vm.assertTrue(full.isMember(c), "c still a member");
+        vm.expectRevert(abi.encodeWithSelector(OversightBoard.RemovalWaiting.selector, id, notBefore));
+        vm.prank(a);
+        full.execute(id);
+
+        vm.warp(notBefore);
         vm.expectEmit(true, false, false, true, address(full));
         emit MemberRemoved(c);
         vm.expectEmit(false, false, false, true, address(full));
         emit ThresholdChanged(2);
         vm.prank(b);
-        full.approve(id);
+        full.execute(id);
         vm.assertTrue(full.proposal(id).executed, "executed without c");
         vm.assertEq(full.threshold(), 2, "threshold 2");
         vm.assertEq(full.members().length, 2, "two members");
@@ -201,6 +228,213 @@ contract OversightBoardTest is BoardFixture {
     function _one(address m) internal pure returns (address[] memory list) {
         list = new address[](1);
         list[0] = m;
+    }
+
+    // ---------------------------------------------------------------- item 11: waiting and objecting
+
+    /// @dev The board of three with threshold 3 whose members a and b want c out.
+    function _fullBoardRemovingC() internal returns (OversightBoard full, uint256 id) {
+        full = _newBoard(_list(a, b, c), 3, LIFETIME);
+        vm.prank(a);
+        id = full.propose(OversightBoard.Action.RemoveMember, c, bytes32(uint256(2)), "");
+        vm.prank(b);
+        full.approve(id);
+    }
+
+    function test_removalBelowThresholdExecutesExactlyFromNotBefore() public {
+        (OversightBoard full, uint256 id) = _fullBoardRemovingC();
+        uint64 notBefore = full.removalNotBefore(id);
+        vm.warp(notBefore - 1);
+        vm.expectRevert(abi.encodeWithSelector(OversightBoard.RemovalWaiting.selector, id, notBefore));
+        vm.prank(a);
+        full.execute(id);
+        vm.warp(notBefore);
+        vm.prank(a);
+        full.execute(id);
+        vm.assertFalse(full.isMember(c), "removed at notBefore");
+    }
+
+    /// @dev Waiting does not outlive the proposal: after expiry the removal is dead.
+    function test_removalBelowThresholdCannotExecuteAfterExpiry() public {
+        (OversightBoard full, uint256 id) = _fullBoardRemovingC();
+        uint64 expiresAt = full.proposal(id).expiresAt;
+        vm.warp(uint256(expiresAt) + 1);
+        vm.expectRevert(abi.encodeWithSelector(OversightBoard.ProposalExpired.selector, id, expiresAt));
+        vm.prank(a);
+        full.execute(id);
+        vm.assertTrue(full.isMember(c), "c stays");
+    }
+
+    function test_objectionBlocksARemovalBelowThreshold() public {
+        (OversightBoard full, uint256 id) = _fullBoardRemovingC();
+        vm.expectEmit(true, true, false, false, address(full));
+        emit RemovalObjectedBy(id, c);
+        vm.prank(c);
+        full.object(id);
+        vm.assertTrue(full.objected(id), "objected");
+        // Before the wait the objection is reported first, and after it too.
+        vm.expectRevert(abi.encodeWithSelector(OversightBoard.RemovalObjected.selector, id, c));
+        vm.prank(a);
+        full.execute(id);
+        vm.warp(full.removalNotBefore(id) + 1 days);
+        vm.expectRevert(abi.encodeWithSelector(OversightBoard.RemovalObjected.selector, id, c));
+        vm.prank(b);
+        full.execute(id);
+        vm.assertTrue(full.isMember(c), "c stays");
+        vm.assertEq(full.threshold(), 3, "threshold kept");
+    }
+
+    /// @dev The member may object after the wait too, as long as nobody executed the removal.
+    function test_objectionAfterTheWaitStillBlocks() public {
+        (OversightBoard full, uint256 id) = _fullBoardRemovingC();
+        vm.warp(full.removalNotBefore(id));
+        vm.prank(c);
+        full.object(id);
+        vm.expectRevert(abi.encodeWithSelector(OversightBoard.RemovalObjected.selector, id, c));
+        vm.prank(a);
+        full.execute(id);
+    }
+
+    /// @dev With the full threshold (the member itself approving) the removal executes at once,
+    ///      with no wait; an objection only matters below the threshold.
+    function test_removalAtTheFullThresholdNeedsNoWait() public {
+        (OversightBoard full, uint256 id) = _fullBoardRemovingC();
+        vm.prank(c);
+        full.approve(id);
+        vm.assertTrue(full.proposal(id).executed, "c agreed: executed at once");
+        vm.assertFalse(full.isMember(c), "c removed");
+
+        // On the board of four with threshold 3, a removal needs the threshold: an objection
+        // does not stop three approvals.
+        uint256 rm = _propose(a, OversightBoard.Action.RemoveMember, d, 0);
+        vm.prank(d);
+        board.object(rm);
+        _approve(b, rm);
+        _approve(c, rm);
+        vm.assertTrue(board.proposal(rm).executed, "threshold reached despite the objection");
+        vm.assertFalse(board.isMember(d), "d removed");
+    }
+
+    /// @dev Only the member a RemoveMember proposal targets may object, while the proposal is open.
+    function test_objectRules() public {
+        (OversightBoard full, uint256 id) = _fullBoardRemovingC();
+        vm.expectRevert(abi.encodeWithSelector(OversightBoard.InvalidTarget.selector, a));
+        vm.prank(a);
+        full.object(id);
+        vm.expectRevert(abi.encodeWithSelector(OversightBoard.NotMember.selector, e));
+        vm.prank(e);
+        full.object(id);
+        vm.expectRevert(abi.encodeWithSelector(OversightBoard.UnknownProposal.selector, id + 1));
+        vm.prank(c);
+        full.object(id + 1);
+        vm.expectRevert(abi.encodeWithSelector(OversightBoard.UnknownProposal.selector, id + 1));
+        full.removalNotBefore(id + 1);
+        // Not a removal: nobody objects (use another member's vote instead).
+        vm.prank(a);
+        uint256 flag = full.propose(OversightBoard.Action.FlagUse, lab, bytes32(uint256(1)), "");
+        vm.expectRevert(abi.encodeWithSelector(OversightBoard.InvalidTarget.selector, c));
+        vm.prank(c);
+        full.object(flag);
+        // Expired, or executed: too late.
+        uint64 expiresAt = full.proposal(id).expiresAt;
+        vm.warp(uint256(expiresAt) + 1);
+        vm.expectRevert(abi.encodeWithSelector(OversightBoard.ProposalExpired.selector, id, expiresAt));
+        vm.prank(c);
+        full.object(id);
+        vm.prank(a);
+        uint256 again = full.propose(OversightBoard.Action.RemoveMember, c, bytes32(uint256(2)), "");
+        vm.prank(b);
+        full.approve(again);
+        vm.prank(c);
+        full.approve(again);
+        vm.assertTrue(full.proposal(again).executed, "c agreed to go");
+        vm.expectRevert(abi.encodeWithSelector(OversightBoard.NotMember.selector, c));
+        vm.prank(c);
+        full.object(again);
+        vm.expectRevert(abi.encodeWithSelector(OversightBoard.AlreadyExecuted.selector, again));
+        vm.prank(a);
+        full.object(again);
+        vm.assertFalse(full.objected(again), "no objection recorded");
+    }
+
+    /// @dev Was KnownIssues.t.sol: on a 2-of-2 board a removal needs one approval (every other
+    ///      member), so one member's proposal executed at once and made it a 1-of-1 board. Now
+    ///      it waits, and the other member's objection stops it: one member cannot oust the other.
+    function test_oneMemberOfATwoOfTwoBoardCannotOustTheOther() public {
+        OversightBoard duo = _newBoard(_pair(a, b), 2, LIFETIME);
+        vm.prank(a);
+        uint256 id = duo.propose(OversightBoard.Action.RemoveMember, b, bytes32(uint256(1)), "");
+        vm.assertFalse(duo.proposal(id).executed, "not executed on proposal");
+        vm.assertEq(duo.approvalsNeeded(id), 1, "every other member: a alone");
+        vm.expectRevert(abi.encodeWithSelector(OversightBoard.RemovalWaiting.selector, id, duo.removalNotBefore(id)));
+        vm.prank(a);
+        duo.execute(id);
+
+        vm.prank(b);
+        duo.object(id);
+        vm.warp(duo.removalNotBefore(id));
+        vm.expectRevert(abi.encodeWithSelector(OversightBoard.RemovalObjected.selector, id, b));
+        vm.prank(a);
+        duo.execute(id);
+        vm.warp(duo.proposal(id).expiresAt);
+        vm.expectRevert(abi.encodeWithSelector(OversightBoard.RemovalObjected.selector, id, b));
+        vm.prank(a);
+        duo.execute(id);
+        vm.assertTrue(duo.isMember(b), "b still a member");
+        vm.assertEq(duo.threshold(), 2, "still 2 of 2");
+
+        // a still cannot act alone.
+        vm.prank(a);
+        uint256 suspend = duo.propose(OversightBoard.Action.SuspendOrganization, lab, bytes32(0), "");
+        vm.assertFalse(duo.proposal(suspend).executed, "a alone does not suspend");
+    }
+
+    /// @dev The lost-key case on a 2-of-2 board: b never objects (its key is gone), and after
+    ///      the wait a alone removes b and goes on as a 1-of-1 board.
+    function test_twoOfTwoBoardDropsAMemberWhoNeverObjects() public {
+        OversightBoard duo = _newBoard(_pair(a, b), 2, LIFETIME);
+        vm.prank(a);
+        uint256 id = duo.propose(OversightBoard.Action.RemoveMember, b, bytes32(uint256(1)), "lost key");
+        vm.warp(duo.removalNotBefore(id));
+        vm.expectEmit(true, false, false, true, address(duo));
+        emit MemberRemoved(b);
+        vm.prank(a);
+        duo.execute(id);
+        vm.assertFalse(duo.isMember(b), "b removed");
+        vm.assertEq(duo.threshold(), 1, "1 of 1");
+        vm.prank(a);
+        uint256 flag = duo.propose(OversightBoard.Action.FlagUse, lab, bytes32(uint256(1)), "");
+        vm.assertTrue(duo.proposal(flag).executed, "a acts alone now");
+    }
+
+    /// @dev A member being removed cannot be ousted by a fresh proposal either: each removal
+    ///      waits on its own, and b objects to each.
+    function test_everyNewRemovalProposalWaitsAgain() public {
+        OversightBoard duo = _newBoard(_pair(a, b), 2, LIFETIME);
+        vm.prank(a);
+        uint256 first = duo.propose(OversightBoard.Action.RemoveMember, b, bytes32(uint256(1)), "");
+        vm.prank(b);
+        duo.object(first);
+        vm.warp(block.timestamp + LIFETIME / 2);
+        vm.prank(a);
+        uint256 second = duo.propose(OversightBoard.Action.RemoveMember, b, bytes32(uint256(1)), "");
+        vm.assertFalse(duo.objected(second), "an objection belongs to one proposal");
+        vm.expectRevert(
+            abi.encodeWithSelector(OversightBoard.RemovalWaiting.selector, second, duo.removalNotBefore(second))
+        );
+        vm.prank(a);
+        duo.execute(second);
+        vm.prank(b);
+        duo.object(second);
+        vm.warp(duo.removalNotBefore(second));
+        vm.expectRevert(abi.encodeWithSelector(OversightBoard.RemovalObjected.selector, second, b));
+        vm.prank(a);
+        duo.execute(second);
+    }
+
+    function _pair(address m1, address m2) internal pure returns (address[] memory list) {
+        list = new address[](2);
+        (list[0], list[1]) = (m1, m2);
     }
 
     // ---------------------------------------------------------------- other actions
@@ -317,6 +551,34 @@ contract OversightBoardTest is BoardFixture {
         vm.prank(x);
         big.approve(id);
         vm.assertEq(big.approvals(id), xApproved ? count : count + 1, "x's fresh approval counts once");
+    }
+
+    /// @dev For any lifetime and any wait, a removal below the threshold executes iff the wait
+    ///      is from half the lifetime (rounded down) to the whole lifetime and the member did not
+    ///      object.
+    function testFuzz_removalBelowThresholdWaitsHalfTheLifetime(uint64 lifetime, uint64 wait, bool objects) public {
+        lifetime = uint64(bound(lifetime, 1, 3650 days));
+        wait = uint64(bound(wait, 0, 2 * uint256(lifetime)));
+        OversightBoard duo = _newBoard(_pair(a, b), 2, lifetime);
+        uint64 created = uint64(block.timestamp);
+        vm.prank(a);
+        uint256 id = duo.propose(OversightBoard.Action.RemoveMember, b, bytes32(uint256(1)), "");
+        vm.assertEq(uint256(duo.removalNotBefore(id)), uint256(created) + lifetime / 2, "notBefore");
+        if (objects) {
+            vm.prank(b);
+            duo.object(id);
+        }
+        vm.warp(uint256(created) + wait);
+        if (wait > lifetime) {
+            vm.expectRevert(abi.encodeWithSelector(OversightBoard.ProposalExpired.selector, id, created + lifetime));
+        } else if (objects) {
+            vm.expectRevert(abi.encodeWithSelector(OversightBoard.RemovalObjected.selector, id, b));
+        } else if (wait < lifetime / 2) {
+            vm.expectRevert(abi.encodeWithSelector(OversightBoard.RemovalWaiting.selector, id, created + lifetime / 2));
+        }
+        vm.prank(a);
+        duo.execute(id);
+        vm.assertEq(duo.isMember(b), wait > lifetime || objects || wait < lifetime / 2, "removed iff allowed");
     }
 
     /// @dev For any lifetime and any wait, a proposal can be approved iff the wait is within

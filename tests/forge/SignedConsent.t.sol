@@ -84,9 +84,11 @@ contract PolicyHashTest is LedgerFixture {
 }
 
 /// @notice Issue 10, item 6: nonces order the subject's intents. A signed request is valid iff
-///         its nonce >= the consent's stored nonce and sets stored = nonce + 1; a direct call
-///         sets stored = max(stored + 1, block.timestamp * 1000); a withdrawal of an inactive
-///         consent cancels pending signatures instead of reverting.
+///         stored nonce <= its nonce <= block ms + NONCE_CLOCK_SKEW (else InvalidNonce, or
+///         NonceInFuture above the window) and sets stored = nonce + 1; a direct call sets
+///         stored = max(stored + 1, block.timestamp * 1000 + NONCE_CLOCK_SKEW); a withdrawal of an
+///         inactive consent cancels pending signatures instead of reverting. So no signed nonce
+///         can put a consent out of reach of its owner's direct withdrawal.
 contract NonceOrderTest is LedgerFixture {
     function test_signedRequestSetsStoredNoncePastIt() public {
         uint64 n = _msNow();
@@ -117,30 +119,186 @@ contract NonceOrderTest is LedgerFixture {
         vm.assertTrue(_active(), "still active");
     }
 
-    function test_largestNonceIsRefused() public {
-        ConsentRegistry.SignedGrant memory sg =
-            _signGrant(PATIENT_KEY, address(ledger), _grantRequest(type(uint64).max));
-        vm.expectRevert(
-            abi.encodeWithSelector(ConsentRegistry.InvalidNonce.selector, _consentId(), uint64(0), type(uint64).max)
-        );
-        _relayGrant(lab, sg);
+    // ---------------------------------------------------------------- the clock-skew window
+
+    function test_clockSkewIsTenMinutes() public view {
+        vm.assertEq(uint256(ledger.NONCE_CLOCK_SKEW()), uint256(SKEW), "NONCE_CLOCK_SKEW = 600,000 ms");
     }
 
-    function test_directGrantMovesNonceToBlockTimeInMs() public {
+    /// @dev A signer's clock may run up to NONCE_CLOCK_SKEW ahead of the block: the largest
+    ///      nonce accepted is block ms + skew, inclusive.
+    function test_nonceUpToTheClockSkewAheadIsAccepted() public {
+        uint64 latest = _latestNonce();
+        _relayGrant(lab, _signGrant(PATIENT_KEY, address(ledger), _grantRequest(latest)));
+        vm.assertTrue(_covered(), "granted with a nonce ten minutes ahead");
+        vm.assertEq(uint256(_storedNonce()), uint256(latest) + 1, "stored = nonce + 1");
+    }
+
+    function test_nonceBeyondTheClockSkewIsRefused() public {
+        uint64 latest = _latestNonce();
+        ConsentRegistry.SignedGrant memory sg = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(latest + 1));
+        vm.expectRevert(
+            abi.encodeWithSelector(ConsentRegistry.NonceInFuture.selector, _consentId(), latest + 1, latest)
+        );
+        _relayGrant(lab, sg);
+        ConsentRegistry.SignedWithdrawal memory sw =
+            _signWithdrawal(PATIENT_KEY, address(ledger), _withdrawalRequest(latest + 1));
+        vm.expectRevert(
+            abi.encodeWithSelector(ConsentRegistry.NonceInFuture.selector, _consentId(), latest + 1, latest)
+        );
+        _relayWithdrawal(lab, sw);
+        vm.assertFalse(_active(), "nothing granted");
+        vm.assertEq(uint256(_storedNonce()), 0, "nonce untouched");
+    }
+
+    /// @dev The nonces the old rule let through (up to 2^64 - 2) and 2^64 - 1 are all refused.
+    function test_hugeNoncesAreRefused() public {
+        uint64 latest = _latestNonce();
+        uint64[3] memory huge = [type(uint64).max, type(uint64).max - 1, latest + 1 days * 1000];
+        for (uint256 i = 0; i < huge.length; i++) {
+            ConsentRegistry.SignedGrant memory sg =
+                _signGrant(PATIENT_KEY, address(ledger), _grantRequest(huge[i]));
+            vm.expectRevert(
+                abi.encodeWithSelector(ConsentRegistry.NonceInFuture.selector, _consentId(), huge[i], latest)
+            );
+            _relayGrant(lab, sg);
+        }
+    }
+
+    /// @dev A request signed by a clock running more than the skew ahead is not lost: it becomes
+    ///      relayable once the chain's time catches up (within its deadline).
+    function test_aFastClocksRequestIsRelayableOnceTheBlockCatchesUp() public {
+        uint64 nonce = _latestNonce() + 5_000;
+        ConsentRegistry.SignedGrant memory sg = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(nonce));
+        vm.expectRevert(
+            abi.encodeWithSelector(ConsentRegistry.NonceInFuture.selector, _consentId(), nonce, _latestNonce())
+        );
+        _relayGrant(lab, sg);
+        vm.warp(block.timestamp + 4);
+        vm.expectRevert(
+            abi.encodeWithSelector(ConsentRegistry.NonceInFuture.selector, _consentId(), nonce, _latestNonce())
+        );
+        _relayGrant(lab, sg);
+        vm.warp(block.timestamp + 1);
+        _relayGrant(lab, sg);
+        vm.assertTrue(_covered(), "relayed five seconds later");
+    }
+
+    /// @dev Two direct calls in one block put the stored nonce one past the window: a nonce below
+    ///      it is InvalidNonce (checked first), one at it NonceInFuture, and a second later the
+    ///      client's nonce (the stored one) is accepted: no state locks signed requests out.
+    function test_storedNonceAheadOfTheWindowReopensASecondLater() public {
         _grantDirect();
-        vm.assertEq(uint256(_storedNonce()), uint256(_msNow()), "stored = block.timestamp * 1000");
+        vm.prank(patient);
+        ledger.withdraw(patient, lab, RESEARCH, HEALTH);
+        uint64 latest = _latestNonce();
+        vm.assertEq(uint256(_storedNonce()), uint256(latest) + 1, "stored = window + 1");
+        ConsentRegistry.SignedGrant memory below = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(latest));
+        vm.expectRevert(
+            abi.encodeWithSelector(ConsentRegistry.InvalidNonce.selector, _consentId(), latest + 1, latest)
+        );
+        _relayGrant(lab, below);
+        ConsentRegistry.SignedGrant memory atEdge = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(latest + 1));
+        vm.expectRevert(
+            abi.encodeWithSelector(ConsentRegistry.NonceInFuture.selector, _consentId(), latest + 1, latest)
+        );
+        _relayGrant(lab, atEdge);
+        vm.warp(block.timestamp + 1);
+        _relayGrant(lab, atEdge);
+        vm.assertTrue(_covered(), "accepted a second later");
+    }
+
+    /// @dev For any stored nonce state and any signed nonce: accepted iff stored <= nonce <=
+    ///      block ms + skew; else InvalidNonce (below) or NonceInFuture (above).
+    function testFuzz_signedNonceAcceptedExactlyWithinTheWindow(
+        uint64 nonce,
+        bool nearWindow,
+        uint8 start,
+        uint32 waitS
+    ) public {
+        if (start % 3 == 1) _grantDirect(); // stored = block ms + skew
+        if (start % 3 == 2) _relayGrant(lab, _signGrant(PATIENT_KEY, address(ledger), _grantRequest(_latestNonce())));
+        vm.warp(block.timestamp + bound(waitS, 0, 1 hours));
+        uint64 stored = _storedNonce();
+        uint64 latest = _latestNonce();
+        if (nearWindow) {
+            // Half the runs within an hour of the window's edges, where the rules change.
+            uint256 low = stored > 1 hours * 1000 ? stored - 1 hours * 1000 : 0;
+            nonce = uint64(bound(nonce, low, uint256(latest) + 1 hours * 1000));
+        }
+        ConsentRegistry.SignedWithdrawal memory sw =
+            _signWithdrawal(PATIENT_KEY, address(ledger), _withdrawalRequest(nonce));
+        if (nonce < stored) {
+            vm.expectRevert(abi.encodeWithSelector(ConsentRegistry.InvalidNonce.selector, _consentId(), stored, nonce));
+        } else if (nonce > latest) {
+            vm.expectRevert(
+                abi.encodeWithSelector(ConsentRegistry.NonceInFuture.selector, _consentId(), nonce, latest)
+            );
+        }
+        _relayWithdrawal(relayer, sw);
+        if (nonce >= stored && nonce <= latest) {
+            vm.assertEq(uint256(_storedNonce()), uint256(nonce) + 1, "stored = nonce + 1");
+            vm.assertFalse(_active(), "withdrawn");
+        } else {
+            vm.assertEq(uint256(_storedNonce()), uint256(stored), "a refused request changes nothing");
+        }
+    }
+
+    // ---------------------------------------------------------------- direct calls
+
+    function test_directGrantMovesNonceToBlockTimePlusSkew() public {
+        _grantDirect();
+        vm.assertEq(uint256(_storedNonce()), uint256(_msNow()) + SKEW, "stored = block.timestamp * 1000 + skew");
         // A second direct call in the same block: stored + 1.
         vm.prank(patient);
         ledger.withdraw(patient, lab, RESEARCH, HEALTH);
-        vm.assertEq(uint256(_storedNonce()), uint256(_msNow()) + 1, "stored + 1 when ahead of the clock");
+        vm.assertEq(uint256(_storedNonce()), uint256(_msNow()) + SKEW + 1, "stored + 1 when ahead of the floor");
+        // A later block: the floor again.
+        vm.warp(block.timestamp + 1);
+        _grantDirect();
+        vm.assertEq(uint256(_storedNonce()), uint256(_msNow()) + SKEW, "the new block's floor");
     }
 
-    function test_directCallAfterAFutureNonceIsStoredPlusOne() public {
+    /// @dev After the largest nonce a signed request may carry, the direct call's stored + 1
+    ///      is above its floor.
+    function test_directCallAfterTheLargestSignedNonceIsStoredPlusOne() public {
+        uint64 latest = _latestNonce();
+        _relayGrant(lab, _signGrant(PATIENT_KEY, address(ledger), _grantRequest(latest)));
+        vm.prank(patient);
+        ledger.withdraw(patient, lab, RESEARCH, HEALTH);
+        vm.assertEq(uint256(_storedNonce()), uint256(latest) + 2, "max(stored + 1, floor) = stored + 1");
+    }
+
+    function test_directCallAfterANonceLessAheadIsTheFloor() public {
         uint64 ahead = _msNow() + 5_000;
         _relayGrant(lab, _signGrant(PATIENT_KEY, address(ledger), _grantRequest(ahead)));
         vm.prank(patient);
         ledger.withdraw(patient, lab, RESEARCH, HEALTH);
-        vm.assertEq(uint256(_storedNonce()), uint256(ahead) + 2, "max(stored + 1, now ms) = stored + 1");
+        vm.assertEq(uint256(_storedNonce()), uint256(_latestNonce()), "max(stored + 1, floor) = floor");
+    }
+
+    /// @dev The direct call voids requests signed before it by a clock running fast, up to (not
+    ///      including) the full skew ahead of its block.
+    function test_directCallVoidsARequestSignedByAFastClock() public {
+        uint64 fast = _latestNonce() - 1; // signed by a clock 9:59.999 ahead
+        ConsentRegistry.SignedGrant memory sg = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(fast));
+        vm.prank(patient);
+        ledger.withdraw(patient, lab, RESEARCH, HEALTH);
+        vm.expectRevert(
+            abi.encodeWithSelector(ConsentRegistry.InvalidNonce.selector, _consentId(), _latestNonce(), fast)
+        );
+        _relayGrant(lab, sg);
+        vm.assertFalse(_active(), "never granted");
+    }
+
+    /// @dev Right after a direct call the client signs with the stored nonce (max(stored, now
+    ///      ms)), which is within the window at once: no ten-minute wait.
+    function test_clientRequestRightAfterADirectCallIsAccepted() public {
+        _grantDirect();
+        uint64 n = _clientNonce();
+        vm.assertEq(uint256(n), uint256(_storedNonce()), "the client's nonce is the stored one");
+        _relayWithdrawal(relayer, _signWithdrawal(PATIENT_KEY, address(ledger), _withdrawalRequest(n)));
+        vm.assertFalse(_active(), "withdrawn in the same block");
     }
 
     /// @dev The issue's input: a signed grant valid for 30 days; the subject changes its mind on
@@ -153,7 +311,7 @@ contract NonceOrderTest is LedgerFixture {
 
         vm.warp(block.timestamp + 1 days);
         vm.expectEmit(true, true, true, true, address(ledger));
-        emit SignaturesCancelled(patient, lab, RESEARCH, HEALTH, _msNow(), patient);
+        emit SignaturesCancelled(patient, lab, RESEARCH, HEALTH, _latestNonce(), patient);
         vm.prank(patient);
         ledger.withdraw(patient, lab, RESEARCH, HEALTH);
 
@@ -164,6 +322,76 @@ contract NonceOrderTest is LedgerFixture {
         _relayGrant(lab, sg);
         vm.assertFalse(_active(), "never granted");
     }
+
+    // ---------------------------------------------------------------- withdrawability (was KnownIssues.t.sol)
+
+    /// @dev Formerly a known issue: a sigAuth delegate's grant with nonce 2^64 - 2 set the stored
+    ///      nonce to 2^64 - 1, after which the owner's direct withdraw overflowed (Panic 0x11) and
+    ///      no signed withdrawal was accepted: a consent nobody could withdraw. Now such a nonce
+    ///      is NonceInFuture, and after the largest nonce the delegate can get accepted the
+    ///      owner still withdraws directly, and by signature a second later.
+    function test_delegateCannotMakeAConsentUnwithdrawable() public {
+        vm.prank(patient);
+        ledger.addDelegate(patient, SIG_AUTH, guardian, 1 days);
+        ConsentRegistry.SignedGrant memory huge =
+            _signGrant(GUARDIAN_KEY, address(ledger), _grantRequest(type(uint64).max - 1));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ConsentRegistry.NonceInFuture.selector, _consentId(), type(uint64).max - 1, _latestNonce()
+            )
+        );
+        _relayGrant(lab, huge);
+
+        uint64 latest = _latestNonce();
+        _relayGrant(lab, _signGrant(GUARDIAN_KEY, address(ledger), _grantRequest(latest)));
+        vm.assertTrue(_covered(), "the delegate's grant covers");
+        vm.assertEq(uint256(_storedNonce()), uint256(latest) + 1, "stored nonce at most the window + 1");
+
+        // The owner revokes the delegate and withdraws directly.
+        vm.prank(patient);
+        ledger.revokeDelegate(patient, SIG_AUTH, guardian);
+        vm.prank(patient);
+        ledger.withdraw(patient, lab, RESEARCH, HEALTH);
+        vm.assertFalse(_covered(), "withdrawn");
+
+        // The signed way works too: grant again, then a signed withdrawal with the client's nonce.
+        vm.warp(block.timestamp + 1);
+        _relayGrant(lab, _signGrant(PATIENT_KEY, address(ledger), _grantRequest(_clientNonce())));
+        vm.assertTrue(_covered(), "granted again");
+        vm.warp(block.timestamp + 1);
+        _relayWithdrawal(relayer, _signWithdrawal(PATIENT_KEY, address(ledger), _withdrawalRequest(_clientNonce())));
+        vm.assertFalse(_covered(), "withdrawn by signature");
+    }
+
+    /// @dev For any nonce a delegate signs, relayed at any time: the owner can always withdraw
+    ///      directly at once, and by a signature with the client's nonce a second later.
+    function testFuzz_ownerCanAlwaysWithdraw(uint64 nonce, uint32 relayAfterS, uint32 withdrawAfterS) public {
+        vm.prank(patient);
+        ledger.addDelegate(patient, SIG_AUTH, guardian, 2 days);
+        ConsentRegistry.Grant memory g = _grantRequest(nonce);
+        g.deadline = uint64(block.timestamp + 2 days);
+        ConsentRegistry.SignedGrant memory sg = _signGrant(GUARDIAN_KEY, address(ledger), g);
+        vm.warp(block.timestamp + bound(relayAfterS, 0, 1 days));
+        vm.prank(lab);
+        try ledger.grantSigned(sg.grant, sg.v, sg.r, sg.s) {
+            vm.assertLe(uint256(nonce), uint256(_latestNonce()), "only a nonce within the window applies");
+        } catch (bytes memory err) {
+            vm.assertEq(bytes32(bytes4(err)), bytes32(ConsentRegistry.NonceInFuture.selector), "only NonceInFuture");
+            vm.assertGt(uint256(nonce), uint256(_latestNonce()), "refused only above the window");
+        }
+        vm.warp(block.timestamp + bound(withdrawAfterS, 0, 1 days));
+        vm.prank(patient);
+        ledger.withdraw(patient, lab, RESEARCH, HEALTH);
+        vm.assertFalse(_active(), "the owner's direct withdrawal works");
+
+        vm.prank(patient);
+        ledger.grant(patient, lab, RESEARCH, HEALTH, FOREVER, 1);
+        vm.warp(block.timestamp + 1);
+        _relayWithdrawal(relayer, _signWithdrawal(PATIENT_KEY, address(ledger), _withdrawalRequest(_clientNonce())));
+        vm.assertFalse(_active(), "the owner's signed withdrawal works");
+    }
+
+    // ---------------------------------------------------------------- later intent wins
 
     /// @dev The gasless way: a signed withdrawal of an inactive consent cancels too.
     function test_signedWithdrawalCancelsAPendingSignedGrant() public {
@@ -193,12 +421,13 @@ contract NonceOrderTest is LedgerFixture {
     }
 
     /// @dev An older signed renewal and a later signed withdrawal, submitted in both orders:
-    ///      the withdrawal wins either way.
+    ///      the withdrawal wins either way. Both are signed (nonce = signing ms) after the
+    ///      direct grant's floor (block ms + skew) has passed.
     function test_laterSignedWithdrawalBeatsOlderRenewalInBothOrders() public {
         for (uint256 order = 0; order < 2; order++) {
             uint256 snapshot = block.timestamp;
             _grantDirect();
-            vm.warp(block.timestamp + 10);
+            vm.warp(block.timestamp + SKEW / 1000 + 10);
             ConsentRegistry.SignedGrant memory renewal =
                 _signGrant(PATIENT_KEY, address(ledger), _grantRequest(_msNow()));
             vm.warp(block.timestamp + 10);
@@ -226,7 +455,7 @@ contract NonceOrderTest is LedgerFixture {
         for (uint256 order = 0; order < 2; order++) {
             uint256 snapshot = block.timestamp;
             _grantDirect();
-            vm.warp(block.timestamp + 10);
+            vm.warp(block.timestamp + SKEW / 1000 + 10);
             ConsentRegistry.SignedWithdrawal memory withdrawal =
                 _signWithdrawal(PATIENT_KEY, address(ledger), _withdrawalRequest(_msNow()));
             vm.warp(block.timestamp + 10);
@@ -248,6 +477,37 @@ contract NonceOrderTest is LedgerFixture {
             vm.assertTrue(_active(), "the later renewal wins");
             vm.warp(snapshot + 1 hours);
         }
+    }
+
+    /// @dev Within the skew after a direct call, clients that do not share a process sign with
+    ///      the same nonce (the stored one, above their clocks): such requests tie, and the first
+    ///      relayed applies while the other is refused (InvalidNonce), whichever was signed
+    ///      later. (One client process orders its own requests: it issues stored, stored + 1...)
+    function test_requestsSignedWithinTheSkewAfterADirectCallTie() public {
+        _grantDirect();
+        vm.warp(block.timestamp + 10);
+        ConsentRegistry.SignedGrant memory renewal =
+            _signGrant(PATIENT_KEY, address(ledger), _grantRequest(_clientNonce()));
+        vm.warp(block.timestamp + 10);
+        ConsentRegistry.SignedWithdrawal memory withdrawal =
+            _signWithdrawal(PATIENT_KEY, address(ledger), _withdrawalRequest(_clientNonce()));
+        vm.assertEq(uint256(renewal.grant.nonce), uint256(withdrawal.withdrawal.nonce), "same nonce");
+        _relayGrant(lab, renewal);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ConsentRegistry.InvalidNonce.selector,
+                _consentId(),
+                renewal.grant.nonce + 1,
+                withdrawal.withdrawal.nonce
+            )
+        );
+        _relayWithdrawal(relayer, withdrawal);
+        vm.assertTrue(_active(), "the first relayed applied");
+        // The same process orders its requests: the withdrawal signed with stored + 1 applies.
+        _relayWithdrawal(
+            relayer, _signWithdrawal(PATIENT_KEY, address(ledger), _withdrawalRequest(renewal.grant.nonce + 1))
+        );
+        vm.assertFalse(_active(), "re-signed withdrawal applied");
     }
 
     /// @dev Relays one request and reports whether it applied.
@@ -272,31 +532,43 @@ contract NonceOrderTest is LedgerFixture {
     /// @dev For any two signing times (distinct milliseconds, nonces as the client makes them:
     ///      max(consent nonce, signing time in ms)), any kinds (grant or withdrawal) and either
     ///      submission order, the consent ends as the later-signed request says, and the
-    ///      earlier-signed one never applies after the later one.
+    ///      earlier-signed one never applies after the later one. The relay happens after both
+    ///      were signed, by up to the skew before the later signer's clock.
     function testFuzz_laterIntentWinsInEitherOrder(
         uint32 firstOffsetMs,
         uint32 gapMs,
+        uint32 relayLagMs,
         bool laterIsGrant,
         bool earlierIsGrant,
         bool submitLaterFirst,
         bool startActive
     ) public {
         if (startActive) _grantDirect();
-        uint64 base = _storedNonce() > _msNow() ? _storedNonce() : _msNow();
-        uint64 t1 = base + uint64(bound(firstOffsetMs, 0, 30 days * 1000));
+        uint64 t1 = _clientNonce() + uint64(bound(firstOffsetMs, 0, 30 days * 1000));
         uint64 t2 = t1 + uint64(bound(gapMs, 1, 30 days * 1000));
-        // Relayed after both were signed.
-        vm.warp(uint256(t2) / 1000 + 1);
+        // Relayed in a block whose time is at least t2 - skew (so t2 is within the window).
+        uint256 relayAt = (uint256(t2) - SKEW) / 1000 + 1 + bound(relayLagMs, 0, 1 days * 1000) / 1000;
+        if (relayAt > block.timestamp) vm.warp(relayAt);
+        (bool laterApplied, bool earlierAppliedAfterLater) =
+            _relayBoth(t1, t2, laterIsGrant, earlierIsGrant, submitLaterFirst);
+        vm.assertTrue(laterApplied, "the later request always applies");
+        vm.assertFalse(earlierAppliedAfterLater, "the earlier request never applies after the later one");
+        vm.assertEq(_active(), laterIsGrant, "the consent is what the later request says");
+        vm.assertEq(uint256(_storedNonce()), uint256(t2) + 1, "stored = later nonce + 1");
+    }
 
+    /// @dev Signs an earlier (nonce t1) and a later (t2) request of the given kinds and relays
+    ///      them in the given order; did the later apply, and the earlier after it?
+    function _relayBoth(uint64 t1, uint64 t2, bool laterIsGrant, bool earlierIsGrant, bool submitLaterFirst)
+        internal
+        returns (bool laterApplied, bool earlierAppliedAfterLater)
+    {
         ConsentRegistry.SignedGrant memory g1 = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(t1));
         ConsentRegistry.SignedWithdrawal memory w1 =
             _signWithdrawal(PATIENT_KEY, address(ledger), _withdrawalRequest(t1));
         ConsentRegistry.SignedGrant memory g2 = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(t2));
         ConsentRegistry.SignedWithdrawal memory w2 =
             _signWithdrawal(PATIENT_KEY, address(ledger), _withdrawalRequest(t2));
-
-        bool laterApplied;
-        bool earlierAppliedAfterLater;
         if (submitLaterFirst) {
             laterApplied = laterIsGrant ? _tryGrant(g2) : _tryWithdraw(w2);
             earlierAppliedAfterLater = earlierIsGrant ? _tryGrant(g1) : _tryWithdraw(w1);
@@ -304,19 +576,20 @@ contract NonceOrderTest is LedgerFixture {
             earlierIsGrant ? _tryGrant(g1) : _tryWithdraw(w1);
             laterApplied = laterIsGrant ? _tryGrant(g2) : _tryWithdraw(w2);
         }
-        vm.assertTrue(laterApplied, "the later request always applies");
-        vm.assertFalse(earlierAppliedAfterLater, "the earlier request never applies after the later one");
-        vm.assertEq(_active(), laterIsGrant, "the consent is what the later request says");
-        vm.assertEq(uint256(_storedNonce()), uint256(t2) + 1, "stored = later nonce + 1");
     }
 
-    /// @dev A direct call voids every request signed (nonce = signing ms) up to its block, and
-    ///      leaves requests signed afterwards valid.
-    function testFuzz_directCallVoidsEverythingSignedBefore(uint32 signedAgoMs, uint32 laterMs, bool directIsGrant)
-        public
-    {
+    /// @dev A direct call voids every request signed before it (nonce = the signer's clock in
+    ///      ms, which may run fast by up to just under the skew), and leaves requests signed
+    ///      afterwards valid.
+    function testFuzz_directCallVoidsEverythingSignedBefore(
+        uint32 signedAgoMs,
+        uint32 laterMs,
+        uint32 relayAfterS,
+        bool directIsGrant
+    ) public {
         vm.warp(block.timestamp + 1 days);
-        uint64 signedAt = _msNow() - uint64(bound(signedAgoMs, 1, 1 days * 1000));
+        // From a day ago to a clock 9:59.999 ahead of this block.
+        uint64 signedAt = _latestNonce() - 1 - uint64(bound(signedAgoMs, 0, 1 days * 1000));
         ConsentRegistry.SignedGrant memory old = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(signedAt));
         ConsentRegistry.SignedWithdrawal memory oldW =
             _signWithdrawal(PATIENT_KEY, address(ledger), _withdrawalRequest(signedAt));
@@ -328,19 +601,19 @@ contract NonceOrderTest is LedgerFixture {
             vm.prank(patient);
             ledger.withdraw(patient, lab, RESEARCH, HEALTH);
         }
-        uint64 expected = before + 1 > _msNow() ? before + 1 : _msNow();
-        vm.assertEq(uint256(_storedNonce()), uint256(expected), "stored = max(stored + 1, now ms)");
+        uint64 expected = before + 1 > _latestNonce() ? before + 1 : _latestNonce();
+        vm.assertEq(uint256(_storedNonce()), uint256(expected), "stored = max(stored + 1, now ms + skew)");
 
-        vm.prank(lab);
-        try ledger.grantSigned(old.grant, old.v, old.r, old.s) {
-            vm.assertTrue(false, "an earlier signed grant applied after a direct call");
-        } catch {}
-        vm.prank(lab);
-        try ledger.withdrawSigned(oldW.withdrawal, oldW.v, oldW.r, oldW.s) {
-            vm.assertTrue(false, "an earlier signed withdrawal applied after a direct call");
-        } catch {}
+        vm.warp(block.timestamp + bound(relayAfterS, 0, 1 hours));
+        bytes memory voided =
+            abi.encodeWithSelector(ConsentRegistry.InvalidNonce.selector, _consentId(), _storedNonce(), signedAt);
+        vm.expectRevert(voided);
+        _relayGrant(lab, old);
+        vm.expectRevert(voided);
+        _relayWithdrawal(lab, oldW);
 
-        uint64 signedLater = _storedNonce() + uint64(bound(laterMs, 0, 1 days * 1000));
+        // Signed afterwards, by any clock the window accepts now.
+        uint64 signedLater = _storedNonce() + uint64(bound(laterMs, 0, _latestNonce() - _storedNonce()));
         _relayGrant(lab, _signGrant(PATIENT_KEY, address(ledger), _grantRequest(signedLater)));
         vm.assertTrue(_active(), "a request signed after the direct call applies");
     }
@@ -385,9 +658,10 @@ contract SignedBatchTest is LedgerFixture {
         ledger.grant(other, lab, RESEARCH, HEALTH, FOREVER, 1);
         vm.warp(block.timestamp + 1);
 
+        // Signed as the client does: max(consent nonce, now ms), here the direct grants' nonces.
         ConsentRegistry.SignedWithdrawal[] memory items = new ConsentRegistry.SignedWithdrawal[](2);
-        items[0] = _signWithdrawal(PATIENT_KEY, address(ledger), _withdrawalRequest(_msNow()));
-        items[1] = _signWithdrawal(OTHER_KEY, address(ledger), _otherWithdrawal(_msNow()));
+        items[0] = _signWithdrawal(PATIENT_KEY, address(ledger), _withdrawalRequest(_clientNonce()));
+        items[1] = _signWithdrawal(OTHER_KEY, address(ledger), _otherWithdrawal(_clientNonce(other)));
         // Someone relays the patient's item alone first.
         _relayWithdrawal(relayer, items[0]);
 
@@ -403,7 +677,7 @@ contract SignedBatchTest is LedgerFixture {
 
     function test_grantBatchSkipsEachKindOfInvalidItem() public {
         uint64 n = _msNow();
-        ConsentRegistry.SignedGrant[] memory items = new ConsentRegistry.SignedGrant[](7);
+        ConsentRegistry.SignedGrant[] memory items = new ConsentRegistry.SignedGrant[](8);
         items[0] = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(n));
         items[1] = items[0]; // consumed by item 0
         ConsentRegistry.Grant memory badHash = _otherGrant(n);
@@ -415,7 +689,8 @@ contract SignedBatchTest is LedgerFixture {
         items[4] = _signGrant(THIEF_KEY, address(ledger), _otherGrant(n)); // not other's key
         items[5] = _signGrant(OTHER_KEY, address(ledger), _otherGrant(n));
         (items[5].v, items[5].s) = _highSTwin(items[5].v, items[5].s); // malleated
-        items[6] = _signGrant(OTHER_KEY, address(ledger), _otherGrant(n)); // valid
+        items[6] = _signGrant(OTHER_KEY, address(ledger), _otherGrant(_latestNonce() + 1)); // ahead of the window
+        items[7] = _signGrant(OTHER_KEY, address(ledger), _otherGrant(n)); // valid
 
         bytes32 otherId = ledger.consentId(other, lab, RESEARCH, HEALTH);
         vm.expectEmit(true, true, true, true, address(ledger));
@@ -431,11 +706,13 @@ contract SignedBatchTest is LedgerFixture {
         vm.expectEmit(true, true, true, true, address(ledger));
         emit SignedRequestSkipped(5, otherId, DIDRegistry.InvalidSignature.selector);
         vm.expectEmit(true, true, true, true, address(ledger));
+        emit SignedRequestSkipped(6, otherId, ConsentRegistry.NonceInFuture.selector);
+        vm.expectEmit(true, true, true, true, address(ledger));
         emit ConsentGranted(other, lab, RESEARCH, HEALTH, FOREVER, 1, other);
         vm.prank(lab);
         ledger.grantSignedBatch(items);
         vm.assertTrue(_covered(), "item 0 applied");
-        vm.assertTrue(ledger.isCovered(other, lab, RESEARCH, HEALTH), "item 6 applied");
+        vm.assertTrue(ledger.isCovered(other, lab, RESEARCH, HEALTH), "item 7 applied");
     }
 
     function test_batchOfOnlySkippedItemsDoesNotRevert() public {
@@ -474,7 +751,7 @@ contract SignedBatchTest is LedgerFixture {
         }
         vm.warp(block.timestamp + 1);
         for (uint256 i = 0; i < count; i++) {
-            ConsentRegistry.Withdrawal memory w = _withdrawalRequest(_msNow());
+            ConsentRegistry.Withdrawal memory w = _withdrawalRequest(_clientNonce(ids[i]));
             w.identity = ids[i];
             items[i] = _signWithdrawal(0x5000 + i, address(ledger), w);
             if (frontRunMask & (1 << i) != 0) _relayWithdrawal(relayer, items[i]);
@@ -563,7 +840,7 @@ contract MalleabilityTest is LedgerFixture {
     /// @dev For any key and request, the high-s twin is refused and the original accepted.
     function testFuzz_anyHighSTwinIsRefused(uint256 key, uint64 nonce) public {
         key = bound(key, 1, SECP256K1_N - 1);
-        nonce = uint64(bound(nonce, 0, type(uint64).max - 1));
+        nonce = uint64(bound(nonce, 0, _latestNonce()));
         address signer = vm.addr(key);
         ConsentRegistry.Grant memory g = _grantRequest(nonce);
         g.identity = signer;

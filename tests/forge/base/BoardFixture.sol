@@ -13,6 +13,7 @@ abstract contract BoardFixture is Test {
     event ThresholdChanged(uint256 threshold);
     event UseFlagged(bytes32 indexed useRef, address indexed organization, bytes32 reasonHash, uint256 indexed proposalId);
     event BoardChanged(address indexed board, address indexed by);
+    event RemovalObjectedBy(uint256 indexed id, address indexed member);
 
     uint64 internal constant LIFETIME = 30 days;
 

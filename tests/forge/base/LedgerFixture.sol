@@ -155,6 +155,8 @@ abstract contract LedgerFixture is LedgerSigning {
     bytes32 internal constant POLICY_V2 = keccak256("lab policy, version 2");
     uint64 internal constant FOREVER = type(uint64).max;
     uint256 internal constant START = 1_750_000_000;
+    /// @dev ConsentRegistry.NONCE_CLOCK_SKEW: how far (ms) a signed nonce may run ahead of the block.
+    uint64 internal constant SKEW = 600_000;
 
     uint256 internal constant PATIENT_KEY = 0xA11CE;
     uint256 internal constant GUARDIAN_KEY = 0x6A4D;
@@ -262,5 +264,22 @@ abstract contract LedgerFixture is LedgerSigning {
 
     function _msNow() internal view returns (uint64) {
         return uint64(block.timestamp) * 1000;
+    }
+
+    /// @dev The largest nonce a signed request may carry in this block (NonceInFuture above it),
+    ///      and the lowest nonce a direct call in this block stores.
+    function _latestNonce() internal view returns (uint64) {
+        return _msNow() + SKEW;
+    }
+
+    /// @dev As the client signs for the patient's consent: max(consent nonce, now in ms).
+    function _clientNonce() internal view returns (uint64) {
+        return _clientNonce(patient);
+    }
+
+    /// @dev As the client signs for `identity`'s consent to the lab: max(consent nonce, now in ms).
+    function _clientNonce(address identity) internal view returns (uint64) {
+        uint64 stored = ledger.getConsent(identity, lab, RESEARCH, HEALTH).nonce;
+        return stored > _msNow() ? stored : _msNow();
     }
 }

@@ -22,7 +22,6 @@ interface Vm {
     function label(address account, string calldata newLabel) external;
     function addr(uint256 privateKey) external pure returns (address keyAddr);
     function chainId(uint256 newChainId) external;
-    function envOr(string calldata name, bool defaultValue) external view returns (bool value);
 
     // Signing (secp256k1; the signature forge returns has a low s)
     function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
@@ -45,9 +44,8 @@ interface Vm {
     function recordLogs() external;
     function getRecordedLogs() external returns (Log[] memory logs);
 
-    // Fuzzing and skipping
+    // Fuzzing
     function assume(bool condition) external pure;
-    function skip(bool skipTest, string calldata reason) external;
 
     // Assertions (revert with the message on failure)
     function assertTrue(bool condition, string calldata message) external pure;
