@@ -14,7 +14,6 @@ answers -32602 ``invalid block range params`` when ``fromBlock`` is after ``toBl
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -33,13 +32,13 @@ from collective.node.errors import (
     INVALID_PARAMS,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
-    PARSE_ERROR,
     TX_REJECTED,
     RpcError,
     rejected,
 )
 from collective.node.evm import CallResult, base_fee, revert_data
 from collective.node.filters import Filter
+from collective.node.limits import decode_body
 from collective.node.logindex import LogQuery, find_logs, logs_json
 from collective.node.node import Node
 from collective.node.render import dumps, hexbytes, hexint
@@ -804,9 +803,9 @@ def handle_one(node: Node, request: Any) -> str | None:
 def handle_body(node: Node, body: bytes) -> str | None:
     """Answer an HTTP body: one request or a batch. None when there is nothing to send."""
     try:
-        decoded = json.loads(body)
-    except (ValueError, RecursionError):
-        return _error(None, RpcError(PARSE_ERROR, "parse error: the body is not valid JSON"))
+        decoded = decode_body(body)
+    except RpcError as exc:  # not JSON, too deep, a number out of range
+        return _error(None, exc)
     if isinstance(decoded, list):
         if not decoded:
             return _error(None, RpcError(INVALID_REQUEST, "invalid request: empty batch"))

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 
 from collective.node.rpc import METHODS
 from collective.node.server import RpcServer
+from tests.node.conftest import NodeProcess, call
 
 VALID = [
     {"jsonrpc": "2.0", "id": 1, "method": "eth_getBalance",
@@ -94,3 +97,42 @@ def test_oversized_body_refused(dev_server: RpcServer) -> None:
     huge = b"[" + b" " * (dev_server.node.config.max_body + 1) + b"]"
     reply = requests.post(dev_server.url, data=huge, timeout=30)
     assert reply.status_code == 413 and reply.json()["error"]["code"] == -32600
+
+
+# Bodies that exhaust a resource: nesting (100,000 levels overflowed the parser's C stack and
+# killed the process with SIGSEGV), number size, string size, batch length. Each is answered
+# -32700 or -32600 by a node in a subprocess (so a crash fails the test) that keeps serving.
+_EXHAUSTING = {
+    "arrays 100,000 deep": b"[" * 100_000 + b"]" * 100_000,
+    "objects 100,000 deep": b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+    "params 100,000 deep": b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":'
+    + b"[" * 100_000
+    + b"]" * 100_000
+    + b"}",
+    "unclosed arrays": b"[" * 1_000_000,
+    "brackets in an unterminated string": b'["' + b'\\"[' * 1_000_000,
+    "a 100,000-digit id": b'{"jsonrpc":"2.0","method":"eth_chainId","id":' + b"9" * 100_000 + b"}",
+    "an id of 1e999": b'{"jsonrpc":"2.0","method":"eth_chainId","id":1e999}',
+    "NaN": b'{"jsonrpc":"2.0","method":"eth_chainId","id":NaN}',
+    "a 20 MB string": b'{"jsonrpc":"2.0","id":1,"method":"eth_call","params":["'
+    + b"a" * 20_000_000
+    + b'"]}',
+    "a batch of 100,000": b"["
+    + b",".join([b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}'] * 100_000)
+    + b"]",
+}  # fmt: skip
+
+
+def test_exhausting_bodies_answered_and_node_survives(
+    tmp_path: Path, spawn_node: Callable[[list[str]], NodeProcess]
+) -> None:
+    node = spawn_node(["--data-dir", str(tmp_path / "chain"), "--dev"])
+    for name, body in _EXHAUSTING.items():
+        reply = requests.post(node.url, data=body, timeout=60)
+        answer = reply.json()
+        items = answer if isinstance(answer, list) else [answer]
+        codes = {item["error"]["code"] for item in items if "error" in item}
+        assert codes and codes <= {-32700, -32600, -32602}, (name, answer)
+        assert node.process.poll() is None, f"{name}: the node exited ({node.process.returncode})"
+        alive = call(node.url, "eth_chainId")
+        assert alive["result"] == "0x200cd", name
