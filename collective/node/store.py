@@ -16,6 +16,10 @@ Why SQLite (stdlib ``sqlite3``) rather than LMDB or LevelDB:
   query planner picks from, so ``eth_getLogs`` never scans receipts; LMDB would need a
   hand-built index per key and a new dependency. Readers in WAL mode never block the writer.
 
+**One node per data directory.** The store holds an exclusive lock on ``node.lock`` beside the
+database for its whole life (:class:`DataDirLock`); a second node on the same directory is
+refused, naming the process that holds it.
+
 Tables::
 
     kv      key -> value for py-evm: state-trie nodes, contract code, headers by hash
@@ -37,6 +41,8 @@ big rows live in rowid tables in arrival order -- a transaction's or log's id is
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -50,6 +56,7 @@ from collective.errors import NodeError
 
 SyncMode = Literal["full", "normal", "off"]
 DB_NAME = "chain.sqlite"
+LOCK_NAME = "node.lock"
 _READ_CACHE_LIMIT = 400_000
 
 SCHEMA_VERSION = b"2"
@@ -103,6 +110,41 @@ def _check_schema(conn: sqlite3.Connection, path: Path | None) -> None:
             f"this node reads layout {SCHEMA_VERSION.decode()}",
             hint="start the node with a new --data-dir (and the same genesis)",
         )
+
+
+class DataDirLock:
+    """One node per data directory: an exclusive ``flock`` on :data:`LOCK_NAME`, held for the
+    life of the store (the kernel drops it when the process ends, however it ends). Two nodes
+    sealing into one database would each build on the head they read, and blocks one of them
+    answered for would be overwritten by the other's. The file holds the holder's PID, so
+    the refusal can name it."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / LOCK_NAME
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise NodeError(f"cannot create the lock file {self.path}: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise NodeError(
+                f"the data directory {data_dir} is in use by another node (process {holder}, "
+                f"which holds {self.path})",
+                hint=f"stop process {holder} first, or start this node with another --data-dir",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
+            os.close(self._fd)  # closing the only descriptor drops the lock
+            self._fd = None
 
 
 class KeyValue(BaseDB):
@@ -203,11 +245,13 @@ class Store:
 
     def __init__(self, data_dir: Path | None, sync: SyncMode = "full") -> None:
         self.path = (data_dir / DB_NAME) if data_dir is not None else None
+        self._dir_lock: DataDirLock | None = None
         if data_dir is not None:
             try:
                 data_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise NodeError(f"cannot create the data directory {data_dir}: {exc}") from None
+            self._dir_lock = DataDirLock(data_dir)
         try:
             self._conn = sqlite3.connect(
                 str(self.path) if self.path else ":memory:",
@@ -222,9 +266,11 @@ class Store:
             self._conn.executescript(_SCHEMA)
             self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
         except sqlite3.DatabaseError as exc:
+            self._release()
             raise NodeError(f"cannot open the chain database {self.path}: {exc}") from None
         except NodeError:
             self._conn.close()
+            self._release()
             raise
         self.kv = KeyValue(self._conn)
         self._lock = threading.Lock()
@@ -241,6 +287,12 @@ class Store:
             self._checkpointer.stop()
         with self._lock:
             self._conn.close()
+        self._release()
+
+    def _release(self) -> None:
+        if self._dir_lock is not None:
+            self._dir_lock.release()
+            self._dir_lock = None
 
     # --- meta ---------------------------------------------------------------------------------
 
@@ -437,4 +489,14 @@ class _Checkpointer:
             self._thread.join(timeout=30)
 
 
-__all__ = ["DB_NAME", "KeyValue", "Store", "StoredBlock", "StoredLog", "StoredTx", "SyncMode"]
+__all__ = [
+    "DB_NAME",
+    "LOCK_NAME",
+    "DataDirLock",
+    "KeyValue",
+    "Store",
+    "StoredBlock",
+    "StoredLog",
+    "StoredTx",
+    "SyncMode",
+]
