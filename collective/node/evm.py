@@ -10,6 +10,7 @@ Execution uses :class:`~collective.node.fastvm.NodeVM`, Prague with its hot path
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -23,6 +24,12 @@ from eth.db.chain import ChainDB
 from eth.exceptions import Revert
 from eth.rlp.headers import BlockHeader
 from eth.vm.chain_context import ChainContext
+from eth.vm.forks.berlin.constants import (
+    ACCESS_LIST_ADDRESS_COST_EIP_2930 as ACCESS_LIST_ADDRESS_COST,
+)
+from eth.vm.forks.berlin.constants import (
+    ACCESS_LIST_STORAGE_KEY_COST_EIP_2930 as ACCESS_LIST_STORAGE_KEY_COST,
+)
 from eth.vm.forks.london.transactions import DynamicFeeTransaction
 from eth.vm.forks.prague import PragueVM
 from eth.vm.forks.prague.blocks import PragueBlockHeader
@@ -240,8 +247,12 @@ class Evm:
         value: int,
         gas: int,
         gas_price: int = 0,
+        access_list: tuple[tuple[bytes, tuple[int, ...]], ...] = (),
+        inspect: Callable[[StateAPI, ComputationAPI], None] | None = None,
     ) -> CallResult:
-        """Run a transaction from ``sender`` without a signature, then undo it."""
+        """Run a transaction from ``sender`` without a signature, then undo it. With an
+        ``access_list`` (EIP-2930) its addresses and slots start warm and count in the
+        intrinsic gas; ``inspect`` sees the state and the computation before the undo."""
         unsigned = self.vm_class.create_unsigned_transaction(
             nonce=state.get_nonce(sender),
             gas_price=gas_price,
@@ -250,13 +261,26 @@ class Evm:
             value=value,
             data=data,
         )
-        spoofed: Any = SpoofTransaction(unsigned, from_=sender)
+        intrinsic = int(unsigned.intrinsic_gas)
+        spoofed: Any
+        if access_list:
+            intrinsic += sum(
+                ACCESS_LIST_ADDRESS_COST + ACCESS_LIST_STORAGE_KEY_COST * len(slots)
+                for _, slots in access_list
+            )
+            spoofed = SpoofTransaction(
+                unsigned, from_=sender, access_list=access_list, intrinsic_gas=intrinsic
+            )
+        else:
+            spoofed = SpoofTransaction(unsigned, from_=sender)
         snapshot = state.snapshot()
         try:
             computation = state.apply_transaction(spoofed)
+            if inspect is not None:
+                inspect(state, computation)
         finally:
             state.revert(snapshot)
-        return _result(computation, int(unsigned.intrinsic_gas))
+        return _result(computation, intrinsic)
 
     def estimate(
         self,

@@ -525,8 +525,46 @@ def log_filter(value: Any, path: str) -> LogFilter:
     )
 
 
+storage_keys = _list_of(storage_slot)  # eth_getProof's storage keys
+
+
+@dataclass(frozen=True)
+class TraceOptions:
+    """debug_traceTransaction's options: geth's ``callTracer`` and its config."""
+
+    only_top_call: bool = False
+    with_log: bool = False
+
+
+CALL_TRACER = TraceOptions()
+_TRACE_FIELDS = frozenset({"tracer", "tracerConfig", "timeout", "reexec"})
+_TRACER_CONFIG_FIELDS = frozenset({"onlyTopCall", "withLog"})
+
+
+def trace_options(value: Any, path: str) -> TraceOptions:
+    """``{"tracer": "callTracer", "tracerConfig": {"onlyTopCall", "withLog"}}``; the call
+    tracer is the only one (and the default here: geth's default, the opcode logger, is not
+    served)."""
+    fields = _object(value, path, _TRACE_FIELDS, "a trace config")
+    tracer = fields.get("tracer", "callTracer")
+    if tracer != "callTracer":
+        raise ParamError(
+            f"{path}.tracer",
+            f"tracer {tracer!r} is not supported: this node serves {{'tracer': 'callTracer'}}",
+        )
+    config = fields.get("tracerConfig")
+    if config is None:
+        return CALL_TRACER
+    flags = _object(config, f"{path}.tracerConfig", _TRACER_CONFIG_FIELDS, "a tracer config")
+    return TraceOptions(
+        only_top_call=boolean(flags.get("onlyTopCall", False), f"{path}.tracerConfig.onlyTopCall"),
+        with_log=boolean(flags.get("withLog", False), f"{path}.tracerConfig.withLog"),
+    )
+
+
 __all__ = [
     "BLOCK_TAGS",
+    "CALL_TRACER",
     "LATEST",
     "PENDING",
     "BlockRef",
@@ -534,6 +572,7 @@ __all__ = [
     "LogFilter",
     "Param",
     "ParamError",
+    "TraceOptions",
     "address",
     "anvil_number",
     "block_number",
@@ -549,6 +588,8 @@ __all__ = [
     "parse_params",
     "percentiles",
     "quantity",
+    "storage_keys",
     "storage_slot",
+    "trace_options",
     "uint64",
 ]

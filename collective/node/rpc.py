@@ -14,6 +14,7 @@ answers -32602 ``invalid block range params`` when ``fromBlock`` is after ``toBl
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -311,6 +312,87 @@ def eth_call(node: Node, call: p.CallArgs, ref: p.BlockRef, *overrides: None) ->
 
 def eth_estimate_gas(node: Node, call: p.CallArgs, ref: p.BlockRef, *overrides: None) -> Any:
     return _run(node, call, ref, estimate=True)
+
+
+# --- handlers: inspection (access lists, traces, proofs, raw transactions) -----------------
+
+
+def eth_get_raw_transaction_by_hash(node: Node, tx_hash: bytes) -> Any:
+    """The signed transaction's bytes, mined or pooled; null if unknown."""
+    chain = node.chain
+    stored = chain.store.tx(tx_hash)
+    if stored is not None:
+        return hexbytes(stored.raw)
+    raw = chain.pending.raw.get(tx_hash)
+    return None if raw is None else hexbytes(raw)
+
+
+def eth_create_access_list(node: Node, call: p.CallArgs, ref: p.BlockRef) -> Any:
+    """geth's answer: ``{accessList, gasUsed}``, and ``error`` when the call fails with it."""
+    from collective.node import tracing
+
+    _check_chain_id(node, call)
+    chain = node.chain
+    state = _call_state(node, ref)
+    sender = call.sender or Address(b"\x00" * 20)
+    gas = call.gas if call.gas is not None else chain.head.gas_limit
+    try:
+        entries, result = tracing.create_access_list(
+            chain.evm, state, sender=sender, to=call.to, data=call.data, value=call.value, gas=gas
+        )
+    except RpcError:
+        raise
+    except Exception as exc:  # py-evm validation: intrinsic gas, nonce, balance
+        raise rejected(_validation_message(str(exc))) from None
+    answer: dict[str, Any] = {
+        "accessList": tracing.access_list_json(entries),
+        "gasUsed": hexint(result.gas_used),
+    }
+    if result.error is not None:
+        answer["error"] = (
+            "execution reverted" if isinstance(result.error, Revert) else str(result.error)
+        )
+    return answer
+
+
+def eth_get_proof(node: Node, who: Address, slots: list[int], ref: p.BlockRef) -> Any:
+    from collective.node import tracing
+
+    header = node.chain.head if ref.tag == "pending" else _header(node, ref)
+    return tracing.proof(node.chain.db, bytes(header.state_root), bytes(who), slots)
+
+
+def debug_trace_transaction(node: Node, tx_hash: bytes, options: p.TraceOptions) -> Any:
+    """geth's ``callTracer`` (options ``onlyTopCall``, ``withLog``) over a sealed transaction,
+    re-executed on its block's starting state."""
+    from collective.node import tracing
+
+    chain = node.chain
+    stored = chain.store.tx(tx_hash)
+    if stored is None:
+        raise rejected(f"transaction 0x{tx_hash.hex()} not found")
+    header = chain.header_at(stored.block)
+    parent = chain.header_at(stored.block - 1)
+    assert header is not None and parent is not None
+    from collective.node.store import row_ids
+
+    rows = chain.store.query(
+        "SELECT raw FROM txs WHERE id BETWEEN ? AND ? ORDER BY id", row_ids(stored.block)
+    )
+    txs = [chain.evm.decode_transaction(bytes(row[0])) for row in rows]
+    computation = tracing.replay(chain.evm, bytes(parent.state_root), header, txs, stored.index)
+    tx = txs[stored.index]
+    receipt = json.loads(stored.receipt)
+    kind = "CREATE" if tx.to == b"" else "CALL"
+    return tracing.call_frame(
+        computation,
+        kind=kind,
+        sender=stored.sender,
+        gas=int(tx.gas),
+        gas_used=int(receipt["gasUsed"], 16),
+        only_top=options.only_top_call,
+        with_log=options.with_log,
+    )
 
 
 # --- handlers: blocks and transactions -----------------------------------------------------
@@ -725,6 +807,13 @@ METHODS: dict[str, Method] = {
         eth_get_tx_by_block_hash_and_index, (BLOCK_HASH, INDEX)
     ),
     "eth_getTransactionReceipt": Method(eth_get_transaction_receipt, (TX_HASH,)),
+    "eth_getRawTransactionByHash": Method(eth_get_raw_transaction_by_hash, (TX_HASH,)),
+    "eth_createAccessList": Method(eth_create_access_list, (TRANSACTION, PENDING_BLOCK)),
+    "eth_getProof": Method(eth_get_proof, (ADDRESS, p.Param("storageKeys", p.storage_keys), BLOCK)),
+    "debug_traceTransaction": Method(
+        debug_trace_transaction,
+        (TX_HASH, p.Param("options", p.trace_options, required=False, default=p.CALL_TRACER)),
+    ),
     "eth_getBlockReceipts": Method(eth_get_block_receipts, (p.Param("block", p.block_ref),)),
     "eth_sendRawTransaction": Method(eth_send_raw_transaction, (p.Param("transaction", p.data),)),
     "eth_sendTransaction": Method(

@@ -10,6 +10,7 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from collective.node import Genesis, Node, NodeConfig
 from collective.node.dev import dev_keys
@@ -61,3 +62,104 @@ def test_estimate_is_the_lowest_gas_that_does_not_fail(node: Node, account: Loca
         node, "eth_sendRawTransaction", signed(account, 0, to=to_checksum_address(CALLER), gas=gas)
     )
     assert ok(node, "eth_getTransactionReceipt", tx_hash)["status"] == "0x1"
+
+
+def test_raw_transaction_by_hash(node: Node, account: LocalAccount) -> None:
+    raw = signed(account, 0)
+    tx_hash = ok(node, "eth_sendRawTransaction", raw)
+    assert ok(node, "eth_getRawTransactionByHash", tx_hash) == raw
+    queued = signed(account, 5)
+    assert ok(node, "eth_getRawTransactionByHash", ok(node, "eth_sendRawTransaction", queued)) == (
+        queued
+    )
+    assert ok(node, "eth_getRawTransactionByHash", "0x" + "ab" * 32) is None
+
+
+def test_create_access_list(node: Node, account: LocalAccount) -> None:
+    call = {"from": account.address, "to": "0x" + CALLER.hex()}
+    found = ok(node, "eth_createAccessList", call)
+    assert found["accessList"] == [
+        {"address": "0x" + CALLEE.hex(), "storageKeys": ["0x" + "00" * 32]}
+    ]
+    assert "error" not in found
+    # the gas it reports is what the call costs with that list (the list's intrinsic included)
+    used = int(found["gasUsed"], 16)
+    plain = int(ok(node, "eth_estimateGas", call), 16)
+    assert abs(used - plain) < 1000 and used != plain
+    transfer = ok(node, "eth_createAccessList", {"from": account.address, "to": "0x" + "33" * 20})
+    assert transfer == {"accessList": [], "gasUsed": hex(21000)}
+
+
+def test_call_tracer(node: Node, account: LocalAccount) -> None:
+    tx_hash = ok(
+        node,
+        "eth_sendRawTransaction",
+        signed(account, 0, to=to_checksum_address(CALLER), gas=100_000, value=0),
+    )
+    receipt = ok(node, "eth_getTransactionReceipt", tx_hash)
+    trace = ok(node, "debug_traceTransaction", tx_hash, {"tracer": "callTracer"})
+    assert trace["type"] == "CALL" and trace["from"] == account.address.lower()
+    assert trace["to"] == "0x" + CALLER.hex()
+    assert trace["gas"] == hex(100_000) and trace["gasUsed"] == receipt["gasUsed"]
+    assert trace["input"] == "0x" and trace["value"] == "0x0"
+    (inner,) = trace["calls"]
+    assert inner["type"] == "CALL" and inner["from"] == "0x" + CALLER.hex()
+    assert inner["to"] == "0x" + CALLEE.hex() and "error" not in inner
+    assert 22_100 < int(inner["gasUsed"], 16) < int(inner["gas"], 16)
+    only_top = {"tracer": "callTracer", "tracerConfig": {"onlyTopCall": True}}
+    top = ok(node, "debug_traceTransaction", tx_hash, only_top)
+    assert "calls" not in top
+    logged = ok(node, "debug_traceTransaction", tx_hash,
+                {"tracer": "callTracer", "tracerConfig": {"withLog": True}})  # fmt: skip
+    assert logged["calls"][0]["logs"][0]["topics"] == ["0x" + "00" * 31 + "aa"]
+    refused = error(node, "debug_traceTransaction", tx_hash, {"tracer": "prestateTracer"})
+    assert refused["code"] == -32602 and "callTracer" in refused["message"]
+    assert error(node, "debug_traceTransaction", "0x" + "ab" * 32)["code"] == -32000
+    # the second transaction of a block is traced on the state the first one left: the slot
+    # is set, so the callee needs less than it did (a warm no-op SSTORE), and with too little
+    # gas it runs out while the caller reverts
+    held = Node(NodeConfig(dev=True, genesis=node.config.genesis, block_time=3600))
+    first = ok(held, "eth_sendRawTransaction", signed(account, 0, to=to_checksum_address(CALLER),
+                                                     gas=100_000, value=0))  # fmt: skip
+    second = ok(held, "eth_sendRawTransaction", signed(account, 1, to=to_checksum_address(CALLER),
+                                                      gas=100_000, value=0))  # fmt: skip
+    starved = ok(held, "eth_sendRawTransaction", signed(account, 2, to=to_checksum_address(CALLER),
+                                                       gas=25_500, value=0))  # fmt: skip
+    held.chain.seal()
+    traces = [ok(held, "debug_traceTransaction", h) for h in (first, second, starved)]
+    assert int(traces[1]["calls"][0]["gasUsed"], 16) < int(traces[0]["calls"][0]["gasUsed"], 16)
+    assert traces[1]["gasUsed"] == ok(held, "eth_getTransactionReceipt", second)["gasUsed"]
+    assert traces[2]["error"] == "execution reverted"
+    assert traces[2]["calls"][0]["error"] == "out of gas"
+
+
+def test_get_proof_verifies_against_the_state_root(node: Node, account: LocalAccount) -> None:
+    import rlp
+    from trie.hexary import HexaryTrie
+
+    ok(node, "eth_sendRawTransaction", signed(account, 0))
+    block = ok(node, "eth_getBlockByNumber", "latest", False)
+    root = bytes.fromhex(block["stateRoot"][2:])
+    for who, slots in ((account.address, []), ("0x" + CALLER.hex(), [7, 8])):
+        found = ok(node, "eth_getProof", who, [hex(s) for s in slots], "latest")
+        nodes = [rlp.decode(bytes.fromhex(n[2:])) for n in found["accountProof"]]
+        encoded = HexaryTrie.get_from_proof(root, keccak(bytes.fromhex(who[2:])), nodes)
+        nonce, _balance, storage_root, code_hash = rlp.decode(encoded)
+        assert found["nonce"] == hex(int.from_bytes(nonce, "big"))
+        assert found["balance"] == ok(node, "eth_getBalance", who, "latest")
+        assert found["storageHash"] == "0x" + storage_root.hex()
+        assert found["codeHash"] == "0x" + code_hash.hex()
+        for slot, entry in zip(slots, found["storageProof"], strict=True):
+            proof = [rlp.decode(bytes.fromhex(n[2:])) for n in entry["proof"]]
+            value = HexaryTrie.get_from_proof(storage_root, keccak(slot.to_bytes(32, "big")), proof)
+            assert entry["value"] == hex(
+                rlp.decode(value, sedes=rlp.sedes.big_endian_int) if value else 0
+            )
+    assert (
+        ok(node, "eth_getProof", "0x" + CALLER.hex(), ["0x7"], "latest")["storageProof"][0]["value"]
+        == "0x9"
+    )
+    # an absent account proves its absence
+    missing = ok(node, "eth_getProof", "0x" + "44" * 20, [], "latest")
+    nodes = [rlp.decode(bytes.fromhex(n[2:])) for n in missing["accountProof"]]
+    assert HexaryTrie.get_from_proof(root, keccak(b"\x44" * 20), nodes) == b""

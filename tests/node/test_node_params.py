@@ -43,6 +43,8 @@ EXAMPLES: dict[Callable[[Any, str], Any], Any] = {
     p.percentiles: [],
     p.anvil_number: "0x1",
     p.no_overrides: {},
+    p.storage_keys: ["0x0"],
+    p.trace_options: {"tracer": "callTracer"},
 }
 WRONG_SHAPE = {"bogus": True}  # no parameter of any method takes this
 
