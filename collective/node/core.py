@@ -95,6 +95,7 @@ class NodeChain:
         self.db = AtomicDB(self.store.kv)
         self.evm = Evm(self.db, self.chain_id, vm_class)
         self.pending = Pending()
+        self.storage_error: str | None = None  # why the last block could not be stored
         self.time_offset = 0
         self._head_state: StateAPI | None = None
         self._head_rules: Rules | None = None
@@ -168,6 +169,12 @@ class NodeChain:
 
         ``sender``, when given, was recovered from these same bytes by
         :func:`collective.node.senders.recover` (in the helper process)."""
+        if self.storage_error is not None:
+            raise rejected(
+                f"the node cannot store blocks now ({self.storage_error}); it refuses new "
+                "transactions until it can (reads go on; the pool is sealed once the disk "
+                "has room)"
+            )
         if len(raw) > MAX_TX_SIZE:
             raise rejected("oversized data")
         try:

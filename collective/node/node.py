@@ -6,6 +6,7 @@ access goes through :attr:`Node.lock`.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,10 +21,12 @@ from collective.node.filters import Filters
 from collective.node.genesis import Genesis
 from collective.node.permissioning import Permissioning
 from collective.node.senders import SenderPool
-from collective.node.store import SyncMode
+from collective.node.store import StorageError, SyncMode
 
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
 DEFAULT_MAX_BATCH = 2000
+RETRY_SECONDS = 1.0  # between attempts to seal while the database cannot be written
+log = logging.getLogger("collective.node")
 
 
 @dataclass(frozen=True)
@@ -84,29 +87,71 @@ class Node:
         if not self.instant:
             return []
         with self.lock:
-            return self.chain.seal_all() if self.chain.pending.txs else []
+            return self._seal(everything=True) if self.chain.pending.txs else []
 
-    # --- timed sealing ------------------------------------------------------------------------
+    # --- sealing ------------------------------------------------------------------------------
+
+    def _seal(self, *, everything: bool) -> list[Sealed]:
+        """Seal the pool (all of it, or one block). A block that cannot be stored (the disk is
+        full, the database cannot be written) leaves the pool as it was: the failure is
+        logged once, new transactions are refused with it (:attr:`NodeChain.storage_error`)
+        while reads go on, and the sealer thread tries again every :data:`RETRY_SECONDS`
+        until a block commits."""
+        chain = self.chain
+        try:
+            sealed = chain.seal_all() if everything else [chain.seal()]
+        except StorageError as exc:
+            if chain.storage_error is None:
+                log.error(
+                    "%s; %d answered transactions wait in the pool, sealing is retried every %s s",
+                    exc.message,
+                    len(chain.pending.txs),
+                    RETRY_SECONDS,
+                )
+            chain.storage_error = exc.message
+            return []
+        if chain.storage_error is not None:
+            log.warning("the chain database is writable again: sealing resumed")
+            chain.storage_error = None
+        return sealed
 
     def start(self) -> None:
-        if self.config.block_time is not None and self._sealer is None:
+        if self._sealer is None:
             self._sealer = threading.Thread(target=self._seal_loop, name="sealer", daemon=True)
             self._sealer.start()
 
     def _seal_loop(self) -> None:
-        period = float(self.config.block_time or 1.0)
-        while not self._stop.wait(period):
+        """A block every ``block_time`` seconds; in instant mode, retries of a failed seal."""
+        period = self.config.block_time
+        while not self._stop.wait(RETRY_SECONDS if period is None else period):
             with self.lock:
-                if self.chain.pending.txs:
-                    self.chain.seal()
+                failed = self.chain.storage_error is not None
+                if self.chain.pending.txs and (period is not None or failed):
+                    self._seal(everything=period is None)
 
     def close(self) -> None:
+        """Stop: the sealer first, then seal what the pool holds, then close the database.
+
+        Every transaction in the pool was answered with its hash, so an orderly stop seals
+        them rather than dropping them: sealing is this node's own decision (it is the
+        authority), costs nothing while the node runs, and leaves no window in which a
+        restarted node would re-admit them under other rules (AccountRules, nonces) than
+        the ones they were answered under. What cannot be sealed (the database cannot be
+        written) is logged with every hash."""
         self._stop.set()
         if self._sealer is not None:
             self._sealer.join(timeout=10)
         if self.senders is not None:
             self.senders.close()
         with self.lock:
+            if self.chain.pending.txs:
+                self._seal(everything=True)
+                for tx in self.chain.pending.txs:
+                    log.error(
+                        "transaction 0x%s was not sealed before the node stopped: %s",
+                        bytes(tx.hash).hex(),
+                        self.chain.storage_error,
+                    )
             self.chain.close()
 
     def with_config(self, **changes: object) -> NodeConfig:

@@ -16,6 +16,10 @@ Why SQLite (stdlib ``sqlite3``) rather than LMDB or LevelDB:
   query planner picks from, so ``eth_getLogs`` never scans receipts; LMDB would need a
   hand-built index per key and a new dependency. Readers in WAL mode never block the writer.
 
+**A full disk.** A block that cannot be written (``SQLITE_FULL``, an I/O error) is rolled back
+whole and raises :class:`StorageError`; the writes it carried go back to the pending set for
+the next attempt, and the node keeps its pool and retries (:mod:`collective.node.node`).
+
 **One node per data directory.** The store holds an exclusive lock on ``node.lock`` beside the
 database for its whole life (:class:`DataDirLock`); a second node on the same directory is
 refused, naming the process that holds it.
@@ -112,6 +116,11 @@ def _check_schema(conn: sqlite3.Connection, path: Path | None) -> None:
         )
 
 
+class StorageError(NodeError):
+    """A block could not be written to the chain database (the disk is full, the file cannot
+    be written); nothing of it was stored, and the caller keeps what it would have stored."""
+
+
 class DataDirLock:
     """One node per data directory: an exclusive ``flock`` on :data:`LOCK_NAME`, held for the
     life of the store (the kernel drops it when the process ends, however it ends). Two nodes
@@ -202,6 +211,15 @@ class KeyValue(BaseDB):
         for key in deletes:
             self._cache.pop(key, None)
         return upserts, deletes
+
+    def restore_pending(self, upserts: list[tuple[bytes, bytes]], deletes: list[bytes]) -> None:
+        """Put back writes :meth:`take_pending` took, for a commit that failed (later writes
+        of the same keys win)."""
+        for key, value in upserts:
+            self._pending.setdefault(key, value)
+        for key in deletes:
+            self._pending.setdefault(key, _DELETED)
+            self._cache.pop(key, None)
 
     def discard_pending(self) -> None:
         self._pending.clear()
@@ -315,6 +333,25 @@ class Store:
     ) -> None:
         """Write the block, everything py-evm wrote for it, and move the head, atomically."""
         upserts, deletes = self.kv.take_pending()
+        try:
+            self._write_block(block, txs, logs, meta, upserts, deletes)
+        except sqlite3.Error as exc:
+            self.kv.restore_pending(upserts, deletes)  # the next attempt writes them again
+            raise StorageError(
+                f"cannot store block {block.number} in the chain database {self.path}: {exc}"
+            ) from exc
+        if self._checkpointer is not None:
+            self._checkpointer.block_committed()
+
+    def _write_block(
+        self,
+        block: StoredBlock,
+        txs: Iterable[StoredTx],
+        logs: Iterable[StoredLog],
+        meta: dict[str, bytes] | None,
+        upserts: list[tuple[bytes, bytes]],
+        deletes: list[bytes],
+    ) -> None:
         with self._lock:
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
@@ -357,10 +394,9 @@ class Store:
                 conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta_rows.items())
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite may have rolled back by itself (disk full)
+                    conn.execute("ROLLBACK")
                 raise
-        if self._checkpointer is not None:
-            self._checkpointer.block_committed()
 
     def truncate_after(self, number: int) -> None:
         """Forget every block above ``number`` (dev snapshots); state nodes stay (they are
@@ -494,6 +530,7 @@ __all__ = [
     "LOCK_NAME",
     "DataDirLock",
     "KeyValue",
+    "StorageError",
     "Store",
     "StoredBlock",
     "StoredLog",

@@ -10,8 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.node.conftest import REPO, NodeProcess, call
 
 
@@ -52,3 +50,19 @@ def test_second_node_on_a_data_dir_is_refused_naming_the_holder(
     again = spawn_node(["--data-dir", str(data_dir), "--dev"])
     receipt = _receipt(again.url, tx_hash)
     assert receipt is not None and receipt["status"] == "0x1"
+
+
+def test_orderly_stop_seals_every_answered_transaction(
+    tmp_path: Path, spawn_node: Callable[[list[str]], NodeProcess]
+) -> None:
+    data_dir = tmp_path / "chain"
+    # a block time far beyond the test: only the stop can seal them
+    node = spawn_node(["--data-dir", str(data_dir), "--dev", "--block-time", "600"])
+    hashes = [_send(node.url) for _ in range(5)]
+    assert all(_receipt(node.url, tx_hash) is None for tx_hash in hashes)  # still pending
+    node.process.terminate()  # SIGTERM: an orderly stop
+    assert node.process.wait(timeout=30) == 0
+    again = spawn_node(["--data-dir", str(data_dir), "--dev", "--block-time", "600"])
+    for tx_hash in hashes:
+        receipt = _receipt(again.url, tx_hash)
+        assert receipt is not None and receipt["status"] == "0x1", tx_hash
