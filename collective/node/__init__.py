@@ -14,7 +14,9 @@ Modules, one concern each::
     params          JSON-RPC params declared per method, validated as geth (-32602 naming them)
     render          blocks, transactions, receipts, logs as JSON
     rpc             the dispatcher: method table, single and batch requests
+    tracing         access lists, call traces (callTracer), Merkle proofs (eth_getProof)
     server          the HTTP server
+    websocket       JSON-RPC over WebSocket on the same port, eth_subscribe
     node            Node and NodeConfig: the pieces assembled
 """
 

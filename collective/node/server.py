@@ -1,6 +1,7 @@
 """The HTTP side: a threading HTTP/1.1 server (stdlib) that hands each POST body to the
 dispatcher. Bodies above the node's ``max_body`` are refused unread (413 with a JSON-RPC
-error); keep-alive connections are reused; GET answers a one-line health check.
+error); keep-alive connections are reused; GET answers a one-line health check, or with ``Upgrade:
+websocket`` becomes a WebSocket connection (:mod:`collective.node.websocket`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def do_GET(self) -> None:
+        from collective.node import websocket
+
+        if websocket.is_upgrade(self.headers):  # JSON-RPC over WebSocket, eth_subscribe
+            self.close_connection = True
+            websocket.serve(self.server.node, self.connection, self.requestline, self.headers)
+            return
         self._send(200, f"{self.server.node.client_version}\n".encode(), "text/plain")
 
     def do_POST(self) -> None:

@@ -163,3 +163,52 @@ def test_get_proof_verifies_against_the_state_root(node: Node, account: LocalAcc
     missing = ok(node, "eth_getProof", "0x" + "44" * 20, [], "latest")
     nodes = [rlp.decode(bytes.fromhex(n[2:])) for n in missing["accountProof"]]
     assert HexaryTrie.get_from_proof(root, keccak(b"\x44" * 20), nodes) == b""
+
+
+def test_websocket_subscriptions_receive_new_heads_and_logs(
+    node: Node, account: LocalAccount
+) -> None:
+    import json
+
+    import requests
+    from websockets.sync.client import connect
+
+    from collective.node.server import serve_in_thread
+
+    server = serve_in_thread(node)
+    url = server.url.replace("http://", "ws://")
+    try:
+        with connect(url, open_timeout=10) as ws:
+
+            def ask(method: str, *params: Any) -> Any:
+                ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": method,
+                                    "params": list(params)}))  # fmt: skip
+                return json.loads(ws.recv(timeout=10))
+
+            assert ask("eth_chainId")["result"] == hex(CHAIN_ID)  # any method, as over HTTP
+            heads = ask("eth_subscribe", "newHeads")["result"]
+            logs = ask("eth_subscribe", "logs", {"address": "0x" + CALLEE.hex()})["result"]
+            other = ask("eth_subscribe", "logs", {"address": "0x" + "55" * 20})["result"]
+            assert len({heads, logs, other}) == 3
+            bad = ask("eth_subscribe", "pendingHeads")["error"]
+            assert bad["code"] == -32602 and "newHeads" in bad["message"]
+            raw = signed(account, 0, to=to_checksum_address(CALLER), gas=100_000, value=0)
+            send = {"jsonrpc": "2.0", "id": 2, "method": "eth_sendRawTransaction", "params": [raw]}
+            sent = requests.post(server.url, json=send, timeout=10).json()
+            tx_hash = sent["result"]
+            got = [json.loads(ws.recv(timeout=10)) for _ in range(2)]
+            assert {g["method"] for g in got} == {"eth_subscription"}
+            by_sub = {g["params"]["subscription"]: g["params"]["result"] for g in got}
+            assert by_sub[heads]["number"] == "0x1"
+            assert by_sub[heads]["hash"] == ok(node, "eth_getBlockByNumber", "0x1", False)["hash"]
+            assert by_sub[logs]["transactionHash"] == tx_hash
+            assert by_sub[logs]["address"] == "0x" + CALLEE.hex()
+            assert other not in by_sub
+            assert ask("eth_unsubscribe", heads)["result"] is True
+            assert ask("eth_unsubscribe", heads)["result"] is False
+        # a plain GET still answers the health check
+        assert requests.get(server.url, timeout=10).text.startswith("collective")
+    finally:
+        server.shutdown()
+        server.server_close()
+        node.close()
