@@ -212,3 +212,44 @@ def test_websocket_subscriptions_receive_new_heads_and_logs(
         server.shutdown()
         server.server_close()
         node.close()
+
+
+def test_ethers_websocket_provider_watches_blocks_and_logs(
+    node: Node, account: LocalAccount
+) -> None:
+    import json
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    from collective.node.server import serve_in_thread
+
+    repo = Path(__file__).resolve().parents[2]
+    program = shutil.which("node")
+    if program is None or not (repo / "node_modules" / "ethers").is_dir():
+        pytest.skip("node or node_modules/ethers is not installed (npm ci)")
+    server = serve_in_thread(node)
+    script = Path(__file__).with_name("ethers_ws.mjs")
+    url = server.url.replace("http://", "ws://")
+    topic = "0x" + "00" * 31 + "aa"
+    watcher = subprocess.Popen(
+        [program, str(script), url, to_checksum_address(CALLEE), topic],
+        cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert watcher.stdout is not None
+        ready = json.loads(watcher.stdout.readline() or "{}")
+        assert ready.get("ready") and ready["chainId"] == CHAIN_ID, watcher.stderr
+        raw = signed(account, 0, to=to_checksum_address(CALLER), gas=100_000, value=0)
+        tx_hash = ok(node, "eth_sendRawTransaction", raw)  # sealed before it is answered
+        out, err = watcher.communicate(timeout=60)
+        assert watcher.returncode == 0, err
+        seen = json.loads(out)
+        assert 1 in seen["blocks"]
+        assert seen["logs"] == [{"address": to_checksum_address(CALLEE), "tx": tx_hash, "block": 1}]
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+        server.shutdown()
+        server.server_close()
+        node.close()
