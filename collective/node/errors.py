@@ -11,8 +11,9 @@
             (``invalid argument 1 (block): hex number with leading zero digits``; see
             :mod:`collective.node.params`), and geth's eth_getLogs range errors (``invalid
             block range params``, ``block range extends beyond current head block``)
--32000      the transaction was refused (nonce too low/high, insufficient funds, intrinsic gas
-            too low, exceeds block gas limit, invalid chain id, invalid sender, not permitted);
+-32000      the transaction was refused (nonce too low, replacement transaction underpriced,
+            txpool is full, insufficient funds, intrinsic gas too low, exceeds block gas limit,
+            invalid chain id, invalid sender, not permitted);
             or, looked up by hash, it was dropped from the pool unmined (``transaction 0x… was
             dropped: sender 0x… is not permitted by AccountRules at block N``)
 3           execution reverted; ``data`` holds the revert data (0x-hex), as geth and anvil send

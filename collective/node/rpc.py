@@ -392,6 +392,7 @@ def debug_trace_transaction(node: Node, tx_hash: bytes, options: p.TraceOptions)
         gas_used=int(receipt["gasUsed"], 16),
         only_top=options.only_top_call,
         with_log=options.with_log,
+        log_offset=int(receipt["logs"][0]["logIndex"], 16) if receipt["logs"] else 0,
     )
 
 

@@ -153,8 +153,10 @@ def call_frame(
     gas_used: int,
     only_top: bool = False,
     with_log: bool = False,
+    log_offset: int = 0,
 ) -> dict[str, Any]:
-    """One frame of geth's call tracer, with its children unless ``only_top``."""
+    """One frame of geth's call tracer, with its children unless ``only_top``; with
+    ``with_log`` each frame's logs, ``index`` counted in the block from ``log_offset``."""
     msg = computation.msg
     to = bytes(msg.storage_address if kind in ("CREATE", "CREATE2") else msg.code_address)
     frame: dict[str, Any] = {
@@ -176,16 +178,22 @@ def call_frame(
         if reason is not None:
             frame["revertReason"] = reason
     if with_log and not computation.is_error:
-        frame["logs"] = [
-            {"address": "0x" + bytes(a).hex(), "topics": [hexbytes(t.to_bytes(32, "big"))
-                                                            for t in topics],
-             "data": hexbytes(d)}
-            for _, a, topics, d in sorted(computation._log_entries)  # type: ignore[attr-defined]
-        ]  # fmt: skip
+        logs = [
+            {
+                "address": "0x" + bytes(address).hex(),
+                "topics": [hexbytes(t.to_bytes(32, "big")) for t in topics],
+                "data": hexbytes(data),
+                "index": hexint(log_offset + counter),
+                "position": hexint(len(computation.children)),
+            }
+            for counter, address, topics, data in sorted(computation._log_entries)  # type: ignore[attr-defined]
+        ]
+        if logs:  # omitted when empty, as geth
+            frame["logs"] = logs
     calls = []
     if not only_top:
         for child in computation.children:
-            calls.append(_child(child, msg, with_log))
+            calls.append(_child(child, msg, with_log, log_offset))
     if calls:
         frame["calls"] = calls
     frame["value"] = hexint(msg.value) if kind not in ("STATICCALL", "DELEGATECALL") else None
@@ -195,7 +203,7 @@ def call_frame(
     return frame
 
 
-def _child(child: ComputationAPI, parent: Any, with_log: bool) -> dict[str, Any]:
+def _child(child: ComputationAPI, parent: Any, with_log: bool, log_offset: int) -> dict[str, Any]:
     msg = child.msg
     if msg.is_create:
         kind = "CREATE"
@@ -212,6 +220,7 @@ def _child(child: ComputationAPI, parent: Any, with_log: bool) -> dict[str, Any]
         gas=int(msg.gas),
         gas_used=int(child.get_gas_used()),
         with_log=with_log,
+        log_offset=log_offset,
     )
 
 

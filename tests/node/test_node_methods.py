@@ -253,3 +253,62 @@ def test_ethers_websocket_provider_watches_blocks_and_logs(
         server.shutdown()
         server.server_close()
         node.close()
+
+
+@pytest.mark.anvil
+def test_shapes_match_anvil(anvil: str, node: Node, account: LocalAccount) -> None:
+    """The same contracts on anvil (anvil_setCode) and the node: the new methods answer the
+    same shapes, and the same values where the two chains agree."""
+    import requests
+
+    def on_anvil(method: str, *params: Any) -> Any:
+        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}
+        reply = requests.post(anvil, json=body, timeout=30).json()
+        assert "error" not in reply, (method, reply)
+        return reply["result"]
+
+    snapshot = on_anvil("evm_snapshot")
+    try:
+        on_anvil("anvil_setCode", "0x" + CALLEE.hex(), "0x" + CALLEE_CODE.hex())
+        on_anvil("anvil_setCode", "0x" + CALLER.hex(), "0x" + CALLER_CODE.hex())
+        on_anvil("anvil_setStorageAt", "0x" + CALLER.hex(), "0x7", "0x" + "00" * 31 + "09")
+        call = {"from": account.address, "to": "0x" + CALLER.hex()}
+        transfer = {"from": account.address, "to": "0x" + "33" * 20, "value": "0x1"}
+        for method, params in (
+            ("eth_estimateGas", [transfer]),
+            ("eth_estimateGas", [call]),
+            ("eth_createAccessList", [call, "latest"]),
+        ):
+            assert ok(node, method, *params) == on_anvil(method, *params), method
+        slot = "0x" + "00" * 31 + "07"
+        mine = ok(node, "eth_getProof", "0x" + CALLER.hex(), [slot], "latest")
+        theirs = on_anvil("eth_getProof", "0x" + CALLER.hex(), [slot], "latest")
+        assert mine.keys() == theirs.keys()
+        assert mine["storageProof"][0].keys() == theirs["storageProof"][0].keys()
+        assert mine["storageProof"][0]["value"] == theirs["storageProof"][0]["value"] == "0x9"
+        assert mine["storageHash"] == theirs["storageHash"]  # the same one-slot storage trie
+        chain_id = int(on_anvil("eth_chainId"), 16)
+        nonce = int(on_anvil("eth_getTransactionCount", account.address, "latest"), 16)
+        fields = {"to": to_checksum_address(CALLER), "gas": 100_000, "value": 0}
+        raw_anvil = signed(account, nonce, chainId=chain_id, **fields)
+        hash_anvil = on_anvil("eth_sendRawTransaction", raw_anvil)
+        on_anvil("evm_mine")
+        raw_node = signed(account, 0, **fields)
+        hash_node = ok(node, "eth_sendRawTransaction", raw_node)
+        assert on_anvil("eth_getRawTransactionByHash", hash_anvil) == raw_anvil
+        assert ok(node, "eth_getRawTransactionByHash", hash_node) == raw_node
+        tracer = {"tracer": "callTracer", "tracerConfig": {"withLog": True}}
+        mine = ok(node, "debug_traceTransaction", hash_node, tracer)
+        theirs = on_anvil("debug_traceTransaction", hash_anvil, tracer)
+
+        def same(a: dict[str, Any], b: dict[str, Any]) -> None:
+            assert a.keys() == b.keys(), (a, b)
+            for key in ("type", "from", "to", "gas", "gasUsed", "input", "value", "error", "logs"):
+                if key != "gas" or a is not mine:  # geth's top frame: the tx's gas (anvil's:
+                    assert a.get(key) == b.get(key), (key, a, b)  # less the intrinsic gas)
+            for x, y in zip(a.get("calls", []), b.get("calls", []), strict=True):
+                same(x, y)
+
+        same(mine, theirs)
+    finally:
+        on_anvil("evm_revert", snapshot)
