@@ -113,7 +113,7 @@ def setup(url: str) -> tuple[Collective, str]:
     dev = chain.dev_accounts
     with tempfile.TemporaryDirectory() as scratch:
         suite = deploy_suite(chain, dev[0], manifest_path=Path(scratch) / "m.json", fresh=True)
-    admin = Collective(chain, suite, dev[0])
+    admin = Collective(chain, suite, dev[0], custom_terms=True)  # bench:... categories
     org = dev[9]
     admin.orgs.admit(org.address)
     admin.as_account(org).policies.publish(b"benchmark policy", "https://example.org", [RESEARCH])
