@@ -17,8 +17,8 @@ import {PolicyRegistry} from "./PolicyRegistry.sol";
 ///      relayers submit them in, the subject's later intent wins: an older signed renewal can
 ///      neither front-run nor outlive a later signed withdrawal. A nonce may run at most
 ///      NONCE_CLOCK_SKEW ms ahead of the relaying block's time (`NonceInFuture`), and a direct
-///      call moves the nonce past block.timestamp * 1000 + NONCE_CLOCK_SKEW: so a direct call
-///      voids every request that could be relayed in its block, and no
+///      call moves the nonce to at least block.timestamp * 1000 + NONCE_CLOCK_SKEW: so a direct
+///      call voids every request signed before it by a clock less than that far ahead, and no
 ///      signed nonce can push the consent's nonce out of reach of the next direct call (which
 ///      would make the consent impossible to withdraw). A withdrawal,
 ///      direct or signed, is accepted even when nothing is active: it then only cancels the
@@ -320,8 +320,7 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
     ///      block is void. Signed nonces never exceed block ms + skew, so this cannot overflow.
     function _directNonce(Consent storage c) private view returns (uint64 next) {
         next = c.nonce + 1;
-        // One past the largest nonce a request may carry in this block: none relayable now survives.
-        uint64 floor = uint64(block.timestamp) * 1000 + NONCE_CLOCK_SKEW + 1;
+        uint64 floor = uint64(block.timestamp) * 1000 + NONCE_CLOCK_SKEW;
         if (next < floor) next = floor;
     }
 

@@ -142,7 +142,7 @@ def build_machine(world: World, chain) -> type[RuleBasedStateMachine]:
         def direct_nonce(self, m: ModelConsent) -> None:
             # A direct call: nonce = max(nonce + 1, block time in ms + the allowed clock skew);
             # the clock is the block's.
-            m.nonce = max(m.nonce + 1, self.model.now * 1000 + 600_000 + 1)
+            m.nonce = max(m.nonce + 1, self.model.now * 1000 + 600_000)
 
         @rule(
             s=st.sampled_from(subjects),

@@ -86,7 +86,7 @@ contract PolicyHashTest is LedgerFixture {
 /// @notice Issue 10, item 6: nonces order the subject's intents. A signed request is valid iff
 ///         stored nonce <= its nonce <= block ms + NONCE_CLOCK_SKEW (else InvalidNonce, or
 ///         NonceInFuture above the window) and sets stored = nonce + 1; a direct call sets
-///         stored = max(stored + 1, block.timestamp * 1000 + NONCE_CLOCK_SKEW + 1); a withdrawal of an
+///         stored = max(stored + 1, block.timestamp * 1000 + NONCE_CLOCK_SKEW); a withdrawal of an
 ///         inactive consent cancels pending signatures instead of reverting. So no signed nonce
 ///         can put a consent out of reach of its owner's direct withdrawal.
 contract NonceOrderTest is LedgerFixture {
@@ -184,24 +184,23 @@ contract NonceOrderTest is LedgerFixture {
         vm.assertTrue(_covered(), "relayed five seconds later");
     }
 
-    /// @dev A direct call puts the stored nonce one past the window (two in one block: two
-    ///      past): a nonce below it is InvalidNonce (checked first), one at it NonceInFuture, and
-    ///      a second later the client's nonce (the stored one) is accepted: no state locks signed
-    ///      requests out.
+    /// @dev Two direct calls in one block put the stored nonce one past the window: a nonce below
+    ///      it is InvalidNonce (checked first), one at it NonceInFuture, and a second later the
+    ///      client's nonce (the stored one) is accepted: no state locks signed requests out.
     function test_storedNonceAheadOfTheWindowReopensASecondLater() public {
         _grantDirect();
         vm.prank(patient);
         ledger.withdraw(patient, lab, RESEARCH, HEALTH);
         uint64 latest = _latestNonce();
-        vm.assertEq(uint256(_storedNonce()), uint256(latest) + 2, "stored = window + 2");
+        vm.assertEq(uint256(_storedNonce()), uint256(latest) + 1, "stored = window + 1");
         ConsentRegistry.SignedGrant memory below = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(latest));
         vm.expectRevert(
-            abi.encodeWithSelector(ConsentRegistry.InvalidNonce.selector, _consentId(), latest + 2, latest)
+            abi.encodeWithSelector(ConsentRegistry.InvalidNonce.selector, _consentId(), latest + 1, latest)
         );
         _relayGrant(lab, below);
-        ConsentRegistry.SignedGrant memory atEdge = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(latest + 2));
+        ConsentRegistry.SignedGrant memory atEdge = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(latest + 1));
         vm.expectRevert(
-            abi.encodeWithSelector(ConsentRegistry.NonceInFuture.selector, _consentId(), latest + 2, latest)
+            abi.encodeWithSelector(ConsentRegistry.NonceInFuture.selector, _consentId(), latest + 1, latest)
         );
         _relayGrant(lab, atEdge);
         vm.warp(block.timestamp + 1);
@@ -249,15 +248,15 @@ contract NonceOrderTest is LedgerFixture {
 
     function test_directGrantMovesNonceToBlockTimePlusSkew() public {
         _grantDirect();
-        vm.assertEq(uint256(_storedNonce()), uint256(_msNow()) + SKEW + 1, "stored = block.timestamp * 1000 + skew + 1");
+        vm.assertEq(uint256(_storedNonce()), uint256(_msNow()) + SKEW, "stored = block.timestamp * 1000 + skew");
         // A second direct call in the same block: stored + 1.
         vm.prank(patient);
         ledger.withdraw(patient, lab, RESEARCH, HEALTH);
-        vm.assertEq(uint256(_storedNonce()), uint256(_msNow()) + SKEW + 2, "stored + 1 when ahead of the floor");
+        vm.assertEq(uint256(_storedNonce()), uint256(_msNow()) + SKEW + 1, "stored + 1 when ahead of the floor");
         // A later block: the floor again.
         vm.warp(block.timestamp + 1);
         _grantDirect();
-        vm.assertEq(uint256(_storedNonce()), uint256(_msNow()) + SKEW + 1, "the new block's floor");
+        vm.assertEq(uint256(_storedNonce()), uint256(_msNow()) + SKEW, "the new block's floor");
     }
 
     /// @dev After the largest nonce a signed request may carry, the direct call's stored + 1
@@ -275,34 +274,31 @@ contract NonceOrderTest is LedgerFixture {
         _relayGrant(lab, _signGrant(PATIENT_KEY, address(ledger), _grantRequest(ahead)));
         vm.prank(patient);
         ledger.withdraw(patient, lab, RESEARCH, HEALTH);
-        vm.assertEq(uint256(_storedNonce()), uint256(_latestNonce()) + 1, "max(stored + 1, floor) = floor");
+        vm.assertEq(uint256(_storedNonce()), uint256(_latestNonce()), "max(stored + 1, floor) = floor");
     }
 
-    /// @dev The direct call voids requests signed before it by a clock running fast, up to the
-    ///      full skew ahead of its block (every nonce relayable in that block).
+    /// @dev The direct call voids requests signed before it by a clock running fast, up to (not
+    ///      including) the full skew ahead of its block.
     function test_directCallVoidsARequestSignedByAFastClock() public {
-        uint64 fast = _latestNonce(); // signed by a clock 10:00.000 ahead
+        uint64 fast = _latestNonce() - 1; // signed by a clock 9:59.999 ahead
         ConsentRegistry.SignedGrant memory sg = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(fast));
         vm.prank(patient);
         ledger.withdraw(patient, lab, RESEARCH, HEALTH);
         vm.expectRevert(
-            abi.encodeWithSelector(ConsentRegistry.InvalidNonce.selector, _consentId(), _latestNonce() + 1, fast)
+            abi.encodeWithSelector(ConsentRegistry.InvalidNonce.selector, _consentId(), _latestNonce(), fast)
         );
         _relayGrant(lab, sg);
         vm.assertFalse(_active(), "never granted");
     }
 
     /// @dev Right after a direct call the client signs with the stored nonce (max(stored, now
-    ///      ms)), which is relayable from the next block on: no ten-minute wait. (In the direct
-    ///      call's own block it is one past the window: nothing relayable there survives it.)
+    ///      ms)), which is within the window at once: no ten-minute wait.
     function test_clientRequestRightAfterADirectCallIsAccepted() public {
         _grantDirect();
         uint64 n = _clientNonce();
         vm.assertEq(uint256(n), uint256(_storedNonce()), "the client's nonce is the stored one");
-        ConsentRegistry.SignedWithdrawal memory sw = _signWithdrawal(PATIENT_KEY, address(ledger), _withdrawalRequest(n));
-        vm.warp(block.timestamp + 1);
-        _relayWithdrawal(relayer, sw);
-        vm.assertFalse(_active(), "withdrawn in the next block");
+        _relayWithdrawal(relayer, _signWithdrawal(PATIENT_KEY, address(ledger), _withdrawalRequest(n)));
+        vm.assertFalse(_active(), "withdrawn in the same block");
     }
 
     /// @dev The issue's input: a signed grant valid for 30 days; the subject changes its mind on
@@ -315,7 +311,7 @@ contract NonceOrderTest is LedgerFixture {
 
         vm.warp(block.timestamp + 1 days);
         vm.expectEmit(true, true, true, true, address(ledger));
-        emit SignaturesCancelled(patient, lab, RESEARCH, HEALTH, _latestNonce() + 1, patient);
+        emit SignaturesCancelled(patient, lab, RESEARCH, HEALTH, _latestNonce(), patient);
         vm.prank(patient);
         ledger.withdraw(patient, lab, RESEARCH, HEALTH);
 
@@ -592,8 +588,8 @@ contract NonceOrderTest is LedgerFixture {
         bool directIsGrant
     ) public {
         vm.warp(block.timestamp + 1 days);
-        // From a day ago to a clock 10:00.000 ahead of this block.
-        uint64 signedAt = _latestNonce() - uint64(bound(signedAgoMs, 0, 1 days * 1000));
+        // From a day ago to a clock 9:59.999 ahead of this block.
+        uint64 signedAt = _latestNonce() - 1 - uint64(bound(signedAgoMs, 0, 1 days * 1000));
         ConsentRegistry.SignedGrant memory old = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(signedAt));
         ConsentRegistry.SignedWithdrawal memory oldW =
             _signWithdrawal(PATIENT_KEY, address(ledger), _withdrawalRequest(signedAt));
@@ -605,10 +601,10 @@ contract NonceOrderTest is LedgerFixture {
             vm.prank(patient);
             ledger.withdraw(patient, lab, RESEARCH, HEALTH);
         }
-        uint64 expected = before + 1 > _latestNonce() + 1 ? before + 1 : _latestNonce() + 1;
+        uint64 expected = before + 1 > _latestNonce() ? before + 1 : _latestNonce();
         vm.assertEq(uint256(_storedNonce()), uint256(expected), "stored = max(stored + 1, now ms + skew)");
 
-        vm.warp(block.timestamp + bound(relayAfterS, 1, 1 hours));
+        vm.warp(block.timestamp + bound(relayAfterS, 0, 1 hours));
         bytes memory voided =
             abi.encodeWithSelector(ConsentRegistry.InvalidNonce.selector, _consentId(), _storedNonce(), signedAt);
         vm.expectRevert(voided);
@@ -808,7 +804,6 @@ contract MalleabilityTest is LedgerFixture {
         ConsentRegistry.SignedWithdrawal memory sw =
             _signWithdrawal(PATIENT_KEY, address(ledger), _withdrawalRequest(_storedNonce()));
         (uint8 v2, bytes32 s2) = _highSTwin(sw.v, sw.s);
-        vm.warp(block.timestamp + 1);
         vm.expectRevert(DIDRegistry.InvalidSignature.selector);
         vm.prank(lab);
         ledger.withdrawSigned(sw.withdrawal, v2, sw.r, s2);
