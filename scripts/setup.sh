@@ -32,7 +32,8 @@ fi
 
 if ! command -v npm >/dev/null 2>&1; then
     echo "warning: npm not found; solc-js, anvil and forge are unavailable (the packaged artifacts still deploy)" >&2
-elif [ ! -x node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ] \
-    || [ ! -x node_modules/@foundry-rs/forge-linux-amd64/bin/forge ] || [ ! -d node_modules/solc ]; then
+elif ! cmp -s package-lock.json node_modules/.installed-package-lock.json; then
+    # The copy of the lock file in node_modules says what it holds: npm runs only when it changed.
     npm ci --no-audit --no-fund --loglevel=error
+    cp package-lock.json node_modules/.installed-package-lock.json
 fi
