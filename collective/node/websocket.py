@@ -105,8 +105,10 @@ class Connection:
                 self.flush()
                 if not readable and protocol.state is State.CLOSING:
                     break
-        except OSError:
+        except OSError:  # the client went away
             pass
+        except Exception:  # a bug, or the node closing under us: this connection ends
+            log.exception("websocket connection ended")
         finally:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)

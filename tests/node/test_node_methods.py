@@ -206,6 +206,13 @@ def test_websocket_subscriptions_receive_new_heads_and_logs(
             assert other not in by_sub
             assert ask("eth_unsubscribe", heads)["result"] is True
             assert ask("eth_unsubscribe", heads)["result"] is False
+            batch = [{"jsonrpc": "2.0", "id": i, "method": "eth_blockNumber"} for i in (1, 2)]
+            ws.send(json.dumps(batch))
+            assert [a["result"] for a in json.loads(ws.recv(timeout=10))] == ["0x1", "0x1"]
+        # over HTTP there is no connection to notify: -32601, as geth
+        over_http = requests.post(server.url, json={"jsonrpc": "2.0", "id": 1, "params": [
+            "newHeads"], "method": "eth_subscribe"}, timeout=10).json()  # fmt: skip
+        assert over_http["error"]["code"] == -32601
         # a plain GET still answers the health check
         assert requests.get(server.url, timeout=10).text.startswith("collective")
     finally:
