@@ -22,10 +22,11 @@ bounded queues -- are in :mod:`collective.node.pool`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +94,7 @@ class NodeChain:
         self.lock = threading.RLock()
         self.store = Store(data_dir, sync)
         self.db = AtomicDB(self.store.kv)
+        self.vm_class = vm_class
         self.evm = Evm(self.db, self.chain_id, vm_class)
         self.pending = Pending()
         self.storage_error: str | None = None  # why the last block could not be stored
@@ -120,6 +122,14 @@ class NodeChain:
 
     def close(self) -> None:
         self.store.close()
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Evm]:
+        """An execution layer for a call that runs outside :attr:`lock`: over a read-only view
+        of the committed blocks (:meth:`Store.reader`), or, for an in-memory chain, the
+        chain's own (the caller then holds the lock)."""
+        with self.store.reader() as view:
+            yield self.evm if view is None else Evm(AtomicDB(view), self.chain_id, self.vm_class)
 
     # --- state --------------------------------------------------------------------------------
 

@@ -16,6 +16,10 @@ under a third of the time it takes in stock py-evm. What changes:
 - **Jumps.** A jump destination is checked with py-evm's own rules (a JUMPDEST byte, at an
   instruction boundary: not inside PUSH data) the first time it is used, then remembered per
   code; a taken jump to a known JUMPDEST charges and runs that JUMPDEST at once.
+- **Deadlines.** While an RPC call runs under a time budget (:mod:`collective.node.limits`),
+  every taken jump compares the clock with it and raises ``CallTimeout`` once it has passed
+  (the only way code repeats itself is a jump); while sealing there is no deadline and the
+  check is one comparison with None.
 - **Opcodes run inside the loop**, each only when its function is py-evm's own (recognised by
   identity), with py-evm's arithmetic, gas and errors: PUSH0-32, DUP, SWAP, POP, JUMPDEST,
   STOP, JUMP, JUMPI; ADD, SUB, MUL, DIV, MOD, AND, OR, XOR, NOT, BYTE, SHL, SHR, LT, GT, SLT,
@@ -70,6 +74,7 @@ code line by line, minus the logging.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
@@ -129,6 +134,7 @@ from eth_utils.hexadecimal import encode_hex
 from eth_utils.logging import get_extended_debug_logger
 from rlp.sedes.serializable import BaseSerializable, make_immutable
 
+from collective.node.limits import CallTimeout, deadline
 from collective.node.storage import BatchedAccountStorageDB, journal_set
 
 _JUMPDEST_CACHE_LIMIT = 512
@@ -464,6 +470,10 @@ def _run(computation: Any, table: _OpcodeTable) -> None:
     program, jumps = table.program(raw)
     jumpdest_cost = table.jumpdest_cost
     calldata = None
+    # an RPC call's deadline (collective.node.limits), checked at every taken jump: the only
+    # way code loops (None while sealing: no check)
+    limit = deadline()
+    monotonic = time.monotonic
     # the kinds and operations as locals (cheaper to load than globals)
     push_, dup_, binary_, swap_, pop_, nothing_, logic_ = (
         _PUSH, _DUP, _BINARY, _SWAP, _POP, _NOTHING, _LOGIC
@@ -582,6 +592,8 @@ def _run(computation: Any, table: _OpcodeTable) -> None:
                         continue
                     if dest.__class__ is not int:
                         dest = int.from_bytes(dest, "big")
+                    if limit is not None and monotonic() > limit:
+                        raise CallTimeout
                     if dest in jumps:  # a JUMPDEST already checked: run it right away
                         if gas >= jumpdest_cost:
                             gas -= jumpdest_cost
@@ -598,6 +610,8 @@ def _run(computation: Any, table: _OpcodeTable) -> None:
                     dest = pop()
                     if dest.__class__ is not int:
                         dest = int.from_bytes(dest, "big")
+                    if limit is not None and monotonic() > limit:
+                        raise CallTimeout
                     if dest in jumps:
                         if gas >= jumpdest_cost:
                             gas -= jumpdest_cost

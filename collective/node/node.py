@@ -19,6 +19,7 @@ from collective.node.core import ZERO_ADDRESS, NodeChain, Sealed
 from collective.node.dev import DevAccounts
 from collective.node.filters import Filters
 from collective.node.genesis import Genesis
+from collective.node.limits import RPC_BATCH_TIMEOUT, RPC_EVM_TIMEOUT, RPC_GAS_CAP
 from collective.node.permissioning import Permissioning
 from collective.node.senders import SenderPool
 from collective.node.store import StorageError, SyncMode
@@ -46,6 +47,10 @@ class NodeConfig:
     max_body: int = DEFAULT_MAX_BODY
     max_batch: int = DEFAULT_MAX_BATCH
     sender_helper: bool = False  # recover batches' senders in a helper process (the CLI's)
+    # what eth_call / eth_estimateGas may cost (collective.node.limits; geth's defaults)
+    gas_cap: int = RPC_GAS_CAP
+    call_timeout: float = RPC_EVM_TIMEOUT
+    batch_timeout: float = RPC_BATCH_TIMEOUT
 
 
 class Node:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -37,9 +38,15 @@ from collective.node.errors import (
     RpcError,
     rejected,
 )
-from collective.node.evm import CallResult, base_fee, revert_data
+from collective.node.evm import CallResult, Evm, base_fee, revert_data
 from collective.node.filters import Filter
-from collective.node.limits import decode_body
+from collective.node.limits import (
+    TIMED_OUT,
+    CallTimeout,
+    budget,
+    deadline,
+    decode_body,
+)
 from collective.node.logindex import LogQuery, find_logs, logs_json
 from collective.node.node import Node
 from collective.node.render import dumps, hexbytes, hexint
@@ -87,12 +94,14 @@ def _state(node: Node, ref: p.BlockRef) -> StateAPI:
     return node.chain.evm.state(_header(node, ref))
 
 
-def _call_state(node: Node, ref: p.BlockRef) -> StateAPI:
+def _call_state(node: Node, ref: p.BlockRef, evm: Evm | None = None) -> StateAPI:
     """A throwaway state for a call: the block's context (the next block's for "pending"),
-    with base fee zero so calls without a gas price run, as geth does."""
+    with base fee zero so calls without a gas price run, as geth does. ``evm`` is the
+    execution layer to build it on (the chain's own by default)."""
     chain = node.chain
-    header = chain.pending_header() if ref.tag == "pending" else _header(node, ref)
-    return chain.evm.state(header.copy(base_fee_per_gas=0))
+    with node.lock:  # re-entrant: free when the caller holds it already
+        header = chain.pending_header() if ref.tag == "pending" else _header(node, ref)
+    return (evm or chain.evm).state(header.copy(base_fee_per_gas=0))
 
 
 def _block_json(node: Node, number: int, full: bool) -> Any:
@@ -255,12 +264,34 @@ def _check_chain_id(node: Node, call: p.CallArgs) -> None:
 
 
 def _run(node: Node, call: p.CallArgs, ref: p.BlockRef, estimate: bool) -> Any:
+    """Run a call or an estimate within the RPC limits (:mod:`collective.node.limits`): at
+    most ``gas_cap`` gas and ``call_timeout`` seconds (:class:`NodeConfig`; geth's defaults),
+    and what is left of the batch's ``batch_timeout``. On a file-backed chain it runs outside
+    the chain lock, on a read-only view of the committed blocks: a slow call holds up no one
+    else."""
     _check_chain_id(node, call)
+    config = node.config
+    limit = deadline()
+    if limit is not None and time.monotonic() > limit:
+        raise RpcError(
+            TIMED_OUT,
+            f"request timed out: the batch spent its {config.batch_timeout:g}s for calls",
+        )
+    with node.chain.reading() as evm:
+        try:
+            with budget(config.call_timeout):
+                return _execute(node, evm, call, ref, estimate)
+        except CallTimeout:
+            raise rejected(f"execution aborted (timeout = {config.call_timeout:g}s)") from None
+
+
+def _execute(node: Node, evm: Evm, call: p.CallArgs, ref: p.BlockRef, estimate: bool) -> Any:
     chain = node.chain
-    state = _call_state(node, ref)
+    state = _call_state(node, ref, evm)
     sender = call.sender or Address(b"\x00" * 20)
-    cap = chain.head.gas_limit
-    gas = call.gas if call.gas is not None else cap
+    gas_cap = node.config.gas_cap
+    cap = min(chain.head.gas_limit, gas_cap)
+    gas = min(call.gas, gas_cap) if call.gas is not None else cap
     price = call.gas_price if call.gas_price is not None else (call.max_fee or 0)
     if price:
         balance = int(state.get_balance(sender))
@@ -287,7 +318,7 @@ def _run(node: Node, call: p.CallArgs, ref: p.BlockRef, estimate: bool) -> Any:
                 value=call.value,
                 gas=gas,
             )
-    except RpcError:
+    except (RpcError, CallTimeout):
         raise
     except Exception as exc:  # py-evm validation: intrinsic gas, nonce, balance
         raise rejected(_validation_message(str(exc))) from None
@@ -855,6 +886,10 @@ def _valid_id(value: Any) -> bool:
     )
 
 
+# calls that take the chain lock only to resolve their block (see _run)
+_OUTSIDE_LOCK: frozenset[Handler] = frozenset({eth_call, eth_estimate_gas})
+
+
 def handle_one(node: Node, request: Any) -> str | None:
     """Answer one request object (None for a notification)."""
     if not isinstance(request, dict):
@@ -877,8 +912,11 @@ def handle_one(node: Node, request: Any) -> str | None:
         return _error(request_id, error) if "id" in request else None
     try:
         args = p.parse_params(entry.params, request.get("params"))
-        with node.lock:
-            result = entry.handler(node, *args)
+        if entry.handler in _OUTSIDE_LOCK and node.chain.store.path is not None:
+            result = entry.handler(node, *args)  # reads committed blocks on its own view
+        else:
+            with node.lock:
+                result = entry.handler(node, *args)
     except RpcError as exc:
         return _error(request_id, exc)
     except Exception as exc:
@@ -911,7 +949,8 @@ def handle_body(node: Node, body: bytes) -> str | None:
         recovery = _start_recovery(node, decoded)
         token = _recovered.set(recovery)
         try:
-            answers = [answer for item in decoded if (answer := handle_one(node, item)) is not None]
+            with budget(node.config.batch_timeout):  # one time budget for all its calls
+                answers = [a for item in decoded if (a := handle_one(node, item)) is not None]
         finally:
             _recovered.reset(token)
             if recovery is not None:

@@ -62,6 +62,7 @@ SyncMode = Literal["full", "normal", "off"]
 DB_NAME = "chain.sqlite"
 LOCK_NAME = "node.lock"
 _READ_CACHE_LIMIT = 400_000
+_MAX_IDLE_READERS = 8
 
 SCHEMA_VERSION = b"2"
 _ID_SHIFT = 20  # a transaction's or log's row id: block << 20 | index (2**20 per block)
@@ -225,6 +226,61 @@ class KeyValue(BaseDB):
         self._pending.clear()
 
 
+class ReadKeyValue(BaseDB):
+    """A read-only view of ``kv`` on a connection of its own, for calls that run outside the
+    chain lock (``eth_call``, ``eth_estimateGas``) while the writer seals: what the writer's
+    cache holds first (content-addressed, so never stale), then a bounded cache of its own,
+    then SQLite, which in WAL mode shows every committed block and never blocks the writer.
+    Writes (py-evm makes none during a call it reverts) stay in memory."""
+
+    def __init__(self, path: Path, shared: KeyValue) -> None:
+        self._conn = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
+        self._shared = shared
+        self._cache: dict[bytes, bytes] = {}
+        self._written: dict[bytes, Any] = {}
+
+    def __getitem__(self, key: bytes) -> bytes:
+        if self._written:
+            value = self._written.get(key)
+            if value is not None:
+                if value is _DELETED:
+                    raise KeyError(key)
+                return bytes(value)
+        found = self._shared._cache.get(key) or self._cache.get(key)
+        if found is not None:
+            return found
+        row = self._conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            raise KeyError(key)
+        found = bytes(row[0])
+        if len(self._cache) >= _READ_CACHE_LIMIT // 8:
+            self._cache.clear()
+        self._cache[key] = found
+        return found
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self._written[key] = value
+
+    def __delitem__(self, key: bytes) -> None:
+        self._written[key] = _DELETED
+
+    def _exists(self, key: bytes) -> bool:
+        try:
+            self[key]
+        except KeyError:
+            return False
+        return True
+
+    def reset(self) -> None:
+        """Forget writes, before the view serves the next call."""
+        self._written.clear()
+
+    def close(self) -> None:
+        self._conn.close()
+
+
 @dataclass(frozen=True)
 class StoredTx:
     """One row of ``txs``: what the node needs to answer about a sealed transaction."""
@@ -292,6 +348,9 @@ class Store:
             raise
         self.kv = KeyValue(self._conn)
         self._lock = threading.Lock()
+        self._readers: list[ReadKeyValue] = []  # idle read-only views (see reader())
+        self._readers_lock = threading.Lock()
+        self._closed = False
         self._checkpointer: _Checkpointer | None = None
         if self.path is not None:
             # commits only append to the WAL (and fsync it); copying the WAL back into the
@@ -303,9 +362,37 @@ class Store:
     def close(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.stop()
+        with self._readers_lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
+            self._closed = True
         with self._lock:
             self._conn.close()
         self._release()
+
+    # --- readers for calls outside the chain lock ---------------------------------------------
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[ReadKeyValue | None]:
+        """A read-only view for the duration of one call (None for an in-memory store, which
+        has one connection only: the caller then holds the chain lock)."""
+        if self.path is None or self._closed:
+            yield None
+            return
+        with self._readers_lock:
+            reader = self._readers.pop() if self._readers else None
+        if reader is None:
+            reader = ReadKeyValue(self.path, self.kv)
+        try:
+            yield reader
+        finally:
+            reader.reset()
+            with self._readers_lock:
+                if self._closed or len(self._readers) >= _MAX_IDLE_READERS:
+                    reader.close()
+                else:
+                    self._readers.append(reader)
 
     def _release(self) -> None:
         if self._dir_lock is not None:
@@ -530,6 +617,7 @@ __all__ = [
     "LOCK_NAME",
     "DataDirLock",
     "KeyValue",
+    "ReadKeyValue",
     "StorageError",
     "Store",
     "StoredBlock",
