@@ -46,11 +46,12 @@ from collective.node.genesis import Genesis
 from collective.node.permissioning import Permissioning, Rules
 from collective.node.pool import MAX_DROPPED, Dropped, Pending
 from collective.node.senders import TYPED
-from collective.node.store import Store, StoredBlock, StoredLog, StoredTx, SyncMode
+from collective.node.store import DamagedError, Store, StoredBlock, StoredLog, StoredTx, SyncMode
 from collective.node.trie import encode_receipt, ordered_trie_root
 
 log = logging.getLogger("collective.node")
 ZERO_ADDRESS = Address(b"\x00" * 20)
+CHECKED_BLOCKS = 64  # blocks below the head whose hash chain is checked at start
 MAX_TX_SIZE = 128 * 1024  # geth's txMaxSize
 
 
@@ -103,22 +104,51 @@ class NodeChain:
         self._head_rules: Rules | None = None
         self._next_base_fee: int | None = None
         genesis_id = keccak(text=genesis.dumps())
-        head_number = self.store.head_number()
-        if head_number is None:
-            header = self.evm.genesis_header(genesis)
-            self._commit(header, [], [], [], meta={"genesis": genesis_id})
-            self.head = header
-        else:
-            if self.store.get_meta("genesis") != genesis_id:
-                raise NodeError(
-                    f"the data directory holds a chain built from another genesis "
-                    f"({self.store.path})",
-                    hint="start with the genesis it was created with, or a new --data-dir",
+        try:
+            head_number = self.store.head_number()
+            if head_number is None:
+                header = self.evm.genesis_header(genesis)
+                self._commit(header, [], [], [], meta={"genesis": genesis_id})
+                self.head = header
+            else:
+                if self.store.get_meta("genesis") != genesis_id:
+                    raise NodeError(
+                        f"the data directory holds a chain built from another genesis "
+                        f"({self.store.path})",
+                        hint="start with the genesis it was created with, or a new --data-dir",
+                    )
+                self.head = self._check_head(head_number)
+        except BaseException:
+            self.store.close()
+            raise
+
+    def _check_head(self, number: int) -> BlockHeaderAPI:
+        """The stored head, after checking the database before serving it: SQLite's own
+        ``quick_check`` of every page, the hash chain of the last :data:`CHECKED_BLOCKS`
+        blocks (each header hashes to its row's hash and names its parent's), and the head's
+        state root (present, and hashing to itself). Reads check what they read
+        (:mod:`collective.node.store`); this catches what no read would until too late."""
+        store = self.store
+        store.quick_check()
+        stored = store.block_by_number(number)
+        if stored is None:
+            raise DamagedError(store.path, f"the head block {number} is missing")
+        head = self.evm.decode_header(stored.header)
+        child = head
+        for below in range(number - 1, max(-1, number - CHECKED_BLOCKS - 1), -1):
+            parent = store.block_by_number(below)
+            if parent is None or parent.hash != child.parent_hash:
+                raise DamagedError(
+                    store.path, f"block {below + 1} does not follow block {below} (hash chain)"
                 )
-            stored = self.store.block_by_number(head_number)
-            if stored is None:  # pragma: no cover - the head row commits with the pointer
-                raise NodeError(f"the chain database {self.store.path} has no head block")
-            self.head = self.evm.decode_header(stored.header)
+            child = self.evm.decode_header(parent.header)
+        try:
+            self.db[head.state_root]
+        except KeyError:
+            raise DamagedError(
+                store.path, f"the state of the head block {number} is missing"
+            ) from None
+        return head
 
     def close(self) -> None:
         self.store.close()

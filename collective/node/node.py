@@ -22,7 +22,7 @@ from collective.node.genesis import Genesis
 from collective.node.limits import RPC_BATCH_TIMEOUT, RPC_EVM_TIMEOUT, RPC_GAS_CAP
 from collective.node.permissioning import Permissioning
 from collective.node.senders import SenderPool
-from collective.node.store import StorageError, SyncMode
+from collective.node.store import DamagedError, StorageError, SyncMode
 
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
 DEFAULT_MAX_BATCH = 2000
@@ -105,7 +105,7 @@ class Node:
         chain = self.chain
         try:
             sealed = chain.seal_all() if everything else [chain.seal()]
-        except StorageError as exc:
+        except (StorageError, DamagedError) as exc:
             if chain.storage_error is None:
                 log.error(
                     "%s; %d answered transactions wait in the pool, sealing is retried every %s s",

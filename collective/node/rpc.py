@@ -359,22 +359,30 @@ def eth_get_raw_transaction_by_hash(node: Node, tx_hash: bytes) -> Any:
 
 
 def eth_create_access_list(node: Node, call: p.CallArgs, ref: p.BlockRef) -> Any:
-    """geth's answer: ``{accessList, gasUsed}``, and ``error`` when the call fails with it."""
+    """geth's answer: ``{accessList, gasUsed}``, and ``error`` when the call fails with it.
+    Within the limits of ``eth_call`` (gas cap, time budget; outside the chain lock on a
+    file-backed chain, as :func:`_run`)."""
     from collective.node import tracing
 
     _check_chain_id(node, call)
-    chain = node.chain
-    state = _call_state(node, ref)
+    config = node.config
+    cap = min(node.chain.head.gas_limit, config.gas_cap)
+    gas = min(call.gas, config.gas_cap) if call.gas is not None else cap
     sender = call.sender or Address(b"\x00" * 20)
-    gas = call.gas if call.gas is not None else chain.head.gas_limit
-    try:
-        entries, result = tracing.create_access_list(
-            chain.evm, state, sender=sender, to=call.to, data=call.data, value=call.value, gas=gas
-        )
-    except RpcError:
-        raise
-    except Exception as exc:  # py-evm validation: intrinsic gas, nonce, balance
-        raise rejected(_validation_message(str(exc))) from None
+    with node.chain.reading() as evm:
+        state = _call_state(node, ref, evm)
+        try:
+            with budget(config.call_timeout):
+                entries, result = tracing.create_access_list(
+                    evm, state, sender=sender, to=call.to, data=call.data, value=call.value,
+                    gas=gas,
+                )  # fmt: skip
+        except CallTimeout:
+            raise rejected(f"execution aborted (timeout = {config.call_timeout:g}s)") from None
+        except RpcError:
+            raise
+        except Exception as exc:  # py-evm validation: intrinsic gas, nonce, balance
+            raise rejected(_validation_message(str(exc))) from None
     answer: dict[str, Any] = {
         "accessList": tracing.access_list_json(entries),
         "gasUsed": hexint(result.gas_used),
@@ -887,7 +895,7 @@ def _valid_id(value: Any) -> bool:
 
 
 # calls that take the chain lock only to resolve their block (see _run)
-_OUTSIDE_LOCK: frozenset[Handler] = frozenset({eth_call, eth_estimate_gas})
+_OUTSIDE_LOCK: frozenset[Handler] = frozenset({eth_call, eth_estimate_gas, eth_create_access_list})
 
 
 def handle_one(node: Node, request: Any) -> str | None:

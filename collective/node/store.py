@@ -20,6 +20,17 @@ Why SQLite (stdlib ``sqlite3``) rather than LMDB or LevelDB:
 whole and raises :class:`StorageError`; the writes it carried go back to the pending set for
 the next attempt, and the node keeps its pool and retries (:mod:`collective.node.node`).
 
+**Damage is refused, not served.** Most of what the store holds is named by its hash, so
+checking it costs one keccak: every ``kv`` value read from SQLite (trie nodes, code,
+headers) must hash to its 32-byte key, a block row's header to the block's hash (and its JSON
+must name it), a transaction's raw bytes to its hash. At start the node also runs SQLite's
+``quick_check`` and follows the hash chain of the last blocks below the head to its state
+root (:meth:`NodeChain._check_head <collective.node.core.NodeChain>`), and an empty
+``chain.sqlite`` (SQLite writes its header when the node creates one) is refused instead of
+becoming a new chain at block 0. :class:`DamagedError` names the file and what to do.
+Rendered JSON is checked only for the hashes it names: a flipped digit elsewhere in it is
+not detected.
+
 **One node per data directory.** The store holds an exclusive lock on ``node.lock`` beside the
 database for its whole life (:class:`DataDirLock`); a second node on the same directory is
 refused, naming the process that holds it.
@@ -55,6 +66,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from eth.db.backends.base import BaseDB
+from eth_utils.crypto import keccak
 
 from collective.errors import NodeError
 
@@ -117,6 +129,21 @@ def _check_schema(conn: sqlite3.Connection, path: Path | None) -> None:
         )
 
 
+class DamagedError(NodeError):
+    """The chain database does not hold what it says it holds: a row whose hash does not
+    match its contents, a broken hash chain, a page SQLite itself finds damaged. The node
+    refuses to serve it rather than answer from it."""
+
+    def __init__(self, path: Path | None, what: str) -> None:
+        super().__init__(
+            f"the chain database {path} is damaged: {what}",
+            hint="stop the node and restore the data directory from a backup, or resync it "
+            "from another node, or start a new chain with another --data-dir",
+        )
+        self.path = path
+        self.what = what
+
+
 class StorageError(NodeError):
     """A block could not be written to the chain database (the disk is full, the file cannot
     be written); nothing of it was stored, and the caller keeps what it would have stored."""
@@ -157,6 +184,13 @@ class DataDirLock:
             self._fd = None
 
 
+def _verify(path: Path | None, key: bytes, value: bytes) -> None:
+    """A 32-byte key is the keccak of its value (trie nodes, code, headers): check it, so a
+    damaged row is never executed against or served."""
+    if len(key) == 32 and keccak(value) != key:
+        raise DamagedError(path, f"the value stored under 0x{key.hex()} does not hash to it")
+
+
 class KeyValue(BaseDB):
     """py-evm's byte-to-byte database over the ``kv`` table.
 
@@ -165,8 +199,9 @@ class KeyValue(BaseDB):
     a bounded cache, then SQLite.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path | None = None) -> None:
         self._conn = conn
+        self._path = path
         self._pending: dict[bytes, Any] = {}
         self._cache: dict[bytes, bytes] = {}
 
@@ -183,6 +218,7 @@ class KeyValue(BaseDB):
         if row is None:
             raise KeyError(key)
         found = bytes(row[0])
+        _verify(self._path, key, found)
         if len(self._cache) >= _READ_CACHE_LIMIT:
             self._cache.clear()
         self._cache[key] = found
@@ -255,6 +291,7 @@ class ReadKeyValue(BaseDB):
         if row is None:
             raise KeyError(key)
         found = bytes(row[0])
+        _verify(self._shared._path, key, found)
         if len(self._cache) >= _READ_CACHE_LIMIT // 8:
             self._cache.clear()
         self._cache[key] = found
@@ -326,6 +363,12 @@ class Store:
             except OSError as exc:
                 raise NodeError(f"cannot create the data directory {data_dir}: {exc}") from None
             self._dir_lock = DataDirLock(data_dir)
+            assert self.path is not None
+            if self.path.exists() and self.path.stat().st_size == 0:
+                # SQLite writes its header as soon as the node creates the database: an
+                # empty file is a truncated chain, not a new one
+                self._release()
+                raise DamagedError(self.path, "the file is empty (0 bytes): the chain is gone")
         try:
             self._conn = sqlite3.connect(
                 str(self.path) if self.path else ":memory:",
@@ -346,7 +389,7 @@ class Store:
             self._conn.close()
             self._release()
             raise
-        self.kv = KeyValue(self._conn)
+        self.kv = KeyValue(self._conn, self.path)
         self._lock = threading.Lock()
         self._readers: list[ReadKeyValue] = []  # idle read-only views (see reader())
         self._readers_lock = threading.Lock()
@@ -398,6 +441,17 @@ class Store:
         if self._dir_lock is not None:
             self._dir_lock.release()
             self._dir_lock = None
+
+    def quick_check(self) -> None:
+        """SQLite's ``PRAGMA quick_check``: every page and record well formed (linear in the
+        size of the database, without checking indexes against their tables)."""
+        try:
+            rows = self._conn.execute("PRAGMA quick_check(5)").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise DamagedError(self.path, f"SQLite cannot read it ({exc})") from None
+        problems = [str(row[0]) for row in rows]
+        if problems != ["ok"]:
+            raise DamagedError(self.path, "SQLite's quick_check found " + "; ".join(problems))
 
     # --- meta ---------------------------------------------------------------------------------
 
@@ -511,13 +565,23 @@ class Store:
         row = self._conn.execute(
             "SELECT number, hash, header, json FROM blocks WHERE number = ?", (number,)
         ).fetchone()
-        return None if row is None else StoredBlock(row[0], bytes(row[1]), bytes(row[2]), row[3])
+        return None if row is None else self._block(row)
 
     def block_by_hash(self, block_hash: bytes) -> StoredBlock | None:
         row = self._conn.execute(
             "SELECT number, hash, header, json FROM blocks WHERE hash = ?", (block_hash,)
         ).fetchone()
-        return None if row is None else StoredBlock(row[0], bytes(row[1]), bytes(row[2]), row[3])
+        return None if row is None else self._block(row)
+
+    def _block(self, row: tuple[Any, ...]) -> StoredBlock:
+        """A block row, checked against its hash: the header hashes to it, and the rendered
+        block names it."""
+        block = StoredBlock(row[0], bytes(row[1]), bytes(row[2]), row[3])
+        if keccak(block.header) != block.hash:
+            raise DamagedError(self.path, f"block {block.number}'s header does not hash to it")
+        if f'"hash":"0x{block.hash.hex()}"' not in block.json or not block.json.endswith("}"):
+            raise DamagedError(self.path, f"block {block.number}'s stored JSON does not name it")
+        return block
 
     def block_hashes(self, start: int, stop: int) -> list[bytes]:
         """Hashes of blocks ``start`` .. ``stop`` inclusive, in order."""
@@ -539,9 +603,13 @@ class Store:
         if row is None:
             return None
         block, index = row[1] >> _ID_SHIFT, row[1] & _INDEX_MASK
-        return StoredTx(
+        found = StoredTx(
             bytes(row[0]), block, index, bytes(row[2]), row[3], bytes(row[4]), row[5], row[6]
         )
+        named = f'"0x{tx_hash.hex()}"'
+        if keccak(found.raw) != tx_hash or named not in found.json or named not in found.receipt:
+            raise DamagedError(self.path, f"transaction 0x{tx_hash.hex()} does not match its hash")
+        return found
 
     def block_tx_json(self, number: int) -> list[str]:
         rows = self._conn.execute(
@@ -615,6 +683,7 @@ class _Checkpointer:
 __all__ = [
     "DB_NAME",
     "LOCK_NAME",
+    "DamagedError",
     "DataDirLock",
     "KeyValue",
     "ReadKeyValue",

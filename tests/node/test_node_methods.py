@@ -319,3 +319,12 @@ def test_shapes_match_anvil(anvil: str, node: Node, account: LocalAccount) -> No
         same(mine, theirs)
     finally:
         on_anvil("evm_revert", snapshot)
+
+
+def test_access_list_runs_within_the_call_limits(account: LocalAccount) -> None:
+    loop = bytes.fromhex("00000000000000000000000000000000000100b0")
+    genesis = Genesis(alloc={loop: AllocAccount(code=bytes.fromhex("5b600056"))})
+    node = Node(NodeConfig(dev=True, genesis=genesis, call_timeout=0.3))
+    looping = {"from": account.address, "to": "0x" + loop.hex()}
+    aborted = error(node, "eth_createAccessList", looping)
+    assert aborted == {"code": -32000, "message": "execution aborted (timeout = 0.3s)"}

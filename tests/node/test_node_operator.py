@@ -66,3 +66,20 @@ def test_orderly_stop_seals_every_answered_transaction(
     for tx_hash in hashes:
         receipt = _receipt(again.url, tx_hash)
         assert receipt is not None and receipt["status"] == "0x1", tx_hash
+
+
+def test_an_emptied_database_is_refused_not_restarted_at_block_zero(
+    tmp_path: Path, spawn_node: Callable[[list[str]], NodeProcess]
+) -> None:
+    data_dir = tmp_path / "chain"
+    node = spawn_node(["--data-dir", str(data_dir), "--dev"])
+    _send(node.url)
+    node.stop()
+    database = data_dir / "chain.sqlite"
+    assert (data_dir / "genesis.json").is_file() and database.stat().st_size > 0
+    database.write_bytes(b"")  # truncated: a full disk, a bad copy, a slip of the hand
+    refused = _start("--data-dir", str(data_dir), "--dev")
+    assert refused.returncode != 0
+    assert f"the chain database {database} is damaged" in refused.stderr, refused.stderr
+    assert "backup" in refused.stderr and "--data-dir" in refused.stderr
+    assert database.stat().st_size == 0  # left as found
