@@ -14,6 +14,7 @@ signature. The tests skip only when node itself is missing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -33,7 +34,7 @@ from collective import Collective
 from collective.chain import Chain, connect_rpc
 from collective.cli import cli
 from collective.deploy import LEDGER, Deployment, load_deployment
-from collective.errors import ConfigurationError, ConsentError
+from collective.errors import ConfigurationError, ConsentError, SignatureError
 from collective.jsonints import MAX_SAFE_INTEGER
 from collective.node import Node, NodeConfig
 from collective.node.server import serve_in_thread
@@ -55,7 +56,7 @@ RESEARCH = "dpv:ResearchAndDevelopment"
 HEALTH = "dpv-pd:MedicalHealth"
 TERMS = ["-p", RESEARCH, "-c", HEALTH]
 BIG_NONCE = 2**64 - 2  # a uint64 far past 2^53 (a signer may pick any nonce)
-ETHERS_NONCE = 2**63 + 12_345
+ETHERS_NONCE = 2**63 + 12_345  # typed data round trip only: relayed nonces stay near chain time
 JAVASCRIPT_ROUND_TRIP = (
     "let s = ''; process.stdin.on('data', (d) => { s += d }).on('end', () => "
     "process.stdout.write(JSON.stringify(JSON.parse(s).map((t) => "
@@ -181,10 +182,14 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
         lab = admin.as_account(dev[1])
         admin.orgs.admit(lab.address)
         lab.policies.publish(b"lab policy", "https://lab.example/v1", [RESEARCH])
+        # Signed with a nonce far past 2^53 for the JSON round trips (not relayable: a nonce may
+        # run at most 10 minutes ahead of the chain), and the same grant relayed with the
+        # client's nonce for the receipt.
         signed = lab.signing.sign_grant(
             lab.address, RESEARCH, HEALTH, signer=dev[3], nonce=BIG_NONCE
         )
-        granted = lab.signing.relay_grant(signed)
+        relayable = lab.signing.sign_grant(lab.address, RESEARCH, HEALTH, signer=dev[3])
+        granted = lab.signing.relay_grant(relayable)
         yield Ledger(server.url, chain, suite, manifest, lab, signed, granted.tx_hash)
     finally:
         server.shutdown()
@@ -214,7 +219,7 @@ def test_every_json_the_project_writes_keeps_its_integers_through_javascript(
 
     # A second subject's grant, signed in Python, carried through JavaScript, relayed by the CLI.
     other = ledger.dev[5]
-    carried = lab.signing.sign_grant(lab.address, RESEARCH, HEALTH, signer=other, nonce=BIG_NONCE)
+    carried = lab.signing.sign_grant(lab.address, RESEARCH, HEALTH, signer=other)
     (text,) = through_javascript([carried.to_json()])
     grant_file = tmp_path / "grant.json"
     grant_file.write_text(text)
@@ -259,7 +264,7 @@ def test_every_json_the_project_writes_keeps_its_integers_through_javascript(
     assert parsed["consent receipt"]["evidence"]["expiry"] == never
     assert parsed["consent relay --json"]["expiry"] == never
     assert parsed["consent status --json"]["expiry"] == never
-    assert parsed["consent status --json"]["nonce"] == str(BIG_NONCE + 1)  # the next one
+    assert int(parsed["consent status --json"]["nonce"]) == carried.request.nonce + 1  # the next
     assert never in strings(parsed["consent list --json"])
     # The audit index keeps a "never" expiry as SQLite's largest INTEGER, 2^63 - 1: a string too.
     for name in ("audit report --json", "audit report --format json --out"):
@@ -276,7 +281,12 @@ def test_every_json_the_project_writes_keeps_its_integers_through_javascript(
     manifest_back.write_text(back["deployment manifest"])
     assert load_deployment(ledger.chain, manifest_back).addresses == ledger.suite.addresses
     expiry, _, _, stored_nonce, active, covered = ledger.stored(other.address)
-    assert (expiry, stored_nonce, active, covered) == (NO_EXPIRY, BIG_NONCE + 1, True, True)
+    assert (expiry, stored_nonce, active, covered) == (
+        NO_EXPIRY,
+        carried.request.nonce + 1,
+        True,
+        True,
+    )
 
 
 def _jq_rounded(text: str, *path: str) -> str:
@@ -368,11 +378,31 @@ def test_ethers_signs_a_grant_until_withdrawn_from_the_typed_data_json(
 
     signed = SignedRequest.from_typed_data(document.read_text(), out["signature"])
     assert signed.signer == subject.address and signed.request == request
+    # Relayed, a nonce far past the chain's time is refused (it could lock the consent) ...
+    with pytest.raises(SignatureError, match="clock runs fast"):
+        lab.signing.relay_grant(signed)
+    # ... so ethers signs again with the client's nonce, from the same kind of document.
+    request = dataclasses.replace(
+        request, nonce=lab.signing.next_nonce(subject.address, lab.address, RESEARCH, HEALTH)
+    )
+    document.write_text(typed_data_json(request, **domain))
+    done = subprocess.run(
+        [node, str(ETHERS_SIGN), str(document)],
+        env={**os.environ, "COLLECTIVE_TEST_KEY": "0x" + bytes(subject.key).hex()},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    signed = SignedRequest.from_typed_data(
+        document.read_text(), json.loads(done.stdout)["signature"]
+    )
     granted = lab.signing.relay_grant(signed)
     assert granted.identity == subject.address and granted.expiry == NO_EXPIRY
     expiry, _, version, nonce, active, covered = ledger.stored(subject.address)
     assert (expiry, version, active, covered) == (NO_EXPIRY, 1, True, True)
-    assert nonce == ETHERS_NONCE + 1  # the signature's nonce is used up
+    assert nonce == request.nonce + 1  # the signature's nonce is used up
     assert lab.consent.is_covered(subject.address, lab.address, RESEARCH, HEALTH)
 
 

@@ -212,6 +212,13 @@ class SigningClient:
             _ISSUED[key_with_category] = nonce
         return nonce
 
+    def next_nonce(self, identity: Who, organization: Who, purpose: Term, category: Term) -> int:
+        """The nonce :meth:`sign_grant` / :meth:`sign_withdrawal` would sign with now, for a
+        request an external wallet signs (e.g. from :func:`~collective.signing.typed_data_json`):
+        max(the consent's nonce, now in unix ms held to the chain's clock, one past the last
+        this process issued). Each call issues a new one."""
+        return self._nonce(*consent_key(identity, organization, purpose, category))
+
     def policy_hash(self, organization: Who, version: int | None = None) -> bytes:
         """The content hash (32 bytes) of ``organization``'s policy ``version`` (default: the
         current one), the value a signed grant must carry. Raises ConsentError when that version
