@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -51,6 +52,7 @@ from collective.node.logindex import LogQuery, find_logs, logs_json
 from collective.node.node import Node
 from collective.node.render import dumps, hexbytes, hexint
 from collective.node.senders import MIN_BATCH, Recovered
+from collective.node.store import DamagedError
 
 log = logging.getLogger("collective.node")
 PRIORITY_FEE = 1_000_000_000  # 1 gwei, as anvil suggests
@@ -318,7 +320,7 @@ def _execute(node: Node, evm: Evm, call: p.CallArgs, ref: p.BlockRef, estimate: 
                 value=call.value,
                 gas=gas,
             )
-    except (RpcError, CallTimeout):
+    except (RpcError, CallTimeout, DamagedError, sqlite3.DatabaseError):
         raise
     except Exception as exc:  # py-evm validation: intrinsic gas, nonce, balance
         raise rejected(_validation_message(str(exc))) from None
@@ -927,6 +929,14 @@ def handle_one(node: Node, request: Any) -> str | None:
                 result = entry.handler(node, *args)
     except RpcError as exc:
         return _error(request_id, exc)
+    except (DamagedError, sqlite3.DatabaseError) as exc:  # never answer from a damaged store
+        damaged = (
+            exc
+            if isinstance(exc, DamagedError)
+            else DamagedError(node.chain.store.path, f"SQLite reports {exc}")
+        )
+        log.error("%s (%s)", damaged.message, damaged.hint)
+        return _error(request_id, RpcError(INTERNAL_ERROR, f"{damaged.message}: {damaged.hint}"))
     except Exception as exc:
         log.exception("internal error in %s", method)
         return _error(request_id, RpcError(INTERNAL_ERROR, f"internal error: {exc!r}"[:300]))
