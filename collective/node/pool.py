@@ -24,7 +24,7 @@ guarded by the chain's lock.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from eth.abc import SignedTransactionAPI
@@ -35,6 +35,7 @@ MAX_DROPPED = 10_000  # dropped transactions remembered (oldest forgotten first)
 MAX_QUEUED_PER_SENDER = 64  # geth's AccountQueue
 MAX_QUEUED = 1024  # geth's GlobalQueue
 PRICE_BUMP = 10  # percent a replacement must raise both fee caps by (geth's default)
+MAX_ARRIVALS = 4096  # hashes of the latest admissions kept for newPendingTransactions
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,10 @@ class Pending:
     queued: dict[bytes, dict[int, SignedTransactionAPI]] = field(default_factory=dict)
     queued_count: int = 0
     dropped: OrderedDict[bytes, Dropped] = field(default_factory=OrderedDict)  # hash -> why
+    # the latest admitted hashes and how many were ever admitted (for eth_subscribe
+    # "newPendingTransactions": a watcher takes what arrived since the count it last saw)
+    arrivals: deque[bytes] = field(default_factory=lambda: deque(maxlen=MAX_ARRIVALS))
+    arrived: int = 0
 
     def clear(self) -> None:
         self.txs.clear()
@@ -91,6 +96,11 @@ class Pending:
         self.queued.clear()
         self.queued_count = 0
         self.dropped.clear()
+
+    def arrived_since(self, count: int) -> list[bytes]:
+        """The hashes admitted after the first ``count`` (the oldest may be forgotten)."""
+        new = min(self.arrived - count, len(self.arrivals))
+        return list(self.arrivals)[len(self.arrivals) - new :] if new > 0 else []
 
     def drop(self, found: Dropped) -> None:
         self.dropped[found.tx_hash] = found
@@ -179,6 +189,8 @@ class Pending:
         nonce = int(tx.nonce)
         gone: list[Dropped] = []
         self.raw[tx_hash] = raw
+        self.arrivals.append(tx_hash)
+        self.arrived += 1
         old = place.replaces
         if old is not None:
             old_hash = bytes(old.hash)

@@ -11,6 +11,8 @@ need a connection, as geth serves them:
   ``eth_getBlockByNumber`` renders it (without transactions);
 - ``eth_subscribe("logs", {address, topics})``: a notification per matching log of each new
   block, as ``eth_getLogs`` renders it;
+- ``eth_subscribe("newPendingTransactions")``: the hash of each transaction the pool admits
+  (``ethers``' ``provider.on("pending")``, viem's ``watchPendingTransactions``);
 - ``eth_unsubscribe(id)``: true if the subscription existed.
 
 Notifications are ``{"jsonrpc": "2.0", "method": "eth_subscription", "params":
@@ -45,12 +47,12 @@ from collective.node.rpc import handle_body
 
 log = logging.getLogger("collective.node")
 POLL_SECONDS = 0.05
-SUBSCRIPTION_KINDS = ("newHeads", "logs")
+SUBSCRIPTION_KINDS = ("newHeads", "logs", "newPendingTransactions")
 
 
 @dataclass(frozen=True)
 class Subscription:
-    kind: str  # "newHeads" or "logs"
+    kind: str  # "newHeads", "logs" or "newPendingTransactions"
     criteria: p.LogFilter | None
 
 
@@ -84,6 +86,7 @@ class Connection:
         self.protocol = protocol
         self.subscriptions: dict[str, Subscription] = {}
         self.seen = int(node.chain.head.block_number)
+        self.arrived = node.chain.pending.arrived  # pool admissions announced so far
         self.parts: list[bytes] = []
 
     def run(self) -> None:
@@ -172,7 +175,7 @@ class Connection:
                 f" (this node has {', '.join(SUBSCRIPTION_KINDS)})",
             )
         kind = params[0]
-        if kind == "newHeads":
+        if kind in ("newHeads", "newPendingTransactions"):
             if len(params) > 1:
                 raise RpcError(INVALID_PARAMS, "too many arguments, want at most 1")
             criteria = None
@@ -188,6 +191,7 @@ class Connection:
         with self.node.lock:
             if not self.subscriptions:
                 self.seen = int(self.node.chain.head.block_number)
+                self.arrived = self.node.chain.pending.arrived
         self.subscriptions[sub_id] = Subscription(kind, criteria)
         return sub_id
 
@@ -195,6 +199,14 @@ class Connection:
 
     def announce(self) -> None:
         chain = self.node.chain
+        pool = chain.pending
+        if pool.arrived != self.arrived:
+            with self.node.lock:
+                hashes, self.arrived = pool.arrived_since(self.arrived), pool.arrived
+            for sub_id, sub in self.subscriptions.items():
+                if sub.kind == "newPendingTransactions":
+                    for tx_hash in hashes:
+                        self.notify(sub_id, '"0x' + tx_hash.hex() + '"')
         head = int(chain.head.block_number)
         if head == self.seen:
             return
@@ -218,7 +230,7 @@ class Connection:
             for sub_id, sub in self.subscriptions.items():
                 if sub.kind == "newHeads":
                     self.notify(sub_id, header_json)
-                else:
+                elif sub.kind == "logs":
                     for entry in json.loads(logs.get(sub_id, "[]")):
                         self.notify(sub_id, dumps(entry))
             self.seen = number

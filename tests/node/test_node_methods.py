@@ -189,20 +189,22 @@ def test_websocket_subscriptions_receive_new_heads_and_logs(
             heads = ask("eth_subscribe", "newHeads")["result"]
             logs = ask("eth_subscribe", "logs", {"address": "0x" + CALLEE.hex()})["result"]
             other = ask("eth_subscribe", "logs", {"address": "0x" + "55" * 20})["result"]
-            assert len({heads, logs, other}) == 3
+            pending = ask("eth_subscribe", "newPendingTransactions")["result"]
+            assert len({heads, logs, other, pending}) == 4
             bad = ask("eth_subscribe", "pendingHeads")["error"]
             assert bad["code"] == -32602 and "newHeads" in bad["message"]
             raw = signed(account, 0, to=to_checksum_address(CALLER), gas=100_000, value=0)
             send = {"jsonrpc": "2.0", "id": 2, "method": "eth_sendRawTransaction", "params": [raw]}
             sent = requests.post(server.url, json=send, timeout=10).json()
             tx_hash = sent["result"]
-            got = [json.loads(ws.recv(timeout=10)) for _ in range(2)]
+            got = [json.loads(ws.recv(timeout=10)) for _ in range(3)]
             assert {g["method"] for g in got} == {"eth_subscription"}
             by_sub = {g["params"]["subscription"]: g["params"]["result"] for g in got}
             assert by_sub[heads]["number"] == "0x1"
             assert by_sub[heads]["hash"] == ok(node, "eth_getBlockByNumber", "0x1", False)["hash"]
             assert by_sub[logs]["transactionHash"] == tx_hash
             assert by_sub[logs]["address"] == "0x" + CALLEE.hex()
+            assert by_sub[pending] == tx_hash
             assert other not in by_sub
             assert ask("eth_unsubscribe", heads)["result"] is True
             assert ask("eth_unsubscribe", heads)["result"] is False
