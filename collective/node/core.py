@@ -23,7 +23,9 @@ bounded queues -- are in :mod:`collective.node.pool`.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -104,6 +106,8 @@ class NodeChain:
         self._head_rules: Rules | None = None
         self._next_base_fee: int | None = None
         genesis_id = keccak(text=genesis.dumps())
+        self.store.check_block = self._check_block_json
+        self.store.check_tx = self._check_tx_json
         try:
             head_number = self.store.head_number()
             if head_number is None:
@@ -118,9 +122,72 @@ class NodeChain:
                         hint="start with the genesis it was created with, or a new --data-dir",
                     )
                 self.head = self._check_head(head_number)
+        except sqlite3.DatabaseError as exc:
+            self.store.close()
+            raise DamagedError(self.store.path, f"SQLite reports {exc}") from None
         except BaseException:
             self.store.close()
             raise
+
+    def _check_block_json(self, block: StoredBlock) -> None:
+        """The stored JSON of a block (whose header hashes to its hash) is what its header
+        renders to; its size and the authority's seal are not re-derived."""
+        try:
+            stored = json.loads(block.json)
+        except ValueError:
+            raise DamagedError(
+                self.store.path, f"block {block.number}'s JSON is not JSON"
+            ) from None
+        expected = render.block(self.evm.decode_header(block.header), size=0)
+        if isinstance(stored, dict):
+            stored.pop(SEAL_FIELD, None)
+            expected["size"] = stored.get("size")
+        if stored != expected:
+            raise DamagedError(
+                self.store.path, f"block {block.number}'s stored JSON does not match its header"
+            )
+
+    def _check_tx_json(self, found: StoredTx) -> None:
+        """The stored transaction and receipt JSON of a sealed transaction (whose raw bytes
+        hash to its hash) agree with those bytes and its row: every field the bytes decide,
+        and where it is. Gas price, status, gas used and logs are not re-derived."""
+        path, name = self.store.path, f"transaction 0x{found.hash.hex()}"
+        try:
+            tx_json, receipt = json.loads(found.json), json.loads(found.receipt)
+            tx = self.evm.decode_transaction(found.raw)
+        except Exception:
+            raise DamagedError(path, f"{name}'s stored JSON or bytes do not decode") from None
+        if tx.type_id in TYPED:
+            vars(tx)["sender"] = Address(found.sender)  # the cached_property's slot
+        expected = render.transaction(
+            tx,
+            block_hash=None,
+            block_number=found.block,
+            index=found.index,
+            base_fee=None,
+        )
+        if not isinstance(tx_json, dict) or not isinstance(receipt, dict):
+            raise DamagedError(path, f"{name}'s stored JSON is not an object")
+        for key in ("blockHash", "gasPrice"):
+            expected[key] = tx_json.get(key)
+        if tx_json != expected or (
+            receipt.get("transactionHash"),
+            receipt.get("blockHash"),
+            receipt.get("blockNumber"),
+            receipt.get("transactionIndex"),
+            receipt.get("from"),
+            receipt.get("to"),
+            receipt.get("type"),
+        ) != (
+            expected["hash"],
+            expected["blockHash"],
+            expected["blockNumber"],
+            expected["transactionIndex"],
+            expected["from"],
+            expected["to"],
+            expected["type"],
+        ):
+            raise DamagedError(path, f"{name}'s stored JSON does not match its bytes")
 
     def _check_head(self, number: int) -> BlockHeaderAPI:
         """The stored head, after checking the database before serving it: SQLite's own
