@@ -79,10 +79,10 @@ def _damaged_copy(
     return copy
 
 
-def _flip(value: bytes, at: int) -> bytes:
-    data = bytearray(value)
-    data[at % len(data)] ^= 0x01
-    return bytes(data)
+def _flip(value: bytes | str, at: int) -> bytes | str:
+    data = bytearray(value.encode() if isinstance(value, str) else value)
+    data[at % len(data)] ^= 0x01  # in JSON text: a digit or letter for another, or a quote
+    return data.decode() if isinstance(value, str) else bytes(data)
 
 
 def _check(pristine: tuple[Path, Genesis, list[Any]], copy: Path, noticed: bool = True) -> str:
@@ -131,8 +131,18 @@ def _update_row(
         ("kv", "value", "id", "WHERE key = (SELECT value FROM meta WHERE name = 'x')"),
         ("kv", "value", "id", "WHERE length(key) = 32 AND id % 7 = 3 LIMIT 1"),
         ("txs", "raw", "id", "ORDER BY id LIMIT 1 OFFSET 5"),
+        ("blocks", "json", "number", "WHERE number = 4"),
+        ("txs", "json", "id", "ORDER BY id LIMIT 1 OFFSET 6"),
     ],
-    ids=["head header", "old header", "head state node", "older trie node", "raw transaction"],
+    ids=[
+        "head header",
+        "old header",
+        "head state node",
+        "older trie node",
+        "raw transaction",
+        "block JSON",
+        "transaction JSON",
+    ],
 )
 def test_flipped_bytes_are_refused_not_served(
     pristine: tuple[Path, Genesis, list[Any]], tmp_path: Path, where: tuple[str, ...], at: int
