@@ -106,10 +106,10 @@ def test_other_clients_stay_fast_while_calls_loop(looping: tuple[RpcServer, str]
     for worker in workers:
         worker.start()
     time.sleep(0.3)
-    latencies = []
+    latencies: list[float] = []
     session = requests.Session()
-    probe = {"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}
-    balance = {"jsonrpc": "2.0", "id": 2, "method": "eth_getBalance",
+    probe: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}
+    balance: dict[str, Any] = {"jsonrpc": "2.0", "id": 2, "method": "eth_getBalance",
                "params": [address, "latest"]}  # fmt: skip
     while not done.is_set() and len(latencies) < 400:
         for body in (probe, balance):

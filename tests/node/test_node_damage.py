@@ -145,9 +145,13 @@ def _update_row(
     ],
 )
 def test_flipped_bytes_are_refused_not_served(
-    pristine: tuple[Path, Genesis, list[Any]], tmp_path: Path, where: tuple[str, ...], at: int
+    pristine: tuple[Path, Genesis, list[Any]],
+    tmp_path: Path,
+    where: tuple[str, str, str, str],
+    at: int,
 ) -> None:
-    copy = _damaged_copy(pristine, tmp_path, _update_row(*where, at=at))
+    table, column, key, pick = where
+    copy = _damaged_copy(pristine, tmp_path, _update_row(table, column, key, pick, at))
     outcome = _check(pristine, copy, noticed="id % 7" not in where[3])
     print(where, at, outcome)
 
