@@ -16,11 +16,12 @@ import {PolicyRegistry} from "./PolicyRegistry.sol";
 ///      milliseconds), so a later-signed request carries a larger nonce and, whichever order
 ///      relayers submit them in, the subject's later intent wins: an older signed renewal can
 ///      neither front-run nor outlive a later signed withdrawal. A nonce may run at most
-///      NONCE_CLOCK_SKEW ms ahead of the relaying block's time (`NonceInFuture`), and a direct
-///      call moves the nonce to at least block.timestamp * 1000 + NONCE_CLOCK_SKEW: so a direct
-///      call voids every request signed before it by a clock less than that far ahead, and no
-///      signed nonce can push the consent's nonce out of reach of the next direct call (which
-///      would make the consent impossible to withdraw). A withdrawal,
+///      max(block ms + NONCE_CLOCK_SKEW, consent nonce + NONCE_STEP) (`NonceInFuture`): the
+///      signer's clock may run 10 min fast, and a burst signed in a row stays relayable and
+///      ordered in blocks sharing a timestamp. A direct call moves the nonce one past that
+///      ceiling: it voids every request that could be relayed in its block, and no signed nonce
+///      can push the consent's nonce out of reach of the next direct call (which would make the
+///      consent impossible to withdraw). A withdrawal,
 ///      direct or signed, is accepted even when nothing is active: it then only cancels the
 ///      pending signatures (`SignaturesCancelled`). Replay protection is completed by the
 ///      deadline and the EIP-712 domain's chainId and verifying contract.
@@ -102,6 +103,9 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
     bytes32 private constant _SIG_AUTH = "sigAuth";
     /// @notice How far (ms) a signed request's nonce may run ahead of the relaying block's time.
     uint64 public constant NONCE_CLOCK_SKEW = 600_000;
+    /// @notice How far a signed request's nonce may run ahead of the consent's nonce, whatever the
+    ///         time (so a burst of requests signed right after a direct call stays ordered).
+    uint64 public constant NONCE_STEP = 1_000;
 
     uint256 private immutable _cachedChainId;
     bytes32 private immutable _cachedDomainSeparator;
@@ -147,8 +151,9 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
     /// @notice The signed request's nonce is below the consent's (it was used, or a later intent
     ///         of the subject superseded it); `expected` is the lowest nonce accepted now.
     error InvalidNonce(bytes32 consentId, uint64 expected, uint64 given);
-    /// @notice The signed request's nonce is more than NONCE_CLOCK_SKEW ms ahead of the block's
-    ///         time (`latest` is the largest accepted now): the signer's clock runs fast.
+    /// @notice The signed request's nonce is past both NONCE_CLOCK_SKEW ms ahead of the block's
+    ///         time and NONCE_STEP past the consent's nonce (`latest` is the largest accepted
+    ///         now): the signer's clock runs fast.
     error NonceInFuture(bytes32 consentId, uint64 given, uint64 latest);
     /// @notice The signer is neither the identity's owner nor a valid `sigAuth` delegate.
     error SignerNotAuthorized(address identity, address signer);
@@ -319,9 +324,8 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
     ///      plus the clock skew signed nonces may have, so every request signed before this
     ///      block is void. Signed nonces never exceed block ms + skew, so this cannot overflow.
     function _directNonce(Consent storage c) private view returns (uint64 next) {
-        next = c.nonce + 1;
-        uint64 floor = uint64(block.timestamp) * 1000 + NONCE_CLOCK_SKEW;
-        if (next < floor) next = floor;
+        // One past the largest nonce a request may carry now: none relayable now survives.
+        next = _nonceCeiling(c.nonce) + 1;
     }
 
     /// @dev The error a grant would revert with (empty if none): expiry and current policy.
@@ -418,10 +422,19 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
         );
     }
 
+    /// @dev The largest nonce a signed request may carry now: NONCE_CLOCK_SKEW ms ahead of the
+    ///      block's time, or NONCE_STEP past the consent's nonce, whichever is larger (so requests
+    ///      signed in a burst stay relayable and ordered in blocks that share a timestamp).
+    ///      Each use moves the nonce at most NONCE_STEP + 1 past the window: no overflow.
+    function _nonceCeiling(uint64 stored) private view returns (uint64) {
+        uint64 window = uint64(block.timestamp) * 1000 + NONCE_CLOCK_SKEW;
+        uint64 step = stored + NONCE_STEP;
+        return step > window ? step : window;
+    }
+
     /// @dev The rules every signed request obeys, in the order a single call reports them:
     ///      deadline, identity not deactivated, a well-formed signature by the owner or a valid
-    ///      `sigAuth` delegate, and a nonce not below the consent's nor more than
-    ///      NONCE_CLOCK_SKEW ahead of the block's time. Returns the error (empty if none) and the
+    ///      `sigAuth` delegate, and a nonce from the consent's up to `_nonceCeiling`. Returns the error (empty if none) and the
     ///      signer.
     function _checkSigned(
         address identity,
@@ -443,7 +456,7 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
             return (abi.encodeWithSelector(SignerNotAuthorized.selector, identity, signer), signer);
         }
         if (given < stored) return (abi.encodeWithSelector(InvalidNonce.selector, id, stored, given), signer);
-        uint64 latest = uint64(block.timestamp) * 1000 + NONCE_CLOCK_SKEW;
+        uint64 latest = _nonceCeiling(stored);
         if (given > latest) return (abi.encodeWithSelector(NonceInFuture.selector, id, given, latest), signer);
         return ("", signer);
     }

@@ -37,7 +37,7 @@ def test_owner_grants_and_withdraws_directly(w: World) -> None:
     # every request signed before it is void.
     skew = w.ledger.functions.NONCE_CLOCK_SKEW().call()
     assert skew == 600_000
-    assert w.consent(p, w.lab) == (expiry, block_time, 1, block_time * 1000 + skew, True)
+    assert w.consent(p, w.lab) == (expiry, block_time, 1, block_time * 1000 + skew + 1, True)
     assert event.args.expiry == expiry
     assert covered(w, p)
     assert (

@@ -140,9 +140,9 @@ def build_machine(world: World, chain) -> type[RuleBasedStateMachine]:
             return c is not None and abs(c.expiry - self.model.now) < MARGIN
 
         def direct_nonce(self, m: ModelConsent) -> None:
-            # A direct call: nonce = max(nonce + 1, block time in ms + the allowed clock skew);
-            # the clock is the block's.
-            m.nonce = max(m.nonce + 1, self.model.now * 1000 + 600_000)
+            # A direct call: one past the largest nonce a signed request may carry now,
+            # max(nonce + NONCE_STEP, block ms + NONCE_CLOCK_SKEW); the clock is the block's.
+            m.nonce = max(m.nonce + 1_000, self.model.now * 1000 + 600_000) + 1
 
         @rule(
             s=st.sampled_from(subjects),

@@ -35,6 +35,7 @@ from collective.signing import GrantRequest, SignedRequest, WithdrawalRequest, s
 
 DEFAULT_DEADLINE = 3600  # seconds a signature stays relayable
 NONCE_CLOCK_SKEW = 600_000  # ms a signed nonce may run ahead of the block time (the contract's)
+NONCE_STEP = 1_000  # how far a signed nonce may run ahead of the consent's (the contract's)
 
 # The last nonce this process signed per consent, so two requests signed in a row are ordered.
 _ISSUED: dict[tuple[object, ...], int] = {}
@@ -200,15 +201,20 @@ class SigningClient:
         for the consent): requests signed later carry larger nonces even within one
         millisecond, or when the chain's clock (which direct calls write) runs ahead. A local
         clock more than the contract's NONCE_CLOCK_SKEW (10 min) ahead of the chain's is held
-        back to the chain's time, so the request stays relayable."""
+        back to the chain's time, and the result never exceeds what the contract accepts
+        (max(chain ms + NONCE_CLOCK_SKEW, consent nonce + NONCE_STEP)), so the request stays
+        relayable."""
         stored = self._s.call(
             self._s.ledger.functions.getConsent(identity, organization, purpose, category)
         )
         key = (self._s.chain.chain_id, self._s.ledger.address, identity, organization)
         key_with_category = (*key, purpose, category)
         with _ISSUED_LOCK:
-            clock = min(time.time_ns() // 1_000_000, self._chain_ms() + NONCE_CLOCK_SKEW // 2)
-            nonce = max(int(stored[3]), clock, _ISSUED.get(key_with_category, -1) + 1)
+            chain_ms, consent_nonce = self._chain_ms(), int(stored[3])
+            clock = min(time.time_ns() // 1_000_000, chain_ms + NONCE_CLOCK_SKEW // 2)
+            nonce = max(consent_nonce, clock, _ISSUED.get(key_with_category, -1) + 1)
+            # Never past what the contract accepts now (ConsentRegistry._nonceCeiling).
+            nonce = min(nonce, max(consent_nonce + NONCE_STEP, chain_ms + NONCE_CLOCK_SKEW))
             _ISSUED[key_with_category] = nonce
         return nonce
 
@@ -239,4 +245,4 @@ class SigningClient:
         return self._s.chain.latest_timestamp() + DEFAULT_DEADLINE
 
 
-__all__ = ["DEFAULT_DEADLINE", "NONCE_CLOCK_SKEW", "SigningClient"]
+__all__ = ["DEFAULT_DEADLINE", "NONCE_CLOCK_SKEW", "NONCE_STEP", "SigningClient"]
