@@ -17,8 +17,6 @@ import {LedgerSigning} from "./base/LedgerFixture.sol";
 contract ConsentLedgerHandler is LedgerSigning {
     uint256 internal constant IDS = 4;
     uint256 internal constant ORGS = 3;
-    /// @dev ConsentRegistry.NONCE_CLOCK_SKEW (ms).
-    uint64 internal constant SKEW = 600_000;
     address internal constant DEACTIVATED = 0x000000000000000000000000000000000000dEaD;
 
     AccountRules public immutable rules;
@@ -55,8 +53,8 @@ contract ConsentLedgerHandler is LedgerSigning {
     uint256 public coveredUsesRefused; // recordUse reverted while isCovered said true
     uint256 public ownerChangesAfterDeactivation;
     uint256 public ownerWithdrawalsRefused; // the owner of a live identity could not withdraw directly
-    uint256 public futureNoncesAccepted; // a signed nonce above block ms + skew applied
-    uint256 public nonceRefusalsMisreported; // NonceInFuture for a nonce within the window
+    uint256 public futureNoncesAccepted; // a signed nonce above the ceiling applied
+    uint256 public nonceRefusalsMisreported; // NonceInFuture for a nonce within the ceiling
 
     // What did happen (to see that the run exercised the rules).
     uint256 public grants;
@@ -116,14 +114,15 @@ contract ConsentLedgerHandler is LedgerSigning {
         ConsentRegistry.Grant memory g = _grantRequest(idSeed, orgSeed, pSeed, cSeed, expirySeed, nonceSeed);
         (uint8 v, bytes32 r, bytes32 s) =
             vm.sign(_signerKey(g.identity, signerSeed), _grantDigest(address(ledger), g));
+        uint64 ceiling = _ceiling(g.identity, g.organization, g.purpose, g.category);
         vm.prank(organizations[relayerSeed % ORGS]);
         try ledger.grantSigned(g, v, r, s) {
             grants++;
             _noteGranted(g.identity, g.organization, g.purpose, g.category);
             if (ghostDeactivated[g.identity]) grantsAfterDeactivation++;
-            _noteSignedApplied(g.nonce);
+            _noteSignedApplied(g.nonce, ceiling);
         } catch (bytes memory err) {
-            _noteSignedRefused(g.nonce, err);
+            _noteSignedRefused(g.nonce, ceiling, err);
         }
     }
 
@@ -184,13 +183,14 @@ contract ConsentLedgerHandler is LedgerSigning {
         });
         (uint8 v, bytes32 r, bytes32 s) =
             vm.sign(_signerKey(id, signerSeed), _withdrawalDigest(address(ledger), w));
+        uint64 ceiling = _ceiling(id, org, p, c);
         vm.prank(organizations[relayerSeed % ORGS]);
         try ledger.withdrawSigned(w, v, r, s) {
             withdrawals++;
             if (ghostDeactivated[id]) withdrawalsAfterDeactivation++;
-            _noteSignedApplied(w.nonce);
+            _noteSignedApplied(w.nonce, ceiling);
         } catch (bytes memory err) {
-            _noteSignedRefused(w.nonce, err);
+            _noteSignedRefused(w.nonce, ceiling, err);
         }
     }
 
@@ -348,16 +348,22 @@ contract ConsentLedgerHandler is LedgerSigning {
         return client;
     }
 
-    /// @dev An applied signed request never carried a nonce above block ms + skew.
-    function _noteSignedApplied(uint64 nonce) internal {
-        if (nonce > uint64(block.timestamp) * 1000 + SKEW) futureNoncesAccepted++;
+    /// @dev The largest nonce a signed request for this consent may carry now (before the relay):
+    ///      max(block ms + skew, consent nonce + step).
+    function _ceiling(address id, address org, bytes32 p, bytes32 c) internal view returns (uint64) {
+        return _nonceCeiling(ledger.getConsent(id, org, p, c).nonce);
     }
 
-    /// @dev A nonce above block ms + skew is refused (NonceInFuture when the earlier rules pass),
+    /// @dev An applied signed request never carried a nonce above the ceiling it was relayed under.
+    function _noteSignedApplied(uint64 nonce, uint64 ceiling) internal {
+        if (nonce > ceiling) futureNoncesAccepted++;
+    }
+
+    /// @dev A nonce above the ceiling is refused (NonceInFuture when the earlier rules pass),
     ///      and NonceInFuture names only such nonces.
-    function _noteSignedRefused(uint64 nonce, bytes memory err) internal {
+    function _noteSignedRefused(uint64 nonce, uint64 ceiling, bytes memory err) internal {
         refused++;
-        bool future = nonce > uint64(block.timestamp) * 1000 + SKEW;
+        bool future = nonce > ceiling;
         if (bytes4(err) == ConsentRegistry.NonceInFuture.selector) {
             futureNoncesRefused++;
             if (!future) nonceRefusalsMisreported++;
@@ -457,11 +463,12 @@ contract ConsentLedgerInvariantTest is LedgerSigning {
     }
 
     /// @dev No signed nonce, however large, locks a consent: the owner of a live identity always
-    ///      withdraws directly, no signed request above block ms + NONCE_CLOCK_SKEW applies, and
+    ///      withdraws directly, no signed request above max(block ms + NONCE_CLOCK_SKEW, consent
+    ///      nonce + NONCE_STEP) applies, and
     ///      NonceInFuture is reported only for such nonces.
     function invariant_ownerCanAlwaysWithdraw() public view {
         vm.assertEq(handler.ownerWithdrawalsRefused(), 0, "the owner's direct withdrawal never refused");
-        vm.assertEq(handler.futureNoncesAccepted(), 0, "no nonce beyond the clock skew applied");
-        vm.assertEq(handler.nonceRefusalsMisreported(), 0, "NonceInFuture only beyond the clock skew");
+        vm.assertEq(handler.futureNoncesAccepted(), 0, "no nonce beyond the ceiling applied");
+        vm.assertEq(handler.nonceRefusalsMisreported(), 0, "NonceInFuture only beyond the ceiling");
     }
 }

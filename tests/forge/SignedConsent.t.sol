@@ -84,9 +84,9 @@ contract PolicyHashTest is LedgerFixture {
 }
 
 /// @notice Issue 10, item 6: nonces order the subject's intents. A signed request is valid iff
-///         stored nonce <= its nonce <= block ms + NONCE_CLOCK_SKEW (else InvalidNonce, or
-///         NonceInFuture above the window) and sets stored = nonce + 1; a direct call sets
-///         stored = max(stored + 1, block.timestamp * 1000 + NONCE_CLOCK_SKEW); a withdrawal of an
+///         stored nonce <= its nonce <= ceiling = max(block ms + NONCE_CLOCK_SKEW, stored +
+///         NONCE_STEP) (else InvalidNonce, or NonceInFuture above the ceiling) and sets stored =
+///         nonce + 1; a direct call sets stored = ceiling + 1; a withdrawal of an
 ///         inactive consent cancels pending signatures instead of reverting. So no signed nonce
 ///         can put a consent out of reach of its owner's direct withdrawal.
 contract NonceOrderTest is LedgerFixture {
@@ -123,6 +123,10 @@ contract NonceOrderTest is LedgerFixture {
 
     function test_clockSkewIsTenMinutes() public view {
         vm.assertEq(uint256(ledger.NONCE_CLOCK_SKEW()), uint256(SKEW), "NONCE_CLOCK_SKEW = 600,000 ms");
+    }
+
+    function test_nonceStepIsOneThousand() public view {
+        vm.assertEq(uint256(ledger.NONCE_STEP()), uint256(NONCE_STEP), "NONCE_STEP = 1,000");
     }
 
     /// @dev A signer's clock may run up to NONCE_CLOCK_SKEW ahead of the block: the largest
@@ -184,43 +188,54 @@ contract NonceOrderTest is LedgerFixture {
         vm.assertTrue(_covered(), "relayed five seconds later");
     }
 
-    /// @dev Two direct calls in one block put the stored nonce one past the window: a nonce below
-    ///      it is InvalidNonce (checked first), one at it NonceInFuture, and a second later the
-    ///      client's nonce (the stored one) is accepted: no state locks signed requests out.
-    function test_storedNonceAheadOfTheWindowReopensASecondLater() public {
+    /// @dev Two direct calls in one block put the stored nonce past the window (window + 1, then
+    ///      window + step + 2): a nonce below it is InvalidNonce (checked first), one above
+    ///      stored + step NonceInFuture (the step ceiling, above the window), and the client's
+    ///      nonce (the stored one) is accepted in the same block: no state locks signed requests out.
+    function test_storedNonceAheadOfTheWindowIsRelayableAtOnce() public {
+        uint64 window = _window();
         _grantDirect();
         vm.prank(patient);
         ledger.withdraw(patient, lab, RESEARCH, HEALTH);
+        uint64 stored = _storedNonce();
+        vm.assertEq(uint256(stored), uint256(window) + NONCE_STEP + 2, "stored = (window + 1) + step + 1");
         uint64 latest = _latestNonce();
-        vm.assertEq(uint256(_storedNonce()), uint256(latest) + 1, "stored = window + 1");
-        ConsentRegistry.SignedGrant memory below = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(latest));
+        vm.assertEq(uint256(latest), uint256(stored) + NONCE_STEP, "the ceiling is stored + step, above the window");
+        ConsentRegistry.SignedGrant memory below =
+            _signGrant(PATIENT_KEY, address(ledger), _grantRequest(stored - 1));
         vm.expectRevert(
-            abi.encodeWithSelector(ConsentRegistry.InvalidNonce.selector, _consentId(), latest + 1, latest)
+            abi.encodeWithSelector(ConsentRegistry.InvalidNonce.selector, _consentId(), stored, stored - 1)
         );
         _relayGrant(lab, below);
-        ConsentRegistry.SignedGrant memory atEdge = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(latest + 1));
+        ConsentRegistry.SignedGrant memory beyond =
+            _signGrant(PATIENT_KEY, address(ledger), _grantRequest(latest + 1));
         vm.expectRevert(
             abi.encodeWithSelector(ConsentRegistry.NonceInFuture.selector, _consentId(), latest + 1, latest)
         );
-        _relayGrant(lab, atEdge);
-        vm.warp(block.timestamp + 1);
-        _relayGrant(lab, atEdge);
-        vm.assertTrue(_covered(), "accepted a second later");
+        _relayGrant(lab, beyond);
+        vm.assertEq(uint256(_clientNonce()), uint256(stored), "the client's nonce is the stored one");
+        _relayGrant(lab, _signGrant(PATIENT_KEY, address(ledger), _grantRequest(_clientNonce())));
+        vm.assertTrue(_covered(), "accepted in the same block");
     }
 
     /// @dev For any stored nonce state and any signed nonce: accepted iff stored <= nonce <=
-    ///      block ms + skew; else InvalidNonce (below) or NonceInFuture (above).
+    ///      max(block ms + skew, stored + step); else InvalidNonce (below) or NonceInFuture (above).
     function testFuzz_signedNonceAcceptedExactlyWithinTheWindow(
         uint64 nonce,
         bool nearWindow,
         uint8 start,
         uint32 waitS
     ) public {
-        if (start % 3 == 1) _grantDirect(); // stored = block ms + skew
+        if (start % 3 == 1) _grantDirect(); // stored = block ms + skew + 1
         if (start % 3 == 2) _relayGrant(lab, _signGrant(PATIENT_KEY, address(ledger), _grantRequest(_latestNonce())));
         vm.warp(block.timestamp + bound(waitS, 0, 1 hours));
         uint64 stored = _storedNonce();
         uint64 latest = _latestNonce();
+        vm.assertEq(
+            uint256(latest),
+            uint256(_storedNonce()) + NONCE_STEP > uint256(_window()) ? uint256(_storedNonce()) + NONCE_STEP : _window(),
+            "latest = max(block ms + skew, stored + step)"
+        );
         if (nearWindow) {
             // Half the runs within an hour of the window's edges, where the rules change.
             uint256 low = stored > 1 hours * 1000 ? stored - 1 hours * 1000 : 0;
@@ -246,49 +261,106 @@ contract NonceOrderTest is LedgerFixture {
 
     // ---------------------------------------------------------------- direct calls
 
-    function test_directGrantMovesNonceToBlockTimePlusSkew() public {
+    /// @dev A direct call stores one past the ceiling: block ms + skew + 1 while the window is
+    ///      the ceiling, stored + step + 1 while the step is (a second direct call in the same
+    ///      block, or a second later), and window + 1 again once the block time has caught up.
+    function test_directCallMovesNonceOnePastTheCeiling() public {
         _grantDirect();
-        vm.assertEq(uint256(_storedNonce()), uint256(_msNow()) + SKEW, "stored = block.timestamp * 1000 + skew");
-        // A second direct call in the same block: stored + 1.
+        vm.assertEq(uint256(_storedNonce()), uint256(_window()) + 1, "stored = block.timestamp * 1000 + skew + 1");
+        // A second direct call in the same block: the step ceiling (stored + step) is above the window.
+        uint64 stored = _storedNonce();
         vm.prank(patient);
         ledger.withdraw(patient, lab, RESEARCH, HEALTH);
-        vm.assertEq(uint256(_storedNonce()), uint256(_msNow()) + SKEW + 1, "stored + 1 when ahead of the floor");
-        // A later block: the floor again.
+        vm.assertEq(uint256(_storedNonce()), uint256(stored) + NONCE_STEP + 1, "stored + step + 1 in the same block");
+        // A second later the window moved by 1,000 ms only: still the step ceiling.
         vm.warp(block.timestamp + 1);
+        stored = _storedNonce();
+        vm.assertGt(uint256(stored) + NONCE_STEP, uint256(_window()), "the step is still above the window");
         _grantDirect();
-        vm.assertEq(uint256(_storedNonce()), uint256(_msNow()) + SKEW, "the new block's floor");
+        vm.assertEq(uint256(_storedNonce()), uint256(stored) + NONCE_STEP + 1, "stored + step + 1 a second later");
+        // Ten seconds later the window is above the step again: window + 1.
+        vm.warp(block.timestamp + 10);
+        vm.prank(patient);
+        ledger.withdraw(patient, lab, RESEARCH, HEALTH);
+        vm.assertEq(uint256(_storedNonce()), uint256(_window()) + 1, "the new block's window + 1");
     }
 
-    /// @dev After the largest nonce a signed request may carry, the direct call's stored + 1
-    ///      is above its floor.
-    function test_directCallAfterTheLargestSignedNonceIsStoredPlusOne() public {
+    /// @dev After the largest nonce a signed request may carry (stored = window + 1), the
+    ///      ceiling is stored + step, and the direct call stores one past it.
+    function test_directCallAfterTheLargestSignedNonceIsStoredPlusStepPlusOne() public {
         uint64 latest = _latestNonce();
         _relayGrant(lab, _signGrant(PATIENT_KEY, address(ledger), _grantRequest(latest)));
         vm.prank(patient);
         ledger.withdraw(patient, lab, RESEARCH, HEALTH);
-        vm.assertEq(uint256(_storedNonce()), uint256(latest) + 2, "max(stored + 1, floor) = stored + 1");
+        vm.assertEq(
+            uint256(_storedNonce()), uint256(latest) + 1 + NONCE_STEP + 1, "ceiling = stored + step; stored = ceiling + 1"
+        );
     }
 
-    function test_directCallAfterANonceLessAheadIsTheFloor() public {
+    function test_directCallAfterANonceLessAheadIsTheWindowPlusOne() public {
         uint64 ahead = _msNow() + 5_000;
         _relayGrant(lab, _signGrant(PATIENT_KEY, address(ledger), _grantRequest(ahead)));
         vm.prank(patient);
         ledger.withdraw(patient, lab, RESEARCH, HEALTH);
-        vm.assertEq(uint256(_storedNonce()), uint256(_latestNonce()), "max(stored + 1, floor) = floor");
+        vm.assertEq(uint256(_storedNonce()), uint256(_window()) + 1, "ceiling = window; stored = window + 1");
     }
 
-    /// @dev The direct call voids requests signed before it by a clock running fast, up to (not
-    ///      including) the full skew ahead of its block.
+    /// @dev The direct call voids requests signed before it by a clock running fast, up to and
+    ///      including the full skew ahead of its block (the ceiling).
     function test_directCallVoidsARequestSignedByAFastClock() public {
         uint64 fast = _latestNonce() - 1; // signed by a clock 9:59.999 ahead
         ConsentRegistry.SignedGrant memory sg = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(fast));
         vm.prank(patient);
         ledger.withdraw(patient, lab, RESEARCH, HEALTH);
         vm.expectRevert(
-            abi.encodeWithSelector(ConsentRegistry.InvalidNonce.selector, _consentId(), _latestNonce(), fast)
+            abi.encodeWithSelector(ConsentRegistry.InvalidNonce.selector, _consentId(), _storedNonce(), fast)
         );
         _relayGrant(lab, sg);
         vm.assertFalse(_active(), "never granted");
+    }
+
+    /// @dev The edge: a request with nonce exactly at the ceiling, signed before a direct call
+    ///      in the same block, is voided by it, whether the ceiling is the window (block ms +
+    ///      skew) or the step (stored + step).
+    function test_directCallVoidsTheRequestAtTheCeiling() public {
+        // The window is the ceiling (fresh consent).
+        uint64 edge = _latestNonce();
+        vm.assertEq(uint256(edge), uint256(_window()), "the window is the ceiling");
+        ConsentRegistry.SignedGrant memory atWindow = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(edge));
+        vm.prank(patient);
+        ledger.withdraw(patient, lab, RESEARCH, HEALTH);
+        vm.assertEq(uint256(_storedNonce()), uint256(edge) + 1, "stored = ceiling + 1");
+        vm.expectRevert(abi.encodeWithSelector(ConsentRegistry.InvalidNonce.selector, _consentId(), edge + 1, edge));
+        _relayGrant(lab, atWindow);
+
+        // The step is the ceiling (stored = window + 1 now, in the same block).
+        edge = _latestNonce();
+        vm.assertEq(uint256(edge), uint256(_storedNonce()) + NONCE_STEP, "the step is the ceiling");
+        ConsentRegistry.SignedGrant memory atStep = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(edge));
+        vm.prank(patient);
+        ledger.withdraw(patient, lab, RESEARCH, HEALTH);
+        vm.assertEq(uint256(_storedNonce()), uint256(edge) + 1, "stored = ceiling + 1");
+        vm.expectRevert(abi.encodeWithSelector(ConsentRegistry.InvalidNonce.selector, _consentId(), edge + 1, edge));
+        _relayGrant(lab, atStep);
+        vm.assertFalse(_active(), "never granted");
+    }
+
+    /// @dev A burst signed right after a direct call (one client process: stored, stored + 1)
+    ///      relays in order in the same block: the second nonce is above the window but within
+    ///      stored + step, so it is not NonceInFuture.
+    function test_burstSignedRightAfterADirectCallRelaysInOrderInTheSameBlock() public {
+        _grantDirect();
+        uint64 n = _clientNonce();
+        vm.assertEq(uint256(n), uint256(_storedNonce()), "the client's nonce is the stored one");
+        ConsentRegistry.SignedWithdrawal memory first =
+            _signWithdrawal(PATIENT_KEY, address(ledger), _withdrawalRequest(n));
+        ConsentRegistry.SignedGrant memory second = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(n + 1));
+        vm.assertGt(uint256(n) + 1, uint256(_window()), "the second nonce is above the window");
+        _relayWithdrawal(relayer, first);
+        vm.assertFalse(_active(), "the first (withdrawal) applied");
+        _relayGrant(lab, second);
+        vm.assertTrue(_active(), "the second (grant) applied, in the same block");
+        vm.assertEq(uint256(_storedNonce()), uint256(n) + 2, "stored = second nonce + 1");
     }
 
     /// @dev Right after a direct call the client signs with the stored nonce (max(stored, now
@@ -311,7 +383,7 @@ contract NonceOrderTest is LedgerFixture {
 
         vm.warp(block.timestamp + 1 days);
         vm.expectEmit(true, true, true, true, address(ledger));
-        emit SignaturesCancelled(patient, lab, RESEARCH, HEALTH, _latestNonce(), patient);
+        emit SignaturesCancelled(patient, lab, RESEARCH, HEALTH, _directNonce(), patient);
         vm.prank(patient);
         ledger.withdraw(patient, lab, RESEARCH, HEALTH);
 
@@ -372,12 +444,13 @@ contract NonceOrderTest is LedgerFixture {
         g.deadline = uint64(block.timestamp + 2 days);
         ConsentRegistry.SignedGrant memory sg = _signGrant(GUARDIAN_KEY, address(ledger), g);
         vm.warp(block.timestamp + bound(relayAfterS, 0, 1 days));
+        uint64 latest = _latestNonce();
         vm.prank(lab);
         try ledger.grantSigned(sg.grant, sg.v, sg.r, sg.s) {
-            vm.assertLe(uint256(nonce), uint256(_latestNonce()), "only a nonce within the window applies");
+            vm.assertLe(uint256(nonce), uint256(latest), "only a nonce within the ceiling applies");
         } catch (bytes memory err) {
             vm.assertEq(bytes32(bytes4(err)), bytes32(ConsentRegistry.NonceInFuture.selector), "only NonceInFuture");
-            vm.assertGt(uint256(nonce), uint256(_latestNonce()), "refused only above the window");
+            vm.assertGt(uint256(nonce), uint256(latest), "refused only above the ceiling");
         }
         vm.warp(block.timestamp + bound(withdrawAfterS, 0, 1 days));
         vm.prank(patient);
@@ -422,7 +495,7 @@ contract NonceOrderTest is LedgerFixture {
 
     /// @dev An older signed renewal and a later signed withdrawal, submitted in both orders:
     ///      the withdrawal wins either way. Both are signed (nonce = signing ms) after the
-    ///      direct grant's floor (block ms + skew) has passed.
+    ///      direct grant's nonce (block ms + skew + 1) has passed.
     function test_laterSignedWithdrawalBeatsOlderRenewalInBothOrders() public {
         for (uint256 order = 0; order < 2; order++) {
             uint256 snapshot = block.timestamp;
@@ -578,9 +651,9 @@ contract NonceOrderTest is LedgerFixture {
         }
     }
 
-    /// @dev A direct call voids every request signed before it (nonce = the signer's clock in
-    ///      ms, which may run fast by up to just under the skew), and leaves requests signed
-    ///      afterwards valid.
+    /// @dev A direct call voids every request signed before it that was relayable in its block
+    ///      (nonce = the signer's clock in ms, which may run fast by up to the skew: up to the
+    ///      ceiling inclusive), and leaves requests signed afterwards valid.
     function testFuzz_directCallVoidsEverythingSignedBefore(
         uint32 signedAgoMs,
         uint32 laterMs,
@@ -588,21 +661,22 @@ contract NonceOrderTest is LedgerFixture {
         bool directIsGrant
     ) public {
         vm.warp(block.timestamp + 1 days);
-        // From a day ago to a clock 9:59.999 ahead of this block.
-        uint64 signedAt = _latestNonce() - 1 - uint64(bound(signedAgoMs, 0, 1 days * 1000));
+        // From a day ago to a clock 10:00.000 ahead of this block (the ceiling).
+        uint64 signedAt = _latestNonce() - uint64(bound(signedAgoMs, 0, 1 days * 1000));
         ConsentRegistry.SignedGrant memory old = _signGrant(PATIENT_KEY, address(ledger), _grantRequest(signedAt));
         ConsentRegistry.SignedWithdrawal memory oldW =
             _signWithdrawal(PATIENT_KEY, address(ledger), _withdrawalRequest(signedAt));
 
-        uint64 before = _storedNonce();
+        uint64 expected = _directNonce();
         if (directIsGrant) {
             _grantDirect();
         } else {
             vm.prank(patient);
             ledger.withdraw(patient, lab, RESEARCH, HEALTH);
         }
-        uint64 expected = before + 1 > _latestNonce() ? before + 1 : _latestNonce();
-        vm.assertEq(uint256(_storedNonce()), uint256(expected), "stored = max(stored + 1, now ms + skew)");
+        vm.assertEq(
+            uint256(_storedNonce()), uint256(expected), "stored = max(now ms + skew, stored + step) + 1"
+        );
 
         vm.warp(block.timestamp + bound(relayAfterS, 0, 1 hours));
         bytes memory voided =
@@ -689,7 +763,8 @@ contract SignedBatchTest is LedgerFixture {
         items[4] = _signGrant(THIEF_KEY, address(ledger), _otherGrant(n)); // not other's key
         items[5] = _signGrant(OTHER_KEY, address(ledger), _otherGrant(n));
         (items[5].v, items[5].s) = _highSTwin(items[5].v, items[5].s); // malleated
-        items[6] = _signGrant(OTHER_KEY, address(ledger), _otherGrant(_latestNonce() + 1)); // ahead of the window
+        // Ahead of the ceiling (other's consent is fresh: nonce 0).
+        items[6] = _signGrant(OTHER_KEY, address(ledger), _otherGrant(_nonceCeiling(0) + 1));
         items[7] = _signGrant(OTHER_KEY, address(ledger), _otherGrant(n)); // valid
 
         bytes32 otherId = ledger.consentId(other, lab, RESEARCH, HEALTH);
@@ -840,7 +915,7 @@ contract MalleabilityTest is LedgerFixture {
     /// @dev For any key and request, the high-s twin is refused and the original accepted.
     function testFuzz_anyHighSTwinIsRefused(uint256 key, uint64 nonce) public {
         key = bound(key, 1, SECP256K1_N - 1);
-        nonce = uint64(bound(nonce, 0, _latestNonce()));
+        nonce = uint64(bound(nonce, 0, _nonceCeiling(0))); // the signer's consent is fresh
         address signer = vm.addr(key);
         ConsentRegistry.Grant memory g = _grantRequest(nonce);
         g.identity = signer;

@@ -10,6 +10,10 @@ import {Test} from "./Test.sol";
 ///         builds them (domain "Collective" / "2", chain id, verifying contract), plus the
 ///         secp256k1 facts the malleability tests need. Usable from tests and from handlers.
 abstract contract LedgerSigning is Test {
+    /// @dev ConsentRegistry.NONCE_CLOCK_SKEW: how far (ms) a signed nonce may run ahead of the block.
+    uint64 internal constant SKEW = 600_000;
+    /// @dev ConsentRegistry.NONCE_STEP: how far a signed nonce may run ahead of the consent's nonce.
+    uint64 internal constant NONCE_STEP = 1_000;
     bytes32 internal constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
     bytes32 internal constant GRANT_TYPEHASH = keccak256(
@@ -22,6 +26,15 @@ abstract contract LedgerSigning is Test {
     uint256 internal constant SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
     uint256 internal constant SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
     bytes32 internal constant SIG_AUTH = "sigAuth";
+
+    /// @dev The largest nonce a signed request may carry in this block for a consent whose nonce
+    ///      is `stored` (NonceInFuture above it): max(block ms + skew, stored + step). A direct
+    ///      call in this block stores one past it.
+    function _nonceCeiling(uint64 stored) internal view returns (uint64) {
+        uint64 window = uint64(block.timestamp) * 1000 + SKEW;
+        uint64 step = stored + NONCE_STEP;
+        return step > window ? step : window;
+    }
 
     function _domainSeparator(address ledger) internal view returns (bytes32) {
         return keccak256(abi.encode(DOMAIN_TYPEHASH, keccak256("Collective"), keccak256("2"), block.chainid, ledger));
@@ -155,9 +168,6 @@ abstract contract LedgerFixture is LedgerSigning {
     bytes32 internal constant POLICY_V2 = keccak256("lab policy, version 2");
     uint64 internal constant FOREVER = type(uint64).max;
     uint256 internal constant START = 1_750_000_000;
-    /// @dev ConsentRegistry.NONCE_CLOCK_SKEW: how far (ms) a signed nonce may run ahead of the block.
-    uint64 internal constant SKEW = 600_000;
-
     uint256 internal constant PATIENT_KEY = 0xA11CE;
     uint256 internal constant GUARDIAN_KEY = 0x6A4D;
     uint256 internal constant THIEF_KEY = 0x7E1F;
@@ -266,10 +276,20 @@ abstract contract LedgerFixture is LedgerSigning {
         return uint64(block.timestamp) * 1000;
     }
 
-    /// @dev The largest nonce a signed request may carry in this block (NonceInFuture above it),
-    ///      and the lowest nonce a direct call in this block stores.
-    function _latestNonce() internal view returns (uint64) {
+    /// @dev Block ms + skew: the ceiling's time part (a fresh consent's ceiling).
+    function _window() internal view returns (uint64) {
         return _msNow() + SKEW;
+    }
+
+    /// @dev The largest nonce a signed request for the patient's consent may carry in this block
+    ///      (NonceInFuture above it): the ceiling for the current stored nonce.
+    function _latestNonce() internal view returns (uint64) {
+        return _nonceCeiling(_storedNonce());
+    }
+
+    /// @dev The nonce a direct call on the patient's consent stores in this block: one past the ceiling.
+    function _directNonce() internal view returns (uint64) {
+        return _latestNonce() + 1;
     }
 
     /// @dev As the client signs for the patient's consent: max(consent nonce, now in ms).
