@@ -320,9 +320,8 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
         _storeWithdrawal(identity, organization, purpose, category, c, _directNonce(c), msg.sender);
     }
 
-    /// @dev A direct call's next nonce: past the stored one and at least the block time in ms
-    ///      plus the clock skew signed nonces may have, so every request signed before this
-    ///      block is void. Signed nonces never exceed block ms + skew, so this cannot overflow.
+    /// @dev A direct call's next nonce: one past the largest nonce a signed request may carry
+    ///      now (`_nonceCeiling`), so no request relayable in this block survives the call.
     function _directNonce(Consent storage c) private view returns (uint64 next) {
         // One past the largest nonce a request may carry now: none relayable now survives.
         next = _nonceCeiling(c.nonce) + 1;
