@@ -337,6 +337,21 @@ def test_readers_refuse_a_rounded_float_and_accept_exact_integers(ledger: Ledger
     assert ConsentReceipt.from_json(older) == ConsentReceipt.from_json(receipt)
 
 
+def _ethers_sign(node: str, document: Path, key: LocalAccount) -> dict[str, Any]:
+    """Sign the typed-data JSON in ``document`` with ethers.js under node; its report."""
+    done = subprocess.run(
+        [node, str(ETHERS_SIGN), str(document)],
+        env={**os.environ, "COLLECTIVE_TEST_KEY": "0x" + bytes(key.key).hex()},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
+
+
 def test_ethers_signs_a_grant_until_withdrawn_from_the_typed_data_json(
     ledger: Ledger, tmp_path: Path
 ) -> None:
@@ -357,16 +372,7 @@ def test_ethers_signs_a_grant_until_withdrawn_from_the_typed_data_json(
     domain = {"chain_id": ledger.chain.chain_id, "verifying_contract": ledger.ledger_address}
     document = tmp_path / "grant.typed.json"
     document.write_text(typed_data_json(request, **domain))
-    done = subprocess.run(
-        [node, str(ETHERS_SIGN), str(document)],
-        env={**os.environ, "COLLECTIVE_TEST_KEY": "0x" + bytes(subject.key).hex()},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    out = json.loads(done.stdout)
+    out = _ethers_sign(node, document, subject)
     assert out["signer"] == out["recovered"] == subject.address
     assert out["message"]["expiry"] == str(NO_EXPIRY)  # as ethers read it
     assert out["message"]["nonce"] == str(ETHERS_NONCE)
@@ -386,17 +392,8 @@ def test_ethers_signs_a_grant_until_withdrawn_from_the_typed_data_json(
         request, nonce=lab.signing.next_nonce(subject.address, lab.address, RESEARCH, HEALTH)
     )
     document.write_text(typed_data_json(request, **domain))
-    done = subprocess.run(
-        [node, str(ETHERS_SIGN), str(document)],
-        env={**os.environ, "COLLECTIVE_TEST_KEY": "0x" + bytes(subject.key).hex()},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
     signed = SignedRequest.from_typed_data(
-        document.read_text(), json.loads(done.stdout)["signature"]
+        document.read_text(), _ethers_sign(node, document, subject)["signature"]
     )
     granted = lab.signing.relay_grant(signed)
     assert granted.identity == subject.address and granted.expiry == NO_EXPIRY
