@@ -32,6 +32,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import rlp
+from eth._utils.address import generate_contract_address
 from eth.abc import BlockHeaderAPI, SignedTransactionAPI, StateAPI
 from eth.db.atomic import AtomicDB
 from eth.vm.forks.prague import PragueVM
@@ -41,7 +43,7 @@ from eth_utils.exceptions import ValidationError
 
 from collective.errors import NodeError
 from collective.node import render
-from collective.node.authority import SEAL_FIELD, Authority
+from collective.node.authority import SEAL_FIELD, Authority, recover_sealer
 from collective.node.errors import RpcError, rejected
 from collective.node.evm import EMPTY_REQUESTS_HASH, VM_CLASS, Evm, base_fee
 from collective.node.genesis import Genesis
@@ -49,7 +51,7 @@ from collective.node.permissioning import Permissioning, Rules
 from collective.node.pool import MAX_DROPPED, Dropped, Pending
 from collective.node.senders import TYPED
 from collective.node.store import DamagedError, Store, StoredBlock, StoredLog, StoredTx, SyncMode
-from collective.node.trie import encode_receipt, ordered_trie_root
+from collective.node.trie import encode_node, encode_receipt, ordered_trie_root
 
 log = logging.getLogger("collective.node")
 ZERO_ADDRESS = Address(b"\x00" * 20)
@@ -108,6 +110,8 @@ class NodeChain:
         genesis_id = keccak(text=genesis.dumps())
         self.store.check_block = self._check_block_json
         self.store.check_tx = self._check_tx_json
+        self.store.check_receipts = self._check_receipts
+        self.store.check_body = self._check_body
         try:
             head_number = self.store.head_number()
             if head_number is None:
@@ -130,22 +134,148 @@ class NodeChain:
             raise
 
     def _check_block_json(self, block: StoredBlock) -> None:
-        """The stored JSON of a block (whose header hashes to its hash) is what its header
-        renders to; its size and the authority's seal are not re-derived."""
-        try:
-            stored = json.loads(block.json)
-        except ValueError:
+        """The stored JSON of a block (whose header hashes to its hash) is, byte for byte,
+        what its header renders to, and if sealed, carries a seal its ``miner`` signed; its
+        size is checked with its transactions (:meth:`_check_body`)."""
+        path, name = self.store.path, f"block {block.number}"
+        header = self.evm.decode_header(block.header)
+        size_at = block.json.find(',"size":"') + 9
+        expected = render.block(header, size=0)
+        expected["size"] = block.json[size_at : block.json.find('"', size_at)]
+        seal_at = block.json.find(f',"{SEAL_FIELD}":"0x')
+        if seal_at >= 0:
+            try:
+                seal = bytes.fromhex(block.json[seal_at + len(SEAL_FIELD) + 7 : -2])
+                signer = recover_sealer(block.hash, seal)
+            except Exception:
+                raise DamagedError(path, f"{name}'s seal does not decode") from None
+            if signer != bytes(header.coinbase):
+                raise DamagedError(path, f"{name}'s seal was not made by its miner")
+            expected[SEAL_FIELD] = render.hexbytes(seal)
+        if size_at < 9 or render.dumps(expected) != block.json:
+            raise DamagedError(path, f"{name}'s stored JSON does not match its header")
+
+    def _check_body(self, number: int) -> None:
+        """A block's transactions (their raw bytes hash to their rows' hashes and make the
+        header's transactionsRoot, so the list served is the block's) and the size they give
+        it, before either is served (not at start: a block of 500 takes ~25 ms)."""
+        stored = self.store.block_by_number(number)
+        if stored is None:
+            return
+        header = self.evm.decode_header(stored.header)
+        txs = self.store.block_raw_txs(number)
+        raws = [raw for _, raw in txs]
+        if any(keccak(raw) != tx_hash for tx_hash, raw in txs) or (
+            ordered_trie_root(raws) != bytes(header.transaction_root)
+        ):
             raise DamagedError(
-                self.store.path, f"block {block.number}'s JSON is not JSON"
-            ) from None
-        expected = render.block(self.evm.decode_header(block.header), size=0)
-        if isinstance(stored, dict):
-            stored.pop(SEAL_FIELD, None)
-            expected["size"] = stored.get("size")
-        if stored != expected:
-            raise DamagedError(
-                self.store.path, f"block {block.number}'s stored JSON does not match its header"
+                self.store.path, f"block {number}'s transactions do not match its transactionsRoot"
             )
+        size = f'"size":"{render.hexint(render.block_size(header, raws))}"'
+        if size not in stored.json:
+            raise DamagedError(self.store.path, f"block {number}'s stored size is not its size")
+
+    def _check_receipts(self, number: int) -> None:
+        """A block's stored receipts and logs, byte for byte, against its header: status,
+        cumulative gas, bloom and logs (address, topics, data) -- what the receipts trie is
+        made of -- must rebuild the header's receiptsRoot (and OR to its logsBloom, end at its
+        gasUsed); every other field is re-derived from the transaction's raw bytes and row and
+        the header (gas used, effective gas price, contract address, where it is); each log
+        row, and the columns the log index searches, must be the receipt's log."""
+        path, name = self.store.path, f"block {number}'s receipts"
+        stored = self.store.block_by_number(number)
+        if stored is None:
+            return
+        # the header's fields as RLP items (a quarter of the cost of decoding a header object):
+        # 5 receiptsRoot, 6 logsBloom, 10 gasUsed, 11 timestamp, 15 baseFeePerGas
+        fields = rlp.decode(stored.header)
+        receipt_root, header_bloom = bytes(fields[5]), int.from_bytes(fields[6], "big")
+        header_gas, fee = int.from_bytes(fields[10], "big"), int.from_bytes(fields[15], "big")
+        block_hash, block_number = render.hexbytes(stored.hash), render.hexint(number)
+        timestamp = render.hexint(int.from_bytes(fields[11], "big"))
+        encoded: list[bytes] = []
+        bloom = cumulative = log_index = 0
+        expected_logs: list[str] = []
+        columns: list[tuple[bytes | None, ...]] = []
+        try:
+            for index, (tx_hash, sender, nonce, raw, _, receipt) in enumerate(
+                self.store.block_rows(number)
+            ):
+                raw, sender = bytes(raw), bytes(sender)
+                tx = self.evm.decode_transaction(raw)
+                stored_receipt = json.loads(receipt)
+                status = {"0x1": b"\x01", "0x0": b""}[stored_receipt["status"]]
+                previous, cumulative = cumulative, int(stored_receipt["cumulativeGasUsed"], 16)
+                rcpt_bloom = int(stored_receipt["logsBloom"], 16)
+                bloom |= rcpt_bloom
+                hexhash = render.hexbytes(bytes(tx_hash))
+                logs, trie_logs = [], []
+                for log in stored_receipt["logs"]:
+                    address = bytes.fromhex(log["address"][2:])
+                    topics = [bytes.fromhex(t[2:]) for t in log["topics"]]
+                    data = bytes.fromhex(log["data"][2:])
+                    trie_logs.append([address, topics, data])
+                    entry = {
+                        "address": render.hexbytes(address),
+                        "topics": [render.hexbytes(t) for t in topics],
+                        "data": render.hexbytes(data),
+                        "blockHash": block_hash,
+                        "blockNumber": block_number,
+                        "blockTimestamp": timestamp,
+                        "transactionHash": hexhash,
+                        "transactionIndex": render.hexint(index),
+                        "logIndex": render.hexint(log_index),
+                        "removed": False,
+                    }
+                    logs.append(entry)
+                    expected_logs.append(render.dumps(entry))
+                    columns.append((address, *topics, *[None] * (4 - len(topics))))
+                    log_index += 1
+                body = encode_node(
+                    [
+                        status,
+                        cumulative.to_bytes((cumulative.bit_length() + 7) // 8, "big"),
+                        rcpt_bloom.to_bytes(256, "big"),
+                        trie_logs,
+                    ]
+                )
+                encoded.append(body if raw[0] >= 0xC0 else raw[:1] + body)
+                created = None if tx.to else generate_contract_address(Address(sender), tx.nonce)
+                expected = {
+                    "type": hex(tx.type_id or 0),
+                    "transactionHash": hexhash,
+                    "transactionIndex": render.hexint(index),
+                    "blockHash": block_hash,
+                    "blockNumber": block_number,
+                    "from": render.address(sender),
+                    "to": render.address(tx.to),
+                    "cumulativeGasUsed": render.hexint(cumulative),
+                    "gasUsed": render.hexint(cumulative - previous),
+                    "effectiveGasPrice": render.hexint(render.effective_gas_price(tx, fee)),
+                    "contractAddress": render.address(created),
+                    "logs": logs,
+                    "logsBloom": render.hexbytes(rcpt_bloom.to_bytes(256, "big")),
+                    "status": stored_receipt["status"],
+                }
+                if (
+                    render.dumps(expected) != receipt
+                    or keccak(raw) != bytes(tx_hash)
+                    or nonce != tx.nonce
+                ):
+                    raise DamagedError(path, f"{name}: transaction {index}'s does not match it")
+            log_rows = self.store.block_log_rows(number)
+        except DamagedError:
+            raise
+        except Exception:
+            raise DamagedError(path, f"{name} do not decode") from None
+        if ordered_trie_root(encoded) != receipt_root:
+            raise DamagedError(path, f"{name} do not match its receiptsRoot")
+        if bloom != header_bloom or cumulative != header_gas:
+            raise DamagedError(path, f"{name} do not match its logsBloom or gasUsed")
+        if [row[5] for row in log_rows] != expected_logs or [
+            tuple(None if v is None else bytes(v) for v in row[:5]) for row in log_rows
+        ] != columns:
+            raise DamagedError(path, f"{name}: the stored logs do not match them")
 
     def _check_tx_json(self, found: StoredTx) -> None:
         """The stored transaction and receipt JSON of a sealed transaction (whose raw bytes

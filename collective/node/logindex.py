@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from collective.node.errors import LIMIT_EXCEEDED, RpcError
-from collective.node.store import Store, row_ids
+from collective.node.store import _ID_SHIFT, Store, row_ids
 
 MAX_LOGS = 100_000
 
@@ -39,7 +39,7 @@ class LogQuery:
                 where.append(f"t{position} IN ({','.join('?' * len(alternatives))})")
                 args.extend(alternatives)
         args.append(limit + 1)
-        sql = f"SELECT json FROM logs WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"
+        sql = f"SELECT id, json FROM logs WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"
         return sql, args
 
 
@@ -48,13 +48,17 @@ def find_logs(store: Store, query: LogQuery, limit: int = MAX_LOGS) -> list[str]
     if query.from_block > query.to_block:
         return []
     sql, args = query.sql(limit)
-    rows = [row[0] for row in store.query(sql, args)]
-    if len(rows) > limit:
+    found = list(store.query(sql, args))
+    if len(found) > limit:
         raise RpcError(
             LIMIT_EXCEEDED,
             f"query returned more than {limit} results; narrow the block range or the filter",
         )
-    return rows
+    # each block's logs are checked against its header's receiptsRoot before they are served
+    # (once per block; the store remembers the blocks it checked)
+    for block in sorted({row[0] >> _ID_SHIFT for row in found}):
+        store.verify_receipts(block)
+    return [row[1] for row in found]
 
 
 def logs_json(rows: list[str]) -> str:

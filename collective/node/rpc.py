@@ -25,6 +25,7 @@ from typing import Any
 
 from eth.abc import BlockHeaderAPI, StateAPI
 from eth.exceptions import Revert
+from eth.vm.interrupt import EVMMissingData
 from eth_typing import Address
 from eth_utils.crypto import keccak
 
@@ -111,6 +112,7 @@ def _block_json(node: Node, number: int, full: bool) -> Any:
     stored = chain.store.block_by_number(number)
     if stored is None:
         return None
+    chain.store.verify_body(number)
     if full:
         txs = ",".join(chain.store.block_tx_json(number))
     else:
@@ -320,7 +322,7 @@ def _execute(node: Node, evm: Evm, call: p.CallArgs, ref: p.BlockRef, estimate: 
                 value=call.value,
                 gas=gas,
             )
-    except (RpcError, CallTimeout, DamagedError, sqlite3.DatabaseError):
+    except (RpcError, CallTimeout, DamagedError, sqlite3.DatabaseError, EVMMissingData):
         raise
     except Exception as exc:  # py-evm validation: intrinsic gas, nonce, balance
         raise rejected(_validation_message(str(exc))) from None
@@ -412,6 +414,7 @@ def debug_trace_transaction(node: Node, tx_hash: bytes, options: p.TraceOptions)
     stored = chain.store.tx(tx_hash)
     if stored is None:
         raise rejected(f"transaction 0x{tx_hash.hex()} not found")
+    chain.store.verify_receipts(stored.block)
     header = chain.header_at(stored.block)
     parent = chain.header_at(stored.block - 1)
     assert header is not None and parent is not None
@@ -454,6 +457,7 @@ def eth_get_block_by_hash(node: Node, block_hash: bytes, full: bool) -> Any:
 def _tx_count(node: Node, number: int | None) -> Any:
     if number is None or node.chain.store.block_by_number(number) is None:
         return None
+    node.chain.store.verify_body(number)
     return hexint(len(node.chain.store.block_tx_hashes(number)))
 
 
@@ -501,8 +505,9 @@ def eth_get_transaction_by_hash(node: Node, tx_hash: bytes) -> Any:
 
 
 def _tx_by_block_index(node: Node, number: int | None, index: int) -> Any:
-    if number is None:
+    if number is None or node.chain.store.block_by_number(number) is None:
         return None
+    node.chain.store.verify_body(number)
     rows = node.chain.store.block_tx_json(number)
     return Raw(rows[index]) if 0 <= index < len(rows) else None
 
@@ -520,13 +525,17 @@ def eth_get_tx_by_block_hash_and_index(node: Node, block_hash: bytes, index: int
 
 def eth_get_transaction_receipt(node: Node, tx_hash: bytes) -> Any:
     stored = node.chain.store.tx(tx_hash)
-    return None if stored is None else Raw(stored.receipt)
+    if stored is None:
+        return None
+    node.chain.store.verify_receipts(stored.block)
+    return Raw(stored.receipt)
 
 
 def eth_get_block_receipts(node: Node, ref: p.BlockRef) -> Any:
     number = _number(node, ref)
     if node.chain.store.block_by_number(number) is None:
         return None
+    node.chain.store.verify_receipts(number)
     return Raw("[" + ",".join(node.chain.store.block_receipts(number)) + "]")
 
 
@@ -929,12 +938,15 @@ def handle_one(node: Node, request: Any) -> str | None:
                 result = entry.handler(node, *args)
     except RpcError as exc:
         return _error(request_id, exc)
-    except (DamagedError, sqlite3.DatabaseError) as exc:  # never answer from a damaged store
-        damaged = (
-            exc
-            if isinstance(exc, DamagedError)
-            else DamagedError(node.chain.store.path, f"SQLite reports {exc}")
-        )
+    except (DamagedError, sqlite3.DatabaseError, EVMMissingData) as exc:  # never answer from
+        # a damaged store (the store keeps every state: a trie node or code it cannot find
+        # under its hash is a damaged row or index)
+        if isinstance(exc, DamagedError):
+            damaged = exc
+        elif isinstance(exc, EVMMissingData):
+            damaged = DamagedError(node.chain.store.path, f"state it must hold is missing ({exc})")
+        else:
+            damaged = DamagedError(node.chain.store.path, f"SQLite reports {exc}")
         log.error("%s (%s)", damaged.message, damaged.hint)
         return _error(request_id, RpcError(INTERNAL_ERROR, f"{damaged.message}: {damaged.hint}"))
     except Exception as exc:

@@ -22,9 +22,10 @@ from collective.node.genesis import Genesis
 from collective.node.rpc import handle_one
 from collective.node.store import DB_NAME
 
-# SimpleStorage-like: stores calldata word 0 in slot 0 (PUSH1 0 CALLDATALOAD PUSH1 0 SSTORE STOP)
-RUNTIME = "60003560005500"
-INIT = "0x67" + RUNTIME.rjust(16, "0") + "600052" + "6007" + "6019" + "f3"
+# SimpleStorage-like: stores calldata word 0 in slot 0 and logs it, as data and as topic 0
+# (PUSH1 0 CALLDATALOAD DUP1 PUSH1 0 SSTORE DUP1 PUSH1 0 MSTORE PUSH1 32 PUSH1 0 LOG1 STOP)
+RUNTIME = "600035806000558060005260206000a100"
+INIT = "0x70" + RUNTIME + "600052" + "6011" + "600f" + "f3"
 
 
 def _ask(node: Node, method: str, *params: Any) -> Any:
@@ -60,6 +61,9 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Genesis, l
         ("eth_getStorageAt", contract, "0x0", "latest"),
     ]
     queries += [("eth_getCode", contract, "latest"), ("eth_call", {"to": contract}, "latest")]
+    queries += [("eth_getBlockReceipts", hex(n)) for n in range(head + 1)]
+    queries += [("eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest"})]
+    queries += [("eth_getLogs", {"fromBlock": "0x0", "topics": [hex(n)]}) for n in (1, 5, 12)]
     answers = [(query, _ask(node, *query)) for query in queries]
     node.close()
     return data_dir, genesis, answers
@@ -169,3 +173,78 @@ def test_damaged_pages_are_refused_at_start(
         data[offset] ^= 0xA5
     database.write_bytes(bytes(data))
     assert _check(pristine, copy) == "refused at start"
+
+
+def test_an_intact_chain_serves_every_answer_as_before(
+    pristine: tuple[Path, Genesis, list[Any]], tmp_path: Path
+) -> None:
+    answers = dict((repr(q), a) for q, a in pristine[2])
+    logs = answers[repr(("eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest"}))]["result"]
+    assert len(logs) == 12  # one per call (the creation logs nothing)
+    copy = _damaged_copy(pristine, tmp_path, lambda conn: None)
+    assert _check(pristine, copy, noticed=False) == "0 answers refused"
+
+
+def _flip_after(
+    table: str, column: str, pick: str, marker: str, skip: int = 0
+) -> Callable[[sqlite3.Connection], None]:
+    """Flip the lowest bit of the character ``skip`` places after ``marker`` in a stored row."""
+
+    def damage(conn: sqlite3.Connection) -> None:
+        rowid, value = conn.execute(f"SELECT rowid, {column} FROM {table} {pick}").fetchone()
+        at = value.index(marker) + len(marker) + skip
+        conn.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (_flip(value, at), rowid))
+
+    return damage
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _flip_after("txs", "receipt", "ORDER BY id LIMIT 1 OFFSET 4", '"status":"0x'),
+        _flip_after("txs", "receipt", "ORDER BY id LIMIT 1 OFFSET 4", '"gasUsed":"0x', 3),
+        _flip_after("txs", "receipt", "ORDER BY id LIMIT 1 OFFSET 4", '"cumulativeGasUsed":"0x'),
+        _flip_after("txs", "receipt", "ORDER BY id LIMIT 1 OFFSET 4", '"data":"0x', 63),
+        _flip_after("txs", "receipt", "ORDER BY id LIMIT 1 OFFSET 4", '"topics":["0x', 62),
+        _flip_after("txs", "receipt", "ORDER BY id LIMIT 1 OFFSET 4", '"logsBloom":"0x', 100),
+        _flip_after("txs", "receipt", "ORDER BY id LIMIT 1 OFFSET 4", '"logIndex":"0x'),
+        _flip_after("txs", "receipt", "ORDER BY id LIMIT 1 OFFSET 4", '"effectiveGasPrice":"0x'),
+        _flip_after("logs", "json", "ORDER BY id LIMIT 1 OFFSET 3", '"data":"0x', 63),
+        _flip_after("logs", "json", "ORDER BY id LIMIT 1 OFFSET 3", '"topics":["0x', 62),
+        _flip_after("blocks", "json", "WHERE number = 4", '"size":"0x', 1),
+    ],
+    ids=[
+        "receipt status",
+        "receipt gas used",
+        "receipt cumulative gas",
+        "receipt log data",
+        "receipt log topic",
+        "receipt bloom",
+        "receipt log index",
+        "receipt gas price",
+        "log data",
+        "log topic",
+        "block size",
+    ],
+)
+def test_a_flip_inside_a_receipt_or_block_field_is_refused_on_read(
+    pristine: tuple[Path, Genesis, list[Any]],
+    tmp_path: Path,
+    damage: Callable[[sqlite3.Connection], None],
+) -> None:
+    copy = _damaged_copy(pristine, tmp_path, damage)
+    outcome = _check(pristine, copy)  # receipts on read; a block's JSON maybe at start
+    assert outcome != "0 answers refused", outcome
+
+
+def test_a_flipped_log_index_column_is_refused_with_its_block(
+    pristine: tuple[Path, Genesis, list[Any]], tmp_path: Path
+) -> None:
+    """The columns eth_getLogs searches are checked against the receipt's log."""
+
+    def damage(conn: sqlite3.Connection) -> None:
+        rowid, t0 = conn.execute("SELECT id, t0 FROM logs ORDER BY id LIMIT 1 OFFSET 3").fetchone()
+        conn.execute("UPDATE logs SET t0 = ? WHERE id = ?", (_flip(t0, 31), rowid))
+
+    copy = _damaged_copy(pristine, tmp_path, damage)
+    assert _check(pristine, copy) not in ("refused at start", "0 answers refused")
