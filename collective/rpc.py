@@ -17,7 +17,7 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
-from collective.jsonints import loads
+from collective.jsonints import SAFE_DEPTH, loads
 
 
 class RpcFailure(Exception):
@@ -97,7 +97,7 @@ class JsonRpc:
                     raise
         if status != 200 and not answer.lstrip().startswith((b"{", b"[")):
             raise http.client.HTTPException(f"HTTP {status} from the node")
-        return loads(answer)  # refuses JSON nested too deep for the C decoder
+        return loads(answer, max_depth=SAFE_DEPTH)  # refuses nesting the C decoder dies on
 
 
 class _Connection:

@@ -344,14 +344,35 @@ class Utf8Text(click.types.StringParamType):
 TEXT = Utf8Text()
 
 
+class NulFreePath(click.Path):
+    """A :class:`click.Path` that refuses a NUL byte, which no file name holds (the OS calls
+    would raise ValueError deep inside the command instead of a usage error)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str | bytes) and (
+            "\0" in value if isinstance(value, str) else b"\0" in value
+        ):
+            self.fail(f"{value!r} is not a file name: it holds a NUL byte", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def _nul_free(path: click.Path) -> NulFreePath:
+    safe = NulFreePath.__new__(NulFreePath)
+    safe.__dict__.update(path.__dict__)
+    return safe
+
+
 def strict_text(command: click.Command) -> click.Command:
     """``command`` (and every subcommand) with each plain-text parameter made :data:`TEXT`.
 
     Applied by the ``collective`` group to every command it loads, so that no text argument
-    or option, present or added later, takes text that is not UTF-8."""
+    or option, present or added later, takes text that is not UTF-8; and each path parameter
+    refuses a NUL byte."""
     for param in command.params:
         if type(param.type) is click.types.StringParamType:
             param.type = TEXT
+        elif type(param.type) is click.Path:
+            param.type = _nul_free(param.type)
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             strict_text(sub)
