@@ -101,6 +101,8 @@ class ConsentStatus:
     expiry: int
     policy_version: int
     current_version: int
+    nonce: int  # the consent's nonce: a signed request needs one at least this
+    active: bool  # the stored flag: granted and not withdrawn since
 
     @property
     def covered(self) -> bool:
@@ -175,7 +177,7 @@ def read_status(
     with chain.exclusive(), chain.reading(f"reading block {block!r}"):
         header = chain.w3.eth.get_block(block)
     number, timestamp = int(header["number"]), int(header["timestamp"])
-    expiry, granted_at, version, _nonce, active = chain.call(
+    expiry, granted_at, version, nonce, active = chain.call(
         ledger.getConsent(who, org, purpose, category), block=number
     )
     current = int(chain.call(ledger.currentPolicyVersion(org), block=number))
@@ -199,6 +201,8 @@ def read_status(
         expiry=int(expiry),
         policy_version=int(version),
         current_version=current,
+        nonce=int(nonce),
+        active=bool(active),
     )
 
 

@@ -44,11 +44,12 @@ from eth_abi.exceptions import DecodingError
 from eth_account.signers.local import LocalAccount
 from eth_keys.datatypes import PublicKey
 from eth_typing import ChecksumAddress
-from eth_utils.address import is_checksum_address, to_checksum_address
+from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from web3.contract import Contract
 from web3.types import TxReceipt
 
+from collective.addresses import checksum_mismatch, is_hex_address
 from collective.artifacts import load_artifact
 from collective.chain import Chain
 from collective.config import ProjectConfig, load_config
@@ -217,16 +218,12 @@ def _parse_network(part: str, text: str) -> tuple[str | None, int | None]:
 
 
 def _checksummed(address: str, what: str) -> ChecksumAddress:
-    """``address`` checksummed; ConfigurationError naming ``what`` if it is not an address."""
-    if (
-        not isinstance(address, str)
-        or len(address) != 42
-        or address[:2] != "0x"
-        or not _HEX.fullmatch(address[2:])
-    ):
+    """``address`` checksummed; ConfigurationError naming ``what`` if it is not an address or
+    its mixed case is not its EIP-55 checksum (the rules of :mod:`collective.addresses`, in
+    did.py's own words)."""
+    if not is_hex_address(address):
         raise ConfigurationError(f"{what} {address!r} is not an address (0x and 40 hex digits)")
-    digits = address[2:]
-    if digits != digits.lower() and digits != digits.upper() and not is_checksum_address(address):
+    if checksum_mismatch(address):
         raise ConfigurationError(
             f"{what} {address} has a wrong checksum (its mixed case does not match EIP-55)",
             hint=f"check it for a typo; checksummed it would read {to_checksum_address(address)}",

@@ -237,20 +237,18 @@ class ConsentClient:
         who, org, p, c = consent_key(identity, organization, purpose, category)
         fns = self._s.ledger.functions
         status = read_status(self._s.chain, self._s.deployment, who, org, p, c, block=block)
-        stored = self._s.call(fns.getConsent(who, org, p, c), block=status.block)
         covered = self._s.call(fns.isCovered(who, org, p, c), block=status.block)
-        expiry, granted_at, version, nonce, active = stored
         return Consent(
             consent_id=consent_id(who, org, p, c),
             identity=who,
             organization=org,
             purpose=name_of(p),
             category=name_of(c),
-            expiry=int(expiry),
-            granted_at=int(granted_at),
-            policy_version=int(version),
-            nonce=int(nonce),
-            active=bool(active),
+            expiry=status.expiry,
+            granted_at=status.granted_at,
+            policy_version=status.policy_version,
+            nonce=status.nonce,
+            active=status.active,
             covered=bool(covered),
             state=str(status.state),
             reason=status.reason,

@@ -207,7 +207,34 @@ def _verify(path: Path | None, key: bytes, value: bytes) -> None:
         raise DamagedError(path, f"the value stored under 0x{key.hex()} does not hash to it")
 
 
-class KeyValue(BaseDB):
+class _SqliteKV(BaseDB):
+    """What the two views of ``kv`` share: existence is a successful read."""
+
+    def _exists(self, key: bytes) -> bool:
+        try:
+            self[key]
+        except KeyError:
+            return False
+        return True
+
+
+def _fetch(
+    conn: sqlite3.Connection, path: Path | None, cache: dict[bytes, bytes], limit: int, key: bytes
+) -> bytes:
+    """``key``'s value from the ``kv`` table on ``conn``, checked (:func:`_verify`) and kept in
+    ``cache`` (cleared once it holds ``limit`` values); KeyError when there is none."""
+    row = conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+    if row is None:
+        raise KeyError(key)
+    found = bytes(row[0])
+    _verify(path, key, found)
+    if len(cache) >= limit:
+        cache.clear()
+    cache[key] = found
+    return found
+
+
+class KeyValue(_SqliteKV):
     """py-evm's byte-to-byte database over the ``kv`` table.
 
     Writes collect in memory until :meth:`Store.commit_block` writes them in the block's SQLite
@@ -230,28 +257,13 @@ class KeyValue(BaseDB):
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        row = self._conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            raise KeyError(key)
-        found = bytes(row[0])
-        _verify(self._path, key, found)
-        if len(self._cache) >= _READ_CACHE_LIMIT:
-            self._cache.clear()
-        self._cache[key] = found
-        return found
+        return _fetch(self._conn, self._path, self._cache, _READ_CACHE_LIMIT, key)
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         self._pending[key] = value
 
     def __delitem__(self, key: bytes) -> None:
         self._pending[key] = _DELETED
-
-    def _exists(self, key: bytes) -> bool:
-        try:
-            self[key]
-        except KeyError:
-            return False
-        return True
 
     def take_pending(self) -> tuple[list[tuple[bytes, bytes]], list[bytes]]:
         """The writes since the last call, as (upserts, deletions); they move to the cache."""
@@ -278,7 +290,7 @@ class KeyValue(BaseDB):
         self._pending.clear()
 
 
-class ReadKeyValue(BaseDB):
+class ReadKeyValue(_SqliteKV):
     """A read-only view of ``kv`` on a connection of its own, for calls that run outside the
     chain lock (``eth_call``, ``eth_estimateGas``) while the writer seals: what the writer's
     cache holds first (content-addressed, so never stale), then a bounded cache of its own,
@@ -303,28 +315,13 @@ class ReadKeyValue(BaseDB):
         found = self._shared._cache.get(key) or self._cache.get(key)
         if found is not None:
             return found
-        row = self._conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            raise KeyError(key)
-        found = bytes(row[0])
-        _verify(self._shared._path, key, found)
-        if len(self._cache) >= _READ_CACHE_LIMIT // 8:
-            self._cache.clear()
-        self._cache[key] = found
-        return found
+        return _fetch(self._conn, self._shared._path, self._cache, _READ_CACHE_LIMIT // 8, key)
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         self._written[key] = value
 
     def __delitem__(self, key: bytes) -> None:
         self._written[key] = _DELETED
-
-    def _exists(self, key: bytes) -> bool:
-        try:
-            self[key]
-        except KeyError:
-            return False
-        return True
 
     def reset(self) -> None:
         """Forget writes, before the view serves the next call."""
