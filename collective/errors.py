@@ -4,6 +4,10 @@ One root, a shallow tree::
 
     CollectiveError
     ├── ConfigurationError        bad hardhat.config.json, unknown network, bad manifest
+    │   ├── InvalidInputError     an argument is malformed or out of range (a DID, an
+    │   │                         address, a term, an expiry, a file the caller named)
+    │   └── NotFoundError         the thing named does not exist (a transaction, a policy
+    │                             version, a consent, an event, a proposal)
     ├── CompilationError          no compiler, solc reported errors, artifacts out of date
     ├── ChainError                node unreachable, wrong chain id, code on chain differs
     │   └── TransactionError      a transaction reverted (carries tx hash and decoded error)
@@ -21,6 +25,13 @@ One root, a shallow tree::
     └── NodeError                 the collective node refused or failed
 
 Library code raises only these; the CLI turns them into one line and a non-zero exit.
+Exceptions of the libraries underneath (web3, eth-abi, eth-account, sockets) are translated
+where they cross into Collective: :mod:`collective.chain.errors` for everything a chain says,
+:func:`collective.errors.invalid_input` for values the caller handed in.
+
+``InvalidInputError`` and ``NotFoundError`` still derive from ``ConfigurationError`` for one
+release, so ``except ConfigurationError`` written against 0.1 keeps catching them; catch the
+precise class in new code (the base changes to ``CollectiveError`` in 0.3).
 """
 
 from __future__ import annotations
@@ -42,6 +53,19 @@ class CollectiveError(Exception):
 
 class ConfigurationError(CollectiveError):
     """The configuration, a network name or a deployment manifest is wrong."""
+
+
+class InvalidInputError(ConfigurationError):
+    """An argument is malformed or out of range: what was given, what is expected.
+
+    Raised for a caller's mistake in a value (a DID, an address, a term, a duration, a JSON
+    document), never for a fault of the chain or the configuration files.
+    """
+
+
+class NotFoundError(ConfigurationError):
+    """The thing asked for does not exist: a transaction, a policy version, a consent, an
+    event, a proposal, a block."""
 
 
 class CompilationError(CollectiveError):
@@ -121,3 +145,17 @@ class AuditError(CollectiveError):
 
 class NodeError(CollectiveError):
     """The collective node refused a request or failed."""
+
+
+def invalid_input(what: str, exc: BaseException, *, hint: str | None = None) -> InvalidInputError:
+    """``InvalidInputError`` for a foreign exception raised while reading ``what``.
+
+    Args:
+        what: names the argument, e.g. ``"--expiry"`` or ``"the identity address"``.
+        exc: the ValueError/TypeError (or library error) that rejected it.
+        hint: what to do instead; defaults to none.
+
+    Returns the error to raise (``raise invalid_input(...) from exc``).
+    """
+    reason = str(exc) or type(exc).__name__
+    return InvalidInputError(f"{what} is not valid: {reason}", hint=hint)
