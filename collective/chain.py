@@ -41,6 +41,7 @@ from web3._utils.error_formatters_utils import PANIC_ERROR_CODES
 from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.datastructures import AttributeDict
 from web3.exceptions import (
+    BlockNotFound,
     ContractCustomError,
     ContractLogicError,
     ContractPanicError,
@@ -51,11 +52,26 @@ from web3.exceptions import (
 )
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.rpc import HTTPProvider
-from web3.types import BlockIdentifier, RPCEndpoint, TxParams, TxReceipt
+from web3.types import (
+    BlockData,
+    BlockIdentifier,
+    FilterParams,
+    LogReceipt,
+    RPCEndpoint,
+    TxData,
+    TxParams,
+    TxReceipt,
+)
 
 from collective.codec import checksum
 from collective.config import EMBEDDED_CHAIN_ID, NetworkConfig, ProjectConfig, load_config
-from collective.errors import ChainError, CollectiveError, ConfigurationError, TransactionError
+from collective.errors import (
+    ChainError,
+    CollectiveError,
+    ConfigurationError,
+    NotFoundError,
+    TransactionError,
+)
 from collective.revert import decode_revert, error_from_exception
 from collective.rpc import BatchRefused, JsonRpc, RpcFailure
 
@@ -225,6 +241,57 @@ class Chain:
         """Timestamp of the latest block."""
         with self._errors("reading the latest block"):
             return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def block_number(self) -> int:
+        """The latest block's number (``eth_blockNumber``)."""
+        with self.reading("reading the block number"):
+            return int(self.w3.eth.block_number)
+
+    def get_block(self, block: BlockIdentifier = "latest") -> BlockData:
+        """The block ``block`` (a number, a 0x hash or a tag) in web3's shape, without its
+        transactions' bodies (``eth_getBlockByNumber`` / ``eth_getBlockByHash``).
+
+        Raises:
+            NotFoundError: there is no such block.
+            ChainError: the node could not be asked.
+        """
+        with self.reading(f"reading block {block}"):
+            try:
+                return self.w3.eth.get_block(block)
+            except BlockNotFound:
+                raise NotFoundError(f"{self.where} has no block {block}") from None
+
+    def get_transaction(self, tx_hash: str) -> TxData:
+        """The transaction ``tx_hash`` (0x + 64 hex) in web3's shape.
+
+        Raises:
+            NotFoundError: the chain does not know the transaction.
+            ChainError: the node could not be asked.
+        """
+        with self.reading("reading a transaction", tx_hash):
+            try:
+                return self.w3.eth.get_transaction(HexStr(tx_hash))
+            except TransactionNotFound:
+                raise NotFoundError(f"{self.where} has no transaction {tx_hash}") from None
+
+    def get_transaction_receipt(self, tx_hash: str) -> TxReceipt:
+        """The transaction receipt of ``tx_hash`` (0x + 64 hex) in web3's shape.
+
+        Raises:
+            NotFoundError: the transaction is unknown or not mined yet.
+            ChainError: the node could not be asked.
+        """
+        with self.reading("reading a transaction receipt", tx_hash):
+            try:
+                return self.w3.eth.get_transaction_receipt(HexStr(tx_hash))
+            except TransactionNotFound:
+                raise NotFoundError(f"{self.where} has no receipt for {tx_hash}") from None
+
+    def get_logs(self, criteria: FilterParams) -> list[LogReceipt]:
+        """The logs matching ``criteria`` (``eth_getLogs``: address, topics, fromBlock,
+        toBlock or blockHash), in web3's shape, in chain order."""
+        with self.reading("reading logs"):
+            return list(self.w3.eth.get_logs(criteria))
 
     # --- writing ------------------------------------------------------------------------------
 
