@@ -255,11 +255,11 @@ class Chain:
             NotFoundError: there is no such block.
             ChainError: the node could not be asked.
         """
-        with self.reading(f"reading block {block}"):
+        with self.reading(f"reading block {block!r}"):
             try:
                 return self.w3.eth.get_block(block)
             except BlockNotFound:
-                raise NotFoundError(f"{self.where} has no block {block}") from None
+                raise NotFoundError(f"{self.where} has no block {block!r}") from None
 
     def get_transaction(self, tx_hash: str) -> TxData:
         """The transaction ``tx_hash`` (0x + 64 hex) in web3's shape.
