@@ -13,11 +13,15 @@ fi
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
-# The copy of pyproject.toml in the venv says what it holds: pip runs only when that changed.
-if ! cmp -s pyproject.toml .venv/installed-pyproject.toml; then
+# The copies of pyproject.toml and constraints.txt in the venv say what it holds: pip runs only
+# when one of them changed. constraints.txt holds the exact versions every run installs.
+if ! cmp -s pyproject.toml .venv/installed-pyproject.toml \
+    || ! cmp -s constraints.txt .venv/installed-constraints.txt; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+        -c constraints.txt -e ".[node,dev]"
     cp pyproject.toml .venv/installed-pyproject.toml
+    cp constraints.txt .venv/installed-constraints.txt
 fi
 
 # slither (static analysis, scripts/slither_check.py) lives in its own venv: every

@@ -1,0 +1,52 @@
+"""Packaging: `collective` installs beside other web3 users (ranges), `collective[node]` carries
+the node's exact pins, and constraints.txt (what CI installs) satisfies both."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def _constraints() -> dict[str, Version]:
+    pins: dict[str, Version] = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            pins[_normal(name)] = Version(version)
+    return pins
+
+
+def _normal(name: str) -> str:
+    return name.lower().replace("_", "-")
+
+
+def test_the_client_depends_on_ranges_with_an_upper_bound() -> None:
+    for text in PROJECT["dependencies"]:
+        req = Requirement(text)
+        operators = {spec.operator for spec in req.specifier}
+        assert "==" not in operators, f"{text}: the client must not pin exactly"
+        assert "<" in operators, f"{text}: give the next major version as an upper bound"
+
+
+def test_the_node_extra_pins_exactly() -> None:
+    node = PROJECT["optional-dependencies"]["node"]
+    assert any(Requirement(t).name == "py-evm" for t in node)
+    for text in node:
+        assert [s.operator for s in Requirement(text).specifier] == ["=="], text
+
+
+def test_constraints_satisfy_every_requirement() -> None:
+    pins = _constraints()
+    extras = PROJECT["optional-dependencies"]
+    for text in [*PROJECT["dependencies"], *extras["node"], *extras["dev"]]:
+        req = Requirement(text)
+        pinned = pins.get(_normal(req.name))
+        assert pinned is not None, f"constraints.txt has no pin for {req.name}"
+        assert req.specifier.contains(pinned, prereleases=True), f"{req.name}=={pinned} vs {text}"
