@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from collective.rpc import BatchRefused, JsonRpc, RpcFailure
+from collective.chain.http import BatchRefused, JsonRpc, RpcFailure
 
 MODE: dict[str, str] = {"mode": "length"}
 

@@ -63,7 +63,9 @@ from web3.types import (
     TxReceipt,
 )
 
-from collective.codec import checksum
+from collective.chain.codec import checksum
+from collective.chain.http import BatchRefused, JsonRpc, RpcFailure
+from collective.chain.revert import decode_revert, error_from_exception
 from collective.config import EMBEDDED_CHAIN_ID, NetworkConfig, ProjectConfig, load_config
 from collective.errors import (
     ChainError,
@@ -72,8 +74,6 @@ from collective.errors import (
     NotFoundError,
     TransactionError,
 )
-from collective.revert import decode_revert, error_from_exception
-from collective.rpc import BatchRefused, JsonRpc, RpcFailure
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 DEV_CHAIN_ID = 31337  # anvil's and hardhat's default

@@ -1,0 +1,559 @@
+"""Turn revert data into :class:`~collective.errors.TransactionError` subclasses.
+
+Every custom error in the suite's artifacts is indexed by its 4-byte selector. Revert data is
+decoded against that table (plus Solidity's built-in ``Error(string)`` and ``Panic(uint256)``)
+into the error a caller can act on:
+
+- :class:`~collective.errors.ConsentError` for missing, expired, stale or withdrawn consent and
+  for unacceptable consent signatures;
+- :class:`~collective.errors.NotPermittedError` for role, membership and organization-status
+  failures (AccountRules, OversightBoard, identity ownership);
+- :class:`~collective.errors.TransactionError` for anything else.
+
+``error_name`` and ``error_args`` (keyed by the ABI's input names) carry the decoded error.
+:func:`revert_data` gets the raw bytes out of the exceptions web3 raises for an HTTP node and for
+the embedded chain (:mod:`collective.chain` makes both raise web3's ``ContractLogicError``
+family with ``data`` set).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eth_abi import abi
+from eth_abi.exceptions import DecodingError
+from eth_utils.abi import abi_to_signature, function_signature_to_4byte_selector
+from eth_utils.address import to_checksum_address
+from web3.exceptions import ContractLogicError
+
+from collective.artifacts import artifact_names, artifacts_root, load_artifact
+from collective.config import ProjectConfig
+from collective.errors import (
+    ConsentError,
+    ConsentExpiredError,
+    ConsentMissingError,
+    IdentityDeactivatedError,
+    NotPermittedError,
+    OrganizationSuspendedError,
+    SignatureError,
+    StalePolicyError,
+    TransactionError,
+)
+
+ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
+PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
+
+PANIC_REASONS: dict[int, str] = {
+    0x00: "a generic compiler-inserted panic",
+    0x01: "an assert failed",
+    0x11: "an arithmetic overflow or underflow",
+    0x12: "a division or modulo by zero",
+    0x21: "a conversion to an invalid enum value",
+    0x22: "an incorrectly encoded storage byte array",
+    0x31: "pop() on an empty array",
+    0x32: "an array index out of bounds",
+    0x41: "an allocation of too much memory",
+    0x51: "a call to a zero-initialized internal function",
+}
+
+CONSENT_ERRORS = frozenset(
+    {
+        "NoConsent",
+        "ConsentExpired",
+        "StalePolicyVersion",
+        "PolicyNotCurrent",
+        "SignatureExpired",
+        "PolicyHashMismatch",
+        "IdentityDeactivated",
+        "InvalidNonce",
+        "NonceInFuture",
+        "SignerNotAuthorized",
+        "InvalidSignature",
+        "ExpiryInPast",
+        "UnknownPolicyVersion",
+        "InvalidPolicy",
+    }
+)
+
+PERMISSION_ERRORS = frozenset(
+    {
+        # roles and organization status, checked by every ledger module
+        "NotAdmin",
+        "NotAdminOrBoard",
+        "OrganizationNotAdmitted",
+        "OrganizationSuspended",
+        "NotIdentityOwner",
+        "NotMember",
+        # the rest of AccountRules
+        "ZeroAddress",
+        "AlreadyAdmitted",
+        "NotAdmitted",
+        "NotActive",
+        "NotSuspended",
+        "AlreadyAdmin",
+        "LastAdmin",
+        # the rest of OversightBoard
+        "UnknownProposal",
+        "AlreadyExecuted",
+        "AlreadyApproved",
+        "ThresholdNotReached",
+        "InvalidThreshold",
+        "AlreadyMember",
+        "InvalidTarget",
+        "ProposalExpired",
+        "InvalidLifetime",
+        "RemovalObjected",
+        "RemovalWaiting",
+        # role separation and the board's own suspensions
+        "RoleConflict",
+        "BoardSuspension",
+        "NotBoard",
+    }
+)
+
+# Errors that are neither about consent nor about roles: plain TransactionError.
+OTHER_ERRORS = frozenset({"DeploymentFailed"})
+
+
+@dataclass(frozen=True)
+class ErrorAbi:
+    """One custom error from an artifact's ABI."""
+
+    name: str
+    signature: str  # e.g. "NoConsent(address,address,bytes32,bytes32)"
+    input_names: tuple[str, ...]
+    input_types: tuple[str, ...]
+
+    @property
+    def selector(self) -> bytes:
+        return function_signature_to_4byte_selector(self.signature)
+
+
+def _abi_type(param: Mapping[str, Any]) -> str:
+    kind = str(param["type"])
+    if kind.startswith("tuple"):
+        inner = ",".join(_abi_type(c) for c in param.get("components", []))
+        return f"({inner}){kind[len('tuple') :]}"
+    return kind
+
+
+def errors_in_abi(contract_abi: list[dict[str, Any]]) -> list[ErrorAbi]:
+    """The custom errors declared in one ABI."""
+    found = []
+    for entry in contract_abi:
+        if entry.get("type") != "error":
+            continue
+        inputs = entry.get("inputs", [])
+        found.append(
+            ErrorAbi(
+                name=str(entry["name"]),
+                signature=abi_to_signature(entry),  # type: ignore[arg-type]
+                input_names=tuple(str(p.get("name") or f"arg{i}") for i, p in enumerate(inputs)),
+                input_types=tuple(_abi_type(p) for p in inputs),
+            )
+        )
+    return found
+
+
+def error_table(config: ProjectConfig | None = None) -> Mapping[bytes, ErrorAbi]:
+    """Selector -> error, over every artifact's ABI (read once per artifacts folder)."""
+    root = str(artifacts_root(config))
+    table = _TABLES.get(root)
+    if table is None:
+        table = {}
+        for name in artifact_names(config):
+            for error in errors_in_abi(load_artifact(name, config).abi):
+                table.setdefault(error.selector, error)
+        _TABLES[root] = table
+    return table
+
+
+_TABLES: dict[str, dict[bytes, ErrorAbi]] = {}
+
+
+# --- messages a person can act on ---------------------------------------------------------------
+
+
+def _when(value: Any) -> str:
+    try:
+        moment = datetime.fromtimestamp(int(value), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):
+        return f"unix time {value}"
+    return f"{moment} (unix {value})"
+
+
+def _hex(value: Any) -> str:
+    return "0x" + value.hex() if isinstance(value, bytes) else str(value)
+
+
+def _term(value: Any) -> str:
+    """A purpose or category code by its DPV name when known (see :mod:`collective.vocab`)."""
+    from collective.vocab import name_of
+
+    return name_of(value) if isinstance(value, bytes) and len(value) == 32 else _hex(value)
+
+
+Message = tuple[str, str | None]
+_MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
+    # ConsentRegistry / DataUsageLog / PolicyRegistry / DIDRegistry signatures
+    "NoConsent": lambda a: (
+        f"no active consent from identity {a['identity']} lets organization "
+        f"{a['organization']} use data category {_term(a['category'])} for purpose "
+        f"{_term(a['purpose'])}",
+        "the subject must grant this consent (again, if it was withdrawn) before the use",
+    ),
+    "ConsentExpired": lambda a: (
+        f"consent {_hex(a['consentId'])} expired at {_when(a['expiry'])}",
+        "ask the subject to grant a new consent",
+    ),
+    "StalePolicyVersion": lambda a: (
+        f"the consent names policy version {a['consented']} of organization "
+        f"{a['organization']}, but its current version is {a['current']}",
+        f"ask the subject to consent again under policy version {a['current']}",
+    ),
+    "PolicyNotCurrent": lambda a: (
+        f"policy version {a['policyVersion']} is not organization {a['organization']}'s "
+        f"current policy covering purpose {_term(a['purpose'])}",
+        "consent under the current policy version, or publish one that covers the purpose",
+    ),
+    "PolicyHashMismatch": lambda a: (
+        f"the signed grant agrees to policy text {_hex(a['signedHash'])}, which is not the "
+        f"text of organization {a['organization']}'s policy version {a['policyVersion']}",
+        "ask the subject to read the published policy and sign again",
+    ),
+    "IdentityDeactivated": lambda a: (
+        f"identity {a['identity']} is deactivated: no key or delegate acts for it and no use "
+        "of its data is covered",
+        "a deactivated identity cannot be revived; the subject needs a new identity",
+    ),
+    "SignatureExpired": lambda a: (
+        f"the signed request's deadline {_when(a['deadline'])} has passed",
+        "ask the signer for a new signature with a later deadline",
+    ),
+    "InvalidNonce": lambda a: (
+        f"the signed request for consent {_hex(a['consentId'])} carries nonce {a['given']} "
+        f"but nonce {a['expected']} or higher is expected (it was used already, or a later "
+        "request of the subject superseded it)",
+        "ask the subject to sign again if this is still what they want",
+    ),
+    "NonceInFuture": lambda a: (
+        f"the signed request for consent {_hex(a['consentId'])} carries nonce {a['given']}, "
+        f"more than 10 minutes ahead of the chain's time (at most {a['latest']} now): the "
+        "signer's clock runs fast",
+        "set the signing device's clock right and sign again, or relay it later",
+    ),
+    "SignerNotAuthorized": lambda a: (
+        f"{a['signer']} is neither the owner of identity {a['identity']} nor a valid "
+        "sigAuth delegate of it",
+        "sign with the identity owner's key, or add the signer as a sigAuth delegate",
+    ),
+    "InvalidSignature": lambda a: (
+        "the signature is malformed (high s, v other than 27/28) or recovers to no address",
+        "sign the request again",
+    ),
+    "ExpiryInPast": lambda a: (
+        f"the consent expiry {_when(a['expiry'])} is not in the future",
+        "choose an expiry later than the current block time",
+    ),
+    "UnknownPolicyVersion": lambda a: (
+        f"organization {a['organization']} has no policy version {a['version']}",
+        "publish the policy first, or name an existing version",
+    ),
+    "InvalidPolicy": lambda a: (
+        "a policy needs a non-zero content hash and at least one purpose",
+        None,
+    ),
+    # roles and organization status
+    "NotAdmin": lambda a: (
+        f"{_first(a)} is not a consortium admin",
+        "send from an AccountRules admin account",
+    ),
+    "NotAdminOrBoard": lambda a: (
+        f"{a['caller']} is neither a consortium admin nor the oversight board",
+        "send from an admin account, or pass an oversight board proposal",
+    ),
+    "OrganizationNotAdmitted": lambda a: (
+        f"organization {a['organization']} is not admitted to the consortium",
+        "ask a consortium admin to admit it",
+    ),
+    "OrganizationSuspended": lambda a: (
+        f"organization {a['organization']} is suspended",
+        "ask the consortium or the oversight board to reinstate it",
+    ),
+    "NotIdentityOwner": lambda a: (
+        f"{a['actor']} is not the current owner of identity {a['identity']}",
+        "send from the identity owner's account",
+    ),
+    "NotMember": lambda a: (
+        f"{_first(a)} is not an oversight board member",
+        "send from a board member's account",
+    ),
+    # AccountRules
+    "ZeroAddress": lambda a: ("the zero address is not a valid account", None),
+    "AlreadyAdmitted": lambda a: (
+        f"account {a['account']} is already admitted (active or suspended)",
+        None,
+    ),
+    "NotAdmitted": lambda a: (f"account {a['account']} is not admitted", None),
+    "NotActive": lambda a: (
+        f"account {a['account']} is not active (it is suspended or not admitted)",
+        None,
+    ),
+    "NotSuspended": lambda a: (f"account {a['account']} is not suspended", None),
+    "AlreadyAdmin": lambda a: (f"{a['account']} is already a consortium admin", None),
+    "LastAdmin": lambda a: (
+        "the last consortium admin cannot be removed",
+        "add another admin first",
+    ),
+    # OversightBoard
+    "UnknownProposal": lambda a: (f"there is no board proposal {a['id']}", None),
+    "AlreadyExecuted": lambda a: (f"board proposal {a['id']} was already executed", None),
+    "AlreadyApproved": lambda a: (
+        f"{a['member']} already approved board proposal {a['id']}",
+        None,
+    ),
+    "ThresholdNotReached": lambda a: (
+        f"board proposal {a['id']} has {a['approvals']} of the {a['threshold']} approvals it needs",
+        "more board members must approve it",
+    ),
+    "InvalidThreshold": lambda a: (
+        f"threshold {a['threshold']} is invalid for a board of {a['members']} members",
+        f"choose a threshold from 1 to {a['members']}",
+    ),
+    "AlreadyMember": lambda a: (f"{a['account']} is already a board member", None),
+    "InvalidTarget": lambda a: (
+        f"{a['target']} is not a valid target for this proposal",
+        None,
+    ),
+    "ProposalExpired": lambda a: (
+        f"board proposal {a['id']} expired at {_when(a['expiresAt'])}",
+        "make a new proposal",
+    ),
+    "InvalidLifetime": lambda a: (
+        "a proposal lifetime must be from one second to ten years",
+        None,
+    ),
+    "RemovalObjected": lambda a: (
+        f"{a['member']} objected to board proposal {a['id']}, which removes it: the removal "
+        "needs the full threshold",
+        None,
+    ),
+    "RemovalWaiting": lambda a: (
+        f"board proposal {a['id']} removes a member without its approval, which is allowed "
+        f"only from {_when(a['notBefore'])} (time for the member to object)",
+        "execute it again then",
+    ),
+    "DeploymentFailed": lambda a: (
+        f"the ChainBoundDeployer could not create the contract under salt {_hex(a['salt'])}: "
+        "the address is taken on this chain, or the constructor reverted",
+        "deploy with another salt, or check the constructor arguments",
+    ),
+    "RoleConflict": lambda a: (
+        f"{a['account']} cannot be both a consortium admin and an organization account",
+        "use separate accounts for administration and for the organization",
+    ),
+    "BoardSuspension": lambda a: (
+        f"the oversight board suspended {a['account']}: only the board can lift it",
+        "pass a board proposal to reinstate it (`collective board propose reinstate ...`)",
+    ),
+    "NotBoard": lambda a: (
+        f"{a['caller']} is not the oversight board, which alone can replace itself",
+        "pass a board proposal to replace the board",
+    ),
+}
+
+
+def _first(args: dict[str, Any]) -> Any:
+    return next(iter(args.values()), "?")
+
+
+_SPECIFIC: dict[str, type[TransactionError]] = {
+    "NoConsent": ConsentMissingError,
+    "IdentityDeactivated": IdentityDeactivatedError,
+    "PolicyHashMismatch": SignatureError,
+    "ConsentExpired": ConsentExpiredError,
+    "StalePolicyVersion": StalePolicyError,
+    "PolicyNotCurrent": StalePolicyError,
+    "SignatureExpired": SignatureError,
+    "InvalidNonce": SignatureError,
+    "NonceInFuture": SignatureError,
+    "SignerNotAuthorized": SignatureError,
+    "InvalidSignature": SignatureError,
+    "OrganizationSuspended": OrganizationSuspendedError,
+}
+
+
+def _error_class(name: str) -> type[TransactionError]:
+    if name in _SPECIFIC:
+        return _SPECIFIC[name]
+    if name in CONSENT_ERRORS:
+        return ConsentError
+    if name in PERMISSION_ERRORS:
+        return NotPermittedError
+    return TransactionError
+
+
+def _normalize(kind: str, value: Any) -> Any:
+    if kind == "address" and isinstance(value, str):
+        return to_checksum_address(value)
+    if kind.startswith("address[") and isinstance(value, list | tuple):
+        return [to_checksum_address(v) for v in value]
+    return value
+
+
+# --- decoding ---------------------------------------------------------------------------------
+
+
+def decode_revert(
+    data: bytes | str | None,
+    *,
+    tx_hash: str | None = None,
+    config: ProjectConfig | None = None,
+) -> TransactionError:
+    """The error that ``data`` (the revert payload, bytes or 0x-hex) stands for."""
+    raw = _as_bytes(data)
+    if raw is None or len(raw) == 0:
+        return TransactionError(
+            "the transaction reverted without a reason",
+            tx_hash=tx_hash,
+            hint="the call may have run out of gas, or hit a require() without a message",
+        )
+    selector, payload = raw[:4], raw[4:]
+    if selector == ERROR_STRING_SELECTOR:
+        try:
+            (reason,) = abi.decode(["string"], payload)
+        except (DecodingError, ValueError, OverflowError):
+            reason = "0x" + payload.hex()
+        return _reason_error(reason, tx_hash)
+    if selector == PANIC_SELECTOR:
+        try:
+            (code,) = abi.decode(["uint256"], payload)
+        except (DecodingError, ValueError, OverflowError):
+            code = -1
+        what = PANIC_REASONS.get(code, f"panic code {code:#x}")
+        return TransactionError(
+            f"the contract panicked: {what}",
+            tx_hash=tx_hash,
+            error_name="Panic",
+            error_args={"code": code},
+            hint="this is a contract bug, please report it",
+        )
+    error = error_table(config).get(selector)
+    if error is None:
+        return TransactionError(
+            f"reverted with an unknown error 0x{raw.hex()}",
+            tx_hash=tx_hash,
+            hint="the error is in none of the suite's artifacts: is the address right?",
+        )
+    try:
+        values = abi.decode(list(error.input_types), payload)
+    except (DecodingError, ValueError, OverflowError):
+        return TransactionError(
+            f"reverted with {error.name}, but its arguments could not be decoded "
+            f"(0x{payload.hex()})",
+            tx_hash=tx_hash,
+            error_name=error.name,
+        )
+    args = {
+        name: _normalize(kind, value)
+        for name, kind, value in zip(error.input_names, error.input_types, values, strict=True)
+    }
+    template = _MESSAGES.get(error.name)
+    if template is not None:
+        try:
+            message, hint = template(args)
+        except (KeyError, TypeError):  # the contract changed its argument names
+            message, hint = _generic(error.name, args), None
+    else:
+        message, hint = _generic(error.name, args), None
+    return _error_class(error.name)(
+        message, tx_hash=tx_hash, error_name=error.name, error_args=args, hint=hint
+    )
+
+
+def _reason_error(reason: str, tx_hash: str | None) -> TransactionError:
+    return TransactionError(
+        f"reverted: {reason}", tx_hash=tx_hash, error_name="Error", error_args={"reason": reason}
+    )
+
+
+def _generic(name: str, args: dict[str, Any]) -> str:
+    shown = ", ".join(f"{k}={_hex(v)}" for k, v in args.items())
+    return f"reverted with {name}({shown})"
+
+
+def _as_bytes(data: bytes | str | None) -> bytes | None:
+    if data is None:
+        return None
+    if isinstance(data, bytes):
+        return data
+    text = data.strip()
+    if text.startswith(("0x", "0X")):
+        text = text[2:]
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        return None
+
+
+def revert_data(exc: BaseException) -> bytes | None:
+    """The raw revert payload carried by ``exc``, or None if it carries none.
+
+    Understands web3's ``ContractLogicError`` family (``data`` as hex, or as a dict holding
+    ``data``, as some nodes send) and eth-tester's ``TransactionFailed``.
+    """
+    if isinstance(exc, ContractLogicError):
+        data: Any = exc.data
+        if isinstance(data, dict):
+            data = data.get("data")
+        if isinstance(data, str) and data.startswith("Reverted "):
+            data = data.removeprefix("Reverted ")
+        return _as_bytes(data) if isinstance(data, str | bytes) else None
+    from eth_tester.exceptions import TransactionFailed
+
+    if isinstance(exc, TransactionFailed) and exc.args:
+        first = exc.args[0]
+        if isinstance(first, BaseException) and first.args:  # TransactionFailed(Revert(b".."))
+            first = first.args[0]
+        if isinstance(first, bytes):
+            return first
+        if isinstance(first, str) and first[:2] in ("b'", 'b"'):
+            try:
+                value = ast.literal_eval(first)
+            except (ValueError, SyntaxError):
+                return None
+            return value if isinstance(value, bytes) else None
+    return None
+
+
+def error_from_exception(
+    exc: BaseException,
+    *,
+    tx_hash: str | None = None,
+    config: ProjectConfig | None = None,
+) -> TransactionError:
+    """The Collective error for an exception raised by a reverted call or transaction."""
+    data = revert_data(exc)
+    if data is not None:
+        return decode_revert(data, tx_hash=tx_hash, config=config)
+    message = str(getattr(exc, "message", None) or exc).strip() or type(exc).__name__
+    if message.startswith("execution reverted: "):
+        reason = message.removeprefix("execution reverted: ")
+        return _reason_error(reason, tx_hash)
+    return TransactionError(f"the transaction failed: {message}", tx_hash=tx_hash)
+
+
+__all__ = [
+    "CONSENT_ERRORS",
+    "PERMISSION_ERRORS",
+    "ErrorAbi",
+    "decode_revert",
+    "error_from_exception",
+    "error_table",
+    "errors_in_abi",
+    "revert_data",
+]
