@@ -14,9 +14,9 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from collective import jsonints
 from collective.artifacts import load_artifact
-from collective.codec import Codec
+from collective.chain import jsonints
+from collective.chain.codec import Codec
 from collective.config import ProjectConfig
 
 CONTRACT_NAMES = ("AccountRules", "ConsentLedger", "OversightBoard")

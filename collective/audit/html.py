@@ -113,7 +113,7 @@ def _timeline(report: Report) -> str:
         )
 
     for e in report.consents:
-        key = (e.organization, e.purpose, e.category)
+        key: tuple[str, str, str] = (e.organization, e.purpose, e.category)
         close(key, e.timestamp)
         if e.action == "grant":
             open_grants[key] = (e.timestamp, e.expiry or 0)

@@ -1,17 +1,15 @@
-"""The audit's records: frozen dataclasses returned by sync, verify and report."""
+"""The audit's records: frozen dataclasses returned by sync, verify and report.
+
+:class:`ConsentEvent`, :class:`Flag` and :class:`LogPosition` are the client's own records
+(:mod:`collective.client.records`, :mod:`collective.types`): one vocabulary for both.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
-@dataclass(frozen=True)
-class LogPosition:
-    """Where an event sits on the chain."""
-
-    block: int
-    tx_hash: str
-    log_index: int
+from collective.client.records import ConsentEvent, Flag
+from collective.types import LogPosition, TxHash
 
 
 @dataclass(frozen=True)
@@ -90,13 +88,14 @@ class VerifyResult:
 
 @dataclass(frozen=True)
 class ConsentRef:
-    """The grant a use relied on."""
+    """The grant a use relied on: where it sits, its block's time (unix seconds), its expiry
+    (unix seconds, None for never), the policy version granted under and the agent."""
 
     block: int
-    tx_hash: str
+    tx_hash: TxHash
     log_index: int
     timestamp: int
-    expiry: int
+    expiry: int | None
     policy_version: int
     agent: str
 
@@ -122,24 +121,6 @@ class UseEntry:
 
 
 @dataclass(frozen=True)
-class ConsentEvent:
-    """A grant or withdrawal in a consent timeline."""
-
-    block: int
-    tx_hash: str
-    log_index: int
-    timestamp: int
-    action: str  # "grant" | "withdraw"
-    identity: str
-    organization: str
-    purpose: str
-    category: str
-    expiry: int | None
-    policy_version: int | None
-    agent: str
-
-
-@dataclass(frozen=True)
 class BoardAction:
     """An oversight or admission event about an organization (suspension, proposal, ...)."""
 
@@ -151,21 +132,6 @@ class BoardAction:
     event: str
     subject: str | None
     details: dict[str, str | int | None]
-
-
-@dataclass(frozen=True)
-class Flag:
-    """A data use the board flagged (``UseFlagged``)."""
-
-    block: int
-    tx_hash: str
-    log_index: int
-    timestamp: int
-    use_ref: str
-    organization: str
-    reason_hash: str
-    proposal_id: int
-    use: LogPosition | None
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from collective.audit.model import Report
+from collective.audit.model import ConsentEvent, Report
+from collective.chain.jsonints import jsonable
 from collective.errors import ConfigurationError
-from collective.jsonints import jsonable
 
 FORMATS = ("table", "csv", "json", "html")
 NO_EXPIRY = 2**64 - 1
@@ -32,6 +32,14 @@ def when(timestamp: int | None) -> str:
         return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     except (OverflowError, OSError, ValueError):
         return "never" if timestamp >= 2**40 else str(timestamp)
+
+
+def _expires(event: ConsentEvent) -> str:
+    """A timeline entry's expiry column: ``never`` for a grant without one, ``-`` for a
+    withdrawal."""
+    if event.expiry is None:
+        return "never" if event.action == "grant" else "-"
+    return when(event.expiry)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -234,7 +242,7 @@ def report_tables(report: Report) -> list[tuple[str, list[str], list[list[Any]]]
                     e.purpose,
                     e.category,
                     "-" if e.policy_version is None else f"v{e.policy_version}",
-                    "-" if e.expiry is None else when(e.expiry),
+                    _expires(e),
                     e.agent,
                 ]
                 for e in report.consents

@@ -16,27 +16,28 @@ from typing import Any
 
 from eth_utils.crypto import keccak
 
-from collective.addresses import parse_address
 from collective.audit.events import BOARD_ACTIONS
-from collective.audit.model import (
-    BoardAction,
-    ConsentEvent,
-    ConsentRef,
-    Flag,
-    ForeignLog,
-    LogPosition,
-    Report,
-    UseEntry,
-)
+from collective.audit.model import BoardAction, ConsentRef, ForeignLog, Report, UseEntry
 from collective.audit.store import AuditIndex, open_index
-from collective.codec import checksum
+from collective.chain.addresses import parse_address
+from collective.chain.codec import checksum
+from collective.client.records import ConsentEvent, Flag, expiry_or_none
 from collective.did import DidNetworks, network_id, parse_did
 from collective.errors import ConfigurationError
+from collective.types import Address, LogPosition, TxHash
 from collective.vocab import name_of
 
 
 def _hex(value: bytes) -> str:
     return "0x" + bytes(value).hex()
+
+
+def _tx(value: bytes) -> TxHash:
+    return TxHash("0x" + bytes(value).hex())
+
+
+def _address(value: str) -> Address:
+    return Address(checksum(value))
 
 
 def normalize_address(
@@ -120,11 +121,11 @@ def _build_uses(
         out.append(
             UseEntry(
                 block=block,
-                tx_hash=_hex(tx_hash),
+                tx_hash=_tx(tx_hash),
                 log_index=log_index,
                 timestamp=int(ts or 0),
-                identity=checksum(identity),
-                organization=checksum(org),
+                identity=_address(identity),
+                organization=_address(org),
                 purpose=name_of(bytes(purpose)),
                 category=name_of(bytes(category)),
                 data_ref=_hex(data),
@@ -135,12 +136,12 @@ def _build_uses(
                 if relied is None
                 else ConsentRef(
                     block=relied[0],
-                    tx_hash=_hex(relied[2]),
+                    tx_hash=_tx(relied[2]),
                     log_index=relied[1],
                     timestamp=int(relied[11] or 0),
-                    expiry=int(relied[8]),
+                    expiry=expiry_or_none(int(relied[8])),
                     policy_version=int(relied[9]),
-                    agent=checksum(relied[10]),
+                    agent=_address(relied[10]),
                 ),
                 flagged=(block, log_index) in flagged,
             )
@@ -156,17 +157,17 @@ def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
 def _consent_event(row: tuple[Any, ...]) -> ConsentEvent:
     return ConsentEvent(
         block=row[0],
-        tx_hash=_hex(row[2]),
+        tx_hash=_tx(row[2]),
         log_index=row[1],
         timestamp=int(row[11] or 0),
         action="grant" if row[3] else "withdraw",
-        identity=checksum(row[4]),
-        organization=checksum(row[5]),
+        identity=_address(row[4]),
+        organization=_address(row[5]),
         purpose=name_of(bytes(row[6])),
         category=name_of(bytes(row[7])),
-        expiry=None if row[8] is None else int(row[8]),
+        expiry=expiry_or_none(row[8]),
         policy_version=None if row[9] is None else int(row[9]),
-        agent=checksum(row[10]),
+        agent=_address(row[10]),
     )
 
 
@@ -241,7 +242,7 @@ def _board(index: AuditIndex, orgs: set[str] | None) -> list[BoardAction]:
         out.append(
             BoardAction(
                 block=block,
-                tx_hash=_hex(tx_hash),
+                tx_hash=_tx(tx_hash),
                 log_index=log_index,
                 timestamp=int(ts or 0),
                 contract=contract,
@@ -279,11 +280,11 @@ def _flags(index: AuditIndex, uses: list[UseEntry], scope: str, target: str | No
         out.append(
             Flag(
                 block=block,
-                tx_hash=_hex(tx_hash),
+                tx_hash=_tx(tx_hash),
                 log_index=log_index,
                 timestamp=int(ts or 0),
                 use_ref=_hex(ref),
-                organization=checksum(org),
+                organization=_address(org),
                 reason_hash=_hex(reason),
                 proposal_id=int(proposal),
                 use=use,

@@ -19,12 +19,13 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 
 from collective.chain import Chain, connect
-from collective.client.base import Session, TxResult
+from collective.client.base import Session
 from collective.client.consent import ConsentClient
 from collective.client.did import DidClient
 from collective.client.orgs import Orgs
 from collective.client.oversight import OversightClient
 from collective.client.policies import Policies
+from collective.client.records import TxResult
 from collective.client.signing import SigningClient
 from collective.client.usage import UsageClient
 from collective.config import ProjectConfig, load_config
@@ -48,14 +49,14 @@ class Collective:
         self.chain = chain
         self.deployment = deployment.bind(chain) if deployment.chain is not chain else deployment
         self.session = session = Session(chain, self.deployment, account, custom_terms)
-        # Bound: every DID a sub-client is given is checked against this chain (address_of).
-        self.orgs = session.bind(Orgs(session))
-        self.policies = session.bind(Policies(session))
-        self.consent = session.bind(ConsentClient(session))
-        self.signing = session.bind(SigningClient(session, self.consent))
-        self.usage = session.bind(UsageClient(session))
-        self.did = session.bind(DidClient(session))
-        self.oversight = session.bind(OversightClient(session))
+        # Each sub-client checks every DID it is given against this chain (Session.address).
+        self.orgs = Orgs(session)
+        self.policies = Policies(session)
+        self.consent = ConsentClient(session)
+        self.signing = SigningClient(session, self.consent)
+        self.usage = UsageClient(session)
+        self.did = DidClient(session)
+        self.oversight = OversightClient(session)
 
     @classmethod
     def connect(

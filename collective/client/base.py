@@ -3,79 +3,43 @@
 A :class:`Session` is one chain, one deployment of the suite and one sending account. The
 sub-clients (:mod:`~collective.client.orgs`, :mod:`~collective.client.consent`, ...) are thin
 typed wrappers over its contracts; each write returns a frozen dataclass derived from
-:class:`TxResult`, which carries the transaction hash, block and gas used.
+:class:`~collective.client.records.TxResult`, which carries the transaction hash, block and gas
+used.
 
-Every identity or organization a sub-client takes as a did:ethr DID goes through
-:func:`address_of`, the one place a DID becomes an address: there a DID of another network
-than the session's chain is refused (:meth:`~collective.did.DidNetworks.check`). The session
-says which chain that is, explicitly (``address_of(value, what, session)``) or, for the
-sub-clients of a :class:`~collective.client.Collective`, as the session of the call in
-progress (:meth:`Session.bind`).
+Every identity or organization a sub-client takes goes through :meth:`Session.address` (or
+:func:`address_of` given the session), the one place an address, an account or a did:ethr DID
+becomes an address: there a DID of another network than the session's chain is refused
+(:meth:`~collective.did.DidNetworks.check`). Purposes and categories go through
+:meth:`Session.term`, which knows whether the session takes terms outside the DPV vocabulary.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from web3.contract import Contract
 from web3.contract.contract import ContractEvent, ContractFunction
-from web3.types import BlockIdentifier, EventData, TxReceipt
+from web3.types import BlockIdentifier, FilterParams, TxReceipt
 
-from collective.addresses import parse_address
 from collective.chain import Chain
-from collective.codec import Codec, DecodedLog, checksum
+from collective.chain.addresses import parse_address
+from collective.chain.codec import Codec, DecodedLog, checksum
+from collective.client.records import LogRef, TxResult, log_position, tx_fields
 from collective.deploy import LEDGER, Deployment
 from collective.did import DidNetworks, network_id, parse_did
 from collective.errors import ConfigurationError
+from collective.types import Address
 from collective.vocab import TermKind
 from collective.vocab import term_code as vocab_term_code
 
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class TxResult:
-    """A mined transaction: its hash, block number and the gas it used."""
-
-    tx_hash: str
-    block_number: int
-    gas_used: int
-
-
-def tx_fields(receipt: TxReceipt) -> dict[str, Any]:
-    """The :class:`TxResult` fields of a receipt, to build a derived result with ``**``."""
-    return {
-        "tx_hash": "0x" + bytes(receipt["transactionHash"]).hex(),
-        "block_number": int(receipt["blockNumber"]),
-        "gas_used": int(receipt["gasUsed"]),
-    }
-
-
-@dataclass(frozen=True)
-class LogRef:
-    """Where an event was emitted: block, transaction and log index."""
-
-    block_number: int
-    tx_hash: str
-    log_index: int
-
-
-def log_ref(event: EventData | DecodedLog) -> LogRef:
-    return LogRef(
-        block_number=int(event["blockNumber"]),
-        tx_hash="0x" + bytes(event["transactionHash"]).hex(),
-        log_index=int(event["logIndex"]),
-    )
+log_ref = log_position
+"""Deprecated (0.1): :func:`collective.client.records.log_position`."""
 
 
 _STANDALONE = ("AccountRules", "OversightBoard")  # every other name lives in ConsentLedger
@@ -137,34 +101,31 @@ class Session:
             connected_as=self.chain.name,
         )
 
-    @contextmanager
-    def active(self) -> Iterator[None]:
-        """Within this block, :func:`address_of` checks DIDs against this session's chain."""
-        token = _CURRENT.set(self)
-        try:
-            yield
-        finally:
-            _CURRENT.reset(token)
+    def address(self, value: str | LocalAccount, what: str) -> Address:
+        """``value`` (an address, an account or a did:ethr DID) as a checksummed address,
+        a DID checked against this session's chain (see :func:`address_of`).
 
-    def bind(self, client: T) -> T:
-        """``client`` (a sub-client) with each public method run :meth:`active`, so that every
-        DID it is given, however deep it is turned into an address, is checked against this
-        session's chain. Returns ``client``, whose bound methods are replaced on the instance."""
-        for name, member in inspect.getmembers(type(client)):
-            if name.startswith("_") or not callable(member) or isinstance(member, type):
-                continue
-            if isinstance(inspect.getattr_static(type(client), name), property):
-                continue
-            setattr(client, name, self._within(getattr(client, name)))
-        return client
+        Raises:
+            InvalidInputError: ``value`` is not an address or a DID, or its EIP-55
+                checksum is wrong.
+            ConfigurationError: a DID of another network than this chain's.
+        """
+        return address_of(value, what, self)
 
-    def _within(self, method: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(method)
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with self.active():
-                return method(*args, **kwargs)
+    def term(self, value: str | bytes, kind: TermKind) -> bytes:
+        """The 32-byte code of a purpose or category (see :func:`term_code`)."""
+        return term_code(value, kind, self)
 
-        return call
+    def block_times(self, blocks: Iterable[int]) -> dict[int, int]:
+        """The timestamps (unix seconds) of ``blocks``, one ``eth_getBlockByNumber`` each.
+
+        Raises:
+            NotFoundError: a block is not on the chain.
+            ChainError: the node could not be asked.
+        """
+        return {
+            block: int(self.chain.get_block(block)["timestamp"]) for block in dict.fromkeys(blocks)
+        }
 
     @property
     def first_block(self) -> int:
@@ -212,7 +173,7 @@ class Session:
         }
         with self.chain.exclusive(), self.chain.reading(f"reading {event.event_name} events"):
             if self.chain.embedded:
-                raw: list[Any] = list(self.chain.w3.eth.get_logs(query))  # type: ignore[arg-type]
+                raw: list[Any] = self.chain.get_logs(FilterParams(**query))  # type: ignore[typeddict-item]
             else:
                 raw = self.chain.request("eth_getLogs", [query])
         out = [codec.decode_log(log) for log in raw]
@@ -238,28 +199,32 @@ class Session:
         return LEDGER
 
 
-_CURRENT: ContextVar[Session | None] = ContextVar("collective_session", default=None)
-
-
-def address_of(value: str | LocalAccount, what: str, session: Session | None = None) -> str:
+def address_of(value: str | LocalAccount, what: str, session: Session | None = None) -> Address:
     """A checksummed address from an address, an account or a did:ethr DID.
 
-    An address in mixed case must carry its right EIP-55 checksum
-    (:func:`collective.addresses.parse_address`); a DID's address is checked the same way.
-    A DID must be anchored on the chain of ``session`` (default: the session of the sub-client
-    call in progress, see :meth:`Session.bind`): one of another network raises
-    ConfigurationError naming the DID, its network and the connected chain. Without any
-    session a DID is only parsed.
+    Args:
+        value: ``0x`` + 40 hex (in mixed case it must carry its right EIP-55 checksum, see
+            :func:`collective.addresses.parse_address`), a ``LocalAccount``, or a
+            ``did:ethr`` DID (its address is checked the same way).
+        what: what the value is, for messages (``"organization"``).
+        session: the session whose chain a DID must be anchored on; without one a DID is
+            only parsed.
+
+    Returns:
+        The EIP-55 checksummed address.
+
+    Raises:
+        InvalidInputError: not an address or a DID, or a wrong checksum.
+        ConfigurationError: a DID of another network than ``session``'s chain (naming the
+            DID, its network and the connected chain).
     """
     if isinstance(value, LocalAccount):
-        return value.address
+        return Address(value.address)
     text = str(value)
     address, network = _address_of(text, what)
-    if network is not None:
-        within = session if session is not None else _CURRENT.get()
-        if within is not None and network not in within.did_networks.ids:
-            raise within.did_networks.refusal(text.strip(), network, address)
-    return address
+    if network is not None and session is not None and network not in session.did_networks.ids:
+        raise session.did_networks.refusal(text.strip(), network, address)
+    return Address(address)
 
 
 @lru_cache(maxsize=65536)
@@ -272,12 +237,22 @@ def _address_of(value: str, what: str) -> tuple[str, str | None]:
 
 
 def term_code(value: str | bytes, kind: TermKind, session: Session | None = None) -> bytes:
-    """The bytes32 code of a purpose or personal-data category, a name checked against the
-    DPV vocabulary (:func:`collective.vocab.term_code`): one outside it raises
-    ConfigurationError with a "did you mean" unless the session (default: the session of the
-    sub-client call in progress) was made with ``custom_terms=True``."""
-    within = session if session is not None else _CURRENT.get()
-    return vocab_term_code(value, kind, custom=within is not None and within.custom_terms)
+    """The bytes32 code of a purpose or personal-data category.
+
+    Args:
+        value: a DPV name (``"dpv:ResearchAndDevelopment"``), 32 bytes, or ``0x`` + 64 hex.
+        kind: ``"purpose"`` or ``"category"``.
+        session: its ``custom_terms`` lets names outside the DPV vocabulary through.
+
+    Returns:
+        The 32-byte code (``keccak256(utf8(name))`` for a name).
+
+    Raises:
+        ConfigurationError: a name outside the DPV vocabulary (with a "did you mean"), unless
+            ``session`` was made with ``custom_terms=True``
+            (:func:`collective.vocab.term_code`).
+    """
+    return vocab_term_code(value, kind, custom=session is not None and session.custom_terms)
 
 
 def data_ref(value: bytes | str) -> bytes:

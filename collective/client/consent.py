@@ -15,34 +15,25 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3.types import BlockIdentifier, TxReceipt
 
-from collective.client.base import (
-    LogRef,
-    Session,
+from collective.chain.codec import DecodedLog, consent_id
+from collective.chain.revert import error_table
+from collective.client.base import Session, address_of, term_code
+from collective.client.records import (
+    ConsentEvent,
+    ConsentKey,
     TxResult,
-    address_of,
-    log_ref,
-    term_code,
+    expiry_or_none,
+    log_position,
     tx_fields,
 )
-from collective.codec import DecodedLog, consent_id
 from collective.consent_state import read_status
 from collective.errors import ConfigurationError
-from collective.revert import error_table
 from collective.signing import NO_EXPIRY
+from collective.types import Address, ConsentId, TxHash
 from collective.vocab import name_of
 
 Term = str | bytes
 Who = str | LocalAccount
-
-
-@dataclass(frozen=True)
-class ConsentKey:
-    """What a consent is about: (identity, organization, purpose, category)."""
-
-    identity: str
-    organization: str
-    purpose: str
-    category: str
 
 
 @dataclass(frozen=True)
@@ -52,9 +43,9 @@ class Consent:
     :mod:`collective.consent_state` that receipts and the audit use too), whether a use would be
     covered then (the contract's ``isCovered``) and, when not, why."""
 
-    consent_id: str
-    identity: str
-    organization: str
+    consent_id: ConsentId
+    identity: Address
+    organization: Address
     purpose: str
     category: str
     expiry: int
@@ -71,14 +62,14 @@ class Consent:
 class Granted(TxResult):
     """A consent was granted (or renewed). ``agent`` is the owner or delegate who authorized it."""
 
-    consent_id: str
-    identity: str
-    organization: str
+    consent_id: ConsentId
+    identity: Address
+    organization: Address
     purpose: str
     category: str
     expiry: int
     policy_version: int
-    agent: str
+    agent: Address
     log_index: int
 
 
@@ -87,12 +78,12 @@ class Withdrawn(TxResult):
     """A consent was withdrawn. ``was_active`` is False when nothing was active: the withdrawal
     then only cancelled the pending signed requests for the consent (``SignaturesCancelled``)."""
 
-    consent_id: str
-    identity: str
-    organization: str
+    consent_id: ConsentId
+    identity: Address
+    organization: Address
     purpose: str
     category: str
-    agent: str
+    agent: Address
     log_index: int
     was_active: bool = True
 
@@ -103,7 +94,7 @@ class Skipped:
     error a single relay would have reverted with (e.g. ``"InvalidNonce"``)."""
 
     index: int
-    consent_id: str
+    consent_id: ConsentId
     reason: str
 
 
@@ -125,18 +116,6 @@ class GrantItem:
     category: Term
     expiry: int | None = None
     policy_version: int | None = None
-
-
-@dataclass(frozen=True)
-class ConsentEvent:
-    """One entry in a consent timeline."""
-
-    kind: str  # "granted" | "withdrawn"
-    key: ConsentKey
-    expiry: int | None
-    policy_version: int | None
-    agent: str
-    where: LogRef
 
 
 class ConsentClient:
@@ -162,15 +141,15 @@ class ConsentClient:
         ``expiry`` is a Unix time (default: none); ``policy_version`` defaults to the
         organization's current one.
         """
-        org = address_of(organization, "organization")
+        org = self._s.address(organization, "organization")
         who = self._identity(identity)
         version = self._version(org, policy_version)
         receipt = self._s.send(
             "grant",
             who,
             org,
-            term_code(purpose, "purpose"),
-            term_code(category, "category"),
+            self._s.term(purpose, "purpose"),
+            self._s.term(category, "category"),
             _expiry(expiry),
             version,
         )
@@ -183,7 +162,7 @@ class ConsentClient:
 
         Also cancels every signed request for this consent made before this block; with nothing
         active it does only that (the result's ``was_active`` is False)."""
-        key = consent_key(self._identity(identity), organization, purpose, category)
+        key = consent_key(self._identity(identity), organization, purpose, category, self._s)
         receipt = self._s.send("withdraw", *key)
         return self.withdrawn(receipt)[0]
 
@@ -195,12 +174,12 @@ class ConsentClient:
             raise ConfigurationError("a batch grant needs at least one item")
         rows = []
         for item in items:
-            org = address_of(item.organization, "organization")
+            org = self._s.address(item.organization, "organization")
             rows.append(
                 (
                     org,
-                    term_code(item.purpose, "purpose"),
-                    term_code(item.category, "category"),
+                    self._s.term(item.purpose, "purpose"),
+                    self._s.term(item.category, "category"),
                     _expiry(item.expiry),
                     self._version(org, item.policy_version),
                 )
@@ -215,7 +194,11 @@ class ConsentClient:
         if not items:
             raise ConfigurationError("a batch withdrawal needs at least one item")
         rows = [
-            (address_of(o, "organization"), term_code(p, "purpose"), term_code(c, "category"))
+            (
+                self._s.address(o, "organization"),
+                self._s.term(p, "purpose"),
+                self._s.term(c, "category"),
+            )
             for o, p, c in items
         ]
         receipt = self._s.send("withdrawBatch", self._identity(identity), rows)
@@ -234,12 +217,12 @@ class ConsentClient:
     ) -> Consent:
         """The consent's state at ``block`` (default: the latest) and whether a use would be
         covered then. Raises ConfigurationError for an identity DID of another network."""
-        who, org, p, c = consent_key(identity, organization, purpose, category)
+        who, org, p, c = consent_key(identity, organization, purpose, category, self._s)
         fns = self._s.ledger.functions
         status = read_status(self._s.chain, self._s.deployment, who, org, p, c, block=block)
         covered = self._s.call(fns.isCovered(who, org, p, c), block=status.block)
         return Consent(
-            consent_id=consent_id(who, org, p, c),
+            consent_id=ConsentId(consent_id(who, org, p, c)),
             identity=who,
             organization=org,
             purpose=name_of(p),
@@ -265,17 +248,17 @@ class ConsentClient:
     ) -> bool:
         """Would ``organization``'s use be covered at ``block`` (default: now)?"""
         fn = self._s.ledger.functions.isCovered(
-            *consent_key(identity, organization, purpose, category)
+            *consent_key(identity, organization, purpose, category, self._s)
         )
         return bool(self._s.call(fn, block=block))
 
     def by_subject(self, identity: Who) -> list[Consent]:
         """Every consent ever granted by ``identity``, in its current state."""
-        return self._current({"identity": address_of(identity, "identity")})
+        return self._current({"identity": self._s.address(identity, "identity")})
 
     def by_organization(self, organization: Who) -> list[Consent]:
         """Every consent ever granted to ``organization``, in its current state."""
-        return self._current({"organization": address_of(organization, "organization")})
+        return self._current({"organization": self._s.address(organization, "organization")})
 
     def timeline(
         self, identity: Who | None = None, organization: Who | None = None
@@ -283,13 +266,14 @@ class ConsentClient:
         """Grants and withdrawals, filtered by identity and/or organization, in chain order."""
         filters: dict[str, Any] = {}
         if identity is not None:
-            filters["identity"] = address_of(identity, "identity")
+            filters["identity"] = self._s.address(identity, "identity")
         if organization is not None:
-            filters["organization"] = address_of(organization, "organization")
+            filters["organization"] = self._s.address(organization, "organization")
         events = self._s.events(self._s.ledger.events.ConsentGranted(), filters)
         events += self._s.events(self._s.ledger.events.ConsentWithdrawn(), filters)
-        events.sort(key=lambda e: (e["blockNumber"], e["logIndex"]))
-        return [_timeline_entry(event) for event in events]
+        events.sort(key=lambda e: (e.block_number, e.log_index))
+        times = self._s.block_times(e.block_number for e in events)
+        return [_timeline_entry(event, times[event.block_number]) for event in events]
 
     # --- decoding ------------------------------------------------------------------------------
 
@@ -347,7 +331,7 @@ class ConsentClient:
             out.append(
                 Skipped(
                     index=int(e["args"]["index"]),
-                    consent_id="0x" + bytes(e["args"]["consentId"]).hex(),
+                    consent_id=ConsentId("0x" + bytes(e["args"]["consentId"]).hex()),
                     reason=known.name if known else "0x" + selector.hex(),
                 )
             )
@@ -355,8 +339,8 @@ class ConsentClient:
 
     # --- helpers -------------------------------------------------------------------------------
 
-    def _identity(self, identity: Who | None) -> str:
-        return address_of(identity if identity is not None else self._s.sender, "identity")
+    def _identity(self, identity: Who | None) -> Address:
+        return self._s.address(identity if identity is not None else self._s.sender, "identity")
 
     def _version(self, organization: str, given: int | None) -> int:
         if given is not None:
@@ -370,8 +354,10 @@ class ConsentClient:
             )
         return version
 
-    def _consent_id(self, args: Any) -> str:
-        return consent_id(args["identity"], args["organization"], args["purpose"], args["category"])
+    def _consent_id(self, args: Any) -> ConsentId:
+        return ConsentId(
+            consent_id(args["identity"], args["organization"], args["purpose"], args["category"])
+        )
 
     def _current(self, filters: dict[str, Any]) -> list[Consent]:
         events = self._s.events(self._s.ledger.events.ConsentGranted(), filters)
@@ -383,15 +369,32 @@ class ConsentClient:
 
 
 def consent_key(
-    identity: Who, organization: Who, purpose: Term, category: Term
-) -> tuple[str, str, bytes, bytes]:
-    """The contract's arguments for a consent: checksummed identity and organization, purpose
-    and category codes."""
+    identity: Who,
+    organization: Who,
+    purpose: Term,
+    category: Term,
+    session: Session | None = None,
+) -> tuple[Address, Address, bytes, bytes]:
+    """The contract's arguments for a consent.
+
+    Args:
+        identity, organization: addresses, accounts or did:ethr DIDs.
+        purpose, category: DPV names or 32-byte codes.
+        session: the session whose chain DIDs must name and whose ``custom_terms`` applies
+            (see :func:`~collective.client.base.address_of`, :func:`term_code`).
+
+    Returns:
+        (checksummed identity, checksummed organization, purpose code, category code).
+
+    Raises:
+        InvalidInputError: an address that is not one.
+        ConfigurationError: a DID of another network, a term outside the vocabulary.
+    """
     return (
-        address_of(identity, "identity"),
-        address_of(organization, "organization"),
-        term_code(purpose, "purpose"),
-        term_code(category, "category"),
+        address_of(identity, "identity", session),
+        address_of(organization, "organization", session),
+        term_code(purpose, "purpose", session),
+        term_code(category, "category", session),
     )
 
 
@@ -399,18 +402,23 @@ def _expiry(expiry: int | None) -> int:
     return NO_EXPIRY if expiry is None else int(expiry)
 
 
-def _timeline_entry(event: DecodedLog) -> ConsentEvent:
-    a = event["args"]
-    granted = event["event"] == "ConsentGranted"
+def _timeline_entry(event: DecodedLog, timestamp: int) -> ConsentEvent:
+    a = event.args
+    granted = event.event == "ConsentGranted"
+    where = log_position(event)
     return ConsentEvent(
-        kind="granted" if granted else "withdrawn",
-        key=ConsentKey(
-            a["identity"], a["organization"], name_of(a["purpose"]), name_of(a["category"])
-        ),
-        expiry=int(a["expiry"]) if granted else None,
+        block=where.block,
+        tx_hash=TxHash(where.tx_hash),
+        log_index=where.log_index,
+        timestamp=timestamp,
+        action="grant" if granted else "withdraw",
+        identity=a["identity"],
+        organization=a["organization"],
+        purpose=name_of(a["purpose"]),
+        category=name_of(a["category"]),
+        expiry=expiry_or_none(int(a["expiry"])) if granted else None,
         policy_version=int(a["policyVersion"]) if granted else None,
         agent=a["agent"],
-        where=log_ref(event),
     )
 
 

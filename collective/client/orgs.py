@@ -12,7 +12,7 @@ from typing import Literal
 
 from eth_account.signers.local import LocalAccount
 
-from collective.client.base import Session, TxResult, address_of, tx_fields
+from collective.client.base import Session, TxResult, tx_fields
 
 Status = Literal["unknown", "active", "suspended"]
 _STATUS: dict[int, Status] = {0: "unknown", 1: "active", 2: "suspended"}
@@ -64,7 +64,7 @@ class Orgs:
 
     def profile(self, organization: str | LocalAccount) -> Organization:
         """The organization's status and current policy version."""
-        address = address_of(organization, "organization")
+        address = self._s.address(organization, "organization")
         status = int(self._s.call(self._s.rules.functions.statusOf(address)))
         version = int(self._s.call(self._s.ledger.functions.currentPolicyVersion(address)))
         return Organization(address, _STATUS.get(status, "unknown"), version)
@@ -75,10 +75,12 @@ class Orgs:
         return [self.profile(address) for address in addresses]
 
     def is_admin(self, account: str | LocalAccount) -> bool:
-        return bool(self._s.call(self._s.rules.functions.isAdmin(address_of(account, "account"))))
+        return bool(
+            self._s.call(self._s.rules.functions.isAdmin(self._s.address(account, "account")))
+        )
 
     def _change(self, function: str, organization: str | LocalAccount, action: Action) -> OrgChange:
-        address = address_of(organization, "organization")
+        address = self._s.address(organization, "organization")
         receipt = self._s.transact(getattr(self._s.rules.functions, function)(address))
         return OrgChange(**tx_fields(receipt), organization=address, action=action)
 

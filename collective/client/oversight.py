@@ -15,9 +15,11 @@ from eth_abi import abi
 from eth_utils.crypto import keccak
 from web3.types import TxReceipt
 
-from collective.client.base import LogRef, Session, TxResult, address_of, log_ref, tx_fields
+from collective.client.base import Session
 from collective.client.consent import Who
+from collective.client.records import Flag, TxResult, log_position, tx_fields
 from collective.errors import ConfigurationError
+from collective.types import TxHash
 
 
 class Action(IntEnum):
@@ -57,17 +59,6 @@ class Vote(TxResult):
     executed: bool
 
 
-@dataclass(frozen=True)
-class Flag:
-    """A data use the board flagged."""
-
-    use_ref: str
-    organization: str
-    reason: str
-    proposal_id: int
-    where: LogRef
-
-
 def use_ref(tx_hash: str, log_index: int) -> bytes:
     """The board's reference to a recorded use: keccak256(abi.encode(txHash, logIndex))."""
     return keccak(abi.encode(["bytes32", "uint256"], [bytes.fromhex(tx_hash[2:]), log_index]))
@@ -95,7 +86,7 @@ class OversightClient:
         """Create a proposal (the sender's approval counts); executes at once if the threshold
         is 1."""
         fn = self._s.board.functions.propose(
-            int(action), address_of(target, "target"), ref, reason_bytes(reason)
+            int(action), self._s.address(target, "target"), ref, reason_bytes(reason)
         )
         return self._vote(self._s.transact(fn))
 
@@ -153,17 +144,30 @@ class OversightClient:
         return int(self._s.call(self._s.board.functions.threshold()))
 
     def flags(self) -> list[Flag]:
+        """Every use the board flagged (``UseFlagged``), in chain order, each with its block's
+        time; ``use`` is left None (the audit resolves it from its index).
+
+        Raises:
+            ChainError: the node could not be asked.
+        """
         events = self._s.events(self._s.board.events.UseFlagged())
-        return [
-            Flag(
-                use_ref="0x" + bytes(e["args"]["useRef"]).hex(),
-                organization=e["args"]["organization"],
-                reason=bytes(e["args"]["reasonHash"]).rstrip(b"\0").decode(errors="replace"),
-                proposal_id=int(e["args"]["proposalId"]),
-                where=log_ref(e),
+        times = self._s.block_times(e.block_number for e in events)
+        out = []
+        for e in events:
+            where = log_position(e)
+            out.append(
+                Flag(
+                    block=where.block,
+                    tx_hash=TxHash(where.tx_hash),
+                    log_index=where.log_index,
+                    timestamp=times[where.block],
+                    use_ref="0x" + bytes(e.args["useRef"]).hex(),
+                    organization=e.args["organization"],
+                    reason_hash="0x" + bytes(e.args["reasonHash"]).hex(),
+                    proposal_id=int(e.args["proposalId"]),
+                )
             )
-            for e in events
-        ]
+        return out
 
     def _vote(self, receipt: TxReceipt) -> Vote:
         board = self._s.board.events

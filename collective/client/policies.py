@@ -14,16 +14,14 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
+from collective.chain.codec import DecodedLog
 from collective.client.base import (
     Session,
     TxResult,
-    address_of,
     first,
     hex32,
-    term_code,
     tx_fields,
 )
-from collective.codec import DecodedLog
 from collective.errors import ConfigurationError
 from collective.vocab import name_of
 
@@ -75,7 +73,7 @@ class Policies:
             raise ConfigurationError(
                 "a policy must cover at least one purpose", hint="e.g. dpv:ResearchAndDevelopment"
             )
-        codes = [term_code(purpose, "purpose") for purpose in purposes]
+        codes = [self._s.term(purpose, "purpose") for purpose in purposes]
         fn = self._s.ledger.functions.publishPolicy(content_hash(content), uri, codes)
         receipt = self._s.transact(fn)
         event = first(self._s.decoded(self._s.ledger.events.PolicyPublished(), receipt), "policy")
@@ -83,12 +81,12 @@ class Policies:
 
     def current_version(self, organization: str | LocalAccount) -> int:
         """The organization's current policy version (0 if it never published one)."""
-        address = address_of(organization, "organization")
+        address = self._s.address(organization, "organization")
         return int(self._s.call(self._s.ledger.functions.currentPolicyVersion(address)))
 
     def current(self, organization: str | LocalAccount) -> Policy:
         """The organization's current policy; ConfigurationError if it never published one."""
-        address = address_of(organization, "organization")
+        address = self._s.address(organization, "organization")
         version = self.current_version(address)
         if version == 0:
             raise ConfigurationError(
@@ -99,7 +97,7 @@ class Policies:
 
     def get(self, organization: str | LocalAccount, version: int) -> Policy:
         """One published version, with its URI (from its PolicyPublished event)."""
-        address = address_of(organization, "organization")
+        address = self._s.address(organization, "organization")
         found = self._events(address, version)
         if not found:
             raise ConfigurationError(f"organization {address} has no policy version {version}")
@@ -107,12 +105,12 @@ class Policies:
 
     def history(self, organization: str | LocalAccount) -> list[Policy]:
         """Every version the organization published, oldest first."""
-        return self._events(address_of(organization, "organization"))
+        return self._events(self._s.address(organization, "organization"))
 
     def covers(self, organization: str | LocalAccount, purpose: str | bytes) -> bool:
         """Does the organization's current policy cover ``purpose``?"""
-        address = address_of(organization, "organization")
-        fn = self._s.ledger.functions.currentPolicyCovers(address, term_code(purpose, "purpose"))
+        address = self._s.address(organization, "organization")
+        fn = self._s.ledger.functions.currentPolicyCovers(address, self._s.term(purpose, "purpose"))
         return bool(self._s.call(fn))
 
     def _events(self, organization: str, version: int | None = None) -> list[Policy]:

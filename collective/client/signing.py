@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from eth_account.signers.local import LocalAccount
 
-from collective.client.base import Session, address_of, tx_fields
+from collective.client.base import Session, tx_fields
 from collective.client.consent import (
     BatchResult,
     ConsentClient,
@@ -75,7 +75,7 @@ class SigningClient:
         agree to a text that exists), ConfigurationError when the organization has none."""
         key = self._signer(signer)
         who, org, p, c = consent_key(
-            identity if identity is not None else key, organization, purpose, category
+            identity if identity is not None else key, organization, purpose, category, self._s
         )
         version = self._consent._version(org, policy_version)
         request = GrantRequest(
@@ -106,7 +106,7 @@ class SigningClient:
         consent, or with nothing active cancels every grant signed before it."""
         key = self._signer(signer)
         who, org, p, c = consent_key(
-            identity if identity is not None else key, organization, purpose, category
+            identity if identity is not None else key, organization, purpose, category, self._s
         )
         request = WithdrawalRequest(
             identity=who,
@@ -223,13 +223,13 @@ class SigningClient:
         request an external wallet signs (e.g. from :func:`~collective.signing.typed_data_json`):
         max(the consent's nonce, now in unix ms held to the chain's clock, one past the last
         this process issued). Each call issues a new one."""
-        return self._nonce(*consent_key(identity, organization, purpose, category))
+        return self._nonce(*consent_key(identity, organization, purpose, category, self._s))
 
     def policy_hash(self, organization: Who, version: int | None = None) -> bytes:
         """The content hash (32 bytes) of ``organization``'s policy ``version`` (default: the
         current one), the value a signed grant must carry. Raises ConsentError when that version
         is not published, ConfigurationError when the organization has no policy."""
-        org = address_of(organization, "organization")
+        org = self._s.address(organization, "organization")
         return self._policy_hash(org, self._consent._version(org, version))
 
     def _policy_hash(self, organization: str, version: int) -> bytes:

@@ -13,34 +13,29 @@ from typing import Any
 
 from web3.types import TxReceipt
 
-from collective.client.base import (
-    LogRef,
-    Session,
-    TxResult,
-    address_of,
-    data_ref,
-    hex32,
-    log_ref,
-    term_code,
-    tx_fields,
-)
+from collective.chain.codec import DecodedLog
+from collective.client.base import Session, data_ref, hex32
 from collective.client.consent import Term, Who
-from collective.codec import DecodedLog
+from collective.client.records import TxResult, log_position, tx_fields
 from collective.errors import ConfigurationError
+from collective.types import Address, LogPosition, TxHash
 from collective.vocab import name_of
 
 
 @dataclass(frozen=True)
 class UsageRecord:
-    """One recorded use, as the chain's DataUsed event has it."""
+    """One recorded use, as the chain's DataUsed event has it: the subject's identity, the
+    organization, DPV purpose and category names (``0x`` codes when unknown), the data
+    reference (``0x`` + 64 hex), the policy version, where the event sits and its block's
+    time (unix seconds)."""
 
-    identity: str
-    organization: str
+    identity: Address
+    organization: Address
     purpose: str
     category: str
     data_ref: str
     policy_version: int
-    where: LogRef
+    where: LogPosition
     timestamp: int
 
 
@@ -74,9 +69,9 @@ class UsageClient:
         ConsentExpired, StalePolicyVersion) when no valid consent covers it."""
         receipt = self._s.send(
             "recordUse",
-            address_of(identity, "identity"),
-            term_code(purpose, "purpose"),
-            term_code(category, "category"),
+            self._s.address(identity, "identity"),
+            self._s.term(purpose, "purpose"),
+            self._s.term(category, "category"),
             data_ref(data),
         )
         return self._result(receipt)
@@ -87,9 +82,9 @@ class UsageClient:
             raise ConfigurationError("a batch of uses needs at least one item")
         rows = [
             (
-                address_of(i.identity, "identity"),
-                term_code(i.purpose, "purpose"),
-                term_code(i.category, "category"),
+                self._s.address(i.identity, "identity"),
+                self._s.term(i.purpose, "purpose"),
+                self._s.term(i.category, "category"),
                 data_ref(i.data_ref),
             )
             for i in items
@@ -102,18 +97,26 @@ class UsageClient:
         """Every recorded use of ``identity``'s data (and/or by ``organization``), oldest first."""
         filters: dict[str, Any] = {}
         if identity is not None:
-            filters["identity"] = address_of(identity, "identity")
+            filters["identity"] = self._s.address(identity, "identity")
         if organization is not None:
-            filters["organization"] = address_of(organization, "organization")
+            filters["organization"] = self._s.address(organization, "organization")
         events = self._s.events(self._s.ledger.events.DataUsed(), filters)
         times: dict[int, int] = {}
         return [self._record(event, times) for event in events]
 
-    def in_transaction(self, tx_hash: str) -> UseRecorded:
-        """The uses a mined transaction recorded (none if it recorded none)."""
+    def in_transaction(self, tx_hash: TxHash | str) -> UseRecorded:
+        """The uses a mined transaction recorded (none if it recorded none).
+
+        Args:
+            tx_hash: the transaction's hash, ``0x`` + 64 hex.
+
+        Raises:
+            NotFoundError: the chain has no such (mined) transaction.
+            ChainError: the node could not be asked.
+        """
         chain = self._s.chain
-        with chain.exclusive(), chain.reading("reading the transaction receipt", tx_hash=tx_hash):
-            receipt = chain.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+        with chain.exclusive():
+            receipt = chain.get_transaction_receipt(tx_hash)
         return self._result(receipt)
 
     def _result(self, receipt: TxReceipt) -> UseRecorded:
@@ -123,11 +126,11 @@ class UsageClient:
         return UseRecorded(**tx_fields(receipt), records=records)
 
     def _record(self, event: DecodedLog, times: dict[int, int]) -> UsageRecord:
-        a = event["args"]
-        block = int(event["blockNumber"])
+        a = event.args
+        block = event.block_number
         if block not in times:
             with self._s.chain.exclusive():
-                times[block] = int(self._s.chain.w3.eth.get_block(block)["timestamp"])
+                times.update(self._s.block_times([block]))
         return UsageRecord(
             identity=a["identity"],
             organization=a["organization"],
@@ -135,7 +138,7 @@ class UsageClient:
             category=name_of(a["category"]),
             data_ref=hex32(a["dataRef"]),
             policy_version=int(a["policyVersion"]),
-            where=log_ref(event),
+            where=log_position(event),
             timestamp=times[block],
         )
 

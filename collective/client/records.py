@@ -1,0 +1,166 @@
+"""The records the client and the audit both return: one consent event, one flag, one result.
+
+:class:`TxResult` is what every write returns (derived results add their fields);
+:class:`ConsentEvent` is a grant or a withdrawal as the chain's logs have it, and :class:`Flag`
+a data use the oversight board flagged, whether read by a :class:`~collective.Collective`
+(``consent.timeline()``, ``oversight.flags()``) or from an audit index
+(:func:`collective.audit.report`). Where an event sits is a
+:class:`~collective.types.LogPosition`. "No expiry" is ``None`` in these records.
+
+``LogRef`` (0.1) is a deprecated alias of :class:`~collective.types.LogPosition`; the 0.1
+field names of the client's ``ConsentEvent`` (``kind``, ``key``, ``where``) and ``Flag``
+(``reason``, ``where``) stay readable as properties for one release.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from collective.types import NO_EXPIRY, Address, LogPosition, TxHash, tx_hash
+
+LogRef = LogPosition
+"""Deprecated (0.1): the client's name for :class:`~collective.types.LogPosition`."""
+
+
+@dataclass(frozen=True)
+class TxResult:
+    """A mined transaction: its hash (``0x`` + 64 hex), block number and the gas it used."""
+
+    tx_hash: TxHash
+    block_number: int
+    gas_used: int
+
+
+def tx_fields(receipt: Mapping[str, Any]) -> dict[str, Any]:
+    """The :class:`TxResult` fields of a transaction receipt (web3's ``TxReceipt`` shape), to
+    build a derived result with ``**``: ``{"tx_hash", "block_number", "gas_used"}``."""
+    return {
+        "tx_hash": tx_hash(bytes(receipt["transactionHash"])),
+        "block_number": int(receipt["blockNumber"]),
+        "gas_used": int(receipt["gasUsed"]),
+    }
+
+
+def log_position(event: Mapping[str, Any] | Any) -> LogPosition:
+    """Where ``event`` (a :class:`~collective.codec.DecodedLog` or web3 ``EventData``, whose
+    ``transactionHash`` is 32 bytes) was emitted."""
+    return LogPosition(
+        block=int(event["blockNumber"]),
+        tx_hash=tx_hash(bytes(event["transactionHash"])),
+        log_index=int(event["logIndex"]),
+    )
+
+
+def expiry_or_none(value: int | None) -> int | None:
+    """The API-edge expiry (unix seconds, ``None`` for never) of an on-chain or indexed value:
+    0, :data:`~collective.types.NO_EXPIRY` and the audit index's capped 2**63 - 1 are None."""
+    if value is None or value in (0, NO_EXPIRY) or value >= 2**63 - 1:
+        return None
+    return int(value)
+
+
+@dataclass(frozen=True)
+class ConsentKey:
+    """What a consent is about: (identity, organization, purpose, category); addresses
+    checksummed, purpose and category DPV names where known, else ``0x`` codes."""
+
+    identity: Address
+    organization: Address
+    purpose: str
+    category: str
+
+
+@dataclass(frozen=True)
+class ConsentEvent:
+    """A grant or a withdrawal in a consent timeline (``ConsentGranted``/``ConsentWithdrawn``).
+
+    ``block``, ``tx_hash``, ``log_index``: where it was emitted; ``timestamp``: its block's
+    time (unix seconds); ``action``: ``"grant"`` or ``"withdraw"``; ``expiry``: unix seconds,
+    None for a grant that never expires and for a withdrawal; ``policy_version``: the version
+    granted under (None for a withdrawal); ``agent``: the owner or delegate who acted.
+    """
+
+    block: int
+    tx_hash: TxHash
+    log_index: int
+    timestamp: int
+    action: str  # "grant" | "withdraw"
+    identity: Address
+    organization: Address
+    purpose: str
+    category: str
+    expiry: int | None
+    policy_version: int | None
+    agent: Address
+
+    @property
+    def position(self) -> LogPosition:
+        """Where the event sits on the chain."""
+        return LogPosition(self.block, self.tx_hash, self.log_index)
+
+    @property
+    def where(self) -> LogPosition:
+        """Deprecated (0.1): :attr:`position`."""
+        return self.position
+
+    @property
+    def kind(self) -> str:
+        """Deprecated (0.1): ``"granted"`` or ``"withdrawn"``; use :attr:`action`."""
+        return "granted" if self.action == "grant" else "withdrawn"
+
+    @property
+    def key(self) -> ConsentKey:
+        """The consent the event is about."""
+        return ConsentKey(self.identity, self.organization, self.purpose, self.category)
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A data use the oversight board flagged (``UseFlagged``).
+
+    ``block``, ``tx_hash``, ``log_index``, ``timestamp`` (unix seconds): the flagging event;
+    ``use_ref``: ``keccak256(abi.encode(useTxHash, useLogIndex))`` as ``0x`` hex;
+    ``reason_hash``: the proposal's 32-byte reason as ``0x`` hex (:attr:`reason` is its text);
+    ``use``: the flagged use's position when known (the audit resolves it from its index; the
+    client leaves it None).
+    """
+
+    block: int
+    tx_hash: TxHash
+    log_index: int
+    timestamp: int
+    use_ref: str
+    organization: Address
+    reason_hash: str
+    proposal_id: int
+    use: LogPosition | None = None
+
+    @property
+    def reason(self) -> str:
+        """The reason as text (its 32 bytes up to the first zero padding)."""
+        raw = bytes.fromhex(self.reason_hash.removeprefix("0x"))
+        return raw.rstrip(b"\0").decode(errors="replace")
+
+    @property
+    def position(self) -> LogPosition:
+        """Where the flagging event sits on the chain."""
+        return LogPosition(self.block, self.tx_hash, self.log_index)
+
+    @property
+    def where(self) -> LogPosition:
+        """Deprecated (0.1): :attr:`position`."""
+        return self.position
+
+
+__all__ = [
+    "ConsentEvent",
+    "ConsentKey",
+    "Flag",
+    "LogRef",
+    "TxResult",
+    "expiry_or_none",
+    "log_position",
+    "tx_fields",
+]
