@@ -405,3 +405,57 @@ def test_status_says_the_one_consent_state(actors: dict[str, Collective]) -> Non
     patient.did.deactivate()
     status = patient.consent.status(patient.address, lab.address, RESEARCH, HEALTH)
     assert (status.state, status.covered) == ("deactivated", False)
+
+
+def test_the_client_and_the_audit_share_one_consent_event_and_flag(
+    actors: dict[str, Collective],
+) -> None:
+    """Issue 11 item 4: one ConsentEvent, one Flag, one LogPosition; no expiry is None."""
+    from collective.audit import ConsentEvent as AuditConsentEvent
+    from collective.audit import Flag as AuditFlag
+    from collective.audit import LogPosition as AuditLogPosition
+    from collective.client.base import LogRef
+    from collective.client.consent import ConsentEvent
+    from collective.client.oversight import Flag
+    from collective.types import LogPosition
+
+    assert ConsentEvent is AuditConsentEvent and Flag is AuditFlag
+    assert LogRef is LogPosition is AuditLogPosition
+    patient, lab = actors["patient"], actors["lab"]
+    granted = patient.consent.grant(lab.address, RESEARCH, HEALTH)
+    patient.consent.withdraw(lab.address, RESEARCH, HEALTH)
+    grant, withdrawal = patient.consent.timeline(identity=patient.address)
+    assert (grant.action, grant.kind, grant.expiry, grant.policy_version) == (
+        "grant",
+        "granted",
+        None,
+        1,
+    )
+    assert (withdrawal.action, withdrawal.kind, withdrawal.expiry) == (
+        "withdraw",
+        "withdrawn",
+        None,
+    )
+    assert grant.position == LogPosition(granted.block_number, granted.tx_hash, granted.log_index)
+    assert grant.where.block_number == granted.block_number and grant.timestamp > 0
+    assert grant.key.identity == patient.address and grant.key.purpose == RESEARCH
+
+
+def test_a_signature_reads_the_latest_block_once(
+    actors: dict[str, Collective], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The nonce and the deadline of one signature are taken from one read of the chain's time."""
+    patient, lab = actors["patient"], actors["lab"]
+    chain = patient.chain
+    reads = []
+    latest = chain.latest_timestamp
+
+    def counted() -> int:
+        reads.append(1)
+        return latest()
+
+    monkeypatch.setattr(chain, "latest_timestamp", counted)
+    patient.signing.sign_grant(lab.address, RESEARCH, HEALTH)
+    assert len(reads) == 1
+    patient.signing.sign_withdrawal(lab.address, RESEARCH, HEALTH)
+    assert len(reads) == 2

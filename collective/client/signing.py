@@ -13,9 +13,10 @@ even when nothing is active) cancels every request signed before it.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from eth_account.signers.local import LocalAccount
 
@@ -78,6 +79,7 @@ class SigningClient:
             identity if identity is not None else key, organization, purpose, category, self._s
         )
         version = self._consent._version(org, policy_version)
+        latest = functools.cache(self._s.chain.latest_timestamp)  # one block read per signature
         request = GrantRequest(
             identity=who,
             organization=org,
@@ -86,8 +88,8 @@ class SigningClient:
             expiry=_expiry(expiry),
             policy_version=version,
             policy_hash=self._policy_hash(org, version) if policy_hash is None else policy_hash,
-            nonce=self._nonce(who, org, p, c) if nonce is None else nonce,
-            deadline=self._deadline(deadline),
+            nonce=self._nonce(who, org, p, c, latest) if nonce is None else nonce,
+            deadline=self._deadline(deadline, latest),
         )
         return self._sign(key, request)
 
@@ -108,13 +110,14 @@ class SigningClient:
         who, org, p, c = consent_key(
             identity if identity is not None else key, organization, purpose, category, self._s
         )
+        latest = functools.cache(self._s.chain.latest_timestamp)  # one block read per signature
         request = WithdrawalRequest(
             identity=who,
             organization=org,
             purpose=p,
             category=c,
-            nonce=self._nonce(who, org, p, c) if nonce is None else nonce,
-            deadline=self._deadline(deadline),
+            nonce=self._nonce(who, org, p, c, latest) if nonce is None else nonce,
+            deadline=self._deadline(deadline, latest),
         )
         return self._sign(key, request)
 
@@ -196,21 +199,29 @@ class SigningClient:
     def _signer(self, signer: LocalAccount | None) -> LocalAccount:
         return signer if signer is not None else self._s.sender
 
-    def _nonce(self, identity: str, organization: str, purpose: bytes, category: bytes) -> int:
+    def _nonce(
+        self,
+        identity: str,
+        organization: str,
+        purpose: bytes,
+        category: bytes,
+        latest: Callable[[], int] | None = None,
+    ) -> int:
         """max(the consent's nonce, now in unix ms, one past the last nonce this process issued
         for the consent): requests signed later carry larger nonces even within one
         millisecond, or when the chain's clock (which direct calls write) runs ahead. A local
         clock more than the contract's NONCE_CLOCK_SKEW (10 min) ahead of the chain's is held
         back to the chain's time, and the result never exceeds what the contract accepts
         (max(chain ms + NONCE_CLOCK_SKEW, consent nonce + NONCE_STEP)), so the request stays
-        relayable."""
+        relayable. ``latest()`` gives the latest block's time (unix seconds; default: read it)."""
         stored = self._s.call(
             self._s.ledger.functions.getConsent(identity, organization, purpose, category)
         )
         key = (self._s.chain.chain_id, self._s.ledger.address, identity, organization)
         key_with_category = (*key, purpose, category)
         with _ISSUED_LOCK:
-            chain_ms, consent_nonce = self._chain_ms(), int(stored[3])
+            chain_ms = (latest or self._s.chain.latest_timestamp)() * 1000
+            consent_nonce = int(stored[3])
             clock = min(time.time_ns() // 1_000_000, chain_ms + NONCE_CLOCK_SKEW // 2)
             nonce = max(consent_nonce, clock, _ISSUED.get(key_with_category, -1) + 1)
             # Never past what the contract accepts now (ConsentRegistry._nonceCeiling).
@@ -236,13 +247,12 @@ class SigningClient:
         content_hash, _, _ = self._s.call(self._s.ledger.functions.policy(organization, version))
         return bytes(content_hash)
 
-    def _chain_ms(self) -> int:
-        return self._s.chain.latest_timestamp() * 1000
-
-    def _deadline(self, deadline: int | None) -> int:
+    @staticmethod
+    def _deadline(deadline: int | None, latest: Callable[[], int]) -> int:
+        """``deadline`` (unix seconds), else :data:`DEFAULT_DEADLINE` past ``latest()``."""
         if deadline is not None:
             return deadline
-        return self._s.chain.latest_timestamp() + DEFAULT_DEADLINE
+        return latest() + DEFAULT_DEADLINE
 
 
 __all__ = ["DEFAULT_DEADLINE", "NONCE_CLOCK_SKEW", "NONCE_STEP", "SigningClient"]
