@@ -13,7 +13,7 @@ from typing import Any
 
 from collective.node.errors import INVALID_REQUEST, RpcError
 from collective.node.node import Node
-from collective.node.rpc import handle_body
+from collective.node.rpc.dispatch import handle_body
 
 log = logging.getLogger("collective.node")
 

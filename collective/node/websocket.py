@@ -38,12 +38,12 @@ from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-from collective.node import params as p
 from collective.node.errors import INVALID_PARAMS, INVALID_REQUEST, RpcError
 from collective.node.logindex import LogQuery, find_logs, logs_json
 from collective.node.node import Node
 from collective.node.render import dumps
-from collective.node.rpc import handle_body
+from collective.node.rpc import params as p
+from collective.node.rpc.dispatch import handle_body
 
 log = logging.getLogger("collective.node")
 POLL_SECONDS = 0.05

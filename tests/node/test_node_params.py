@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from collective.node import Node, NodeConfig
-from collective.node import params as p
 from collective.node.rpc import METHODS, handle_body
+from collective.node.rpc import params as p
 
 A = "0x" + "11" * 20
 H = "0x" + "22" * 32

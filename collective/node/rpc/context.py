@@ -1,0 +1,101 @@
+"""What every handler module shares: the :class:`Raw` answer, the suggested priority fee, and
+how a block named in a request (:class:`~collective.node.rpc.objects.BlockRef`) becomes a
+number, a header or a state of the chain.
+
+Handlers read the chain through ``node.chain``: its head, its headers, its store's rendered
+rows and its states. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from eth.abc import BlockHeaderAPI, StateAPI
+
+from collective.node.errors import rejected
+from collective.node.rpc.objects import BlockRef
+
+if TYPE_CHECKING:
+    from collective.node.evm import Evm
+    from collective.node.node import Node
+
+PRIORITY_FEE = 1_000_000_000  # 1 gwei, as anvil suggests
+Handler = Callable[..., Any]  # (node, *parsed params) -> result
+HEADISH = ("latest", "safe", "finalized")  # one authority, instant finality: all the head
+
+
+class Raw(str):
+    """JSON text to splice into a response as is (a stored block, receipt or log list)."""
+
+
+def block_number_of(node: Node, ref: BlockRef) -> int:
+    """The number of the block ``ref`` names.
+
+    Args: ``ref``, a tag (``earliest`` is 0, every other tag the head), a number (returned
+    as is, even past the head) or a hash.
+    Returns: the block number.
+    Raises: :class:`~collective.node.errors.RpcError` -32000 ``header for hash … not
+    found`` for an unknown hash.
+    """
+    chain = node.chain
+    if ref.hash is not None:
+        stored = chain.store.block_by_hash(ref.hash)
+        if stored is None:
+            raise rejected(f"header for hash 0x{ref.hash.hex()} not found")
+        return stored.number
+    if ref.tag is not None:
+        return 0 if ref.tag == "earliest" else chain.head.block_number
+    assert ref.number is not None
+    return ref.number
+
+
+def header_of(node: Node, ref: BlockRef) -> BlockHeaderAPI:
+    """The sealed header ``ref`` names.
+
+    Raises: :class:`~collective.node.errors.RpcError` -32000 ``header not found`` for a
+    block past the head (or an unknown hash, as :func:`block_number_of`).
+    """
+    header = node.chain.header_at(block_number_of(node, ref))
+    if header is None:
+        raise rejected("header not found")
+    return header
+
+
+def state_of(node: Node, ref: BlockRef) -> StateAPI:
+    """The state after the block ``ref`` names (the head's own for a head tag or number).
+
+    Raises: as :func:`header_of`.
+    """
+    chain = node.chain
+    if ref.tag in ("latest", "pending", "safe", "finalized") or (
+        ref.number is not None and ref.number == chain.head.block_number
+    ):
+        return chain.head_state
+    return chain.evm.state(header_of(node, ref))
+
+
+def call_state(node: Node, ref: BlockRef, evm: Evm | None = None) -> StateAPI:
+    """A throwaway state for a call: the block's context (the next block's for "pending"),
+    with base fee zero so calls without a gas price run, as geth does.
+
+    Args: ``evm``, the execution layer to build it on (the chain's own by default: a
+    file-backed chain's calls pass their read-only view's).
+    Raises: as :func:`header_of`.
+    """
+    chain = node.chain
+    with node.lock:  # re-entrant: free when the caller holds it already
+        header = chain.pending_header() if ref.tag == "pending" else header_of(node, ref)
+    return (evm or chain.evm).state(header.copy(base_fee_per_gas=0))
+
+
+__all__ = [
+    "HEADISH",
+    "PRIORITY_FEE",
+    "Handler",
+    "Raw",
+    "block_number_of",
+    "call_state",
+    "header_of",
+    "state_of",
+]

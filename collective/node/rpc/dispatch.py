@@ -1,0 +1,161 @@
+"""JSON-RPC 2.0 requests in, answers out: one request or a batch, ids and errors by the book.
+
+:func:`handle_body` decodes an HTTP or WebSocket body (:func:`~collective.node.limits.decode_body`:
+-32700 for what is not JSON, nests too deep or holds an impossible number), answers a batch
+item by item within one time budget, and hands the batch's raw transactions to the
+sender-recovery helper first. :func:`handle_one` answers one request object: -32600 for one
+that is not a request, -32601 for an unknown method (or a dev method on a node without
+``--dev``), -32602 for params that do not match the method's declaration, the handler's own
+:class:`~collective.node.errors.RpcError`, and -32603 for a damaged store (never answered
+from) or a bug (the node keeps serving). Answers are JSON text; a notification (no ``id``)
+gets none.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+from eth.vm.interrupt import EVMMissingData
+
+from collective.node.errors import INTERNAL_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, RpcError
+from collective.node.limits import budget, decode_body
+from collective.node.render import dumps
+from collective.node.rpc.context import Raw
+from collective.node.rpc.eth_transactions import RECOVERED, start_recovery
+from collective.node.rpc.methods import METHODS
+from collective.node.rpc.params import parse_params
+from collective.node.store import DamagedError
+
+if TYPE_CHECKING:
+    from collective.node.node import Node
+
+log = logging.getLogger("collective.node")
+
+
+def _error(request_id: Any, error: RpcError) -> str:
+    return dumps({"jsonrpc": "2.0", "id": request_id, "error": error.to_json()})
+
+
+def _valid_id(value: Any) -> bool:
+    return (
+        value is None
+        or isinstance(value, str)
+        or (isinstance(value, int | float) and not isinstance(value, bool))
+    )
+
+
+def _damaged(node: Node, exc: Exception) -> DamagedError:
+    """The store damage behind ``exc`` (the store keeps every state: a trie node or code it
+    cannot find under its hash is a damaged row or index)."""
+    if isinstance(exc, DamagedError):
+        return exc
+    if isinstance(exc, EVMMissingData):
+        return DamagedError(node.chain.store.path, f"state it must hold is missing ({exc})")
+    return DamagedError(node.chain.store.path, f"SQLite reports {exc}")
+
+
+def handle_one(node: Node, request: Any) -> str | None:
+    """Answer one decoded request object.
+
+    Args: ``node``, the node to answer from; ``request``, one decoded JSON value (an object
+    to be a request).
+    Returns: the answer as JSON text (a result or an error object), or None for a
+    notification (a request without ``id``), which gets no answer, even an error.
+    Raises: nothing: every failure is an error answer.
+    """
+    if not isinstance(request, dict):
+        return _error(None, RpcError(INVALID_REQUEST, "invalid request: expected an object"))
+    request_id = request.get("id")
+    if not _valid_id(request_id):
+        return _error(None, RpcError(INVALID_REQUEST, "invalid request: bad id"))
+    method = request.get("method")
+    if request.get("jsonrpc") != "2.0" or not isinstance(method, str):
+        return _error(
+            request_id,
+            RpcError(INVALID_REQUEST, 'invalid request: expected "jsonrpc": "2.0" and a method'),
+        )
+    entry = METHODS.get(method)
+    if entry is None or (entry.dev and node.dev is None):
+        where = "" if entry is None else f" ({entry.hint})"
+        error = RpcError(
+            METHOD_NOT_FOUND, f"the method {method} does not exist/is not available{where}"
+        )
+        return _error(request_id, error) if "id" in request else None
+    try:
+        args = parse_params(entry.params, request.get("params"))
+        if entry.outside_lock and node.chain.store.path is not None:
+            result = entry.handler(node, *args)  # reads committed blocks on its own view
+        else:
+            with node.lock:
+                result = entry.handler(node, *args)
+    except RpcError as exc:
+        return _error(request_id, exc)
+    except (DamagedError, sqlite3.DatabaseError, EVMMissingData) as exc:  # never answer from
+        damaged = _damaged(node, exc)  # a damaged store
+        log.error("%s (%s)", damaged.message, damaged.hint)
+        return _error(request_id, RpcError(INTERNAL_ERROR, f"{damaged.message}: {damaged.hint}"))
+    except Exception as exc:
+        log.exception("internal error in %s", method)
+        return _error(request_id, RpcError(INTERNAL_ERROR, f"internal error: {exc!r}"[:300]))
+    if "id" not in request:
+        return None
+    body = result if isinstance(result, Raw) else dumps(result)
+    return '{"jsonrpc":"2.0","id":' + dumps(request_id) + ',"result":' + body + "}"
+
+
+def _batch_error(node: Node, batch: list[Any]) -> str | None:
+    """An error answer for an empty batch or one over ``max_batch``; None for a good one."""
+    if not batch:
+        return _error(None, RpcError(INVALID_REQUEST, "invalid request: empty batch"))
+    if len(batch) > node.config.max_batch:
+        return _error(
+            None,
+            RpcError(
+                INVALID_REQUEST,
+                f"invalid request: batch of {len(batch)} exceeds the limit of "
+                f"{node.config.max_batch}",
+            ),
+        )
+    return None
+
+
+def _answer_batch(node: Node, batch: list[Any]) -> str | None:
+    recovery = start_recovery(node, batch)
+    token = RECOVERED.set(recovery)
+    try:
+        with budget(node.config.batch_timeout):  # one time budget for all its calls
+            answers = [a for item in batch if (a := handle_one(node, item)) is not None]
+    finally:
+        RECOVERED.reset(token)
+        if recovery is not None:
+            recovery[1].close()
+    return "[" + ",".join(answers) + "]" if answers else None
+
+
+def handle_body(node: Node, body: bytes) -> str | None:
+    """Answer a request body: one request or a batch (JSON-RPC 2.0 section 6).
+
+    Args: ``body``, the body's bytes as received (UTF-8 JSON).
+    Returns: the answer as JSON text (an array for a batch), or None when there is nothing
+    to send (notifications only).
+    Raises: nothing: a body that is not JSON, an empty batch or one longer than the node's
+    ``max_batch`` is an error answer with a null id.
+    """
+    try:
+        decoded = decode_body(body)
+    except RpcError as exc:  # not JSON, too deep, a number out of range
+        return _error(None, exc)
+    if isinstance(decoded, list):
+        refused = _batch_error(node, decoded)
+        if refused is not None:
+            return refused
+        answer = _answer_batch(node, decoded)
+    else:
+        answer = handle_one(node, decoded)
+    node.after_request()
+    return answer
+
+
+__all__ = ["handle_body", "handle_one"]
