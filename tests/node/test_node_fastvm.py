@@ -16,7 +16,7 @@ from eth.vm.forks.prague import PragueVM
 from collective.chain import connect_rpc
 from collective.node import Node, NodeConfig
 from collective.node.core import NodeChain
-from collective.node.fastvm import encode_account
+from collective.node.execution.account import encode_account
 from collective.node.rpc import handle_body
 from collective.node.server import serve_in_thread
 from tests.helpers import LAB_RESULTS, RESEARCH, SIG_AUTH, deploy_consortium, make_world

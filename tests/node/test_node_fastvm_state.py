@@ -1,4 +1,4 @@
-"""NodeVM's storage and transaction paths (``collective.node.fastvm``: SLOAD/SSTORE calling the
+"""NodeVM's storage and transaction paths (``collective.node.execution``: SLOAD/SSTORE calling the
 account database directly, storage reads and writes through the journal layers inlined, the
 executor's trimmed steps) against stock PragueVM.
 

@@ -1,5 +1,5 @@
-"""The node's interpreter loop (``collective.node.fastvm._run``) against py-evm's own, opcode
-for opcode: the same code and gas through ``NodeComputation`` and stock ``PragueComputation``
+"""The node's interpreter loop (``collective.node.execution.interpreter._run``) against py-evm's
+own, opcode for opcode: the same code and gas through ``NodeComputation`` and stock ``PragueComputation``
 end the same way (error type and message, gas left and refunded, output, logs, storage, the
 stack as numbers, memory, the program counter).
 
@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collective.node import Node, NodeConfig
-from collective.node.fastvm import NodeComputation
+from collective.node.execution.computation import NodeComputation
 
 CONTRACT = b"\xc0" * 20
 CALLDATA = bytes(range(1, 70))
