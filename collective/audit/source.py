@@ -4,25 +4,26 @@ A :class:`LogSource` answers three questions: the head block number, the headers
 range (number, hash, parent hash, timestamp) and the logs of a block range whose first topic
 is one of a set. Logs come back in JSON-RPC's shape (hex strings), whatever the source:
 
-- :class:`RpcSource` speaks JSON-RPC over one keep-alive HTTP connection, sends the headers of
-  a range as batched requests, and classifies failures: :class:`Transient` (the connection
-  dropped, the node restarted, a read timed out: retry), :class:`RangeTooLarge` (the node
-  refuses or times out on the range: ask for a smaller one).
+- :class:`RpcSource` speaks JSON-RPC over the chain layer's keep-alive HTTP transport
+  (:class:`~collective.chain.http.HttpBackend`), sends the headers of a range as batches,
+  and classifies failures: :class:`Transient` (the connection dropped, the node restarted:
+  retry), :class:`RangeTooLarge` (the node refuses or times out on the range: ask for a
+  smaller one).
 - :class:`EmbeddedSource` reads the embedded chain's py-evm database directly: eth-tester's
   own log query takes ~95 s for 1,000 logs.
 """
 
 from __future__ import annotations
 
-import http.client
-import json
+import re
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from collective.chain import Chain
+from collective.chain.backend import BatchRefused, RpcFailure, TransportError
+from collective.chain.http import HttpBackend
 from collective.errors import ChainError
 
 # JSON-RPC error texts (geth, anvil, besu, erigon, hosted providers) that mean "ask for less".
@@ -37,6 +38,9 @@ _TOO_LARGE = (
     "response size",
     "query returned more than",
 )
+
+
+_HTTP_STATUS = re.compile(r"HTTP (\d{3}) ")  # the transport's "HTTP 503 from the node"
 
 
 @dataclass(frozen=True)
@@ -82,113 +86,105 @@ def _hexbytes(text: str) -> bytes:
 
 
 class RpcSource:
-    """A :class:`LogSource` over HTTP JSON-RPC (anvil, ``collective node``, Besu, geth)."""
+    """A :class:`LogSource` over HTTP JSON-RPC (anvil, ``collective node``, Besu, geth), on the
+    chain layer's keep-alive transport (:class:`~collective.chain.http.HttpBackend`).
+
+    Args:
+        url: the node's ``http://`` or ``https://`` URL.
+        timeout: seconds to connect and to wait for each reply; a reply later than that is
+            taken as :class:`RangeTooLarge` (the node struggles with the range).
+    """
 
     HEADER_BATCH = 500
 
     def __init__(self, url: str, timeout: float = 30.0) -> None:
-        parts = urlsplit(url)
         self.where = url
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname or "127.0.0.1"
-        self._port = parts.port or (443 if self._https else 80)
-        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._timeout = timeout
-        self._conn: http.client.HTTPConnection | None = None
-        self._id = 0
+        self._backend = HttpBackend(url, timeout)
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def _post(self, body: bytes) -> Any:
-        try:
-            if self._conn is None:
-                kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-                conn = kind(self._host, self._port, timeout=self._timeout)
-                conn.connect()
-                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                self._conn = conn
-            self._conn.request("POST", self._path, body, {"Content-Type": "application/json"})
-            response = self._conn.getresponse()
-            payload = response.read()
-        except (OSError, http.client.HTTPException) as exc:
-            self.close()
-            if isinstance(exc, TimeoutError | socket.timeout):
-                raise RangeTooLarge(
-                    f"{self.where} did not answer within {self._timeout:g} s"
-                ) from None
-            raise Transient(
-                f"lost the connection to {self.where}: {exc or type(exc).__name__}"
-            ) from None
-        if response.status != 200 and not payload.startswith((b"{", b"[")):
-            if response.status in (413, 502, 503, 504):
-                raise RangeTooLarge(f"HTTP {response.status} from {self.where}")
-            raise Transient(f"HTTP {response.status} from {self.where}")
-        try:
-            return json.loads(payload)
-        except ValueError:
-            raise Transient(f"{self.where} sent a reply that is not JSON") from None
-
-    def _body(self, method: str, params: list[Any]) -> dict[str, Any]:
-        self._id += 1
-        return {"jsonrpc": "2.0", "id": self._id, "method": method, "params": params}
-
-    @staticmethod
-    def _result(reply: Any, what: str, where: str) -> Any:
-        if not isinstance(reply, dict):
-            raise Transient(f"{where} sent a malformed reply to {what}")
-        error = reply.get("error")
-        if error:
-            message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
-            if any(marker in message.lower() for marker in _TOO_LARGE):
-                raise RangeTooLarge(f"{where} refused {what}: {message}")
-            raise ChainError(f"{where} refused {what}: {message}")
-        return reply.get("result")
+        """Close this thread's connection; the next request opens a new one."""
+        self._backend.close()
 
     def call(self, method: str, params: list[Any]) -> Any:
-        reply = self._post(json.dumps(self._body(method, params)).encode())
-        return self._result(reply, method, self.where)
+        """The JSON-RPC result of ``method`` with ``params`` (JSON-RPC form).
+
+        Raises:
+            RangeTooLarge: the node refused, or did not answer in time, as "ask for less".
+            Transient: the connection failed or the reply was not JSON-RPC.
+            ChainError: the node refused the request for another reason.
+        """
+        try:
+            return self._backend.request(method, params)
+        except RpcFailure as failure:
+            raise self._refused(method, failure) from None
+        except TransportError as exc:
+            raise self._lost(exc) from None
 
     def head(self) -> int:
+        """The latest block number (``eth_blockNumber``); raises as :meth:`call`."""
         return int(self.call("eth_blockNumber", []), 16)
 
     def headers(self, start: int, end: int) -> list[Header]:
+        """Headers of blocks ``start..end`` (inclusive), asked in JSON-RPC batches of
+        :attr:`HEADER_BATCH` (one by one from a node that takes no batches); fewer when the
+        chain ends first. Raises as :meth:`call`."""
         out: list[Header] = []
         for first in range(start, end + 1, self.HEADER_BATCH):
             last = min(end, first + self.HEADER_BATCH - 1)
-            bodies = [
-                self._body("eth_getBlockByNumber", [hex(n), False]) for n in range(first, last + 1)
-            ]
-            replies = self._post(json.dumps(bodies).encode())
-            if not isinstance(replies, list):
-                # A node without batch support answers with one error object.
-                replies = [
-                    {"id": body["id"], "result": self.call(body["method"], body["params"])}
-                    for body in bodies
-                ]
-            by_id = {r.get("id"): r for r in replies if isinstance(r, dict)}
-            for body in bodies:
-                block = self._result(by_id.get(body["id"]), "eth_getBlockByNumber", self.where)
-                if block is None:
+            calls = [("eth_getBlockByNumber", [hex(n), False]) for n in range(first, last + 1)]
+            try:
+                answers = self._backend.batch(calls)
+            except TransportError as exc:
+                raise self._lost(exc) from None
+            for (method, params), answer in zip(calls, answers, strict=True):
+                if isinstance(answer, BatchRefused):
+                    answer = self.call(method, params)
+                elif isinstance(answer, RpcFailure):
+                    raise self._refused(method, answer)
+                if answer is None:
                     return out  # past the head
+                if not isinstance(answer, dict):
+                    raise Transient(f"{self.where} sent a malformed reply to {method}")
                 out.append(
                     Header(
-                        number=int(block["number"], 16),
-                        hash=_hexbytes(block["hash"]),
-                        parent_hash=_hexbytes(block["parentHash"]),
-                        timestamp=int(block["timestamp"], 16),
+                        number=int(answer["number"], 16),
+                        hash=_hexbytes(answer["hash"]),
+                        parent_hash=_hexbytes(answer["parentHash"]),
+                        timestamp=int(answer["timestamp"], 16),
                     )
                 )
         return out
 
     def logs(self, start: int, end: int, topics: Sequence[str]) -> list[dict[str, Any]]:
+        """Logs of blocks ``start..end`` whose topic0 is in ``topics`` (``eth_getLogs``, any
+        address). Raises as :meth:`call`."""
         query = {"fromBlock": hex(start), "toBlock": hex(end), "topics": [list(topics)]}
         result = self.call("eth_getLogs", [query])
         if not isinstance(result, list):
             raise Transient(f"{self.where} answered eth_getLogs without a list")
         return result
+
+    def _refused(self, what: str, failure: RpcFailure) -> ChainError:
+        message = failure.message
+        if any(marker in message.lower() for marker in _TOO_LARGE):
+            return RangeTooLarge(f"{self.where} refused {what}: {message}")
+        return ChainError(f"{self.where} refused {what}: {message}")
+
+    def _lost(self, exc: TransportError) -> ChainError:
+        """Classify a transport failure: a timeout or an overloaded node's HTTP status asks
+        for a smaller range, anything else is transient."""
+        cause = exc.__cause__
+        if isinstance(cause, TimeoutError | socket.timeout):
+            return RangeTooLarge(f"{self.where} did not answer within {self._timeout:g} s")
+        status = _HTTP_STATUS.match(str(cause)) if cause is not None else None
+        if status is not None:
+            code = int(status.group(1))
+            kind = RangeTooLarge if code in (413, 502, 503, 504) else Transient
+            return kind(f"HTTP {code} from {self.where}")
+        if isinstance(cause, ValueError):
+            return Transient(f"{self.where} sent a reply that is not JSON")
+        return Transient(f"lost the connection to {self.where}: {cause or exc.reason}")
 
 
 class EmbeddedSource:

@@ -112,3 +112,35 @@ def test_the_python_api_exports_its_names() -> None:
     for name in audit.__all__:
         assert getattr(audit, name) is not None, name
     assert {"sync", "verify", "report", "history", "render"} <= set(audit.__all__)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind"),
+    [
+        (503, b"busy", RangeTooLarge),
+        (413, b"too big", RangeTooLarge),
+        (500, b"oops", Transient),
+        (200, b"not json", Transient),
+    ],
+)
+def test_http_failures_are_classified(status: int, body: bytes, kind: type[Exception]) -> None:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(kind) as caught:
+            RpcSource(f"http://127.0.0.1:{server.server_address[1]}", timeout=5).head()
+        assert type(caught.value) is kind
+    finally:
+        server.shutdown()
+        server.server_close()
