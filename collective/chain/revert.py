@@ -30,7 +30,7 @@ from eth_utils.abi import abi_to_signature, function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
 from web3.exceptions import ContractLogicError
 
-from collective.artifacts import artifact_names, artifacts_root, load_artifact
+from collective.build.artifacts import artifact_names, artifacts_root, load_artifact
 from collective.config import ProjectConfig
 from collective.errors import (
     ConsentError,
