@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collective import jsonints
 from collective.errors import ConfigurationError
 
 CONFIG_NAME = "hardhat.config.json"
@@ -129,6 +128,10 @@ def load_config(path: Path | None = None) -> ProjectConfig:
         raw, root, source = DEFAULT_CONFIG, None, "built-in defaults"
     else:
         source = str(path)
+        # Imported here: the chain package imports this module, so a module-level import of
+        # collective.chain.jsonints would be circular.
+        from collective.chain import jsonints
+
         try:
             raw = jsonints.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:

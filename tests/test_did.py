@@ -48,8 +48,9 @@ from collective.did import (
     set_attribute,
 )
 from collective.errors import (
-    ConfigurationError,
     IdentityDeactivatedError,
+    InvalidInputError,
+    NotFoundError,
     TransactionError,
 )
 
@@ -126,7 +127,7 @@ def test_parse_public_key_form() -> None:
     ],
 )
 def test_parse_rejects_with_a_reason(text: str, complaint: str) -> None:
-    with pytest.raises(ConfigurationError, match=complaint):
+    with pytest.raises(InvalidInputError, match=complaint):
         parse_did(text)
 
 
@@ -136,9 +137,9 @@ def test_format() -> None:
     assert format_did(ADDRESS) == f"did:ethr:{CHECKSUMMED}"
     assert str(Did("sepolia", 11155111, CHECKSUMMED)) == f"did:ethr:sepolia:{CHECKSUMMED}"
     for bad in (0, -5, True):
-        with pytest.raises(ConfigurationError, match="not a positive integer"):
+        with pytest.raises(InvalidInputError, match="not a positive integer"):
             format_did(ADDRESS, bad)
-    with pytest.raises(ConfigurationError, match="is not an address"):
+    with pytest.raises(InvalidInputError, match="is not an address"):
         format_did("0x1234")
 
 
@@ -324,7 +325,7 @@ def test_attributes_become_keys_and_services(chain: Chain, ledger: Contract) -> 
         f"{did}#delegate-2",
         f"{did}#delegate-3",
     ]
-    with pytest.raises(ConfigurationError, match="longer than 32 bytes"):
+    with pytest.raises(InvalidInputError, match="longer than 32 bytes"):
         set_attribute(chain, ledger, subject, did, "did/svc/" + "x" * 30, hub, HOUR)
 
 
@@ -389,10 +390,10 @@ def test_did_of_another_chain_or_a_wrong_registry_is_refused(
     chain: Chain, ledger: Contract
 ) -> None:
     did = format_did(chain.dev_accounts[1].address, 31337)
-    with pytest.raises(ConfigurationError, match=r"network 0x7a69 \(chain 31337\)"):
+    with pytest.raises(InvalidInputError, match=r"network 0x7a69 \(chain 31337\)"):
         resolve(chain, ledger, did)
     did = format_did(chain.dev_accounts[1].address, chain.chain_id)
-    with pytest.raises(ConfigurationError, match="no registry contract at"):
+    with pytest.raises(NotFoundError, match="no registry contract at"):
         resolve(chain, chain.dev_accounts[5].address, did)
 
 
@@ -421,13 +422,13 @@ def test_dids_of_other_networks_resolve_as_unknown_network(chain: Chain, ledger:
     for network in FOREIGN:
         text = f"did:ethr:{network}:{subject}"
         assert resolution(chain, ledger, text) == unknown(network), text
-        with pytest.raises(ConfigurationError) as caught:
+        with pytest.raises(InvalidInputError) as caught:
             resolve(chain, ledger, text)
         message = str(caught.value)
         assert message.startswith(f"{text} is a DID of network {network} ("), message
         assert "the connected chain is 131277 (did:ethr networks 0x200cd, embedded)" in message
         assert "unknownNetwork" in message and f"did:ethr:0x200cd:{subject}" in message
-    with pytest.raises(ConfigurationError, match=r"network sepolia \(chain 11155111\)"):
+    with pytest.raises(InvalidInputError, match=r"network sepolia \(chain 11155111\)"):
         resolve(chain, ledger, f"did:ethr:sepolia:{subject}")
     # This chain: by its chain id in hex, by a network name configured for it, or no network.
     for text in (
@@ -471,9 +472,9 @@ def test_did_networks_follow_the_configuration(tmp_path: Path) -> None:
     assert here.check(f"did:ethr:ward:{address}").address == address
     assert here.accepts(f"did:ethr:{address}") and here.accepts(Did(None, 131277, address))
     assert not here.accepts(Did(None, 1, address)) and not here.accepts(Did("sepolia", 5, address))
-    with pytest.raises(ConfigurationError, match=r"did:ethr:local:.* configured for no chain"):
+    with pytest.raises(InvalidInputError, match=r"did:ethr:local:.* configured for no chain"):
         here.check(f"did:ethr:local:{address}")
-    with pytest.raises(ConfigurationError, match=r"written 0x200CD instead of 0x200cd"):
+    with pytest.raises(InvalidInputError, match=r"written 0x200CD instead of 0x200cd"):
         here.check(f"did:ethr:0x200CD:{address}")
 
 
@@ -482,11 +483,11 @@ def test_registry_writes_refuse_dids_of_other_networks(chain: Chain, ledger: Con
     head = chain.w3.eth.block_number
     for network in ("sepolia", "0x1"):
         foreign = f"did:ethr:{network}:{subject.address}"
-        with pytest.raises(ConfigurationError, match=f"network {network} "):
+        with pytest.raises(InvalidInputError, match=f"network {network} "):
             add_delegate(chain, ledger, subject, foreign, SIG_AUTH, guardian.address, HOUR)
-        with pytest.raises(ConfigurationError, match=f"network {network} "):
+        with pytest.raises(InvalidInputError, match=f"network {network} "):
             change_owner(chain, ledger, subject, foreign, NULL)
-        with pytest.raises(ConfigurationError, match=f"network {network} "):
+        with pytest.raises(InvalidInputError, match=f"network {network} "):
             change_log(chain, ledger, foreign)
     assert chain.w3.eth.block_number == head  # nothing was sent
     local = format_did(subject.address, chain.chain_id)
@@ -559,7 +560,7 @@ def test_every_client_call_refuses_a_did_of_another_network(
             admin, lab, patient, guardian, did, f"did:ethr:{network}:{lab.address}"
         )
         for name, call in calls.items():
-            with pytest.raises(ConfigurationError) as caught:
+            with pytest.raises(InvalidInputError) as caught:
                 call()
             message = str(caught.value)
             assert f"is a DID of network {network} (" in message, (name, message)
