@@ -1,0 +1,127 @@
+"""The replay's input: one typed record per event the verifier checks, in chain order.
+
+Each record carries its position (``block``, ``log_index``) and transaction first, so a mix
+of them sorts into chain order as plain tuples. Addresses are lowercase ``0x`` text (as the
+audit index stores them), purposes and categories 32-byte codes, times unix seconds.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+NULL = "0x" + "00" * 20
+"""The zero address: an identity whose owner changed to it is deactivated for good."""
+SIG_AUTH = "sigAuth"
+"""The ERC-1056 delegate type that may sign (and act) for an identity."""
+
+
+class DataUse(NamedTuple):
+    """``DataUsed``: an organization recorded a use of an identity's data."""
+
+    block: int
+    log_index: int
+    tx_hash: bytes
+    identity: str
+    organization: str
+    purpose: bytes
+    category: bytes
+    policy_version: int
+
+
+class ConsentChange(NamedTuple):
+    """``ConsentGranted`` (``granted``; expiry and policy version set) or ``ConsentWithdrawn``."""
+
+    block: int
+    log_index: int
+    tx_hash: bytes
+    granted: bool
+    identity: str
+    organization: str
+    purpose: bytes
+    category: bytes
+    expiry: int | None
+    policy_version: int | None
+    agent: str
+
+
+class SignaturesCancelled(NamedTuple):
+    """``SignaturesCancelled``: a withdrawal with nothing active (it only voids signatures)."""
+
+    block: int
+    log_index: int
+    tx_hash: bytes
+    identity: str
+    agent: str
+
+
+class AccountChange(NamedTuple):
+    """An AccountRules event: ``event`` (``AccountAdmitted``, ``AdminAdded``, ...) about
+    ``account``, by ``actor``."""
+
+    block: int
+    log_index: int
+    tx_hash: bytes
+    event: str
+    account: str
+    actor: str
+
+
+class PolicyChange(NamedTuple):
+    """``PolicyPublished``: ``organization``'s policy ``version`` covering ``purposes``."""
+
+    block: int
+    log_index: int
+    tx_hash: bytes
+    organization: str
+    version: int
+    purposes: frozenset[bytes]
+
+
+class OwnerChange(NamedTuple):
+    """``DIDOwnerChanged``: ``identity``'s owner is now ``owner``; the zero address
+    deactivates it for good."""
+
+    block: int
+    log_index: int
+    tx_hash: bytes
+    identity: str
+    owner: str
+
+
+class DelegateChange(NamedTuple):
+    """``DIDDelegateChanged``: ``delegate`` of ``delegate_type`` (``"sigAuth"``,
+    ``"veriKey"``) valid while the block's time is below ``valid_to`` (a revocation sets it
+    to the revoking block's time)."""
+
+    block: int
+    log_index: int
+    tx_hash: bytes
+    identity: str
+    delegate_type: str
+    delegate: str
+    valid_to: int
+
+
+ReplayEvent = (
+    DataUse
+    | ConsentChange
+    | SignaturesCancelled
+    | AccountChange
+    | PolicyChange
+    | OwnerChange
+    | DelegateChange
+)
+
+
+__all__ = [
+    "NULL",
+    "SIG_AUTH",
+    "AccountChange",
+    "ConsentChange",
+    "DataUse",
+    "DelegateChange",
+    "OwnerChange",
+    "PolicyChange",
+    "ReplayEvent",
+    "SignaturesCancelled",
+]
