@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from collective.anvil import find_anvil, run_anvil
 from collective.chain import Chain, connect_embedded, connect_rpc
 from collective.deploy import Deployment
+from collective.testing.anvil import find_anvil, run_anvil
 from tests.helpers import World, deploy_consortium, make_world
 
 REPO = Path(__file__).resolve().parents[1]

@@ -10,6 +10,13 @@ from eth_abi import abi
 from eth_utils.crypto import keccak
 
 from collective.chain import DEV_CHAIN_ID, Chain, connect, connect_rpc
+from collective.chain.revert import (
+    CONSENT_ERRORS,
+    OTHER_ERRORS,
+    PERMISSION_ERRORS,
+    decode_revert,
+    error_table,
+)
 from collective.config import EMBEDDED_CHAIN_ID, load_config
 from collective.deploy import Deployment
 from collective.errors import (
@@ -19,13 +26,7 @@ from collective.errors import (
     NotPermittedError,
     TransactionError,
 )
-from collective.revert import (
-    CONSENT_ERRORS,
-    OTHER_ERRORS,
-    PERMISSION_ERRORS,
-    decode_revert,
-    error_table,
-)
+from collective.testing.ports import free_port
 from tests.helpers import deploy_consortium
 
 ANVIL_FIRST_ACCOUNT = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # "test test ... junk" #0
@@ -34,10 +35,7 @@ CATEGORY = keccak(text="dpv-pd:MedicalHealth/LabResults")
 
 
 def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 # --- connecting -------------------------------------------------------------------------------

@@ -191,10 +191,14 @@ class EmbeddedBackend(DevBackend):
 
     def request(self, method: str, params: Sequence[Any]) -> Any:
         """See :meth:`Backend.request`. ``eth_estimateGas`` at ``pending`` is estimated at
-        ``latest`` (eth-tester has no pending estimate; every block is mined at once)."""
+        ``latest`` (eth-tester has no pending estimate; every block is mined at once); a log
+        filter's single ``address`` is passed as a list of one."""
         args = list(params)
         if method == "eth_estimateGas" and args[1:] == ["pending"]:
             args[1] = "latest"
+        logs = method in ("eth_getLogs", "eth_newFilter") and args and isinstance(args[0], dict)
+        if logs and isinstance(args[0].get("address"), str):  # web3's table takes lists only
+            args[0] = {**args[0], "address": [args[0]["address"]]}
         with self.lock:
             try:
                 response = self._answer(RPCEndpoint(method), args)

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import requests
-
 from collective.errors import ChainError, ConfigurationError
+from collective.testing.ports import answers, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 ANVIL_BINARIES = (
@@ -40,26 +38,18 @@ def find_anvil() -> Path | None:
     return next((path for path in candidates if path.is_file() and os.access(path, os.X_OK)), None)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def answers(url: str) -> bool:
-    """Does a JSON-RPC node answer ``eth_chainId`` at ``url``?"""
-    try:
-        reply = requests.post(
-            url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1
-        )
-        return reply.ok and "result" in reply.json()
-    except (requests.RequestException, ValueError):
-        return False
-
-
 @contextmanager
 def run_anvil(extra_args: Sequence[str] = (), binary: Path | None = None) -> Iterator[str]:
-    """Run anvil on a free local port for the ``with`` block; yields its URL."""
+    """Run anvil on a free local port for the ``with`` block; yields its URL.
+
+    Args:
+        extra_args: more anvil arguments (``["--no-mining"]``, ``["--init", genesis]``).
+        binary: the anvil to run (default :func:`find_anvil`'s).
+
+    Raises:
+        ConfigurationError: anvil is not installed.
+        ChainError: it did not start (three free ports tried, 20 s each).
+    """
     binary = binary or find_anvil()
     if binary is None:
         raise ConfigurationError(
