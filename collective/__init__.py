@@ -34,8 +34,23 @@ from collective.types import (
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from collective.audit import Report, SyncResult, VerifyResult, Violation
     from collective.chain import Chain, connect
-    from collective.client import Collective, TxResult
+    from collective.client import Collective
+    from collective.client.consent import (
+        BatchResult,
+        Consent,
+        Granted,
+        GrantItem,
+        Skipped,
+        Withdrawn,
+    )
+    from collective.client.did import DidChange
+    from collective.client.orgs import Organization, OrgChange
+    from collective.client.oversight import Action, Proposal, Vote
+    from collective.client.policies import Policy, PolicyPublished
+    from collective.client.records import ConsentEvent, ConsentKey, Flag, TxResult
+    from collective.client.usage import UsageRecord, UseItem, UseRecorded
     from collective.deploy import Deployment, deploy_suite, load_deployment
     from collective.did import Did, DidDocument, format_did, parse_did, resolve
     from collective.signing import GrantRequest, SignedRequest, WithdrawalRequest, code, sign
@@ -44,7 +59,32 @@ if TYPE_CHECKING:
 _LAZY = {
     "Chain": "collective.chain",
     "Collective": "collective.client",
-    "TxResult": "collective.client",
+    # The result records (collective.client.records holds the ones the audit shares).
+    "TxResult": "collective.client.records",
+    "ConsentEvent": "collective.client.records",
+    "ConsentKey": "collective.client.records",
+    "Flag": "collective.client.records",
+    "Consent": "collective.client.consent",
+    "Granted": "collective.client.consent",
+    "Withdrawn": "collective.client.consent",
+    "BatchResult": "collective.client.consent",
+    "Skipped": "collective.client.consent",
+    "GrantItem": "collective.client.consent",
+    "OrgChange": "collective.client.orgs",
+    "Organization": "collective.client.orgs",
+    "Policy": "collective.client.policies",
+    "PolicyPublished": "collective.client.policies",
+    "Action": "collective.client.oversight",
+    "Proposal": "collective.client.oversight",
+    "Vote": "collective.client.oversight",
+    "UsageRecord": "collective.client.usage",
+    "UseItem": "collective.client.usage",
+    "UseRecorded": "collective.client.usage",
+    "DidChange": "collective.client.did",
+    "Report": "collective.audit",
+    "SyncResult": "collective.audit",
+    "VerifyResult": "collective.audit",
+    "Violation": "collective.audit",
     "connect": "collective.chain",
     "Deployment": "collective.deploy",
     "deploy_suite": "collective.deploy",
@@ -63,6 +103,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    """Import a public name of :data:`_LAZY` on first use (PEP 562)."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'collective' has no attribute {name!r}")
@@ -75,8 +116,10 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "NO_EXPIRY",
+    "Action",
     "Address",
     "AuditError",
+    "BatchResult",
     "BlockNumber",
     "Chain",
     "ChainError",
@@ -85,28 +128,50 @@ __all__ = [
     "CollectiveError",
     "CompilationError",
     "ConfigurationError",
+    "Consent",
     "ConsentError",
+    "ConsentEvent",
     "ConsentExpiredError",
     "ConsentId",
+    "ConsentKey",
     "ConsentMissingError",
     "Deployment",
     "Did",
+    "DidChange",
     "DidDocument",
+    "Flag",
+    "GrantItem",
     "GrantRequest",
+    "Granted",
     "IdentityDeactivatedError",
     "InvalidInputError",
     "LogPosition",
     "NodeError",
     "NotFoundError",
     "NotPermittedError",
+    "OrgChange",
+    "Organization",
     "OrganizationSuspendedError",
+    "Policy",
+    "PolicyPublished",
+    "Proposal",
+    "Report",
     "SignatureError",
     "SignedRequest",
+    "Skipped",
     "StalePolicyError",
+    "SyncResult",
     "TransactionError",
     "TxHash",
     "TxResult",
+    "UsageRecord",
+    "UseItem",
+    "UseRecorded",
+    "VerifyResult",
+    "Violation",
+    "Vote",
     "WithdrawalRequest",
+    "Withdrawn",
     "__version__",
     "code",
     "connect",

@@ -39,6 +39,30 @@ def test_public_api_is_complete() -> None:
         "Chain",
         "Collective",
         "TxResult",
+        "ConsentEvent",
+        "ConsentKey",
+        "Flag",
+        "Consent",
+        "Granted",
+        "Withdrawn",
+        "BatchResult",
+        "Skipped",
+        "GrantItem",
+        "OrgChange",
+        "Organization",
+        "Policy",
+        "PolicyPublished",
+        "Action",
+        "Proposal",
+        "Vote",
+        "UsageRecord",
+        "UseItem",
+        "UseRecorded",
+        "DidChange",
+        "Report",
+        "SyncResult",
+        "VerifyResult",
+        "Violation",
         "connect",
         "Deployment",
         "deploy_suite",
@@ -63,3 +87,16 @@ def test_errors_share_one_root() -> None:
         value = getattr(collective, name)
         if isinstance(value, type) and issubclass(value, Exception):
             assert issubclass(value, collective.CollectiveError), name
+
+
+def test_the_client_and_the_audit_share_their_records() -> None:
+    """One ConsentEvent, one Flag, one LogPosition (issue 11 item 4)."""
+    import collective.audit
+    import collective.client.consent
+    import collective.client.oversight
+    import collective.types
+
+    assert collective.ConsentEvent is collective.audit.ConsentEvent
+    assert collective.ConsentEvent is collective.client.consent.ConsentEvent
+    assert collective.Flag is collective.audit.Flag is collective.client.oversight.Flag
+    assert collective.LogPosition is collective.audit.LogPosition is collective.types.LogPosition

@@ -12,19 +12,23 @@ from typing import Literal
 
 from eth_account.signers.local import LocalAccount
 
-from collective.client.base import Session, TxResult, tx_fields
+from collective.client.base import Session
+from collective.client.records import TxResult, tx_fields
+from collective.types import Address
 
 Status = Literal["unknown", "active", "suspended"]
 _STATUS: dict[int, Status] = {0: "unknown", 1: "active", 2: "suspended"}
-Action = Literal["admitted", "suspended", "reinstated", "removed"]
+OrgAction = Literal["admitted", "suspended", "reinstated", "removed"]
+Action = OrgAction
+"""Deprecated (0.1): :data:`OrgAction` (``Action`` is the oversight board's proposal kind)."""
 
 
 @dataclass(frozen=True)
 class OrgChange(TxResult):
-    """An organization's status changed."""
+    """An organization's status changed: its address and what happened to it."""
 
-    organization: str
-    action: Action
+    organization: Address
+    action: OrgAction
 
 
 @dataclass(frozen=True)
@@ -79,10 +83,12 @@ class Orgs:
             self._s.call(self._s.rules.functions.isAdmin(self._s.address(account, "account")))
         )
 
-    def _change(self, function: str, organization: str | LocalAccount, action: Action) -> OrgChange:
+    def _change(
+        self, function: str, organization: str | LocalAccount, action: OrgAction
+    ) -> OrgChange:
         address = self._s.address(organization, "organization")
         receipt = self._s.transact(getattr(self._s.rules.functions, function)(address))
         return OrgChange(**tx_fields(receipt), organization=address, action=action)
 
 
-__all__ = ["OrgChange", "Organization", "Orgs"]
+__all__ = ["Action", "OrgAction", "OrgChange", "Organization", "Orgs", "Status"]
