@@ -193,6 +193,9 @@ class EmbeddedBackend(DevBackend):
         """See :meth:`Backend.request`. ``eth_estimateGas`` at ``pending`` is estimated at
         ``latest`` (eth-tester has no pending estimate; every block is mined at once); a log
         filter's single ``address`` is passed as a list of one."""
+        return self._ask(method, params)
+
+    def _ask(self, method: str, params: Sequence[Any]) -> Any:
         args = list(params)
         if method == "eth_estimateGas" and args[1:] == ["pending"]:
             args[1] = "latest"
@@ -220,7 +223,7 @@ class EmbeddedBackend(DevBackend):
         out: list[Any] = []
         for method, params in calls:
             try:
-                out.append(self.request(method, params))
+                out.append(self._ask(method, params))
             except RpcFailure as exc:
                 out.append(exc)
         return out
