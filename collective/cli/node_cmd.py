@@ -11,14 +11,16 @@ from typing import Any
 
 import click
 
-from collective.cli.common import CliState, emit_json, exists, pass_state, write_text
+from collective.cli.files import exists, write_text
+from collective.cli.options import CliState, pass_state
+from collective.cli.output import show
 from collective.errors import ConfigurationError
 
-GENESIS_NAME = "genesis.json"
+GENESIS_NAME = "genesis.json"  # collective.node.genesis.GENESIS_NAME (not imported: no py-evm)
 
 
 def _address(value: str, option: str) -> bytes:
-    from collective.addresses import parse_address
+    from collective.chain.addresses import parse_address
 
     try:
         return bytes.fromhex(parse_address(value, "the address")[2:])
@@ -142,31 +144,19 @@ def start_command(
       collective node start --data-dir ./chain --genesis genesis.json --port 8600
       collective node start --data-dir ./chain --block-time 5 --authority sealer
     """
-    from collective.node import Genesis, Node, NodeConfig
-    from collective.node.core import ZERO_ADDRESS
+    from collective.node import Node, NodeConfig
+    from collective.node.genesis import genesis_for, remember_genesis
     from collective.node.server import RpcServer
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING)
-    seconds = _block_time(block_time)
-    rules = _address(account_rules, "--account-rules") if account_rules else None
-    stored = data_dir / GENESIS_NAME
-    if genesis_file is not None:
-        genesis = Genesis.load(genesis_file)
-    elif stored.is_file():
-        genesis = Genesis.load(stored)
-    else:
-        genesis = Genesis()
-
-    sealer_key = _authority_key(authority) if authority else None
-
+    genesis = genesis_for(data_dir, genesis_file)
     config = NodeConfig(
         genesis=genesis,
         data_dir=data_dir,
-        block_time=seconds,
-        authority=ZERO_ADDRESS,
-        authority_key=sealer_key,
+        block_time=_block_time(block_time),
+        authority_key=_authority_key(authority) if authority else None,
         dev=dev,
-        account_rules=rules,
+        account_rules=_address(account_rules, "--account-rules") if account_rules else None,
         permissioning=not no_permissioning,
         sync="full" if sync == "full" else "normal",
         max_body=max_body,
@@ -175,23 +165,21 @@ def start_command(
     )
     started = time.monotonic()
     node = Node(config)
-    if not stored.exists():
-        stored.write_text(genesis.dumps())
+    remember_genesis(data_dir, genesis)
     try:
         server = RpcServer(node, host, port)
     except OSError as exc:
         node.close()
         raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     node.start()
-    info = _describe(node, server.url, time.monotonic() - started)
-    if state.as_json:
-        emit_json(info)
-    else:
-        click.echo(
-            f"collective node: chain {info['chainId']}, head #{info['head']}, "
-            f"{info['sealing']} sealing, permissioning {info['permissioning']}, "
-            f"data {data_dir}\nserving {server.url} (ready in {info['startup']:.2f} s)"
-        )
+    info = {"url": server.url, **node.describe(), "startup": round(time.monotonic() - started, 3)}
+    show(
+        state,
+        info,
+        f"collective node: chain {info['chainId']}, head #{info['head']}, "
+        f"{info['sealing']} sealing, permissioning {info['permissioning']}, "
+        f"data {data_dir}\nserving {server.url} (ready in {info['startup']:.2f} s)",
+    )
     sys.stdout.flush()
 
     def stop(signum: int, frame: Any) -> None:
@@ -207,23 +195,9 @@ def start_command(
         node.close()
 
 
-def _describe(node: Any, url: str, startup: float) -> dict[str, Any]:
-    rules = node.chain.permissioning.rules
-    return {
-        "url": url,
-        "chainId": node.chain.chain_id,
-        "head": node.chain.head.block_number,
-        "sealing": "instant" if node.instant else f"{node.config.block_time:g} s",
-        "permissioning": f"by AccountRules 0x{bytes(rules).hex()}" if rules else "off",
-        "authority": "0x" + bytes(node.chain.authority).hex(),
-        "dev": node.dev is not None,
-        "startup": round(startup, 3),
-    }
-
-
 def _authority_key(spec: str) -> bytes:
     from collective.accounts import load_account, password_from_env
-    from collective.cli.account_cmd import prompt_password
+    from collective.cli.passwords import prompt_password
 
     password = password_from_env()
     if password is None:
@@ -304,20 +278,12 @@ def init_command(
       collective node init --bootstrap-admin 0xAb.. --alloc 0xCd..=10000000000000000000
       collective node init --besu --bootstrap-admin 0xAb.. --out besu-genesis.json
     """
-    from collective.node.genesis import DEV_BALANCE, AllocAccount, Genesis, contract_address
+    from collective.node.genesis import DEV_BALANCE, build_genesis
 
     if exists(out, "--out") and not force:
         raise ConfigurationError(f"{out} exists", hint="pass --force to overwrite it")
     admin_addresses = [_address(a, "--bootstrap-admin") for a in admins]
-    alloc: dict[bytes, AllocAccount] = {}
-    if dev:
-        from collective.node.dev import DevAccounts
-
-        dev_addresses = DevAccounts.create().addresses
-        admin_addresses = admin_addresses or [dev_addresses[0]]
-        alloc.update({a: AllocAccount(balance=DEV_BALANCE) for a in dev_addresses})
-    for admin in admin_addresses:
-        alloc.setdefault(admin, AllocAccount(balance=DEV_BALANCE))
+    balances: dict[bytes, int] = {}
     for item in allocs:
         address, _, amount = item.partition("=")
         try:
@@ -326,38 +292,38 @@ def init_command(
             raise click.BadParameter(
                 f"{item!r}: WEI must be a number", param_hint="--alloc"
             ) from None
-        alloc[_address(address, "--alloc")] = AllocAccount(balance=wei)
-    rules = _address(account_rules, "--account-rules") if account_rules else None
-    if rules is None and admin_addresses:
-        rules = contract_address(admin_addresses[0], 0)
-    genesis = Genesis(
+        balances[_address(address, "--alloc")] = wei
+    genesis = build_genesis(
         chain_id=chain_id,
         gas_limit=gas_limit,
         timestamp=int(time.time()),
-        alloc=alloc,
-        account_rules=rules,
-        bootstrap_admins=tuple(admin_addresses),
+        bootstrap_admins=admin_addresses,
+        allocs=balances,
+        account_rules=_address(account_rules, "--account-rules") if account_rules else None,
+        dev=dev,
     )
     if besu:
         from collective.node.besu import besu_genesis
 
-        if not admin_addresses:
+        if not genesis.bootstrap_admins:
             raise ConfigurationError(
                 "--besu needs a --bootstrap-admin (or --dev)",
                 hint="the admin becomes AccountRules' first admin",
             )
         text = besu_genesis(
             genesis,
-            admin=admin_addresses[0],
-            validators=[_address(v, "--validator") for v in validators] or admin_addresses[:1],
+            admin=genesis.bootstrap_admins[0],
+            validators=[_address(v, "--validator") for v in validators]
+            or list(genesis.bootstrap_admins[:1]),
         )
     else:
         text = genesis.dumps()
     write_text(out, text, "the genesis file")
-    if state.as_json:
-        emit_json({"genesis": str(out), "chainId": chain_id, "besu": besu})
-    else:
-        click.echo(f"wrote {out} (chain id {chain_id}{', Besu format' if besu else ''})")
+    show(
+        state,
+        {"genesis": str(out), "chainId": chain_id, "besu": besu},
+        f"wrote {out} (chain id {chain_id}{', Besu format' if besu else ''})",
+    )
 
 
 __all__ = ["node_group"]

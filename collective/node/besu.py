@@ -21,7 +21,7 @@ def predeployed_suite(
 ) -> tuple[dict[bytes, AllocAccount], dict[str, bytes]]:
     """Deploy the suite with ``admin`` on a scratch chain; return its accounts and addresses."""
     from collective.node.deploy import deploy_in_process
-    from collective.node.fastvm import NodeAccountDB
+    from collective.node.execution.account import NodeAccountDB
 
     # every storage write of the node's VM, by the interpreter's SSTORE or by py-evm's
     # state, ends in its account database's set_storage: record the slots there

@@ -1,29 +1,31 @@
-"""The node's chain: head, transaction pool, admission checks, sealing, and reads.
+"""The node's chain: its head, executing a block and committing it.
 
-:class:`NodeChain` owns the store (:mod:`collective.node.store`) and the execution layer
-(:mod:`collective.node.evm`). It is not thread-safe by itself: the server holds
-:attr:`NodeChain.lock` around every call.
+:class:`NodeChain` owns the store (:mod:`collective.node.storage`) and the execution layer
+(:mod:`collective.node.execution`). It is not thread-safe by itself: the server holds
+:attr:`NodeChain.lock` around every call. The layers around it::
 
-Sealing is proof of authority: the authority address is every block's ``miner``
-(coinbase) and, when the node holds the authority's key, the block carries its signature over
-the block hash (:mod:`collective.node.authority`); a block takes pending transactions first
-come, first served, as many as fit in its gas limit. The block, its state-trie nodes,
-transactions, receipts and logs are written in one SQLite transaction before anyone learns of
-the block.
+    rpc/ -> pool (admission: collective.node.pool) -> sealer (who decides a block's contents
+    and when: collective.node.sealer) -> NodeChain.seal (execution) -> NodeChain commits
+    (storage); rpc/ reads through a ChainView (collective.node.view)
 
-Admission judges a transaction by the head state; sealing judges it again by the starting state
-of the block being built (AccountRules included: :meth:`NodeChain.seal`). A transaction that
-fails there is *dropped*: it leaves the pool, with the later transactions of its sender (their
-nonces can no longer be mined), and the pool remembers why (:class:`Dropped`, the last
-:data:`MAX_DROPPED`, in memory like the pool itself) so a client asking for it learns the reason.
-The pool's own rules -- future nonces queued until the gap fills, replacement on a 10% fee bump,
-bounded queues -- are in :mod:`collective.node.pool`.
+A block is proof of authority: the authority address is every block's ``miner`` (coinbase)
+and, when the node holds the authority's key, the block carries its signature over the block
+hash (:mod:`collective.node.authority`); a block takes pending transactions first come, first
+served, as many as fit in its gas limit. The block, its state-trie nodes, transactions,
+receipts and logs are written in one SQLite transaction before anyone learns of the block.
+
+Admission judges a transaction by the head state (:func:`collective.node.pool.admit`);
+sealing judges it again by the starting state of the block being built (AccountRules
+included: :meth:`NodeChain.seal`). A transaction that fails there is *dropped*: it leaves the
+pool, with the later transactions of its sender (their nonces can no longer be mined), and the
+pool remembers why (:class:`~collective.node.pool.Dropped`, the last
+:data:`~collective.node.pool.MAX_DROPPED`, in memory like the pool itself) so a client asking
+for it learns the reason.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import sqlite3
 import threading
@@ -33,7 +35,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import rlp
-from eth._utils.address import generate_contract_address
 from eth.abc import BlockHeaderAPI, SignedTransactionAPI, StateAPI
 from eth.db.atomic import AtomicDB
 from eth.vm.forks.prague import PragueVM
@@ -42,21 +43,19 @@ from eth_utils.crypto import keccak
 from eth_utils.exceptions import ValidationError
 
 from collective.errors import NodeError
-from collective.node import render
-from collective.node.authority import SEAL_FIELD, Authority, recover_sealer
-from collective.node.errors import RpcError, rejected
-from collective.node.evm import EMPTY_REQUESTS_HASH, VM_CLASS, Evm, base_fee
+from collective.node import pool, render
+from collective.node.authority import SEAL_FIELD, Authority
+from collective.node.execution.pyevm import EMPTY_REQUESTS_HASH, VM_CLASS, Evm, base_fee
+from collective.node.execution.trie import encode_receipt, ordered_trie_root
 from collective.node.genesis import Genesis
 from collective.node.permissioning import Permissioning, Rules
 from collective.node.pool import MAX_DROPPED, Dropped, Pending
-from collective.node.senders import TYPED
-from collective.node.store import DamagedError, Store, StoredBlock, StoredLog, StoredTx, SyncMode
-from collective.node.trie import encode_node, encode_receipt, ordered_trie_root
+from collective.node.storage import DamagedError, Store, StoredBlock, StoredLog, StoredTx, SyncMode
+from collective.node.storage.integrity import CHECKED_BLOCKS, Integrity
 
 log = logging.getLogger("collective.node")
 ZERO_ADDRESS = Address(b"\x00" * 20)
-CHECKED_BLOCKS = 64  # blocks below the head whose hash chain is checked at start
-MAX_TX_SIZE = 128 * 1024  # geth's txMaxSize
+MAX_TX_SIZE = pool.MAX_TX_SIZE
 
 
 @dataclass
@@ -108,10 +107,8 @@ class NodeChain:
         self._head_rules: Rules | None = None
         self._next_base_fee: int | None = None
         genesis_id = keccak(text=genesis.dumps())
-        self.store.check_block = self._check_block_json
-        self.store.check_tx = self._check_tx_json
-        self.store.check_receipts = self._check_receipts
-        self.store.check_body = self._check_body
+        self.integrity = Integrity(self.store, self.evm, self.db)
+        self.integrity.install()
         try:
             head_number = self.store.head_number()
             if head_number is None:
@@ -125,227 +122,13 @@ class NodeChain:
                         f"({self.store.path})",
                         hint="start with the genesis it was created with, or a new --data-dir",
                     )
-                self.head = self._check_head(head_number)
+                self.head = self.integrity.check_head(head_number)
         except sqlite3.DatabaseError as exc:
             self.store.close()
             raise DamagedError(self.store.path, f"SQLite reports {exc}") from None
         except BaseException:
             self.store.close()
             raise
-
-    def _check_block_json(self, block: StoredBlock) -> None:
-        """The stored JSON of a block (whose header hashes to its hash) is, byte for byte,
-        what its header renders to, and if sealed, carries a seal its ``miner`` signed; its
-        size is checked with its transactions (:meth:`_check_body`)."""
-        path, name = self.store.path, f"block {block.number}"
-        header = self.evm.decode_header(block.header)
-        size_at = block.json.find(',"size":"') + 9
-        expected = render.block(header, size=0)
-        expected["size"] = block.json[size_at : block.json.find('"', size_at)]
-        seal_at = block.json.find(f',"{SEAL_FIELD}":"0x')
-        if seal_at >= 0:
-            try:
-                seal = bytes.fromhex(block.json[seal_at + len(SEAL_FIELD) + 7 : -2])
-                signer = recover_sealer(block.hash, seal)
-            except Exception:
-                raise DamagedError(path, f"{name}'s seal does not decode") from None
-            if signer != bytes(header.coinbase):
-                raise DamagedError(path, f"{name}'s seal was not made by its miner")
-            expected[SEAL_FIELD] = render.hexbytes(seal)
-        if size_at < 9 or render.dumps(expected) != block.json:
-            raise DamagedError(path, f"{name}'s stored JSON does not match its header")
-
-    def _check_body(self, number: int) -> None:
-        """A block's transactions (their raw bytes hash to their rows' hashes and make the
-        header's transactionsRoot, so the list served is the block's) and the size they give
-        it, before either is served (not at start: a block of 500 takes ~25 ms)."""
-        stored = self.store.block_by_number(number)
-        if stored is None:
-            return
-        header = self.evm.decode_header(stored.header)
-        txs = self.store.block_raw_txs(number)
-        raws = [raw for _, raw in txs]
-        if any(keccak(raw) != tx_hash for tx_hash, raw in txs) or (
-            ordered_trie_root(raws) != bytes(header.transaction_root)
-        ):
-            raise DamagedError(
-                self.store.path, f"block {number}'s transactions do not match its transactionsRoot"
-            )
-        size = f'"size":"{render.hexint(render.block_size(header, raws))}"'
-        if size not in stored.json:
-            raise DamagedError(self.store.path, f"block {number}'s stored size is not its size")
-
-    def _check_receipts(self, number: int) -> None:
-        """A block's stored receipts and logs, byte for byte, against its header: status,
-        cumulative gas, bloom and logs (address, topics, data) -- what the receipts trie is
-        made of -- must rebuild the header's receiptsRoot (and OR to its logsBloom, end at its
-        gasUsed); every other field is re-derived from the transaction's raw bytes and row and
-        the header (gas used, effective gas price, contract address, where it is); each log
-        row, and the columns the log index searches, must be the receipt's log."""
-        path, name = self.store.path, f"block {number}'s receipts"
-        stored = self.store.block_by_number(number)
-        if stored is None:
-            return
-        # the header's fields as RLP items (a quarter of the cost of decoding a header object):
-        # 5 receiptsRoot, 6 logsBloom, 10 gasUsed, 11 timestamp, 15 baseFeePerGas
-        fields = rlp.decode(stored.header)
-        receipt_root, header_bloom = bytes(fields[5]), int.from_bytes(fields[6], "big")
-        header_gas, fee = int.from_bytes(fields[10], "big"), int.from_bytes(fields[15], "big")
-        block_hash, block_number = render.hexbytes(stored.hash), render.hexint(number)
-        timestamp = render.hexint(int.from_bytes(fields[11], "big"))
-        encoded: list[bytes] = []
-        bloom = cumulative = log_index = 0
-        expected_logs: list[str] = []
-        columns: list[tuple[bytes | None, ...]] = []
-        try:
-            for index, (tx_hash, sender, nonce, raw, _, receipt) in enumerate(
-                self.store.block_rows(number)
-            ):
-                raw, sender = bytes(raw), bytes(sender)
-                tx = self.evm.decode_transaction(raw)
-                stored_receipt = json.loads(receipt)
-                status = {"0x1": b"\x01", "0x0": b""}[stored_receipt["status"]]
-                previous, cumulative = cumulative, int(stored_receipt["cumulativeGasUsed"], 16)
-                rcpt_bloom = int(stored_receipt["logsBloom"], 16)
-                bloom |= rcpt_bloom
-                hexhash = render.hexbytes(bytes(tx_hash))
-                logs, trie_logs = [], []
-                for log in stored_receipt["logs"]:
-                    address = bytes.fromhex(log["address"][2:])
-                    topics = [bytes.fromhex(t[2:]) for t in log["topics"]]
-                    data = bytes.fromhex(log["data"][2:])
-                    trie_logs.append([address, topics, data])
-                    entry = {
-                        "address": render.hexbytes(address),
-                        "topics": [render.hexbytes(t) for t in topics],
-                        "data": render.hexbytes(data),
-                        "blockHash": block_hash,
-                        "blockNumber": block_number,
-                        "blockTimestamp": timestamp,
-                        "transactionHash": hexhash,
-                        "transactionIndex": render.hexint(index),
-                        "logIndex": render.hexint(log_index),
-                        "removed": False,
-                    }
-                    logs.append(entry)
-                    expected_logs.append(render.dumps(entry))
-                    columns.append((address, *topics, *[None] * (4 - len(topics))))
-                    log_index += 1
-                body = encode_node(
-                    [
-                        status,
-                        cumulative.to_bytes((cumulative.bit_length() + 7) // 8, "big"),
-                        rcpt_bloom.to_bytes(256, "big"),
-                        trie_logs,
-                    ]
-                )
-                encoded.append(body if raw[0] >= 0xC0 else raw[:1] + body)
-                created = None if tx.to else generate_contract_address(Address(sender), tx.nonce)
-                expected = {
-                    "type": hex(tx.type_id or 0),
-                    "transactionHash": hexhash,
-                    "transactionIndex": render.hexint(index),
-                    "blockHash": block_hash,
-                    "blockNumber": block_number,
-                    "from": render.address(sender),
-                    "to": render.address(tx.to),
-                    "cumulativeGasUsed": render.hexint(cumulative),
-                    "gasUsed": render.hexint(cumulative - previous),
-                    "effectiveGasPrice": render.hexint(render.effective_gas_price(tx, fee)),
-                    "contractAddress": render.address(created),
-                    "logs": logs,
-                    "logsBloom": render.hexbytes(rcpt_bloom.to_bytes(256, "big")),
-                    "status": stored_receipt["status"],
-                }
-                if (
-                    render.dumps(expected) != receipt
-                    or keccak(raw) != bytes(tx_hash)
-                    or nonce != tx.nonce
-                ):
-                    raise DamagedError(path, f"{name}: transaction {index}'s does not match it")
-            log_rows = self.store.block_log_rows(number)
-        except DamagedError:
-            raise
-        except Exception:
-            raise DamagedError(path, f"{name} do not decode") from None
-        if ordered_trie_root(encoded) != receipt_root:
-            raise DamagedError(path, f"{name} do not match its receiptsRoot")
-        if bloom != header_bloom or cumulative != header_gas:
-            raise DamagedError(path, f"{name} do not match its logsBloom or gasUsed")
-        if [row[5] for row in log_rows] != expected_logs or [
-            tuple(None if v is None else bytes(v) for v in row[:5]) for row in log_rows
-        ] != columns:
-            raise DamagedError(path, f"{name}: the stored logs do not match them")
-
-    def _check_tx_json(self, found: StoredTx) -> None:
-        """The stored transaction and receipt JSON of a sealed transaction (whose raw bytes
-        hash to its hash) agree with those bytes and its row: every field the bytes decide,
-        and where it is. Gas price, status, gas used and logs are not re-derived."""
-        path, name = self.store.path, f"transaction 0x{found.hash.hex()}"
-        try:
-            tx_json, receipt = json.loads(found.json), json.loads(found.receipt)
-            tx = self.evm.decode_transaction(found.raw)
-        except Exception:
-            raise DamagedError(path, f"{name}'s stored JSON or bytes do not decode") from None
-        if tx.type_id in TYPED:
-            vars(tx)["sender"] = Address(found.sender)  # the cached_property's slot
-        expected = render.transaction(
-            tx,
-            block_hash=None,
-            block_number=found.block,
-            index=found.index,
-            base_fee=None,
-        )
-        if not isinstance(tx_json, dict) or not isinstance(receipt, dict):
-            raise DamagedError(path, f"{name}'s stored JSON is not an object")
-        for key in ("blockHash", "gasPrice"):
-            expected[key] = tx_json.get(key)
-        if tx_json != expected or (
-            receipt.get("transactionHash"),
-            receipt.get("blockHash"),
-            receipt.get("blockNumber"),
-            receipt.get("transactionIndex"),
-            receipt.get("from"),
-            receipt.get("to"),
-            receipt.get("type"),
-        ) != (
-            expected["hash"],
-            expected["blockHash"],
-            expected["blockNumber"],
-            expected["transactionIndex"],
-            expected["from"],
-            expected["to"],
-            expected["type"],
-        ):
-            raise DamagedError(path, f"{name}'s stored JSON does not match its bytes")
-
-    def _check_head(self, number: int) -> BlockHeaderAPI:
-        """The stored head, after checking the database before serving it: SQLite's own
-        ``quick_check`` of every page, the hash chain of the last :data:`CHECKED_BLOCKS`
-        blocks (each header hashes to its row's hash and names its parent's), and the head's
-        state root (present, and hashing to itself). Reads check what they read
-        (:mod:`collective.node.store`); this catches what no read would until too late."""
-        store = self.store
-        store.quick_check()
-        stored = store.block_by_number(number)
-        if stored is None:
-            raise DamagedError(store.path, f"the head block {number} is missing")
-        head = self.evm.decode_header(stored.header)
-        child = head
-        for below in range(number - 1, max(-1, number - CHECKED_BLOCKS - 1), -1):
-            parent = store.block_by_number(below)
-            if parent is None or parent.hash != child.parent_hash:
-                raise DamagedError(
-                    store.path, f"block {below + 1} does not follow block {below} (hash chain)"
-                )
-            child = self.evm.decode_header(parent.header)
-        try:
-            self.db[head.state_root]
-        except KeyError:
-            raise DamagedError(
-                store.path, f"the state of the head block {number} is missing"
-            ) from None
-        return head
 
     def close(self) -> None:
         self.store.close()
@@ -399,73 +182,19 @@ class NodeChain:
             return self.pending.next_nonce[sender]
         return int(self.head_state.get_nonce(sender))
 
-    # --- admission ----------------------------------------------------------------------------
+    # --- admission (collective.node.pool) ---------------------------------------------------
 
     def submit(self, raw: bytes, sender: bytes | None = None) -> bytes:
-        """Check a signed transaction and add it to the pool; return its hash.
+        """Check a signed transaction and pool it: :func:`collective.node.pool.submit`.
 
-        ``sender``, when given, was recovered from these same bytes by
-        :func:`collective.node.senders.recover` (in the helper process)."""
-        if self.storage_error is not None:
-            raise rejected(
-                f"the node cannot store blocks now ({self.storage_error}); it refuses new "
-                "transactions until it can (reads go on; the pool is sealed once the disk "
-                "has room)"
-            )
-        if len(raw) > MAX_TX_SIZE:
-            raise rejected("oversized data")
-        try:
-            tx = self.evm.decode_transaction(raw)
-        except Exception:
-            raise RpcError(
-                -32602, "invalid params: transaction: not a valid RLP-encoded signed transaction"
-            ) from None
-        if sender is not None and tx.type_id in TYPED:
-            vars(tx)["sender"] = recovered = Address(sender)  # the cached_property's slot
-        else:
-            try:
-                recovered = self.evm.recover_sender(tx, raw)
-            except Exception:
-                raise rejected("invalid sender") from None
-        self.admit(tx, recovered, raw)
-        return bytes(tx.hash)
+        Returns: its 32-byte hash. Raises: :class:`~collective.node.errors.RpcError`."""
+        return pool.submit(self, raw, sender)
 
     def admit(self, tx: SignedTransactionAPI, sender: Address, raw: bytes) -> None:
-        tx_hash = bytes(tx.hash)
-        if tx_hash in self.pending.raw or self.store.has_tx(tx_hash):
-            raise rejected("already known")
-        chain_id = tx.chain_id
-        if chain_id is not None and chain_id != self.chain_id:
-            raise rejected(f"invalid chain id for signer: have {chain_id} want {self.chain_id}")
-        if tx.type_id is not None and tx.type_id == 3:
-            raise rejected("transaction type not supported: blob transactions need a beacon chain")
-        if tx.gas > self.head.gas_limit:
-            raise rejected("exceeds block gas limit")
-        intrinsic = int(tx.intrinsic_gas)
-        if tx.gas < intrinsic:
-            raise rejected(f"intrinsic gas too low: have {tx.gas}, want {intrinsic}")
-        fee = self.next_base_fee()
-        if tx.max_fee_per_gas < fee:
-            raise rejected(
-                f"max fee per gas less than block base fee: address 0x{sender.hex()}, "
-                f"maxFeePerGas: {tx.max_fee_per_gas}, baseFee: {fee}"
-            )
-        if tx.max_priority_fee_per_gas > tx.max_fee_per_gas:
-            raise rejected("max priority fee per gas higher than max fee per gas")
-        state = self.head_state
-        place = self.pending.check_nonce(tx, sender, int(state.get_nonce(sender)))
-        cost = tx.gas * tx.max_fee_per_gas + tx.value
-        balance = int(state.get_balance(sender))
-        if balance < cost:
-            raise rejected(
-                f"insufficient funds for gas * price + value: address 0x{sender.hex()} "
-                f"have {balance} want {cost}"
-            )
-        if not self.head_rules.allows_tx(tx, sender):
-            raise rejected(f"sender 0x{sender.hex()} is not permitted")
-        # pending, or queued until its nonce gap fills; may replace or evict one (pool.py)
-        for gone in self.pending.insert(tx, sender, raw, place, self.head.block_number + 1):
-            log.info("%s", gone.message)
+        """Judge a decoded transaction and pool it: :func:`collective.node.pool.admit`.
+
+        Raises: :class:`~collective.node.errors.RpcError` -32000 when it is refused."""
+        pool.admit(self, tx, sender, raw)
 
     # --- sealing ------------------------------------------------------------------------------
 
@@ -677,9 +406,15 @@ def _follows(first: Dropped) -> str:
 
 
 def _encode(header: BlockHeaderAPI) -> bytes:
-    import rlp
-
     return bytes(rlp.encode(header))
 
 
-__all__ = ["MAX_DROPPED", "Dropped", "NodeChain", "Pending", "Sealed"]
+__all__ = [
+    "CHECKED_BLOCKS",
+    "MAX_DROPPED",
+    "MAX_TX_SIZE",
+    "Dropped",
+    "NodeChain",
+    "Pending",
+    "Sealed",
+]

@@ -15,11 +15,17 @@ The format is geth's (``config``, ``gasLimit``, ``alloc``, ...) with one extra s
 ``accountRules`` names the AccountRules contract that permissions transactions (Besu's
 ``transactionAllowed`` interface); ``bootstrapAdmins`` may transact while no contract is
 deployed at that address, so the first deployment can happen.
+
+:func:`build_genesis` makes one from what ``collective node init`` is told (admins, allocs,
+dev accounts; AccountRules predicted at the first admin's first deployment), and
+:func:`genesis_for` finds the one ``collective node start`` runs (a file, the data
+directory's own, or the default), which :func:`remember_genesis` keeps in the data directory.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +38,7 @@ DEFAULT_CHAIN_ID = 131277
 DEFAULT_GAS_LIMIT = 30_000_000
 DEFAULT_BASE_FEE = 1_000_000_000  # 1 gwei, as anvil
 DEV_BALANCE = 10_000 * 10**18  # what anvil gives each dev account
+GENESIS_NAME = "genesis.json"  # the genesis a data directory was created with
 
 
 @dataclass(frozen=True)
@@ -212,4 +219,84 @@ def contract_address(deployer: bytes, nonce: int) -> bytes:
     return bytes(keccak(rlp.encode([deployer, nonce]))[12:])
 
 
-__all__ = ["DEFAULT_CHAIN_ID", "DEV_BALANCE", "AllocAccount", "Genesis", "contract_address"]
+def build_genesis(
+    *,
+    chain_id: int = DEFAULT_CHAIN_ID,
+    gas_limit: int = DEFAULT_GAS_LIMIT,
+    timestamp: int = 0,
+    bootstrap_admins: Sequence[bytes] = (),
+    allocs: Mapping[bytes, int] | None = None,
+    account_rules: bytes | None = None,
+    dev: bool = False,
+) -> Genesis:
+    """A genesis for a new chain, as ``collective node init`` writes it.
+
+    Args: ``chain_id`` (EIP-155); ``gas_limit`` per block, in gas; ``timestamp`` of block 0
+    in Unix seconds; ``bootstrap_admins``, 20-byte addresses that may transact while
+    AccountRules is not deployed, each funded with :data:`DEV_BALANCE` wei unless
+    ``allocs`` says otherwise; ``allocs``, 20-byte address -> balance in wei; ``dev`` funds
+    anvil's dev accounts (:mod:`collective.node.dev`) and makes dev account 0 the admin
+    when none is given; ``account_rules``, the AccountRules address (default: the first
+    admin's first deployment, :func:`contract_address`; none without admins).
+    Returns: the :class:`Genesis`. Raises: nothing.
+    """
+    admins = list(bootstrap_admins)
+    alloc: dict[bytes, AllocAccount] = {}
+    if dev:
+        from collective.node.dev import DevAccounts
+
+        dev_addresses = DevAccounts.create().addresses
+        admins = admins or [dev_addresses[0]]
+        alloc.update({a: AllocAccount(balance=DEV_BALANCE) for a in dev_addresses})
+    for admin in admins:
+        alloc.setdefault(admin, AllocAccount(balance=DEV_BALANCE))
+    for address, wei in (allocs or {}).items():
+        alloc[address] = AllocAccount(balance=wei)
+    if account_rules is None and admins:
+        account_rules = contract_address(admins[0], 0)
+    return Genesis(
+        chain_id=chain_id,
+        gas_limit=gas_limit,
+        timestamp=timestamp,
+        alloc=alloc,
+        account_rules=account_rules,
+        bootstrap_admins=tuple(admins),
+    )
+
+
+def genesis_for(data_dir: Path, genesis_file: Path | None = None) -> Genesis:
+    """The genesis ``collective node start`` runs a data directory with: ``genesis_file``
+    when given, else the directory's own :data:`GENESIS_NAME` when present, else the default
+    chain (id :data:`DEFAULT_CHAIN_ID`).
+
+    Raises: :class:`~collective.errors.ConfigurationError` when the file cannot be read or
+    is not a valid genesis."""
+    if genesis_file is not None:
+        return Genesis.load(genesis_file)
+    stored = data_dir / GENESIS_NAME
+    if stored.is_file():
+        return Genesis.load(stored)
+    return Genesis()
+
+
+def remember_genesis(data_dir: Path, genesis: Genesis) -> None:
+    """Keep ``genesis`` as the data directory's :data:`GENESIS_NAME` unless it has one, so a
+    restart without ``--genesis`` runs the same chain.
+
+    Raises: ``OSError`` when the file cannot be written."""
+    stored = data_dir / GENESIS_NAME
+    if not stored.exists():
+        stored.write_text(genesis.dumps())
+
+
+__all__ = [
+    "DEFAULT_CHAIN_ID",
+    "DEV_BALANCE",
+    "GENESIS_NAME",
+    "AllocAccount",
+    "Genesis",
+    "build_genesis",
+    "contract_address",
+    "genesis_for",
+    "remember_genesis",
+]

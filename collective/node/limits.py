@@ -17,12 +17,13 @@ A request must never take the node down or hold everyone else up. The limits:
   shares one budget of :data:`RPC_BATCH_TIMEOUT` seconds for all its calls, after which every
   call left in it is answered -32002 ``request timed out`` (geth's code for a timed-out
   request). :class:`~collective.node.node.NodeConfig` can change all three. The deadline is
-  checked by the interpreter (:mod:`collective.node.fastvm`) at every taken jump, the only
-  way EVM code loops. On a file-backed chain the calls run outside the chain lock, on a
-  read-only SQLite connection of their own (:class:`~collective.node.store.ReadKeyValue`), so
-  other clients' requests never wait for them: under two clients' batches of 20 looping
-  calls, an ``eth_blockNumber``/``eth_getBalance`` probe answers in ~30 ms (p50), ~130 ms
-  (p99) on two cores, from 1.4-6.2 s before.
+  checked by the interpreter (:mod:`collective.node.execution.interpreter`) at every taken
+  jump, the only way EVM code loops. On a file-backed chain the calls run outside the chain
+  lock, on a read-only SQLite connection of their own
+  (:class:`~collective.node.storage.ReadKeyValue`), so other clients' requests never wait
+  for them: under two clients' batches of 20 looping calls, an
+  ``eth_blockNumber``/``eth_getBalance`` probe answers in ~30 ms (p50), ~130 ms (p99) on two
+  cores, from 1.4-6.2 s before.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Logs are stored once, rendered, keyed by their row id ``block << 20 | index`` (so a block
 range is an id range), with B-tree indexes on (address, id) and (topicN, id) for N = 0..3
-(see :mod:`collective.node.store`). A query
+(see :mod:`collective.node.storage`). A query
 constrains the block range plus any address and topic alternatives; SQLite's planner picks the
 most selective index and reads the rendered logs in order, so the answer is the stored JSON
 texts joined, without decoding anything.
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from collective.node.errors import LIMIT_EXCEEDED, RpcError
-from collective.node.store import _ID_SHIFT, Store, row_ids
+from collective.node.storage import _ID_SHIFT, Store, row_ids
 
 MAX_LOGS = 100_000
 

@@ -1,15 +1,18 @@
-"""A node: the chain, its filters, dev accounts, and when it seals.
+"""A node: the chain, its sealer, its filters, dev accounts.
 
 :class:`Node` is what the HTTP server serves and what tests can drive in process. All chain
-access goes through :attr:`Node.lock`.
+access goes through :attr:`Node.lock`; handlers read through :attr:`Node.view` (a
+:class:`~collective.node.view.ChainView`) and write through the pool
+(:meth:`NodeChain.submit <collective.node.core.NodeChain.submit>`); when blocks are made is the
+sealer's decision (:mod:`collective.node.sealer`).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from eth_typing import Address
 
@@ -21,12 +24,13 @@ from collective.node.filters import Filters
 from collective.node.genesis import Genesis
 from collective.node.limits import RPC_BATCH_TIMEOUT, RPC_EVM_TIMEOUT, RPC_GAS_CAP
 from collective.node.permissioning import Permissioning
+from collective.node.sealer import RETRY_SECONDS, Sealer, local_authority
 from collective.node.senders import SenderPool
-from collective.node.store import DamagedError, StorageError, SyncMode
+from collective.node.storage import SyncMode
+from collective.node.view import ChainView
 
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
 DEFAULT_MAX_BATCH = 2000
-RETRY_SECONDS = 1.0  # between attempts to seal while the database cannot be written
 log = logging.getLogger("collective.node")
 
 
@@ -54,6 +58,12 @@ class NodeConfig:
 
 
 class Node:
+    """One node: opens (or creates) the chain of ``config`` and assembles its parts.
+
+    Raises: :class:`~collective.errors.NodeError` (and its
+    :class:`~collective.node.storage.DamagedError`) when the data directory cannot be used:
+    in use by another node, another genesis, damaged."""
+
     def __init__(self, config: NodeConfig) -> None:
         self.config = config
         genesis = config.genesis
@@ -72,95 +82,64 @@ class Node:
             permissioning=permissioning,
             sync=config.sync,
         )
+        self.view = ChainView(self.chain)
+        self.sealer: Sealer = local_authority(self.chain, config.block_time)
         self.filters = Filters()
         self.lock = self.chain.lock
-        self._stop = threading.Event()
-        self._sealer: threading.Thread | None = None
         self.senders = SenderPool() if config.sender_helper else None
 
     @property
     def client_version(self) -> str:
+        """``web3_clientVersion``: ``collective/v<version>/python`` (``collective-dev`` with
+        ``--dev``)."""
         name = "collective-dev" if self.dev is not None else "collective"
         return f"{name}/v{__version__}/python"
 
     @property
     def instant(self) -> bool:
+        """Whether blocks are sealed per request (no ``block_time``)."""
         return self.config.block_time is None
 
+    def describe(self) -> dict[str, Any]:
+        """What this node runs, for ``collective node start``: ``chainId``, ``head`` (block
+        number), ``sealing`` (``instant`` or the period), ``permissioning`` (``by AccountRules
+        0x…`` or ``off``), ``authority`` (0x-hex miner address) and ``dev`` (bool)."""
+        rules = self.chain.permissioning.rules
+        return {
+            "chainId": self.chain.chain_id,
+            "head": self.chain.head.block_number,
+            "sealing": self.sealer.describe,
+            "permissioning": f"by AccountRules 0x{bytes(rules).hex()}" if rules else "off",
+            "authority": "0x" + bytes(self.chain.authority).hex(),
+            "dev": self.dev is not None,
+        }
+
+    def before_read(self) -> list[Sealed]:
+        """A read is about to be answered: the sealer may seal what earlier writes of the
+        same batch pooled first (instant mode does). Returns: the blocks sealed."""
+        return self.sealer.before_read()
+
     def after_request(self) -> list[Sealed]:
-        """In instant mode, seal what the request brought before answering it."""
-        if not self.instant:
-            return []
-        with self.lock:
-            return self._seal(everything=True) if self.chain.pending.txs else []
-
-    # --- sealing ------------------------------------------------------------------------------
-
-    def _seal(self, *, everything: bool) -> list[Sealed]:
-        """Seal the pool (all of it, or one block). A block that cannot be stored (the disk is
-        full, the database cannot be written) leaves the pool as it was: the failure is
-        logged once, new transactions are refused with it (:attr:`NodeChain.storage_error`)
-        while reads go on, and the sealer thread tries again every :data:`RETRY_SECONDS`
-        until a block commits."""
-        chain = self.chain
-        try:
-            sealed = chain.seal_all() if everything else [chain.seal()]
-        except (StorageError, DamagedError) as exc:
-            if chain.storage_error is None:
-                log.error(
-                    "%s; %d answered transactions wait in the pool, sealing is retried every %s s",
-                    exc.message,
-                    len(chain.pending.txs),
-                    RETRY_SECONDS,
-                )
-            chain.storage_error = exc.message
-            return []
-        if chain.storage_error is not None:
-            log.warning("the chain database is writable again: sealing resumed")
-            chain.storage_error = None
-        return sealed
+        """A request was answered (not yet sent): in instant mode, seal what it brought.
+        Returns: the blocks sealed."""
+        return self.sealer.after_request()
 
     def start(self) -> None:
-        if self._sealer is None:
-            self._sealer = threading.Thread(target=self._seal_loop, name="sealer", daemon=True)
-            self._sealer.start()
-
-    def _seal_loop(self) -> None:
-        """A block every ``block_time`` seconds; in instant mode, retries of a failed seal."""
-        period = self.config.block_time
-        while not self._stop.wait(RETRY_SECONDS if period is None else period):
-            with self.lock:
-                failed = self.chain.storage_error is not None
-                if self.chain.pending.txs and (period is not None or failed):
-                    self._seal(everything=period is None)
+        """Start the sealer's own schedule (idempotent)."""
+        self.sealer.start()
 
     def close(self) -> None:
-        """Stop: the sealer first, then seal what the pool holds, then close the database.
-
-        Every transaction in the pool was answered with its hash, so an orderly stop seals
-        them rather than dropping them: sealing is this node's own decision (it is the
-        authority), costs nothing while the node runs, and leaves no window in which a
-        restarted node would re-admit them under other rules (AccountRules, nonces) than
-        the ones they were answered under. What cannot be sealed (the database cannot be
-        written) is logged with every hash."""
-        self._stop.set()
-        if self._sealer is not None:
-            self._sealer.join(timeout=10)
+        """Stop: the sealer first (it seals what the pool holds), then the sender helper,
+        then the database."""
+        self.sealer.close()
         if self.senders is not None:
             self.senders.close()
         with self.lock:
-            if self.chain.pending.txs:
-                self._seal(everything=True)
-                for tx in self.chain.pending.txs:
-                    log.error(
-                        "transaction 0x%s was not sealed before the node stopped: %s",
-                        bytes(tx.hash).hex(),
-                        self.chain.storage_error,
-                    )
             self.chain.close()
 
     def with_config(self, **changes: object) -> NodeConfig:
+        """This node's configuration with ``changes`` (NodeConfig field names)."""
         return replace(self.config, **changes)  # type: ignore[arg-type]
 
 
-__all__ = ["Node", "NodeConfig"]
+__all__ = ["RETRY_SECONDS", "Node", "NodeConfig"]

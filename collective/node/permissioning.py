@@ -32,7 +32,7 @@ from eth.abc import SignedTransactionAPI, StateAPI
 from eth_typing import Address
 from eth_utils.crypto import keccak
 
-from collective.node.evm import Evm
+from collective.node.execution.pyevm import Evm
 
 SELECTOR = keccak(text="transactionAllowed(address,address,uint256,uint256,uint256,bytes)")[:4]
 CHECK_GAS = 1_000_000
@@ -73,7 +73,7 @@ class Permissioning:
         known = self._sender_only.get(digest)
         if known is None:
             try:
-                from collective.artifacts import load_artifact
+                from collective.build.artifacts import load_artifact
 
                 known = load_artifact("AccountRules").code_hash == digest
             except Exception:  # no artifacts: ask every time

@@ -17,19 +17,33 @@ the pool unmined -- replaced, evicted from a full queue, or refused when sealed 
 with the reason (:class:`Dropped`, the last :data:`MAX_DROPPED`), which ``eth_getTransactionByHash``
 answers as ``transaction 0x… was dropped: replaced by transaction 0x…``.
 
-Admission checks (:meth:`collective.node.core.NodeChain.admit`) ask :meth:`Pending.check_nonce`
-first, check funds and permission, then :meth:`Pending.insert`; the pool itself is in memory and
-guarded by the chain's lock.
+**Admission** (:func:`submit`, :func:`admit`) judges a signed transaction by the head state:
+decoded (canonical RLP only), its sender recovered, its chain id, type, gas (block limit,
+intrinsic), fee caps (the next block's base fee), nonce (:meth:`Pending.check_nonce`), funds,
+and AccountRules' ``transactionAllowed`` (:mod:`collective.node.permissioning`); then
+:meth:`Pending.insert`. The pool itself is in memory and guarded by the chain's lock.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
-from eth.abc import SignedTransactionAPI
+from eth.abc import BlockHeaderAPI, SignedTransactionAPI, StateAPI
+from eth_typing import Address
 
-from collective.node.errors import rejected
+from collective.node.errors import RpcError, rejected
+from collective.node.senders import TYPED
+
+if TYPE_CHECKING:
+    from collective.node.execution.pyevm import Evm
+    from collective.node.permissioning import Rules
+    from collective.node.storage import Store
+
+log = logging.getLogger("collective.node")
+MAX_TX_SIZE = 128 * 1024  # geth's txMaxSize
 
 MAX_DROPPED = 10_000  # dropped transactions remembered (oldest forgotten first)
 MAX_QUEUED_PER_SENDER = 64  # geth's AccountQueue
@@ -292,12 +306,124 @@ def _check_bump(old: SignedTransactionAPI, new: SignedTransactionAPI) -> None:
         )
 
 
+# --- admission ----------------------------------------------------------------------------------
+
+
+class Head(Protocol):
+    """What admission reads of the chain (:class:`collective.node.core.NodeChain` is one):
+    the head block and its state and rules, the next block's base fee, the pool."""
+
+    chain_id: int
+    head: BlockHeaderAPI
+    storage_error: str | None
+    evm: Evm
+    store: Store
+    pending: Pending
+
+    @property
+    def head_state(self) -> StateAPI: ...
+
+    @property
+    def head_rules(self) -> Rules: ...
+
+    def next_base_fee(self) -> int: ...
+
+
+def submit(chain: Head, raw: bytes, sender: bytes | None = None) -> bytes:
+    """Check a signed transaction and add it to the pool.
+
+    Args: ``raw``, the transaction's bytes as signed (legacy RLP or EIP-2718 typed);
+    ``sender``, when given, the 20-byte sender :func:`collective.node.senders.recover`
+    recovered from these same bytes (in the helper process).
+    Returns: the 32-byte transaction hash.
+    Raises: :class:`~collective.node.errors.RpcError` -32602 when the bytes are not a
+    signed transaction; -32000 (:func:`~collective.node.errors.rejected`, geth's words)
+    when the node cannot store blocks now, the transaction is oversized, its signature
+    does not recover, or :func:`admit` refuses it.
+    """
+    if chain.storage_error is not None:
+        raise rejected(
+            f"the node cannot store blocks now ({chain.storage_error}); it refuses new "
+            "transactions until it can (reads go on; the pool is sealed once the disk "
+            "has room)"
+        )
+    if len(raw) > MAX_TX_SIZE:
+        raise rejected("oversized data")
+    try:
+        tx = chain.evm.decode_transaction(raw)
+    except Exception:
+        raise RpcError(
+            -32602, "invalid params: transaction: not a valid RLP-encoded signed transaction"
+        ) from None
+    if sender is not None and tx.type_id in TYPED:
+        vars(tx)["sender"] = recovered = Address(sender)  # the cached_property's slot
+    else:
+        try:
+            recovered = chain.evm.recover_sender(tx, raw)
+        except Exception:
+            raise rejected("invalid sender") from None
+    admit(chain, tx, recovered, raw)
+    return bytes(tx.hash)
+
+
+def admit(chain: Head, tx: SignedTransactionAPI, sender: Address, raw: bytes) -> None:
+    """Judge ``tx`` (sent by ``sender``, encoded as ``raw``) by the head state and pool it:
+    pending, or queued until its nonce gap fills; it may replace or evict one (logged).
+
+    Raises: :class:`~collective.node.errors.RpcError` -32000 in geth's words: ``already
+    known``, ``invalid chain id for signer``, blob transactions, ``exceeds block gas
+    limit``, ``intrinsic gas too low``, ``max fee per gas less than block base fee``,
+    ``max priority fee per gas higher than max fee per gas``, nonce too low / replacement
+    underpriced / txpool is full (:meth:`Pending.check_nonce`), ``insufficient funds for
+    gas * price + value``, and ``sender 0x… is not permitted`` (AccountRules).
+    """
+    pending = chain.pending
+    tx_hash = bytes(tx.hash)
+    if tx_hash in pending.raw or chain.store.has_tx(tx_hash):
+        raise rejected("already known")
+    chain_id = tx.chain_id
+    if chain_id is not None and chain_id != chain.chain_id:
+        raise rejected(f"invalid chain id for signer: have {chain_id} want {chain.chain_id}")
+    if tx.type_id is not None and tx.type_id == 3:
+        raise rejected("transaction type not supported: blob transactions need a beacon chain")
+    if tx.gas > chain.head.gas_limit:
+        raise rejected("exceeds block gas limit")
+    intrinsic = int(tx.intrinsic_gas)
+    if tx.gas < intrinsic:
+        raise rejected(f"intrinsic gas too low: have {tx.gas}, want {intrinsic}")
+    fee = chain.next_base_fee()
+    if tx.max_fee_per_gas < fee:
+        raise rejected(
+            f"max fee per gas less than block base fee: address 0x{sender.hex()}, "
+            f"maxFeePerGas: {tx.max_fee_per_gas}, baseFee: {fee}"
+        )
+    if tx.max_priority_fee_per_gas > tx.max_fee_per_gas:
+        raise rejected("max priority fee per gas higher than max fee per gas")
+    state = chain.head_state
+    place = pending.check_nonce(tx, sender, int(state.get_nonce(sender)))
+    cost = tx.gas * tx.max_fee_per_gas + tx.value
+    balance = int(state.get_balance(sender))
+    if balance < cost:
+        raise rejected(
+            f"insufficient funds for gas * price + value: address 0x{sender.hex()} "
+            f"have {balance} want {cost}"
+        )
+    if not chain.head_rules.allows_tx(tx, sender):
+        raise rejected(f"sender 0x{sender.hex()} is not permitted")
+    for gone in pending.insert(tx, sender, raw, place, chain.head.block_number + 1):
+        log.info("%s", gone.message)
+
+
 __all__ = [
     "MAX_DROPPED",
     "MAX_QUEUED",
     "MAX_QUEUED_PER_SENDER",
+    "MAX_TX_SIZE",
     "PRICE_BUMP",
     "Dropped",
+    "Head",
     "Pending",
     "Placement",
+    "admit",
+    "submit",
 ]

@@ -29,7 +29,7 @@ from rlp.sedes import big_endian_int
 from trie.constants import BLANK_NODE_HASH
 from trie.hexary import HexaryTrie
 
-from collective.node.trie import _hex_prefix, _nibbles, encode_node
+from collective.node.execution.trie import _hex_prefix, _nibbles, encode_node
 
 _NODE_CACHE_LIMIT = 200_000
 _nodes: dict[bytes, Any] = {}  # node hash -> decoded node (never mutated)
