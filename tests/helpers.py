@@ -62,7 +62,7 @@ class World:
         return self.chain.transact(fn, sender)
 
     def now(self) -> int:
-        return int(self.chain.w3.eth.get_block("latest")["timestamp"])
+        return int(self.chain.latest_timestamp())
 
     def grant(
         self,

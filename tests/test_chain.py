@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from pathlib import Path
 
 import pytest
 from eth_abi import abi
@@ -97,7 +98,7 @@ def test_anvil_connection_has_the_well_known_dev_accounts(anvil: str) -> None:
 
 
 @pytest.mark.anvil
-def test_configured_chain_id_must_match_the_node(anvil: str, tmp_path) -> None:
+def test_configured_chain_id_must_match_the_node(anvil: str, tmp_path: Path) -> None:
     config_file = tmp_path / "hardhat.config.json"
     config_file.write_text(
         '{"networks": {"embedded": {"type": "embedded"}, '
@@ -121,9 +122,9 @@ def check_snapshot_and_time(chain: Chain, suite: Deployment) -> None:
     assert chain.call(rules.functions.isActive(org.address)) is True
     later = chain.increase_time(3600)
     assert later >= before + 3600
-    block = chain.w3.eth.block_number
+    block = chain.block_number()
     chain.mine(2)
-    assert chain.w3.eth.block_number == block + 2
+    assert chain.block_number() == block + 2
     chain.revert(snapshot)
     assert chain.call(rules.functions.isActive(org.address)) is False
     assert chain.latest_timestamp() < later
@@ -195,7 +196,7 @@ def check_decoding(chain: Chain, suite: Deployment) -> None:
         "category": CATEGORY,
     }
     assert error.tx_hash is not None and error.tx_hash.startswith("0x")
-    receipt = chain.w3.eth.get_transaction_receipt(error.tx_hash)
+    receipt = chain.get_transaction_receipt(error.tx_hash)
     assert receipt["status"] == 0
     assert error.tx_hash in str(error)
 

@@ -3,7 +3,7 @@ the same JSON-RPC requests alike, and every read a Chain makes costs one request
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -108,7 +108,7 @@ def test_every_read_is_one_request(deployed: dict[str, Any]) -> None:
     chain: Chain = deployed["chain"]
     answer = chain.contract(ANSWER_ABI, deployed["answer"])
     tx_hash = deployed["transfer"]["transactionHash"].to_0x_hex()
-    reads = {
+    reads: dict[str, Callable[[], object]] = {
         "call": lambda: chain.call(answer.functions.answer()),
         "block_number": chain.block_number,
         "latest_timestamp": chain.latest_timestamp,

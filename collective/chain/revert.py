@@ -192,7 +192,7 @@ def _hex(value: Any) -> str:
 
 def _term(value: Any) -> str:
     """A purpose or category code by its DPV name when known (see :mod:`collective.vocab`)."""
-    from collective.vocab import name_of
+    from collective.ledger.vocab import name_of
 
     return name_of(value) if isinstance(value, bytes) and len(value) == 32 else _hex(value)
 
