@@ -1,11 +1,18 @@
 """The ``collective`` command: a thin layer that parses, calls the library and formats.
 
 Each command group lives in its own module and is registered in :data:`COMMANDS`.
+The modules under it, one concern each: :mod:`~collective.cli.options` (the connection
+option set, declared once), :mod:`~collective.cli.connect` (the one way to a chain and a
+client), :mod:`~collective.cli.output` (one JSON-or-table writer),
+:mod:`~collective.cli.failure` (errors and exit codes), :mod:`~collective.cli.params`
+(parameter types), :mod:`~collective.cli.inflight`, :mod:`~collective.cli.files`,
+:mod:`~collective.cli.passwords`, and one ``*_cmd`` module per command group.
+
 Library errors (:class:`collective.CollectiveError`) become one line on stderr and exit 1;
 usage mistakes exit 2 (click's convention); Ctrl-C exits 130 naming any transaction still in
-flight. Under ``--json`` each of them also writes the error as a JSON object to stdout (see
-:func:`collective.cli.common.error_document`). Every plain-text parameter must be UTF-8
-(:func:`collective.cli.common.strict_text`).
+flight (the table is in :mod:`collective.cli.failure`). Under ``--json`` each of them also
+writes the error as a JSON object to stdout (:func:`~collective.cli.failure.error_document`).
+Every plain-text parameter must be UTF-8 (:func:`~collective.cli.params.strict_text`).
 """
 
 from __future__ import annotations
@@ -16,15 +23,11 @@ from typing import Any
 import click
 
 from collective import __version__
-from collective.cli.common import (
-    JSON_MODE,
-    CliState,
-    fail,
-    in_flight,
-    report_error_json,
-    strict_text,
-    wants_json,
-)
+from collective.cli.failure import EXIT_INTERRUPTED, fail, report_error_json
+from collective.cli.inflight import in_flight
+from collective.cli.options import CliState, global_options
+from collective.cli.output import JSON_MODE, wants_json
+from collective.cli.params import strict_text
 from collective.errors import CollectiveError
 
 # command name -> "module:attribute"; loaded lazily so `collective --help` stays fast.
@@ -45,6 +48,9 @@ COMMANDS: dict[str, str] = {
 
 
 class LazyGroup(click.Group):
+    """The ``collective`` group: loads each command module when it is asked for, and turns
+    every failure into one line and an exit code (:mod:`collective.cli.failure`)."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
@@ -83,32 +89,12 @@ class LazyGroup(click.Group):
             raise
         except KeyboardInterrupt:
             click.echo(err=True)  # end the terminal's ^C line
-            fail(in_flight().interrupted(), 130, kind="Interrupted")
+            fail(in_flight().interrupted(), EXIT_INTERRUPTED, kind="Interrupted")
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="collective")
-@click.option(
-    "--network",
-    "-n",
-    metavar="NAME",
-    envvar="COLLECTIVE_NETWORK",
-    help="Named network from hardhat.config.json (default: its defaultNetwork).",
-)
-@click.option(
-    "--rpc",
-    metavar="URL",
-    envvar="COLLECTIVE_RPC",
-    help="JSON-RPC URL of any Ethereum node; overrides --network.",
-)
-@click.option(
-    "--account",
-    "-a",
-    metavar="NAME|ADDRESS|INDEX",
-    envvar="COLLECTIVE_ACCOUNT",
-    help="Sending account: a dev account index, an address, or a keystore name.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@global_options
 @click.pass_context
 def cli(
     ctx: click.Context, network: str | None, rpc: str | None, account: str | None, as_json: bool

@@ -6,62 +6,31 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from collective.cli.common import (
-    CliState,
-    emit_json,
-    exists,
-    pass_state,
-    print_table,
-    refuse_embedded,
-    to_jsonable,
-    write_text,
-)
-from collective.errors import ConfigurationError
+from collective.cli.connect import open_deployment
+from collective.cli.failure import EXIT_ERROR
+from collective.cli.files import exists, write_text
+from collective.cli.options import CliState, chain_options
+from collective.cli.output import Table, View, show, to_jsonable
+from collective.errors import NotFoundError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _options(f: F) -> F:
-    """``--network``, ``--rpc``, ``--manifest``, ``--db`` and ``--json`` on each command; the
-    global options are the defaults."""
-    f = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(f)
-    f = click.option(
+    """The connection options (no --account: the audit only reads) and ``--db``."""
+    f = chain_options()(f)
+    return click.option(
         "--db",
         type=click.Path(dir_okay=False, path_type=Path),
         metavar="PATH",
         help="The audit index (default: cache/audit-<network>.sqlite).",
     )(f)
-    f = click.option(
-        "--manifest",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar="COLLECTIVE_MANIFEST",
-        metavar="PATH",
-        help="Deployment manifest (default: deployments/<network>.json).",
-    )(f)
-    f = click.option("--rpc", metavar="URL", help="JSON-RPC URL of the node; overrides --network.")(
-        f
-    )
-    f = click.option(
-        "--network", "-n", metavar="NAME", help="Named network from hardhat.config.json."
-    )(f)
-    return f
-
-
-def _merge(
-    state: CliState, network: str | None, rpc: str | None, manifest: Path | None
-) -> CliState:
-    return CliState(
-        network=network or state.network,
-        rpc=rpc or state.rpc,
-        account=state.account,
-        as_json=state.as_json,
-        manifest=manifest or state.manifest,
-    )
 
 
 def default_db(state: CliState) -> Path:
@@ -76,18 +45,6 @@ def default_db(state: CliState) -> Path:
     else:
         name = config.default_network
     return (config.root or Path.cwd()) / "cache" / f"audit-{name}.sqlite"
-
-
-def _connect(state: CliState, what: str, *, require_code: bool = True) -> tuple[Any, Any]:
-    from collective.chain import connect
-    from collective.config import load_config
-    from collective.deploy import load_deployment
-
-    refuse_embedded(state, what)
-    config = load_config()
-    chain = connect(state.network, state.rpc, config)
-    deployment = load_deployment(chain, state.manifest, require_code=require_code, config=config)
-    return chain, deployment
 
 
 @click.group("audit")
@@ -140,21 +97,21 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int, int], None] | None]
         yield update
 
 
+def _index(state: CliState, db: Path | None) -> Path:
+    """The audit index the options name, which must exist (NotFoundError naming the sync)."""
+    path = db or default_db(state)
+    if not exists(path, "the audit index"):
+        raise NotFoundError(
+            f"there is no audit index at {path}", hint="run `collective audit sync` first"
+        )
+    return path
+
+
 @audit_group.command("sync")
 @_options
 @click.option("--to-block", type=int, metavar="N", help="Stop at block N (default: the head).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-@pass_state
-def sync_command(
-    state: CliState,
-    network: str | None,
-    rpc: str | None,
-    manifest: Path | None,
-    db: Path | None,
-    as_json: bool,
-    to_block: int | None,
-    quiet: bool,
-) -> None:
+def sync_command(state: CliState, db: Path | None, to_block: int | None, quiet: bool) -> None:
     """Index every event of the deployed suite into the audit index, from where the last
     sync stopped (safe to interrupt; run again to resume).
 
@@ -170,32 +127,30 @@ def sync_command(
     """
     from collective.audit import sync
 
-    state = _merge(state, network, rpc, manifest)
-    as_json = as_json or state.as_json
-    chain, deployment = _connect(state, "`collective audit sync`")
+    chain, deployment = open_deployment(state, "`collective audit sync`")
     path = db or default_db(state)
-    show = not quiet and not as_json and sys.stderr.isatty()
-    with _progress(show) as progress:
+    bar = not quiet and not state.as_json and sys.stderr.isatty()
+    with _progress(bar) as progress:
         result = sync(chain, deployment, path, to_block=to_block, progress=progress)
-    if as_json:
-        emit_json(result)
-        return
-    click.echo(
+    lines = [
         f"indexed {result.events:,} events in {result.blocks:,} blocks "
         f"({result.seconds:.1f} s, {result.events_per_second:,.0f} events/s); "
         f"{path} is synced to block {result.synced_to} of {result.head}"
-    )
-    for reorg in result.reorgs:
-        click.echo(
-            f"the chain changed under the index: dropped {reorg.dropped_blocks} blocks "
-            f"({reorg.dropped_events} events) after block {reorg.fork_block} and indexed again"
-        )
+    ]
+    lines += [
+        f"the chain changed under the index: dropped {reorg.dropped_blocks} blocks "
+        f"({reorg.dropped_events} events) after block {reorg.fork_block} and indexed again"
+        for reorg in result.reorgs
+    ]
     if result.foreign:
-        click.echo(
+        lines.append(
             f"ignored {len(result.foreign)} look-alike logs (not from the manifest's addresses):"
         )
-        for log in result.foreign[:20]:
-            click.echo(f"  block {log.block} {log.event} from {log.address} tx {log.tx_hash}")
+        lines += [
+            f"  block {log.block} {log.event} from {log.address} tx {log.tx_hash}"
+            for log in result.foreign[:20]
+        ]
+    show(state, result, *lines)
 
 
 @audit_group.command("verify")
@@ -203,16 +158,7 @@ def sync_command(
 @click.option(
     "--offline", is_flag=True, help="Check the index only, not the code at the addresses."
 )
-@pass_state
-def verify_command(
-    state: CliState,
-    network: str | None,
-    rpc: str | None,
-    manifest: Path | None,
-    db: Path | None,
-    as_json: bool,
-    offline: bool,
-) -> None:
+def verify_command(state: CliState, db: Path | None, offline: bool) -> None:
     """Replay the index and check every recorded use, the indexed block chain and the code at
     each manifest address. Exits 1 when anything is violated.
 
@@ -227,41 +173,35 @@ def verify_command(
     """
     from collective.audit import verify
 
-    state = _merge(state, network, rpc, manifest)
-    as_json = as_json or state.as_json
-    path = db or default_db(state)
-    if not exists(path, "the audit index"):
-        raise ConfigurationError(
-            f"there is no audit index at {path}", hint="run `collective audit sync` first"
-        )
+    path = _index(state, db)
     chain = deployment = None
     if not offline:
         # The verifier reports missing or changed code as a violation of its own.
-        chain, deployment = _connect(
+        chain, deployment = open_deployment(
             state, "checking the code (`collective audit verify`)", require_code=False
         )
     result = verify(path, chain=chain, deployment=deployment)
-    if as_json:
-        emit_json({**to_jsonable(result), "ok": result.ok})
-    else:
-        click.echo(
-            f"replayed {result.events:,} events ({result.uses:,} uses) in {result.blocks:,} "
-            f"blocks up to {result.synced_to} in {result.seconds:.1f} s"
-        )
-        if result.code_checked:
-            click.echo(f"code checked at {', '.join(result.code_checked)}")
-        if result.foreign:
-            click.echo(f"{result.foreign} look-alike logs were ignored")
-        if result.violations:
-            print_table(
+    views: list[View] = [
+        f"replayed {result.events:,} events ({result.uses:,} uses) in {result.blocks:,} "
+        f"blocks up to {result.synced_to} in {result.seconds:.1f} s"
+    ]
+    if result.code_checked:
+        views.append(f"code checked at {', '.join(result.code_checked)}")
+    if result.foreign:
+        views.append(f"{result.foreign} look-alike logs were ignored")
+    if result.violations:
+        views.append(
+            Table(
                 f"{len(result.violations)} violations",
                 ["rule", "block", "tx", "log", "what"],
                 [(v.rule, v.block, v.tx_hash, v.log_index, v.message) for v in result.violations],
             )
-        else:
-            click.echo("verified: every recorded use was covered by a valid consent")
+        )
+    else:
+        views.append("verified: every recorded use was covered by a valid consent")
+    show(state, {**to_jsonable(result), "ok": result.ok}, *views)
     if not result.ok:
-        sys.exit(1)
+        sys.exit(EXIT_ERROR)
 
 
 @audit_group.command("report")
@@ -275,18 +215,14 @@ def verify_command(
     type=click.Choice(["table", "csv", "json", "html"]),
     default="table",
     show_default=True,
+    help="table for a person, csv, json (as --json), or one html page.",
 )
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE", help="Write here."
 )
-@pass_state
 def report_command(
     state: CliState,
-    network: str | None,
-    rpc: str | None,
-    manifest: Path | None,
     db: Path | None,
-    as_json: bool,
     subject: str | None,
     organization: str | None,
     everything: bool,
@@ -307,34 +243,33 @@ def report_command(
 
     if sum(x is not None and x is not False for x in (subject, organization, everything)) != 1:
         raise click.UsageError("choose one of --subject, --org or --all")
-    state = _merge(state, network, rpc, manifest)
-    path = db or default_db(state)
-    if not exists(path, "the audit index"):
-        raise ConfigurationError(
-            f"there is no audit index at {path}", hint="run `collective audit sync` first"
-        )
-    found = report(path, subject=subject, organization=organization)
-    if as_json or state.as_json:
+    found = report(_index(state, db), subject=subject, organization=organization)
+    if state.as_json:
         fmt = "json"
     if out is not None:
         write_text(out, render(found, fmt), "the report")
-        if as_json or state.as_json:
-            emit_json({"file": str(out), "format": fmt})
-        else:
-            click.echo(f"wrote the {fmt} report to {out}")
-        return
-    if fmt == "json":
-        emit_json(found)
+        show(state, {"file": str(out), "format": fmt}, f"wrote the {fmt} report to {out}")
         return
     if fmt != "table":
-        click.echo(render(found, fmt), nl=False)
+        show(
+            replace(state, as_json=fmt == "json"),
+            found,
+            lambda: click.echo(render(found, fmt), nl=False),
+        )
         return
-    click.echo(
+    summary = (
         f"indexed up to block {found.synced_to} (chain {found.chain_id}); "
         f"{len(found.uses)} uses, {len(found.consents)} consent events"
     )
-    for title, columns, rows in report_tables(found):
-        print_table(title, columns, rows, empty="none")
+    show(
+        state,
+        found,
+        summary,
+        *(
+            Table(title, columns, rows, empty="none")
+            for title, columns, rows in report_tables(found)
+        ),
+    )
 
 
 __all__ = ["audit_group", "default_db"]

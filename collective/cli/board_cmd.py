@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import click
 
-from collective.cli.common import (
-    CliState,
-    client_command,
-    emit_json,
-    make_client,
-    print_table,
-    report,
-)
+from collective.cli.connect import open_client
+from collective.cli.options import CliState, client_command, sending_command
+from collective.cli.output import Table, report, show, to_jsonable
 from collective.client import Collective
 from collective.client.oversight import Action, Proposal, Vote
-from collective.errors import ConfigurationError
+from collective.errors import InvalidInputError, NotFoundError
 
 ZERO = "0x" + "00" * 20
 
@@ -29,6 +24,7 @@ reason_option = click.option(
 
 
 def action_name(action: Action) -> str:
+    """``action`` as the CLI writes it: lower case, dashed (``flag-use``)."""
     return action.name.lower().replace("_", "-")
 
 
@@ -56,7 +52,7 @@ def _vote_line(verb: str, vote: Vote, threshold: int) -> str:
 def _propose(
     state: CliState, action: Action, target: str, *, ref: bytes | None = None, reason: str = ""
 ) -> None:
-    client = make_client(state, f"`collective board propose {action_name(action)}`")
+    client = open_client(state)
     if ref is None:
         vote = client.oversight.propose(action, target, reason=reason)
     else:
@@ -79,7 +75,7 @@ def propose_group() -> None:
 @propose_group.command("suspend")
 @click.argument("organization", metavar="ORG")
 @reason_option
-@client_command
+@sending_command
 def propose_suspend(state: CliState, organization: str, reason: str) -> None:
     """Propose to suspend ORG.
 
@@ -93,7 +89,7 @@ def propose_suspend(state: CliState, organization: str, reason: str) -> None:
 @propose_group.command("reinstate")
 @click.argument("organization", metavar="ORG")
 @reason_option
-@client_command
+@sending_command
 def propose_reinstate(state: CliState, organization: str, reason: str) -> None:
     """Propose to reinstate a suspended ORG.
 
@@ -113,7 +109,7 @@ def propose_reinstate(state: CliState, organization: str, reason: str) -> None:
     help="The use's log index, when the transaction recorded several (see `use history`).",
 )
 @reason_option
-@client_command
+@sending_command
 def propose_flag_use(state: CliState, tx_hash: str, log_index: int | None, reason: str) -> None:
     """Propose to flag the data use recorded in TX_HASH (the tx of `use history`'s tx:log).
 
@@ -122,35 +118,41 @@ def propose_flag_use(state: CliState, tx_hash: str, log_index: int | None, reaso
       collective --network anvil --account 7 board propose flag-use 0x5c50...e1d2 -r unusual
       collective --account 7 board propose flag-use 0x9a1b...77f0 --log-index 4
     """
-    client = make_client(state, "`collective board propose flag-use`")
+    client = open_client(state)
     organization, index = _find_use(client, tx_hash, log_index)
     vote = client.oversight.flag_use(organization, tx_hash, index, reason)
     report(state, vote, _vote_line("created", vote, client.oversight.threshold()))
 
 
 def _find_use(client: Collective, tx_hash: str, log_index: int | None) -> tuple[str, int]:
-    """The organization and log index of the DataUsed log in ``tx_hash``."""
+    """The organization and log index of the DataUsed log in ``tx_hash``.
+
+    Raises:
+        InvalidInputError: ``tx_hash`` is no transaction hash, or it recorded several uses
+            and ``log_index`` does not choose one.
+        NotFoundError: the transaction (or its log ``log_index``) recorded no data use.
+    """
     text = tx_hash.strip().lower()
     if not (text.startswith("0x") and len(text) == 66):
-        raise ConfigurationError(
+        raise InvalidInputError(
             f"{tx_hash!r} is not a transaction hash", hint="0x followed by 64 hex digits"
         )
     try:
         int(text, 16)
     except ValueError:
-        raise ConfigurationError(f"{tx_hash!r} is not a transaction hash") from None
+        raise InvalidInputError(f"{tx_hash!r} is not a transaction hash") from None
     uses = [r for r in client.usage.history() if r.where.tx_hash.lower() == text]
     if log_index is not None:
         uses = [r for r in uses if r.where.log_index == log_index]
     if not uses:
         where = f"log {log_index} of " if log_index is not None else ""
-        raise ConfigurationError(
+        raise NotFoundError(
             f"{where}transaction {tx_hash} recorded no data use on this deployment",
             hint="take the tx:log of a use from `collective use history`",
         )
     if len(uses) > 1:
         indexes = ", ".join(str(r.where.log_index) for r in uses)
-        raise ConfigurationError(
+        raise InvalidInputError(
             f"transaction {tx_hash} recorded {len(uses)} uses",
             hint=f"choose one with --log-index ({indexes})",
         )
@@ -160,7 +162,7 @@ def _find_use(client: Collective, tx_hash: str, log_index: int | None) -> tuple[
 @propose_group.command("add-member")
 @click.argument("member", metavar="ADDRESS")
 @reason_option
-@client_command
+@sending_command
 def propose_add_member(state: CliState, member: str, reason: str) -> None:
     """Propose to add ADDRESS to the board.
 
@@ -182,7 +184,7 @@ def propose_add_member(state: CliState, member: str, reason: str) -> None:
     "removal needs the approval of every other member.",
 )
 @reason_option
-@client_command
+@sending_command
 def propose_remove_member(state: CliState, member: str, threshold: int | None, reason: str) -> None:
     """Propose to remove ADDRESS from the board (the threshold must stay reachable).
 
@@ -198,7 +200,7 @@ def propose_remove_member(state: CliState, member: str, threshold: int | None, r
 @propose_group.command("replace-board")
 @click.argument("board", metavar="ADDRESS")
 @reason_option
-@client_command
+@sending_command
 def propose_replace_board(state: CliState, board: str, reason: str) -> None:
     """Propose to hand the board's authority (AccountRules' board) to the contract at ADDRESS.
 
@@ -214,7 +216,7 @@ def propose_replace_board(state: CliState, board: str, reason: str) -> None:
 @propose_group.command("set-threshold")
 @click.argument("threshold", type=click.IntRange(min=1))
 @reason_option
-@client_command
+@sending_command
 def propose_set_threshold(state: CliState, threshold: int, reason: str) -> None:
     """Propose THRESHOLD approvals (at most the number of members) for future proposals.
 
@@ -227,7 +229,7 @@ def propose_set_threshold(state: CliState, threshold: int, reason: str) -> None:
 
 @board_group.command("approve")
 @click.argument("proposal_id", metavar="ID", type=click.IntRange(min=0))
-@client_command
+@sending_command
 def approve_command(state: CliState, proposal_id: int) -> None:
     """Approve proposal ID (a board member only); it executes when the threshold is reached.
 
@@ -235,14 +237,14 @@ def approve_command(state: CliState, proposal_id: int) -> None:
     Examples:
       collective --network anvil --account 8 board approve 0
     """
-    client = make_client(state, "`collective board approve`")
+    client = open_client(state)
     vote = client.oversight.approve(proposal_id)
     report(state, vote, _vote_line("approved", vote, client.oversight.threshold()))
 
 
 @board_group.command("object")
 @click.argument("proposal_id", metavar="ID", type=click.IntRange(min=0))
-@client_command
+@sending_command
 def object_command(state: CliState, proposal_id: int) -> None:
     """Object, as the member proposal ID would remove: it then needs the full threshold.
 
@@ -253,14 +255,14 @@ def object_command(state: CliState, proposal_id: int) -> None:
     Examples:
       collective --network anvil --account 9 board object 4
     """
-    client = make_client(state, "`collective board object`")
+    client = open_client(state)
     result = client.oversight.object(proposal_id)
     report(state, result, f"objected to board proposal {proposal_id}")
 
 
 @board_group.command("execute")
 @click.argument("proposal_id", metavar="ID", type=click.IntRange(min=0))
-@client_command
+@sending_command
 def execute_command(state: CliState, proposal_id: int) -> None:
     """Execute proposal ID when it has enough approvals (e.g. after the threshold dropped).
 
@@ -268,7 +270,7 @@ def execute_command(state: CliState, proposal_id: int) -> None:
     Examples:
       collective --network anvil --account 7 board execute 3
     """
-    client = make_client(state, "`collective board execute`")
+    client = open_client(state)
     vote = client.oversight.execute(proposal_id)
     report(state, vote, _vote_line("executed", vote, client.oversight.threshold()))
 
@@ -317,30 +319,31 @@ def proposals_command(state: CliState, only_open: bool) -> None:
       collective --network anvil board proposals
       collective --network anvil --json board proposals --open
     """
-    client = make_client(state, "`collective board proposals`", read_only=True)
+    client = open_client(state, read_only=True)
     proposals = client.oversight.proposals()
     now = client.chain.latest_timestamp()
     if only_open:
         proposals = [p for p in proposals if _state(p, now) == "open"]
-    if state.as_json:
-        emit_json([_proposal_json(p) for p in proposals])
-        return
-    print_table(
-        "proposals",
-        ["id", "action", "target", "reason", "proposer", "approvals", "state"],
-        [
-            (
-                p.id,
-                action_name(p.action),
-                _target(p),
-                p.reason,
-                p.proposer,
-                f"{p.approvals}/{p.needed}",
-                _state(p, now),
-            )
-            for p in proposals
-        ],
-        empty="none",
+    show(
+        state,
+        [_proposal_json(p) for p in proposals],
+        Table(
+            "proposals",
+            ["id", "action", "target", "reason", "proposer", "approvals", "state"],
+            [
+                (
+                    p.id,
+                    action_name(p.action),
+                    _target(p),
+                    p.reason,
+                    p.proposer,
+                    f"{p.approvals}/{p.needed}",
+                    _state(p, now),
+                )
+                for p in proposals
+            ],
+            empty="none",
+        ),
     )
 
 
@@ -354,16 +357,20 @@ def flags_command(state: CliState) -> None:
       collective --network anvil board flags
       collective --network anvil --json board flags
     """
-    client = make_client(state, "`collective board flags`", read_only=True)
+    client = open_client(state, read_only=True)
     flags = client.oversight.flags()
-    if state.as_json:
-        emit_json(flags)
-        return
-    print_table(
-        "flagged uses",
-        ["proposal", "organization", "use ref", "reason", "block"],
-        [(f.proposal_id, f.organization, f.use_ref, f.reason, f.where.block_number) for f in flags],
-        empty="none",
+    show(
+        state,
+        [{**to_jsonable(f), "reason": f.reason} for f in flags],  # the reason as text too
+        Table(
+            "flagged uses",
+            ["proposal", "organization", "use ref", "reason", "block"],
+            [
+                (f.proposal_id, f.organization, f.use_ref, f.reason, f.where.block_number)
+                for f in flags
+            ],
+            empty="none",
+        ),
     )
 
 
@@ -377,15 +384,15 @@ def members_command(state: CliState) -> None:
       collective --network anvil board members
       collective --network anvil --json board members
     """
-    client = make_client(state, "`collective board members`", read_only=True)
+    client = open_client(state, read_only=True)
     members = client.oversight.members()
     threshold = client.oversight.threshold()
-    if state.as_json:
-        emit_json({"members": members, "threshold": threshold})
-        return
-    click.echo(f"{len(members)} members; {threshold} approvals execute a proposal")
-    for member in members:
-        click.echo(f"  {member}")
+    show(
+        state,
+        {"members": members, "threshold": threshold},
+        f"{len(members)} members; {threshold} approvals execute a proposal",
+        *(f"  {member}" for member in members),
+    )
 
 
 __all__ = ["board_group"]

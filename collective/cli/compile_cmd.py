@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from collective.cli.common import CliState, emit_json, error_document, fail, pass_state
+from collective.cli.failure import error_document, fail
+from collective.cli.options import CliState, json_command
+from collective.cli.output import emit_json, show
 from collective.compiler import check_artifacts_current, compile_project
 from collective.config import load_config
 from collective.errors import CompilationError
@@ -16,7 +18,7 @@ from collective.errors import CompilationError
     is_flag=True,
     help="Only verify the artifacts match the sources and settings (no compiler needed).",
 )
-@pass_state
+@json_command
 def compile_command(state: CliState, check: bool) -> None:
     """Compile contracts/ into Hardhat-format artifacts.
 
@@ -37,37 +39,41 @@ def compile_command(state: CliState, check: bool) -> None:
             if state.as_json:  # the result, with the error object every --json error has
                 emit_json({"current": False, **error_document(exc, 1)})
             fail(exc)
-        if state.as_json:
-            emit_json({"current": True, "checked": checked})
-        elif checked:
-            click.echo("artifacts are current")
-        else:
-            click.echo("no sources folder: nothing to check")
+        show(
+            state,
+            {"current": True, "checked": checked},
+            "artifacts are current" if checked else "no sources folder: nothing to check",
+        )
         return
 
     if not state.as_json:
         click.echo("compiling...", err=True)
     result = compile_project(config)
-    if state.as_json:
-        emit_json(
-            {
-                "compiler": {
-                    "kind": result.compiler.kind,
-                    "path": str(result.compiler.path),
-                    "version": result.compiler.version,
-                },
-                "artifacts_dir": str(result.artifacts_dir),
-                "contracts": list(result.contracts),
-                "removed": list(result.removed),
-                "warnings": [str(w) for w in result.warnings],
-            }
-        )
-        return
-    for warning in result.warnings:
-        click.echo(f"{warning.severity}: {warning}", err=True)
-    click.echo(f"compiler: {result.compiler.describe()}")
-    click.echo(f"wrote {len(result.contracts)} artifacts to {result.artifacts_dir}:")
-    for name in result.contracts:
-        click.echo(f"  {name}")
-    for name in result.removed:
-        click.echo(f"  removed stale {name}")
+    data = {
+        "compiler": {
+            "kind": result.compiler.kind,
+            "path": str(result.compiler.path),
+            "version": result.compiler.version,
+        },
+        "artifacts_dir": str(result.artifacts_dir),
+        "contracts": list(result.contracts),
+        "removed": list(result.removed),
+        "warnings": [str(w) for w in result.warnings],
+    }
+
+    def warnings() -> None:
+        for warning in result.warnings:
+            click.echo(f"{warning.severity}: {warning}", err=True)
+
+    show(
+        state,
+        data,
+        warnings,
+        f"compiler: {result.compiler.describe()}",
+        f"wrote {len(result.contracts)} artifacts to {result.artifacts_dir}:",
+        *(f"  {name}" for name in result.contracts),
+        *(f"  removed stale {name}" for name in result.removed),
+    )
+
+
+__all__ = ["compile_command"]

@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
 from eth_account.signers.local import LocalAccount
 
-from collective.accounts import PRIVATE_KEY_ENV, resolve_account
-from collective.chain import Chain, connect
-from collective.cli.account_cmd import prompt_password
-from collective.cli.common import DURATION, CliState, emit_json, pass_state, watch
+from collective.accounts import PRIVATE_KEY_ENV
+from collective.chain import Chain
+from collective.cli.connect import open_chain, open_sender
+from collective.cli.options import CliState, chain_options
+from collective.cli.output import Table, View, show
+from collective.cli.params import DURATION
 from collective.config import load_config
 from collective.deploy import CONTRACTS, MODULES, Deployment, deploy_suite
 
 
 def sending_account(state: CliState, chain: Chain) -> LocalAccount:
-    """The account to send from, as the global ``--account`` names it (see
-    :func:`collective.accounts.resolve_account`); a keystore password is asked for when
-    ``COLLECTIVE_PASSWORD`` is not set. The key itself is never shown."""
-    return resolve_account(chain, state.account, prompt=prompt_password)
+    """Deprecated alias of :func:`collective.cli.connect.open_sender` (goes away in 0.3).
+
+    Args:
+        state: the command's connection options (``account`` names the sender).
+        chain: where dev accounts come from.
+
+    Returns:
+        The signer; a keystore password is asked for when COLLECTIVE_PASSWORD is not set.
+    """
+    return open_sender(state, chain)
 
 
 def _as_json(deployment: Deployment) -> dict[str, Any]:
@@ -49,57 +56,45 @@ def _as_json(deployment: Deployment) -> dict[str, Any]:
     }
 
 
-def _print_table(deployment: Deployment, chain: Chain) -> None:
+def _views(deployment: Deployment) -> list[View]:
+    """What a person reads: what was done, the contracts' table, the board, the manifest."""
     where = f"{deployment.network} (chain {deployment.chain_id})"
-    if deployment.reused:
-        click.echo(
+    members = len(deployment.board_members)
+    views: list[View] = [
+        (
             f"verified the suite on {where}: the code at every address matches the artifacts; "
             "nothing deployed"
-        )
-    else:
-        click.echo(f"deployed the suite on {where} from {deployment.deployer}")
-    rows = [("contract", "address", "transaction", "block")]
-    rows += [
-        (
-            name,
-            deployment.addresses[name],
-            deployment.tx_hashes.get(name, ""),
-            str(deployment.blocks.get(name, "")),
-        )
-        for name in CONTRACTS
+            if deployment.reused
+            else f"deployed the suite on {where} from {deployment.deployer}"
+        ),
+        Table(
+            None,
+            ["contract", "address", "transaction", "block"],
+            [
+                (
+                    name,
+                    deployment.addresses[name],
+                    deployment.tx_hashes.get(name),
+                    deployment.blocks.get(name),
+                )
+                for name in CONTRACTS
+            ],
+        ),
+        f"{', '.join(MODULES)} live at the ConsentLedger address",
+        f"oversight board: {members} member{'s' * (members != 1)}, "
+        f"threshold {deployment.threshold}",
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    for row in rows:
-        click.echo(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-            + "  "
-            + row[3]
-        )
-    click.echo(f"{', '.join(MODULES)} live at the ConsentLedger address")
-    members = len(deployment.board_members)
-    click.echo(
-        f"oversight board: {members} member{'s' * (members != 1)}, threshold {deployment.threshold}"
-    )
     if deployment.manifest_path is not None:
-        click.echo(f"manifest: {deployment.manifest_path}")
-    for note in deployment.notes:
-        click.echo(f"note: {note}", err=True)
+        views.append(f"manifest: {deployment.manifest_path}")
+
+    def notes() -> None:  # on stderr, so stdout stays what was deployed
+        for note in deployment.notes:
+            click.echo(f"note: {note}", err=True)
+
+    return [*views, notes]
 
 
 @click.command("deploy")
-@click.option(
-    "--network", "-n", metavar="NAME", help="Named network (overrides the global option)."
-)
-@click.option(
-    "--rpc", metavar="URL", help="JSON-RPC URL of any Ethereum node; overrides --network."
-)
-@click.option(
-    "--account",
-    "-a",
-    metavar="NAME|ADDRESS|INDEX",
-    help="Deployer: a dev account index, an address, or a keystore name.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.option(
     "--fresh",
     is_flag=True,
@@ -125,25 +120,17 @@ def _print_table(deployment: Deployment, chain: Chain) -> None:
     metavar="DURATION",
     help="How long a board proposal stays open (e.g. 7d, 72h); expired ones cannot execute.",
 )
-@click.option(
-    "--manifest",
-    "manifest",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PATH",
-    help="Manifest file (default: deployments/<network>.json).",
+@chain_options(
+    account=True,
+    manifest_env=False,  # deploy writes the manifest: only --manifest moves it
+    manifest_help="Manifest file to write (default: deployments/<network>.json).",
 )
-@pass_state
 def deploy_command(
     state: CliState,
-    network: str | None,
-    rpc: str | None,
-    account: str | None,
-    as_json: bool,
     fresh: bool,
     board_members: tuple[str, ...],
     threshold: int | None,
     proposal_lifetime: int,
-    manifest: Path | None,
 ) -> None:
     """Deploy the contract suite and write its manifest.
 
@@ -168,29 +155,20 @@ def deploy_command(
       collective deploy --network anvil --fresh --json
       COLLECTIVE_PASSWORD=... collective --account alice deploy --rpc http://10.0.0.5:8545
     """
-    state = CliState(
-        network=network or state.network,
-        rpc=rpc or state.rpc,
-        account=account or state.account,
-        as_json=as_json or state.as_json,
-    )
     config = load_config()
-    chain = watch(connect(state.network, state.rpc, config))  # hashes shown, Ctrl-C too
-    deployer = sending_account(state, chain)
+    chain = open_chain(state)
+    deployer = open_sender(state, chain)
     deployment = deploy_suite(
         chain,
         deployer,
         board_members=list(board_members) or None,
         threshold=threshold,
         proposal_lifetime=proposal_lifetime,
-        manifest_path=manifest,
+        manifest_path=state.manifest,
         fresh=fresh,
         config=config,
     )
-    if state.as_json:
-        emit_json(_as_json(deployment))
-    else:
-        _print_table(deployment, chain)
+    show(state, _as_json(deployment), *_views(deployment))
 
 
 __all__ = ["PRIVATE_KEY_ENV", "deploy_command", "sending_account"]

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import click
 
-from collective.cli.common import (
-    BLOCK_NUMBER,
-    DURATION,
-    CliState,
-    client_command,
-    emit_json,
-    fail,
-    make_client,
-    print_fields,
-    print_table,
-    report,
-    when,
-)
+from collective.cli.connect import open_chain, open_client
+from collective.cli.failure import fail
+from collective.cli.options import CliState, chain_options, client_command, sending_command
+from collective.cli.output import Fields, Table, View, report, show, when
+from collective.cli.params import BLOCK_NUMBER, DURATION
 from collective.client.did import GUARDIAN_VALIDITY
 
 DELEGATE_TYPES = click.Choice(["sigAuth", "veriKey"])
@@ -67,52 +59,56 @@ def resolve_command(state: CliState, did: str, block: int | None) -> None:
       collective --network anvil --json did resolve 0x90F79bf6EB2c4f870365E785982E1f101E93b906
       collective --network anvil did resolve 0x90F7...b906 --block 120
     """
-    client = make_client(state, "`collective did resolve`", read_only=True)
-    if state.as_json:
+    client = open_client(state, read_only=True)
+    if state.as_json:  # the DID resolution result, as did-resolution's JSON has it
         result = client.did.resolution(did, block=block)
-        emit_json(result)
+        show(state, result)
         failed = result["didResolutionMetadata"]
         if failed.get("error"):  # the result above is the JSON; stderr gets the one line
             fail(f"{did} does not resolve: {failed['error']}: {failed.get('message', '')}")
         return
     document = client.did.resolve(did, block=block)
     updated = document.updated
-    print_fields(
-        None,
-        [
-            ("DID", document.id),
-            ("controller", document.controller or "-"),
-            ("deactivated", "yes" if document.deactivated else "no"),
-            ("version", document.version_id if document.version_id is not None else "-"),
-            ("updated", updated.isoformat() if updated else "never changed"),
-        ],
-    )
     auth = set(document.authentication)
     assertion = set(document.assertion_methods)
-    print_table(
-        "verification methods",
-        ["id", "type", "key", "authentication", "assertion"],
-        [
-            (
-                m["id"].removeprefix(document.id),
-                m.get("type", ""),
-                m.get("blockchainAccountId") or _key(m),
-                "yes" if m["id"] in auth else "",
-                "yes" if m["id"] in assertion else "",
-            )
-            for m in document.verification_methods
-        ],
-        empty="none",
-    )
-    if document.services:
-        print_table(
-            "services",
-            ["id", "type", "endpoint"],
+    views: list[View] = [
+        Fields(
             [
-                (s["id"].removeprefix(document.id), s.get("type", ""), s.get("serviceEndpoint"))
-                for s in document.services
+                ("DID", document.id),
+                ("controller", document.controller or "-"),
+                ("deactivated", "yes" if document.deactivated else "no"),
+                ("version", document.version_id if document.version_id is not None else "-"),
+                ("updated", updated.isoformat() if updated else "never changed"),
+            ]
+        ),
+        Table(
+            "verification methods",
+            ["id", "type", "key", "authentication", "assertion"],
+            [
+                (
+                    m["id"].removeprefix(document.id),
+                    m.get("type", ""),
+                    m.get("blockchainAccountId") or _key(m),
+                    "yes" if m["id"] in auth else "",
+                    "yes" if m["id"] in assertion else "",
+                )
+                for m in document.verification_methods
             ],
+            empty="none",
+        ),
+    ]
+    if document.services:
+        views.append(
+            Table(
+                "services",
+                ["id", "type", "endpoint"],
+                [
+                    (s["id"].removeprefix(document.id), s.get("type", ""), s.get("serviceEndpoint"))
+                    for s in document.services
+                ],
+            )
         )
+    show(state, None, *views)  # not --json: that returned above
 
 
 def _key(method: dict[str, object]) -> str:
@@ -130,9 +126,8 @@ def _key(method: dict[str, object]) -> str:
     metavar="ID",
     help="The chain (default: the one --network names, else the node's).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-@click.pass_context
-def show_id_command(ctx: click.Context, value: str, chain_id: int | None, as_json: bool) -> None:
+@chain_options(manifest=False)
+def show_id_command(state: CliState, value: str, chain_id: int | None) -> None:
     """Print an address's did:ethr DID on the chosen chain (or a DID's address and chain).
 
     Needs no deployment: the chain id comes from --chain-id, the network's chainId in
@@ -156,8 +151,6 @@ def show_id_command(ctx: click.Context, value: str, chain_id: int | None, as_jso
     )
     from collective.errors import ConfigurationError
 
-    state = ctx.find_object(CliState) or CliState()
-    as_json = as_json or state.as_json
     text = value.strip()
     if text.startswith("did:"):
         parsed = parse_did(text)
@@ -180,24 +173,23 @@ def show_id_command(ctx: click.Context, value: str, chain_id: int | None, as_jso
         address = address_of(value, "address")
         chain = chain_id if chain_id is not None else _chain_id(state)
         data = {"did": format_did(address, chain), "address": address, "chain_id": chain}
-    if as_json:
-        emit_json(data)
-    elif text.startswith("did:"):
-        click.echo(f"{data['address']} on chain {data['chain_id']}")
-    else:
-        click.echo(data["did"])
+    line = (
+        f"{data['address']} on chain {data['chain_id']}" if text.startswith("did:") else data["did"]
+    )
+    show(state, data, str(line))
 
 
 def _chain_id(state: CliState) -> int:
-    from collective.chain import connect
+    """The chain id the options name: the network's chainId in hardhat.config.json, else
+    the node's (asked over the connection)."""
     from collective.config import load_config
 
-    config = load_config()
     if not state.rpc:
+        config = load_config()
         net = config.network(state.network or config.default_network)
         if net.chain_id is not None:
             return net.chain_id
-    return connect(state.network, state.rpc, config).chain_id
+    return open_chain(state).chain_id
 
 
 @did_group.command("add-delegate")
@@ -218,7 +210,7 @@ def _chain_id(state: CliState) -> int:
     help="How long the delegation lasts: seconds or 30d, 1y, ...",
 )
 @identity_option
-@client_command
+@sending_command
 def add_delegate_command(
     state: CliState, delegate: str, delegate_type: str, validity: int, identity: str | None
 ) -> None:
@@ -229,7 +221,7 @@ def add_delegate_command(
       collective --network anvil --account 3 did add-delegate 0x15d3...6A65 --validity 30d
       collective --account patient did add-delegate 0x15d3...6A65 --type sigAuth --validity 1y
     """
-    client = make_client(state, "`collective did add-delegate`")
+    client = open_client(state)
     change = client.did.add_delegate(delegate, delegate_type, validity, identity=identity)
     report(state, change, f"{change.did}: {change.change} ({delegate}, for {validity} s)")
 
@@ -245,7 +237,7 @@ def add_delegate_command(
     help="The delegation's type.",
 )
 @identity_option
-@client_command
+@sending_command
 def revoke_delegate_command(
     state: CliState, delegate: str, delegate_type: str, identity: str | None
 ) -> None:
@@ -256,7 +248,7 @@ def revoke_delegate_command(
       collective --network anvil --account 3 did revoke-delegate 0x15d3...6A65
       collective --account patient did revoke-delegate 0x15d3...6A65 --type sigAuth
     """
-    client = make_client(state, "`collective did revoke-delegate`")
+    client = open_client(state)
     change = client.did.revoke_delegate(delegate, delegate_type, identity=identity)
     report(state, change, f"{change.did}: {change.change} ({delegate})")
 
@@ -271,7 +263,7 @@ def revoke_delegate_command(
     help="How long the guardian may act: seconds or 30d, 1y, ... (default: a year).",
 )
 @identity_option
-@client_command
+@sending_command
 def add_guardian_command(
     state: CliState, guardian: str, validity: int, identity: str | None
 ) -> None:
@@ -285,7 +277,7 @@ def add_guardian_command(
       collective --network anvil --account 3 did add-guardian 0x15d3...6A65
       collective --account patient did add-guardian 0x15d3...6A65 --validity 18y
     """
-    client = make_client(state, "`collective did add-guardian`")
+    client = open_client(state)
     change = client.did.add_guardian(guardian, validity, identity=identity)
     report(state, change, f"{change.did}: guardian {guardian} may sign for it for {validity:,} s")
 
@@ -293,7 +285,7 @@ def add_guardian_command(
 @did_group.command("change-owner")
 @click.argument("new_owner", metavar="NEW_OWNER")
 @identity_option
-@client_command
+@sending_command
 def change_owner_command(state: CliState, new_owner: str, identity: str | None) -> None:
     """Hand the identity to NEW_OWNER (e.g. a new key after the old one was lost).
 
@@ -305,7 +297,7 @@ def change_owner_command(state: CliState, new_owner: str, identity: str | None) 
       collective --network anvil --account 3 did change-owner 0x9965...A4dc
       collective --account newkey did change-owner 0x9965...A4dc --identity did:ethr:0x7a69:0x90F7..
     """
-    client = make_client(state, "`collective did change-owner`")
+    client = open_client(state)
     change = client.did.change_owner(new_owner, identity=identity)
     report(state, change, f"{change.did}: {change.change} to {new_owner}")
 
@@ -313,7 +305,7 @@ def change_owner_command(state: CliState, new_owner: str, identity: str | None) 
 @did_group.command("deactivate")
 @identity_option
 @click.option("--yes", is_flag=True, help="Confirm: deactivation cannot be undone.")
-@client_command
+@sending_command
 def deactivate_command(state: CliState, identity: str | None, yes: bool) -> None:
     """Deactivate the identity for good (changeOwner to the zero address).
 
@@ -327,7 +319,7 @@ def deactivate_command(state: CliState, identity: str | None, yes: bool) -> None
     """
     if not yes:
         raise click.UsageError("deactivation cannot be undone: pass --yes to confirm")
-    client = make_client(state, "`collective did deactivate`")
+    client = open_client(state)
     change = client.did.deactivate(identity=identity)
     report(state, change, f"{change.did}: {change.change} (for good)")
 
@@ -344,7 +336,7 @@ def deactivate_command(state: CliState, identity: str | None, yes: bool) -> None
     help="How long the attribute holds.",
 )
 @identity_option
-@client_command
+@sending_command
 def set_attribute_command(
     state: CliState, name: str, value: str, validity: int, identity: str | None
 ) -> None:
@@ -359,7 +351,7 @@ def set_attribute_command(
           https://hub.example/patient-42
       collective --account patient did set-attribute did/pub/Secp256k1/veriKey/hex 0x02b9...
     """
-    client = make_client(state, "`collective did set-attribute`")
+    client = open_client(state)
     change = client.did.set_attribute(name, _value(value), validity, identity=identity)
     report(state, change, f"{change.did}: {change.change} {name} = {value}")
 
@@ -368,7 +360,7 @@ def set_attribute_command(
 @click.argument("name")
 @click.argument("value")
 @identity_option
-@client_command
+@sending_command
 def revoke_attribute_command(state: CliState, name: str, value: str, identity: str | None) -> None:
     """Revoke attribute NAME = VALUE (both as they were set).
 
@@ -377,7 +369,7 @@ def revoke_attribute_command(state: CliState, name: str, value: str, identity: s
       collective --network anvil --account 3 did revoke-attribute did/svc/HubService \\
           https://hub.example/patient-42
     """
-    client = make_client(state, "`collective did revoke-attribute`")
+    client = open_client(state)
     change = client.did.revoke_attribute(name, _value(value), identity=identity)
     report(state, change, f"{change.did}: {change.change} {name} = {value}")
 
@@ -402,11 +394,8 @@ def log_command(state: CliState, identity: str) -> None:
       collective --network anvil did log did:ethr:0x7a69:0x90F79bf6EB2c4f870365E785982E1f101E93b906
       collective --network anvil --json did log 0x90F79bf6EB2c4f870365E785982E1f101E93b906
     """
-    client = make_client(state, "`collective did log`", read_only=True)
+    client = open_client(state, read_only=True)
     events = client.did.change_log(identity)
-    if state.as_json:
-        emit_json(events)
-        return
     rows = []
     for e in events:
         if e.name == "DIDOwnerChanged":
@@ -417,11 +406,15 @@ def log_command(state: CliState, identity: str) -> None:
             what, detail = f"attribute {e.kind}", _shown(e.value)
         valid = "" if e.name == "DIDOwnerChanged" else when(e.valid_to)
         rows.append((e.block_number, what, detail, valid))
-    print_table(
-        f"registry history of {identity}",
-        ["block", "change", "value", "valid to"],
-        rows,
-        empty="no changes: the identity is its own owner",
+    show(
+        state,
+        events,
+        Table(
+            f"registry history of {identity}",
+            ["block", "change", "value", "valid to"],
+            rows,
+            empty="no changes: the identity is its own owner",
+        ),
     )
 
 

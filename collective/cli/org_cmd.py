@@ -5,15 +5,9 @@ from __future__ import annotations
 
 import click
 
-from collective.cli.common import (
-    CliState,
-    client_command,
-    emit_json,
-    make_client,
-    print_fields,
-    print_table,
-    report,
-)
+from collective.cli.connect import open_client
+from collective.cli.options import CliState, client_command, sending_command
+from collective.cli.output import Fields, Table, report, show
 
 
 @click.group("org")
@@ -32,14 +26,15 @@ def org_group() -> None:
 
 
 def _change(state: CliState, verb: str, organization: str) -> None:
-    client = make_client(state, f"`collective org {verb}`")
+    """Send ``client.orgs.<verb>(organization)`` and report it."""
+    client = open_client(state)
     change = getattr(client.orgs, verb)(organization)
     report(state, change, f"{change.action} organization {change.organization}")
 
 
 @org_group.command("admit")
 @click.argument("organization", metavar="ORG")
-@client_command
+@sending_command
 def admit_command(state: CliState, organization: str) -> None:
     """Admit ORG (an address) to the consortium; the sender must be a consortium admin.
 
@@ -53,7 +48,7 @@ def admit_command(state: CliState, organization: str) -> None:
 
 @org_group.command("suspend")
 @click.argument("organization", metavar="ORG")
-@client_command
+@sending_command
 def suspend_command(state: CliState, organization: str) -> None:
     """Suspend ORG: it can no longer publish policies or record uses (admin).
 
@@ -66,7 +61,7 @@ def suspend_command(state: CliState, organization: str) -> None:
 
 @org_group.command("reinstate")
 @click.argument("organization", metavar="ORG")
-@client_command
+@sending_command
 def reinstate_command(state: CliState, organization: str) -> None:
     """Reinstate a suspended ORG (admin).
 
@@ -79,7 +74,7 @@ def reinstate_command(state: CliState, organization: str) -> None:
 
 @org_group.command("remove")
 @click.argument("organization", metavar="ORG")
-@client_command
+@sending_command
 def remove_command(state: CliState, organization: str) -> None:
     """Remove ORG from the consortium (admin).
 
@@ -100,16 +95,17 @@ def list_command(state: CliState) -> None:
       collective --network anvil org list
       collective --network anvil --json org list
     """
-    client = make_client(state, "`collective org list`", read_only=True)
+    client = open_client(state, read_only=True)
     organizations = client.orgs.list()
-    if state.as_json:
-        emit_json(organizations)
-        return
-    print_table(
-        "organizations",
-        ["address", "status", "policy version"],
-        [(o.address, o.status, o.policy_version or "-") for o in organizations],
-        empty="none admitted yet (admit one with `collective org admit`)",
+    show(
+        state,
+        organizations,
+        Table(
+            "organizations",
+            ["address", "status", "policy version"],
+            [(o.address, o.status, o.policy_version or "-") for o in organizations],
+            empty="none admitted yet (admit one with `collective org admit`)",
+        ),
     )
 
 
@@ -124,21 +120,17 @@ def show_command(state: CliState, organization: str) -> None:
       collective --network anvil org show 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
       collective --network anvil --json org show 0x7099...79C8
     """
-    client = make_client(state, "`collective org show`", read_only=True)
+    client = open_client(state, read_only=True)
     profile = client.orgs.profile(organization)
     admin = client.orgs.is_admin(profile.address)
     policy = client.policies.current(profile.address) if profile.policy_version else None
-    if state.as_json:
-        emit_json(
-            {
-                "address": profile.address,
-                "status": profile.status,
-                "policy_version": profile.policy_version,
-                "admin": admin,
-                "policy": policy,
-            }
-        )
-        return
+    data = {
+        "address": profile.address,
+        "status": profile.status,
+        "policy_version": profile.policy_version,
+        "admin": admin,
+        "policy": policy,
+    }
     fields: list[tuple[str, object]] = [
         ("organization", profile.address),
         ("status", profile.status if profile.status != "unknown" else "not admitted"),
@@ -151,7 +143,7 @@ def show_command(state: CliState, organization: str) -> None:
             ("policy hash", policy.content_hash),
             ("purposes", ", ".join(policy.purposes)),
         ]
-    print_fields(None, fields)
+    show(state, data, Fields(fields))
 
 
 __all__ = ["org_group"]

@@ -6,17 +6,15 @@ from pathlib import Path
 
 import click
 
-from collective.cli.common import (
-    POLICY_VERSION,
+from collective.cli.connect import open_client
+from collective.cli.options import (
     CliState,
     client_command,
     custom_term_option,
-    emit_json,
-    make_client,
-    print_fields,
-    print_table,
-    report,
+    sending_command,
 )
+from collective.cli.output import Fields, Table, report, show
+from collective.cli.params import POLICY_VERSION
 from collective.client.policies import Policy
 
 
@@ -50,10 +48,7 @@ def _fields(policy: Policy) -> list[tuple[str, object]]:
 
 
 def _show(state: CliState, policy: Policy) -> None:
-    if state.as_json:
-        emit_json(policy)
-    else:
-        print_fields(None, _fields(policy))
+    show(state, policy, Fields(_fields(policy)))
 
 
 @policy_group.command("publish")
@@ -69,7 +64,7 @@ def _show(state: CliState, policy: Policy) -> None:
     help="A purpose the policy covers: a DPV term or a 0x code (repeatable).",
 )
 @custom_term_option
-@client_command
+@sending_command
 def publish_command(
     state: CliState, document: Path, uri: str, purposes: tuple[str, ...], custom_term: bool
 ) -> None:
@@ -86,7 +81,7 @@ def publish_command(
       collective --json --account lab policy publish v2.md --uri https://lab.example/v2 \\
           -p dpv:Marketing
     """
-    client = make_client(state, "`collective policy publish`", custom_terms=custom_term)
+    client = open_client(state, custom_terms=custom_term)
     published = client.policies.publish(document, uri, list(purposes))
     policy = published.policy
     report(
@@ -108,7 +103,7 @@ def current_command(state: CliState, organization: str) -> None:
       collective --network anvil policy current 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
       collective --network anvil --json policy current 0x7099...79C8
     """
-    client = make_client(state, "`collective policy current`", read_only=True)
+    client = open_client(state, read_only=True)
     _show(state, client.policies.current(organization))
 
 
@@ -123,19 +118,20 @@ def history_command(state: CliState, organization: str) -> None:
       collective --network anvil policy history 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
       collective --network anvil --json policy history 0x7099...79C8
     """
-    client = make_client(state, "`collective policy history`", read_only=True)
+    client = open_client(state, read_only=True)
     policies = client.policies.history(organization)
-    if state.as_json:
-        emit_json(policies)
-        return
-    print_table(
-        f"policies of {organization}",
-        ["version", "URI", "content hash", "purposes", "block"],
-        [
-            (p.version, p.uri, p.content_hash, ", ".join(p.purposes), p.block_number)
-            for p in policies
-        ],
-        empty="no policy published yet",
+    show(
+        state,
+        policies,
+        Table(
+            f"policies of {organization}",
+            ["version", "URI", "content hash", "purposes", "block"],
+            [
+                (p.version, p.uri, p.content_hash, ", ".join(p.purposes), p.block_number)
+                for p in policies
+            ],
+            empty="no policy published yet",
+        ),
     )
 
 
@@ -151,7 +147,7 @@ def show_command(state: CliState, organization: str, version: int) -> None:
       collective --network anvil policy show 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 1
       collective --network anvil --json policy show 0x7099...79C8 2
     """
-    client = make_client(state, "`collective policy show`", read_only=True)
+    client = open_client(state, read_only=True)
     _show(state, client.policies.get(organization, version))
 
 

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import click
 
-from collective.cli.common import (
+from collective.cli.connect import open_client
+from collective.cli.options import (
     CliState,
     category_option,
     client_command,
     custom_term_option,
-    emit_json,
-    make_client,
-    print_table,
     purpose_option,
-    report,
-    when,
+    sending_command,
 )
+from collective.cli.output import Table, report, show, when
 
 
 @click.group("use")
@@ -47,7 +45,7 @@ def use_group() -> None:
     "or a 0x 32-byte reference.",
 )
 @custom_term_option
-@client_command
+@sending_command
 def record_command(
     state: CliState, identity: str, purpose: str, category: str, data: str, custom_term: bool
 ) -> None:
@@ -63,7 +61,7 @@ def record_command(
       collective --json --account lab use record 0x90F7...b906 -p dpv:ResearchAndDevelopment \\
           -c dpv-pd:Genetic --ref 0x5f1e...99ab
     """
-    client = make_client(state, "`collective use record`", custom_terms=custom_term)
+    client = open_client(state, custom_terms=custom_term)
     recorded = client.usage.record(identity, purpose, category, data)
     lines = [
         f"recorded use by {r.organization} of {r.identity}'s {r.category} for {r.purpose} "
@@ -88,33 +86,43 @@ def history_command(state: CliState, subject: str | None, organization: str | No
       collective --network anvil use history --org 0x7099...79C8
       collective --network anvil --json use history --subject 0x90F7...b906 --org 0x7099...79C8
     """
-    client = make_client(state, "`collective use history`", read_only=True)
+    client = open_client(state, read_only=True)
     records = client.usage.history(identity=subject, organization=organization)
-    if state.as_json:
-        emit_json(records)
-        return
     title = "data uses"
     if subject is not None:
         title += f" of {subject}"
     if organization is not None:
         title += f" by {organization}"
-    print_table(
-        title,
-        ["time", "identity", "organization", "purpose", "category", "policy", "data ref", "tx:log"],
-        [
-            (
-                when(r.timestamp),
-                r.identity,
-                r.organization,
-                r.purpose,
-                r.category,
-                f"v{r.policy_version}",
-                r.data_ref,
-                f"{r.where.tx_hash}:{r.where.log_index}",
-            )
-            for r in records
-        ],
-        empty="no uses recorded",
+    show(
+        state,
+        records,
+        Table(
+            title,
+            [
+                "time",
+                "identity",
+                "organization",
+                "purpose",
+                "category",
+                "policy",
+                "data ref",
+                "tx:log",
+            ],
+            [
+                (
+                    when(r.timestamp),
+                    r.identity,
+                    r.organization,
+                    r.purpose,
+                    r.category,
+                    f"v{r.policy_version}",
+                    r.data_ref,
+                    f"{r.where.tx_hash}:{r.where.log_index}",
+                )
+                for r in records
+            ],
+            empty="no uses recorded",
+        ),
     )
 
 
