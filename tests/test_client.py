@@ -14,6 +14,8 @@ from collective.errors import (
     ConfigurationError,
     ConsentError,
     ConsentMissingError,
+    InvalidInputError,
+    NotFoundError,
     NotPermittedError,
     OrganizationSuspendedError,
     SignatureError,
@@ -87,7 +89,7 @@ def test_policy_publish_from_file_and_bad_path(actors: dict[str, Collective], tm
     doc.write_text("# Policy\n")
     published = actors["lab"].policies.publish(doc, "https://lab.example/v2", [RESEARCH])
     assert published.policy.version == 2
-    with pytest.raises(ConfigurationError, match="cannot read the policy document"):
+    with pytest.raises(InvalidInputError, match="cannot read the policy document"):
         actors["lab"].policies.publish(tmp_path / "missing.md", "u", [RESEARCH])
 
 
@@ -162,7 +164,7 @@ def test_batch_grant_and_batch_use(actors: dict[str, Collective]) -> None:
 def test_grant_before_any_policy_is_a_clear_error(admin: Collective) -> None:
     org = admin.chain.dev_accounts[1].address
     admin.orgs.admit(org)
-    with pytest.raises(ConfigurationError, match="has not published a policy"):
+    with pytest.raises(NotFoundError, match="has not published a policy"):
         admin.as_account(admin.chain.dev_accounts[3]).consent.grant(org, RESEARCH, HEALTH)
 
 
@@ -200,12 +202,12 @@ def test_signed_requests_from_another_chain_are_refused_before_sending(
     elsewhere = sign(
         patient.account, signed.request, chain_id=1, verifying_contract=lab.session.ledger.address
     )  # type: ignore[arg-type]
-    with pytest.raises(ConfigurationError, match="signed for chain 1"):
+    with pytest.raises(InvalidInputError, match="signed for chain 1"):
         lab.signing.relay(SignedRequest.from_json(elsewhere.to_json()))
     other = sign(
         patient.account, signed.request, chain_id=signed.chain_id, verifying_contract=lab.address
     )  # type: ignore[arg-type]
-    with pytest.raises(ConfigurationError, match="signed for ledger"):
+    with pytest.raises(InvalidInputError, match="signed for ledger"):
         lab.signing.relay(other)
 
 
@@ -280,7 +282,7 @@ def test_oversight_flags_a_recorded_use(actors: dict[str, Collective]) -> None:
     (flag,) = admin.oversight.flags()
     assert flag.use_ref == "0x" + use_ref(use.where.tx_hash, use.where.log_index).hex()
     assert flag.reason == "unusual" and flag.organization == lab.address
-    with pytest.raises(ConfigurationError, match="longer than 32 bytes"):
+    with pytest.raises(InvalidInputError, match="longer than 32 bytes"):
         m1.oversight.suspend(lab.address, "x" * 40)
 
 
@@ -292,7 +294,7 @@ def test_read_only_client_says_how_to_send(chain: Chain, suite: Deployment) -> N
 
 
 def test_bad_addresses_are_named(admin: Collective) -> None:
-    with pytest.raises(ConfigurationError, match="organization 'nope' is not an address"):
+    with pytest.raises(InvalidInputError, match="organization 'nope' is not an address"):
         admin.orgs.admit("nope")
 
 
@@ -323,7 +325,7 @@ def test_relay_grant_refuses_a_withdrawal_and_uses_are_found_by_transaction(
     patient, lab = actors["patient"], actors["lab"]
     lab.signing.relay_grant(patient.signing.sign_grant(lab.address, RESEARCH, HEALTH))
     withdrawal = patient.signing.sign_withdrawal(lab.address, RESEARCH, HEALTH)
-    with pytest.raises(ConfigurationError, match="expected a signed grant"):
+    with pytest.raises(InvalidInputError, match="expected a signed grant"):
         lab.signing.relay_grant(withdrawal)
     patient.consent.grant(lab.address, RESEARCH, GENETIC)
     used = lab.usage.record(patient.address, RESEARCH, GENETIC, "x")

@@ -18,7 +18,7 @@ from typing import Any
 
 from collective.audit.model import ConsentEvent, Report
 from collective.chain.jsonints import jsonable
-from collective.errors import ConfigurationError
+from collective.errors import InvalidInputError
 
 FORMATS = ("table", "csv", "json", "html")
 NO_EXPIRY = 2**64 - 1
@@ -307,7 +307,7 @@ def render(report: Report, fmt: str) -> str:
         from collective.audit.html import to_html
 
         return to_html(report)
-    raise ConfigurationError(f"unknown report format {fmt!r}", hint=f"choose {', '.join(FORMATS)}")
+    raise InvalidInputError(f"unknown report format {fmt!r}", hint=f"choose {', '.join(FORMATS)}")
 
 
 __all__ = ["FORMATS", "csv_rows", "render", "report_tables", "text_table", "to_jsonable", "when"]

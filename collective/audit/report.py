@@ -23,7 +23,7 @@ from collective.chain.addresses import parse_address
 from collective.chain.codec import checksum
 from collective.client.records import ConsentEvent, Flag, expiry_or_none
 from collective.did import DidNetworks, network_id, parse_did
-from collective.errors import ConfigurationError
+from collective.errors import InvalidInputError
 from collective.types import Address, LogPosition, TxHash
 from collective.vocab import name_of
 
@@ -303,7 +303,7 @@ def report(
     everything in the index. A DID of another network than the index's chain is refused
     (ConfigurationError)."""
     if subject is not None and organization is not None:
-        raise ConfigurationError("a report is about a subject or an organization, not both")
+        raise InvalidInputError("a report is about a subject or an organization, not both")
     index = db if isinstance(db, AuditIndex) else open_index(db)
     try:
         if subject is not None:

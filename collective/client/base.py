@@ -33,7 +33,7 @@ from collective.chain.codec import Codec, DecodedLog, checksum
 from collective.client.records import LogRef, TxResult, log_position, tx_fields
 from collective.deploy import LEDGER, Deployment
 from collective.did import DidNetworks, network_id, parse_did
-from collective.errors import ConfigurationError
+from collective.errors import ConfigurationError, InvalidInputError, NotFoundError
 from collective.types import Address
 from collective.vocab import TermKind
 from collective.vocab import term_code as vocab_term_code
@@ -229,11 +229,17 @@ def address_of(value: str | LocalAccount, what: str, session: Session | None = N
 
 @lru_cache(maxsize=65536)
 def _address_of(value: str, what: str) -> tuple[str, str | None]:
-    """(checksummed address, the DID's network part or None)."""
+    """(checksummed address, the DID's network part or None); InvalidInputError when
+    ``value`` is neither an address nor a did:ethr DID."""
     text = value.strip()
-    if text.startswith("did:"):
-        return parse_did(text).address, network_id(text)
-    return parse_address(text, what), None
+    try:
+        if text.startswith("did:"):
+            return parse_did(text).address, network_id(text)
+        return parse_address(text, what), None
+    except InvalidInputError:
+        raise
+    except ConfigurationError as exc:  # the parsers' 0.1 class for a malformed value
+        raise InvalidInputError(exc.message, hint=exc.hint) from None
 
 
 def term_code(value: str | bytes, kind: TermKind, session: Session | None = None) -> bytes:
@@ -280,7 +286,7 @@ def hex32(value: bytes) -> str:
 
 def first(results: Sequence[Any], what: str) -> Any:
     if not results:
-        raise ConfigurationError(f"the transaction emitted no {what} event")
+        raise NotFoundError(f"the transaction emitted no {what} event")
     return results[0]
 
 

@@ -27,7 +27,7 @@ from collective.client.records import (
     tx_fields,
 )
 from collective.consent_state import read_status
-from collective.errors import ConfigurationError
+from collective.errors import InvalidInputError, NotFoundError
 from collective.signing import NO_EXPIRY
 from collective.types import Address, ConsentId, TxHash
 from collective.vocab import name_of
@@ -171,7 +171,7 @@ class ConsentClient:
     ) -> BatchResult:
         """Grant many consents of one identity in one transaction (all or nothing)."""
         if not items:
-            raise ConfigurationError("a batch grant needs at least one item")
+            raise InvalidInputError("a batch grant needs at least one item")
         rows = []
         for item in items:
             org = self._s.address(item.organization, "organization")
@@ -192,7 +192,7 @@ class ConsentClient:
     ) -> BatchResult:
         """Withdraw many consents (organization, purpose, category) of one identity at once."""
         if not items:
-            raise ConfigurationError("a batch withdrawal needs at least one item")
+            raise InvalidInputError("a batch withdrawal needs at least one item")
         rows = [
             (
                 self._s.address(o, "organization"),
@@ -347,7 +347,7 @@ class ConsentClient:
             return given
         version = int(self._s.call(self._s.ledger.functions.currentPolicyVersion(organization)))
         if version == 0:
-            raise ConfigurationError(
+            raise NotFoundError(
                 f"organization {organization} has not published a policy, so nothing can be "
                 "consented to yet",
                 hint="the organization must publish one first (`collective policy publish`)",

@@ -18,7 +18,7 @@ from web3.types import TxReceipt
 from collective.client.base import Session
 from collective.client.consent import Who
 from collective.client.records import Flag, TxResult, log_position, tx_fields
-from collective.errors import ConfigurationError
+from collective.errors import InvalidInputError
 from collective.types import TxHash
 
 
@@ -67,7 +67,7 @@ def use_ref(tx_hash: str, log_index: int) -> bytes:
 def reason_bytes(reason: str) -> bytes:
     raw = reason.encode()
     if len(raw) > 32:
-        raise ConfigurationError(
+        raise InvalidInputError(
             f"the reason {reason!r} is longer than 32 bytes",
             hint="use a short code such as 'GDPR-Art5-breach' and keep the details off chain",
         )

@@ -22,7 +22,7 @@ from collective.client.base import (
     hex32,
     tx_fields,
 )
-from collective.errors import ConfigurationError
+from collective.errors import InvalidInputError, NotFoundError
 from collective.vocab import name_of
 
 
@@ -70,7 +70,7 @@ class Policies:
         """
         content = _read(document)
         if not purposes:
-            raise ConfigurationError(
+            raise InvalidInputError(
                 "a policy must cover at least one purpose", hint="e.g. dpv:ResearchAndDevelopment"
             )
         codes = [self._s.term(purpose, "purpose") for purpose in purposes]
@@ -89,7 +89,7 @@ class Policies:
         address = self._s.address(organization, "organization")
         version = self.current_version(address)
         if version == 0:
-            raise ConfigurationError(
+            raise NotFoundError(
                 f"organization {address} has not published a policy",
                 hint="publish one with `collective policy publish`",
             )
@@ -100,7 +100,7 @@ class Policies:
         address = self._s.address(organization, "organization")
         found = self._events(address, version)
         if not found:
-            raise ConfigurationError(f"organization {address} has no policy version {version}")
+            raise NotFoundError(f"organization {address} has no policy version {version}")
         return found[-1]
 
     def history(self, organization: str | LocalAccount) -> list[Policy]:
@@ -141,7 +141,7 @@ def _read(document: bytes | str | Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise ConfigurationError(
+        raise InvalidInputError(
             f"cannot read the policy document {path}: {exc.strerror or exc}"
         ) from None
 

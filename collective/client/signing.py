@@ -31,7 +31,7 @@ from collective.client.consent import (
     _expiry,
     consent_key,
 )
-from collective.errors import ConfigurationError
+from collective.errors import InvalidInputError
 from collective.signing import GrantRequest, SignedRequest, WithdrawalRequest, sign
 
 DEFAULT_DEADLINE = 3600  # seconds a signature stays relayable
@@ -143,7 +143,7 @@ class SigningClient:
     @staticmethod
     def _expect(signed: SignedRequest, kind: str) -> SignedRequest:
         if signed.kind != kind:
-            raise ConfigurationError(f"expected a signed {kind}, got a signed {signed.kind}")
+            raise InvalidInputError(f"expected a signed {kind}, got a signed {signed.kind}")
         return signed
 
     def relay_batch(self, signed: Sequence[SignedRequest]) -> BatchResult:
@@ -153,10 +153,10 @@ class SigningClient:
         skipped and listed in the result's ``skipped``; the others apply. Raises
         ConfigurationError for an empty or mixed batch or one signed for another ledger."""
         if not signed:
-            raise ConfigurationError("nothing to relay")
+            raise InvalidInputError("nothing to relay")
         kinds = {s.kind for s in signed}
         if len(kinds) != 1:
-            raise ConfigurationError("a relayed batch holds only grants or only withdrawals")
+            raise InvalidInputError("a relayed batch holds only grants or only withdrawals")
         for item in signed:
             self._check(item)
         items = [s.batch_item() for s in signed]
@@ -176,14 +176,14 @@ class SigningClient:
 
     def _check(self, signed: SignedRequest) -> None:
         if signed.chain_id != self._s.chain.chain_id:
-            raise ConfigurationError(
+            raise InvalidInputError(
                 f"the request was signed for chain {signed.chain_id}, but this is chain "
                 f"{self._s.chain.chain_id}",
                 hint="ask the subject to sign it again for this network",
             )
         ledger = self._s.ledger.address
         if signed.verifying_contract.lower() != ledger.lower():
-            raise ConfigurationError(
+            raise InvalidInputError(
                 f"the request was signed for ledger {signed.verifying_contract}, not {ledger}",
                 hint="ask the subject to sign it again for this deployment",
             )

@@ -17,7 +17,7 @@ from collective.chain.codec import DecodedLog
 from collective.client.base import Session, data_ref, hex32
 from collective.client.consent import Term, Who
 from collective.client.records import TxResult, log_position, tx_fields
-from collective.errors import ConfigurationError
+from collective.errors import InvalidInputError
 from collective.types import Address, LogPosition, TxHash
 from collective.vocab import name_of
 
@@ -79,7 +79,7 @@ class UsageClient:
     def record_batch(self, items: Sequence[UseItem]) -> UseRecorded:
         """Record many uses in one transaction; all or nothing."""
         if not items:
-            raise ConfigurationError("a batch of uses needs at least one item")
+            raise InvalidInputError("a batch of uses needs at least one item")
         rows = [
             (
                 self._s.address(i.identity, "identity"),
