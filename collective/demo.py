@@ -87,6 +87,7 @@ def run_demo(
     manifest: Path | None = None,
     config: ProjectConfig | None = None,
     on_step: Listener | None = None,
+    chain: Chain | None = None,
 ) -> DemoReport:
     """Play the story on ``network`` or the node at ``rpc`` (default: a fresh embedded chain).
 
@@ -94,10 +95,28 @@ def run_demo(
     and the suite is deployed fresh; the demo needs ten dev accounts. If the network has a
     deployment of its own (``manifest``, default ``deployments/<network>.json``) whose
     AccountRules permissions the node, the demo's transacting accounts are admitted there first.
+
+    Args:
+        network: a network name of hardhat.config.json (default: its defaultNetwork).
+        rpc: a JSON-RPC URL of a dev node; wins over ``network``.
+        manifest: the network's own deployment manifest (read only, never written).
+        config: the project configuration (default: loaded from hardhat.config.json).
+        on_step: called with each :class:`Step` as soon as it happened.
+        chain: a connection already open (then ``network`` and ``rpc`` are not used).
+
+    Returns:
+        The :class:`DemoReport`: the steps, the patient's history, the transaction count
+        and the time taken (seconds).
+
+    Raises:
+        ConfigurationError: the chain has fewer than ten well-known dev accounts.
+        ChainError: the node cannot be reached.
+        CollectiveError: a step the story expects to succeed failed (or a use the ledger
+            must refuse was accepted).
     """
     started = time.perf_counter()
     config = config or load_config()
-    chain = connect(network, rpc, config)
+    chain = chain or connect(network, rpc, config)
     if len(chain.dev_accounts) < 10:
         raise ConfigurationError(
             f"the demo needs ten well-known dev accounts, and {chain.where} has none",
@@ -145,7 +164,7 @@ class _Story:
         return self.admin.as_account(self.accounts[who])
 
     def play(self) -> DemoReport:
-        self.first_block = self.chain.w3.eth.block_number
+        self.first_block = self.chain.block_number()
         self.setup()
         self.policies()
         self.patient_consents()
@@ -386,7 +405,7 @@ class _Story:
         times: dict[int, str] = {}
         for row in rows:
             if row["block"] not in times:
-                stamp = int(self.chain.w3.eth.get_block(row["block"])["timestamp"])
+                stamp = int(self.chain.get_block(row["block"])["timestamp"])
                 times[row["block"]] = datetime.fromtimestamp(stamp, UTC).strftime(
                     "%Y-%m-%d %H:%M:%S"
                 )
@@ -394,10 +413,9 @@ class _Story:
         self.report.history = rows
 
     def _count_transactions(self) -> int:
-        w3 = self.chain.w3
-        latest = w3.eth.block_number
+        latest = self.chain.block_number()
         return sum(
-            len(w3.eth.get_block(n)["transactions"])
+            len(self.chain.get_block(n)["transactions"])
             for n in range(self.first_block + 1, latest + 1)
         )
 

@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from collective.cli.common import CliState, console, emit_json, pass_state, print_table, to_jsonable
+from collective.cli.connect import open_chain
+from collective.cli.options import CliState, chain_options
+from collective.cli.output import Table, console, show
 
 HISTORY_COLUMNS = ("time", "block", "what", "organization", "purpose", "category", "by", "data")
 
 
 @click.command("demo")
-@click.option(
-    "--network", "-n", metavar="NAME", help="Named network (default: the embedded chain)."
+@chain_options(
+    manifest_env=False,  # the demo's own suite is always fresh; this one is only read
+    manifest_help="The network's own deployment (default deployments/<network>.json): on a "
+    "node permissioned by its AccountRules, the demo's accounts are admitted there first.",
 )
-@click.option(
-    "--rpc", metavar="URL", help="A dev node's JSON-RPC URL (anvil, collective node --dev)."
-)
-@click.option(
-    "--manifest",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PATH",
-    help="The network's own deployment (default deployments/<network>.json): on a node "
-    "permissioned by its AccountRules, the demo's accounts are admitted there first.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@pass_state
-def demo_command(
-    state: CliState, network: str | None, rpc: str | None, manifest: Path | None, as_json: bool
-) -> None:
+def demo_command(state: CliState) -> None:
     """Play the whole consent story and print what happened.
 
     \b
@@ -56,33 +44,31 @@ def demo_command(
     """
     from collective.demo import Step, run_demo
 
-    as_json = as_json or state.as_json
     out = console()
 
-    def show(step: Step) -> None:
-        if as_json:
-            return
+    def told(step: Step) -> None:
         marker = "[bold red]✗[/]" if step.refused else "[bold green]✓[/]"
         out.print(f"\n{marker} [bold]{step.title}[/]")
         for line in step.lines:
             out.print(f"    {line}", markup=False)
 
     report = run_demo(
-        network or state.network,
-        rpc=rpc or state.rpc,
-        manifest=manifest,
-        on_step=None if as_json else show,
+        chain=open_chain(state),
+        manifest=state.manifest,
+        on_step=None if state.as_json else told,
     )
-    if as_json:
-        emit_json(to_jsonable(report))
-        return
-    out.print()
-    print_table(
-        "The patient's data-use history (from the chain's events)",
-        HISTORY_COLUMNS,
-        [[row[column] for column in HISTORY_COLUMNS] for row in report.history],
-    )
-    out.print(
+    show(
+        state,
+        report,
+        "",
+        Table(
+            "The patient's data-use history (from the chain's events)",
+            HISTORY_COLUMNS,
+            [[row[column] for column in HISTORY_COLUMNS] for row in report.history],
+        ),
         f"\n{report.transactions} transactions on {report.network} (chain {report.chain_id}) "
-        f"in {report.seconds:.1f} s."
+        f"in {report.seconds:.1f} s.",
     )
+
+
+__all__ = ["demo_command"]
