@@ -17,33 +17,46 @@ ZERO_HASH = "0x" + "00" * 32
 EMPTY_UNCLES_HASH = "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347"
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps with options
+# builds an encoder per call
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    """``value`` as compact JSON text (no spaces), as ``json.dumps(value, separators=(",",
+    ":"))``. Raises TypeError for a value JSON cannot hold."""
+    return _ENCODER.encode(value)
 
 
 def hexint(value: int) -> str:
+    """A JSON-RPC quantity: ``value`` as 0x-hex without leading zeros (``0x0`` for zero)."""
     return hex(value)
 
 
 def hexbytes(value: bytes) -> str:
+    """JSON-RPC data: ``value`` as 0x-hex, two digits a byte."""
     return "0x" + value.hex()
 
 
 def address(value: bytes | None) -> str | None:
+    """A 20-byte address as lower-case 0x-hex; None for none (empty ``to`` of a create)."""
     return None if not value else "0x" + bytes(value).hex()
 
 
 def topic(value: int | bytes) -> bytes:
+    """A log topic as 32 bytes (py-evm hands them as ints or bytes)."""
     return value.to_bytes(32, "big") if isinstance(value, int) else bytes(value)
 
 
 def effective_gas_price(tx: SignedTransactionAPI, base_fee: int) -> int:
+    """The wei per gas ``tx`` pays in a block of ``base_fee`` (EIP-1559: the legacy and
+    access-list price, else min(max fee, base fee + tip))."""
     if tx.type_id is None or tx.type_id == 1:
         return int(tx.gas_price)
     return min(int(tx.max_fee_per_gas), base_fee + int(tx.max_priority_fee_per_gas))
 
 
 def created_address(tx: SignedTransactionAPI) -> bytes | None:
+    """The address a contract-creating ``tx`` creates (sender and nonce); None for a call."""
     if tx.to:
         return None
     return bytes(generate_contract_address(tx.sender, tx.nonce))
@@ -127,6 +140,7 @@ def log_entry(
     tx_index: int,
     log_index: int,
 ) -> dict[str, Any]:
+    """A log object (``eth_getLogs``, a receipt's ``logs``), with ``blockTimestamp``."""
     return {
         "address": address(log_address),
         "topics": [hexbytes(t) for t in topics],

@@ -9,7 +9,7 @@ module per namespace, declared parameters, and a dispatcher.
   :mod:`~collective.node.rpc.objects`): the parameter types, validated as geth validates them.
 - handlers, one module per namespace: :mod:`~collective.node.rpc.web3_net`,
   :mod:`~collective.node.rpc.eth_info`, :mod:`~collective.node.rpc.eth_state`,
-  :mod:`~collective.node.rpc.eth_call`, :mod:`~collective.node.rpc.eth_blocks`,
+  :mod:`~collective.node.rpc.eth_calls`, :mod:`~collective.node.rpc.eth_blocks`,
   :mod:`~collective.node.rpc.eth_transactions`, :mod:`~collective.node.rpc.eth_logs`,
   :mod:`~collective.node.rpc.debug`, :mod:`~collective.node.rpc.dev`; what they share in
   :mod:`~collective.node.rpc.context`.
@@ -32,7 +32,7 @@ from collective.node.rpc.eth_blocks import (
     eth_get_uncle_count_by_hash,
     eth_get_uncle_count_by_number,
 )
-from collective.node.rpc.eth_call import eth_call, eth_create_access_list, eth_estimate_gas
+from collective.node.rpc.eth_calls import eth_call, eth_create_access_list, eth_estimate_gas
 from collective.node.rpc.eth_info import (
     eth_accounts,
     eth_block_number,

@@ -17,7 +17,7 @@ from collective.node.errors import TX_REJECTED, RpcError, rejected
 from collective.node.evm import base_fee
 from collective.node.render import hexbytes
 from collective.node.rpc.context import PRIORITY_FEE, Raw, block_number_of
-from collective.node.rpc.eth_call import check_chain_id, run_call
+from collective.node.rpc.eth_calls import check_chain_id, run_call
 from collective.node.rpc.objects import PENDING, BlockRef, CallArgs
 from collective.node.rpc.scalars import ParamError
 from collective.node.senders import MIN_BATCH, Recovered

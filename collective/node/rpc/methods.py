@@ -7,7 +7,7 @@ The dispatcher (:mod:`collective.node.rpc.dispatch`) looks a request's method up
 in geth's words) and calls the handler with the node and the parsed values. Handlers live one
 module per namespace: :mod:`~collective.node.rpc.web3_net`,
 :mod:`~collective.node.rpc.eth_info`, :mod:`~collective.node.rpc.eth_state`,
-:mod:`~collective.node.rpc.eth_call`, :mod:`~collective.node.rpc.eth_blocks`,
+:mod:`~collective.node.rpc.eth_calls`, :mod:`~collective.node.rpc.eth_blocks`,
 :mod:`~collective.node.rpc.eth_transactions`, :mod:`~collective.node.rpc.eth_logs`,
 :mod:`~collective.node.rpc.debug`, :mod:`~collective.node.rpc.dev`.
 """
@@ -29,7 +29,7 @@ from collective.node.rpc.eth_blocks import (
     eth_get_uncle_count_by_hash,
     eth_get_uncle_count_by_number,
 )
-from collective.node.rpc.eth_call import eth_call, eth_create_access_list, eth_estimate_gas
+from collective.node.rpc.eth_calls import eth_call, eth_create_access_list, eth_estimate_gas
 from collective.node.rpc.eth_info import (
     eth_accounts,
     eth_block_number,
