@@ -30,6 +30,7 @@ from collective.client.signing import SigningClient
 from collective.client.usage import UsageClient
 from collective.config import ProjectConfig, load_config
 from collective.deploy import Deployment, deploy_suite, load_deployment
+from collective.types import Address
 
 
 class Collective:
@@ -43,9 +44,16 @@ class Collective:
         *,
         custom_terms: bool = False,
     ) -> None:
-        """``custom_terms``: take purposes and categories outside the DPV vocabulary of
-        :mod:`collective.vocab` (by default such a name is refused with a "did you mean", as a
-        misspelled term would otherwise go on chain as a new code)."""
+        """A client of ``deployment`` on ``chain``, acting as ``account``.
+
+        Args:
+            chain: the connection.
+            deployment: the suite's deployment (bound to ``chain`` if it is not).
+            account: the sending account (None: read-only; writes raise ConfigurationError).
+            custom_terms: take purposes and categories outside the DPV vocabulary of
+                :mod:`collective.vocab` (by default such a name is refused with a "did you
+                mean", as a misspelled term would otherwise go on chain as a new code).
+        """
         self.chain = chain
         self.deployment = deployment.bind(chain) if deployment.chain is not chain else deployment
         self.session = session = Session(chain, self.deployment, account, custom_terms)
@@ -82,6 +90,14 @@ class Collective:
         default: the network's manifest ``deployments/<network>.json``. On the embedded chain,
         which is new in every process, the suite is deployed fresh. ``custom_terms``: take
         purposes and categories outside the DPV vocabulary (see :meth:`__init__`).
+
+        Returns:
+            The connected :class:`Collective`.
+
+        Raises:
+            ConfigurationError: an unknown network, a bad configuration or manifest, a
+                keystore that cannot be opened.
+            ChainError: the node could not be reached, or the manifest's code is not on it.
         """
         from collective.accounts import resolve_account
 
@@ -101,14 +117,27 @@ class Collective:
 
     @property
     def account(self) -> LocalAccount | None:
+        """The sending account (None for a read-only client)."""
         return self.session.account
 
     @property
-    def address(self) -> str:
-        return self.session.sender.address
+    def address(self) -> Address:
+        """The sending account's address.
+
+        Raises:
+            ConfigurationError: a read-only client.
+        """
+        return Address(self.session.sender.address)
 
     def as_account(self, account: LocalAccount) -> Collective:
-        """The same chain and deployment, acting as ``account`` (contracts are shared)."""
+        """The same chain and deployment, acting as ``account`` (contracts are shared).
+
+        Args:
+            account: the account to send from.
+
+        Returns:
+            A new :class:`Collective`.
+        """
         twin = Collective(
             self.chain, self.deployment, account, custom_terms=self.session.custom_terms
         )

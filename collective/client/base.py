@@ -52,7 +52,14 @@ def _deployed_name(name: str) -> str:
 
 @dataclass
 class Session:
-    """One chain, one deployment, one sender; shared by the sub-clients of a facade."""
+    """One chain, one deployment, one sender; shared by the sub-clients of a facade.
+
+    Args:
+        chain: the connection.
+        deployment: the suite's deployment on ``chain``.
+        account: the sending account (None: read-only).
+        custom_terms: take purposes and categories outside the DPV vocabulary.
+    """
 
     chain: Chain
     deployment: Deployment
@@ -62,7 +69,11 @@ class Session:
     _codecs: dict[str, Codec] = field(default_factory=dict, repr=False)
 
     def contract(self, name: str) -> Contract:
-        """The suite's contract ``name`` (module names give ConsentLedger), built once."""
+        """The suite's contract ``name`` (module names give ConsentLedger), built once.
+
+        Raises:
+            ConfigurationError: the deployment has no such contract.
+        """
         key = _deployed_name(name)
         found = self._contracts.get(key)
         if found is None:
@@ -71,14 +82,17 @@ class Session:
 
     @cached_property
     def ledger(self) -> Contract:
+        """The ConsentLedger contract (consents, uses, policies, the DID registry)."""
         return self.contract(LEDGER)
 
     @cached_property
     def rules(self) -> Contract:
+        """The AccountRules contract (admins and organizations)."""
         return self.contract("AccountRules")
 
     @cached_property
     def board(self) -> Contract:
+        """The OversightBoard contract."""
         return self.contract("OversightBoard")
 
     @property
@@ -133,10 +147,18 @@ class Session:
         return min(self.deployment.blocks.values(), default=0)
 
     def transact(self, fn: ContractFunction, sender: LocalAccount | None = None) -> TxReceipt:
+        """Send ``fn`` as ``sender`` (default: the session's) and wait for its receipt.
+
+        Raises:
+            ConfigurationError: a read-only session and no ``sender``.
+            TransactionError: it reverted (a typed subclass names the contract error).
+            ChainError: the node could not be reached.
+        """
         return self.chain.transact(fn, sender or self.sender)
 
     def codec(self, name: str = LEDGER) -> Codec:
-        """The fast ABI codec of the suite's contract ``name``."""
+        """The fast ABI codec (:class:`~collective.chain.codec.Codec`) of the suite's
+        contract ``name``, built once."""
         key = _deployed_name(name)
         found = self._codecs.get(key)
         if found is None:
@@ -146,13 +168,34 @@ class Session:
     def send(self, function: str, *args: Any, contract: str = LEDGER) -> TxReceipt:
         """Call ``function(*args)`` on the suite's ``contract`` as the sender and wait.
 
-        Encodes with :class:`~collective.codec.Codec` (hot paths: grants, batches, uses)."""
+        Encodes with :class:`~collective.chain.codec.Codec` (hot paths: grants, batches, uses).
+
+        Args:
+            function: the contract function's name (e.g. ``"grant"``).
+            args: its arguments in ABI form (checksummed addresses, 32-byte codes, ints).
+            contract: the suite's contract (default: ConsentLedger).
+
+        Returns:
+            The transaction receipt (web3's ``TxReceipt`` shape).
+
+        Raises:
+            InvalidInputError: the arguments do not fit the function.
+            ConfigurationError: a read-only session.
+            TransactionError: it reverted (a typed subclass names the contract error).
+            ChainError: the node could not be reached.
+        """
         data = self.codec(contract).encode(function, args)
         address = self.contract(contract).address
         chain = self.chain
         return chain.wait(chain.send_data(address, data, self.sender, what=function))
 
     def call(self, fn: ContractFunction, block: BlockIdentifier = "latest") -> Any:
+        """``fn``'s return value at ``block`` (a number or tag; default ``"latest"``).
+
+        Raises:
+            TransactionError: the call reverted.
+            ChainError: the node could not be reached.
+        """
         return self.chain.call(fn, block=block)
 
     def events(
@@ -161,8 +204,21 @@ class Session:
         filters: dict[str, Any] | None = None,
         from_block: int | None = None,
     ) -> list[DecodedLog]:
-        """Every ``event`` matching ``filters`` (indexed arguments) since the deployment,
-        emitted by the suite's own contract (never a look-alike), in chain order."""
+        """Every ``event`` matching ``filters`` since the deployment, emitted by the suite's
+        own contract (never a look-alike), in chain order.
+
+        Args:
+            event: the contract event (e.g. ``session.ledger.events.DataUsed()``).
+            filters: indexed argument name -> value (e.g. ``{"identity": address}``).
+            from_block: the first block to read (default: the deployment's first).
+
+        Returns:
+            The :class:`~collective.chain.codec.DecodedLog` s.
+
+        Raises:
+            InvalidInputError: a filter names no indexed argument or does not fit it.
+            ChainError: the node could not be reached.
+        """
         address = to_checksum_address(event.address)
         codec = self.codec(self._name_at(address))
         query = {
@@ -180,7 +236,8 @@ class Session:
         return [log for log in out if log is not None and log.event == event.event_name]
 
     def decoded(self, event: ContractEvent, receipt: TxReceipt) -> list[DecodedLog]:
-        """``event``'s logs in ``receipt`` emitted by the suite (never a look-alike)."""
+        """``event``'s logs in ``receipt`` (web3's ``TxReceipt`` shape) emitted by the suite
+        (never a look-alike), decoded, in log order."""
         address = to_checksum_address(event.address)
         codec = self.codec(self._name_at(address))
         out = []
@@ -266,6 +323,12 @@ def data_ref(value: bytes | str) -> bytes:
 
     Pass a record locator (e.g. ``"lab-report/2026/0042"``); only its keccak256 hash goes on
     chain, never the text.
+
+    Args:
+        value: 32 bytes or ``0x`` + 64 hex (taken as is), or any other text or bytes (hashed).
+
+    Returns:
+        32 bytes.
     """
     if isinstance(value, bytes):
         if len(value) == 32:
@@ -281,16 +344,23 @@ def data_ref(value: bytes | str) -> bytes:
 
 
 def hex32(value: bytes) -> str:
+    """``value`` (32 bytes) as ``0x`` + 64 hex."""
     return "0x" + bytes(value).hex()
 
 
 def first(results: Sequence[Any], what: str) -> Any:
+    """The first of ``results`` (decoded events of a transaction).
+
+    Raises:
+        NotFoundError: there is none (the transaction emitted no ``what`` event).
+    """
     if not results:
         raise NotFoundError(f"the transaction emitted no {what} event")
     return results[0]
 
 
 def unique(values: Iterable[str]) -> list[str]:
+    """``values`` without repeats, in first-seen order."""
     return list(dict.fromkeys(values))
 
 

@@ -38,10 +38,13 @@ Who = str | LocalAccount
 
 @dataclass(frozen=True)
 class Consent:
-    """A consent's stored fields, its state at the block read (one of ``none``, ``active``,
-    ``withdrawn``, ``expired``, ``superseded``, ``deactivated``: the one notion of
-    :mod:`collective.consent_state` that receipts and the audit use too), whether a use would be
-    covered then (the contract's ``isCovered``) and, when not, why."""
+    """A consent's stored fields, its state at the block read and whether a use would be
+    covered then (the contract's ``isCovered``) and, when not, why.
+
+    ``expiry`` and ``granted_at`` are unix seconds (``expiry`` is ``2**64 - 1`` for never, as
+    stored on chain); ``state`` is one of ``none``, ``active``, ``withdrawn``, ``expired``,
+    ``superseded``, ``deactivated``: the one notion of :mod:`collective.consent_state` that
+    receipts and the audit use too."""
 
     consent_id: ConsentId
     identity: Address
@@ -60,7 +63,9 @@ class Consent:
 
 @dataclass(frozen=True)
 class Granted(TxResult):
-    """A consent was granted (or renewed). ``agent`` is the owner or delegate who authorized it."""
+    """A consent was granted (or renewed): its id, key, expiry (unix seconds; the on-chain
+    ``2**64 - 1`` for never, as in 0.1), the policy version agreed to, the owner or delegate
+    who authorized it (``agent``) and the log's index in the block."""
 
     consent_id: ConsentId
     identity: Address
@@ -136,10 +141,27 @@ class ConsentClient:
         expiry: int | None = None,
         policy_version: int | None = None,
     ) -> Granted:
-        """Grant (or renew) a consent, sent by the identity's owner (default: the sender).
+        """Grant (or renew) a consent, sent by the identity's owner.
 
-        ``expiry`` is a Unix time (default: none); ``policy_version`` defaults to the
-        organization's current one.
+        Args:
+            organization: the organization's address, account or DID.
+            purpose: a DPV purpose name (``"dpv:ResearchAndDevelopment"``) or its 32-byte code.
+            category: a DPV personal-data category name or its 32-byte code.
+            identity: whose consent (address, account or DID; default: the sender).
+            expiry: when it ends, unix seconds (default: never).
+            policy_version: the policy version agreed to (default: the current one).
+
+        Returns:
+            The :class:`Granted` record of the transaction.
+
+        Raises:
+            NotFoundError: the organization has published no policy.
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network, a term outside the DPV vocabulary
+                (unless ``custom_terms``), or a read-only client.
+            TransactionError: the contract refused it (a typed subclass such as
+                NotPermittedError or IdentityDeactivatedError names the contract error).
+            ChainError: the node could not be reached.
         """
         org = self._s.address(organization, "organization")
         who = self._identity(identity)
@@ -158,10 +180,28 @@ class ConsentClient:
     def withdraw(
         self, organization: Who, purpose: Term, category: Term, *, identity: Who | None = None
     ) -> Withdrawn:
-        """Withdraw a consent, sent by the identity's owner (default: the sender).
+        """Withdraw a consent, sent by the identity's owner.
 
         Also cancels every signed request for this consent made before this block; with nothing
-        active it does only that (the result's ``was_active`` is False)."""
+        active it does only that (the result's ``was_active`` is False).
+
+        Args:
+            organization: the organization's address, account or DID.
+            purpose: a DPV purpose name (``"dpv:ResearchAndDevelopment"``) or its 32-byte code.
+            category: a DPV personal-data category name or its 32-byte code.
+            identity: whose consent (default: the sender).
+
+        Returns:
+            The :class:`Withdrawn` record.
+
+        Raises:
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network, a term outside the DPV vocabulary
+                (unless ``custom_terms``), or a read-only client.
+            TransactionError: the contract refused it (a typed subclass such as
+                NotPermittedError or IdentityDeactivatedError names the contract error).
+            ChainError: the node could not be reached.
+        """
         key = consent_key(self._identity(identity), organization, purpose, category, self._s)
         receipt = self._s.send("withdraw", *key)
         return self.withdrawn(receipt)[0]
@@ -169,7 +209,25 @@ class ConsentClient:
     def grant_batch(
         self, items: Sequence[GrantItem], *, identity: Who | None = None
     ) -> BatchResult:
-        """Grant many consents of one identity in one transaction (all or nothing)."""
+        """Grant many consents of one identity in one transaction (all or nothing).
+
+        Args:
+            items: the consents (:class:`GrantItem`: organization, purpose, category, expiry
+                in unix seconds or None for never, policy version or None for the current).
+            identity: whose consents (default: the sender).
+
+        Returns:
+            A :class:`BatchResult` whose ``items`` are the :class:`Granted` records, in order.
+
+        Raises:
+            InvalidInputError: ``items`` is empty, or an address is not one.
+            NotFoundError: an organization has published no policy.
+            ConfigurationError: a DID of another network, a term outside the DPV vocabulary
+                (unless ``custom_terms``), or a read-only client.
+            TransactionError: the contract refused it (a typed subclass such as
+                NotPermittedError or IdentityDeactivatedError names the contract error).
+            ChainError: the node could not be reached.
+        """
         if not items:
             raise InvalidInputError("a batch grant needs at least one item")
         rows = []
@@ -190,7 +248,23 @@ class ConsentClient:
     def withdraw_batch(
         self, items: Sequence[tuple[Who, Term, Term]], *, identity: Who | None = None
     ) -> BatchResult:
-        """Withdraw many consents (organization, purpose, category) of one identity at once."""
+        """Withdraw many consents of one identity in one transaction (all or nothing).
+
+        Args:
+            items: ``(organization, purpose, category)`` triples.
+            identity: whose consents (default: the sender).
+
+        Returns:
+            A :class:`BatchResult` whose ``items`` are the :class:`Withdrawn` records.
+
+        Raises:
+            InvalidInputError: ``items`` is empty, or an address is not one.
+            ConfigurationError: a DID of another network, a term outside the DPV vocabulary
+                (unless ``custom_terms``), or a read-only client.
+            TransactionError: the contract refused it (a typed subclass such as
+                NotPermittedError or IdentityDeactivatedError names the contract error).
+            ChainError: the node could not be reached.
+        """
         if not items:
             raise InvalidInputError("a batch withdrawal needs at least one item")
         rows = [
@@ -215,8 +289,23 @@ class ConsentClient:
         *,
         block: BlockIdentifier = "latest",
     ) -> Consent:
-        """The consent's state at ``block`` (default: the latest) and whether a use would be
-        covered then. Raises ConfigurationError for an identity DID of another network."""
+        """The consent's state at ``block`` and whether a use would be covered then.
+
+        Args:
+            identity: the subject's address, account or DID.
+            organization: the organization's address, account or DID.
+            purpose: a DPV purpose name (``"dpv:ResearchAndDevelopment"``) or its 32-byte code.
+            category: a DPV personal-data category name or its 32-byte code.
+            block: a block number or tag (default ``"latest"``).
+
+        Returns:
+            The :class:`Consent` (state ``none`` for one never granted).
+
+        Raises:
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network, a term outside the vocabulary.
+            ChainError: the node could not be reached.
+        """
         who, org, p, c = consent_key(identity, organization, purpose, category, self._s)
         fns = self._s.ledger.functions
         status = read_status(self._s.chain, self._s.deployment, who, org, p, c, block=block)
@@ -246,24 +335,64 @@ class ConsentClient:
         *,
         block: BlockIdentifier = "latest",
     ) -> bool:
-        """Would ``organization``'s use be covered at ``block`` (default: now)?"""
+        """Whether ``organization``'s use would be covered at ``block`` (``isCovered``).
+
+        Args:
+            identity: the subject's address, account or DID.
+            organization: the organization's address, account or DID.
+            purpose: a DPV purpose name (``"dpv:ResearchAndDevelopment"``) or its 32-byte code.
+            category: a DPV personal-data category name or its 32-byte code.
+            block: a block number or tag (default ``"latest"``).
+
+        Raises:
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network, a term outside the vocabulary.
+            ChainError: the node could not be reached.
+        """
         fn = self._s.ledger.functions.isCovered(
             *consent_key(identity, organization, purpose, category, self._s)
         )
         return bool(self._s.call(fn, block=block))
 
     def by_subject(self, identity: Who) -> list[Consent]:
-        """Every consent ever granted by ``identity``, in its current state."""
+        """Every consent ever granted by ``identity``, in its current state (one
+        :meth:`status` per consent, in order of first grant).
+
+        Raises:
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network, a term outside the vocabulary.
+            ChainError: the node could not be reached.
+        """
         return self._current({"identity": self._s.address(identity, "identity")})
 
     def by_organization(self, organization: Who) -> list[Consent]:
-        """Every consent ever granted to ``organization``, in its current state."""
+        """Every consent ever granted to ``organization``, in its current state.
+
+        Raises:
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network, a term outside the vocabulary.
+            ChainError: the node could not be reached.
+        """
         return self._current({"organization": self._s.address(organization, "organization")})
 
     def timeline(
         self, identity: Who | None = None, organization: Who | None = None
     ) -> list[ConsentEvent]:
-        """Grants and withdrawals, filtered by identity and/or organization, in chain order."""
+        """Grants and withdrawals, in chain order, each with its block's time.
+
+        Args:
+            identity: only this subject's (address, account or DID; default: all).
+            organization: only those for this organization (default: all).
+
+        Returns:
+            :class:`~collective.client.records.ConsentEvent` records (``expiry`` None for
+            never and for withdrawals), the same records the audit's reports hold.
+
+        Raises:
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network, a term outside the vocabulary.
+            ChainError: the node could not be reached.
+        """
         filters: dict[str, Any] = {}
         if identity is not None:
             filters["identity"] = self._s.address(identity, "identity")
@@ -278,7 +407,14 @@ class ConsentClient:
     # --- decoding ------------------------------------------------------------------------------
 
     def granted(self, receipt: TxReceipt) -> list[Granted]:
-        """The consents a transaction granted (events from the suite's ledger only)."""
+        """The consents a transaction granted (events from the suite's ledger only).
+
+        Args:
+            receipt: the transaction receipt (web3's ``TxReceipt`` shape).
+
+        Returns:
+            One :class:`Granted` per ``ConsentGranted`` log, in log order.
+        """
         fields = tx_fields(receipt)
         out = []
         for event in self._s.decoded(self._s.ledger.events.ConsentGranted(), receipt):
@@ -301,7 +437,11 @@ class ConsentClient:
 
     def withdrawn(self, receipt: TxReceipt) -> list[Withdrawn]:
         """The consents a transaction withdrew, and those where it only cancelled pending
-        signatures (``was_active`` False), in log order."""
+        signatures (``was_active`` False), in log order.
+
+        Args:
+            receipt: the transaction receipt (web3's ``TxReceipt`` shape).
+        """
         fields = tx_fields(receipt)
         events = self._s.decoded(self._s.ledger.events.ConsentWithdrawn(), receipt)
         events += self._s.decoded(self._s.ledger.events.SignaturesCancelled(), receipt)
@@ -322,7 +462,15 @@ class ConsentClient:
         ]
 
     def skipped(self, receipt: TxReceipt) -> list[Skipped]:
-        """The items of a relayed signed batch that the contract skipped, with the reason."""
+        """The items of a relayed signed batch that the contract skipped, with the reason.
+
+        Args:
+            receipt: the transaction receipt (web3's ``TxReceipt`` shape).
+
+        Returns:
+            One :class:`Skipped` per ``SignedRequestSkipped`` log: the item's index, its
+            consent id and the contract error's name (or its selector when unknown).
+        """
         table = error_table()
         out = []
         for e in self._s.decoded(self._s.ledger.events.SignedRequestSkipped(), receipt):

@@ -23,16 +23,19 @@ from eth_utils.crypto import keccak
 from web3.types import TxReceipt
 
 from collective import did as _did
-from collective.client.base import Session, TxResult, address_of, tx_fields
+from collective.client.base import Session
 from collective.client.consent import Who
+from collective.client.records import TxResult, tx_fields
 from collective.did import SIG_AUTH, VERI_KEY, Did, DidDocument, RegistryEvent
+from collective.types import Address
 
 GUARDIAN_VALIDITY = 365 * 24 * 3600  # a year, unless said otherwise
 
 
 @dataclass(frozen=True)
 class DidChange(TxResult):
-    """A change to an identity in the registry."""
+    """A change to an identity in the registry: the identity's DID on this chain and what
+    changed (``"sigAuth delegate added"``, ``"owner changed"``, ``"deactivated"``, ...)."""
 
     did: str
     change: str  # "delegate added", "owner changed", ...
@@ -45,22 +48,50 @@ class DidClient:
         self._s = session
 
     @property
-    def registry(self) -> str:
-        return str(self._s.ledger.address)
+    def registry(self) -> Address:
+        """The ERC-1056 registry's address (the suite's ConsentLedger)."""
+        return Address(str(self._s.ledger.address))
 
     def did_of(self, identity: Who) -> str:
-        """The identity's DID on this chain: ``did:ethr:0x<chainId>:<address>``."""
+        """The identity's DID on this chain: ``did:ethr:0x<chainId hex>:<checksummed address>``.
+
+        Args:
+            identity: an address, an account or a DID.
+
+        Raises:
+            InvalidInputError: not an address or a DID.
+            ConfigurationError: a DID of another network.
+        """
         return _did.format_did(self._address(identity, "identity"), self._s.chain.chain_id)
 
     def parse(self, text: str) -> Did:
-        """Parse ``text``; ConfigurationError when it is malformed or of another network."""
+        """Parse a did:ethr DID anchored on this chain.
+
+        Args:
+            text: ``did:ethr:[network:]0x<40 hex or a 33-byte public key>``.
+
+        Returns:
+            The parsed :class:`~collective.did.Did`.
+
+        Raises:
+            ConfigurationError: ``text`` is malformed, or a DID of another network.
+        """
         return self._s.did_networks.check(text)
 
     def resolve(self, did: str | Did | LocalAccount, *, block: int | None = None) -> DidDocument:
-        """The W3C DID document (optionally as of ``block``), from the registry's change log.
+        """The W3C DID document, from the registry's change log.
 
-        An address (or account) stands for its DID on this chain. ConfigurationError for a
-        DID of another network."""
+        Args:
+            did: a DID, or an address or account standing for its DID on this chain.
+            block: resolve as of this block number (default: the latest).
+
+        Returns:
+            The :class:`~collective.did.DidDocument` (deactivated ones included).
+
+        Raises:
+            ConfigurationError: a DID of another network.
+            ChainError: the node could not be reached.
+        """
         return _did.resolve(
             self._s.chain,
             self._s.ledger,
@@ -72,8 +103,19 @@ class DidClient:
     def resolution(
         self, did: str | Did | LocalAccount, *, block: int | None = None
     ) -> dict[str, Any]:
-        """The DID resolution result, as ethr-did-resolver returns it: the document, or for a
-        DID of another network ``didResolutionMetadata.error == "unknownNetwork"``."""
+        """The DID resolution result, as ethr-did-resolver returns it.
+
+        Args:
+            did: a DID, or an address or account standing for its DID on this chain.
+            block: resolve as of this block number (default: the latest).
+
+        Returns:
+            ``{"didDocument", "didDocumentMetadata", "didResolutionMetadata"}``; for a DID of
+            another network ``didResolutionMetadata.error == "unknownNetwork"``.
+
+        Raises:
+            ChainError: the node could not be reached.
+        """
         return _did.resolution(
             self._s.chain,
             self._s.ledger,
@@ -83,7 +125,12 @@ class DidClient:
         )
 
     def deactivated(self, identity: Who) -> bool:
-        """Has the identity been deactivated (its owner is ``DEACTIVATED``)?"""
+        """Whether the identity was deactivated (its owner is the zero address).
+
+        Raises:
+            InvalidInputError, ConfigurationError: as :meth:`owner`.
+            ChainError: the node could not be reached.
+        """
         return self.owner(identity).lower() == _did.DEACTIVATED.lower()
 
     def _target(self, did: str | Did | LocalAccount) -> str | Did:
@@ -93,11 +140,28 @@ class DidClient:
             return self.did_of(did)
         return did.strip() if isinstance(did, str) else did
 
-    def owner(self, identity: Who) -> str:
+    def owner(self, identity: Who) -> Address:
+        """The identity's current owner (the identity itself until it was changed).
+
+        Args:
+            identity: an address, an account or a DID.
+
+        Raises:
+            InvalidInputError: not an address or a DID.
+            ConfigurationError: a DID of another network.
+            ChainError: the node could not be reached.
+        """
         fn = self._s.ledger.functions.identityOwner(self._address(identity, "identity"))
-        return str(self._s.call(fn))
+        return Address(str(self._s.call(fn)))
 
     def change_log(self, identity: Who) -> list[RegistryEvent]:
+        """The identity's registry events (owner, delegate and attribute changes), oldest
+        first, read by walking the registry's ``changed`` block links.
+
+        Raises:
+            InvalidInputError, ConfigurationError: as :meth:`owner`.
+            ChainError: the node could not be reached.
+        """
         return _did.change_log(self._s.chain, self._s.ledger, self._address(identity, "identity"))
 
     def add_delegate(
@@ -108,7 +172,24 @@ class DidClient:
         *,
         identity: Who | None = None,
     ) -> DidChange:
-        """Add a delegate (``"sigAuth"`` or ``"veriKey"``) valid for ``validity`` seconds."""
+        """Add a delegate, sent by the identity's owner.
+
+        Args:
+            delegate: the delegate's address, account or DID.
+            delegate_type: ``"sigAuth"`` (may sign for the identity) or ``"veriKey"``, or its
+                32 bytes.
+            validity: seconds from the block's time.
+            identity: whose delegate (default: the sender).
+
+        Returns:
+            The :class:`DidChange`.
+
+        Raises:
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network; a read-only client.
+            TransactionError: the registry refused it (e.g. the sender is not the owner).
+            ChainError: the node could not be reached.
+        """
         who = self._identity(identity)
         receipt = _did.add_delegate(
             self._s.chain, self._s.ledger, self._s.sender, who, delegate_type,
@@ -119,12 +200,34 @@ class DidClient:
     def add_guardian(
         self, guardian: Who, validity: int = GUARDIAN_VALIDITY, *, identity: Who | None = None
     ) -> DidChange:
-        """Let ``guardian`` sign consents for the identity for ``validity`` seconds."""
+        """Let ``guardian`` sign consents for the identity (a ``sigAuth`` delegate).
+
+        Args:
+            guardian: the guardian's address, account or DID.
+            validity: seconds from the block's time (default a year).
+            identity: whose guardian (default: the sender).
+
+        Raises:
+            As :meth:`add_delegate`.
+        """
         return self.add_delegate(guardian, SIG_AUTH, validity, identity=identity)
 
     def revoke_delegate(
         self, delegate: Who, delegate_type: str | bytes, *, identity: Who | None = None
     ) -> DidChange:
+        """Revoke a delegate (its validity ends at this block), sent by the identity's owner.
+
+        Args:
+            delegate: the delegate's address, account or DID.
+            delegate_type: ``"sigAuth"`` or ``"veriKey"``, or its 32 bytes.
+            identity: whose delegate (default: the sender).
+
+        Raises:
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network; a read-only client.
+            TransactionError: the registry refused it (e.g. the sender is not the owner).
+            ChainError: the node could not be reached.
+        """
         who = self._identity(identity)
         receipt = _did.revoke_delegate(
             self._s.chain, self._s.ledger, self._s.sender, who, delegate_type,
@@ -133,7 +236,19 @@ class DidClient:
         return self._result(receipt, who, f"{_kind(delegate_type)} delegate revoked")
 
     def change_owner(self, new_owner: Who, *, identity: Who | None = None) -> DidChange:
-        """Hand the identity to a new key (e.g. after the old one was lost)."""
+        """Hand the identity to a new key (e.g. after the old one was lost); consents stay
+        with the identity.
+
+        Args:
+            new_owner: the new key's address, account or DID.
+            identity: which identity (default: the sender).
+
+        Raises:
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network; a read-only client.
+            TransactionError: the registry refused it (e.g. the sender is not the owner).
+            ChainError: the node could not be reached.
+        """
         who = self._identity(identity)
         receipt = _did.change_owner(
             self._s.chain,
@@ -145,7 +260,17 @@ class DidClient:
         return self._result(receipt, who, "owner changed")
 
     def deactivate(self, *, identity: Who | None = None) -> DidChange:
-        """Deactivate the identity for good: no key can act for it again."""
+        """Deactivate the identity for good: no key can act for it again.
+
+        Args:
+            identity: which identity (default: the sender).
+
+        Raises:
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network; a read-only client.
+            TransactionError: the registry refused it (e.g. the sender is not the owner).
+            ChainError: the node could not be reached.
+        """
         who = self._identity(identity)
         receipt = _did.change_owner(
             self._s.chain, self._s.ledger, self._s.sender, who, "0x" + "00" * 20
@@ -155,7 +280,20 @@ class DidClient:
     def set_attribute(
         self, name: str | bytes, value: str | bytes, validity: int, *, identity: Who | None = None
     ) -> DidChange:
-        """Publish ``did/pub/...`` key material or a ``did/svc/...`` service endpoint."""
+        """Publish ``did/pub/...`` key material or a ``did/svc/...`` service endpoint.
+
+        Args:
+            name: the attribute name (e.g. ``"did/svc/HubService"``), or its 32 bytes.
+            value: its value (text or bytes).
+            validity: seconds from the block's time.
+            identity: whose attribute (default: the sender).
+
+        Raises:
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network; a read-only client.
+            TransactionError: the registry refused it (e.g. the sender is not the owner).
+            ChainError: the node could not be reached.
+        """
         who = self._identity(identity)
         receipt = _did.set_attribute(
             self._s.chain, self._s.ledger, self._s.sender, who, name, value, validity
@@ -165,6 +303,19 @@ class DidClient:
     def revoke_attribute(
         self, name: str | bytes, value: str | bytes, *, identity: Who | None = None
     ) -> DidChange:
+        """Revoke an attribute set with :meth:`set_attribute` (same ``name`` and ``value``).
+
+        Args:
+            name: the attribute name, or its 32 bytes.
+            value: its value.
+            identity: whose attribute (default: the sender).
+
+        Raises:
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network; a read-only client.
+            TransactionError: the registry refused it (e.g. the sender is not the owner).
+            ChainError: the node could not be reached.
+        """
         who = self._identity(identity)
         receipt = _did.revoke_attribute(
             self._s.chain, self._s.ledger, self._s.sender, who, name, value
@@ -182,8 +333,21 @@ class DidClient:
         *,
         identity: Who | None = None,
     ) -> DidChange:
-        """``owner`` (the identity's key, e.g. a child's phone with no ether) signs the
-        delegation offline; this client's account relays ``addDelegateSigned`` and pays."""
+        """Gasless :meth:`add_delegate`: ``owner`` (the identity's key, e.g. a child's phone
+        with no ether) signs the delegation (ERC-1056's signed-change digest); this client's
+        account relays ``addDelegateSigned`` and pays.
+
+        Args:
+            owner: the identity owner's key.
+            delegate, delegate_type, validity: as :meth:`add_delegate`.
+            identity: which identity (default: ``owner``'s address).
+
+        Raises:
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network; a read-only client.
+            TransactionError: the registry refused it (e.g. the sender is not the owner).
+            ChainError: the node could not be reached.
+        """
         who = self._address(identity if identity is not None else owner, "identity")
         kind = _did._bytes32(delegate_type, "delegate type")
         target = self._address(delegate, "delegate")
@@ -200,7 +364,19 @@ class DidClient:
         *,
         identity: Who | None = None,
     ) -> DidChange:
-        """Gasless :meth:`revoke_delegate`: ``owner`` signs, this client relays."""
+        """Gasless :meth:`revoke_delegate`: ``owner`` signs, this client relays.
+
+        Args:
+            owner: the identity owner's key.
+            delegate, delegate_type: as :meth:`revoke_delegate`.
+            identity: which identity (default: ``owner``'s address).
+
+        Raises:
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network; a read-only client.
+            TransactionError: the registry refused it (e.g. the sender is not the owner).
+            ChainError: the node could not be reached.
+        """
         who = self._address(identity if identity is not None else owner, "identity")
         kind = _did._bytes32(delegate_type, "delegate type")
         target = self._address(delegate, "delegate")
@@ -213,7 +389,19 @@ class DidClient:
     def change_owner_signed(
         self, owner: LocalAccount, new_owner: Who, *, identity: Who | None = None
     ) -> DidChange:
-        """Gasless :meth:`change_owner`: ``owner`` signs, this client relays."""
+        """Gasless :meth:`change_owner`: ``owner`` signs, this client relays.
+
+        Args:
+            owner: the identity owner's key.
+            new_owner: the new key's address, account or DID.
+            identity: which identity (default: ``owner``'s address).
+
+        Raises:
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network; a read-only client.
+            TransactionError: the registry refused it (e.g. the sender is not the owner).
+            ChainError: the node could not be reached.
+        """
         who = self._address(identity if identity is not None else owner, "identity")
         target = self._address(new_owner, "new owner")
         v, r, s = self._sign_change(owner, who, "changeOwner", [("address", target)])
@@ -235,10 +423,10 @@ class DidClient:
         signature = owner.unsafe_sign_hash(Hash32(digest))
         return signature.v, signature.r.to_bytes(32, "big"), signature.s.to_bytes(32, "big")
 
-    def _address(self, value: Who, what: str) -> str:
-        return address_of(value, what, self._s)
+    def _address(self, value: Who, what: str) -> Address:
+        return self._s.address(value, what)
 
-    def _identity(self, identity: Who | None) -> str:
+    def _identity(self, identity: Who | None) -> Address:
         return self._address(identity if identity is not None else self._s.sender, "identity")
 
     def _result(self, receipt: TxReceipt, identity: str, change: str) -> DidChange:

@@ -35,12 +35,13 @@ class OrgChange(TxResult):
 class Organization:
     """An organization's standing: status and current policy version (0: none published)."""
 
-    address: str
+    address: Address
     status: Status
     policy_version: int
 
     @property
     def active(self) -> bool:
+        """Whether the organization may publish policies and record uses."""
         return self.status == "active"
 
 
@@ -51,34 +52,107 @@ class Orgs:
         self._s = session
 
     def admit(self, organization: str | LocalAccount) -> OrgChange:
-        """Admit an organization (sender must be a consortium admin)."""
+        """Admit an organization (sender must be a consortium admin).
+
+        Args:
+            organization: the organization's address, account or DID.
+
+        Returns:
+            The :class:`OrgChange`.
+
+        Raises:
+            InvalidInputError: an address that is not one.
+            ConfigurationError: a DID of another network, or a read-only client.
+            NotPermittedError: the sender is not a consortium admin (or the organization is
+                not in the state the change needs).
+            ChainError: the node could not be reached.
+        """
         return self._change("admit", organization, "admitted")
 
     def suspend(self, organization: str | LocalAccount) -> OrgChange:
-        """Suspend an active organization: it can no longer record uses or publish policies."""
+        """Suspend an active organization: it can no longer record uses or publish policies.
+
+        Args:
+            organization: the organization's address, account or DID.
+
+        Returns:
+            The :class:`OrgChange`.
+
+        Raises:
+            InvalidInputError: an address that is not one.
+            ConfigurationError: a DID of another network, or a read-only client.
+            NotPermittedError: the sender is not a consortium admin (or the organization is
+                not in the state the change needs).
+            ChainError: the node could not be reached.
+        """
         return self._change("suspend", organization, "suspended")
 
     def reinstate(self, organization: str | LocalAccount) -> OrgChange:
-        """Reinstate a suspended organization."""
+        """Reinstate a suspended organization.
+
+        Args:
+            organization: the organization's address, account or DID.
+
+        Returns:
+            The :class:`OrgChange`.
+
+        Raises:
+            InvalidInputError: an address that is not one.
+            ConfigurationError: a DID of another network, or a read-only client.
+            NotPermittedError: the sender is not a consortium admin (or the organization is
+                not in the state the change needs).
+            ChainError: the node could not be reached.
+        """
         return self._change("reinstate", organization, "reinstated")
 
     def remove(self, organization: str | LocalAccount) -> OrgChange:
-        """Remove an organization from the consortium."""
+        """Remove an organization from the consortium.
+
+        Args:
+            organization: the organization's address, account or DID.
+
+        Returns:
+            The :class:`OrgChange`.
+
+        Raises:
+            InvalidInputError: an address that is not one.
+            ConfigurationError: a DID of another network, or a read-only client.
+            NotPermittedError: the sender is not a consortium admin (or the organization is
+                not in the state the change needs).
+            ChainError: the node could not be reached.
+        """
         return self._change("remove", organization, "removed")
 
     def profile(self, organization: str | LocalAccount) -> Organization:
-        """The organization's status and current policy version."""
+        """The organization's status and current policy version.
+
+        Raises:
+            InvalidInputError: an address that is not one.
+            ConfigurationError: a DID of another network.
+            ChainError: the node could not be reached.
+        """
         address = self._s.address(organization, "organization")
         status = int(self._s.call(self._s.rules.functions.statusOf(address)))
         version = int(self._s.call(self._s.ledger.functions.currentPolicyVersion(address)))
         return Organization(address, _STATUS.get(status, "unknown"), version)
 
     def list(self) -> list[Organization]:
-        """Every admitted organization (active or suspended), in admission order."""
+        """Every admitted organization (active or suspended), in admission order.
+
+        Raises:
+            ChainError: the node could not be reached.
+        """
         addresses = self._s.call(self._s.rules.functions.accounts())
         return [self.profile(address) for address in addresses]
 
     def is_admin(self, account: str | LocalAccount) -> bool:
+        """Whether ``account`` (address, account or DID) is a consortium admin.
+
+        Raises:
+            InvalidInputError: an address that is not one.
+            ConfigurationError: a DID of another network.
+            ChainError: the node could not be reached.
+        """
         return bool(
             self._s.call(self._s.rules.functions.isAdmin(self._s.address(account, "account")))
         )

@@ -19,7 +19,7 @@ from collective.client.base import Session
 from collective.client.consent import Who
 from collective.client.records import Flag, TxResult, log_position, tx_fields
 from collective.errors import InvalidInputError
-from collective.types import TxHash
+from collective.types import Address, TxHash
 
 
 class Action(IntEnum):
@@ -36,14 +36,16 @@ class Action(IntEnum):
 
 @dataclass(frozen=True)
 class Proposal:
-    """A proposal's state."""
+    """A proposal's state: what it does to ``target``, ``ref`` (a flagged use's reference,
+    ``0x`` + 64 hex), its reason text, who proposed it, whether it executed, its approvals,
+    when it expires (unix seconds) and how many approvals it needs."""
 
     id: int
     action: Action
-    target: str
+    target: Address
     ref: str
     reason: str
-    proposer: str
+    proposer: Address
     executed: bool
     approvals: int
     expires_at: int  # unix seconds; no approval or execution after it
@@ -52,19 +54,33 @@ class Proposal:
 
 @dataclass(frozen=True)
 class Vote(TxResult):
-    """A proposal created or approved; ``executed`` when this transaction executed it."""
+    """A proposal created or approved: its id, its approvals after this transaction, and
+    ``executed`` when this transaction executed it."""
 
     proposal_id: int
     approvals: int
     executed: bool
 
 
-def use_ref(tx_hash: str, log_index: int) -> bytes:
-    """The board's reference to a recorded use: keccak256(abi.encode(txHash, logIndex))."""
+def use_ref(tx_hash: TxHash | str, log_index: int) -> bytes:
+    """The board's reference to a recorded use: keccak256(abi.encode(txHash, logIndex)).
+
+    Args:
+        tx_hash: the use's transaction hash, ``0x`` + 64 hex.
+        log_index: the ``DataUsed`` log's index in its block.
+
+    Returns:
+        32 bytes.
+    """
     return keccak(abi.encode(["bytes32", "uint256"], [bytes.fromhex(tx_hash[2:]), log_index]))
 
 
 def reason_bytes(reason: str) -> bytes:
+    """A proposal's reason as the contract's 32 bytes (UTF-8, zero-padded).
+
+    Raises:
+        InvalidInputError: longer than 32 bytes.
+    """
     raw = reason.encode()
     if len(raw) > 32:
         raise InvalidInputError(
@@ -84,38 +100,94 @@ class OversightClient:
         self, action: Action, target: Who, *, ref: bytes = b"\0" * 32, reason: str = ""
     ) -> Vote:
         """Create a proposal (the sender's approval counts); executes at once if the threshold
-        is 1."""
+        is 1.
+
+        Args:
+            action: what it does (:class:`Action`).
+            target: the organization or member it is about (address, account or DID).
+            ref: for :attr:`Action.FLAG_USE`, the use's reference (:func:`use_ref`).
+            reason: a short code (at most 32 bytes; keep personal data out).
+
+        Returns:
+            The :class:`Vote`.
+
+        Raises:
+            InvalidInputError: an address that is not one, or a reason over 32 bytes.
+            ConfigurationError: a DID of another network, or a read-only client.
+            NotPermittedError: the sender is not a board member (or the proposal is closed).
+            ChainError: the node could not be reached.
+        """
         fn = self._s.board.functions.propose(
             int(action), self._s.address(target, "target"), ref, reason_bytes(reason)
         )
         return self._vote(self._s.transact(fn))
 
     def suspend(self, organization: Who, reason: str = "") -> Vote:
+        """Propose to suspend ``organization`` (raises as :meth:`propose`)."""
         return self.propose(Action.SUSPEND, organization, reason=reason)
 
     def reinstate(self, organization: Who, reason: str = "") -> Vote:
+        """Propose to reinstate ``organization`` (raises as :meth:`propose`)."""
         return self.propose(Action.REINSTATE, organization, reason=reason)
 
-    def flag_use(self, organization: Who, tx_hash: str, log_index: int, reason: str = "") -> Vote:
-        """Propose to flag the use recorded in ``tx_hash`` at ``log_index``."""
+    def flag_use(
+        self, organization: Who, tx_hash: TxHash | str, log_index: int, reason: str = ""
+    ) -> Vote:
+        """Propose to flag the use recorded in ``tx_hash`` (``0x`` + 64 hex) at ``log_index``
+        (raises as :meth:`propose`)."""
         return self.propose(
             Action.FLAG_USE, organization, ref=use_ref(tx_hash, log_index), reason=reason
         )
 
     def approve(self, proposal_id: int) -> Vote:
-        """Approve; the proposal executes in this transaction if it reaches the threshold."""
+        """Approve; the proposal executes in this transaction if it reaches the threshold.
+
+        Args:
+            proposal_id: the proposal's id (0, 1, ...).
+
+        Raises:
+            InvalidInputError: an address that is not one, or a reason over 32 bytes.
+            ConfigurationError: a DID of another network, or a read-only client.
+            NotPermittedError: the sender is not a board member (or the proposal is closed).
+            ChainError: the node could not be reached.
+        """
         return self._vote(self._s.transact(self._s.board.functions.approve(proposal_id)))
 
     def execute(self, proposal_id: int) -> Vote:
-        """Execute a proposal that has enough approvals (e.g. after the threshold dropped)."""
+        """Execute a proposal that has enough approvals (e.g. after the threshold dropped).
+
+        Args:
+            proposal_id: the proposal's id.
+
+        Raises:
+            InvalidInputError: an address that is not one, or a reason over 32 bytes.
+            ConfigurationError: a DID of another network, or a read-only client.
+            NotPermittedError: the sender is not a board member (or the proposal is closed).
+            ChainError: the node could not be reached.
+        """
         return self._vote(self._s.transact(self._s.board.functions.execute(proposal_id)))
 
     def object(self, proposal_id: int) -> TxResult:
         """As the member a RemoveMember proposal would remove, object to it: the removal then
-        needs the full threshold instead of every other member after a waiting time."""
+        needs the full threshold instead of every other member after a waiting time.
+
+        Args:
+            proposal_id: the RemoveMember proposal's id.
+
+        Raises:
+            InvalidInputError: an address that is not one, or a reason over 32 bytes.
+            ConfigurationError: a DID of another network, or a read-only client.
+            NotPermittedError: the sender is not a board member (or the proposal is closed).
+            ChainError: the node could not be reached.
+        """
         return TxResult(**tx_fields(self._s.transact(self._s.board.functions.object(proposal_id))))
 
     def proposal(self, proposal_id: int) -> Proposal:
+        """The state of proposal ``proposal_id``.
+
+        Raises:
+            ChainError: the node could not be reached.
+        """
         fns = self._s.board.functions
         action, target, ref, reason, proposer, executed, expires_at = self._s.call(
             fns.proposal(proposal_id)
@@ -134,13 +206,28 @@ class OversightClient:
         )
 
     def proposals(self) -> list[Proposal]:
+        """Every proposal, oldest first.
+
+        Raises:
+            ChainError: the node could not be reached.
+        """
         count = int(self._s.call(self._s.board.functions.proposalCount()))
         return [self.proposal(i) for i in range(count)]
 
-    def members(self) -> list[str]:
+    def members(self) -> list[Address]:
+        """The board's current members.
+
+        Raises:
+            ChainError: the node could not be reached.
+        """
         return list(self._s.call(self._s.board.functions.members()))
 
     def threshold(self) -> int:
+        """How many approvals a proposal needs.
+
+        Raises:
+            ChainError: the node could not be reached.
+        """
         return int(self._s.call(self._s.board.functions.threshold()))
 
     def flags(self) -> list[Flag]:

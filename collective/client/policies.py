@@ -23,31 +23,34 @@ from collective.client.base import (
     tx_fields,
 )
 from collective.errors import InvalidInputError, NotFoundError
+from collective.types import Address, TxHash
 from collective.vocab import name_of
 
 
 @dataclass(frozen=True)
 class Policy:
-    """A published policy version. ``purposes`` are DPV names where known, else 0x codes."""
+    """A published policy version: the organization, the version number, the document's
+    SHA-256 (``0x`` + 64 hex), where to read it, the purposes it covers (DPV names where known,
+    else ``0x`` codes), and the block and transaction that published it."""
 
-    organization: str
+    organization: Address
     version: int
     content_hash: str
     uri: str
     purposes: tuple[str, ...]
     block_number: int
-    tx_hash: str
+    tx_hash: TxHash
 
 
 @dataclass(frozen=True)
 class PolicyPublished(TxResult):
-    """A new policy version was published."""
+    """A new policy version was published (the transaction and the :class:`Policy`)."""
 
     policy: Policy
 
 
 def content_hash(content: bytes) -> bytes:
-    """The policy document's hash as stored on chain: SHA-256 of its bytes."""
+    """The policy document's hash as stored on chain: SHA-256 of its bytes (32 bytes)."""
     return hashlib.sha256(content).digest()
 
 
@@ -65,8 +68,21 @@ class Policies:
     ) -> PolicyPublished:
         """Publish the sender's next policy version.
 
-        ``document`` is the policy's bytes or a path to it (hashed with SHA-256); ``uri`` says
-        where people read it; ``purposes`` are the DPV purposes it covers.
+        Args:
+            document: the policy's bytes or a path to it (hashed with SHA-256; only the hash
+                goes on chain).
+            uri: where people read it.
+            purposes: the DPV purposes it covers (names or 32-byte codes).
+
+        Returns:
+            The :class:`PolicyPublished` record, with the new :class:`Policy`.
+
+        Raises:
+            InvalidInputError: no purposes, or ``document`` is a path that cannot be read.
+            ConfigurationError: a purpose outside the DPV vocabulary (unless
+                ``custom_terms``), or a read-only client.
+            NotPermittedError: the sender is not an active organization.
+            ChainError: the node could not be reached.
         """
         content = _read(document)
         if not purposes:
@@ -80,12 +96,31 @@ class Policies:
         return PolicyPublished(**tx_fields(receipt), policy=_policy(event))
 
     def current_version(self, organization: str | LocalAccount) -> int:
-        """The organization's current policy version (0 if it never published one)."""
+        """The organization's current policy version (0 if it never published one).
+
+        Args:
+            organization: the organization's address, account or DID.
+
+        Raises:
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network.
+            ChainError: the node could not be reached.
+        """
         address = self._s.address(organization, "organization")
         return int(self._s.call(self._s.ledger.functions.currentPolicyVersion(address)))
 
     def current(self, organization: str | LocalAccount) -> Policy:
-        """The organization's current policy; ConfigurationError if it never published one."""
+        """The organization's current policy.
+
+        Args:
+            organization: the organization's address, account or DID.
+
+        Raises:
+            NotFoundError: it never published one.
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network.
+            ChainError: the node could not be reached.
+        """
         address = self._s.address(organization, "organization")
         version = self.current_version(address)
         if version == 0:
@@ -96,7 +131,18 @@ class Policies:
         return self.get(address, version)
 
     def get(self, organization: str | LocalAccount, version: int) -> Policy:
-        """One published version, with its URI (from its PolicyPublished event)."""
+        """One published version, with its URI (from its PolicyPublished event).
+
+        Args:
+            organization: the organization's address, account or DID.
+            version: the version number (1, 2, ...).
+
+        Raises:
+            NotFoundError: the organization has no such version.
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network.
+            ChainError: the node could not be reached.
+        """
         address = self._s.address(organization, "organization")
         found = self._events(address, version)
         if not found:
@@ -104,11 +150,30 @@ class Policies:
         return found[-1]
 
     def history(self, organization: str | LocalAccount) -> list[Policy]:
-        """Every version the organization published, oldest first."""
+        """Every version the organization published, oldest first.
+
+        Args:
+            organization: the organization's address, account or DID.
+
+        Raises:
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network.
+            ChainError: the node could not be reached.
+        """
         return self._events(self._s.address(organization, "organization"))
 
     def covers(self, organization: str | LocalAccount, purpose: str | bytes) -> bool:
-        """Does the organization's current policy cover ``purpose``?"""
+        """Whether the organization's current policy covers ``purpose``.
+
+        Args:
+            organization: the organization's address, account or DID.
+            purpose: a DPV purpose name or its 32-byte code.
+
+        Raises:
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network.
+            ChainError: the node could not be reached.
+        """
         address = self._s.address(organization, "organization")
         fn = self._s.ledger.functions.currentPolicyCovers(address, self._s.term(purpose, "purpose"))
         return bool(self._s.call(fn))
@@ -130,7 +195,7 @@ def _policy(event: DecodedLog) -> Policy:
         uri=args["uri"],
         purposes=tuple(name_of(code) for code in args["purposes"]),
         block_number=event.block_number,
-        tx_hash=event.tx_hash,
+        tx_hash=TxHash(event.tx_hash),
     )
 
 

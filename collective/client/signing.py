@@ -72,8 +72,27 @@ class SigningClient:
         fully offline); ``nonce`` to max(consent nonce, now in unix ms); ``deadline`` (unix
         seconds) to an hour from the latest block; ``expiry`` (unix seconds) to none.
 
-        Raises ConsentError when the policy version is not published (a subject can only
-        agree to a text that exists), ConfigurationError when the organization has none."""
+        Args:
+            organization, purpose, category: as :meth:`ConsentClient.grant`.
+            identity: whose consent (default: the signer).
+            signer: the key that signs (the identity's owner or a ``sigAuth`` delegate).
+            expiry: unix seconds, None for never.
+            policy_version, policy_hash: the version agreed to and its 32-byte content hash.
+            nonce: the request's nonce (unix ms scale, see :meth:`next_nonce`).
+            deadline: the last unix second a relay may be mined in.
+
+        Returns:
+            The :class:`~collective.signing.SignedRequest` (EIP-712 typed data and signature).
+
+        Raises:
+            ConsentError: the policy version is not published (a subject can only agree to a
+                text that exists).
+            NotFoundError: the organization has published no policy.
+            InvalidInputError: an address or DID that is not one.
+            ConfigurationError: a DID of another network, a term outside the vocabulary, or
+                no signer (a read-only client without ``signer``).
+            ChainError: the node could not be reached.
+        """
         key = self._signer(signer)
         who, org, p, c = consent_key(
             identity if identity is not None else key, organization, purpose, category, self._s
@@ -105,7 +124,14 @@ class SigningClient:
         deadline: int | None = None,
     ) -> SignedRequest:
         """Sign a withdrawal (same defaults as :meth:`sign_grant`). Relayed, it withdraws the
-        consent, or with nothing active cancels every grant signed before it."""
+        consent, or with nothing active cancels every grant signed before it.
+
+        Returns:
+            The :class:`~collective.signing.SignedRequest`.
+
+        Raises:
+            As :meth:`sign_grant` (no policy is read).
+        """
         key = self._signer(signer)
         who, org, p, c = consent_key(
             identity if identity is not None else key, organization, purpose, category, self._s
@@ -122,20 +148,36 @@ class SigningClient:
         return self._sign(key, request)
 
     def relay(self, signed: SignedRequest) -> Granted | Withdrawn:
-        """Send one signed request from the client's account (which pays the gas)."""
+        """Send one signed request from the client's account (which pays the gas).
+
+        Args:
+            signed: a request signed for this chain and ledger.
+
+        Returns:
+            The :class:`Granted` or :class:`Withdrawn` record.
+
+        Raises:
+            InvalidInputError: the request was signed for another chain or ledger.
+            SignatureError: the contract refused the signature (expired, replayed,
+                superseded, bad, or its signer has no authority).
+            TransactionError: the contract refused it otherwise.
+            ChainError: the node could not be reached.
+        """
         self._check(signed)
         if signed.kind == "grant":
             return self._consent.granted(self._s.send("grantSigned", *signed.call_args()))[0]
         return self._consent.withdrawn(self._s.send("withdrawSigned", *signed.call_args()))[0]
 
     def relay_grant(self, signed: SignedRequest) -> Granted:
-        """:meth:`relay` for a signed grant; ConfigurationError for anything else."""
+        """:meth:`relay` for a signed grant; InvalidInputError for anything else (raises as
+        :meth:`relay`)."""
         result = self.relay(self._expect(signed, "grant"))
         assert isinstance(result, Granted)
         return result
 
     def relay_withdrawal(self, signed: SignedRequest) -> Withdrawn:
-        """:meth:`relay` for a signed withdrawal; ConfigurationError for anything else."""
+        """:meth:`relay` for a signed withdrawal; InvalidInputError for anything else (raises
+        as :meth:`relay`)."""
         result = self.relay(self._expect(signed, "withdrawal"))
         assert isinstance(result, Withdrawn)
         return result
@@ -150,8 +192,20 @@ class SigningClient:
         """Relay many signed grants, or many signed withdrawals, in one transaction.
 
         An item the contract refuses (already used, superseded, expired, badly signed) is
-        skipped and listed in the result's ``skipped``; the others apply. Raises
-        ConfigurationError for an empty or mixed batch or one signed for another ledger."""
+        skipped and listed in the result's ``skipped``; the others apply.
+
+        Args:
+            signed: signed grants only, or signed withdrawals only.
+
+        Returns:
+            A :class:`BatchResult`: the applied items and the skipped ones with the reason.
+
+        Raises:
+            InvalidInputError: an empty or mixed batch, or one signed for another chain or
+                ledger.
+            TransactionError: the contract refused the whole transaction.
+            ChainError: the node could not be reached.
+        """
         if not signed:
             raise InvalidInputError("nothing to relay")
         kinds = {s.kind for s in signed}
@@ -233,13 +287,33 @@ class SigningClient:
         """The nonce :meth:`sign_grant` / :meth:`sign_withdrawal` would sign with now, for a
         request an external wallet signs (e.g. from :func:`~collective.signing.typed_data_json`):
         max(the consent's nonce, now in unix ms held to the chain's clock, one past the last
-        this process issued). Each call issues a new one."""
+        this process issued). Each call issues a new one.
+
+        Args:
+            identity, organization, purpose, category: the consent (as :meth:`sign_grant`).
+
+        Returns:
+            The nonce (unix milliseconds scale).
+
+        Raises:
+            InvalidInputError, ConfigurationError: as :func:`~.consent.consent_key`.
+            ChainError: the node could not be reached.
+        """
         return self._nonce(*consent_key(identity, organization, purpose, category, self._s))
 
     def policy_hash(self, organization: Who, version: int | None = None) -> bytes:
         """The content hash (32 bytes) of ``organization``'s policy ``version`` (default: the
-        current one), the value a signed grant must carry. Raises ConsentError when that version
-        is not published, ConfigurationError when the organization has no policy."""
+        current one), the value a signed grant must carry.
+
+        Args:
+            organization: the organization's address, account or DID.
+            version: a published policy version (default: the current one).
+
+        Raises:
+            ConsentError: that version is not published.
+            NotFoundError: the organization has published no policy.
+            ChainError: the node could not be reached.
+        """
         org = self._s.address(organization, "organization")
         return self._policy_hash(org, self._consent._version(org, version))
 

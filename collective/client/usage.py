@@ -41,14 +41,15 @@ class UsageRecord:
 
 @dataclass(frozen=True)
 class UseRecorded(TxResult):
-    """A transaction that recorded one or more uses."""
+    """A transaction that recorded one or more uses (its :class:`UsageRecord` s in log order)."""
 
     records: tuple[UsageRecord, ...]
 
 
 @dataclass(frozen=True)
 class UseItem:
-    """One use in a batch."""
+    """One use in a batch: the subject, DPV purpose and category (names or 32-byte codes) and
+    the data reference (a record locator, hashed, or 32 bytes)."""
 
     identity: Who
     purpose: Term
@@ -65,8 +66,26 @@ class UsageClient:
     def record(
         self, identity: Who, purpose: Term, category: Term, data: bytes | str
     ) -> UseRecorded:
-        """Record one use by the sender's organization; raises ConsentError (e.g. NoConsent,
-        ConsentExpired, StalePolicyVersion) when no valid consent covers it."""
+        """Record one use of ``identity``'s data by the sender's organization.
+
+        Args:
+            identity: the subject's address, account or DID.
+            purpose: a DPV purpose name or its 32-byte code.
+            category: a DPV personal-data category name or its 32-byte code.
+            data: a record locator (only its keccak256 goes on chain) or a 32-byte reference.
+
+        Returns:
+            The :class:`UseRecorded` with one record.
+
+        Raises:
+            InvalidInputError: an address that is not one (or an empty batch).
+            ConfigurationError: a DID of another network, a term outside the vocabulary, or a
+                read-only client.
+            ConsentError: no valid consent covers a use (ConsentMissingError,
+                ConsentExpiredError, StalePolicyError, IdentityDeactivatedError).
+            NotPermittedError: the sender is not an active organization.
+            ChainError: the node could not be reached.
+        """
         receipt = self._s.send(
             "recordUse",
             self._s.address(identity, "identity"),
@@ -77,7 +96,23 @@ class UsageClient:
         return self._result(receipt)
 
     def record_batch(self, items: Sequence[UseItem]) -> UseRecorded:
-        """Record many uses in one transaction; all or nothing."""
+        """Record many uses in one transaction; all or nothing.
+
+        Args:
+            items: the uses (:class:`UseItem`).
+
+        Returns:
+            The :class:`UseRecorded`, one record per item, in order.
+
+        Raises:
+            InvalidInputError: an address that is not one (or an empty batch).
+            ConfigurationError: a DID of another network, a term outside the vocabulary, or a
+                read-only client.
+            ConsentError: no valid consent covers a use (ConsentMissingError,
+                ConsentExpiredError, StalePolicyError, IdentityDeactivatedError).
+            NotPermittedError: the sender is not an active organization.
+            ChainError: the node could not be reached.
+        """
         if not items:
             raise InvalidInputError("a batch of uses needs at least one item")
         rows = [
@@ -94,7 +129,18 @@ class UsageClient:
     def history(
         self, identity: Who | None = None, organization: Who | None = None
     ) -> list[UsageRecord]:
-        """Every recorded use of ``identity``'s data (and/or by ``organization``), oldest first."""
+        """Every recorded use of ``identity``'s data (and/or by ``organization``), oldest first,
+        each with its block's time.
+
+        Args:
+            identity: only this subject's (address, account or DID; default: all).
+            organization: only this organization's (default: all).
+
+        Raises:
+            InvalidInputError: an address that is not one.
+            ConfigurationError: a DID of another network.
+            ChainError: the node could not be reached.
+        """
         filters: dict[str, Any] = {}
         if identity is not None:
             filters["identity"] = self._s.address(identity, "identity")
