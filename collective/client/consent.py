@@ -9,118 +9,32 @@ W3C DPV names (``"dpv:ResearchAndDevelopment"``, ``"dpv-pd:MedicalHealth"``) or 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from eth_account.signers.local import LocalAccount
 from web3.types import BlockIdentifier, TxReceipt
 
 from collective.chain.codec import DecodedLog, consent_id
 from collective.chain.revert import error_table
 from collective.client.base import Session, address_of, term_code
 from collective.client.records import (
+    BatchResult,
+    Consent,
     ConsentEvent,
     ConsentKey,
-    TxResult,
+    Granted,
+    GrantItem,
+    Skipped,
+    Term,
+    Who,
+    Withdrawn,
     expiry_or_none,
     log_position,
     tx_fields,
 )
 from collective.consent_state import read_status
 from collective.errors import InvalidInputError, NotFoundError
-from collective.signing import NO_EXPIRY
-from collective.types import Address, ConsentId, TxHash
+from collective.types import NO_EXPIRY, Address, ConsentId, TxHash
 from collective.vocab import name_of
-
-Term = str | bytes
-Who = str | LocalAccount
-
-
-@dataclass(frozen=True)
-class Consent:
-    """A consent's stored fields, its state at the block read and whether a use would be
-    covered then (the contract's ``isCovered``) and, when not, why.
-
-    ``expiry`` and ``granted_at`` are unix seconds (``expiry`` is ``2**64 - 1`` for never, as
-    stored on chain); ``state`` is one of ``none``, ``active``, ``withdrawn``, ``expired``,
-    ``superseded``, ``deactivated``: the one notion of :mod:`collective.consent_state` that
-    receipts and the audit use too."""
-
-    consent_id: ConsentId
-    identity: Address
-    organization: Address
-    purpose: str
-    category: str
-    expiry: int
-    granted_at: int
-    policy_version: int
-    nonce: int
-    active: bool
-    covered: bool
-    state: str = "none"
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class Granted(TxResult):
-    """A consent was granted (or renewed): its id, key, expiry (unix seconds; the on-chain
-    ``2**64 - 1`` for never, as in 0.1), the policy version agreed to, the owner or delegate
-    who authorized it (``agent``) and the log's index in the block."""
-
-    consent_id: ConsentId
-    identity: Address
-    organization: Address
-    purpose: str
-    category: str
-    expiry: int
-    policy_version: int
-    agent: Address
-    log_index: int
-
-
-@dataclass(frozen=True)
-class Withdrawn(TxResult):
-    """A consent was withdrawn. ``was_active`` is False when nothing was active: the withdrawal
-    then only cancelled the pending signed requests for the consent (``SignaturesCancelled``)."""
-
-    consent_id: ConsentId
-    identity: Address
-    organization: Address
-    purpose: str
-    category: str
-    agent: Address
-    log_index: int
-    was_active: bool = True
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """Item ``index`` of a relayed signed batch was not applied: ``reason`` names the contract
-    error a single relay would have reverted with (e.g. ``"InvalidNonce"``)."""
-
-    index: int
-    consent_id: ConsentId
-    reason: str
-
-
-@dataclass(frozen=True)
-class BatchResult(TxResult):
-    """One transaction that granted or withdrew several consents, in order; ``skipped`` lists
-    the signed items the contract refused (consumed, expired, invalid) while the rest applied."""
-
-    items: tuple[Granted, ...] | tuple[Withdrawn, ...]
-    skipped: tuple[Skipped, ...] = ()
-
-
-@dataclass(frozen=True)
-class GrantItem:
-    """One consent of a batch grant by a single identity."""
-
-    organization: Who
-    purpose: Term
-    category: Term
-    expiry: int | None = None
-    policy_version: int | None = None
 
 
 class ConsentClient:
@@ -579,5 +493,8 @@ __all__ = [
     "GrantItem",
     "Granted",
     "Skipped",
+    "Term",
+    "Who",
     "Withdrawn",
+    "consent_key",
 ]

@@ -9,7 +9,9 @@ a data use the oversight board flagged, whether read by a :class:`~collective.Co
 
 ``LogRef`` (0.1) is a deprecated alias of :class:`~collective.types.LogPosition`; the 0.1
 field names of the client's ``ConsentEvent`` (``kind``, ``key``, ``where``) and ``Flag``
-(``reason``, ``where``) stay readable as properties for one release.
+(``reason``, ``where``) stay readable as properties for one release. The consent results
+(:class:`Consent`, :class:`Granted`, :class:`Withdrawn`, :class:`BatchResult`, ...) live here
+too and are re-exported by :mod:`collective.client.consent`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from collective.types import NO_EXPIRY, Address, LogPosition, TxHash, tx_hash
+from eth_account.signers.local import LocalAccount
+
+from collective.types import NO_EXPIRY, Address, ConsentId, LogPosition, TxHash, tx_hash
+
+Term = str | bytes
+"""A purpose or category: a DPV name (``"dpv:ResearchAndDevelopment"``) or its 32-byte code."""
+Who = str | LocalAccount
+"""An identity, organization or member: an address, a did:ethr DID or an account."""
 
 LogRef = LogPosition
 """Deprecated (0.1): the client's name for :class:`~collective.types.LogPosition`."""
@@ -154,12 +163,107 @@ class Flag:
         return self.position
 
 
+@dataclass(frozen=True)
+class Consent:
+    """A consent's stored fields, its state at the block read and whether a use would be
+    covered then (the contract's ``isCovered``) and, when not, why.
+
+    ``expiry`` and ``granted_at`` are unix seconds (``expiry`` is ``2**64 - 1`` for never, as
+    stored on chain); ``state`` is one of ``none``, ``active``, ``withdrawn``, ``expired``,
+    ``superseded``, ``deactivated``: the one notion of :mod:`collective.consent_state` that
+    receipts and the audit use too."""
+
+    consent_id: ConsentId
+    identity: Address
+    organization: Address
+    purpose: str
+    category: str
+    expiry: int
+    granted_at: int
+    policy_version: int
+    nonce: int
+    active: bool
+    covered: bool
+    state: str = "none"
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Granted(TxResult):
+    """A consent was granted (or renewed): its id, key, expiry (unix seconds; the on-chain
+    ``2**64 - 1`` for never, as in 0.1), the policy version agreed to, the owner or delegate
+    who authorized it (``agent``) and the log's index in the block."""
+
+    consent_id: ConsentId
+    identity: Address
+    organization: Address
+    purpose: str
+    category: str
+    expiry: int
+    policy_version: int
+    agent: Address
+    log_index: int
+
+
+@dataclass(frozen=True)
+class Withdrawn(TxResult):
+    """A consent was withdrawn. ``was_active`` is False when nothing was active: the withdrawal
+    then only cancelled the pending signed requests for the consent (``SignaturesCancelled``)."""
+
+    consent_id: ConsentId
+    identity: Address
+    organization: Address
+    purpose: str
+    category: str
+    agent: Address
+    log_index: int
+    was_active: bool = True
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Item ``index`` of a relayed signed batch was not applied: ``reason`` names the contract
+    error a single relay would have reverted with (e.g. ``"InvalidNonce"``)."""
+
+    index: int
+    consent_id: ConsentId
+    reason: str
+
+
+@dataclass(frozen=True)
+class BatchResult(TxResult):
+    """One transaction that granted or withdrew several consents, in order; ``skipped`` lists
+    the signed items the contract refused (consumed, expired, invalid) while the rest applied."""
+
+    items: tuple[Granted, ...] | tuple[Withdrawn, ...]
+    skipped: tuple[Skipped, ...] = ()
+
+
+@dataclass(frozen=True)
+class GrantItem:
+    """One consent of a batch grant by a single identity."""
+
+    organization: Who
+    purpose: Term
+    category: Term
+    expiry: int | None = None
+    policy_version: int | None = None
+
+
 __all__ = [
+    "BatchResult",
+    "Consent",
     "ConsentEvent",
     "ConsentKey",
     "Flag",
+    "GrantItem",
+    "Granted",
     "LogRef",
+    "Skipped",
+    "Term",
     "TxResult",
+    "Who",
+    "Withdrawn",
     "expiry_or_none",
     "log_position",
     "tx_fields",
