@@ -217,6 +217,10 @@ def _plausible(scene: Scene) -> dict[str, list[str]]:
         "file": [str(folder / "receipt.json")],
         "document": [str(folder / "text.md")],
         "manifest": [str(story.manifest)],
+        # the connection options every chain command also takes after its name
+        "network": ["anvil"],
+        "rpc": [story.url],
+        "account": ["0", "1", "3", "7"],
     }
 
 

@@ -19,7 +19,7 @@ from collective.accounts import (
 )
 from collective.cli.connect import open_chain, open_sender
 from collective.cli.options import CliState, chain_options, json_command
-from collective.cli.output import show
+from collective.cli.output import Note, show
 from collective.cli.passwords import new_password, private_key, prompt_password
 
 if TYPE_CHECKING:
@@ -133,29 +133,29 @@ def list_command(state: CliState, dev: bool) -> None:
             for index, account in enumerate(dev_accounts)
         ]
 
-    def lines() -> None:
-        _print_accounts(scan, chain, notes)
-
-    show(state, data, lines)
+    show(state, data, *_account_lines(scan, chain), *(Note(f"note: {note}") for note in notes))
 
 
-def _print_accounts(scan: KeystoreScan, chain: Chain | None, notes: list[str]) -> None:
+def _account_lines(scan: KeystoreScan, chain: Chain | None) -> list[str]:
+    """The keystore's accounts (name, address, file), then the chain's dev accounts."""
     count = len(scan.entries)
-    if count:
-        click.echo(f"keystore {scan.directory}: {count} account{'s' * (count != 1)}")
-        width = max(len(entry.name) for entry in scan.entries)
-        for entry in scan.entries:
-            click.echo(f"  {entry.name.ljust(width)}  {entry.address}  {entry.path.name}")
-    else:
-        click.echo(
+    if not count:
+        lines = [
             f"keystore {scan.directory}: no accounts (create one with `collective account new`)"
-        )
+        ]
+    else:
+        width = max(len(entry.name) for entry in scan.entries)
+        lines = [f"keystore {scan.directory}: {count} account{'s' * (count != 1)}"]
+        lines += [
+            f"  {entry.name.ljust(width)}  {entry.address}  {entry.path.name}"
+            for entry in scan.entries
+        ]
     if chain is not None and chain.dev_accounts:
-        click.echo(f"dev accounts on {chain.name} (chain {chain.chain_id}):")
-        for index, account in enumerate(chain.dev_accounts):
-            click.echo(f"  {index:>2}  {account.address}")
-    for note in notes:
-        click.echo(f"note: {note}", err=True)
+        lines.append(f"dev accounts on {chain.name} (chain {chain.chain_id}):")
+        lines += [
+            f"  {index:>2}  {account.address}" for index, account in enumerate(chain.dev_accounts)
+        ]
+    return lines
 
 
 def _needs_chain(spec: str | None) -> bool:

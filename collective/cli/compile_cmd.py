@@ -6,7 +6,7 @@ import click
 
 from collective.cli.failure import error_document, fail
 from collective.cli.options import CliState, json_command
-from collective.cli.output import emit_json, show
+from collective.cli.output import Note, emit_json, show
 from collective.compiler import check_artifacts_current, compile_project
 from collective.config import load_config
 from collective.errors import CompilationError
@@ -61,14 +61,10 @@ def compile_command(state: CliState, check: bool) -> None:
         "warnings": [str(w) for w in result.warnings],
     }
 
-    def warnings() -> None:
-        for warning in result.warnings:
-            click.echo(f"{warning.severity}: {warning}", err=True)
-
     show(
         state,
         data,
-        warnings,
+        *(Note(f"{warning.severity}: {warning}") for warning in result.warnings),
         f"compiler: {result.compiler.describe()}",
         f"wrote {len(result.contracts)} artifacts to {result.artifacts_dir}:",
         *(f"  {name}" for name in result.contracts),

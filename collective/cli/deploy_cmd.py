@@ -11,7 +11,7 @@ from collective.accounts import PRIVATE_KEY_ENV
 from collective.chain import Chain
 from collective.cli.connect import open_chain, open_sender
 from collective.cli.options import CliState, chain_options
-from collective.cli.output import Table, View, show
+from collective.cli.output import Note, Table, View, show
 from collective.cli.params import DURATION
 from collective.config import load_config
 from collective.deploy import CONTRACTS, MODULES, Deployment, deploy_suite
@@ -87,11 +87,7 @@ def _views(deployment: Deployment) -> list[View]:
     if deployment.manifest_path is not None:
         views.append(f"manifest: {deployment.manifest_path}")
 
-    def notes() -> None:  # on stderr, so stdout stays what was deployed
-        for note in deployment.notes:
-            click.echo(f"note: {note}", err=True)
-
-    return [*views, notes]
+    return [*views, *(Note(f"note: {note}") for note in deployment.notes)]
 
 
 @click.command("deploy")

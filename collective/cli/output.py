@@ -125,9 +125,17 @@ class Fields:
     title: str | None = None
 
 
-View = Table | Fields | str | Callable[[], None]
-"""What :func:`show` draws without ``--json``: a table, a fields block, a line of text, or a
-callable that prints output of another shape itself."""
+@dataclass(frozen=True)
+class Note:
+    """A line for stderr (a note, a warning), drawn by :func:`show`: stdout keeps only the
+    result, so it can be piped."""
+
+    text: str
+
+
+View = Table | Fields | Note | str | Callable[[], None]
+"""What :func:`show` draws without ``--json``: a table, a fields block, a line for stderr,
+a line of text, or a callable that prints output of another shape itself."""
 
 
 def show(state: CliState, data: Any, *views: View) -> None:
@@ -136,8 +144,9 @@ def show(state: CliState, data: Any, *views: View) -> None:
     Args:
         state: the command's merged options; ``state.as_json`` chooses the form.
         data: the result for scripts (see :func:`emit_json`).
-        views: what a person reads: :class:`Table`, :class:`Fields`, a ``str`` echoed as a
-            line, or a callable that prints (for output to stderr, or of no regular shape).
+        views: what a person reads: :class:`Table`, :class:`Fields`, :class:`Note` (to
+            stderr), a ``str`` echoed as a line, or a callable that prints output of no
+            regular shape.
     """
     if state.as_json:
         emit_json(data)
@@ -147,6 +156,8 @@ def show(state: CliState, data: Any, *views: View) -> None:
             print_table(view.title, view.columns, view.rows, empty=view.empty)
         elif isinstance(view, Fields):
             print_fields(view.title, view.fields)
+        elif isinstance(view, Note):
+            click.echo(view.text, err=True)
         elif isinstance(view, str):
             click.echo(view)
         else:
@@ -262,6 +273,7 @@ __all__ = [
     "JSON_MODE",
     "JSON_WRITTEN",
     "Fields",
+    "Note",
     "Table",
     "View",
     "command_meta",
