@@ -13,8 +13,8 @@ from typing import Any
 
 from web3.types import BlockIdentifier, TxReceipt
 
-from collective.chain.codec import DecodedLog, consent_id
-from collective.chain.revert import error_table
+from collective.chain.codec import consent_id
+from collective.client import consent_logs
 from collective.client.base import Session, address_of, term_code
 from collective.client.records import (
     BatchResult,
@@ -27,13 +27,11 @@ from collective.client.records import (
     Term,
     Who,
     Withdrawn,
-    expiry_or_none,
-    log_position,
     tx_fields,
 )
 from collective.consent_state import read_status
 from collective.errors import InvalidInputError, NotFoundError
-from collective.types import NO_EXPIRY, Address, ConsentId, TxHash
+from collective.types import NO_EXPIRY, Address, ConsentId
 from collective.vocab import name_of
 
 
@@ -316,88 +314,23 @@ class ConsentClient:
         events += self._s.events(self._s.ledger.events.ConsentWithdrawn(), filters)
         events.sort(key=lambda e: (e.block_number, e.log_index))
         times = self._s.block_times(e.block_number for e in events)
-        return [_timeline_entry(event, times[event.block_number]) for event in events]
+        return [consent_logs.timeline_entry(event, times[event.block_number]) for event in events]
 
     # --- decoding ------------------------------------------------------------------------------
 
     def granted(self, receipt: TxReceipt) -> list[Granted]:
-        """The consents a transaction granted (events from the suite's ledger only).
-
-        Args:
-            receipt: the transaction receipt (web3's ``TxReceipt`` shape).
-
-        Returns:
-            One :class:`Granted` per ``ConsentGranted`` log, in log order.
-        """
-        fields = tx_fields(receipt)
-        out = []
-        for event in self._s.decoded(self._s.ledger.events.ConsentGranted(), receipt):
-            a = event["args"]
-            out.append(
-                Granted(
-                    **fields,
-                    consent_id=self._consent_id(a),
-                    identity=a["identity"],
-                    organization=a["organization"],
-                    purpose=name_of(a["purpose"]),
-                    category=name_of(a["category"]),
-                    expiry=int(a["expiry"]),
-                    policy_version=int(a["policyVersion"]),
-                    agent=a["agent"],
-                    log_index=int(event["logIndex"]),
-                )
-            )
-        return out
+        """The consents a transaction granted, in log order (see
+        :func:`~collective.client.consent_logs.granted`)."""
+        return consent_logs.granted(self._s, receipt)
 
     def withdrawn(self, receipt: TxReceipt) -> list[Withdrawn]:
         """The consents a transaction withdrew, and those where it only cancelled pending
-        signatures (``was_active`` False), in log order.
-
-        Args:
-            receipt: the transaction receipt (web3's ``TxReceipt`` shape).
-        """
-        fields = tx_fields(receipt)
-        events = self._s.decoded(self._s.ledger.events.ConsentWithdrawn(), receipt)
-        events += self._s.decoded(self._s.ledger.events.SignaturesCancelled(), receipt)
-        events.sort(key=lambda e: int(e["logIndex"]))
-        return [
-            Withdrawn(
-                **fields,
-                consent_id=self._consent_id(e["args"]),
-                identity=e["args"]["identity"],
-                organization=e["args"]["organization"],
-                purpose=name_of(e["args"]["purpose"]),
-                category=name_of(e["args"]["category"]),
-                agent=e["args"]["agent"],
-                log_index=int(e["logIndex"]),
-                was_active=e["event"] == "ConsentWithdrawn",
-            )
-            for e in events
-        ]
+        signatures (``was_active`` False), in log order."""
+        return consent_logs.withdrawn(self._s, receipt)
 
     def skipped(self, receipt: TxReceipt) -> list[Skipped]:
-        """The items of a relayed signed batch that the contract skipped, with the reason.
-
-        Args:
-            receipt: the transaction receipt (web3's ``TxReceipt`` shape).
-
-        Returns:
-            One :class:`Skipped` per ``SignedRequestSkipped`` log: the item's index, its
-            consent id and the contract error's name (or its selector when unknown).
-        """
-        table = error_table()
-        out = []
-        for e in self._s.decoded(self._s.ledger.events.SignedRequestSkipped(), receipt):
-            selector = bytes(e["args"]["reason"])
-            known = table.get(selector)
-            out.append(
-                Skipped(
-                    index=int(e["args"]["index"]),
-                    consent_id=ConsentId("0x" + bytes(e["args"]["consentId"]).hex()),
-                    reason=known.name if known else "0x" + selector.hex(),
-                )
-            )
-        return out
+        """The items of a relayed signed batch the contract skipped, with the reason."""
+        return consent_logs.skipped(self._s, receipt)
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -415,11 +348,6 @@ class ConsentClient:
                 hint="the organization must publish one first (`collective policy publish`)",
             )
         return version
-
-    def _consent_id(self, args: Any) -> ConsentId:
-        return ConsentId(
-            consent_id(args["identity"], args["organization"], args["purpose"], args["category"])
-        )
 
     def _current(self, filters: dict[str, Any]) -> list[Consent]:
         events = self._s.events(self._s.ledger.events.ConsentGranted(), filters)
@@ -462,26 +390,6 @@ def consent_key(
 
 def _expiry(expiry: int | None) -> int:
     return NO_EXPIRY if expiry is None else int(expiry)
-
-
-def _timeline_entry(event: DecodedLog, timestamp: int) -> ConsentEvent:
-    a = event.args
-    granted = event.event == "ConsentGranted"
-    where = log_position(event)
-    return ConsentEvent(
-        block=where.block,
-        tx_hash=TxHash(where.tx_hash),
-        log_index=where.log_index,
-        timestamp=timestamp,
-        action="grant" if granted else "withdraw",
-        identity=a["identity"],
-        organization=a["organization"],
-        purpose=name_of(a["purpose"]),
-        category=name_of(a["category"]),
-        expiry=expiry_or_none(int(a["expiry"])) if granted else None,
-        policy_version=int(a["policyVersion"]) if granted else None,
-        agent=a["agent"],
-    )
 
 
 __all__ = [
