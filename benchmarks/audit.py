@@ -31,12 +31,12 @@ from typing import Any
 
 from eth_utils.crypto import keccak
 
-from collective.anvil import node_or_anvil
 from collective.audit import history, open_index, sync, verify
 from collective.chain import Chain, connect_rpc
-from collective.codec import Codec
+from collective.chain.codec import Codec
 from collective.deploy import Deployment, deploy_suite
 from collective.signing import code
+from collective.testing.anvil import node_or_anvil
 
 SYNC_TARGET = 20_000.0
 VERIFY_TARGET = 60.0

@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from collective import Collective
-from collective.anvil import node_or_anvil
 from collective.chain import Chain, connect_rpc
 from collective.client.consent import GrantItem
 from collective.deploy import deploy_suite
+from collective.testing.anvil import node_or_anvil
 
 SINGLE_TARGET = 150.0
 BATCHED_TARGET = 3000.0
@@ -47,8 +47,8 @@ RESEARCH = "dpv:ResearchAndDevelopment"
 def raw_sends(chain: Chain, count: int) -> float:
     """Pre-signed 1-wei transfers sent one by one: what anvil itself takes."""
     sender = chain.dev_accounts[1]
-    nonce = chain.w3.eth.get_transaction_count(sender.address, "pending")
-    fee = 2 * int(chain.w3.eth.get_block("latest")["baseFeePerGas"]) + 10**9
+    nonce = int(chain.request("eth_getTransactionCount", [sender.address, "pending"]), 16)
+    fee = 2 * int(chain.get_block("latest")["baseFeePerGas"]) + 10**9
     raw = [
         sender.sign_transaction(
             {
@@ -60,12 +60,12 @@ def raw_sends(chain: Chain, count: int) -> float:
                 "maxFeePerGas": fee,
                 "maxPriorityFeePerGas": 10**9,
             }
-        ).raw_transaction
+        ).raw_transaction.to_0x_hex()
         for i in range(count)
     ]
     started = time.perf_counter()
     for tx in raw:
-        chain.w3.eth.send_raw_transaction(tx)
+        chain.request("eth_sendRawTransaction", [tx])
     return count / (time.perf_counter() - started)
 
 

@@ -48,7 +48,7 @@ sys.path.insert(0, str(REPO))
 
 from collective.chain import connect_rpc  # noqa: E402
 from collective.deploy import deploy_suite  # noqa: E402
-from collective.signing import GrantRequest, code, sign  # noqa: E402
+from collective.ledger.signing import GrantRequest, code, sign  # noqa: E402
 from collective.testing import find_anvil, run_anvil, run_node_process  # noqa: E402
 
 BATCH = 250
@@ -130,7 +130,8 @@ def relay_call(target: Target, label: str, index: int = 0) -> tuple[Any, ...]:
     signed = sign(
         subject, request, chain_id=target.chain_id, verifying_contract=target.ledger.address
     )
-    return signed.call_args()
+    args: tuple[Any, ...] = signed.call_args()
+    return args
 
 
 def presign(target: Target, label: str, count: int) -> list[bytes]:
