@@ -14,13 +14,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from eth_utils.crypto import keccak
-
 from collective.audit.events import BOARD_ACTIONS
 from collective.audit.model import BoardAction, ConsentRef, ForeignLog, Report, UseEntry
 from collective.audit.store import AuditIndex, open_index
 from collective.chain.addresses import parse_address
 from collective.chain.codec import checksum
+from collective.client.oversight import use_ref
 from collective.client.records import ConsentEvent, Flag, expiry_or_none
 from collective.did import DidNetworks, network_id, parse_did
 from collective.errors import InvalidInputError
@@ -59,11 +58,6 @@ def normalize_address(
             known.check(value)
         return parsed.address.lower()
     return parse_address(value, what).lower()
-
-
-def use_ref(tx_hash: bytes, log_index: int) -> bytes:
-    """The board's reference to a use: keccak256(abi.encode(txHash, logIndex))."""
-    return keccak(bytes(tx_hash) + log_index.to_bytes(32, "big"))
 
 
 _USE_COLUMNS = (
@@ -256,10 +250,7 @@ def _board(index: AuditIndex, orgs: set[str] | None) -> list[BoardAction]:
 
 def _flags(index: AuditIndex, uses: list[UseEntry], scope: str, target: str | None) -> list[Flag]:
     by_ref = {
-        use_ref(bytes.fromhex(u.tx_hash[2:]), u.log_index): LogPosition(
-            u.block, u.tx_hash, u.log_index
-        )
-        for u in uses
+        use_ref(u.tx_hash, u.log_index): LogPosition(u.block, u.tx_hash, u.log_index) for u in uses
     }
     query = (
         "SELECT f.block, f.log_index, e.tx_hash, f.use_ref, f.organization, f.reason_hash, "

@@ -54,6 +54,7 @@ from collective.audit.replay import (
 )
 from collective.audit.store import AuditIndex, open_index
 from collective.chain import Chain
+from collective.client.oversight import use_ref
 from collective.deploy import CONTRACTS, Deployment, verify_code
 from collective.errors import ChainError
 
@@ -202,8 +203,6 @@ def _check_blocks(index: AuditIndex) -> list[Violation]:
 
 def _check_flags(index: AuditIndex) -> list[Violation]:
     """Every UseFlagged names a use in the index: keccak256(abi.encode(txHash, logIndex))."""
-    from collective.audit.report import use_ref
-
     flags = list(
         index.db.execute(
             "SELECT f.block, f.log_index, e.tx_hash, f.use_ref, f.organization FROM flags f "

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from eth_abi import abi
 from eth_utils.crypto import keccak
 from web3.types import TxReceipt
 
@@ -62,17 +61,20 @@ class Vote(TxResult):
     executed: bool
 
 
-def use_ref(tx_hash: TxHash | str, log_index: int) -> bytes:
+def use_ref(tx_hash: TxHash | str | bytes, log_index: int) -> bytes:
     """The board's reference to a recorded use: keccak256(abi.encode(txHash, logIndex)).
 
+    One rule for the client (flagging a use) and the audit (matching flags to uses).
+
     Args:
-        tx_hash: the use's transaction hash, ``0x`` + 64 hex.
+        tx_hash: the use's transaction hash: 32 bytes, or ``0x`` + 64 hex.
         log_index: the ``DataUsed`` log's index in its block.
 
     Returns:
         32 bytes.
     """
-    return keccak(abi.encode(["bytes32", "uint256"], [bytes.fromhex(tx_hash[2:]), log_index]))
+    raw = bytes.fromhex(tx_hash[2:]) if isinstance(tx_hash, str) else bytes(tx_hash)
+    return keccak(raw + log_index.to_bytes(32, "big"))
 
 
 def reason_bytes(reason: str) -> bytes:
