@@ -178,7 +178,8 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> str:
 
 
 def to_html(report: Report) -> str:
-    """The report as one HTML document (no external resources)."""
+    """The report as one self-contained HTML document (inline styles, SVG timeline and
+    script; no external resources)."""
     scope = {"subject": "subject", "organization": "organization", "all": "the whole record"}
     heading = f"Audit report: {scope[report.scope]}"
     if report.target:

@@ -47,6 +47,7 @@ class _ChainMoved(Exception):
 
 
 def first_block_of(deployment: Deployment) -> int:
+    """The first block of ``deployment``'s contracts (where its events start)."""
     return min((deployment.blocks.get(name, 0) for name in CONTRACTS), default=0)
 
 
@@ -187,7 +188,27 @@ def sync(
     chain, JSON-RPC otherwise). ``to_block`` stops early (default: the head). ``progress``
     is called after each range with (synced_to, head, events so far); ``on_range(start, end)``
     after each range is committed. Transient node failures are retried for ``patience``
-    seconds. Raises AuditError when ``db`` indexes another deployment.
+    seconds.
+
+    Args:
+        chain: the chain the deployment is on.
+        deployment: the suite's deployment (its addresses, first block and chain id).
+        db: an open :class:`~collective.audit.store.AuditIndex` or a path to one.
+        source: where to read headers and logs (default: :func:`~.source.source_for`).
+        to_block: the last block to index (default: the head).
+        progress: called with (synced_to, head, events so far) after each range.
+        on_range: called with (start, end) after each range is committed.
+        initial_range: blocks in the first ``eth_getLogs`` range (then adapted).
+        target_logs: logs per range the adaptation aims at.
+        patience: seconds transient failures are retried for.
+        retry_wait: seconds before the first retry (doubling).
+
+    Returns:
+        The :class:`~collective.audit.model.SyncResult` of this run.
+
+    Raises:
+        AuditError: ``db`` indexes another deployment, or cannot be opened.
+        ChainError: the node failed for longer than ``patience``, or refused a request.
     """
     started = time.monotonic()
     index = db if isinstance(db, AuditIndex) else open_index(db)

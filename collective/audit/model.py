@@ -35,7 +35,9 @@ class Reorg:
 
 @dataclass(frozen=True)
 class SyncResult:
-    """One run of :func:`collective.audit.sync`."""
+    """One run of :func:`collective.audit.sync`: the index file, the chain id, the first
+    block and the block synced to, the head seen, the blocks and events indexed in this run,
+    look-alike logs and reorgs met, ``eth_getLogs`` ranges read, retries and wall seconds."""
 
     db: str
     chain_id: int
@@ -52,12 +54,14 @@ class SyncResult:
 
     @property
     def events_per_second(self) -> float:
+        """Events indexed per wall second in this run (0 for an instant run)."""
         return self.events / self.seconds if self.seconds > 0 else 0.0
 
 
 @dataclass(frozen=True)
 class Violation:
-    """One rule the record breaks, with its evidence."""
+    """One rule the record breaks (``rule``, e.g. ``"no-consent"``), a sentence saying how,
+    where (block, transaction hash, log index; None for index-wide rules) and the evidence."""
 
     rule: str
     message: str
@@ -83,6 +87,7 @@ class VerifyResult:
 
     @property
     def ok(self) -> bool:
+        """True when no rule is violated."""
         return not self.violations
 
 

@@ -25,7 +25,8 @@ NO_EXPIRY = 2**64 - 1
 
 
 def when(timestamp: int | None) -> str:
-    """A Unix time as ISO 8601 UTC; "-" for none."""
+    """A Unix time (seconds) as ISO 8601 UTC (``2026-01-31 12:00:00Z``); ``-`` for None or
+    0, ``never`` for one past the calendar (the no-expiry sentinel)."""
     if not timestamp:
         return "-"
     try:
@@ -59,6 +60,7 @@ def to_jsonable(value: Any) -> Any:
 
 
 def to_json(report: Report) -> str:
+    """``report`` as indented JSON (integers JavaScript cannot hold as decimal strings)."""
     return json.dumps(to_jsonable(report), indent=2, sort_keys=True)
 
 
@@ -171,6 +173,7 @@ def csv_rows(report: Report) -> list[dict[str, Any]]:
 
 
 def to_csv(report: Report) -> str:
+    """``report`` as one CSV table (:func:`csv_rows`, with a header row)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -186,7 +189,7 @@ def _short(text: str | None) -> str:
 
 
 def text_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A plain fixed-width table."""
+    """A plain fixed-width table: ``title``, a header of ``columns``, then ``rows``."""
     if not rows:
         return f"{title}: none\n"
     cells = [[("-" if c is None else str(c)) for c in row] for row in rows]
@@ -292,11 +295,17 @@ def report_tables(report: Report) -> list[tuple[str, list[str], list[list[Any]]]
 
 
 def to_table(report: Report) -> str:
+    """``report`` as plain text tables, one per section."""
     return "\n".join(text_table(*section) for section in report_tables(report))
 
 
 def render(report: Report, fmt: str) -> str:
-    """``report`` as ``fmt``: one of :data:`FORMATS`."""
+    """``report`` as ``fmt``: one of :data:`FORMATS` (``table``, ``csv``, ``json``,
+    ``html``).
+
+    Raises:
+        InvalidInputError: an unknown format.
+    """
     if fmt == "json":
         return to_json(report)
     if fmt == "csv":

@@ -194,8 +194,21 @@ def _uses_and_consents(
 
 
 def history(db: AuditIndex | Path | str, subject: str) -> list[UseEntry]:
-    """Every use of ``subject``'s data (DID or address), oldest first, with the consent each
-    relied on and its policy."""
+    """Every use of ``subject``'s data, oldest first, with the consent each relied on and its
+    policy.
+
+    Args:
+        db: an open :class:`~collective.audit.store.AuditIndex` or a path to one.
+        subject: a did:ethr DID or an address.
+
+    Returns:
+        The :class:`~collective.audit.model.UseEntry` records.
+
+    Raises:
+        InvalidInputError: ``subject`` is not an address or a DID.
+        ConfigurationError: a DID of another network than the index's chain.
+        AuditError: ``db`` cannot be opened.
+    """
     index = db if isinstance(db, AuditIndex) else open_index(db)
     try:
         target = normalize_address(subject, chain_id=index.chain_id)
@@ -290,9 +303,24 @@ def report(
     subject: str | None = None,
     organization: str | None = None,
 ) -> Report:
-    """The report on ``subject`` (DID or address), or on ``organization``, or (neither) on
-    everything in the index. A DID of another network than the index's chain is refused
-    (ConfigurationError)."""
+    """The report on ``subject``, or on ``organization``, or (neither) on everything in the
+    index.
+
+    Args:
+        db: an open :class:`~collective.audit.store.AuditIndex` or a path to one.
+        subject: a did:ethr DID or an address.
+        organization: a did:ethr DID or an address.
+
+    Returns:
+        The :class:`~collective.audit.model.Report`: uses, consent timeline
+        (:class:`~collective.ConsentEvent`), board actions, flags and look-alike logs.
+
+    Raises:
+        InvalidInputError: both ``subject`` and ``organization``, or one that is not an
+            address or a DID.
+        ConfigurationError: a DID of another network than the index's chain.
+        AuditError: ``db`` cannot be opened.
+    """
     if subject is not None and organization is not None:
         raise InvalidInputError("a report is about a subject or an organization, not both")
     index = db if isinstance(db, AuditIndex) else open_index(db)

@@ -45,7 +45,8 @@ _HTTP_STATUS = re.compile(r"HTTP (\d{3}) ")  # the transport's "HTTP 503 from th
 
 @dataclass(frozen=True)
 class Header:
-    """What the index keeps of a block."""
+    """What the index keeps of a block: number, hash and parent hash (32 bytes), time
+    (unix seconds)."""
 
     number: int
     hash: bytes
@@ -188,7 +189,11 @@ class RpcSource:
 
 
 class EmbeddedSource:
-    """A :class:`LogSource` reading the embedded chain's py-evm database in process."""
+    """A :class:`LogSource` reading the embedded chain's py-evm database in process.
+
+    Raises:
+        ChainError: ``chain`` is not the embedded chain.
+    """
 
     def __init__(self, chain: Chain) -> None:
         if chain.tester is None:
@@ -203,6 +208,7 @@ class EmbeddedSource:
         return self._tester.backend.chain
 
     def head(self) -> int:
+        """The latest block number."""
         with self._chain.exclusive():
             return int(self._evm.get_canonical_head().block_number)
 
@@ -215,6 +221,7 @@ class EmbeddedSource:
             return None
 
     def headers(self, start: int, end: int) -> list[Header]:
+        """Headers of blocks ``start..end`` (inclusive); fewer when the chain ends first."""
         out: list[Header] = []
         with self._chain.exclusive():
             for number in range(start, end + 1):
@@ -228,6 +235,8 @@ class EmbeddedSource:
         return out
 
     def logs(self, start: int, end: int, topics: Sequence[str]) -> list[dict[str, Any]]:
+        """Logs of blocks ``start..end`` whose topic0 is in ``topics`` (``0x`` hex), any
+        address, in chain order, in JSON-RPC's shape."""
         wanted = {int(topic, 16) for topic in topics}
         out: list[dict[str, Any]] = []
         with self._chain.exclusive():

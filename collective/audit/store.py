@@ -162,7 +162,14 @@ TABLE_COLUMNS = {
 
 
 class AuditIndex:
-    """An open audit index (a SQLite file, or ``":memory:"``). Use as a context manager."""
+    """An open audit index (a SQLite file, or ``":memory:"``). Use as a context manager.
+
+    Args:
+        path: the SQLite file (created if missing), or ``":memory:"``.
+
+    Raises:
+        AuditError: the file cannot be opened, or holds an index of another format.
+    """
 
     def __init__(self, path: Path | str) -> None:
         self.path = path
@@ -186,6 +193,7 @@ class AuditIndex:
             )
 
     def close(self) -> None:
+        """Close the database connection."""
         self.db.close()
 
     def __enter__(self) -> AuditIndex:
@@ -197,13 +205,16 @@ class AuditIndex:
     # --- meta -------------------------------------------------------------------------------
 
     def meta(self, key: str) -> str | None:
+        """The index's metadata value ``key`` (``"chain_id"``, ``"synced_to"``, ...), or None."""
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
+        """Set metadata ``key`` to ``value``."""
         self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
     def meta_json(self, key: str) -> Any:
+        """Metadata ``key`` parsed as JSON, or None when absent."""
         text = self.meta(key)
         return None if text is None else json.loads(text)
 
@@ -215,6 +226,7 @@ class AuditIndex:
 
     @property
     def chain_id(self) -> int | None:
+        """The chain id the index was built on, or None before the first sync."""
         text = self.meta("chain_id")
         return None if text is None else int(text)
 
@@ -226,19 +238,27 @@ class AuditIndex:
 
     @property
     def first_block(self) -> int | None:
+        """The deployment's first block (where indexing starts), or None before a sync."""
         text = self.meta("first_block")
         return None if text is None else int(text)
 
     # --- blocks -----------------------------------------------------------------------------
 
     def block_hash(self, number: int) -> bytes | None:
+        """The indexed hash (32 bytes) of block ``number``, or None when not indexed."""
         row = self.db.execute("SELECT hash FROM blocks WHERE number = ?", (number,)).fetchone()
         return None if row is None else bytes(row[0])
 
     def timestamps(self) -> dict[int, int]:
+        """Every indexed block's number -> time (unix seconds)."""
         return dict(self.db.execute("SELECT number, timestamp FROM blocks"))
 
     def count(self, table: str) -> int:
+        """The rows in ``table`` (``"blocks"``, ``"uses"``, ``"consents"``, ``"events"``, ...).
+
+        Raises:
+            AuditError: no such table.
+        """
         if table not in TABLE_COLUMNS and table != "blocks":
             raise AuditError(f"the index has no table {table!r}")
         return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
@@ -251,7 +271,13 @@ class AuditIndex:
         rows: dict[str, list[tuple[Any, ...]]],
         synced_to: int,
     ) -> None:
-        """Store one indexed block range and move ``synced_to``, all in one transaction."""
+        """Store one indexed block range and move ``synced_to``, all in one transaction.
+
+        Args:
+            headers: ``(number, hash, parent_hash, timestamp, log_count)`` per block.
+            rows: table -> rows, as :meth:`~collective.audit.events.Catalogue.add` fills them.
+            synced_to: the range's last block.
+        """
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -304,17 +330,23 @@ class AuditIndex:
             self.db.execute(f"DROP INDEX IF EXISTS {name}")
 
     def ensure_indexes(self) -> None:
+        """Create any secondary index :meth:`defer_indexes` dropped."""
         self.db.executescript(SCHEMA)
 
     def insert_rows(self, table: str, rows: Iterable[tuple[Any, ...]]) -> None:
-        """Raw insert (benchmarks and tests that build an index directly)."""
+        """Raw insert of ``rows`` into ``table`` (benchmarks and tests that build an index
+        directly); each row has the table's columns in order."""
         width = 5 if table == "blocks" else TABLE_COLUMNS[table]
         marks = ", ".join("?" * width)
         self.db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
 
 
 def open_index(path: Path | str) -> AuditIndex:
-    """Open (creating if needed) the audit index at ``path``."""
+    """Open (creating if needed, with its parent directory) the audit index at ``path``.
+
+    Raises:
+        AuditError: it cannot be opened, or holds an index of another format.
+    """
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     return AuditIndex(path)

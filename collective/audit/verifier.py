@@ -117,7 +117,14 @@ def _registry(rows: Iterable[tuple[Any, ...]]) -> Iterator[ReplayEvent]:
 
 def replay_events(index: AuditIndex) -> Iterator[ReplayEvent]:
     """Every event the replay needs, as :mod:`collective.audit.replay` records, in chain
-    order (one indexed query per table, merged)."""
+    order (one indexed query per table, merged).
+
+    Args:
+        index: an open audit index.
+
+    Returns:
+        An iterator of replay records (lazily read).
+    """
     db = index.db
     return heapq.merge(
         map(DataUse._make, db.execute(_USES)),
@@ -265,8 +272,21 @@ def verify(
     deployment: Deployment | None = None,
 ) -> VerifyResult:
     """Replay the index and check every use, the block chain and (with ``chain`` and
-    ``deployment``) the code at each manifest address. Returns the verdict; never raises for
-    a violation (the CLI exits non-zero on one)."""
+    ``deployment``) the code at each manifest address.
+
+    Args:
+        db: an open :class:`~collective.audit.store.AuditIndex` or a path to one.
+        chain: the chain, to compare the code at the manifest's addresses.
+        deployment: the manifest the index was built for (with ``chain``).
+
+    Returns:
+        The :class:`~collective.audit.model.VerifyResult`; ``ok`` when nothing is violated.
+        A violation is never raised (the CLI exits non-zero on one).
+
+    Raises:
+        AuditError: ``db`` cannot be opened.
+        ChainError: the code could not be read from ``chain``.
+    """
     started = time.monotonic()
     index = db if isinstance(db, AuditIndex) else open_index(db)
     try:
