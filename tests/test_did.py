@@ -21,7 +21,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.middleware.base import Web3Middleware
 from web3.types import Nonce, RPCEndpoint, TxParams
 
 from collective import Collective
@@ -182,7 +181,7 @@ def recovery_method(did: str, n: int, chain_id: int, address: str) -> dict[str, 
 
 
 def iso(chain: Chain, block: int) -> str:
-    stamp = int(chain.w3.eth.get_block(block)["timestamp"])
+    stamp = int(chain.get_block(block)["timestamp"])
     return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -480,7 +479,7 @@ def test_did_networks_follow_the_configuration(tmp_path: Path) -> None:
 
 def test_registry_writes_refuse_dids_of_other_networks(chain: Chain, ledger: Contract) -> None:
     subject, guardian = chain.dev_accounts[1], chain.dev_accounts[2]
-    head = chain.w3.eth.block_number
+    head = chain.block_number()
     for network in ("sepolia", "0x1"):
         foreign = f"did:ethr:{network}:{subject.address}"
         with pytest.raises(InvalidInputError, match=f"network {network} "):
@@ -489,7 +488,7 @@ def test_registry_writes_refuse_dids_of_other_networks(chain: Chain, ledger: Con
             change_owner(chain, ledger, subject, foreign, NULL)
         with pytest.raises(InvalidInputError, match=f"network {network} "):
             change_log(chain, ledger, foreign)
-    assert chain.w3.eth.block_number == head  # nothing was sent
+    assert chain.block_number() == head  # nothing was sent
     local = format_did(subject.address, chain.chain_id)
     add_delegate(chain, ledger, subject, local, SIG_AUTH, guardian.address, HOUR)
     assert [e.delegate for e in change_log(chain, ledger, local)] == [guardian.address]
@@ -551,7 +550,7 @@ def test_every_client_call_refuses_a_did_of_another_network(
     for local in (f"did:ethr:embedded:{me}", f"did:ethr:{me}", patient.did.did_of(me)):
         assert patient.consent.status(local, lab.address, RESEARCH_TERM, HEALTH).active
         assert lab.usage.record(local, RESEARCH_TERM, HEALTH, "lab/1").records
-    head = chain.w3.eth.block_number
+    head = chain.block_number()
     uses = len(lab.usage.history(identity=me))
 
     for network in ("sepolia", "0x1", "development", "0x200CD"):
@@ -566,26 +565,32 @@ def test_every_client_call_refuses_a_did_of_another_network(
             assert f"is a DID of network {network} (" in message, (name, message)
             assert "the connected chain is 131277" in message, (name, message)
         assert patient.did.resolution(did) == unknown(network)
-    assert chain.w3.eth.block_number == head  # nothing was sent
+    assert chain.block_number() == head  # nothing was sent
     assert len(lab.usage.history(identity=me)) == uses
     assert patient.consent.status(me, lab.address, RESEARCH_TERM, HEALTH).active
 
 
 @contextmanager
 def recording(chain: Chain) -> Iterator[list[tuple[str, Any]]]:
-    """Record every JSON-RPC request that leaves web3 (the chain itself is real)."""
+    """Record every JSON-RPC request the chain's backend answers (the chain itself is real)."""
     calls: list[tuple[str, Any]] = []
+    backend = chain.backend
+    request, batch = backend.request, backend.batch
 
-    class Recorder(Web3Middleware):
-        def request_processor(self, method: RPCEndpoint, params: Any) -> Any:
-            calls.append((str(method), params))
-            return method, params
+    def recorded_request(method: str, params: Any) -> Any:
+        calls.append((method, params))
+        return request(method, params)
 
-    chain.w3.middleware_onion.add(Recorder, name="did-test-recorder")
+    def recorded_batch(items: Any) -> Any:
+        calls.extend((method, params) for method, params in items)
+        return batch(items)
+
+    backend.request = recorded_request  # type: ignore[method-assign]
+    backend.batch = recorded_batch  # type: ignore[method-assign]
     try:
         yield calls
     finally:
-        chain.w3.middleware_onion.remove("did-test-recorder")
+        del backend.request, backend.batch
 
 
 def test_resolution_reads_only_the_changed_blocks(chain: Chain, ledger: Contract) -> None:
@@ -610,12 +615,11 @@ def test_resolution_reads_only_the_changed_blocks(chain: Chain, ledger: Contract
     topic = "0x" + subject.address[2:].lower().rjust(64, "0")
     assert all(query["topics"][1] == topic for query in log_queries)
     # Besides: one eth_call (changed), the latest block (the clock) and the versionId block.
-    # (web3's own middleware adds eth_chainId / eth_accounts look-ups; they read no history.)
-    methods = [method for method, _ in calls if method not in ("eth_chainId", "eth_accounts")]
+    methods = [method for method, _ in calls]
     assert sorted(methods) == sorted(
         ["eth_call", "eth_getBlockByNumber", "eth_getBlockByNumber"] + ["eth_getLogs"] * 3
     )
-    assert chain.w3.eth.block_number > 4 * len(changed_in)
+    assert chain.block_number() > 4 * len(changed_in)
 
 
 def test_change_log_is_oldest_first(chain: Chain, ledger: Contract) -> None:

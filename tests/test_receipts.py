@@ -11,7 +11,7 @@ import pytest
 from collective.artifacts import load_artifact
 from collective.deploy import Deployment
 from collective.did import format_did
-from collective.errors import ConfigurationError
+from collective.errors import InvalidInputError, NotFoundError
 from collective.receipts import (
     DIRECT,
     RELAYED,
@@ -124,7 +124,7 @@ def test_json_round_trip(w: World, suite: Deployment) -> None:
     ],
 )
 def test_unparseable_receipts_raise_configuration_errors(text: str, field: str) -> None:
-    with pytest.raises(ConfigurationError, match=field):
+    with pytest.raises(InvalidInputError, match=field):
         ConsentReceipt.from_json(text)
 
 
@@ -159,9 +159,9 @@ def test_malformed_receipt_names_the_field(
     w: World, suite: Deployment, path: str, value: Any, message: str
 ) -> None:
     r = direct(w, suite=suite)
-    with pytest.raises(ConfigurationError, match=message):
+    with pytest.raises(InvalidInputError, match=message):
         ConsentReceipt.from_json(_edit(r, path, value))
-    with pytest.raises(ConfigurationError, match=message):
+    with pytest.raises(InvalidInputError, match=message):
         verify_receipt(w.chain, suite, _edit(r, path, value))
 
 
@@ -261,7 +261,7 @@ def test_batch_needs_a_log_index(w: World, suite: Deployment) -> None:
         (w.hospital.address, TREATMENT, GENETIC, FAR_FUTURE, 1),
     ]
     tx = w.tx(w.ledger.functions.grantBatch(p, items), w.patient)
-    with pytest.raises(ConfigurationError, match="granted 2 consents"):
+    with pytest.raises(InvalidInputError, match="granted 2 consents"):
         build_receipt(w.chain, suite, tx_hash(tx))
     receipts = build_receipts(w.chain, suite, tx_hash(tx), names=NAMES)
     assert [r.organization for r in receipts] == [w.lab.address, w.hospital.address]
@@ -269,7 +269,7 @@ def test_batch_needs_a_log_index(w: World, suite: Deployment) -> None:
     second = build_receipt(w.chain, suite, tx_hash(tx), log_index=receipts[1].log_index)
     assert second == receipts[1]
     assert all(verify_receipt(w.chain, suite, r).ok for r in receipts)
-    with pytest.raises(ConfigurationError, match="not a ConsentGranted"):
+    with pytest.raises(NotFoundError, match="not a ConsentGranted"):
         build_receipt(w.chain, suite, tx_hash(tx), log_index=99)
     # A receipt pointing at the other grant of the batch fails on its fields.
     swapped = replace(
@@ -297,7 +297,7 @@ def test_look_alike_contract_is_not_accepted(w: World, suite: Deployment) -> Non
         fake.functions.grant(w.patient.address, w.lab.address, RESEARCH, GENETIC, FAR_FUTURE, 1),
         w.patient,
     )
-    with pytest.raises(ConfigurationError, match="granted no consent on the ConsentLedger"):
+    with pytest.raises(NotFoundError, match="granted no consent on the ConsentLedger"):
         build_receipt(w.chain, suite, tx_hash(tx))
     # A receipt made against the look-alike "deployment" does not verify against the real one.
     look_alike = replace(suite, addresses={**suite.addresses, "ConsentLedger": fake.address})
@@ -312,19 +312,19 @@ def test_look_alike_contract_is_not_accepted(w: World, suite: Deployment) -> Non
 
 def test_transaction_that_is_not_a_grant(w: World, suite: Deployment) -> None:
     tx = w.tx(w.rules.functions.admit(w.stranger.address), w.admin)
-    with pytest.raises(ConfigurationError, match="granted no consent"):
+    with pytest.raises(NotFoundError, match="granted no consent"):
         build_receipt(w.chain, suite, tx_hash(tx))
-    with pytest.raises(ConfigurationError, match="no transaction"):
+    with pytest.raises(NotFoundError, match="no transaction"):
         build_receipt(w.chain, suite, "0x" + "ab" * 32)
-    with pytest.raises(ConfigurationError, match="not a transaction hash"):
+    with pytest.raises(InvalidInputError, match="not a transaction hash"):
         build_receipt(w.chain, suite, "0x1234")
 
 
 def test_bad_controller_and_names(w: World, suite: Deployment) -> None:
     tx = w.grant(w.patient, w.lab)
-    with pytest.raises(ConfigurationError, match="unknown controller field"):
+    with pytest.raises(InvalidInputError, match="unknown controller field"):
         build_receipt(w.chain, suite, tx_hash(tx), controller={"nom": "Lab"})
-    with pytest.raises(ConfigurationError, match="whose code is"):
+    with pytest.raises(InvalidInputError, match="whose code is"):
         build_receipt(w.chain, suite, tx_hash(tx), names={LAB_RESULTS: "dpv-pd:Genetic"})
     # A category no one named (only its code is known) shows as its code, and still verifies.
     nameless = bytes(range(32))
@@ -363,5 +363,5 @@ def test_vocab_accepts_hex_and_bytes_and_reports_unknown_codes() -> None:
 
 @pytest.mark.parametrize("bad", ["", "   ", "0x1234", "0x" + "zz" * 32, b"\x00" * 31])
 def test_vocab_rejects_bad_codes(bad: str | bytes) -> None:
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(InvalidInputError):
         code_of(bad)

@@ -228,9 +228,7 @@ def registry_contract(chain: Chain, registry: Registry) -> Contract:
     """
     if not isinstance(registry, str):
         return registry
-    # The one place the DID layer builds a contract object: Chain.call takes web3 functions.
-    address = to_checksum_address(registry_address(registry))
-    contract: Contract = chain.w3.eth.contract(address=address, abi=list(_registry_abi()))
+    contract: Contract = chain.contract(_registry_abi(), registry_address(registry))
     return contract
 
 
