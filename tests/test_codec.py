@@ -6,11 +6,13 @@ from typing import Any
 
 import pytest
 from eth_abi import abi
+from eth_utils.address import to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collective.artifacts import load_artifact
-from collective.codec import Codec, _decode_static, _encode_fast
+from collective.chain.codec import Codec, _decode_static, _encode_fast, fast_calldata
+from collective.deploy import Deployment
 from collective.errors import ConfigurationError
 
 addresses = st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex())
@@ -67,3 +69,20 @@ def test_consent_id_matches_the_contract(chain, suite) -> None:  # type: ignore[
     purpose, category = b"\x01" * 32, bytes(range(32))
     on_chain = ledger.functions.consentId(identity, organization, purpose, category).call()
     assert consent_id(identity, organization, purpose, category) == "0x" + bytes(on_chain).hex()
+
+
+def test_fast_calldata_is_what_web3_encodes(suite: Deployment) -> None:
+    ledger = suite.contract("ConsentLedger")
+    subject = "0x" + "12" * 20
+    org = to_checksum_address("0x" + "34" * 20)
+    calls = [
+        ledger.functions.isCovered(to_checksum_address(subject), org, b"\1" * 32, b"\2" * 32),
+        ledger.functions.currentPolicyVersion(org),
+        ledger.functions.policy(org, 3),
+    ]
+    for fn in calls:
+        fast = fast_calldata(fn.abi, fn.args)
+        assert fast is not None and "0x" + fast.hex() == fn._encode_transaction_data()
+    # a string argument is not a simple static: web3 encodes it
+    publish = ledger.functions.publishPolicy(b"\3" * 32, "https://example.org", [b"\4" * 32])
+    assert fast_calldata(publish.abi, publish.args) is None

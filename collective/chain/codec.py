@@ -223,6 +223,30 @@ def _encode_fast(types: Sequence[str], args: Sequence[Any]) -> bytes | None:
     return b"".join(out) + b"".join(tails)
 
 
+@lru_cache(maxsize=4096)
+def _selector(signature: str) -> bytes:
+    return keccak(text=signature)[:4]
+
+
+def fast_calldata(function_abi: Mapping[str, Any], args: Sequence[Any]) -> bytes | None:
+    """Calldata for a call of ``function_abi`` with ``args`` when every argument is a simple
+    static (address, bytes32, uint, bool) or an array of tuples of them, encoded by hand;
+    None otherwise, or when an argument does not fit (then web3 encodes it, and says why).
+
+    Args:
+        function_abi: one ABI ``function`` item.
+        args: its positional arguments, already checked by web3 when the call was built.
+    """
+    types = [collapse_if_tuple(dict(i)) for i in function_abi.get("inputs", [])]
+    try:
+        encoded = _encode_fast(types, args)
+    except (TypeError, ValueError, OverflowError, AttributeError):
+        return None
+    if encoded is None:
+        return None
+    return _selector(f"{function_abi['name']}({','.join(types)})") + encoded
+
+
 def _decode_static(types: Sequence[str], data: bytes) -> list[Any] | None:
     """Decode event data made of simple statics by slicing words; None for anything else."""
     if len(data) != _WORD * len(types):
@@ -272,4 +296,4 @@ def _int(value: Any) -> int:
     return int(value, 16) if isinstance(value, str) else int(value)
 
 
-__all__ = ["Codec", "DecodedLog", "checksum", "consent_id"]
+__all__ = ["Codec", "DecodedLog", "checksum", "consent_id", "fast_calldata"]

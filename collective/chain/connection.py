@@ -25,6 +25,7 @@ from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.types import BlockData, BlockIdentifier, FilterParams, LogReceipt, TxData, TxReceipt
 
 from collective.chain.backend import Backend, BatchRefused, DevBackend, RpcFailure
+from collective.chain.codec import fast_calldata
 from collective.chain.embedded import EmbeddedBackend
 from collective.chain.errors import failure_error, translated
 from collective.chain.shapes import decode_call, to_rpc, web3_result
@@ -169,7 +170,8 @@ class Chain:
         sender: LocalAccount | str | None = None,
         block: BlockIdentifier = "latest",
     ) -> Any:
-        """Run a view (or a dry run of a transaction) in one ``eth_call``.
+        """Run a view (or a dry run of a transaction) in one ``eth_call``; calldata of simple
+        arguments is encoded by :func:`~collective.chain.codec.fast_calldata`, other by web3.
 
         Args:
             fn: a web3 contract function with its arguments bound.
@@ -183,17 +185,19 @@ class Chain:
             TransactionError: the call reverted (decoded).
             ChainError: the node could not be asked, or answered what ``fn`` cannot decode.
         """
-        query: dict[str, Any] = {"to": fn.address, "data": fn._encode_transaction_data()}
+        fast = fast_calldata(fn.abi, fn.args) if fn.args is not None and not fn.kwargs else None
+        data = "0x" + fast.hex() if fast is not None else fn._encode_transaction_data()
+        query: dict[str, Any] = {"to": fn.address, "data": data}
         if sender is not None:
             query["from"] = _address(sender)
         what = f"calling {fn.fn_name}"
         with translated(self.where, what):
-            data = self._backend.request("eth_call", [query, _block_param(block)])
+            answer = self._backend.request("eth_call", [query, _block_param(block)])
         try:
-            return decode_call(fn, bytes.fromhex(str(data).removeprefix("0x")))
+            return decode_call(fn, bytes.fromhex(str(answer).removeprefix("0x")))
         except (DecodingError, ValueError) as exc:
             raise ChainError(
-                f"{self.where} failed while {what}: its answer {str(data)[:80]!r} does not "
+                f"{self.where} failed while {what}: its answer {str(answer)[:80]!r} does not "
                 f"decode as {fn.fn_name}'s outputs ({exc})",
                 hint="is the contract deployed at that address on this chain?",
             ) from None
