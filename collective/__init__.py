@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from collective.client.usage import UsageRecord, UseItem, UseRecorded
     from collective.deploy import Deployment, deploy_suite, load_deployment
     from collective.did import Did, DidDocument, format_did, parse_did, resolve
-    from collective.signing import GrantRequest, SignedRequest, WithdrawalRequest, code, sign
+    from collective.ledger.signing import GrantRequest, SignedRequest, WithdrawalRequest, code, sign
 
 # Imported on first use, so `import collective` (and `collective --help`) stays fast.
 _LAZY = {
@@ -94,11 +94,11 @@ _LAZY = {
     "format_did": "collective.did",
     "parse_did": "collective.did",
     "resolve": "collective.did",
-    "GrantRequest": "collective.signing",
-    "SignedRequest": "collective.signing",
-    "WithdrawalRequest": "collective.signing",
-    "code": "collective.signing",
-    "sign": "collective.signing",
+    "GrantRequest": "collective.ledger.signing",
+    "SignedRequest": "collective.ledger.signing",
+    "WithdrawalRequest": "collective.ledger.signing",
+    "code": "collective.ledger.signing",
+    "sign": "collective.ledger.signing",
 }
 
 

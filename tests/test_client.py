@@ -21,7 +21,7 @@ from collective.errors import (
     SignatureError,
     StalePolicyError,
 )
-from collective.signing import SignedRequest, sign
+from collective.ledger.signing import SignedRequest, sign
 
 RESEARCH = "dpv:ResearchAndDevelopment"
 TREATMENT = "dpv:ServiceProvision"

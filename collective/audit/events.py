@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from collective.artifacts import load_artifact
+from collective.build.artifacts import load_artifact
 from collective.chain import jsonints
 from collective.chain.codec import Codec
 from collective.config import ProjectConfig

@@ -23,8 +23,8 @@ from collective.client.oversight import use_ref
 from collective.client.records import ConsentEvent, Flag, expiry_or_none
 from collective.did import DidNetworks, network_id, parse_did
 from collective.errors import InvalidInputError
+from collective.ledger.vocab import name_of
 from collective.types import Address, LogPosition, TxHash
-from collective.vocab import name_of
 
 
 def _hex(value: bytes) -> str:

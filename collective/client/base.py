@@ -34,9 +34,9 @@ from collective.client.records import LogRef, TxResult, log_position, tx_fields
 from collective.deploy import LEDGER, Deployment
 from collective.did import DidNetworks, network_id, parse_did
 from collective.errors import ConfigurationError, InvalidInputError, NotFoundError
+from collective.ledger.vocab import TermKind
+from collective.ledger.vocab import term_code as vocab_term_code
 from collective.types import Address
-from collective.vocab import TermKind
-from collective.vocab import term_code as vocab_term_code
 
 log_ref = log_position
 """Deprecated (0.1): :func:`collective.client.records.log_position`."""

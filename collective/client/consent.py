@@ -29,10 +29,10 @@ from collective.client.records import (
     Withdrawn,
     tx_fields,
 )
-from collective.consent_state import read_status
 from collective.errors import InvalidInputError, NotFoundError
+from collective.ledger.consent_state import read_status
+from collective.ledger.vocab import name_of
 from collective.types import NO_EXPIRY, Address, ConsentId
-from collective.vocab import name_of
 
 
 class ConsentClient:

@@ -20,8 +20,8 @@ from collective.client.records import (
     log_position,
     tx_fields,
 )
+from collective.ledger.vocab import name_of
 from collective.types import ConsentId, TxHash
-from collective.vocab import name_of
 
 
 def granted(session: Session, receipt: TxReceipt) -> list[Granted]:

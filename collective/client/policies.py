@@ -23,8 +23,8 @@ from collective.client.base import (
     tx_fields,
 )
 from collective.errors import InvalidInputError, NotFoundError
+from collective.ledger.vocab import name_of
 from collective.types import Address, TxHash
-from collective.vocab import name_of
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from collective.client.consent import (
     consent_key,
 )
 from collective.errors import InvalidInputError
-from collective.signing import GrantRequest, SignedRequest, WithdrawalRequest, sign
+from collective.ledger.signing import GrantRequest, SignedRequest, WithdrawalRequest, sign
 
 DEFAULT_DEADLINE = 3600  # seconds a signature stays relayable
 NONCE_CLOCK_SKEW = 600_000  # ms a signed nonce may run ahead of the block time (the contract's)

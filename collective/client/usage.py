@@ -18,8 +18,8 @@ from collective.client.base import Session, data_ref, hex32
 from collective.client.consent import Term, Who
 from collective.client.records import TxResult, log_position, tx_fields
 from collective.errors import InvalidInputError
+from collective.ledger.vocab import name_of
 from collective.types import Address, LogPosition, TxHash
-from collective.vocab import name_of
 
 
 @dataclass(frozen=True)

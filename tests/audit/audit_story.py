@@ -8,7 +8,7 @@ from typing import Any
 from eth_utils.crypto import keccak
 
 from collective.audit.report import use_ref
-from collective.signing import code
+from collective.ledger.signing import code
 from tests.helpers import LAB_RESULTS, RESEARCH, World
 
 FLAG_USE = 2

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from eth_utils.crypto import keccak
 
-from collective.artifacts import load_artifact
 from collective.audit import (
     EmbeddedSource,
     history,
@@ -24,6 +23,7 @@ from collective.audit import (
     verify,
 )
 from collective.audit.source import Header, RangeTooLarge, Transient
+from collective.build.artifacts import load_artifact
 from collective.chain import Chain
 from collective.deploy import Deployment
 from collective.errors import AuditError

@@ -8,8 +8,8 @@ from typing import Any
 
 from eth_abi import abi
 
-from collective.artifacts import load_artifact
 from collective.audit.events import Catalogue, new_rows
+from collective.build.artifacts import load_artifact
 from collective.chain.codec import Codec
 
 ADDRESSES = {

@@ -29,7 +29,7 @@ from collective.audit.replay import (
 from collective.audit.verifier import replay_events
 from collective.deploy import Deployment
 from collective.errors import ConfigurationError, IdentityDeactivatedError, SignatureError
-from collective.signing import code
+from collective.ledger.signing import code
 from tests.helpers import FAR_FUTURE, LAB_RESULTS, RESEARCH, SIG_AUTH, World
 
 NULL = "0x" + "00" * 20

@@ -54,7 +54,7 @@ from collective.audit.replay.state import (
     hex_,
 )
 from collective.audit.replay.uses import explain
-from collective.consent_state import ConsentState, consent_state
+from collective.ledger.consent_state import ConsentState, consent_state
 
 _STATUS_AFTER = {
     "AccountAdmitted": ACTIVE,

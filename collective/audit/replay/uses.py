@@ -6,7 +6,7 @@ from typing import Any
 
 from collective.audit.replay.records import DataUse
 from collective.audit.replay.state import NO_STATUS, SUSPENDED, Consent, ReplayState, hex_
-from collective.consent_state import ConsentState
+from collective.ledger.consent_state import ConsentState
 
 # The rule a use breaks when its consent is in this state.
 STATE_RULES = {
