@@ -39,7 +39,7 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from collective.node.errors import INVALID_PARAMS, INVALID_REQUEST, RpcError
-from collective.node.logindex import LogQuery, find_logs, logs_json
+from collective.node.logindex import LogQuery, logs_json
 from collective.node.node import Node
 from collective.node.render import dumps
 from collective.node.rpc import params as p
@@ -85,7 +85,7 @@ class Connection:
         self.sock = sock
         self.protocol = protocol
         self.subscriptions: dict[str, Subscription] = {}
-        self.seen = int(node.chain.head.block_number)
+        self.seen = node.view.head_number
         self.arrived = node.chain.pending.arrived  # pool admissions announced so far
         self.parts: list[bytes] = []
 
@@ -190,7 +190,7 @@ class Connection:
         sub_id = "0x" + os.urandom(16).hex()
         with self.node.lock:
             if not self.subscriptions:
-                self.seen = int(self.node.chain.head.block_number)
+                self.seen = self.node.view.head_number
                 self.arrived = self.node.chain.pending.arrived
         self.subscriptions[sub_id] = Subscription(kind, criteria)
         return sub_id
@@ -207,14 +207,14 @@ class Connection:
                 if sub.kind == "newPendingTransactions":
                     for tx_hash in hashes:
                         self.notify(sub_id, '"0x' + tx_hash.hex() + '"')
-        head = int(chain.head.block_number)
+        head = self.node.view.head_number
         if head == self.seen:
             return
         if head < self.seen:  # reverted (dev): announce the new head
             self.seen = head - 1
         with self.node.lock:
             blocks = []
-            for number in range(self.seen + 1, chain.head.block_number + 1):
+            for number in range(self.seen + 1, self.node.view.head_number + 1):
                 stored = chain.store.block_by_number(number)
                 if stored is None:
                     break
@@ -224,7 +224,7 @@ class Connection:
                         query = LogQuery(
                             number, number, sub.criteria.addresses, sub.criteria.topics
                         )
-                        logs[sub_id] = logs_json(find_logs(chain.store, query))
+                        logs[sub_id] = logs_json(self.node.view.logs(query))
                 blocks.append((number, stored.json, logs))
         for number, header_json, logs in blocks:
             for sub_id, sub in self.subscriptions.items():

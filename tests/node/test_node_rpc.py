@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
 
 from collective.node import Genesis, Node, NodeConfig
 from collective.node.dev import DevAccounts
@@ -293,3 +294,29 @@ def test_http_heads_within_the_stdlib_limits(dev_server: RpcServer) -> None:
         answer = _exchange(dev_server, head + b"\r\n" + body)
         assert b'"result":"0x' in answer, answer
         assert b"200 OK" in answer and b"\r\nDate: " in answer and b"\r\nServer: " in answer
+
+
+def test_a_read_after_a_write_in_one_batch_sees_its_block(node: Node, sender: LocalAccount) -> None:
+    """In instant mode, a receipt asked for after the write in the same batch is the sealed
+    block's, not null (the sealer seals before the read); writes in a row share a block."""
+    first, second = signed(sender), signed(sender, nonce=1)
+    batch = [
+        {"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction", "params": [first]},
+        {"jsonrpc": "2.0", "id": 2, "method": "eth_sendRawTransaction", "params": [second]},
+        {"jsonrpc": "2.0", "id": 3, "method": "eth_blockNumber", "params": []},
+    ]
+    answer = handle_body(node, json.dumps(batch).encode())
+    assert answer is not None
+    sent, _, head = json.loads(answer)
+    assert head["result"] == "0x1"
+    receipt = {"jsonrpc": "2.0", "id": 4, "method": "eth_getTransactionReceipt"}
+    third = signed(sender, nonce=2)
+    batch = [
+        {"jsonrpc": "2.0", "id": 5, "method": "eth_sendRawTransaction", "params": [third]},
+        {**receipt, "params": [sent["result"]]},
+        {**receipt, "params": ["0x" + keccak(bytes.fromhex(third[2:])).hex()]},
+    ]
+    answer = handle_body(node, json.dumps(batch).encode())
+    assert answer is not None
+    _, old, new = json.loads(answer)
+    assert old["result"]["blockNumber"] == "0x1" and new["result"]["blockNumber"] == "0x2"

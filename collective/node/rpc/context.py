@@ -2,8 +2,10 @@
 how a block named in a request (:class:`~collective.node.rpc.objects.BlockRef`) becomes a
 number, a header or a state of the chain.
 
-Handlers read the chain through ``node.chain``: its head, its headers, its store's rendered
-rows and its states. Nothing here writes.
+Handlers read the chain through ``node.view``, a read-only
+:class:`~collective.node.view.ChainView` (head, headers, states, rendered blocks, transactions,
+receipts and logs), as reth's RPC crates read through its ``provider``; writes go to the pool
+(``node.chain.submit``). Nothing here writes.
 """
 
 from __future__ import annotations
@@ -38,14 +40,13 @@ def block_number_of(node: Node, ref: BlockRef) -> int:
     Raises: :class:`~collective.node.errors.RpcError` -32000 ``header for hash … not
     found`` for an unknown hash.
     """
-    chain = node.chain
     if ref.hash is not None:
-        stored = chain.store.block_by_hash(ref.hash)
-        if stored is None:
+        number = node.view.number_of(ref.hash)
+        if number is None:
             raise rejected(f"header for hash 0x{ref.hash.hex()} not found")
-        return stored.number
+        return number
     if ref.tag is not None:
-        return 0 if ref.tag == "earliest" else chain.head.block_number
+        return 0 if ref.tag == "earliest" else node.view.head_number
     assert ref.number is not None
     return ref.number
 
@@ -56,7 +57,7 @@ def header_of(node: Node, ref: BlockRef) -> BlockHeaderAPI:
     Raises: :class:`~collective.node.errors.RpcError` -32000 ``header not found`` for a
     block past the head (or an unknown hash, as :func:`block_number_of`).
     """
-    header = node.chain.header_at(block_number_of(node, ref))
+    header = node.view.header_at(block_number_of(node, ref))
     if header is None:
         raise rejected("header not found")
     return header
@@ -67,26 +68,25 @@ def state_of(node: Node, ref: BlockRef) -> StateAPI:
 
     Raises: as :func:`header_of`.
     """
-    chain = node.chain
+    view = node.view
     if ref.tag in ("latest", "pending", "safe", "finalized") or (
-        ref.number is not None and ref.number == chain.head.block_number
+        ref.number is not None and ref.number == view.head_number
     ):
-        return chain.head_state
-    return chain.evm.state(header_of(node, ref))
+        return view.head_state
+    return view.state_at(header_of(node, ref))
 
 
-def call_state(node: Node, ref: BlockRef, evm: Evm | None = None) -> StateAPI:
+def call_state(node: Node, ref: BlockRef, evm: Evm) -> StateAPI:
     """A throwaway state for a call: the block's context (the next block's for "pending"),
     with base fee zero so calls without a gas price run, as geth does.
 
-    Args: ``evm``, the execution layer to build it on (the chain's own by default: a
-    file-backed chain's calls pass their read-only view's).
+    Args: ``evm``, the execution layer to build it on (``node.view.reading()``'s: on a
+    file-backed chain, a read-only view of the committed blocks).
     Raises: as :func:`header_of`.
     """
-    chain = node.chain
     with node.lock:  # re-entrant: free when the caller holds it already
-        header = chain.pending_header() if ref.tag == "pending" else header_of(node, ref)
-    return (evm or chain.evm).state(header.copy(base_fee_per_gas=0))
+        header = node.view.pending_header() if ref.tag == "pending" else header_of(node, ref)
+    return evm.state(header.copy(base_fee_per_gas=0))
 
 
 __all__ = [

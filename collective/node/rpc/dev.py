@@ -19,7 +19,7 @@ def evm_snapshot(node: Node) -> Any:
     """``evm_snapshot``: seal what is pending, then a snapshot id (hex) of the head."""
     assert node.dev is not None
     node.chain.seal_all()
-    return hexint(node.dev.snapshot(node.chain.head.block_number))
+    return hexint(node.dev.snapshot(node.view.head_number))
 
 
 def evm_revert(node: Node, snap: int) -> Any:

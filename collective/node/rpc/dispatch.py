@@ -121,12 +121,33 @@ def _batch_error(node: Node, batch: list[Any]) -> str | None:
     return None
 
 
+def _writes(item: Any) -> bool | None:
+    """Whether a batch item hands a transaction to the pool (True), reads (False), or is a
+    dev method or no known method (None: neither)."""
+    method = item.get("method") if isinstance(item, dict) else None
+    entry = METHODS.get(method) if isinstance(method, str) else None
+    if entry is None or (entry.dev and not entry.writes):
+        return None
+    return entry.writes
+
+
 def _answer_batch(node: Node, batch: list[Any]) -> str | None:
     recovery = start_recovery(node, batch)
     token = RECOVERED.set(recovery)
+    answers = []
+    wrote = False
     try:
         with budget(node.config.batch_timeout):  # one time budget for all its calls
-            answers = [a for item in batch if (a := handle_one(node, item)) is not None]
+            for item in batch:
+                writes = _writes(item)
+                if writes:
+                    wrote = True
+                elif wrote and writes is not None:  # a read after writes: in instant mode,
+                    node.before_read()  # it sees their block (issue 11 item 5)
+                    wrote = False
+                answer = handle_one(node, item)
+                if answer is not None:
+                    answers.append(answer)
     finally:
         RECOVERED.reset(token)
         if recovery is not None:

@@ -27,25 +27,17 @@ def block_json(node: Node, number: int, full: bool) -> Any:
     Raises: :class:`~collective.node.store.DamagedError` when the stored body does not match
     its header.
     """
-    store = node.chain.store
-    stored = store.block_by_number(number)
-    if stored is None:
-        return None
-    store.verify_body(number)
-    if full:
-        txs = ",".join(store.block_tx_json(number))
-    else:
-        txs = ",".join('"' + hexbytes(h) + '"' for h in store.block_tx_hashes(number))
-    return Raw(stored.json[:-1] + ',"transactions":[' + txs + "]}")
+    text = node.view.block_json(number, full=full)
+    return None if text is None else Raw(text)
 
 
 def _pending_block(node: Node, full: bool) -> Any:
-    chain = node.chain
-    header = chain.pending_header()
+    view = node.view
+    header = view.pending_header()
     block = render.block(header, size=0)
     block["hash"] = block["nonce"] = block["miner"] = None
     block["number"] = hexint(header.block_number)
-    txs = chain.pending.txs
+    txs = view.pending_txs()
     if full:
         block["transactions"] = [
             render.transaction(tx, block_hash=None, block_number=None, index=None, base_fee=None)
@@ -66,30 +58,26 @@ def eth_get_block_by_number(node: Node, ref: BlockRef, full: bool) -> Any:
 
 def eth_get_block_by_hash(node: Node, block_hash: bytes, full: bool) -> Any:
     """``eth_getBlockByHash``: the block, or null for an unknown hash."""
-    stored = node.chain.store.block_by_hash(block_hash)
-    return None if stored is None else block_json(node, stored.number, full)
+    number = node.view.number_of(block_hash)
+    return None if number is None else block_json(node, number, full)
 
 
 def _tx_count(node: Node, number: int | None) -> Any:
-    store = node.chain.store
-    if number is None or store.block_by_number(number) is None:
-        return None
-    store.verify_body(number)
-    return hexint(len(store.block_tx_hashes(number)))
+    hashes = None if number is None else node.view.block_tx_hashes(number)
+    return None if hashes is None else hexint(len(hashes))
 
 
 def eth_get_block_tx_count_by_number(node: Node, ref: BlockRef) -> Any:
     """``eth_getBlockTransactionCountByNumber``: a hex count (the pool's for ``pending``), or
     null past the head."""
     if ref.tag == "pending":
-        return hexint(len(node.chain.pending.txs))
+        return hexint(len(node.view.pending_txs()))
     return _tx_count(node, block_number_of(node, ref))
 
 
 def eth_get_block_tx_count_by_hash(node: Node, block_hash: bytes) -> Any:
     """``eth_getBlockTransactionCountByHash``: a hex count, or null for an unknown hash."""
-    stored = node.chain.store.block_by_hash(block_hash)
-    return _tx_count(node, stored.number if stored else None)
+    return _tx_count(node, node.view.number_of(block_hash))
 
 
 def eth_get_uncle_count_by_number(node: Node, ref: BlockRef) -> Any:
@@ -97,22 +85,18 @@ def eth_get_uncle_count_by_number(node: Node, ref: BlockRef) -> Any:
     null past the head."""
     if ref.tag == "pending":
         return "0x0"
-    return None if node.chain.header_at(block_number_of(node, ref)) is None else "0x0"
+    return None if node.view.header_at(block_number_of(node, ref)) is None else "0x0"
 
 
 def eth_get_uncle_count_by_hash(node: Node, block_hash: bytes) -> Any:
     """``eth_getUncleCountByBlockHash``: ``0x0``, or null for an unknown hash."""
-    return None if node.chain.store.block_by_hash(block_hash) is None else "0x0"
+    return None if node.view.number_of(block_hash) is None else "0x0"
 
 
 def eth_get_block_receipts(node: Node, ref: BlockRef) -> Any:
     """``eth_getBlockReceipts``: the block's receipts in order, or null past the head."""
-    store = node.chain.store
-    number = block_number_of(node, ref)
-    if store.block_by_number(number) is None:
-        return None
-    store.verify_receipts(number)
-    return Raw("[" + ",".join(store.block_receipts(number)) + "]")
+    receipts = node.view.block_receipts_json(block_number_of(node, ref))
+    return None if receipts is None else Raw("[" + ",".join(receipts) + "]")
 
 
 __all__ = [

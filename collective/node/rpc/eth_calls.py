@@ -67,10 +67,11 @@ def check_chain_id(node: Node, call: CallArgs) -> None:
 
     Raises: :class:`ParamError` (argument 0, ``transaction.chainId``) otherwise.
     """
-    if call.chain_id is not None and call.chain_id != node.chain.chain_id:
+    want = node.view.chain_id
+    if call.chain_id is not None and call.chain_id != want:
         raise ParamError(
             "transaction.chainId",
-            f"chainId does not match node's (have={call.chain_id}, want={node.chain.chain_id})",
+            f"chainId does not match node's (have={call.chain_id}, want={want})",
             index=0,
         )
 
@@ -89,7 +90,7 @@ def run_call(node: Node, call: CallArgs, ref: BlockRef, estimate: bool) -> Any:
             TIMED_OUT,
             f"request timed out: the batch spent its {config.batch_timeout:g}s for calls",
         )
-    with node.chain.reading() as evm:
+    with node.view.reading() as evm:
         try:
             with budget(config.call_timeout):
                 return _execute(node, evm, call, ref, estimate)
@@ -98,11 +99,10 @@ def run_call(node: Node, call: CallArgs, ref: BlockRef, estimate: bool) -> Any:
 
 
 def _execute(node: Node, evm: Evm, call: CallArgs, ref: BlockRef, estimate: bool) -> Any:
-    chain = node.chain
     state = call_state(node, ref, evm)
     sender = call.sender or _ZERO_ADDRESS
     gas_cap = node.config.gas_cap
-    cap = min(chain.head.gas_limit, gas_cap)
+    cap = min(node.view.head.gas_limit, gas_cap)
     gas = min(call.gas, gas_cap) if call.gas is not None else cap
     price = call.gas_price if call.gas_price is not None else (call.max_fee or 0)
     if price:
@@ -113,7 +113,7 @@ def _execute(node: Node, evm: Evm, call: CallArgs, ref: BlockRef, estimate: bool
         raise rejected("insufficient funds for transfer")
     try:
         if estimate:
-            result = chain.evm.estimate(
+            result = evm.estimate(
                 state,
                 sender=sender,
                 to=call.to,
@@ -122,7 +122,7 @@ def _execute(node: Node, evm: Evm, call: CallArgs, ref: BlockRef, estimate: bool
                 cap=min(gas, cap) if call.gas is not None else cap,
             )
         else:
-            result = chain.evm.call(
+            result = evm.call(
                 state,
                 sender=sender,
                 to=call.to,
@@ -170,10 +170,10 @@ def eth_create_access_list(node: Node, call: CallArgs, ref: BlockRef) -> Any:
     ``error`` when the call fails with it. Within the limits of ``eth_call``."""
     check_chain_id(node, call)
     config = node.config
-    cap = min(node.chain.head.gas_limit, config.gas_cap)
+    cap = min(node.view.head.gas_limit, config.gas_cap)
     gas = min(call.gas, config.gas_cap) if call.gas is not None else cap
     sender = call.sender or _ZERO_ADDRESS
-    with node.chain.reading() as evm:
+    with node.view.reading() as evm:
         state = call_state(node, ref, evm)
         try:
             with budget(config.call_timeout):

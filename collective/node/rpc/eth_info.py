@@ -23,12 +23,12 @@ MAX_FEE_HISTORY = 1024  # blocks per eth_feeHistory, as geth's default
 
 def eth_chain_id(node: Node) -> Any:
     """``eth_chainId``: the chain id (EIP-695), as a hex quantity."""
-    return hexint(node.chain.chain_id)
+    return hexint(node.view.chain_id)
 
 
 def eth_block_number(node: Node) -> Any:
     """``eth_blockNumber``: the head's number, as a hex quantity."""
-    return hexint(node.chain.head.block_number)
+    return hexint(node.view.head_number)
 
 
 def eth_accounts(node: Node) -> Any:
@@ -40,13 +40,13 @@ def eth_accounts(node: Node) -> Any:
 
 def eth_coinbase(node: Node) -> Any:
     """``eth_coinbase``: the sealing authority's address."""
-    return "0x" + node.chain.authority.hex()
+    return "0x" + node.view.authority.hex()
 
 
 def eth_gas_price(node: Node) -> Any:
     """``eth_gasPrice``: the next block's base fee (EIP-1559) plus :data:`PRIORITY_FEE`, in
     wei."""
-    return hexint(base_fee(node.chain.pending_header()) + PRIORITY_FEE)
+    return hexint(base_fee(node.view.pending_header()) + PRIORITY_FEE)
 
 
 def eth_max_priority_fee(node: Node) -> Any:
@@ -65,8 +65,8 @@ def eth_fee_history(
     Raises: :class:`ParamError` (argument 1) when ``newest_ref`` is past the head, in geth's
     words (``request beyond head block``).
     """
-    chain = node.chain
-    head = chain.head.block_number
+    view = node.view
+    head = view.head_number
     newest = block_number_of(node, newest_ref)
     if newest > head:
         raise ParamError(
@@ -78,12 +78,12 @@ def eth_fee_history(
     oldest = newest - count + 1
     base_fees, ratios, rewards = [], [], []
     for number in range(oldest, newest + 1):
-        header = chain.header_at(number)
+        header = view.header_at(number)
         assert header is not None
         base_fees.append(hexint(base_fee(header)))
         ratios.append(header.gas_used / header.gas_limit if header.gas_limit else 0.0)
         rewards.append([hexint(PRIORITY_FEE if header.gas_used else 0)] * len(percentiles or []))
-    last = chain.header_at(newest)
+    last = view.header_at(newest)
     assert last is not None
     following = VM_CLASS.create_header_from_parent(last, gas_limit=last.gas_limit)
     base_fees.append(hexint(base_fee(following)))

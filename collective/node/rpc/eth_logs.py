@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from collective.node.errors import INVALID_PARAMS, RpcError, rejected
 from collective.node.filters import Filter
-from collective.node.logindex import LogQuery, find_logs, logs_json
+from collective.node.logindex import LogQuery, logs_json
 from collective.node.rpc.context import HEADISH, Raw
 from collective.node.rpc.objects import BlockRef, LogFilter
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def _bound(node: Node, ref: BlockRef | None) -> int:
     """A range bound as a block number (absent means "latest", as in geth)."""
     if ref is None or ref.tag in HEADISH:
-        return node.chain.head.block_number
+        return node.view.head_number
     if ref.tag == "earliest":
         return 0
     assert ref.number is not None
@@ -58,12 +58,12 @@ def log_range(node: Node, criteria: LogFilter) -> tuple[int, int]:
     bound, a backwards range or one past the head (the module's words).
     """
     if criteria.block_hash is not None:
-        stored = node.chain.store.block_by_hash(criteria.block_hash)
-        if stored is None:
+        number = node.view.number_of(criteria.block_hash)
+        if number is None:
             raise rejected("unknown block")
-        return stored.number, stored.number
+        return number, number
     _no_pending(criteria)
-    head = node.chain.head.block_number
+    head = node.view.head_number
     first, last = _bound(node, criteria.from_block), _bound(node, criteria.to_block)
     if first > last:
         raise _backwards(criteria.from_block, first, _describe(criteria.to_block, last))
@@ -87,7 +87,7 @@ def eth_get_logs(node: Node, criteria: LogFilter) -> Any:
     (:mod:`collective.node.logindex`).
     """
     first, last = log_range(node, criteria)
-    return Raw(logs_json(find_logs(node.chain.store, _query(criteria, first, last))))
+    return Raw(logs_json(node.view.logs(_query(criteria, first, last))))
 
 
 def eth_new_filter(node: Node, criteria: LogFilter) -> Any:
@@ -108,17 +108,17 @@ def eth_new_filter(node: Node, criteria: LogFilter) -> Any:
             )
         if start.number is not None and start.number > end.number:
             raise _backwards(start, start.number, hex(end.number))
-    return node.filters.add("logs", criteria, node.chain.head.block_number)
+    return node.filters.add("logs", criteria, node.view.head_number)
 
 
 def eth_new_block_filter(node: Node) -> Any:
     """``eth_newBlockFilter``: a filter id whose changes are new blocks' hashes."""
-    return node.filters.add("blocks", None, node.chain.head.block_number)
+    return node.filters.add("blocks", None, node.view.head_number)
 
 
 def eth_new_pending_tx_filter(node: Node, full: bool) -> Any:
     """``eth_newPendingTransactionFilter``: a filter id (its changes are always empty)."""
-    return node.filters.add("pending", None, node.chain.head.block_number)
+    return node.filters.add("pending", None, node.view.head_number)
 
 
 def _filter(node: Node, filter_id: str) -> Filter:
@@ -135,10 +135,10 @@ def eth_get_filter_changes(node: Node, filter_id: str) -> Any:
     Raises: -32000 ``filter not found`` for an unknown or expired id.
     """
     found = _filter(node, filter_id)
-    head = node.chain.head.block_number
+    head = node.view.head_number
     start, found.last_block = found.last_block + 1, head
     if found.kind == "blocks":
-        return ["0x" + h.hex() for h in node.chain.store.block_hashes(start, head)]
+        return ["0x" + h.hex() for h in node.view.block_hashes(start, head)]
     if found.kind == "pending":
         return []
     criteria = found.criteria
@@ -150,7 +150,7 @@ def eth_get_filter_changes(node: Node, filter_id: str) -> Any:
         tagged = criteria.from_block is None or criteria.from_block.tag in HEADISH
         first = start if tagged else max(_bound(node, criteria.from_block), start)
         last = min(_bound(node, criteria.to_block), head)
-    return Raw(logs_json(find_logs(node.chain.store, _query(criteria, first, last))))
+    return Raw(logs_json(node.view.logs(_query(criteria, first, last))))
 
 
 def eth_get_filter_logs(node: Node, filter_id: str) -> Any:

@@ -31,7 +31,7 @@ def eth_get_transaction_count(node: Node, who: Address, ref: BlockRef) -> Any:
     """``eth_getTransactionCount``: ``who``'s nonce after block ``ref``; for ``pending``, the
     next nonce counting the pool's transactions."""
     if ref.tag == "pending":
-        return hexint(node.chain.nonce(who, pending=True))
+        return hexint(node.view.nonce(who, pending=True))
     return hexint(state_of(node, ref).get_nonce(who))
 
 
@@ -49,7 +49,7 @@ def eth_get_storage_at(node: Node, who: Address, slot: int, ref: BlockRef) -> An
 def eth_get_proof(node: Node, who: Address, slots: list[int], ref: BlockRef) -> Any:
     """``eth_getProof`` (EIP-1186): the account and storage proofs of ``who`` and ``slots``
     against block ``ref``'s state root (the head's for ``pending``)."""
-    header = node.chain.head if ref.tag == "pending" else header_of(node, ref)
+    header = node.view.head if ref.tag == "pending" else header_of(node, ref)
     return tracing.proof(node.chain.db, bytes(header.state_root), bytes(who), slots)
 
 

@@ -39,27 +39,25 @@ def eth_get_transaction_by_hash(node: Node, tx_hash: bytes) -> Any:
     permitted by AccountRules at block N``, and ``data`` = {hash, from, nonce, block,
     reason}; its receipt stays null.
     """
-    chain = node.chain
-    stored = chain.store.tx(tx_hash)
+    view = node.view
+    stored = view.transaction(tx_hash)
     if stored is not None:
         return Raw(stored.json)
-    pooled = chain.pending.find(tx_hash)
+    pooled = view.pooled(tx_hash)
     if pooled is not None:
         return render.transaction(
             pooled, block_hash=None, block_number=None, index=None, base_fee=None
         )
-    dropped = chain.pending.dropped.get(tx_hash)
+    dropped = view.dropped(tx_hash)
     if dropped is not None:
         raise RpcError(TX_REJECTED, dropped.message, dropped.to_json())
     return None
 
 
 def _tx_by_block_index(node: Node, number: int | None, index: int) -> Any:
-    store = node.chain.store
-    if number is None or store.block_by_number(number) is None:
+    rows = None if number is None else node.view.block_tx_json(number)
+    if rows is None:
         return None
-    store.verify_body(number)
-    rows = store.block_tx_json(number)
     return Raw(rows[index]) if 0 <= index < len(rows) else None
 
 
@@ -73,29 +71,24 @@ def eth_get_tx_by_block_number_and_index(node: Node, ref: BlockRef, index: int) 
 
 def eth_get_tx_by_block_hash_and_index(node: Node, block_hash: bytes, index: int) -> Any:
     """``eth_getTransactionByBlockHashAndIndex``: the transaction, or null."""
-    stored = node.chain.store.block_by_hash(block_hash)
-    return _tx_by_block_index(node, stored.number if stored else None, index)
+    return _tx_by_block_index(node, node.view.number_of(block_hash), index)
 
 
 def eth_get_transaction_receipt(node: Node, tx_hash: bytes) -> Any:
     """``eth_getTransactionReceipt``: the sealed transaction's receipt, or null (pending or
     unknown)."""
-    store = node.chain.store
-    stored = store.tx(tx_hash)
-    if stored is None:
-        return None
-    store.verify_receipts(stored.block)
-    return Raw(stored.receipt)
+    receipt = node.view.receipt_json(tx_hash)
+    return None if receipt is None else Raw(receipt)
 
 
 def eth_get_raw_transaction_by_hash(node: Node, tx_hash: bytes) -> Any:
     """``eth_getRawTransactionByHash``: the signed transaction's bytes, mined or pooled; null
     if unknown."""
-    chain = node.chain
-    stored = chain.store.tx(tx_hash)
+    view = node.view
+    stored = view.transaction(tx_hash)
     if stored is not None:
         return hexbytes(stored.raw)
-    raw = chain.pending.raw.get(tx_hash)
+    raw = view.pooled_raw(tx_hash)
     return None if raw is None else hexbytes(raw)
 
 
@@ -165,13 +158,13 @@ def eth_send_transaction(node: Node, call: CallArgs) -> Any:
             f"unknown account 0x{call.sender.hex()}: only the dev accounts can send "
             "unsigned transactions"
         )
-    chain = node.chain
-    nonce = call.nonce if call.nonce is not None else chain.nonce(call.sender, pending=True)
+    view = node.view
+    nonce = call.nonce if call.nonce is not None else view.nonce(call.sender, pending=True)
     gas = call.gas
     if gas is None:
         gas = int(run_call(node, call, PENDING, estimate=True), 16)
     tx: dict[str, Any] = {
-        "chainId": chain.chain_id,
+        "chainId": view.chain_id,
         "nonce": nonce,
         "gas": gas,
         "value": call.value,
@@ -182,11 +175,11 @@ def eth_send_transaction(node: Node, call: CallArgs) -> Any:
     if call.gas_price is not None:
         tx["gasPrice"] = call.gas_price
     else:
-        base = base_fee(chain.pending_header())
+        base = base_fee(view.pending_header())
         tip = call.max_priority_fee if call.max_priority_fee is not None else PRIORITY_FEE
         tx["maxPriorityFeePerGas"] = tip
         tx["maxFeePerGas"] = call.max_fee if call.max_fee is not None else 2 * base + tip
-    return hexbytes(chain.submit(dev.sign(call.sender, tx)))
+    return hexbytes(node.chain.submit(dev.sign(call.sender, tx)))
 
 
 __all__ = [

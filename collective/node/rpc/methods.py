@@ -99,6 +99,8 @@ class Method:
     only on a ``--dev`` node (-32601 elsewhere, whatever the params, with ``hint``).
     ``outside_lock``: the handler takes the chain lock itself only to resolve its block, and
     runs on a read-only view of the committed blocks on a file-backed chain (calls).
+    ``writes``: it hands a transaction to the pool; a read after it in the same batch lets the
+    sealer seal first (:meth:`~collective.node.node.Node.before_read`).
     """
 
     handler: Handler
@@ -106,6 +108,7 @@ class Method:
     dev: bool = False
     hint: str = "start the node with --dev"
     outside_lock: bool = False
+    writes: bool = False
 
 
 def _constant(value: Any) -> Handler:
@@ -184,12 +187,15 @@ METHODS: dict[str, Method] = {
         (TX_HASH, Param("options", trace_options, required=False, default=CALL_TRACER)),
     ),
     "eth_getBlockReceipts": Method(eth_get_block_receipts, (Param("block", block_ref),)),
-    "eth_sendRawTransaction": Method(eth_send_raw_transaction, (Param("transaction", data),)),
+    "eth_sendRawTransaction": Method(
+        eth_send_raw_transaction, (Param("transaction", data),), writes=True
+    ),
     "eth_sendTransaction": Method(
         eth_send_transaction,
         (TRANSACTION,),
         dev=True,
         hint="start the node with --dev, or send signed transactions",
+        writes=True,
     ),
     "eth_getLogs": Method(eth_get_logs, (Param("filter", log_filter),)),
     "eth_newFilter": Method(eth_new_filter, (Param("filter", log_filter),)),

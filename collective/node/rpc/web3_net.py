@@ -28,7 +28,7 @@ def web3_sha3(node: Node, payload: bytes) -> Any:
 
 def net_version(node: Node) -> Any:
     """``net_version``: the chain id as a decimal string."""
-    return str(node.chain.chain_id)
+    return str(node.view.chain_id)
 
 
 __all__ = ["net_version", "web3_client_version", "web3_sha3"]
