@@ -62,7 +62,7 @@ def story(anvil: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stor
 
 
 def block_number(story: Story) -> int:
-    return int(connect_rpc(story.url).w3.eth.block_number)
+    return connect_rpc(story.url).block_number()
 
 
 # --- 9. EIP-55 checksums ----------------------------------------------------------------------
@@ -131,14 +131,14 @@ def test_cli_refuses_a_mistyped_checksummed_address_everywhere(story: Story) -> 
 
 def test_client_refuses_a_mistyped_checksummed_address(chain: Chain, suite: Deployment) -> None:
     admin = Collective(chain, suite, chain.dev_accounts[0])
-    before = chain.w3.eth.block_number
+    before = chain.block_number()
     with pytest.raises(ConfigurationError, match="wrong EIP-55 checksum"):
         admin.orgs.admit(TYPO)
     with pytest.raises(ConfigurationError, match="wrong EIP-55 checksum"):
         admin.consent.grant(TYPO, RESEARCH, HEALTH)
     with pytest.raises(ConfigurationError, match="wrong checksum"):  # did.py's words
         admin.usage.history(identity=f"did:ethr:{TYPO}")
-    assert chain.w3.eth.block_number == before
+    assert chain.block_number() == before
     assert admin.orgs.admit(TYPO.lower()).organization == to_checksum_address(TYPO)
 
 
@@ -285,6 +285,29 @@ def test_errors_under_json_are_one_json_object_on_stdout(story: Story) -> None:
     assert plain.exit_code == 1 and plain.stdout == ""
 
 
+def test_bad_input_and_missing_things_exit_1_with_their_precise_kind(story: Story) -> None:
+    """InvalidInputError and NotFoundError are library errors like the others (exit 1, one
+    line); under --json their kind says which, below ConfigurationError for one release."""
+    invalid = ["InvalidInputError", "ConfigurationError", "CollectiveError"]
+    not_found = ["NotFoundError", "ConfigurationError", "CollectiveError"]
+    listed = story.tmp / "two-receipts.json"
+    listed.write_text("[{}, {}]")
+    error = _error_object(story.run("consent", "verify-receipt", str(listed), "--json"), 1)
+    assert error["kinds"] == invalid and "holds 2 receipts" in error["message"]
+    missing = story.tmp / "no-such-request.json"
+    error = _error_object(story.run("consent", "relay", str(missing), "--json", account=1), 1)
+    assert error["kinds"] == invalid and "cannot read the signed request" in error["message"]
+    no_use = "0x" + "ab" * 32
+    refused = story.run("board", "propose", "flag-use", no_use, "--json", account=7)
+    error = _error_object(refused, 1)
+    assert error["kinds"] == not_found and "recorded no data use" in error["message"]
+    error = _error_object(story.run("board", "propose", "flag-use", "0x12", "--json"), 1)
+    assert error["kinds"] == invalid and "is not a transaction hash" in error["message"]
+    no_index = ["--db", str(story.tmp / "no-index.sqlite")]
+    error = _error_object(story.run("audit", "verify", *no_index, "--offline", "--json"), 1)
+    assert error["kinds"] == not_found and error["hint"] == "run `collective audit sync` first"
+
+
 def test_ctrl_c_during_a_write_prints_the_hash_of_the_transaction_in_flight(story: Story) -> None:
     chain = connect_rpc(story.url)
     newcomer = story.dev[6]
@@ -310,7 +333,7 @@ def test_ctrl_c_during_a_write_prints_the_hash_of_the_transaction_in_flight(stor
     (error,) = [text for text in rest.splitlines() if text.startswith("error: ")]
     assert tx_hash in error and "may still be mined" in error
     chain.mine()
-    receipt = chain.w3.eth.get_transaction_receipt(tx_hash)
+    receipt = chain.get_transaction_receipt(tx_hash)
     assert receipt["status"] == 1, "the interrupted transaction was mined all the same"
     assert story.json("org", "show", newcomer)["status"] == "active"
 
