@@ -43,7 +43,7 @@ def test_sync_verify_and_report_a_story(w: World, suite: Deployment, tmp_path: P
     story = run_story(w, flag=True)
     db = tmp_path / "audit.sqlite"
     result = sync(w.chain, suite, db)
-    assert result.synced_to == w.chain.w3.eth.block_number
+    assert result.synced_to == w.chain.block_number()
     assert result.foreign == () and result.reorgs == ()
     assert result.events == len(dump(db)["events"]) + 3 + 3  # + uses + consent events
 
@@ -169,7 +169,7 @@ def test_a_forged_use_row_is_caught(w: World, suite: Deployment, tmp_path: Path)
     db = tmp_path / "audit.sqlite"
     sync(w.chain, suite, db)
     assert verify(db).ok
-    block = w.chain.w3.eth.block_number
+    block = w.chain.block_number()
     forge_use(db, block, 7, w.stranger.address, w.lab.address)
 
     verdict = verify(db)
@@ -201,7 +201,7 @@ def test_each_broken_rule_is_named(w: World, suite: Deployment, tmp_path: Path) 
     db = tmp_path / "audit.sqlite"
     sync(w.chain, suite, db)
     assert verify(db).ok
-    block = w.chain.w3.eth.block_number
+    block = w.chain.block_number()
     forge_use(db, block, 0, w.patient.address, w.lab.address)
     forge_use(db, block, 1, w.guardian.address, w.lab.address)
     forge_use(db, block, 2, w.stranger.address, w.hospital.address)
@@ -244,7 +244,7 @@ def test_an_interrupted_sync_resumes_without_duplicate_or_gap(
     with open_index(db) as index:
         assert index.synced_to == seen[-1][1]
     resumed = sync(w.chain, suite, db, initial_range=2, target_logs=2)
-    assert resumed.synced_to == w.chain.w3.eth.block_number
+    assert resumed.synced_to == w.chain.block_number()
     assert dump(db) == dump(whole)
     assert verify(db).ok
 
@@ -356,7 +356,7 @@ def test_an_index_of_another_deployment_is_refused(
 def test_board_and_admission_rules(w: World, suite: Deployment, tmp_path: Path) -> None:
     db = tmp_path / "audit.sqlite"
     sync(w.chain, suite, db)
-    block = w.chain.w3.eth.block_number
+    block = w.chain.block_number()
     stranger = w.stranger.address.lower()
     with sqlite3.connect(db) as conn:
         conn.execute(

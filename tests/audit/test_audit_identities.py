@@ -202,7 +202,7 @@ def test_a_deactivation_verifies_and_a_use_after_it_is_caught(
         )
     ]
 
-    head = w.chain.w3.eth.block_number
+    head = w.chain.block_number()
     lab = w.lab.address.lower()
     row = (head, 5, keccak(b"forged"), patient.lower(), lab, RESEARCH, LAB_RESULTS, b"\x09" * 32)
     forge(db, "uses", (*row, 1))

@@ -40,7 +40,7 @@ def test_sync_verify_report_and_revert_on_collective_node(node_url: str, tmp_pat
     story = run_story(w, flag=True)
     db = tmp_path / "audit.sqlite"
     result = sync(chain, suite, db)
-    assert result.synced_to == chain.w3.eth.block_number and result.foreign == ()
+    assert result.synced_to == chain.block_number() and result.foreign == ()
     verdict = verify(db, chain=chain, deployment=suite)
     assert verdict.ok, verdict.violations
     found = report(db, subject=w.patient.address)
@@ -114,7 +114,7 @@ def test_sync_rides_out_a_node_restart(tmp_path: Path) -> None:
             chain, suite, db, source=source, initial_range=4, target_logs=2, retry_wait=0.1
         )
         assert result.retries > 0
-        assert result.synced_to == chain.w3.eth.block_number
+        assert result.synced_to == chain.block_number()
         assert len(report(db, subject=w.patient.address).uses) == 6
         assert verify(db).ok
     finally:
