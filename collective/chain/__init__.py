@@ -12,7 +12,8 @@ The package, one concern per module:
   dev commands), and the only exceptions a backend raises.
 - :mod:`~collective.chain.http`: the HTTP backend (one keep-alive connection per thread).
 - :mod:`~collective.chain.embedded`: the in-process backend (eth-tester's py-evm chain).
-- :mod:`~collective.chain.connection`: :class:`Chain`, reads in one request each.
+- :mod:`~collective.chain.connection`: :class:`Chain`; :mod:`~collective.chain.reads` its
+  reads, one request each.
 - :mod:`~collective.chain.transactions`: fees, nonces, sending and waiting.
 - :mod:`~collective.chain.connect`: :func:`connect`, :func:`connect_rpc`,
   :func:`connect_embedded`, dev-node detection.
