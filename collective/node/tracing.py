@@ -27,7 +27,7 @@ from eth_typing import Address
 from eth_utils.crypto import keccak
 from trie.hexary import HexaryTrie
 
-from collective.node.evm import CallResult, Evm, revert_data
+from collective.node.execution import CallResult, Evm, revert_data
 from collective.node.render import hexbytes, hexint
 
 AccessList = tuple[tuple[bytes, tuple[int, ...]], ...]

@@ -13,10 +13,10 @@ from eth_utils.crypto import keccak
 
 from collective.node import Genesis, Node, NodeConfig
 from collective.node.dev import DevAccounts
+from collective.node.execution.trie import ordered_trie_root
 from collective.node.genesis import DEV_BALANCE, AllocAccount, contract_address
 from collective.node.rpc import handle_body
 from collective.node.server import RpcServer
-from collective.node.trie import ordered_trie_root
 
 CHAIN_ID = 131277
 # runtime code: revert(0, 4) with memory[0:4] = 0xdeadbeef (custom error data)

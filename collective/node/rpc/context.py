@@ -19,7 +19,7 @@ from collective.node.errors import rejected
 from collective.node.rpc.objects import BlockRef
 
 if TYPE_CHECKING:
-    from collective.node.evm import Evm
+    from collective.node.execution import Evm
     from collective.node.node import Node
 
 PRIORITY_FEE = 1_000_000_000  # 1 gwei, as anvil suggests

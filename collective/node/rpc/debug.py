@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from collective.node import tracing
 from collective.node.errors import rejected
 from collective.node.rpc.objects import TraceOptions
-from collective.node.store import row_ids
+from collective.node.storage import row_ids
 
 if TYPE_CHECKING:
     from collective.node.node import Node
@@ -24,7 +24,7 @@ def debug_trace_transaction(node: Node, tx_hash: bytes, options: TraceOptions) -
 
     Returns: ``{type, from, to, value, gas, gasUsed, input, output[, error], calls[, logs]}``.
     Raises: -32000 ``transaction 0x… not found`` for one that is not sealed;
-    :class:`~collective.node.store.DamagedError` when the block's receipts do not match its
+    :class:`~collective.node.storage.DamagedError` when the block's receipts do not match its
     header.
     """
     chain = node.chain

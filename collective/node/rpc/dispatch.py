@@ -26,7 +26,7 @@ from collective.node.rpc.context import Raw
 from collective.node.rpc.eth_transactions import RECOVERED, start_recovery
 from collective.node.rpc.methods import METHODS
 from collective.node.rpc.params import parse_params
-from collective.node.store import DamagedError
+from collective.node.storage import DamagedError
 
 if TYPE_CHECKING:
     from collective.node.node import Node

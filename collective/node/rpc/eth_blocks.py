@@ -24,7 +24,7 @@ def block_json(node: Node, number: int, full: bool) -> Any:
     """Sealed block ``number`` as JSON text, with its transactions' hashes or (``full``) the
     transactions themselves; None if there is no such block.
 
-    Raises: :class:`~collective.node.store.DamagedError` when the stored body does not match
+    Raises: :class:`~collective.node.storage.DamagedError` when the stored body does not match
     its header.
     """
     text = node.view.block_json(number, full=full)

@@ -22,13 +22,13 @@ from eth_typing import Address
 
 from collective.node import tracing
 from collective.node.errors import EXECUTION_REVERTED, RpcError, rejected
-from collective.node.evm import CallResult, Evm, revert_data
+from collective.node.execution import CallResult, Evm, revert_data
 from collective.node.limits import TIMED_OUT, CallTimeout, budget, deadline
 from collective.node.render import hexbytes, hexint
 from collective.node.rpc.context import call_state
 from collective.node.rpc.objects import BlockRef, CallArgs
 from collective.node.rpc.scalars import ParamError
-from collective.node.store import DamagedError
+from collective.node.storage import DamagedError
 
 if TYPE_CHECKING:
     from collective.node.node import Node

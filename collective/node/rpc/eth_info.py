@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from collective.node.evm import VM_CLASS, base_fee
+from collective.node.execution import VM_CLASS, base_fee
 from collective.node.render import hexint
 from collective.node.rpc.context import PRIORITY_FEE, block_number_of
 from collective.node.rpc.objects import BlockRef

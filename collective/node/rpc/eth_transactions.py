@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from collective.node import render
 from collective.node.errors import TX_REJECTED, RpcError, rejected
-from collective.node.evm import base_fee
+from collective.node.execution import base_fee
 from collective.node.render import hexbytes
 from collective.node.rpc.context import PRIORITY_FEE, Raw, block_number_of
 from collective.node.rpc.eth_calls import check_chain_id, run_call
