@@ -37,6 +37,7 @@ from pathlib import Path
 import rlp
 from eth.abc import BlockHeaderAPI, SignedTransactionAPI, StateAPI
 from eth.db.atomic import AtomicDB
+from eth.vm.forks.london.headers import calculate_expected_base_fee_per_gas
 from eth.vm.forks.prague import PragueVM
 from eth_typing import Address
 from eth_utils.crypto import keccak
@@ -169,9 +170,10 @@ class NodeChain:
         return self.evm.child_header(self.head, coinbase=self.authority, timestamp=self.now())
 
     def next_base_fee(self) -> int:
-        """The base fee of the next block (it depends only on the head)."""
+        """The base fee per gas (wei) of the next block: EIP-1559's rule over the head alone
+        (py-evm's, as the next header gets it; the gas limit stays the parent's)."""
         if self._next_base_fee is None:
-            self._next_base_fee = base_fee(self.pending_header())
+            self._next_base_fee = calculate_expected_base_fee_per_gas(self.head)
         return self._next_base_fee
 
     def now(self) -> int:

@@ -105,6 +105,20 @@ class BlockReader:
             self._remember(block.hash)
         return block
 
+    def written(self, block: StoredBlock, tx_hashes: list[bytes]) -> None:
+        """Count ``block`` (its row, transactions, receipts and logs) as checked: this
+        process has just written it from what it executed (see :meth:`Store.commit_block
+        <collective.node.storage.store.Store.commit_block>`)."""
+        if self.check_block is not None:
+            self._remember(block.hash)
+        if self.check_tx is not None:
+            for tx_hash in tx_hashes:
+                self._remember(tx_hash)
+        for done in (self._receipts_verified, self._bodies_verified):
+            if len(done) >= _VERIFIED_LIMIT:
+                done.clear()
+            done.add(block.number)
+
     def _remember(self, verified: bytes) -> None:
         """A row whose JSON passed its check (rows are written once: it stays good unless
         the disk changes it under the running node, which the next start's checks see)."""

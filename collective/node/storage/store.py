@@ -144,7 +144,17 @@ class Store(BlockReader):
         logs: Iterable[StoredLog],
         meta: dict[str, bytes] | None = None,
     ) -> None:
-        """Write the block, everything py-evm wrote for it, and move the head, atomically."""
+        """Write the block, everything py-evm wrote for it, and move the head, atomically.
+
+        Args: ``block``, its row; ``txs`` and ``logs``, its transactions' and logs' rows in
+        order; ``meta``, extra ``meta`` rows (name -> bytes) to write with it.
+        The rows were rendered by this process from the block it executed, so they count as
+        checked (:class:`BlockReader`'s memo): rows are written once, and damage under a
+        running node is found by the checks at the next start.
+        Raises: :class:`StorageError` when SQLite cannot write it (the disk is full, the
+        file cannot be written); nothing of it is stored and py-evm's writes are kept for
+        the next attempt."""
+        txs = list(txs)
         upserts, deletes = self.kv.take_pending()
         self._receipts_verified.discard(block.number)  # a block written again (dev revert)
         self._bodies_verified.discard(block.number)
@@ -157,6 +167,7 @@ class Store(BlockReader):
             ) from exc
         if self._checkpointer is not None:
             self._checkpointer.block_committed()
+        self.written(block, [tx.hash for tx in txs])
 
     def _write_block(
         self,
