@@ -5,12 +5,14 @@ so), and the queue is bounded, with a readable reason for what it evicts."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
 
 from collective.node import Node, NodeConfig, pool
 from collective.node.dev import dev_keys
@@ -178,3 +180,75 @@ def test_dropped_sender_takes_its_queued_transactions_along(
     follows = error(held, "eth_getTransactionByHash", queued)["message"]
     assert f"it follows transaction {big} of its sender" in follows
     assert held.chain.pending.queued_count == 0 and not held.chain.pending.raw
+
+
+def _batch(url: str, *calls: tuple[str, list[Any]]) -> list[dict[str, Any]]:
+    body = [
+        {"jsonrpc": "2.0", "id": i, "method": method, "params": params}
+        for i, (method, params) in enumerate(calls)
+    ]
+    replies: list[dict[str, Any]] = requests.post(url, json=body, timeout=30).json()
+    return sorted(replies, key=lambda reply: reply["id"])
+
+
+def _hash(raw: str) -> str:
+    return "0x" + keccak(bytes.fromhex(raw[2:])).hex()
+
+
+def test_a_read_after_a_send_in_one_batch_sees_the_sealed_block(
+    accounts: list[LocalAccount], tmp_path: Path
+) -> None:
+    """Instant sealing (issue 11, item 5): a client's "send, then fetch the receipt" in one
+    JSON-RPC batch gets the receipt; the sends before a read share one block."""
+    node = Node(NodeConfig(dev=True, data_dir=tmp_path / "chain"))
+    server = serve_in_thread(node)
+    try:
+        first, second, later = (
+            signed(accounts[0], 0),
+            signed(accounts[1], 0),
+            signed(accounts[0], 1),
+        )
+        replies = _batch(
+            server.url,
+            ("eth_sendRawTransaction", [first]),
+            ("eth_sendRawTransaction", [second]),
+            ("eth_getTransactionReceipt", [_hash(first)]),
+            ("eth_getTransactionByHash", [_hash(second)]),
+            ("eth_blockNumber", []),
+            ("eth_sendRawTransaction", [later]),
+            ("eth_getTransactionReceipt", [_hash(later)]),
+        )
+        assert [reply.get("result") for reply in (replies[0], replies[1], replies[5])] == [
+            _hash(first),
+            _hash(second),
+            _hash(later),
+        ]
+        receipt, tx = replies[2]["result"], replies[3]["result"]
+        assert receipt["status"] == "0x1" and receipt["blockNumber"] == "0x1"
+        assert tx["blockNumber"] == "0x1"  # both sends before the first read: one block
+        assert replies[4]["result"] == "0x1"
+        assert replies[6]["result"]["blockNumber"] == "0x2"
+    finally:
+        server.shutdown()
+        server.server_close()
+        node.close()
+
+
+def test_interval_sealing_does_not_seal_for_a_read(accounts: list[LocalAccount]) -> None:
+    """With --block-time, blocks come on the period only: a receipt asked for in the batch
+    that sent the transaction is null, and the transaction waits in the pool."""
+    node = Node(NodeConfig(dev=True, block_time=3600))
+    server = serve_in_thread(node)
+    try:
+        raw = signed(accounts[0], 0)
+        replies = _batch(
+            server.url,
+            ("eth_sendRawTransaction", [raw]),
+            ("eth_getTransactionReceipt", [_hash(raw)]),
+        )
+        assert replies[0]["result"] == _hash(raw) and replies[1]["result"] is None
+        assert node.chain.head.block_number == 0 and len(node.chain.pending.txs) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+        node.close()
