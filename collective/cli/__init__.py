@@ -101,6 +101,13 @@ def cli(
 ) -> None:
     """Collective: a permissioned consent ledger.
 
+    The connection options (--network, --rpc, --account, --json) go before the command
+    name, or after it on any command that talks to a chain (there they win); --manifest
+    goes after it. COLLECTIVE_NETWORK, COLLECTIVE_RPC and COLLECTIVE_ACCOUNT set the first
+    three for a whole shell, COLLECTIVE_MANIFEST the manifest of every command that reads
+    the suite. Errors are one `error:` line: exit 1 when the library refuses, 2 for a
+    usage mistake, 130 when interrupted.
+
     \b
     Examples:
       collective compile                      # build artifacts from contracts/
@@ -114,7 +121,11 @@ strict_text(cli)
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console-script entry point: library errors exit 1 with one clear line."""
+    """Console-script entry point: run ``collective`` on ``argv`` (default: sys.argv[1:]).
+
+    Library errors exit 1 with one clear line, usage mistakes 2, Ctrl-C 130
+    (:mod:`collective.cli.failure`); never returns otherwise than by SystemExit.
+    """
     return cli.main(args=argv, prog_name="collective")
 
 

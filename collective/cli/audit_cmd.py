@@ -34,7 +34,16 @@ def _options(f: F) -> F:
 
 
 def default_db(state: CliState) -> Path:
-    """``cache/audit-<network>.sqlite`` under the project root."""
+    """Where the audit index of the chain the options name lives by default.
+
+    Args:
+        state: the command's connection options.
+
+    Returns:
+        ``cache/audit-<name>.sqlite`` under the project root (the current folder without
+        one), ``<name>`` being the network's, else the RPC URL's host and path made safe
+        for a file name, else the configuration's default network.
+    """
     from collective.config import load_config
 
     config = load_config()

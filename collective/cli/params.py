@@ -62,7 +62,14 @@ def strict_text(command: click.Command) -> click.Command:
 
     Applied by the ``collective`` group to every command it loads, so that no text argument
     or option, present or added later, takes text that is not UTF-8; and each path parameter
-    refuses a NUL byte."""
+    refuses a NUL byte (:class:`NulFreePath`).
+
+    Args:
+        command: a click command or group; changed in place.
+
+    Returns:
+        ``command`` itself.
+    """
     for param in command.params:
         if type(param.type) is click.types.StringParamType:
             param.type = TEXT
@@ -79,7 +86,16 @@ _DURATION = re.compile(r"(\d+)\s*([smhdwy]?)")
 
 
 def parse_duration(text: str) -> int | None:
-    """Seconds in ``90``, ``90s``, ``15m``, ``12h``, ``30d``, ``2w``, ``1y``; None if malformed."""
+    """The seconds a duration names.
+
+    Args:
+        text: a whole number with an optional unit, s, m, h, d, w or y (a year is 365 days):
+            ``90``, ``90s``, ``15m``, ``12h``, ``30d``, ``2w``, ``1y`` (case and surrounding
+            space ignored).
+
+    Returns:
+        The number of seconds, or None when ``text`` is no such duration.
+    """
     match = _DURATION.fullmatch(text.strip().lower())
     if not match:
         return None
@@ -87,7 +103,8 @@ def parse_duration(text: str) -> int | None:
 
 
 class Duration(click.ParamType[int, Any]):
-    """A number of seconds, or a number with a unit: s, m, h, d, w, y."""
+    """A number of seconds, or a number with a unit: s, m, h, d, w, y
+    (:func:`parse_duration`); converts to int seconds, else a usage error (exit 2)."""
 
     name = "duration"
 
@@ -102,7 +119,8 @@ class Duration(click.ParamType[int, Any]):
 
 class Expiry(click.ParamType[int, Any]):
     """When a consent ends: a Unix time, an ISO 8601 date or time (UTC unless it says), or a
-    duration from now (``30d``, ``1y``)."""
+    duration from now (``30d``, ``1y``, from this machine's clock); converts to int Unix
+    seconds, else a usage error (exit 2)."""
 
     name = "expiry"
 
