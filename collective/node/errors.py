@@ -46,6 +46,7 @@ class RpcError(NodeError):
         self.data = data
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON-RPC error object: ``{code, message[, data]}``."""
         error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.data is not None:
             error["data"] = self.data
@@ -53,10 +54,12 @@ class RpcError(NodeError):
 
 
 def invalid_params(message: str) -> RpcError:
+    """A -32602 error: ``invalid params: <message>``."""
     return RpcError(INVALID_PARAMS, f"invalid params: {message}")
 
 
 def rejected(message: str) -> RpcError:
+    """A -32000 error with geth's ``message`` (a refused transaction, a missing header...)."""
     return RpcError(TX_REJECTED, message)
 
 

@@ -127,6 +127,7 @@ class _Handler(BaseHTTPRequestHandler):
     raw_requestline: bytes
 
     def log_message(self, format: str, *args: Any) -> None:
+        """Log one request line at DEBUG (formatted only when DEBUG is on)."""
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s " + format, self.address_string(), *args)
 
@@ -177,6 +178,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.flush_headers()
 
     def do_OPTIONS(self) -> None:
+        """A CORS preflight: 204, any origin may POST JSON."""
         self.send_response(204)
         self.send_header("Access-Control-Allow-Origin", "*")
         self.send_header("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
@@ -185,6 +187,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def do_GET(self) -> None:
+        """A WebSocket upgrade (then the connection is the WebSocket's), else the health
+        check: 200 with the client version."""
         from collective.node import websocket
 
         if websocket.is_upgrade(self.headers):  # JSON-RPC over WebSocket, eth_subscribe
@@ -194,6 +198,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, f"{self.server.node.client_version}\n".encode(), "text/plain")
 
     def do_POST(self) -> None:
+        """A JSON-RPC body: 411 without Content-Length, 413 over ``max_body`` (both close the
+        connection, the body unread), else 200 with the dispatcher's answer (empty for
+        notifications)."""
         node = self.server.node
         try:
             length = int(self.headers.get("Content-Length") or "-1")
@@ -225,6 +232,8 @@ def _error_body(error: RpcError) -> bytes:
 
 
 class RpcServer(ThreadingHTTPServer):
+    """The node's HTTP server: a thread per connection (daemon threads), keep-alive."""
+
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
@@ -235,6 +244,7 @@ class RpcServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
+        """``http://host:port`` it listens on."""
         host, port = self.server_address[:2]
         return f"http://{host!s}:{port}"
 

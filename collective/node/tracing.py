@@ -100,6 +100,7 @@ def create_access_list(
 
 
 def access_list_json(entries: AccessList) -> list[dict[str, Any]]:
+    """An EIP-2930 access list as JSON: ``[{address, storageKeys}]``, 0x-hex, keys 32 bytes."""
     return [
         {
             "address": "0x" + address.hex(),

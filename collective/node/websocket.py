@@ -52,6 +52,8 @@ SUBSCRIPTION_KINDS = ("newHeads", "logs", "newPendingTransactions")
 
 @dataclass(frozen=True)
 class Subscription:
+    """One ``eth_subscribe``: its kind, and for ``logs`` its address and topic criteria."""
+
     kind: str  # "newHeads", "logs" or "newPendingTransactions"
     criteria: p.LogFilter | None
 
@@ -90,6 +92,9 @@ class Connection:
         self.parts: list[bytes] = []
 
     def run(self) -> None:
+        """Serve the connection until it closes: answer its messages, and every
+        :data:`POLL_SECONDS` announce what its subscriptions wait for. Returns when the client
+        closes or goes away; a bug ends this connection only (logged)."""
         sock, protocol = self.sock, self.protocol
         try:
             while protocol.state is not State.CLOSED:
@@ -117,17 +122,22 @@ class Connection:
                 sock.shutdown(socket.SHUT_RDWR)
 
     def flush(self) -> None:
+        """Write the frames the protocol has ready to the socket. Raises OSError when the
+        client is gone."""
         data = b"".join(self.protocol.data_to_send())
         if data:
             self.sock.sendall(data)
 
     def send(self, text: str) -> None:
+        """Queue ``text`` as one text message (dropped once the connection is closing)."""
         if self.protocol.state is State.OPEN:
             self.protocol.send_text(text.encode())
 
     # --- messages ---------------------------------------------------------------------------
 
     def frame(self, opcode: Opcode, data: bytes, fin: bool) -> None:
+        """Take one received data frame (RFC 6455 section 5.4: a message may come in
+        fragments); a complete message is answered. Control frames are the protocol's."""
         if opcode in (Opcode.TEXT, Opcode.BINARY):
             self.parts = [data]
         elif opcode is Opcode.CONT:
@@ -141,6 +151,8 @@ class Connection:
                 self.send(answer)
 
     def message(self, body: bytes) -> str | None:
+        """The answer to one message's JSON-RPC body (subscriptions here, everything else as
+        over HTTP), or None for notifications only."""
         try:
             request = json.loads(body)
         except (ValueError, RecursionError):
@@ -153,6 +165,8 @@ class Connection:
         return handle_body(self.node, body)
 
     def subscription_request(self, request: dict[str, Any]) -> str:
+        """Answer an ``eth_subscribe`` / ``eth_unsubscribe`` request object: the subscription
+        id, true/false, or a JSON-RPC error (-32600, -32602)."""
         request_id = request.get("id")
         params = request.get("params")
         try:
@@ -168,6 +182,8 @@ class Connection:
         return dumps({"jsonrpc": "2.0", "id": request_id, "result": result})
 
     def subscribe(self, params: list[Any]) -> str:
+        """Add a subscription (``params``: its kind, and for ``logs`` a filter without a block
+        range). Returns its id. Raises :class:`RpcError` -32602 for another kind or params."""
         if not params or params[0] not in SUBSCRIPTION_KINDS:
             raise RpcError(
                 INVALID_PARAMS,
@@ -198,6 +214,9 @@ class Connection:
     # --- notifications ----------------------------------------------------------------------
 
     def announce(self) -> None:
+        """Notify the subscriptions of what arrived since the last call: pool admissions
+        (``newPendingTransactions``), then each new block's header and matching logs in
+        order (from the new head after a dev revert)."""
         chain = self.node.chain
         pool = chain.pending
         if pool.arrived != self.arrived:
@@ -236,6 +255,7 @@ class Connection:
             self.seen = number
 
     def notify(self, sub_id: str, result_json: str) -> None:
+        """Send one ``eth_subscription`` notification carrying ``result_json`` (JSON text)."""
         self.send(
             '{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"'
             + sub_id

@@ -57,6 +57,7 @@ class BlockRef:
     hash: bytes | None = None
 
     def describe(self) -> str:
+        """The block as a request named it: the tag, the number in hex, or the hash."""
         if self.tag is not None:
             return self.tag
         if self.number is not None:
@@ -65,13 +66,18 @@ class BlockRef:
         return "0x" + self.hash.hex()
 
 
-LATEST = BlockRef(tag="latest")
-PENDING = BlockRef(tag="pending")
+_TAGGED = {tag: BlockRef(tag=tag) for tag in BLOCK_TAGS}  # one frozen record per tag
+LATEST = _TAGGED["latest"]
+PENDING = _TAGGED["pending"]
+_TAGS = ", ".join(BLOCK_TAGS)
+_WANT_NUMBER = f"a hex block number or a tag ({_TAGS})"
+_WANT_BLOCK = f'a block number, a tag ({_TAGS}), a hash or {{"blockHash": …}}'
 
 
 def _block_number_text(text: str, path: str) -> BlockRef:
-    if text in BLOCK_TAGS:
-        return BlockRef(tag=text)
+    tagged = _TAGGED.get(text)
+    if tagged is not None:
+        return tagged
     number = hex_number(text, path, 64)
     if number > MAX_INT64:
         raise ParamError(path, "block number larger than int64")
@@ -80,8 +86,7 @@ def _block_number_text(text: str, path: str) -> BlockRef:
 
 def block_number(value: Any, path: str) -> BlockRef:
     """A block number or tag, not a hash (``rpc.BlockNumber``)."""
-    tags = ", ".join(BLOCK_TAGS)
-    return _block_number_text(string(value, path, f"a hex block number or a tag ({tags})"), path)
+    return _block_number_text(string(value, path, _WANT_NUMBER), path)
 
 
 _BLOCK_FIELDS = frozenset({"blockHash", "blockNumber", "requireCanonical"})
@@ -102,9 +107,8 @@ def block_ref(value: Any, path: str) -> BlockRef:
         if has_number:
             return block_number(fields["blockNumber"], f"{path}.blockNumber")
         raise ParamError(path, "must specify either BlockHash or BlockNumber")
-    tags = ", ".join(BLOCK_TAGS)
-    text = string(value, path, f'a block number, a tag ({tags}), a hash or {{"blockHash": …}}')
-    if len(text) == 66 and text not in BLOCK_TAGS:
+    text = string(value, path, _WANT_BLOCK)
+    if len(text) == 66 and text not in _TAGGED:
         return BlockRef(hash=hash32(text, path))
     return _block_number_text(text, path)
 

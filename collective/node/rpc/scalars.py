@@ -58,6 +58,7 @@ def kind(value: Any) -> str:
 
 
 def string(value: Any, path: str, want: str) -> str:
+    """``value`` if it is a JSON string. Raises :class:`ParamError` ``want <want>, got <kind>``."""
     if not isinstance(value, str):
         raise ParamError(path, f"want {want}, got {kind(value)}")
     return value
@@ -78,6 +79,8 @@ def _check_syntax(digits: str, path: str) -> None:
 
 
 def hex_number(value: Any, path: str, bits: int) -> int:
+    """A 0x-prefixed hex number of at most ``bits`` bits without leading zeros, as an int.
+    Raises :class:`ParamError` in ``hexutil``'s words (``hex number > 64 bits``...)."""
     digits = _digits(string(value, path, "a 0x-prefixed hex quantity"), path)
     if not digits:
         raise ParamError(path, 'hex string "0x"')
@@ -147,6 +150,7 @@ def storage_slot(value: Any, path: str) -> int:
 
 
 def boolean(value: Any, path: str) -> bool:
+    """A JSON ``true`` or ``false``. Raises :class:`ParamError` for anything else."""
     if isinstance(value, bool):
         return value
     raise ParamError(path, f"want true or false, got {kind(value)}")
@@ -210,10 +214,12 @@ def percentiles(value: Any, path: str) -> list[float]:
 
 
 def object_fields(value: Any, path: str, fields: frozenset[str], what: str) -> dict[str, Any]:
+    """``value`` if it is a JSON object whose keys are all in ``fields``. Raises
+    :class:`ParamError` ``want <what>`` or ``unknown field 'x'`` (the first, sorted)."""
     if not isinstance(value, dict):
         raise ParamError(path, f"want {what}, got {kind(value)}")
-    unknown = set(value) - fields
-    if unknown:
+    if not fields.issuperset(value):
+        unknown = set(value) - fields
         raise ParamError(path, f"unknown field {sorted(unknown)[0]!r}")
     return value
 
