@@ -25,7 +25,7 @@ from collective.deploy import (
     load_deployment,
     mask,
 )
-from collective.errors import ChainError, CompilationError, ConfigurationError
+from collective.errors import ChainError, CompilationError, ConfigurationError, InvalidInputError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,7 +48,7 @@ def check_suite(chain: Chain, suite: Deployment, manifest_path: Path) -> dict[st
         assert entry["transactionHash"] == suite.tx_hashes[name]
         assert entry["blockNumber"] == suite.blocks[name]
         assert entry["artifactHash"] == load_artifact(name).artifact_hash
-        receipt = chain.w3.eth.get_transaction_receipt(entry["transactionHash"])
+        receipt = chain.get_transaction_receipt(entry["transactionHash"])
         # The ledger is created by the chain-bound factory (CREATE2), the rest directly.
         created = receipt["contractAddress"] if name != "ConsentLedger" else None
         assert created == (entry["address"] if name != "ConsentLedger" else None)
@@ -114,7 +114,7 @@ def test_embedded_deploys_fresh_even_with_a_manifest(tmp_path: Path) -> None:
 def test_bad_board_settings_are_refused_before_deploying(tmp_path: Path) -> None:
     chain = connect_embedded()
     deployer = chain.dev_accounts[0]
-    with pytest.raises(ConfigurationError, match="threshold 3 is invalid"):
+    with pytest.raises(InvalidInputError, match="threshold 3 is invalid"):
         deploy_suite(
             chain,
             deployer,
@@ -124,11 +124,11 @@ def test_bad_board_settings_are_refused_before_deploying(tmp_path: Path) -> None
         )
     with pytest.raises(ConfigurationError, match="not an address"):
         deploy_suite(chain, deployer, board_members=["0x1234"], manifest_path=tmp_path / "m.json")
-    with pytest.raises(ConfigurationError, match="twice"):
+    with pytest.raises(InvalidInputError, match="twice"):
         deploy_suite(
             chain, deployer, board_members=[deployer.address] * 2, manifest_path=tmp_path / "m.json"
         )
-    assert chain.w3.eth.block_number == 0
+    assert chain.block_number() == 0
     assert not (tmp_path / "m.json").exists()
 
 
@@ -199,13 +199,13 @@ def test_anvil_deploys_then_verifies_and_reuses(
     assert not suite.reused
     manifest = check_suite(chain, suite, path)
     assert manifest["rpc"] == chain.url and manifest["network"] == "anvil"
-    block = chain.w3.eth.block_number
+    block = chain.block_number()
 
     again = deploy_suite(chain, chain.dev_accounts[0], manifest_path=path)
     assert again.reused
     assert again.addresses == suite.addresses and again.tx_hashes == suite.tx_hashes
     assert again.board_members == suite.board_members and again.threshold == 2
-    assert chain.w3.eth.block_number == block, "a verified re-run must not send transactions"
+    assert chain.block_number() == block, "a verified re-run must not send transactions"
     assert json.loads(path.read_text()) == manifest
 
     with pytest.raises(ConfigurationError, match="threshold is 2, not 3"):
@@ -214,7 +214,7 @@ def test_anvil_deploys_then_verifies_and_reuses(
         deploy_suite(
             chain, chain.dev_accounts[0], manifest_path=path, board_members=[suite.deployer]
         )
-    assert chain.w3.eth.block_number == block
+    assert chain.block_number() == block
 
     loaded = load_deployment(chain, path, verify=True)
     assert loaded.addresses == suite.addresses and loaded.reused
