@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from collective.artifacts import load_artifact
 from collective.chain.codec import Codec, _decode_static, _encode_fast, fast_calldata
 from collective.deploy import Deployment
-from collective.errors import ConfigurationError
+from collective.errors import InvalidInputError
 
 addresses = st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex())
 words = st.binary(min_size=32, max_size=32)
@@ -44,9 +44,9 @@ def test_static_encoding_and_decoding_match_eth_abi(
 def test_values_that_do_not_fit_are_refused() -> None:
     codec = Codec(load_artifact("ConsentLedger").abi)
     too_big = ["0x" + "11" * 20, "0x" + "22" * 20, b"\0" * 32, b"\0" * 32, 2**64, 1]
-    with pytest.raises(ConfigurationError, match="bad arguments for grant"):
+    with pytest.raises(InvalidInputError, match="bad arguments for grant"):
         codec.encode("grant", too_big)
-    with pytest.raises(ConfigurationError, match="bad arguments for grant"):
+    with pytest.raises(InvalidInputError, match="bad arguments for grant"):
         codec.encode("grant", too_big[:3])
 
 

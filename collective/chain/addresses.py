@@ -16,7 +16,7 @@ import re
 from eth_typing import ChecksumAddress
 from eth_utils.address import is_checksum_address, to_checksum_address
 
-from collective.errors import ConfigurationError
+from collective.errors import InvalidInputError
 
 _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
@@ -35,17 +35,19 @@ def checksum_mismatch(text: str) -> bool:
 def parse_address(value: str, what: str = "address") -> ChecksumAddress:
     """``value`` (surrounding blanks ignored) as a checksummed address.
 
-    ConfigurationError naming ``what`` when it is not ``0x`` and 40 hex digits, or when it is
-    mixed case and the case is not its EIP-55 checksum (the message names the address and its
-    checksummed form)."""
+    Raises:
+        InvalidInputError: naming ``what``, when it is not ``0x`` and 40 hex digits, or when it
+            is mixed case and the case is not its EIP-55 checksum (the message names the
+            address and its checksummed form).
+    """
     text = value.strip() if isinstance(value, str) else value
     if not isinstance(text, str) or not is_hex_address(text):
-        raise ConfigurationError(
+        raise InvalidInputError(
             f"{what} {text!r} is not an address",
             hint="give 0x and 40 hex digits, or a did:ethr DID",
         )
     if checksum_mismatch(text):
-        raise ConfigurationError(
+        raise InvalidInputError(
             f"{what} {text} has a wrong EIP-55 checksum: the case of its letters does not "
             "match its digits, so a digit is probably mistyped",
             hint=f"check it against its source; if every digit is right, its checksummed form "

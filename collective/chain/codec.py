@@ -19,7 +19,7 @@ from eth_utils.abi import collapse_if_tuple
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from collective.errors import ConfigurationError
+from collective.errors import InvalidInputError
 
 
 @lru_cache(maxsize=65536)
@@ -95,7 +95,11 @@ class Codec:
                 )
 
     def encode(self, function: str, args: Sequence[Any]) -> bytes:
-        """Calldata for ``function(*args)``; ConfigurationError when the arguments do not fit."""
+        """Calldata for ``function(*args)`` (the first ABI function of that name).
+
+        Raises:
+            InvalidInputError: the arguments do not fit its parameter types.
+        """
         spec = self._functions[function]
         try:
             fast = _encode_fast(spec.types, args)
@@ -103,16 +107,22 @@ class Codec:
                 return spec.selector + fast
             return spec.selector + abi.encode(spec.types, list(args))
         except (EncodingError, TypeError, ValueError, OverflowError) as exc:
-            raise ConfigurationError(f"bad arguments for {function}: {exc}") from None
+            raise InvalidInputError(f"bad arguments for {function}: {exc}") from None
 
     def topic_filter(self, event: str, filters: Mapping[str, Any]) -> list[str | None]:
-        """``eth_getLogs`` topics for ``event`` with indexed arguments equal to ``filters``."""
+        """``eth_getLogs`` topics for ``event`` with indexed arguments equal to ``filters``
+        (trailing wildcards dropped).
+
+        Raises:
+            InvalidInputError: ``filters`` names an argument ``event`` does not index, or a
+                value that does not fit its type.
+        """
         topic = self.topics[event]
         spec = self._events[topic]
         known = {name for name, _ in spec.indexed}
         unknown = set(filters) - known
         if unknown:
-            raise ConfigurationError(f"{event} has no indexed argument {sorted(unknown)[0]!r}")
+            raise InvalidInputError(f"{event} has no indexed argument {sorted(unknown)[0]!r}")
         topics: list[str | None] = ["0x" + topic.hex()]
         for name, kind in spec.indexed:
             value = filters.get(name)
@@ -122,7 +132,7 @@ class Codec:
             try:
                 topics.append("0x" + abi.encode([kind], [value]).hex())
             except (EncodingError, TypeError, ValueError, OverflowError) as exc:
-                raise ConfigurationError(
+                raise InvalidInputError(
                     f"{value!r} cannot be {event}'s {name} (a {kind}): {exc}"
                 ) from None
         while topics and topics[-1] is None:

@@ -132,6 +132,7 @@ class ErrorAbi:
 
     @property
     def selector(self) -> bytes:
+        """The error's 4-byte selector: keccak256 of its signature."""
         return function_signature_to_4byte_selector(self.signature)
 
 
