@@ -30,6 +30,7 @@ class Authority:
 
     @property
     def address(self) -> Address:
+        """The 20-byte address the key signs for (every block's ``miner``)."""
         return Address(PrivateKey(self.key).public_key.to_canonical_address())
 
     def seal(self, block_hash: bytes) -> bytes:

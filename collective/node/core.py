@@ -132,6 +132,7 @@ class NodeChain:
             raise
 
     def close(self) -> None:
+        """Close the store (the caller holds :attr:`lock`; nothing is sealed here)."""
         self.store.close()
 
     @contextlib.contextmanager
@@ -160,6 +161,8 @@ class NodeChain:
         return self._head_rules
 
     def header_at(self, number: int) -> BlockHeaderAPI | None:
+        """The header of block ``number``, or None above the head. Raises ``DamagedError``
+        when its stored row does not match its hash."""
         if number == self.head.block_number:
             return self.head
         stored = self.store.block_by_number(number)
@@ -177,9 +180,12 @@ class NodeChain:
         return self._next_base_fee
 
     def now(self) -> int:
+        """The chain's clock: Unix seconds plus the dev time offset (``evm_increaseTime``)."""
         return int(time.time()) + self.time_offset
 
     def nonce(self, sender: Address, *, pending: bool = False) -> int:
+        """``sender``'s next nonce (20-byte address) at the head, or with ``pending`` after
+        its transactions waiting in the pool."""
         if pending and sender in self.pending.next_nonce:
             return self.pending.next_nonce[sender]
         return int(self.head_state.get_nonce(sender))

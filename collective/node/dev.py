@@ -22,6 +22,7 @@ def dev_keys(count: int = DEV_ACCOUNT_COUNT) -> list[bytes]:
 
 
 def address_of(key: bytes) -> bytes:
+    """The 20-byte address of the 32-byte private ``key``."""
     from eth_keys.datatypes import PrivateKey
 
     return bytes(PrivateKey(key).public_key.to_canonical_address())
@@ -37,19 +38,24 @@ class DevAccounts:
 
     @classmethod
     def create(cls, count: int = DEV_ACCOUNT_COUNT) -> DevAccounts:
+        """The first ``count`` dev accounts of anvil's mnemonic."""
         return cls({address_of(key): key for key in dev_keys(count)})
 
     @property
     def addresses(self) -> list[bytes]:
+        """The dev accounts' 20-byte addresses, in derivation order."""
         return list(self.keys)
 
     def sign(self, sender: bytes, tx: dict[str, Any]) -> bytes:
+        """``tx`` (eth-account's transaction dict) signed by the dev account ``sender``:
+        the raw bytes. Raises ``KeyError`` for an address that is not a dev account."""
         from eth_account import Account
 
         signed = Account.sign_transaction(tx, self.keys[sender])
         return bytes(signed.raw_transaction)
 
     def snapshot(self, block: int) -> int:
+        """Remember block ``block`` under a new snapshot id (``evm_snapshot``); the id."""
         snap = self.next_snapshot
         self.next_snapshot += 1
         self.snapshots[snap] = block

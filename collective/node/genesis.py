@@ -93,6 +93,7 @@ class Genesis:
         )
 
     def to_json(self) -> dict[str, Any]:
+        """The genesis file as a JSON object (geth's format plus ``config.collective``)."""
         collective: dict[str, Any] = {
             "bootstrapAdmins": [to_checksum_address(a) for a in self.bootstrap_admins]
         }
@@ -122,10 +123,15 @@ class Genesis:
         }
 
     def dumps(self) -> str:
+        """The genesis file's text (indented JSON, a final newline)."""
         return json.dumps(self.to_json(), indent=2) + "\n"
 
     @classmethod
     def from_json(cls, raw: Any, source: str = "genesis") -> Genesis:
+        """A genesis from a decoded genesis file; ``source`` names it in errors.
+
+        Raises: :class:`~collective.errors.ConfigurationError` naming the field that is
+        not an object, a number, hex or an address."""
         if not isinstance(raw, dict):
             raise ConfigurationError(f"{source}: the top level must be a JSON object")
         config = raw.get("config", {})
@@ -173,6 +179,10 @@ class Genesis:
 
     @classmethod
     def load(cls, path: Path) -> Genesis:
+        """The genesis file at ``path``.
+
+        Raises: :class:`~collective.errors.ConfigurationError` when it cannot be read, is
+        not JSON (naming the line), or is not a valid genesis."""
         try:
             raw = json.loads(path.read_text())
         except OSError as exc:

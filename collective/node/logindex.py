@@ -29,6 +29,8 @@ class LogQuery:
     topics: Sequence[Sequence[bytes] | None] = ()
 
     def sql(self, limit: int) -> tuple[str, list[object]]:
+        """The query as SQL and its arguments, asking for at most ``limit + 1`` rows (one
+        more than allowed, to tell a full answer from too many)."""
         where = ["id BETWEEN ? AND ?"]
         args: list[object] = [row_ids(self.from_block)[0], row_ids(self.to_block)[1]]
         if self.addresses:
@@ -62,6 +64,7 @@ def find_logs(store: Store, query: LogQuery, limit: int = MAX_LOGS) -> list[str]
 
 
 def logs_json(rows: list[str]) -> str:
+    """Rendered logs joined into one JSON array text."""
     return "[" + ",".join(rows) + "]"
 
 

@@ -83,6 +83,7 @@ class Permissioning:
 
     @property
     def enabled(self) -> bool:
+        """Whether an AccountRules address is configured (else every sender may transact)."""
         return self.rules is not None
 
     def at(self, evm: Evm, state: StateAPI) -> Rules:

@@ -64,9 +64,11 @@ class Dropped:
 
     @property
     def message(self) -> str:
+        """``transaction 0x… was dropped: <reason>``: what a client asking for it is told."""
         return f"transaction 0x{self.tx_hash.hex()} was dropped: {self.reason}"
 
     def to_json(self) -> dict[str, str]:
+        """The JSON-RPC error ``data``: hash, from, nonce, block (0x-hex) and reason."""
         return {
             "hash": "0x" + self.tx_hash.hex(),
             "from": "0x" + self.sender.hex(),
@@ -104,6 +106,7 @@ class Pending:
     arrived: int = 0
 
     def clear(self) -> None:
+        """Forget every pooled and dropped transaction (dev ``evm_revert``)."""
         self.txs.clear()
         self.raw.clear()
         self.next_nonce.clear()
@@ -117,6 +120,7 @@ class Pending:
         return list(self.arrivals)[len(self.arrivals) - new :] if new > 0 else []
 
     def drop(self, found: Dropped) -> None:
+        """Remember ``found`` (the oldest of :data:`MAX_DROPPED` is forgotten first)."""
         self.dropped[found.tx_hash] = found
         if len(self.dropped) > MAX_DROPPED:
             self.dropped.popitem(last=False)
@@ -321,12 +325,15 @@ class Head(Protocol):
     pending: Pending
 
     @property
-    def head_state(self) -> StateAPI: ...
+    def head_state(self) -> StateAPI:
+        """The state after the head block."""
 
     @property
-    def head_rules(self) -> Rules: ...
+    def head_rules(self) -> Rules:
+        """The permissioning rules in the head state."""
 
-    def next_base_fee(self) -> int: ...
+    def next_base_fee(self) -> int:
+        """The next block's base fee per gas, in wei."""
 
 
 def submit(chain: Head, raw: bytes, sender: bytes | None = None) -> bytes:

@@ -216,6 +216,8 @@ class SenderPool:
 
     @property
     def ready(self) -> bool:
+        """Whether the helper process is running and answering (else the node recovers
+        senders itself)."""
         return self._process is not None and self._process.poll() is None
 
     def recover(self, raws: Sequence[bytes]) -> Recovered | None:
@@ -271,6 +273,7 @@ class SenderPool:
             self.close()
 
     def close(self) -> None:
+        """Stop the helper process (idempotent)."""
         process, self._process = self._process, None
         if process is None:
             return

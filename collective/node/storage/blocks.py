@@ -81,12 +81,15 @@ class BlockReader:
         self._bodies_verified: set[int] = set()
 
     def block_by_number(self, number: int) -> StoredBlock | None:
+        """Block ``number``'s row, checked, or None. Raises :class:`DamagedError`."""
         row = self._conn.execute(
             "SELECT number, hash, header, json FROM blocks WHERE number = ?", (number,)
         ).fetchone()
         return None if row is None else self._block(row)
 
     def block_by_hash(self, block_hash: bytes) -> StoredBlock | None:
+        """The row of the block with this 32-byte hash, checked, or None. Raises
+        :class:`DamagedError`."""
         row = self._conn.execute(
             "SELECT number, hash, header, json FROM blocks WHERE hash = ?", (block_hash,)
         ).fetchone()
@@ -182,6 +185,8 @@ class BlockReader:
         return found is not None
 
     def tx(self, tx_hash: bytes) -> StoredTx | None:
+        """The sealed transaction with this 32-byte hash, checked, or None. Raises
+        :class:`DamagedError`."""
         row = self._conn.execute(
             "SELECT hash, id, sender, nonce, raw, json, receipt FROM txs WHERE hash = ?",
             (tx_hash,),
@@ -212,12 +217,16 @@ class BlockReader:
         return [self._tx(row, bytes(row[0])).json for row in rows]
 
     def block_tx_hashes(self, number: int) -> list[bytes]:
+        """Block ``number``'s transaction hashes, in order (unchecked: see
+        :meth:`verify_body`)."""
         rows = self._conn.execute(
             "SELECT hash FROM txs WHERE id BETWEEN ? AND ? ORDER BY id", row_ids(number)
         ).fetchall()
         return [bytes(row[0]) for row in rows]
 
     def block_receipts(self, number: int) -> list[str]:
+        """Block ``number``'s receipts as stored JSON, in order (unchecked: see
+        :meth:`verify_receipts`)."""
         rows = self._conn.execute(
             "SELECT receipt FROM txs WHERE id BETWEEN ? AND ? ORDER BY id", row_ids(number)
         ).fetchall()
@@ -228,6 +237,7 @@ class BlockReader:
         yield from self._conn.execute(sql, params)
 
     def count(self, table: Literal["blocks", "txs", "logs"]) -> int:
+        """How many rows ``table`` holds."""
         row = self._conn.execute(f"SELECT count(*) FROM {table}").fetchone()
         return int(row[0])
 

@@ -110,6 +110,7 @@ class KeyValue(_SqliteKV):
             self._cache.pop(key, None)
 
     def discard_pending(self) -> None:
+        """Forget the writes not yet committed."""
         self._pending.clear()
 
 
@@ -151,4 +152,5 @@ class ReadKeyValue(_SqliteKV):
         self._written.clear()
 
     def close(self) -> None:
+        """Close the view's connection."""
         self._conn.close()

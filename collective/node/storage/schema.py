@@ -114,6 +114,7 @@ class DataDirLock:
         self._fd: int | None = fd
 
     def release(self) -> None:
+        """Release the lock (idempotent; also released when the process ends)."""
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, 0)

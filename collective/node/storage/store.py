@@ -75,6 +75,7 @@ class Store(BlockReader):
             self._checkpointer = _Checkpointer(self.path)
 
     def close(self) -> None:
+        """Stop the checkpointer, close every connection and release the data directory."""
         if self._checkpointer is not None:
             self._checkpointer.stop()
         with self._readers_lock:
@@ -128,10 +129,12 @@ class Store(BlockReader):
     # --- meta ---------------------------------------------------------------------------------
 
     def get_meta(self, name: str) -> bytes | None:
+        """The ``meta`` row ``name``'s value, or None."""
         row = self._conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return None if row is None else bytes(row[0])
 
     def head_number(self) -> int | None:
+        """The head block's number, or None for a new database."""
         value = self.get_meta("head")
         return None if value is None else int(value)
 

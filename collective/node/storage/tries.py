@@ -229,21 +229,26 @@ class BatchedStorageLookup(StorageLookup):
 
     @property
     def has_changed_root(self) -> bool:
+        """Whether the storage root will change (slots pending or written)."""
         return bool(self._writes) or self._write_trie is not None
 
     def get_changed_root(self) -> Hash32:
+        """The new storage root, pending slots applied first."""
         self._flush()
         return super().get_changed_root()
 
     def commit_to(self, db: Any) -> None:
+        """Write the trie's new nodes to ``db``, pending slots applied first."""
         self._flush()
         super().commit_to(db)
 
     def new_trie(self) -> int:
+        """py-evm's ``new_trie`` (storage cleared), pending slots applied first."""
         self._flush()
         return super().new_trie()
 
     def rollback_trie(self, trie_index: int) -> None:
+        """py-evm's ``rollback_trie``, pending slots applied first."""
         self._flush()
         super().rollback_trie(trie_index)
 
@@ -290,6 +295,8 @@ class BatchedAccountStorageDB(AccountStorageDB):
     def get(self, slot: int, from_journal: bool = True) -> int:
         # py-evm's AccountStorageDB.get, with JournalDB.__getitem__ (twice, or once with
         # from_journal=False) and CacheDB.__getitem__ inlined
+        """The value of storage ``slot`` (0 when unset), from the journal unless
+        ``from_journal`` is False."""
         self._accessed_slots.add(slot)
         key = slot.to_bytes((slot.bit_length() + 7) // 8 or 1, "big")  # int_to_big_endian
         encoded: Any = None
@@ -324,6 +331,7 @@ class BatchedAccountStorageDB(AccountStorageDB):
     def set(self, slot: int, value: int) -> None:
         # py-evm's AccountStorageDB.set of a non-zero value, with JournalDB.__setitem__
         # inlined; zero (a deletion) takes py-evm's path
+        """Set storage ``slot`` to ``value`` (a uint256) in the journal."""
         if not value or value.__class__ is not int or value < 0 or value > 2**256 - 1:
             super().set(slot, value)
             return
