@@ -28,10 +28,9 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import is_address, to_checksum_address
 
-from collective import jsonints
-from collective.addresses import is_hex_address, parse_address
-from collective.chain import account_from_key
-from collective.errors import ConfigurationError
+from collective.chain import account_from_key, jsonints
+from collective.chain.addresses import is_hex_address, parse_address
+from collective.errors import ConfigurationError, InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
     from collective.chain import Chain
@@ -77,19 +76,24 @@ def keystore_dir(directory: str | os.PathLike[str] | None = None) -> Path:
 
 
 def validate_name(name: str) -> str:
-    """``name`` if it can name a keystore account; ConfigurationError saying why not."""
+    """``name`` if it can name a keystore account.
+
+    Raises:
+        InvalidInputError: it is not 1 to 64 letters, digits, '-', '_' or '.' (not starting
+            with '.' or '-'), or it would read as a dev account index or an address.
+    """
     if not _NAME.fullmatch(name):
-        raise ConfigurationError(
+        raise InvalidInputError(
             f"{name!r} is not a valid account name",
             hint="use 1 to 64 letters, digits, '-', '_' or '.', not starting with '.' or '-'",
         )
     if name.isdigit():
-        raise ConfigurationError(
+        raise InvalidInputError(
             f"account name {name!r} would be read as a dev account index",
             hint="include a letter",
         )
     if is_address(name):
-        raise ConfigurationError(
+        raise InvalidInputError(
             f"account name {name!r} would be read as an address", hint="choose a name"
         )
     return name
@@ -144,6 +148,15 @@ def create_account(
 
     ``kdf`` and ``iterations`` default to eth-account's (scrypt, 2**18);
     ``$COLLECTIVE_KDF_ITERATIONS`` lowers the work factor for tests.
+
+    Returns:
+        The new :class:`KeystoreEntry`.
+
+    Raises:
+        InvalidInputError: a bad or taken name, an empty password, or a work factor the kdf
+            refuses (scrypt needs a power of two).
+        ConfigurationError: ``$COLLECTIVE_KDF_ITERATIONS`` is not a number ≥ 2, or the folder
+            cannot be written.
     """
     validate_name(name)
     account: LocalAccount = Account.create()
@@ -161,7 +174,10 @@ def import_account(
 ) -> KeystoreEntry:
     """Save the account of ``private_key`` (hex) as ``<name>.json``, encrypted with ``password``.
 
-    A malformed key is a ConfigurationError that does not repeat the key.
+    Raises:
+        InvalidInputError: a malformed key (the message never repeats it), and as for
+            :func:`create_account`.
+        ConfigurationError: as for :func:`create_account`.
     """
     validate_name(name)
     account = account_from_key(private_key, "the key to import")
@@ -169,15 +185,19 @@ def import_account(
 
 
 def check_available(name: str, directory: str | os.PathLike[str] | None = None) -> Path:
-    """The file a new keystore account ``name`` would get; ConfigurationError if it is taken."""
+    """The file a new keystore account ``name`` would get.
+
+    Raises:
+        InvalidInputError: ``name`` is not a valid name, or is taken.
+    """
     path = keystore_dir(directory) / f"{validate_name(name)}.json"
     if path.exists():
         raise _taken(path)
     return path
 
 
-def _taken(path: Path) -> ConfigurationError:
-    return ConfigurationError(
+def _taken(path: Path) -> InvalidInputError:
+    return InvalidInputError(
         f"keystore account {path.stem} already exists ({path})",
         hint="choose another name; existing keystore files are never overwritten",
     )
@@ -192,7 +212,7 @@ def _save(
     iterations: int | None,
 ) -> KeystoreEntry:
     if not password:
-        raise ConfigurationError(
+        raise InvalidInputError(
             f"refusing to save keystore account {name} with an empty password",
             hint=f"choose a password, or set {PASSWORD_ENV}",
         )
@@ -201,7 +221,7 @@ def _save(
     try:
         keyfile = Account.encrypt(account.key, password, kdf=kdf, iterations=iterations)
     except (ValueError, TypeError, NotImplementedError) as exc:
-        raise ConfigurationError(
+        raise InvalidInputError(
             f"cannot encrypt keystore account {name} (kdf {kdf or 'default'}, work factor "
             f"{iterations or 'default'}): {exc}",
             hint="scrypt needs a power of two; leave both unset for the secure default",
@@ -271,7 +291,18 @@ def load_account(
     password: str,
     directory: str | os.PathLike[str] | None = None,
 ) -> LocalAccount:
-    """Decrypt a keystore account, given by name (in the keystore folder) or by file path."""
+    """Decrypt a keystore account (Web3 Secret Storage v3).
+
+    Args:
+        name_or_path: an account name in the keystore folder, or a keystore file's path.
+        password: its password.
+        directory: the keystore folder; default as :func:`keystore_dir`.
+
+    Raises:
+        NotFoundError: there is no such account (the hint lists the known ones).
+        InvalidInputError: a wrong password, or a file that is not a keystore or is damaged.
+        ConfigurationError: the file cannot be read.
+    """
     path, name = _locate(name_or_path, directory)
     keyfile = _read_keyfile(path)
     address = _address_of(keyfile, path)
@@ -279,7 +310,7 @@ def load_account(
         key = Account.decrypt(keyfile, password)
     except ValueError as exc:  # eth-keyfile's errors subclass ValueError / TypeError
         if "mac mismatch" in str(exc).lower():
-            raise ConfigurationError(
+            raise InvalidInputError(
                 f"wrong password for keystore {name}",
                 hint=f"check {PASSWORD_ENV}, or type the password again",
             ) from None
@@ -288,7 +319,7 @@ def load_account(
         raise _not_a_keystore(path, "cannot decrypt it") from None
     account: LocalAccount = Account.from_key(key)
     if account.address != address:
-        raise ConfigurationError(
+        raise InvalidInputError(
             f"keystore {name} is damaged: its key does not match its address {address}"
         )
     return account
@@ -297,7 +328,7 @@ def load_account(
 def _locate(
     name_or_path: str | os.PathLike[str], directory: str | os.PathLike[str] | None
 ) -> tuple[Path, str]:
-    """The file and display name for a keystore name or path; ConfigurationError if missing."""
+    """The file and display name for a keystore name or path; NotFoundError if missing."""
     text = os.fspath(name_or_path)
     if _NAME.fullmatch(text):
         candidate = keystore_dir(directory) / f"{text}.json"
@@ -309,7 +340,7 @@ def _locate(
     raise _unknown(text, directory)
 
 
-def _unknown(spec: str, directory: str | os.PathLike[str] | None) -> ConfigurationError:
+def _unknown(spec: str, directory: str | os.PathLike[str] | None) -> NotFoundError:
     scan = scan_keystore(directory)
     names = [entry.name for entry in scan.entries]
     if names:
@@ -317,7 +348,7 @@ def _unknown(spec: str, directory: str | os.PathLike[str] | None) -> Configurati
         hint = f"known accounts: {known}"
     else:
         hint = f"the keystore {scan.directory} has no accounts; create or import one"
-    return ConfigurationError(f"no keystore account {spec!r} in {scan.directory}", hint=hint)
+    return NotFoundError(f"no keystore account {spec!r} in {scan.directory}", hint=hint)
 
 
 def _read_keyfile(path: Path) -> dict[str, Any]:
@@ -341,8 +372,8 @@ def _address_of(keyfile: dict[str, Any], path: Path) -> str:
     return to_checksum_address(raw)
 
 
-def _not_a_keystore(path: Path, why: str) -> ConfigurationError:
-    return ConfigurationError(f"{path} is not a Web3 Secret Storage keystore file ({why})")
+def _not_a_keystore(path: Path, why: str) -> InvalidInputError:
+    return InvalidInputError(f"{path} is not a Web3 Secret Storage keystore file ({why})")
 
 
 def _exposed(path: Path) -> bool:
@@ -375,6 +406,12 @@ def resolve_account(
 
     A keystore password comes from ``password``, else ``$COLLECTIVE_PASSWORD``, else
     ``prompt(name)``. ``chain`` may be None when no dev account is needed.
+
+    Raises:
+        InvalidInputError: a malformed ``$COLLECTIVE_PRIVATE_KEY``, a dev account asked for
+            without a chain, a keystore account without a password, a wrong password.
+        NotFoundError: no key for the address, or no keystore account of that name.
+        ConfigurationError: ``chain`` has no such dev account.
     """
     if isinstance(spec, LocalAccount):
         return spec
@@ -397,7 +434,7 @@ def resolve_account(
         for entry in list_accounts(directory):
             if entry.address == address:
                 return _unlock(entry.path, entry.name, password, prompt)
-        raise ConfigurationError(
+        raise NotFoundError(
             f"no key for account {address}",
             hint=f"import it into the keystore ({keystore_dir(directory)}), set "
             f"{PRIVATE_KEY_ENV} to its private key, or pass a dev account index",
@@ -408,7 +445,7 @@ def resolve_account(
 
 def _dev(chain: Chain | None, index: int) -> LocalAccount:
     if chain is None:
-        raise ConfigurationError(
+        raise InvalidInputError(
             f"dev account {index} needs a chain to come from",
             hint=f"name a keystore account, or set {PRIVATE_KEY_ENV}",
         )
@@ -423,7 +460,7 @@ def _unlock(
     if password is None and prompt is not None:
         password = prompt(name)
     if password is None:
-        raise ConfigurationError(
+        raise InvalidInputError(
             f"keystore account {name} needs a password",
             hint=f"set {PASSWORD_ENV}, or run interactively to be asked for it",
         )

@@ -31,7 +31,7 @@ from collective.accounts import (
 )
 from collective.chain import Chain, connect_embedded
 from collective.cli import cli
-from collective.errors import ConfigurationError
+from collective.errors import ConfigurationError, InvalidInputError, NotFoundError
 
 PASSWORD = "correct horse battery staple"
 KEY = "0x" + "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
@@ -139,14 +139,14 @@ def test_bad_kdf_iterations_env(
 
 
 def test_scrypt_work_factor_must_be_a_power_of_two(keystore: Path) -> None:
-    with pytest.raises(ConfigurationError, match="power of two"):
+    with pytest.raises(InvalidInputError, match="power of two"):
         create_account("alice", PASSWORD, iterations=1000)
     assert list_accounts() == []
 
 
 def test_wrong_password(keystore: Path) -> None:
     create_account("alice", PASSWORD)
-    with pytest.raises(ConfigurationError, match="wrong password for keystore alice") as info:
+    with pytest.raises(InvalidInputError, match="wrong password for keystore alice") as info:
         load_account("alice", "not it")
     assert "not it" not in str(info.value)
 
@@ -159,7 +159,7 @@ def test_duplicate_name_is_refused_and_the_file_kept(keystore: Path) -> None:
         lambda: import_account("alice", KEY, "other"),
         lambda: check_available("alice"),
     ):
-        with pytest.raises(ConfigurationError, match="alice already exists"):
+        with pytest.raises(InvalidInputError, match="alice already exists"):
             attempt()
     assert first.path.read_bytes() == before
     assert [e.name for e in list_accounts()] == ["alice"]
@@ -169,7 +169,7 @@ def test_a_name_taken_while_writing_is_not_overwritten(keystore: Path) -> None:
     keystore.mkdir()
     target = keystore / "alice.json"
     target.write_text("theirs")
-    with pytest.raises(ConfigurationError, match="already exists"):
+    with pytest.raises(InvalidInputError, match="already exists"):
         accounts._write_new(target, b"ours")
     assert target.read_text() == "theirs"
     assert sorted(p.name for p in keystore.iterdir()) == ["alice.json"]
@@ -180,9 +180,9 @@ def test_a_name_taken_while_writing_is_not_overwritten(keystore: Path) -> None:
     ["", ".hidden", "-x", "a/b", "../up", "a b", "ümlaut", "x" * 65, "12", "0x" + "ab" * 20],
 )
 def test_bad_names(keystore: Path, name: str) -> None:
-    with pytest.raises(ConfigurationError, match="account name"):
+    with pytest.raises(InvalidInputError, match="account name"):
         create_account(name, PASSWORD)
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(InvalidInputError):
         import_account(name, KEY, PASSWORD)
     assert not keystore.exists() or list(keystore.iterdir()) == []
 
@@ -192,7 +192,7 @@ def test_bad_names(keystore: Path, name: str) -> None:
     ["0xdeadbeef", "zz" * 32, KEY + "00", KEY[:-1] + "g", "0x" + "00" * 32, "hospital-secret"],
 )
 def test_bad_key_is_never_echoed(keystore: Path, bad_key: str) -> None:
-    with pytest.raises(ConfigurationError) as info:
+    with pytest.raises(InvalidInputError) as info:
         import_account("org", bad_key, PASSWORD)
     text = str(info.value) + repr(info.value) + str(info.value.hint)
     assert "not a valid private key" in text
@@ -202,7 +202,7 @@ def test_bad_key_is_never_echoed(keystore: Path, bad_key: str) -> None:
 
 
 def test_empty_password_is_refused(keystore: Path) -> None:
-    with pytest.raises(ConfigurationError, match="empty password"):
+    with pytest.raises(InvalidInputError, match="empty password"):
         create_account("alice", "")
 
 
@@ -230,14 +230,14 @@ def test_list_skips_unreadable_files_with_notes(keystore: Path) -> None:
 
 
 def test_load_missing_lists_known_names(keystore: Path) -> None:
-    with pytest.raises(ConfigurationError, match="has no accounts"):
+    with pytest.raises(NotFoundError, match="has no accounts"):
         load_account("alice", PASSWORD)
     create_account("alice", PASSWORD)
     create_account("bob", PASSWORD)
-    with pytest.raises(ConfigurationError, match="no keystore account 'carol'") as info:
+    with pytest.raises(NotFoundError, match="no keystore account 'carol'") as info:
         load_account("carol", PASSWORD)
     assert info.value.hint == "known accounts: alice, bob"
-    with pytest.raises(ConfigurationError, match="no keystore account"):
+    with pytest.raises(NotFoundError, match="no keystore account"):
         load_account(keystore / "nothere.json", PASSWORD)
 
 
@@ -246,11 +246,11 @@ def test_damaged_keystore_files(keystore: Path) -> None:
     data = json.loads(entry.path.read_text())
     data["address"] = "ab" * 20
     entry.path.write_text(json.dumps(data))
-    with pytest.raises(ConfigurationError, match="damaged"):
+    with pytest.raises(InvalidInputError, match="damaged"):
         load_account("org", PASSWORD)
     data["crypto"]["kdf"] = "argon9"
     entry.path.write_text(json.dumps(data))
-    with pytest.raises(ConfigurationError, match="not a Web3 Secret Storage keystore file"):
+    with pytest.raises(InvalidInputError, match="not a Web3 Secret Storage keystore file"):
         load_account("org", PASSWORD)
 
 
@@ -277,23 +277,23 @@ def test_resolve_default_index_and_passthrough(
     assert resolve_account(chain, "2").address == dev[2].address
 
     monkeypatch.setenv(PRIVATE_KEY_ENV, "0xnot-a-key")
-    with pytest.raises(ConfigurationError, match=PRIVATE_KEY_ENV) as info:
+    with pytest.raises(InvalidInputError, match=PRIVATE_KEY_ENV) as info:
         resolve_account(chain, None)
     assert "not-a-key" not in str(info.value)
 
 
 def test_resolve_errors(chain: Chain, keystore: Path) -> None:
-    with pytest.raises(ConfigurationError, match="no dev account 99"):
+    with pytest.raises(InvalidInputError, match="no dev account 99"):
         resolve_account(chain, "99")
-    with pytest.raises(ConfigurationError, match="needs a chain"):
+    with pytest.raises(InvalidInputError, match="needs a chain"):
         resolve_account(None, "1")
-    with pytest.raises(ConfigurationError, match="needs a chain"):
+    with pytest.raises(InvalidInputError, match="needs a chain"):
         resolve_account(None, None)
     stranger = "0x" + "12" * 20
-    with pytest.raises(ConfigurationError, match="no key for account") as info:
+    with pytest.raises(NotFoundError, match="no key for account") as info:
         resolve_account(chain, stranger)
     assert PRIVATE_KEY_ENV in str(info.value.hint) and "keystore" in str(info.value.hint)
-    with pytest.raises(ConfigurationError, match="no keystore account 'nobody'"):
+    with pytest.raises(NotFoundError, match="no keystore account 'nobody'"):
         resolve_account(chain, "nobody")
 
 
@@ -316,14 +316,14 @@ def test_resolve_keystore_accounts_and_passwords(
     assert resolve_account(chain, "org", prompt=prompt).address == KEY_ADDRESS
     assert asked == ["org"]
 
-    with pytest.raises(ConfigurationError, match="org needs a password") as info:
+    with pytest.raises(InvalidInputError, match="org needs a password") as info:
         resolve_account(chain, "org")
     assert PASSWORD_ENV in str(info.value)
 
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     assert resolve_account(chain, "org", prompt=prompt).address == KEY_ADDRESS
     assert asked == ["org"]  # the environment wins over asking
-    with pytest.raises(ConfigurationError, match="wrong password for keystore org"):
+    with pytest.raises(InvalidInputError, match="wrong password for keystore org"):
         resolve_account(chain, "org", password="nope")
 
 
@@ -331,17 +331,11 @@ def test_resolved_keystore_account_signs_on_chain(chain: Chain, keystore: Path) 
     funded = chain.dev_accounts[6]
     import_account("funded", "0x" + key_hex(funded), PASSWORD)
     signer = resolve_account(chain, "funded", password=PASSWORD)
-    tx = {
-        "to": chain.dev_accounts[1].address,
-        "value": 1,
-        "gas": 21_000,
-        "gasPrice": chain.w3.eth.gas_price,
-        "nonce": chain.w3.eth.get_transaction_count(signer.address),
-        "chainId": chain.chain_id,
-    }
-    tx_hash = chain.w3.eth.send_raw_transaction(signer.sign_transaction(tx).raw_transaction)
-    receipt = chain.w3.eth.wait_for_transaction_receipt(tx_hash)
-    assert receipt["status"] == 1 and receipt["from"] == funded.address
+    pending = chain.send_data(
+        chain.dev_accounts[1].address, b"", signer, what="a transfer", value=1
+    )
+    tx_receipt = chain.wait(pending)
+    assert tx_receipt["status"] == 1 and tx_receipt["from"] == funded.address
 
 
 # --- the CLI -------------------------------------------------------------------------------------
