@@ -12,6 +12,13 @@ that file's method of the same name, minus re-validating what the interpreter ha
   block). ``get_balance``, ``account_exists``, ``account_is_empty``, ``touch_account`` and
   address warm/cold marking skip re-validating a 20-byte address (any other value takes
   py-evm's path and error).
+- **Account reads.** The account trie is read through a process-wide cache keyed by (state
+  root, address) (:class:`_AccountsByRoot`): a trie's content is fixed by its root hash, so
+  an entry never goes stale, and a call or a block reading an account the previous one read
+  at the same root skips the walk from the root (an ``eth_call`` builds a fresh state, and
+  with it fresh py-evm caches, every time). Accounts are decoded once per encoding
+  (``Account`` objects are immutable). Trie nodes not walked are not logged as read, so the
+  block witness py-evm computes in ``persist`` (which the node never reads) may list fewer.
 - **Storage.** Reads, writes and warm/cold marking go straight to the journal layers
   (journal, locked changes, cache, trie: :mod:`collective.node.storage`, whose
   ``BatchedAccountStorageDB`` replaces py-evm's ``AccountStorageDB`` so storage tries are
@@ -25,13 +32,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth.abc import AccountStorageDatabaseAPI
-from eth.constants import EMPTY_SHA3, UINT_256_MAX
+import rlp
+from eth.abc import AccountStorageDatabaseAPI, AtomicDatabaseAPI
+from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA3, UINT_256_MAX
 from eth.db.account import IS_PRESENT_VALUE, AccountDB
+from eth.db.backends.base import BaseDB
+from eth.db.hash_trie import HashTrie
 from eth.db.journal import DELETE_WRAPPED, REVERT_TO_WRAPPED
 from eth.rlp.accounts import Account
 from eth.vm.interrupt import MissingBytecode
-from eth_typing import Address
+from eth_typing import Address, Hash32
+from trie import HexaryTrie
 
 from collective.node.storage import BatchedAccountStorageDB, journal_set
 
@@ -61,10 +72,86 @@ def _storage_key(address: bytes, slot: int) -> bytes:
     return address + slot.to_bytes((slot.bit_length() + 7) // 8 or 1, "big")
 
 
+_CACHE_LIMIT = 100_000  # entries of each process-wide cache below
+_accounts_by_root: dict[tuple[bytes, bytes], bytes] = {}  # (state root, address) -> RLP
+_decoded_accounts: dict[bytes, Account] = {}  # RLP -> the (immutable) account
+_EMPTY_ACCOUNT = Account()
+
+
+class _AccountsByRoot(BaseDB):
+    """py-evm's account trie (a ``HashTrie`` over a ``HexaryTrie``), read through
+    :data:`_accounts_by_root`; writes go to the trie."""
+
+    def __init__(self, trie: HashTrie, hexary: HexaryTrie) -> None:
+        self._trie = trie
+        self._hexary = hexary
+
+    def __getitem__(self, key: bytes) -> bytes:
+        """The account RLP under ``key`` (an address; b"" when absent) at the trie's current
+        root. Raises py-trie's ``MissingTrieNode`` as the trie does."""
+        cache_key = (self._hexary.root_hash, key)
+        value = _accounts_by_root.get(cache_key)
+        if value is None:
+            value = self._trie[key]
+            if len(_accounts_by_root) >= _CACHE_LIMIT:
+                _accounts_by_root.clear()
+            _accounts_by_root[cache_key] = value
+        return value
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        """Write to the trie (its root changes, so no cached entry is touched)."""
+        self._trie[key] = value
+
+    def __delitem__(self, key: bytes) -> None:
+        """Delete from the trie."""
+        del self._trie[key]
+
+    def _exists(self, key: bytes) -> bool:
+        return key in self._trie
+
+
+def _decode_account(encoded: bytes) -> Account:
+    """``rlp.decode(encoded, sedes=Account)``, once per distinct encoding; b"" is the empty
+    account."""
+    if not encoded:
+        return _EMPTY_ACCOUNT
+    account = _decoded_accounts.get(encoded)
+    if account is None:
+        account = rlp.decode(encoded, sedes=Account)
+        if len(_decoded_accounts) >= _CACHE_LIMIT:
+            _decoded_accounts.clear()
+        _decoded_accounts[encoded] = account
+    return account
+
+
 class NodeAccountDB(AccountDB):
     """py-evm's account database; balance and nonce writes without the generic RLP path,
-    storage reads, writes and warm/cold tracking without re-validating what the interpreter
-    hands over, and storage tries updated once per block (:mod:`collective.node.storage`)."""
+    account reads through a cache keyed by state root, storage reads, writes and warm/cold
+    tracking without re-validating what the interpreter hands over, and storage tries
+    updated once per block (:mod:`collective.node.storage`)."""
+
+    def __init__(self, db: AtomicDatabaseAPI, state_root: Hash32 = BLANK_ROOT_HASH) -> None:
+        """py-evm's ``AccountDB`` over ``db`` at ``state_root`` (32 bytes), its account trie
+        read through :class:`_AccountsByRoot` (when py-evm's layers are the ones this was
+        written against)."""
+        super().__init__(db, state_root)
+        trie, logger = self._trie, self._trie_logger
+        hexary = getattr(trie, "_db", None)
+        if (
+            trie.__class__ is HashTrie
+            and hexary.__class__ is HexaryTrie
+            and logger.wrapped_db is trie
+        ):
+            logger.wrapped_db = _AccountsByRoot(trie, hexary)  # type: ignore[arg-type]
+
+    def _get_account(self, address: Address, from_journal: bool = True) -> Account:
+        # py-evm's, decoding each distinct encoding once
+        if from_journal and address in self._account_cache:
+            return self._account_cache[address]
+        account = _decode_account(self._get_encoded_account(address, from_journal))
+        if from_journal:
+            self._account_cache[address] = account
+        return account
 
     def get_storage(self, address: Address, slot: int, from_journal: bool = True) -> int:
         if (

@@ -407,6 +407,25 @@ PINS: tuple[Pin, ...] = (
         "eac6dae4a383d6ab",
     ),
     Pin("eth_hash.main:Keccak256.__init__", "keccak:install", "e8a9ec45cba5b6e1"),
+    Pin("eth.db.account:AccountDB.__init__", "account:NodeAccountDB.__init__", "4011307ebfaa3b17"),
+    Pin(
+        "eth.db.account:AccountDB._get_account",
+        "account:NodeAccountDB._get_account",
+        "883acdd0d7886019",
+    ),
+    Pin(
+        "eth.db.account:AccountDB._get_encoded_account",
+        "account:_AccountsByRoot",
+        "6aea5cd72169322e",
+    ),
+    Pin(
+        "eth.db.accesslog:KeyAccessLoggerDB.__getitem__",
+        "account:_AccountsByRoot",
+        "8618f81ac24c907e",
+    ),
+    Pin("eth.db.hash_trie:HashTrie", "account:_AccountsByRoot", "6b9dd5accd13e6d3"),
+    Pin("eth.db.account:AccountDB.make_state_root", "account:_AccountsByRoot", "f972db1235b3b38d"),
+    Pin("eth.db.account:AccountDB.state_root", "account:_AccountsByRoot", "3b528a88fe1bc01b"),
 )
 
 

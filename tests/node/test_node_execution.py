@@ -1,0 +1,58 @@
+"""The execution layer's seams: the py-evm engine satisfies the :class:`ExecutionEngine`
+protocol the node calls, and the process-wide caches keyed by content (accounts by state
+root) answer what py-evm's own account database answers at every root."""
+
+from __future__ import annotations
+
+from eth.db.account import AccountDB
+from eth.db.atomic import AtomicDB
+from eth_typing import Address
+
+from collective.node.execution import (
+    ENGINES,
+    BlockBuilder,
+    Evm,
+    ExecutionEngine,
+    NodeAccountDB,
+    open_engine,
+)
+
+A = Address(b"\xaa" * 20)
+B = Address(b"\xbb" * 20)
+
+
+def test_the_py_evm_engine_is_an_execution_engine() -> None:
+    engine = open_engine(AtomicDB(), 1337)
+    assert isinstance(engine, Evm) and isinstance(engine, ExecutionEngine)
+    assert set(ENGINES) == {"py-evm"}
+    from collective.node.genesis import Genesis
+
+    header = engine.genesis_header(Genesis(chain_id=1337))
+    child = engine.child_header(header, coinbase=A, timestamp=header.timestamp)
+    assert isinstance(engine.vm(child), BlockBuilder)
+    assert engine.header_by_hash(header.hash) == header
+
+
+def test_accounts_read_through_the_root_cache_match_py_evm_at_every_root() -> None:
+    db = AtomicDB()
+    roots = []
+    writer = NodeAccountDB(db)
+    for balance in (1, 2, 3):
+        writer.set_balance(A, balance)
+        writer.set_nonce(B, balance * 10)
+        writer.persist()
+        roots.append(writer.state_root)
+    for index, root in enumerate(roots):
+        for _ in range(2):  # the second read comes from the cache
+            ours, stock = NodeAccountDB(db, root), AccountDB(db, root)
+            assert ours.get_balance(A) == stock.get_balance(A) == index + 1
+            assert ours.get_nonce(B) == stock.get_nonce(B) == (index + 1) * 10
+            assert ours.account_exists(Address(b"\xcc" * 20)) is False
+    # a write in a state moves its root; reads after it see the write, not the cache
+    state = NodeAccountDB(db, roots[0])
+    assert state.get_balance(A) == 1
+    state.set_balance(A, 99)
+    assert state.get_balance(A) == 99
+    state.make_state_root()
+    assert state.get_balance(A) == 99
+    assert NodeAccountDB(db, roots[0]).get_balance(A) == 1
