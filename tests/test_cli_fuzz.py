@@ -186,7 +186,7 @@ def _plausible(scene: Scene) -> dict[str, list[str]]:
     identities = [story.patient, f"did:ethr:0x7a69:{story.patient}", story.dev[5]]
     folder = story.tmp
     return {
-        **dict.fromkeys(["organization", "member", "board", "new_owner"], people),
+        **dict.fromkeys(["organization", "member", "board", "new_owner", "target"], people),
         **dict.fromkeys(["delegate", "guardian", "account_rules"], people),
         **dict.fromkeys(["admins", "validators", "board_members"], people),
         **dict.fromkeys(["identity", "subject", "did", "value", "spec"], identities),

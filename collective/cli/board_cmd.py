@@ -72,32 +72,65 @@ def propose_group() -> None:
     """
 
 
-@propose_group.command("suspend")
-@click.argument("organization", metavar="ORG")
-@reason_option
-@sending_command
-def propose_suspend(state: CliState, organization: str, reason: str) -> None:
+def _proposal_command(name: str, action: Action, metavar: str, help: str) -> click.Command:
+    """The command ``board propose <name> TARGET``: propose ``action`` on the address."""
+
+    @propose_group.command(name, help=help)
+    @click.argument("target", metavar=metavar)
+    @reason_option
+    @sending_command
+    def command(state: CliState, target: str, reason: str) -> None:
+        _propose(state, action, target, reason=reason)
+
+    return command
+
+
+propose_suspend = _proposal_command(
+    "suspend",
+    Action.SUSPEND,
+    "ORG",
     """Propose to suspend ORG.
 
     \b
     Examples:
       collective --network anvil --account 7 board propose suspend 0x7099...79C8 -r GDPR-Art5
-    """
-    _propose(state, Action.SUSPEND, organization, reason=reason)
-
-
-@propose_group.command("reinstate")
-@click.argument("organization", metavar="ORG")
-@reason_option
-@sending_command
-def propose_reinstate(state: CliState, organization: str, reason: str) -> None:
+    """,
+)
+propose_reinstate = _proposal_command(
+    "reinstate",
+    Action.REINSTATE,
+    "ORG",
     """Propose to reinstate a suspended ORG.
 
     \b
     Examples:
       collective --network anvil --account 7 board propose reinstate 0x7099...79C8
-    """
-    _propose(state, Action.REINSTATE, organization, reason=reason)
+    """,
+)
+propose_add_member = _proposal_command(
+    "add-member",
+    Action.ADD_MEMBER,
+    "ADDRESS",
+    """Propose to add ADDRESS to the board.
+
+    \b
+    Examples:
+      collective --network anvil --account 7 board propose add-member 0xa0Ee...9720
+    """,
+)
+propose_replace_board = _proposal_command(
+    "replace-board",
+    Action.REPLACE_BOARD,
+    "ADDRESS",
+    """Propose to hand the board's authority (AccountRules' board) to the contract at ADDRESS.
+
+    Once a board is set, only the board itself can replace it; admins cannot.
+
+    \b
+    Examples:
+      collective --network anvil --account 7 board propose replace-board 0x5FbD...0aa3
+    """,
+)
 
 
 @propose_group.command("flag-use")
@@ -159,20 +192,6 @@ def _find_use(client: Collective, tx_hash: str, log_index: int | None) -> tuple[
     return uses[0].organization, uses[0].where.log_index
 
 
-@propose_group.command("add-member")
-@click.argument("member", metavar="ADDRESS")
-@reason_option
-@sending_command
-def propose_add_member(state: CliState, member: str, reason: str) -> None:
-    """Propose to add ADDRESS to the board.
-
-    \b
-    Examples:
-      collective --network anvil --account 7 board propose add-member 0xa0Ee...9720
-    """
-    _propose(state, Action.ADD_MEMBER, member, reason=reason)
-
-
 @propose_group.command("remove-member")
 @click.argument("member", metavar="ADDRESS")
 @click.option(
@@ -195,22 +214,6 @@ def propose_remove_member(state: CliState, member: str, threshold: int | None, r
     """
     ref = (threshold or 0).to_bytes(32, "big")
     _propose(state, Action.REMOVE_MEMBER, member, ref=ref, reason=reason)
-
-
-@propose_group.command("replace-board")
-@click.argument("board", metavar="ADDRESS")
-@reason_option
-@sending_command
-def propose_replace_board(state: CliState, board: str, reason: str) -> None:
-    """Propose to hand the board's authority (AccountRules' board) to the contract at ADDRESS.
-
-    Once a board is set, only the board itself can replace it; admins cannot.
-
-    \b
-    Examples:
-      collective --network anvil --account 7 board propose replace-board 0x5FbD...0aa3
-    """
-    _propose(state, Action.REPLACE_BOARD, board, reason=reason)
 
 
 @propose_group.command("set-threshold")

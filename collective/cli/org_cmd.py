@@ -25,64 +25,57 @@ def org_group() -> None:
     """
 
 
-def _change(state: CliState, verb: str, organization: str) -> None:
-    """Send ``client.orgs.<verb>(organization)`` and report it."""
-    client = open_client(state)
-    change = getattr(client.orgs, verb)(organization)
-    report(state, change, f"{change.action} organization {change.organization}")
+def _change_command(verb: str, help: str) -> click.Command:
+    """The command ``org <verb> ORG``: send ``client.orgs.<verb>(ORG)`` and report it."""
+
+    @org_group.command(verb, help=help)
+    @click.argument("organization", metavar="ORG")
+    @sending_command
+    def command(state: CliState, organization: str) -> None:
+        client = open_client(state)
+        change = getattr(client.orgs, verb)(organization)
+        report(state, change, f"{change.action} organization {change.organization}")
+
+    return command
 
 
-@org_group.command("admit")
-@click.argument("organization", metavar="ORG")
-@sending_command
-def admit_command(state: CliState, organization: str) -> None:
+admit_command = _change_command(
+    "admit",
     """Admit ORG (an address) to the consortium; the sender must be a consortium admin.
 
     \b
     Examples:
       collective --network anvil --account 0 org admit 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
       collective --rpc http://10.0.0.5:8545 --account admin org admit 0xAb..
-    """
-    _change(state, "admit", organization)
-
-
-@org_group.command("suspend")
-@click.argument("organization", metavar="ORG")
-@sending_command
-def suspend_command(state: CliState, organization: str) -> None:
+    """,
+)
+suspend_command = _change_command(
+    "suspend",
     """Suspend ORG: it can no longer publish policies or record uses (admin).
 
     \b
     Examples:
       collective --network anvil org suspend 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
-    """
-    _change(state, "suspend", organization)
-
-
-@org_group.command("reinstate")
-@click.argument("organization", metavar="ORG")
-@sending_command
-def reinstate_command(state: CliState, organization: str) -> None:
+    """,
+)
+reinstate_command = _change_command(
+    "reinstate",
     """Reinstate a suspended ORG (admin).
 
     \b
     Examples:
       collective --network anvil org reinstate 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
-    """
-    _change(state, "reinstate", organization)
-
-
-@org_group.command("remove")
-@click.argument("organization", metavar="ORG")
-@sending_command
-def remove_command(state: CliState, organization: str) -> None:
+    """,
+)
+remove_command = _change_command(
+    "remove",
     """Remove ORG from the consortium (admin).
 
     \b
     Examples:
       collective --network anvil org remove 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
-    """
-    _change(state, "remove", organization)
+    """,
+)
 
 
 @org_group.command("list")
