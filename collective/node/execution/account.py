@@ -42,7 +42,7 @@ from eth.db.journal import DELETE_WRAPPED, REVERT_TO_WRAPPED
 from eth.rlp.accounts import Account
 from eth.vm.interrupt import MissingBytecode
 from eth_typing import Address, Hash32
-from trie import HexaryTrie
+from trie.hexary import HexaryTrie
 
 from collective.node.storage import BatchedAccountStorageDB, journal_set
 
