@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from collective.client.records import ConsentEvent, Flag
-from collective.types import LogPosition, TxHash
+from collective.types import Address, LogPosition, TxHash
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class ForeignLog:
     ignored by the index, reported so an auditor sees the look-alike."""
 
     block: int
-    tx_hash: str
+    tx_hash: TxHash
     log_index: int
     address: str
     event: str
@@ -102,19 +102,23 @@ class ConsentRef:
     timestamp: int
     expiry: int | None
     policy_version: int
-    agent: str
+    agent: Address
 
 
 @dataclass(frozen=True)
 class UseEntry:
-    """One data use in a report: who, when, what for, under which policy and consent."""
+    """One data use in a report: where (block, transaction, log index) and when (unix
+    seconds), whose data, which organization, what for (DPV purpose and category names, or
+    ``0x`` codes), the data reference (``0x`` + 64 hex), the policy version with its content
+    hash and URI, the consent it relied on (None when none was active) and whether the board
+    flagged it."""
 
     block: int
-    tx_hash: str
+    tx_hash: TxHash
     log_index: int
     timestamp: int
-    identity: str
-    organization: str
+    identity: Address
+    organization: Address
     purpose: str
     category: str
     data_ref: str
@@ -127,10 +131,12 @@ class UseEntry:
 
 @dataclass(frozen=True)
 class BoardAction:
-    """An oversight or admission event about an organization (suspension, proposal, ...)."""
+    """An oversight or admission event about an organization (suspension, proposal, ...):
+    where and when (unix seconds), the contract and event names, its subject (lowercase
+    address or None) and its other arguments."""
 
     block: int
-    tx_hash: str
+    tx_hash: TxHash
     log_index: int
     timestamp: int
     contract: str
@@ -141,7 +147,10 @@ class BoardAction:
 
 @dataclass(frozen=True)
 class Report:
-    """What the index says about one subject, one organization, or everything."""
+    """What the index says about one subject, one organization, or everything: ``scope``
+    (``"subject"``, ``"organization"`` or ``"all"``) and its ``target``, the index's chain and
+    last synced block, and the uses, consent timeline, board actions, flags and look-alike
+    logs in chain order."""
 
     scope: str  # "subject" | "organization" | "all"
     target: str | None

@@ -341,7 +341,7 @@ def report(
         else:
             orgs = None
         foreign = [
-            ForeignLog(block, _hex(tx), log_index, address, event)
+            ForeignLog(block, _tx(tx), log_index, address, event)
             for block, log_index, tx, address, event in index.db.execute(
                 "SELECT block, log_index, tx_hash, address, event FROM foreign_logs "
                 "ORDER BY block, log_index"
