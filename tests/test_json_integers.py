@@ -32,12 +32,10 @@ from eth_utils.crypto import keccak
 
 from collective import Collective
 from collective.chain import Chain, connect_rpc
+from collective.chain.jsonints import MAX_SAFE_INTEGER
 from collective.cli import cli
 from collective.deploy import LEDGER, Deployment, load_deployment
 from collective.errors import ConfigurationError, ConsentError, SignatureError
-from collective.jsonints import MAX_SAFE_INTEGER
-from collective.node import Node, NodeConfig
-from collective.node.server import serve_in_thread
 from collective.receipts import ConsentReceipt, build_receipt, verify_receipt
 from collective.signing import (
     NO_EXPIRY,
@@ -48,6 +46,7 @@ from collective.signing import (
     typed_data,
     typed_data_json,
 )
+from collective.testing import run_node_thread
 from tests.helpers import deploy_consortium
 
 REPO = Path(__file__).resolve().parents[1]
@@ -171,10 +170,8 @@ class Ledger:
 
 @pytest.fixture(scope="module")
 def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
-    node = Node(NodeConfig(dev=True))
-    server = serve_in_thread(node)
-    try:
-        chain = connect_rpc(server.url, name="node")
+    with run_node_thread(dev=True) as url:
+        chain = connect_rpc(url, name="node")
         manifest = tmp_path_factory.mktemp("json-integers") / "node.json"
         suite = deploy_consortium(chain, manifest)
         dev = chain.dev_accounts
@@ -190,11 +187,7 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
         )
         relayable = lab.signing.sign_grant(lab.address, RESEARCH, HEALTH, signer=dev[3])
         granted = lab.signing.relay_grant(relayable)
-        yield Ledger(server.url, chain, suite, manifest, lab, signed, granted.tx_hash)
-    finally:
-        server.shutdown()
-        server.server_close()
-        node.close()
+        yield Ledger(url, chain, suite, manifest, lab, signed, granted.tx_hash)
 
 
 def test_the_round_trip_catches_a_big_json_number() -> None:
