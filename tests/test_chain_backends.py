@@ -1,5 +1,5 @@
-"""The chain seam: the embedded backend and the HTTP backend on a real `collective node` answer
-the same JSON-RPC requests alike, and every read a Chain makes costs one request."""
+"""The chain seam: the embedded backend, and the HTTP backend on a real `collective node` and on
+anvil, answer the same JSON-RPC requests alike; every read a Chain makes costs one request."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from collective.chain import Chain, EmbeddedBackend, HttpBackend, connect_embedded, connect_rpc
 from collective.chain.backend import RpcFailure, TransportError
 from collective.errors import ChainError, NotFoundError, TransactionError
-from collective.testing import free_port, record_requests, run_node_thread
+from collective.testing import find_anvil, free_port, record_requests, run_anvil, run_node_thread
 
 # Runtime code that ignores its calldata and returns uint256 42; and one that reverts with the
 # four bytes 0xdeadbeef. Each behind init code that copies it out (CODECOPY, RETURN).
@@ -40,10 +40,21 @@ def node_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module", params=["embedded", "node"])
-def deployed(request: pytest.FixtureRequest, node_url: str) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def anvil_url() -> Iterator[str]:
+    if find_anvil() is None:
+        pytest.skip("anvil is not installed: run `npm ci` (package @foundry-rs/anvil)")
+    with run_anvil() as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=["embedded", "node", "anvil"])
+def deployed(request: pytest.FixtureRequest) -> dict[str, Any]:
     """A chain of each kind with the two little contracts deployed and one transfer mined."""
-    chain = connect_embedded() if request.param == "embedded" else connect_rpc(node_url)
+    if request.param == "embedded":
+        chain = connect_embedded()
+    else:
+        chain = connect_rpc(request.getfixturevalue(f"{request.param}_url"))
     sender = chain.dev_accounts[0]
     answer = chain.wait(chain.send_data(None, init_code(ANSWER_RUNTIME), sender, what="deploy"))
     revert = chain.wait(chain.send_data(None, init_code(REVERT_RUNTIME), sender, what="deploy"))
