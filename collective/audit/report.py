@@ -49,7 +49,7 @@ def normalize_address(
 
     A DID must be anchored on the index's chain ``chain_id`` (its networks: ``networks``, by
     default from hardhat.config.json): one of another network is refused with
-    ConfigurationError naming the DID, its network and the chain."""
+    InvalidInputError naming the DID, its network and the chain."""
     value = text.strip()
     if value.startswith("did:"):
         parsed = parse_did(value)
@@ -205,8 +205,8 @@ def history(db: AuditIndex | Path | str, subject: str) -> list[UseEntry]:
         The :class:`~collective.audit.model.UseEntry` records.
 
     Raises:
-        InvalidInputError: ``subject`` is not an address or a DID.
-        ConfigurationError: a DID of another network than the index's chain.
+        InvalidInputError: ``subject`` is not an address or a DID, or a DID of another
+            network than the index's chain.
         AuditError: ``db`` cannot be opened.
     """
     index = db if isinstance(db, AuditIndex) else open_index(db)
@@ -316,9 +316,8 @@ def report(
         (:class:`~collective.ConsentEvent`), board actions, flags and look-alike logs.
 
     Raises:
-        InvalidInputError: both ``subject`` and ``organization``, or one that is not an
-            address or a DID.
-        ConfigurationError: a DID of another network than the index's chain.
+        InvalidInputError: both ``subject`` and ``organization``, one that is not an
+            address or a DID, or a DID of another network than the index's chain.
         AuditError: ``db`` cannot be opened.
     """
     if subject is not None and organization is not None:

@@ -120,9 +120,8 @@ class Session:
         a DID checked against this session's chain (see :func:`address_of`).
 
         Raises:
-            InvalidInputError: ``value`` is not an address or a DID, or its EIP-55
-                checksum is wrong.
-            ConfigurationError: a DID of another network than this chain's.
+            InvalidInputError: ``value`` is not an address or a DID, its EIP-55 checksum is
+                wrong, or it is a DID of another network than this chain's.
         """
         return address_of(value, what, self)
 
@@ -271,9 +270,9 @@ def address_of(value: str | LocalAccount, what: str, session: Session | None = N
         The EIP-55 checksummed address.
 
     Raises:
-        InvalidInputError: not an address or a DID, or a wrong checksum.
-        ConfigurationError: a DID of another network than ``session``'s chain (naming the
-            DID, its network and the connected chain).
+        InvalidInputError: not an address or a DID, a wrong checksum, or a DID of another
+            network than ``session``'s chain (naming the DID, its network and the connected
+            chain).
     """
     if isinstance(value, LocalAccount):
         return Address(value.address)
@@ -311,9 +310,9 @@ def term_code(value: str | bytes, kind: TermKind, session: Session | None = None
         The 32-byte code (``keccak256(utf8(name))`` for a name).
 
     Raises:
-        ConfigurationError: a name outside the DPV vocabulary (with a "did you mean"), unless
+        InvalidInputError: a name outside the DPV vocabulary (with a "did you mean"), unless
             ``session`` was made with ``custom_terms=True``
-            (:func:`collective.vocab.term_code`).
+            (:func:`collective.ledger.vocab.term_code`).
     """
     return vocab_term_code(value, kind, custom=session is not None and session.custom_terms)
 

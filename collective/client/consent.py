@@ -68,9 +68,9 @@ class ConsentClient:
 
         Raises:
             NotFoundError: the organization has published no policy.
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network, a term outside the DPV vocabulary
-                (unless ``custom_terms``), or a read-only client.
+            InvalidInputError: an address or DID that is not one, a DID of another network, or
+                a term outside the DPV vocabulary (unless ``custom_terms``).
+            ConfigurationError: a read-only client.
             TransactionError: the contract refused it (a typed subclass such as
                 NotPermittedError or IdentityDeactivatedError names the contract error).
             ChainError: the node could not be reached.
@@ -107,9 +107,9 @@ class ConsentClient:
             The :class:`Withdrawn` record.
 
         Raises:
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network, a term outside the DPV vocabulary
-                (unless ``custom_terms``), or a read-only client.
+            InvalidInputError: an address or DID that is not one, a DID of another network, or
+                a term outside the DPV vocabulary (unless ``custom_terms``).
+            ConfigurationError: a read-only client.
             TransactionError: the contract refused it (a typed subclass such as
                 NotPermittedError or IdentityDeactivatedError names the contract error).
             ChainError: the node could not be reached.
@@ -134,8 +134,9 @@ class ConsentClient:
         Raises:
             InvalidInputError: ``items`` is empty, or an address is not one.
             NotFoundError: an organization has published no policy.
-            ConfigurationError: a DID of another network, a term outside the DPV vocabulary
-                (unless ``custom_terms``), or a read-only client.
+            InvalidInputError: a DID of another network, or a term outside the DPV vocabulary
+                (unless ``custom_terms``).
+            ConfigurationError: a read-only client.
             TransactionError: the contract refused it (a typed subclass such as
                 NotPermittedError or IdentityDeactivatedError names the contract error).
             ChainError: the node could not be reached.
@@ -170,9 +171,9 @@ class ConsentClient:
             A :class:`BatchResult` whose ``items`` are the :class:`Withdrawn` records.
 
         Raises:
-            InvalidInputError: ``items`` is empty, or an address is not one.
-            ConfigurationError: a DID of another network, a term outside the DPV vocabulary
-                (unless ``custom_terms``), or a read-only client.
+            InvalidInputError: ``items`` is empty, an address or DID is not one, a DID of
+                another network, or a term outside the DPV vocabulary (unless ``custom_terms``).
+            ConfigurationError: a read-only client.
             TransactionError: the contract refused it (a typed subclass such as
                 NotPermittedError or IdentityDeactivatedError names the contract error).
             ChainError: the node could not be reached.
@@ -214,8 +215,8 @@ class ConsentClient:
             The :class:`Consent` (state ``none`` for one never granted).
 
         Raises:
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network, a term outside the vocabulary.
+            InvalidInputError: an address or DID that is not one, a DID of another network, or
+                a term outside the DPV vocabulary (unless ``custom_terms``).
             ChainError: the node could not be reached.
         """
         who, org, p, c = consent_key(identity, organization, purpose, category, self._s)
@@ -257,8 +258,8 @@ class ConsentClient:
             block: a block number or tag (default ``"latest"``).
 
         Raises:
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network, a term outside the vocabulary.
+            InvalidInputError: an address or DID that is not one, a DID of another network, or
+                a term outside the DPV vocabulary (unless ``custom_terms``).
             ChainError: the node could not be reached.
         """
         fn = self._s.ledger.functions.isCovered(
@@ -271,8 +272,8 @@ class ConsentClient:
         :meth:`status` per consent, in order of first grant).
 
         Raises:
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network, a term outside the vocabulary.
+            InvalidInputError: an address or DID that is not one, a DID of another network, or
+                a term outside the DPV vocabulary (unless ``custom_terms``).
             ChainError: the node could not be reached.
         """
         return self._current({"identity": self._s.address(identity, "identity")})
@@ -281,8 +282,8 @@ class ConsentClient:
         """Every consent ever granted to ``organization``, in its current state.
 
         Raises:
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network, a term outside the vocabulary.
+            InvalidInputError: an address or DID that is not one, a DID of another network, or
+                a term outside the DPV vocabulary (unless ``custom_terms``).
             ChainError: the node could not be reached.
         """
         return self._current({"organization": self._s.address(organization, "organization")})
@@ -301,8 +302,8 @@ class ConsentClient:
             never and for withdrawals), the same records the audit's reports hold.
 
         Raises:
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network, a term outside the vocabulary.
+            InvalidInputError: an address or DID that is not one, a DID of another network, or
+                a term outside the DPV vocabulary (unless ``custom_terms``).
             ChainError: the node could not be reached.
         """
         filters: dict[str, Any] = {}
@@ -377,8 +378,8 @@ def consent_key(
         (checksummed identity, checksummed organization, purpose code, category code).
 
     Raises:
-        InvalidInputError: an address that is not one.
-        ConfigurationError: a DID of another network, a term outside the vocabulary.
+        InvalidInputError: an address or DID that is not one, a DID of another network, or a
+            term outside the DPV vocabulary (unless ``session.custom_terms``).
     """
     return (
         address_of(identity, "identity", session),

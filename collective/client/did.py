@@ -7,7 +7,7 @@ grants and withdrawals for the identity until the delegation expires.
 
 A DID given here must be anchored on the session's chain (its chain id in hex, a network name
 hardhat.config.json gives that chain id, or no network part): one of another network is
-refused with ConfigurationError, and :meth:`DidClient.resolution` answers ``unknownNetwork``
+refused with InvalidInputError, and :meth:`DidClient.resolution` answers ``unknownNetwork``
 for it as ethr-did-resolver does.
 """
 
@@ -59,8 +59,7 @@ class DidClient:
             identity: an address, an account or a DID.
 
         Raises:
-            InvalidInputError: not an address or a DID.
-            ConfigurationError: a DID of another network.
+            InvalidInputError: not an address or a DID, or a DID of another network.
         """
         return _did.format_did(self._address(identity, "identity"), self._s.chain.chain_id)
 
@@ -74,7 +73,7 @@ class DidClient:
             The parsed :class:`~collective.did.Did`.
 
         Raises:
-            ConfigurationError: ``text`` is malformed, or a DID of another network.
+            InvalidInputError: ``text`` is malformed, or a DID of another network.
         """
         return self._s.did_networks.check(text)
 
@@ -89,7 +88,7 @@ class DidClient:
             The :class:`~collective.did.DidDocument` (deactivated ones included).
 
         Raises:
-            ConfigurationError: a DID of another network.
+            InvalidInputError: a DID of another network.
             ChainError: the node could not be reached.
         """
         return _did.resolve(
@@ -128,7 +127,7 @@ class DidClient:
         """Whether the identity was deactivated (its owner is the zero address).
 
         Raises:
-            InvalidInputError, ConfigurationError: as :meth:`owner`.
+            InvalidInputError: as :meth:`owner`.
             ChainError: the node could not be reached.
         """
         return self.owner(identity).lower() == _did.DEACTIVATED.lower()
@@ -147,8 +146,7 @@ class DidClient:
             identity: an address, an account or a DID.
 
         Raises:
-            InvalidInputError: not an address or a DID.
-            ConfigurationError: a DID of another network.
+            InvalidInputError: not an address or a DID, or a DID of another network.
             ChainError: the node could not be reached.
         """
         fn = self._s.ledger.functions.identityOwner(self._address(identity, "identity"))
@@ -159,7 +157,7 @@ class DidClient:
         first, read by walking the registry's ``changed`` block links.
 
         Raises:
-            InvalidInputError, ConfigurationError: as :meth:`owner`.
+            InvalidInputError: as :meth:`owner`.
             ChainError: the node could not be reached.
         """
         return _did.change_log(self._s.chain, self._s.ledger, self._address(identity, "identity"))
@@ -185,8 +183,8 @@ class DidClient:
             The :class:`DidChange`.
 
         Raises:
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network; a read-only client.
+            InvalidInputError: an address or DID that is not one, or a DID of another network.
+            ConfigurationError: a read-only client.
             TransactionError: the registry refused it (e.g. the sender is not the owner).
             ChainError: the node could not be reached.
         """
@@ -223,8 +221,8 @@ class DidClient:
             identity: whose delegate (default: the sender).
 
         Raises:
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network; a read-only client.
+            InvalidInputError: an address or DID that is not one, or a DID of another network.
+            ConfigurationError: a read-only client.
             TransactionError: the registry refused it (e.g. the sender is not the owner).
             ChainError: the node could not be reached.
         """
@@ -244,8 +242,8 @@ class DidClient:
             identity: which identity (default: the sender).
 
         Raises:
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network; a read-only client.
+            InvalidInputError: an address or DID that is not one, or a DID of another network.
+            ConfigurationError: a read-only client.
             TransactionError: the registry refused it (e.g. the sender is not the owner).
             ChainError: the node could not be reached.
         """
@@ -266,8 +264,8 @@ class DidClient:
             identity: which identity (default: the sender).
 
         Raises:
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network; a read-only client.
+            InvalidInputError: an address or DID that is not one, or a DID of another network.
+            ConfigurationError: a read-only client.
             TransactionError: the registry refused it (e.g. the sender is not the owner).
             ChainError: the node could not be reached.
         """
@@ -289,8 +287,8 @@ class DidClient:
             identity: whose attribute (default: the sender).
 
         Raises:
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network; a read-only client.
+            InvalidInputError: an address or DID that is not one, or a DID of another network.
+            ConfigurationError: a read-only client.
             TransactionError: the registry refused it (e.g. the sender is not the owner).
             ChainError: the node could not be reached.
         """
@@ -311,8 +309,8 @@ class DidClient:
             identity: whose attribute (default: the sender).
 
         Raises:
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network; a read-only client.
+            InvalidInputError: an address or DID that is not one, or a DID of another network.
+            ConfigurationError: a read-only client.
             TransactionError: the registry refused it (e.g. the sender is not the owner).
             ChainError: the node could not be reached.
         """
@@ -343,8 +341,8 @@ class DidClient:
             identity: which identity (default: ``owner``'s address).
 
         Raises:
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network; a read-only client.
+            InvalidInputError: an address or DID that is not one, or a DID of another network.
+            ConfigurationError: a read-only client.
             TransactionError: the registry refused it (e.g. the sender is not the owner).
             ChainError: the node could not be reached.
         """
@@ -372,8 +370,8 @@ class DidClient:
             identity: which identity (default: ``owner``'s address).
 
         Raises:
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network; a read-only client.
+            InvalidInputError: an address or DID that is not one, or a DID of another network.
+            ConfigurationError: a read-only client.
             TransactionError: the registry refused it (e.g. the sender is not the owner).
             ChainError: the node could not be reached.
         """
@@ -397,8 +395,8 @@ class DidClient:
             identity: which identity (default: ``owner``'s address).
 
         Raises:
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network; a read-only client.
+            InvalidInputError: an address or DID that is not one, or a DID of another network.
+            ConfigurationError: a read-only client.
             TransactionError: the registry refused it (e.g. the sender is not the owner).
             ChainError: the node could not be reached.
         """

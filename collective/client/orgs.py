@@ -61,8 +61,8 @@ class Orgs:
             The :class:`OrgChange`.
 
         Raises:
-            InvalidInputError: an address that is not one.
-            ConfigurationError: a DID of another network, or a read-only client.
+            InvalidInputError: an address or DID that is not one, or a DID of another network.
+            ConfigurationError: a read-only client.
             NotPermittedError: the sender is not a consortium admin (or the organization is
                 not in the state the change needs).
             ChainError: the node could not be reached.
@@ -79,8 +79,8 @@ class Orgs:
             The :class:`OrgChange`.
 
         Raises:
-            InvalidInputError: an address that is not one.
-            ConfigurationError: a DID of another network, or a read-only client.
+            InvalidInputError: an address or DID that is not one, or a DID of another network.
+            ConfigurationError: a read-only client.
             NotPermittedError: the sender is not a consortium admin (or the organization is
                 not in the state the change needs).
             ChainError: the node could not be reached.
@@ -97,8 +97,8 @@ class Orgs:
             The :class:`OrgChange`.
 
         Raises:
-            InvalidInputError: an address that is not one.
-            ConfigurationError: a DID of another network, or a read-only client.
+            InvalidInputError: an address or DID that is not one, or a DID of another network.
+            ConfigurationError: a read-only client.
             NotPermittedError: the sender is not a consortium admin (or the organization is
                 not in the state the change needs).
             ChainError: the node could not be reached.
@@ -115,8 +115,8 @@ class Orgs:
             The :class:`OrgChange`.
 
         Raises:
-            InvalidInputError: an address that is not one.
-            ConfigurationError: a DID of another network, or a read-only client.
+            InvalidInputError: an address or DID that is not one, or a DID of another network.
+            ConfigurationError: a read-only client.
             NotPermittedError: the sender is not a consortium admin (or the organization is
                 not in the state the change needs).
             ChainError: the node could not be reached.
@@ -127,8 +127,7 @@ class Orgs:
         """The organization's status and current policy version.
 
         Raises:
-            InvalidInputError: an address that is not one.
-            ConfigurationError: a DID of another network.
+            InvalidInputError: an address or DID that is not one, or a DID of another network.
             ChainError: the node could not be reached.
         """
         address = self._s.address(organization, "organization")
@@ -149,8 +148,7 @@ class Orgs:
         """Whether ``account`` (address, account or DID) is a consortium admin.
 
         Raises:
-            InvalidInputError: an address that is not one.
-            ConfigurationError: a DID of another network.
+            InvalidInputError: an address or DID that is not one, or a DID of another network.
             ChainError: the node could not be reached.
         """
         return bool(

@@ -114,8 +114,9 @@ class OversightClient:
             The :class:`Vote`.
 
         Raises:
-            InvalidInputError: an address that is not one, or a reason over 32 bytes.
-            ConfigurationError: a DID of another network, or a read-only client.
+            InvalidInputError: an address or DID that is not one, a DID of another network, or
+                a reason over 32 bytes.
+            ConfigurationError: a read-only client.
             NotPermittedError: the sender is not a board member (or the proposal is closed).
             ChainError: the node could not be reached.
         """
@@ -148,8 +149,9 @@ class OversightClient:
             proposal_id: the proposal's id (0, 1, ...).
 
         Raises:
-            InvalidInputError: an address that is not one, or a reason over 32 bytes.
-            ConfigurationError: a DID of another network, or a read-only client.
+            InvalidInputError: an address or DID that is not one, a DID of another network, or
+                a reason over 32 bytes.
+            ConfigurationError: a read-only client.
             NotPermittedError: the sender is not a board member (or the proposal is closed).
             ChainError: the node could not be reached.
         """
@@ -162,8 +164,9 @@ class OversightClient:
             proposal_id: the proposal's id.
 
         Raises:
-            InvalidInputError: an address that is not one, or a reason over 32 bytes.
-            ConfigurationError: a DID of another network, or a read-only client.
+            InvalidInputError: an address or DID that is not one, a DID of another network, or
+                a reason over 32 bytes.
+            ConfigurationError: a read-only client.
             NotPermittedError: the sender is not a board member (or the proposal is closed).
             ChainError: the node could not be reached.
         """
@@ -177,8 +180,9 @@ class OversightClient:
             proposal_id: the RemoveMember proposal's id.
 
         Raises:
-            InvalidInputError: an address that is not one, or a reason over 32 bytes.
-            ConfigurationError: a DID of another network, or a read-only client.
+            InvalidInputError: an address or DID that is not one, a DID of another network, or
+                a reason over 32 bytes.
+            ConfigurationError: a read-only client.
             NotPermittedError: the sender is not a board member (or the proposal is closed).
             ChainError: the node could not be reached.
         """

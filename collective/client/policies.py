@@ -78,9 +78,9 @@ class Policies:
             The :class:`PolicyPublished` record, with the new :class:`Policy`.
 
         Raises:
-            InvalidInputError: no purposes, or ``document`` is a path that cannot be read.
-            ConfigurationError: a purpose outside the DPV vocabulary (unless
-                ``custom_terms``), or a read-only client.
+            InvalidInputError: no purposes, a purpose outside the DPV vocabulary (unless
+                ``custom_terms``), or ``document`` is a path that cannot be read.
+            ConfigurationError: a read-only client.
             NotPermittedError: the sender is not an active organization.
             ChainError: the node could not be reached.
         """
@@ -102,8 +102,7 @@ class Policies:
             organization: the organization's address, account or DID.
 
         Raises:
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network.
+            InvalidInputError: an address or DID that is not one, or a DID of another network.
             ChainError: the node could not be reached.
         """
         address = self._s.address(organization, "organization")
@@ -117,8 +116,7 @@ class Policies:
 
         Raises:
             NotFoundError: it never published one.
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network.
+            InvalidInputError: an address or DID that is not one, or a DID of another network.
             ChainError: the node could not be reached.
         """
         address = self._s.address(organization, "organization")
@@ -139,8 +137,7 @@ class Policies:
 
         Raises:
             NotFoundError: the organization has no such version.
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network.
+            InvalidInputError: an address or DID that is not one, or a DID of another network.
             ChainError: the node could not be reached.
         """
         address = self._s.address(organization, "organization")
@@ -156,8 +153,7 @@ class Policies:
             organization: the organization's address, account or DID.
 
         Raises:
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network.
+            InvalidInputError: an address or DID that is not one, or a DID of another network.
             ChainError: the node could not be reached.
         """
         return self._events(self._s.address(organization, "organization"))
@@ -170,8 +166,7 @@ class Policies:
             purpose: a DPV purpose name or its 32-byte code.
 
         Raises:
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network.
+            InvalidInputError: an address or DID that is not one, or a DID of another network.
             ChainError: the node could not be reached.
         """
         address = self._s.address(organization, "organization")

@@ -88,9 +88,9 @@ class SigningClient:
             ConsentError: the policy version is not published (a subject can only agree to a
                 text that exists).
             NotFoundError: the organization has published no policy.
-            InvalidInputError: an address or DID that is not one.
-            ConfigurationError: a DID of another network, a term outside the vocabulary, or
-                no signer (a read-only client without ``signer``).
+            InvalidInputError: an address or DID that is not one, a DID of another network, or
+                a term outside the DPV vocabulary (unless ``custom_terms``).
+            ConfigurationError: no signer (a read-only client without ``signer``).
             ChainError: the node could not be reached.
         """
         key = self._signer(signer)
@@ -296,7 +296,7 @@ class SigningClient:
             The nonce (unix milliseconds scale).
 
         Raises:
-            InvalidInputError, ConfigurationError: as :func:`~.consent.consent_key`.
+            InvalidInputError: as :func:`~.consent.consent_key`.
             ChainError: the node could not be reached.
         """
         return self._nonce(*consent_key(identity, organization, purpose, category, self._s))

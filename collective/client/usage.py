@@ -78,9 +78,9 @@ class UsageClient:
             The :class:`UseRecorded` with one record.
 
         Raises:
-            InvalidInputError: an address that is not one (or an empty batch).
-            ConfigurationError: a DID of another network, a term outside the vocabulary, or a
-                read-only client.
+            InvalidInputError: an address or DID that is not one, a DID of another network, a
+                term outside the DPV vocabulary (unless ``custom_terms``), or an empty batch.
+            ConfigurationError: a read-only client.
             ConsentError: no valid consent covers a use (ConsentMissingError,
                 ConsentExpiredError, StalePolicyError, IdentityDeactivatedError).
             NotPermittedError: the sender is not an active organization.
@@ -105,9 +105,9 @@ class UsageClient:
             The :class:`UseRecorded`, one record per item, in order.
 
         Raises:
-            InvalidInputError: an address that is not one (or an empty batch).
-            ConfigurationError: a DID of another network, a term outside the vocabulary, or a
-                read-only client.
+            InvalidInputError: an address or DID that is not one, a DID of another network, a
+                term outside the DPV vocabulary (unless ``custom_terms``), or an empty batch.
+            ConfigurationError: a read-only client.
             ConsentError: no valid consent covers a use (ConsentMissingError,
                 ConsentExpiredError, StalePolicyError, IdentityDeactivatedError).
             NotPermittedError: the sender is not an active organization.
@@ -137,8 +137,7 @@ class UsageClient:
             organization: only this organization's (default: all).
 
         Raises:
-            InvalidInputError: an address that is not one.
-            ConfigurationError: a DID of another network.
+            InvalidInputError: an address or DID that is not one, or a DID of another network.
             ChainError: the node could not be reached.
         """
         filters: dict[str, Any] = {}
