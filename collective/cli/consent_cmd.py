@@ -18,6 +18,8 @@ from collective.cli.options import (
     CliState,
     category_option,
     custom_term_option,
+    identity_option,
+    out_option,
     purpose_option,
     sending_command,
 )
@@ -28,12 +30,7 @@ from collective.client.consent import BatchResult, Granted, Withdrawn
 from collective.errors import ConsentError
 from collective.signing import SignedRequest
 
-identity_option = click.option(
-    "--identity",
-    "-i",
-    metavar="DID|ADDRESS",
-    help="The subject's identity (default: the sending account's own).",
-)
+subject_option = identity_option("The subject's identity (default: the sending account's own).")
 
 
 @click.group("consent")
@@ -90,7 +87,7 @@ def _line(result: Granted | Withdrawn) -> str:
 @click.argument("organization", metavar="ORG")
 @purpose_option
 @category_option
-@identity_option
+@subject_option
 @click.option(
     "--expiry",
     type=EXPIRY,
@@ -144,7 +141,7 @@ def grant_command(
 @click.argument("organization", metavar="ORG")
 @purpose_option
 @category_option
-@identity_option
+@subject_option
 @custom_term_option
 @sending_command
 def withdraw_command(
@@ -178,12 +175,9 @@ def withdraw_command(
 @purpose_option
 @category_option
 @click.option("--withdraw", is_flag=True, help="Sign a withdrawal instead of a grant.")
-@click.option(
-    "--identity",
-    "-i",
-    metavar="DID|ADDRESS",
-    help="Sign for this identity as its guardian (a sigAuth delegate); default: the "
-    "signer's own identity.",
+@identity_option(
+    "Sign for this identity as its guardian (a sigAuth delegate); default: the "
+    "signer's own identity."
 )
 @click.option("--expiry", type=EXPIRY, metavar="WHEN", help="Grant only: when it ends.")
 @click.option(
@@ -207,13 +201,7 @@ def withdraw_command(
     metavar="DURATION",
     help="How long the signature can be relayed (from the latest block's time).",
 )
-@click.option(
-    "--out",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="Write the signed request here (default: stdout).",
-)
+@out_option("the signed request")
 @custom_term_option
 @sending_command
 def sign_command(

@@ -6,18 +6,21 @@ import click
 
 from collective.cli.connect import open_chain, open_client
 from collective.cli.failure import fail
-from collective.cli.options import CliState, chain_options, client_command, sending_command
+from collective.cli.options import (
+    CliState,
+    chain_options,
+    client_command,
+    identity_option,
+    sending_command,
+)
 from collective.cli.output import Fields, Table, View, report, show, when
 from collective.cli.params import BLOCK_NUMBER, DURATION
 from collective.client.did import GUARDIAN_VALIDITY
 
 DELEGATE_TYPES = click.Choice(["sigAuth", "veriKey"])
 
-identity_option = click.option(
-    "--identity",
-    "-i",
-    metavar="DID|ADDRESS",
-    help="The identity to change (default: the sending account's own); the sender must own it.",
+owned_option = identity_option(
+    "The identity to change (default: the sending account's own); the sender must own it."
 )
 
 
@@ -209,7 +212,7 @@ def _chain_id(state: CliState) -> int:
     metavar="DURATION",
     help="How long the delegation lasts: seconds or 30d, 1y, ...",
 )
-@identity_option
+@owned_option
 @sending_command
 def add_delegate_command(
     state: CliState, delegate: str, delegate_type: str, validity: int, identity: str | None
@@ -236,7 +239,7 @@ def add_delegate_command(
     show_default=True,
     help="The delegation's type.",
 )
-@identity_option
+@owned_option
 @sending_command
 def revoke_delegate_command(
     state: CliState, delegate: str, delegate_type: str, identity: str | None
@@ -262,7 +265,7 @@ def revoke_delegate_command(
     metavar="DURATION",
     help="How long the guardian may act: seconds or 30d, 1y, ... (default: a year).",
 )
-@identity_option
+@owned_option
 @sending_command
 def add_guardian_command(
     state: CliState, guardian: str, validity: int, identity: str | None
@@ -284,7 +287,7 @@ def add_guardian_command(
 
 @did_group.command("change-owner")
 @click.argument("new_owner", metavar="NEW_OWNER")
-@identity_option
+@owned_option
 @sending_command
 def change_owner_command(state: CliState, new_owner: str, identity: str | None) -> None:
     """Hand the identity to NEW_OWNER (e.g. a new key after the old one was lost).
@@ -303,7 +306,7 @@ def change_owner_command(state: CliState, new_owner: str, identity: str | None) 
 
 
 @did_group.command("deactivate")
-@identity_option
+@owned_option
 @click.option("--yes", is_flag=True, help="Confirm: deactivation cannot be undone.")
 @sending_command
 def deactivate_command(state: CliState, identity: str | None, yes: bool) -> None:
@@ -335,7 +338,7 @@ def deactivate_command(state: CliState, identity: str | None, yes: bool) -> None
     metavar="DURATION",
     help="How long the attribute holds.",
 )
-@identity_option
+@owned_option
 @sending_command
 def set_attribute_command(
     state: CliState, name: str, value: str, validity: int, identity: str | None
@@ -359,7 +362,7 @@ def set_attribute_command(
 @did_group.command("revoke-attribute")
 @click.argument("name")
 @click.argument("value")
-@identity_option
+@owned_option
 @sending_command
 def revoke_attribute_command(state: CliState, name: str, value: str, identity: str | None) -> None:
     """Revoke attribute NAME = VALUE (both as they were set).

@@ -187,6 +187,31 @@ category_option = click.option(
     help="Personal-data category: a DPV term such as dpv-pd:MedicalHealth, or a 0x code.",
 )
 
+
+def identity_option(help: str) -> Callable[[F], F]:
+    """``--identity/-i DID|ADDRESS``: the identity a command acts for or reads.
+
+    Args:
+        help: what the identity is to this command, and its default.
+    """
+    return click.option("--identity", "-i", metavar="DID|ADDRESS", help=help)
+
+
+def out_option(what: str) -> Callable[[F], F]:
+    """``--out/-o FILE``: where a command writes the document it makes (default: stdout).
+
+    Args:
+        what: the document, e.g. ``the signed request``.
+    """
+    return click.option(
+        "--out",
+        "-o",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help=f"Write {what} here (default: stdout).",
+    )
+
+
 __all__ = [
     "ACCOUNT_ENV",
     "MANIFEST_ENV",
@@ -198,8 +223,10 @@ __all__ = [
     "client_command",
     "custom_term_option",
     "global_options",
+    "identity_option",
     "json_command",
     "json_option",
+    "out_option",
     "pass_state",
     "purpose_option",
     "sending_command",

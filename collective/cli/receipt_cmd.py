@@ -16,7 +16,7 @@ import click
 from collective.chain import jsonints
 from collective.cli.connect import open_client
 from collective.cli.files import read_text, write_text
-from collective.cli.options import CliState, client_command
+from collective.cli.options import CliState, client_command, out_option
 from collective.cli.output import Table, View, show
 from collective.errors import AuditError, InvalidInputError
 
@@ -29,13 +29,7 @@ from collective.errors import AuditError, InvalidInputError
     metavar="N",
     help="For a batch: the grant's log index (default: every grant of the transaction).",
 )
-@click.option(
-    "--out",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="Write the receipt JSON here (default: stdout).",
-)
+@out_option("the receipt JSON")
 @click.option("--controller-name", metavar="NAME", help="The organization's name.")
 @click.option("--controller-contact", metavar="TEXT", help="Whom to contact there.")
 @click.option("--controller-email", metavar="EMAIL", help="Its privacy contact's email.")
