@@ -10,7 +10,7 @@ from eth_utils.address import to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collective.artifacts import load_artifact
+from collective.build.artifacts import load_artifact
 from collective.chain.codec import Codec, _decode_static, _encode_fast, fast_calldata
 from collective.deploy import Deployment
 from collective.errors import InvalidInputError
@@ -62,7 +62,7 @@ def test_signed_batch_falls_back_to_eth_abi() -> None:
 
 
 def test_consent_id_matches_the_contract(chain, suite) -> None:  # type: ignore[no-untyped-def]
-    from collective.codec import consent_id
+    from collective.chain.codec import consent_id
 
     ledger = suite.contract("ConsentLedger")
     identity, organization = chain.dev_accounts[3].address, chain.dev_accounts[1].address
