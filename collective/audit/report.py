@@ -17,11 +17,11 @@ from typing import Any
 from collective.audit.events import BOARD_ACTIONS
 from collective.audit.model import BoardAction, ConsentRef, ForeignLog, Report, UseEntry
 from collective.audit.store import AuditIndex, open_index
-from collective.chain.addresses import parse_address
 from collective.chain.codec import checksum
+from collective.client.base import address_of
 from collective.client.oversight import use_ref
 from collective.client.records import ConsentEvent, Flag, expiry_or_none
-from collective.did import DidNetworks, network_id, parse_did
+from collective.did import DidNetworks, network_id
 from collective.errors import InvalidInputError
 from collective.ledger.vocab import name_of
 from collective.types import Address, LogPosition, TxHash
@@ -51,13 +51,10 @@ def normalize_address(
     default from hardhat.config.json): one of another network is refused with
     InvalidInputError naming the DID, its network and the chain."""
     value = text.strip()
-    if value.startswith("did:"):
-        parsed = parse_did(value)
-        if network_id(value) is not None and (networks is not None or chain_id is not None):
-            known = networks if networks is not None else DidNetworks.of(int(chain_id or 0))
-            known.check(value)
-        return parsed.address.lower()
-    return parse_address(value, what).lower()
+    known = networks
+    if known is None and chain_id is not None and value.startswith("did:") and network_id(value):
+        known = DidNetworks.of(chain_id)  # hardhat.config.json read only for such a DID
+    return address_of(value, what, known).lower()
 
 
 _USE_COLUMNS = (

@@ -255,7 +255,9 @@ class Session:
         return LEDGER
 
 
-def address_of(value: str | LocalAccount, what: str, session: Session | None = None) -> Address:
+def address_of(
+    value: str | LocalAccount, what: str, session: Session | DidNetworks | None = None
+) -> Address:
     """A checksummed address from an address, an account or a did:ethr DID.
 
     Args:
@@ -263,8 +265,8 @@ def address_of(value: str | LocalAccount, what: str, session: Session | None = N
             :func:`collective.addresses.parse_address`), a ``LocalAccount``, or a
             ``did:ethr`` DID (its address is checked the same way).
         what: what the value is, for messages (``"organization"``).
-        session: the session whose chain a DID must be anchored on; without one a DID is
-            only parsed.
+        session: the session (or the :class:`~collective.did.DidNetworks`) whose chain a DID
+            must be anchored on; without one a DID is only parsed.
 
     Returns:
         The EIP-55 checksummed address.
@@ -278,8 +280,10 @@ def address_of(value: str | LocalAccount, what: str, session: Session | None = N
         return Address(value.address)
     text = str(value)
     address, network = _address_of(text, what)
-    if network is not None and session is not None and network not in session.did_networks.ids:
-        raise session.did_networks.refusal(text.strip(), network, address)
+    if network is not None and session is not None:
+        networks = session.did_networks if isinstance(session, Session) else session
+        if network not in networks.ids:
+            raise networks.refusal(text.strip(), network, address)
     return Address(address)
 
 
