@@ -19,9 +19,9 @@ from typing import Any
 from collective.audit.model import ConsentEvent, Report
 from collective.chain.jsonints import jsonable
 from collective.errors import InvalidInputError
+from collective.types import NO_EXPIRY  # noqa: F401  (0.1 exported it from here)
 
 FORMATS = ("table", "csv", "json", "html")
-NO_EXPIRY = 2**64 - 1
 
 
 def when(timestamp: int | None) -> str:
