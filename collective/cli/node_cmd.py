@@ -14,7 +14,7 @@ import click
 from collective.cli.files import exists, write_text
 from collective.cli.options import CliState, pass_state
 from collective.cli.output import show
-from collective.errors import ConfigurationError
+from collective.errors import ConfigurationError, InvalidInputError
 
 GENESIS_NAME = "genesis.json"  # collective.node.genesis.GENESIS_NAME (not imported: no py-evm)
 
@@ -281,7 +281,7 @@ def init_command(
     from collective.node.genesis import DEV_BALANCE, build_genesis
 
     if exists(out, "--out") and not force:
-        raise ConfigurationError(f"{out} exists", hint="pass --force to overwrite it")
+        raise InvalidInputError(f"{out} exists", hint="pass --force to overwrite it")
     admin_addresses = [_address(a, "--bootstrap-admin") for a in admins]
     balances: dict[bytes, int] = {}
     for item in allocs:
@@ -306,7 +306,7 @@ def init_command(
         from collective.node.besu import besu_genesis
 
         if not genesis.bootstrap_admins:
-            raise ConfigurationError(
+            raise InvalidInputError(
                 "--besu needs a --bootstrap-admin (or --dev)",
                 hint="the admin becomes AccountRules' first admin",
             )
