@@ -251,8 +251,8 @@ def _error_object(result: Result, code: int) -> dict[str, Any]:
 
 def test_errors_under_json_are_one_json_object_on_stdout(story: Story) -> None:
     error = _error_object(story.run("--json", "org", "admit", "nope", account=0), 1)
-    assert error["type"] == "ConfigurationError"
-    assert error["kinds"] == ["ConfigurationError", "CollectiveError"]
+    assert error["type"] == "InvalidInputError"
+    assert error["kinds"] == ["InvalidInputError", "ConfigurationError", "CollectiveError"]
     assert error["message"] == "organization 'nope' is not an address"
     assert error["hint"] == "give 0x and 40 hex digits, or a did:ethr DID"
     # the option after the command asks for JSON just as well
