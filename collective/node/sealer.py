@@ -38,9 +38,10 @@ socket):
   against the block's *starting* state -- the rule :meth:`NodeChain.seal` applies today
   (AccountRules ``transactionAllowed``, nonce order, the block gas limit) -- and reject a
   proposal that breaks one.
-- ``FinalizeBlock`` executes the decided transactions with :meth:`NodeChain.seal` given the
-  block's transactions, CometBFT's header time as the timestamp and the proposer as the
-  coinbase (deterministic: no wall clock), and returns the state root as ``app_hash``.
+- ``FinalizeBlock`` executes the decided transactions as :meth:`NodeChain.seal` executes
+  pooled ones today -- the one change the chain needs is an explicit transaction list, with
+  CometBFT's header time as the timestamp and the proposer as the coinbase (deterministic:
+  no wall clock) -- and returns the state root as ``app_hash``.
 - ``Commit`` is the store's atomic block commit (already part of sealing); after a crash,
   the ABCI handshake (``Info`` -> last height and app hash) replays what the store missed.
 - :meth:`start` connects to CometBFT; :meth:`close` disconnects without sealing (a validator
