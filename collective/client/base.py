@@ -25,7 +25,7 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from web3.contract import Contract
 from web3.contract.contract import ContractEvent, ContractFunction
-from web3.types import BlockIdentifier, FilterParams, TxReceipt
+from web3.types import BlockIdentifier, TxReceipt
 
 from collective.chain import Chain
 from collective.chain.addresses import parse_address
@@ -227,10 +227,7 @@ class Session:
             "topics": codec.topic_filter(event.event_name, filters or {}),
         }
         with self.chain.exclusive(), self.chain.reading(f"reading {event.event_name} events"):
-            if self.chain.embedded:
-                raw: list[Any] = self.chain.get_logs(FilterParams(**query))  # type: ignore[typeddict-item]
-            else:
-                raw = self.chain.request("eth_getLogs", [query])
+            raw: list[Any] = self.chain.request("eth_getLogs", [query])
         out = [codec.decode_log(log) for log in raw]
         return [log for log in out if log is not None and log.event == event.event_name]
 
