@@ -40,7 +40,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """One named network. ``url`` is None for the in-process embedded chain."""
+    """One named network. ``url`` is None for the in-process embedded chain; ``chain_id``
+    None when the configuration does not pin one; ``timeout`` in seconds per request."""
 
     name: str
     url: str | None = None
@@ -49,6 +50,7 @@ class NetworkConfig:
 
     @property
     def embedded(self) -> bool:
+        """True for the in-process embedded chain (no URL)."""
         return self.url is None
 
 
@@ -65,7 +67,11 @@ class ProjectConfig:
     networks: dict[str, NetworkConfig] = field(default_factory=dict)
 
     def network(self, name: str) -> NetworkConfig:
-        """Return the network called ``name`` or raise with the known names."""
+        """The network called ``name``.
+
+        Raises:
+            ConfigurationError: there is none; the hint lists the known names.
+        """
         try:
             return self.networks[name]
         except KeyError:
@@ -77,11 +83,19 @@ class ProjectConfig:
 
     @property
     def deployments_dir(self) -> Path:
+        """Where deployment manifests live: ``deployments/`` in the project folder, or in the
+        working directory when there is no configuration file."""
         return (self.root or Path.cwd()) / "deployments"
 
 
 def find_config_file(start: Path | None = None) -> Path | None:
-    """The config file named by ``COLLECTIVE_CONFIG``, or the nearest one above ``start``."""
+    """The config file named by ``COLLECTIVE_CONFIG``, or the nearest ``hardhat.config.json``
+    in ``start`` (default: the working directory) or a folder above it; None when there is
+    none.
+
+    Raises:
+        ConfigurationError: ``COLLECTIVE_CONFIG`` names no file.
+    """
     env = os.environ.get("COLLECTIVE_CONFIG")
     if env:
         path = Path(env)
@@ -121,7 +135,15 @@ def _parse_networks(raw: Any, source: str) -> dict[str, NetworkConfig]:
 
 
 def load_config(path: Path | None = None) -> ProjectConfig:
-    """Load ``path`` (or the file found by :func:`find_config_file`, or the defaults)."""
+    """Load ``path`` (or the file found by :func:`find_config_file`, or the defaults).
+
+    Returns:
+        The :class:`ProjectConfig`; paths resolved against the file's folder.
+
+    Raises:
+        ConfigurationError: the file cannot be read, is not JSON, or a field is malformed
+            (``solidity.version``, ``networks``, ``defaultNetwork``).
+    """
     path = path or find_config_file()
     raw: dict[str, Any]
     if path is None:

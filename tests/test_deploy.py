@@ -48,11 +48,11 @@ def check_suite(chain: Chain, suite: Deployment, manifest_path: Path) -> dict[st
         assert entry["transactionHash"] == suite.tx_hashes[name]
         assert entry["blockNumber"] == suite.blocks[name]
         assert entry["artifactHash"] == load_artifact(name).artifact_hash
-        receipt = chain.get_transaction_receipt(entry["transactionHash"])
+        tx_receipt = chain.get_transaction_receipt(entry["transactionHash"])
         # The ledger is created by the chain-bound factory (CREATE2), the rest directly.
-        created = receipt["contractAddress"] if name != "ConsentLedger" else None
+        created = tx_receipt["contractAddress"] if name != "ConsentLedger" else None
         assert created == (entry["address"] if name != "ConsentLedger" else None)
-        assert receipt["blockNumber"] == entry["blockNumber"]
+        assert tx_receipt["blockNumber"] == entry["blockNumber"]
         assert len(chain.code_at(entry["address"])) > 1000
     assert manifest["contracts"]["AccountRules"]["constructorArgs"] == {"admins": [deployer]}
     ledger_address = suite.addresses["ConsentLedger"]

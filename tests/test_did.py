@@ -208,14 +208,14 @@ def test_fresh_identity_has_the_default_document(chain: Chain, ledger: Contract)
 def test_owner_change_moves_the_controller(chain: Chain, ledger: Contract) -> None:
     subject, new_key = chain.dev_accounts[1], chain.dev_accounts[2]
     did = format_did(subject.address, chain.chain_id)
-    receipt = change_owner(chain, ledger, subject, did, new_key.address)
+    tx_receipt = change_owner(chain, ledger, subject, did, new_key.address)
     resolved = resolve(chain, ledger.address, did)
     assert resolved.verification_methods == [
         controller_method(did, chain.chain_id, new_key.address)
     ]
     assert resolved.controller == new_key.address
     assert resolved.accounts() == [new_key.address]
-    block = receipt["blockNumber"]
+    block = tx_receipt["blockNumber"]
     assert resolved.metadata == {"versionId": str(block), "updated": iso(chain, block)}
     assert resolved.version_id == block
     assert resolved.updated == datetime.fromisoformat(iso(chain, block))
@@ -332,7 +332,7 @@ def test_deactivation_empties_the_document_for_good(chain: Chain, ledger: Contra
     subject, guardian = chain.dev_accounts[1], chain.dev_accounts[2]
     did = format_did(subject.address, chain.chain_id)
     add_delegate(chain, ledger, subject, did, SIG_AUTH, guardian.address, HOUR)
-    receipt = change_owner(chain, ledger, subject, did, NULL)
+    tx_receipt = change_owner(chain, ledger, subject, did, NULL)
     # Plain ERC-1056 would hand the identity back to its own key here; our registry does not.
     with pytest.raises(IdentityDeactivatedError, match="is deactivated"):
         add_delegate(chain, ledger, subject, did, VERI_KEY, guardian.address, HOUR)
@@ -345,7 +345,7 @@ def test_deactivation_empties_the_document_for_good(chain: Chain, ledger: Contra
         "assertionMethod": [],
         "@context": list(DID_CONTEXT),
     }
-    block = receipt["blockNumber"]
+    block = tx_receipt["blockNumber"]
     assert resolved.metadata == {
         "deactivated": True,
         "versionId": str(block),
@@ -601,10 +601,10 @@ def test_resolution_reads_only_the_changed_blocks(chain: Chain, ledger: Contract
         # Other identities' changes and empty blocks in between are never read.
         add_delegate(chain, ledger, other, other.address, VERI_KEY, subject.address, HOUR)
         chain.mine(5)
-        receipt = set_attribute(
+        tx_receipt = set_attribute(
             chain, ledger, subject, did, "did/svc/HubService", f"https://hub/{round_}", HOUR
         )
-        changed_in.append(receipt["blockNumber"])
+        changed_in.append(tx_receipt["blockNumber"])
     chain.mine(5)
     with recording(chain) as calls:
         resolved = resolve(chain, ledger, did)
@@ -687,9 +687,9 @@ def in_one_block(chain: Chain, calls: list[tuple[ContractFunction, LocalAccount]
         rpc(RPCEndpoint("evm_mine"), [])
     finally:
         rpc(RPCEndpoint("evm_setAutomine"), [True])
-    receipts = [chain.w3.eth.wait_for_transaction_receipt(h, timeout=30) for h in hashes]
-    assert all(r["status"] == 1 for r in receipts)
-    (block,) = {r["blockNumber"] for r in receipts}
+    tx_receipts = [chain.w3.eth.wait_for_transaction_receipt(h, timeout=30) for h in hashes]
+    assert all(r["status"] == 1 for r in tx_receipts)
+    (block,) = {r["blockNumber"] for r in tx_receipts}
     return block
 
 

@@ -34,6 +34,8 @@ def default_manifest_path(chain: Chain, config: ProjectConfig) -> Path:
 
 
 def compiler_info(config: ProjectConfig) -> dict[str, Any]:
+    """The manifest's ``compiler``: version and settings from ``_build.json``, else from the
+    configuration."""
     try:
         build = json.loads((artifacts_root(config) / BUILD_INDEX).read_bytes())
         return {"version": build["solcVersion"], "settings": build["settings"]}

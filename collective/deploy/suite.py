@@ -189,25 +189,25 @@ def deploy_suite(
             f"a board proposal lifetime of {proposal_lifetime} s is invalid",
             hint="give a number of seconds, e.g. 2592000 for 30 days",
         )
-    rules_address, rules_receipt = deploy("AccountRules", [deployer.address])
-    factory_address, factory_receipt = deploy(FACTORY)
-    ledger_address, ledger_receipt = deploy_ledger(
+    rules_address, rules_tx = deploy("AccountRules", [deployer.address])
+    factory_address, factory_tx = deploy(FACTORY)
+    ledger_address, ledger_tx = deploy_ledger(
         chain, deployer, factory_address, artifacts, rules_address
     )
-    board_address, board_receipt = deploy(
+    board_address, board_tx = deploy(
         "OversightBoard", rules_address, members, threshold, proposal_lifetime
     )
     set_board = Codec(artifacts["AccountRules"].abi).encode("setBoard", [board_address])
-    wiring_receipt = chain.wait(
+    wiring_tx = chain.wait(
         chain.send_data(rules_address, set_board, deployer, what="setBoard")
     )
 
     created: dict[str, tuple[Address, TxReceipt, list[Any]]] = {
-        "AccountRules": (rules_address, rules_receipt, [[deployer.address]]),
-        "ConsentLedger": (ledger_address, ledger_receipt, [rules_address]),
+        "AccountRules": (rules_address, rules_tx, [[deployer.address]]),
+        "ConsentLedger": (ledger_address, ledger_tx, [rules_address]),
         "OversightBoard": (
             board_address,
-            board_receipt,
+            board_tx,
             [rules_address, members, threshold, proposal_lifetime],
         ),
     }
@@ -226,7 +226,7 @@ def deploy_suite(
         },
         "modules": {module: {"contract": LEDGER, "address": ledger_address} for module in MODULES},
         "factory": {
-            **entry(artifacts[FACTORY], factory_address, factory_receipt, []),
+            **entry(artifacts[FACTORY], factory_address, factory_tx, []),
             "ledgerSalt": "0x" + LEDGER_SALT.hex(),
         },
         "board": {"address": board_address, "members": members, "threshold": threshold},
@@ -234,8 +234,8 @@ def deploy_suite(
             {
                 "call": "AccountRules.setBoard",
                 "args": [board_address],
-                "transactionHash": hex_of(wiring_receipt["transactionHash"]),
-                "blockNumber": int(wiring_receipt["blockNumber"]),
+                "transactionHash": hex_of(wiring_tx["transactionHash"]),
+                "blockNumber": int(wiring_tx["blockNumber"]),
             }
         ],
     }

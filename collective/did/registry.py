@@ -81,9 +81,9 @@ class RegistryEvent:
     name: EventName
     block_number: int
     previous_change: int
-    owner: str | None = None
+    owner: Address | None = None
     kind: str | None = None
-    delegate: str | None = None
+    delegate: Address | None = None
     value: bytes | None = None
     valid_to: int = 0
 
@@ -173,13 +173,14 @@ def decode_event(topic: bytes, data: bytes, block: int) -> RegistryEvent | None:
         return None
     if name == "DIDOwnerChanged":
         owner, previous = values
-        return RegistryEvent(name, block, int(previous), owner=to_checksum_address(owner))
+        owner_address = Address(to_checksum_address(owner))
+        return RegistryEvent(name, block, int(previous), owner=owner_address)
     raw_kind, subject, valid_to, previous = values
     # A bytes32 that is not UTF-8 marks an event that is not did:ethr data: keep only its link.
     kind = utf8(bytes(raw_kind))
     kind = kind.rstrip("\0") if kind is not None else None
     if name == "DIDDelegateChanged":
-        delegate = to_checksum_address(subject)
+        delegate = Address(to_checksum_address(subject))
         return RegistryEvent(
             name, block, int(previous), kind=kind, delegate=delegate, valid_to=int(valid_to)
         )

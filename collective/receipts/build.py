@@ -37,7 +37,7 @@ from collective.receipts.model import (
     receipt_id_of,
     termination_of,
 )
-from collective.types import Address, TxHash
+from collective.types import Address, Code, ConsentId, TxHash
 
 CONTROLLER_KEYS = ("name", "contact", "url", "email", "phone", "address")
 """What ``controller`` may say about the organization (``address`` is a postal address)."""
@@ -151,16 +151,18 @@ def receipt_from_chain(
     sensitive = vocab.is_special_category(category)
     evidence = Evidence(
         chain_id=chain.chain_id,
-        contract=to_checksum_address(ledger.address),
-        transaction_hash=tx_hash,
+        contract=Address(to_checksum_address(ledger.address)),
+        transaction_hash=TxHash(tx_hash),
         block_number=block_number,
         block_hash="0x" + bytes(tx_receipt["blockHash"]).hex(),
         log_index=grant.log_index,
-        consent_id=consent_id(grant.identity, grant.organization, grant.purpose, grant.category),
+        consent_id=ConsentId(
+            consent_id(grant.identity, grant.organization, grant.purpose, grant.category)
+        ),
         identity=grant.identity,
         organization=grant.organization,
-        purpose="0x" + grant.purpose.hex(),
-        category="0x" + grant.category.hex(),
+        purpose=Code("0x" + grant.purpose.hex()),
+        category=Code("0x" + grant.category.hex()),
         policy_version=grant.policy_version,
         policy_hash=policy_hash,
         expiry=grant.expiry,

@@ -16,6 +16,7 @@ from eth_utils.address import is_address, to_checksum_address
 
 from collective.chain.jsonints import read_uint
 from collective.errors import InvalidInputError
+from collective.types import Address
 
 
 def bad(path: str, why: str) -> InvalidInputError:
@@ -35,6 +36,7 @@ class Reader:
     """
 
     def __init__(self, data: Any, prefix: str) -> None:
+        """Raises InvalidInputError when ``data`` is not a JSON object."""
         if not isinstance(data, dict):
             raise InvalidInputError(
                 f"the consent receipt's {prefix or 'document'} is not a JSON object"
@@ -98,12 +100,12 @@ class Reader:
             raise bad(self.path(key), "not an object")
         return value
 
-    def address(self, key: str) -> str:
+    def address(self, key: str) -> Address:
         """An address (``0x`` + 40 hex), returned EIP-55 checksummed."""
         value = self.text(key)
         if not is_address(value):
             raise bad(self.path(key), "not an address")
-        return to_checksum_address(value)
+        return Address(to_checksum_address(value))
 
     def hex32(self, key: str) -> str:
         """32 bytes as ``0x`` + 64 hex digits, returned lowercase."""

@@ -57,6 +57,7 @@ from collective.chain import jsonints
 from collective.chain.jsonints import jsonable
 from collective.errors import InvalidInputError
 from collective.receipts.json_reader import Reader, bad
+from collective.types import Address, Code, ConsentId, TxHash, expiry_from_chain
 
 KANTARA_VERSION: Final = "KI-CR-v1.1.0"
 ISO_SCHEMA: Final = "ISO/IEC TS 27560:2023"
@@ -114,21 +115,21 @@ class Evidence:
     """
 
     chain_id: int
-    contract: str
-    transaction_hash: str
+    contract: Address
+    transaction_hash: TxHash
     block_number: int
     block_hash: str
     log_index: int
-    consent_id: str
-    identity: str
-    organization: str
-    purpose: str
-    category: str
+    consent_id: ConsentId
+    identity: Address
+    organization: Address
+    purpose: Code
+    category: Code
     policy_version: int
     policy_hash: str
     expiry: int
-    agent: str
-    sender: str
+    agent: Address
+    sender: Address
 
     def to_dict(self) -> dict[str, Any]:
         """The receipt's ``evidence`` object (camelCase keys, integers as ints)."""
@@ -180,7 +181,7 @@ class ConsentReceipt:
     # --- shortcuts ---
 
     @property
-    def consent_id(self) -> str:
+    def consent_id(self) -> ConsentId:
         """The consent id, ``keccak256(abi.encode(identity, org, purpose, category))``."""
         return self.evidence.consent_id
 
@@ -190,7 +191,7 @@ class ConsentReceipt:
         return self.evidence.chain_id
 
     @property
-    def tx_hash(self) -> str:
+    def tx_hash(self) -> TxHash:
         """The grant transaction's hash."""
         return self.evidence.transaction_hash
 
@@ -200,19 +201,20 @@ class ConsentReceipt:
         return self.evidence.log_index
 
     @property
-    def identity(self) -> str:
+    def identity(self) -> Address:
         """The data subject's address."""
         return self.evidence.identity
 
     @property
-    def organization(self) -> str:
+    def organization(self) -> Address:
         """The organization's address."""
         return self.evidence.organization
 
     @property
-    def expiry(self) -> int:
-        """The expiry in epoch seconds as logged (2^64 - 1: until withdrawn)."""
-        return self.evidence.expiry
+    def expiry(self) -> int | None:
+        """The expiry in epoch seconds; None for a consent until withdrawn (logged as
+        2^64 - 1, which ``evidence.expiry`` keeps)."""
+        return expiry_from_chain(self.evidence.expiry)
 
     @property
     def policy_version(self) -> int:
@@ -350,15 +352,15 @@ class ConsentReceipt:
         evidence = Evidence(
             chain_id=e.integer("chainId"),
             contract=e.address("contract"),
-            transaction_hash=e.hex32("transactionHash"),
+            transaction_hash=TxHash(e.hex32("transactionHash")),
             block_number=e.integer("blockNumber"),
             block_hash=e.hex32("blockHash"),
             log_index=e.integer("logIndex"),
-            consent_id=e.hex32("consentId"),
+            consent_id=ConsentId(e.hex32("consentId")),
             identity=e.address("identity"),
             organization=e.address("organization"),
-            purpose=e.hex32("purpose"),
-            category=e.hex32("category"),
+            purpose=Code(e.hex32("purpose")),
+            category=Code(e.hex32("category")),
             policy_version=e.integer("policyVersion"),
             policy_hash=e.hex32("policyHash"),
             expiry=e.integer("expiry"),

@@ -24,6 +24,7 @@ from collective.ledger.consent_state import ConsentState, ConsentStatus, read_st
 from collective.receipts.build import ledger_of, receipt_from_chain
 from collective.receipts.grants import decode_grant, find_tx_receipt
 from collective.receipts.model import ConsentReceipt
+from collective.types import Address
 
 Check = tuple[str, bool, str]
 """One check of :func:`verify_receipt`: (the receipt field it is about, passed, detail)."""
@@ -137,7 +138,7 @@ def verify_receipt(
     if not isinstance(receipt, ConsentReceipt):
         receipt = ConsentReceipt.from_json(receipt)
     ledger = ledger_of(chain, deployment)
-    ledger_address = to_checksum_address(ledger.address)
+    ledger_address = Address(to_checksum_address(ledger.address))
     ev = receipt.evidence
     checks: list[Check] = []
 
@@ -203,7 +204,7 @@ def verify_receipt(
     logs = [log for log in tx_receipt["logs"] if int(log["logIndex"]) == ev.log_index]
     log = logs[0] if logs else None
     grant = None
-    if log is not None and to_checksum_address(log["address"]) == ledger_address:
+    if log is not None and Address(to_checksum_address(log["address"])) == ledger_address:
         grant = decode_grant(log)
     found = check(
         "evidence.logIndex",
