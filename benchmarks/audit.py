@@ -35,7 +35,7 @@ from collective.audit import history, open_index, sync, verify
 from collective.chain import Chain, connect_rpc
 from collective.chain.codec import Codec
 from collective.deploy import Deployment, deploy_suite
-from collective.signing import code
+from collective.ledger.signing import code
 from collective.testing.anvil import node_or_anvil
 
 SYNC_TARGET = 20_000.0

@@ -19,7 +19,7 @@ from eth_account import Account
 
 from collective.chain import Chain, connect
 from collective.deploy import deploy_suite
-from collective.signing import GrantRequest, code, sign
+from collective.ledger.signing import GrantRequest, code, sign
 
 YEAR = 365 * 24 * 3600
 

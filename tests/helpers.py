@@ -13,7 +13,7 @@ from web3.logs import DISCARD
 from collective.chain import Chain
 from collective.deploy import Deployment, deploy_suite
 from collective.errors import TransactionError
-from collective.signing import GrantRequest, SignedRequest, WithdrawalRequest, code, sign
+from collective.ledger.signing import GrantRequest, SignedRequest, WithdrawalRequest, code, sign
 
 RESEARCH = code("dpv:ResearchAndDevelopment")
 TREATMENT = code("dpv:ServiceProvision")

@@ -81,7 +81,7 @@ def test_a_signature_made_in_another_process_is_relayed(anvil_chain: Chain, tmp_
         timeout=60,
         check=True,
     )
-    from collective.signing import SignedRequest
+    from collective.ledger.signing import SignedRequest
 
     granted = lab.signing.relay_grant(SignedRequest.from_json(done.stdout))
     assert granted.identity == dev[3].address and granted.organization == lab.address

@@ -36,8 +36,7 @@ from collective.chain.jsonints import MAX_SAFE_INTEGER
 from collective.cli import cli
 from collective.deploy import LEDGER, Deployment, load_deployment
 from collective.errors import ConfigurationError, ConsentError, SignatureError
-from collective.receipts import ConsentReceipt, build_receipt, verify_receipt
-from collective.signing import (
+from collective.ledger.signing import (
     NO_EXPIRY,
     GrantRequest,
     SignedRequest,
@@ -46,6 +45,7 @@ from collective.signing import (
     typed_data,
     typed_data_json,
 )
+from collective.receipts import ConsentReceipt, build_receipt, verify_receipt
 from collective.testing import run_node_thread
 from tests.helpers import deploy_consortium
 
@@ -426,7 +426,7 @@ def test_json_nested_past_the_limit_is_refused_before_parsing() -> None:
     import sys
 
     from collective import jsonints
-    from collective.signing import SignedRequest
+    from collective.ledger.signing import SignedRequest
 
     assert sys.getrecursionlimit() >= 100_000  # py_ecc's doing, the reason for the check
     deep = "[" * 100_000 + "]" * 100_000

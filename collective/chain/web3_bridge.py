@@ -13,7 +13,7 @@ from typing import Any, cast
 from web3.providers.base import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse
 
-from collective.chain.backend import Backend, RpcFailure
+from collective.chain.backend import Backend, RpcFailure, TransportError
 
 
 def _response(request_id: int, result: Any) -> RPCResponse:
@@ -56,7 +56,7 @@ class BackendProvider(JSONBaseProvider):
         """Whether the chain answers ``eth_chainId``."""
         try:
             self.backend.request("eth_chainId", [])
-        except Exception:
+        except (RpcFailure, TransportError):
             if show_traceback:
                 raise
             return False
