@@ -33,7 +33,7 @@ from collective.chain.codec import Codec, DecodedLog, checksum
 from collective.client.records import LogRef, TxResult, log_position, tx_fields
 from collective.deploy import LEDGER, Deployment
 from collective.did import DidNetworks, network_id, parse_did
-from collective.errors import ConfigurationError, InvalidInputError, NotFoundError
+from collective.errors import ConfigurationError, NotFoundError
 from collective.ledger.vocab import TermKind
 from collective.ledger.vocab import term_code as vocab_term_code
 from collective.types import Address
@@ -289,14 +289,9 @@ def _address_of(value: str, what: str) -> tuple[str, str | None]:
     """(checksummed address, the DID's network part or None); InvalidInputError when
     ``value`` is neither an address nor a did:ethr DID."""
     text = value.strip()
-    try:
-        if text.startswith("did:"):
-            return parse_did(text).address, network_id(text)
-        return parse_address(text, what), None
-    except InvalidInputError:
-        raise
-    except ConfigurationError as exc:  # the parsers' 0.1 class for a malformed value
-        raise InvalidInputError(exc.message, hint=exc.hint) from None
+    if text.startswith("did:"):
+        return parse_did(text).address, network_id(text)
+    return parse_address(text, what), None
 
 
 def term_code(value: str | bytes, kind: TermKind, session: Session | None = None) -> bytes:

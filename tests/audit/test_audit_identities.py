@@ -28,7 +28,7 @@ from collective.audit.replay import (
 )
 from collective.audit.verifier import replay_events
 from collective.deploy import Deployment
-from collective.errors import ConfigurationError, IdentityDeactivatedError, SignatureError
+from collective.errors import IdentityDeactivatedError, InvalidInputError, SignatureError
 from collective.ledger.signing import code
 from tests.helpers import FAR_FUTURE, LAB_RESULTS, RESEARCH, SIG_AUTH, World
 
@@ -252,11 +252,11 @@ def test_report_filters_refuse_dids_of_other_networks(
     patient = w.patient.address
     for network in ("sepolia", "0x1", "development"):
         did = f"did:ethr:{network}:{patient}"
-        with pytest.raises(ConfigurationError, match=f"network {network} .*chain is 131277"):
+        with pytest.raises(InvalidInputError, match=f"network {network} .*chain is 131277"):
             report(db, subject=did)
-        with pytest.raises(ConfigurationError, match=f"network {network} "):
+        with pytest.raises(InvalidInputError, match=f"network {network} "):
             history(db, did)
-        with pytest.raises(ConfigurationError, match=f"network {network} "):
+        with pytest.raises(InvalidInputError, match=f"network {network} "):
             report(db, organization=f"did:ethr:{network}:{w.lab.address}")
     for local in (f"did:ethr:0x200cd:{patient}", f"did:ethr:embedded:{patient}", patient):
         assert len(report(db, subject=local).uses) == 1
