@@ -33,8 +33,8 @@ from collective.client.usage import UseItem
 from collective.config import ProjectConfig, load_config
 from collective.deploy import deploy_suite, load_deployment
 from collective.errors import CollectiveError, ConfigurationError, TransactionError
+from collective.ledger.signing import SignedRequest
 from collective.receipts import build_receipt, verify_receipt
-from collective.signing import SignedRequest
 
 RESEARCH = "dpv:ResearchAndDevelopment"
 TREATMENT = "dpv:ServiceProvision"

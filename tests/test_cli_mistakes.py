@@ -22,8 +22,8 @@ import pytest
 from click.testing import CliRunner, Result
 from eth_utils.address import to_checksum_address
 
-from collective.addresses import parse_address
 from collective.chain import Chain, connect_rpc
+from collective.chain.addresses import parse_address
 from collective.cli import cli
 from collective.client import Collective
 from collective.deploy import Deployment

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
+from collective.build.compiler import check_artifacts_current, compile_project
 from collective.cli.failure import error_document, fail
 from collective.cli.options import CliState, json_command
 from collective.cli.output import Note, emit_json, show
-from collective.compiler import check_artifacts_current, compile_project
 from collective.config import load_config
 from collective.errors import CompilationError
 

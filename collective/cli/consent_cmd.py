@@ -28,7 +28,7 @@ from collective.cli.params import DURATION, EXPIRY, POLICY_VERSION
 from collective.cli.receipt_cmd import RECEIPT_COMMANDS
 from collective.client.consent import BatchResult, Granted, Withdrawn
 from collective.errors import ConsentError
-from collective.signing import SignedRequest
+from collective.ledger.signing import SignedRequest
 
 subject_option = identity_option("The subject's identity (default: the sending account's own).")
 

@@ -20,7 +20,7 @@ from collective.cli.options import (
 from collective.cli.output import Fields, Table, show, to_jsonable, when
 from collective.cli.params import BLOCK_NUMBER
 from collective.client.consent import Consent
-from collective.consent_state import ConsentStatus
+from collective.ledger.consent_state import ConsentStatus
 
 block_option = click.option(
     "--block",
@@ -103,8 +103,8 @@ def status_command(
       collective --json consent status 0x90F7...b906 0x7099...79C8 -p dpv:Marketing \\
           -c dpv-pd:EmailAddress --block 120
     """
-    from collective.consent_state import read_status
-    from collective.vocab import term_code
+    from collective.ledger.consent_state import read_status
+    from collective.ledger.vocab import term_code
 
     client = open_client(state, read_only=True, custom_terms=custom_term)
     number = block if block is not None else client.chain.block_number()

@@ -401,6 +401,7 @@ def log_command(state: CliState, identity: str) -> None:
     events = client.did.change_log(identity)
     rows = []
     for e in events:
+        detail: str | None
         if e.name == "DIDOwnerChanged":
             what, detail = "owner", e.owner
         elif e.name == "DIDDelegateChanged":

@@ -128,7 +128,7 @@ def readable(message: str) -> str:
     Returns:
         The text with each known ``0x`` + 64 hex code replaced by its DPV term.
     """
-    from collective.vocab import is_known, name_of
+    from collective.ledger.vocab import is_known, name_of
 
     return _CODE.sub(lambda m: name_of(m[0]) if is_known(m[0]) else m[0], message)
 
