@@ -186,7 +186,7 @@ def test_a_suspended_organization_is_said_apart_from_the_state(
 
 def test_status_reads_an_earlier_block(chain: Chain, suite: Deployment) -> None:
     story = begin(chain, suite)
-    granted_in = chain.w3.eth.block_number
+    granted_in = chain.block_number()
     SCENARIOS["withdrawn"](story)
     p = story.patient
     then = read_status(

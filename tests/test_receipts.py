@@ -49,7 +49,7 @@ def test_direct_grant_receipt(w: World, suite: Deployment) -> None:
     r = build_receipt(
         w.chain, suite, tx_hash(tx), controller=CONTROLLER, jurisdiction="EU", names=NAMES
     )
-    block = w.chain.w3.eth.get_block(tx["blockNumber"])
+    block = w.chain.get_block(tx["blockNumber"])
     doc = json.loads(r.to_json())
     assert doc["version"] == "KI-CR-v1.1.0" and doc["jurisdiction"] == "EU"
     assert doc["consentTimestamp"] == block["timestamp"]
@@ -289,9 +289,9 @@ def test_signed_batch_receipts_are_relayed(w: World, suite: Deployment) -> None:
 
 def test_look_alike_contract_is_not_accepted(w: World, suite: Deployment) -> None:
     artifact = load_artifact("ConsentLedger")
-    factory = w.chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    factory = w.chain.contract(artifact.abi, bytecode=artifact.bytecode)
     deployed = w.chain.transact(factory.constructor(suite.address("AccountRules")), w.admin)
-    fake = w.chain.w3.eth.contract(address=deployed["contractAddress"], abi=artifact.abi)
+    fake = w.chain.contract(artifact.abi, deployed["contractAddress"])
     w.tx(fake.functions.publishPolicy(code("fake"), "https://fake.example", [RESEARCH]), w.lab)
     tx = w.tx(
         fake.functions.grant(w.patient.address, w.lab.address, RESEARCH, GENETIC, FAR_FUTURE, 1),
