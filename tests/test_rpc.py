@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import pytest
 from collective.chain.http import BatchRefused, JsonRpc, RpcFailure
 
 MODE: dict[str, str] = {"mode": "length"}
+SEEN: dict[str, str | None] = {}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -21,6 +23,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def do_POST(self) -> None:
+        SEEN["authorization"] = self.headers.get("Authorization")
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         mode = MODE["mode"]
         if isinstance(request, list):
@@ -107,3 +110,11 @@ def test_a_node_refusing_batches_fails_every_item(url: str) -> None:
 def test_an_unreachable_node_raises_oserror() -> None:
     with pytest.raises(OSError):
         JsonRpc("http://127.0.0.1:9/", timeout=2).call("echo", [])
+
+
+def test_credentials_in_the_url_are_sent_as_basic_authentication(url: str) -> None:
+    with_credentials = url.replace("http://", "http://alice:s%40cret@")
+    assert JsonRpc(with_credentials).call("echo", [1]) == [1]
+    assert SEEN["authorization"] == "Basic " + base64.b64encode(b"alice:s@cret").decode()
+    assert JsonRpc(url).call("echo", [2]) == [2]
+    assert SEEN["authorization"] is None

@@ -11,6 +11,7 @@ through it.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import itertools
 import json
@@ -18,7 +19,7 @@ import socket
 import threading
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from collective.chain.backend import (
     BatchRefused,
@@ -44,6 +45,10 @@ class JsonRpc:
         self._host = parts.hostname or "127.0.0.1"
         self._port = parts.port or (443 if self._https else 80)
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._headers = {"Content-Type": "application/json"}
+        if parts.username is not None:  # http://user:password@host: HTTP basic authentication
+            secret = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            self._headers["Authorization"] = "Basic " + base64.b64encode(secret.encode()).decode()
         self._timeout = timeout
         self._local = threading.local()
         self._ids = itertools.count(1)
@@ -51,7 +56,9 @@ class JsonRpc:
     def _connection(self) -> _Connection:
         conn: _Connection | None = getattr(self._local, "conn", None)
         if conn is None or conn.closed:
-            conn = _Connection(self._host, self._port, self._path, self._timeout, self._https)
+            conn = _Connection(
+                self._host, self._port, self._path, self._headers, self._timeout, self._https
+            )
             self._local.conn = conn
         return conn
 
@@ -125,11 +132,14 @@ class _Connection:
     ``sendall`` (http.client writes headers and body apart) and reads the reply by
     Content-Length (or chunks); HTTPS goes through http.client."""
 
-    def __init__(self, host: str, port: int, path: str, timeout: float, https: bool) -> None:
+    def __init__(
+        self, host: str, port: int, path: str, headers: dict[str, str], timeout: float, https: bool
+    ) -> None:
         self._path = path
+        self._headers = headers
+        lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         self._head = (
-            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-            "Content-Type: application/json\r\nConnection: keep-alive\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{lines}Connection: keep-alive\r\n"
         ).encode()
         self._https: http.client.HTTPSConnection | None = None
         self._sock: socket.socket | None = None
@@ -142,7 +152,7 @@ class _Connection:
 
     def post(self, body: bytes) -> tuple[int, bytes]:
         if self._https is not None:
-            self._https.request("POST", self._path, body, {"Content-Type": "application/json"})
+            self._https.request("POST", self._path, body, self._headers)
             response = self._https.getresponse()
             return response.status, response.read()
         assert self._sock is not None
