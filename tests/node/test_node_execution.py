@@ -56,3 +56,35 @@ def test_accounts_read_through_the_root_cache_match_py_evm_at_every_root() -> No
     state.make_state_root()
     assert state.get_balance(A) == 99
     assert NodeAccountDB(db, roots[0]).get_balance(A) == 1
+
+
+def test_storage_read_through_the_root_cache_matches_py_evm_at_every_root() -> None:
+    db = AtomicDB()
+    roots = []
+    writer = NodeAccountDB(db)
+    for value in (5, 6, 0):
+        writer.set_storage(A, 1, value)
+        writer.set_storage(A, 2, value * 2)
+        writer.persist()
+        roots.append(writer.state_root)
+    for index, root in enumerate(roots):
+        for _ in range(2):  # the second read comes from the cache
+            ours, stock = NodeAccountDB(db, root), AccountDB(db, root)
+            for slot in (1, 2, 3):
+                assert ours.get_storage(A, slot) == stock.get_storage(A, slot)
+                assert ours.get_storage(A, slot, from_journal=False) == stock.get_storage(
+                    A, slot, from_journal=False
+                )
+            assert ours.get_storage(A, 1) == (5, 6, 0)[index]
+    # a write opens the account's store: later reads see it, and the original stays
+    state = NodeAccountDB(db, roots[0])
+    assert state.get_storage(A, 1) == 5
+    state.set_storage(A, 1, 77)
+    assert state.get_storage(A, 1) == 77
+    assert state.get_storage(A, 1, from_journal=False) == 5
+    # a deleted account's storage is gone, though its old root is cached
+    state = NodeAccountDB(db, roots[1])
+    assert state.get_storage(A, 2) == 12
+    state.delete_account(A)
+    assert state.get_storage(A, 2) == 0
+    assert NodeAccountDB(db, roots[1]).get_storage(A, 2) == 12

@@ -19,6 +19,8 @@ that file's method of the same name, minus re-validating what the interpreter ha
   with it fresh py-evm caches, every time). Accounts are decoded once per encoding
   (``Account`` objects are immutable). Trie nodes not walked are not logged as read, so the
   block witness py-evm computes in ``persist`` (which the node never reads) may list fewer.
+  Storage of an account the database has not opened a store for is read the same way, by
+  (storage root, slot), without building the store.
 - **Storage.** Reads, writes and warm/cold marking go straight to the journal layers
   (journal, locked changes, cache, trie: :mod:`collective.node.storage`, whose
   ``BatchedAccountStorageDB`` replaces py-evm's ``AccountStorageDB`` so storage tries are
@@ -75,6 +77,7 @@ def _storage_key(address: bytes, slot: int) -> bytes:
 _CACHE_LIMIT = 100_000  # entries of each process-wide cache below
 _accounts_by_root: dict[tuple[bytes, bytes], bytes] = {}  # (state root, address) -> RLP
 _decoded_accounts: dict[bytes, Account] = {}  # RLP -> the (immutable) account
+_storage_by_root: dict[tuple[bytes, int], int] = {}  # (storage root, slot) -> value
 _EMPTY_ACCOUNT = Account()
 
 
@@ -154,6 +157,13 @@ class NodeAccountDB(AccountDB):
         return account
 
     def get_storage(self, address: Address, slot: int, from_journal: bool = True) -> int:
+        """The value (an int) of ``slot`` of ``address``'s storage, as this transaction sees
+        it (``from_journal``) or as the block started. Raises py-evm's ``ValidationError``
+        for a malformed address or slot, ``MissingStorageTrieNode`` for missing data.
+
+        An account whose storage this database has not opened yet (no store: nothing of it
+        written, wiped or read through a store) holds what its storage root holds; that is
+        read through :data:`_storage_by_root` (a trie's content is fixed by its root)."""
         if (
             address.__class__ is not bytes
             or len(address) != 20
@@ -163,9 +173,16 @@ class NodeAccountDB(AccountDB):
         ):
             return super().get_storage(address, slot, from_journal)  # py-evm's errors
         store = self._account_stores.get(address)
-        if store is None:
-            store = self._get_address_store(address)
-        return store.get(slot, from_journal)
+        if store is not None:
+            return store.get(slot, from_journal)
+        cache_key = (self._get_storage_root(address), slot)
+        value = _storage_by_root.get(cache_key)
+        if value is None:
+            value = self._get_address_store(address).get(slot, from_journal)
+            if len(_storage_by_root) >= _CACHE_LIMIT:
+                _storage_by_root.clear()
+            _storage_by_root[cache_key] = value
+        return value
 
     def set_storage(self, address: Address, slot: int, value: int) -> None:
         if (

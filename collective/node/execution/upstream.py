@@ -426,6 +426,24 @@ PINS: tuple[Pin, ...] = (
     Pin("eth.db.hash_trie:HashTrie", "account:_AccountsByRoot", "6b9dd5accd13e6d3"),
     Pin("eth.db.account:AccountDB.make_state_root", "account:_AccountsByRoot", "f972db1235b3b38d"),
     Pin("eth.db.account:AccountDB.state_root", "account:_AccountsByRoot", "3b528a88fe1bc01b"),
+    Pin(
+        "eth.db.account:AccountDB._get_storage_root",
+        "account:NodeAccountDB.get_storage",
+        "21c9a7ea8b47bc65",
+    ),
+    Pin(
+        "eth.db.account:AccountDB._wipe_storage",
+        "account:NodeAccountDB.get_storage",
+        "6f2f33983a4088ce",
+    ),
+    Pin(
+        "eth.db.account:AccountDB.delete_account",
+        "account:NodeAccountDB.get_storage",
+        "390c686362249b4a",
+    ),
+    Pin(
+        "eth.db.account:AccountDB.persist", "account:NodeAccountDB.get_storage", "b0bd4dea4344a11e"
+    ),
 )
 
 
