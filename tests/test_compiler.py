@@ -12,9 +12,8 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
 
-from collective.artifacts import artifact_names, load_artifact
-from collective.cli import cli
-from collective.compiler import (
+from collective.build.artifacts import artifact_names, load_artifact
+from collective.build.compiler import (
     BUILD_INDEX,
     SOLCJS_SCRIPT,
     Compiler,
@@ -22,6 +21,7 @@ from collective.compiler import (
     compile_project,
     find_compiler,
 )
+from collective.cli import cli
 from collective.config import DEFAULT_CONFIG, ProjectConfig, load_config
 from collective.errors import CompilationError
 

@@ -20,11 +20,11 @@ from click.testing import CliRunner, Result
 from collective import Collective
 from collective.chain import Chain, connect_rpc
 from collective.cli import cli
-from collective.consent_state import ConsentState, consent_state, read_status
 from collective.deploy import Deployment, load_deployment
 from collective.errors import ConsentError
+from collective.ledger.consent_state import ConsentState, consent_state, read_status
+from collective.ledger.vocab import code_of
 from collective.receipts import build_receipt, verify_receipt
-from collective.vocab import code_of
 
 RESEARCH = "dpv:ResearchAndDevelopment"
 HEALTH = "dpv-pd:MedicalHealth"

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 from eth_account import Account
 
-from collective.artifacts import load_artifact
+from collective.build.artifacts import load_artifact
 from collective.chain import Chain, connect, connect_embedded
 from collective.cli import cli
 from collective.config import EMBEDDED_CHAIN_ID, load_config

@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
-from collective.artifacts import load_artifact
+from collective.build.artifacts import load_artifact
 from collective.deploy import Deployment
 from collective.did import format_did
 from collective.errors import InvalidInputError, NotFoundError
+from collective.ledger.signing import code
+from collective.ledger.vocab import CATEGORIES, PURPOSES, code_of, is_known, name_of
 from collective.receipts import (
     DIRECT,
     RELAYED,
@@ -22,8 +24,6 @@ from collective.receipts import (
     iso_time,
     verify_receipt,
 )
-from collective.signing import code
-from collective.vocab import CATEGORIES, PURPOSES, code_of, is_known, name_of
 from tests.helpers import FAR_FUTURE, GENETIC, LAB_RESULTS, RESEARCH, TREATMENT, World
 
 NAMES = {LAB_RESULTS: "dpv-pd:MedicalHealth/LabResults"}

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collective.errors import ConsentError, SignatureError
-from collective.signing import (
+from collective.ledger.signing import (
     GrantRequest,
     SignedRequest,
     WithdrawalRequest,
