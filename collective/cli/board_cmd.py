@@ -1,14 +1,17 @@
-"""``collective board``: the oversight board's M-of-N votes."""
+"""``collective board``: the oversight board's M-of-N votes (propose, approve, object,
+execute); the reads (proposals, flags, members) live in :mod:`collective.cli.board_read_cmd`.
+"""
 
 from __future__ import annotations
 
 import click
 
+from collective.cli.board_read_cmd import READ_COMMANDS, action_name
 from collective.cli.connect import open_client
-from collective.cli.options import CliState, client_command, sending_command
-from collective.cli.output import Table, report, show, to_jsonable
+from collective.cli.options import CliState, sending_command
+from collective.cli.output import report
 from collective.client import Collective
-from collective.client.oversight import Action, Proposal, Vote
+from collective.client.oversight import Action, Vote
 from collective.errors import InvalidInputError, NotFoundError
 
 ZERO = "0x" + "00" * 20
@@ -21,11 +24,6 @@ reason_option = click.option(
     help="A short code of at most 32 bytes, e.g. GDPR-Art5-breach (stored on chain: keep "
     "personal data out of it).",
 )
-
-
-def action_name(action: Action) -> str:
-    """``action`` as the CLI writes it: lower case, dashed (``flag-use``)."""
-    return action.name.lower().replace("_", "-")
 
 
 @click.group("board")
@@ -278,124 +276,7 @@ def execute_command(state: CliState, proposal_id: int) -> None:
     report(state, vote, _vote_line("executed", vote, client.oversight.threshold()))
 
 
-def _proposal_json(p: Proposal) -> dict[str, object]:
-    return {
-        "id": p.id,
-        "action": action_name(p.action),
-        "target": p.target,
-        "ref": p.ref,
-        "reason": p.reason,
-        "proposer": p.proposer,
-        "executed": p.executed,
-        "approvals": p.approvals,
-        "needed": p.needed,
-        "expiresAt": p.expires_at,
-    }
+for _command in READ_COMMANDS:
+    board_group.add_command(_command)
 
-
-def _target(p: Proposal) -> str:
-    if p.action is Action.SET_THRESHOLD:
-        return f"threshold {int(p.ref, 16)}"
-    if p.action is Action.FLAG_USE:
-        return f"{p.target} use {p.ref}"
-    if p.action is Action.REMOVE_MEMBER and int(p.ref, 16):
-        return f"{p.target}, threshold {int(p.ref, 16)}"
-    return p.target
-
-
-def _state(p: Proposal, now: int) -> str:
-    if p.executed:
-        return "executed"
-    return "expired" if now > p.expires_at else "open"
-
-
-@board_group.command("proposals")
-@click.option(
-    "--open", "only_open", is_flag=True, help="Only proposals neither executed nor expired."
-)
-@client_command
-def proposals_command(state: CliState, only_open: bool) -> None:
-    """List the board's proposals.
-
-    \b
-    Examples:
-      collective --network anvil board proposals
-      collective --network anvil --json board proposals --open
-    """
-    client = open_client(state, read_only=True)
-    proposals = client.oversight.proposals()
-    now = client.chain.latest_timestamp()
-    if only_open:
-        proposals = [p for p in proposals if _state(p, now) == "open"]
-    show(
-        state,
-        [_proposal_json(p) for p in proposals],
-        Table(
-            "proposals",
-            ["id", "action", "target", "reason", "proposer", "approvals", "state"],
-            [
-                (
-                    p.id,
-                    action_name(p.action),
-                    _target(p),
-                    p.reason,
-                    p.proposer,
-                    f"{p.approvals}/{p.needed}",
-                    _state(p, now),
-                )
-                for p in proposals
-            ],
-            empty="none",
-        ),
-    )
-
-
-@board_group.command("flags")
-@client_command
-def flags_command(state: CliState) -> None:
-    """List the data uses the board flagged.
-
-    \b
-    Examples:
-      collective --network anvil board flags
-      collective --network anvil --json board flags
-    """
-    client = open_client(state, read_only=True)
-    flags = client.oversight.flags()
-    show(
-        state,
-        [{**to_jsonable(f), "reason": f.reason} for f in flags],  # the reason as text too
-        Table(
-            "flagged uses",
-            ["proposal", "organization", "use ref", "reason", "block"],
-            [
-                (f.proposal_id, f.organization, f.use_ref, f.reason, f.where.block_number)
-                for f in flags
-            ],
-            empty="none",
-        ),
-    )
-
-
-@board_group.command("members")
-@client_command
-def members_command(state: CliState) -> None:
-    """List the board's members and its threshold.
-
-    \b
-    Examples:
-      collective --network anvil board members
-      collective --network anvil --json board members
-    """
-    client = open_client(state, read_only=True)
-    members = client.oversight.members()
-    threshold = client.oversight.threshold()
-    show(
-        state,
-        {"members": members, "threshold": threshold},
-        f"{len(members)} members; {threshold} approvals execute a proposal",
-        *(f"  {member}" for member in members),
-    )
-
-
-__all__ = ["board_group"]
+__all__ = ["action_name", "board_group"]

@@ -1,0 +1,143 @@
+"""``collective board proposals|flags|members``: read the oversight board's state.
+
+Registered on the ``board`` group by :mod:`collective.cli.board_cmd`.
+"""
+
+from __future__ import annotations
+
+import click
+
+from collective.cli.connect import open_client
+from collective.cli.options import CliState, client_command
+from collective.cli.output import Table, show, to_jsonable
+from collective.client.oversight import Action, Proposal
+
+
+def action_name(action: Action) -> str:
+    """``action`` as the CLI writes it: lower case, dashed (``flag-use``)."""
+    return action.name.lower().replace("_", "-")
+
+
+def _proposal_json(p: Proposal) -> dict[str, object]:
+    return {
+        "id": p.id,
+        "action": action_name(p.action),
+        "target": p.target,
+        "ref": p.ref,
+        "reason": p.reason,
+        "proposer": p.proposer,
+        "executed": p.executed,
+        "approvals": p.approvals,
+        "needed": p.needed,
+        "expiresAt": p.expires_at,
+    }
+
+
+def _target(p: Proposal) -> str:
+    if p.action is Action.SET_THRESHOLD:
+        return f"threshold {int(p.ref, 16)}"
+    if p.action is Action.FLAG_USE:
+        return f"{p.target} use {p.ref}"
+    if p.action is Action.REMOVE_MEMBER and int(p.ref, 16):
+        return f"{p.target}, threshold {int(p.ref, 16)}"
+    return p.target
+
+
+def _state(p: Proposal, now: int) -> str:
+    if p.executed:
+        return "executed"
+    return "expired" if now > p.expires_at else "open"
+
+
+@click.command("proposals")
+@click.option(
+    "--open", "only_open", is_flag=True, help="Only proposals neither executed nor expired."
+)
+@client_command
+def proposals_command(state: CliState, only_open: bool) -> None:
+    """List the board's proposals.
+
+    \b
+    Examples:
+      collective --network anvil board proposals
+      collective --network anvil --json board proposals --open
+    """
+    client = open_client(state, read_only=True)
+    proposals = client.oversight.proposals()
+    now = client.chain.latest_timestamp()
+    if only_open:
+        proposals = [p for p in proposals if _state(p, now) == "open"]
+    show(
+        state,
+        [_proposal_json(p) for p in proposals],
+        Table(
+            "proposals",
+            ["id", "action", "target", "reason", "proposer", "approvals", "state"],
+            [
+                (
+                    p.id,
+                    action_name(p.action),
+                    _target(p),
+                    p.reason,
+                    p.proposer,
+                    f"{p.approvals}/{p.needed}",
+                    _state(p, now),
+                )
+                for p in proposals
+            ],
+            empty="none",
+        ),
+    )
+
+
+@click.command("flags")
+@client_command
+def flags_command(state: CliState) -> None:
+    """List the data uses the board flagged.
+
+    \b
+    Examples:
+      collective --network anvil board flags
+      collective --network anvil --json board flags
+    """
+    client = open_client(state, read_only=True)
+    flags = client.oversight.flags()
+    show(
+        state,
+        [{**to_jsonable(f), "reason": f.reason} for f in flags],  # the reason as text too
+        Table(
+            "flagged uses",
+            ["proposal", "organization", "use ref", "reason", "block"],
+            [
+                (f.proposal_id, f.organization, f.use_ref, f.reason, f.where.block_number)
+                for f in flags
+            ],
+            empty="none",
+        ),
+    )
+
+
+@click.command("members")
+@client_command
+def members_command(state: CliState) -> None:
+    """List the board's members and its threshold.
+
+    \b
+    Examples:
+      collective --network anvil board members
+      collective --network anvil --json board members
+    """
+    client = open_client(state, read_only=True)
+    members = client.oversight.members()
+    threshold = client.oversight.threshold()
+    show(
+        state,
+        {"members": members, "threshold": threshold},
+        f"{len(members)} members; {threshold} approvals execute a proposal",
+        *(f"  {member}" for member in members),
+    )
+
+
+READ_COMMANDS = (proposals_command, flags_command, members_command)
+
+__all__ = ["READ_COMMANDS", "action_name"]
