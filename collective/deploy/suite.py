@@ -198,9 +198,7 @@ def deploy_suite(
         "OversightBoard", rules_address, members, threshold, proposal_lifetime
     )
     set_board = Codec(artifacts["AccountRules"].abi).encode("setBoard", [board_address])
-    wiring_tx = chain.wait(
-        chain.send_data(rules_address, set_board, deployer, what="setBoard")
-    )
+    wiring_tx = chain.wait(chain.send_data(rules_address, set_board, deployer, what="setBoard"))
 
     created: dict[str, tuple[Address, TxReceipt, list[Any]]] = {
         "AccountRules": (rules_address, rules_tx, [[deployer.address]]),
