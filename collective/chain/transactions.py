@@ -34,7 +34,7 @@ RECEIPT_TIMEOUT = 120.0
 FEE_CACHE_SECONDS = 1.0
 
 TxStage = Literal["signed", "waiting", "done"]
-TxListener = Callable[[TxStage, str, str], None]
+TxListener = Callable[[TxStage, TxHash, str], None]
 """Told ``(stage, tx_hash, what)`` about each transaction :meth:`Chain.send_data` signs:
 ``signed`` as soon as its hash is known (before it is sent), ``waiting`` when its receipt is
 still missing about a tenth of a second after it was sent, ``done`` when it was refused, mined
@@ -165,11 +165,11 @@ class Transactions:
             raise self._reverted(pending.tx, receipt, pending.tx_hash)
         return receipt
 
-    def _tell(self, stage: TxStage, tx_hash: str, what: str) -> None:
+    def _tell(self, stage: TxStage, tx_hash: TxHash, what: str) -> None:
         for listener in self._listeners:
             listener(stage, tx_hash, what)
 
-    def _send_raw(self, raw: str, what: str, tx_hash: str, sender: str) -> TxReceipt | None:
+    def _send_raw(self, raw: str, what: str, tx_hash: TxHash, sender: str) -> TxReceipt | None:
         """Send and ask for the receipt in one batch: an automining node (anvil, `collective
         node` sealing instantly) has it already, which saves a round trip."""
         try:
@@ -188,7 +188,7 @@ class Transactions:
             ) from None
         return receipt_from_rpc(found) if isinstance(found, dict) else None
 
-    def _poll_receipt(self, tx_hash: str, notice: Callable[[], None] | None = None) -> TxReceipt:
+    def _poll_receipt(self, tx_hash: TxHash, notice: Callable[[], None] | None = None) -> TxReceipt:
         """Poll from 1 ms up to 250 ms apart: an automining node answers on the first try, a
         node sealing every few seconds is not flooded. ``notice`` is called once when the
         receipt is still missing after about a tenth of a second (a wait worth saying)."""
@@ -216,7 +216,7 @@ class Transactions:
             time.sleep(delay)
             delay = min(delay * 2, 0.25)
 
-    def _dropped(self, tx_hash: str) -> str | None:
+    def _dropped(self, tx_hash: TxHash) -> str | None:
         """The node's reason for dropping ``tx_hash`` from its pool, or None while it has not."""
         try:
             self._backend.request("eth_getTransactionByHash", [tx_hash])
@@ -258,7 +258,7 @@ class Transactions:
         with self._guard:
             return self._sender_locks.setdefault(address, threading.RLock())
 
-    def _reverted(self, tx: TxParams, receipt: TxReceipt, tx_hash: str) -> CollectiveError:
+    def _reverted(self, tx: TxParams, receipt: TxReceipt, tx_hash: TxHash) -> CollectiveError:
         """Replay a reverted transaction as a call in its block to learn why it reverted."""
         if receipt["gasUsed"] >= tx.get("gas", 0):
             return TransactionError(
