@@ -9,7 +9,7 @@ Import from the module that holds each name now (this one goes away in 0.3):
 
 from __future__ import annotations
 
-from collective.cli.connect import refuse_embedded
+from collective.cli.connect import open_client, refuse_embedded
 from collective.cli.failure import error_document, fail, readable, report_error_json
 from collective.cli.files import exists, read_text, write_text
 from collective.cli.inflight import IN_FLIGHT, InFlight, in_flight, watch
@@ -49,6 +49,8 @@ from collective.cli.params import (
     strict_text,
 )
 
+make_client = open_client  # its 0.1 name
+
 __all__ = [
     "BLOCK_NUMBER",
     "DURATION",
@@ -74,6 +76,7 @@ __all__ = [
     "exists",
     "fail",
     "in_flight",
+    "make_client",
     "parse_duration",
     "pass_state",
     "print_fields",
