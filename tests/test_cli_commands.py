@@ -221,6 +221,14 @@ def test_keystore_account_asks_for_its_password(story: Story) -> None:
     # a read needs no key: it neither asks for the password nor minds a wrong one
     read = story.run("--account", "ward", "org", "list", env=env, input="nope\n")
     assert read.exit_code == 0 and "Password" not in read.stderr
+    # an address names a dev account before a keystore entry (resolve_account's order), so
+    # the dev key that is also in the keystore sends without a password
+    by_address = story.run(
+        "--account", story.dev[6], "consent", "grant", story.lab, "-p", RESEARCH, "-c",
+        "dpv-pd:Genetic", env=env,
+    )  # fmt: skip
+    assert by_address.exit_code == 0, by_address.output
+    assert "Password" not in by_address.stderr
 
 
 def test_signed_consents_travel_as_files_and_relay_one_or_many(story: Story) -> None:
