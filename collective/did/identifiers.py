@@ -55,7 +55,7 @@ class Did:
 
     network: str | None
     chain_id: int | None
-    address: str
+    address: Address
     public_key: bytes | None = None
 
     def __str__(self) -> str:
@@ -181,14 +181,14 @@ def _parse_network(part: str, text: str) -> tuple[str | None, int | None]:
     return part, KNOWN_NETWORKS.get(part)
 
 
-def _address_of_key(public_key: bytes, text: str) -> str:
+def _address_of_key(public_key: bytes, text: str) -> Address:
     """The address of a 33-byte compressed secp256k1 key carried by DID ``text``."""
     if public_key[0] not in (2, 3):
         raise InvalidInputError(
             f"{text!r} carries a 33-byte public key that is not compressed (02 or 03 prefix)"
         )
     try:
-        return str(PublicKey.from_compressed_bytes(public_key).to_checksum_address())
+        return Address(PublicKey.from_compressed_bytes(public_key).to_checksum_address())
     except (ValueError, TypeError):
         raise InvalidInputError(
             f"{text!r} carries a public key that is not on the secp256k1 curve"
