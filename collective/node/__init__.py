@@ -1,23 +1,22 @@
 """``collective node``: a permissioned, durable JSON-RPC node on py-evm.
 
-Modules, one concern each::
+Layers, top to bottom (each calls only downward)::
 
-    genesis         the genesis file (geth format + config.collective permissioning settings)
-    store           SQLite (WAL) store: py-evm's key-value data, blocks, txs, receipts, logs
-    evm             py-evm driven directly: genesis, headers, states, calls, gas estimates
-    pool            the transaction pool: pending, queued future nonces, replacement, drops
-    core            NodeChain: head, admission checks, proof-of-authority sealing
-    permissioning   AccountRules.transactionAllowed checks (as Besu)
-    logindex        eth_getLogs from the (address, topic0..3, block) indexes
-    filters         eth_newFilter & co.
-    dev             --dev accounts, snapshots, time travel
-    params          JSON-RPC params declared per method, validated as geth (-32602 naming them)
-    render          blocks, transactions, receipts, logs as JSON
-    rpc             the dispatcher: method table, single and batch requests
-    tracing         access lists, call traces (callTracer), Merkle proofs (eth_getProof)
-    server          the HTTP server
-    websocket       JSON-RPC over WebSocket on the same port, eth_subscribe
-    node            Node and NodeConfig: the pieces assembled
+    rpc/            JSON-RPC: the method table, one handler module per namespace, declared params
+    server          the HTTP server (websocket: JSON-RPC over WebSocket, eth_subscribe)
+    view            ChainView: the read-only chain the RPC layer reads
+    pool            the transaction pool: admission (decode, sender, nonce, funds, gas,
+                    AccountRules), pending and queued transactions, replacement, drops
+    sealer          who decides a block's contents and when (the local authority: instant or
+                    every --block-time; a consensus engine next)
+    core            NodeChain: the head, executing a block and committing it
+    execution/      the VM behind one interface (py-evm's Prague, trimmed)
+    storage/        the SQLite store: blocks, transactions, receipts, logs, state; integrity
+
+and beside them: genesis (the genesis file, building one), permissioning (AccountRules checks,
+as Besu), logindex (eth_getLogs from the indexes), filters, dev (--dev accounts, snapshots,
+time), authority (block seals), senders (sender recovery in a helper process), limits
+(what a call may cost), node (Node and NodeConfig: the pieces assembled).
 """
 
 from __future__ import annotations
