@@ -2,8 +2,8 @@
 
 Modules that moved (``collective.signing`` -> ``collective.ledger.signing``, ...) are the new
 module under their old name, with a DeprecationWarning; modules that became packages
-(``collective.did``, ``collective.receipts``, ``collective.deploy``) re-export every public
-name they had.
+(``collective.did``, ``collective.receipts``, ``collective.deploy``, ``collective.accounts``)
+re-export every public name they had.
 """
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ PACKAGES = {
         "RECEIPT_NAMESPACE RELAYED UNTIL_WITHDRAWN WITHDRAWAL_METHOD Check ConsentReceipt "
         "Evidence PiiController ReceiptVerification build_receipt build_receipts iso_time "
         "receipt_id_of termination_of verify_receipt"
+    ),
+    "collective.accounts": (
+        "DEFAULT_KEYSTORE KDF_ITERATIONS_ENV KEYSTORE_ENV PASSWORD_ENV PRIVATE_KEY_ENV Kdf "
+        "KeystoreEntry KeystoreScan PasswordPrompt check_available create_account "
+        "import_account keystore_dir list_accounts load_account password_from_env "
+        "resolve_account scan_keystore validate_name _write_new"
     ),
     "collective.deploy": (
         "CONTRACTS DEFAULT_PROPOSAL_LIFETIME FACTORY LEDGER LEDGER_SALT MANIFEST_FORMAT MODULES "

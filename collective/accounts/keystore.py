@@ -1,14 +1,11 @@
-"""Accounts: Web3 Secret Storage keystore files, and the one way to pick a signer.
+"""Keystore files: Web3 Secret Storage v3 accounts in a folder, one JSON file per account.
 
 A keystore is a folder of JSON files, one per account, each named ``<name>.json`` where the
 name is the account's handle (letters, digits, ``-``, ``_``, ``.``). The folder is
 ``$COLLECTIVE_KEYSTORE``, else ``~/.collective/keystore``. Files hold the private key encrypted
 with a password (Web3 Secret Storage v3, as geth, Foundry's ``cast wallet`` and eth-account
-write them); they are written with mode 0600, atomically, and never overwritten.
-
-:func:`resolve_account` turns what a person names as the sending account (``--account``) into a
-:class:`~eth_account.signers.local.LocalAccount`: a dev account index, an address, or a keystore
-name. Private keys are never printed, logged or put into an error message.
+write them); they are written with mode 0600, atomically, and never overwritten. Private keys
+are never printed, logged or put into an error message.
 """
 
 from __future__ import annotations
@@ -19,31 +16,23 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import is_address, to_checksum_address
 
 from collective.chain import account_from_key, jsonints
-from collective.chain.addresses import is_hex_address, parse_address
 from collective.errors import ConfigurationError, InvalidInputError, NotFoundError
-
-if TYPE_CHECKING:
-    from collective.chain import Chain
 
 KEYSTORE_ENV = "COLLECTIVE_KEYSTORE"
 PASSWORD_ENV = "COLLECTIVE_PASSWORD"
-PRIVATE_KEY_ENV = "COLLECTIVE_PRIVATE_KEY"
 KDF_ITERATIONS_ENV = "COLLECTIVE_KDF_ITERATIONS"
 DEFAULT_KEYSTORE = Path("~") / ".collective" / "keystore"
 
 Kdf = Literal["scrypt", "pbkdf2"]
-PasswordPrompt = Callable[[str], str]
-"""Asked for a keystore account's password, given the account's name."""
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 
@@ -303,7 +292,7 @@ def load_account(
         InvalidInputError: a wrong password, or a file that is not a keystore or is damaged.
         ConfigurationError: the file cannot be read.
     """
-    path, name = _locate(name_or_path, directory)
+    path, name = locate(name_or_path, directory)
     keyfile = _read_keyfile(path)
     address = _address_of(keyfile, path)
     try:
@@ -325,10 +314,14 @@ def load_account(
     return account
 
 
-def _locate(
+def locate(
     name_or_path: str | os.PathLike[str], directory: str | os.PathLike[str] | None
 ) -> tuple[Path, str]:
-    """The file and display name for a keystore name or path; NotFoundError if missing."""
+    """The file and display name of a keystore account given by name or by file path.
+
+    Raises:
+        NotFoundError: there is no such account or file (the hint lists the known names).
+    """
     text = os.fspath(name_or_path)
     if _NAME.fullmatch(text):
         candidate = keystore_dir(directory) / f"{text}.json"
@@ -384,106 +377,22 @@ def _exposed(path: Path) -> bool:
     return os.name == "posix" and bool(mode & (stat.S_IRWXG | stat.S_IRWXO))
 
 
-# --- choosing the signer ------------------------------------------------------------------------
-
-
-def resolve_account(
-    chain: Chain | None,
-    spec: str | int | LocalAccount | None,
-    *,
-    password: str | None = None,
-    prompt: PasswordPrompt | None = None,
-    directory: str | os.PathLike[str] | None = None,
-) -> LocalAccount:
-    """The signer that ``spec`` (the ``--account`` option) names.
-
-    - None: the key in ``$COLLECTIVE_PRIVATE_KEY``, else ``chain``'s dev account 0;
-    - an int or a digit string: that dev account of ``chain``;
-    - an address: the ``$COLLECTIVE_PRIVATE_KEY`` account if it has that address, else a dev
-      account, else a keystore file holding that address;
-    - anything else: a keystore account name (or a keystore file path);
-    - a LocalAccount: itself.
-
-    A keystore password comes from ``password``, else ``$COLLECTIVE_PASSWORD``, else
-    ``prompt(name)``. ``chain`` may be None when no dev account is needed.
-
-    Raises:
-        InvalidInputError: a malformed ``$COLLECTIVE_PRIVATE_KEY``, a dev account asked for
-            without a chain, a keystore account without a password, a wrong password.
-        NotFoundError: no key for the address, or no keystore account of that name.
-        ConfigurationError: ``chain`` has no such dev account.
-    """
-    if isinstance(spec, LocalAccount):
-        return spec
-    key = os.environ.get(PRIVATE_KEY_ENV)
-    key_account = account_from_key(key, PRIVATE_KEY_ENV) if key else None
-    if spec is None:
-        return key_account if key_account is not None else _dev(chain, 0)
-    if isinstance(spec, int):
-        return _dev(chain, spec)
-    spec = spec.strip()
-    if spec.isdigit():
-        return _dev(chain, int(spec))
-    if is_hex_address(spec):
-        address = parse_address(spec, "account")
-        if key_account is not None and key_account.address == address:
-            return key_account
-        for account in chain.dev_accounts if chain is not None else []:
-            if account.address == address:
-                return account
-        for entry in list_accounts(directory):
-            if entry.address == address:
-                return _unlock(entry.path, entry.name, password, prompt)
-        raise NotFoundError(
-            f"no key for account {address}",
-            hint=f"import it into the keystore ({keystore_dir(directory)}), set "
-            f"{PRIVATE_KEY_ENV} to its private key, or pass a dev account index",
-        )
-    path, name = _locate(spec, directory)
-    return _unlock(path, name, password, prompt)
-
-
-def _dev(chain: Chain | None, index: int) -> LocalAccount:
-    if chain is None:
-        raise InvalidInputError(
-            f"dev account {index} needs a chain to come from",
-            hint=f"name a keystore account, or set {PRIVATE_KEY_ENV}",
-        )
-    return chain.dev_account(index)
-
-
-def _unlock(
-    path: Path, name: str, password: str | None, prompt: PasswordPrompt | None
-) -> LocalAccount:
-    if password is None:
-        password = password_from_env()
-    if password is None and prompt is not None:
-        password = prompt(name)
-    if password is None:
-        raise InvalidInputError(
-            f"keystore account {name} needs a password",
-            hint=f"set {PASSWORD_ENV}, or run interactively to be asked for it",
-        )
-    return load_account(path, password)
-
-
 __all__ = [
     "DEFAULT_KEYSTORE",
     "KDF_ITERATIONS_ENV",
     "KEYSTORE_ENV",
     "PASSWORD_ENV",
-    "PRIVATE_KEY_ENV",
+    "Kdf",
     "KeystoreEntry",
     "KeystoreScan",
-    "PasswordPrompt",
     "check_available",
     "create_account",
     "import_account",
     "keystore_dir",
     "list_accounts",
     "load_account",
+    "locate",
     "password_from_env",
-    "resolve_account",
     "scan_keystore",
     "validate_name",
 ]
