@@ -4,6 +4,8 @@ root) answer what py-evm's own account database answers at every root."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from eth.db.account import AccountDB
 from eth.db.atomic import AtomicDB
 from eth_typing import Address
@@ -88,3 +90,45 @@ def test_storage_read_through_the_root_cache_matches_py_evm_at_every_root() -> N
     state.delete_account(A)
     assert state.get_storage(A, 2) == 0
     assert NodeAccountDB(db, roots[1]).get_storage(A, 2) == 12
+
+
+def test_calls_match_stock_py_evm() -> None:
+    """Evm.call (the memoized spoofed transaction, the node's VM) on Evm.call_state (the
+    base-fee-0 header copied once per header) against a stock PragueVM engine over the same
+    database, with and without an access list, a create, a transfer, out of gas."""
+    from eth.vm.forks.prague import PragueVM
+
+    from collective.node import Node, NodeConfig
+    from tests.node.test_node_fastvm_state import WRITER, _pairs
+
+    node = Node(NodeConfig(dev=True))
+    try:
+        chain = node.chain
+        assert node.dev is not None
+        sender = Address(bytes(node.dev.addresses[0]))
+        ours, stock = chain.evm, Evm(chain.evm.db, chain.chain_id, PragueVM)
+        header = chain.head
+        assert ours.call_state(header).state_root == header.state_root
+        assert ours.call_state(header).execution_context.base_fee_per_gas == 0
+        target = Address(b"\xc0" * 20)
+        cases: list[dict[str, Any]] = [
+            {"to": target, "data": bytes.fromhex(_pairs((1, 2), (3, 4))), "gas": 100_000},
+            {"to": target, "data": bytes.fromhex(_pairs((1, 2))), "gas": 30_000},
+            {"to": None, "data": bytes.fromhex("6001600055"), "value": 5, "gas": 100_000},
+            {"to": A, "data": b"\x01\x00", "value": 7, "gas": 50_000},
+            {"to": target, "data": bytes.fromhex(_pairs((1, 2))), "gas": 100_000,
+             "access_list": ((target, (1, 2)), (A, ()))},
+        ]  # fmt: skip
+        for case in cases:
+            results = []
+            for engine, state in (
+                (ours, ours.call_state(header)),
+                (stock, stock.state(header.copy(base_fee_per_gas=0))),
+            ):
+                state.set_code(target, WRITER)
+                result = engine.call(state, sender=sender, **{"value": 0, **case})
+                results.append((result.output, result.gas_used, type(result.error)))
+            assert results[0] == results[1], case
+        assert results[0][2] is type(None)
+    finally:
+        node.close()

@@ -49,6 +49,21 @@ if TYPE_CHECKING:
 VM_CLASS = NodeVM
 EMPTY_REQUESTS_HASH = hashlib.sha256(b"").digest()  # EIP-7685: no execution-layer requests
 ZERO_ADDRESS = Address(b"\x00" * 20)
+_CALL_HEADERS_LIMIT = 256
+_call_headers: dict[bytes, BlockHeaderAPI] = {}  # header hash -> its copy with base fee 0
+
+
+class _CallTransaction(SpoofTransaction):
+    """py-evm's ``SpoofTransaction``, each attribute looked up once: the executor reads
+    ``gas``, ``sender``, ``to``, ``data`` ... many times, and every read of a spoofed
+    attribute goes through ``SpoofAttributes.__getattr__`` and an rlp field getter. The
+    target is an immutable unsigned transaction and the overrides are fixed, so the first
+    answer is every answer."""
+
+    def __getattr__(self, attr: str) -> Any:
+        value = super().__getattr__(attr)
+        self.__dict__[attr] = value
+        return value
 
 
 def base_fee(header: BlockHeaderAPI) -> int:
@@ -148,6 +163,20 @@ class Evm:
         prev_hashes = self.vm_class.get_prev_hashes(header.parent_hash, self.chaindb)
         return self.vm_class.build_state(self.db, header, self.chain_context, prev_hashes or ())
 
+    def call_state(self, header: BlockHeaderAPI) -> StateAPI:
+        """A throwaway state for a call (eth_call, eth_estimateGas): the state after
+        ``header``'s block, executing in its context with base fee zero, so calls without a
+        gas price run, as geth does. Same as ``state(header.copy(base_fee_per_gas=0))``, the
+        copy made once per header (an rlp copy costs as much as building the state)."""
+        key = bytes(header.hash)
+        copy = _call_headers.get(key)
+        if copy is None:
+            copy = header.copy(base_fee_per_gas=0)
+            if len(_call_headers) >= _CALL_HEADERS_LIMIT:
+                _call_headers.clear()
+            _call_headers[key] = copy
+        return self.state(copy)
+
     def decode_transaction(self, raw: bytes) -> SignedTransactionAPI:
         """:func:`.transactions.decode_transaction`."""
         return decode_transaction(raw)
@@ -194,11 +223,11 @@ class Evm:
                 ACCESS_LIST_ADDRESS_COST + ACCESS_LIST_STORAGE_KEY_COST * len(slots)
                 for _, slots in access_list
             )
-            spoofed = SpoofTransaction(
+            spoofed = _CallTransaction(
                 unsigned, from_=sender, access_list=access_list, intrinsic_gas=intrinsic
             )
         else:
-            spoofed = SpoofTransaction(unsigned, from_=sender)
+            spoofed = _CallTransaction(unsigned, from_=sender)
         snapshot = state.snapshot()
         try:
             computation = state.apply_transaction(spoofed)

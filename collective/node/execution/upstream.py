@@ -444,6 +444,10 @@ PINS: tuple[Pin, ...] = (
     Pin(
         "eth.db.account:AccountDB.persist", "account:NodeAccountDB.get_storage", "b0bd4dea4344a11e"
     ),
+    Pin(
+        "eth._utils.spoof:SpoofAttributes.__getattr__", "pyevm:_CallTransaction", "c75de8d240782c2c"
+    ),
+    Pin("eth._utils.spoof:SpoofAttributes.__init__", "pyevm:_CallTransaction", "091d2bd0631e68db"),
 )
 
 
