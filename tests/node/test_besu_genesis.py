@@ -17,11 +17,11 @@ from eth_account import Account
 from eth_utils.address import to_checksum_address
 
 from collective import Collective
-from collective.anvil import find_anvil, run_anvil
 from collective.chain import Chain, connect_rpc
 from collective.cli import cli
 from collective.deploy import Deployment, verify_code
 from collective.node.dev import dev_keys
+from collective.testing.anvil import find_anvil, run_anvil
 from tests.node.conftest import NodeProcess, call
 
 PURPOSE = "dpv:ResearchAndDevelopment"

@@ -20,7 +20,7 @@ from collective.errors import NodeError
 from collective.node import Node, NodeConfig
 from collective.node.genesis import Genesis
 from collective.node.rpc import handle_one
-from collective.node.store import DB_NAME
+from collective.node.storage import DB_NAME
 
 # SimpleStorage-like: stores calldata word 0 in slot 0 and logs it, as data and as topic 0
 # (PUSH1 0 CALLDATALOAD DUP1 PUSH1 0 SSTORE DUP1 PUSH1 0 MSTORE PUSH1 32 PUSH1 0 LOG1 STOP)

@@ -114,7 +114,7 @@ def test_a_node_with_the_helper_admits_a_batch_with_the_right_senders() -> None:
 def test_decoded_transactions_keep_py_evm_hash_and_intrinsic_gas() -> None:
     from eth.vm.forks.prague import PragueVM
 
-    from collective.node.evm import Evm
+    from collective.node.execution.pyevm import Evm
 
     stock = PragueVM.get_transaction_builder()
     account = Account.create()
@@ -158,7 +158,7 @@ def test_the_short_decoder_agrees_with_py_evm(
 ) -> None:
     from eth.vm.forks.prague import PragueVM
 
-    from collective.node.evm import NodeTypedTransaction, _decode_dynamic_fee
+    from collective.node.execution.transactions import NodeTypedTransaction, _decode_dynamic_fee
 
     account = Account.from_key(b"\x07" * 32)
     tx = {"chainId": CHAIN_ID, "nonce": nonce, "to": "" if create else "0x" + "22" * 20,

@@ -13,7 +13,7 @@ from eth.db.storage import AccountStorageDB
 from eth_typing import Address, Hash32
 from trie.hexary import HexaryTrie
 
-from collective.node.storage import BatchedAccountStorageDB, set_many
+from collective.node.storage.tries import BatchedAccountStorageDB, set_many
 
 ADDRESS = Address(b"\x11" * 20)
 
@@ -91,7 +91,7 @@ def test_receipt_encoding_matches_py_evm() -> None:
     from eth.rlp.receipts import Receipt
     from eth.vm.forks.prague.receipts import PragueTypedReceipt
 
-    from collective.node.trie import encode_receipt
+    from collective.node.execution.trie import encode_receipt
 
     logs = [
         Log(b"\x22" * 20, (1, 2**256 - 1), b""),
@@ -110,7 +110,8 @@ def test_receipt_encoding_matches_py_evm() -> None:
 def test_signing_message_cut_from_the_raw_transaction() -> None:
     from eth_account import Account
 
-    from collective.node.evm import VM_CLASS, signing_message
+    from collective.node.execution.pyevm import VM_CLASS
+    from collective.node.senders import signing_message
 
     account = Account.create()
     builder = VM_CLASS.get_transaction_builder()
@@ -134,7 +135,7 @@ def test_logs_bloom_matches_eth_bloom() -> None:
     from eth.rlp.logs import Log
     from eth_bloom import BloomFilter
 
-    from collective.node.fastvm import logs_bloom
+    from collective.node.execution.receipts import logs_bloom
 
     rng = random.Random(7)
     for _ in range(50):
@@ -155,7 +156,7 @@ def test_sender_recovery_matches_eth_keys_and_refuses_bad_signatures() -> None:
     from eth_account import Account
     from eth_utils.exceptions import ValidationError
 
-    from collective.node.evm import VM_CLASS, Evm
+    from collective.node.execution.pyevm import VM_CLASS, Evm
 
     builder = VM_CLASS.get_transaction_builder()
     evm = Evm.__new__(Evm)  # recover_sender needs no database
@@ -186,7 +187,7 @@ def test_a_database_with_another_table_layout_is_refused(tmp_path: Path) -> None
     import pytest
 
     from collective.errors import NodeError
-    from collective.node.store import DB_NAME, Store
+    from collective.node.storage import DB_NAME, Store
 
     Store(tmp_path / "new").close()
     Store(tmp_path / "new").close()  # its own layout opens again
