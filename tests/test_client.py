@@ -416,12 +416,16 @@ def test_the_client_and_the_audit_share_one_consent_event_and_flag(
     from collective.audit import ConsentEvent as AuditConsentEvent
     from collective.audit import Flag as AuditFlag
     from collective.audit import LogPosition as AuditLogPosition
-    from collective.client.base import LogRef
     from collective.client.consent import ConsentEvent
     from collective.client.oversight import Flag
     from collective.types import LogPosition
 
     assert ConsentEvent is AuditConsentEvent and Flag is AuditFlag
+    with pytest.deprecated_call():
+        from collective.client.base import LogRef
+    with pytest.deprecated_call():
+        from collective.client.orgs import Action as OrgAction  # now OrgAction
+    assert OrgAction is not Action
     assert LogRef is LogPosition is AuditLogPosition
     patient, lab = actors["patient"], actors["lab"]
     granted = patient.consent.grant(lab.address, RESEARCH, HEALTH)

@@ -15,6 +15,7 @@ becomes an address: there a DID of another network than the session's chain is r
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -30,16 +31,31 @@ from web3.types import BlockIdentifier, TxReceipt
 from collective.chain import Chain
 from collective.chain.addresses import parse_address
 from collective.chain.codec import Codec, DecodedLog, checksum
-from collective.client.records import LogRef, TxResult, log_position, tx_fields
+from collective.client.records import TxResult, log_position, tx_fields
 from collective.deploy import LEDGER, Deployment
 from collective.did import DidNetworks, network_id, parse_did
 from collective.errors import ConfigurationError, NotFoundError
 from collective.ledger.vocab import TermKind
 from collective.ledger.vocab import term_code as vocab_term_code
-from collective.types import Address
+from collective.types import Address, LogPosition
 
-log_ref = log_position
-"""Deprecated (0.1): :func:`collective.client.records.log_position`."""
+_DEPRECATED = {
+    "LogRef": ("collective.types.LogPosition", LogPosition),
+    "log_ref": ("collective.client.records.log_position", log_position),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The 0.1 names ``LogRef`` and ``log_ref``, with a ``DeprecationWarning`` (until 0.3)."""
+    found = _DEPRECATED.get(name)
+    if found is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(
+        f"{__name__}.{name} is deprecated; use {found[0]} ({name} goes away in 0.3)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return found[1]
 
 
 _STANDALONE = ("AccountRules", "OversightBoard")  # every other name lives in ConsentLedger
@@ -359,4 +375,4 @@ def unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-__all__ = ["LogRef", "Session", "TxResult", "address_of", "data_ref", "term_code", "tx_fields"]
+__all__ = ["Session", "TxResult", "address_of", "data_ref", "term_code", "tx_fields"]

@@ -7,8 +7,9 @@ record data uses; the oversight board can also suspend and reinstate (see
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from eth_account.signers.local import LocalAccount
 
@@ -19,8 +20,20 @@ from collective.types import Address
 Status = Literal["unknown", "active", "suspended"]
 _STATUS: dict[int, Status] = {0: "unknown", 1: "active", 2: "suspended"}
 OrgAction = Literal["admitted", "suspended", "reinstated", "removed"]
-Action = OrgAction
-"""Deprecated (0.1): :data:`OrgAction` (``Action`` is the oversight board's proposal kind)."""
+"""What happened to an organization (:attr:`OrgChange.action`)."""
+
+
+def __getattr__(name: str) -> Any:
+    """``Action`` (0.1), now :data:`OrgAction`, with a ``DeprecationWarning`` (until 0.3):
+    ``Action`` alone is the oversight board's proposal kind."""
+    if name != "Action":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(
+        f"{__name__}.Action is deprecated; use OrgAction (Action goes away in 0.3)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return OrgAction
 
 
 @dataclass(frozen=True)
@@ -163,4 +176,4 @@ class Orgs:
         return OrgChange(**tx_fields(receipt), organization=address, action=action)
 
 
-__all__ = ["Action", "OrgAction", "OrgChange", "Organization", "Orgs", "Status"]
+__all__ = ["OrgAction", "OrgChange", "Organization", "Orgs", "Status"]

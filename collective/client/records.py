@@ -5,13 +5,15 @@
 a data use the oversight board flagged, whether read by a :class:`~collective.Collective`
 (``consent.timeline()``, ``oversight.flags()``) or from an audit index
 (:func:`collective.audit.report`). Where an event sits is a
-:class:`~collective.types.LogPosition`. "No expiry" is ``None`` in these records.
+:class:`~collective.types.LogPosition`. "No expiry" is ``None`` in a ConsentEvent (Granted
+and Consent keep the on-chain ``2**64 - 1`` of 0.1).
 
-``LogRef`` (0.1) is a deprecated alias of :class:`~collective.types.LogPosition`; the 0.1
-field names of the client's ``ConsentEvent`` (``kind``, ``key``, ``where``) and ``Flag``
-(``reason``, ``where``) stay readable as properties for one release. The consent results
-(:class:`Consent`, :class:`Granted`, :class:`Withdrawn`, :class:`BatchResult`, ...) live here
-too and are re-exported by :mod:`collective.client.consent`.
+``collective.client.base.LogRef`` (0.1) is a deprecated alias of
+:class:`~collective.types.LogPosition`; the 0.1 field names of the client's ``ConsentEvent``
+(``kind``, ``key``, ``where``) and ``Flag`` (``reason``, ``where``) stay readable as
+properties for one release. The consent results (:class:`Consent`, :class:`Granted`,
+:class:`Withdrawn`, :class:`BatchResult`, ...) live here too and are re-exported by
+:mod:`collective.client.consent`.
 """
 
 from __future__ import annotations
@@ -28,9 +30,6 @@ Term = str | bytes
 """A purpose or category: a DPV name (``"dpv:ResearchAndDevelopment"``) or its 32-byte code."""
 Who = str | LocalAccount
 """An identity, organization or member: an address, a did:ethr DID or an account."""
-
-LogRef = LogPosition
-"""Deprecated (0.1): the client's name for :class:`~collective.types.LogPosition`."""
 
 
 @dataclass(frozen=True)
@@ -258,7 +257,6 @@ __all__ = [
     "Flag",
     "GrantItem",
     "Granted",
-    "LogRef",
     "Skipped",
     "Term",
     "TxResult",
