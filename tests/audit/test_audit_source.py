@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 import collective.audit as audit
-from collective.anvil import free_port
 from collective.audit.source import RangeTooLarge, RpcSource, Transient
 from collective.errors import ChainError
+from collective.testing.ports import free_port
 
 Answer = Callable[[Any], Any]
 
