@@ -185,6 +185,8 @@ class NodeAccountDB(AccountDB):
         return value
 
     def set_storage(self, address: Address, slot: int, value: int) -> None:
+        """Write ``value`` (0..2**256-1) to ``slot`` of ``address`` (20 bytes) in this
+        transaction's journal. Raises py-evm's ``ValidationError`` for malformed arguments."""
         if (
             address.__class__ is not bytes
             or len(address) != 20
@@ -217,9 +219,11 @@ class NodeAccountDB(AccountDB):
         journal_set(self._journal_accessed_state._journal, key, IS_PRESENT_VALUE)
 
     def is_storage_warm(self, address: Address, slot: int) -> bool:
+        """Whether ``slot`` of ``address`` was accessed in this transaction (EIP-2929)."""
         return self._is_warm(_storage_key(address, slot))
 
     def mark_storage_warm(self, address: Address, slot: int) -> None:
+        """Mark ``slot`` of ``address`` accessed in this transaction (EIP-2929)."""
         key = _storage_key(address, slot)
         if not self._is_warm(key):
             self._mark_warm(key)
@@ -235,16 +239,20 @@ class NodeAccountDB(AccountDB):
 
     # py-evm's account reads, minus re-validating an address that is 20 bytes already
     def get_balance(self, address: Address) -> int:
+        """``address``'s balance in wei (0 for no account). Raises py-evm's
+        ``ValidationError`` for anything but 20 bytes."""
         if address.__class__ is not bytes or len(address) != 20:
             return super().get_balance(address)
         return self._get_account(address).balance  # type: ignore[no-any-return]
 
     def account_exists(self, address: Address) -> bool:
+        """Whether ``address`` has an account in this transaction's view (EIP-161)."""
         if address.__class__ is not bytes or len(address) != 20:
             return super().account_exists(address)
         return self._get_encoded_account(address, from_journal=True) != b""
 
     def account_is_empty(self, address: Address) -> bool:
+        """Whether ``address`` has no code, a zero nonce and a zero balance (EIP-161)."""
         # not account_has_code_or_nonce (nonce, then code hash) and a zero balance
         if address.__class__ is not bytes or len(address) != 20:
             return super().account_is_empty(address)
@@ -252,15 +260,18 @@ class NodeAccountDB(AccountDB):
         return account.nonce == 0 and account.code_hash == EMPTY_SHA3 and account.balance == 0
 
     def touch_account(self, address: Address) -> None:
+        """Write ``address``'s account back as it is (EIP-161's touch)."""
         if address.__class__ is not bytes or len(address) != 20:
             super().touch_account(address)
             return
         self._set_account(address, self._get_account(address))
 
     def is_address_warm(self, address: Address) -> bool:
+        """Whether ``address`` was accessed in this transaction (EIP-2929)."""
         return self._is_warm(address)
 
     def mark_address_warm(self, address: Address) -> None:
+        """Mark ``address`` accessed in this transaction (EIP-2929)."""
         if not self._is_warm(address):
             self._mark_warm(address)
 
@@ -305,6 +316,8 @@ class NodeAccountDB(AccountDB):
         super()._set_account(address, account)
 
     def get_code(self, address: Address) -> bytes:
+        """``address``'s code (b"" for none). Raises ``MissingBytecode`` when the code its
+        hash names is not in the database."""
         # py-evm's, asking whether the code's hash was read from the database without copying
         # every key read so far (``_get_accessed_node_hashes`` makes a frozenset per call)
         if (
@@ -333,6 +346,8 @@ class NodeAccountDB(AccountDB):
         self._put(address, account.nonce, account.balance, account, new_storage_root)
 
     def set_balance(self, address: Address, balance: int) -> None:
+        """Set ``address``'s balance to ``balance`` wei (0..2**256-1). Raises py-evm's
+        ``ValidationError`` for malformed arguments."""
         if len(address) != 20 or address.__class__ is not bytes:
             super().set_balance(address, balance)
             return
@@ -343,6 +358,8 @@ class NodeAccountDB(AccountDB):
         self._put(address, account.nonce, balance, account)
 
     def set_nonce(self, address: Address, nonce: int) -> None:
+        """Set ``address``'s nonce (0..2**64-1). Raises py-evm's ``ValidationError`` for
+        malformed arguments."""
         if len(address) != 20 or address.__class__ is not bytes:
             super().set_nonce(address, nonce)
             return
