@@ -443,7 +443,10 @@ def test_the_client_and_the_audit_share_one_consent_event_and_flag(
         None,
     )
     assert grant.position == LogPosition(granted.block_number, granted.tx_hash, granted.log_index)
-    assert grant.where.block_number == granted.block_number and grant.timestamp > 0
+    assert grant.where.block_number == granted.block_number
+    chain = patient.chain
+    for event in (grant, withdrawal):  # asked in one batch, the same as one by one
+        assert event.timestamp == int(chain.get_block(event.block)["timestamp"]) > 0
     assert grant.key.identity == patient.address and grant.key.purpose == RESEARCH
 
 

@@ -30,6 +30,7 @@ from web3.types import BlockIdentifier, TxReceipt
 
 from collective.chain import Chain
 from collective.chain.addresses import parse_address
+from collective.chain.backend import RpcFailure
 from collective.chain.codec import Codec, DecodedLog, checksum
 from collective.client.records import TxResult, log_position, tx_fields
 from collective.deploy import LEDGER, Deployment
@@ -146,15 +147,26 @@ class Session:
         return term_code(value, kind, self)
 
     def block_times(self, blocks: Iterable[int]) -> dict[int, int]:
-        """The timestamps (unix seconds) of ``blocks``, one ``eth_getBlockByNumber`` each.
+        """The timestamps (unix seconds) of ``blocks``, asked in one JSON-RPC batch
+        (``eth_getBlockByNumber`` each; one by one from a chain that takes no batches).
 
         Raises:
             NotFoundError: a block is not on the chain.
             ChainError: the node could not be asked.
         """
-        return {
-            block: int(self.chain.get_block(block)["timestamp"]) for block in dict.fromkeys(blocks)
-        }
+        wanted = list(dict.fromkeys(blocks))
+        if not wanted:
+            return {}
+        calls = [("eth_getBlockByNumber", [hex(block), False]) for block in wanted]
+        with self.chain.reading("reading block times"):
+            answers = self.chain.backend.batch(calls)
+        out: dict[int, int] = {}
+        for block, answer in zip(wanted, answers, strict=True):
+            if isinstance(answer, RpcFailure) or not isinstance(answer, dict):
+                out[block] = int(self.chain.get_block(block)["timestamp"])  # its own error
+            else:
+                out[block] = int(answer["timestamp"], 16)
+        return out
 
     @property
     def first_block(self) -> int:
