@@ -22,7 +22,7 @@ that file's method of the same name, minus re-validating what the interpreter ha
   Storage of an account the database has not opened a store for is read the same way, by
   (storage root, slot), without building the store.
 - **Storage.** Reads, writes and warm/cold marking go straight to the journal layers
-  (journal, locked changes, cache, trie: :mod:`collective.node.storage`, whose
+  (journal, locked changes, cache, trie: :mod:`collective.node.storage.tries`, whose
   ``BatchedAccountStorageDB`` replaces py-evm's ``AccountStorageDB`` so storage tries are
   updated once per block). No value is cached outside py-evm's own journals, so a reverted
   call leaves nothing.
@@ -46,7 +46,7 @@ from eth.vm.interrupt import MissingBytecode
 from eth_typing import Address, Hash32
 from trie.hexary import HexaryTrie
 
-from collective.node.storage import BatchedAccountStorageDB, journal_set
+from collective.node.storage.tries import BatchedAccountStorageDB, journal_set
 
 
 def _rlp_int(value: int) -> bytes:
@@ -131,7 +131,7 @@ class NodeAccountDB(AccountDB):
     """py-evm's account database; balance and nonce writes without the generic RLP path,
     account reads through a cache keyed by state root, storage reads, writes and warm/cold
     tracking without re-validating what the interpreter hands over, and storage tries
-    updated once per block (:mod:`collective.node.storage`)."""
+    updated once per block (:mod:`collective.node.storage.tries`)."""
 
     def __init__(self, db: AtomicDatabaseAPI, state_root: Hash32 = BLANK_ROOT_HASH) -> None:
         """py-evm's ``AccountDB`` over ``db`` at ``state_root`` (32 bytes), its account trie
