@@ -146,8 +146,8 @@ class UsageClient:
         if organization is not None:
             filters["organization"] = self._s.address(organization, "organization")
         events = self._s.events(self._s.ledger.events.DataUsed(), filters)
-        times: dict[int, int] = {}
-        return [self._record(event, times) for event in events]
+        times = self._times(events)
+        return [self._record(event, times[event.block_number]) for event in events]
 
     def in_transaction(self, tx_hash: TxHash | str) -> UseRecorded:
         """The uses a mined transaction recorded (none if it recorded none).
@@ -165,17 +165,17 @@ class UsageClient:
         return self._result(receipt)
 
     def _result(self, receipt: TxReceipt) -> UseRecorded:
-        times: dict[int, int] = {}
         events = self._s.decoded(self._s.ledger.events.DataUsed(), receipt)
-        records = tuple(self._record(event, times) for event in events)
+        times = self._times(events)
+        records = tuple(self._record(event, times[event.block_number]) for event in events)
         return UseRecorded(**tx_fields(receipt), records=records)
 
-    def _record(self, event: DecodedLog, times: dict[int, int]) -> UsageRecord:
+    def _times(self, events: list[DecodedLog]) -> dict[int, int]:
+        with self._s.chain.exclusive():
+            return self._s.block_times(event.block_number for event in events)
+
+    def _record(self, event: DecodedLog, timestamp: int) -> UsageRecord:
         a = event.args
-        block = event.block_number
-        if block not in times:
-            with self._s.chain.exclusive():
-                times.update(self._s.block_times([block]))
         return UsageRecord(
             identity=a["identity"],
             organization=a["organization"],
@@ -184,7 +184,7 @@ class UsageClient:
             data_ref=hex32(a["dataRef"]),
             policy_version=int(a["policyVersion"]),
             where=log_position(event),
-            timestamp=times[block],
+            timestamp=timestamp,
         )
 
 
