@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -21,7 +21,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.types import Nonce, RPCEndpoint, TxParams
 
 from collective import Collective
 from collective.chain import Chain
@@ -667,27 +666,13 @@ def reference_resolve(chain: Chain, registry: str, dids: list[str], now: int) ->
 
 def in_one_block(chain: Chain, calls: list[tuple[ContractFunction, LocalAccount]]) -> int:
     """Send ``calls`` with anvil's automine off and mine them together; return the block."""
-    rpc = chain.w3.provider.make_request
-    rpc(RPCEndpoint("evm_setAutomine"), [False])
+    chain.request("evm_setAutomine", [False])
     try:
-        nonces: dict[str, int] = {}
-        hashes = []
-        for fn, sender in calls:
-            if sender.address not in nonces:
-                nonces[sender.address] = chain.w3.eth.get_transaction_count(sender.address)
-            params: TxParams = {
-                "from": sender.address,
-                "nonce": Nonce(nonces[sender.address]),
-                "gas": GAS,
-                "chainId": chain.chain_id,
-            }
-            nonces[sender.address] += 1
-            signed = sender.sign_transaction(cast(dict[str, Any], fn.build_transaction(params)))
-            hashes.append(chain.w3.eth.send_raw_transaction(signed.raw_transaction))
-        rpc(RPCEndpoint("evm_mine"), [])
+        pending = [chain.send(fn, sender, gas=GAS) for fn, sender in calls]
+        chain.request("evm_mine", [])
     finally:
-        rpc(RPCEndpoint("evm_setAutomine"), [True])
-    tx_receipts = [chain.w3.eth.wait_for_transaction_receipt(h, timeout=30) for h in hashes]
+        chain.request("evm_setAutomine", [True])
+    tx_receipts = [chain.wait(sent) for sent in pending]
     assert all(r["status"] == 1 for r in tx_receipts)
     (block,) = {r["blockNumber"] for r in tx_receipts}
     return block
