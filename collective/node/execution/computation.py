@@ -81,6 +81,8 @@ class NodeComputation(PragueComputation):
     _table: ClassVar[_OpcodeTable | None] = None
 
     def __init__(self, state: StateAPI, message: MessageAPI, transaction_context: Any) -> None:
+        """py-evm's computation of ``message`` on ``state``, with the node's stack and the
+        code's jump-destination analysis shared with every earlier computation of that code."""
         super().__init__(state, message, transaction_context)
         self._stack = NodeStack()
         code = bytes(message.code)

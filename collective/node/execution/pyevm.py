@@ -79,6 +79,7 @@ class Evm:
     ``PragueVM`` in the tests that check NodeVM against it."""
 
     def __init__(self, db: AtomicDB, chain_id: int, vm_class: type[PragueVM] = VM_CLASS) -> None:
+        """Over py-evm database ``db`` for EIP-155 ``chain_id``; installs the fast keccak."""
         keccak.install()
         self.vm_class = vm_class
         self.db = db
