@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from collective.errors import TransactionError
-from collective.signing import code
+from collective.ledger.signing import code
 from tests.helpers import (
     GENETIC,
     LAB_RESULTS,
