@@ -122,9 +122,6 @@ class ExecutionEngine(Protocol):
     def state(self, header: BlockHeaderAPI) -> StateAPI:
         """The state after ``header``'s block, to read and dry-run against (never persisted)."""
 
-    def call_state(self, header: BlockHeaderAPI) -> StateAPI:
-        """:meth:`state` in the context of ``header`` with base fee zero (eth_call, as geth)."""
-
     def decode_transaction(self, raw: bytes) -> SignedTransactionAPI:
         """A signed transaction from its encoding; raises decoding errors."""
 

@@ -49,8 +49,6 @@ if TYPE_CHECKING:
 VM_CLASS = NodeVM
 EMPTY_REQUESTS_HASH = hashlib.sha256(b"").digest()  # EIP-7685: no execution-layer requests
 ZERO_ADDRESS = Address(b"\x00" * 20)
-_CALL_HEADERS_LIMIT = 256
-_call_headers: dict[bytes, BlockHeaderAPI] = {}  # header hash -> its copy with base fee 0
 
 
 class _CallTransaction(SpoofTransaction):
@@ -163,20 +161,6 @@ class Evm:
         in that block's context. Writes to it are never persisted."""
         prev_hashes = self.vm_class.get_prev_hashes(header.parent_hash, self.chaindb)
         return self.vm_class.build_state(self.db, header, self.chain_context, prev_hashes or ())
-
-    def call_state(self, header: BlockHeaderAPI) -> StateAPI:
-        """A throwaway state for a call (eth_call, eth_estimateGas): the state after
-        ``header``'s block, executing in its context with base fee zero, so calls without a
-        gas price run, as geth does. Same as ``state(header.copy(base_fee_per_gas=0))``, the
-        copy made once per header (an rlp copy costs as much as building the state)."""
-        key = bytes(header.hash)
-        copy = _call_headers.get(key)
-        if copy is None:
-            copy = header.copy(base_fee_per_gas=0)
-            if len(_call_headers) >= _CALL_HEADERS_LIMIT:
-                _call_headers.clear()
-            _call_headers[key] = copy
-        return self.state(copy)
 
     def decode_transaction(self, raw: bytes) -> SignedTransactionAPI:
         """:func:`.transactions.decode_transaction`."""
