@@ -1,7 +1,7 @@
 """The node's interpreter loop (``collective.node.execution.interpreter._run``) against py-evm's
-own, opcode for opcode: the same code and gas through ``NodeComputation`` and stock ``PragueComputation``
-end the same way (error type and message, gas left and refunded, output, logs, storage, the
-stack as numbers, memory, the program counter).
+own, opcode for opcode: the same code and gas through ``NodeComputation`` and stock
+``PragueComputation`` end the same way (error type and message, gas left and refunded, output,
+logs, storage, the stack as numbers, memory, the program counter).
 
 Curated edge cases run at every gas amount from nothing to enough, so each one runs out of gas
 at every instruction it has; hypothesis adds random bytecode made of the inlined opcodes."""
