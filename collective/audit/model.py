@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from collective.client.records import ConsentEvent, Flag
+from collective.client.records import ChainEvent, ConsentEvent, Flag
 from collective.types import Address, LogPosition, TxHash
 
 
@@ -92,31 +92,23 @@ class VerifyResult:
 
 
 @dataclass(frozen=True)
-class ConsentRef:
+class ConsentRef(ChainEvent):
     """The grant a use relied on: where it sits, its block's time (unix seconds), its expiry
     (unix seconds, None for never), the policy version granted under and the agent."""
 
-    block: int
-    tx_hash: TxHash
-    log_index: int
-    timestamp: int
     expiry: int | None
     policy_version: int
     agent: Address
 
 
 @dataclass(frozen=True)
-class UseEntry:
+class UseEntry(ChainEvent):
     """One data use in a report: where (block, transaction, log index) and when (unix
     seconds), whose data, which organization, what for (DPV purpose and category names, or
     ``0x`` codes), the data reference (``0x`` + 64 hex), the policy version with its content
     hash and URI, the consent it relied on (None when none was active) and whether the board
     flagged it."""
 
-    block: int
-    tx_hash: TxHash
-    log_index: int
-    timestamp: int
     identity: Address
     organization: Address
     purpose: str
@@ -130,15 +122,11 @@ class UseEntry:
 
 
 @dataclass(frozen=True)
-class BoardAction:
+class BoardAction(ChainEvent):
     """An oversight or admission event about an organization (suspension, proposal, ...):
     where and when (unix seconds), the contract and event names, its subject (lowercase
     address or None) and its other arguments."""
 
-    block: int
-    tx_hash: TxHash
-    log_index: int
-    timestamp: int
     contract: str
     event: str
     subject: str | None

@@ -81,27 +81,14 @@ class ConsentKey:
 
 
 @dataclass(frozen=True)
-class ConsentEvent:
-    """A grant or a withdrawal in a consent timeline (``ConsentGranted``/``ConsentWithdrawn``).
-
-    ``block``, ``tx_hash``, ``log_index``: where it was emitted; ``timestamp``: its block's
-    time (unix seconds); ``action``: ``"grant"`` or ``"withdraw"``; ``expiry``: unix seconds,
-    None for a grant that never expires and for a withdrawal; ``policy_version``: the version
-    granted under (None for a withdrawal); ``agent``: the owner or delegate who acted.
-    """
+class ChainEvent:
+    """What every event record starts with: where the event was emitted (``block``,
+    ``tx_hash``, ``log_index``) and its block's time (``timestamp``, unix seconds)."""
 
     block: int
     tx_hash: TxHash
     log_index: int
     timestamp: int
-    action: str  # "grant" | "withdraw"
-    identity: Address
-    organization: Address
-    purpose: str
-    category: str
-    expiry: int | None
-    policy_version: int | None
-    agent: Address
 
     @property
     def position(self) -> LogPosition:
@@ -112,6 +99,26 @@ class ConsentEvent:
     def where(self) -> LogPosition:
         """Deprecated (0.1): :attr:`position`."""
         return self.position
+
+
+@dataclass(frozen=True)
+class ConsentEvent(ChainEvent):
+    """A grant or a withdrawal in a consent timeline (``ConsentGranted``/``ConsentWithdrawn``).
+
+    ``block``, ``tx_hash``, ``log_index``: where it was emitted; ``timestamp``: its block's
+    time (unix seconds); ``action``: ``"grant"`` or ``"withdraw"``; ``expiry``: unix seconds,
+    None for a grant that never expires and for a withdrawal; ``policy_version``: the version
+    granted under (None for a withdrawal); ``agent``: the owner or delegate who acted.
+    """
+
+    action: str  # "grant" | "withdraw"
+    identity: Address
+    organization: Address
+    purpose: str
+    category: str
+    expiry: int | None
+    policy_version: int | None
+    agent: Address
 
     @property
     def kind(self) -> str:
@@ -125,7 +132,7 @@ class ConsentEvent:
 
 
 @dataclass(frozen=True)
-class Flag:
+class Flag(ChainEvent):
     """A data use the oversight board flagged (``UseFlagged``).
 
     ``block``, ``tx_hash``, ``log_index``, ``timestamp`` (unix seconds): the flagging event;
@@ -135,10 +142,6 @@ class Flag:
     client leaves it None).
     """
 
-    block: int
-    tx_hash: TxHash
-    log_index: int
-    timestamp: int
     use_ref: str
     organization: Address
     reason_hash: str
@@ -150,16 +153,6 @@ class Flag:
         """The reason as text (its 32 bytes up to the first zero padding)."""
         raw = bytes.fromhex(self.reason_hash.removeprefix("0x"))
         return raw.rstrip(b"\0").decode(errors="replace")
-
-    @property
-    def position(self) -> LogPosition:
-        """Where the flagging event sits on the chain."""
-        return LogPosition(self.block, self.tx_hash, self.log_index)
-
-    @property
-    def where(self) -> LogPosition:
-        """Deprecated (0.1): :attr:`position`."""
-        return self.position
 
 
 @dataclass(frozen=True)
@@ -251,6 +244,7 @@ class GrantItem:
 
 __all__ = [
     "BatchResult",
+    "ChainEvent",
     "Consent",
     "ConsentEvent",
     "ConsentKey",
