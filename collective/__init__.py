@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from collective.client.orgs import Organization, OrgChange
     from collective.client.oversight import Action, Proposal, Vote
     from collective.client.policies import Policy, PolicyPublished
-    from collective.client.records import ConsentEvent, ConsentKey, Flag, TxResult
+    from collective.client.records import ChainEvent, ConsentEvent, ConsentKey, Flag, TxResult
     from collective.client.usage import UsageRecord, UseItem, UseRecorded
     from collective.deploy import Deployment, deploy_suite, load_deployment
     from collective.did import Did, DidDocument, format_did, parse_did, resolve
@@ -61,6 +61,7 @@ _LAZY = {
     "Collective": "collective.client",
     # The result records (collective.client.records holds the ones the audit shares).
     "TxResult": "collective.client.records",
+    "ChainEvent": "collective.client.records",
     "ConsentEvent": "collective.client.records",
     "ConsentKey": "collective.client.records",
     "Flag": "collective.client.records",
@@ -123,6 +124,7 @@ __all__ = [
     "BlockNumber",
     "Chain",
     "ChainError",
+    "ChainEvent",
     "Code",
     "Collective",
     "CollectiveError",

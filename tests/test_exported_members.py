@@ -39,6 +39,7 @@ def test_public_api_is_complete() -> None:
         "Chain",
         "Collective",
         "TxResult",
+        "ChainEvent",
         "ConsentEvent",
         "ConsentKey",
         "Flag",
