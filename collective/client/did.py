@@ -221,10 +221,7 @@ class DidClient:
             identity: whose delegate (default: the sender).
 
         Raises:
-            InvalidInputError: an address or DID that is not one, or a DID of another network.
-            ConfigurationError: a read-only client.
-            TransactionError: the registry refused it (e.g. the sender is not the owner).
-            ChainError: the node could not be reached.
+            As :meth:`add_delegate`.
         """
         who = self._identity(identity)
         receipt = _did.revoke_delegate(
@@ -242,10 +239,7 @@ class DidClient:
             identity: which identity (default: the sender).
 
         Raises:
-            InvalidInputError: an address or DID that is not one, or a DID of another network.
-            ConfigurationError: a read-only client.
-            TransactionError: the registry refused it (e.g. the sender is not the owner).
-            ChainError: the node could not be reached.
+            As :meth:`add_delegate`.
         """
         who = self._identity(identity)
         receipt = _did.change_owner(
@@ -264,10 +258,7 @@ class DidClient:
             identity: which identity (default: the sender).
 
         Raises:
-            InvalidInputError: an address or DID that is not one, or a DID of another network.
-            ConfigurationError: a read-only client.
-            TransactionError: the registry refused it (e.g. the sender is not the owner).
-            ChainError: the node could not be reached.
+            As :meth:`add_delegate`.
         """
         who = self._identity(identity)
         receipt = _did.change_owner(
@@ -287,10 +278,7 @@ class DidClient:
             identity: whose attribute (default: the sender).
 
         Raises:
-            InvalidInputError: an address or DID that is not one, or a DID of another network.
-            ConfigurationError: a read-only client.
-            TransactionError: the registry refused it (e.g. the sender is not the owner).
-            ChainError: the node could not be reached.
+            As :meth:`add_delegate`.
         """
         who = self._identity(identity)
         receipt = _did.set_attribute(
@@ -309,10 +297,7 @@ class DidClient:
             identity: whose attribute (default: the sender).
 
         Raises:
-            InvalidInputError: an address or DID that is not one, or a DID of another network.
-            ConfigurationError: a read-only client.
-            TransactionError: the registry refused it (e.g. the sender is not the owner).
-            ChainError: the node could not be reached.
+            As :meth:`add_delegate`.
         """
         who = self._identity(identity)
         receipt = _did.revoke_attribute(
@@ -341,10 +326,7 @@ class DidClient:
             identity: which identity (default: ``owner``'s address).
 
         Raises:
-            InvalidInputError: an address or DID that is not one, or a DID of another network.
-            ConfigurationError: a read-only client.
-            TransactionError: the registry refused it (e.g. the sender is not the owner).
-            ChainError: the node could not be reached.
+            As :meth:`add_delegate`.
         """
         who = self._address(identity if identity is not None else owner, "identity")
         kind = _did._bytes32(delegate_type, "delegate type")
@@ -370,10 +352,7 @@ class DidClient:
             identity: which identity (default: ``owner``'s address).
 
         Raises:
-            InvalidInputError: an address or DID that is not one, or a DID of another network.
-            ConfigurationError: a read-only client.
-            TransactionError: the registry refused it (e.g. the sender is not the owner).
-            ChainError: the node could not be reached.
+            As :meth:`add_delegate`.
         """
         who = self._address(identity if identity is not None else owner, "identity")
         kind = _did._bytes32(delegate_type, "delegate type")
@@ -395,10 +374,7 @@ class DidClient:
             identity: which identity (default: ``owner``'s address).
 
         Raises:
-            InvalidInputError: an address or DID that is not one, or a DID of another network.
-            ConfigurationError: a read-only client.
-            TransactionError: the registry refused it (e.g. the sender is not the owner).
-            ChainError: the node could not be reached.
+            As :meth:`add_delegate`.
         """
         who = self._address(identity if identity is not None else owner, "identity")
         target = self._address(new_owner, "new owner")

@@ -92,11 +92,7 @@ class Orgs:
             The :class:`OrgChange`.
 
         Raises:
-            InvalidInputError: an address or DID that is not one, or a DID of another network.
-            ConfigurationError: a read-only client.
-            NotPermittedError: the sender is not a consortium admin (or the organization is
-                not in the state the change needs).
-            ChainError: the node could not be reached.
+            As :meth:`admit`.
         """
         return self._change("suspend", organization, "suspended")
 
@@ -110,11 +106,7 @@ class Orgs:
             The :class:`OrgChange`.
 
         Raises:
-            InvalidInputError: an address or DID that is not one, or a DID of another network.
-            ConfigurationError: a read-only client.
-            NotPermittedError: the sender is not a consortium admin (or the organization is
-                not in the state the change needs).
-            ChainError: the node could not be reached.
+            As :meth:`admit`.
         """
         return self._change("reinstate", organization, "reinstated")
 
@@ -128,11 +120,7 @@ class Orgs:
             The :class:`OrgChange`.
 
         Raises:
-            InvalidInputError: an address or DID that is not one, or a DID of another network.
-            ConfigurationError: a read-only client.
-            NotPermittedError: the sender is not a consortium admin (or the organization is
-                not in the state the change needs).
-            ChainError: the node could not be reached.
+            As :meth:`admit`.
         """
         return self._change("remove", organization, "removed")
 

@@ -149,11 +149,7 @@ class OversightClient:
             proposal_id: the proposal's id (0, 1, ...).
 
         Raises:
-            InvalidInputError: an address or DID that is not one, a DID of another network, or
-                a reason over 32 bytes.
-            ConfigurationError: a read-only client.
-            NotPermittedError: the sender is not a board member (or the proposal is closed).
-            ChainError: the node could not be reached.
+            As :meth:`propose`.
         """
         return self._vote(self._s.transact(self._s.board.functions.approve(proposal_id)))
 
@@ -164,11 +160,7 @@ class OversightClient:
             proposal_id: the proposal's id.
 
         Raises:
-            InvalidInputError: an address or DID that is not one, a DID of another network, or
-                a reason over 32 bytes.
-            ConfigurationError: a read-only client.
-            NotPermittedError: the sender is not a board member (or the proposal is closed).
-            ChainError: the node could not be reached.
+            As :meth:`propose`.
         """
         return self._vote(self._s.transact(self._s.board.functions.execute(proposal_id)))
 
@@ -180,11 +172,7 @@ class OversightClient:
             proposal_id: the RemoveMember proposal's id.
 
         Raises:
-            InvalidInputError: an address or DID that is not one, a DID of another network, or
-                a reason over 32 bytes.
-            ConfigurationError: a read-only client.
-            NotPermittedError: the sender is not a board member (or the proposal is closed).
-            ChainError: the node could not be reached.
+            As :meth:`propose`.
         """
         return TxResult(**tx_fields(self._s.transact(self._s.board.functions.object(proposal_id))))
 
