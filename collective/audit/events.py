@@ -228,49 +228,33 @@ def _sliced(
     (or its layout is not the expected one: the Codec decides then)."""
     topics, data = log["topics"], log["data"]
     used, granted, withdrawn = bulk
-    if len(topics) != 4:
+    size = len(data)
+    if len(topics) != 4 or not (
+        (topic0 == used and size == 2 + 64 * 3)
+        or (topic0 == granted and size == 2 + 64 * 4)
+        or (topic0 == withdrawn and size == 2 + 64 * 2)
+    ):
         return None
-    if topic0 == used and len(data) == 2 + 64 * 3:
+    key = (
+        "0x" + topics[1][26:].lower(),  # identity
+        "0x" + topics[2][26:].lower(),  # organization
+        bytes.fromhex(topics[3][2:]),  # purpose
+        bytes.fromhex(data[2:66]),  # category
+    )
+    if topic0 == used:
         return "uses", (
             block,
             index,
             tx_hash,
-            "0x" + topics[1][26:].lower(),
-            "0x" + topics[2][26:].lower(),
-            bytes.fromhex(topics[3][2:]),
-            bytes.fromhex(data[2:66]),
+            *key,
             bytes.fromhex(data[66:130]),
             int(data[130:194], 16),
         )
-    if topic0 == granted and len(data) == 2 + 64 * 4:
-        return "consents", (
-            block,
-            index,
-            tx_hash,
-            1,
-            "0x" + topics[1][26:].lower(),
-            "0x" + topics[2][26:].lower(),
-            bytes.fromhex(topics[3][2:]),
-            bytes.fromhex(data[2:66]),
-            min(int(data[66:130], 16), MAX_INT),
-            int(data[130:194], 16),
-            "0x" + data[218:258].lower(),
-        )
-    if topic0 == withdrawn and len(data) == 2 + 64 * 2:
-        return "consents", (
-            block,
-            index,
-            tx_hash,
-            0,
-            "0x" + topics[1][26:].lower(),
-            "0x" + topics[2][26:].lower(),
-            bytes.fromhex(topics[3][2:]),
-            bytes.fromhex(data[2:66]),
-            None,
-            None,
-            "0x" + data[90:130].lower(),
-        )
-    return None
+    if topic0 == granted:
+        expiry = min(int(data[66:130], 16), MAX_INT)
+        agent = "0x" + data[218:258].lower()
+        return "consents", (block, index, tx_hash, 1, *key, expiry, int(data[130:194], 16), agent)
+    return "consents", (block, index, tx_hash, 0, *key, None, None, "0x" + data[90:130].lower())
 
 
 def _bulk_row(event: str, args: Mapping[str, Any], block: int, index: int, tx_hash: bytes) -> Row:
