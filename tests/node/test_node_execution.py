@@ -127,3 +127,23 @@ def test_calls_match_stock_py_evm() -> None:
         assert results[0][2] is type(None)
     finally:
         node.close()
+
+
+def test_code_read_through_the_hash_cache_matches_py_evm() -> None:
+    import pytest
+    from eth.rlp.accounts import Account
+    from eth.vm.interrupt import MissingBytecode
+
+    db = AtomicDB()
+    writer = NodeAccountDB(db)
+    writer.set_code(A, b"\x60\x01\x00")
+    writer.persist()
+    root = writer.state_root
+    for _ in range(2):  # the second read comes from the cache
+        assert NodeAccountDB(db, root).get_code(A) == AccountDB(db, root).get_code(A)
+    assert NodeAccountDB(db, root).get_code(B) == b""
+    # an account naming code the database does not hold is refused, as py-evm refuses it
+    broken = NodeAccountDB(db, root)
+    broken._set_account(B, Account(code_hash=b"\x01" * 32))
+    with pytest.raises(MissingBytecode):
+        broken.get_code(B)

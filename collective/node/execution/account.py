@@ -20,7 +20,7 @@ that file's method of the same name, minus re-validating what the interpreter ha
   (``Account`` objects are immutable). Trie nodes not walked are not logged as read, so the
   block witness py-evm computes in ``persist`` (which the node never reads) may list fewer.
   Storage of an account the database has not opened a store for is read the same way, by
-  (storage root, slot), without building the store.
+  (storage root, slot), without building the store; code by its hash.
 - **Storage.** Reads, writes and warm/cold marking go straight to the journal layers
   (journal, locked changes, cache, trie: :mod:`collective.node.storage.tries`, whose
   ``BatchedAccountStorageDB`` replaces py-evm's ``AccountStorageDB`` so storage tries are
@@ -78,6 +78,9 @@ _CACHE_LIMIT = 100_000  # entries of each process-wide cache below
 _accounts_by_root: dict[tuple[bytes, bytes], bytes] = {}  # (state root, address) -> RLP
 _decoded_accounts: dict[bytes, Account] = {}  # RLP -> the (immutable) account
 _storage_by_root: dict[tuple[bytes, int], int] = {}  # (storage root, slot) -> value
+_CODE_CACHE_BYTES = 2**24
+_code_by_hash: dict[bytes, bytes] = {}  # code hash -> code
+_code_cached_bytes = 0
 _EMPTY_ACCOUNT = Account()
 
 
@@ -111,6 +114,17 @@ class _AccountsByRoot(BaseDB):
 
     def _exists(self, key: bytes) -> bool:
         return key in self._trie
+
+
+def _remember_code(code_hash: bytes, code: bytes) -> None:
+    """Keep ``code`` (read under its keccak, ``code_hash``) for the next read, up to
+    :data:`_CODE_CACHE_BYTES` in all."""
+    global _code_cached_bytes
+    if _code_cached_bytes + len(code) > _CODE_CACHE_BYTES:
+        _code_by_hash.clear()
+        _code_cached_bytes = 0
+    _code_by_hash[code_hash] = code
+    _code_cached_bytes += len(code)
 
 
 def _decode_account(encoded: bytes) -> Account:
@@ -329,8 +343,12 @@ class NodeAccountDB(AccountDB):
         code_hash = self.get_code_hash(address)
         if code_hash == EMPTY_SHA3:
             return b""
+        cached = _code_by_hash.get(code_hash)
+        if cached is not None:  # content-addressed: the code whose keccak is code_hash
+            return cached
         try:
             code: bytes = self._journaldb[code_hash]
+            _remember_code(code_hash, code)
             return code
         except KeyError:
             raise MissingBytecode(code_hash) from KeyError
