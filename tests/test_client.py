@@ -468,3 +468,28 @@ def test_a_signature_reads_the_latest_block_once(
     assert len(reads) == 1
     patient.signing.sign_withdrawal(lab.address, RESEARCH, HEALTH)
     assert len(reads) == 2
+
+
+def test_no_expiry_is_none_and_one_reading_holds_the_whole_state(
+    actors: dict[str, Collective],
+) -> None:
+    """Issue 11 item 4: Granted and Consent say "never" as None; ``reading`` reads the
+    consent and the organization's standing at one block, in one call."""
+    patient, lab = actors["patient"], actors["lab"]
+    never = patient.consent.reading(patient.address, lab.address, RESEARCH, HEALTH)
+    assert (never.consent.state, never.consent.expiry, never.consent.granted_at) == (
+        "none",
+        None,
+        0,
+    )
+    granted = patient.consent.grant(lab.address, RESEARCH, HEALTH)
+    assert granted.expiry is None
+    reading = patient.consent.reading(patient.address, lab.address, RESEARCH, HEALTH)
+    assert reading.consent == patient.consent.status(patient.address, lab.address, RESEARCH, HEALTH)
+    assert reading.consent.expiry is None and reading.consent.state == "active"
+    assert (reading.status.block, reading.status.current_version) == (granted.block_number, 1)
+    assert reading.status.organization_status == "active" and reading.status.covered
+    until = patient.chain.latest_timestamp() + 86_400
+    renewed = patient.consent.grant(lab.address, RESEARCH, HEALTH, expiry=until)
+    assert renewed.expiry == until
+    assert patient.consent.status(patient.address, lab.address, RESEARCH, HEALTH).expiry == until

@@ -23,7 +23,7 @@ from collective.cli.options import (
     purpose_option,
     sending_command,
 )
-from collective.cli.output import report, show, tx_line, when
+from collective.cli.output import expires, report, show, tx_line, when
 from collective.cli.params import DURATION, EXPIRY, POLICY_VERSION
 from collective.cli.receipt_cmd import RECEIPT_COMMANDS
 from collective.client.consent import BatchResult, Granted, Withdrawn
@@ -57,7 +57,7 @@ def consent_group() -> None:
 
 
 def _granted_line(granted: Granted) -> str:
-    expiry = when(granted.expiry)
+    expiry = expires(granted.expiry)
     return (
         f"granted: {granted.identity} lets {granted.organization} use {granted.category} for "
         f"{granted.purpose} (policy v{granted.policy_version}, expires {expiry}; "

@@ -17,7 +17,7 @@ from collective.cli.options import (
     custom_term_option,
     purpose_option,
 )
-from collective.cli.output import Fields, Table, show, to_jsonable, when
+from collective.cli.output import Fields, Table, expires, show, to_jsonable, when
 from collective.cli.params import BLOCK_NUMBER
 from collective.client.consent import Consent
 from collective.ledger.consent_state import ConsentStatus
@@ -41,7 +41,7 @@ def _consent_fields(consent: Consent, status: ConsentStatus) -> list[tuple[str, 
         ("organization status", status.organization_status),
         ("policy version", _policy_line(status)),
         ("granted", when(consent.granted_at)),
-        ("expires", when(consent.expiry) if consent.granted_at else "-"),
+        ("expires", expires(consent.expiry) if consent.granted_at else "-"),
         ("nonce", consent.nonce),
         ("consent id", consent.consent_id),
         ("block", status.block),
@@ -103,21 +103,11 @@ def status_command(
       collective --json consent status 0x90F7...b906 0x7099...79C8 -p dpv:Marketing \\
           -c dpv-pd:EmailAddress --block 120
     """
-    from collective.ledger.consent_state import read_status
-    from collective.ledger.vocab import term_code
-
     client = open_client(state, read_only=True, custom_terms=custom_term)
-    number = block if block is not None else client.chain.block_number()
-    consent = client.consent.status(identity, organization, purpose, category, block=number)
-    status = read_status(
-        client.chain,
-        client.deployment,
-        consent.identity,
-        consent.organization,
-        term_code(purpose, "purpose", custom=custom_term),
-        term_code(category, "category", custom=custom_term),
-        block=number,
+    reading = client.consent.reading(
+        identity, organization, purpose, category, block="latest" if block is None else block
     )
+    consent, status = reading.consent, reading.status
     show(state, _status_json(consent, status), Fields(_consent_fields(consent, status)))
 
 
@@ -178,7 +168,7 @@ def list_command(
                     c.state,
                     "yes" if c.covered else "no",
                     f"v{c.policy_version}" if c.policy_version else "-",
-                    when(c.expiry) if c.active else "-",
+                    expires(c.expiry) if c.active else "-",
                 )
                 for c in consents
             ],

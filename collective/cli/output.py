@@ -269,6 +269,19 @@ def when(timestamp: int | None) -> str:
         return str(timestamp)
 
 
+def expires(expiry: int | None) -> str:
+    """An expiry as the library returns it (unix seconds, None for never) for a person.
+
+    Args:
+        expiry: a :class:`~collective.client.records.Consent`'s or
+            :class:`~collective.client.records.Granted`'s ``expiry``.
+
+    Returns:
+        ``never`` for None, else :func:`when` of it.
+    """
+    return "never" if expiry is None else when(expiry)
+
+
 __all__ = [
     "JSON_MODE",
     "JSON_WRITTEN",
@@ -279,6 +292,7 @@ __all__ = [
     "command_meta",
     "console",
     "emit_json",
+    "expires",
     "print_fields",
     "print_table",
     "report",

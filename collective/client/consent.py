@@ -21,12 +21,14 @@ from collective.client.records import (
     Consent,
     ConsentEvent,
     ConsentKey,
+    ConsentReading,
     Granted,
     GrantItem,
     Skipped,
     Term,
     Who,
     Withdrawn,
+    expiry_or_none,
     tx_fields,
 )
 from collective.errors import InvalidInputError, NotFoundError
@@ -212,7 +214,38 @@ class ConsentClient:
             block: a block number or tag (default ``"latest"``).
 
         Returns:
-            The :class:`Consent` (state ``none`` for one never granted).
+            The :class:`Consent` (state ``none`` for one never granted); :meth:`reading`
+            gives the organization's standing and current policy version with it.
+
+        Raises:
+            InvalidInputError: an address or DID that is not one, a DID of another network, or
+                a term outside the DPV vocabulary (unless ``custom_terms``).
+            ChainError: the node could not be reached.
+        """
+        return self.reading(identity, organization, purpose, category, block=block).consent
+
+    def reading(
+        self,
+        identity: Who,
+        organization: Who,
+        purpose: Term,
+        category: Term,
+        *,
+        block: BlockIdentifier = "latest",
+    ) -> ConsentReading:
+        """The consent at ``block`` with everything its state follows from, in one read.
+
+        Args:
+            identity: the subject's address, account or DID.
+            organization: the organization's address, account or DID.
+            purpose: a DPV purpose name (``"dpv:ResearchAndDevelopment"``) or its 32-byte code.
+            category: a DPV personal-data category name or its 32-byte code.
+            block: a block number or tag (default ``"latest"``).
+
+        Returns:
+            A :class:`ConsentReading`: the :class:`Consent` record and the
+            :class:`~collective.ledger.consent_state.ConsentStatus` (organization standing,
+            current policy version, block number and time) it was built from.
 
         Raises:
             InvalidInputError: an address or DID that is not one, a DID of another network, or
@@ -223,13 +256,13 @@ class ConsentClient:
         fns = self._s.ledger.functions
         status = read_status(self._s.chain, self._s.deployment, who, org, p, c, block=block)
         covered = self._s.call(fns.isCovered(who, org, p, c), block=status.block)
-        return Consent(
+        consent = Consent(
             consent_id=ConsentId(consent_id(who, org, p, c)),
             identity=who,
             organization=org,
             purpose=name_of(p),
             category=name_of(c),
-            expiry=status.expiry,
+            expiry=expiry_or_none(status.expiry),
             granted_at=status.granted_at,
             policy_version=status.policy_version,
             nonce=status.nonce,
@@ -238,6 +271,7 @@ class ConsentClient:
             state=str(status.state),
             reason=status.reason,
         )
+        return ConsentReading(consent, status)
 
     def is_covered(
         self,
@@ -399,6 +433,7 @@ __all__ = [
     "ConsentClient",
     "ConsentEvent",
     "ConsentKey",
+    "ConsentReading",
     "GrantItem",
     "Granted",
     "Skipped",

@@ -46,7 +46,7 @@ def granted(session: Session, receipt: TxReceipt) -> list[Granted]:
                 organization=a["organization"],
                 purpose=name_of(a["purpose"]),
                 category=name_of(a["category"]),
-                expiry=int(a["expiry"]),
+                expiry=expiry_or_none(int(a["expiry"])),
                 policy_version=int(a["policyVersion"]),
                 agent=a["agent"],
                 log_index=int(event["logIndex"]),

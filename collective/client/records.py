@@ -5,8 +5,9 @@
 a data use the oversight board flagged, whether read by a :class:`~collective.Collective`
 (``consent.timeline()``, ``oversight.flags()``) or from an audit index
 (:func:`collective.audit.report`). Where an event sits is a
-:class:`~collective.types.LogPosition`. "No expiry" is ``None`` in a ConsentEvent (Granted
-and Consent keep the on-chain ``2**64 - 1`` of 0.1).
+:class:`~collective.types.LogPosition`. "No expiry" is ``None`` at this edge, in every record
+(ConsentEvent, Consent, Granted); the on-chain ``2**64 - 1`` stays inside the codec, signed
+requests and a receipt's evidence.
 
 ``collective.client.base.LogRef`` (0.1) is a deprecated alias of
 :class:`~collective.types.LogPosition`; the 0.1 field names of the client's ``ConsentEvent``
@@ -20,11 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_account.signers.local import LocalAccount
 
 from collective.types import NO_EXPIRY, Address, ConsentId, LogPosition, TxHash, tx_hash
+
+if TYPE_CHECKING:
+    from collective.ledger.consent_state import ConsentStatus
 
 Term = str | bytes
 """A purpose or category: a DPV name (``"dpv:ResearchAndDevelopment"``) or its 32-byte code."""
@@ -160,17 +164,17 @@ class Consent:
     """A consent's stored fields, its state at the block read and whether a use would be
     covered then (the contract's ``isCovered``) and, when not, why.
 
-    ``expiry`` and ``granted_at`` are unix seconds (``expiry`` is ``2**64 - 1`` for never, as
-    stored on chain); ``state`` is one of ``none``, ``active``, ``withdrawn``, ``expired``,
-    ``superseded``, ``deactivated``: the one notion of :mod:`collective.consent_state` that
-    receipts and the audit use too."""
+    ``expiry`` and ``granted_at`` are unix seconds (``expiry`` is None for never and for a
+    consent never granted; ``granted_at`` 0 for the latter); ``state`` is one of ``none``,
+    ``active``, ``withdrawn``, ``expired``, ``superseded``, ``deactivated``: the one notion of
+    :mod:`collective.consent_state` that receipts and the audit use too."""
 
     consent_id: ConsentId
     identity: Address
     organization: Address
     purpose: str
     category: str
-    expiry: int
+    expiry: int | None
     granted_at: int
     policy_version: int
     nonce: int
@@ -181,9 +185,20 @@ class Consent:
 
 
 @dataclass(frozen=True)
+class ConsentReading:
+    """One read of a consent at one block: the :class:`Consent` record and the full
+    :class:`~collective.ledger.consent_state.ConsentStatus` it was built from (the
+    organization's standing, its current policy version, the block and its time), which
+    :meth:`~collective.client.consent.ConsentClient.reading` returns together."""
+
+    consent: Consent
+    status: ConsentStatus
+
+
+@dataclass(frozen=True)
 class Granted(TxResult):
-    """A consent was granted (or renewed): its id, key, expiry (unix seconds; the on-chain
-    ``2**64 - 1`` for never, as in 0.1), the policy version agreed to, the owner or delegate
+    """A consent was granted (or renewed): its id, key, expiry (unix seconds; None for never),
+    the policy version agreed to, the owner or delegate
     who authorized it (``agent``) and the log's index in the block."""
 
     consent_id: ConsentId
@@ -191,7 +206,7 @@ class Granted(TxResult):
     organization: Address
     purpose: str
     category: str
-    expiry: int
+    expiry: int | None
     policy_version: int
     agent: Address
     log_index: int
@@ -248,6 +263,7 @@ __all__ = [
     "Consent",
     "ConsentEvent",
     "ConsentKey",
+    "ConsentReading",
     "Flag",
     "GrantItem",
     "Granted",
