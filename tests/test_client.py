@@ -493,3 +493,26 @@ def test_no_expiry_is_none_and_one_reading_holds_the_whole_state(
     renewed = patient.consent.grant(lab.address, RESEARCH, HEALTH, expiry=until)
     assert renewed.expiry == until
     assert patient.consent.status(patient.address, lab.address, RESEARCH, HEALTH).expiry == until
+
+
+def test_a_policy_grant_agrees_to_the_text_the_subject_read(
+    actors: dict[str, Collective],
+) -> None:
+    """``sign_policy_grant`` picks the current version (or the one given) and refuses to
+    sign when the text the subject read is not the one published under it."""
+    patient, lab = actors["patient"], actors["lab"]
+    v1 = lab.policies.current(lab.address)
+    v2 = lab.policies.publish(b"lab policy v2", "https://lab.example/v2", [RESEARCH]).policy
+    agreed = patient.signing.sign_policy_grant(lab.address, RESEARCH, HEALTH)
+    assert agreed.policy == v2 and agreed.signed.request.policy_version == 2
+    assert "0x" + agreed.signed.request.policy_hash.hex() == v2.content_hash
+    older = patient.signing.sign_policy_grant(
+        lab.address, RESEARCH, HEALTH, policy_version=1, read_hash=v1.content_hash.upper()
+    )
+    assert older.policy == v1 and older.signed.request.policy_version == 1
+    with pytest.raises(ConsentError, match=r"not the .* you read") as caught:
+        patient.signing.sign_policy_grant(lab.address, RESEARCH, HEALTH, read_hash=v1.content_hash)
+    assert caught.value.hint is not None and v2.uri in caught.value.hint
+    with pytest.raises(NotFoundError, match="no policy version 7"):
+        patient.signing.sign_policy_grant(lab.address, RESEARCH, HEALTH, policy_version=7)
+    assert lab.signing.relay_grant(agreed.signed).policy_version == 2

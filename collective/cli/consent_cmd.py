@@ -27,7 +27,6 @@ from collective.cli.output import expires, report, show, tx_line, when
 from collective.cli.params import DURATION, EXPIRY, POLICY_VERSION
 from collective.cli.receipt_cmd import RECEIPT_COMMANDS
 from collective.client.consent import BatchResult, Granted, Withdrawn
-from collective.errors import ConsentError
 from collective.ledger.signing import SignedRequest
 
 subject_option = identity_option("The subject's identity (default: the sending account's own).")
@@ -249,31 +248,20 @@ def sign_command(
             organization, purpose, category, identity=identity, deadline=deadline
         )
     else:
-        published = (
-            client.policies.get(organization, policy_version)
-            if policy_version is not None
-            else client.policies.current(organization)
-        )
-        version = published.version
-        if policy_hash is not None and published.content_hash.lower() != policy_hash.lower():
-            raise ConsentError(
-                f"policy version {version} of {published.organization} has the text "
-                f"{published.content_hash}, not the {policy_hash} you read",
-                hint=f"read the published text at {published.uri} before consenting",
-            )
-        signed = client.signing.sign_grant(
+        agreed = client.signing.sign_policy_grant(
             organization,
             purpose,
             category,
             identity=identity,
             expiry=expiry,
-            policy_version=version,
-            policy_hash=bytes.fromhex(published.content_hash[2:]),
+            policy_version=policy_version,
+            read_hash=policy_hash,
             deadline=deadline,
         )
+        signed, published = agreed.signed, agreed.policy
         # Shown with every signed grant (on stderr, so stdout stays the JSON): the text agreed to.
         click.echo(
-            f"consenting to {published.organization}'s policy v{version}: text "
+            f"consenting to {published.organization}'s policy v{published.version}: text "
             f"{published.content_hash}, published at {published.uri}",
             err=True,
         )

@@ -17,6 +17,7 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
 
@@ -31,7 +32,8 @@ from collective.client.consent import (
     _expiry,
     consent_key,
 )
-from collective.errors import InvalidInputError
+from collective.client.policies import Policies, Policy
+from collective.errors import ConsentError, InvalidInputError
 from collective.ledger.signing import GrantRequest, SignedRequest, WithdrawalRequest, sign
 
 DEFAULT_DEADLINE = 3600  # seconds a signature stays relayable
@@ -41,6 +43,15 @@ NONCE_STEP = 1_000  # how far a signed nonce may run ahead of the consent's (the
 # The last nonce this process signed per consent, so two requests signed in a row are ordered.
 _ISSUED: dict[tuple[object, ...], int] = {}
 _ISSUED_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class PolicyGrant:
+    """A signed grant and the published policy version it agrees to: ``policy`` holds the
+    text's SHA-256 (``content_hash``) and where to read it (``uri``), to show the subject."""
+
+    signed: SignedRequest
+    policy: Policy
 
 
 class SigningClient:
@@ -111,6 +122,69 @@ class SigningClient:
             deadline=self._deadline(deadline, latest),
         )
         return self._sign(key, request)
+
+    def sign_policy_grant(
+        self,
+        organization: Who,
+        purpose: Term,
+        category: Term,
+        *,
+        identity: Who | None = None,
+        signer: LocalAccount | None = None,
+        expiry: int | None = None,
+        policy_version: int | None = None,
+        read_hash: str | None = None,
+        deadline: int | None = None,
+    ) -> PolicyGrant:
+        """Sign a grant to a published policy text: the version given (default: the
+        organization's current one), checked against the hash of the text the subject read.
+
+        Args:
+            organization, purpose, category: as :meth:`ConsentClient.grant`.
+            identity: whose consent (default: the signer).
+            signer: the key that signs (default: the client's account).
+            expiry: unix seconds, None for never.
+            policy_version: the version agreed to (default: the current one).
+            read_hash: the content hash (``0x`` + 64 hex, any case) of the text the subject
+                read; None to agree to whatever that version published.
+            deadline: the last unix second a relay may be mined in (default: an hour from
+                the latest block).
+
+        Returns:
+            A :class:`PolicyGrant`: the signed request and the :class:`Policy` it agrees to.
+
+        Raises:
+            NotFoundError: the organization has published no policy, or no such version.
+            ConsentError: ``read_hash`` is not that version's published hash.
+            InvalidInputError: an address or DID that is not one, a DID of another network, or
+                a term outside the DPV vocabulary (unless ``custom_terms``).
+            ConfigurationError: no signer (a read-only client without ``signer``).
+            ChainError: the node could not be reached.
+        """
+        policies = Policies(self._s)
+        published = (
+            policies.get(organization, policy_version)
+            if policy_version is not None
+            else policies.current(organization)
+        )
+        if read_hash is not None and published.content_hash.lower() != read_hash.lower():
+            raise ConsentError(
+                f"policy version {published.version} of {published.organization} has the text "
+                f"{published.content_hash}, not the {read_hash} you read",
+                hint=f"read the published text at {published.uri} before consenting",
+            )
+        signed = self.sign_grant(
+            organization,
+            purpose,
+            category,
+            identity=identity,
+            signer=signer,
+            expiry=expiry,
+            policy_version=published.version,
+            policy_hash=bytes.fromhex(published.content_hash[2:]),
+            deadline=deadline,
+        )
+        return PolicyGrant(signed, published)
 
     def sign_withdrawal(
         self,
@@ -329,4 +403,4 @@ class SigningClient:
         return latest() + DEFAULT_DEADLINE
 
 
-__all__ = ["DEFAULT_DEADLINE", "NONCE_CLOCK_SKEW", "NONCE_STEP", "SigningClient"]
+__all__ = ["DEFAULT_DEADLINE", "NONCE_CLOCK_SKEW", "NONCE_STEP", "PolicyGrant", "SigningClient"]
