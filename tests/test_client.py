@@ -516,3 +516,26 @@ def test_a_policy_grant_agrees_to_the_text_the_subject_read(
     with pytest.raises(NotFoundError, match="no policy version 7"):
         patient.signing.sign_policy_grant(lab.address, RESEARCH, HEALTH, policy_version=7)
     assert lab.signing.relay_grant(agreed.signed).policy_version == 2
+
+
+def test_one_use_is_found_from_its_transaction(actors: dict[str, Collective]) -> None:
+    """``usage.find`` reads one transaction's receipt, not the whole history."""
+    patient, lab = actors["patient"], actors["lab"]
+    patient.consent.grant(lab.address, RESEARCH, HEALTH)
+    single = lab.usage.record(patient.address, RESEARCH, HEALTH, "record 1")
+    assert lab.usage.find(single.tx_hash.upper().replace("0X", "0x")) == single.records[0]
+    batch = lab.usage.record_batch(
+        [UseItem(patient.address, RESEARCH, HEALTH, f"r{i}") for i in (2, 3)]
+    )
+    second = batch.records[1]
+    assert lab.usage.find(batch.tx_hash, second.where.log_index) == second
+    with pytest.raises(InvalidInputError, match="recorded 2 uses") as caught:
+        lab.usage.find(batch.tx_hash)
+    assert caught.value.hint is not None and "--log-index" in caught.value.hint
+    with pytest.raises(NotFoundError, match="log 99 of transaction"):
+        lab.usage.find(batch.tx_hash, 99)
+    with pytest.raises(NotFoundError, match="recorded no data use"):
+        lab.usage.find("0x" + "ab" * 32)
+    for bad in ("0x12", "ab" * 32, "0x" + "zz" * 32):
+        with pytest.raises(InvalidInputError, match="is not a transaction hash"):
+            lab.usage.find(bad)

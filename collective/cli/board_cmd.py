@@ -10,9 +10,7 @@ from collective.cli.board_read_cmd import READ_COMMANDS, action_name
 from collective.cli.connect import open_client
 from collective.cli.options import CliState, sending_command
 from collective.cli.output import report
-from collective.client import Collective
 from collective.client.oversight import Action, Vote
-from collective.errors import InvalidInputError, NotFoundError
 
 ZERO = "0x" + "00" * 20
 
@@ -150,44 +148,9 @@ def propose_flag_use(state: CliState, tx_hash: str, log_index: int | None, reaso
       collective --account 7 board propose flag-use 0x9a1b...77f0 --log-index 4
     """
     client = open_client(state)
-    organization, index = _find_use(client, tx_hash, log_index)
-    vote = client.oversight.flag_use(organization, tx_hash, index, reason)
+    use = client.usage.find(tx_hash, log_index)
+    vote = client.oversight.flag_use(use.organization, tx_hash, use.where.log_index, reason)
     report(state, vote, _vote_line("created", vote, client.oversight.threshold()))
-
-
-def _find_use(client: Collective, tx_hash: str, log_index: int | None) -> tuple[str, int]:
-    """The organization and log index of the DataUsed log in ``tx_hash``.
-
-    Raises:
-        InvalidInputError: ``tx_hash`` is no transaction hash, or it recorded several uses
-            and ``log_index`` does not choose one.
-        NotFoundError: the transaction (or its log ``log_index``) recorded no data use.
-    """
-    text = tx_hash.strip().lower()
-    if not (text.startswith("0x") and len(text) == 66):
-        raise InvalidInputError(
-            f"{tx_hash!r} is not a transaction hash", hint="0x followed by 64 hex digits"
-        )
-    try:
-        int(text, 16)
-    except ValueError:
-        raise InvalidInputError(f"{tx_hash!r} is not a transaction hash") from None
-    uses = [r for r in client.usage.history() if r.where.tx_hash.lower() == text]
-    if log_index is not None:
-        uses = [r for r in uses if r.where.log_index == log_index]
-    if not uses:
-        where = f"log {log_index} of " if log_index is not None else ""
-        raise NotFoundError(
-            f"{where}transaction {tx_hash} recorded no data use on this deployment",
-            hint="take the tx:log of a use from `collective use history`",
-        )
-    if len(uses) > 1:
-        indexes = ", ".join(str(r.where.log_index) for r in uses)
-        raise InvalidInputError(
-            f"transaction {tx_hash} recorded {len(uses)} uses",
-            hint=f"choose one with --log-index ({indexes})",
-        )
-    return uses[0].organization, uses[0].where.log_index
 
 
 @propose_group.command("remove-member")

@@ -17,9 +17,9 @@ from collective.chain.codec import DecodedLog
 from collective.client.base import Session, data_ref, hex32
 from collective.client.consent import Term, Who
 from collective.client.records import TxResult, log_position, tx_fields
-from collective.errors import InvalidInputError
+from collective.errors import InvalidInputError, NotFoundError
 from collective.ledger.vocab import name_of
-from collective.types import Address, LogPosition, TxHash
+from collective.types import Address, LogPosition, TxHash, tx_hash
 
 
 @dataclass(frozen=True)
@@ -163,6 +163,53 @@ class UsageClient:
         with chain.exclusive():
             receipt = chain.get_transaction_receipt(tx_hash)
         return self._result(receipt)
+
+    def find(self, transaction: TxHash | str, log_index: int | None = None) -> UsageRecord:
+        """The one use a transaction recorded, read from its receipt (no history scan).
+
+        Args:
+            transaction: the transaction's hash, ``0x`` + 64 hex (any case).
+            log_index: the use's log index in its block, needed when the transaction
+                recorded several uses (a batch).
+
+        Returns:
+            The :class:`UsageRecord` (its ``where`` gives the organization's use position).
+
+        Raises:
+            InvalidInputError: ``transaction`` is not a transaction hash, or it recorded
+                several uses and ``log_index`` does not choose one.
+            NotFoundError: no such mined transaction, or it (or its log ``log_index``)
+                recorded no data use on this deployment.
+            ChainError: the node could not be asked.
+        """
+        text = transaction.strip()
+        try:
+            if not (text.lower().startswith("0x") and len(text) == 66):
+                raise ValueError("not 0x + 64 hex digits")
+            wanted = tx_hash(text)
+        except ValueError:
+            raise InvalidInputError(
+                f"{transaction!r} is not a transaction hash", hint="0x followed by 64 hex digits"
+            ) from None
+        try:
+            uses = list(self.in_transaction(wanted).records)
+        except NotFoundError:
+            uses = []
+        if log_index is not None:
+            uses = [r for r in uses if r.where.log_index == log_index]
+        if not uses:
+            where = f"log {log_index} of " if log_index is not None else ""
+            raise NotFoundError(
+                f"{where}transaction {transaction} recorded no data use on this deployment",
+                hint="take the tx:log of a use from `collective use history`",
+            )
+        if len(uses) > 1:
+            indexes = ", ".join(str(r.where.log_index) for r in uses)
+            raise InvalidInputError(
+                f"transaction {transaction} recorded {len(uses)} uses",
+                hint=f"choose one with --log-index ({indexes})",
+            )
+        return uses[0]
 
     def _result(self, receipt: TxReceipt) -> UseRecorded:
         events = self._s.decoded(self._s.ledger.events.DataUsed(), receipt)
