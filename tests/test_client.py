@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from collective import Collective
@@ -539,3 +541,28 @@ def test_one_use_is_found_from_its_transaction(actors: dict[str, Collective]) ->
     for bad in ("0x12", "ab" * 32, "0x" + "zz" * 32):
         with pytest.raises(InvalidInputError, match="is not a transaction hash"):
             lab.usage.find(bad)
+
+
+def test_a_proposal_says_its_state_and_the_threshold_it_sets(
+    actors: dict[str, Collective],
+) -> None:
+    from collective.client.oversight import Proposal
+
+    admin = actors["admin"]
+    m1, m2 = (admin.as_account(admin.chain.dev_accounts[i]) for i in (7, 8))
+    member = admin.chain.dev_accounts[9].address
+    removal = m1.oversight.propose(Action.REMOVE_MEMBER, member, ref=(2).to_bytes(32, "big"))
+    now = admin.chain.latest_timestamp()
+    proposal = admin.oversight.proposal(removal.proposal_id)
+    assert (proposal.state(now), proposal.threshold) == ("open", 2)
+    assert proposal.state(proposal.expires_at + 1) == "expired"
+    m2.oversight.approve(removal.proposal_id)
+    assert admin.oversight.proposal(removal.proposal_id).state(now) == "executed"
+
+    def made(action: Action, ref: int) -> Proposal:
+        return dataclasses.replace(proposal, action=action, ref="0x" + ref.to_bytes(32).hex())
+
+    assert made(Action.SET_THRESHOLD, 3).threshold == 3
+    assert made(Action.REMOVE_MEMBER, 0).threshold is None  # the removal keeps the threshold
+    assert made(Action.SUSPEND, 0).threshold is None
+    assert made(Action.FLAG_USE, 5).threshold is None  # a use reference, not a threshold

@@ -35,18 +35,12 @@ def _proposal_json(p: Proposal) -> dict[str, object]:
 
 def _target(p: Proposal) -> str:
     if p.action is Action.SET_THRESHOLD:
-        return f"threshold {int(p.ref, 16)}"
+        return f"threshold {p.threshold}"
     if p.action is Action.FLAG_USE:
         return f"{p.target} use {p.ref}"
-    if p.action is Action.REMOVE_MEMBER and int(p.ref, 16):
-        return f"{p.target}, threshold {int(p.ref, 16)}"
+    if p.threshold is not None:
+        return f"{p.target}, threshold {p.threshold}"
     return p.target
-
-
-def _state(p: Proposal, now: int) -> str:
-    if p.executed:
-        return "executed"
-    return "expired" if now > p.expires_at else "open"
 
 
 @click.command("proposals")
@@ -66,7 +60,7 @@ def proposals_command(state: CliState, only_open: bool) -> None:
     proposals = client.oversight.proposals()
     now = client.chain.latest_timestamp()
     if only_open:
-        proposals = [p for p in proposals if _state(p, now) == "open"]
+        proposals = [p for p in proposals if p.state(now) == "open"]
     show(
         state,
         [_proposal_json(p) for p in proposals],
@@ -81,7 +75,7 @@ def proposals_command(state: CliState, only_open: bool) -> None:
                     p.reason,
                     p.proposer,
                     f"{p.approvals}/{p.needed}",
-                    _state(p, now),
+                    p.state(now),
                 )
                 for p in proposals
             ],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Literal
 
 from eth_utils.crypto import keccak
 from web3.types import TxReceipt
@@ -33,6 +34,10 @@ class Action(IntEnum):
     REPLACE_BOARD = 6
 
 
+ProposalState = Literal["open", "expired", "executed"]
+"""A proposal's standing at a time (see :meth:`Proposal.state`)."""
+
+
 @dataclass(frozen=True)
 class Proposal:
     """A proposal's state: what it does to ``target``, ``ref`` (a flagged use's reference,
@@ -49,6 +54,26 @@ class Proposal:
     approvals: int
     expires_at: int  # unix seconds; no approval or execution after it
     needed: int  # approvals it needs (the threshold; at most every other member for a removal)
+
+    def state(self, now: int) -> ProposalState:
+        """Where the proposal stands at time ``now`` (unix seconds, e.g. the latest block's
+        ``timestamp``): ``"executed"``; ``"expired"`` once ``now`` is past
+        :attr:`expires_at` (the contract takes no approval or execution then); else
+        ``"open"``."""
+        if self.executed:
+            return "executed"
+        return "expired" if now > self.expires_at else "open"
+
+    @property
+    def threshold(self) -> int | None:
+        """The board threshold the proposal sets, decoded from :attr:`ref` (a ``uint256``):
+        the new threshold of a SET_THRESHOLD, the one a REMOVE_MEMBER sets with the removal
+        (None when it keeps the threshold, ref 0); None for every other action."""
+        if self.action is Action.SET_THRESHOLD:
+            return int(self.ref, 16)
+        if self.action is Action.REMOVE_MEMBER:
+            return int(self.ref, 16) or None
+        return None
 
 
 @dataclass(frozen=True)
@@ -270,4 +295,4 @@ class OversightClient:
         )
 
 
-__all__ = ["Action", "Flag", "OversightClient", "Proposal", "Vote", "use_ref"]
+__all__ = ["Action", "Flag", "OversightClient", "Proposal", "ProposalState", "Vote", "use_ref"]
