@@ -566,3 +566,32 @@ def test_a_proposal_says_its_state_and_the_threshold_it_sets(
     assert made(Action.REMOVE_MEMBER, 0).threshold is None  # the removal keeps the threshold
     assert made(Action.SUSPEND, 0).threshold is None
     assert made(Action.FLAG_USE, 5).threshold is None  # a use reference, not a threshold
+
+
+def test_event_records_as_dicts_carry_what_a_reader_sees(actors: dict[str, Collective]) -> None:
+    """``to_dict``: the fields, and a ConsentEvent's ``kind`` and a Flag's ``reason``."""
+    import dataclasses as dc
+
+    from collective.client.records import Flag
+    from collective.types import TxHash
+
+    patient, lab = actors["patient"], actors["lab"]
+    patient.consent.grant(lab.address, RESEARCH, HEALTH)
+    (grant,) = patient.consent.timeline(identity=patient.address)
+    as_dict = grant.to_dict()
+    assert as_dict == {
+        **{f.name: getattr(grant, f.name) for f in dc.fields(grant)},
+        "kind": "granted",
+    }
+    flag = Flag(
+        1,
+        TxHash("0x" + "11" * 32),
+        0,
+        5,
+        "0x" + "22" * 32,
+        lab.address,
+        "0x" + b"odd".ljust(32, b"\0").hex(),
+        3,
+    )
+    assert flag.to_dict()["reason"] == "odd" and flag.to_dict()["use"] is None
+    assert set(flag.to_dict()) == {f.name for f in dc.fields(flag)} | {"reason"}

@@ -9,7 +9,7 @@ import click
 
 from collective.cli.connect import open_client
 from collective.cli.options import CliState, client_command
-from collective.cli.output import Table, show, to_jsonable
+from collective.cli.output import Table, show
 from collective.client.oversight import Action, Proposal
 
 
@@ -98,7 +98,7 @@ def flags_command(state: CliState) -> None:
     flags = client.oversight.flags()
     show(
         state,
-        [{**to_jsonable(f), "reason": f.reason} for f in flags],  # the reason as text too
+        [f.to_dict() for f in flags],  # the reason as text too
         Table(
             "flagged uses",
             ["proposal", "organization", "use ref", "reason", "block"],

@@ -191,10 +191,9 @@ def timeline_command(state: CliState, subject: str | None, organization: str | N
     """
     client = open_client(state, read_only=True)
     events = client.consent.timeline(identity=subject, organization=organization)
-    # ``kind`` (granted/withdrawn) is the 0.1 field scripts read; ``action`` succeeds it
     show(
         state,
-        [{**to_jsonable(e), "kind": e.kind} for e in events],
+        [e.to_dict() for e in events],  # with ``kind`` (0.1), which ``action`` succeeds
         Table(
             "consent timeline",
             ["block", "event", "identity", "organization", "purpose", "category", "by", "tx"],

@@ -20,8 +20,8 @@ properties for one release. The consent results (:class:`Consent`, :class:`Grant
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from eth_account.signers.local import LocalAccount
 
@@ -94,6 +94,18 @@ class ChainEvent:
     log_index: int
     timestamp: int
 
+    derived: ClassVar[tuple[str, ...]] = ()
+    """The properties :meth:`to_dict` adds to the fields (what a reader sees, such as a
+    flag's reason as text)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as a dict, for JSON: every field by name (values unconverted: a
+        ``LogPosition`` stays one) and the readable properties named in :attr:`derived`
+        (a ConsentEvent's ``kind``, a Flag's ``reason``)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out.update((name, getattr(self, name)) for name in self.derived)
+        return out
+
     @property
     def position(self) -> LogPosition:
         """Where the event sits on the chain."""
@@ -124,6 +136,8 @@ class ConsentEvent(ChainEvent):
     policy_version: int | None
     agent: Address
 
+    derived: ClassVar[tuple[str, ...]] = ("kind",)  # the 0.1 field scripts read
+
     @property
     def kind(self) -> str:
         """Deprecated (0.1): ``"granted"`` or ``"withdrawn"``; use :attr:`action`."""
@@ -151,6 +165,8 @@ class Flag(ChainEvent):
     reason_hash: str
     proposal_id: int
     use: LogPosition | None = None
+
+    derived: ClassVar[tuple[str, ...]] = ("reason",)
 
     @property
     def reason(self) -> str:
