@@ -476,6 +476,35 @@ def test_did_networks_follow_the_configuration(tmp_path: Path) -> None:
         here.check(f"did:ethr:0x200CD:{address}")
 
 
+def test_an_address_or_a_did_is_described_with_its_chain(tmp_path: Path) -> None:
+    """``describe_identity``: what ``collective did show-id`` prints."""
+    from collective.did import ChainIdentity, describe_identity
+    from collective.errors import ConfigurationError
+
+    config = tmp_path / "hardhat.config.json"
+    networks = {"embedded": {"type": "embedded"}, "ward": {"url": "http://x:9", "chainId": 7}}
+    config.write_text(json.dumps({"defaultNetwork": "embedded", "networks": networks}))
+    loaded = load_config(config)
+    asked: list[int] = []
+
+    def node() -> int:
+        asked.append(1)
+        return 31337
+
+    assert describe_identity(f" {ADDRESS} ", node, config=loaded) == ChainIdentity(
+        f"did:ethr:0x7a69:{CHECKSUMMED}", CHECKSUMMED, 31337
+    )
+    did = f"did:ethr:ward:{CHECKSUMMED}"
+    assert describe_identity(did, node, config=loaded) == ChainIdentity(did, CHECKSUMMED, 7)
+    assert describe_identity(f"did:ethr:0x1:{ADDRESS}", node, config=loaded).chain_id == 1
+    assert len(asked) == 1  # a DID naming its chain needs no node
+    assert describe_identity(f"did:ethr:{ADDRESS}", node, config=loaded).chain_id == 31337
+    with pytest.raises(ConfigurationError, match="network nowhere, which names no chain"):
+        describe_identity(f"did:ethr:nowhere:{ADDRESS}", node, config=loaded)
+    with pytest.raises(InvalidInputError, match="is not an address"):
+        describe_identity("0x12", node, config=loaded)
+
+
 def test_registry_writes_refuse_dids_of_other_networks(chain: Chain, ledger: Contract) -> None:
     subject, guardian = chain.dev_accounts[1], chain.dev_accounts[2]
     head = chain.block_number()

@@ -113,44 +113,12 @@ def show_id_command(state: CliState, value: str, chain_id: int | None) -> None:
       collective did show-id 0x90F79bf6EB2c4f870365E785982E1f101E93b906 --chain-id 1
       collective did show-id did:ethr:0x7a69:0x90F79bf6EB2c4f870365E785982E1f101E93b906
     """
-    from collective.client.base import address_of
-    from collective.config import load_config
-    from collective.did import (
-        UNKNOWN_NETWORK,
-        DidNetworks,
-        format_did,
-        network_id,
-        parse_did,
-        unknown_network_message,
-    )
-    from collective.errors import ConfigurationError
+    from collective.did import describe_identity
 
-    text = value.strip()
-    if text.startswith("did:"):
-        parsed = parse_did(text)
-        network = network_id(text)
-        if network is None:
-            # No network part: the chain chosen by --chain-id / --network / the node.
-            known: int | None = chain_id if chain_id is not None else _chain_id(state)
-        else:
-            # Which chain the network names, by hardhat.config.json or the well-known names.
-            known = DidNetworks.of(1, config=load_config()).chain_of(network)
-            if known is None:
-                raise ConfigurationError(
-                    f"{text} is a DID of network {network}, which names no chain here "
-                    f"({UNKNOWN_NETWORK}: {unknown_network_message(network)})",
-                    hint="give the network a chainId in hardhat.config.json, or write the "
-                    "chain id in hex (did:ethr:0x<chain id>:<address>)",
-                )
-        data = {"did": text, "address": parsed.address, "chain_id": known}
-    else:
-        address = address_of(value, "address")
-        chain = chain_id if chain_id is not None else _chain_id(state)
-        data = {"did": format_did(address, chain), "address": address, "chain_id": chain}
-    line = (
-        f"{data['address']} on chain {data['chain_id']}" if text.startswith("did:") else data["did"]
-    )
-    show(state, data, str(line))
+    found = describe_identity(value, lambda: chain_id if chain_id is not None else _chain_id(state))
+    data = {"did": found.did, "address": found.address, "chain_id": found.chain_id}
+    is_did = value.strip().startswith("did:")
+    show(state, data, f"{found.address} on chain {found.chain_id}" if is_did else found.did)
 
 
 def _chain_id(state: CliState) -> int:

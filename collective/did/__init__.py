@@ -24,7 +24,9 @@ from collective.did.identifiers import KNOWN_NETWORKS, Did, format_did, parse_di
 from collective.did.identifiers import checksummed as _checksummed  # noqa: F401
 from collective.did.networks import (
     UNKNOWN_NETWORK,
+    ChainIdentity,
     DidNetworks,
+    describe_identity,
     network_id,
     unknown_network_message,
 )
@@ -56,6 +58,7 @@ __all__ = [
     "UNKNOWN_NETWORK",
     "VERIFICATION_KEY",
     "VERI_KEY",
+    "ChainIdentity",
     "Did",
     "DidDocument",
     "DidNetworks",
@@ -65,6 +68,7 @@ __all__ = [
     "add_delegate",
     "change_log",
     "change_owner",
+    "describe_identity",
     "format_did",
     "network_id",
     "parse_did",

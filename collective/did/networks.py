@@ -9,10 +9,12 @@ ethr-did-resolver does for a network it has no configuration for.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
 from collective.chain import Chain
+from collective.chain.addresses import parse_address
 from collective.config import ProjectConfig, load_config
 from collective.did.identifiers import (
     HEX,
@@ -23,7 +25,7 @@ from collective.did.identifiers import (
     format_did,
     parse_did,
 )
-from collective.errors import InvalidInputError
+from collective.errors import ConfigurationError, InvalidInputError
 from collective.types import Address
 
 UNKNOWN_NETWORK: Final = "unknownNetwork"
@@ -198,9 +200,61 @@ def identity_address(identity: str | Did, chain: Chain) -> Address:
     return checksummed(identity, "identity")
 
 
+@dataclass(frozen=True)
+class ChainIdentity:
+    """One identity on one chain: its did:ethr DID, its checksummed address and the chain
+    id the DID names (see :func:`describe_identity`)."""
+
+    did: str
+    address: Address
+    chain_id: int
+
+
+def describe_identity(
+    value: str, default_chain: Callable[[], int], *, config: ProjectConfig | None = None
+) -> ChainIdentity:
+    """An address's DID on a chain, or a DID's address and the chain it names.
+
+    Args:
+        value: ``0x`` + 40 hex (EIP-55 checked when in mixed case) or a did:ethr DID.
+        default_chain: the chain id for an address, or for a DID without a network part
+            (called only then, so a caller may ask a node lazily).
+        config: the project configuration whose networks name chains (default:
+            hardhat.config.json), for a DID with a network name.
+
+    Returns:
+        A :class:`ChainIdentity`; for a DID, ``did`` is the DID as given (stripped).
+
+    Raises:
+        InvalidInputError: neither an address nor a well-formed did:ethr DID.
+        ConfigurationError: the DID's network names no chain the configuration or the
+            well-known names know (or hardhat.config.json could not be read).
+    """
+    text = value.strip()
+    if not text.startswith("did:"):
+        address = Address(parse_address(text, "address"))
+        chain_id = default_chain()
+        return ChainIdentity(format_did(address, chain_id), address, chain_id)
+    parsed = parse_did(text)
+    network = network_id(text)
+    if network is None:  # no network part: the chain the caller chose
+        return ChainIdentity(text, parsed.address, default_chain())
+    known = DidNetworks.of(1, config=config).chain_of(network)
+    if known is None:
+        raise ConfigurationError(
+            f"{text} is a DID of network {network}, which names no chain here "
+            f"({UNKNOWN_NETWORK}: {unknown_network_message(network)})",
+            hint="give the network a chainId in hardhat.config.json, or write the "
+            "chain id in hex (did:ethr:0x<chain id>:<address>)",
+        )
+    return ChainIdentity(text, parsed.address, known)
+
+
 __all__ = [
     "UNKNOWN_NETWORK",
+    "ChainIdentity",
     "DidNetworks",
+    "describe_identity",
     "identity_address",
     "network_id",
     "networks_of",
