@@ -479,3 +479,23 @@ def test_cli_help_has_examples(command: list[str]) -> None:
     result = run("account", *command, "--help")
     assert result.exit_code == 0
     assert "Examples:\n" in result.output and "collective" in result.output.split("Examples:")[1]
+
+
+def test_needs_chain_follows_resolve_accounts_rules(
+    keystore: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chain is asked for exactly where resolve_account may take a dev account."""
+    from collective.accounts import needs_chain
+
+    monkeypatch.delenv(PRIVATE_KEY_ENV, raising=False)
+    assert needs_chain(None) and needs_chain(3) and needs_chain(" 2 ")
+    assert needs_chain("0x90F79bf6EB2c4f870365E785982E1f101E93b906")
+    assert not needs_chain("alice") and not needs_chain(Account.create())
+    assert not needs_chain("0x" + "zz" * 20)  # no address: a keystore name
+    monkeypatch.setenv(PRIVATE_KEY_ENV, "0x" + "11" * 32)
+    assert not needs_chain(None)  # the key's account
+    # resolve_account agrees: without a chain, a keystore name resolves and a dev index fails
+    create_account("alice", "pw")
+    assert accounts.resolve_account(None, "alice", password="pw").address
+    with pytest.raises(InvalidInputError, match="needs a chain"):
+        accounts.resolve_account(None, "2")

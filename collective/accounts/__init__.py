@@ -4,7 +4,7 @@
 ``keystore``  the keystore folder: listing, creating, importing and loading encrypted
               accounts (Web3 Secret Storage v3)
 ``signer``    :func:`resolve_account`: ``--account`` (a dev index, an address, a keystore
-              name) to a LocalAccount
+              name) to a LocalAccount; :func:`needs_chain`: whether that may need a chain
 ============  ==============================================================================
 
 Every name importable from ``collective.accounts`` in 0.1 still is.
@@ -31,7 +31,12 @@ from collective.accounts.keystore import (
     scan_keystore,
     validate_name,
 )
-from collective.accounts.signer import PRIVATE_KEY_ENV, PasswordPrompt, resolve_account
+from collective.accounts.signer import (
+    PRIVATE_KEY_ENV,
+    PasswordPrompt,
+    needs_chain,
+    resolve_account,
+)
 
 __all__ = [
     "DEFAULT_KEYSTORE",
@@ -50,6 +55,7 @@ __all__ = [
     "keystore_dir",
     "list_accounts",
     "load_account",
+    "needs_chain",
     "password_from_env",
     "resolve_account",
     "scan_keystore",

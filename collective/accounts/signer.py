@@ -90,6 +90,28 @@ def resolve_account(
     return _unlock(path, name, password, prompt)
 
 
+def needs_chain(spec: str | int | LocalAccount | None) -> bool:
+    """Whether :func:`resolve_account` may need a chain's dev accounts for ``spec``, so a
+    caller connects only then (by its rules, in its order).
+
+    Args:
+        spec: what :func:`resolve_account` takes (the ``--account`` option).
+
+    Returns:
+        True for a dev index (an int or a digit string), for an address (it may be a dev
+        account's), and for None when ``$COLLECTIVE_PRIVATE_KEY`` is unset (dev account 0);
+        False for a LocalAccount, a keystore name or path, and None with the key set.
+    """
+    if isinstance(spec, LocalAccount):
+        return False
+    if spec is None:
+        return not os.environ.get(PRIVATE_KEY_ENV)
+    if isinstance(spec, int):
+        return True
+    text = spec.strip()
+    return text.isdigit() or is_hex_address(text)
+
+
 def _dev(chain: Chain | None, index: int) -> LocalAccount:
     if chain is None:
         raise InvalidInputError(
@@ -114,4 +136,4 @@ def _unlock(
     return load_account(path, password)
 
 
-__all__ = ["PRIVATE_KEY_ENV", "PasswordPrompt", "resolve_account"]
+__all__ = ["PRIVATE_KEY_ENV", "PasswordPrompt", "needs_chain", "resolve_account"]

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from collective.accounts import (
-    PRIVATE_KEY_ENV,
     KeystoreEntry,
     KeystoreScan,
     check_available,
     create_account,
     import_account,
+    needs_chain,
     scan_keystore,
 )
 from collective.cli.connect import open_chain, open_sender
@@ -158,14 +157,6 @@ def _account_lines(scan: KeystoreScan, chain: Chain | None) -> list[str]:
     return lines
 
 
-def _needs_chain(spec: str | None) -> bool:
-    """Whether resolving ``spec`` may need the chain's dev accounts."""
-    if spec is None:
-        return not os.environ.get(PRIVATE_KEY_ENV)
-    text = spec.strip()
-    return text.isdigit() or (text.startswith("0x") and len(text) == 42)
-
-
 @account_group.command("address")
 @click.argument("spec", required=False, metavar="[NAME|ADDRESS|INDEX]")
 @chain_options(manifest=False)
@@ -182,7 +173,7 @@ def address_command(state: CliState, spec: str | None) -> None:
       COLLECTIVE_PRIVATE_KEY=0x... collective --json account address
     """
     choice = spec if spec is not None else state.account
-    chain = open_chain(state) if _needs_chain(choice) else None
+    chain = open_chain(state) if needs_chain(choice) else None
     account = open_sender(replace(state, account=choice), chain)
     show(state, {"account": choice, "address": account.address}, account.address)
 
