@@ -14,6 +14,8 @@
 - :func:`report` and :func:`history` (:mod:`~collective.audit.report`) gather a subject's,
   an organization's or everything's record; :func:`render` (:mod:`~collective.audit.render`)
   writes it as a text table, CSV, JSON or a self-contained HTML page with an SVG timeline.
+- :func:`default_index_path` (:mod:`~collective.audit.paths`): where the CLI keeps a
+  network's index when no ``--db`` is given.
 """
 
 from collective.audit.indexer import sync
@@ -31,6 +33,7 @@ from collective.audit.model import (
     VerifyResult,
     Violation,
 )
+from collective.audit.paths import default_index_path
 from collective.audit.render import FORMATS, render
 from collective.audit.report import history, report
 from collective.audit.source import EmbeddedSource, LogSource, RpcSource
@@ -55,6 +58,7 @@ __all__ = [
     "UseEntry",
     "VerifyResult",
     "Violation",
+    "default_index_path",
     "history",
     "open_index",
     "render",

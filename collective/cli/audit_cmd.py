@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,20 +39,12 @@ def default_db(state: CliState) -> Path:
         state: the command's connection options.
 
     Returns:
-        ``cache/audit-<name>.sqlite`` under the project root (the current folder without
-        one), ``<name>`` being the network's, else the RPC URL's host and path made safe
-        for a file name, else the configuration's default network.
+        :func:`collective.audit.default_index_path` of the network or RPC URL the options
+        name.
     """
-    from collective.config import load_config
+    from collective.audit.paths import default_index_path
 
-    config = load_config()
-    if state.network:
-        name = state.network
-    elif state.rpc:
-        name = re.sub(r"[^A-Za-z0-9.-]+", "-", state.rpc.split("://")[-1]).strip("-")[:100]
-    else:
-        name = config.default_network
-    return (config.root or Path.cwd()) / "cache" / f"audit-{name}.sqlite"
+    return default_index_path(state.network, state.rpc)
 
 
 @click.group("audit")
