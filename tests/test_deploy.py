@@ -92,6 +92,30 @@ def test_session_suite_is_deployed_as_the_fixtures_promise(chain: Chain, suite: 
     assert manifest["rpc"] is None and not suite.reused
 
 
+def test_a_deployment_as_a_dict_is_its_json_document(chain: Chain, suite: Deployment) -> None:
+    """``Deployment.to_dict``: what ``collective deploy --json`` prints, JSON-ready."""
+    data = json.loads(json.dumps(suite.to_dict()))
+    assert data == suite.to_dict()
+    assert (data["chainId"], data["network"], data["reused"]) == (
+        suite.chain_id,
+        suite.network,
+        False,
+    )
+    for name in CONTRACTS:
+        assert data["contracts"][name] == {
+            "address": suite.addresses[name],
+            "transactionHash": suite.tx_hashes[name],
+            "blockNumber": suite.blocks[name],
+        }
+    assert set(data["modules"].values()) == {suite.addresses["ConsentLedger"]}
+    assert data["board"] == {
+        "address": suite.addresses["OversightBoard"],
+        "members": [a.address for a in chain.dev_accounts[7:10]],
+        "threshold": 2,
+    }
+    assert data["manifest"] == str(suite.manifest_path) and data["notes"] == list(suite.notes)
+
+
 def test_embedded_deploys_fresh_even_with_a_manifest(tmp_path: Path) -> None:
     chain = connect_embedded()
     path = tmp_path / "embedded.json"

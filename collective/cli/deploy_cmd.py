@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 from eth_account.signers.local import LocalAccount
 
@@ -28,32 +26,6 @@ def sending_account(state: CliState, chain: Chain) -> LocalAccount:
         The signer; a keystore password is asked for when COLLECTIVE_PASSWORD is not set.
     """
     return open_sender(state, chain)
-
-
-def _as_json(deployment: Deployment) -> dict[str, Any]:
-    return {
-        "network": deployment.network,
-        "chainId": deployment.chain_id,
-        "deployer": deployment.deployer,
-        "reused": deployment.reused,
-        "deployedAt": deployment.deployed_at,
-        "manifest": str(deployment.manifest_path) if deployment.manifest_path else None,
-        "contracts": {
-            name: {
-                "address": deployment.addresses[name],
-                "transactionHash": deployment.tx_hashes.get(name),
-                "blockNumber": deployment.blocks.get(name),
-            }
-            for name in CONTRACTS
-        },
-        "modules": {module: deployment.address(module) for module in MODULES},
-        "board": {
-            "address": deployment.addresses["OversightBoard"],
-            "members": list(deployment.board_members),
-            "threshold": deployment.threshold,
-        },
-        "notes": list(deployment.notes),
-    }
 
 
 def _views(deployment: Deployment) -> list[View]:
@@ -164,7 +136,7 @@ def deploy_command(
         fresh=fresh,
         config=config,
     )
-    show(state, _as_json(deployment), *_views(deployment))
+    show(state, deployment.to_dict(), *_views(deployment))
 
 
 __all__ = ["PRIVATE_KEY_ENV", "deploy_command", "sending_account"]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from web3.contract import Contract
 
 from collective.build.artifacts import load_artifact
 from collective.chain import Chain
 from collective.config import ProjectConfig
-from collective.deploy.contracts import LEDGER, MODULES
+from collective.deploy.contracts import CONTRACTS, LEDGER, MODULES
 from collective.errors import ChainError, ConfigurationError, NotFoundError
 from collective.types import Address
 
@@ -86,6 +87,43 @@ class Deployment:
                 f"{chain.chain_id}"
             )
         return replace(self, chain=chain)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The deployment as a JSON-ready dict (what ``collective deploy --json`` prints).
+
+        Returns:
+            ``network``, ``chainId``, ``deployer``, ``reused``, ``deployedAt``, ``manifest``
+            (the manifest file's path, or None), ``contracts`` (per contract: ``address``,
+            ``transactionHash`` and ``blockNumber``, None when reused from a manifest
+            without them), ``modules`` (each module's address, the ConsentLedger's),
+            ``board`` (``address``, ``members``, ``threshold``) and ``notes``.
+
+        Raises:
+            NotFoundError: a contract's address is missing from ``addresses``.
+        """
+        return {
+            "network": self.network,
+            "chainId": self.chain_id,
+            "deployer": self.deployer,
+            "reused": self.reused,
+            "deployedAt": self.deployed_at,
+            "manifest": str(self.manifest_path) if self.manifest_path else None,
+            "contracts": {
+                name: {
+                    "address": self.address(name),
+                    "transactionHash": self.tx_hashes.get(name),
+                    "blockNumber": self.blocks.get(name),
+                }
+                for name in CONTRACTS
+            },
+            "modules": {module: self.address(module) for module in MODULES},
+            "board": {
+                "address": self.address("OversightBoard"),
+                "members": list(self.board_members),
+                "threshold": self.threshold,
+            },
+            "notes": list(self.notes),
+        }
 
 
 __all__ = ["Deployment"]
