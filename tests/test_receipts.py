@@ -278,6 +278,26 @@ def test_batch_needs_a_log_index(w: World, suite: Deployment) -> None:
     assert "evidence.organization" in failed(verify_receipt(w.chain, suite, swapped))
 
 
+def test_one_transactions_receipts_as_one_json_file(w: World, suite: Deployment) -> None:
+    """``receipts_json``: one receipt's document alone, several as an array."""
+    from collective.chain import jsonints
+    from collective.receipts import receipts_json
+
+    p = w.patient.address
+    items = [
+        (w.lab.address, RESEARCH, LAB_RESULTS, 2**64 - 1, 1),
+        (w.hospital.address, TREATMENT, GENETIC, FAR_FUTURE, 1),
+    ]
+    tx = w.tx(w.ledger.functions.grantBatch(p, items), w.patient)
+    receipts = build_receipts(w.chain, suite, tx_hash(tx), names=NAMES)
+    assert receipts_json(receipts[:1]) == receipts[0].to_json()
+    text = receipts_json(receipts)
+    assert text.endswith("]\n")
+    documents = jsonints.loads(text)
+    assert [ConsentReceipt.from_dict(d) for d in documents] == receipts
+    assert json.loads(text)[0]["evidence"]["expiry"] == str(2**64 - 1)  # a string for JS
+
+
 def test_signed_batch_receipts_are_relayed(w: World, suite: Deployment) -> None:
     subjects = [w.patient, w.guardian]
     grants = [w.sign_grant(s, s.address, w.lab).batch_item() for s in subjects]

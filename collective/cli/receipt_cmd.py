@@ -7,7 +7,6 @@ its on-chain proof (:mod:`collective.receipts`). Registered on the ``consent`` g
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +62,7 @@ def receipt_command(
           --controller-email privacy@lab.example --jurisdiction EU
       collective --network anvil consent receipt 0x9a1b...77f0 --log-index 3
     """
-    from collective.receipts import build_receipt, build_receipts
+    from collective.receipts import build_receipt, build_receipts, receipts_json
 
     controller = {
         key: value
@@ -87,10 +86,7 @@ def receipt_command(
         ]
     else:
         receipts = build_receipts(client.chain, client.deployment, tx_hash, **options)
-    if len(receipts) == 1:
-        text = receipts[0].to_json()
-    else:
-        text = json.dumps([receipt.to_dict() for receipt in receipts], indent=2) + "\n"
+    text = receipts_json(receipts)
     if out is None:  # the receipt is the output, JSON with or without --json
         click.echo(text)
         return

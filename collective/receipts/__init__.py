@@ -9,6 +9,7 @@ and the on-chain proof (see :mod:`collective.receipts.model` for every field);
 ``model``       the record: :class:`ConsentReceipt`, :class:`Evidence`, :class:`PiiController`,
                 and its JSON both ways
 ``json_reader`` strict, field-by-field reading of a receipt's JSON
+``json_writer`` :func:`receipts_json`: one transaction's receipts as one JSON file
 ``grants``      what the ledger recorded: ConsentGranted logs, the policy's PolicyPublished
 ``build``       :func:`build_receipts`, :func:`build_receipt`
 ``verify``      :func:`verify_receipt`, :class:`ReceiptVerification`
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 from collective.receipts.build import build_receipt, build_receipts
 from collective.receipts.grants import GRANTED_TOPIC, POLICY_TOPIC
+from collective.receipts.json_writer import receipts_json
 from collective.receipts.model import (
     DIRECT,
     ISO_SCHEMA,
@@ -61,6 +63,7 @@ __all__ = [
     "build_receipts",
     "iso_time",
     "receipt_id_of",
+    "receipts_json",
     "termination_of",
     "verify_receipt",
 ]
