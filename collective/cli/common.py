@@ -9,6 +9,8 @@ Import from the module that holds each name now (this one goes away in 0.3):
 
 from __future__ import annotations
 
+import warnings
+
 from collective.cli.connect import open_client, refuse_embedded
 from collective.cli.failure import error_document, fail, readable, report_error_json
 from collective.cli.files import exists, read_text, write_text
@@ -16,6 +18,7 @@ from collective.cli.inflight import IN_FLIGHT, InFlight, in_flight, watch
 from collective.cli.options import (
     MANIFEST_ENV,
     CliState,
+    F,
     category_option,
     client_command,
     custom_term_option,
@@ -51,6 +54,14 @@ from collective.cli.params import (
 
 make_client = open_client  # its 0.1 name
 
+warnings.warn(
+    "collective.cli.common is split by concern: import each name from collective.cli.options, "
+    ".connect, .output, .failure, .params, .inflight or .files (collective.cli.common goes "
+    "away in 0.3)",
+    DeprecationWarning,
+    stacklevel=2,
+)
+
 __all__ = [
     "BLOCK_NUMBER",
     "DURATION",
@@ -64,6 +75,7 @@ __all__ = [
     "CliState",
     "Duration",
     "Expiry",
+    "F",
     "InFlight",
     "NulFreePath",
     "Utf8Text",
