@@ -353,3 +353,9 @@ def test_board_suspends_by_two_of_three(story: Story) -> None:
     threshold = story.json("board", "propose", "set-threshold", "3", account=7)
     story.ok("board", "approve", str(threshold["proposal_id"]), account=8)
     assert story.json("board", "members")["threshold"] == 3
+    lost = story.dev[9]  # the threshold is the board's size: removing needs a lower one
+    removal = story.json("board", "propose", "remove-member", lost, "--threshold", "2", account=7)
+    assert f"{lost}, threshold 2" in story.ok("board", "proposals", "--open").stdout
+    (listed,) = [p for p in story.json("board", "proposals") if p["id"] == removal["proposal_id"]]
+    assert (listed["action"], listed["target"]) == ("remove-member", lost)
+    assert int(listed["ref"], 16) == 2

@@ -546,18 +546,24 @@ def test_one_use_is_found_from_its_transaction(actors: dict[str, Collective]) ->
 def test_a_proposal_says_its_state_and_the_threshold_it_sets(
     actors: dict[str, Collective],
 ) -> None:
-    from collective.client.oversight import Proposal
+    from collective.client.oversight import Proposal, threshold_ref
 
     admin = actors["admin"]
     m1, m2 = (admin.as_account(admin.chain.dev_accounts[i]) for i in (7, 8))
     member = admin.chain.dev_accounts[9].address
-    removal = m1.oversight.propose(Action.REMOVE_MEMBER, member, ref=(2).to_bytes(32, "big"))
+    removal = m1.oversight.remove_member(member, "lost-key", threshold=2)
     now = admin.chain.latest_timestamp()
     proposal = admin.oversight.proposal(removal.proposal_id)
     assert (proposal.state(now), proposal.threshold) == ("open", 2)
     assert proposal.state(proposal.expires_at + 1) == "expired"
     m2.oversight.approve(removal.proposal_id)
     assert admin.oversight.proposal(removal.proposal_id).state(now) == "executed"
+    assert admin.oversight.threshold() == 2 and member not in admin.oversight.members()
+    raised = m1.oversight.set_threshold(1)
+    assert admin.oversight.proposal(raised.proposal_id).threshold == 1
+    assert threshold_ref(None) == bytes(32) and threshold_ref(3) == (3).to_bytes(32, "big")
+    with pytest.raises(InvalidInputError, match="not a uint256"):
+        threshold_ref(-1)
 
     def made(action: Action, ref: int) -> Proposal:
         return dataclasses.replace(proposal, action=action, ref="0x" + ref.to_bytes(32).hex())

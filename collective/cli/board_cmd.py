@@ -12,8 +12,6 @@ from collective.cli.options import CliState, sending_command
 from collective.cli.output import report
 from collective.client.oversight import Action, Vote
 
-ZERO = "0x" + "00" * 20
-
 reason_option = click.option(
     "--reason",
     "-r",
@@ -45,14 +43,9 @@ def _vote_line(verb: str, vote: Vote, threshold: int) -> str:
     return f"{verb} proposal {vote.proposal_id}: {state}"
 
 
-def _propose(
-    state: CliState, action: Action, target: str, *, ref: bytes | None = None, reason: str = ""
-) -> None:
+def _propose(state: CliState, action: Action, target: str, *, reason: str = "") -> None:
     client = open_client(state)
-    if ref is None:
-        vote = client.oversight.propose(action, target, reason=reason)
-    else:
-        vote = client.oversight.propose(action, target, ref=ref, reason=reason)
+    vote = client.oversight.propose(action, target, reason=reason)
     report(state, vote, _vote_line("created", vote, client.oversight.threshold()))
 
 
@@ -173,8 +166,9 @@ def propose_remove_member(state: CliState, member: str, threshold: int | None, r
       collective --network anvil --account 7 board propose remove-member 0xa0Ee...9720
       collective --account 7 board propose remove-member 0xa0Ee...9720 --threshold 2
     """
-    ref = (threshold or 0).to_bytes(32, "big")
-    _propose(state, Action.REMOVE_MEMBER, member, ref=ref, reason=reason)
+    client = open_client(state)
+    vote = client.oversight.remove_member(member, reason, threshold=threshold)
+    report(state, vote, _vote_line("created", vote, client.oversight.threshold()))
 
 
 @propose_group.command("set-threshold")
@@ -188,7 +182,9 @@ def propose_set_threshold(state: CliState, threshold: int, reason: str) -> None:
     Examples:
       collective --network anvil --account 7 board propose set-threshold 3
     """
-    _propose(state, Action.SET_THRESHOLD, ZERO, ref=threshold.to_bytes(32, "big"), reason=reason)
+    client = open_client(state)
+    vote = client.oversight.set_threshold(threshold, reason)
+    report(state, vote, _vote_line("created", vote, client.oversight.threshold()))
 
 
 @board_group.command("approve")

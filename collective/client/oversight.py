@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Literal
+from typing import Final, Literal
 
 from eth_utils.crypto import keccak
 from web3.types import TxReceipt
@@ -84,6 +84,24 @@ class Vote(TxResult):
     proposal_id: int
     approvals: int
     executed: bool
+
+
+NULL_TARGET: Final = Address("0x" + "00" * 20)
+"""The target of a proposal about the board itself (SET_THRESHOLD)."""
+
+
+def threshold_ref(threshold: int | None) -> bytes:
+    """The ``ref`` of a SET_THRESHOLD or REMOVE_MEMBER proposal: the threshold as a
+    ``uint256`` (32 bytes, big-endian), 0 for "keep it" (a removal's None); the inverse of
+    :attr:`Proposal.threshold`.
+
+    Raises:
+        InvalidInputError: a negative threshold or one over 2**256 - 1.
+    """
+    try:
+        return (threshold or 0).to_bytes(32, "big")
+    except OverflowError:
+        raise InvalidInputError(f"threshold {threshold} is not a uint256") from None
 
 
 def use_ref(tx_hash: TxHash | str | bytes, log_index: int) -> bytes:
@@ -165,6 +183,21 @@ class OversightClient:
         (raises as :meth:`propose`)."""
         return self.propose(
             Action.FLAG_USE, organization, ref=use_ref(tx_hash, log_index), reason=reason
+        )
+
+    def remove_member(self, member: Who, reason: str = "", *, threshold: int | None = None) -> Vote:
+        """Propose to remove ``member`` from the board, optionally setting the threshold to
+        ``threshold`` in the same step (needed when the threshold equals the board's size;
+        such a removal needs every other member's approval). Raises as :meth:`propose`."""
+        return self.propose(
+            Action.REMOVE_MEMBER, member, ref=threshold_ref(threshold), reason=reason
+        )
+
+    def set_threshold(self, threshold: int, reason: str = "") -> Vote:
+        """Propose ``threshold`` approvals (at most the number of members) for future
+        proposals. Raises as :meth:`propose`."""
+        return self.propose(
+            Action.SET_THRESHOLD, NULL_TARGET, ref=threshold_ref(threshold), reason=reason
         )
 
     def approve(self, proposal_id: int) -> Vote:
@@ -295,4 +328,14 @@ class OversightClient:
         )
 
 
-__all__ = ["Action", "Flag", "OversightClient", "Proposal", "ProposalState", "Vote", "use_ref"]
+__all__ = [
+    "NULL_TARGET",
+    "Action",
+    "Flag",
+    "OversightClient",
+    "Proposal",
+    "ProposalState",
+    "Vote",
+    "threshold_ref",
+    "use_ref",
+]
