@@ -5,7 +5,7 @@ from __future__ import annotations
 from eth_utils.abi import function_signature_to_4byte_selector as selector
 
 from collective.errors import ConsentError, NotPermittedError
-from collective.signing import code
+from collective.ledger.signing import code
 from tests.helpers import (
     FAR_FUTURE,
     GENETIC,
@@ -129,7 +129,7 @@ def test_signed_grant_and_withdrawal_relayed_by_an_organization(w: World) -> Non
 
 
 def test_signed_request_survives_json_round_trip(w: World) -> None:
-    from collective.signing import SignedRequest
+    from collective.ledger.signing import SignedRequest
 
     signed = w.sign_grant(w.patient, w.patient.address, w.lab)
     again = SignedRequest.from_json(signed.to_json())
@@ -252,7 +252,7 @@ def test_signed_batches(w: World) -> None:
 def test_domain_separator_matches_eip712(w: World) -> None:
     from eth_account.messages import encode_typed_data
 
-    from collective.signing import GrantRequest, typed_data
+    from collective.ledger.signing import GrantRequest, typed_data
 
     request = GrantRequest(
         w.patient.address, w.lab.address, RESEARCH, LAB_RESULTS, 1, 1, b"\1" * 32, 0, 1

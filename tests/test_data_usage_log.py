@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from collective.errors import ConsentError, NotPermittedError
-from collective.signing import code
+from collective.ledger.signing import code
 from tests.helpers import (
     GENETIC,
     LAB_RESULTS,

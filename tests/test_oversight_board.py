@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collective.errors import NotPermittedError
-from collective.signing import code
+from collective.ledger.signing import code
 from tests.helpers import World, expect_revert
 
 SUSPEND, REINSTATE, FLAG, ADD, REMOVE, THRESHOLD, REPLACE_BOARD = range(7)

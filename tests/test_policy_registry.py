@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collective.errors import ConsentError, NotPermittedError
-from collective.signing import code
+from collective.ledger.signing import code
 from tests.helpers import MARKETING, RESEARCH, TREATMENT, World, expect_revert
 
 

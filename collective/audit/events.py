@@ -4,7 +4,7 @@
 artifacts), which address is which contract, and turns JSON-RPC logs into rows for the
 tables of :mod:`collective.audit.store`. The bulk events (DataUsed, ConsentGranted,
 ConsentWithdrawn) are sliced straight out of the hex strings; the rest go through
-:class:`~collective.codec.Codec`. A log whose signature is the suite's but whose address is
+:class:`~collective.chain.codec.Codec`. A log whose signature is the suite's but whose address is
 not the manifest's becomes a ``foreign_logs`` row and nothing else.
 """
 

@@ -45,7 +45,7 @@ def _expires(event: ConsentEvent) -> str:
 
 def to_jsonable(value: Any) -> Any:
     """Dataclasses as dicts, tuples as lists, bytes as 0x hex, and integers by the rule of
-    :mod:`collective.jsonints`: a decimal string when JavaScript cannot hold it exactly."""
+    :mod:`collective.chain.jsonints`: a decimal string when JavaScript cannot hold it exactly."""
     if isinstance(value, int) and not isinstance(value, bool):
         return jsonable(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

@@ -51,7 +51,7 @@ class Collective:
             deployment: the suite's deployment (bound to ``chain`` if it is not).
             account: the sending account (None: read-only; writes raise ConfigurationError).
             custom_terms: take purposes and categories outside the DPV vocabulary of
-                :mod:`collective.vocab` (by default such a name is refused with a "did you
+                :mod:`collective.ledger.vocab` (by default such a name is refused with a "did you
                 mean", as a misspelled term would otherwise go on chain as a new code).
         """
         self.chain = chain

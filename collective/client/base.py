@@ -287,7 +287,7 @@ def address_of(
 
     Args:
         value: ``0x`` + 40 hex (in mixed case it must carry its right EIP-55 checksum, see
-            :func:`collective.addresses.parse_address`), a ``LocalAccount``, or a
+            :func:`collective.chain.addresses.parse_address`), a ``LocalAccount``, or a
             ``did:ethr`` DID (its address is checked the same way).
         what: what the value is, for messages (``"organization"``).
         session: the session (or the :class:`~collective.did.DidNetworks`) whose chain a DID

@@ -56,7 +56,7 @@ def tx_fields(receipt: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def log_position(event: Mapping[str, Any] | Any) -> LogPosition:
-    """Where ``event`` (a :class:`~collective.codec.DecodedLog` or web3 ``EventData``, whose
+    """Where ``event`` (a :class:`~collective.chain.codec.DecodedLog` or web3 ``EventData``, whose
     ``transactionHash`` is 32 bytes) was emitted."""
     return LogPosition(
         block=int(event["blockNumber"]),
@@ -183,7 +183,7 @@ class Consent:
     ``expiry`` and ``granted_at`` are unix seconds (``expiry`` is None for never and for a
     consent never granted; ``granted_at`` 0 for the latter); ``state`` is one of ``none``,
     ``active``, ``withdrawn``, ``expired``, ``superseded``, ``deactivated``: the one notion of
-    :mod:`collective.consent_state` that receipts and the audit use too."""
+    :mod:`collective.ledger.consent_state` that receipts and the audit use too."""
 
     consent_id: ConsentId
     identity: Address

@@ -6,7 +6,7 @@ version and its content hash (read from the chain), so it agrees to the text, no
 The nonce is max(the consent's nonce, the signing time in unix milliseconds): a request signed
 later carries a larger nonce, and the contract lets the subject's later intent win whatever
 order relayers use. The signature travels as JSON
-(:meth:`~collective.signing.SignedRequest.to_json`) to any admitted account, which relays it
+(:meth:`~collective.ledger.signing.SignedRequest.to_json`) to any admitted account, which relays it
 and pays the gas. A signature works once; a later withdrawal (direct, or signed and relayed
 even when nothing is active) cancels every request signed before it.
 """
@@ -93,7 +93,8 @@ class SigningClient:
             deadline: the last unix second a relay may be mined in.
 
         Returns:
-            The :class:`~collective.signing.SignedRequest` (EIP-712 typed data and signature).
+            The :class:`~collective.ledger.signing.SignedRequest` (EIP-712 typed data and
+            signature).
 
         Raises:
             ConsentError: the policy version is not published (a subject can only agree to a
@@ -201,7 +202,7 @@ class SigningClient:
         consent, or with nothing active cancels every grant signed before it.
 
         Returns:
-            The :class:`~collective.signing.SignedRequest`.
+            The :class:`~collective.ledger.signing.SignedRequest`.
 
         Raises:
             As :meth:`sign_grant` (no policy is read).
@@ -359,7 +360,8 @@ class SigningClient:
 
     def next_nonce(self, identity: Who, organization: Who, purpose: Term, category: Term) -> int:
         """The nonce :meth:`sign_grant` / :meth:`sign_withdrawal` would sign with now, for a
-        request an external wallet signs (e.g. from :func:`~collective.signing.typed_data_json`):
+        request an external wallet signs (e.g. from
+        :func:`~collective.ledger.signing.typed_data_json`):
         max(the consent's nonce, now in unix ms held to the chain's clock, one past the last
         this process issued). Each call issues a new one.
 

@@ -87,7 +87,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
     )
     why = ""
     if ok:
-        try:  # a decimal string past 2^53, else a JSON integer (collective.jsonints)
+        try:  # a decimal string past 2^53, else a JSON integer (collective.chain.jsonints)
             data["chainId"] = jsonints.read_uint(data.get("chainId"), "chainId")
         except ValueError as exc:
             ok, why = False, f": {exc}"

@@ -13,7 +13,7 @@ external wallet signs (ethers.js ``signTypedData``, MetaMask ``eth_signTypedData
 :meth:`SignedRequest.from_typed_data` joins that document with the wallet's signature. In both
 documents every uint of the struct (expiry, policy version, nonce, deadline) and the chain id
 are decimal strings whatever their value, as JavaScript cannot hold an integer past 2^53 as a
-number (see :mod:`collective.jsonints`); readers also take exact JSON integers and refuse
+number (see :mod:`collective.chain.jsonints`); readers also take exact JSON integers and refuse
 floats. Parsing refuses what the contract would refuse: a high-s signature (EIP-2) or v other
 than 27/28.
 """
@@ -188,7 +188,9 @@ class SignedRequest:
         except (KeyError, TypeError, ValueError, AttributeError, ConfigurationError) as exc:
             raise ConsentError(
                 f"not the typed data of a consent request: {_why(exc)}",
-                hint=_hint(exc, "sign the document that collective.signing.typed_data() wrote"),
+                hint=_hint(
+                    exc, "sign the document that collective.ledger.signing.typed_data() wrote"
+                ),
             ) from None
         v, r, s = _split_signature(signature)
         check_signature_encoding(v, r, s)

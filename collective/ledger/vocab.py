@@ -2,7 +2,7 @@
 
 On chain a purpose or data category is a ``bytes32`` code: keccak256 of its name, normally a
 DPV term such as ``dpv:ResearchAndDevelopment`` or ``dpv-pd:MedicalHealth`` (see
-:func:`collective.signing.code`). Names are not stored on chain, so this module keeps a small
+:func:`collective.ledger.signing.code`). Names are not stored on chain, so this module keeps a small
 built-in vocabulary of common terms to turn codes back into names:
 
 - :data:`PURPOSES`: ~30 DPV purposes (namespace ``https://w3id.org/dpv#``, prefix ``dpv:``);

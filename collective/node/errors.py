@@ -9,7 +9,7 @@
 -32601      method not found (or only available with ``--dev``)
 -32602      invalid params, naming the argument and the field, in geth's words
             (``invalid argument 1 (block): hex number with leading zero digits``; see
-            :mod:`collective.node.params`), and geth's eth_getLogs range errors (``invalid
+            :mod:`collective.node.rpc.params`), and geth's eth_getLogs range errors (``invalid
             block range params``, ``block range extends beyond current head block``)
 -32000      the transaction was refused (nonce too low, replacement transaction underpriced,
             txpool is full, insufficient funds, intrinsic gas too low, exceeds block gas limit,

@@ -231,7 +231,7 @@ class ConsentReceipt:
     def to_dict(self) -> dict[str, Any]:
         """The receipt's JSON document; an integer JavaScript cannot hold exactly (the expiry
         2^64 - 1 of a consent until withdrawn) is a decimal string
-        (:mod:`collective.jsonints`)."""
+        (:mod:`collective.chain.jsonints`)."""
         ev = self.evidence
         controllers = [self.controller.to_dict()]
         purpose = {

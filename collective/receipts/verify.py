@@ -35,7 +35,7 @@ class ReceiptVerification:
     """The outcome of :func:`verify_receipt`.
 
     ``ok`` is True when every check passed: the receipt is a true record of a grant on this
-    chain. ``consent`` is the consent's :class:`~collective.consent_state.ConsentStatus` now
+    chain. ``consent`` is the consent's :class:`~collective.ledger.consent_state.ConsentStatus` now
     (None when the receipt did not verify far enough to tell): its ``state`` is active,
     withdrawn, expired, superseded (the organization published a newer policy version) or
     deactivated (the identity was), and it says separately when an active consent covers no
@@ -120,7 +120,7 @@ def verify_receipt(
     DID, organization, purpose and category (names must hash to the logged codes), expiry,
     policy version, agent and sender, collection method, consent id, policy hash, URI and
     publication time, the block timestamp, and the receipt id.
-    The consent's state now comes from :func:`~collective.consent_state.read_status`, as
+    The consent's state now comes from :func:`~collective.ledger.consent_state.read_status`, as
     for ``consent status``.
 
     Args:

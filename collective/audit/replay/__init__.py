@@ -12,9 +12,9 @@ category), and each identity's owner, delegate epoch and ``sigAuth`` delegates (
 registry's ``DIDOwnerChanged`` / ``DIDDelegateChanged``). What it checks:
 
 - every ``DataUsed`` was covered at its block: the consent's state there
-  (:func:`~collective.consent_state.consent_state`, the same rule the client, the receipts and
-  the CLI use) is ``active``, the organization admitted and not suspended, and the use names
-  the current policy version. A use by an identity after its deactivation
+  (:func:`~collective.ledger.consent_state.consent_state`, the same rule the client, the
+  receipts and the CLI use) is ``active``, the organization admitted and not suspended, and
+  the use names the current policy version. A use by an identity after its deactivation
   (``DIDOwnerChanged`` to 0x0) is ``identity-deactivated``, whatever its consent says;
 - every grant names the organization's current policy version covering its purpose;
 - every grant's and withdrawal's ``agent`` (and a ``SignaturesCancelled``'s) spoke for the

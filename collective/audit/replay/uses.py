@@ -28,7 +28,7 @@ def explain(
 ) -> None:
     """Flag the rule ``use`` breaks (it was not covered): its block is missing, its identity
     deactivated, its organization not admitted or suspended, its consent in ``state``
-    (:func:`~collective.consent_state.consent_state`), or its policy version not current.
+    (:func:`~collective.ledger.consent_state.consent_state`), or its policy version not current.
 
     Args:
         state_: the replay's state, flagged on.

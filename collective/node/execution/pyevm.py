@@ -3,7 +3,7 @@ calls and estimates.
 
 No ``eth.chains.Chain`` and no eth-tester: the node keeps its own head, builds a VM for the
 block it seals and a state for the block a call names. Headers live in py-evm's database by
-hash (so ``BLOCKHASH`` works); everything else about blocks is in :mod:`collective.node.store`.
+hash (so ``BLOCKHASH`` works); everything else about blocks is in :mod:`collective.node.storage`.
 
 Execution uses :class:`~.vm.NodeVM`, Prague with its hot path trimmed; :class:`Evm` is the one
 implementation of :class:`~.engine.ExecutionEngine`. Mirrors the parts of
