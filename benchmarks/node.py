@@ -50,7 +50,7 @@ from collective.node.genesis import (  # noqa: E402
     Genesis,
     contract_address,
 )
-from collective.signing import code  # noqa: E402
+from collective.ledger.signing import code  # noqa: E402
 
 BATCH = 250
 FAR_FUTURE = 2**40

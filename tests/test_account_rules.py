@@ -147,13 +147,13 @@ def test_an_admin_suspension_is_lifted_by_admins_unless_the_board_takes_it_over(
 
 
 def test_the_first_board_is_set_by_an_admin_then_only_by_the_board(chain, tmp_path) -> None:
-    from collective.deploy import load_artifact
+    from collective.build.artifacts import load_artifact
 
     dev = chain.dev_accounts
     artifact = load_artifact("AccountRules")
-    factory = chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    factory = chain.contract(artifact.abi, bytecode=artifact.bytecode)
     receipt = chain.transact(factory.constructor([dev[0].address]), dev[0])
-    rules = chain.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
+    rules = chain.contract(artifact.abi, receipt["contractAddress"])
     with expect_revert("NotAdmin", NotPermittedError):
         chain.transact(rules.functions.setBoard(dev[5].address), dev[5])
     chain.transact(rules.functions.setBoard(dev[5].address), dev[0])

@@ -32,7 +32,7 @@ def test_owner_grants_and_withdraws_directly(w: World) -> None:
     assert event.args.identity == p and event.args.organization == w.lab.address
     assert (event.args.purpose, event.args.category) == (RESEARCH, LAB_RESULTS)
     assert (event.args.policyVersion, event.args.agent) == (1, p)
-    block_time = w.chain.w3.eth.get_block(receipt.blockNumber)["timestamp"]
+    block_time = w.chain.get_block(receipt.blockNumber)["timestamp"]
     # A direct grant moves the nonce to the block time in ms plus the allowed clock skew:
     # every request signed before it is void.
     skew = w.ledger.functions.NONCE_CLOCK_SKEW().call()

@@ -424,7 +424,7 @@ def test_json_nested_past_the_limit_is_refused_before_parsing() -> None:
     with a JSONDecodeError instead, whatever the process imported."""
     import sys
 
-    from collective import jsonints
+    from collective.chain import jsonints
     from collective.ledger.signing import SignedRequest
 
     assert sys.getrecursionlimit() >= 100_000  # py_ecc's doing, the reason for the check

@@ -22,7 +22,7 @@ def test_every_0_1_name_still_imports_from_its_old_path(module: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         loaded = importlib.import_module(module)
-    missing = [name for name in OLD[module] if not hasattr(loaded, name)]
+        missing = [name for name in OLD[module] if not hasattr(loaded, name)]
     assert not missing, f"{module} lost {missing}"
 
 

@@ -96,7 +96,7 @@ class Chain(ChainReads):
         Chain's own methods, and :meth:`contract` for contract objects."""
         warnings.warn(
             "Chain.w3 is deprecated: use the Chain's methods (call, get_block, get_logs, ...) "
-            "and Chain.contract()",
+            "and Chain.contract() (Chain.w3 goes away in 0.3)",
             DeprecationWarning,
             stacklevel=2,
         )

@@ -100,9 +100,9 @@ def test_sync_is_incremental(w: World, suite: Deployment, tmp_path: Path) -> Non
 def deploy_lookalike(w: World) -> Any:
     """A second ConsentLedger wired to the same AccountRules: same code, same events."""
     artifact = load_artifact("ConsentLedger")
-    factory = w.chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    factory = w.chain.contract(artifact.abi, bytecode=artifact.bytecode)
     receipt = w.chain.transact(factory.constructor(w.rules.address), w.admin)
-    return w.chain.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
+    return w.chain.contract(artifact.abi, receipt["contractAddress"])
 
 
 def test_a_lookalike_contract_changes_no_verdict(

@@ -30,8 +30,8 @@ def test_ethers_reads_blocks_calls_and_logs(node_chain: Chain, node_suite: Deplo
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)
     assert seen["chainId"] == node_chain.chain_id
-    assert seen["head"] == node_chain.w3.eth.block_number
-    assert seen["blockHash"] == node_chain.w3.eth.get_block(seen["head"])["hash"].to_0x_hex()
+    assert seen["head"] == node_chain.block_number()
+    assert seen["blockHash"] == node_chain.get_block(seen["head"])["hash"].to_0x_hex()
     assert seen["firstTxs"] == 1
     assert seen["isAdmin"] is True
     assert seen["logs"] and seen["logs"][0]["admin"] == admin
