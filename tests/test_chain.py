@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import socket
 import time
 from pathlib import Path
@@ -272,20 +271,6 @@ def test_builtin_errors_and_unknown_data_decode_to_transaction_errors() -> None:
 
     empty = decode_revert(b"")
     assert type(empty) is TransactionError and "without a reason" in str(empty)
-
-
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_old_module_paths_are_the_moved_modules() -> None:
-    moved = {
-        "collective.rpc": "collective.chain.http",
-        "collective.codec": "collective.chain.codec",
-        "collective.addresses": "collective.chain.addresses",
-        "collective.jsonints": "collective.chain.jsonints",
-        "collective.revert": "collective.chain.revert",
-        "collective.anvil": "collective.testing.anvil",
-    }
-    for old, new in moved.items():
-        assert importlib.import_module(old) is importlib.import_module(new), old
 
 
 def test_chain_w3_is_deprecated_and_still_works(chain: Chain) -> None:
