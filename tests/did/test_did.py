@@ -52,7 +52,7 @@ from collective.errors import (
     TransactionError,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 RESOLVE_JS = REPO / "tests" / "interop" / "resolve_did.mjs"
 ADDRESS = "0xb9c5714089478a327f09197987f16f9e5d936e8a"
 CHECKSUMMED = to_checksum_address(ADDRESS)

@@ -27,7 +27,7 @@ from collective.deploy import (
 )
 from collective.errors import ChainError, CompilationError, ConfigurationError, InvalidInputError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def check_suite(chain: Chain, suite: Deployment, manifest_path: Path) -> dict[str, Any]:
@@ -399,7 +399,7 @@ def test_cli_account_index_and_user_mistakes(tmp_path: Path) -> None:
 
 
 def test_cli_unreachable_rpc_is_one_line(tmp_path: Path) -> None:
-    from tests.test_chain import closed_port_url
+    from tests.chain.test_chain import closed_port_url
 
     url = closed_port_url()
     result = run("--rpc", url, "deploy", "--manifest", str(tmp_path / "m.json"))

@@ -28,9 +28,9 @@ from collective.cli import cli
 from collective.client import Collective
 from collective.deploy import Deployment
 from collective.errors import ChainError, ConfigurationError
-from tests.test_cli_commands import HEALTH, RESEARCH, TERMS, Story
+from tests.cli.test_cli_commands import HEALTH, RESEARCH, TERMS, Story
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # Dev account 3 with its last digit mistyped (6 -> 7), its checksummed case kept: the
 # example of the issue. Its own checksum is another one, so the case betrays the typo.

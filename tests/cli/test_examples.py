@@ -13,7 +13,7 @@ from eth_account import Account
 from collective.accounts import import_account
 from collective.chain import connect_rpc
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "scripts" / "examples"
 
 HEALTHCARE_LINES = (

@@ -49,7 +49,7 @@ from collective.receipts import ConsentReceipt, build_receipt, verify_receipt
 from collective.testing import run_node_thread
 from tests.helpers import deploy_consortium
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ETHERS_SIGN = REPO / "tests" / "interop" / "ethers_sign.mjs"
 RESEARCH = "dpv:ResearchAndDevelopment"
 HEALTH = "dpv-pd:MedicalHealth"

@@ -25,7 +25,7 @@ from collective.cli import cli
 from collective.config import DEFAULT_CONFIG, ProjectConfig, load_config
 from collective.errors import CompilationError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 NODE_MODULES = REPO / "node_modules"
 VERSION = DEFAULT_CONFIG["solidity"]["version"]
 

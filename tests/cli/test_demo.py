@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from collective.chain import connect_rpc
 from collective.cli import cli
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_demo_tells_the_story_on_the_embedded_chain() -> None:

@@ -34,9 +34,9 @@ from hypothesis import strategies as st
 
 from collective.chain import connect_rpc
 from collective.cli import cli
-from tests.test_cli_commands import HEALTH, RESEARCH, TERMS, Story
+from tests.cli.test_cli_commands import HEALTH, RESEARCH, TERMS, Story
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SKIPPED = {("node", "start"), ("demo",), ("compile",)}
 PASSWORD = "fuzz-password"
 TYPO = "0x90F79bf6EB2c4f870365E785982E1f101E93b907"  # dev 3 with its last digit mistyped
