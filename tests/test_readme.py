@@ -30,3 +30,27 @@ def test_readme_python_examples_run(capsys) -> None:  # type: ignore[no-untyped-
     out = capsys.readouterr().out
     assert "NoConsent" in out
     assert "True withdrawn" in out
+
+
+def _architecture_tree() -> str:
+    text = README.read_text()
+    section = text[text.index("## Architecture") :]
+    start = section.index("```text\n") + len("```text\n")
+    return section[start : section.index("```\n", start)]
+
+
+def test_the_architecture_tree_names_every_package_and_only_real_paths() -> None:
+    package = README.parent / "collective"
+    tree = _architecture_tree()
+    folders = {
+        p.relative_to(package).as_posix()
+        for p in package.rglob("__init__.py")
+        if p.parent != package and "__pycache__" not in p.parts
+    }
+    named = set(re.findall(r"([a-z_]+)/", tree)) - {"collective"}
+    top_level = {f for f in folders if "/" not in f.removesuffix("/__init__.py")}
+    for folder in top_level | {f for f in folders if f.startswith("node/")}:
+        name = folder.removesuffix("/__init__.py").rsplit("/", 1)[-1]
+        assert name in named, f"the README's architecture tree does not show {folder}"
+    for module in re.findall(r"(?<![*\w])([a-z_]+\.py)\b", tree):
+        assert list(package.rglob(module)), f"the README's tree names {module}, which is not there"
