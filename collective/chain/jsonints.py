@@ -56,8 +56,10 @@ def jsonable(value: Any) -> Any:
 MAX_DEPTH = 256
 # Nesting the C decoder survives even with py_ecc's recursion limit (50,000 deep was parsed in
 # the report, 100,000 crashed): the depth allowed in a JSON-RPC answer, checked only when it has
-# more opening brackets than this.
-SAFE_DEPTH = 10_000
+# more opening brackets than this (an answer with fewer cannot nest deeper): 40,000 keeps a
+# margin below what was parsed safely and lets a 10,000-log eth_getLogs answer (~2 brackets a
+# log) skip the scan.
+SAFE_DEPTH = 40_000
 _STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # unrolled: no per-char branch
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _STEP = {0x5B: 1, 0x7B: 1, 0x5D: -1, 0x7D: -1}
