@@ -96,6 +96,12 @@ class NodeProcess:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        self.kill()
+
+    def kill(self) -> None:
+        """Kill it at once (SIGKILL: no shutdown, as a power cut would) and wait for it."""
+        if self.process.poll() is None:
+            self.process.kill()
         self.process.wait()
         if self.process.stderr:
             self.process.stderr.close()

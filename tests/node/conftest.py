@@ -8,11 +8,6 @@
 
 from __future__ import annotations
 
-import json
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +19,7 @@ from collective.chain import Chain, connect_rpc
 from collective.deploy import Deployment
 from collective.node import Node, NodeConfig
 from collective.node.server import RpcServer, serve_in_thread
+from collective.testing import NodeProcess
 from tests.helpers import deploy_consortium
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,57 +69,12 @@ def node_suite(node_chain: Chain, _deployed: tuple[Chain, Deployment]) -> Deploy
     return _deployed[1]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class NodeProcess:
-    def __init__(self, args: list[str]) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", "from collective.cli import main; main()", "node", "start",
-             "--port", str(self.port), *args],
-            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                err = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise RuntimeError(f"node exited: {err[-1500:]}")
-            try:
-                if "result" in call(self.url, "eth_blockNumber"):
-                    return
-            except (requests.RequestException, json.JSONDecodeError):
-                time.sleep(0.05)
-        self.kill()
-        raise RuntimeError("node did not answer within 60 s")
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        if self.process.stderr:
-            self.process.stderr.close()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self.kill()
-
-
 @pytest.fixture
 def spawn_node() -> Iterator[Callable[[list[str]], NodeProcess]]:
     started: list[NodeProcess] = []
 
     def spawn(args: list[str]) -> NodeProcess:
-        process = NodeProcess(args)
+        process = NodeProcess(*args)
         started.append(process)
         return process
 
