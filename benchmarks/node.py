@@ -24,9 +24,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +40,8 @@ sys.path.insert(0, str(REPO))
 
 from collective.chain import connect_rpc  # noqa: E402
 from collective.deploy import deploy_suite  # noqa: E402
+from collective.errors import ChainError  # noqa: E402
+from collective.ledger.signing import code  # noqa: E402
 from collective.node.dev import DevAccounts  # noqa: E402
 from collective.node.genesis import (  # noqa: E402
     DEV_BALANCE,
@@ -50,7 +49,7 @@ from collective.node.genesis import (  # noqa: E402
     Genesis,
     contract_address,
 )
-from collective.ledger.signing import code  # noqa: E402
+from collective.testing import NodeProcess  # noqa: E402
 
 BATCH = 250
 FAR_FUTURE = 2**40
@@ -80,53 +79,12 @@ class Rows(list[Row]):
         print(f"  measured {row.what}: {row.value:,.1f} {row.unit}", file=sys.stderr, flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class NodeProcess:
-    """`collective node start` in a subprocess."""
-
-    def __init__(self, data_dir: Path, genesis: Path, *extra: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = [
-            sys.executable, "-c", "from collective.cli import main; main()", "node", "start",
-            "--data-dir", str(data_dir), "--genesis", str(genesis), "--port", str(self.port),
-            "--dev", *extra,
-        ]  # fmt: skip
-        self.started = time.monotonic()
-        self.process = subprocess.Popen(
-            command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        self.ready_after = self._wait()
-
-    def _wait(self) -> float:
-        session = requests.Session()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                err = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise SystemExit(f"the node exited: {err[-2000:]}")
-            try:
-                body = {"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}
-                if session.post(self.url, json=body, timeout=1).ok:
-                    return time.monotonic() - self.started
-            except requests.RequestException:
-                time.sleep(0.01)
-        raise SystemExit("the node did not start within 60 s")
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        if self.process.stderr:
-            self.process.stderr.close()
+def start_node(data_dir: Path, genesis: Path, *extra: str) -> NodeProcess:
+    """`collective node start --dev` on ``genesis`` with its data in ``data_dir``."""
+    try:
+        return NodeProcess("--genesis", str(genesis), "--dev", *extra, data_dir=data_dir)
+    except ChainError as exc:
+        raise SystemExit(f"the node did not start: {exc}") from None
 
 
 def rpc(session: requests.Session, url: str, method: str, *params: Any) -> Any:
@@ -265,7 +223,7 @@ def main() -> int:
         def fresh_chain(name: str, *flags: str) -> tuple[NodeProcess, str, Any]:
             """A node on a new data directory with the suite deployed, the lab and the
             subjects admitted and a policy published; and a function measuring grants on it."""
-            node = NodeProcess(work / name, genesis_file, *flags)
+            node = start_node(work / name, genesis_file, *flags)
             chain = connect_rpc(node.url)
             admin, lab = chain.dev_accounts[0], chain.dev_accounts[1]
             suite = deploy_suite(chain, admin, manifest_path=work / f"{name}.json")
@@ -342,7 +300,7 @@ def main() -> int:
         shutil.copy(hist_file, history_dir / "genesis.json")
         startups = []
         for _ in range(3):
-            node = NodeProcess(history_dir, hist_file)
+            node = start_node(history_dir, hist_file)
             startups.append(node.ready_after)
             node.stop()
         rows.append(Row(f"start-up with {history:,} txs on disk", min(startups), "s",
