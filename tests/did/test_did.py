@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,7 @@ from collective.errors import (
     NotFoundError,
     TransactionError,
 )
+from collective.testing import record_requests
 
 REPO = Path(__file__).resolve().parents[2]
 RESOLVE_JS = REPO / "tests" / "interop" / "resolve_did.mjs"
@@ -598,29 +598,6 @@ def test_every_client_call_refuses_a_did_of_another_network(
     assert patient.consent.status(me, lab.address, RESEARCH_TERM, HEALTH).active
 
 
-@contextmanager
-def recording(chain: Chain) -> Iterator[list[tuple[str, Any]]]:
-    """Record every JSON-RPC request the chain's backend answers (the chain itself is real)."""
-    calls: list[tuple[str, Any]] = []
-    backend = chain.backend
-    request, batch = backend.request, backend.batch
-
-    def recorded_request(method: str, params: Any) -> Any:
-        calls.append((method, params))
-        return request(method, params)
-
-    def recorded_batch(items: Any) -> Any:
-        calls.extend((method, params) for method, params in items)
-        return batch(items)
-
-    backend.request = recorded_request  # type: ignore[method-assign]
-    backend.batch = recorded_batch  # type: ignore[method-assign]
-    try:
-        yield calls
-    finally:
-        del backend.request, backend.batch
-
-
 def test_resolution_reads_only_the_changed_blocks(chain: Chain, ledger: Contract) -> None:
     subject, other = chain.dev_accounts[1], chain.dev_accounts[2]
     did = format_did(subject.address, chain.chain_id)
@@ -634,7 +611,7 @@ def test_resolution_reads_only_the_changed_blocks(chain: Chain, ledger: Contract
         )
         changed_in.append(tx_receipt["blockNumber"])
     chain.mine(5)
-    with recording(chain) as calls:
+    with record_requests(chain) as calls:
         resolved = resolve(chain, ledger, did)
     assert len(resolved.services) == 3
     log_queries = [params[0] for method, params in calls if method == "eth_getLogs"]
