@@ -133,12 +133,10 @@ class ChainReads:
         by_hash = _is_hash(block)
         method = "eth_getBlockByHash" if by_hash else "eth_getBlockByNumber"
         param = to_rpc(block) if by_hash else _block_param(block)
-        with self.reading(f"reading block {block!r}"):
-            found = self._backend.request(method, [param, False])
-            if found is None:
-                raise NotFoundError(f"{self.where} has no block {block!r}")
-            result: BlockData = web3_result(method, found)
-            return result
+        result: BlockData = self._lookup(
+            method, [param, False], f"reading block {block!r}", f"no block {block!r}"
+        )
+        return result
 
     def get_transaction(self, tx_hash: str) -> TxData:
         """The transaction ``tx_hash`` (0x + 64 hex) in web3's shape.
@@ -147,12 +145,11 @@ class ChainReads:
             NotFoundError: the chain does not know the transaction.
             ChainError: the node could not be asked.
         """
-        with self.reading("reading a transaction", tx_hash):
-            found = self._backend.request("eth_getTransactionByHash", [_hash_param(tx_hash)])
-            if found is None:
-                raise NotFoundError(f"{self.where} has no transaction {tx_hash}")
-            result: TxData = web3_result("eth_getTransactionByHash", found)
-            return result
+        result: TxData = self._lookup(
+            "eth_getTransactionByHash", [_hash_param(tx_hash)], "reading a transaction",
+            f"no transaction {tx_hash}", tx_hash,
+        )  # fmt: skip
+        return result
 
     def get_transaction_receipt(self, tx_hash: str) -> TxReceipt:
         """The transaction receipt of ``tx_hash`` (0x + 64 hex) in web3's shape.
@@ -161,12 +158,22 @@ class ChainReads:
             NotFoundError: the transaction is unknown or not mined yet.
             ChainError: the node could not be asked.
         """
-        with self.reading("reading a transaction receipt", tx_hash):
-            found = self._backend.request("eth_getTransactionReceipt", [_hash_param(tx_hash)])
+        result: TxReceipt = self._lookup(
+            "eth_getTransactionReceipt", [_hash_param(tx_hash)], "reading a transaction receipt",
+            f"no receipt for {tx_hash}", tx_hash,
+        )  # fmt: skip
+        return result
+
+    def _lookup(
+        self, method: str, params: list[Any], what: str, missing: str, tx_hash: str | None = None
+    ) -> Any:
+        """One ``method`` request that answers null for "no such thing": the answer in web3's
+        shape, or NotFoundError("<where> has <missing>")."""
+        with self.reading(what, tx_hash):
+            found = self._backend.request(method, params)
             if found is None:
-                raise NotFoundError(f"{self.where} has no receipt for {tx_hash}")
-            result: TxReceipt = web3_result("eth_getTransactionReceipt", found)
-            return result
+                raise NotFoundError(f"{self.where} has {missing}")
+            return web3_result(method, found)
 
     def get_logs(self, criteria: FilterParams) -> list[LogReceipt]:
         """The logs matching ``criteria`` (``eth_getLogs``: address, topics, fromBlock,
