@@ -21,6 +21,10 @@ that file's method of the same name, minus re-validating what the interpreter ha
   block witness py-evm computes in ``persist`` (which the node never reads) may list fewer.
   Storage of an account the database has not opened a store for is read the same way, by
   (storage root, slot), without building the store; code by its hash.
+- **The account trie** is updated once per block (``_apply_account_diff_without_proof``):
+  the block's changed accounts are written in one pass over their sorted keys
+  (:func:`collective.node.storage.tries.set_many`, as the storage tries are) instead of one
+  walk from the root per account. A diff that deletes an account takes py-evm's path.
 - **Storage.** Reads, writes and warm/cold marking go straight to the journal layers
   (journal, locked changes, cache, trie: :mod:`collective.node.storage.tries`, whose
   ``BatchedAccountStorageDB`` replaces py-evm's ``AccountStorageDB`` so storage tries are
@@ -39,14 +43,16 @@ from eth.abc import AccountStorageDatabaseAPI, AtomicDatabaseAPI
 from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA3, UINT_256_MAX
 from eth.db.account import IS_PRESENT_VALUE, AccountDB
 from eth.db.backends.base import BaseDB
+from eth.db.diff import DBDiff
 from eth.db.hash_trie import HashTrie
 from eth.db.journal import DELETE_WRAPPED, REVERT_TO_WRAPPED
 from eth.rlp.accounts import Account
 from eth.vm.interrupt import MissingBytecode
 from eth_typing import Address, Hash32
+from eth_utils.crypto import keccak
 from trie.hexary import HexaryTrie
 
-from collective.node.storage.tries import BatchedAccountStorageDB, journal_set
+from collective.node.storage.tries import BatchedAccountStorageDB, get_value, journal_set, set_many
 
 
 def _rlp_int(value: int) -> bytes:
@@ -160,6 +166,32 @@ class NodeAccountDB(AccountDB):
             and logger.wrapped_db is trie
         ):
             logger.wrapped_db = _AccountsByRoot(trie, hexary)  # type: ignore[arg-type]
+
+    def _apply_account_diff_without_proof(self, diff: DBDiff, trie: Any) -> None:
+        # py-evm's deletes, then sets the changed accounts one at a time; a diff whose
+        # deletions are all of accounts the trie does not hold (EIP-161's touched empty
+        # precompiles, e.g. ecrecover's) is written in one pass instead (the same trie: its
+        # shape depends only on its contents)
+        hexary = getattr(trie, "_db", None)
+        pending = dict(diff.pending_items())
+        if (
+            trie.__class__ is not HashTrie
+            or hexary.__class__ is not HexaryTrie
+            or not all(pending.values())
+        ):
+            super()._apply_account_diff_without_proof(diff, trie)
+            return
+        db, root = hexary.db, hexary.root_hash
+        try:
+            if any(get_value(db, root, keccak(key)) for key in diff.deleted_keys()):
+                super()._apply_account_diff_without_proof(diff, trie)
+                return
+            if pending:
+                root = set_many(db, root, {keccak(k): bytes(v) for k, v in pending.items()})
+        except KeyError:  # a node missing: py-evm's path raises its MissingAccountTrieNode
+            super()._apply_account_diff_without_proof(diff, trie)
+            return
+        hexary.root_hash = root
 
     def _get_account(self, address: Address, from_journal: bool = True) -> Account:
         # py-evm's, decoding each distinct encoding once

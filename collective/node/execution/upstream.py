@@ -88,6 +88,8 @@ def drifted(pins: tuple[Pin, ...]) -> list[str]:
 # each pin: the upstream object on one line; then, indented, what of ours follows it and the
 # fingerprint of the upstream source it was written against
 _TABLE = """
+eth.db.account:AccountDB._apply_account_diff_without_proof
+    account:NodeAccountDB._apply_account_diff_without_proof e7ab9867fbf92eb2
 eth.db.account:AccountDB.get_storage
     account:NodeAccountDB.get_storage 5eaf37e85545a29e
 eth.db.account:AccountDB.set_storage

@@ -161,6 +161,12 @@ def _get(db: Any, root_hash: bytes, key: bytes) -> bytes:
         node = _load(db, node[1])
 
 
+def get_value(db: Any, root_hash: bytes, key: bytes) -> bytes:
+    """The value under the 32-byte ``key`` in the trie at ``root_hash`` (b"" when absent).
+    Raises ``KeyError`` when a node on the path is not in ``db``."""
+    return _get(db, root_hash, _nibbles(key))
+
+
 def set_many(db: Any, root_hash: bytes, writes: dict[bytes, bytes]) -> bytes:
     """Set 32-byte ``writes`` (key -> non-empty value) in the trie at ``root_hash``; the new
     nodes go to ``db`` and the new root hash is returned."""
