@@ -142,6 +142,22 @@ class Session:
         """
         return address_of(value, what, self)
 
+    def party_filters(
+        self, identity: str | LocalAccount | None, organization: str | LocalAccount | None
+    ) -> dict[str, Any]:
+        """An event filter on the indexed ``identity`` and/or ``organization`` arguments
+        (each an address, account or DID; None: any), for :meth:`events`.
+
+        Raises:
+            InvalidInputError: as :meth:`address`.
+        """
+        filters: dict[str, Any] = {}
+        if identity is not None:
+            filters["identity"] = self.address(identity, "identity")
+        if organization is not None:
+            filters["organization"] = self.address(organization, "organization")
+        return filters
+
     def term(self, value: str | bytes, kind: TermKind) -> bytes:
         """The 32-byte code of a purpose or category (see :func:`term_code`)."""
         return term_code(value, kind, self)

@@ -340,11 +340,7 @@ class ConsentClient:
                 a term outside the DPV vocabulary (unless ``custom_terms``).
             ChainError: the node could not be reached.
         """
-        filters: dict[str, Any] = {}
-        if identity is not None:
-            filters["identity"] = self._s.address(identity, "identity")
-        if organization is not None:
-            filters["organization"] = self._s.address(organization, "organization")
+        filters = self._s.party_filters(identity, organization)
         events = self._s.events(self._s.ledger.events.ConsentGranted(), filters)
         events += self._s.events(self._s.ledger.events.ConsentWithdrawn(), filters)
         events.sort(key=lambda e: (e.block_number, e.log_index))

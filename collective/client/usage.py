@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from web3.types import TxReceipt
 
@@ -140,11 +139,7 @@ class UsageClient:
             InvalidInputError: an address or DID that is not one, or a DID of another network.
             ChainError: the node could not be reached.
         """
-        filters: dict[str, Any] = {}
-        if identity is not None:
-            filters["identity"] = self._s.address(identity, "identity")
-        if organization is not None:
-            filters["organization"] = self._s.address(organization, "organization")
+        filters = self._s.party_filters(identity, organization)
         events = self._s.events(self._s.ledger.events.DataUsed(), filters)
         times = self._times(events)
         return [self._record(event, times[event.block_number]) for event in events]
