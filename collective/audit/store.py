@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -218,17 +219,19 @@ class AuditIndex:
         text = self.meta(key)
         return None if text is None else json.loads(text)
 
+    def _meta_int(self, key: str) -> int | None:
+        text = self.meta(key)
+        return None if text is None else int(text)
+
     @property
     def synced_to(self) -> int | None:
         """The last block indexed with everything before it, or None before the first sync."""
-        text = self.meta("synced_to")
-        return None if text is None else int(text)
+        return self._meta_int("synced_to")
 
     @property
     def chain_id(self) -> int | None:
         """The chain id the index was built on, or None before the first sync."""
-        text = self.meta("chain_id")
-        return None if text is None else int(text)
+        return self._meta_int("chain_id")
 
     @property
     def addresses(self) -> dict[str, str]:
@@ -239,8 +242,7 @@ class AuditIndex:
     @property
     def first_block(self) -> int | None:
         """The deployment's first block (where indexing starts), or None before a sync."""
-        text = self.meta("first_block")
-        return None if text is None else int(text)
+        return self._meta_int("first_block")
 
     # --- blocks -----------------------------------------------------------------------------
 
@@ -279,8 +281,7 @@ class AuditIndex:
             synced_to: the range's last block.
         """
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             db.executemany(
                 "INSERT INTO blocks(number, hash, parent_hash, timestamp, log_count) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -290,19 +291,12 @@ class AuditIndex:
                 if table_rows:
                     marks = ", ".join("?" * TABLE_COLUMNS[table])
                     db.executemany(f"INSERT INTO {table} VALUES ({marks})", table_rows)
-            db.execute(
-                "INSERT OR REPLACE INTO meta(key, value) VALUES ('synced_to', ?)", (str(synced_to),)
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            self.set_meta("synced_to", str(synced_to))
 
     def drop_after(self, block: int) -> int:
         """Forget every block after ``block`` and its events (a reorg); the events dropped."""
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             dropped = sum(
                 int(db.execute(f"SELECT count(*) FROM {t} WHERE block > ?", (block,)).fetchone()[0])
                 for t in ("events", "uses", "consents")
@@ -313,14 +307,20 @@ class AuditIndex:
             if block < (self.first_block or 0):
                 db.execute("DELETE FROM meta WHERE key = 'synced_to'")
             else:
-                db.execute(
-                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('synced_to', ?)", (str(block),)
-                )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+                self.set_meta("synced_to", str(block))
         return dropped
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction (``BEGIN IMMEDIATE``): committed at the end, rolled back on
+        any exception (which goes on)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
 
     def defer_indexes(self) -> None:
         """Drop the secondary indexes of the bulk tables for a long sync: building them once
