@@ -4,6 +4,8 @@ execute); the reads (proposals, flags, members) live in :mod:`collective.cli.boa
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from collective.cli.board_read_cmd import READ_COMMANDS, action_name
@@ -11,6 +13,9 @@ from collective.cli.connect import open_client
 from collective.cli.options import CliState, sending_command
 from collective.cli.output import report
 from collective.client.oversight import Action, Vote
+
+if TYPE_CHECKING:
+    from collective.client import Collective
 
 reason_option = click.option(
     "--reason",
@@ -38,15 +43,17 @@ def board_group() -> None:
     """
 
 
-def _vote_line(verb: str, vote: Vote, threshold: int) -> str:
-    state = "executed" if vote.executed else f"{vote.approvals} of {threshold} approvals"
-    return f"{verb} proposal {vote.proposal_id}: {state}"
+def _report_vote(state: CliState, client: Collective, verb: str, vote: Vote) -> None:
+    """Print ``vote`` (JSON, or "<verb> proposal N: executed | A of T approvals")."""
+    threshold = client.oversight.threshold()
+    standing = "executed" if vote.executed else f"{vote.approvals} of {threshold} approvals"
+    report(state, vote, f"{verb} proposal {vote.proposal_id}: {standing}")
 
 
 def _propose(state: CliState, action: Action, target: str, *, reason: str = "") -> None:
     client = open_client(state)
     vote = client.oversight.propose(action, target, reason=reason)
-    report(state, vote, _vote_line("created", vote, client.oversight.threshold()))
+    _report_vote(state, client, "created", vote)
 
 
 @board_group.group("propose")
@@ -143,7 +150,7 @@ def propose_flag_use(state: CliState, tx_hash: str, log_index: int | None, reaso
     client = open_client(state)
     use = client.usage.find(tx_hash, log_index)
     vote = client.oversight.flag_use(use.organization, tx_hash, use.where.log_index, reason)
-    report(state, vote, _vote_line("created", vote, client.oversight.threshold()))
+    _report_vote(state, client, "created", vote)
 
 
 @propose_group.command("remove-member")
@@ -168,7 +175,7 @@ def propose_remove_member(state: CliState, member: str, threshold: int | None, r
     """
     client = open_client(state)
     vote = client.oversight.remove_member(member, reason, threshold=threshold)
-    report(state, vote, _vote_line("created", vote, client.oversight.threshold()))
+    _report_vote(state, client, "created", vote)
 
 
 @propose_group.command("set-threshold")
@@ -184,7 +191,7 @@ def propose_set_threshold(state: CliState, threshold: int, reason: str) -> None:
     """
     client = open_client(state)
     vote = client.oversight.set_threshold(threshold, reason)
-    report(state, vote, _vote_line("created", vote, client.oversight.threshold()))
+    _report_vote(state, client, "created", vote)
 
 
 @board_group.command("approve")
@@ -199,7 +206,7 @@ def approve_command(state: CliState, proposal_id: int) -> None:
     """
     client = open_client(state)
     vote = client.oversight.approve(proposal_id)
-    report(state, vote, _vote_line("approved", vote, client.oversight.threshold()))
+    _report_vote(state, client, "approved", vote)
 
 
 @board_group.command("object")
@@ -232,7 +239,7 @@ def execute_command(state: CliState, proposal_id: int) -> None:
     """
     client = open_client(state)
     vote = client.oversight.execute(proposal_id)
-    report(state, vote, _vote_line("executed", vote, client.oversight.threshold()))
+    _report_vote(state, client, "executed", vote)
 
 
 for _command in READ_COMMANDS:
