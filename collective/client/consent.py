@@ -134,10 +134,9 @@ class ConsentClient:
             A :class:`BatchResult` whose ``items`` are the :class:`Granted` records, in order.
 
         Raises:
-            InvalidInputError: ``items`` is empty, or an address is not one.
+            InvalidInputError: ``items`` is empty, an address or DID is not one, a DID of
+                another network, or a term outside the DPV vocabulary (unless ``custom_terms``).
             NotFoundError: an organization has published no policy.
-            InvalidInputError: a DID of another network, or a term outside the DPV vocabulary
-                (unless ``custom_terms``).
             ConfigurationError: a read-only client.
             TransactionError: the contract refused it (a typed subclass such as
                 NotPermittedError or IdentityDeactivatedError names the contract error).
