@@ -14,7 +14,7 @@ Everything timed goes through a plain ``Web3(HTTPProvider(url))`` with its defau
     until the last receipt is there; anvil in its best batch mode: automine off, one
     ``evm_mine`` at the end (and a block gas limit that holds them all);
 (c) calls: ``isCovered`` one by one (``contract.functions.isCovered(...).call()``);
-(d) logs: one ``eth_getLogs`` over every log of the chain.
+(d) logs: one ``eth_getLogs`` over every log of the chain (the fastest of five fetches).
 
 Node and anvil alternate, two rounds; the best of the two rounds counts. Prints each rate and
 node/anvil; exits 1 when a gate is missed: calls >= 1.0, logs >= 1.0, single sends >= 0.6
@@ -215,12 +215,18 @@ def calls(target: Target, count: int) -> float:
     return len(asked) / elapsed
 
 
+LOG_FETCHES = 5  # one fetch is ~100 ms, mostly web3 building objects: the best of five
+
+
 def logs(target: Target) -> float:
-    """(d) one ``eth_getLogs`` over every log of the chain; logs per second."""
-    started = time.perf_counter()
-    found = target.w3.eth.get_logs({"fromBlock": 0, "toBlock": "latest"})
-    elapsed = time.perf_counter() - started
-    return len(found) / elapsed
+    """(d) one ``eth_getLogs`` over every log of the chain, the fastest of LOG_FETCHES; logs
+    per second."""
+    best = 0.0
+    for _ in range(LOG_FETCHES):
+        started = time.perf_counter()
+        found = target.w3.eth.get_logs({"fromBlock": 0, "toBlock": "latest"})
+        best = max(best, len(found) / (time.perf_counter() - started))
+    return best
 
 
 def one_round(target: Target, label: str, singles: int, batched: int, count: int) -> None:
