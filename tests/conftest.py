@@ -8,6 +8,9 @@
 - ``anvil``: the URL of an anvil node (npm ``@foundry-rs/anvil``) started once per session on
   127.0.0.1 and stopped at the end. Tests using it are marked ``anvil`` automatically.
 - ``anvil_chain``: a :class:`Chain` on that node, reverted after each test.
+- ``dev_server``: an in-process ``collective node --dev`` (in memory) serving HTTP on a free
+  port, one per module; ``node_chain`` / ``node_suite``: a :class:`Chain` on it with the suite
+  deployed once, each test reverted to that state (evm_snapshot / evm_revert).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import pytest
 
 from collective.chain import Chain, connect_embedded, connect_rpc
 from collective.deploy import Deployment
+from collective.node import Node, NodeConfig
+from collective.node.server import RpcServer, serve_in_thread
 from collective.testing.anvil import find_anvil, run_anvil
 from tests.helpers import World, deploy_consortium, make_world
 
@@ -79,3 +84,39 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def w(chain: Chain, suite: Deployment) -> World:
     """The embedded suite with two admitted organizations that published policy v1."""
     return make_world(chain, suite)
+
+
+@pytest.fixture(scope="module")
+def dev_server() -> Iterator[RpcServer]:
+    node = Node(NodeConfig(dev=True))
+    server = serve_in_thread(node)
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        node.close()
+
+
+@pytest.fixture(scope="module")
+def _deployed(
+    dev_server: RpcServer, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Chain, Deployment]:
+    chain = connect_rpc(dev_server.url, name="node")
+    suite = deploy_consortium(chain, tmp_path_factory.mktemp("node-deploy") / "node.json")
+    return chain, suite
+
+
+@pytest.fixture
+def node_chain(_deployed: tuple[Chain, Deployment]) -> Iterator[Chain]:
+    chain, _ = _deployed
+    snap = chain.snapshot()
+    try:
+        yield chain
+    finally:
+        chain.revert(snap)
+
+
+@pytest.fixture
+def node_suite(node_chain: Chain, _deployed: tuple[Chain, Deployment]) -> Deployment:
+    return _deployed[1]
