@@ -1,7 +1,8 @@
 """A node: the chain, its sealer, its filters, dev accounts.
 
 :class:`Node` is what the HTTP server serves and what tests can drive in process. All chain
-access goes through :attr:`Node.lock`; handlers read through :attr:`Node.view` (a
+access goes through :attr:`Node.lock` (the chain's lock, entered once every committed block is
+on disk: :class:`DurableLock`); handlers read through :attr:`Node.view` (a
 :class:`~collective.node.view.ChainView`) and write through the pool
 (:meth:`NodeChain.submit <collective.node.core.NodeChain.submit>`); when blocks are made is the
 sealer's decision (:mod:`collective.node.sealer`).
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from eth_typing import Address
@@ -57,6 +59,49 @@ class NodeConfig:
     batch_timeout: float = RPC_BATCH_TIMEOUT
 
 
+class DurableLock:
+    """The chain's lock for what serves the chain: acquiring it also waits until every block
+    committed so far is on disk (:meth:`Store.wait_durable
+    <collective.node.storage.Store.wait_durable>`), so no read answers from a block whose
+    fsync is still under way (:mod:`collective.node.storage.syncer`). The wait comes after
+    the lock is taken (no block can be committed while it is held) and needs nothing the
+    lock guards. Re-entrant, as the chain's lock.
+
+    Raises (on entering): :class:`~collective.node.storage.StorageError` when the database's
+    log could not be fsynced (the lock is released again)."""
+
+    def __init__(self, chain: NodeChain) -> None:
+        self._lock = chain.lock
+        self._store = chain.store
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """Take the lock (as ``RLock.acquire``), then wait for durability. Returns: whether
+        the lock was taken."""
+        if not self._lock.acquire(blocking, timeout):
+            return False
+        try:
+            self._store.wait_durable()
+        except BaseException:
+            self._lock.release()
+            raise
+        return True
+
+    def release(self) -> None:
+        """Release the lock once (as ``RLock.release``)."""
+        self._lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
 class Node:
     """One node: opens (or creates) the chain of ``config`` and assembles its parts.
 
@@ -85,7 +130,7 @@ class Node:
         self.view = ChainView(self.chain)
         self.sealer: Sealer = local_authority(self.chain, config.block_time)
         self.filters = Filters()
-        self.lock = self.chain.lock
+        self.lock = DurableLock(self.chain)
         self.senders = SenderPool() if config.sender_helper else None
 
     @property
@@ -134,7 +179,7 @@ class Node:
         self.sealer.close()
         if self.senders is not None:
             self.senders.close()
-        with self.lock:
+        with self.chain.lock:
             self.chain.close()
 
     def with_config(self, **changes: object) -> NodeConfig:
@@ -142,4 +187,4 @@ class Node:
         return replace(self.config, **changes)  # type: ignore[arg-type]
 
 
-__all__ = ["RETRY_SECONDS", "Node", "NodeConfig"]
+__all__ = ["RETRY_SECONDS", "DurableLock", "Node", "NodeConfig"]

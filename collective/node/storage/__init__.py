@@ -17,9 +17,13 @@ Why SQLite (stdlib ``sqlite3``) rather than LMDB or LevelDB:
   while executing it, the block, its transactions and receipts, its logs and the new head
   pointer commit together or not at all. A SIGKILL at any moment leaves the previous head or the
   new one, never a mix, and startup reads the head pointer instead of replaying history.
-- **Durable by default.** WAL with ``synchronous=FULL`` fsyncs the log on every commit (once per
-  block, not per transaction), so a block whose transactions were answered survives a crash of
-  the process *and* of the machine; ``synchronous=NORMAL`` (``--sync normal``) survives the
+- **Durable by default.** With ``--sync full`` every block's WAL frames are fsynced (once per
+  block, not per transaction) before anything of the block is served, so a block whose
+  receipt was read survives a crash of the process *and* of the machine. The fsync runs off
+  the sealing path (:mod:`collective.node.storage.syncer`): the commit writes the frames (an
+  answered transaction survives the process being killed), the hash is answered, and every
+  read waits for the fsync (:meth:`Store.wait_durable`, behind ``Node.lock``), which overlaps
+  the answer's trip to the client. ``synchronous=NORMAL`` (``--sync normal``) survives the
   process only, and is a little faster. Commits only append to the WAL; checkpoints (copying
   the WAL into the database file and fsyncing it) run every few blocks on a thread with its own
   connection, so sealing never waits for one.

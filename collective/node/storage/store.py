@@ -24,6 +24,7 @@ from collective.node.storage.schema import (
     SyncMode,
     open_database,
 )
+from collective.node.storage.syncer import WalSyncer
 
 _MAX_IDLE_READERS = 8
 
@@ -73,9 +74,32 @@ class Store(BlockReader):
             # own with its own connection, off the path of sealing a block
             self._conn.execute("PRAGMA wal_autocheckpoint=0")
             self._checkpointer = _Checkpointer(self.path)
+        # with sync full, a commit writes the WAL and the syncer fsyncs it off the sealing
+        # path; reads wait for it (wait_durable; the design: collective.node.storage.syncer)
+        self._syncer: WalSyncer | None = None
+        if self.path is not None and sync == "full":
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._syncer = WalSyncer(self.path.with_name(self.path.name + "-wal"))
+
+    def wait_durable(self) -> None:
+        """Block until every block committed so far is on disk (fsynced): what a read waits
+        for before it is answered (with ``sync`` ``full``; returns at once otherwise).
+
+        Raises: :class:`StorageError` when the log could not be fsynced."""
+        if self._syncer is not None:
+            self._syncer.wait()
 
     def close(self) -> None:
-        """Stop the checkpointer, close every connection and release the data directory."""
+        """Fsync what is written, stop the checkpointer, close every connection and release
+        the data directory. Raises: :class:`StorageError` when the last fsync failed (the
+        store is closed all the same)."""
+        try:
+            if self._syncer is not None:
+                self._syncer.close()
+        finally:
+            self._close()
+
+    def _close(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.stop()
         with self._readers_lock:
@@ -155,8 +179,10 @@ class Store(BlockReader):
         checked (:class:`BlockReader`'s memo): rows are written once, and damage under a
         running node is found by the checks at the next start.
         Raises: :class:`StorageError` when SQLite cannot write it (the disk is full, the
-        file cannot be written); nothing of it is stored and py-evm's writes are kept for
-        the next attempt."""
+        file cannot be written), or an earlier block could not be fsynced; nothing of it is
+        stored and py-evm's writes are kept for the next attempt."""
+        if self._syncer is not None:
+            self._syncer.check()
         txs = list(txs)
         upserts, deletes = self.kv.take_pending()
         self._receipts_verified.discard(block.number)  # a block written again (dev revert)
@@ -168,6 +194,8 @@ class Store(BlockReader):
             raise StorageError(
                 f"cannot store block {block.number} in the chain database {self.path}: {exc}"
             ) from exc
+        if self._syncer is not None:
+            self._syncer.written()
         if self._checkpointer is not None:
             self._checkpointer.block_committed()
         self.written(block, [tx.hash for tx in txs])
@@ -248,6 +276,8 @@ class Store(BlockReader):
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+        if self._syncer is not None:
+            self._syncer.written()
 
 
 class _Checkpointer:
