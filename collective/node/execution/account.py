@@ -16,9 +16,11 @@ that file's method of the same name, minus re-validating what the interpreter ha
   root, address) (:class:`_AccountsByRoot`): a trie's content is fixed by its root hash, so
   an entry never goes stale, and a call or a block reading an account the previous one read
   at the same root skips the walk from the root (an ``eth_call`` builds a fresh state, and
-  with it fresh py-evm caches, every time). Accounts are decoded once per encoding
-  (``Account`` objects are immutable). Trie nodes not walked are not logged as read, so the
-  block witness py-evm computes in ``persist`` (which the node never reads) may list fewer.
+  with it fresh py-evm caches, every time); a miss walks the path over trie nodes decoded
+  once per hash (:func:`collective.node.storage.tries.get_value`), not py-evm's trie.
+  Accounts are decoded once per encoding (``Account`` objects are immutable). Trie nodes
+  not walked are not logged as read, so the block witness py-evm computes in ``persist``
+  (which the node never reads) may list fewer.
   Storage of an account the database has not opened a store for is read the same way, by
   (storage root, slot), without building the store; code by its hash.
 - **The account trie** is updated once per block (``_apply_account_diff_without_proof``):
@@ -101,10 +103,14 @@ class _AccountsByRoot(BaseDB):
     def __getitem__(self, key: bytes) -> bytes:
         """The account RLP under ``key`` (an address; b"" when absent) at the trie's current
         root. Raises py-trie's ``MissingTrieNode`` as the trie does."""
-        cache_key = (self._hexary.root_hash, key)
+        root = self._hexary.root_hash
+        cache_key = (root, key)
         value = _accounts_by_root.get(cache_key)
         if value is None:
-            value = self._trie[key]
+            try:  # the path walked over decoded nodes cached by hash (storage.tries)
+                value = get_value(self._hexary.db, root, keccak(key))
+            except KeyError:  # a node missing: py-evm's walk raises its MissingTrieNode
+                value = self._trie[key]
             if len(_accounts_by_root) >= _CACHE_LIMIT:
                 _accounts_by_root.clear()
             _accounts_by_root[cache_key] = value
