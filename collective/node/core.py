@@ -358,6 +358,9 @@ class NodeChain:
                 )
             )
         self._commit(final, stored_txs, stored_logs, raw_list)
+        # the state the block was sealed on is the new head's (persisted at its state root,
+        # executing in the block's context): admission reads it instead of building another
+        self._head_state = vm.state
         # the pool keeps what did not fit; nonces of dropped transactions are recomputed
         self.pending.settle(leftover, [bytes(tx.hash) for tx in applied])
         return Sealed(final, tuple(bytes(tx.hash) for tx in applied))
