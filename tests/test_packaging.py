@@ -3,6 +3,8 @@ the node's exact pins, and constraints.txt (what CI installs) satisfies both."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -50,3 +52,23 @@ def test_constraints_satisfy_every_requirement() -> None:
         pinned = pins.get(_normal(req.name))
         assert pinned is not None, f"constraints.txt has no pin for {req.name}"
         assert req.specifier.contains(pinned, prereleases=True), f"{req.name}=={pinned} vs {text}"
+
+
+def _run_without(blocked: tuple[str, ...], code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter where importing ``blocked`` fails."""
+    prelude = "import sys\n" + "".join(f"sys.modules[{name!r}] = None\n" for name in blocked)
+    return subprocess.run(
+        [sys.executable, "-c", prelude + code], cwd=ROOT, capture_output=True, text=True
+    )
+
+
+def test_the_client_audit_and_cli_need_nothing_of_the_node_extra() -> None:
+    """The node's accelerators (safe-pysha3, coincurve) are only in `collective[node]`."""
+    done = _run_without(
+        ("sha3", "coincurve"),
+        "import collective.client, collective.audit, collective.cli\n"
+        "from collective import Collective\n"
+        "from collective.chain import connect_embedded\n"
+        "connect_embedded()\n",
+    )
+    assert done.returncode == 0, done.stderr
