@@ -46,6 +46,7 @@ from eth_utils.exceptions import ValidationError
 from collective.errors import NodeError
 from collective.node import pool, render
 from collective.node.authority import SEAL_FIELD, Authority
+from collective.node.execution.engine import ExecutionEngine
 from collective.node.execution.pyevm import EMPTY_REQUESTS_HASH, VM_CLASS, Evm, base_fee
 from collective.node.execution.trie import encode_receipt, ordered_trie_root
 from collective.node.genesis import Genesis
@@ -100,7 +101,7 @@ class NodeChain:
         self.store = Store(data_dir, sync)
         self.db = AtomicDB(self.store.kv)
         self.vm_class = vm_class
-        self.evm = Evm(self.db, self.chain_id, vm_class)
+        self.evm: ExecutionEngine = Evm(self.db, self.chain_id, vm_class)
         self.pending = Pending()
         self.storage_error: str | None = None  # why the last block could not be stored
         self.time_offset = 0
@@ -136,7 +137,7 @@ class NodeChain:
         self.store.close()
 
     @contextlib.contextmanager
-    def reading(self) -> Iterator[Evm]:
+    def reading(self) -> Iterator[ExecutionEngine]:
         """An execution layer for a call that runs outside :attr:`lock`: over a read-only view
         of the committed blocks (:meth:`Store.reader`), or, for an in-memory chain, the
         chain's own (the caller then holds the lock)."""

@@ -32,7 +32,7 @@ from eth.abc import SignedTransactionAPI, StateAPI
 from eth_typing import Address
 from eth_utils.crypto import keccak
 
-from collective.node.execution.pyevm import Evm
+from collective.node.execution.engine import ExecutionEngine
 
 SELECTOR = keccak(text="transactionAllowed(address,address,uint256,uint256,uint256,bytes)")[:4]
 CHECK_GAS = 1_000_000
@@ -86,7 +86,7 @@ class Permissioning:
         """Whether an AccountRules address is configured (else every sender may transact)."""
         return self.rules is not None
 
-    def at(self, evm: Evm, state: StateAPI) -> Rules:
+    def at(self, evm: ExecutionEngine, state: StateAPI) -> Rules:
         """The rules as they stand in ``state`` (resolve once, ask for many transactions)."""
         if self.rules is None:
             return Rules(evm, state, None, b"", None, self.bootstrap_admins)
@@ -104,7 +104,7 @@ class Permissioning:
 
     def allowed(
         self,
-        evm: Evm,
+        evm: ExecutionEngine,
         state: StateAPI,
         *,
         sender: Address,
@@ -137,7 +137,7 @@ class Rules:
 
     def __init__(
         self,
-        evm: Evm,
+        evm: ExecutionEngine,
         state: StateAPI,
         address: Address | None,
         code: bytes,

@@ -38,7 +38,7 @@ from collective.node.errors import RpcError, rejected
 from collective.node.senders import TYPED
 
 if TYPE_CHECKING:
-    from collective.node.execution.pyevm import Evm
+    from collective.node.execution.engine import ExecutionEngine
     from collective.node.permissioning import Rules
     from collective.node.storage import Store
 
@@ -320,7 +320,7 @@ class Head(Protocol):
     chain_id: int
     head: BlockHeaderAPI
     storage_error: str | None
-    evm: Evm
+    evm: ExecutionEngine
     store: Store
     pending: Pending
 

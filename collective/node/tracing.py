@@ -27,7 +27,7 @@ from eth_typing import Address
 from eth_utils.crypto import keccak
 from trie.hexary import HexaryTrie
 
-from collective.node.execution import CallResult, Evm, revert_data
+from collective.node.execution import CallResult, ExecutionEngine, revert_data
 from collective.node.render import hexbytes, hexint
 
 AccessList = tuple[tuple[bytes, tuple[int, ...]], ...]
@@ -49,7 +49,7 @@ def warmed(state: StateAPI) -> dict[bytes, set[int]]:
 
 
 def create_access_list(
-    evm: Evm,
+    evm: ExecutionEngine,
     state: StateAPI,
     *,
     sender: Address,
@@ -114,7 +114,11 @@ def access_list_json(entries: AccessList) -> list[dict[str, Any]]:
 
 
 def replay(
-    evm: Evm, parent_root: bytes, header: Any, txs: list[SignedTransactionAPI], index: int
+    evm: ExecutionEngine,
+    parent_root: bytes,
+    header: Any,
+    txs: list[SignedTransactionAPI],
+    index: int,
 ) -> ComputationAPI:
     """Apply ``txs[:index]`` to the block's starting state, then return the computation of
     ``txs[index]`` (nothing is persisted)."""

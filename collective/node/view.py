@@ -23,7 +23,7 @@ from eth.abc import BlockHeaderAPI, SignedTransactionAPI, StateAPI
 from eth_typing import Address
 
 from collective.node.core import NodeChain
-from collective.node.execution.pyevm import Evm
+from collective.node.execution.engine import ExecutionEngine
 from collective.node.logindex import LogQuery, find_logs
 from collective.node.pool import Dropped
 from collective.node.storage import StoredTx
@@ -96,7 +96,7 @@ class ChainView:
         return self._chain.nonce(sender, pending=pending)
 
     @contextlib.contextmanager
-    def reading(self) -> Iterator[Evm]:
+    def reading(self) -> Iterator[ExecutionEngine]:
         """An execution layer for a call that runs outside the chain lock (over a read-only
         view of the committed blocks; an in-memory chain's own, under the caller's lock)."""
         with self._chain.reading() as evm:

@@ -74,6 +74,10 @@ class BlockBuilder(Protocol):
     """The VM of one block being sealed (py-evm's ``VirtualMachineAPI``, the part the sealer
     calls)."""
 
+    @property
+    def state(self) -> StateAPI:
+        """The state the block executes on (after finalizing: the new head's state)."""
+
     def get_block(self) -> BlockAPI:
         """The block being built (header and transactions so far)."""
 

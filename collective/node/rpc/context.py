@@ -19,7 +19,7 @@ from collective.node.errors import rejected
 from collective.node.rpc.objects import BlockRef
 
 if TYPE_CHECKING:
-    from collective.node.execution import Evm
+    from collective.node.execution import ExecutionEngine
     from collective.node.node import Node
 
 PRIORITY_FEE = 1_000_000_000  # 1 gwei, as anvil suggests
@@ -76,7 +76,7 @@ def state_of(node: Node, ref: BlockRef) -> StateAPI:
     return view.state_at(header_of(node, ref))
 
 
-def call_state(node: Node, ref: BlockRef, evm: Evm) -> StateAPI:
+def call_state(node: Node, ref: BlockRef, evm: ExecutionEngine) -> StateAPI:
     """A throwaway state for a call: the block's context (the next block's for "pending"),
     with base fee zero so calls without a gas price run, as geth does.
 

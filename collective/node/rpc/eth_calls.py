@@ -22,7 +22,7 @@ from eth_typing import Address
 
 from collective.node import tracing
 from collective.node.errors import EXECUTION_REVERTED, RpcError, rejected
-from collective.node.execution import CallResult, Evm, revert_data
+from collective.node.execution import CallResult, ExecutionEngine, revert_data
 from collective.node.limits import TIMED_OUT, CallTimeout, budget, deadline
 from collective.node.render import hexbytes, hexint
 from collective.node.rpc.context import call_state
@@ -98,7 +98,9 @@ def run_call(node: Node, call: CallArgs, ref: BlockRef, estimate: bool) -> Any:
             raise rejected(f"execution aborted (timeout = {config.call_timeout:g}s)") from None
 
 
-def _execute(node: Node, evm: Evm, call: CallArgs, ref: BlockRef, estimate: bool) -> Any:
+def _execute(
+    node: Node, evm: ExecutionEngine, call: CallArgs, ref: BlockRef, estimate: bool
+) -> Any:
     state = call_state(node, ref, evm)
     sender = call.sender or _ZERO_ADDRESS
     gas_cap = node.config.gas_cap

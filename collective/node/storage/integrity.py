@@ -29,7 +29,7 @@ from eth_utils.crypto import keccak
 
 from collective.node import render
 from collective.node.authority import SEAL_FIELD, recover_sealer
-from collective.node.execution.pyevm import Evm
+from collective.node.execution.engine import ExecutionEngine
 from collective.node.execution.trie import encode_node, ordered_trie_root
 from collective.node.senders import TYPED
 from collective.node.storage.blocks import StoredBlock, StoredTx
@@ -44,7 +44,7 @@ class Integrity:
     its execution layer ``evm`` (to decode headers and transactions) and key-value ``db``.
     :meth:`install` makes the store run them on every first read."""
 
-    def __init__(self, store: Store, evm: Evm, db: AtomicDB) -> None:
+    def __init__(self, store: Store, evm: ExecutionEngine, db: AtomicDB) -> None:
         self.store = store
         self.evm = evm
         self.db = db
