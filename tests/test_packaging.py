@@ -72,3 +72,20 @@ def test_the_client_audit_and_cli_need_nothing_of_the_node_extra() -> None:
         "connect_embedded()\n",
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_the_cli_and_node_start_without_importing_web3() -> None:
+    """`collective node start` and the CLI's plumbing import no web3 or eth-account (~0.6 s of
+    start-up): a module of collective.chain (jsonints, addresses) loads without the package's
+    connection layer, which is imported when first asked for."""
+    done = _run_without(
+        (),
+        "from collective.cli import main\n"
+        "import collective.chain.jsonints, collective.chain.addresses\n"
+        "import collective.node.node, collective.node.server, collective.node.rpc\n"
+        "heavy = sorted({'web3', 'eth_account'} & set(sys.modules))\n"
+        "assert not heavy, heavy\n"
+        "from collective.chain import connect, Chain\n"
+        "assert callable(connect) and Chain.__name__ == 'Chain'\n",
+    )
+    assert done.returncode == 0, done.stderr

@@ -15,7 +15,7 @@ The package, one concern per module:
 - :mod:`~collective.chain.connection`: :class:`Chain`; :mod:`~collective.chain.reads` its
   reads, one request each.
 - :mod:`~collective.chain.transactions`: fees, nonces, sending and waiting.
-- :mod:`~collective.chain.connect`: :func:`connect`, :func:`connect_rpc`,
+- :mod:`~collective.chain.connectors`: :func:`connect`, :func:`connect_rpc`,
   :func:`connect_embedded`, dev-node detection.
 - :mod:`~collective.chain.errors`: foreign exceptions into Collective errors, in one place.
 - :mod:`~collective.chain.shapes`: JSON-RPC values into web3's shapes and back.
@@ -27,34 +27,76 @@ The package, one concern per module:
 
 from __future__ import annotations
 
-from collective.chain.backend import Backend, DevBackend
-from collective.chain.connect import (
-    DEV_ACCOUNT_COUNT,
-    DEV_CHAIN_ID,
-    DEV_MNEMONIC,
-    PROBE_TIMEOUT,
-    account_from_key,
-    connect,
-    connect_embedded,
-    connect_rpc,
-    dev_keys_from_mnemonic,
-    is_dev_node,
-)
-from collective.chain.connection import Chain, Transactable
-from collective.chain.embedded import EmbeddedBackend, TesterBackend
-from collective.chain.http import HttpBackend
-from collective.chain.shapes import receipt_from_rpc
-from collective.chain.transactions import (
-    FEE_CACHE_SECONDS,
-    RECEIPT_TIMEOUT,
-    PendingTransaction,
-    TxListener,
-    TxStage,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
 
-# 0.1's private spellings, for one release
-_dev_keys_from_mnemonic = dev_keys_from_mnemonic
-_receipt_from_rpc = receipt_from_rpc
+if TYPE_CHECKING:
+    from collective.chain.backend import Backend, DevBackend
+    from collective.chain.connection import Chain, Transactable
+    from collective.chain.connectors import (
+        DEV_ACCOUNT_COUNT,
+        DEV_CHAIN_ID,
+        DEV_MNEMONIC,
+        PROBE_TIMEOUT,
+        account_from_key,
+        connect,
+        connect_embedded,
+        connect_rpc,
+        dev_keys_from_mnemonic,
+        is_dev_node,
+    )
+    from collective.chain.embedded import EmbeddedBackend, TesterBackend
+    from collective.chain.http import HttpBackend
+    from collective.chain.shapes import receipt_from_rpc
+    from collective.chain.transactions import (
+        FEE_CACHE_SECONDS,
+        RECEIPT_TIMEOUT,
+        PendingTransaction,
+        TxListener,
+        TxStage,
+    )
+
+# Imported on first use: a module of this package (jsonints, addresses, codec) must not drag in
+# web3 and eth-account (~0.6 s) for a caller that needs only it, e.g. `collective node start`.
+_LAZY = {
+    "Backend": "backend",
+    "DevBackend": "backend",
+    "DEV_ACCOUNT_COUNT": "connectors",
+    "DEV_CHAIN_ID": "connectors",
+    "DEV_MNEMONIC": "connectors",
+    "PROBE_TIMEOUT": "connectors",
+    "account_from_key": "connectors",
+    "connect": "connectors",
+    "connect_embedded": "connectors",
+    "connect_rpc": "connectors",
+    "dev_keys_from_mnemonic": "connectors",
+    "is_dev_node": "connectors",
+    "_dev_keys_from_mnemonic": "connectors:dev_keys_from_mnemonic",  # 0.1's private spelling
+    "Chain": "connection",
+    "Transactable": "connection",
+    "EmbeddedBackend": "embedded",
+    "TesterBackend": "embedded",
+    "HttpBackend": "http",
+    "receipt_from_rpc": "shapes",
+    "_receipt_from_rpc": "shapes:receipt_from_rpc",  # 0.1's private spelling
+    "FEE_CACHE_SECONDS": "transactions",
+    "RECEIPT_TIMEOUT": "transactions",
+    "PendingTransaction": "transactions",
+    "TxListener": "transactions",
+    "TxStage": "transactions",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The package's names, each imported from its module when first asked for."""
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, _, attribute = where.partition(":")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), attribute or name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEV_ACCOUNT_COUNT",
@@ -77,5 +119,7 @@ __all__ = [
     "connect",
     "connect_embedded",
     "connect_rpc",
+    "dev_keys_from_mnemonic",
     "is_dev_node",
+    "receipt_from_rpc",
 ]

@@ -5,7 +5,7 @@ A Chain speaks only through its :class:`~collective.chain.backend.Backend`: a re
 request (a contract read is one ``eth_call``), results come back in web3's shapes, and every
 failure comes out as a Collective error (:mod:`collective.chain.errors`). Reads live in
 :mod:`collective.chain.reads`, sending in
-:mod:`collective.chain.transactions`; building a Chain in :mod:`collective.chain.connect`.
+:mod:`collective.chain.transactions`; building a Chain in :mod:`collective.chain.connectors`.
 """
 
 from __future__ import annotations
