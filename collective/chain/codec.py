@@ -19,6 +19,7 @@ from eth_utils.abi import collapse_if_tuple
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from collective.chain.hashing import keccak256
 from collective.errors import InvalidInputError
 
 
@@ -281,7 +282,7 @@ def consent_id(identity: str, organization: str, purpose: bytes, category: bytes
     """The ledger's consent id, 0x hex: keccak256(abi.encode(identity, organization, purpose,
     category)), as ConsentRegistry.consentId computes it (no call to the node needed)."""
     encoded = _ZERO12 + bytes.fromhex(identity[2:]) + _ZERO12 + bytes.fromhex(organization[2:])
-    return "0x" + keccak(encoded + bytes(purpose) + bytes(category)).hex()
+    return "0x" + keccak256(encoded + bytes(purpose) + bytes(category)).hex()
 
 
 def _topic_value(kind: str, topic: bytes) -> Any:

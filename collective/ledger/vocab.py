@@ -27,8 +27,7 @@ import difflib
 from functools import lru_cache
 from typing import Final, Literal
 
-from eth_utils.crypto import keccak
-
+from collective.chain.hashing import keccak256
 from collective.errors import InvalidInputError
 
 _PURPOSE_NAMES = (
@@ -93,10 +92,10 @@ _CATEGORY_NAMES = (
     "dpv-pd:TradeUnionMembership",
 )
 
-PURPOSES: Final[dict[str, bytes]] = {name: keccak(text=name) for name in _PURPOSE_NAMES}
+PURPOSES: Final[dict[str, bytes]] = {name: keccak256(name.encode()) for name in _PURPOSE_NAMES}
 """Common DPV purposes: name -> bytes32 code."""
 
-CATEGORIES: Final[dict[str, bytes]] = {name: keccak(text=name) for name in _CATEGORY_NAMES}
+CATEGORIES: Final[dict[str, bytes]] = {name: keccak256(name.encode()) for name in _CATEGORY_NAMES}
 """Common DPV personal-data categories: name -> bytes32 code."""
 
 SPECIAL_CATEGORIES: Final[frozenset[str]] = frozenset(
@@ -165,7 +164,7 @@ def code_of(name_or_code: str | bytes) -> bytes:
 
 @lru_cache(maxsize=4096)
 def _hash_name(text: str) -> bytes:
-    code = keccak(text=text)
+    code = keccak256(text.encode())
     _LEARNED.setdefault(code, text)
     return code
 

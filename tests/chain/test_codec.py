@@ -86,3 +86,15 @@ def test_fast_calldata_is_what_web3_encodes(suite: Deployment) -> None:
     # a string argument is not a simple static: web3 encodes it
     publish = ledger.functions.publishPolicy(b"\3" * 32, "https://example.org", [b"\4" * 32])
     assert fast_calldata(publish.abi, publish.args) is None
+
+
+def test_the_fast_keccak_is_ethereums_keccak() -> None:
+    import os
+
+    from eth_utils.crypto import keccak
+
+    from collective.chain import hashing
+
+    for size in (0, 1, 31, 32, 33, 135, 136, 137, 1000):
+        data = os.urandom(size)
+        assert hashing.keccak256(data) == keccak(data) == hashing._portable(data)
