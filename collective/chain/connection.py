@@ -11,7 +11,6 @@ failure comes out as a Collective error (:mod:`collective.chain.errors`). Reads 
 from __future__ import annotations
 
 import threading
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +22,7 @@ from web3.contract import Contract
 from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.types import TxReceipt
 
+from collective._moved import warn_deprecated
 from collective.chain.backend import Backend, DevBackend, RpcFailure
 from collective.chain.embedded import EmbeddedBackend
 from collective.chain.errors import translated
@@ -94,11 +94,10 @@ class Chain(ChainReads):
     def w3(self) -> Web3:
         """Deprecated (goes away in 0.3): a web3 instance on this chain's backend. Use the
         Chain's own methods, and :meth:`contract` for contract objects."""
-        warnings.warn(
+        warn_deprecated(
             "Chain.w3 is deprecated: use the Chain's methods (call, get_block, get_logs, ...) "
-            "and Chain.contract() (Chain.w3 goes away in 0.3)",
-            DeprecationWarning,
-            stacklevel=2,
+            "and Chain.contract()",
+            "Chain.w3",
         )
         return self._w3()
 

@@ -9,8 +9,7 @@ Import from the module that holds each name now (this one goes away in 0.3):
 
 from __future__ import annotations
 
-import warnings
-
+from collective._moved import warn_deprecated
 from collective.cli.connect import open_client, refuse_embedded
 from collective.cli.failure import error_document, fail, readable, report_error_json
 from collective.cli.files import exists, read_text, write_text
@@ -54,12 +53,10 @@ from collective.cli.params import (
 
 make_client = open_client  # its 0.1 name
 
-warnings.warn(
+warn_deprecated(
     "collective.cli.common is split by concern: import each name from collective.cli.options, "
-    ".connect, .output, .failure, .params, .inflight or .files (collective.cli.common goes "
-    "away in 0.3)",
-    DeprecationWarning,
-    stacklevel=2,
+    ".connect, .output, .failure, .params, .inflight or .files",
+    "collective.cli.common",
 )
 
 __all__ = [

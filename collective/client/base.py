@@ -15,7 +15,6 @@ becomes an address: there a DID of another network than the session's chain is r
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -28,6 +27,7 @@ from web3.contract import Contract
 from web3.contract.contract import ContractEvent, ContractFunction
 from web3.types import BlockIdentifier, TxReceipt
 
+from collective._moved import deprecated_names
 from collective.chain import Chain
 from collective.chain.addresses import parse_address
 from collective.chain.backend import RpcFailure
@@ -40,23 +40,13 @@ from collective.ledger.vocab import TermKind
 from collective.ledger.vocab import term_code as vocab_term_code
 from collective.types import Address, LogPosition
 
-_DEPRECATED = {
-    "LogRef": ("collective.types.LogPosition", LogPosition),
-    "log_ref": ("collective.client.records.log_position", log_position),
-}
-
-
-def __getattr__(name: str) -> Any:
-    """The 0.1 names ``LogRef`` and ``log_ref``, with a ``DeprecationWarning`` (until 0.3)."""
-    found = _DEPRECATED.get(name)
-    if found is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    warnings.warn(
-        f"{__name__}.{name} is deprecated; use {found[0]} ({name} goes away in 0.3)",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return found[1]
+__getattr__ = deprecated_names(
+    __name__,
+    {
+        "LogRef": ("collective.types.LogPosition", LogPosition),
+        "log_ref": ("collective.client.records.log_position", log_position),
+    },
+)
 
 
 _STANDALONE = ("AccountRules", "OversightBoard")  # every other name lives in ConsentLedger

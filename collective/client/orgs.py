@@ -7,12 +7,12 @@ record data uses; the oversight board can also suspend and reinstate (see
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from eth_account.signers.local import LocalAccount
 
+from collective._moved import deprecated_names
 from collective.client.base import Session
 from collective.client.records import TxResult, tx_fields
 from collective.types import Address
@@ -23,17 +23,8 @@ OrgAction = Literal["admitted", "suspended", "reinstated", "removed"]
 """What happened to an organization (:attr:`OrgChange.action`)."""
 
 
-def __getattr__(name: str) -> Any:
-    """``Action`` (0.1), now :data:`OrgAction`, with a ``DeprecationWarning`` (until 0.3):
-    ``Action`` alone is the oversight board's proposal kind."""
-    if name != "Action":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    warnings.warn(
-        f"{__name__}.Action is deprecated; use OrgAction (Action goes away in 0.3)",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return OrgAction
+# ``Action`` (0.1) is now OrgAction: ``Action`` alone is the oversight board's proposal kind.
+__getattr__ = deprecated_names(__name__, {"Action": ("OrgAction", OrgAction)})
 
 
 @dataclass(frozen=True)

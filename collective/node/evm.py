@@ -1,10 +1,9 @@
 """Deprecated: moved to :mod:`collective.node.execution` (``pyevm``, ``engine``,
 ``transactions``); this module re-exports its old names for one release."""
 
-import warnings
-
 from eth_utils.exceptions import ValidationError
 
+from collective._moved import warn_deprecated
 from collective.node.execution.engine import CallResult, revert_data
 from collective.node.execution.pyevm import (
     EMPTY_REQUESTS_HASH,
@@ -21,11 +20,7 @@ from collective.node.execution.transactions import (
 from collective.node.execution.vm import NodeVM
 from collective.node.senders import signing_message
 
-warnings.warn(
-    "collective.node.evm moved to collective.node.execution (collective.node.evm goes away in 0.3)",
-    DeprecationWarning,
-    stacklevel=2,
-)
+warn_deprecated("collective.node.evm moved to collective.node.execution", "collective.node.evm")
 
 __all__ = [
     "EMPTY_REQUESTS_HASH",
