@@ -122,6 +122,20 @@ class ChainReads:
         with self.reading("reading the block number"):
             return int(self._backend.request("eth_blockNumber", []), 16)
 
+    def get_transaction_count(self, address: str, block: BlockIdentifier = "latest") -> int:
+        """How many transactions ``address`` (0x hex, any case) has sent by ``block`` (a
+        number or a tag; ``"pending"`` counts the pool too): its next nonce
+        (``eth_getTransactionCount``).
+
+        Raises:
+            ChainError: the node could not be asked.
+        """
+        with self.reading("reading a transaction count"):
+            answer = self._backend.request(
+                "eth_getTransactionCount", [_address(address), _block_param(block)]
+            )
+            return int(answer, 16)
+
     def get_block(self, block: BlockIdentifier = "latest") -> BlockData:
         """The block ``block`` (a number, a 0x hash or a tag) in web3's shape, without its
         transactions' bodies (``eth_getBlockByNumber`` / ``eth_getBlockByHash``).

@@ -171,3 +171,11 @@ def test_a_node_that_is_gone_is_a_transport_error_then_a_chain_error() -> None:
         backend.request("eth_chainId", [])
     with pytest.raises(TransportError):
         backend.batch([("eth_chainId", [])])
+
+
+def test_transaction_count_is_one_request(chain: Chain) -> None:
+    deployer = chain.dev_accounts[0].address  # it deployed the suite: its count is not 0
+    with record_requests(chain) as calls:
+        count = chain.get_transaction_count(deployer.lower())
+    assert calls == [("eth_getTransactionCount", [deployer, "latest"])]
+    assert count == int(chain.request("eth_getTransactionCount", [deployer, "latest"]), 16) > 0

@@ -23,7 +23,7 @@ def test_eight_threads_record_uses_through_one_account(anvil_chain: Chain, tmp_p
     admin.orgs.admit(lab.address)
     lab.policies.publish(b"lab policy", "https://lab.example/v1", [RESEARCH])
     patient.consent.grant(lab.address, RESEARCH, HEALTH)
-    nonce_before = _nonce(anvil_chain, lab.address)
+    nonce_before = anvil_chain.get_transaction_count(lab.address)
 
     def work(thread: int) -> list[str]:
         return [
@@ -36,7 +36,7 @@ def test_eight_threads_record_uses_through_one_account(anvil_chain: Chain, tmp_p
 
     total = THREADS * USES_PER_THREAD
     assert len(set(hashes)) == total  # every use its own transaction, none lost
-    assert _nonce(anvil_chain, lab.address) == nonce_before + total
+    assert anvil_chain.get_transaction_count(lab.address) == nonce_before + total
     refs = {r.data_ref for r in lab.usage.history(identity=patient.address)}
     assert len(refs) == total
 
@@ -86,7 +86,3 @@ def test_a_signature_made_in_another_process_is_relayed(anvil_chain: Chain, tmp_
     granted = lab.signing.relay_grant(SignedRequest.from_json(done.stdout))
     assert granted.identity == dev[3].address and granted.organization == lab.address
     assert lab.consent.is_covered(dev[3].address, lab.address, RESEARCH, HEALTH)
-
-
-def _nonce(chain: Chain, address: str) -> int:
-    return int(chain.request("eth_getTransactionCount", [address, "latest"]), 16)

@@ -256,7 +256,7 @@ def test_invalid_params(rpc_backend: Backend) -> None:
 def test_admission_errors(rpc_backend: Backend) -> None:
     chain = rpc_backend.chain
     sender = chain.dev_accounts[6]
-    nonce = int(chain.request("eth_getTransactionCount", [sender.address, "latest"]), 16)
+    nonce = chain.get_transaction_count(sender.address)
     base = {"chainId": chain.chain_id, "to": "0x" + "33" * 20, "value": 1, "gas": 21_000,
             "maxFeePerGas": 10**11, "maxPriorityFeePerGas": 1}  # fmt: skip
 

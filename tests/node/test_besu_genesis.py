@@ -91,7 +91,7 @@ def test_both_start_from_the_besu_genesis_and_see_the_suite(
     if name == "node":  # account permissioning, as Besu's would do with this genesis
         stranger = Account.create()
         funding = {"chainId": chain.chain_id, "to": stranger.address, "value": 10**18,
-                   "nonce": _nonce(chain, dev[0].address), "gas": 21000,
+                   "nonce": chain.get_transaction_count(dev[0].address), "gas": 21000,
                    "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1}  # fmt: skip
         signed = bytes(dev[0].sign_transaction(funding).raw_transaction)
         assert "result" in call(url, "eth_sendRawTransaction", "0x" + signed.hex())
@@ -114,7 +114,3 @@ def test_predeployed_storage_is_recorded_after_the_node_vm_has_run() -> None:
     alloc, addresses = predeployed_suite(Genesis(), b"\x22" * 20)
     assert alloc[addresses["AccountRules"]].storage  # the admin, at least
     assert alloc[addresses["OversightBoard"]].storage
-
-
-def _nonce(chain: Chain, address: str) -> int:
-    return int(chain.request("eth_getTransactionCount", [address, "latest"]), 16)
