@@ -30,6 +30,16 @@ from tests.helpers import World, deploy_consortium, make_world
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _reverting(chain: Chain) -> Iterator[Chain]:
+    """``chain`` for one test; every change the test made is undone after it
+    (snapshot / revert: ``evm_snapshot`` / ``evm_revert`` on a node)."""
+    snapshot = chain.snapshot()
+    try:
+        yield chain
+    finally:
+        chain.revert(snapshot)
+
+
 @pytest.fixture(scope="session")
 def _embedded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Chain, Deployment]:
     chain = connect_embedded()
@@ -40,12 +50,7 @@ def _embedded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Chain, Deployme
 @pytest.fixture
 def chain(_embedded: tuple[Chain, Deployment]) -> Iterator[Chain]:
     """The embedded chain with the suite deployed; changes are undone after the test."""
-    embedded, _ = _embedded
-    snapshot = embedded.snapshot()
-    try:
-        yield embedded
-    finally:
-        embedded.revert(snapshot)
+    yield from _reverting(_embedded[0])
 
 
 @pytest.fixture
@@ -66,12 +71,7 @@ def anvil() -> Iterator[str]:
 @pytest.fixture
 def anvil_chain(anvil: str) -> Iterator[Chain]:
     """A connection to the session's anvil node; its state is reverted after the test."""
-    connected = connect_rpc(anvil, name="anvil")
-    snapshot = connected.snapshot()
-    try:
-        yield connected
-    finally:
-        connected.revert(snapshot)
+    yield from _reverting(connect_rpc(anvil, name="anvil"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -109,12 +109,7 @@ def _deployed(
 
 @pytest.fixture
 def node_chain(_deployed: tuple[Chain, Deployment]) -> Iterator[Chain]:
-    chain, _ = _deployed
-    snap = chain.snapshot()
-    try:
-        yield chain
-    finally:
-        chain.revert(snap)
+    yield from _reverting(_deployed[0])
 
 
 @pytest.fixture
