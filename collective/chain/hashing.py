@@ -22,24 +22,38 @@ def _portable(data: bytes) -> bytes:
     return bytes(_eth_keccak(data))
 
 
-def _fastest() -> Callable[[bytes], bytes]:
-    try:
-        from sha3 import keccak_256  # type: ignore[import-not-found]
-    except ImportError:
-        return _portable
+def pysha3() -> Callable[[bytes | bytearray], bytes]:
+    """keccak256 on the ``safe-pysha3`` C extension (``sha3.keccak_256``).
 
-    def fast(data: bytes) -> bytes:
+    Raises:
+        ImportError: the extension is not installed.
+    """
+    from sha3 import keccak_256  # type: ignore[import-not-found]
+
+    def keccak256(data: bytes | bytearray) -> bytes:
         return bytes(keccak_256(data).digest())
 
+    return keccak256
+
+
+def works(candidate: Callable[[bytes | bytearray], bytes]) -> bool:
+    """Whether ``candidate`` gives Ethereum's keccak-256 of two known inputs (``b""`` and
+    ``b"abc"``, the second as a bytearray); False if it raises."""
     try:
-        if fast(b"") == _EMPTY and fast(b"abc") == _ABC:
-            return fast
-    except Exception:  # a broken build of the extension: keep the portable one
-        pass
-    return _portable
+        return candidate(b"") == _EMPTY and candidate(bytearray(b"abc")) == _ABC
+    except Exception:  # a broken build of an extension: not usable
+        return False
+
+
+def _fastest() -> Callable[[bytes], bytes]:
+    try:
+        fast = pysha3()
+    except ImportError:
+        return _portable
+    return fast if works(fast) else _portable
 
 
 keccak256: Callable[[bytes], bytes] = _fastest()
 """keccak256(data) -> 32 bytes (the Ethereum hash, not NIST SHA3-256)."""
 
-__all__ = ["keccak256"]
+__all__ = ["keccak256", "pysha3", "works"]

@@ -19,20 +19,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-_EMPTY = bytes.fromhex("c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470")
-_ABC = bytes.fromhex("4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45")
+from collective.chain.hashing import pysha3, works
+
 _installed: str | None = None
-
-
-def _pysha3() -> Callable[[bytes | bytearray], bytes]:
-    import sha3  # type: ignore[import-not-found]
-
-    new = sha3.keccak_256
-
-    def keccak256(data: bytes | bytearray) -> bytes:
-        return bytes(new(data).digest())
-
-    return keccak256
 
 
 def _raw_pycryptodome() -> Callable[[bytes | bytearray], bytes]:
@@ -73,12 +62,12 @@ def install() -> str:
         return _installed
     from eth_hash.auto import keccak
 
-    for name, make in (("pysha3", _pysha3), ("pycryptodome-raw", _raw_pycryptodome)):
+    for name, make in (("pysha3", pysha3), ("pycryptodome-raw", _raw_pycryptodome)):
         try:
             candidate = make()
-            if candidate(b"") != _EMPTY or candidate(bytearray(b"abc")) != _ABC:
-                continue
-        except Exception:
+        except Exception:  # not installed, or its C library not loadable
+            continue
+        if not works(candidate):
             continue
         keccak.hasher = candidate  # type: ignore[method-assign,assignment]
         _installed = name
