@@ -1,7 +1,8 @@
 """Collective: a permissioned consent ledger on Ethereum-compatible chains."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from collective._lazy import lazy_names
 from collective.errors import (
     AuditError,
     ChainError,
@@ -103,16 +104,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name of :data:`_LAZY` on first use (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'collective' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(globals(), _LAZY)
 
 
 __all__ = [

@@ -27,8 +27,9 @@ The package, one concern per module:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from collective._lazy import lazy_names
 
 if TYPE_CHECKING:
     from collective.chain.backend import Backend, DevBackend
@@ -59,43 +60,36 @@ if TYPE_CHECKING:
 # Imported on first use: a module of this package (jsonints, addresses, codec) must not drag in
 # web3 and eth-account (~0.6 s) for a caller that needs only it, e.g. `collective node start`.
 _LAZY = {
-    "Backend": "backend",
-    "DevBackend": "backend",
-    "DEV_ACCOUNT_COUNT": "connectors",
-    "DEV_CHAIN_ID": "connectors",
-    "DEV_MNEMONIC": "connectors",
-    "PROBE_TIMEOUT": "connectors",
-    "account_from_key": "connectors",
-    "connect": "connectors",
-    "connect_embedded": "connectors",
-    "connect_rpc": "connectors",
-    "dev_keys_from_mnemonic": "connectors",
-    "is_dev_node": "connectors",
-    "_dev_keys_from_mnemonic": "connectors:dev_keys_from_mnemonic",  # 0.1's private spelling
-    "Chain": "connection",
-    "Transactable": "connection",
-    "EmbeddedBackend": "embedded",
-    "TesterBackend": "embedded",
-    "HttpBackend": "http",
-    "receipt_from_rpc": "shapes",
-    "_receipt_from_rpc": "shapes:receipt_from_rpc",  # 0.1's private spelling
-    "FEE_CACHE_SECONDS": "transactions",
-    "RECEIPT_TIMEOUT": "transactions",
-    "PendingTransaction": "transactions",
-    "TxListener": "transactions",
-    "TxStage": "transactions",
+    "Backend": "collective.chain.backend",
+    "DevBackend": "collective.chain.backend",
+    "DEV_ACCOUNT_COUNT": "collective.chain.connectors",
+    "DEV_CHAIN_ID": "collective.chain.connectors",
+    "DEV_MNEMONIC": "collective.chain.connectors",
+    "PROBE_TIMEOUT": "collective.chain.connectors",
+    "account_from_key": "collective.chain.connectors",
+    "connect": "collective.chain.connectors",
+    "connect_embedded": "collective.chain.connectors",
+    "connect_rpc": "collective.chain.connectors",
+    "dev_keys_from_mnemonic": "collective.chain.connectors",
+    "is_dev_node": "collective.chain.connectors",
+    # 0.1's private spellings
+    "_dev_keys_from_mnemonic": "collective.chain.connectors:dev_keys_from_mnemonic",
+    "Chain": "collective.chain.connection",
+    "Transactable": "collective.chain.connection",
+    "EmbeddedBackend": "collective.chain.embedded",
+    "TesterBackend": "collective.chain.embedded",
+    "HttpBackend": "collective.chain.http",
+    "receipt_from_rpc": "collective.chain.shapes",
+    "_receipt_from_rpc": "collective.chain.shapes:receipt_from_rpc",
+    "FEE_CACHE_SECONDS": "collective.chain.transactions",
+    "RECEIPT_TIMEOUT": "collective.chain.transactions",
+    "PendingTransaction": "collective.chain.transactions",
+    "TxListener": "collective.chain.transactions",
+    "TxStage": "collective.chain.transactions",
 }
 
 
-def __getattr__(name: str) -> Any:
-    """The package's names, each imported from its module when first asked for."""
-    where = _LAZY.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, _, attribute = where.partition(":")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), attribute or name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(globals(), _LAZY)
 
 
 __all__ = [
