@@ -34,6 +34,25 @@ if ! cmp -s scripts/slither-requirements.txt .venv-slither/installed-requirement
     cp scripts/slither-requirements.txt .venv-slither/installed-requirements.txt
 fi
 
+# CometBFT, the consensus engine of the consortium network (collective network, node start
+# --consensus cometbft): built from the Go module proxy at a pinned version, CGO off, into a
+# cache outside the checkout (kept across clones and CI runs), and linked into .venv/bin.
+COMETBFT_VERSION="v0.38.26"  # keep in step with collective/network/cometbft.py
+COMETBFT_CACHE="${COLLECTIVE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/collective}/cometbft-$COMETBFT_VERSION"
+if [ ! -x "$COMETBFT_CACHE/cometbft" ]; then
+    if command -v go >/dev/null 2>&1; then
+        echo "building cometbft $COMETBFT_VERSION (go install, once per machine)" >&2
+        mkdir -p "$COMETBFT_CACHE"
+        CGO_ENABLED=0 GOBIN="$COMETBFT_CACHE" GOFLAGS=-buildvcs=false \
+            go install "github.com/cometbft/cometbft/cmd/cometbft@$COMETBFT_VERSION"
+    else
+        echo "warning: go not found; cometbft (the consortium network) is unavailable" >&2
+    fi
+fi
+if [ -x "$COMETBFT_CACHE/cometbft" ]; then
+    ln -sf "$COMETBFT_CACHE/cometbft" .venv/bin/cometbft
+fi
+
 if ! command -v npm >/dev/null 2>&1; then
     echo "warning: npm not found; solc-js, anvil and forge are unavailable (the packaged artifacts still deploy)" >&2
 elif ! cmp -s package-lock.json node_modules/.installed-package-lock.json; then
