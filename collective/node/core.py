@@ -41,14 +41,13 @@ from eth.vm.forks.london.headers import calculate_expected_base_fee_per_gas
 from eth.vm.forks.prague import PragueVM
 from eth_typing import Address
 from eth_utils.crypto import keccak
-from eth_utils.exceptions import ValidationError
 
 from collective.errors import NodeError
 from collective.node import pool, render
 from collective.node.authority import SEAL_FIELD, Authority
+from collective.node.building import FOLLOWS, NO_ROOM, Built, build_block
 from collective.node.execution.engine import ExecutionEngine
-from collective.node.execution.pyevm import EMPTY_REQUESTS_HASH, VM_CLASS, Evm, base_fee
-from collective.node.execution.trie import encode_receipt, ordered_trie_root
+from collective.node.execution.pyevm import VM_CLASS, Evm, base_fee
 from collective.node.genesis import Genesis
 from collective.node.permissioning import Permissioning, Rules
 from collective.node.pool import MAX_DROPPED, Dropped, Pending
@@ -58,14 +57,6 @@ from collective.node.storage.integrity import CHECKED_BLOCKS, Integrity
 log = logging.getLogger("collective.node")
 ZERO_ADDRESS = Address(b"\x00" * 20)
 MAX_TX_SIZE = pool.MAX_TX_SIZE
-
-
-@dataclass
-class _GasSoFar:
-    """The part of a block header applying a transaction reads: gas used so far, the limit."""
-
-    gas_used: int
-    gas_limit: int
 
 
 @dataclass(frozen=True)
@@ -218,88 +209,63 @@ class NodeChain:
         """Seal one block with as many pending transactions as fit (possibly none).
 
         Every transaction is judged again by the block's *starting state* (the head's), as
-        admission judged it by the head it saw then: permitted by AccountRules
-        (``transactionAllowed``) there, and applicable in turn (nonce, funds). This is the
-        consensus rule CometBFT's ProcessProposal will apply to a proposed block: each
-        transaction against the block's starting state, so a permission change made by an
-        earlier transaction of the same block binds from the next block on, never halfway
-        through one. A transaction that fails is dropped from the pool with its reason (see
-        :class:`Dropped`), and so are its sender's later ones, whose nonces can no longer be
-        mined. With the shipped AccountRules each sender is asked once per block at most (its
-        answers are remembered per contract storage), usually not at all (admission asked
-        under the same storage)."""
-        parent = self.head
+        admission judged it by the head it saw then (:func:`collective.node.building.build_block`:
+        the consensus rule CometBFT's ProcessProposal applies too). A transaction refused
+        there is dropped from the pool with its reason (see :class:`Dropped`), and so are its
+        sender's later ones, whose nonces can no longer be mined. With the shipped
+        AccountRules each sender is asked once per block at most (its answers are remembered
+        per contract storage), usually not at all (admission asked under the same storage).
+        Returns: the :class:`Sealed` block. Raises: the store's errors (the pool is left as
+        it was)."""
         header = self.evm.child_header(
-            parent, coinbase=self.authority, timestamp=timestamp or self.now()
+            self.head, coinbase=self.authority, timestamp=timestamp or self.now()
         )
         number = header.block_number
         rules = self.head_rules if self.permissioning.enabled else None
-        vm = self.evm.vm(header)
-        vm.block_preprocessing(vm.get_block())
+        pending = self.pending.txs
         raws = self.pending.raw
-        applied: list[SignedTransactionAPI] = []
-        receipts = []
-        # py-evm reads only gas_used and gas_limit of the header it applies a transaction
-        # against; a mutable stand-in saves a header copy per transaction (bloom kept apart)
-        gas = _GasSoFar(0, header.gas_limit)
-        bloom = 0
-        taken = 0
-        stopped: dict[bytes, Dropped] = {}  # sender -> its first transaction dropped here
-        for tx in self.pending.txs:
-            sender = tx.sender
-            if stopped and sender in stopped:
-                taken += 1
-                self._drop(tx, number, _follows(stopped[sender]))
-                continue
-            if rules is not None and not rules.allows_tx(tx, sender):
-                taken += 1
-                reason = (
-                    f"sender 0x{sender.hex()} is not permitted by AccountRules at block {number}"
-                )
-                stopped[sender] = self._drop(tx, number, reason)
-                continue
-            if gas.gas_used + tx.gas > gas.gas_limit:
-                break
-            taken += 1
-            try:
-                receipt, _ = vm.apply_transaction(gas, tx)  # type: ignore[arg-type]
-            except ValidationError as exc:  # e.g. an earlier one spent the funds
-                reason = f"it no longer applies at block {number}: {exc}"
-                stopped[sender] = self._drop(tx, number, reason)
-                continue
-            gas.gas_used = receipt.gas_used
-            bloom |= int(receipt.bloom)
-            applied.append(tx)
-            receipts.append(receipt)
-        if stopped:  # the rest of a stopped sender's transactions can no longer be mined
-            rest = []
-            for tx in self.pending.txs[taken:]:
-                first = stopped.get(tx.sender)
-                if first is None:
-                    rest.append(tx)
-                else:
-                    self._drop(tx, number, _follows(first))
-            self.pending.txs[taken:] = rest
-            for stopped_sender, first in stopped.items():  # nor the queued ones behind them
-                for tx in self.pending.take_queued(stopped_sender):
-                    self._drop(tx, number, _follows(first))
-        leftover = self.pending.txs[taken:]
-        tx_root = ordered_trie_root([raws.get(bytes(tx.hash)) or tx.encode() for tx in applied])
-        receipt_root = ordered_trie_root([encode_receipt(receipt) for receipt in receipts])
-        # finalizing reads only the header (Paris+: no rewards, no uncles) and copies the block
-        # with a deep copy of every transaction in it: hand it the header alone
-        block = vm.get_block().copy(
-            transactions=[],
-            header=header.copy(
-                gas_used=gas.gas_used,
-                bloom=bloom,
-                transaction_root=tx_root,
-                receipt_root=receipt_root,
-                requests_hash=EMPTY_REQUESTS_HASH,
-            ),
+        built = build_block(
+            self.evm, header, pending, [raws.get(bytes(tx.hash)) for tx in pending], rules
         )
-        final = vm.finalize_block(block).block.header
+        self.commit_built(built)
+        # what was refused leaves the pool with its reason; what did not fit stays
+        leftover = []
+        firsts: dict[bytes, Dropped] = {}
+        for tx, outcome in zip(pending, built.outcomes, strict=True):
+            if outcome is None:
+                continue
+            first = built.refused_senders.get(bytes(tx.sender))
+            if outcome.kind == NO_ROOM and first is None:
+                leftover.append(tx)
+            elif outcome.kind in (FOLLOWS, NO_ROOM) and first in firsts:
+                self._drop(tx, number, _follows(firsts[first]))
+            else:
+                firsts[bytes(tx.hash)] = self._drop(tx, number, outcome.reason)
+        for sender, first in built.refused_senders.items():  # nor the queued ones behind them
+            for tx in self.pending.take_queued(sender):
+                self._drop(tx, number, _follows(firsts[first]))
+        # the pool keeps what did not fit; nonces of dropped transactions are recomputed
+        self.pending.settle(leftover, [bytes(tx.hash) for tx in built.applied])
+        return Sealed(built.header, tuple(bytes(tx.hash) for tx in built.applied))
+
+    def commit_built(self, built: Built, meta: dict[str, bytes] | None = None) -> None:
+        """Commit a block :func:`~collective.node.building.build_block` executed on the head:
+        its header, transactions, receipts and logs in one store transaction, then make it
+        the head (its state is the new head state: admission reads it).
+
+        Raises: the store's ``StorageError``/``DamagedError`` (nothing changes then)."""
+        final = built.header
         self.evm.store_header(final)
+        stored_txs, stored_logs = self._rows(built)
+        self._commit(final, stored_txs, stored_logs, built.raws, meta)
+        # the state the block was built on is the new head's (persisted at its state root,
+        # executing in the block's context): admission reads it instead of building another
+        self._head_state = built.state
+
+    def _rows(self, built: Built) -> tuple[list[StoredTx], list[StoredLog]]:
+        """The stored rows (JSON-RPC renderings included) of a built block's transactions
+        and logs."""
+        final = built.header
         block_hash = bytes(final.hash)
         number = final.block_number
         fee = base_fee(final)
@@ -307,11 +273,10 @@ class NodeChain:
         stored_logs: list[StoredLog] = []
         previous_cumulative = 0
         log_index = 0
-        raw_list = []
-        for index, (tx, receipt) in enumerate(zip(applied, receipts, strict=True)):
+        for index, (tx, receipt, raw) in enumerate(
+            zip(built.applied, built.receipts, built.raws, strict=True)
+        ):
             tx_hash = bytes(tx.hash)
-            raw = raws.get(tx_hash) or tx.encode()
-            raw_list.append(raw)
             logs_json = []
             for log in receipt.logs:
                 topics = [render.topic(t) for t in log.topics]
@@ -358,13 +323,7 @@ class NodeChain:
                     render.dumps(receipt_json),
                 )
             )
-        self._commit(final, stored_txs, stored_logs, raw_list)
-        # the state the block was sealed on is the new head's (persisted at its state root,
-        # executing in the block's context): admission reads it instead of building another
-        self._head_state = vm.state
-        # the pool keeps what did not fit; nonces of dropped transactions are recomputed
-        self.pending.settle(leftover, [bytes(tx.hash) for tx in applied])
-        return Sealed(final, tuple(bytes(tx.hash) for tx in applied))
+        return stored_txs, stored_logs
 
     def _drop(self, tx: SignedTransactionAPI, number: int, reason: str) -> Dropped:
         """Record that ``tx`` leaves the pool unmined (the caller takes it out of the list)."""
