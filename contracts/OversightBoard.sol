@@ -6,10 +6,10 @@ import {AccountRules} from "./AccountRules.sol";
 /// @title OversightBoard
 /// @notice M-of-N oversight: members propose and approve actions (suspend or reinstate an
 ///         organization, flag a recorded data use, change members or the threshold, hand the
-///         board's authority to a new board). A proposal executes as soon as approvals by
+///         board's authority to a new board, set an organization's consensus validator). A proposal executes as soon as approvals by
 ///         current members reach the threshold, and can no longer be approved or executed once
 ///         it expires (`proposalLifetime` seconds after it was made).
-/// @dev Must be set as `board` in AccountRules to suspend and reinstate. An approval counts
+/// @dev Must be set as `board` in AccountRules to suspend, reinstate and set validators. An approval counts
 ///      only while its member stays on the board without interruption: each membership has a
 ///      serial number, and an approval records the serial it was given under, so a member who
 ///      is removed and added again starts with no approvals.
@@ -22,7 +22,8 @@ contract OversightBoard {
         AddMember, // target: new member
         RemoveMember, // target: member; ref: new threshold (0 keeps it), applied with the removal
         SetThreshold, // ref: new threshold
-        ReplaceBoard // target: the new board contract (AccountRules.setBoard)
+        ReplaceBoard, // target: the new board contract (AccountRules.setBoard)
+        SetValidator // target: organization; ref: ed25519 public key; reason: power (uint256, 0 removes)
     }
 
     /// @notice A proposal and its state.
@@ -96,6 +97,9 @@ contract OversightBoard {
     error RemovalObjected(uint256 id, address member);
     /// @notice A removal below the threshold may execute only from `notBefore` on.
     error RemovalWaiting(uint256 id, uint64 notBefore);
+    /// @notice A SetValidator proposal's key is zero or its power (in `reason`) is above
+    ///         AccountRules.MAX_POWER.
+    error InvalidValidator(bytes32 pubKey, uint256 power);
 
     modifier onlyMember() {
         if (_membership[msg.sender] == 0) revert NotMember(msg.sender);
@@ -123,7 +127,7 @@ contract OversightBoard {
         onlyMember
         returns (uint256 id)
     {
-        _validate(action, target, ref);
+        _validate(action, target, ref, reason);
         id = _proposals.length;
         _proposals.push(
             Proposal(action, target, ref, reason, msg.sender, false, uint64(block.timestamp) + proposalLifetime)
@@ -233,7 +237,7 @@ contract OversightBoard {
         if (count >= threshold) _execute(id);
     }
 
-    function _validate(Action action, address target, bytes32 ref) private view {
+    function _validate(Action action, address target, bytes32 ref, bytes32 reason) private view {
         if (action == Action.AddMember) {
             if (target == address(0)) revert InvalidTarget(target);
             if (_membership[target] != 0) revert AlreadyMember(target);
@@ -247,6 +251,11 @@ contract OversightBoard {
             }
         } else if (target == address(0)) {
             revert InvalidTarget(target);
+        } else if (action == Action.SetValidator) {
+            uint256 power = uint256(reason);
+            if (ref == bytes32(0) || power > accountRules.MAX_POWER()) {
+                revert InvalidValidator(ref, power);
+            }
         }
     }
 
@@ -266,8 +275,10 @@ contract OversightBoard {
             _removeMember(p.target, uint256(p.ref));
         } else if (action == Action.SetThreshold) {
             _setThreshold(uint256(p.ref));
-        } else {
+        } else if (action == Action.ReplaceBoard) {
             accountRules.setBoard(p.target);
+        } else {
+            accountRules.setValidator(p.target, p.ref, uint64(uint256(p.reason)));
         }
         emit ProposalExecuted(id, action, p.target);
     }
