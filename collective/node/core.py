@@ -42,7 +42,7 @@ from eth.vm.forks.prague import PragueVM
 from eth_typing import Address
 from eth_utils.crypto import keccak
 
-from collective.errors import NodeError
+from collective.errors import ConfigurationError, NodeError
 from collective.node import pool, render
 from collective.node.authority import SEAL_FIELD, Authority
 from collective.node.building import FOLLOWS, NO_ROOM, Built, build_block
@@ -105,9 +105,7 @@ class NodeChain:
         try:
             head_number = self.store.head_number()
             if head_number is None:
-                header = self.evm.genesis_header(genesis)
-                self._commit(header, [], [], [], meta={"genesis": genesis_id})
-                self.head = header
+                self._commit_genesis(genesis, {"genesis": genesis_id})
             else:
                 if self.store.get_meta("genesis") != genesis_id:
                     raise NodeError(
@@ -122,6 +120,33 @@ class NodeChain:
         except BaseException:
             self.store.close()
             raise
+
+    def _commit_genesis(self, genesis: Genesis, meta: dict[str, bytes]) -> None:
+        """Write block 0: the alloc, then the genesis transactions applied to it in order.
+
+        Raises: :class:`~collective.errors.ConfigurationError` naming the first genesis
+        transaction that does not decode or apply (every one must: all validators build the
+        same block 0 from the same file)."""
+        header = self.evm.genesis_header(genesis)
+        if not genesis.transactions:
+            self._commit(header, [], [], [], meta=meta)
+            return
+        txs = []
+        for index, raw in enumerate(genesis.transactions):
+            try:
+                txs.append(self.evm.decode_transaction(raw))
+            except Exception as exc:  # rlp's and py-evm's decoding errors have no common root
+                raise ConfigurationError(
+                    f"genesis transaction {index} is not a signed transaction: {exc}"
+                ) from None
+        built = build_block(self.evm, header, txs, list(genesis.transactions), None, genesis=True)
+        for index, outcome in enumerate(built.outcomes):
+            if outcome is not None:
+                raise ConfigurationError(
+                    f"genesis transaction {index} does not apply: {outcome.reason}",
+                    hint="make the genesis again (collective network init)",
+                )
+        self.commit_built(built, meta)
 
     def close(self) -> None:
         """Close the store (the caller holds :attr:`lock`; nothing is sealed here)."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,9 @@ class Genesis:
     alloc: dict[bytes, AllocAccount] = field(default_factory=dict)
     account_rules: bytes | None = None
     bootstrap_admins: tuple[bytes, ...] = ()
+    # signed raw transactions block 0 applies to the alloc, in order (the contract suite
+    # deployed at genesis: collective.node.predeploy); none in a plain genesis
+    transactions: tuple[bytes, ...] = ()
 
     def state_dict(self) -> dict[bytes, dict[str, Any]]:
         """The alloc in py-evm's genesis-state shape."""
@@ -81,19 +84,11 @@ class Genesis:
         alloc = dict(self.alloc)
         for address in addresses:
             alloc.setdefault(address, AllocAccount(balance=DEV_BALANCE))
-        return Genesis(
-            self.chain_id,
-            self.gas_limit,
-            self.base_fee,
-            self.timestamp,
-            self.extra_data,
-            alloc,
-            self.account_rules,
-            self.bootstrap_admins,
-        )
+        return replace(self, alloc=alloc)
 
     def to_json(self) -> dict[str, Any]:
-        """The genesis file as a JSON object (geth's format plus ``config.collective``)."""
+        """The genesis file as a JSON object (geth's format plus ``config.collective``, and
+        ``transactions``: 0x-hex signed transactions of block 0, only when there are any)."""
         collective: dict[str, Any] = {
             "bootstrapAdmins": [to_checksum_address(a) for a in self.bootstrap_admins]
         }
@@ -112,7 +107,7 @@ class Genesis:
                     for k, v in sorted(acct.storage.items())
                 }
             alloc[to_checksum_address(address)] = entry
-        return {
+        found: dict[str, Any] = {
             "config": {"chainId": self.chain_id, "collective": collective},
             "gasLimit": hex(self.gas_limit),
             "baseFeePerGas": hex(self.base_fee),
@@ -121,6 +116,9 @@ class Genesis:
             "difficulty": "0x0",
             "alloc": alloc,
         }
+        if self.transactions:
+            found["transactions"] = ["0x" + raw.hex() for raw in self.transactions]
+        return found
 
     def dumps(self) -> str:
         """The genesis file's text (indented JSON, a final newline)."""
@@ -166,7 +164,13 @@ class Genesis:
                     for k, v in storage_raw.items()
                 },
             )
+        transactions = raw.get("transactions", []) or []
+        if not isinstance(transactions, list):
+            raise ConfigurationError(f"{source}: 'transactions' must be a list of 0x-hex strings")
         return cls(
+            transactions=tuple(
+                _bytes(tx, f"{source}: transactions[{i}]") for i, tx in enumerate(transactions)
+            ),
             chain_id=chain_id,
             gas_limit=_int(raw.get("gasLimit", DEFAULT_GAS_LIMIT), f"{source}: gasLimit"),
             base_fee=_int(raw.get("baseFeePerGas", DEFAULT_BASE_FEE), f"{source}: baseFeePerGas"),
