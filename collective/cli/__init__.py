@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "compile": "collective.cli.compile_cmd:compile_command",
     "deploy": "collective.cli.deploy_cmd:deploy_command",
     "demo": "collective.cli.demo_cmd:demo_command",
+    "network": "collective.cli.network_cmd:network_group",
     "node": "collective.cli.node_cmd:node_group",
     "board": "collective.cli.board_cmd:board_group",
     "consent": "collective.cli.consent_cmd:consent_group",

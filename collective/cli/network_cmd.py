@@ -1,0 +1,214 @@
+"""``collective network``: write, start, stop and inspect a local consortium network (N
+validators on 127.0.0.1, each a cometbft process and a collective node)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from collective.cli.options import CliState, json_command
+from collective.cli.output import Note, Table, View, show
+
+if TYPE_CHECKING:
+    from collective.network import NetworkLayout
+
+_DIR = click.Path(file_okay=False, path_type=Path)
+_VALIDATOR = click.option(
+    "--validator",
+    "indexes",
+    multiple=True,
+    type=click.IntRange(1),
+    metavar="I",
+    help="Only validator I (from 1; repeatable). Default: all.",
+)
+
+
+@click.group("network")
+def network_group() -> None:
+    """A local consortium network: N CometBFT validators, each with its collective node.
+
+    \b
+    Examples:
+      collective network init --validators 4 --dir net
+      collective network start net
+      collective network status net
+      collective org list --rpc http://127.0.0.1:26603 --manifest net/manifest.json
+      collective network stop net
+    """
+
+
+@network_group.command("init")
+@click.option(
+    "--validators",
+    "-n",
+    "count",
+    required=True,
+    type=int,
+    help="How many validators (1 to 64; 4 tolerate one faulty).",
+)
+@click.option(
+    "--dir", "root", required=True, type=_DIR, help="The network's folder (new or empty)."
+)
+@click.option("--chain-id", type=click.IntRange(1), default=131277, show_default=True)
+@click.option(
+    "--base-port",
+    type=int,
+    default=26600,
+    show_default=True,
+    help="Validator I uses BASE+10(I-1): p2p +0, CometBFT RPC +1, ABCI +2, JSON-RPC +3.",
+)
+@click.option(
+    "--empty-blocks",
+    default="never",
+    show_default=True,
+    metavar="never|always|DURATION",
+    help="Blocks only for transactions, one every round, or an empty one after DURATION "
+    "(e.g. 5s) without transactions.",
+)
+@click.option("--force", is_flag=True, help="Replace the network already in --dir.")
+@json_command
+def init_command(
+    state: CliState,
+    count: int,
+    root: Path,
+    chain_id: int,
+    base_port: int,
+    empty_blocks: str,
+    force: bool,
+) -> None:
+    """Write a local network: CometBFT homes and keys, the shared genesis (contract suite
+    predeployed, each validator's organization admitted), configs and ports.
+
+    \b
+    Examples:
+      collective network init --validators 4 --dir net
+      collective network init -n 1 --dir solo --empty-blocks 5s --base-port 27000
+    """
+    from collective.network import init_network
+
+    layout = init_network(
+        root,
+        count,
+        chain_id=chain_id,
+        base_port=base_port,
+        empty_blocks=empty_blocks,
+        force=force,
+    )
+    show(
+        state,
+        layout.to_json() | {"dir": str(root)},
+        f"wrote a {count}-validator network in {root} (chain {chain_id}, CometBFT chain "
+        f"{layout.cometbft_chain_id})",
+        Table(
+            None,
+            ["validator", "organization", "JSON-RPC", "CometBFT RPC", "p2p"],
+            [
+                (v.index, v.organization, v.url, v.cometbft_url, v.ports.p2p)
+                for v in layout.validators
+            ],
+        ),
+        f"start it: collective network start {root}",
+    )
+
+
+@network_group.command("start")
+@click.argument("root", metavar="DIR", type=_DIR)
+@_VALIDATOR
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1),
+    default=120.0,
+    show_default=True,
+    help="Seconds to wait for the validators to answer and commit a block.",
+)
+@json_command
+def start_command(state: CliState, root: Path, indexes: tuple[int, ...], timeout: float) -> None:
+    """Start the network's validators (each node, then its cometbft) in the background.
+
+    \b
+    Examples:
+      collective network start net
+      collective network start net --validator 3     # bring one back
+    """
+    from collective.network import NetworkLayout, start_network
+
+    layout = NetworkLayout.load(root)
+    started = start_network(layout, indexes, timeout=timeout)
+    _status(state, layout, f"started validators {', '.join(str(v.index) for v in started)}")
+
+
+@network_group.command("stop")
+@click.argument("root", metavar="DIR", type=_DIR)
+@_VALIDATOR
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0),
+    default=20.0,
+    show_default=True,
+    help="Seconds between SIGTERM and SIGKILL.",
+)
+@json_command
+def stop_command(state: CliState, root: Path, indexes: tuple[int, ...], timeout: float) -> None:
+    """Stop the network's validators (SIGTERM, SIGKILL after --timeout).
+
+    \b
+    Examples:
+      collective network stop net
+      collective network stop net --validator 2
+    """
+    from collective.network import NetworkLayout, stop_network
+
+    layout = NetworkLayout.load(root)
+    stopped = stop_network(layout, indexes, timeout=timeout)
+    line = (
+        f"stopped validators {', '.join(map(str, stopped))}" if stopped else "nothing was running"
+    )
+    show(state, {"stopped": stopped}, line)
+
+
+@network_group.command("status")
+@click.argument("root", metavar="DIR", type=_DIR)
+@json_command
+def status_command(state: CliState, root: Path) -> None:
+    """Each validator: state, JSON-RPC URL, CometBFT height, Ethereum head, peers, power.
+
+    \b
+    Examples:
+      collective network status net
+      collective network status net --json
+    """
+    from collective.network import NetworkLayout
+
+    _status(state, NetworkLayout.load(root), None)
+
+
+def _status(state: CliState, layout: NetworkLayout, line: str | None) -> None:
+    from collective.network import network_status
+
+    rows = network_status(layout)
+    views: list[View] = [line] if line else []
+    views.append(
+        Table(
+            f"network {layout.root} (chain {layout.chain_id})",
+            ["validator", "state", "JSON-RPC", "height", "head", "peers", "power"],
+            [(r.index, r.state, r.url, r.height, r.head, r.peers, r.voting_power) for r in rows],
+        )
+    )
+    views.append(
+        Note(f"clients: --rpc {layout.validators[0].url} --manifest {layout.manifest_path}")
+    )
+    show(
+        state,
+        {
+            "dir": str(layout.root),
+            "chainId": layout.chain_id,
+            "manifest": str(layout.manifest_path),
+            "validators": [r.to_json() for r in rows],
+        },
+        *views,
+    )
+
+
+__all__ = ["network_group"]

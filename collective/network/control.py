@@ -1,0 +1,146 @@
+"""``collective network start|stop``: run a local network's validators, or stop them.
+
+A validator is two processes (:mod:`~collective.network.processes`): the collective node, the
+ABCI application serving Ethereum JSON-RPC, started first; then its ``cometbft``, which
+connects to the node's ABCI listener. Start returns once every started node answers JSON-RPC
+and every started CometBFT answers its RPC and has committed a block (when the running
+validators hold more than 2/3 of the voting power, without which no block can commit).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+from collective.errors import NodeError
+from collective.network.cometbft import cometbft_binary
+from collective.network.layout import NetworkLayout, ValidatorLayout
+from collective.network.processes import STOP_TIMEOUT, Service, stop_services
+from collective.network.rpc import cometbft_status, eth_block_number
+
+START_TIMEOUT = 120.0
+"""Seconds ``start`` waits for the validators to answer and commit a first block."""
+
+
+def running_validators(layout: NetworkLayout) -> list[int]:
+    """The indexes of validators with a node or a cometbft process running."""
+    return [
+        v.index
+        for v in layout.validators
+        if Service(v, "node").pid() is not None or Service(v, "cometbft").pid() is not None
+    ]
+
+
+def start_network(
+    layout: NetworkLayout, indexes: Iterable[int] = (), *, timeout: float = START_TIMEOUT
+) -> list[ValidatorLayout]:
+    """Start the validators numbered ``indexes`` (all when empty); those already running are
+    left alone.
+
+    Args:
+        layout: the network (:meth:`NetworkLayout.load`).
+        indexes: validator numbers, from 1.
+        timeout: seconds to wait for them to answer and commit.
+
+    Returns:
+        The validators asked for.
+
+    Raises:
+        NotFoundError: an index is not a validator of the network.
+        ConfigurationError: cometbft is missing or of another version.
+        NodeError: a process exited or did not become ready in time (with the end of its
+            log); the processes this call started are stopped again.
+    """
+    binary = cometbft_binary()
+    chosen = layout.select(list(indexes))
+    started: list[Service] = []
+    try:
+        deadline = time.monotonic() + timeout
+        for kind in ("node", "cometbft"):
+            services = [Service(v, kind) for v in chosen]
+            for service in services:
+                if service.pid() is None:
+                    service.spawn(binary)
+                    started.append(service)
+            _wait(services, deadline, _ready if kind == "node" else _rpc_ready)
+        if _quorum(layout):
+            _wait([Service(v, "cometbft") for v in chosen], deadline, _committed)
+    except BaseException:
+        stop_services(started, kill=True)
+        raise
+    return chosen
+
+
+def stop_network(
+    layout: NetworkLayout,
+    indexes: Iterable[int] = (),
+    *,
+    kill: bool = False,
+    timeout: float = STOP_TIMEOUT,
+) -> list[int]:
+    """Stop the validators numbered ``indexes`` (all when empty): each cometbft first, then
+    its node, with SIGTERM and SIGKILL after ``timeout`` seconds (or SIGKILL at once with
+    ``kill``, as a power cut would). Stale pid files are removed.
+
+    Returns:
+        The indexes of the validators that had a process running.
+
+    Raises:
+        NotFoundError: an index is not a validator of the network.
+    """
+    chosen = layout.select(list(indexes))
+    stopped = {
+        s.validator.index
+        for s in stop_services([Service(v, "cometbft") for v in chosen], kill=kill, timeout=timeout)
+    }
+    stopped |= {
+        s.validator.index
+        for s in stop_services([Service(v, "node") for v in chosen], kill=kill, timeout=timeout)
+    }
+    return sorted(stopped)
+
+
+def _quorum(layout: NetworkLayout) -> bool:
+    """Do the validators running now hold more than 2/3 of the voting power?"""
+    total = sum(v.power for v in layout.validators)
+    running = sum(v.power for v in layout.validators if Service(v, "cometbft").pid() is not None)
+    return 3 * running > 2 * total
+
+
+def _ready(service: Service) -> bool:
+    return eth_block_number(service.validator.url) is not None
+
+
+def _rpc_ready(service: Service) -> bool:
+    return cometbft_status(service.validator.cometbft_url) is not None
+
+
+def _committed(service: Service) -> bool:
+    status = cometbft_status(service.validator.cometbft_url)
+    return status is not None and status.height >= 1
+
+
+def _wait(services: list[Service], deadline: float, ready: Callable[[Service], bool]) -> None:
+    """Wait until ``ready(service)`` holds for each service; NodeError naming the first that
+    exited or was not ready by ``deadline``."""
+    pending = list(services)
+    while pending:
+        for service in list(pending):
+            if service.pid() is None:
+                raise NodeError(
+                    f"{service.validator.name}'s {service.kind} exited; the end of "
+                    f"{service.log_file}:\n{service.log_tail()}"
+                )
+            if ready(service):
+                pending.remove(service)
+        if pending and time.monotonic() > deadline:
+            service = pending[0]
+            raise NodeError(
+                f"{service.validator.name}'s {service.kind} was not ready in time; the end of "
+                f"{service.log_file}:\n{service.log_tail()}"
+            )
+        if pending:
+            time.sleep(0.2)
+
+
+__all__ = ["START_TIMEOUT", "running_validators", "start_network", "stop_network"]

@@ -1,0 +1,164 @@
+"""The two processes of a validator, detached from the shell that started them.
+
+Each runs in its own session (so Ctrl-C in a terminal and the end of the starting process do
+not reach it), writes stdout and stderr to a log in the validator's folder, and is found again
+through a pid file. A pid file is trusted only while that pid is alive and its command line
+still names the validator's folder, so a stale file (the process died, the pid was reused) is
+noticed and removed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from collective.network.layout import HOST, ValidatorLayout
+
+STOP_TIMEOUT = 20.0
+"""Seconds between SIGTERM and SIGKILL."""
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Service:
+    """One process of a validator: ``kind`` is ``"node"`` (the collective node, the ABCI app)
+    or ``"cometbft"``."""
+
+    validator: ValidatorLayout
+    kind: str
+
+    @property
+    def pid_file(self) -> Path:
+        """``validator-<i>/<kind>.pid``."""
+        return self.validator.folder / f"{self.kind}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        """``validator-<i>/<kind>.log`` (appended to on every start)."""
+        return self.validator.folder / f"{self.kind}.log"
+
+    @property
+    def marker(self) -> str:
+        """A string its command line contains (its home or data dir), checked against pid
+        reuse."""
+        return str(self.validator.home if self.kind == "cometbft" else self.validator.data_dir)
+
+    def command(self, cometbft: Path) -> list[str]:
+        """Its command line; ``cometbft`` is the binary (:func:`cometbft_binary`)."""
+        v = self.validator
+        if self.kind == "cometbft":
+            return [str(cometbft), "start", "--home", str(v.home)]
+        return [
+            sys.executable, "-c", "from collective.cli import main; main()", "node", "start",
+            "--consensus", "cometbft", "--abci", v.abci_address, "--cometbft-rpc", v.cometbft_url,
+            "--data-dir", str(v.data_dir), "--genesis", str(v.root / "genesis.json"),
+            "--host", HOST, "--port", str(v.ports.rpc),
+        ]  # fmt: skip
+
+    def pid(self) -> int | None:
+        """The pid of the running process, or None (a stale pid file is removed)."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            self.pid_file.unlink(missing_ok=True)
+            return None
+        if alive(pid) and self.marker in _cmdline(pid):
+            return pid
+        self.pid_file.unlink(missing_ok=True)
+        return None
+
+    def spawn(self, cometbft: Path) -> int:
+        """Start it detached (its own session), logging to :attr:`log_file`; write the pid
+        file. Returns the pid. Raises ``OSError`` when it cannot be started."""
+        with self.log_file.open("ab") as log:
+            process = subprocess.Popen(
+                self.command(cometbft),
+                cwd=REPO,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(f"{process.pid}\n")
+        return process.pid
+
+    def log_tail(self, chars: int = 1500) -> str:
+        """The end of its log (for error messages)."""
+        try:
+            return self.log_file.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+
+def alive(pid: int) -> bool:
+    """Is ``pid`` a live process (a zombie child is reaped and counts as gone)?"""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def signal_group(pid: int, signum: int) -> None:
+    """Send ``signum`` to the session ``pid`` leads (the process and any children)."""
+    try:
+        os.killpg(pid, signum)
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        os.kill(pid, signum)
+
+
+def stop_services(
+    services: list[Service], *, kill: bool = False, timeout: float = STOP_TIMEOUT
+) -> list[Service]:
+    """Stop ``services`` together: SIGTERM (or SIGKILL at once with ``kill``), then SIGKILL to
+    any still alive after ``timeout`` seconds; wait until all are gone and remove their pid
+    files.
+
+    Returns:
+        The services that were running.
+    """
+    running = [(s, pid) for s in services if (pid := s.pid()) is not None]
+    for _, pid in running:
+        signal_group(pid, signal.SIGKILL if kill else signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    pending = list(running)
+    while pending:
+        pending = [(s, pid) for s, pid in pending if alive(pid)]
+        if pending and time.monotonic() > deadline:
+            for _, pid in pending:
+                signal_group(pid, signal.SIGKILL)
+            deadline = time.monotonic() + timeout
+        if pending:
+            time.sleep(0.05)
+    for service, _ in running:
+        service.pid_file.unlink(missing_ok=True)
+    return [s for s, _ in running]
+
+
+__all__ = ["STOP_TIMEOUT", "Service", "alive", "signal_group", "stop_services"]
