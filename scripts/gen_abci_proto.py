@@ -172,7 +172,10 @@ def generate(out: Path, *, download: bool = True) -> list[Path]:
             (out / relative).parent.mkdir(parents=True, exist_ok=True)
             (out / relative).write_text(header + text)
             written.append(relative)
-        for folder in sorted({out, *(out / p.parent for p in written)}):
+        folders = {out}
+        for relative in written:
+            folders.update(out / parent for parent in relative.parents)
+        for folder in sorted(folders):
             init = folder / "__init__.py"
             init.write_text(header)
             written.append(init.relative_to(out))
