@@ -85,9 +85,17 @@ class FrameReader:
         self._max = max_message_bytes
         self._buffer = bytearray()
 
-    def pending(self) -> bool:
-        """Are there received bytes not yet returned (so the next read may not block)?"""
-        return bool(self._buffer)
+    def has_frame(self) -> bool:
+        """Is a whole frame (or a framing error) already received, so that :meth:`read`
+        returns without waiting for the peer?"""
+        try:
+            header = decode_uvarint(self._buffer)
+        except FramingError:
+            return True
+        if header is None:
+            return False
+        length, start = header
+        return length > self._max or len(self._buffer) >= start + length
 
     def read(self) -> bytes | None:
         """The next frame's message bytes (blocking until it has arrived whole).

@@ -259,6 +259,8 @@ class AbciServer:
         except OSError as exc:
             if not self._closing:
                 log.warning("ABCI connection %s closed: %s", name, exc)
+        except Exception:  # a bug here: drop this connection, keep the server
+            log.exception("ABCI connection %s closed after an unexpected error", name)
         finally:
             with self._state_lock:
                 self._connections.pop(sock, None)
@@ -268,10 +270,10 @@ class AbciServer:
         reader = FrameReader(sock, self._max_message_bytes)
         out = bytearray()
         while True:
-            if out and not reader.pending():
-                # Nothing more is queued to answer: do not sit on written responses while
-                # waiting for the peer, whatever it sends next (Go's writer flushes only on
-                # Flush; a client that waits for a response without flushing still gets it).
+            if out and not reader.has_frame():
+                # No whole request is waiting to be answered: send what is written before
+                # blocking on the peer (Go's server would hold it until a Flush; this way a
+                # client that waits for an answer without flushing still gets it).
                 sock.sendall(out)
                 out.clear()
             message = reader.read()

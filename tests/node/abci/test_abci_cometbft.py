@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import shutil
 import subprocess
 import sys
@@ -187,8 +188,9 @@ def chain(tmp_path: Path) -> Iterator[tuple[KeyValueStore, int]]:
 
 
 def test_a_transaction_goes_through_every_abci_call_and_the_app_hash_lands_in_the_next_header(
-    chain: tuple[KeyValueStore, int],
+    chain: tuple[KeyValueStore, int], caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, "collective.node.abci")
     app, port = chain
     assert app.calls[:2] == ["info", "init_chain"]  # the handshake of a new chain
     refused = rpc(port, "broadcast_tx_sync", tx=base64.b64encode(b"no equals sign").decode())
@@ -211,3 +213,4 @@ def test_a_transaction_goes_through_every_abci_call_and_the_app_hash_lands_in_th
     assert app.committed == {b"color": b"blue"}
     block = rpc(port, "block", height=str(height))["block"]
     assert [base64.b64decode(tx) for tx in block["data"]["txs"]] == [b"color=blue"]
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("collective.node")] == []

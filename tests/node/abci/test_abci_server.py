@@ -283,3 +283,30 @@ def test_parse_address_forms() -> None:
     assert parse_address("tcp://0.0.0.0:26658") == (socket.AF_INET, ("0.0.0.0", 26658))
     assert parse_address("tcp://[::1]:5") == (socket.AF_INET6, ("::1", 5))
     assert parse_address("unix:///tmp/a.sock") == (socket.AF_UNIX, "/tmp/a.sock")
+
+
+def test_large_requests_and_responses_pass_whole(server: AbciServer) -> None:
+    """A 2 MiB request and responses past the 64 KiB write buffer, pipelined."""
+    txs = [bytes([i]) * 65_536 for i in range(32)]
+    data = b"q" * 300_000
+    with AbciClient(server.address) as client:
+        client.send(
+            abci.Request(finalize_block=abci.RequestFinalizeBlock(txs=txs, height=3)),
+            *[abci.Request(query=abci.RequestQuery(data=data)) for _ in range(3)],
+            abci.Request(flush=abci.RequestFlush()),
+        )
+        finalized = client.receive()
+        queried = [client.receive() for _ in range(3)]
+        assert client.receive().WhichOneof("value") == "flush"
+    assert len(finalized.finalize_block.tx_results) == 32
+    assert all(q.query.value == data[::-1] for q in queried)
+
+
+def test_a_partial_request_does_not_hold_back_earlier_answers(server: AbciServer) -> None:
+    """Request A whole and the first half of B, no flush: A's answer still arrives."""
+    with AbciClient(server.address) as client:
+        second = frame(info().SerializeToString())
+        client.send_raw(frame(info().SerializeToString()) + second[:3])
+        assert client.receive().WhichOneof("value") == "info"
+        client.send_raw(second[3:])
+        assert client.receive().WhichOneof("value") == "info"
