@@ -21,6 +21,7 @@ from typing import Any
 import tomlkit
 
 from collective.errors import InvalidInputError
+from collective.network.genesis import Member
 from collective.network.layout import ValidatorLayout
 
 CONSENSUS_TIMEOUTS = {
@@ -116,7 +117,7 @@ def cometbft_genesis(
     *,
     chain_id: str,
     genesis_time: int,
-    validators: Sequence[ValidatorLayout],
+    validators: Sequence[Member],
     app_state: dict[str, Any],
     consensus_params: dict[str, Any],
 ) -> dict[str, Any]:
@@ -125,7 +126,7 @@ def cometbft_genesis(
     Args:
         chain_id: CometBFT's chain id (``collective-<Ethereum chain id>``).
         genesis_time: Unix seconds (the Ethereum genesis' timestamp).
-        validators: every genesis validator (its ed25519 key, power, name).
+        validators: every genesis validator (its name, ed25519 key and power).
         app_state: the Ethereum genesis object, handed to the app at ``InitChain``.
         consensus_params: CometBFT's defaults, as ``cometbft init`` wrote them.
 
@@ -139,7 +140,7 @@ def cometbft_genesis(
         "consensus_params": consensus_params,
         "validators": [
             {
-                "address": v.address,
+                "address": v.validator_address,
                 "pub_key": {"type": "tendermint/PubKeyEd25519", "value": v.pub_key},
                 "power": str(v.power),
                 "name": v.name,

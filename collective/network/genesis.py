@@ -9,13 +9,19 @@ manifest's block numbers are rewritten to 0.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from collective.node.genesis import DEV_BALANCE, Genesis, build_genesis
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
 
 ADMIN_DEV_INDEX = 0
 """The bootstrap admin is anvil's dev account 0; validator i's organization is dev account i."""
@@ -36,16 +42,46 @@ def admin_key() -> bytes:
     return dev_keys(1)[ADMIN_DEV_INDEX]
 
 
+@dataclass(frozen=True)
+class Member:
+    """A member organization and its validator.
+
+    ``name``: the validator's name in CometBFT's genesis; ``organization``: the member's
+    checksummed address (admitted in AccountRules at genesis); ``pub_key``: its validator's
+    ed25519 public key, base64 as CometBFT's ``priv_validator_key.json`` holds it;
+    ``power``: its voting power.
+    """
+
+    name: str
+    organization: str
+    pub_key: str
+    power: int = 10
+
+    @property
+    def validator_address(self) -> str:
+        """CometBFT's address of the key: the first 20 bytes of its SHA-256, upper-case hex
+        (CometBFT's ``crypto/ed25519`` ``Address``)."""
+        return hashlib.sha256(base64.b64decode(self.pub_key)).digest()[:20].hex().upper()
+
+
 def network_genesis(
-    *, chain_id: int, timestamp: int, organizations: Sequence[bytes]
+    *,
+    chain_id: int,
+    timestamp: int,
+    admin: LocalAccount,
+    members: Sequence[Member],
+    dev: bool = False,
 ) -> tuple[Genesis, dict[str, Any]]:
-    """The genesis of a local network and the manifest of the suite it predeploys.
+    """The Ethereum genesis of a consortium network and the manifest of the suite it
+    predeploys: ``admin`` deploys the suite (AccountRules admin, sole board member, threshold
+    1) and admits each member's organization, all in block 0.
 
     Args:
         chain_id: the Ethereum chain id (EIP-155).
         timestamp: block 0's time, Unix seconds.
-        organizations: the 20-byte addresses of the validators' organizations, in validator
-            order; each is funded with 10,000 ether and admitted in AccountRules.
+        admin: the bootstrap admin's key (anvil's dev account 0 for a local network).
+        members: the organizations, each funded with 10,000 ether and admitted.
+        dev: also fund anvil's ten dev accounts (a local network).
 
     Returns:
         (genesis with the deployment transactions of block 0, manifest as a JSON object
@@ -55,20 +91,16 @@ def network_genesis(
         CompilationError: the contract artifacts are stale.
         TransactionError: a deployment transaction reverted on the scratch node.
     """
-    from eth_account import Account
-    from eth_utils.address import to_checksum_address
-
     from collective.client import Collective
     from collective.deploy import deploy_suite
     from collective.node.predeploy import predeploy
 
-    admin = Account.from_key(admin_key())
     base = build_genesis(
         chain_id=chain_id,
         timestamp=timestamp,
         bootstrap_admins=[bytes.fromhex(admin.address[2:])],
-        allocs={org: DEV_BALANCE for org in organizations},
-        dev=True,
+        allocs={bytes.fromhex(m.organization[2:]): DEV_BALANCE for m in members},
+        dev=dev,
     )
 
     def deploy(chain: Any) -> dict[str, Any]:
@@ -78,8 +110,8 @@ def network_genesis(
                 chain, admin, board_members=[admin.address], threshold=1, manifest_path=path
             )
             client = Collective(chain, deployment, admin)
-            for org in organizations:
-                client.orgs.admit(to_checksum_address(org))
+            for member in members:
+                client.orgs.admit(member.organization)
             manifest: dict[str, Any] = json.loads(path.read_text())
         return manifest
 
@@ -102,4 +134,11 @@ def at_block_zero(manifest: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-__all__ = ["ADMIN_DEV_INDEX", "admin_key", "at_block_zero", "network_genesis", "organization_keys"]
+__all__ = [
+    "ADMIN_DEV_INDEX",
+    "Member",
+    "admin_key",
+    "at_block_zero",
+    "network_genesis",
+    "organization_keys",
+]

@@ -15,6 +15,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from eth_account import Account
+
 from collective.errors import ConfigurationError, InvalidInputError
 from collective.network.cometbft import cometbft_binary, node_id, run_cometbft
 from collective.network.cometbft_files import (
@@ -24,7 +26,7 @@ from collective.network.cometbft_files import (
     read_keys,
     write_config,
 )
-from collective.network.genesis import admin_key, network_genesis, organization_keys
+from collective.network.genesis import Member, admin_key, network_genesis, organization_keys
 from collective.network.layout import (
     DEFAULT_BASE_PORT,
     GENESIS_FILE,
@@ -117,10 +119,13 @@ def init_network(
         validators=tuple(layouts),
     )
     timestamp = int(time.time())
+    members = [Member(v.name, v.organization, v.pub_key, v.power) for v in layouts]
     genesis, manifest = network_genesis(
         chain_id=chain_id,
         timestamp=timestamp,
-        organizations=[bytes.fromhex(o[2:]) for o in orgs],
+        admin=Account.from_key(admin_key()),
+        members=members,
+        dev=True,
     )
     manifest["network"] = layout.cometbft_chain_id
     manifest["rpc"] = layouts[0].url
@@ -129,7 +134,7 @@ def init_network(
     document = cometbft_genesis(
         chain_id=layout.cometbft_chain_id,
         genesis_time=timestamp + 1,  # block 1's time: later than block 0's, as Ethereum needs
-        validators=layouts,
+        validators=members,
         app_state=json.loads(genesis.dumps()),
         consensus_params=default_consensus_params(layouts[0].home),
     )
@@ -181,8 +186,6 @@ def _prepare(root: Path, force: bool) -> None:
 
 
 def _address_of(key: bytes) -> str:
-    from eth_account import Account
-
     return str(Account.from_key(key).address)
 
 

@@ -57,8 +57,8 @@ def test_every_validator_has_the_same_genesis(network: NetworkLayout) -> None:
     assert len(texts) == 1
     doc = json.loads(texts.pop())
     assert doc["chain_id"] == "collective-4242"
-    assert [(x["pub_key"]["value"], x["power"]) for x in doc["validators"]] == [
-        (v.pub_key, "10") for v in network.validators
+    assert [(x["address"], x["pub_key"]["value"], x["power"]) for x in doc["validators"]] == [
+        (v.address, v.pub_key, "10") for v in network.validators
     ]
     ethereum = json.loads(network.genesis_path.read_text())
     assert doc["app_state"] == ethereum
