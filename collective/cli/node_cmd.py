@@ -14,7 +14,7 @@ import click
 from collective.cli.files import exists, write_text
 from collective.cli.options import CliState, pass_state
 from collective.cli.output import show
-from collective.errors import ConfigurationError, InvalidInputError
+from collective.errors import ConfigurationError, InvalidInputError, NodeError
 
 GENESIS_NAME = "genesis.json"  # collective.node.genesis.GENESIS_NAME (not imported: no py-evm)
 
@@ -118,6 +118,28 @@ def node_group() -> None:
     type=click.IntRange(1),
     help="Largest request body in bytes.",
 )
+@click.option(
+    "--consensus",
+    type=click.Choice(["authority", "cometbft"]),
+    default="authority",
+    show_default=True,
+    help="authority: this node seals blocks itself; cometbft: a consortium validator, whose "
+    "blocks CometBFT decides (run `cometbft start` beside it; see `collective network`).",
+)
+@click.option(
+    "--abci",
+    default="tcp://127.0.0.1:26658",
+    show_default=True,
+    metavar="tcp://HOST:PORT|unix:///PATH",
+    help="With --consensus cometbft: where CometBFT connects (its proxy_app).",
+)
+@click.option(
+    "--cometbft-rpc",
+    default="http://127.0.0.1:26657",
+    show_default=True,
+    metavar="URL",
+    help="With --consensus cometbft: CometBFT's RPC, where transactions are broadcast.",
+)
 @click.option("--verbose", "-v", is_flag=True, help="Log every request.")
 @pass_state
 def start_command(
@@ -134,6 +156,9 @@ def start_command(
     sync: str,
     max_batch: int,
     max_body: int,
+    consensus: str,
+    abci: str,
+    cometbft_rpc: str,
     verbose: bool,
 ) -> None:
     """Start the node and serve JSON-RPC until interrupted.
@@ -143,12 +168,22 @@ def start_command(
       collective node start --data-dir ./chain --dev
       collective node start --data-dir ./chain --genesis genesis.json --port 8600
       collective node start --data-dir ./chain --block-time 5 --authority sealer
+      collective node start --data-dir ./v1 --genesis genesis.json --consensus cometbft \\
+          --abci tcp://127.0.0.1:26658 --cometbft-rpc http://127.0.0.1:26657
     """
     from collective.node import Node, NodeConfig
     from collective.node.genesis import genesis_for, remember_genesis
     from collective.node.server import RpcServer
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING)
+    if consensus == "cometbft":
+        for given, option in ((block_time != "instant", "--block-time"),
+                              (authority, "--authority"), (dev, "--dev")):  # fmt: skip
+            if given:
+                raise click.UsageError(
+                    f"{option} does not go with --consensus cometbft: CometBFT decides the "
+                    "blocks (and a consortium has no dev accounts)"
+                )
     genesis = genesis_for(data_dir, genesis_file)
     config = NodeConfig(
         genesis=genesis,
@@ -162,6 +197,9 @@ def start_command(
         max_body=max_body,
         max_batch=max_batch,
         sender_helper=True,
+        consensus=consensus,
+        abci=abci,
+        cometbft_rpc=cometbft_rpc,
     )
     started = time.monotonic()
     node = Node(config)
@@ -171,7 +209,12 @@ def start_command(
     except OSError as exc:
         node.close()
         raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    node.start()
+    try:
+        node.start()
+    except NodeError:  # the ABCI address cannot be bound
+        server.server_close()
+        node.close()
+        raise
     info = {"url": server.url, **node.describe(), "startup": round(time.monotonic() - started, 3)}
     show(
         state,

@@ -50,6 +50,12 @@ class NodeConfig:
     account_rules: bytes | None = None  # overrides the genesis file's
     permissioning: bool = True  # False ignores any AccountRules address (benchmarks)
     sync: SyncMode = "full"
+    # "authority": this node seals (block_time); "cometbft": a validator whose blocks come
+    # from CometBFT (collective.node.consensus), served over ABCI at ``abci``, transactions
+    # forwarded to CometBFT's RPC at ``cometbft_rpc``
+    consensus: str = "authority"
+    abci: str = "tcp://127.0.0.1:26658"
+    cometbft_rpc: str = "http://127.0.0.1:26657"
     max_body: int = DEFAULT_MAX_BODY
     max_batch: int = DEFAULT_MAX_BATCH
     sender_helper: bool = False  # recover batches' senders in a helper process (the CLI's)
@@ -128,9 +134,15 @@ class Node:
             sync=config.sync,
         )
         self.view = ChainView(self.chain)
-        self.sealer: Sealer = local_authority(self.chain, config.block_time)
         self.filters = Filters()
         self.lock = DurableLock(self.chain)
+        self.sealer: Sealer
+        if config.consensus == "cometbft":
+            from collective.node.consensus import CometSealer
+
+            self.sealer = CometSealer(self, config.abci, config.cometbft_rpc)
+        else:
+            self.sealer = local_authority(self.chain, config.block_time)
         self.senders = SenderPool() if config.sender_helper else None
 
     @property
@@ -158,6 +170,19 @@ class Node:
             "authority": "0x" + bytes(self.chain.authority).hex(),
             "dev": self.dev is not None,
         }
+
+    def submit(self, raw: bytes, sender: bytes | None = None) -> bytes:
+        """``eth_sendRawTransaction``: pool ``raw`` here (under :attr:`lock`), or hand it to
+        the consensus engine's mempool (:attr:`Sealer.forward`; no lock held, as its CheckTx
+        takes it). ``sender``: the 20-byte sender when already recovered from ``raw``.
+
+        Returns: the 32-byte transaction hash. Raises:
+        :class:`~collective.node.errors.RpcError` when it is refused."""
+        forward = self.sealer.forward
+        if forward is not None:
+            return forward(raw)
+        with self.lock:
+            return self.chain.submit(raw, sender)
 
     def before_read(self) -> list[Sealed]:
         """A read is about to be answered: the sealer may seal what earlier writes of the

@@ -354,28 +354,43 @@ def submit(chain: Head, raw: bytes, sender: bytes | None = None) -> bytes:
             "transactions until it can (reads go on; the pool is sealed once the disk "
             "has room)"
         )
+    tx = decode(chain, raw, sender)
+    admit(chain, tx, tx.sender, raw)
+    return bytes(tx.hash)
+
+
+def decode(chain: Head, raw: bytes, sender: bytes | None = None) -> SignedTransactionAPI:
+    """The signed transaction ``raw`` encodes, its sender recovered (``tx.sender``); a
+    typed one takes ``sender`` when given (recovered from the same bytes elsewhere).
+
+    Raises: :class:`~collective.node.errors.RpcError` -32000 ``oversized data`` (over
+    :data:`MAX_TX_SIZE` bytes) or ``invalid sender``; -32602 when the bytes are not a signed
+    transaction (legacy RLP or EIP-2718 typed)."""
     if len(raw) > MAX_TX_SIZE:
         raise rejected("oversized data")
     try:
         tx = chain.evm.decode_transaction(raw)
-    except Exception:
+    except Exception:  # rlp's and py-evm's decoding errors have no common root
         raise RpcError(
             -32602, "invalid params: transaction: not a valid RLP-encoded signed transaction"
         ) from None
     if sender is not None and tx.type_id in TYPED:
-        vars(tx)["sender"] = recovered = Address(sender)  # the cached_property's slot
-    else:
-        try:
-            recovered = chain.evm.recover_sender(tx, raw)
-        except Exception:
-            raise rejected("invalid sender") from None
-    admit(chain, tx, recovered, raw)
-    return bytes(tx.hash)
+        vars(tx)["sender"] = Address(sender)  # the cached_property's slot
+        return tx
+    try:
+        chain.evm.recover_sender(tx, raw)  # fills tx.sender
+    except Exception:  # a signature off the curve, a bad recovery id, ...
+        raise rejected("invalid sender") from None
+    return tx
 
 
-def admit(chain: Head, tx: SignedTransactionAPI, sender: Address, raw: bytes) -> None:
+def admit(
+    chain: Head, tx: SignedTransactionAPI, sender: Address, raw: bytes, *, gapless: bool = False
+) -> None:
     """Judge ``tx`` (sent by ``sender``, encoded as ``raw``) by the head state and pool it:
     pending, or queued until its nonce gap fills; it may replace or evict one (logged).
+    With ``gapless`` (a CometBFT validator's CheckTx: its mempool is first come, first
+    served) the nonce must be the sender's next, with nothing queued or replaced.
 
     Raises: :class:`~collective.node.errors.RpcError` -32000 in geth's words: ``already
     known``, ``invalid chain id for signer``, blob transactions, ``exceeds block gas
@@ -408,6 +423,13 @@ def admit(chain: Head, tx: SignedTransactionAPI, sender: Address, raw: bytes) ->
         raise rejected("max priority fee per gas higher than max fee per gas")
     state = chain.head_state
     place = pending.check_nonce(tx, sender, int(state.get_nonce(sender)))
+    if gapless and (place.queued or place.replaces is not None):
+        expected = pending.next_nonce.get(sender, int(state.get_nonce(sender)))
+        raise rejected(
+            f"nonce {'too high' if place.queued else 'too low'}: next nonce {expected}, tx "
+            f"nonce {int(tx.nonce)} (a validator's mempool takes each sender's nonces in "
+            "order, without gaps or replacements)"
+        )
     cost = tx.gas * tx.max_fee_per_gas + tx.value
     balance = int(state.get_balance(sender))
     if balance < cost:
@@ -432,5 +454,6 @@ __all__ = [
     "Pending",
     "Placement",
     "admit",
+    "decode",
     "submit",
 ]

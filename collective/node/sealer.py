@@ -53,6 +53,7 @@ from __future__ import annotations
 import logging
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 from collective.node.core import NodeChain, Sealed
 from collective.node.storage import DamagedError, StorageError
@@ -69,6 +70,9 @@ class Sealer(ABC):
 
     def __init__(self, chain: NodeChain) -> None:
         self.chain = chain
+        # where eth_sendRawTransaction's bytes go instead of this node's pool (a consensus
+        # engine's mempool: collective.node.consensus); None pools them here
+        self.forward: Callable[[bytes], bytes] | None = None
 
     @property
     @abstractmethod

@@ -100,7 +100,7 @@ def eth_send_raw_transaction(node: Node, raw: bytes) -> Any:
     """
     if not raw:
         raise ParamError("transaction", "empty", index=0)
-    return hexbytes(node.chain.submit(raw, _recovered_sender(raw)))
+    return hexbytes(node.submit(raw, _recovered_sender(raw)))
 
 
 def start_recovery(node: Node, batch: list[Any]) -> tuple[dict[bytes, int], Recovered] | None:

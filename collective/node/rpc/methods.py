@@ -98,7 +98,8 @@ class Method:
     JSON-able value or :class:`~collective.node.rpc.context.Raw` text. ``dev`` methods exist
     only on a ``--dev`` node (-32601 elsewhere, whatever the params, with ``hint``).
     ``outside_lock``: the handler takes the chain lock itself only to resolve its block, and
-    runs on a read-only view of the committed blocks on a file-backed chain (calls).
+    runs on a read-only view of the committed blocks on a file-backed chain (calls), or to
+    pool a transaction (which a validator hands to CometBFT without the lock instead).
     ``writes``: it hands a transaction to the pool; a read after it in the same batch lets the
     sealer seal first (:meth:`~collective.node.node.Node.before_read`).
     """
@@ -188,7 +189,7 @@ METHODS: dict[str, Method] = {
     ),
     "eth_getBlockReceipts": Method(eth_get_block_receipts, (Param("block", block_ref),)),
     "eth_sendRawTransaction": Method(
-        eth_send_raw_transaction, (Param("transaction", data),), writes=True
+        eth_send_raw_transaction, (Param("transaction", data),), writes=True, outside_lock=True
     ),
     "eth_sendTransaction": Method(
         eth_send_transaction,
