@@ -13,6 +13,7 @@ from collective.cli.connect import open_client
 from collective.cli.options import CliState, sending_command
 from collective.cli.output import report
 from collective.client.oversight import Action, Vote
+from collective.client.validators import MAX_POWER
 
 if TYPE_CHECKING:
     from collective.client import Collective
@@ -31,9 +32,9 @@ reason_option = click.option(
 def board_group() -> None:
     """The oversight board: propose, approve and execute M-of-N decisions.
 
-    Members vote to suspend or reinstate an organization, flag a recorded use, or change
-    the board itself. A proposal counts its proposer's approval and executes once approvals
-    by current members reach the threshold.
+    Members vote to suspend or reinstate an organization, flag a recorded use, set an
+    organization's consensus validator, or change the board itself. A proposal counts its
+    proposer's approval and executes once approvals by current members reach the threshold.
 
     \b
     Examples:
@@ -191,6 +192,39 @@ def propose_set_threshold(state: CliState, threshold: int, reason: str) -> None:
     """
     client = open_client(state)
     vote = client.oversight.set_threshold(threshold, reason)
+    _report_vote(state, client, "created", vote)
+
+
+@propose_group.command("set-validator")
+@click.argument("organization", metavar="ORG")
+@click.option(
+    "--pubkey",
+    required=True,
+    metavar="KEY",
+    help="The validator's ed25519 public key: the base64 pub_key.value of CometBFT's "
+    "priv_validator_key.json (or `cometbft show-validator`), or 0x + 64 hex.",
+)
+@click.option(
+    "--power",
+    required=True,
+    type=click.IntRange(min=0, max=MAX_POWER),
+    metavar="N",
+    help="Voting power; 0 removes ORG's validator (KEY is then its current key).",
+)
+@sending_command
+def propose_set_validator(state: CliState, organization: str, pubkey: str, power: int) -> None:
+    """Propose that ORG's CometBFT validator be KEY at voting power N (0 removes it).
+
+    A new key replaces ORG's old one; a key another organization holds is refused. The power
+    counts while ORG is active: a suspension takes it to 0, a reinstatement restores it.
+
+    \b
+    Examples:
+      collective --account 7 board propose set-validator 0x7099...79C8 --pubkey 0x8f1c... --power 10
+      collective --account 7 board propose set-validator 0x7099...79C8 --pubkey 8Kz3...= --power 0
+    """
+    client = open_client(state)
+    vote = client.oversight.set_validator(organization, pubkey, power)
     _report_vote(state, client, "created", vote)
 
 

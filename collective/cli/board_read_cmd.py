@@ -1,4 +1,5 @@
-"""``collective board proposals|flags|members``: read the oversight board's state.
+"""``collective board proposals|flags|members|validators``: read the oversight board's state
+and the validator set it governs.
 
 Registered on the ``board`` group by :mod:`collective.cli.board_cmd`.
 """
@@ -11,6 +12,7 @@ from collective.cli.connect import open_client
 from collective.cli.options import CliState, client_command
 from collective.cli.output import Table, show
 from collective.client.oversight import Action, Proposal
+from collective.client.validators import key_base64
 
 
 def action_name(action: Action) -> str:
@@ -30,6 +32,7 @@ def _proposal_json(p: Proposal) -> dict[str, object]:
         "approvals": p.approvals,
         "needed": p.needed,
         "expiresAt": p.expires_at,
+        **({"power": p.power} if p.power is not None else {}),
     }
 
 
@@ -38,6 +41,8 @@ def _target(p: Proposal) -> str:
         return f"threshold {p.threshold}"
     if p.action is Action.FLAG_USE:
         return f"{p.target} use {p.ref}"
+    if p.action is Action.SET_VALIDATOR:
+        return f"{p.target} key {key_base64(p.ref)} power {p.power}"
     if p.threshold is not None:
         return f"{p.target}, threshold {p.threshold}"
     return p.target
@@ -132,6 +137,31 @@ def members_command(state: CliState) -> None:
     )
 
 
-READ_COMMANDS = (proposals_command, flags_command, members_command)
+@click.command("validators")
+@client_command
+def validators_command(state: CliState) -> None:
+    """List the consortium's validators (AccountRules): each organization's ed25519 key, its
+    voting power, and the power in effect (0 while the organization is suspended).
+
+    \b
+    Examples:
+      collective --network anvil board validators
+      collective --network anvil --json board validators
+    """
+    client = open_client(state, read_only=True)
+    validators = client.oversight.validators()
+    show(
+        state,
+        [v.to_dict() for v in validators],
+        Table(
+            "validators",
+            ["organization", "pub key (base64)", "power", "effective"],
+            [(v.organization, v.pub_key_base64, v.power, v.effective_power) for v in validators],
+            empty="none",
+        ),
+    )
+
+
+READ_COMMANDS = (proposals_command, flags_command, members_command, validators_command)
 
 __all__ = ["READ_COMMANDS", "action_name"]

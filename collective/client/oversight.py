@@ -1,5 +1,5 @@
 """The oversight board: M-of-N votes to suspend or reinstate an organization, flag a recorded
-use, or change the board itself.
+use, set an organization's consensus validator, or change the board itself.
 
 A proposal counts its proposer's approval and executes itself once approvals by current members
 reach the threshold. Reasons are short texts stored as 32 bytes (e.g. ``"GDPR-Art5-breach"``):
@@ -18,6 +18,7 @@ from web3.types import TxReceipt
 from collective.client.base import Session
 from collective.client.consent import Who
 from collective.client.records import Flag, TxResult, log_position, tx_fields
+from collective.client.validators import Validator, power_value, read_validators, validator_key
 from collective.errors import InvalidInputError
 from collective.types import Address, TxHash
 
@@ -32,6 +33,7 @@ class Action(IntEnum):
     REMOVE_MEMBER = 4
     SET_THRESHOLD = 5
     REPLACE_BOARD = 6
+    SET_VALIDATOR = 7
 
 
 ProposalState = Literal["open", "expired", "executed"]
@@ -40,9 +42,10 @@ ProposalState = Literal["open", "expired", "executed"]
 
 @dataclass(frozen=True)
 class Proposal:
-    """A proposal's state: what it does to ``target``, ``ref`` (a flagged use's reference,
-    ``0x`` + 64 hex), its reason text, who proposed it, whether it executed, its approvals,
-    when it expires (unix seconds) and how many approvals it needs."""
+    """A proposal's state: what it does to ``target``, ``ref`` (a flagged use's reference or a
+    SET_VALIDATOR's ed25519 key, ``0x`` + 64 hex), its reason text (empty for a SET_VALIDATOR,
+    whose reason word is the :attr:`power` it sets), who proposed it, whether it executed, its
+    approvals, when it expires (unix seconds) and how many approvals it needs."""
 
     id: int
     action: Action
@@ -54,6 +57,7 @@ class Proposal:
     approvals: int
     expires_at: int  # unix seconds; no approval or execution after it
     needed: int  # approvals it needs (the threshold; at most every other member for a removal)
+    power: int | None = None  # the voting power a SET_VALIDATOR sets (its ref is the key)
 
     def state(self, now: int) -> ProposalState:
         """Where the proposal stands at time ``now`` (unix seconds, e.g. the latest block's
@@ -200,6 +204,39 @@ class OversightClient:
             Action.SET_THRESHOLD, NULL_TARGET, ref=threshold_ref(threshold), reason=reason
         )
 
+    def set_validator(self, organization: Who, pub_key: str | bytes, power: int) -> Vote:
+        """Propose that ``organization``'s CometBFT validator be the ed25519 key ``pub_key`` at
+        voting power ``power`` (0 removes it: ``pub_key`` is then its current key). Replacing
+        a key takes the old one out first. The power takes effect while the organization is
+        active (0 while suspended).
+
+        Args:
+            organization: an admitted organization (address, account or DID).
+            pub_key: 32 bytes, CometBFT's base64 ``pub_key.value`` or ``0x`` + 64 hex.
+            power: 0 to :data:`~collective.client.validators.MAX_POWER`.
+
+        Raises:
+            InvalidInputError: a key or power out of range (and as :meth:`propose`).
+            NotPermittedError: as :meth:`propose`; or, when the proposal executes at once, an
+                organization not admitted or a key another organization holds.
+        """
+        fn = self._s.board.functions.propose(
+            int(Action.SET_VALIDATOR),
+            self._s.address(organization, "organization"),
+            validator_key(pub_key),
+            power_value(power).to_bytes(32, "big"),
+        )
+        return self._vote(self._s.transact(fn))
+
+    def validators(self) -> list[Validator]:
+        """The consortium's validator set (AccountRules), suspended organizations' validators
+        included at effective power 0, sorted by organization.
+
+        Raises:
+            ChainError: the node could not be reached.
+        """
+        return read_validators(self._s)
+
     def approve(self, proposal_id: int) -> Vote:
         """Approve; the proposal executes in this transaction if it reaches the threshold.
 
@@ -244,17 +281,21 @@ class OversightClient:
         action, target, ref, reason, proposer, executed, expires_at = self._s.call(
             fns.proposal(proposal_id)
         )
+        power = int.from_bytes(reason, "big") if action == Action.SET_VALIDATOR else None
         return Proposal(
             id=proposal_id,
             action=Action(action),
             target=target,
             ref="0x" + bytes(ref).hex(),
-            reason=bytes(reason).rstrip(b"\0").decode(errors="replace"),
+            reason=""
+            if power is not None
+            else bytes(reason).rstrip(b"\0").decode(errors="replace"),
             proposer=proposer,
             executed=bool(executed),
             approvals=int(self._s.call(fns.approvals(proposal_id))),
             expires_at=int(expires_at),
             needed=int(self._s.call(fns.approvalsNeeded(proposal_id))),
+            power=power,
         )
 
     def proposals(self) -> list[Proposal]:
@@ -335,6 +376,7 @@ __all__ = [
     "OversightClient",
     "Proposal",
     "ProposalState",
+    "Validator",
     "Vote",
     "threshold_ref",
     "use_ref",
