@@ -9,7 +9,7 @@ snapshots. :class:`~collective.node.abci.server.AbciServer` calls these methods 
 Each method takes the ``Request*`` message of its call and returns the ``Response*`` message
 (the generated types in :mod:`collective.node.abci.proto.tendermint.abci.types_pb2`). An
 exception raised by a method is logged by the server and answered with ``ResponseException``,
-which makes CometBFT stop: raise only for a fault the node cannot go on after.
+on which CometBFT shuts down: raise only for a fault the node cannot go on after.
 
 Method semantics are CometBFT's specification, spec/abci/abci++_methods.md in the CometBFT
 source (the section named in each docstring); which connection calls what is in

@@ -18,9 +18,10 @@ block) therefore also delays CheckTx and Query on the other connections.
 
 Failures:
 - an exception raised by the application is logged with its traceback and answered with
-  ``ResponseException`` carrying its text; the connection and the server keep serving (CometBFT's
-  client treats an exception as fatal and stops itself, which is the point: the node cannot go
-  on with a failed consensus call);
+  ``ResponseException`` carrying its text; the connection and the server keep serving. CometBFT
+  treats the exception as fatal: its socket client stops and the node shuts down
+  (abci/client/socket_client.go, proxy/multi_app_conn.go ``killTMOnClientError``), which is the
+  point: consensus cannot go on past a call the application failed;
 - a peer that breaks the protocol (a bad varint, a length over ``max_message_bytes``, bytes
   that are not a ``Request``, a request with no known method, the connection ending inside a
   message) gets its connection closed with one log line; the server and the other connections
@@ -170,8 +171,8 @@ class AbciServer:
         Raises:
             NodeError: already started, or the address cannot be bound (in use, no permission).
         """
-        if self._listener is not None:
-            raise NodeError(f"the ABCI server on {self._address} is already started")
+        if self._listener is not None or self._closing:
+            raise NodeError(f"the ABCI server on {self._address} was already started")
         listener = socket.socket(self._family, socket.SOCK_STREAM)
         try:
             if self._family == socket.AF_UNIX:
@@ -314,14 +315,22 @@ class AbciServer:
 
 
 def _remove_stale_socket(path: str) -> None:
-    """Remove a Unix socket file left at ``path`` by a process that is gone (nothing else:
-    a regular file there is an error for bind to report)."""
+    """Remove a Unix socket file left at ``path`` by a process that is gone: one nothing
+    accepts connections on. A live socket, or a file of another kind, is left for bind to
+    report as in use."""
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         return
-    if stat.S_ISSOCK(mode):
-        os.unlink(path)
+    if not stat.S_ISSOCK(mode):
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(path)
+        except ConnectionRefusedError:
+            os.unlink(path)
+        except OSError:
+            return
 
 
 __all__ = ["APP_METHODS", "AbciServer", "parse_address"]

@@ -9,11 +9,13 @@ header of the next one.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import logging
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -143,8 +145,20 @@ def rpc(port: int, method: str, **params: Any) -> Any:
     return body["result"]
 
 
-@pytest.fixture
-def chain(tmp_path: Path) -> Iterator[tuple[KeyValueStore, int]]:
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(params=["tcp", "unix"])
+def chain(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[KeyValueStore, int]]:
+    """A one-validator CometBFT chain (past block 1) on a KeyValueStore served over TCP or a
+    Unix socket. Yields the app and the RPC port; stops cometbft and the server whatever
+    happens, and prints the end of cometbft's log (shown by pytest when the test failed)."""
     binary = cometbft_binary()
     if binary is None:
         pytest.skip("no cometbft binary in .venv/bin or on PATH (scripts/setup.sh builds it)")
@@ -152,21 +166,28 @@ def chain(tmp_path: Path) -> Iterator[tuple[KeyValueStore, int]]:
     subprocess.run(
         [str(binary), "init", "--home", str(home)], check=True, capture_output=True, timeout=30
     )
-    app = KeyValueStore()
-    server = AbciServer(app, "tcp://127.0.0.1:0")
-    server.start()
-    rpc_port, p2p_port = free_port(), free_port()
-    configure(home, server.address, rpc_port, p2p_port)
     log_path = tmp_path / "cometbft.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(binary), "start", "--home", str(home)], stdout=log, stderr=subprocess.STDOUT
-        )
-    try:
+    with contextlib.ExitStack() as cleanup:
+        # A Unix socket path must stay under ~100 bytes: not in pytest's long tmp_path.
+        socket_dir = Path(tempfile.mkdtemp(prefix="abci", dir="/tmp"))
+        cleanup.callback(shutil.rmtree, socket_dir, ignore_errors=True)
+        app = KeyValueStore()
+        unix = f"unix://{socket_dir}/app.sock"
+        server = AbciServer(app, "tcp://127.0.0.1:0" if request.param == "tcp" else unix)
+        server.start()
+        cleanup.callback(server.close)
+        rpc_port, p2p_port = free_port(), free_port()
+        configure(home, server.address, rpc_port, p2p_port)
+        cleanup.callback(lambda: print(log_path.read_text()[-5000:]))
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [str(binary), "start", "--home", str(home)], stdout=log, stderr=subprocess.STDOUT
+            )
+        cleanup.callback(stop, process)
         deadline = time.monotonic() + 15
         while True:
-            assert process.poll() is None, f"cometbft exited: {log_path.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"no RPC: {log_path.read_text()[-3000:]}"
+            assert process.poll() is None, "cometbft exited"
+            assert time.monotonic() < deadline, "cometbft's RPC did not answer in 15 s"
             try:
                 if int(rpc(rpc_port, "status")["sync_info"]["latest_block_height"]) >= 1:
                     break
@@ -174,17 +195,6 @@ def chain(tmp_path: Path) -> Iterator[tuple[KeyValueStore, int]]:
                 pass
             time.sleep(0.1)
         yield app, rpc_port
-    except BaseException:
-        print(log_path.read_text()[-5000:])
-        raise
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        server.close()
 
 
 def test_a_transaction_goes_through_every_abci_call_and_the_app_hash_lands_in_the_next_header(

@@ -310,3 +310,20 @@ def test_a_partial_request_does_not_hold_back_earlier_answers(server: AbciServer
         assert client.receive().WhichOneof("value") == "info"
         client.send_raw(second[3:])
         assert client.receive().WhichOneof("value") == "info"
+
+
+def test_a_live_unix_socket_is_not_taken_over(tmp_path: Path) -> None:
+    path = tmp_path / "abci.sock"
+    with AbciServer(Application(), f"unix://{path}"):
+        with pytest.raises(NodeError, match="cannot listen for ABCI on"):
+            AbciServer(Application(), f"unix://{path}").start()
+        with AbciClient(f"unix://{path}") as client:
+            assert client.call(info()).WhichOneof("value") == "info"
+
+
+def test_a_closed_server_does_not_start_again() -> None:
+    server = AbciServer(Application(), "tcp://127.0.0.1:0")
+    server.start()
+    server.close()
+    with pytest.raises(NodeError, match="already started"):
+        server.start()
