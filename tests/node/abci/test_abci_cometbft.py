@@ -14,7 +14,6 @@ import hashlib
 import logging
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -26,19 +25,12 @@ import pytest
 import requests
 import tomlkit
 
+from collective.errors import ConfigurationError
+from collective.network.cometbft import cometbft_binary
 from collective.node.abci import AbciServer, Application, types_pb2
 from collective.testing.ports import free_port
 
 abci = types_pb2
-
-
-def cometbft_binary() -> Path | None:
-    """.venv/bin/cometbft (scripts/setup.sh builds it), else the one on PATH."""
-    beside = Path(sys.prefix) / "bin" / "cometbft"
-    if beside.is_file():
-        return beside
-    found = shutil.which("cometbft")
-    return Path(found) if found else None
 
 
 class KeyValueStore(Application):
@@ -159,9 +151,10 @@ def chain(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[KeyV
     """A one-validator CometBFT chain (past block 1) on a KeyValueStore served over TCP or a
     Unix socket. Yields the app and the RPC port; stops cometbft and the server whatever
     happens, and prints the end of cometbft's log (shown by pytest when the test failed)."""
-    binary = cometbft_binary()
-    if binary is None:
-        pytest.skip("no cometbft binary in .venv/bin or on PATH (scripts/setup.sh builds it)")
+    try:
+        binary = cometbft_binary()  # $COLLECTIVE_COMETBFT, .venv/bin, PATH; version checked
+    except ConfigurationError as exc:
+        pytest.skip(str(exc))
     home = tmp_path / "cometbft"
     subprocess.run(
         [str(binary), "init", "--home", str(home)], check=True, capture_output=True, timeout=30
