@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from collective.cli.options import CliState, json_command
+from collective.cli.options import CliState, chain_options, json_command
 from collective.cli.output import Note, Table, View, show
+from collective.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from collective.network import NetworkLayout
@@ -110,6 +111,77 @@ def init_command(
             ],
         ),
         f"start it: collective network start {root}",
+    )
+
+
+@network_group.command("genesis")
+@click.option(
+    "--member",
+    "members",
+    multiple=True,
+    required=True,
+    metavar="ADDRESS:PUBKEY",
+    help="A member: its organization's address and its validator's ed25519 public key "
+    "(base64, from `cometbft show-validator`). Repeatable, in validator order.",
+)
+@click.option(
+    "--out", "out", required=True, type=_DIR, help="Folder for the three files (created)."
+)
+@click.option("--chain-id", type=click.IntRange(1), default=131277, show_default=True)
+@click.option(
+    "--power",
+    type=click.IntRange(1),
+    default=10,
+    show_default=True,
+    help="Each member's voting power.",
+)
+@click.option("--force", is_flag=True, help="Overwrite the files in --out.")
+@chain_options(chain=False, account=True, manifest=False)
+def genesis_command(
+    state: CliState,
+    members: tuple[str, ...],
+    out: Path,
+    chain_id: int,
+    power: int,
+    force: bool,
+) -> None:
+    """Write the genesis of a consortium of real members (one validator each, each member
+    keeping its own keys): --account is the bootstrap admin, who deploys the suite at
+    genesis and admits every member's organization.
+
+    \b
+    Examples:
+      collective network genesis --account admin --out consortium \\
+          --member 0x7099…79C8:W7x/NLI8…CQI= --member 0x3C44…93BC:MHo+wo2m…QkE=
+    """
+    from collective.cli.connect import open_sender
+    from collective.network.members import parse_member, write_consortium_genesis
+
+    if state.account is None:
+        raise InvalidInputError(
+            "--account is required: the bootstrap admin's keystore name or address",
+            hint="create one with `collective account new admin`",
+        )
+    files = write_consortium_genesis(
+        out,
+        admin=open_sender(state, None),
+        members=[parse_member(m, power) for m in members],
+        chain_id=chain_id,
+        force=force,
+    )
+    show(
+        state,
+        {
+            "cometbftGenesis": str(files.cometbft_genesis),
+            "ethereumGenesis": str(files.ethereum_genesis),
+            "manifest": str(files.manifest),
+            "cometbftChainId": files.cometbft_chain_id,
+            "chainId": chain_id,
+        },
+        f"wrote {files.cometbft_genesis} (CometBFT chain {files.cometbft_chain_id}, "
+        f"{len(members)} validators), {files.ethereum_genesis} and {files.manifest}",
+        "each member: copy genesis.json to <home>/config/, start `collective node start "
+        "--consensus cometbft --genesis ethereum-genesis.json ...`, then `cometbft start`",
     )
 
 

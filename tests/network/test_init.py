@@ -170,3 +170,45 @@ def test_cli_status_of_a_stopped_network(network: NetworkLayout) -> None:
     stopped = CliRunner().invoke(cli, ["network", "stop", str(network.root)])
     assert stopped.exit_code == 0 and "nothing was running" in stopped.output
     assert not os.listdir(network.validators[0].folder / "node")
+
+
+ADMIN_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # dev account 1
+ADMIN = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+
+
+def test_genesis_of_real_members(
+    tmp_path: Path, network: NetworkLayout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLLECTIVE_PRIVATE_KEY", ADMIN_KEY)
+    keys = [v.pub_key for v in network.validators[:2]]
+    orgs = [
+        "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+        "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+    ]
+    head = ["network", "genesis", "--account", ADMIN, "--out", str(tmp_path / "c")]
+    members = [a for org, key in zip(orgs, keys, strict=True) for a in ("--member", f"{org}:{key}")]
+    result = CliRunner().invoke(cli, [*head, *members, "--chain-id", "777"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "c/genesis.json").read_text())
+    assert doc["chain_id"] == "collective-777"
+    assert [(x["address"], x["pub_key"]["value"]) for x in doc["validators"]] == [
+        (v.address, v.pub_key) for v in network.validators[:2]
+    ]
+    assert doc["app_state"] == json.loads((tmp_path / "c/ethereum-genesis.json").read_text())
+    genesis = Genesis.load(tmp_path / "c/ethereum-genesis.json")
+    assert genesis.bootstrap_admins == (bytes.fromhex(ADMIN[2:]),)
+    manifest = json.loads((tmp_path / "c/manifest.json").read_text())
+    assert manifest["deployer"] == ADMIN and manifest["chainId"] == 777
+
+    mistakes = [
+        ([*head, "--member", f"{orgs[0]}:abc"], "not an ed25519 public key"),
+        ([*head, "--member", orgs[0]], "is not ADDRESS:PUBKEY"),
+        ([*head, "--member", f"{ADMIN}:{keys[0]}"], "cannot also be a member"),
+        ([*head, *members[:2], "--member", f"{orgs[1]}:{keys[0]}"], "listed twice"),
+        ([*head, *members], "exists"),
+        ([h for h in head if h not in ("--account", ADMIN)] + members, "--account is required"),
+    ]
+    for args, message in mistakes:
+        refused = CliRunner().invoke(cli, args)
+        assert refused.exit_code == 1, (args, refused.output)
+        assert message in refused.output and "Traceback" not in refused.output
