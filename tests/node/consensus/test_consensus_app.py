@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import Address
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from collective.chain import Chain
@@ -76,7 +77,9 @@ def _key(raw: bytes) -> Any:
     return keys_pb2.PublicKey(ed25519=raw)
 
 
-def _sign(account: LocalAccount, nonce: int, to: str, data: bytes = b"", gas: int = 200_000) -> bytes:
+def _sign(
+    account: LocalAccount, nonce: int, to: str, data: bytes = b"", gas: int = 200_000
+) -> bytes:
     tx = {
         "type": 2, "chainId": 131277, "nonce": nonce, "to": to, "value": 0, "data": data,
         "gas": gas, "maxFeePerGas": 10**11, "maxPriorityFeePerGas": 10**9,
@@ -90,9 +93,7 @@ def _calldata(deployment: Deployment, contract: str, fn: str, *args: Any) -> byt
 
 
 def _request(kind: type, height: int, txs: list[bytes], seconds: int = T0) -> Any:
-    return kind(
-        txs=txs, height=height, time=Timestamp(seconds=seconds), proposer_address=PROPOSER
-    )
+    return kind(txs=txs, height=height, time=Timestamp(seconds=seconds), proposer_address=PROPOSER)
 
 
 def _decide(app: CollectiveApplication, height: int, txs: list[bytes]) -> Any:
@@ -146,7 +147,7 @@ def test_check_tx_admits_by_the_committed_state(
 
 
 def _nonce(app: CollectiveApplication, account: LocalAccount) -> int:
-    return app.chain.nonce(bytes.fromhex(account.address[2:]), pending=True)
+    return app.chain.nonce(Address(bytes.fromhex(account.address[2:])), pending=True)
 
 
 def test_a_proposal_with_an_unpermitted_transaction_is_rejected(
@@ -206,9 +207,10 @@ def test_finalize_executes_deterministically_and_commit_persists(
     assert head.block_number == 1 and answer.app_hash == bytes(head.hash)
     assert head.timestamp == T0 + 1 and bytes(head.coinbase) == PROPOSER
     attribute = answer.tx_results[0].events[0].attributes[0]
-    assert attribute.key == "hash" and attribute.value == "0x" + bytes(
-        node.chain.store.block_raw_txs(1)[0][0]
-    ).hex()
+    assert (
+        attribute.key == "hash"
+        and attribute.value == "0x" + bytes(node.chain.store.block_raw_txs(1)[0][0]).hex()
+    )
     info = app.info(abci.RequestInfo())
     assert (info.last_block_height, info.last_block_app_hash) == (1, answer.app_hash)
     # another validator (a fresh node on the same genesis) computes the same block
