@@ -38,6 +38,8 @@ BOARD_ACTIONS = (
     "AddMember",
     "RemoveMember",
     "SetThreshold",
+    "ReplaceBoard",
+    "SetValidator",
 )
 
 BULK_EVENTS = ("DataUsed", "ConsentGranted", "ConsentWithdrawn")

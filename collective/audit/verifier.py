@@ -20,6 +20,10 @@ grant-not-current     a grant names a version that is not current or does not co
                       its purpose
 ====================  ===========================================================
 
+A ``ValidatorPowerChanged`` needs its cause in the same transaction: an executed board
+``SetValidator`` about the organization, or its suspension, reinstatement or removal
+(``validator-unexplained``).
+
 Board and admission events are checked too: an account's admission or removal must come from
 a then-current admin, a suspension or reinstatement from an admin or the then-current board
 (``unauthorized-status-change``), and every ``UseFlagged`` must name a use in the index
@@ -43,6 +47,7 @@ from typing import Any
 from collective.audit.model import VerifyResult, Violation
 from collective.audit.replay import (
     AccountChange,
+    BoardExecution,
     ConsentChange,
     DataUse,
     DelegateChange,
@@ -50,6 +55,7 @@ from collective.audit.replay import (
     PolicyChange,
     ReplayEvent,
     SignaturesCancelled,
+    ValidatorChange,
     replay,
 )
 from collective.audit.store import AuditIndex, open_index
@@ -84,6 +90,10 @@ _REGISTRY = (
     "('DIDOwnerChanged', 'DIDDelegateChanged', 'SignaturesCancelled') "
     "ORDER BY block, log_index"
 )
+_VALIDATORS = (
+    "SELECT block, log_index, tx_hash, event, args FROM events WHERE event IN "
+    "('ValidatorPowerChanged', 'ProposalExecuted') ORDER BY block, log_index"
+)
 
 
 def _policies(rows: Iterable[tuple[Any, ...]]) -> Iterator[PolicyChange]:
@@ -115,6 +125,18 @@ def _registry(rows: Iterable[tuple[Any, ...]]) -> Iterator[ReplayEvent]:
             yield SignaturesCancelled(block, log_index, tx, identity, str(args["agent"]).lower())
 
 
+def _validators(rows: Iterable[tuple[Any, ...]]) -> Iterator[ReplayEvent]:
+    """The validator set's changes and the board's executions, from the events table."""
+    for block, log_index, tx, event, text in rows:
+        args = json.loads(text)
+        if event == "ValidatorPowerChanged":
+            org, key = str(args["organization"]).lower(), str(args["pubKey"])
+            yield ValidatorChange(block, log_index, tx, org, key, int(args["power"]))
+        else:
+            target = str(args["target"]).lower()
+            yield BoardExecution(block, log_index, tx, int(args["action"]), target)
+
+
 def replay_events(index: AuditIndex) -> Iterator[ReplayEvent]:
     """Every event the replay needs, as :mod:`collective.audit.replay` records, in chain
     order (one indexed query per table, merged).
@@ -132,6 +154,7 @@ def replay_events(index: AuditIndex) -> Iterator[ReplayEvent]:
         map(AccountChange._make, db.execute(_ACCOUNTS)),
         _policies(db.execute(_POLICIES)),
         _registry(db.execute(_REGISTRY)),
+        _validators(db.execute(_VALIDATORS)),
     )
 
 

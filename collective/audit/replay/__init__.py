@@ -22,7 +22,10 @@ registry's ``DIDOwnerChanged`` / ``DIDDelegateChanged``). What it checks:
   identity's latest owner change (each owner change starts a new delegate epoch, as the
   registry's ``validDelegate`` says) whose validity had not run out;
 - every AccountRules status change came from a then-current admin (or, for a suspension or
-  reinstatement, the then-current board).
+  reinstatement, the then-current board);
+- every ``ValidatorPowerChanged`` has its cause in its own transaction: an executed board
+  ``SetValidator`` about the organization, or its suspension, reinstatement or removal
+  (:mod:`~collective.audit.replay.validators`).
 """
 
 from __future__ import annotations
@@ -31,11 +34,13 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from collective.audit.model import Violation
+from collective.audit.replay import validators
 from collective.audit.replay.identity import check_agent, delegate_changed, owner_changed
 from collective.audit.replay.records import (
     NULL,
     SIG_AUTH,
     AccountChange,
+    BoardExecution,
     ConsentChange,
     DataUse,
     DelegateChange,
@@ -43,6 +48,7 @@ from collective.audit.replay.records import (
     PolicyChange,
     ReplayEvent,
     SignaturesCancelled,
+    ValidatorChange,
 )
 from collective.audit.replay.state import (
     ACTIVE,
@@ -104,6 +110,8 @@ class _Replay(ReplayState):
             PolicyChange: self._policy,
             OwnerChange: lambda change: owner_changed(self, change),
             DelegateChange: lambda change: delegate_changed(self, change),
+            ValidatorChange: lambda change: validators.validator_changed(self, change),
+            BoardExecution: lambda execution: validators.board_executed(self, execution),
         }
         # Uses are most of the events: checked inline, with the same state function.
         consents, timestamps, status = self.consents, self.timestamps, self.status
@@ -135,6 +143,7 @@ class _Replay(ReplayState):
             if handler is None:
                 raise TypeError(f"not a replay event: {event!r}")
             handler(event)
+        validators.finish(self)
 
     # --- consents -----------------------------------------------------------------------------
 
@@ -192,6 +201,7 @@ class _Replay(ReplayState):
                     actor=actor,
                 )
             self.status[account] = _STATUS_AFTER[event]
+            validators.account_changed(self, change)
 
     def _policy(self, change: PolicyChange) -> None:
         self.current[change.organization] = change.version
@@ -203,6 +213,7 @@ __all__ = [
     "NULL",
     "SIG_AUTH",
     "AccountChange",
+    "BoardExecution",
     "ConsentChange",
     "DataUse",
     "DelegateChange",
@@ -211,5 +222,6 @@ __all__ = [
     "PolicyChange",
     "ReplayEvent",
     "SignaturesCancelled",
+    "ValidatorChange",
     "replay",
 ]

@@ -102,6 +102,29 @@ class DelegateChange(NamedTuple):
     valid_to: int
 
 
+class ValidatorChange(NamedTuple):
+    """``ValidatorPowerChanged``: the effective voting power of ``organization``'s validator,
+    ed25519 key ``pub_key`` (``0x`` + 64 hex), is now ``power`` (0: out of the set)."""
+
+    block: int
+    log_index: int
+    tx_hash: bytes
+    organization: str
+    pub_key: str
+    power: int
+
+
+class BoardExecution(NamedTuple):
+    """``ProposalExecuted``: the board executed a proposal of ``action`` (the contract's
+    ``Action`` number; 7 is ``SetValidator``) about ``target``."""
+
+    block: int
+    log_index: int
+    tx_hash: bytes
+    action: int
+    target: str
+
+
 ReplayEvent = (
     DataUse
     | ConsentChange
@@ -110,6 +133,8 @@ ReplayEvent = (
     | PolicyChange
     | OwnerChange
     | DelegateChange
+    | ValidatorChange
+    | BoardExecution
 )
 
 
@@ -117,6 +142,7 @@ __all__ = [
     "NULL",
     "SIG_AUTH",
     "AccountChange",
+    "BoardExecution",
     "ConsentChange",
     "DataUse",
     "DelegateChange",
@@ -124,4 +150,5 @@ __all__ = [
     "PolicyChange",
     "ReplayEvent",
     "SignaturesCancelled",
+    "ValidatorChange",
 ]

@@ -1,8 +1,9 @@
 """The replay's state: what the ledger's rules depend on, and the violations found so far.
 
 :class:`ReplayState` keeps each organization's status (AccountRules), its current policy
-version and the purposes each version covers, each consent, the admins and the board, and
-the DID registry's owners, delegate epochs and ``sigAuth`` delegates.
+version and the purposes each version covers, each consent, the admins and the board, the
+DID registry's owners, delegate epochs and ``sigAuth`` delegates, and the current
+transaction's validator changes awaiting their cause.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from collective.audit.model import Violation
-from collective.audit.replay.records import ReplayEvent
+from collective.audit.replay.records import ReplayEvent, ValidatorChange
 
 NO_STATUS, ACTIVE, SUSPENDED = 0, 1, 2
 """An organization's AccountRules status: never admitted (or removed), active, suspended."""
@@ -49,6 +50,11 @@ class ReplayState:
         self.owners: dict[str, str] = {}
         self.epochs: dict[str, int] = {}
         self.delegates: dict[tuple[str, str], tuple[int, int]] = {}
+        # The validator changes of the transaction being replayed still without a cause, and
+        # the organizations a cause (board SetValidator, suspension, ...) named in it.
+        self.validator_tx: bytes | None = None
+        self.validator_pending: list[ValidatorChange] = []
+        self.validator_causes: set[str] = set()
         self.violations: list[Violation] = []
         self.count = 0
         self.uses = 0
