@@ -84,13 +84,12 @@ class FrameReader:
         self._sock = sock
         self._max = max_message_bytes
         self._buffer = bytearray()
-        self._offset = 0  # bytes of _buffer already returned (dropped on the next receive)
 
     def has_frame(self) -> bool:
         """Is a whole frame (or a framing error) already received, so that :meth:`read`
         returns without waiting for the peer?"""
         try:
-            header = decode_uvarint(self._buffer, self._offset)
+            header = decode_uvarint(self._buffer)
         except FramingError:
             return True
         if header is None:
@@ -109,7 +108,10 @@ class FrameReader:
                 connection ended inside a frame.
             OSError: the socket failed (reset, or closed by this side).
         """
-        while (header := decode_uvarint(self._buffer, self._offset)) is None:
+        while True:
+            header = decode_uvarint(self._buffer)
+            if header is not None:
+                break
             if not self._receive():
                 if self._buffer:
                     raise FramingError(
@@ -119,25 +121,17 @@ class FrameReader:
         length, start = header
         if length > self._max:
             raise FramingError(f"message of {length} bytes is over the {self._max}-byte limit")
-        head = start - self._offset  # positions relative to the offset: _receive moves it
-        while len(self._buffer) - self._offset < head + length:
+        while len(self._buffer) < start + length:
             if not self._receive():
                 raise FramingError(
-                    f"connection closed after {len(self._buffer) - head} of a {length}-byte message"
+                    f"connection closed after {len(self._buffer) - start} of a "
+                    f"{length}-byte message"
                 )
-        start = self._offset + head
-        with memoryview(self._buffer) as view:  # one copy, not two (slice, then bytes)
-            message = bytes(view[start : start + length])
-        self._offset = start + length
+        message = bytes(self._buffer[start : start + length])
+        del self._buffer[: start + length]  # O(1) in CPython: bytearray drops its head in place
         return message
 
     def _receive(self) -> bool:
-        """Drop the bytes already returned, then append what the socket gives (False at
-        end of stream). Dropping once per receive, not once per frame, keeps reading a burst
-        of small frames linear in its size."""
-        if self._offset:
-            del self._buffer[: self._offset]
-            self._offset = 0
         chunk = self._sock.recv(1 << 16)
         self._buffer += chunk
         return bool(chunk)
