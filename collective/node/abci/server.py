@@ -8,8 +8,12 @@ opens four: consensus, mempool, query, snapshot). A connection thread reads uvar
 oneof to the application method of the same name, and appends the ``Response`` to a write
 buffer, so responses go out in request order. The buffer is sent when a ``flush`` request is
 answered (CometBFT sends one after each request it waits on), when it passes 64 KiB (as Go's
-buffered writer would), and after an exception. ``echo`` and ``flush`` are answered by the
-server itself.
+buffered writer would), after an exception, and before the thread blocks waiting for more
+requests (so answers are never held back for a flush still in flight). ``echo`` and ``flush``
+are answered by the server itself.
+
+The protocol has no authentication: whoever connects drives the application. Serve on
+127.0.0.1 or a Unix socket, never on an address other machines reach.
 
 One lock serialises every call into the application, across all connections, as CometBFT's
 Go socket server (``appMtx``) and its in-process local client do: the application sees one
@@ -39,6 +43,7 @@ import os
 import socket
 import stat
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +55,9 @@ from collective.node.abci.framing import MAX_MESSAGE_BYTES, FrameReader, Framing
 from collective.node.abci.proto.tendermint.abci import types_pb2 as abci
 
 log = logging.getLogger("collective.node.abci")
+
+ACCEPT_RETRY_SECONDS = 0.1
+"""Pause after a failed accept() (e.g. EMFILE) before trying again."""
 
 WRITE_BUFFER_BYTES = 64 * 1024
 """Responses buffered past this many bytes are sent without waiting for a flush request."""
@@ -239,6 +247,7 @@ class AbciServer:
                 if self._closing:
                     return
                 log.exception("ABCI server on %s: accept failed", self.address)
+                time.sleep(ACCEPT_RETRY_SECONDS)  # out of file descriptors: do not spin
                 continue
             if sock.family != socket.AF_UNIX:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
