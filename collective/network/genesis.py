@@ -3,8 +3,9 @@
 The suite is deployed by the bootstrap admin (anvil's dev account 0) on a scratch node through
 :func:`collective.node.predeploy.predeploy`, which returns a genesis whose block 0 applies the
 same signed transactions; each validator's organization (dev accounts 1..N) is admitted in
-AccountRules the same way. Every contract then exists from block 0 on every validator, so the
-manifest's block numbers are rewritten to 0.
+AccountRules, and its validator key registered there by a board proposal, the same way.
+Every contract then exists from block 0 on every validator, so the manifest's block numbers
+are rewritten to 0.
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ def network_genesis(
 ) -> tuple[Genesis, dict[str, Any]]:
     """The Ethereum genesis of a consortium network and the manifest of the suite it
     predeploys: ``admin`` deploys the suite (AccountRules admin, sole board member, threshold
-    1) and admits each member's organization, all in block 0.
+    1), admits each member's organization and, by an executed ``SetValidator`` board
+    proposal, records its validator key and power in AccountRules, all in block 0, so the
+    on-chain validator set is CometBFT's genesis set from the start.
 
     Args:
         chain_id: the Ethereum chain id (EIP-155).
@@ -112,6 +115,8 @@ def network_genesis(
             client = Collective(chain, deployment, admin)
             for member in members:
                 client.orgs.admit(member.organization)
+                # the board is the admin alone (threshold 1): the proposal executes at once
+                client.oversight.set_validator(member.organization, member.pub_key, member.power)
             manifest: dict[str, Any] = json.loads(path.read_text())
         return manifest
 
