@@ -34,7 +34,6 @@ from typing import Any
 
 import requests
 from eth_account import Account
-from eth_account.signers.local import LocalAccount
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -51,9 +50,9 @@ from collective.node.genesis import (  # noqa: E402
     contract_address,
 )
 from collective.testing import NodeProcess  # noqa: E402
+from collective.testing.workload import sign_grants  # noqa: E402
 
 BATCH = 250
-FAR_FUTURE = 2**40
 
 
 @dataclass
@@ -95,41 +94,6 @@ def rpc(session: requests.Session, url: str, method: str, *params: Any) -> Any:
     if "error" in reply:
         raise SystemExit(f"{method}: {reply['error']}")
     return reply["result"]
-
-
-def sign_grants(
-    subjects: list[LocalAccount],
-    ledger: str,
-    lab: str,
-    count: int,
-    chain_id: int,
-    first_nonce: dict[str, int],
-    salt: str,
-) -> list[str]:
-    """``count`` direct grants, round robin over ``subjects``, each for a new category."""
-    from eth_abi.abi import encode
-
-    selector = bytes.fromhex("00")  # replaced below
-    from eth_utils.crypto import keccak
-
-    selector = keccak(text="grant(address,address,bytes32,bytes32,uint64,uint32)")[:4]
-    research = code("dpv:ResearchAndDevelopment")
-    raws = []
-    nonces = dict(first_nonce)
-    for i in range(count):
-        subject = subjects[i % len(subjects)]
-        data = selector + encode(
-            ["address", "address", "bytes32", "bytes32", "uint64", "uint32"],
-            [subject.address, lab, research, code(f"{salt}-{i}"), FAR_FUTURE, 1],
-        )
-        tx = {
-            "chainId": chain_id, "nonce": nonces[subject.address], "to": ledger, "data": data,
-            "gas": 120_000, "maxFeePerGas": 50 * 10**9, "maxPriorityFeePerGas": 10**9,
-            "value": 0,
-        }  # fmt: skip
-        nonces[subject.address] += 1
-        raws.append("0x" + bytes(subject.sign_transaction(tx).raw_transaction).hex())
-    return raws
 
 
 def send_batches(url: str, raws: list[str], batch: int) -> tuple[float, list[str]]:
@@ -246,10 +210,9 @@ def main() -> int:
                 rates: list[float] = []
                 best_per_block = 0.0
                 for turn in range(rounds):
-                    raws = sign_grants(subjects, ledger.address, lab.address, txs,
-                                       chain.chain_id, nonces, f"{salt}{turn}")  # fmt: skip
-                    for s in subjects:
-                        nonces[s.address] += sum(1 for i in range(txs) if subjects[i % 20] is s)
+                    raws = ["0x" + raw.hex() for raw in sign_grants(
+                        subjects, ledger.address, lab.address, txs, chain.chain_id, nonces,
+                        f"{salt}{turn}")]  # fmt: skip
                     first = int(rpc(session, node.url, "eth_blockNumber"), 16) + 1
                     elapsed, hashes = send_batches(node.url, raws, BATCH)
                     _, per_block = check_sealed(node.url, hashes, first)

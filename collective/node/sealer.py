@@ -56,6 +56,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from collective.node.core import NodeChain, Sealed
+from collective.node.errors import RpcError
 from collective.node.storage import DamagedError, StorageError
 
 RETRY_SECONDS = 1.0  # between attempts to seal while the database cannot be written
@@ -73,6 +74,8 @@ class Sealer(ABC):
         # where eth_sendRawTransaction's bytes go instead of this node's pool (a consensus
         # engine's mempool: collective.node.consensus); None pools them here
         self.forward: Callable[[bytes], bytes] | None = None
+        # the same for many at once: each one's hash or refusal (RpcError), in order
+        self.forward_many: Callable[[list[bytes]], list[bytes | RpcError]] | None = None
 
     @property
     @abstractmethod

@@ -65,6 +65,7 @@ CODE_REFUSED = 1  # CheckTx / ExecTxResult: the transaction does not apply (log 
 CODE_NOT_A_TX = 2  # the bytes are not a signed Ethereum transaction
 CODESPACE = "collective"
 MAX_CACHED_BLOCKS = 8  # blocks executed for proposals, kept until the next Commit
+MAX_DECODED = 100_000  # admitted transactions kept decoded (sender recovered) for re-use
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,10 @@ class CollectiveApplication(Application):
         self.rules_address = node.config.account_rules or self.chain.genesis.account_rules
         self.validators = ValidatorSet.loads(self.chain.store.get_meta(META_KEY))
         self._executed: dict[tuple[int, int, bytes, bytes], Built] = {}
+        # raw bytes -> the transaction decoded, sender recovered, by CheckTx: the re-check
+        # after each Commit and the proposals of blocks holding it skip decoding and
+        # signature recovery
+        self._decoded: dict[bytes, SignedTransactionAPI] = {}
         self._finalized: tuple[Built, ValidatorSet] | None = None
 
     # --- Info / InitChain ---------------------------------------------------------------------
@@ -145,13 +150,17 @@ class CollectiveApplication(Application):
         raw = bytes(request.tx)
         with self.node.lock:
             try:
-                tx = pool.decode(self.chain, raw)
+                tx = self._decoded.get(raw) or pool.decode(self.chain, raw)
             except RpcError as exc:
                 return _refused_check(CODE_NOT_A_TX, exc.message)
             try:
                 pool.admit(self.chain, tx, tx.sender, raw, gapless=True)
             except RpcError as exc:
+                self._decoded.pop(raw, None)
                 return _refused_check(CODE_REFUSED, exc.message)
+            if len(self._decoded) >= MAX_DECODED:
+                self._decoded.clear()
+            self._decoded[raw] = tx
             return types_pb2.ResponseCheckTx(code=CODE_TYPE_OK, gas_wanted=tx.gas)
 
     # --- proposals ----------------------------------------------------------------------------
@@ -265,6 +274,8 @@ class CollectiveApplication(Application):
             built, after = self._finalized
             meta = None if after == self.validators else {META_KEY: after.dumps()}
             self.chain.commit_built(built, meta)
+            for raw in built.raws:
+                self._decoded.pop(raw, None)
             self.validators = after
             self.chain.pending.clear()
             self._executed.clear()
@@ -280,7 +291,7 @@ class CollectiveApplication(Application):
         garbage: dict[int, str] = {}
         for position, raw in enumerate(raws):
             try:
-                txs.append(pool.decode(self.chain, raw))
+                txs.append(self._decoded.get(raw) or pool.decode(self.chain, raw))
             except RpcError as exc:
                 garbage[position] = exc.message
                 continue

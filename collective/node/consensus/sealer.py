@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 import http.client
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from eth_utils.crypto import keccak
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from collective.node.node import Node
 
 BROADCAST_TIMEOUT = 30.0  # seconds to wait for CometBFT's CheckTx answer
+COMETBFT_MAX_BATCH = 10  # CometBFT's default [rpc] max_request_batch_size
 
 
 class CometSealer(Sealer):
@@ -50,6 +51,7 @@ class CometSealer(Sealer):
         self.cometbft_rpc = cometbft_rpc
         self._rpc = JsonRpc(cometbft_rpc, timeout=BROADCAST_TIMEOUT)
         self.forward = self.broadcast
+        self.forward_many = self.broadcast_many
         self._started = False
 
     @property
@@ -79,20 +81,48 @@ class CometSealer(Sealer):
         :class:`~collective.node.errors.RpcError` -32000 with CheckTx's reason when it is
         refused (``nonce too low``, ``not permitted``…), ``already known`` when CometBFT
         has it already, or when CometBFT cannot be reached."""
+        outcome = self.broadcast_many([raw])[0]
+        if isinstance(outcome, RpcError):
+            raise outcome
+        return outcome
+
+    def broadcast_many(self, raws: list[bytes]) -> list[bytes | RpcError]:
+        """:meth:`broadcast` for many transactions in JSON-RPC batches to CometBFT
+        (``broadcast_tx_sync`` each, CheckTx'd in order; :data:`COMETBFT_MAX_BATCH` a batch,
+        CometBFT's default limit).
+
+        Returns: per transaction, its 32-byte hash or the :class:`RpcError` refusing it (all
+        of them the same error when CometBFT cannot be reached)."""
+        calls = [("broadcast_tx_sync", [base64.b64encode(raw).decode()]) for raw in raws]
+        answers: list[Any] = []
         try:
-            result = self._rpc.call("broadcast_tx_sync", [base64.b64encode(raw).decode()])
-        except RpcFailure as exc:
-            text = f"{exc.message} {exc.data or ''}"
-            if "already exists in cache" in text:
-                raise rejected("already known") from None
-            raise rejected(f"CometBFT refused the transaction: {text.strip()}") from None
+            for start in range(0, len(calls), COMETBFT_MAX_BATCH):
+                chunk = calls[start : start + COMETBFT_MAX_BATCH]
+                if len(chunk) > 1:
+                    answers.extend(self._rpc.batch(chunk))
+                    continue
+                try:  # CometBFT answers a batch of one with a bare object
+                    answers.append(self._rpc.call(*chunk[0]))
+                except RpcFailure as exc:
+                    answers.append(exc)
         except (OSError, http.client.HTTPException, ValueError) as exc:
-            raise RpcError(
-                -32000, f"cannot reach CometBFT at {self.cometbft_rpc}: {reason(exc)}"
-            ) from None
-        if int(result.get("code", 0)) != 0:
-            raise rejected(str(result.get("log") or "refused by CheckTx"))
-        return bytes(keccak(raw))
+            error = RpcError(-32000, f"cannot reach CometBFT at {self.cometbft_rpc}: {reason(exc)}")
+            return [error for _ in raws]
+        return [_outcome(raw, answer) for raw, answer in zip(raws, answers, strict=True)]
 
 
-__all__ = ["BROADCAST_TIMEOUT", "CometSealer"]
+def _outcome(raw: bytes, answer: Any) -> bytes | RpcError:
+    """A transaction's hash, or the error of CometBFT's answer to its broadcast."""
+    if isinstance(answer, RpcFailure):
+        text = f"{answer.message} {answer.data or ''}".strip()
+        if "already exists in cache" in text:
+            return rejected("already known")
+        return rejected(f"CometBFT refused the transaction: {text}")
+    if not isinstance(answer, dict):
+        return rejected(f"CometBFT answered the broadcast with {answer!r}")
+    if int(answer.get("code", 0)) != 0:
+        return rejected(str(answer.get("log") or "refused by CheckTx"))
+    return bytes(keccak(raw))
+
+
+__all__ = ["BROADCAST_TIMEOUT", "COMETBFT_MAX_BATCH", "CometSealer"]

@@ -23,7 +23,12 @@ from collective.node.errors import INTERNAL_ERROR, INVALID_REQUEST, METHOD_NOT_F
 from collective.node.limits import budget, decode_body
 from collective.node.render import dumps
 from collective.node.rpc.context import Raw
-from collective.node.rpc.eth_transactions import RECOVERED, start_recovery
+from collective.node.rpc.eth_transactions import (
+    FORWARDED,
+    RECOVERED,
+    start_forwarding,
+    start_recovery,
+)
 from collective.node.rpc.methods import METHODS
 from collective.node.rpc.params import parse_params
 from collective.node.storage import DamagedError
@@ -134,6 +139,8 @@ def _writes(item: Any) -> bool | None:
 def _answer_batch(node: Node, batch: list[Any]) -> str | None:
     recovery = start_recovery(node, batch)
     token = RECOVERED.set(recovery)
+    # a validator hands the batch's transactions to CometBFT in one request, first
+    forwarded = FORWARDED.set(start_forwarding(node, batch))
     answers = []
     wrote = False
     try:
@@ -149,6 +156,7 @@ def _answer_batch(node: Node, batch: list[Any]) -> str | None:
                 if answer is not None:
                     answers.append(answer)
     finally:
+        FORWARDED.reset(forwarded)
         RECOVERED.reset(token)
         if recovery is not None:
             recovery[1].close()

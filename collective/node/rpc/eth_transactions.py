@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 RECOVERED: ContextVar[tuple[dict[bytes, int], Recovered] | None] = ContextVar(
     "recovered", default=None
 )
+# a validator's batch: each raw transaction already handed to CometBFT -> its hash or refusal
+# (start_forwarding: the whole batch's before its first item is answered)
+FORWARDED: ContextVar[dict[bytes, bytes | RpcError] | None] = ContextVar("forwarded", default=None)
 
 
 def eth_get_transaction_by_hash(node: Node, tx_hash: bytes) -> Any:
@@ -100,6 +103,12 @@ def eth_send_raw_transaction(node: Node, raw: bytes) -> Any:
     """
     if not raw:
         raise ParamError("transaction", "empty", index=0)
+    forwarded = FORWARDED.get()
+    if forwarded is not None and raw in forwarded:
+        outcome = forwarded.pop(raw)  # the same bytes again in the batch are sent again
+        if isinstance(outcome, RpcError):
+            raise outcome
+        return hexbytes(outcome)
     return hexbytes(node.submit(raw, _recovered_sender(raw)))
 
 
@@ -115,6 +124,16 @@ def start_recovery(node: Node, batch: list[Any]) -> tuple[dict[bytes, int], Reco
     if pool is None or not pool.ready or len(batch) < MIN_BATCH:
         return None
     positions: dict[bytes, int] = {}
+    for raw in raw_transactions(batch):
+        positions.setdefault(raw, len(positions))
+    recovered = pool.recover(list(positions))
+    return None if recovered is None else (positions, recovered)
+
+
+def raw_transactions(batch: list[Any]) -> list[bytes]:
+    """The bytes of each well-formed ``eth_sendRawTransaction`` of ``batch`` (decoded request
+    objects), in order; the handler reports the malformed ones."""
+    found = []
     for item in batch:
         if not isinstance(item, dict) or item.get("method") != "eth_sendRawTransaction":
             continue
@@ -123,12 +142,26 @@ def start_recovery(node: Node, batch: list[Any]) -> tuple[dict[bytes, int], Reco
             continue
         text = params[0]
         try:
-            raw = bytes.fromhex(text[2:] if text[:2] in ("0x", "0X") else text)
+            found.append(bytes.fromhex(text[2:] if text[:2] in ("0x", "0X") else text))
         except ValueError:
-            continue  # the handler reports it
-        positions.setdefault(raw, len(positions))
-    recovered = pool.recover(list(positions))
-    return None if recovered is None else (positions, recovered)
+            continue
+    return found
+
+
+def start_forwarding(node: Node, batch: list[Any]) -> dict[bytes, bytes | RpcError] | None:
+    """Hand every raw transaction of ``batch`` to the consensus engine's mempool in one go
+    (:attr:`Sealer.forward_many <collective.node.sealer.Sealer.forward_many>`: one request to
+    CometBFT instead of one per transaction).
+
+    Returns: raw bytes -> its hash or its refusal, to set in :data:`FORWARDED`; None when
+    the node pools transactions itself or the batch holds fewer than two."""
+    forward_many = node.sealer.forward_many
+    if forward_many is None:
+        return None
+    raws = list(dict.fromkeys(raw_transactions(batch)))
+    if len(raws) < 2:
+        return None
+    return dict(zip(raws, forward_many(raws), strict=True))
 
 
 def _recovered_sender(raw: bytes) -> bytes | None:
