@@ -1,0 +1,202 @@
+"""Four real validators (cometbft + ``collective node --consensus cometbft`` each, on
+127.0.0.1) under faults: the consent story read back identically everywhere, one validator
+stopped, two stopped (a halt without a fork), a SIGKILL under load, a wiped validator.
+
+One network serves the whole module (started once: ~10 s); each test leaves every validator
+running, and the ``running`` fixture restarts any that a failed test left stopped. Accounts
+and their roles: :mod:`tests.network.fault_tools`. Governance, bad input, the audit and
+deploy through the JSON-RPC are in ``test_network_governance.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from eth_typing import HexStr
+
+from collective.chain import connect_rpc
+from collective.client import Collective
+from collective.client.base import data_ref
+from collective.deploy import load_deployment
+from collective.errors import ConfigurationError, ConsentMissingError
+from collective.ledger.signing import SignedRequest, code
+from collective.network.cometbft import cometbft_binary
+from collective.testing.consortium import Consortium, run_consortium
+from tests.network.fault_tools import (
+    Sender,
+    assert_same_chain,
+    dev_account,
+    failure_logs,
+    hashes,
+    receipt,
+    send_raw,
+    wait_receipt,
+    wait_settled,
+)
+
+PURPOSE, CATEGORY = "dpv:ResearchAndDevelopment", "dpv-pd:MedicalHealth"
+
+
+@pytest.fixture(scope="module")
+def net() -> Iterator[Consortium]:
+    """A started 4-validator network for the module; every process stopped at the end."""
+    try:
+        cometbft_binary()
+    except ConfigurationError as exc:
+        pytest.skip(str(exc))
+    with run_consortium(validators=4) as network:
+        yield network
+
+
+@pytest.fixture(scope="module")
+def pinger(net: Consortium) -> Sender:
+    """Organization 2's transfers: proof that the network commits."""
+    return Sender(dev_account(2), net.layout.chain_id)
+
+
+@pytest.fixture(autouse=True)
+def running(net: Consortium) -> Consortium:
+    """Every validator running before each test (a failed test may have left one down)."""
+    net.start()
+    return net
+
+
+def test_consent_story_through_validator_1_reads_the_same_on_every_validator(
+    net: Consortium,
+) -> None:
+    chain1 = connect_rpc(net.urls[0])
+    suite = load_deployment(chain1, net.manifest_path)
+    lab = Collective(chain1, suite, dev_account(1))  # validator 1's organization
+    patient = lab.as_account(dev_account(8))  # signs offline; never sends
+
+    published = lab.policies.publish(b"Helix Lab policy v1", "https://lab.example/v1", [PURPOSE])
+    signed = patient.signing.sign_grant(lab.address, PURPOSE, CATEGORY)
+    granted = lab.signing.relay_grant(SignedRequest.from_json(signed.to_json()))
+    used = lab.usage.record(patient.address, PURPOSE, CATEGORY, "lab/cohort-7/sample-1")
+    withdrawal = patient.signing.sign_withdrawal(lab.address, PURPOSE, CATEGORY)
+    withdrawn = lab.signing.relay_withdrawal(withdrawal)
+    with pytest.raises(ConsentMissingError):  # refused by gas estimation: nothing is sent
+        lab.usage.record(patient.address, PURPOSE, CATEGORY, "lab/cohort-7/sample-2")
+    # the same refused use sent anyway (gas given): it reverts in a block, on every validator
+    calldata = lab.session.codec().encode(
+        "recordUse", [patient.address, code(PURPOSE), code(CATEGORY), data_ref("x")]
+    )
+    nonce = int(chain1.backend.request("eth_getTransactionCount", [lab.address, "latest"]), 16)
+    raw = dev_account(1).sign_transaction(
+        {
+            "to": HexStr(suite.address("ConsentLedger")),
+            "data": calldata,
+            "gas": 300_000,
+            "gasPrice": 10**9,
+            "nonce": nonce,
+            "chainId": net.layout.chain_id,
+        }
+    )
+    refused = wait_receipt(net, send_raw(net.urls[0], "0x" + bytes(raw.raw_transaction).hex()))
+    assert refused["status"] == "0x0"
+
+    steps = [published, granted, used, withdrawn]
+    assert [s.block_number for s in steps] == sorted(s.block_number for s in steps)
+    last = int(refused["blockNumber"], 16)
+    record = assert_same_chain(net, last)
+    logs = record["logs"]
+    for step in steps:
+        assert any(entry["transactionHash"] == step.tx_hash for entry in logs), step
+
+    # validator 4 answers the client's reads as validator 1 does
+    chain4 = connect_rpc(net.urls[3])
+    reader = Collective(chain4, load_deployment(chain4, net.manifest_path))
+    assert reader.policies.current_version(lab.address) == published.policy.version
+    assert not reader.consent.status(patient.address, lab.address, PURPOSE, CATEGORY).active
+    history = reader.usage.history(identity=patient.address)
+    assert history == list(used.records)
+
+
+def test_one_validator_stopped_the_others_commit_and_it_catches_up(
+    net: Consortium, pinger: Sender
+) -> None:
+    net.stop(3)
+    before = net.height_now()
+    committed = [pinger.ping(net, via=1, validators=(1, 2, 4)) for _ in range(3)]
+    assert net.height_now() > before
+    assert all(r["status"] == "0x1" for r in committed)
+    net.start(3)
+    last = int(committed[-1]["blockNumber"], 16)
+    net.wait_for_head(last, [3])
+    assert hashes(net, 3, 0, last) == hashes(net, 1, 0, last), failure_logs(net, [3])
+    wait_receipt(net, committed[-1]["transactionHash"], [3])
+    pinger.ping(net, via=3)  # it takes part again: a transaction sent through it commits
+
+
+def test_two_validators_stopped_the_network_halts_without_forking_and_resumes(
+    net: Consortium, pinger: Sender
+) -> None:
+    net.stop(3, 4)
+    halted = wait_settled(net, [1, 2])
+    pending = pinger.send(net.urls[0])  # CheckTx admits it; no block can commit it
+    deadline = time.monotonic() + 4
+    while time.monotonic() < deadline:
+        heights = net.heights()
+        assert heights[:2] == [halted, halted], f"heights moved while halted: {heights}"
+        assert receipt(net.urls[0], pending) is None and receipt(net.urls[1], pending) is None
+        time.sleep(0.2)
+    assert net.heads()[:2] == [halted, halted]
+    assert hashes(net, 1, 0, halted) == hashes(net, 2, 0, halted)
+
+    net.start(3)  # three of four: a quorum again, the pending transaction commits
+    committed = wait_receipt(net, pending, (1, 2, 3))
+    assert int(committed["blockNumber"], 16) > halted
+    net.start(4)
+    assert_same_chain(net, int(committed["blockNumber"], 16), first=max(0, halted - 5))
+    assert hashes(net, 4, 0, halted) == hashes(net, 1, 0, halted)
+
+
+def test_validator_killed_under_load_catches_up_and_agrees(net: Consortium, pinger: Sender) -> None:
+    load = Sender(dev_account(4), net.layout.chain_id)
+    sent: list[str] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def send_load() -> None:
+        try:
+            while not stop.is_set():
+                sent.append(load.send(net.urls[0]))
+                time.sleep(0.02)
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+
+    loader = threading.Thread(target=send_load, daemon=True)
+    loader.start()
+    try:
+        net.wait_for(lambda: len(sent) >= 20, 30, "20 transactions sent")
+        net.kill(4)  # SIGKILL, node and cometbft, in the middle of the load
+        net.wait_for(lambda: len(sent) >= 60, 30, "60 transactions sent")
+    finally:
+        stop.set()
+        loader.join(30)
+    assert not errors, errors
+    committed = [wait_receipt(net, h, (1, 2, 3), timeout=60) for h in sent]
+    net.start(4)
+    last = max(int(r["blockNumber"], 16) for r in committed)
+    # every block, receipt and log the same: nothing executed twice on validator 4
+    record = assert_same_chain(net, last)
+    in_blocks = [tx["hash"] for b in record["blocks"] for tx in b["transactions"]]
+    assert all(in_blocks.count(h) == 1 for h in sent)
+    pinger.ping(net, via=4)
+
+
+def test_wiped_validator_resyncs_from_the_others(net: Consortium, pinger: Sender) -> None:
+    last = int(pinger.ping(net)["blockNumber"], 16)
+    net.kill(2)
+    v2 = net.layout.validator(2)
+    net.wipe(2)
+    assert not any(v2.data_dir.iterdir())
+    assert (v2.home / "config" / "priv_validator_key.json").is_file()
+    after = int(pinger.ping(net, via=1, validators=(1, 3, 4))["blockNumber"], 16)
+    net.start(2)
+    assert_same_chain(net, after)
+    assert hashes(net, 2, last, after) == hashes(net, 3, last, after)
+    pinger.ping(net, via=2)
