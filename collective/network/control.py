@@ -87,6 +87,7 @@ def stop_network(
 
     Raises:
         NotFoundError: an index is not a validator of the network.
+        NodeError: a process outlived SIGKILL.
     """
     chosen = layout.select(list(indexes))
     stopped = {

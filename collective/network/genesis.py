@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from collective.node.genesis import DEV_BALANCE, Genesis, build_genesis
-
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
+
+    from collective.node.genesis import Genesis
 
 ADMIN_DEV_INDEX = 0
 """The bootstrap admin is anvil's dev account 0; validator i's organization is dev account i."""
@@ -96,6 +96,7 @@ def network_genesis(
     """
     from collective.client import Collective
     from collective.deploy import deploy_suite
+    from collective.node.genesis import DEV_BALANCE, build_genesis
     from collective.node.predeploy import predeploy
 
     base = build_genesis(

@@ -14,8 +14,7 @@ import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
-
-from eth_account import Account
+from typing import TYPE_CHECKING
 
 from collective.errors import ConfigurationError, InvalidInputError
 from collective.network.cometbft import cometbft_binary, node_id, run_cometbft
@@ -37,6 +36,9 @@ from collective.network.layout import (
     Ports,
     ValidatorLayout,
 )
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
 
 MAX_VALIDATORS = 64
 VALIDATOR_POWER = 10
@@ -123,7 +125,7 @@ def init_network(
     genesis, manifest = network_genesis(
         chain_id=chain_id,
         timestamp=timestamp,
-        admin=Account.from_key(admin_key()),
+        admin=_account(admin_key()),
         members=members,
         dev=True,
     )
@@ -185,8 +187,15 @@ def _prepare(root: Path, force: bool) -> None:
     root.mkdir(parents=True, exist_ok=True)
 
 
+def _account(key: bytes) -> LocalAccount:
+    from eth_account import Account
+
+    account: LocalAccount = Account.from_key(key)
+    return account
+
+
 def _address_of(key: bytes) -> str:
-    return str(Account.from_key(key).address)
+    return str(_account(key).address)
 
 
 __all__ = ["MAX_VALIDATORS", "VALIDATOR_POWER", "init_network"]

@@ -17,10 +17,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from collective.errors import NodeError
 from collective.network.layout import HOST, ValidatorLayout
 
 STOP_TIMEOUT = 20.0
 """Seconds between SIGTERM and SIGKILL."""
+
+KILL_WAIT = 10.0
+"""Seconds a process may take to vanish after SIGKILL."""
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -142,23 +146,36 @@ def stop_services(
 
     Returns:
         The services that were running.
+
+    Raises:
+        NodeError: a process outlived SIGKILL by :data:`KILL_WAIT` seconds (its pid file is
+            kept).
     """
     running = [(s, pid) for s in services if (pid := s.pid()) is not None]
     for _, pid in running:
         signal_group(pid, signal.SIGKILL if kill else signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    pending = list(running)
-    while pending:
-        pending = [(s, pid) for s, pid in pending if alive(pid)]
-        if pending and time.monotonic() > deadline:
-            for _, pid in pending:
-                signal_group(pid, signal.SIGKILL)
-            deadline = time.monotonic() + timeout
-        if pending:
-            time.sleep(0.05)
-    for service, _ in running:
-        service.pid_file.unlink(missing_ok=True)
+    pending = _wait_gone(running, timeout)
+    if pending and not kill:
+        for _, pid in pending:
+            signal_group(pid, signal.SIGKILL)
+        pending = _wait_gone(pending, KILL_WAIT)
+    for service, pid in running:
+        if (service, pid) not in pending:
+            service.pid_file.unlink(missing_ok=True)
+    if pending:
+        names = ", ".join(f"{s.validator.name}'s {s.kind} (pid {pid})" for s, pid in pending)
+        raise NodeError(f"{names} did not exit after SIGKILL")
     return [s for s, _ in running]
+
+
+def _wait_gone(processes: list[tuple[Service, int]], timeout: float) -> list[tuple[Service, int]]:
+    """Wait up to ``timeout`` seconds for ``processes`` to exit; those still alive."""
+    deadline = time.monotonic() + timeout
+    pending = [(s, pid) for s, pid in processes if alive(pid)]
+    while pending and time.monotonic() < deadline:
+        time.sleep(0.05)
+        pending = [(s, pid) for s, pid in pending if alive(pid)]
+    return pending
 
 
 __all__ = ["STOP_TIMEOUT", "Service", "alive", "signal_group", "stop_services"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ from collective.deploy import CONTRACTS
 from collective.errors import ConfigurationError, InvalidInputError, NotFoundError
 from collective.network import COMETBFT_VERSION, NetworkLayout, Ports, init_network
 from collective.network.cometbft import COMETBFT_ENV, cometbft_binary, node_id
+from collective.network.control import running_validators, stop_network
+from collective.network.processes import Service
 from collective.node.genesis import Genesis
 from collective.testing.ports import free_port
 
@@ -212,3 +215,23 @@ def test_genesis_of_real_members(
         refused = CliRunner().invoke(cli, args)
         assert refused.exit_code == 1, (args, refused.output)
         assert message in refused.output and "Traceback" not in refused.output
+
+
+def test_stale_pid_files_and_stopping_a_process(network: NetworkLayout) -> None:
+    validator = network.validators[1]
+    node = Service(validator, "node")
+    node.pid_file.write_text(f"{os.getpid()}\n")  # alive, but not this validator's node
+    (validator.folder / "cometbft.pid").write_text("not a pid\n")
+    assert running_validators(network) == []
+    assert not node.pid_file.exists() and not (validator.folder / "cometbft.pid").exists()
+
+    # a process whose command line names the validator's data dir stands in for its node
+    stand_in = subprocess.Popen(
+        ["sh", "-c", f"trap 'exit 0' TERM; sleep 30 & wait # {validator.data_dir}"],
+        start_new_session=True,
+    )
+    node.pid_file.write_text(f"{stand_in.pid}\n")
+    assert running_validators(network) == [2]
+    assert stop_network(network, [2], timeout=5) == [2]
+    assert stand_in.wait(timeout=5) == 0  # it got SIGTERM, not SIGKILL
+    assert not node.pid_file.exists()
