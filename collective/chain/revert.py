@@ -114,6 +114,12 @@ PERMISSION_ERRORS = frozenset(
         "RoleConflict",
         "BoardSuspension",
         "NotBoard",
+        # the validator set (AccountRules.setValidator, OversightBoard's SetValidator)
+        "ZeroKey",
+        "KeyInUse",
+        "PowerTooHigh",
+        "NotValidatorKey",
+        "InvalidValidator",
     }
 )
 

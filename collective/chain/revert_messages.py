@@ -202,6 +202,28 @@ MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
         f"{a['caller']} is not the oversight board, which alone can replace itself",
         "pass a board proposal to replace the board",
     ),
+    # the validator set
+    "ZeroKey": lambda a: (
+        "the zero key is not a validator key",
+        "give the validator's ed25519 public key (pub_key.value of priv_validator_key.json)",
+    ),
+    "KeyInUse": lambda a: (
+        f"validator key {hexed(a['pubKey'])} already belongs to {a['organization']}",
+        "give each organization its own CometBFT key (see `collective board validators`)",
+    ),
+    "PowerTooHigh": lambda a: (
+        f"voting power {a['power']} is above the highest a validator may have ({a['max']})",
+        None,
+    ),
+    "NotValidatorKey": lambda a: (
+        f"{a['organization']}'s validator key is not {hexed(a['pubKey'])} (or it has none)",
+        "see `collective board validators` for its current key",
+    ),
+    "InvalidValidator": lambda a: (
+        f"a validator proposal needs a non-zero key and a power of at most 10**12, not key "
+        f"{hexed(a['pubKey'])} and power {a['power']}",
+        None,
+    ),
 }
 
 
