@@ -1,9 +1,15 @@
-"""A Besu (QBFT) genesis with the contract suite predeployed in ``alloc``.
+"""A Besu (QBFT) genesis with the contract suite predeployed in ``alloc``, for Besu 25.5.0.
 
 The suite is deployed on a scratch in-process node from the given genesis, and the code and
 every storage slot written are copied into the alloc; ``AccountRules`` then already has the
 admin, so Besu's on-chain account permissioning (``--permissions-accounts-contract-enabled``,
-``--permissions-accounts-contract-address``) can point at it from block 0.
+``--permissions-accounts-contract-address``) can point at it from block 0 -- on Besu up to
+25.5.0: 25.6.0 removed those flags (besu-eth/besu PR #8597); a later Besu needs an
+account-permissioning plugin that calls ``transactionAllowed`` (see the README's Besu section).
+
+The fork schedule is Cancun from block 0, not Prague: before besu-eth/besu PR #9623 (2026) a
+proof-of-authority network on Prague needs the EIP-2935/7002/7251 system contracts in its
+genesis, which this one has not; the suite runs on Cancun (MCOPY and TSTORE are Cancun's).
 """
 
 from __future__ import annotations
@@ -53,7 +59,9 @@ def predeployed_suite(
 
 
 def besu_genesis(genesis: Genesis, *, admin: bytes, validators: list[bytes]) -> str:
-    """Besu's genesis JSON: QBFT with ``validators``, Prague from 0, the suite in alloc."""
+    """Besu's genesis JSON: QBFT with ``validators`` (20-byte addresses), Cancun from block 0,
+    the suite in alloc (``admin``, a 20-byte address, its AccountRules admin). Returns: the
+    file's text. Raises: what deploying the suite raises."""
     import rlp
 
     alloc, addresses = predeployed_suite(genesis, admin)
@@ -72,7 +80,6 @@ def besu_genesis(genesis: Genesis, *, admin: bytes, validators: list[bytes]) -> 
         "londonBlock": 0,
         "shanghaiTime": 0,
         "cancunTime": 0,
-        "pragueTime": 0,
         "zeroBaseFee": False,
         "qbft": {"blockperiodseconds": 2, "epochlength": 30000, "requesttimeoutseconds": 4},
         "collective": {

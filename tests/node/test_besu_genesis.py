@@ -114,3 +114,12 @@ def test_predeployed_storage_is_recorded_after_the_node_vm_has_run() -> None:
     alloc, addresses = predeployed_suite(Genesis(), b"\x22" * 20)
     assert alloc[addresses["AccountRules"]].storage  # the admin, at least
     assert alloc[addresses["OversightBoard"]].storage
+
+
+def test_the_fork_schedule_is_cancun_for_besu_25_5(besu_genesis: Path) -> None:
+    """Besu 25.5.0 (the last release whose --permissions-accounts-contract-* flags read
+    AccountRules) needs Prague's system contracts in a PoA genesis; the file stops at Cancun."""
+    config = json.loads(besu_genesis.read_text())["config"]
+    assert config["cancunTime"] == 0
+    assert "pragueTime" not in config
+    assert set(config["qbft"]) >= {"blockperiodseconds", "epochlength"}
