@@ -7,6 +7,7 @@ node`` (its ABCI 2.0 application), on one machine for development and tests.
 ``cometbft_files``  each validator's ``config.toml`` and the shared CometBFT ``genesis.json``
 ``genesis``         the Ethereum genesis with the contract suite in block 0, its manifest
 ``init``            :func:`init_network` (``collective network init``)
+``members``         a consortium of real members' genesis (``collective network genesis``)
 ``processes``       a validator's processes: detached, pid files, logs, stopping
 ``control``         :func:`start_network`, :func:`stop_network`
 ``rpc``             the reads of CometBFT's and the node's RPC that status needs
