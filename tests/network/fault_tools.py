@@ -15,19 +15,33 @@ import json
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from collective.chain.backend import RpcFailure
 from collective.chain.http import JsonRpc
+from collective.errors import ConfigurationError
+from collective.network.cometbft import cometbft_binary
 from collective.node.dev import dev_keys
-from collective.testing.consortium import Consortium
+from collective.testing.consortium import Consortium, run_consortium
 
 BATCH = 50  # JSON-RPC calls per batch when reading a whole chain
 GAS_PRICE = 10**9  # 1 gwei: over the node's base fee at any height these tests reach
+
+
+def consortium_or_skip() -> Iterator[Consortium]:
+    """A started 4-validator network for a module fixture (``yield from``); the test is
+    skipped when no cometbft v0.38 is found (its message says where it looked)."""
+    try:
+        cometbft_binary()
+    except ConfigurationError as exc:
+        pytest.skip(str(exc))
+    with run_consortium(validators=4) as network:
+        yield network
 
 
 def dev_account(index: int) -> LocalAccount:

@@ -21,13 +21,13 @@ from collective.chain import connect_rpc
 from collective.client import Collective
 from collective.client.base import data_ref
 from collective.deploy import load_deployment
-from collective.errors import ConfigurationError, ConsentMissingError
+from collective.errors import ConsentMissingError
 from collective.ledger.signing import SignedRequest, code
-from collective.network.cometbft import cometbft_binary
-from collective.testing.consortium import Consortium, run_consortium
+from collective.testing.consortium import Consortium
 from tests.network.fault_tools import (
     Sender,
     assert_same_chain,
+    consortium_or_skip,
     dev_account,
     failure_logs,
     hashes,
@@ -42,13 +42,8 @@ PURPOSE, CATEGORY = "dpv:ResearchAndDevelopment", "dpv-pd:MedicalHealth"
 
 @pytest.fixture(scope="module")
 def net() -> Iterator[Consortium]:
-    """A started 4-validator network for the module; every process stopped at the end."""
-    try:
-        cometbft_binary()
-    except ConfigurationError as exc:
-        pytest.skip(str(exc))
-    with run_consortium(validators=4) as network:
-        yield network
+    """A started 4-validator network for the module (skips without cometbft)."""
+    yield from consortium_or_skip()
 
 
 @pytest.fixture(scope="module")
