@@ -10,7 +10,7 @@ CometBFT's source, one section each):
   is Ethereum block ``h``; block 0 is the genesis) and app hash, from which CometBFT's
   handshake replays whatever blocks the node's store missed after a crash.
 - **InitChain**: the genesis must be this node's (``app_state`` is the Ethereum genesis
-  object); the answer is block 0's hash; the genesis validators are remembered.
+  object); the answer is block 0's state root; the genesis validators are remembered.
 - **CheckTx**: admission into CometBFT's mempool, with the pool's rules
   (:func:`collective.node.pool.admit`: signature, chain id, fees, funds, gas, AccountRules
   ``transactionAllowed``) against the latest committed state and the transactions already
@@ -26,9 +26,13 @@ CometBFT's source, one section each):
   order, funds and the block gas limit.
 - **FinalizeBlock**: executes the decided block (the one ProcessProposal already executed
   is reused), deterministically: the Ethereum timestamp is CometBFT's header time (in
-  seconds, at least the parent's + 1), the coinbase is the proposer's address; the answer's
-  ``app_hash`` is the Ethereum block hash, which commits to the state root, the
-  transactions and the receipts; ``validator_updates`` come from AccountRules
+  seconds, at least the parent's + 1), the coinbase is the proposer's address. The
+  answer's ``app_hash`` is the Ethereum state root after the block, and each transaction's
+  result carries the keccak256 of its Ethereum receipt as ``data``, so CometBFT's header
+  commits to both (``AppHash``, ``LastResultsHash``); the rest of the Ethereum header follows
+  from them and the block. (Not the Ethereum block hash: it changes with every block, even
+  an empty one, and CometBFT makes a block to commit every new app hash, so blocks would
+  never stop.) ``validator_updates`` come from AccountRules
   (:mod:`collective.node.consensus.validators`).
 - **Commit**: the block, its receipts and logs are written in one store transaction
   (nothing is persisted before: a crash between FinalizeBlock and Commit is replayed by
@@ -43,8 +47,9 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from eth.abc import SignedTransactionAPI
+from eth.abc import ReceiptAPI, SignedTransactionAPI
 from eth_typing import Address
+from eth_utils.crypto import keccak
 
 from collective import __version__
 from collective.errors import ConfigurationError, NodeError
@@ -54,6 +59,7 @@ from collective.node.abci.proto.tendermint.crypto import keys_pb2
 from collective.node.building import Built, build_block
 from collective.node.consensus.validators import META_KEY, ValidatorSet, power_changes
 from collective.node.errors import RpcError
+from collective.node.execution.trie import encode_receipt
 from collective.node.genesis import Genesis
 
 if TYPE_CHECKING:
@@ -102,7 +108,8 @@ class CollectiveApplication(Application):
     # --- Info / InitChain ---------------------------------------------------------------------
 
     def info(self, request: types_pb2.RequestInfo) -> types_pb2.ResponseInfo:
-        """Info: ``last_block_height`` = the head's number, ``last_block_app_hash`` = its hash."""
+        """Info: ``last_block_height`` = the head's number, ``last_block_app_hash`` = its
+        state root."""
         with self.node.lock:
             head = self.chain.head
             return types_pb2.ResponseInfo(
@@ -110,12 +117,12 @@ class CollectiveApplication(Application):
                 version=__version__,
                 app_version=1,
                 last_block_height=head.block_number,
-                last_block_app_hash=bytes(head.hash),
+                last_block_app_hash=bytes(head.state_root),
             )
 
     def init_chain(self, request: types_pb2.RequestInitChain) -> types_pb2.ResponseInitChain:
         """InitChain: check that CometBFT's genesis ``app_state`` is this node's genesis;
-        answer block 0's hash as the app hash; remember the genesis validators.
+        answer block 0's state root as the app hash; remember the genesis validators.
 
         Raises: :class:`~collective.errors.ConfigurationError` (CometBFT stops: the two
         geneses must be made to agree) when ``app_state`` is missing or another genesis."""
@@ -137,7 +144,7 @@ class CollectiveApplication(Application):
                 self.validators = ValidatorSet(
                     {bytes(v.pub_key.ed25519): int(v.power) for v in request.validators}
                 )
-            return types_pb2.ResponseInitChain(app_hash=bytes(self.chain.head.hash))
+            return types_pb2.ResponseInitChain(app_hash=bytes(self.chain.head.state_root))
 
     # --- CheckTx ------------------------------------------------------------------------------
 
@@ -222,9 +229,10 @@ class CollectiveApplication(Application):
         self, request: types_pb2.RequestFinalizeBlock
     ) -> types_pb2.ResponseFinalizeBlock:
         """FinalizeBlock: execute the decided block; one ``tx_results`` entry per transaction
-        (code 0 for those in the Ethereum block, with the Ethereum hash as an indexed
-        ``ethereum_tx.hash`` event), the validator updates AccountRules' events make, and
-        the Ethereum block hash as ``app_hash``. Nothing is stored until Commit.
+        (code 0 for those in the Ethereum block, their receipt's keccak256 as ``data`` and
+        the Ethereum hash as an indexed ``ethereum_tx.hash`` event), the validator updates
+        AccountRules' events make, and the state root as ``app_hash``. Nothing is stored
+        until Commit.
 
         Raises: :class:`~collective.errors.NodeError` when the height is not the head's
         next (the store and CometBFT disagree: the handshake should have prevented it)."""
@@ -246,7 +254,7 @@ class CollectiveApplication(Application):
                     results[position] = _refused_result(CODE_REFUSED, outcome.reason)
                     continue
                 tx, receipt = next(applied)
-                results[position] = _applied_result(tx, receipt.gas_used - previous)
+                results[position] = _applied_result(tx, receipt, receipt.gas_used - previous)
                 previous = receipt.gas_used
             updates, after = self.validators.updates(
                 power_changes(built.receipts, self.rules_address)
@@ -258,7 +266,7 @@ class CollectiveApplication(Application):
                     types_pb2.ValidatorUpdate(pub_key=keys_pb2.PublicKey(ed25519=key), power=power)
                     for key, power in updates
                 ],
-                app_hash=bytes(built.header.hash),
+                app_hash=bytes(built.header.state_root),
             )
 
     def commit(self, request: types_pb2.RequestCommit) -> types_pb2.ResponseCommit:
@@ -337,14 +345,17 @@ def _refused_result(code: int, why: str) -> types_pb2.ExecTxResult:
     return types_pb2.ExecTxResult(code=code, log=why, codespace=CODESPACE)
 
 
-def _applied_result(tx: SignedTransactionAPI, gas_used: int) -> types_pb2.ExecTxResult:
+def _applied_result(
+    tx: SignedTransactionAPI, receipt: ReceiptAPI, gas_used: int
+) -> types_pb2.ExecTxResult:
     tx_hash = "0x" + bytes(tx.hash).hex()
     event = types_pb2.Event(
         type="ethereum_tx",
         attributes=[types_pb2.EventAttribute(key="hash", value=tx_hash, index=True)],
     )
     return types_pb2.ExecTxResult(
-        code=CODE_TYPE_OK, data=bytes(tx.hash), gas_wanted=tx.gas, gas_used=gas_used,
+        code=CODE_TYPE_OK, data=keccak(encode_receipt(receipt)), gas_wanted=tx.gas,
+        gas_used=gas_used,
         events=[event],
     )  # fmt: skip
 

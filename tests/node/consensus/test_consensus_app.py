@@ -119,7 +119,7 @@ def test_info_reports_the_head_and_init_chain_checks_the_genesis(
 ) -> None:
     info = app.info(abci.RequestInfo())
     assert info.last_block_height == 0
-    assert info.last_block_app_hash == bytes(node.chain.head.hash)
+    assert info.last_block_app_hash == bytes(node.chain.head.state_root)
     other = build_genesis(chain_id=7)
     with pytest.raises(Exception, match="not the genesis this node runs"):
         app.init_chain(abci.RequestInitChain(app_state_bytes=other.dumps().encode()))
@@ -204,7 +204,7 @@ def test_finalize_executes_deterministically_and_commit_persists(
     assert node.chain.head.block_number == 0  # nothing persisted before Commit
     app.commit(abci.RequestCommit())
     head = node.chain.head
-    assert head.block_number == 1 and answer.app_hash == bytes(head.hash)
+    assert head.block_number == 1 and answer.app_hash == bytes(head.state_root)
     assert head.timestamp == T0 + 1 and bytes(head.coinbase) == PROPOSER
     attribute = answer.tx_results[0].events[0].attributes[0]
     assert (
@@ -218,9 +218,21 @@ def test_finalize_executes_deterministically_and_commit_persists(
     try:
         twin = CollectiveApplication(other)
         again = twin.finalize_block(_request(abci.RequestFinalizeBlock, 1, txs, T0 + 1))
+        twin.commit(abci.RequestCommit())
         assert again.app_hash == answer.app_hash
+        assert [r.data for r in again.tx_results] == [r.data for r in answer.tx_results]
+        assert other.chain.head.hash == head.hash  # the same Ethereum block, byte for byte
     finally:
         other.close()
+
+
+def test_an_empty_block_leaves_the_app_hash_as_it_was(app: CollectiveApplication) -> None:
+    """CometBFT makes a block to commit each new app hash: an empty block must not make one,
+    or blocks would never stop."""
+    before = app.info(abci.RequestInfo()).last_block_app_hash
+    answer = _decide(app, 1, [])
+    assert answer.app_hash == before
+    assert app.info(abci.RequestInfo()).last_block_height == 1
 
 
 def test_a_crash_between_finalize_and_commit_loses_nothing_and_executes_once(
