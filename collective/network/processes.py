@@ -2,9 +2,9 @@
 
 Each runs in its own session (so Ctrl-C in a terminal and the end of the starting process do
 not reach it), writes stdout and stderr to a log in the validator's folder, and is found again
-through a pid file. A pid file is trusted only while that pid is alive and its command line
-still names the validator's folder, so a stale file (the process died, the pid was reused) is
-noticed and removed.
+through a pid file. A pid file holds the pid and the process's start time; it is trusted only
+while that pid is alive and started then, so a stale file (the process died, the pid was
+reused) is noticed and removed.
 """
 
 from __future__ import annotations
@@ -47,12 +47,6 @@ class Service:
         """``validator-<i>/<kind>.log`` (appended to on every start)."""
         return self.validator.folder / f"{self.kind}.log"
 
-    @property
-    def marker(self) -> str:
-        """A string its command line contains (its home or data dir), checked against pid
-        reuse."""
-        return str(self.validator.home if self.kind == "cometbft" else self.validator.data_dir)
-
     def command(self, cometbft: Path) -> list[str]:
         """Its command line; ``cometbft`` is the binary (:func:`cometbft_binary`)."""
         v = self.validator
@@ -68,18 +62,20 @@ class Service:
     def pid(self) -> int | None:
         """The pid of the running process, or None (a stale pid file is removed)."""
         try:
-            pid = int(self.pid_file.read_text().strip())
+            pid_text, started = self.pid_file.read_text().split()
+            pid = int(pid_text)
         except (OSError, ValueError):
             self.pid_file.unlink(missing_ok=True)
             return None
-        if alive(pid) and self.marker in _cmdline(pid):
+        if alive(pid) and start_time(pid) in (started, None):
             return pid
         self.pid_file.unlink(missing_ok=True)
         return None
 
     def spawn(self, cometbft: Path) -> int:
         """Start it detached (its own session), logging to :attr:`log_file`; write the pid
-        file. Returns the pid. Raises ``OSError`` when it cannot be started."""
+        file (the pid and the process's start time, which a reused pid does not share).
+        Returns the pid. Raises ``OSError`` when it cannot be started."""
         with self.log_file.open("ab") as log:
             process = subprocess.Popen(
                 self.command(cometbft),
@@ -89,7 +85,7 @@ class Service:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self.pid_file.write_text(f"{process.pid}\n")
+        self.pid_file.write_text(f"{process.pid} {start_time(process.pid)}\n")
         return process.pid
 
     def log_tail(self, chars: int = 1500) -> str:
@@ -120,11 +116,14 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
-def _cmdline(pid: int) -> str:
+def start_time(pid: int) -> str | None:
+    """When ``pid`` started, in clock ticks since boot (field 22 of ``/proc/<pid>/stat``), or
+    None when it cannot be read."""
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
     except OSError:
-        return ""
+        return None
+    return fields[19] if len(fields) > 19 else None
 
 
 def signal_group(pid: int, signum: int) -> None:

@@ -19,7 +19,7 @@ from collective.errors import ConfigurationError, InvalidInputError, NotFoundErr
 from collective.network import COMETBFT_VERSION, NetworkLayout, Ports, init_network
 from collective.network.cometbft import COMETBFT_ENV, cometbft_binary, node_id
 from collective.network.control import running_validators, stop_network
-from collective.network.processes import Service
+from collective.network.processes import Service, start_time
 from collective.node.genesis import Genesis
 from collective.testing.ports import free_port
 
@@ -220,17 +220,16 @@ def test_genesis_of_real_members(
 def test_stale_pid_files_and_stopping_a_process(network: NetworkLayout) -> None:
     validator = network.validators[1]
     node = Service(validator, "node")
-    node.pid_file.write_text(f"{os.getpid()}\n")  # alive, but not this validator's node
+    node.pid_file.write_text(f"{os.getpid()} 1\n")  # a live pid, reused: another start time
     (validator.folder / "cometbft.pid").write_text("not a pid\n")
     assert running_validators(network) == []
     assert not node.pid_file.exists() and not (validator.folder / "cometbft.pid").exists()
 
-    # a process whose command line names the validator's data dir stands in for its node
+    # a process of its own session stands in for the node
     stand_in = subprocess.Popen(
-        ["sh", "-c", f"trap 'exit 0' TERM; sleep 30 & wait # {validator.data_dir}"],
-        start_new_session=True,
+        ["sh", "-c", "trap 'exit 0' TERM; sleep 30 & wait"], start_new_session=True
     )
-    node.pid_file.write_text(f"{stand_in.pid}\n")
+    node.pid_file.write_text(f"{stand_in.pid} {start_time(stand_in.pid)}\n")
     assert running_validators(network) == [2]
     assert stop_network(network, [2], timeout=5) == [2]
     assert stand_in.wait(timeout=5) == 0  # it got SIGTERM, not SIGKILL
