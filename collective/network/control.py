@@ -123,25 +123,33 @@ def _committed(service: Service) -> bool:
 
 def _wait(services: list[Service], deadline: float, ready: Callable[[Service], bool]) -> None:
     """Wait until ``ready(service)`` holds for each service; NodeError naming the first that
-    exited or was not ready by ``deadline``."""
+    exited or was not ready by ``deadline``, with the end of its log (and of its node's, for
+    a cometbft: the application is often why CometBFT stopped)."""
     pending = list(services)
     while pending:
         for service in list(pending):
             if service.pid() is None:
                 raise NodeError(
-                    f"{service.validator.name}'s {service.kind} exited; the end of "
-                    f"{service.log_file}:\n{service.log_tail()}"
+                    f"{service.validator.name}'s {service.kind} exited; {_logs(service)}"
                 )
             if ready(service):
                 pending.remove(service)
         if pending and time.monotonic() > deadline:
             service = pending[0]
             raise NodeError(
-                f"{service.validator.name}'s {service.kind} was not ready in time; the end of "
-                f"{service.log_file}:\n{service.log_tail()}"
+                f"{service.validator.name}'s {service.kind} was not ready in time; {_logs(service)}"
             )
         if pending:
             time.sleep(0.2)
+
+
+def _logs(service: Service) -> str:
+    """The end of ``service``'s log, and of its node's when it is a cometbft."""
+    text = f"the end of {service.log_file}:\n{service.log_tail()}"
+    if service.kind == "cometbft":
+        node = Service(service.validator, "node")
+        text += f"\nthe end of {node.log_file}:\n{node.log_tail()}"
+    return text
 
 
 __all__ = ["START_TIMEOUT", "running_validators", "start_network", "stop_network"]

@@ -206,6 +206,15 @@ class Consortium:
         """The end of a validator's ``node`` or ``cometbft`` log (for failure messages)."""
         return Service(self.layout.validator(validator), kind).log_tail(chars)
 
+    def logs(self, chars: int = 2500) -> str:
+        """The end of every validator's node and cometbft logs, one after another (to print
+        when a test fails)."""
+        return "\n".join(
+            f"--- validator {v.index} {kind}.log ---\n{self.log(v.index, kind, chars)}"
+            for v in self.layout.validators
+            for kind in ("node", "cometbft")
+        )
+
     def wait_for(self, done: Callable[[], bool], timeout: float, what: str) -> None:
         """Wait until ``done()`` is true, polling every 0.1 s.
 
