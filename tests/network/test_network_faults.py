@@ -1,6 +1,7 @@
 """Four real validators (cometbft + ``collective node --consensus cometbft`` each, on
 127.0.0.1) under faults: the consent story read back identically everywhere, one validator
-stopped, two stopped (a halt without a fork), a SIGKILL under load, a wiped validator.
+stopped, two stopped (a halt without a fork), a SIGKILL under load, a wiped validator; and
+an idle network makes no blocks.
 
 One network serves the whole module (started once: ~10 s); each test leaves every validator
 running, and the ``running`` fixture restarts any that a failed test left stopped. Accounts
@@ -195,3 +196,21 @@ def test_wiped_validator_resyncs_from_the_others(net: Consortium, pinger: Sender
     assert_same_chain(net, after)
     assert hashes(net, 2, last, after) == hashes(net, 3, last, after)
     pinger.ping(net, via=2)
+
+
+def test_idle_network_makes_no_blocks_and_keeps_to_the_clock(
+    net: Consortium, pinger: Sender
+) -> None:
+    # app_hash is the state root: an empty block leaves it as it was, so after a transaction's
+    # block CometBFT makes one proof block of its app hash and then waits for transactions
+    # (with the Ethereum block hash as app_hash it made ~2 empty blocks/s forever, each moving
+    # the Ethereum timestamp, at least the parent's + 1, ahead of the clock)
+    committed = int(pinger.ping(net)["blockNumber"], 16)
+    deadline = time.monotonic() + 4
+    while time.monotonic() < deadline:  # the transaction's block, then one proof block at most
+        assert net.height_now() <= committed + 1, f"idle heights {net.heights()} > {committed}"
+        time.sleep(0.2)
+    assert None not in net.heights()
+    head = connect_rpc(net.urls[0]).backend.request("eth_getBlockByNumber", ["latest", False])
+    ahead = int(head["timestamp"], 16) - time.time()
+    assert ahead <= 2, f"block {int(head['number'], 16)}'s time is {ahead:.0f} s ahead"
