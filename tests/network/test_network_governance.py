@@ -215,8 +215,8 @@ def test_bad_input_never_stops_a_validator(net: Consortium, pinger: Sender) -> N
         _garbage_peer(v.ports.p2p, os.urandom(4096))
         _garbage_peer(v.ports.cometbft_rpc, b"GET / HTTP/1.1\r\n" + os.urandom(512))
 
-    for v in (1, 2, 3, 4):  # each node dropped the garbage ABCI peers, with no traceback
-        log = net.log(v, "node", 200_000)
+    for index in (1, 2, 3, 4):  # each node dropped the garbage ABCI peers, with no traceback
+        log = net.log(index, "node", 200_000)
         assert "Traceback" not in log and "ABCI connection" in log, log[-3000:]
     for via in (1, 2, 3, 4):  # every validator answers, and commits what it is sent
         pinger.ping(net, via=via)
