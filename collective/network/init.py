@@ -90,8 +90,28 @@ def init_network(
     chosen = list(ports) if ports is not None else _ports_from(base_port, validators)
     if len(chosen) != validators:
         raise InvalidInputError(f"{len(chosen)} port sets given for {validators} validators")
-    _prepare(root, force)
+    numbers = [n for p in chosen for n in p.as_list()]
+    if len(set(numbers)) != len(numbers):
+        raise InvalidInputError("the validators' ports are not all distinct")
     binary = cometbft_binary()
+    _prepare(root, force)
+    try:
+        return _write(root, binary, validators, chain_id, chosen, empty_blocks, empty)
+    except BaseException:
+        _remove_network(root)  # no half-written network is left behind
+        raise
+
+
+def _write(
+    root: Path,
+    binary: Path,
+    validators: int,
+    chain_id: int,
+    chosen: list[Ports],
+    empty_blocks: str,
+    empty: EmptyBlocks,
+) -> NetworkLayout:
+    """Write the network into the prepared ``root`` (see :func:`init_network`)."""
     orgs = [_address_of(key) for key in organization_keys(validators)]
     layouts: list[ValidatorLayout] = []
     for index in range(1, validators + 1):
@@ -179,12 +199,17 @@ def _prepare(root: Path, force: bool) -> None:
                     f"{', '.join(str(v) for v in running)})",
                     hint=f"stop it first: collective network stop {root}",
                 )
-        for old in root.glob("validator-*"):
-            if old.is_dir():
-                shutil.rmtree(old)
-        for name in (GENESIS_FILE, MANIFEST_FILE, NETWORK_FILE):
-            (root / name).unlink(missing_ok=True)
+        _remove_network(root)
     root.mkdir(parents=True, exist_ok=True)
+
+
+def _remove_network(root: Path) -> None:
+    """Remove what :func:`init_network` writes in ``root`` (nothing else)."""
+    for old in root.glob("validator-*"):
+        if old.is_dir():
+            shutil.rmtree(old)
+    for name in (GENESIS_FILE, MANIFEST_FILE, NETWORK_FILE):
+        (root / name).unlink(missing_ok=True)
 
 
 def _account(key: bytes) -> LocalAccount:

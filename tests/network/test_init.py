@@ -234,3 +234,22 @@ def test_stale_pid_files_and_stopping_a_process(network: NetworkLayout) -> None:
     assert stop_network(network, [2], timeout=5) == [2]
     assert stand_in.wait(timeout=5) == 0  # it got SIGTERM, not SIGKILL
     assert not node.pid_file.exists()
+
+
+def test_a_failed_init_leaves_no_half_network(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "cometbft"  # the right version, but `init` fails
+    broken.write_text(
+        '#!/bin/sh\nif [ "$1" = version ]; then echo 0.38.26; exit 0; fi\n'
+        'echo "disk full" >&2; exit 1\n'
+    )
+    broken.chmod(broken.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv(COMETBFT_ENV, str(broken))
+    root = tmp_path / "net"
+    with pytest.raises(ConfigurationError, match="disk full"):
+        init_network(root, 2, ports=_ports(2))
+    assert list(root.iterdir()) == []
+    ports = _ports(1) * 2
+    with pytest.raises(InvalidInputError, match="not all distinct"):
+        init_network(tmp_path / "other", 2, ports=ports)
