@@ -11,6 +11,8 @@ import click
 from collective.cli.options import CliState, chain_options, json_command
 from collective.cli.output import Note, Table, View, show
 from collective.errors import InvalidInputError
+from collective.network.init import DEFAULT_CHAIN_ID
+from collective.network.layout import DEFAULT_BASE_PORT
 
 if TYPE_CHECKING:
     from collective.network import NetworkLayout
@@ -52,11 +54,11 @@ def network_group() -> None:
 @click.option(
     "--dir", "root", required=True, type=_DIR, help="The network's folder (new or empty)."
 )
-@click.option("--chain-id", type=click.IntRange(1), default=131277, show_default=True)
+@click.option("--chain-id", type=click.IntRange(1), default=DEFAULT_CHAIN_ID, show_default=True)
 @click.option(
     "--base-port",
     type=int,
-    default=26600,
+    default=DEFAULT_BASE_PORT,
     show_default=True,
     help="Validator I uses BASE+10(I-1): p2p +0, CometBFT RPC +1, ABCI +2, JSON-RPC +3.",
 )
@@ -127,7 +129,7 @@ def init_command(
 @click.option(
     "--out", "out", required=True, type=_DIR, help="Folder for the three files (created)."
 )
-@click.option("--chain-id", type=click.IntRange(1), default=131277, show_default=True)
+@click.option("--chain-id", type=click.IntRange(1), default=DEFAULT_CHAIN_ID, show_default=True)
 @click.option(
     "--power",
     type=click.IntRange(1),
