@@ -198,6 +198,18 @@ def test_wiped_validator_resyncs_from_the_others(net: Consortium, pinger: Sender
     pinger.ping(net, via=2)
 
 
+def test_whole_network_stopped_and_started_loses_nothing(net: Consortium, pinger: Sender) -> None:
+    last = int(pinger.ping(net)["blockNumber"], 16)
+    before = hashes(net, 1, 0, last)
+    net.stop()  # every validator: SIGTERM, cometbft first
+    net.start()
+    assert min(h or 0 for h in net.heads()) >= last
+    for v in (1, 2, 3, 4):
+        assert hashes(net, v, 0, last) == before, failure_logs(net, [v])
+    committed = pinger.ping(net, via=4)
+    assert_same_chain(net, int(committed["blockNumber"], 16), first=last)
+
+
 def test_idle_network_makes_no_blocks_and_keeps_to_the_clock(
     net: Consortium, pinger: Sender
 ) -> None:
