@@ -17,7 +17,9 @@ ends.
 
 from __future__ import annotations
 
+import random
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -36,19 +38,39 @@ from collective.network import (
 from collective.network.cometbft import cometbft_binary, run_cometbft
 from collective.network.processes import Service
 from collective.network.rpc import cometbft_status, eth_block_number
-from collective.testing.ports import free_port
 
 WAIT_TIMEOUT = 60.0
 
 
+LISTEN_RANGE = (20000, 32767)
+"""Where :func:`free_ports` picks: below Linux's ephemeral range (32768-60999), from which the
+kernel takes the source port of every outgoing connection. A port picked there (as
+:func:`~collective.testing.ports.free_port` does) can be taken by some process's connection in
+the seconds between the pick and a validator's bind; a port below it cannot."""
+
+
 def free_ports(count: int) -> list[Ports]:
-    """``count`` sets of four distinct free ports on 127.0.0.1 (see
-    :func:`~collective.testing.ports.free_port` for the race it leaves)."""
-    chosen: set[int] = set()
-    while len(chosen) < 4 * count:
-        chosen.add(free_port())
-    ports = sorted(chosen)
-    return [Ports(*ports[4 * i : 4 * i + 4]) for i in range(count)]
+    """``count`` sets of four distinct ports on 127.0.0.1 that nothing listens on now, drawn
+    at random from :data:`LISTEN_RANGE` (another test may still pick the same one before it
+    is bound: unlikely among 12,768).
+
+    Raises:
+        ChainError: not enough free ports were found.
+    """
+    rng = random.SystemRandom()
+    chosen: list[int] = []
+    for port in rng.sample(range(*LISTEN_RANGE), 64 * count):
+        if len(chosen) == 4 * count:
+            break
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        chosen.append(port)
+    if len(chosen) < 4 * count:
+        raise ChainError(f"found only {len(chosen)} free ports of {4 * count} in {LISTEN_RANGE}")
+    return [Ports(*chosen[4 * i : 4 * i + 4]) for i in range(count)]
 
 
 class Consortium:
@@ -261,4 +283,4 @@ def run_consortium(
             net.stop()
 
 
-__all__ = ["Consortium", "free_ports", "run_consortium"]
+__all__ = ["LISTEN_RANGE", "Consortium", "free_ports", "run_consortium"]

@@ -21,13 +21,13 @@ from collective.network.cometbft import COMETBFT_ENV, cometbft_binary, node_id
 from collective.network.control import running_validators, stop_network
 from collective.network.processes import Service, start_time
 from collective.node.genesis import Genesis
-from collective.testing.ports import free_port
+from collective.testing.consortium import free_ports
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _ports(count: int) -> list[Ports]:
-    return [Ports(free_port(), free_port(), free_port(), free_port()) for _ in range(count)]
+    return free_ports(count)
 
 
 @pytest.fixture(scope="module")
