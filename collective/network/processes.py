@@ -26,8 +26,6 @@ STOP_TIMEOUT = 20.0
 KILL_WAIT = 10.0
 """Seconds a process may take to vanish after SIGKILL."""
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 @dataclass(frozen=True)
 class Service:
@@ -73,13 +71,14 @@ class Service:
         return None
 
     def spawn(self, cometbft: Path) -> int:
-        """Start it detached (its own session), logging to :attr:`log_file`; write the pid
-        file (the pid and the process's start time, which a reused pid does not share).
-        Returns the pid. Raises ``OSError`` when it cannot be started."""
+        """Start it detached (its own session) in the validator's folder, logging to
+        :attr:`log_file`; write the pid file (the pid and the process's start time, which a
+        reused pid does not share). Returns the pid. Raises ``OSError`` when it cannot be
+        started."""
         with self.log_file.open("ab") as log:
             process = subprocess.Popen(
                 self.command(cometbft),
-                cwd=REPO,
+                cwd=self.validator.folder,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
