@@ -1,7 +1,8 @@
 """Four real validators (cometbft + ``collective node --consensus cometbft`` each, on
 127.0.0.1) under faults: the consent story read back identically everywhere, one validator
-stopped, two stopped (a halt without a fork), a SIGKILL under load, a wiped validator; and
-an idle network makes no blocks.
+stopped, two stopped (a halt without a fork), a SIGKILL under load, a wiped validator, one
+process of a validator crashing alone, the whole network restarted; and an idle network makes
+no blocks.
 
 One network serves the whole module (started once: ~10 s); each test leaves every validator
 running, and the ``running`` fixture restarts any that a failed test left stopped. Accounts
@@ -11,6 +12,7 @@ deploy through the JSON-RPC are in ``test_network_governance.py``.
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -19,11 +21,13 @@ import pytest
 from eth_typing import HexStr
 
 from collective.chain import connect_rpc
+from collective.chain.backend import RpcFailure
 from collective.client import Collective
 from collective.client.base import data_ref
 from collective.deploy import load_deployment
 from collective.errors import ConsentMissingError
 from collective.ledger.signing import SignedRequest, code
+from collective.network.processes import Service, signal_group
 from collective.testing.consortium import Consortium
 from tests.network.fault_tools import (
     Sender,
@@ -196,6 +200,27 @@ def test_wiped_validator_resyncs_from_the_others(net: Consortium, pinger: Sender
     assert_same_chain(net, after)
     assert hashes(net, 2, last, after) == hashes(net, 3, last, after)
     pinger.ping(net, via=2)
+
+
+def test_one_process_of_a_validator_crashing_alone(net: Consortium, pinger: Sender) -> None:
+    v4 = net.layout.validator(4)
+    node, cometbft = Service(v4, "node"), Service(v4, "cometbft")
+    signal_group(node.pid() or 0, signal.SIGKILL)  # the application alone: CometBFT stops too
+    net.wait_for(lambda: cometbft.pid() is None, 20, "validator 4's cometbft to stop")
+    pinger.ping(net, validators=(1, 2, 3))
+    net.start(4)
+    net.wait_until_agreed()  # caught up: its CheckTx knows the pinger's last nonce
+    pinger.ping(net, via=4)
+
+    signal_group(cometbft.pid() or 0, signal.SIGKILL)  # CometBFT alone: the node still reads
+    net.wait_for(lambda: cometbft.pid() is None, 20, "validator 4's cometbft to die")
+    with pytest.raises(RpcFailure, match="cannot reach CometBFT"):
+        pinger.send(net.urls[3])
+    assert net.heads()[3] is not None
+    net.start(4)
+    net.wait_until_agreed()
+    committed = pinger.ping(net, via=4)
+    assert_same_chain(net, int(committed["blockNumber"], 16))
 
 
 def test_whole_network_stopped_and_started_loses_nothing(net: Consortium, pinger: Sender) -> None:
