@@ -31,7 +31,6 @@ from collective.client import Collective
 from collective.client.oversight import Vote
 from collective.deploy import load_deployment
 from collective.network.genesis import admin_key
-from collective.network.processes import REPO
 from collective.testing.consortium import Consortium
 from tests.network.fault_tools import (
     Sender,
@@ -231,11 +230,12 @@ def test_bad_input_never_stops_a_validator(net: Consortium, pinger: Sender) -> N
     assert net.wait_until_agreed() >= 1
 
 
-def _cli(args: list[str], **env: str) -> dict[str, Any]:
-    """``collective ARGS --json`` in a subprocess; its JSON output (asserting exit 0)."""
+def _cli(args: list[str], cwd: Path, **env: str) -> dict[str, Any]:
+    """``collective ARGS --json`` in a subprocess in ``cwd``; its JSON output (asserting
+    exit 0)."""
     done = subprocess.run(
         [sys.executable, "-c", "from collective.cli import main; main()", *args, "--json"],
-        cwd=REPO,
+        cwd=cwd,
         env={**os.environ, **env},
         capture_output=True,
         text=True,
@@ -269,10 +269,10 @@ def test_audit_and_deploy_work_unchanged_through_any_validator(
     last = min(h or 0 for h in net.heads())
     results = []
     for v in (1, 4):  # the CLI, unchanged, against validator 1 and against validator 4
-        where = ["--rpc", net.urls[v - 1], "--manifest", str(net.manifest_path)]
         db = tmp_path / f"audit-{v}.sqlite"
-        synced = _cli(["audit", "sync", *where, "--db", str(db), "--to-block", str(last), "-q"])
-        verified = _cli(["audit", "verify", *where, "--db", str(db)])
+        where = ["--rpc", net.urls[v - 1], "--manifest", str(net.manifest_path), "--db", str(db)]
+        synced = _cli(["audit", "sync", *where, "--to-block", str(last), "-q"], tmp_path)
+        verified = _cli(["audit", "verify", *where], tmp_path)
         for varying in ("db", "seconds"):
             synced.pop(varying, None)
             verified.pop(varying, None)
@@ -286,6 +286,7 @@ def test_audit_and_deploy_work_unchanged_through_any_validator(
     key = "0x" + admin_key().hex()
     deployed = _cli(
         ["deploy", "--rpc", net.urls[1], "--manifest", str(manifest)],
+        tmp_path,
         COLLECTIVE_PRIVATE_KEY=key,
     )
     addresses = json.loads(manifest.read_text())["contracts"]
