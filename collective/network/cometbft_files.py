@@ -93,7 +93,7 @@ def write_config(
     doc = tomlkit.parse(path.read_text())
     doc["moniker"] = validator.name
     doc["proxy_app"] = validator.abci_address
-    doc["log_level"] = "info"
+    doc["log_level"] = "main:info,state:info,*:error"  # a line per block, not per message
     rpc: Any = doc["rpc"]
     rpc["laddr"] = f"tcp://127.0.0.1:{validator.ports.cometbft_rpc}"
     p2p: Any = doc["p2p"]

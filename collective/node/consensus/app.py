@@ -17,16 +17,17 @@ CometBFT's source, one section each):
   admitted; a sender's nonces must follow each other with no gap (the mempool is first come,
   first served). The node's pool mirrors the mempool: it is emptied at each Commit and refilled
   by CometBFT's re-check of what the mempool still holds.
-- **PrepareProposal**: the proposer keeps, of its mempool's transactions, those that apply to
-  the block's starting state (:func:`collective.node.building.build_block`), within
-  ``max_tx_bytes``.
+- **PrepareProposal**: the proposer keeps, of its mempool's transactions, those sure to apply
+  to the block's starting state, within ``max_tx_bytes``, chosen without executing them
+  (:mod:`collective.node.consensus.proposing`), so a block is executed once per validator.
 - **ProcessProposal**: every validator re-executes a proposed block against its starting
   state and rejects it unless every transaction applies -- permissioning included (a
   proposer that includes an unpermitted transaction cannot get its block committed), nonce
   order, funds and the block gas limit.
 - **FinalizeBlock**: executes the decided block (the one ProcessProposal already executed
-  is reused), deterministically: the Ethereum timestamp is CometBFT's header time (in
-  seconds, at least the parent's + 1), the coinbase is the proposer's address. The
+  is reused), deterministically: the Ethereum timestamp is CometBFT's header time in
+  seconds (never before the parent's: blocks within one second share it, as on Ethermint,
+  rather than run ahead of the clock), the coinbase is the proposer's address. The
   answer's ``app_hash`` is the Ethereum state root after the block, and each transaction's
   result carries the keccak256 of its Ethereum receipt as ``data``, so CometBFT's header
   commits to both (``AppHash``, ``LastResultsHash``); the rest of the Ethereum header follows
@@ -47,7 +48,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from eth.abc import ReceiptAPI, SignedTransactionAPI
+from eth.abc import BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
 from eth_typing import Address
 from eth_utils.crypto import keccak
 
@@ -57,6 +58,7 @@ from collective.node import pool
 from collective.node.abci import CODE_TYPE_OK, Application, types_pb2
 from collective.node.abci.proto.tendermint.crypto import keys_pb2
 from collective.node.building import Built, build_block
+from collective.node.consensus.proposing import choose
 from collective.node.consensus.validators import META_KEY, ValidatorSet, power_changes
 from collective.node.errors import RpcError
 from collective.node.execution.trie import encode_receipt
@@ -176,25 +178,27 @@ class CollectiveApplication(Application):
         self, request: types_pb2.RequestPrepareProposal
     ) -> types_pb2.ResponsePrepareProposal:
         """PrepareProposal: of the mempool's transactions (in order, within
-        ``max_tx_bytes``), those that apply to the block's starting state."""
+        ``max_tx_bytes``), those sure to apply to the block's starting state, chosen without
+        executing them (:func:`collective.node.consensus.proposing.choose`): every validator,
+        this one included, executes the block once, in ProcessProposal."""
         with self.node.lock:
-            if request.height != self.chain.head.block_number + 1:
+            chain = self.chain
+            if request.height != chain.head.block_number + 1:
                 log.error("asked to propose block %d on head %d", request.height,
-                          self.chain.head.block_number)  # fmt: skip
+                          chain.head.block_number)  # fmt: skip
                 return types_pb2.ResponsePrepareProposal()
             room = request.max_tx_bytes
-            chosen: list[bytes] = []
+            fitting: list[bytes] = []
             for raw in request.txs:
                 if len(raw) > room:
                     break
                 room -= len(raw)
-                chosen.append(bytes(raw))
-            found = self._decode(chosen)
-            built = self._execute(request, found)
-            if not built.all_applied:  # the proposal is exactly what applied: execute that
-                found = self._decode(built.raws)
-                built = self._execute(request, found)
-            return types_pb2.ResponsePrepareProposal(txs=built.raws)
+                fitting.append(bytes(raw))
+            found = self._decode(fitting)
+            header = self._header(request)
+            rules = chain.head_rules if chain.permissioning.enabled else None
+            chosen = choose(header, chain.head_state, found.txs, rules)
+            return types_pb2.ResponsePrepareProposal(txs=[found.raws[i] for i in chosen])
 
     def process_proposal(
         self, request: types_pb2.RequestProcessProposal
@@ -292,17 +296,43 @@ class CollectiveApplication(Application):
 
     # --- helpers ------------------------------------------------------------------------------
 
+    def _header(
+        self,
+        request: (
+            types_pb2.RequestPrepareProposal
+            | types_pb2.RequestProcessProposal
+            | types_pb2.RequestFinalizeBlock
+        ),
+    ) -> BlockHeaderAPI:
+        """The Ethereum header the block at ``request.height`` starts with: CometBFT's time
+        in seconds (never before the parent's; blocks in the same second share it, so block
+        time never runs ahead of consensus time) and the proposer's address as coinbase."""
+        proposer = bytes(request.proposer_address)
+        coinbase = Address(proposer if len(proposer) == 20 else b"\x00" * 20)
+        return self.chain.evm.child_header(
+            self.chain.head,
+            coinbase=coinbase,
+            timestamp=request.time.seconds,
+            strictly_later=False,  # blocks may come faster than one a second: no drift
+        )
+
     def _decode(self, raws: list[bytes]) -> _Candidates:
         txs: list[SignedTransactionAPI] = []
         kept: list[bytes] = []
         positions: list[int] = []
         garbage: dict[int, str] = {}
         for position, raw in enumerate(raws):
+            tx = self._decoded.get(raw)
             try:
-                txs.append(self._decoded.get(raw) or pool.decode(self.chain, raw))
+                if tx is None:
+                    tx = pool.decode(self.chain, raw)
+                    if len(self._decoded) >= MAX_DECODED:
+                        self._decoded.clear()
+                    self._decoded[raw] = tx
             except RpcError as exc:
                 garbage[position] = exc.message
                 continue
+            txs.append(tx)
             kept.append(raw)
             positions.append(position)
         return _Candidates(txs, kept, positions, garbage)
@@ -325,10 +355,7 @@ class CollectiveApplication(Application):
         built = self._executed.get(key)
         if built is not None:
             return built
-        coinbase = Address(proposer if len(proposer) == 20 else b"\x00" * 20)
-        header = self.chain.evm.child_header(
-            self.chain.head, coinbase=coinbase, timestamp=request.time.seconds
-        )
+        header = self._header(request)
         rules = self.chain.head_rules if self.chain.permissioning.enabled else None
         built = build_block(self.chain.evm, header, found.txs, found.raws, rules)
         if len(self._executed) >= MAX_CACHED_BLOCKS:

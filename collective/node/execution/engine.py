@@ -115,10 +115,15 @@ class ExecutionEngine(Protocol):
         """A header from its RLP; raises rlp's ``DeserializationError``."""
 
     def child_header(
-        self, parent: BlockHeaderAPI, *, coinbase: Address, timestamp: int
+        self,
+        parent: BlockHeaderAPI,
+        *,
+        coinbase: Address,
+        timestamp: int,
+        strictly_later: bool = True,
     ) -> BlockHeaderAPI:
         """The header of the block after ``parent`` (timestamp in seconds, at least one past
-        the parent's)."""
+        the parent's; with ``strictly_later`` False, at least the parent's)."""
 
     def vm(self, header: BlockHeaderAPI) -> BlockBuilder:
         """A VM to seal the block ``header`` starts."""

@@ -132,16 +132,21 @@ class Evm:
         return header
 
     def child_header(
-        self, parent: BlockHeaderAPI, *, coinbase: Address, timestamp: int
+        self,
+        parent: BlockHeaderAPI,
+        *,
+        coinbase: Address,
+        timestamp: int,
+        strictly_later: bool = True,
     ) -> BlockHeaderAPI:
         """The header of the block after ``parent``: ``coinbase`` (20 bytes), ``timestamp``
-        in seconds (at least the parent's + 1), the parent's gas limit, the EIP-1559 base
-        fee that follows."""
+        in seconds (at least the parent's + 1, Ethereum's rule; with ``strictly_later``
+        False at least the parent's: a CometBFT chain's blocks take their time from
+        consensus and several may fall in one second, as on Ethermint), the parent's gas
+        limit, the EIP-1559 base fee that follows."""
+        floor = parent.timestamp + 1 if strictly_later else parent.timestamp
         header: BlockHeaderAPI = self.vm_class.create_header_from_parent(
-            parent,
-            coinbase=coinbase,
-            timestamp=max(timestamp, parent.timestamp + 1),
-            gas_limit=parent.gas_limit,
+            parent, coinbase=coinbase, timestamp=max(timestamp, floor), gas_limit=parent.gas_limit
         )
         return header
 

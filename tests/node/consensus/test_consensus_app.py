@@ -277,3 +277,45 @@ def test_a_board_vote_and_a_suspension_become_validator_updates(
     assert updates == [(VALIDATOR_KEY, 0)]
     # the set the node keeps survives a restart (it is committed with the block)
     assert app.validators.powers == {bytes(32 * [9]): 10}
+
+
+def test_what_prepare_proposal_chooses_is_what_every_validator_accepts(
+    app: CollectiveApplication, suite: tuple[Genesis, Deployment]
+) -> None:
+    """PrepareProposal does not execute: its checks are conservative, so a proposal of its
+    choice always passes ProcessProposal; a sender who cannot pay for a later transaction
+    out of its balance less what its earlier ones may cost has that one left out."""
+    deployment = suite[1]
+    poor = Account.create()
+    fund_tx = Account.sign_transaction(
+        {"type": 2, "chainId": 131277, "nonce": _nonce(app, ADMIN), "to": poor.address,
+         "value": 21_000 * 10**11 + 5, "gas": 21_000, "maxFeePerGas": 10**11,
+         "maxPriorityFeePerGas": 10**9},
+        ADMIN.key,
+    )  # fmt: skip
+    admit_poor = _admit(deployment, _nonce(app, ADMIN) + 1, poor)
+    _decide(app, 1, [bytes(fund_tx.raw_transaction), admit_poor])
+    first = _sign(poor, 0, ADMIN.address, gas=21_000)  # costs at most 21,000 * 1e11
+    second = _sign(poor, 1, ADMIN.address, gas=21_000)  # no funds left for it
+    third = _org_tx(deployment, ORG, 0)
+    wrong_nonce = _org_tx(deployment, NEWCOMER, 3)
+    prepared = app.prepare_proposal(
+        abci.RequestPrepareProposal(txs=[first, second, wrong_nonce, third],
+                                    max_tx_bytes=10**6, height=2,
+                                    time=Timestamp(seconds=T0 + 2), proposer_address=PROPOSER)
+    )  # fmt: skip
+    assert list(prepared.txs) == [first, third]
+    decided = _decide(app, 2, list(prepared.txs))
+    assert [r.code for r in decided.tx_results] == [0, 0]
+
+
+def test_blocks_in_the_same_second_share_its_timestamp(app: CollectiveApplication) -> None:
+    """Ethereum time follows CometBFT's: blocks faster than one a second do not push it ahead
+    of the clock (never before the parent's, never invented)."""
+    for height in (1, 2, 3):
+        app.finalize_block(_request(abci.RequestFinalizeBlock, height, [], T0))
+        app.commit(abci.RequestCommit())
+    assert app.chain.head.timestamp == T0
+    app.finalize_block(_request(abci.RequestFinalizeBlock, 4, [], T0 - 5))  # a skewed clock
+    app.commit(abci.RequestCommit())
+    assert app.chain.head.timestamp == T0
