@@ -13,9 +13,11 @@ One function, :func:`build_block`, serves every way a block is decided:
 The rule is the same everywhere, and it is a consensus rule: each transaction is judged
 against the block's *starting* state for permissioning (AccountRules ``transactionAllowed``:
 a permission change made by an earlier transaction of the block binds from the next block on)
-and applied in turn (nonce order, funds, gas: py-evm's validation). A sender whose
-transaction is refused has its later transactions in the block refused too (their nonces can
-no longer apply). A transaction that would take the block over its gas limit ends the block.
+and applied in turn (nonce order, funds, gas: py-evm's validation); a transaction of another
+chain (its EIP-155 chain id, or none: replayable everywhere) or a blob one is in no block. A
+sender whose transaction is refused has its later transactions in the block refused too (their
+nonces can no longer apply). A transaction that would take the block over its gas limit ends
+the block.
 
 Nothing is written to the store here: :meth:`NodeChain.commit_built
 <collective.node.core.NodeChain.commit_built>` does that. (py-evm's trie nodes of a block never
@@ -28,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from eth.abc import BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
+from eth.vm.forks.cancun.constants import BLOB_TX_TYPE
 from eth_utils.exceptions import ValidationError
 
 from collective.node.execution.engine import ExecutionEngine
@@ -138,7 +141,10 @@ def build_block(
             outcomes.append(Refusal(FOLLOWS, reason, first))
             continue
         refusal: Refusal | None = None
-        if rules is not None and not rules.allows_tx(tx, sender):
+        foreign = _foreign(tx, evm.chain_id)
+        if foreign is not None:
+            refusal = Refusal(INVALID, f"it does not apply at block {number}: {foreign}")
+        elif rules is not None and not rules.allows_tx(tx, sender):
             refusal = Refusal(
                 UNPERMITTED,
                 f"sender 0x{sender.hex()} is not permitted by AccountRules at block {number}",
@@ -180,6 +186,20 @@ def build_block(
     )
     final = vm.finalize_block(block).block.header
     return Built(final, applied, receipts, applied_raws, outcomes, vm.state, refused)
+
+
+def _foreign(tx: SignedTransactionAPI, chain_id: int) -> str | None:
+    """Why ``tx`` belongs to no block of chain ``chain_id`` whatever the state (None: it may):
+    signed for another chain (EIP-155 / EIP-2930's ``chainId``), replayable on every chain (a
+    legacy transaction signed before EIP-155), or a blob transaction (EIP-4844: blobs need a
+    beacon chain). Admission refuses these too; here they bind every validator's block."""
+    if tx.type_id == BLOB_TX_TYPE:
+        return "blob transactions need a beacon chain"
+    if tx.chain_id is None:
+        return "only replay-protected (EIP-155) transactions are allowed"
+    if tx.chain_id != chain_id:
+        return f"invalid chain id for signer: have {tx.chain_id} want {chain_id}"
+    return None
 
 
 __all__ = ["FOLLOWS", "INVALID", "NO_ROOM", "UNPERMITTED", "Built", "Refusal", "build_block"]

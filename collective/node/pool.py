@@ -393,7 +393,8 @@ def admit(
     served) the nonce must be the sender's next, with nothing queued or replaced.
 
     Raises: :class:`~collective.node.errors.RpcError` -32000 in geth's words: ``already
-    known``, ``invalid chain id for signer``, blob transactions, ``exceeds block gas
+    known``, ``only replay-protected (EIP-155) transactions allowed over RPC``, ``invalid
+    chain id for signer``, blob transactions, ``exceeds block gas
     limit``, ``intrinsic gas too low``, ``max fee per gas less than block base fee``,
     ``max priority fee per gas higher than max fee per gas``, nonce too low / replacement
     underpriced / txpool is full (:meth:`Pending.check_nonce`), ``insufficient funds for
@@ -404,7 +405,9 @@ def admit(
     if tx_hash in pending.raw or chain.store.has_tx(tx_hash):
         raise rejected("already known")
     chain_id = tx.chain_id
-    if chain_id is not None and chain_id != chain.chain_id:
+    if chain_id is None:  # a legacy transaction signed before EIP-155: valid on every chain
+        raise rejected("only replay-protected (EIP-155) transactions allowed over RPC")
+    if chain_id != chain.chain_id:
         raise rejected(f"invalid chain id for signer: have {chain_id} want {chain.chain_id}")
     if tx.type_id is not None and tx.type_id == 3:
         raise rejected("transaction type not supported: blob transactions need a beacon chain")

@@ -19,7 +19,8 @@ CometBFT's source, one section each):
   by CometBFT's re-check of what the mempool still holds.
 - **PrepareProposal**: the proposer keeps, of its mempool's transactions, those sure to apply
   to the block's starting state, within ``max_tx_bytes``, chosen without executing them
-  (:mod:`collective.node.consensus.proposing`), so a block is executed once per validator.
+  (:mod:`collective.node.consensus.proposing`), so a block is executed once per validator
+  (but for a choice holding a set-code transaction or a sender with code: executed first).
 - **ProcessProposal**: every validator re-executes a proposed block against its starting
   state and rejects it unless every transaction applies -- permissioning included (a
   proposer that includes an unpermitted transaction cannot get its block committed), nonce
@@ -58,7 +59,7 @@ from collective.node import pool
 from collective.node.abci import CODE_TYPE_OK, Application, types_pb2
 from collective.node.abci.proto.tendermint.crypto import keys_pb2
 from collective.node.building import Built, build_block
-from collective.node.consensus.proposing import choose
+from collective.node.consensus.proposing import choose, confirm
 from collective.node.consensus.validators import META_KEY, ValidatorSet, power_changes
 from collective.node.errors import RpcError
 from collective.node.execution.trie import encode_receipt
@@ -100,6 +101,8 @@ class CollectiveApplication(Application):
         self.chain = node.chain
         self.rules_address = node.config.account_rules or self.chain.genesis.account_rules
         self.validators = ValidatorSet.loads(self.chain.store.get_meta(META_KEY))
+        # the set as the store holds it: InitChain's is written with the first block
+        self._stored_validators = self.validators
         self._executed: dict[tuple[int, int, bytes, bytes], Built] = {}
         # raw bytes -> the transaction decoded, sender recovered, by CheckTx: the re-check
         # after each Commit and the proposals of blocks holding it skip decoding and
@@ -198,6 +201,8 @@ class CollectiveApplication(Application):
             header = self._header(request)
             rules = chain.head_rules if chain.permissioning.enabled else None
             chosen = choose(header, chain.head_state, found.txs, rules)
+            chosen = confirm(chain.evm, header, chain.head_state, found.txs, found.raws,
+                             chosen, rules)  # fmt: skip
             return types_pb2.ResponsePrepareProposal(txs=[found.raws[i] for i in chosen])
 
     def process_proposal(
@@ -275,7 +280,9 @@ class CollectiveApplication(Application):
 
     def commit(self, request: types_pb2.RequestCommit) -> types_pb2.ResponseCommit:
         """Commit: store the finalized block atomically (with the validator set when it
-        changed); empty the pool (CometBFT re-checks what its mempool still holds).
+        differs from the stored one: InitChain's goes with the first block, since CometBFT
+        sends no InitChain to a node restarted after it); empty the pool (CometBFT re-checks
+        what its mempool still holds).
 
         Raises: :class:`~collective.errors.NodeError` when no block was finalized; the
         store's errors when it cannot be written (CometBFT stops; its handshake replays the
@@ -284,11 +291,11 @@ class CollectiveApplication(Application):
             if self._finalized is None:
                 raise NodeError("CometBFT commits, but no block was finalized")
             built, after = self._finalized
-            meta = None if after == self.validators else {META_KEY: after.dumps()}
+            meta = None if after == self._stored_validators else {META_KEY: after.dumps()}
             self.chain.commit_built(built, meta)
             for raw in built.raws:
                 self._decoded.pop(raw, None)
-            self.validators = after
+            self.validators = self._stored_validators = after
             self.chain.pending.clear()
             self._executed.clear()
             self._finalized = None

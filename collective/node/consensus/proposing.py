@@ -19,6 +19,13 @@ against the block's starting state and what the kept transactions may spend:
 
 A sender whose transaction is left out has its later ones left out too (their nonces would
 not follow); they stay in the mempool for a later block.
+
+Two kinds of transaction break the premise that only a sender's own transactions change its
+nonce and balance: a set-code transaction (EIP-7702, type 4) raises each authority's nonce and
+gives its account code, and the account of a sender that has code (an EOA delegated that way)
+runs it for anyone who calls it (spending its ether, creating contracts: its nonce). A choice
+holding either is executed before it is proposed (:func:`confirm`) and keeps what applies:
+rare, and else the proposer's own block would fail ProcessProposal in every round.
 """
 
 from __future__ import annotations
@@ -28,7 +35,11 @@ from collections.abc import Sequence
 from eth.abc import BlockHeaderAPI, SignedTransactionAPI, StateAPI
 from eth_typing import Address
 
+from collective.node.building import build_block
+from collective.node.execution.engine import ExecutionEngine
 from collective.node.permissioning import Rules
+
+SET_CODE_TX_TYPE = 4  # EIP-7702
 
 
 def choose(
@@ -76,4 +87,32 @@ def choose(
     return chosen
 
 
-__all__ = ["choose"]
+def confirm(
+    evm: ExecutionEngine,
+    header: BlockHeaderAPI,
+    state: StateAPI,
+    candidates: Sequence[SignedTransactionAPI],
+    raws: Sequence[bytes],
+    chosen: list[int],
+    rules: Rules | None,
+) -> list[int]:
+    """``chosen`` (positions in ``candidates``, the ``raws`` they were received as) as
+    :func:`choose` made it, when it holds no set-code transaction (EIP-7702) and no sender
+    with code in ``state``; else the positions of those that apply when the choice is
+    executed on the block ``header`` starts
+    (:func:`~collective.node.building.build_block`): what is left out had no effect, so the
+    rest execute alike in ProcessProposal.
+
+    Returns: ascending positions. Raises: py-evm's errors other than a transaction's."""
+    if not any(
+        candidates[i].type_id == SET_CODE_TX_TYPE or state.get_code(Address(candidates[i].sender))
+        for i in chosen
+    ):
+        return chosen
+    built = build_block(
+        evm, header, [candidates[i] for i in chosen], [raws[i] for i in chosen], rules
+    )
+    return [i for i, outcome in zip(chosen, built.outcomes, strict=True) if outcome is None]
+
+
+__all__ = ["choose", "confirm"]

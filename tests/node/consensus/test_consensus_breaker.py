@@ -1,0 +1,160 @@
+"""Attacks on the node's ABCI application, driven call by call (crafted requests, no
+cometbft): transactions of another chain, replayable ones, blob and set-code (EIP-7702)
+transactions in proposals, the validator set across a restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from collective.deploy import Deployment
+from collective.node import Node, NodeConfig
+from collective.node.abci import types_pb2 as abci
+from collective.node.consensus import CODE_REFUSED, CollectiveApplication
+from collective.node.genesis import Genesis
+from tests.node.consensus import test_consensus_app as base
+from tests.node.consensus.test_consensus_app import (
+    ACCEPT,
+    ADMIN,
+    ORG,
+    PROPOSER,
+    REJECT,
+    SET_VALIDATOR,
+    STRANGER,
+    T0,
+    VALIDATOR_KEY,
+    _calldata,
+    _decide,
+    _key,
+    _nonce,
+    _request,
+    _sign,
+)
+
+suite, node, app = base.suite, base.node, base.app  # the fixtures, shared
+
+CHAIN_ID = 131277
+
+
+def _transfer(account: LocalAccount, nonce: int, **fields: Any) -> bytes:
+    tx = {"nonce": nonce, "to": ADMIN.address, "value": 0, "gas": 21_000, **fields}
+    return bytes(Account.sign_transaction(tx, account.key).raw_transaction)
+
+
+def _process(app: CollectiveApplication, txs: list[bytes], height: int = 1) -> int:
+    answer = app.process_proposal(_request(abci.RequestProcessProposal, height, txs))
+    return int(answer.status)
+
+
+def test_a_transaction_of_another_chain_is_in_no_block(app: CollectiveApplication) -> None:
+    """A transaction signed for another chain id (another network of the consortium, a
+    public chain) is refused by CheckTx, and a proposer that includes it anyway has its
+    block rejected: the chain id is a rule of the block, not only of admission."""
+    others = [
+        _transfer(ORG, 0, chainId=7, gasPrice=10**11),  # legacy, EIP-155
+        _transfer(ORG, 0, type=1, chainId=7, gasPrice=10**11, accessList=[]),
+        _transfer(ORG, 0, type=2, chainId=7, maxFeePerGas=10**11, maxPriorityFeePerGas=1),
+    ]
+    for raw in others:
+        checked = app.check_tx(abci.RequestCheckTx(tx=raw))
+        assert checked.code == CODE_REFUSED and "chain id" in checked.log
+        assert _process(app, [raw]) == REJECT
+        finalized = app.finalize_block(_request(abci.RequestFinalizeBlock, 1, [raw]))
+        assert finalized.tx_results[0].code == CODE_REFUSED
+        assert "chain id" in finalized.tx_results[0].log
+    ours = _transfer(ORG, 0, chainId=CHAIN_ID, gasPrice=10**11)
+    assert _process(app, [ours]) == ACCEPT
+
+
+def test_a_replayable_pre_eip155_transaction_is_refused(app: CollectiveApplication) -> None:
+    """A legacy transaction signed without a chain id (before EIP-155) is valid on every
+    chain, so anyone can replay it here from elsewhere: CheckTx refuses it (geth's words)
+    and so does every validator in a proposal."""
+    replayable = _transfer(ORG, 0, gasPrice=10**11)
+    checked = app.check_tx(abci.RequestCheckTx(tx=replayable))
+    assert checked.code == CODE_REFUSED and "replay-protected" in checked.log
+    assert _process(app, [replayable]) == REJECT
+
+
+def test_a_blob_transaction_in_a_proposal_is_rejected(app: CollectiveApplication) -> None:
+    """CheckTx refuses blob transactions (EIP-4844 needs a beacon chain to carry blobs);
+    a proposer that includes one has its block rejected."""
+    blob = _transfer(
+        ORG, 0, type=3, chainId=CHAIN_ID, maxFeePerGas=10**11, maxPriorityFeePerGas=1,
+        maxFeePerBlobGas=10**9, blobVersionedHashes=[b"\x01" + bytes(31)],
+    )  # fmt: skip
+    assert app.check_tx(abci.RequestCheckTx(tx=blob)).code == CODE_REFUSED
+    assert _process(app, [blob]) == REJECT
+
+
+def test_a_set_code_authorization_does_not_make_the_proposers_own_block_fail(
+    app: CollectiveApplication,
+) -> None:
+    """An EIP-7702 authorization changes its signer's nonce (and delegates its account to
+    code anyone may call): the signer's own transaction in the same block no longer
+    applies. Both pass CheckTx, so a proposer that chose without executing would propose a
+    block every validator rejects, round after round, and the chain would halt."""
+    admin_nonce = _nonce(app, ADMIN)
+    authorization = Account.sign_authorization(
+        {"chainId": CHAIN_ID, "address": STRANGER.address, "nonce": admin_nonce}, ADMIN.key
+    )
+    set_code = _transfer(
+        ORG, 0, type=4, chainId=CHAIN_ID, maxFeePerGas=10**11, maxPriorityFeePerGas=1,
+        gas=100_000, authorizationList=[authorization], to=ORG.address,
+    )  # fmt: skip
+    own = _sign(ADMIN, admin_nonce, ORG.address, gas=21_000)
+    for raw in (set_code, own):
+        assert app.check_tx(abci.RequestCheckTx(tx=raw)).code == 0
+    prepared = app.prepare_proposal(
+        abci.RequestPrepareProposal(txs=[set_code, own], max_tx_bytes=10**6, height=1,
+                                    time=Timestamp(seconds=T0), proposer_address=PROPOSER)
+    )  # fmt: skip
+    assert list(prepared.txs) == [set_code]
+    assert _process(app, list(prepared.txs)) == ACCEPT
+    decided = _decide(app, 1, list(prepared.txs))
+    assert [r.code for r in decided.tx_results] == [0]
+
+
+def test_the_genesis_validators_survive_a_restart(
+    suite: tuple[Genesis, Deployment], tmp_path: Path
+) -> None:
+    """InitChain's validators are the set CometBFT has; a validator restarted after block 1
+    (CometBFT sends no InitChain then) must still know them, or it judges the validator
+    updates of later blocks against another set than the validators that did not restart
+    (here: it would withhold the removal of the only validator it knows of)."""
+    genesis_key = bytes(32 * [9])
+    config = NodeConfig(genesis=suite[0], data_dir=tmp_path / "node", consensus="cometbft")
+    node = Node(config)
+    try:
+        app = CollectiveApplication(node)
+        app.init_chain(
+            abci.RequestInitChain(
+                app_state_bytes=suite[0].dumps().encode(),
+                validators=[abci.ValidatorUpdate(power=10, pub_key=_key(genesis_key))],
+            )
+        )
+        _decide(app, 1, [])
+    finally:
+        node.close()
+    node = Node(config)
+    try:
+        app = CollectiveApplication(node)
+        assert app.validators.powers == {genesis_key: 10}
+        board = suite[1].contract("OversightBoard")
+        power = (25).to_bytes(32, "big")
+        nonce = _nonce(app, ADMIN)
+        propose = _calldata(suite[1], "OversightBoard", "propose", SET_VALIDATOR, ORG.address,
+                            VALIDATOR_KEY, power)  # fmt: skip
+        _decide(app, 2, [_sign(ADMIN, nonce, board.address, propose, 400_000)])
+        suspend = _calldata(suite[1], "OversightBoard", "propose", 0, ORG.address, bytes(32),
+                            bytes(32))  # fmt: skip
+        answer = _decide(app, 3, [_sign(ADMIN, nonce + 1, board.address, suspend, 400_000)])
+        updates = [(bytes(u.pub_key.ed25519), u.power) for u in answer.validator_updates]
+        assert updates == [(VALIDATOR_KEY, 0)]
+        assert app.validators.powers == {genesis_key: 10}
+    finally:
+        node.close()
