@@ -21,6 +21,7 @@ from eth_account.signers.local import LocalAccount
 from collective.chain import Chain, connect
 from collective.client.base import Session
 from collective.client.consent import ConsentClient
+from collective.client.datarefs import DataRefStore
 from collective.client.did import DidClient
 from collective.client.orgs import Orgs
 from collective.client.oversight import OversightClient
@@ -43,6 +44,7 @@ class Collective:
         account: LocalAccount | None = None,
         *,
         custom_terms: bool = False,
+        data_refs: DataRefStore | str | Path | None = None,
     ) -> None:
         """A client of ``deployment`` on ``chain``, acting as ``account``.
 
@@ -53,6 +55,12 @@ class Collective:
             custom_terms: take purposes and categories outside the DPV vocabulary of
                 :mod:`collective.ledger.vocab` (by default such a name is refused with a "did you
                 mean", as a misspelled term would otherwise go on chain as a new code).
+            data_refs: the organization's data-reference store (or its file's path, opened
+                here): ``usage`` then keys record locators (recommended; see
+                :mod:`collective.client.usage`). None: locators are hashed with keccak256.
+
+        Raises:
+            ConfigurationError: ``data_refs`` names a file that cannot be used as a store.
         """
         self.chain = chain
         self.deployment = deployment.bind(chain) if deployment.chain is not chain else deployment
@@ -62,7 +70,8 @@ class Collective:
         self.policies = Policies(session)
         self.consent = ConsentClient(session)
         self.signing = SigningClient(session, self.consent)
-        self.usage = UsageClient(session)
+        store = data_refs if isinstance(data_refs, DataRefStore | None) else DataRefStore(data_refs)
+        self.usage = UsageClient(session, store)
         self.did = DidClient(session)
         self.oversight = OversightClient(session)
 
@@ -79,6 +88,7 @@ class Collective:
         read_only: bool = False,
         config: ProjectConfig | None = None,
         custom_terms: bool = False,
+        data_refs: DataRefStore | str | Path | None = None,
     ) -> Collective:
         """Connect to ``network`` (from hardhat.config.json) or the node at ``rpc``.
 
@@ -89,7 +99,8 @@ class Collective:
         writes raise ConfigurationError). ``deployment``: a Deployment or a manifest path;
         default: the network's manifest ``deployments/<network>.json``. On the embedded chain,
         which is new in every process, the suite is deployed fresh. ``custom_terms``: take
-        purposes and categories outside the DPV vocabulary (see :meth:`__init__`).
+        purposes and categories outside the DPV vocabulary, ``data_refs``: the
+        organization's data-reference store or its path (both: see :meth:`__init__`).
 
         Returns:
             The connected :class:`Collective`.
@@ -113,7 +124,7 @@ class Collective:
         else:
             path = Path(deployment) if deployment is not None else None
             found = load_deployment(chain, path, config=config)
-        return cls(chain, found, sender, custom_terms=custom_terms)
+        return cls(chain, found, sender, custom_terms=custom_terms, data_refs=data_refs)
 
     @property
     def account(self) -> LocalAccount | None:
@@ -130,7 +141,8 @@ class Collective:
         return Address(self.session.sender.address)
 
     def as_account(self, account: LocalAccount) -> Collective:
-        """The same chain and deployment, acting as ``account`` (contracts are shared).
+        """The same chain and deployment, acting as ``account`` (contracts and the
+        data-reference store, whose secrets are kept per organization, are shared).
 
         Args:
             account: the account to send from.
@@ -139,7 +151,11 @@ class Collective:
             A new :class:`Collective`.
         """
         twin = Collective(
-            self.chain, self.deployment, account, custom_terms=self.session.custom_terms
+            self.chain,
+            self.deployment,
+            account,
+            custom_terms=self.session.custom_terms,
+            data_refs=self.usage.data_refs,
         )
         twin.session._contracts = self.session._contracts
         return twin

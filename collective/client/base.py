@@ -351,7 +351,8 @@ def data_ref(value: bytes | str) -> bytes:
     """A 32-byte data reference: 32 bytes or 0x+64 hex as given, anything else hashed.
 
     Pass a record locator (e.g. ``"lab-report/2026/0042"``); only its keccak256 hash goes on
-    chain, never the text.
+    chain, never the text. Anyone who guesses the locator can confirm such a hash: prefer the
+    keyed reference of a :class:`~collective.client.datarefs.DataRefStore`.
 
     Args:
         value: 32 bytes or ``0x`` + 64 hex (taken as is), or any other text or bytes (hashed).
@@ -359,17 +360,33 @@ def data_ref(value: bytes | str) -> bytes:
     Returns:
         32 bytes.
     """
+    raw = raw_ref(value)
+    if raw is not None:
+        return raw
     if isinstance(value, bytes):
-        if len(value) == 32:
-            return value
         return keccak(value)
+    return keccak(value.strip().encode())
+
+
+def raw_ref(value: bytes | str) -> bytes | None:
+    """``value`` when it already is a 32-byte reference (32 bytes, or ``0x`` + 64 hex after
+    stripping spaces), else None (a locator still to hash).
+
+    Args:
+        value: a data reference or a record locator.
+
+    Returns:
+        The 32 bytes, or None.
+    """
+    if isinstance(value, bytes):
+        return value if len(value) == 32 else None
     text = value.strip()
     if text.startswith("0x") and len(text) == 66:
         try:
             return bytes.fromhex(text[2:])
         except ValueError:
             pass
-    return keccak(text.encode())
+    return None
 
 
 def hex32(value: bytes) -> str:

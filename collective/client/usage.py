@@ -1,8 +1,18 @@
 """Data uses: an organization records each use of a subject's data; the contract refuses any
 use no valid consent covers.
 
-Only a 32-byte reference to the data goes on chain (:func:`~collective.client.base.data_ref`
-hashes a record locator), never the data.
+Only a 32-byte reference to the data goes on chain, never the data. A record locator given as
+text (or bytes other than 32) becomes that reference in one of two ways:
+
+- with a :class:`~collective.client.datarefs.DataRefStore` (``Collective(...,
+  data_refs=...)``, recommended): ``HMAC-SHA256`` under a secret kept off chain for the
+  (organization, subject) pair, so nobody who guesses the locator can confirm it, the same
+  locator of two subjects gives unrelated references, and forgetting the secret unlinks the
+  subject's past references (erasure, issue 13 section 2);
+- without one (the behaviour before keyed references): its keccak256
+  (:func:`~collective.client.base.data_ref`), which anyone who guesses the locator can confirm.
+
+A 32-byte reference (bytes, or ``0x`` + 64 hex) goes on chain as given either way.
 """
 
 from __future__ import annotations
@@ -13,8 +23,9 @@ from dataclasses import dataclass
 from web3.types import TxReceipt
 
 from collective.chain.codec import DecodedLog
-from collective.client.base import Session, data_ref, hex32
+from collective.client.base import Session, data_ref, hex32, raw_ref
 from collective.client.consent import Term, Who
+from collective.client.datarefs import DataRefStore
 from collective.client.records import TxResult, log_position, tx_fields
 from collective.errors import InvalidInputError, NotFoundError
 from collective.ledger.vocab import name_of
@@ -48,7 +59,7 @@ class UseRecorded(TxResult):
 @dataclass(frozen=True)
 class UseItem:
     """One use in a batch: the subject, DPV purpose and category (names or 32-byte codes) and
-    the data reference (a record locator, hashed, or 32 bytes)."""
+    the data reference (a record locator, keyed or hashed as the module says, or 32 bytes)."""
 
     identity: Who
     purpose: Term
@@ -57,10 +68,46 @@ class UseItem:
 
 
 class UsageClient:
-    """Record uses (as an organization) and read a subject's data-use history."""
+    """Record uses (as an organization) and read a subject's data-use history.
 
-    def __init__(self, session: Session) -> None:
+    Args:
+        session: the shared session.
+        data_refs: the organization's store of per-subject secrets; locators are then keyed
+            (see the module docstring). None: hashed with keccak256 as before. The attribute
+            of the same name may be set later.
+    """
+
+    def __init__(self, session: Session, data_refs: DataRefStore | None = None) -> None:
         self._s = session
+        self.data_refs = data_refs
+
+    def reference(self, identity: Who, data: bytes | str) -> bytes:
+        """The 32-byte ``dataRef`` :meth:`record` would put on chain for ``identity`` and
+        ``data``, as the sender's organization (with a store, making the pair's secret on
+        first use).
+
+        Args:
+            identity: the subject's address, account or DID.
+            data: a record locator, or a 32-byte reference (returned as is).
+
+        Returns:
+            32 bytes.
+
+        Raises:
+            InvalidInputError: ``identity`` is not an address or a DID of this chain.
+            ConfigurationError: a store and a read-only client (keyed references are the
+                sender's organization's), or the store's file cannot be used.
+        """
+        return self._ref(self._s.address(identity, "identity"), data)
+
+    def _ref(self, subject: Address, data: bytes | str) -> bytes:
+        raw = raw_ref(data)
+        if raw is not None:
+            return raw
+        if self.data_refs is None:
+            return data_ref(data)
+        locator = data.strip() if isinstance(data, str) else data
+        return self.data_refs.ref(self._s.sender.address, subject, locator)
 
     def record(
         self, identity: Who, purpose: Term, category: Term, data: bytes | str
@@ -71,7 +118,8 @@ class UsageClient:
             identity: the subject's address, account or DID.
             purpose: a DPV purpose name or its 32-byte code.
             category: a DPV personal-data category name or its 32-byte code.
-            data: a record locator (only its keccak256 goes on chain) or a 32-byte reference.
+            data: a record locator (only its keyed reference, or without a store its
+                keccak256, goes on chain) or a 32-byte reference (see the module docstring).
 
         Returns:
             The :class:`UseRecorded` with one record.
@@ -79,18 +127,20 @@ class UsageClient:
         Raises:
             InvalidInputError: an address or DID that is not one, a DID of another network, a
                 term outside the DPV vocabulary (unless ``custom_terms``), or an empty batch.
-            ConfigurationError: a read-only client.
+            ConfigurationError: a read-only client, or the data-reference store's file
+                cannot be used.
             ConsentError: no valid consent covers a use (ConsentMissingError,
                 ConsentExpiredError, StalePolicyError, IdentityDeactivatedError).
             NotPermittedError: the sender is not an active organization.
             ChainError: the node could not be reached.
         """
+        subject = self._s.address(identity, "identity")
         receipt = self._s.send(
             "recordUse",
-            self._s.address(identity, "identity"),
+            subject,
             self._s.term(purpose, "purpose"),
             self._s.term(category, "category"),
-            data_ref(data),
+            self._ref(subject, data),
         )
         return self._result(receipt)
 
@@ -106,7 +156,8 @@ class UsageClient:
         Raises:
             InvalidInputError: an address or DID that is not one, a DID of another network, a
                 term outside the DPV vocabulary (unless ``custom_terms``), or an empty batch.
-            ConfigurationError: a read-only client.
+            ConfigurationError: a read-only client, or the data-reference store's file
+                cannot be used.
             ConsentError: no valid consent covers a use (ConsentMissingError,
                 ConsentExpiredError, StalePolicyError, IdentityDeactivatedError).
             NotPermittedError: the sender is not an active organization.
@@ -114,15 +165,17 @@ class UsageClient:
         """
         if not items:
             raise InvalidInputError("a batch of uses needs at least one item")
-        rows = [
-            (
-                self._s.address(i.identity, "identity"),
-                self._s.term(i.purpose, "purpose"),
-                self._s.term(i.category, "category"),
-                data_ref(i.data_ref),
+        rows = []
+        for i in items:
+            subject = self._s.address(i.identity, "identity")
+            rows.append(
+                (
+                    subject,
+                    self._s.term(i.purpose, "purpose"),
+                    self._s.term(i.category, "category"),
+                    self._ref(subject, i.data_ref),
+                )
             )
-            for i in items
-        ]
         return self._result(self._s.send("recordUseBatch", rows))
 
     def history(
