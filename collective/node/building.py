@@ -14,7 +14,8 @@ The rule is the same everywhere, and it is a consensus rule: each transaction is
 against the block's *starting* state for permissioning (AccountRules ``transactionAllowed``:
 a permission change made by an earlier transaction of the block binds from the next block on)
 and applied in turn (nonce order, funds, gas: py-evm's validation); a transaction of another
-chain (its EIP-155 chain id, or none: replayable everywhere) or a blob one is in no block. A
+chain (its EIP-155 chain id, or none: replayable everywhere), a blob one, or one otherwise
+malformed whatever the state (:func:`never_valid`) is in no block. A
 sender whose transaction is refused has its later transactions in the block refused too (their
 nonces can no longer apply). A transaction that would take the block over its gas limit ends
 the block.
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 
 from eth.abc import BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
 from eth.vm.forks.cancun.constants import BLOB_TX_TYPE
+from eth.vm.forks.shanghai.constants import MAX_INITCODE_SIZE
 from eth_utils.exceptions import ValidationError
 
 from collective.node.execution.engine import ExecutionEngine
@@ -141,9 +143,9 @@ def build_block(
             outcomes.append(Refusal(FOLLOWS, reason, first))
             continue
         refusal: Refusal | None = None
-        foreign = _foreign(tx, evm.chain_id)
-        if foreign is not None:
-            refusal = Refusal(INVALID, f"it does not apply at block {number}: {foreign}")
+        malformed = never_valid(tx, evm.chain_id)
+        if malformed is not None:
+            refusal = Refusal(INVALID, f"it does not apply at block {number}: {malformed}")
         elif rules is not None and not rules.allows_tx(tx, sender):
             refusal = Refusal(
                 UNPERMITTED,
@@ -188,18 +190,36 @@ def build_block(
     return Built(final, applied, receipts, applied_raws, outcomes, vm.state, refused)
 
 
-def _foreign(tx: SignedTransactionAPI, chain_id: int) -> str | None:
-    """Why ``tx`` belongs to no block of chain ``chain_id`` whatever the state (None: it may):
-    signed for another chain (EIP-155 / EIP-2930's ``chainId``), replayable on every chain (a
-    legacy transaction signed before EIP-155), or a blob transaction (EIP-4844: blobs need a
-    beacon chain). Admission refuses these too; here they bind every validator's block."""
+def never_valid(tx: SignedTransactionAPI, chain_id: int) -> str | None:
+    """Why ``tx`` belongs to no block of chain ``chain_id`` whatever the state (None: it may
+    belong to one): signed for another chain (EIP-155 / EIP-2930's ``chainId``), replayable
+    on every chain (a legacy transaction signed before EIP-155), a blob transaction
+    (EIP-4844: blobs need a beacon chain), a priority fee above the fee cap (EIP-1559), or a
+    contract creation whose init code is over :data:`MAX_INITCODE_SIZE` bytes (EIP-3860;
+    py-evm raises out of the transaction for it, which would end the block's execution).
+    Admission refuses these too (:func:`collective.node.pool.admit`); here they bind every
+    validator's block."""
     if tx.type_id == BLOB_TX_TYPE:
         return "blob transactions need a beacon chain"
     if tx.chain_id is None:
         return "only replay-protected (EIP-155) transactions are allowed"
     if tx.chain_id != chain_id:
         return f"invalid chain id for signer: have {tx.chain_id} want {chain_id}"
+    if tx.max_priority_fee_per_gas > tx.max_fee_per_gas:
+        return "max priority fee per gas higher than max fee per gas"
+    if not tx.to and len(tx.data) > MAX_INITCODE_SIZE:
+        return f"max initcode size exceeded: code size {len(tx.data)} limit {MAX_INITCODE_SIZE}"
     return None
 
 
-__all__ = ["FOLLOWS", "INVALID", "NO_ROOM", "UNPERMITTED", "Built", "Refusal", "build_block"]
+__all__ = [
+    "FOLLOWS",
+    "INVALID",
+    "MAX_INITCODE_SIZE",
+    "NO_ROOM",
+    "UNPERMITTED",
+    "Built",
+    "Refusal",
+    "build_block",
+    "never_valid",
+]

@@ -158,3 +158,25 @@ def test_the_genesis_validators_survive_a_restart(
         assert app.validators.powers == {genesis_key: 10}
     finally:
         node.close()
+
+
+def test_a_malformed_transaction_is_refused_and_no_proposal_of_it_crashes_a_validator(
+    app: CollectiveApplication,
+) -> None:
+    """A contract creation with init code over EIP-3860's limit made py-evm raise out of the
+    block's execution: admitted by CheckTx, any permitted sender could crash every
+    validator's ProcessProposal and halt the chain. A priority fee above the fee cap
+    (EIP-1559) was refused by CheckTx only. Both are now refused by CheckTx and rejected in
+    a proposal; the rest of the block goes on."""
+    fees = {"type": 2, "chainId": CHAIN_ID, "maxFeePerGas": 10**11, "maxPriorityFeePerGas": 1}
+    too_big = _transfer(ORG, 0, **{**fees, "to": None, "data": bytes(50_000), "gas": 10**7})
+    checked = app.check_tx(abci.RequestCheckTx(tx=too_big))
+    assert checked.code == CODE_REFUSED and "max initcode size exceeded" in checked.log
+    assert _process(app, [too_big]) == REJECT
+    tipping = _transfer(ORG, 0, **{**fees, "maxPriorityFeePerGas": 10**12})
+    assert _process(app, [tipping]) == REJECT
+    other = _sign(ADMIN, _nonce(app, ADMIN), ORG.address, gas=21_000)
+    finalized = app.finalize_block(
+        _request(abci.RequestFinalizeBlock, 1, [too_big, tipping, other])
+    )
+    assert [r.code for r in finalized.tx_results] == [CODE_REFUSED, CODE_REFUSED, 0]
