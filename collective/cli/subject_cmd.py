@@ -1,0 +1,261 @@
+"""``collective subject``: a data subject's pairwise identities, all from one mnemonic.
+
+The mnemonic is read from $COLLECTIVE_MNEMONIC or asked for without echoing it, never taken
+from the command line (where it would land in the shell history and the process list); only
+``subject new`` prints one, once. $COLLECTIVE_MNEMONIC_PASSPHRASE gives an optional BIP-39
+passphrase. The derivation is :mod:`collective.did.pairwise`'s; the library is
+:mod:`collective.client.subjects`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from collective.cli.connect import open_client
+from collective.cli.failure import fail
+from collective.cli.options import CliState, client_command, json_command, sending_command
+from collective.cli.output import Fields, Note, Table, View, expires, report, show, when
+from collective.cli.params import DURATION
+from collective.client import Collective
+from collective.client.did import GUARDIAN_VALIDITY
+from collective.client.subjects import Identity, IdentityOutcome, Subject
+from collective.errors import ConfigurationError
+
+MNEMONIC_ENV = "COLLECTIVE_MNEMONIC"
+PASSPHRASE_ENV = "COLLECTIVE_MNEMONIC_PASSPHRASE"
+
+organizations_option = click.option(
+    "--organization",
+    "-o",
+    "organizations",
+    multiple=True,
+    metavar="ADDRESS",
+    help="An organization (repeat for several; default: every organization AccountRules lists).",
+)
+
+
+def read_mnemonic() -> str:
+    """The subject's mnemonic: $COLLECTIVE_MNEMONIC, else asked for without echoing it.
+
+    Raises:
+        ConfigurationError: none was given (end of input, or Ctrl-C at the prompt).
+    """
+    words = os.environ.get(MNEMONIC_ENV)
+    if words:
+        return words
+    try:
+        return str(click.prompt("Mnemonic (the 12 to 24 words)", hide_input=True, err=True))
+    except (click.Abort, EOFError):
+        raise ConfigurationError(
+            "no mnemonic given", hint=f"set {MNEMONIC_ENV}, or type it when asked"
+        ) from None
+
+
+def _subject(client: Collective) -> Subject:
+    subject = Subject.from_mnemonic(
+        read_mnemonic(),
+        chain_id=client.chain.chain_id,
+        passphrase=os.environ.get(PASSPHRASE_ENV, ""),
+    )
+    return subject.in_consortium(client)
+
+
+def _orgs(client: Collective, organizations: Sequence[str]) -> list[str]:
+    if organizations:
+        return [client.session.address(org, "organization") for org in organizations]
+    return [org.address for org in client.orgs.list()]
+
+
+def _identity_doc(me: Identity) -> dict[str, Any]:
+    return {
+        "organization": me.organization,
+        "address": me.address,
+        "did": me.did,
+        "path": me.path,
+        "counter": me.counter,
+        "generation": me.generation,
+    }
+
+
+@click.group("subject")
+def subject_group() -> None:
+    """A data subject's pairwise identities: one mnemonic, an unlinkable DID per organization.
+
+    Each organization sees its own identity address; nothing on chain relates two of them.
+    The mnemonic comes from COLLECTIVE_MNEMONIC or a prompt, never from the command line.
+    Changes are signed by the identity's key and relayed (paid for) by --account.
+
+    \b
+    Examples:
+      collective subject new
+      COLLECTIVE_MNEMONIC="..." collective --network local subject identity -o 0x7099...79C8
+      collective --network local subject history
+      collective --network local --account hospital subject rotate-all
+    """
+
+
+@subject_group.command("new")
+@click.option("--words", type=click.Choice(["12", "15", "18", "21", "24"]), default="24",
+              show_default=True, help="Words in the mnemonic (24: 256 bits).")  # fmt: skip
+@json_command
+def new_command(state: CliState, words: str) -> None:
+    """Make a new subject and print its mnemonic, this once.
+
+    Write the words down and keep them secret: they regain every identity of the subject,
+    and whoever has them acts for all of them. Nothing is stored and nothing is sent.
+
+    \b
+    Examples:
+      collective subject new
+      collective subject new --words 12 --json
+    """
+    _, mnemonic = Subject.new(chain_id=0, words=int(words))
+    warning = (
+        "warning: this is the only time the mnemonic is shown. Write it down and keep it "
+        "secret: it regains every identity, and anyone who has it acts for all of them."
+    )
+    show(state, {"mnemonic": mnemonic, "words": int(words), "warning": warning},
+         Note(warning), mnemonic)  # fmt: skip
+
+
+@subject_group.command("identity")
+@organizations_option
+@click.option("--generation", type=click.IntRange(0), default=0, show_default=True,
+              help="Which key generation's path to show (n: after n rotations).")  # fmt: skip
+@client_command
+def identity_command(state: CliState, organizations: tuple[str, ...], generation: int) -> None:
+    """Show the subject's identity (address, DID, derivation path) for each organization.
+
+    Give an organization's identity address to that organization only. The private key is
+    never printed.
+
+    \b
+    Examples:
+      collective --network local subject identity -o 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+      collective --network local --json subject identity
+    """
+    client = open_client(state, read_only=True)
+    subject = _subject(client)
+    mine = subject.identities(_orgs(client, organizations), generation=generation)
+    docs = [_identity_doc(me) for me in mine]
+    columns = ["organization", "address", "did", "path"]
+    show(state, docs, Table("pairwise identities", columns,
+                            [[d[c] for c in columns] for d in docs]))  # fmt: skip
+
+
+@subject_group.command("history")
+@organizations_option
+@client_command
+def history_command(state: CliState, organizations: tuple[str, ...]) -> None:
+    """Who used my data: every grant, withdrawal and use of all the subject's identities.
+
+    Rows are in chain order, each naming the organization; only the mnemonic's holder can
+    gather them (on chain the identities are unrelated).
+
+    \b
+    Examples:
+      collective --network local subject history
+      collective --network local --json subject history -o 0x7099...79C8
+    """
+    client = open_client(state, read_only=True)
+    subject = _subject(client)
+    rows = subject.history(client, _orgs(client, organizations))
+    table = [
+        [when(r.timestamp), r.action, r.organization, r.identity, r.purpose, r.category,
+         expires(r.expiry) if r.action == "grant" else (r.data_ref or "")]
+        for r in rows
+    ]  # fmt: skip
+    columns = ["time", "action", "organization", "identity", "purpose", "category",
+               "expiry / data"]  # fmt: skip
+    show(state, rows, Table("who used my data", columns, table, empty="no consents or uses"))
+
+
+@subject_group.command("add-guardian")
+@click.argument("guardian", metavar="GUARDIAN")
+@click.option("--organization", "-o", required=True, metavar="ADDRESS",
+              help="The organization whose identity the guardian acts for.")  # fmt: skip
+@click.option(
+    "--validity",
+    type=DURATION,
+    default=str(GUARDIAN_VALIDITY),
+    metavar="DURATION",
+    help="How long the guardian may act: seconds or 30d, 1y, ... (default: a year).",
+)
+@sending_command
+def add_guardian_command(state: CliState, guardian: str, organization: str, validity: int) -> None:
+    """Let GUARDIAN sign consents for the subject's identity for one organization.
+
+    The identity's key signs; --account relays. One guardian for several identities links
+    them on chain: give each identity its own guardian key.
+
+    \b
+    Examples:
+      collective --network local --account hospital subject add-guardian 0x15d3...6A65 \\
+          -o 0x7099...79C8 --validity 18y
+    """
+    client = open_client(state)
+    change = _subject(client).add_guardian(client, organization, guardian, validity)
+    report(state, change, f"{change.did}: guardian {guardian} may sign for it for {validity:,} s")
+
+
+@subject_group.command("rotate-all")
+@organizations_option
+@sending_command
+def rotate_all_command(state: CliState, organizations: tuple[str, ...]) -> None:
+    """Hand every identity to its next key (derived from the same mnemonic).
+
+    Addresses and consents stay; the old keys can no longer act. Each identity's change is
+    signed by its current key and relayed by --account (one relayer for all of them links
+    them on chain; relay through each organization to avoid that). A failure is named on its
+    row and the others go on; the command then exits 1.
+
+    \b
+    Examples:
+      collective --network local --account hospital subject rotate-all -o 0x7099...79C8
+    """
+    client = open_client(state)
+    subject = _subject(client)
+    _outcomes(state, "rotated", subject.rotate_all(client, _orgs(client, organizations)))
+
+
+@subject_group.command("deactivate-all")
+@organizations_option
+@click.option("--yes", is_flag=True, help="Confirm: deactivation cannot be undone.")
+@sending_command
+def deactivate_all_command(state: CliState, organizations: tuple[str, ...], yes: bool) -> None:
+    """Deactivate every identity for good (e.g. after the mnemonic leaked).
+
+    No key acts for them again and their consents cover no use. Relayed by --account; a
+    failure is named on its row and the others go on; the command then exits 1.
+
+    \b
+    Examples:
+      collective --network local --account hospital subject deactivate-all --yes
+    """
+    if not yes:
+        raise click.UsageError("deactivation cannot be undone: pass --yes to confirm")
+    client = open_client(state)
+    subject = _subject(client)
+    _outcomes(state, "deactivated", subject.deactivate_all(client, _orgs(client, organizations)))
+
+
+def _outcomes(state: CliState, done: str, outcomes: list[IdentityOutcome]) -> None:
+    rows = [
+        [o.organization, o.did, done if o.ok else "failed",
+         o.change.tx_hash if o.change else o.error]
+        for o in outcomes
+    ]  # fmt: skip
+    views: list[View] = [Table(None, ["organization", "identity", "result", "tx / error"], rows)]
+    failed = [o for o in outcomes if not o.ok]
+    if not failed:
+        views.append(Fields([("identities " + done, len(outcomes))]))
+    show(state, outcomes, *views)
+    if failed:
+        fail(f"{len(failed)} of {len(outcomes)} identities were not {done}: see the table")
+
+
+__all__ = ["MNEMONIC_ENV", "PASSPHRASE_ENV", "read_mnemonic", "subject_group"]
