@@ -44,6 +44,7 @@ COMMANDS: dict[str, str] = {
     "did": "collective.cli.did_cmd:did_group",
     "org": "collective.cli.org_cmd:org_group",
     "policy": "collective.cli.policy_cmd:policy_group",
+    "subject": "collective.cli.subject_cmd:subject_group",
     "use": "collective.cli.use_cmd:use_group",
 }
 
