@@ -17,7 +17,7 @@ from collective.types import Address
 
 if TYPE_CHECKING:
     from collective.client import Collective
-    from collective.client.subjects import Identity
+    from collective.client.subject_records import Identity
 
 
 @dataclass(frozen=True)

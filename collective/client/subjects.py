@@ -20,14 +20,13 @@ as the relayer (a mapping) to keep relayed changes apart.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
-
-from eth_account.signers.local import LocalAccount
 
 from collective import did as _did
 from collective.client.did import GUARDIAN_VALIDITY, DidChange
 from collective.client.subject_history import HistoryRow, history
+from collective.client.subject_records import Identity, IdentityOutcome
 from collective.did import pairwise
 from collective.errors import CollectiveError, InvalidInputError, NotFoundError
 from collective.types import Address
@@ -40,42 +39,6 @@ MAX_GENERATIONS = 1024
 rotations an identity can take and still be regained from the mnemonic alone."""
 
 ZERO_ADDRESS = "0x" + "00" * 20
-
-
-@dataclass(frozen=True)
-class Identity:
-    """One pairwise identity: the organization it is for, its address (the identity, fixed for
-    life), its DID on the chain, and one key of it.
-
-    ``account`` is the key at ``path`` (generation ``generation``; generation 0's address is
-    ``address``). ``counter`` is the collision counter (:func:`collective.did.pairwise.counters`).
-    """
-
-    organization: Address
-    chain_id: int
-    address: Address
-    did: str
-    counter: int
-    generation: int
-    path: str
-    account: LocalAccount = field(repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class IdentityOutcome:
-    """What an "all at once" change did to one identity: the :class:`DidChange`, or ``error``
-    (the refusal's one-line message) when it failed."""
-
-    organization: Address
-    identity: Address
-    did: str
-    change: DidChange | None
-    error: str | None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the change went through."""
-        return self.error is None
 
 
 class Subject:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from eth_account import Account
+from eth_utils.crypto import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -58,7 +59,7 @@ def test_derivation_is_deterministic_and_follows_the_documented_path() -> None:
     first = Subject.from_mnemonic(MNEMONIC, chain_id=CHAIN).identity_for(ORG)
     again = Subject.from_mnemonic("  " + MNEMONIC.upper() + " ", chain_id=CHAIN).identity_for(ORG)
     assert first == again and first.account.key == again.account.key
-    index = int.from_bytes(pairwise.keccak(CHAIN.to_bytes(32, "big") + bytes.fromhex(ORG[2:]))[:4])
+    index = int.from_bytes(keccak(CHAIN.to_bytes(32, "big") + bytes.fromhex(ORG[2:]))[:4])
     assert first.path == f"m/44'/60'/{index >> 1}'/0'/0'"
     Account.enable_unaudited_hdwallet_features()
     assert Account.from_mnemonic(MNEMONIC, account_path=first.path).address == first.address
