@@ -41,6 +41,7 @@ COMMANDS: dict[str, str] = {
     "node": "collective.cli.node_cmd:node_group",
     "board": "collective.cli.board_cmd:board_group",
     "consent": "collective.cli.consent_cmd:consent_group",
+    "data-refs": "collective.cli.datarefs_cmd:data_refs_group",
     "did": "collective.cli.did_cmd:did_group",
     "org": "collective.cli.org_cmd:org_group",
     "policy": "collective.cli.policy_cmd:policy_group",

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from collective.cli.connect import open_client
+from collective.cli.datarefs_cmd import data_refs_option
+from collective.cli.files import exists
 from collective.cli.options import (
     CliState,
     category_option,
@@ -13,7 +17,8 @@ from collective.cli.options import (
     purpose_option,
     sending_command,
 )
-from collective.cli.output import Table, report, show, when
+from collective.cli.output import Note, Table, report, show, when
+from collective.client.datarefs import DataRefStore
 
 
 @click.group("use")
@@ -22,7 +27,9 @@ def use_group() -> None:
 
     The ledger refuses a use that no valid consent covers (never granted, withdrawn,
     expired, or granted under an older policy version), and any use by a suspended
-    organization. Only a hash of the data reference goes on chain.
+    organization. Only a hash of the data reference goes on chain: with --data-refs a
+    keyed one (recommended: nobody who guesses the record locator can confirm it), else
+    its keccak256.
 
     \b
     Examples:
@@ -42,17 +49,31 @@ def use_group() -> None:
     required=True,
     metavar="REF",
     help="The record used, e.g. lab-report/2026/0042 (hashed; the text stays off chain), "
-    "or a 0x 32-byte reference.",
+    "or a 0x 32-byte reference (recorded as given).",
+)
+@data_refs_option(
+    required=False,
+    help="The organization's data-reference store (created, mode 0600, on first use): "
+    "--ref is keyed with the subject's secret in it (HMAC-SHA256) instead of hashed with "
+    "keccak256, which anyone who guesses the locator can confirm.",
 )
 @custom_term_option
 @sending_command
 def record_command(
-    state: CliState, identity: str, purpose: str, category: str, data: str, custom_term: bool
+    state: CliState,
+    identity: str,
+    purpose: str,
+    category: str,
+    data: str,
+    data_refs: Path | None,
+    custom_term: bool,
 ) -> None:
     """Record that the sender's organization used IDENTITY's data; refused without consent.
 
     IDENTITY is the subject's did:ethr DID or address. Exits 1 with the reason when no
-    valid consent covers the use.
+    valid consent covers the use. With --data-refs (or COLLECTIVE_DATA_REFS) the on-chain
+    data reference is keyed with IDENTITY's secret in that file: keep it private and
+    backed up (`collective data-refs`).
 
     \b
     Examples:
@@ -60,15 +81,26 @@ def record_command(
           --purpose dpv:ResearchAndDevelopment --category dpv-pd:MedicalHealth --ref lab/2026/42
       collective --json --account lab use record 0x90F7...b906 -p dpv:ResearchAndDevelopment \\
           -c dpv-pd:Genetic --ref 0x5f1e...99ab
+      collective --account lab use record 0x90F7...b906 -p dpv:ResearchAndDevelopment \\
+          -c dpv-pd:MedicalHealth --ref lab/2026/42 --data-refs lab-refs.db
     """
-    client = open_client(state, custom_terms=custom_term)
-    recorded = client.usage.record(identity, purpose, category, data)
+    created = data_refs is not None and not exists(data_refs, "the data-reference store")
+    if data_refs is None:
+        client = open_client(state, custom_terms=custom_term)
+        recorded = client.usage.record(identity, purpose, category, data)
+    else:
+        with DataRefStore(data_refs) as store:
+            client = open_client(state, custom_terms=custom_term)
+            client.usage.data_refs = store
+            recorded = client.usage.record(identity, purpose, category, data)
     lines = [
         f"recorded use by {r.organization} of {r.identity}'s {r.category} for {r.purpose} "
         f"(policy v{r.policy_version}, data ref {r.data_ref}, log {r.where.log_index})"
         for r in recorded.records
     ]
     report(state, recorded, "\n".join(lines) or "recorded no use")
+    if created and not state.as_json:
+        show(state, None, Note(f"created the data-reference store {data_refs}: keep it private"))
 
 
 @use_group.command("history")
