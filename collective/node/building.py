@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from eth.abc import BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
 from eth.vm.forks.cancun.constants import BLOB_TX_TYPE
+from eth.vm.forks.prague.constants import SET_CODE_TRANSACTION_TYPE as SET_CODE_TX_TYPE
 from eth.vm.forks.shanghai.constants import MAX_INITCODE_SIZE
 from eth_utils.exceptions import ValidationError
 
@@ -196,7 +197,9 @@ def never_valid(tx: SignedTransactionAPI, chain_id: int) -> str | None:
     on every chain (a legacy transaction signed before EIP-155), a blob transaction
     (EIP-4844: blobs need a beacon chain), a priority fee above the fee cap (EIP-1559), or a
     contract creation whose init code is over :data:`MAX_INITCODE_SIZE` bytes (EIP-3860;
-    py-evm raises out of the transaction for it, which would end the block's execution).
+    py-evm raises out of the transaction for it, which would end the block's execution), or
+    a set-code transaction (EIP-7702) without a recipient or authorizations or with an
+    authorization's field out of bounds.
     Admission refuses these too (:func:`collective.node.pool.admit`); here they bind every
     validator's block."""
     if tx.type_id == BLOB_TX_TYPE:
@@ -209,6 +212,11 @@ def never_valid(tx: SignedTransactionAPI, chain_id: int) -> str | None:
         return "max priority fee per gas higher than max fee per gas"
     if not tx.to and len(tx.data) > MAX_INITCODE_SIZE:
         return f"max initcode size exceeded: code size {len(tx.data)} limit {MAX_INITCODE_SIZE}"
+    if tx.type_id == SET_CODE_TX_TYPE:
+        try:  # a recipient, authorizations, each field within its bounds (EIP-7702)
+            tx.validate()
+        except ValidationError as exc:
+            return f"invalid set-code transaction: {exc}"
     return None
 
 

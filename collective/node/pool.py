@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Protocol
 from eth.abc import BlockHeaderAPI, SignedTransactionAPI, StateAPI
 from eth_typing import Address
 
-from collective.node.building import MAX_INITCODE_SIZE
+from collective.node.building import never_valid
 from collective.node.errors import RpcError, rejected
 from collective.node.senders import TYPED
 
@@ -395,10 +395,11 @@ def admit(
 
     Raises: :class:`~collective.node.errors.RpcError` -32000 in geth's words: ``already
     known``, ``only replay-protected (EIP-155) transactions allowed over RPC``, ``invalid
-    chain id for signer``, blob transactions, ``exceeds block gas limit``, ``max initcode
-    size exceeded`` (EIP-3860), ``intrinsic gas too low``, ``max fee per gas less than block
-    base fee``,
-    ``max priority fee per gas higher than max fee per gas``, nonce too low / replacement
+    chain id for signer``, blob transactions, ``exceeds block gas limit``, what is in no
+    block (:func:`collective.node.building.never_valid`: ``max initcode size exceeded``, an
+    invalid set-code transaction), ``intrinsic gas too low``, ``max fee per gas less than
+    block base fee``, ``max priority fee per gas higher than max fee per gas``, nonce too
+    low / replacement
     underpriced / txpool is full (:meth:`Pending.check_nonce`), ``insufficient funds for
     gas * price + value``, and ``sender 0x… is not permitted`` (AccountRules).
     """
@@ -415,10 +416,9 @@ def admit(
         raise rejected("transaction type not supported: blob transactions need a beacon chain")
     if tx.gas > chain.head.gas_limit:
         raise rejected("exceeds block gas limit")
-    if not tx.to and len(tx.data) > MAX_INITCODE_SIZE:  # EIP-3860
-        raise rejected(
-            f"max initcode size exceeded: code size {len(tx.data)} limit {MAX_INITCODE_SIZE}"
-        )
+    malformed = never_valid(tx, chain.chain_id)  # init code size, set-code fields...
+    if malformed is not None:
+        raise rejected(malformed)
     intrinsic = int(tx.intrinsic_gas)
     if tx.gas < intrinsic:
         raise rejected(f"intrinsic gas too low: have {tx.gas}, want {intrinsic}")

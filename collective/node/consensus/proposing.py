@@ -33,13 +33,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from eth.abc import BlockHeaderAPI, SignedTransactionAPI, StateAPI
+from eth.vm.forks.prague.constants import SET_CODE_TRANSACTION_TYPE
 from eth_typing import Address
 
 from collective.node.building import build_block
 from collective.node.execution.engine import ExecutionEngine
 from collective.node.permissioning import Rules
-
-SET_CODE_TX_TYPE = 4  # EIP-7702
 
 
 def choose(
@@ -105,7 +104,8 @@ def confirm(
 
     Returns: ascending positions. Raises: py-evm's errors other than a transaction's."""
     if not any(
-        candidates[i].type_id == SET_CODE_TX_TYPE or state.get_code(Address(candidates[i].sender))
+        candidates[i].type_id == SET_CODE_TRANSACTION_TYPE
+        or state.get_code(Address(candidates[i].sender))
         for i in chosen
     ):
         return chosen

@@ -7,8 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import rlp
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_keys.datatypes import PrivateKey
+from eth_utils.crypto import keccak
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from collective.deploy import Deployment
@@ -180,3 +183,39 @@ def test_a_malformed_transaction_is_refused_and_no_proposal_of_it_crashes_a_vali
         _request(abci.RequestFinalizeBlock, 1, [too_big, tipping, other])
     )
     assert [r.code for r in finalized.tx_results] == [CODE_REFUSED, CODE_REFUSED, 0]
+
+
+def _set_code(authorizations: list[list[Any]], to: bytes) -> bytes:
+    """A type-4 transaction of ORG's nonce 0, crafted field by field (eth_account refuses
+    the malformed ones)."""
+    payload = [CHAIN_ID, 0, 1, 10**11, 200_000, to, 0, b"", [], authorizations]
+    key = PrivateKey(bytes(ORG.key))
+    signature = key.sign_msg_hash(keccak(b"\x04" + rlp.encode(payload)))
+    return b"\x04" + bytes(rlp.encode([*payload, signature.v, signature.r, signature.s]))
+
+
+def test_a_set_code_transaction_that_can_never_apply_is_refused_by_check_tx(
+    app: CollectiveApplication,
+) -> None:
+    """EIP-7702 makes a set-code transaction invalid without a recipient, without
+    authorizations, or with an authorization's nonce of 2**64 or more: CheckTx admitted
+    them, so they sat in every validator's mempool (re-checked after every block), never in
+    a block."""
+    key = PrivateKey(bytes(ORG.key))
+    delegate = bytes(20 * [0x22])
+
+    def authorization(nonce: int) -> list[Any]:
+        signed = key.sign_msg_hash(keccak(b"\x05" + rlp.encode([CHAIN_ID, delegate, nonce])))
+        return [CHAIN_ID, delegate, nonce, signed.v, signed.r, signed.s]
+
+    recipient = bytes.fromhex(ADMIN.address[2:])
+    never = [
+        _set_code([authorization(2**64)], recipient),
+        _set_code([], recipient),
+        _set_code([authorization(1)], b""),
+    ]
+    for raw in never:
+        checked = app.check_tx(abci.RequestCheckTx(tx=raw))
+        assert checked.code == CODE_REFUSED and "invalid set-code transaction" in checked.log
+        assert _process(app, [raw]) == REJECT
+    assert app.check_tx(abci.RequestCheckTx(tx=_set_code([authorization(1)], recipient))).code == 0
