@@ -130,7 +130,8 @@ class CollectiveApplication(Application):
         answer block 0's state root as the app hash; remember the genesis validators.
 
         Raises: :class:`~collective.errors.ConfigurationError` (CometBFT stops: the two
-        geneses must be made to agree) when ``app_state`` is missing or another genesis."""
+        geneses must be made to agree) when ``app_state`` is missing or another genesis, or
+        ``initial_height`` is not 1 (CometBFT height h is Ethereum block h)."""
         try:
             theirs = Genesis.from_json(json.loads(request.app_state_bytes or b"null"), "app_state")
         except (ValueError, ConfigurationError) as exc:
@@ -139,6 +140,13 @@ class CollectiveApplication(Application):
                 hint="its app_state must be the Ethereum genesis the node runs "
                 "(collective network init writes both)",
             ) from None
+        if request.initial_height > 1:
+            raise ConfigurationError(
+                f"CometBFT's genesis initial_height is {request.initial_height}, but the "
+                "node's chain has its first block at height 1",
+                hint="set initial_height to 1 in CometBFT's genesis.json "
+                "(collective network init writes it)",
+            )
         if theirs != self.chain.genesis:
             raise ConfigurationError(
                 "CometBFT's genesis app_state is not the genesis this node runs",

@@ -55,10 +55,13 @@ class ValidatorSet:
         """The updates CometBFT can apply out of ``changes`` (key -> new power), in key order,
         and the set after them. Left out, with a log line: removing a key that is not a
         validator, setting the power it already has, and a removal that would leave no
-        validator."""
+        validator once the other changes are made (CometBFT applies a block's updates
+        together)."""
         after = dict(self.powers)
         applied: list[tuple[bytes, int]] = []
-        for key, power in sorted(changes.items()):
+        # removals last: one that empties the set only counts after the block's additions (a
+        # lone validator replacing its key removes the old one and adds the new one)
+        for key, power in sorted(changes.items(), key=lambda change: (change[1] == 0, change[0])):
             current = after.get(key)
             if power == 0 and current is None:
                 continue  # not a validator (e.g. suspended before it was ever one)
@@ -75,7 +78,7 @@ class ValidatorSet:
             else:
                 after[key] = power
             applied.append((key, power))
-        return applied, ValidatorSet(after)
+        return sorted(applied), ValidatorSet(after)
 
 
 def power_changes(receipts: Iterable[ReceiptAPI], rules: bytes | None) -> dict[bytes, int]:

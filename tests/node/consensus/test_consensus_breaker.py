@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import rlp
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -15,9 +16,11 @@ from eth_utils.crypto import keccak
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from collective.deploy import Deployment
+from collective.errors import ConfigurationError
 from collective.node import Node, NodeConfig
 from collective.node.abci import types_pb2 as abci
 from collective.node.consensus import CODE_REFUSED, CollectiveApplication
+from collective.node.consensus.validators import ValidatorSet
 from collective.node.genesis import Genesis
 from tests.node.consensus import test_consensus_app as base
 from tests.node.consensus.test_consensus_app import (
@@ -219,3 +222,27 @@ def test_a_set_code_transaction_that_can_never_apply_is_refused_by_check_tx(
         assert checked.code == CODE_REFUSED and "invalid set-code transaction" in checked.log
         assert _process(app, [raw]) == REJECT
     assert app.check_tx(abci.RequestCheckTx(tx=_set_code([authorization(1)], recipient))).code == 0
+
+
+def test_a_lone_validator_replacing_its_key_is_one_update_cometbft_applies() -> None:
+    """A block's validator updates are applied together: the only validator's old key going
+    out while its new key comes in leaves a validator, so the removal is passed on (it was
+    withheld when the old key sorted first, leaving CometBFT's set and AccountRules' apart)."""
+    old, new = bytes(32 * [1]), bytes(32 * [2])
+    updates, after = ValidatorSet({old: 10}).updates({old: 0, new: 10})
+    assert updates == [(old, 0), (new, 10)] and after.powers == {new: 10}
+    updates, after = ValidatorSet({new: 10}).updates({new: 0, old: 10})
+    assert updates == [(old, 10), (new, 0)] and after.powers == {old: 10}
+    updates, after = ValidatorSet({old: 10}).updates({old: 0})
+    assert updates == [] and after.powers == {old: 10}  # the last one stays
+
+
+def test_init_chain_refuses_a_genesis_starting_at_another_height(
+    app: CollectiveApplication, suite: tuple[Genesis, Deployment]
+) -> None:
+    """CometBFT height h is Ethereum block h: a genesis with initial_height 5 would have the
+    first FinalizeBlock fail deep in the node; InitChain says what to change."""
+    with pytest.raises(ConfigurationError, match="initial_height is 5"):
+        app.init_chain(
+            abci.RequestInitChain(app_state_bytes=suite[0].dumps().encode(), initial_height=5)
+        )
