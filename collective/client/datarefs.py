@@ -36,7 +36,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
@@ -129,43 +129,47 @@ class DataRefStore:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")
             db.execute("BEGIN IMMEDIATE")
-            try:
-                tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
-                if tables and "meta" not in tables:
-                    raise self._error(
-                        "it is another program's SQLite database, not a data-reference store",
-                        hint="name a new file, or the one `--data-refs` made",
-                    )
-                for statement in _SCHEMA:
-                    db.execute(statement)
-                db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (FORMAT,))
-                found = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
-                if found is None or found[0] != FORMAT:
-                    raise self._error(
-                        f"its format is {found[0] if found else 'unknown'!r}, not {FORMAT!r}",
-                        hint="use the Collective version that made it",
-                    )
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+            if tables and "meta" not in tables:
+                raise self._error(
+                    "it is another program's SQLite database, not a data-reference store",
+                    hint="name a new file, or the one `--data-refs` made",
+                )
+            for statement in _SCHEMA:
+                db.execute(statement)
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (FORMAT,))
+            found = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+            if found is None or found[0] != FORMAT:
+                raise self._error(
+                    f"its format is {found[0] if found else 'unknown'!r}, not {FORMAT!r}",
+                    hint="use the Collective version that made it",
+                )
+            db.execute("COMMIT")
 
     def _error(self, reason: str, hint: str | None = None) -> ConfigurationError:
         return ConfigurationError(f"data-reference store {self.path}: {reason}", hint=hint)
 
     @contextmanager
     def _sql(self) -> Iterator[sqlite3.Connection]:
-        """The connection under the thread lock; SQLite errors become ConfigurationError."""
+        """The connection under the thread lock; SQLite errors become ConfigurationError, and
+        any failure rolls back the transaction it left open."""
         with self._lock:
             if self._db is None:
                 raise self._error("the store is closed", hint="open a new DataRefStore")
             try:
                 yield self._db
             except sqlite3.Error as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
+                self._rollback()
                 raise self._error(_reason(exc), hint=_hint(exc)) from None
+            except BaseException:
+                self._rollback()
+                raise
+
+    def _rollback(self) -> None:
+        """End a transaction a failure left open (the caller holds the lock)."""
+        if self._db is not None and self._db.in_transaction:
+            with suppress(sqlite3.Error):  # SQLite rolled it back itself
+                self._db.execute("ROLLBACK")
 
     def ref(
         self,
