@@ -11,15 +11,26 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
 
 from collective.cli.connect import open_client
 from collective.cli.failure import fail
-from collective.cli.options import CliState, client_command, json_command, sending_command
+from collective.cli.files import write_text
+from collective.cli.options import (
+    CliState,
+    category_option,
+    client_command,
+    custom_term_option,
+    json_command,
+    out_option,
+    purpose_option,
+    sending_command,
+)
 from collective.cli.output import Fields, Note, Table, View, expires, report, show, when
-from collective.cli.params import DURATION
+from collective.cli.params import DURATION, EXPIRY
 from collective.client import Collective
 from collective.client.did import GUARDIAN_VALIDITY
 from collective.client.subjects import Identity, IdentityOutcome, Subject
@@ -93,6 +104,8 @@ def subject_group() -> None:
     Examples:
       collective subject new
       COLLECTIVE_MNEMONIC="..." collective --network local subject identity -o 0x7099...79C8
+      collective --network local subject sign 0x7099...79C8 -p dpv:ResearchAndDevelopment \\
+          -c dpv-pd:MedicalHealth -o grant.json
       collective --network local subject history
       collective --network local --account hospital subject rotate-all
     """
@@ -145,6 +158,81 @@ def identity_command(state: CliState, organizations: tuple[str, ...], generation
     columns = ["organization", "address", "did", "path"]
     show(state, docs, Table("pairwise identities", columns,
                             [[d[c] for c in columns] for d in docs]))  # fmt: skip
+
+
+@subject_group.command("sign")
+@click.argument("organization", metavar="ORG")
+@purpose_option
+@category_option
+@click.option("--withdraw", is_flag=True, help="Sign a withdrawal instead of a grant.")
+@click.option("--expiry", type=EXPIRY, metavar="WHEN", help="Grant only: when it ends.")
+@click.option(
+    "--valid-for",
+    type=DURATION,
+    default="1h",
+    show_default=True,
+    metavar="DURATION",
+    help="How long the signature can be relayed (from the latest block's time).",
+)
+@out_option("the signed request")
+@custom_term_option
+@client_command
+def sign_command(
+    state: CliState,
+    organization: str,
+    purpose: str,
+    category: str,
+    withdraw: bool,
+    expiry: int | None,
+    valid_for: int,
+    out: Path | None,
+    custom_term: bool,
+) -> None:
+    """Sign a grant (or a withdrawal) for ORG with the subject's identity for ORG.
+
+    The identity's current key signs EIP-712 typed data for ORG's current policy; ORG relays
+    it with `collective consent relay FILE` and pays (the identity needs no ether and never
+    sends a transaction, so nothing on chain links it to the subject's other identities).
+
+    \b
+    Examples:
+      collective --network local subject sign 0x7099...79C8 \\
+          -p dpv:ResearchAndDevelopment -c dpv-pd:MedicalHealth --out grant.json
+      collective --network local subject sign 0x7099...79C8 --withdraw \\
+          -p dpv:ResearchAndDevelopment -c dpv-pd:MedicalHealth -o withdrawal.json
+    """
+    if withdraw and expiry is not None:
+        raise click.UsageError("--expiry applies to grants, not --withdraw")
+    client = open_client(state, read_only=True, custom_terms=custom_term)
+    me = _subject(client).current(client, organization)
+    deadline = client.chain.latest_timestamp() + valid_for
+    if withdraw:
+        signed = client.signing.sign_withdrawal(
+            organization, purpose, category, identity=me.address, signer=me.account,
+            deadline=deadline,
+        )  # fmt: skip
+    else:
+        agreed = client.signing.sign_policy_grant(
+            organization, purpose, category, identity=me.address, signer=me.account,
+            expiry=expiry, deadline=deadline,
+        )  # fmt: skip
+        signed, published = agreed.signed, agreed.policy
+        click.echo(
+            f"consenting to {published.organization}'s policy v{published.version}: text "
+            f"{published.content_hash}, published at {published.uri}",
+            err=True,
+        )
+    text = signed.to_json()
+    if out is None:  # the signed request is the output, JSON with or without --json
+        click.echo(text)
+        return
+    write_text(out, text, "the signed request")
+    show(
+        state,
+        {"file": str(out), "kind": signed.kind, "identity": me.address},
+        f"signed a {signed.kind} for {me.did}; relayable until "
+        f"{when(signed.request.deadline)}: {out}",
+    )
 
 
 @subject_group.command("history")
