@@ -33,7 +33,7 @@ from collective.cli.output import Fields, Note, Table, View, expires, report, sh
 from collective.cli.params import DURATION, EXPIRY
 from collective.client import Collective
 from collective.client.did import GUARDIAN_VALIDITY
-from collective.client.subjects import Identity, IdentityOutcome, Subject
+from collective.client.subjects import Identity, IdentityOutcome, Subject, admission_order
 from collective.errors import ConfigurationError
 
 MNEMONIC_ENV = "COLLECTIVE_MNEMONIC"
@@ -45,7 +45,7 @@ organizations_option = click.option(
     "organizations",
     multiple=True,
     metavar="ADDRESS",
-    help="An organization (repeat for several; default: every organization AccountRules lists).",
+    help="An organization (repeat for several; default: every organization ever admitted).",
 )
 
 
@@ -78,7 +78,7 @@ def _subject(client: Collective) -> Subject:
 def _orgs(client: Collective, organizations: Sequence[str]) -> list[str]:
     if organizations:
         return [client.session.address(org, "organization") for org in organizations]
-    return [org.address for org in client.orgs.list()]
+    return list(admission_order(client))
 
 
 def _identity_doc(me: Identity) -> dict[str, Any]:

@@ -218,7 +218,8 @@ class Subject:
 
         Args:
             client: any client of the deployment (read-only is enough).
-            organizations: whose identities (default: every organization AccountRules lists).
+            organizations: whose identities (default: every organization ever admitted,
+                :func:`admission_order`, removed ones included).
 
         Returns:
             :class:`~collective.client.subject_history.HistoryRow` s, oldest first.
@@ -360,7 +361,7 @@ def admission_order(client: Collective) -> list[Address]:
 
 def _organizations(client: Collective, organizations: Iterable[str] | None) -> list[str]:
     if organizations is None:
-        return [org.address for org in client.orgs.list()]
+        return list(admission_order(client))
     return [client.session.address(org, "organization") for org in organizations]
 
 

@@ -157,6 +157,10 @@ def test_the_subject_history_gathers_every_identity_in_time_order(
     assert rows[1].data_ref and rows[0].expiry is None
     only_lab = subject.history(orgs["admin"], [lab.address])
     assert {r.organization for r in only_lab} == {lab.address}
+    # a removed organization's uses stay in the report (the default is every organization
+    # ever admitted, not only those AccountRules lists now)
+    orgs["admin"].orgs.remove(lab.address)
+    assert subject.history(orgs["admin"]) == rows
 
 
 def test_guardian_rotation_and_deactivation_per_identity(orgs: dict[str, Collective]) -> None:
