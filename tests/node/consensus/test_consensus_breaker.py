@@ -246,3 +246,31 @@ def test_init_chain_refuses_a_genesis_starting_at_another_height(
         app.init_chain(
             abci.RequestInitChain(app_state_bytes=suite[0].dumps().encode(), initial_height=5)
         )
+
+
+def test_a_block_decided_in_a_later_round_is_executed_with_its_own_time_and_proposer(
+    app: CollectiveApplication, suite: tuple[Genesis, Deployment], tmp_path: Path
+) -> None:
+    """Round 0's proposal (processed, then not decided) and round 1's, with the same
+    transactions but another proposer and time: FinalizeBlock must not reuse round 0's
+    execution, or this validator's app hash would differ from one that saw round 1 only."""
+    txs = [_sign(ORG, 0, ADMIN.address, gas=21_000)]
+    round0 = abci.RequestProcessProposal(
+        txs=txs, height=1, time=Timestamp(seconds=T0), proposer_address=PROPOSER
+    )
+    assert app.process_proposal(round0).status == ACCEPT
+    other = bytes.fromhex("22" * 20)
+    decided = abci.RequestFinalizeBlock(
+        txs=txs, height=1, time=Timestamp(seconds=T0 + 7), proposer_address=other
+    )
+    answer = app.finalize_block(decided)
+    app.commit(abci.RequestCommit())
+    assert app.chain.head.timestamp == T0 + 7 and bytes(app.chain.head.coinbase) == other
+    fresh = Node(NodeConfig(genesis=suite[0], data_dir=tmp_path / "fresh", consensus="cometbft"))
+    try:
+        twin = CollectiveApplication(fresh)
+        assert twin.finalize_block(decided).app_hash == answer.app_hash
+        twin.commit(abci.RequestCommit())
+        assert fresh.chain.head.hash == app.chain.head.hash
+    finally:
+        fresh.close()
