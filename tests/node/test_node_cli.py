@@ -68,7 +68,7 @@ def test_besu_genesis_predeploys_the_suite(
     )
     assert result.exit_code == 0, result.output
     besu = json.loads(out.read_text())
-    assert besu["config"]["pragueTime"] == 0 and "qbft" in besu["config"]
+    assert besu["config"]["cancunTime"] == 0 and "qbft" in besu["config"]  # Besu 25.5.0
     contracts = besu["config"]["collective"]["contracts"]
     node = spawn_node(["--data-dir", str(tmp_path / "chain"), "--genesis", str(out)])
     assert call(node.url, "eth_getCode", contracts["ConsentLedger"])["result"] != "0x"
