@@ -35,9 +35,9 @@ from eth_account.hdaccount import key_from_seed, seed_from_mnemonic
 from eth_account.hdaccount.mnemonic import Mnemonic
 from eth_account.signers.local import LocalAccount
 from eth_account.types import Language
-from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from collective.did.identifiers import checksummed
 from collective.errors import InvalidInputError
 from collective.types import Address
 
@@ -60,7 +60,8 @@ def index_of(chain_id: int, organization: str) -> int:
         [0, 2**31) (used hardened).
 
     Raises:
-        InvalidInputError: ``organization`` is not an address, or ``chain_id`` is negative.
+        InvalidInputError: ``organization`` is not an address (or its mixed case is not its
+            EIP-55 checksum), or ``chain_id`` is negative.
     """
     if chain_id < 0:
         raise InvalidInputError(f"chain id {chain_id} is negative")
@@ -169,12 +170,7 @@ def key_at(seed: bytes, path: str) -> LocalAccount:
 
 
 def _address(value: str) -> Address:
-    try:
-        return Address(to_checksum_address(value.strip()))
-    except (ValueError, TypeError, AttributeError):
-        raise InvalidInputError(
-            f"{value!r} is not an organization address", hint="0x followed by 40 hex digits"
-        ) from None
+    return checksummed(str(value).strip(), "organization")
 
 
 __all__ = [

@@ -88,6 +88,9 @@ def test_a_bad_mnemonic_is_refused_without_repeating_it() -> None:
     assert "abandon" not in str(refused.value)
     with pytest.raises(InvalidInputError):
         Subject.new(chain_id=CHAIN, words=13)
+    # a mistyped organization (wrong EIP-55 checksum) is refused, not given an identity
+    with pytest.raises(InvalidInputError, match="checksum"):
+        Subject.from_mnemonic(MNEMONIC, chain_id=CHAIN).identity_for(ORG[:-1] + "9")
 
 
 def test_colliding_indexes_get_distinct_identities_in_admission_order() -> None:
