@@ -210,7 +210,18 @@ def start_command(state: CliState, root: Path, indexes: tuple[int, ...], timeout
 
     layout = NetworkLayout.load(root)
     started = start_network(layout, indexes, timeout=timeout)
-    _status(state, layout, f"started validators {', '.join(str(v.index) for v in started)}")
+    running = [v.index for v in layout.select(list(indexes)) if v.index not in started]
+    parts = [f"started validators {_numbers(started)}"] if started else []
+    if running:
+        were = "was" if len(running) == 1 else "were"
+        parts.append(
+            f"validator{'s' if len(running) > 1 else ''} {_numbers(running)} {were} already running"
+        )
+    _status(state, layout, "; ".join(parts))
+
+
+def _numbers(indexes: list[int]) -> str:
+    return ", ".join(map(str, indexes))
 
 
 @network_group.command("stop")
@@ -236,9 +247,7 @@ def stop_command(state: CliState, root: Path, indexes: tuple[int, ...], timeout:
 
     layout = NetworkLayout.load(root)
     stopped = stop_network(layout, indexes, timeout=timeout)
-    line = (
-        f"stopped validators {', '.join(map(str, stopped))}" if stopped else "nothing was running"
-    )
+    line = f"stopped validators {_numbers(stopped)}" if stopped else "nothing was running"
     show(state, {"stopped": stopped}, line)
 
 

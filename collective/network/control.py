@@ -12,10 +12,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from collective.errors import NodeError
+from collective.errors import ConfigurationError, NodeError
 from collective.network.cometbft import cometbft_binary
-from collective.network.layout import NetworkLayout, ValidatorLayout
-from collective.network.processes import STOP_TIMEOUT, Service, stop_services
+from collective.network.layout import NetworkLayout
+from collective.network.processes import STOP_TIMEOUT, Service, port_in_use, stop_services
 from collective.network.rpc import cometbft_status, eth_block_number
 
 START_TIMEOUT = 120.0
@@ -33,9 +33,14 @@ def running_validators(layout: NetworkLayout) -> list[int]:
 
 def start_network(
     layout: NetworkLayout, indexes: Iterable[int] = (), *, timeout: float = START_TIMEOUT
-) -> list[ValidatorLayout]:
-    """Start the validators numbered ``indexes`` (all when empty); those already running are
-    left alone.
+) -> list[int]:
+    """Start the validators numbered ``indexes`` (all when empty); processes already running
+    are left alone.
+
+    Before anything is started, every port the missing processes will listen on is checked:
+    a port held by another program (often another network written on the same ports) would
+    let that program answer the readiness checks, or connect this network's CometBFT to
+    another network's application.
 
     Args:
         layout: the network (:meth:`NetworkLayout.load`).
@@ -43,23 +48,28 @@ def start_network(
         timeout: seconds to wait for them to answer and commit.
 
     Returns:
-        The validators asked for.
+        The indexes of the validators a process was started for (the others asked for were
+        running already).
 
     Raises:
         NotFoundError: an index is not a validator of the network.
-        ConfigurationError: cometbft is missing or of another version.
+        ConfigurationError: cometbft is missing or of another version, or a port is in use
+            (nothing is started then).
         NodeError: a process exited or did not become ready in time (with the end of its
             log); the processes this call started are stopped again.
     """
     binary = cometbft_binary()
     chosen = layout.select(list(indexes))
+    every = (Service(v, kind) for kind in ("node", "cometbft") for v in chosen)
+    missing = [service for service in every if service.pid() is None]
+    _check_ports(layout, missing)
     started: list[Service] = []
     try:
         deadline = time.monotonic() + timeout
         for kind in ("node", "cometbft"):
             services = [Service(v, kind) for v in chosen]
             for service in services:
-                if service.pid() is None:
+                if service in missing:
                     service.spawn(binary)
                     started.append(service)
             _wait(services, deadline, _ready if kind == "node" else _rpc_ready)
@@ -68,7 +78,27 @@ def start_network(
     except BaseException:
         stop_services(started, kill=True)
         raise
-    return chosen
+    return sorted({s.validator.index for s in started})
+
+
+def _check_ports(layout: NetworkLayout, services: list[Service]) -> None:
+    """ConfigurationError naming the ports of ``services`` that another program holds."""
+    busy = [
+        f"{port} ({s.validator.name}'s {what})"
+        for s in services
+        for what, port in s.ports.items()
+        if port_in_use(port)
+    ]
+    if not busy:
+        return
+    shown = ", ".join(busy[:4]) + (f" and {len(busy) - 4} more" if len(busy) > 4 else "")
+    raise ConfigurationError(
+        f"cannot start the network in {layout.root}: port{'s' if len(busy) > 1 else ''} "
+        f"{shown} in use by another program (another network on the same ports?)",
+        hint="stop it (`collective network stop OTHER_DIR`), or re-create this network on free "
+        f"ports: collective network init --force --base-port P --validators "
+        f"{len(layout.validators)} --dir {layout.root}",
+    )
 
 
 def stop_network(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -44,6 +45,15 @@ class Service:
     def log_file(self) -> Path:
         """``validator-<i>/<kind>.log`` (appended to on every start)."""
         return self.validator.folder / f"{self.kind}.log"
+
+    @property
+    def ports(self) -> dict[str, int]:
+        """The ports it listens on, by what they serve: the node's ``JSON-RPC`` and ``ABCI``,
+        or CometBFT's ``p2p`` and ``CometBFT RPC``."""
+        ports = self.validator.ports
+        if self.kind == "cometbft":
+            return {"p2p": ports.p2p, "CometBFT RPC": ports.cometbft_rpc}
+        return {"JSON-RPC": ports.rpc, "ABCI": ports.abci}
 
     def command(self, cometbft: Path) -> list[str]:
         """Its command line; ``cometbft`` is the binary (:func:`cometbft_binary`)."""
@@ -115,6 +125,19 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
+def port_in_use(port: int) -> bool:
+    """Does another socket hold TCP ``port`` on :data:`HOST` (a listener, or one bound to all
+    interfaces)? A port left in TIME_WAIT by a process that just exited counts as free, as it
+    does for the validators' own listeners (``SO_REUSEADDR``)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return True
+    return False
+
+
 def start_time(pid: int) -> str | None:
     """When ``pid`` started, in clock ticks since boot (field 22 of ``/proc/<pid>/stat``), or
     None when it cannot be read."""
@@ -176,4 +199,11 @@ def _wait_gone(processes: list[tuple[Service, int]], timeout: float) -> list[tup
     return pending
 
 
-__all__ = ["STOP_TIMEOUT", "Service", "alive", "signal_group", "stop_services"]
+__all__ = [
+    "STOP_TIMEOUT",
+    "Service",
+    "alive",
+    "port_in_use",
+    "signal_group",
+    "stop_services",
+]

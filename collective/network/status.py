@@ -64,21 +64,24 @@ class ValidatorStatus:
 
 
 def network_status(layout: NetworkLayout) -> list[ValidatorStatus]:
-    """Every validator's :class:`ValidatorStatus`, in order (a stopped one answers nothing
-    and costs no wait: its ports refuse at once)."""
+    """Every validator's :class:`ValidatorStatus`, in order. Only the processes running from
+    this network's folder (by their pid files) are asked: a stopped validator is a row of
+    blanks even when another program (another network on the same ports) answers there."""
     rows = []
     for v in layout.validators:
-        comet = cometbft_status(v.cometbft_url)
+        node_pid = Service(v, "node").pid()
+        cometbft_pid = Service(v, "cometbft").pid()
+        comet = cometbft_status(v.cometbft_url) if cometbft_pid is not None else None
         rows.append(
             ValidatorStatus(
                 index=v.index,
                 organization=v.organization,
                 url=v.url,
                 cometbft_url=v.cometbft_url,
-                node_pid=Service(v, "node").pid(),
-                cometbft_pid=Service(v, "cometbft").pid(),
+                node_pid=node_pid,
+                cometbft_pid=cometbft_pid,
                 height=comet.height if comet else None,
-                head=eth_block_number(v.url),
+                head=eth_block_number(v.url) if node_pid is not None else None,
                 peers=cometbft_peers(v.cometbft_url) if comet else None,
                 voting_power=comet.voting_power if comet else None,
                 app_hash=comet.app_hash if comet else None,
