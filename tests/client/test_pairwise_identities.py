@@ -3,6 +3,8 @@ history report, guardians, rotation and deactivation per identity and all at onc
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from eth_account import Account
 from eth_utils.crypto import keccak
@@ -200,3 +202,17 @@ def test_guardian_rotation_and_deactivation_per_identity(orgs: dict[str, Collect
     assert all(admin.did.deactivated(o.identity) for o in outcomes)
     with pytest.raises(NotFoundError):
         subject.current(admin, lab.address)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.binary(min_size=20, max_size=20), max_size=4), st.randoms())
+def test_admitted_organizations_keep_their_identity_whatever_order_they_are_asked_in(
+    raw: list[bytes], rng: random.Random
+) -> None:
+    admitted = [*COLLIDING, *("0x" + r.hex() for r in raw)]
+    subject = Subject.from_mnemonic(MNEMONIC, chain_id=CHAIN, admitted=admitted)
+    asked = list(admitted)
+    rng.shuffle(asked)
+    first = {me.organization.lower(): me.address for me in subject.identities(admitted)}
+    again = {me.organization.lower(): me.address for me in subject.identities(asked)}
+    assert first == again and len(set(first.values())) == len(first)
