@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from collective import did as _did
 from collective.client.did import GUARDIAN_VALIDITY, DidChange
@@ -33,6 +33,10 @@ from collective.types import Address
 
 if TYPE_CHECKING:
     from collective.client import Collective
+
+Relayers: TypeAlias = "Collective | Mapping[str, Collective] | Mapping[Address, Collective]"
+"""Who relays an "all at once" change: one client for every identity, or organization address
+-> that organization's client."""
 
 MAX_GENERATIONS = 1024
 """How many key generations :meth:`Subject.current` tries before it gives up: the number of
@@ -287,7 +291,7 @@ class Subject:
 
     def add_guardian_all(
         self,
-        relayers: Collective | Mapping[str, Collective],
+        relayers: Relayers,
         organizations: Iterable[str],
         guardian: str,
         validity: int = GUARDIAN_VALIDITY,
@@ -298,9 +302,7 @@ class Subject:
             relayers, organizations, lambda c, o: self.add_guardian(c, o, guardian, validity)
         )
 
-    def rotate_all(
-        self, relayers: Collective | Mapping[str, Collective], organizations: Iterable[str]
-    ) -> list[IdentityOutcome]:
+    def rotate_all(self, relayers: Relayers, organizations: Iterable[str]) -> list[IdentityOutcome]:
         """:meth:`rotate` every identity: one outcome per organization, in order; a failure
         (e.g. an identity already deactivated) is named in its outcome and the rest go on.
 
@@ -316,7 +318,7 @@ class Subject:
         return self._each(relayers, organizations, self.rotate)
 
     def deactivate_all(
-        self, relayers: Collective | Mapping[str, Collective], organizations: Iterable[str]
+        self, relayers: Relayers, organizations: Iterable[str]
     ) -> list[IdentityOutcome]:
         """:meth:`deactivate` every identity (e.g. after the mnemonic leaked); as
         :meth:`rotate_all`."""
@@ -324,7 +326,7 @@ class Subject:
 
     def _each(
         self,
-        relayers: Collective | Mapping[str, Collective],
+        relayers: Relayers,
         organizations: Iterable[str],
         change: Callable[[Collective, str], DidChange],
     ) -> list[IdentityOutcome]:
@@ -365,7 +367,7 @@ def _organizations(client: Collective, organizations: Iterable[str] | None) -> l
     return [client.session.address(org, "organization") for org in organizations]
 
 
-def _relayer(relayers: Collective | Mapping[str, Collective], organization: Address) -> Collective:
+def _relayer(relayers: Relayers, organization: Address) -> Collective:
     if not isinstance(relayers, Mapping):
         return relayers
     for org, client in relayers.items():
