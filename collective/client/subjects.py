@@ -124,8 +124,7 @@ class Subject:
                 f"the subject's identities are for chain {self.chain_id}, the client is on "
                 f"chain {client.chain.chain_id}"
             )
-        twin = Subject(self._seed, chain_id=self.chain_id, admitted=admission_order(client))
-        return twin
+        return Subject(self._seed, chain_id=self.chain_id, admitted=admission_order(client))
 
     def identity_for(self, organization: str, *, generation: int = 0) -> Identity:
         """The subject's identity for ``organization`` (offline, deterministic).
@@ -143,7 +142,8 @@ class Subject:
         return self.identities([organization], generation=generation)[0]
 
     def identities(self, organizations: Iterable[str], *, generation: int = 0) -> list[Identity]:
-        """The subject's identity for each organization, in the order given.
+        """The subject's identity for each organization, in the order given (an organization
+        given twice, once).
 
         Args:
             organizations: addresses; those not admitted (:attr:`admitted`) are placed after
@@ -160,7 +160,8 @@ class Subject:
             path = pairwise.derivation_path(
                 self.chain_id, org, counter=counter, generation=generation
             )
-            address = Address(pairwise.key_at(self._seed, own).address)
+            key = pairwise.key_at(self._seed, path)
+            address = Address((key if path == own else pairwise.key_at(self._seed, own)).address)
             out.append(
                 Identity(
                     organization=org,
@@ -170,7 +171,7 @@ class Subject:
                     counter=counter,
                     generation=generation,
                     path=path,
-                    account=pairwise.key_at(self._seed, path),
+                    account=key,
                 )
             )
         return out
