@@ -14,7 +14,7 @@ hash (:mod:`collective.node.authority`); a block takes pending transactions firs
 served, as many as fit in its gas limit. The block, its state-trie nodes, transactions,
 receipts and logs are written in one SQLite transaction before anyone learns of the block.
 
-Admission judges a transaction by the head state (:func:`collective.node.pool.admit`);
+Admission judges a transaction by the head state (:func:`collective.node.admission.admit`);
 sealing judges it again by the starting state of the block being built (AccountRules
 included: :meth:`NodeChain.seal`). A transaction that fails there is *dropped*: it leaves the
 pool, with the later transactions of its sender (their nonces can no longer be mined), and the
@@ -43,7 +43,7 @@ from eth_typing import Address
 from eth_utils.crypto import keccak
 
 from collective.errors import ConfigurationError, NodeError
-from collective.node import pool, render
+from collective.node import admission, pool, render
 from collective.node.authority import SEAL_FIELD, Authority
 from collective.node.building import FOLLOWS, NO_ROOM, Built, build_block
 from collective.node.execution.engine import ExecutionEngine
@@ -210,16 +210,16 @@ class NodeChain:
     # --- admission (collective.node.pool) ---------------------------------------------------
 
     def submit(self, raw: bytes, sender: bytes | None = None) -> bytes:
-        """Check a signed transaction and pool it: :func:`collective.node.pool.submit`.
+        """Check a signed transaction and pool it: :func:`collective.node.admission.submit`.
 
         Returns: its 32-byte hash. Raises: :class:`~collective.node.errors.RpcError`."""
-        return pool.submit(self, raw, sender)
+        return admission.submit(self, raw, sender)
 
     def admit(self, tx: SignedTransactionAPI, sender: Address, raw: bytes) -> None:
-        """Judge a decoded transaction and pool it: :func:`collective.node.pool.admit`.
+        """Judge a decoded transaction and pool it: :func:`collective.node.admission.admit`.
 
         Raises: :class:`~collective.node.errors.RpcError` -32000 when it is refused."""
-        pool.admit(self, tx, sender, raw)
+        admission.admit(self, tx, sender, raw)
 
     # --- sealing ------------------------------------------------------------------------------
 

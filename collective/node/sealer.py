@@ -30,7 +30,7 @@ on it. That sealer implements the same four points over ABCI 2.0 (the applicatio
 socket):
 
 - ``CheckTx`` admits into CometBFT's mempool with the same checks as the pool
-  (:func:`collective.node.pool.admit` against the latest committed state), and
+  (:func:`collective.node.admission.admit` against the latest committed state), and
   ``eth_sendRawTransaction`` forwards the raw bytes to CometBFT
   (``broadcast_tx_sync``) instead of pooling them here; :meth:`before_read` and
   :meth:`after_request` seal nothing (blocks come from consensus, finality is immediate).

@@ -12,7 +12,7 @@ CometBFT's source, one section each):
 - **InitChain**: the genesis must be this node's (``app_state`` is the Ethereum genesis
   object); the answer is block 0's state root; the genesis validators are remembered.
 - **CheckTx**: admission into CometBFT's mempool, with the pool's rules
-  (:func:`collective.node.pool.admit`: signature, chain id, fees, funds, gas, AccountRules
+  (:func:`collective.node.admission.admit`: signature, chain id, fees, funds, gas, AccountRules
   ``transactionAllowed``) against the latest committed state and the transactions already
   admitted; a sender's nonces must follow each other with no gap (the mempool is first come,
   first served). The node's pool mirrors the mempool: it is emptied at each Commit and refilled
@@ -55,7 +55,7 @@ from eth_utils.crypto import keccak
 
 from collective import __version__
 from collective.errors import ConfigurationError, NodeError
-from collective.node import pool
+from collective.node import admission
 from collective.node.abci import CODE_TYPE_OK, Application, types_pb2
 from collective.node.abci.proto.tendermint.crypto import keys_pb2
 from collective.node.building import Built, build_block
@@ -170,11 +170,11 @@ class CollectiveApplication(Application):
         raw = bytes(request.tx)
         with self.node.lock:
             try:
-                tx = self._decoded.get(raw) or pool.decode(self.chain, raw)
+                tx = self._decoded.get(raw) or admission.decode(self.chain, raw)
             except RpcError as exc:
                 return _refused_check(CODE_NOT_A_TX, exc.message)
             try:
-                pool.admit(self.chain, tx, tx.sender, raw, gapless=True)
+                admission.admit(self.chain, tx, tx.sender, raw, gapless=True)
             except RpcError as exc:
                 self._decoded.pop(raw, None)
                 return _refused_check(CODE_REFUSED, exc.message)
@@ -340,7 +340,7 @@ class CollectiveApplication(Application):
             tx = self._decoded.get(raw)
             try:
                 if tx is None:
-                    tx = pool.decode(self.chain, raw)
+                    tx = admission.decode(self.chain, raw)
                     if len(self._decoded) >= MAX_DECODED:
                         self._decoded.clear()
                     self._decoded[raw] = tx
