@@ -46,11 +46,13 @@ if TYPE_CHECKING:
         Skipped,
         Withdrawn,
     )
+    from collective.client.datarefs import DataRefStore
     from collective.client.did import DidChange
     from collective.client.orgs import Organization, OrgChange
     from collective.client.oversight import Action, Proposal, Vote
     from collective.client.policies import Policy, PolicyPublished
     from collective.client.records import ChainEvent, ConsentEvent, ConsentKey, Flag, TxResult
+    from collective.client.subjects import Subject
     from collective.client.usage import UsageRecord, UseItem, UseRecorded
     from collective.deploy import Deployment, deploy_suite, load_deployment
     from collective.did import Did, DidDocument, format_did, parse_did, resolve
@@ -83,6 +85,8 @@ _LAZY = {
     "UseItem": "collective.client.usage",
     "UseRecorded": "collective.client.usage",
     "DidChange": "collective.client.did",
+    "DataRefStore": "collective.client.datarefs",
+    "Subject": "collective.client.subjects",
     "Report": "collective.audit",
     "SyncResult": "collective.audit",
     "VerifyResult": "collective.audit",
@@ -129,6 +133,7 @@ __all__ = [
     "ConsentId",
     "ConsentKey",
     "ConsentMissingError",
+    "DataRefStore",
     "Deployment",
     "Did",
     "DidChange",
@@ -154,6 +159,7 @@ __all__ = [
     "SignedRequest",
     "Skipped",
     "StalePolicyError",
+    "Subject",
     "SyncResult",
     "TransactionError",
     "TxHash",

@@ -29,6 +29,8 @@ def test_public_api_is_complete() -> None:
         "NodeError",
         "InvalidInputError",
         "NotFoundError",
+        "DataRefStore",
+        "Subject",
         "NO_EXPIRY",
         "Address",
         "BlockNumber",
