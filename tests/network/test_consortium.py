@@ -5,6 +5,7 @@ validator 1 commits with the same block on validator 4; status and stop work thr
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
@@ -18,6 +19,7 @@ from collective.deploy import load_deployment
 from collective.network.genesis import admin_key
 from collective.network.processes import alive
 from collective.testing.consortium import Consortium, run_consortium
+from tests.network.readme_session import run_session
 
 
 def _receipt(rpc: JsonRpc, tx_hash: str, net: Any) -> dict[str, Any]:
@@ -32,16 +34,16 @@ def _receipt(rpc: JsonRpc, tx_hash: str, net: Any) -> dict[str, Any]:
     return found
 
 
-def test_four_validators_agree_and_stop_cleanly() -> None:
+def test_four_validators_agree_and_stop_cleanly(tmp_path: Path) -> None:
     with run_consortium(validators=4) as net:
         try:
-            _agree_and_stop(net)
+            _agree_and_stop(net, tmp_path)
         except BaseException:
             print(net.logs())  # pytest shows it with the failure
             raise
 
 
-def _agree_and_stop(net: Consortium) -> None:
+def _agree_and_stop(net: Consortium, tmp_path: Path) -> None:
     runner = CliRunner()
     # the suite is at block 0 on every validator: the manifest loads against validator 4
     chain1, chain4 = connect_rpc(net.urls[0]), connect_rpc(net.urls[3])
@@ -73,6 +75,10 @@ def _agree_and_stop(net: Consortium) -> None:
     assert {x["pub_key"]["value"] for x in comet["validators"]} == {
         v.pub_key for v in net.layout.validators
     }
+
+    # the README's client session, through validator 1 and read back through validator 4
+    session = run_session(net.layout, tmp_path)
+    assert "verified: every recorded use was covered" in session[-1].output
 
     shown = runner.invoke(cli, ["network", "status", str(net.root), "--json"])
     assert shown.exit_code == 0, shown.output
