@@ -170,11 +170,16 @@ def _write(
 
 def _ports_from(base: int, count: int) -> list[Ports]:
     last = base + PORT_STRIDE * count
-    if base < 1024 or last > 65535:
+    hint = f"choose a base port from 1024 to {65535 - PORT_STRIDE * count}"
+    if base < 1024:
+        raise InvalidInputError(
+            f"--base-port {base} is below 1024 (ports only root may listen on)", hint=hint
+        )
+    if last > 65535:
         raise InvalidInputError(
             f"--base-port {base} leaves no room for {count} validators "
             f"({PORT_STRIDE} ports each, up to 65535)",
-            hint=f"choose a base port from 1024 to {65535 - PORT_STRIDE * count}",
+            hint=hint,
         )
     return [Ports.from_base(base, i) for i in range(1, count + 1)]
 

@@ -115,7 +115,8 @@ def test_refuses_a_non_empty_folder_and_force_replaces_it(tmp_path: Path) -> Non
     [
         ({"validators": 0}, "out of range"),
         ({"validators": 65}, "out of range"),
-        ({"validators": 2, "base_port": 80}, "--base-port 80"),
+        ({"validators": 2, "base_port": 80}, "--base-port 80 is below 1024"),
+        ({"validators": 2, "base_port": 65530}, "--base-port 65530 leaves no room for 2"),
         ({"validators": 2, "empty_blocks": "sometimes"}, "--empty-blocks"),
     ],
 )
