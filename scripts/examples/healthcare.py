@@ -7,7 +7,9 @@
 The story: the consortium admits St Mary's Hospital and the Helix Research Lab; both publish
 their policies. Patients are did:ethr identities. Ana and Ben grant consent themselves (they
 pay gas); Chloe and Dara have no ether, so they sign their consent as JSON and the hospital
-relays it; Eli is a child, so his parent (a ``sigAuth`` guardian of his DID) signs for him.
+relays it, each with a pairwise identity for the lab derived from one secret, a mnemonic
+(``collective.Subject``: no other organization can link it to them); Eli is a child, so his
+parent (a ``sigAuth`` guardian of his DID) signs for him.
 The lab records uses in batches. Ana withdraws, and the lab's next use of her data is refused.
 Last, each patient's data-use history.
 
@@ -30,7 +32,7 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from collective import Collective, CollectiveError, ConsentError, SignedRequest
+from collective import Collective, CollectiveError, ConsentError, SignedRequest, Subject
 from collective.accounts import resolve_account
 from collective.chain import Chain, connect
 from collective.client.consent import GrantItem
@@ -238,7 +240,14 @@ def story(
     direct_consents(patients, lab)
 
     step("4. Patients without ether sign; the hospital relays (gasless)")
-    gasless = {"Chloe": Account.create(), "Dara": Account.create()}
+    # one mnemonic each; the identity the lab sees is theirs for the lab alone (pairwise)
+    gasless = {
+        name: Subject.new(chain_id=lab.chain.chain_id)[0]
+        .in_consortium(lab)
+        .identity_for(lab.address)
+        .account
+        for name in ("Chloe", "Dara")
+    }
     signed_consents(hospital, lab, gasless)
 
     step("5. A child patient: his guardian signs for him")
