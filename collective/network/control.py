@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from collective.errors import ConfigurationError, NodeError
 from collective.network.cometbft import cometbft_binary
 from collective.network.layout import NetworkLayout
 from collective.network.processes import STOP_TIMEOUT, Service, port_in_use, stop_services
 from collective.network.rpc import cometbft_status, eth_block_number
+
+COMETBFT_FILES = ("config.toml", "genesis.json", "priv_validator_key.json", "node_key.json")
+"""What ``network init`` writes into each validator's ``cometbft/config/``."""
 
 START_TIMEOUT = 120.0
 """Seconds ``start`` waits for the validators to answer and commit a first block."""
@@ -62,6 +66,7 @@ def start_network(
     chosen = layout.select(list(indexes))
     every = (Service(v, kind) for kind in ("node", "cometbft") for v in chosen)
     missing = [service for service in every if service.pid() is None]
+    _check_files(layout, missing)
     _check_ports(layout, missing)
     started: list[Service] = []
     try:
@@ -70,7 +75,7 @@ def start_network(
             services = [Service(v, kind) for v in chosen]
             for service in services:
                 if service in missing:
-                    service.spawn(binary)
+                    _spawn(service, binary)
                     started.append(service)
             _wait(services, deadline, _ready if kind == "node" else _rpc_ready)
         if _quorum(layout):
@@ -79,6 +84,35 @@ def start_network(
         stop_services(started, kill=True)
         raise
     return sorted({s.validator.index for s in started})
+
+
+def _spawn(service: Service, binary: Path) -> None:
+    try:
+        service.spawn(binary)
+    except OSError as exc:
+        raise NodeError(
+            f"cannot start {service.validator.name}'s {service.kind}: {exc}",
+            hint=f"check that {service.validator.folder} is writable",
+        ) from None
+
+
+def _check_files(layout: NetworkLayout, services: list[Service]) -> None:
+    """ConfigurationError naming the files ``init`` wrote that ``services`` need and that are
+    gone (a validator's folder deleted or emptied by hand)."""
+    needed = {layout.genesis_path}
+    for service in services:
+        config = service.validator.home / "config"
+        needed.add(service.validator.folder)
+        if service.kind == "cometbft":
+            needed |= {config / name for name in COMETBFT_FILES}
+    gone = sorted(str(path.relative_to(layout.root)) for path in needed if not path.exists())
+    if gone:
+        shown = ", ".join(gone[:4]) + (f" and {len(gone) - 4} more" if len(gone) > 4 else "")
+        raise ConfigurationError(
+            f"the network in {layout.root} is incomplete: {shown} missing",
+            hint="restore the folder, or re-create the network: collective network init "
+            f"--force --validators {len(layout.validators)} --dir {layout.root}",
+        )
 
 
 def _check_ports(layout: NetworkLayout, services: list[Service]) -> None:

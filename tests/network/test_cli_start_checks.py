@@ -7,6 +7,7 @@ validators' processes, and nothing real is started."""
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import threading
@@ -20,6 +21,7 @@ from click.testing import CliRunner
 
 from collective.cli import cli
 from collective.network import NetworkLayout, ValidatorLayout
+from collective.network.control import COMETBFT_FILES
 from collective.network.processes import Service, start_time
 from collective.testing.consortium import free_ports
 
@@ -70,9 +72,12 @@ def network(tmp_path: Path) -> NetworkLayout:
     )
     for v in validators:
         v.data_dir.mkdir(parents=True)
-        v.home.mkdir()
+        (v.home / "config").mkdir(parents=True)
+        for name in COMETBFT_FILES:
+            (v.home / "config" / name).write_text("{}\n")
     layout = NetworkLayout(root, 4242, "collective-4242", f"0x{0:040x}", "never", validators)
     layout.save()
+    layout.genesis_path.write_text("{}\n")
     return layout
 
 
@@ -117,6 +122,16 @@ def test_start_refuses_another_network_answering_on_its_ports(
     assert result.exit_code == 1, result.output
     assert "ports " in result.output and "and 0 more" not in result.output
     assert "Traceback" not in result.output
+    assert _pid_files(network) == []
+
+
+def test_start_of_a_network_missing_a_validator_folder(network: NetworkLayout) -> None:
+    shutil.rmtree(network.validators[1].folder)
+    result = CliRunner().invoke(cli, ["network", "start", str(network.root)])
+    assert result.exit_code == 1, result.output
+    assert f"the network in {network.root} is incomplete: validator-2," in result.output
+    assert "init --force" in result.output
+    assert "Traceback" not in result.output and result.output.count("\n") == 1
     assert _pid_files(network) == []
 
 
