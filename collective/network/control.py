@@ -77,9 +77,9 @@ def start_network(
                 if service in missing:
                     _spawn(service, binary)
                     started.append(service)
-            _wait(services, deadline, _ready if kind == "node" else _rpc_ready)
+            _wait(services, deadline, _ready if kind == "node" else _rpc_ready, timeout)
         if _quorum(layout):
-            _wait([Service(v, "cometbft") for v in chosen], deadline, _committed)
+            _wait([Service(v, "cometbft") for v in chosen], deadline, _committed, timeout)
     except BaseException:
         stop_services(started, kill=True)
         raise
@@ -185,10 +185,16 @@ def _committed(service: Service) -> bool:
     return status is not None and status.height >= 1
 
 
-def _wait(services: list[Service], deadline: float, ready: Callable[[Service], bool]) -> None:
+def _wait(
+    services: list[Service],
+    deadline: float,
+    ready: Callable[[Service], bool],
+    timeout: float,
+) -> None:
     """Wait until ``ready(service)`` holds for each service; NodeError naming the first that
-    exited or was not ready by ``deadline``, with the end of its log (and of its node's, for
-    a cometbft: the application is often why CometBFT stopped)."""
+    exited or was not ready by ``deadline`` (``timeout`` s after the start began), with the
+    end of its log (and of its node's, for a cometbft: the application is often why CometBFT
+    stopped)."""
     pending = list(services)
     while pending:
         for service in list(pending):
@@ -201,7 +207,8 @@ def _wait(services: list[Service], deadline: float, ready: Callable[[Service], b
         if pending and time.monotonic() > deadline:
             service = pending[0]
             raise NodeError(
-                f"{service.validator.name}'s {service.kind} was not ready in time; {_logs(service)}"
+                f"{service.validator.name}'s {service.kind} was not ready within {timeout:g} s "
+                f"(a busy machine may need a longer --timeout); {_logs(service)}"
             )
         if pending:
             time.sleep(0.2)

@@ -145,23 +145,41 @@ def test_status_asks_only_its_own_processes(
         assert (row["height"], row["head"], row["peers"], row["votingPower"]) == (None,) * 4
 
 
-def test_start_says_which_validators_were_already_running(
-    network: NetworkLayout, answering: list[ThreadingHTTPServer]
-) -> None:
-    stand_ins = []
+@pytest.fixture
+def stand_ins(network: NetworkLayout) -> Iterator[None]:
+    """A sleeping process of its own session under every pid file: the validators "run"."""
+    processes = []
     try:
         for v in network.validators:
             for kind in ("node", "cometbft"):
                 process = subprocess.Popen(["sleep", "60"], start_new_session=True)
-                stand_ins.append(process)
+                processes.append(process)
                 Service(v, kind).pid_file.write_text(f"{process.pid} {start_time(process.pid)}\n")
-        result = CliRunner().invoke(cli, ["network", "start", str(network.root)])
-        assert result.exit_code == 0, result.output
-        assert result.output.startswith("validators 1, 2 were already running\n")
-        assert "started" not in result.output
-        one = CliRunner().invoke(cli, ["network", "start", str(network.root), "--validator", "2"])
-        assert one.output.startswith("validator 2 was already running\n"), one.output
+        yield
     finally:
-        for process in stand_ins:
+        for process in processes:
             process.kill()
             process.wait()
+
+
+def test_start_says_which_validators_were_already_running(
+    network: NetworkLayout, answering: list[ThreadingHTTPServer], stand_ins: None
+) -> None:
+    result = CliRunner().invoke(cli, ["network", "start", str(network.root)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("validators 1, 2 were already running\n")
+    assert "started" not in result.output
+    one = CliRunner().invoke(cli, ["network", "start", str(network.root), "--validator", "2"])
+    assert one.output.startswith("validator 2 was already running\n"), one.output
+
+
+def test_start_that_times_out_says_how_long_it_waited(
+    network: NetworkLayout, stand_ins: None
+) -> None:
+    result = CliRunner().invoke(cli, ["network", "start", str(network.root), "--timeout", "1"])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(
+        "error: validator-1's node was not ready within 1 s (a busy machine may need a longer "
+        "--timeout)"
+    )
+    assert "Traceback" not in result.output
