@@ -27,6 +27,9 @@ STOP_TIMEOUT = 20.0
 KILL_WAIT = 10.0
 """Seconds a process may take to vanish after SIGKILL."""
 
+LOG_MARK = "=== collective network start:"
+"""The line each start writes into a log before the process's output (with the UTC time)."""
+
 
 @dataclass(frozen=True)
 class Service:
@@ -82,10 +85,13 @@ class Service:
 
     def spawn(self, cometbft: Path) -> int:
         """Start it detached (its own session) in the validator's folder, logging to
-        :attr:`log_file`; write the pid file (the pid and the process's start time, which a
-        reused pid does not share). Returns the pid. Raises ``OSError`` when it cannot be
-        started."""
+        :attr:`log_file` after a :data:`LOG_MARK` line; write the pid file (the pid and the
+        process's start time, which a reused pid does not share). Returns the pid. Raises
+        ``OSError`` when it cannot be started."""
         with self.log_file.open("ab") as log:
+            stamp = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())
+            log.write(f"{LOG_MARK} {stamp}\n".encode())
+            log.flush()
             process = subprocess.Popen(
                 self.command(cometbft),
                 cwd=self.validator.folder,
@@ -98,11 +104,16 @@ class Service:
         return process.pid
 
     def log_tail(self, chars: int = 1500) -> str:
-        """The end of its log (for error messages)."""
+        """The end of its log since it was last started (for error messages): at most
+        ``chars`` characters after the last :data:`LOG_MARK` line."""
         try:
-            return self.log_file.read_text(errors="replace")[-chars:]
+            text = self.log_file.read_text(errors="replace")
         except OSError:
             return ""
+        mark = text.rfind(LOG_MARK)
+        if mark >= 0:
+            text = text[text.find("\n", mark) + 1 :]
+        return text[-chars:]
 
 
 def alive(pid: int) -> bool:

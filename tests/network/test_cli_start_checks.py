@@ -7,6 +7,7 @@ validators' processes, and nothing real is started."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -183,3 +184,15 @@ def test_start_that_times_out_says_how_long_it_waited(
         "--timeout)"
     )
     assert "Traceback" not in result.output
+
+
+def test_a_failure_shows_the_log_of_this_start_only(network: NetworkLayout, tmp_path: Path) -> None:
+    fake = tmp_path / "cometbft"
+    fake.write_text("#!/bin/sh\necho this start failed\nexit 1\n")
+    fake.chmod(0o755)
+    service = Service(network.validators[0], "cometbft")
+    service.log_file.write_text("an earlier start's last words\n")
+    pid = service.spawn(fake)
+    os.waitpid(pid, 0)
+    assert service.log_tail() == "this start failed\n"
+    assert "an earlier start" in service.log_file.read_text()  # the log is kept whole
