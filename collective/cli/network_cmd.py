@@ -30,7 +30,9 @@ _VALIDATOR = click.option(
 
 @click.group("network")
 def network_group() -> None:
-    """A local consortium network: N CometBFT validators, each with its collective node.
+    """A consortium network: N CometBFT validators, each with its collective node. init,
+    start, stop and status run a local one on this machine; genesis writes the genesis of
+    real members, one validator each (README: Consortium network).
 
     \b
     Examples:
@@ -39,6 +41,7 @@ def network_group() -> None:
       collective network status net
       collective org list --rpc http://127.0.0.1:26603 --manifest net/manifest.json
       collective network stop net
+      collective network genesis --account admin --out consortium --member 0xOrgA…:KeyA…=
     """
 
 
@@ -181,7 +184,8 @@ def genesis_command(
             "chainId": chain_id,
         },
         f"wrote {files.cometbft_genesis} (CometBFT chain {files.cometbft_chain_id}, "
-        f"{len(members)} validators), {files.ethereum_genesis} and {files.manifest}",
+        f"{len(members)} validator{'s' if len(members) > 1 else ''}), {files.ethereum_genesis} "
+        f"and {files.manifest}",
         "each member: copy genesis.json to <home>/config/, start `collective node start "
         "--consensus cometbft --genesis ethereum-genesis.json ...`, then `cometbft start`",
     )
@@ -199,7 +203,9 @@ def genesis_command(
 )
 @json_command
 def start_command(state: CliState, root: Path, indexes: tuple[int, ...], timeout: float) -> None:
-    """Start the network's validators (each node, then its cometbft) in the background.
+    """Start the network's validators (each node, then its cometbft) in the background;
+    those already running are left alone. Ports another program holds are refused before
+    anything starts.
 
     \b
     Examples:
