@@ -19,6 +19,7 @@ from eth_account import Account
 
 from collective.chain import Chain, connect
 from collective.deploy import deploy_suite
+from collective.ledger.erasure_request import ErasureRequest, sign_erasure
 from collective.ledger.signing import GrantRequest, code, sign
 
 YEAR = 365 * 24 * 3600
@@ -105,6 +106,15 @@ def measure() -> list[Row]:
     ]
     batch_use = gas(ledger.functions.recordUseBatch(uses), lab)
     rows.append(Row("recordUseBatch of 50, per record", batch_use / 50, 15_000))
+
+    erasure = sign_erasure(
+        patient,
+        ErasureRequest(patient.address, lab.address, chain.latest_timestamp() + 3600),
+        chain_id=chain.chain_id,
+        verifying_contract=ledger.address,
+    )
+    erase = gas(ledger.functions.requestErasureSigned(*erasure.call_args()), relayer)
+    rows.append(Row("signed erasure request (relayed)", erase, 70_000))
 
     rows.append(Row("publishPolicy (2 purposes)", publish, None, "for reference"))
     rows.append(Row("EAS attestation, for scale", 157_000, None, "157k-275k per attestation"))

@@ -265,7 +265,8 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
 
     /// @notice Would a use by `organization` be covered right now?
     /// @dev Active consent, unexpired, under the organization's current policy version, the
-    ///      identity not deactivated, and the organization admitted and not suspended.
+    ///      identity not deactivated, no erasure requested of the organization for the
+    ///      identity, and the organization admitted and not suspended.
     function isCovered(address identity, address organization, bytes32 purpose, bytes32 category)
         external
         view
@@ -273,7 +274,8 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
     {
         Consent memory c = _consents[consentId(identity, organization, purpose, category)];
         return c.active && block.timestamp < c.expiry && c.policyVersion == currentPolicyVersion[organization]
-            && !isDeactivated(identity) && accountRules.isActive(organization);
+            && !isDeactivated(identity) && !_erasureRequested(identity, organization)
+            && accountRules.isActive(organization);
     }
 
     /// @notice The EIP-712 domain separator (name "Collective", version "2").
@@ -299,6 +301,9 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
     }
 
     // ------------------------------------------------------------------ internals
+
+    /// @dev Has `identity` asked `organization` to erase its data (ErasureRegistry)? One read.
+    function _erasureRequested(address identity, address organization) internal view virtual returns (bool);
 
     function _grantDirect(
         address identity,

@@ -6,7 +6,8 @@ import {ConsentRegistry} from "./ConsentRegistry.sol";
 /// @title DataUsageLog
 /// @notice Organizations record each use of a subject's data. The record is refused unless a
 ///         matching, unexpired, unwithdrawn consent under the organization's current policy
-///         version exists, the identity is not deactivated, and the organization is admitted
+///         version exists, the identity is not deactivated nor asked the organization to erase
+///         its data (ErasureRegistry), and the organization is admitted
 ///         and not suspended. The record holds
 ///         only codes and a hash of the data reference, never personal data.
 abstract contract DataUsageLog is ConsentRegistry {
@@ -35,6 +36,8 @@ abstract contract DataUsageLog is ConsentRegistry {
     error ConsentExpired(bytes32 consentId, uint64 expiry);
     /// @notice The consent names an older policy version than the organization's current one.
     error StalePolicyVersion(address organization, uint32 consented, uint32 current);
+    /// @notice `identity` asked `organization` to erase its data: no use is recorded any more.
+    error UseAfterErasureRequest(address identity, address organization);
 
     /// @notice Record one use of a subject's data by the calling organization.
     function recordUse(address identity, bytes32 purpose, bytes32 category, bytes32 dataRef) external {
@@ -61,6 +64,7 @@ abstract contract DataUsageLog is ConsentRegistry {
         if (_identities[identity].owner == DEACTIVATED) revert IdentityDeactivated(identity);
         if (block.timestamp >= c.expiry) revert ConsentExpired(id, c.expiry);
         if (c.policyVersion != current) revert StalePolicyVersion(msg.sender, c.policyVersion, current);
+        if (_erasureRequested(identity, msg.sender)) revert UseAfterErasureRequest(identity, msg.sender);
         emit DataUsed(identity, msg.sender, purpose, category, dataRef, current);
     }
 }

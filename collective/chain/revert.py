@@ -78,6 +78,11 @@ CONSENT_ERRORS = frozenset(
         "ExpiryInPast",
         "UnknownPolicyVersion",
         "InvalidPolicy",
+        # ErasureRegistry (GDPR Art. 17) and the use it stops
+        "UseAfterErasureRequest",
+        "ErasureAlreadyRequested",
+        "NoErasureRequest",
+        "ErasureAlreadyConfirmed",
     }
 )
 
@@ -120,11 +125,13 @@ PERMISSION_ERRORS = frozenset(
         "PowerTooHigh",
         "NotValidatorKey",
         "InvalidValidator",
+        # the erasure period is the consortium admins' to set
+        "NotConsortiumAdmin",
     }
 )
 
 # Errors that are neither about consent nor about roles: plain TransactionError.
-OTHER_ERRORS = frozenset({"DeploymentFailed"})
+OTHER_ERRORS = frozenset({"DeploymentFailed", "ErasurePeriodOutOfRange"})
 
 
 @dataclass(frozen=True)

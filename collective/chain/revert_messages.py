@@ -224,6 +224,35 @@ MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
         f"{hexed(a['pubKey'])} and power {a['power']}",
         None,
     ),
+    # ErasureRegistry (GDPR Art. 17)
+    "UseAfterErasureRequest": lambda a: (
+        f"identity {a['identity']} asked organization {a['organization']} to erase its data: "
+        "no use of it may be recorded any more",
+        "erase the subject's data and confirm it with `collective erasure confirm`",
+    ),
+    "ErasureAlreadyRequested": lambda a: (
+        f"identity {a['identity']} already asked organization {a['organization']} to erase "
+        "its data (once per identity and organization; a relayed signature is used once)",
+        "see `collective erasure list` for the request and its due date",
+    ),
+    "NoErasureRequest": lambda a: (
+        f"identity {a['identity']} has not asked organization {a['organization']} to erase "
+        "its data",
+        "confirm only the requests listed by `collective erasure list`",
+    ),
+    "ErasureAlreadyConfirmed": lambda a: (
+        f"organization {a['organization']} already confirmed the erasure for identity "
+        f"{a['identity']}",
+        None,
+    ),
+    "ErasurePeriodOutOfRange": lambda a: (
+        f"an erasure period of {a['period']} seconds is outside 1 to 90 days",
+        "give a period from 86400 to 7776000 seconds (GDPR Art. 12(3): one month, at most three)",
+    ),
+    "NotConsortiumAdmin": lambda a: (
+        f"{a['caller']} is not a consortium admin, who alone sets the erasure period",
+        "send it from a consortium admin's account",
+    ),
 }
 
 

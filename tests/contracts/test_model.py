@@ -3,7 +3,9 @@
 Hypothesis drives random sequences of grants (direct and signed, by the owner, a delegate, an
 old key or a stranger, with fresh, stale or future nonces and right or wrong policy text),
 withdrawals (which cancel pending signatures when nothing is active), policy publications,
-suspensions, delegate appointments, key rotations, deactivations, time jumps and data uses;
+suspensions, delegate appointments, key rotations, deactivations, time jumps, erasure requests
+(direct or signed; from then on the pair's uses are refused and its consents cover nothing)
+and data uses;
 after every step the on-chain state of every consent, and every use's outcome, must equal the
 model's prediction.
 """
@@ -18,6 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from collective.errors import TransactionError
+from collective.ledger.erasure_request import ErasureRequest, sign_erasure
 from collective.ledger.signing import code
 from tests.helpers import (
     GENETIC,
@@ -52,6 +55,7 @@ class Model:
     version: dict[str, int] = field(default_factory=dict)
     coverage: dict[tuple[str, bytes], int] = field(default_factory=dict)
     consents: dict[tuple[str, str, bytes, bytes], ModelConsent] = field(default_factory=dict)
+    erased: set[tuple[str, str]] = field(default_factory=set)  # (identity, organization)
 
     def consent(self, key: tuple[str, str, bytes, bytes]) -> ModelConsent:
         return self.consents.setdefault(key, ModelConsent())
@@ -95,6 +99,8 @@ class Model:
             return "ConsentExpired"
         if c.version != self.version[org]:
             return "StalePolicyVersion"
+        if (identity, org) in self.erased:
+            return "UseAfterErasureRequest"
         return None
 
 
@@ -222,6 +228,34 @@ def build_machine(world: World, chain) -> type[RuleBasedStateMachine]:
                     self.direct_nonce(m)
             if expected is None:
                 m.active = False
+
+        @rule(
+            s=st.sampled_from(subjects),
+            o=st.sampled_from(orgs),
+            signed=st.booleans(),
+            relayer=st.sampled_from(orgs),
+            key=st.sampled_from(keys),
+        )
+        def request_erasure(self, s, o, signed, relayer, key) -> None:
+            pair = (s.address, o.address)
+            again = "ErasureAlreadyRequested" if pair in self.model.erased else None
+            if signed:
+                expected = self.model.signed_error(s.address, key.address, 0, 0) or again
+                if self.model.status[relayer.address] == 2:
+                    expected = "OrganizationSuspended"
+                sig = sign_erasure(
+                    key,
+                    ErasureRequest(s.address, o.address, self.model.now + 3600),
+                    chain_id=chain.chain_id,
+                    verifying_contract=world.ledger.address,
+                )
+                fn = world.ledger.functions.requestErasureSigned(*sig.call_args())
+                self.attempt(fn, relayer, expected)
+            else:
+                expected = self.model.direct_error(s.address, key.address) or again
+                self.attempt(world.ledger.functions.requestErasure(*pair), key, expected)
+            if expected is None:
+                self.model.erased.add(pair)
 
         @rule(s=st.sampled_from(subjects))
         def appoint_delegate(self, s) -> None:
