@@ -275,6 +275,7 @@ def status_command(state: CliState, root: Path) -> None:
 
 def _status(state: CliState, layout: NetworkLayout, line: str | None) -> None:
     from collective.network import network_status
+    from collective.network.control import has_quorum, running_power
 
     rows = network_status(layout)
     views: list[View] = [line] if line else []
@@ -288,6 +289,15 @@ def _status(state: CliState, layout: NetworkLayout, line: str | None) -> None:
     views.append(
         Note(f"clients: --rpc {layout.validators[0].url} --manifest {layout.manifest_path}")
     )
+    running, total = running_power(layout)
+    if running > 0 and not has_quorum(layout):
+        views.append(
+            Note(
+                f"no quorum: the running validators hold {running} of {total} voting power and "
+                "blocks commit only with more than 2/3: transactions wait until more start "
+                f"(collective network start {layout.root})"
+            )
+        )
     show(
         state,
         {

@@ -78,7 +78,7 @@ def start_network(
                     _spawn(service, binary)
                     started.append(service)
             _wait(services, deadline, _ready if kind == "node" else _rpc_ready, timeout)
-        if _quorum(layout):
+        if has_quorum(layout):
             _wait([Service(v, "cometbft") for v in chosen], deadline, _committed, timeout)
     except BaseException:
         stop_services(started, kill=True)
@@ -165,10 +165,18 @@ def stop_network(
     return sorted(stopped)
 
 
-def _quorum(layout: NetworkLayout) -> bool:
-    """Do the validators running now hold more than 2/3 of the voting power?"""
+def running_power(layout: NetworkLayout) -> tuple[int, int]:
+    """The voting power of the validators whose cometbft runs now, and the network's total
+    (the genesis powers in ``network.json``)."""
     total = sum(v.power for v in layout.validators)
     running = sum(v.power for v in layout.validators if Service(v, "cometbft").pid() is not None)
+    return running, total
+
+
+def has_quorum(layout: NetworkLayout) -> bool:
+    """Do the validators running now hold more than 2/3 of the voting power (CometBFT's
+    commit rule)?"""
+    running, total = running_power(layout)
     return 3 * running > 2 * total
 
 
@@ -223,4 +231,12 @@ def _logs(service: Service) -> str:
     return text
 
 
-__all__ = ["START_TIMEOUT", "running_validators", "start_network", "stop_network"]
+__all__ = [
+    "COMETBFT_FILES",
+    "START_TIMEOUT",
+    "has_quorum",
+    "running_power",
+    "running_validators",
+    "start_network",
+    "stop_network",
+]

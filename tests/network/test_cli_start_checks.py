@@ -7,11 +7,11 @@ validators' processes, and nothing real is started."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from collective.cli import cli
 from collective.network import NetworkLayout, ValidatorLayout
 from collective.network.control import COMETBFT_FILES
-from collective.network.processes import Service, start_time
+from collective.network.processes import Service, alive, start_time
 from collective.testing.consortium import free_ports
 
 ANSWERS: dict[str, Any] = {
@@ -193,6 +193,26 @@ def test_a_failure_shows_the_log_of_this_start_only(network: NetworkLayout, tmp_
     service = Service(network.validators[0], "cometbft")
     service.log_file.write_text("an earlier start's last words\n")
     pid = service.spawn(fake)
-    os.waitpid(pid, 0)
+    deadline = time.monotonic() + 10
+    while alive(pid) and time.monotonic() < deadline:  # subprocess may reap it first
+        time.sleep(0.05)
     assert service.log_tail() == "this start failed\n"
     assert "an earlier start" in service.log_file.read_text()  # the log is kept whole
+
+
+def test_status_without_a_quorum_says_transactions_wait(network: NetworkLayout) -> None:
+    stand_in = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        Service(network.validators[0], "cometbft").pid_file.write_text(
+            f"{stand_in.pid} {start_time(stand_in.pid)}\n"
+        )
+        result = CliRunner().invoke(cli, ["network", "status", str(network.root)])
+        assert result.exit_code == 0, result.output
+        assert "no quorum: the running validators hold 10 of 20 voting power" in result.stderr
+        stand_in.kill()
+        stand_in.wait()
+        stopped = CliRunner().invoke(cli, ["network", "status", str(network.root)])
+        assert "no quorum" not in stopped.stderr  # all stopped: the table says it
+    finally:
+        stand_in.kill()
+        stand_in.wait()
