@@ -5,10 +5,11 @@
     lab = Collective.connect(network="anvil", account="lab")      # keystore "lab"
     lab.usage.record(patient_did, "dpv:ResearchAndDevelopment", "dpv-pd:MedicalHealth", "lab/42")
 
-``orgs`` (admin), ``policies``, ``consent``, ``signing`` (gasless consent), ``usage``, ``did``
-and ``oversight``. Writes return frozen dataclasses with ``tx_hash``, ``block_number`` and
-``gas_used``; contract errors raise :class:`~collective.errors.CollectiveError` subclasses with
-the transaction hash and a message a person can act on.
+``orgs`` (admin), ``policies``, ``consent``, ``signing`` (gasless consent), ``usage``, ``did``,
+``oversight`` and ``erasure`` (GDPR Art. 17). Writes return frozen dataclasses with
+``tx_hash``, ``block_number`` and ``gas_used``; contract errors raise
+:class:`~collective.errors.CollectiveError` subclasses with the transaction hash and a message
+a person can act on.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collective.client.base import Session
 from collective.client.consent import ConsentClient
 from collective.client.datarefs import DataRefStore
 from collective.client.did import DidClient
+from collective.client.erasure import ErasureClient
 from collective.client.orgs import Orgs
 from collective.client.oversight import OversightClient
 from collective.client.policies import Policies
@@ -74,6 +76,7 @@ class Collective:
         self.usage = UsageClient(session, store)
         self.did = DidClient(session)
         self.oversight = OversightClient(session)
+        self.erasure = ErasureClient(session, store)
 
     @classmethod
     def connect(
