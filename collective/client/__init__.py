@@ -76,7 +76,7 @@ class Collective:
         self.usage = UsageClient(session, store)
         self.did = DidClient(session)
         self.oversight = OversightClient(session)
-        self.erasure = ErasureClient(session, store)
+        self.erasure = ErasureClient(session, self.usage)
 
     @classmethod
     def connect(

@@ -25,8 +25,8 @@ from eth_account.signers.local import LocalAccount
 from web3.types import TxReceipt
 
 from collective.client.base import Session
-from collective.client.datarefs import DataRefStore
 from collective.client.records import TxResult, Who, tx_fields
+from collective.client.usage import UsageClient
 from collective.errors import InvalidInputError
 from collective.ledger.erasure_request import ErasureRequest, SignedErasure, sign_erasure
 from collective.types import Address
@@ -101,9 +101,12 @@ def evidence_hash(evidence: str | bytes) -> bytes:
 class ErasureClient:
     """Request erasure as a subject (directly or signed); list and confirm as an organization."""
 
-    def __init__(self, session: Session, data_refs: DataRefStore | None) -> None:
+    def __init__(self, session: Session, usage: UsageClient) -> None:
+        """Args: session: the facade's session; usage: its usage client, whose
+        data-reference store (``usage.data_refs``, read at each confirmation) holds the
+        secrets :meth:`confirm` destroys."""
         self._s = session
-        self._store = data_refs
+        self._usage = usage
 
     def request(self, organization: Who, *, identity: Who | None = None) -> ErasureRequested:
         """Ask ``organization`` to erase ``identity``'s data, as the identity's owner.
@@ -220,8 +223,9 @@ class ErasureClient:
         org = Address(self._s.sender.address)
         state = self.status(who, org)
         destroyed = False
-        if state.requested and not state.confirmed and self._store is not None:
-            destroyed = self._store.forget(org, who)
+        store = self._usage.data_refs
+        if state.requested and not state.confirmed and store is not None:
+            destroyed = store.forget(org, who)
         receipt = self._s.transact(self._s.ledger.functions.confirmErasure(who, digest))
         (log,) = self._s.decoded(self._s.ledger.events.ErasureConfirmed(), receipt)
         return ErasureConfirmed(
