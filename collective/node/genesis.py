@@ -132,6 +132,12 @@ class Genesis:
         not an object, a number, hex or an address."""
         if not isinstance(raw, dict):
             raise ConfigurationError(f"{source}: the top level must be a JSON object")
+        if "app_state" in raw and "validators" in raw:
+            raise ConfigurationError(
+                f"{source} is CometBFT's genesis, not the node's",
+                hint="give the node the Ethereum genesis it carries as app_state (genesis.json "
+                "of `collective network init`, ethereum-genesis.json of `network genesis`)",
+            )
         config = raw.get("config", {})
         if not isinstance(config, dict):
             raise ConfigurationError(f"{source}: 'config' must be an object")

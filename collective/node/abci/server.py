@@ -49,7 +49,7 @@ from typing import Any
 
 from google.protobuf.message import DecodeError, Message
 
-from collective.errors import InvalidInputError, NodeError
+from collective.errors import CollectiveError, InvalidInputError, NodeError
 from collective.node.abci.application import Application
 from collective.node.abci.framing import MAX_MESSAGE_BYTES, FrameReader, FramingError, frame
 from collective.node.abci.proto.tendermint.abci import types_pb2 as abci
@@ -316,6 +316,10 @@ class AbciServer:
             with self._app_lock:
                 result = handler(getattr(request, kind))
             getattr(response, kind).CopyFrom(result)  # TypeError if the app returned junk
+        except CollectiveError as exc:  # the application refuses, saying why: no traceback
+            log.error("ABCI %s refused: %s%s", kind, exc, f" ({exc.hint})" if exc.hint else "")
+            error = f"{kind}: {exc}"
+            return abci.Response(exception=abci.ResponseException(error=error)), True
         except Exception as exc:
             log.exception("ABCI %s on connection %s raised", kind, name)
             error = f"{kind}: {type(exc).__name__}: {exc}"

@@ -35,3 +35,23 @@ def test_an_abci_address_in_use_is_a_clear_error(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert f"127.0.0.1:{port}" in result.output
     assert "Traceback" not in result.output
+
+
+def test_cometbfts_own_genesis_given_as_the_nodes_is_refused(tmp_path: Path) -> None:
+    """A CometBFT genesis.json (chain_id, validators, app_state) is not the node's genesis:
+    refused at start, with the file to give instead, and nothing written."""
+    cometbft_genesis = tmp_path / "genesis.json"
+    cometbft_genesis.write_text(
+        '{"genesis_time": "2026-01-01T00:00:00Z", "chain_id": "collective-131277", '
+        '"validators": [], "app_state": {"config": {"chainId": 131277}}}'
+    )
+    data_dir = tmp_path / "d"
+    result = CliRunner().invoke(
+        cli,
+        ["node", "start", "--consensus", "cometbft", "--data-dir", str(data_dir),
+         "--genesis", str(cometbft_genesis), "--port", "0"],
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "is CometBFT's genesis, not the node's" in result.output
+    assert "app_state" in result.output and "Traceback" not in result.output
+    assert not (data_dir / "chain.sqlite").exists() and not list(data_dir.glob("*.sqlite*"))
