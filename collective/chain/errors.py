@@ -71,6 +71,14 @@ def failure_error(
             f"{sender} has too little ether on {where} to pay for {what}",
             hint="fund the account, or send from another one",
         )
+    if "is not permitted" in text:  # a permissioned node's admission (AccountRules)
+        return ChainError(
+            f"{where} refused {what}: {exc.message}",
+            hint="only accounts AccountRules admits send transactions: an admin admits an "
+            "organization (`collective org admit`); a data subject signs instead "
+            "(`collective consent sign`, `--withdraw` to withdraw) and an organization "
+            "relays it (`collective consent relay`)",
+        )
     return ChainError(f"{where} refused {what}: {exc.message}")
 
 

@@ -179,3 +179,17 @@ def test_transaction_count_is_one_request(chain: Chain) -> None:
         count = chain.get_transaction_count(deployer.lower())
     assert calls == [("eth_getTransactionCount", [deployer, "latest"])]
     assert count == int(chain.request("eth_getTransactionCount", [deployer, "latest"]), 16) > 0
+
+
+def test_a_send_refused_by_permissioning_says_who_may_send() -> None:
+    """A permissioned node refuses a subject's own send: the error says that subjects sign
+    and organizations relay (geth-style -32000 'sender 0x… is not permitted')."""
+    from collective.chain.backend import RpcFailure
+    from collective.chain.errors import failure_error
+
+    refused = RpcFailure(
+        -32000, "sender 0x9965507d1a55bcc2695c58ba16fb37d819b0a4dc is not permitted"
+    )
+    error = failure_error(refused, where="http://127.0.0.1:26603", what="withdraw")
+    assert "refused withdraw: sender 0x9965" in str(error.message)
+    assert error.hint is not None and "consent sign" in error.hint and "relay" in error.hint
