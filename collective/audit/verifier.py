@@ -24,6 +24,11 @@ A ``ValidatorPowerChanged`` needs its cause in the same transaction: an executed
 ``SetValidator`` about the organization, or its suspension, reinstatement or removal
 (``validator-unexplained``).
 
+Erasure (GDPR Art. 17, :mod:`~collective.audit.replay.erasure`): a use by an organization an
+identity had asked to erase its data is ``use-after-erasure-request``; a request unconfirmed
+past its due time at the latest indexed block is ``erasure-overdue``, a confirmation after it
+``erasure-confirmed-late``, one without a request ``erasure-confirmation-without-request``.
+
 Board and admission events are checked too: an account's admission or removal must come from
 a then-current admin, a suspension or reinstatement from an admin or the then-current board
 (``unauthorized-status-change``), and every ``UseFlagged`` must name a use in the index
@@ -51,6 +56,8 @@ from collective.audit.replay import (
     ConsentChange,
     DataUse,
     DelegateChange,
+    ErasureConfirmation,
+    ErasureRequest,
     OwnerChange,
     PolicyChange,
     ReplayEvent,
@@ -89,6 +96,10 @@ _REGISTRY = (
     "SELECT block, log_index, tx_hash, event, args FROM events WHERE event IN "
     "('DIDOwnerChanged', 'DIDDelegateChanged', 'SignaturesCancelled') "
     "ORDER BY block, log_index"
+)
+_ERASURES = (
+    "SELECT block, log_index, tx_hash, event, args FROM events WHERE event IN "
+    "('ErasureRequested', 'ErasureConfirmed') ORDER BY block, log_index"
 )
 _VALIDATORS = (
     "SELECT block, log_index, tx_hash, event, args FROM events WHERE event IN "
@@ -137,6 +148,21 @@ def _validators(rows: Iterable[tuple[Any, ...]]) -> Iterator[ReplayEvent]:
             yield BoardExecution(block, log_index, tx, int(args["action"]), target)
 
 
+def _erasures(rows: Iterable[tuple[Any, ...]]) -> Iterator[ReplayEvent]:
+    """Erasure requests and confirmations (ErasureRegistry), from the events table."""
+    for block, log_index, tx, event, text in rows:
+        args = json.loads(text)
+        identity, org = str(args["identity"]).lower(), str(args["organization"]).lower()
+        if event == "ErasureRequested":
+            agent = str(args["agent"]).lower()
+            yield ErasureRequest(block, log_index, tx, identity, org, int(args["dueAt"]), agent)
+        else:
+            evidence = str(args["evidenceHash"])
+            yield ErasureConfirmation(
+                block, log_index, tx, identity, org, evidence, bool(args["late"])
+            )
+
+
 def replay_events(index: AuditIndex) -> Iterator[ReplayEvent]:
     """Every event the replay needs, as :mod:`collective.audit.replay` records, in chain
     order (one indexed query per table, merged).
@@ -155,6 +181,7 @@ def replay_events(index: AuditIndex) -> Iterator[ReplayEvent]:
         _policies(db.execute(_POLICIES)),
         _registry(db.execute(_REGISTRY)),
         _validators(db.execute(_VALIDATORS)),
+        _erasures(db.execute(_ERASURES)),
     )
 
 

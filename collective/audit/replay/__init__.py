@@ -23,6 +23,8 @@ registry's ``DIDOwnerChanged`` / ``DIDDelegateChanged``). What it checks:
   registry's ``validDelegate`` says) whose validity had not run out;
 - every AccountRules status change came from a then-current admin (or, for a suspension or
   reinstatement, the then-current board);
+- the erasure rules of :mod:`~collective.audit.replay.erasure`: no use after an identity asked
+  the organization to erase its data, and every request confirmed by its due time;
 - every ``ValidatorPowerChanged`` has its cause in its own transaction: an executed board
   ``SetValidator`` about the organization, or its suspension, reinstatement or removal
   (:mod:`~collective.audit.replay.validators`).
@@ -34,7 +36,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from collective.audit.model import Violation
-from collective.audit.replay import validators
+from collective.audit.replay import erasure, validators
 from collective.audit.replay.identity import check_agent, delegate_changed, owner_changed
 from collective.audit.replay.records import (
     NULL,
@@ -44,6 +46,8 @@ from collective.audit.replay.records import (
     ConsentChange,
     DataUse,
     DelegateChange,
+    ErasureConfirmation,
+    ErasureRequest,
     OwnerChange,
     PolicyChange,
     ReplayEvent,
@@ -112,14 +116,20 @@ class _Replay(ReplayState):
             DelegateChange: lambda change: delegate_changed(self, change),
             ValidatorChange: lambda change: validators.validator_changed(self, change),
             BoardExecution: lambda execution: validators.board_executed(self, execution),
+            ErasureRequest: lambda request: erasure.requested(self, request),
+            ErasureConfirmation: lambda confirmation: erasure.confirmed(self, confirmation),
         }
         # Uses are most of the events: checked inline, with the same state function.
         consents, timestamps, status = self.consents, self.timestamps, self.status
         current, owners, active = self.current, self.owners, ConsentState.ACTIVE
+        erasures = self.erasures
         for event in events:
             if type(event) is DataUse:
                 self.uses += 1
                 block, _, _, identity, org, purpose, category, version = event
+                if erasures and (request := erasures.get((identity, org))) is not None:
+                    erasure.use_after_request(self, event, request)
+                    continue
                 consent = consents.get((identity, org, purpose, category))
                 now = timestamps.get(block)
                 state = None
@@ -144,6 +154,7 @@ class _Replay(ReplayState):
                 raise TypeError(f"not a replay event: {event!r}")
             handler(event)
         validators.finish(self)
+        erasure.finish(self)
 
     # --- consents -----------------------------------------------------------------------------
 
@@ -217,6 +228,8 @@ __all__ = [
     "ConsentChange",
     "DataUse",
     "DelegateChange",
+    "ErasureConfirmation",
+    "ErasureRequest",
     "Outcome",
     "OwnerChange",
     "PolicyChange",

@@ -14,6 +14,7 @@ from collective.audit.replay.records import (
     SIG_AUTH,
     ConsentChange,
     DelegateChange,
+    ErasureRequest,
     OwnerChange,
     SignaturesCancelled,
 )
@@ -21,10 +22,13 @@ from collective.audit.replay.state import ReplayState
 
 
 def check_agent(
-    state: ReplayState, event: ConsentChange | SignaturesCancelled, verb: str, identity: str
+    state: ReplayState,
+    event: ConsentChange | SignaturesCancelled | ErasureRequest,
+    verb: str,
+    identity: str,
 ) -> None:
-    """The agent of a grant, withdrawal or cancellation must speak for the identity at that
-    block: its owner, or a sigAuth delegate of the current epoch still valid."""
+    """The agent of a grant, withdrawal, cancellation or erasure request must speak for the
+    identity at that block: its owner, or a sigAuth delegate of the current epoch still valid."""
     agent = event.agent
     owner = state.owners.get(identity, identity)
     if agent == owner and owner != NULL:

@@ -125,6 +125,32 @@ class BoardExecution(NamedTuple):
     target: str
 
 
+class ErasureRequest(NamedTuple):
+    """``ErasureRequested``: ``identity`` asked ``organization`` to erase its data, to be
+    confirmed by ``due_at`` (unix s); ``agent`` (owner or sigAuth delegate) authorized it."""
+
+    block: int
+    log_index: int
+    tx_hash: bytes
+    identity: str
+    organization: str
+    due_at: int
+    agent: str
+
+
+class ErasureConfirmation(NamedTuple):
+    """``ErasureConfirmed``: ``organization`` confirmed the erasure for ``identity`` with
+    ``evidence_hash`` (``0x`` + 64 hex); ``late`` as the contract judged it."""
+
+    block: int
+    log_index: int
+    tx_hash: bytes
+    identity: str
+    organization: str
+    evidence_hash: str
+    late: bool
+
+
 ReplayEvent = (
     DataUse
     | ConsentChange
@@ -135,6 +161,8 @@ ReplayEvent = (
     | DelegateChange
     | ValidatorChange
     | BoardExecution
+    | ErasureRequest
+    | ErasureConfirmation
 )
 
 
@@ -146,6 +174,8 @@ __all__ = [
     "ConsentChange",
     "DataUse",
     "DelegateChange",
+    "ErasureConfirmation",
+    "ErasureRequest",
     "OwnerChange",
     "PolicyChange",
     "ReplayEvent",

@@ -2,7 +2,8 @@
 
 :class:`ReplayState` keeps each organization's status (AccountRules), its current policy
 version and the purposes each version covers, each consent, the admins and the board, the
-DID registry's owners, delegate epochs and ``sigAuth`` delegates, and the current
+DID registry's owners, delegate epochs and ``sigAuth`` delegates, the erasure requests and
+their confirmations, and the current
 transaction's validator changes awaiting their cause.
 """
 
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from collective.audit.model import Violation
-from collective.audit.replay.records import ReplayEvent, ValidatorChange
+from collective.audit.replay.records import ErasureRequest, ReplayEvent, ValidatorChange
 
 NO_STATUS, ACTIVE, SUSPENDED = 0, 1, 2
 """An organization's AccountRules status: never admitted (or removed), active, suspended."""
@@ -55,6 +56,9 @@ class ReplayState:
         self.validator_tx: bytes | None = None
         self.validator_pending: list[ValidatorChange] = []
         self.validator_causes: set[str] = set()
+        # Erasure requests by (identity, organization), and those confirmed.
+        self.erasures: dict[tuple[str, str], ErasureRequest] = {}
+        self.erased_confirmed: set[tuple[str, str]] = set()
         self.violations: list[Violation] = []
         self.count = 0
         self.uses = 0
