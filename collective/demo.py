@@ -13,8 +13,10 @@ read on the chain; the refusals are real reverts caught and explained.
 5. The patient appoints a guardian, who consents for the patient to the hospital's treatment;
    then the patient takes back control (revokes the guardian) and withdraws the lab's consent.
 6. The lab's next use is refused by the contract.
-7. The board suspends the lab by two of three votes; the suspended lab is refused.
-8. The patient's data-use history, read from the chain's events.
+7. The patient asks the lab to erase its data (GDPR Art. 17; signed, the hospital relays it);
+   the lab confirms with the hash of its erasure evidence, within the 30-day deadline.
+8. The board suspends the lab by two of three votes; the suspended lab is refused.
+9. The patient's data-use history, read from the chain's events.
 """
 
 from __future__ import annotations
@@ -171,6 +173,7 @@ class _Story:
         self.lab_uses()
         self.guardian_then_patient()
         self.refused_use()
+        self.erasure()
         self.board_suspends()
         self.history()
         self.report.transactions = self._count_transactions()
@@ -353,6 +356,22 @@ class _Story:
             )
             return
         raise CollectiveError("the ledger accepted a use after the consent was withdrawn")
+
+    def erasure(self) -> None:
+        signed = self.patient.erasure.sign(self.lab.address)
+        asked = self.hospital.erasure.relay(signed)
+        evidence = b"Helix Research Lab: the patient's samples and results deleted, backups rotated"
+        done = self.lab.erasure.confirm(self.patient.address, evidence)
+        self.step(
+            "The patient asks the lab to erase its data; the lab confirms",
+            f"erasure request signed by the patient, relayed by the hospital (block "
+            f"{asked.block_number}): from now on every use by the lab is refused",
+            f"confirmation due {datetime.fromtimestamp(asked.due_at, UTC):%Y-%m-%d} (30 days)",
+            f"the lab confirmed in block {done.block_number} with evidence hash "
+            f"{done.evidence_hash[:18]}... ({'late' if done.late else 'in time'})",
+            due_at=asked.due_at,
+            evidence_hash=done.evidence_hash,
+        )
 
     def board_suspends(self) -> None:
         one, two = self.as_("member 1"), self.as_("member 2")
