@@ -195,6 +195,19 @@ contract ErasureTest is LedgerFixture {
         ledger.requestErasureSigned(q, v, r, s);
     }
 
+    function test_aDeactivatedIdentityCannotRequest() public {
+        ErasureRegistry.ErasureRequest memory q = _request(uint64(block.timestamp + 1 hours));
+        (uint8 v, bytes32 r, bytes32 s) = _sign(PATIENT_KEY, address(ledger), q);
+        vm.prank(patient);
+        ledger.changeOwner(patient, address(0));
+        vm.prank(relayer);
+        vm.expectRevert(abi.encodeWithSelector(DIDRegistry.IdentityDeactivated.selector, patient));
+        ledger.requestErasureSigned(q, v, r, s);
+        vm.prank(patient);
+        vm.expectRevert(abi.encodeWithSelector(DIDRegistry.IdentityDeactivated.selector, patient));
+        ledger.requestErasure(patient, lab);
+    }
+
     // ------------------------------------------------------------------ confirmation
 
     function test_confirmWithinTheDeadline() public {
