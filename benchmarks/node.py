@@ -14,6 +14,7 @@ are the logs ``eth_getLogs`` reads in one range (the target asks for at least 10
     python benchmarks/node.py             # table; exit 1 when a target is missed
     python benchmarks/node.py --json
     python benchmarks/node.py --quick     # smaller runs, no targets (a smoke test)
+    python benchmarks/node.py --report    # MISSED printed, exit 0
 
 Targets: >= 600 tx/s over 5,000 transactions with permissioning on and >= 100 per block;
 >= 800 tx/s with permissioning off; eth_getLogs >= 50,000 logs/s over a 10,000-log range;
@@ -165,6 +166,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--quick", action="store_true", help="small runs, targets not checked")
+    parser.add_argument(
+        "--report", action="store_true", help="print MISSED targets but exit 0 (CI: see .ci/run)"
+    )
     parser.add_argument("--txs", type=int, default=5000)
     parser.add_argument("--history", type=int, default=100_000)
     args = parser.parse_args()
@@ -293,7 +297,7 @@ def main() -> int:
             )
             flag = "" if row.ok else "  MISSED"
             print(f"{row.what:44} {row.value:>12,.1f}  {target:>10}  {row.note}{flag}")
-    if args.quick:
+    if args.quick or args.report:
         return 0
     return 0 if all(row.ok for row in rows) else 1
 
