@@ -22,9 +22,10 @@ from collective.cli.options import (
     out_option,
     purpose_option,
     sending_command,
+    valid_for_option,
 )
 from collective.cli.output import expires, report, show, tx_line, when
-from collective.cli.params import DURATION, EXPIRY, POLICY_VERSION
+from collective.cli.params import EXPIRY, POLICY_VERSION
 from collective.cli.receipt_cmd import RECEIPT_COMMANDS
 from collective.client.consent import BatchResult, Granted, Withdrawn
 from collective.ledger.signing import SignedRequest
@@ -192,14 +193,7 @@ def withdraw_command(
     "refused if the version's published text differs. Default: the published one, shown "
     "before signing.",
 )
-@click.option(
-    "--valid-for",
-    type=DURATION,
-    default="1h",
-    show_default=True,
-    metavar="DURATION",
-    help="How long the signature can be relayed (from the latest block's time).",
-)
+@valid_for_option()
 @out_option("the signed request")
 @custom_term_option
 @sending_command

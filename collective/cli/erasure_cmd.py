@@ -16,9 +16,9 @@ from collective.cli.options import (
     identity_option,
     out_option,
     sending_command,
+    valid_for_option,
 )
 from collective.cli.output import Table, report, show, when
-from collective.cli.params import DURATION
 from collective.client.erasure import ErasureClient, ErasureConfirmed, ErasureRequested
 from collective.errors import InvalidInputError
 from collective.ledger.erasure_request import SignedErasure
@@ -63,14 +63,7 @@ def _line(done: ErasureRequested) -> str:
     is_flag=True,
     help="Only sign the request (EIP-712) for any admitted organization to relay; no gas.",
 )
-@click.option(
-    "--valid-for",
-    type=DURATION,
-    default="1h",
-    show_default=True,
-    metavar="DURATION",
-    help="With --sign: how long the signature can be relayed.",
-)
+@valid_for_option("With --sign: how long the signature can be relayed.")
 @out_option("the signed request (with --sign)")
 @sending_command
 def request_command(

@@ -212,6 +212,27 @@ def out_option(what: str) -> Callable[[F], F]:
     )
 
 
+def valid_for_option(
+    help: str = "How long the signature can be relayed (from the latest block's time).",
+) -> Callable[[F], F]:
+    """``--valid-for DURATION`` (default 1 hour): the deadline of an EIP-712 signed request,
+    a :data:`~collective.cli.params.DURATION` in seconds.
+
+    Args:
+        help: the option's help, when the command's signing is optional.
+    """
+    from collective.cli.params import DURATION
+
+    return click.option(
+        "--valid-for",
+        type=DURATION,
+        default="1h",
+        show_default=True,
+        metavar="DURATION",
+        help=help,
+    )
+
+
 __all__ = [
     "ACCOUNT_ENV",
     "MANIFEST_ENV",
@@ -230,4 +251,5 @@ __all__ = [
     "pass_state",
     "purpose_option",
     "sending_command",
+    "valid_for_option",
 ]

@@ -28,6 +28,7 @@ from collective.cli.options import (
     out_option,
     purpose_option,
     sending_command,
+    valid_for_option,
 )
 from collective.cli.output import Fields, Note, Table, View, expires, report, show, when
 from collective.cli.params import DURATION, EXPIRY
@@ -166,14 +167,7 @@ def identity_command(state: CliState, organizations: tuple[str, ...], generation
 @category_option
 @click.option("--withdraw", is_flag=True, help="Sign a withdrawal instead of a grant.")
 @click.option("--expiry", type=EXPIRY, metavar="WHEN", help="Grant only: when it ends.")
-@click.option(
-    "--valid-for",
-    type=DURATION,
-    default="1h",
-    show_default=True,
-    metavar="DURATION",
-    help="How long the signature can be relayed (from the latest block's time).",
-)
+@valid_for_option()
 @out_option("the signed request")
 @custom_term_option
 @client_command
