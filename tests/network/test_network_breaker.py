@@ -7,8 +7,6 @@ tests/node/consensus/test_consensus_breaker.py: here the two may fall in two blo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from eth_account import Account
 
@@ -18,19 +16,12 @@ from collective.testing.consortium import Consortium
 from tests.network.fault_tools import (
     GAS_PRICE,
     batched,
-    consortium_or_skip,
     dev_account,
     transfer,
     wait_receipt,
 )
 
 DELEGATE = "0x" + "22" * 20
-
-
-@pytest.fixture(scope="module")
-def net() -> Iterator[Consortium]:
-    """A started 4-validator network for the module (skips without cometbft)."""
-    yield from consortium_or_skip()
 
 
 def _call(url: str, method: str, *params: str) -> str:

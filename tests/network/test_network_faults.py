@@ -15,7 +15,6 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from eth_typing import HexStr
@@ -32,7 +31,6 @@ from collective.testing.consortium import Consortium
 from tests.network.fault_tools import (
     Sender,
     assert_same_chain,
-    consortium_or_skip,
     dev_account,
     failure_logs,
     hashes,
@@ -43,18 +41,6 @@ from tests.network.fault_tools import (
 )
 
 PURPOSE, CATEGORY = "dpv:ResearchAndDevelopment", "dpv-pd:MedicalHealth"
-
-
-@pytest.fixture(scope="module")
-def net() -> Iterator[Consortium]:
-    """A started 4-validator network for the module (skips without cometbft)."""
-    yield from consortium_or_skip()
-
-
-@pytest.fixture(scope="module")
-def pinger(net: Consortium) -> Sender:
-    """Organization 2's transfers: proof that the network commits."""
-    return Sender(dev_account(2), net.layout.chain_id)
 
 
 @pytest.fixture(autouse=True)

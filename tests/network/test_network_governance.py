@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,6 @@ from tests.network.fault_tools import (
     Sender,
     assert_same_chain,
     comet,
-    consortium_or_skip,
     dev_account,
     failure_logs,
     priv_validator_key,
@@ -47,18 +45,6 @@ from tests.network.fault_tools import (
 )
 
 PURPOSE, CATEGORY = "dpv:ResearchAndDevelopment", "dpv-pd:MedicalHealth"
-
-
-@pytest.fixture(scope="module")
-def net() -> Iterator[Consortium]:
-    """A started 4-validator network for the module (skips without cometbft)."""
-    yield from consortium_or_skip()
-
-
-@pytest.fixture(scope="module")
-def pinger(net: Consortium) -> Sender:
-    """Organization 2's transfers: proof that the network commits."""
-    return Sender(dev_account(2), net.layout.chain_id)
 
 
 @pytest.fixture(scope="module")
