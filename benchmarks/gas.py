@@ -1,4 +1,4 @@
-"""Gas used per operation of the consent ledger, against the targets of issue #2.
+"""Gas used per operation of the consent ledger, against the targets of issues #2 and #13.
 
 Runs on the embedded chain (gas is deterministic: the same on any EVM at the same fork), prints
 a table and exits 1 when any target is missed.
@@ -106,6 +106,42 @@ def measure() -> list[Row]:
     ]
     batch_use = gas(ledger.functions.recordUseBatch(uses), lab)
     rows.append(Row("recordUseBatch of 50, per record", batch_use / 50, 15_000))
+
+    hospital = dev[5]
+    gas(rules.functions.admit(hospital.address), admin)
+    consent_to_disclose = gas(
+        ledger.functions.grantDisclosure(
+            patient.address, hospital.address, lab.address, research, lab_results, expiry, 1
+        ),
+        patient,
+    )
+    rows.append(Row("grantDisclosure (direct)", consent_to_disclose, None, "for reference"))
+    disclose = gas(
+        ledger.functions.recordDisclosure(
+            patient.address, lab.address, research, lab_results, code("d")
+        ),
+        hospital,
+    )
+    rows.append(Row("recordDisclosure", disclose, 45_000))
+    for i in range(50):
+        gas(
+            ledger.functions.grantDisclosure(
+                subject.address,
+                hospital.address,
+                lab.address,
+                research,
+                code(f"category-{i}"),
+                expiry,
+                1,
+            ),
+            subject,
+        )
+    disclosures = [
+        (subject.address, lab.address, research, code(f"category-{i}"), code(f"data-{i}"))
+        for i in range(50)
+    ]
+    batch_disclose = gas(ledger.functions.recordDisclosureBatch(disclosures), hospital)
+    rows.append(Row("recordDisclosureBatch of 50, per record", batch_disclose / 50, 15_000))
 
     erasure = sign_erasure(
         patient,

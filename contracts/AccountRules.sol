@@ -141,6 +141,12 @@ contract AccountRules {
         return statusOf[account] == Status.Active;
     }
 
+    /// @notice The statuses of two accounts in one call (a disclosure checks its discloser and
+    ///         its recipient: one call instead of two).
+    function statusesOf(address a, address b) external view returns (Status, Status) {
+        return (statusOf[a], statusOf[b]);
+    }
+
     /// @notice Every account ever admitted and not removed (active or suspended).
     function accounts() external view returns (address[] memory) {
         return _accounts;

@@ -305,6 +305,14 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
     /// @dev Has `identity` asked `organization` to erase its data (ErasureRegistry)? One read.
     function _erasureRequested(address identity, address organization) internal view virtual returns (bool);
 
+    /// @dev Which of `a`, `b` (in that order) has `identity` asked to erase, or address(0)
+    ///      (ErasureRegistry). One read when the identity asked nobody.
+    function _erasureRequestedOfEither(address identity, address a, address b)
+        internal
+        view
+        virtual
+        returns (address);
+
     function _grantDirect(
         address identity,
         address organization,
@@ -327,25 +335,27 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
 
     /// @dev A direct call's next nonce: one past the largest nonce a signed request may carry
     ///      now (`_nonceCeiling`), so no request relayable in this block survives the call.
-    function _directNonce(Consent storage c) private view returns (uint64 next) {
+    function _directNonce(Consent storage c) internal view returns (uint64 next) {
         // One past the largest nonce a request may carry now: none relayable now survives.
-        next = _nonceCeiling(c.nonce) + 1;
+        // Unchecked: the ceiling stays far below 2**64 (see `_nonceCeiling`).
+        unchecked {
+            next = _nonceCeiling(c.nonce) + 1;
+        }
     }
 
     /// @dev The error a grant would revert with (empty if none): expiry and current policy.
     function _grantRules(address organization, bytes32 purpose, uint64 expiry, uint32 policyVersion)
-        private
+        internal
         view
-        returns (bytes memory)
+        returns (bytes memory err)
     {
         if (expiry <= block.timestamp) return abi.encodeWithSelector(ExpiryInPast.selector, expiry);
         if (policyVersion == 0 || _coverage[organization][purpose] != policyVersion) {
             return abi.encodeWithSelector(PolicyNotCurrent.selector, organization, policyVersion, purpose);
         }
-        return "";
     }
 
-    function _storeGrant(Consent storage c, uint64 expiry, uint32 policyVersion, uint64 next) private {
+    function _storeGrant(Consent storage c, uint64 expiry, uint32 policyVersion, uint64 next) internal {
         // Hot path: write the packed slot once (layout of `Consent`: expiry bits 0-63,
         // grantedAt 64-127, policyVersion 128-159, nonce 160-223, active bit 224).
         assembly ("memory-safe") {
@@ -429,11 +439,15 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
     /// @dev The largest nonce a signed request may carry now: NONCE_CLOCK_SKEW ms ahead of the
     ///      block's time, or NONCE_STEP past the consent's nonce, whichever is larger (so requests
     ///      signed in a burst stay relayable and ordered in blocks that share a timestamp).
-    ///      Each use moves the nonce at most NONCE_STEP + 1 past the window: no overflow.
-    function _nonceCeiling(uint64 stored) private view returns (uint64) {
-        uint64 window = uint64(block.timestamp) * 1000 + NONCE_CLOCK_SKEW;
-        uint64 step = stored + NONCE_STEP;
-        return step > window ? step : window;
+    ///      Each use moves the nonce at most NONCE_STEP + 1 past the window: no overflow, so
+    ///      the arithmetic is unchecked (the window reaches 2**64 in the year 584,000,000; the
+    ///      stored nonce, at most NONCE_STEP + 1 per transaction past it, needs 10**16 of them).
+    function _nonceCeiling(uint64 stored) internal view returns (uint64) {
+        unchecked {
+            uint64 window = uint64(block.timestamp) * 1000 + NONCE_CLOCK_SKEW;
+            uint64 step = stored + NONCE_STEP;
+            return step > window ? step : window;
+        }
     }
 
     /// @dev The rules every signed request obeys, in the order a single call reports them:
@@ -450,7 +464,7 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
         uint8 v,
         bytes32 r,
         bytes32 s
-    ) private view returns (bytes memory, address signer) {
+    ) internal view returns (bytes memory, address signer) {
         if (block.timestamp > deadline) return (abi.encodeWithSelector(SignatureExpired.selector, deadline), signer);
         address owner = _identities[identity].owner;
         if (owner == DEACTIVATED) return (abi.encodeWithSelector(IdentityDeactivated.selector, identity), signer);
@@ -466,7 +480,7 @@ abstract contract ConsentRegistry is DIDRegistry, PolicyRegistry {
     }
 
     /// @dev Revert with an ABI-encoded custom error built by the checks above.
-    function _bubble(bytes memory err) private pure {
+    function _bubble(bytes memory err) internal pure {
         assembly ("memory-safe") {
             revert(add(err, 0x20), mload(err))
         }

@@ -21,6 +21,11 @@ import {ConsentRegistry} from "./ConsentRegistry.sol";
 ///      The period is set by a consortium admin (not a constructor argument, so deployment is
 ///      unchanged) within [MIN_ERASURE_PERIOD, MAX_ERASURE_PERIOD]; each request stores its own
 ///      due time, so a change never moves a pending deadline.
+///      Storage: an identity's first request is packed into one slot per identity (organization
+///      and three 32-bit times, unix seconds until 2106), later ones (rare: a pairwise identity
+///      deals with one organization) go to a per-pair slot. So one read answers "did this
+///      identity ask anyone to erase?": a use checks one slot, and a disclosure checks its
+///      discloser and its recipient with the same one read.
 abstract contract ErasureRegistry is ConsentRegistry {
     /// @notice Stored state of one (identity, organization) erasure (one slot).
     struct Erasure {
@@ -47,7 +52,11 @@ abstract contract ErasureRegistry is ConsentRegistry {
     bytes32 private constant _SIG_AUTH_TYPE = "sigAuth";
 
     uint64 private _erasurePeriod;
-    mapping(address identity => mapping(address organization => Erasure)) internal _erasures;
+    /// @dev identity => its first request: organization (bits 0-159), requestedAt (160-191),
+    ///      dueAt (192-223), confirmedAt (224-255); 0 if it never requested.
+    mapping(address identity => uint256) private _firstErasure;
+    /// @dev identity => organization => request, for every request after the identity's first.
+    mapping(address identity => mapping(address organization => Erasure)) private _laterErasures;
 
     /// @notice `identity` asked `organization` to erase its data; confirm by `dueAt` (unix s).
     ///         `agent` is the owner or delegate who authorized it.
@@ -99,10 +108,15 @@ abstract contract ErasureRegistry is ConsentRegistry {
     /// @notice Confirm, as the organization asked, that `identity`'s data is erased (its
     ///         per-subject secret destroyed); `evidenceHash` hashes the evidence kept off chain.
     function confirmErasure(address identity, bytes32 evidenceHash) external {
-        Erasure storage e = _erasures[identity][msg.sender];
+        Erasure memory e = _erasureOf(identity, msg.sender);
         if (e.requestedAt == 0) revert NoErasureRequest(identity, msg.sender);
         if (e.confirmedAt != 0) revert ErasureAlreadyConfirmed(identity, msg.sender);
-        e.confirmedAt = uint64(block.timestamp);
+        uint256 first = _firstErasure[identity];
+        if (address(uint160(first)) == msg.sender) {
+            _firstErasure[identity] = first | (block.timestamp << 224);
+        } else {
+            _laterErasures[identity][msg.sender].confirmedAt = uint64(block.timestamp);
+        }
         emit ErasureConfirmed(identity, msg.sender, evidenceHash, block.timestamp > e.dueAt);
     }
 
@@ -124,21 +138,55 @@ abstract contract ErasureRegistry is ConsentRegistry {
 
     /// @notice The stored erasure of (identity, organization) (all zero if never requested).
     function getErasure(address identity, address organization) external view returns (Erasure memory) {
-        return _erasures[identity][organization];
+        return _erasureOf(identity, organization);
     }
 
     // ------------------------------------------------------------------ internals
 
-    /// @dev The hook of ConsentRegistry.isCovered and DataUsageLog: one storage read.
+    /// @dev The hook of ConsentRegistry.isCovered and DataUsageLog: one storage read for an
+    ///      identity that never asked anyone to erase, or whose first request is to `organization`.
     function _erasureRequested(address identity, address organization) internal view override returns (bool) {
-        return _erasures[identity][organization].requestedAt != 0;
+        uint256 first = _firstErasure[identity];
+        if (first == 0) return false;
+        if (address(uint160(first)) == organization) return true;
+        return _laterErasures[identity][organization].requestedAt != 0;
+    }
+
+    /// @dev The hook of DisclosureLog: which of `a`, `b` (checked in that order) `identity`
+    ///      asked to erase, or address(0). One read when it asked nobody.
+    function _erasureRequestedOfEither(address identity, address a, address b)
+        internal
+        view
+        override
+        returns (address)
+    {
+        if (_firstErasure[identity] == 0) return address(0);
+        if (_erasureRequested(identity, a)) return a;
+        if (_erasureRequested(identity, b)) return b;
+        return address(0);
+    }
+
+    /// @dev The stored request of (identity, organization), all zero if none.
+    function _erasureOf(address identity, address organization) private view returns (Erasure memory) {
+        uint256 first = _firstErasure[identity];
+        if (first != 0 && address(uint160(first)) == organization) {
+            return Erasure(uint64(uint32(first >> 160)), uint64(uint32(first >> 192)), uint64(first >> 224));
+        }
+        if (first == 0) return Erasure(0, 0, 0);
+        return _laterErasures[identity][organization];
     }
 
     function _storeRequest(address identity, address organization, address agent) private {
-        Erasure storage e = _erasures[identity][organization];
-        if (e.requestedAt != 0) revert ErasureAlreadyRequested(identity, organization);
+        uint256 first = _firstErasure[identity];
         uint64 due = uint64(block.timestamp) + erasurePeriod();
-        _erasures[identity][organization] = Erasure(uint64(block.timestamp), due, 0);
+        if (first == 0) {
+            _firstErasure[identity] = uint160(organization) | (block.timestamp << 160) | (uint256(due) << 192);
+        } else {
+            if (address(uint160(first)) == organization || _laterErasures[identity][organization].requestedAt != 0) {
+                revert ErasureAlreadyRequested(identity, organization);
+            }
+            _laterErasures[identity][organization] = Erasure(uint64(block.timestamp), due, 0);
+        }
         emit ErasureRequested(identity, organization, due, agent);
     }
 }

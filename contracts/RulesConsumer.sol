@@ -22,9 +22,18 @@ abstract contract RulesConsumer {
     /// @dev Revert unless `account` is admitted and not suspended.
     function _requireActive(address account) internal view {
         AccountRules.Status status = accountRules.statusOf(account);
-        if (status != AccountRules.Status.Active) {
-            if (status == AccountRules.Status.Suspended) revert OrganizationSuspended(account);
-            revert OrganizationNotAdmitted(account);
-        }
+        if (status != AccountRules.Status.Active) _revertInactive(account, status);
+    }
+
+    /// @dev Revert unless both accounts are admitted and not suspended (`a` is checked first).
+    function _requireBothActive(address a, address b) internal view {
+        (AccountRules.Status statusA, AccountRules.Status statusB) = accountRules.statusesOf(a, b);
+        if (statusA != AccountRules.Status.Active) _revertInactive(a, statusA);
+        if (statusB != AccountRules.Status.Active) _revertInactive(b, statusB);
+    }
+
+    function _revertInactive(address account, AccountRules.Status status) private pure {
+        if (status == AccountRules.Status.Suspended) revert OrganizationSuspended(account);
+        revert OrganizationNotAdmitted(account);
     }
 }

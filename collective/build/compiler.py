@@ -188,6 +188,7 @@ def compile_project(
             origin[name] = source
             artifacts[f"{name}.json"] = _dumps(_artifact(name, source, contract))
 
+    _check_code_sizes(artifacts)
     out_dir.mkdir(parents=True, exist_ok=True)
     removed = []
     previous = set(_read_json(out_dir / BUILD_INDEX).get("artifacts", {}))
@@ -215,6 +216,41 @@ def compile_project(
         removed=tuple(removed),
         warnings=tuple(d for d in diagnostics if d.severity != "error"),
     )
+
+
+# EIP-170: the most bytes of runtime code an account may hold; EIP-3860: of init code.
+MAX_CODE_SIZE = 24_576
+MAX_INITCODE_SIZE = 49_152
+
+
+def _check_code_sizes(artifacts: dict[str, bytes]) -> None:
+    """Refuse contracts no chain would deploy: runtime code over EIP-170's 24,576 bytes or
+    init code over EIP-3860's 49,152 (a deploy would only fail with an opaque revert).
+
+    Raises:
+        CompilationError: naming each contract, its size and the limit.
+    """
+    over = []
+    for file, data in sorted(artifacts.items()):
+        artifact = json.loads(data)
+        runtime = (len(artifact["deployedBytecode"]) - 2) // 2
+        init = (len(artifact["bytecode"]) - 2) // 2
+        if runtime > MAX_CODE_SIZE:
+            over.append(
+                f"{artifact['contractName']}: runtime code {runtime:,} bytes > "
+                f"{MAX_CODE_SIZE:,} (EIP-170)"
+            )
+        if init > MAX_INITCODE_SIZE:
+            over.append(
+                f"{artifact['contractName']}: init code {init:,} bytes > "
+                f"{MAX_INITCODE_SIZE:,} (EIP-3860)"
+            )
+    if over:
+        raise CompilationError(
+            "no chain would deploy " + "; ".join(over) + ". Nothing was written",
+            hint="move code into another contract or a library, or lower the optimizer's "
+            "runs in hardhat.config.json (fewer runs, smaller code, more gas per call)",
+        )
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -169,6 +169,21 @@ def test_syntax_error_names_file_and_line(project: ProjectConfig, solcjs: Compil
     assert project.artifacts is not None and not project.artifacts.exists()
 
 
+def test_code_over_the_eip170_limit_is_refused(project: ProjectConfig, solcjs: Compiler) -> None:
+    assert project.sources is not None
+    literal = "ab" * 25_000  # 25,000 bytes of runtime code: over EIP-170's 24,576
+    (project.sources / "Huge.sol").write_text(
+        "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.20;\n"
+        f'contract Huge {{ function blob() external pure returns (bytes memory) {{ return hex"{literal}"; }} }}\n'
+    )
+    with pytest.raises(CompilationError) as caught:
+        compile_project(project, compiler=solcjs)
+    message = str(caught.value)
+    assert "Huge: runtime code" in message and "> 24,576 (EIP-170)" in message
+    assert "Token" not in message  # only the contract over the limit is named
+    assert project.artifacts is not None and not project.artifacts.exists()
+
+
 @pytest.fixture
 def no_compiler(tmp_path: Path, clean_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """node on PATH but no solc, SOLC unset, COLLECTIVE_NODE_MODULES an empty folder."""
