@@ -78,6 +78,8 @@ CONSENT_ERRORS = frozenset(
         "ExpiryInPast",
         "UnknownPolicyVersion",
         "InvalidPolicy",
+        # DisclosureLog (onward disclosure)
+        "NoDisclosureConsent",
         # ErasureRegistry (GDPR Art. 17) and the use it stops
         "UseAfterErasureRequest",
         "ErasureAlreadyRequested",

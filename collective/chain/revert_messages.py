@@ -49,9 +49,23 @@ MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
         "ask the subject to grant a new consent",
     ),
     "StalePolicyVersion": lambda a: (
-        f"the consent names policy version {a['consented']} of organization "
-        f"{a['organization']}, but its current version is {a['current']}",
-        f"ask the subject to consent again under policy version {a['current']}",
+        (
+            f"the consent names policy version {a['consented']} of organization "
+            f"{a['organization']}, but its current version is {a['current']}"
+            if a["consented"] != a["current"]
+            else f"organization {a['organization']}'s current policy (version {a['current']}) "
+            "does not cover the purpose consented to"
+        ),
+        f"ask the subject to consent again under policy version {a['current']}"
+        if a["consented"] != a["current"]
+        else "the recipient must publish a policy covering the purpose, and the subject "
+        "consent under it",
+    ),
+    "NoDisclosureConsent": lambda a: (
+        f"no active disclosure consent from identity {a['identity']} lets organization "
+        f"{a['discloser']} pass data category {_term(a['category'])} to organization "
+        f"{a['recipient']} for purpose {_term(a['purpose'])}",
+        "the subject must consent to this disclosure (again, if it was withdrawn) first",
     ),
     "PolicyNotCurrent": lambda a: (
         f"policy version {a['policyVersion']} is not organization {a['organization']}'s "
@@ -187,7 +201,8 @@ MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
     ),
     "DeploymentFailed": lambda a: (
         f"the ChainBoundDeployer could not create the contract under salt {hexed(a['salt'])}: "
-        "the address is taken on this chain, or the constructor reverted",
+        "the address is taken on this chain, the constructor reverted, or the code is over "
+        "EIP-170's 24,576 bytes",
         "deploy with another salt, or check the constructor arguments",
     ),
     "RoleConflict": lambda a: (
@@ -227,7 +242,7 @@ MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
     # ErasureRegistry (GDPR Art. 17)
     "UseAfterErasureRequest": lambda a: (
         f"identity {a['identity']} asked organization {a['organization']} to erase its data: "
-        "no use of it may be recorded any more",
+        "no use or disclosure of it may be recorded any more",
         "erase the subject's data and confirm it with `collective erasure confirm`",
     ),
     "ErasureAlreadyRequested": lambda a: (
