@@ -9,8 +9,9 @@
 
 - :func:`sync` (:mod:`~collective.audit.indexer`) indexes every event of the deployment
   into SQLite (:mod:`~collective.audit.store`), from any JSON-RPC node or the embedded chain.
-- :func:`verify` (:mod:`~collective.audit.verifier`) replays the index and checks each use was
-  covered, the block chain of the index and the code at the manifest's addresses.
+- :func:`verify` (:mod:`~collective.audit.verifier`) replays the index and checks each use
+  and each onward disclosure was covered, the block chain of the index and the code at the
+  manifest's addresses.
 - :func:`report` and :func:`history` (:mod:`~collective.audit.report`) gather a subject's,
   an organization's or everything's record; :func:`render` (:mod:`~collective.audit.render`)
   writes it as a text table, CSV, JSON or a self-contained HTML page with an SVG timeline.
@@ -23,6 +24,8 @@ from collective.audit.model import (
     BoardAction,
     ConsentEvent,
     ConsentRef,
+    DisclosureConsentEntry,
+    DisclosureEntry,
     Flag,
     ForeignLog,
     LogPosition,
@@ -46,6 +49,8 @@ __all__ = [
     "BoardAction",
     "ConsentEvent",
     "ConsentRef",
+    "DisclosureConsentEntry",
+    "DisclosureEntry",
     "EmbeddedSource",
     "Flag",
     "ForeignLog",

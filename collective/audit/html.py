@@ -193,6 +193,9 @@ def to_html(report: Report) -> str:
         ("uses without a consent", uncovered),
         ("uses flagged by the board", flagged),
         ("consent events", len(report.consents)),
+        ("disclosures", len(report.disclosures)),
+        ("disclosures without a consent", sum(1 for d in report.disclosures if d.consent is None)),
+        ("disclosure-consent events", len(report.disclosure_consents)),
         ("board and admission events", len(report.board)),
     ]
     if report.scope == "all":

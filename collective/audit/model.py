@@ -73,7 +73,8 @@ class Violation:
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """The verdict of :func:`collective.audit.verify`: ``ok`` when nothing is violated."""
+    """The verdict of :func:`collective.audit.verify`: ``ok`` when nothing is violated.
+    ``uses`` and ``disclosures`` count the ``DataUsed`` and ``DataDisclosed`` events checked."""
 
     db: str
     synced_to: int | None
@@ -84,6 +85,7 @@ class VerifyResult:
     violations: tuple[Violation, ...]
     foreign: int
     seconds: float
+    disclosures: int = 0
 
     @property
     def ok(self) -> bool:
@@ -122,6 +124,47 @@ class UseEntry(ChainEvent):
 
 
 @dataclass(frozen=True)
+class DisclosureEntry(ChainEvent):
+    """One onward disclosure in a report (``DataDisclosed``): where and when (unix seconds),
+    whose data, which organization passed it (``discloser``) to which (``recipient``), what for
+    (DPV purpose and category names, or ``0x`` codes), the data reference (``0x`` + 64 hex),
+    the recipient's policy version with its content hash and URI, and the disclosure-consent
+    grant it relied on (None when none was active)."""
+
+    identity: Address
+    discloser: Address
+    recipient: Address
+    purpose: str
+    category: str
+    data_ref: str
+    policy_version: int
+    policy_hash: str | None
+    policy_uri: str | None
+    consent: ConsentRef | None
+
+
+@dataclass(frozen=True)
+class DisclosureConsentEntry(ChainEvent):
+    """A disclosure-consent grant or withdrawal in a report: where and when (unix seconds),
+    ``action`` (``"grant"`` or ``"withdraw"``), whose consent, that ``discloser`` may pass its
+    data to ``recipient``, what for (DPV names or ``0x`` codes), a grant's expiry (unix
+    seconds, None for never and for a withdrawal) and the recipient's policy version agreed
+    to (None for a withdrawal), ``was_active`` (False: a withdrawal that found nothing active
+    and only voided pending signatures) and the agent who authorized it."""
+
+    action: str
+    identity: Address
+    discloser: Address
+    recipient: Address
+    purpose: str
+    category: str
+    expiry: int | None
+    policy_version: int | None
+    was_active: bool
+    agent: Address
+
+
+@dataclass(frozen=True)
 class BoardAction(ChainEvent):
     """An oversight or admission event about an organization (suspension, proposal, ...):
     where and when (unix seconds), the contract and event names, its subject (lowercase
@@ -137,8 +180,9 @@ class BoardAction(ChainEvent):
 class Report:
     """What the index says about one subject, one organization, or everything: ``scope``
     (``"subject"``, ``"organization"`` or ``"all"``) and its ``target``, the index's chain and
-    last synced block, and the uses, consent timeline, board actions, flags and look-alike
-    logs in chain order."""
+    last synced block, and the uses, consent timeline, board actions, flags, look-alike logs,
+    onward disclosures and disclosure-consent timeline in chain order (an organization's
+    report holds the disclosures it made or received)."""
 
     scope: str  # "subject" | "organization" | "all"
     target: str | None
@@ -149,12 +193,16 @@ class Report:
     board: tuple[BoardAction, ...]
     flags: tuple[Flag, ...]
     foreign: tuple[ForeignLog, ...]
+    disclosures: tuple[DisclosureEntry, ...] = ()
+    disclosure_consents: tuple[DisclosureConsentEntry, ...] = ()
 
 
 __all__ = [
     "BoardAction",
     "ConsentEvent",
     "ConsentRef",
+    "DisclosureConsentEntry",
+    "DisclosureEntry",
     "Flag",
     "ForeignLog",
     "LogPosition",

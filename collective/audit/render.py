@@ -1,7 +1,9 @@
 """Reports as text: a plain table, CSV, JSON, or one self-contained HTML page.
 
 ``render(report, "table" | "csv" | "json" | "html")``. The CSV is one table: one row per
-use, grant, withdrawal, board action, flag and look-alike log, told apart by ``record``. The
+use, grant, withdrawal, disclosure (``disclose``; ``organization`` is the discloser),
+disclosure-consent grant or withdrawal, board action, flag and look-alike log, told apart by
+``record``. The
 HTML (:mod:`collective.audit.html`) needs no network: styles, the SVG timeline and a few lines
 of script are inline.
 """
@@ -84,11 +86,14 @@ CSV_COLUMNS = (
     "agent",
     "flagged",
     "detail",
+    "recipient",
 )
 
 
 def csv_rows(report: Report) -> list[dict[str, Any]]:
     """The report as flat rows (CSV columns), in chain order."""
+    from collective.audit.render_disclosures import disclosure_csv_rows
+
     rows: list[dict[str, Any]] = []
     for u in report.uses:
         c = u.consent
@@ -131,6 +136,7 @@ def csv_rows(report: Report) -> list[dict[str, Any]]:
                 "agent": e.agent,
             }
         )
+    rows += disclosure_csv_rows(report)
     for b in report.board:
         rows.append(
             {
@@ -182,7 +188,7 @@ def to_csv(report: Report) -> str:
     return out.getvalue()
 
 
-def _short(text: str | None) -> str:
+def short(text: str | None) -> str:
     if not text:
         return "-"
     return text if len(text) <= 14 else f"{text[:8]}…{text[-4:]}"
@@ -212,6 +218,8 @@ CONSENT_COLUMNS = [
 
 def report_tables(report: Report) -> list[tuple[str, list[str], list[list[Any]]]]:
     """The report's sections as (title, columns, rows), shared by the text and CLI tables."""
+    from collective.audit.render_disclosures import disclosure_sections
+
     who = f" of {report.target}" if report.scope == "subject" else ""
     by = f" by {report.target}" if report.scope == "organization" else ""
     sections: list[tuple[str, list[str], list[list[Any]]]] = [
@@ -225,7 +233,7 @@ def report_tables(report: Report) -> list[tuple[str, list[str], list[list[Any]]]
                     u.organization,
                     u.purpose,
                     u.category,
-                    f"v{u.policy_version} {_short(u.policy_hash)}",
+                    f"v{u.policy_version} {short(u.policy_hash)}",
                     f"block {u.consent.block} log {u.consent.log_index}" if u.consent else "NONE",
                     f"{u.tx_hash}:{u.log_index}",
                     "FLAGGED" if u.flagged else "",
@@ -251,6 +259,7 @@ def report_tables(report: Report) -> list[tuple[str, list[str], list[list[Any]]]
                 for e in report.consents
             ],
         ),
+        *disclosure_sections(report, f"{who}{by}"),
         (
             "board and admission",
             ["time", "event", "subject", "details", "tx:log"],
@@ -319,4 +328,13 @@ def render(report: Report, fmt: str) -> str:
     raise InvalidInputError(f"unknown report format {fmt!r}", hint=f"choose {', '.join(FORMATS)}")
 
 
-__all__ = ["FORMATS", "csv_rows", "render", "report_tables", "text_table", "to_jsonable", "when"]
+__all__ = [
+    "FORMATS",
+    "csv_rows",
+    "render",
+    "report_tables",
+    "short",
+    "text_table",
+    "to_jsonable",
+    "when",
+]

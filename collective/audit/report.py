@@ -3,8 +3,9 @@
 A subject's report holds every use of its data (who, when, purpose, category, the policy
 version and its content hash, and the grant the use relied on), its consent timeline (grants
 and withdrawals), the board and admission events about the organizations that used its data,
-and the board's flags on its uses. ``history`` is the uses alone, for scripts and the
-benchmark (one indexed query per table).
+the board's flags on its uses, and every onward disclosure of its data with its
+disclosure-consent timeline (:mod:`~collective.audit.disclosure_report`). ``history`` is the
+uses alone, for scripts and the benchmark (one indexed query per table).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from collective.audit.disclosure_report import disclosure_records
 from collective.audit.events import BOARD_ACTIONS
 from collective.audit.model import BoardAction, ConsentRef, ForeignLog, Report, UseEntry
 from collective.audit.store import AuditIndex, open_index
@@ -310,7 +312,8 @@ def report(
 
     Returns:
         The :class:`~collective.audit.model.Report`: uses, consent timeline
-        (:class:`~collective.ConsentEvent`), board actions, flags and look-alike logs.
+        (:class:`~collective.ConsentEvent`), board actions, flags, look-alike logs,
+        disclosures and the disclosure-consent timeline.
 
     Raises:
         InvalidInputError: both ``subject`` and ``organization``, one that is not an
@@ -330,8 +333,13 @@ def report(
             scope, target = "all", None
         use_rows, consent_rows = _uses_and_consents(index, scope, target)
         uses = _build_uses(index, use_rows, consent_rows)
+        disclosures, disclosure_consents = disclosure_records(index, scope, target)
         if scope == "subject":
-            orgs: set[str] | None = {row[4] for row in use_rows} | {row[5] for row in consent_rows}
+            parties = {d.discloser.lower() for d in disclosures}
+            parties |= {d.recipient.lower() for d in disclosures}
+            orgs: set[str] | None = (
+                {row[4] for row in use_rows} | {row[5] for row in consent_rows} | parties
+            )
         elif scope == "organization":
             orgs = {target} if target else set()
         else:
@@ -353,6 +361,8 @@ def report(
             board=tuple(_board(index, orgs)),
             flags=tuple(_flags(index, uses, scope, target)),
             foreign=tuple(foreign) if scope == "all" else (),
+            disclosures=tuple(disclosures),
+            disclosure_consents=tuple(disclosure_consents),
         )
     finally:
         if not isinstance(db, AuditIndex):

@@ -182,7 +182,8 @@ def verify_command(state: CliState, db: Path | None, offline: bool) -> None:
         )
     result = verify(path, chain=chain, deployment=deployment)
     views: list[View] = [
-        f"replayed {result.events:,} events ({result.uses:,} uses) in {result.blocks:,} "
+        f"replayed {result.events:,} events ({result.uses:,} uses, "
+        f"{result.disclosures:,} disclosures) in {result.blocks:,} "
         f"blocks up to {result.synced_to} in {result.seconds:.1f} s"
     ]
     if result.code_checked:
@@ -259,7 +260,8 @@ def report_command(
         return
     summary = (
         f"indexed up to block {found.synced_to} (chain {found.chain_id}); "
-        f"{len(found.uses)} uses, {len(found.consents)} consent events"
+        f"{len(found.uses)} uses, {len(found.consents)} consent events, "
+        f"{len(found.disclosures)} disclosures"
     )
     show(
         state,

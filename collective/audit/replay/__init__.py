@@ -25,6 +25,8 @@ registry's ``DIDOwnerChanged`` / ``DIDDelegateChanged``). What it checks:
   reinstatement, the then-current board);
 - the erasure rules of :mod:`~collective.audit.replay.erasure`: no use after an identity asked
   the organization to erase its data, and every request confirmed by its due time;
+- the onward-disclosure rules of :mod:`~collective.audit.replay.disclosures`: each disclosure
+  consent replayed as a use consent, and every ``DataDisclosed`` covered at its block;
 - every ``ValidatorPowerChanged`` has its cause in its own transaction: an executed board
   ``SetValidator`` about the organization, or its suspension, reinstatement or removal
   (:mod:`~collective.audit.replay.validators`).
@@ -36,7 +38,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from collective.audit.model import Violation
-from collective.audit.replay import erasure, validators
+from collective.audit.replay import disclosures, erasure, validators
 from collective.audit.replay.identity import check_agent, delegate_changed, owner_changed
 from collective.audit.replay.records import (
     NULL,
@@ -46,6 +48,8 @@ from collective.audit.replay.records import (
     ConsentChange,
     DataUse,
     DelegateChange,
+    Disclosure,
+    DisclosureConsentChange,
     ErasureConfirmation,
     ErasureRequest,
     OwnerChange,
@@ -76,11 +80,12 @@ _STATUS_AFTER = {
 
 class Outcome(NamedTuple):
     """What :func:`replay` found: the violations (at most :data:`MAX_VIOLATIONS`), how many
-    there were in all, and how many uses it checked."""
+    there were in all, and how many uses and disclosures it checked."""
 
     violations: list[Violation]
     total: int
     uses: int
+    disclosures: int = 0
 
 
 def replay(events: Iterable[ReplayEvent], timestamps: Mapping[int, int]) -> Outcome:
@@ -92,14 +97,15 @@ def replay(events: Iterable[ReplayEvent], timestamps: Mapping[int, int]) -> Outc
             is ``block-missing``.
 
     Returns:
-        The violations (at most :data:`MAX_VIOLATIONS`), their count and the uses checked.
+        The violations (at most :data:`MAX_VIOLATIONS`), their count and the uses and
+        disclosures checked.
 
     Raises:
         TypeError: an item of ``events`` is not a replay record.
     """
     state = _Replay(timestamps)
     state.run(events)
-    return Outcome(state.violations, state.count, state.uses)
+    return Outcome(state.violations, state.count, state.uses, state.disclosures)
 
 
 class _Replay(ReplayState):
@@ -118,6 +124,8 @@ class _Replay(ReplayState):
             BoardExecution: lambda execution: validators.board_executed(self, execution),
             ErasureRequest: lambda request: erasure.requested(self, request),
             ErasureConfirmation: lambda confirmation: erasure.confirmed(self, confirmation),
+            DisclosureConsentChange: lambda change: disclosures.consent_changed(self, change),
+            Disclosure: lambda disclosure: disclosures.disclosed(self, disclosure),
         }
         # Uses are most of the events: checked inline, with the same state function.
         consents, timestamps, status = self.consents, self.timestamps, self.status
@@ -228,6 +236,8 @@ __all__ = [
     "ConsentChange",
     "DataUse",
     "DelegateChange",
+    "Disclosure",
+    "DisclosureConsentChange",
     "ErasureConfirmation",
     "ErasureRequest",
     "Outcome",

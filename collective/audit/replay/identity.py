@@ -14,6 +14,7 @@ from collective.audit.replay.records import (
     SIG_AUTH,
     ConsentChange,
     DelegateChange,
+    DisclosureConsentChange,
     ErasureRequest,
     OwnerChange,
     SignaturesCancelled,
@@ -23,12 +24,13 @@ from collective.audit.replay.state import ReplayState
 
 def check_agent(
     state: ReplayState,
-    event: ConsentChange | SignaturesCancelled | ErasureRequest,
+    event: ConsentChange | SignaturesCancelled | ErasureRequest | DisclosureConsentChange,
     verb: str,
     identity: str,
 ) -> None:
-    """The agent of a grant, withdrawal, cancellation or erasure request must speak for the
-    identity at that block: its owner, or a sigAuth delegate of the current epoch still valid."""
+    """The agent of a grant, withdrawal, cancellation, erasure request or disclosure-consent
+    change must speak for the identity at that block: its owner, or a sigAuth delegate of the
+    current epoch still valid."""
     agent = event.agent
     owner = state.owners.get(identity, identity)
     if agent == owner and owner != NULL:

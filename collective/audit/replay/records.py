@@ -151,6 +151,44 @@ class ErasureConfirmation(NamedTuple):
     late: bool
 
 
+class DisclosureConsentChange(NamedTuple):
+    """``DisclosureConsentGranted`` (``granted``; expiry and the recipient's policy version
+    set) or ``DisclosureConsentWithdrawn`` (``was_active`` False: it only voided pending
+    signatures) of ``identity``'s consent that ``discloser`` pass its ``category`` data to
+    ``recipient`` for ``purpose``; ``agent`` (owner or sigAuth delegate) authorized it."""
+
+    block: int
+    log_index: int
+    tx_hash: bytes
+    granted: bool
+    identity: str
+    discloser: str
+    recipient: str
+    purpose: bytes
+    category: bytes
+    expiry: int | None
+    policy_version: int | None
+    was_active: bool
+    agent: str
+
+
+class Disclosure(NamedTuple):
+    """``DataDisclosed``: ``discloser`` passed ``identity``'s ``category`` data
+    (``data_ref``, 32 bytes) to ``recipient`` for ``purpose``, under the recipient's policy
+    ``policy_version``."""
+
+    block: int
+    log_index: int
+    tx_hash: bytes
+    identity: str
+    discloser: str
+    recipient: str
+    purpose: bytes
+    category: bytes
+    data_ref: bytes
+    policy_version: int
+
+
 ReplayEvent = (
     DataUse
     | ConsentChange
@@ -163,6 +201,8 @@ ReplayEvent = (
     | BoardExecution
     | ErasureRequest
     | ErasureConfirmation
+    | DisclosureConsentChange
+    | Disclosure
 )
 
 
@@ -174,6 +214,8 @@ __all__ = [
     "ConsentChange",
     "DataUse",
     "DelegateChange",
+    "Disclosure",
+    "DisclosureConsentChange",
     "ErasureConfirmation",
     "ErasureRequest",
     "OwnerChange",

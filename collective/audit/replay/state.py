@@ -3,7 +3,7 @@
 :class:`ReplayState` keeps each organization's status (AccountRules), its current policy
 version and the purposes each version covers, each consent, the admins and the board, the
 DID registry's owners, delegate epochs and ``sigAuth`` delegates, the erasure requests and
-their confirmations, and the current
+their confirmations, each disclosure consent, and the current
 transaction's validator changes awaiting their cause.
 """
 
@@ -44,6 +44,8 @@ class ReplayState:
         self.current: dict[str, int] = {}
         self.covers: dict[tuple[str, int], frozenset[bytes]] = {}
         self.consents: dict[tuple[str, str, bytes, bytes], Consent] = {}
+        # Disclosure consents by (identity, discloser, recipient, purpose, category).
+        self.disclosure_consents: dict[tuple[str, str, str, bytes, bytes], Consent] = {}
         self.admins: set[str] = set()
         self.board: str | None = None
         # The registry: owners (absent: the identity itself; NULL: deactivated), the delegate
@@ -62,6 +64,7 @@ class ReplayState:
         self.violations: list[Violation] = []
         self.count = 0
         self.uses = 0
+        self.disclosures = 0
 
     def flag(self, rule: str, message: str, event: ReplayEvent, **evidence: Any) -> None:
         """Record that ``event`` breaks ``rule`` (kept up to :data:`MAX_VIOLATIONS`; all are
