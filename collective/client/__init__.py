@@ -6,10 +6,10 @@
     lab.usage.record(patient_did, "dpv:ResearchAndDevelopment", "dpv-pd:MedicalHealth", "lab/42")
 
 ``orgs`` (admin), ``policies``, ``consent``, ``signing`` (gasless consent), ``usage``, ``did``,
-``oversight`` and ``erasure`` (GDPR Art. 17). Writes return frozen dataclasses with
-``tx_hash``, ``block_number`` and ``gas_used``; contract errors raise
-:class:`~collective.errors.CollectiveError` subclasses with the transaction hash and a message
-a person can act on.
+``oversight``, ``erasure`` (GDPR Art. 17) and ``disclosure`` (onward disclosure, Art.
+13(1)(e)). Writes return frozen dataclasses with ``tx_hash``, ``block_number`` and
+``gas_used``; contract errors raise :class:`~collective.errors.CollectiveError` subclasses
+with the transaction hash and a message a person can act on.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from collective.client.base import Session
 from collective.client.consent import ConsentClient
 from collective.client.datarefs import DataRefStore
 from collective.client.did import DidClient
+from collective.client.disclosure import DisclosureClient
 from collective.client.erasure import ErasureClient
 from collective.client.orgs import Orgs
 from collective.client.oversight import OversightClient
@@ -77,6 +78,7 @@ class Collective:
         self.did = DidClient(session)
         self.oversight = OversightClient(session)
         self.erasure = ErasureClient(session, self.usage)
+        self.disclosure = DisclosureClient(session, self.usage)
 
     @classmethod
     def connect(

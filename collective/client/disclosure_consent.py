@@ -1,0 +1,283 @@
+"""Disclosure consents, the subject's side of onward disclosure (``DisclosureLog.sol``): grant
+and withdraw directly as the identity's owner, or sign (EIP-712 ``DisclosureGrant`` /
+``DisclosureWithdrawal``) for any admitted organization to relay.
+
+A grant agrees to the *recipient's* policy version (default: its current one) and, signed, to
+that version's content hash read from the chain. A signed request's nonce is max(the consent's
+stored nonce, the signing time in unix ms), held to the chain's clock, exactly as for use
+consents (:mod:`collective.client.signing`), so the subject's later intent wins whatever order
+relayers use; a withdrawal voids every request signed before it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from eth_account.signers.local import LocalAccount
+from web3.types import TxReceipt
+
+from collective.client import disclosure_records as rec_
+from collective.client.base import Session
+from collective.client.disclosure_records import DisclosureGranted, DisclosureWithdrawn, Key
+from collective.client.records import Term, Who
+from collective.client.signing import DEFAULT_DEADLINE, NONCE_CLOCK_SKEW, NONCE_STEP
+from collective.errors import InvalidInputError, NotFoundError
+from collective.ledger.disclosure_request import (
+    DisclosureGrant,
+    DisclosureWithdrawal,
+    SignedDisclosure,
+    SignedDisclosureGrant,
+    SignedDisclosureWithdrawal,
+)
+from collective.types import NO_EXPIRY, Address
+
+_ISSUED: dict[tuple[object, ...], int] = {}  # last nonce this process signed per consent
+_ISSUED_LOCK = threading.Lock()
+
+
+class DisclosureConsents:
+    """Grant, withdraw, sign and relay disclosure consents (the base of
+    :class:`~collective.client.disclosure.DisclosureClient`)."""
+
+    def __init__(self, session: Session) -> None:
+        """Args: session: the facade's session."""
+        self._s = session
+
+    def grant(
+        self,
+        discloser: Who,
+        recipient: Who,
+        purpose: Term,
+        category: Term,
+        *,
+        identity: Who | None = None,
+        expiry: int | None = None,
+        policy_version: int | None = None,
+    ) -> DisclosureGranted:
+        """Grant (or renew) consent that ``discloser`` pass ``category`` data to ``recipient``
+        for ``purpose``, sent by the identity's owner (``grantDisclosure``).
+
+        Args:
+            discloser, recipient: addresses, accounts or DIDs.
+            purpose, category: DPV names or 32-byte codes.
+            identity: whose consent (default: the sender).
+            expiry: unix seconds it ends (default: never).
+            policy_version: the recipient's version agreed to (default: its current one).
+
+        Returns:
+            The :class:`DisclosureGranted`.
+
+        Raises:
+            InvalidInputError: a bad address, DID or term.
+            NotFoundError: the recipient has published no policy.
+            ConfigurationError: a read-only client.
+            ConsentError: the version does not cover the purpose (PolicyNotCurrent), expiry
+                in the past, identity deactivated.
+            NotPermittedError: the sender is not the identity's owner.
+            ChainError: the node could not be reached.
+        """
+        who, disc, rec, p, c = self._key(identity, discloser, recipient, purpose, category)
+        version = self._version(rec, policy_version)
+        exp = NO_EXPIRY if expiry is None else int(expiry)
+        fn = self._s.ledger.functions.grantDisclosure(who, disc, rec, p, c, exp, version)
+        return self.granted(self._s.transact(fn))[0]
+
+    def withdraw(
+        self,
+        discloser: Who,
+        recipient: Who,
+        purpose: Term,
+        category: Term,
+        *,
+        identity: Who | None = None,
+    ) -> DisclosureWithdrawn:
+        """Withdraw a disclosure consent, sent by the identity's owner; also voids every
+        signed request for it made before (``was_active`` False if nothing was active).
+
+        Raises:
+            As :meth:`grant` (NotPermittedError: not the owner).
+        """
+        key = self._key(identity, discloser, recipient, purpose, category)
+        fn = self._s.ledger.functions.withdrawDisclosure(*key)
+        return self.withdrawn(self._s.transact(fn))[0]
+
+    def sign_grant(
+        self,
+        discloser: Who,
+        recipient: Who,
+        purpose: Term,
+        category: Term,
+        *,
+        identity: Who | None = None,
+        signer: LocalAccount | None = None,
+        expiry: int | None = None,
+        policy_version: int | None = None,
+        deadline: int | None = None,
+    ) -> SignedDisclosureGrant:
+        """Sign (EIP-712 ``DisclosureGrant``) a grant for anyone admitted to relay; nothing
+        is sent. The policy hash is the recipient's version's, read from the chain; the nonce
+        max(stored nonce, unix ms), as for use consents (:mod:`collective.client.signing`).
+
+        Args:
+            discloser, recipient, purpose, category, identity, expiry, policy_version: as
+                :meth:`grant` (``identity`` default: the signer).
+            signer: the identity's owner or a ``sigAuth`` delegate (default: the client's).
+            deadline: the last unix second a relay may be mined in (default: in an hour).
+
+        Returns:
+            The :class:`~collective.ledger.disclosure_request.SignedDisclosureGrant`.
+
+        Raises:
+            InvalidInputError: a bad address, DID or term; a deadline already past.
+            NotFoundError: the recipient has published no policy, or not that version.
+            ConfigurationError: no signer.
+            ChainError: the node could not be reached.
+        """
+        account = signer or self._s.sender
+        key = self._key(
+            identity if identity is not None else account, discloser, recipient, purpose, category
+        )
+        version = self._version(key[2], policy_version)
+        content_hash, _, _ = self._s.call(self._s.ledger.functions.policy(key[2], version))
+        if bytes(content_hash) == bytes(32):
+            raise NotFoundError(
+                f"recipient {key[2]} has published no policy version {version}",
+                hint="agree to a published version (`collective policy show`)",
+            )
+        now = self._s.chain.latest_timestamp()
+        request = DisclosureGrant(
+            *key,
+            expiry=NO_EXPIRY if expiry is None else int(expiry),
+            policy_version=version,
+            policy_hash=bytes(content_hash),
+            nonce=self._nonce(key, now),
+            deadline=self._deadline(deadline, now),
+        )
+        return SignedDisclosureGrant.sign(
+            account,
+            request,
+            chain_id=self._s.chain.chain_id,
+            verifying_contract=self._s.ledger.address,
+        )
+
+    def sign_withdrawal(
+        self,
+        discloser: Who,
+        recipient: Who,
+        purpose: Term,
+        category: Term,
+        *,
+        identity: Who | None = None,
+        signer: LocalAccount | None = None,
+        deadline: int | None = None,
+    ) -> SignedDisclosureWithdrawal:
+        """Sign (EIP-712 ``DisclosureWithdrawal``) a withdrawal; defaults as
+        :meth:`sign_grant`. Relayed, it withdraws, or voids every grant signed before it.
+
+        Raises:
+            As :meth:`sign_grant` (no policy is read).
+        """
+        account = signer or self._s.sender
+        key = self._key(
+            identity if identity is not None else account, discloser, recipient, purpose, category
+        )
+        now = self._s.chain.latest_timestamp()
+        request = DisclosureWithdrawal(
+            *key, nonce=self._nonce(key, now), deadline=self._deadline(deadline, now)
+        )
+        return SignedDisclosureWithdrawal.sign(
+            account,
+            request,
+            chain_id=self._s.chain.chain_id,
+            verifying_contract=self._s.ledger.address,
+        )
+
+    def relay(self, signed: SignedDisclosure) -> DisclosureGranted | DisclosureWithdrawn:
+        """Send a signed grant or withdrawal from the client's account (admitted, active;
+        it pays the gas).
+
+        Returns:
+            The :class:`DisclosureGranted` or :class:`DisclosureWithdrawn`.
+
+        Raises:
+            InvalidInputError: signed for another chain or ledger.
+            NotPermittedError: the client's account is not an active organization.
+            SignatureError: expired, replayed, superseded, or signed without authority.
+            ConsentError: the contract refused the grant otherwise.
+            ChainError: the node could not be reached.
+        """
+        here = (self._s.chain.chain_id, self._s.ledger.address)
+        if (signed.chain_id, signed.verifying_contract) != here:
+            raise InvalidInputError(
+                f"the request was signed for ledger {signed.verifying_contract} on chain "
+                f"{signed.chain_id}, not this one ({here[1]}, chain {here[0]})",
+                hint="sign it again against this deployment",
+            )
+        fns = self._s.ledger.functions
+        if isinstance(signed, SignedDisclosureGrant):
+            return self.granted(self._s.transact(fns.grantDisclosureSigned(*signed.call_args())))[0]
+        receipt = self._s.transact(fns.withdrawDisclosureSigned(*signed.call_args()))
+        return self.withdrawn(receipt)[0]
+
+    # --- decoding ------------------------------------------------------------------------------
+
+    def granted(self, receipt: TxReceipt) -> list[DisclosureGranted]:
+        """The ``DisclosureConsentGranted`` events of a transaction, in log order."""
+        events = self._s.decoded(self._s.ledger.events.DisclosureConsentGranted(), receipt)
+        return [rec_.granted(e, receipt) for e in events]
+
+    def withdrawn(self, receipt: TxReceipt) -> list[DisclosureWithdrawn]:
+        """The ``DisclosureConsentWithdrawn`` events of a transaction, in log order."""
+        events = self._s.decoded(self._s.ledger.events.DisclosureConsentWithdrawn(), receipt)
+        return [rec_.withdrawn(e, receipt) for e in events]
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _key(
+        self, identity: Who | None, discloser: Who, recipient: Who, purpose: Term, category: Term
+    ) -> Key:
+        s = self._s
+        return (
+            s.address(identity if identity is not None else s.sender, "identity"),
+            s.address(discloser, "discloser"),
+            s.address(recipient, "recipient"),
+            s.term(purpose, "purpose"),
+            s.term(category, "category"),
+        )
+
+    def _version(self, recipient: Address, given: int | None) -> int:
+        if given is not None:
+            return given
+        version = int(self._s.call(self._s.ledger.functions.currentPolicyVersion(recipient)))
+        if version == 0:
+            raise NotFoundError(
+                f"recipient {recipient} has not published a policy, so no disclosure to it "
+                "can be consented to yet",
+                hint="the recipient must publish one first (`collective policy publish`)",
+            )
+        return version
+
+    def _nonce(self, key: Key, chain_now: int) -> int:
+        """max(stored nonce, now in unix ms held to the chain's clock, one past the last this
+        process issued), capped at what the contract accepts, exactly as
+        :meth:`collective.client.signing.SigningClient._nonce` for use consents."""
+        stored = int(self._s.call(self._s.ledger.functions.getDisclosureConsent(*key))[3])
+        chain_ms = chain_now * 1000
+        issued_key = (self._s.chain.chain_id, self._s.ledger.address, *key)
+        with _ISSUED_LOCK:
+            clock = min(time.time_ns() // 1_000_000, chain_ms + NONCE_CLOCK_SKEW // 2)
+            nonce = max(stored, clock, _ISSUED.get(issued_key, -1) + 1)
+            nonce = min(nonce, max(stored + NONCE_STEP, chain_ms + NONCE_CLOCK_SKEW))
+            _ISSUED[issued_key] = nonce
+        return nonce
+
+    @staticmethod
+    def _deadline(deadline: int | None, now: int) -> int:
+        until = now + DEFAULT_DEADLINE if deadline is None else deadline
+        if until < now:
+            raise InvalidInputError(f"the deadline (unix {until}) is already past (now {now})")
+        return until
+
+
+__all__ = ["DisclosureConsents"]
