@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from collective.accounts.keystore import scan_keystore
 from collective.cli.connect import open_client
 from collective.cli.failure import fail
 from collective.cli.files import write_text
@@ -34,6 +35,13 @@ from collective.cli.output import Fields, Note, Table, View, expires, report, sh
 from collective.cli.params import DURATION, EXPIRY
 from collective.client import Collective
 from collective.client.did import GUARDIAN_VALIDITY
+from collective.client.subject_history import history
+from collective.client.subject_records import (
+    DISCLOSURE_GRANT,
+    ERASURE_REQUEST,
+    GRANT,
+    HistoryRow,
+)
 from collective.client.subjects import Identity, IdentityOutcome, Subject, admission_order
 from collective.errors import ConfigurationError
 
@@ -233,10 +241,12 @@ def sign_command(
 @organizations_option
 @client_command
 def history_command(state: CliState, organizations: tuple[str, ...]) -> None:
-    """Who used my data: every grant, withdrawal and use of all the subject's identities.
+    """Who used my data: every grant, withdrawal, use, disclosure, disclosure consent and
+    erasure request or confirmation of all the subject's identities.
 
-    Rows are in chain order, each naming the organization; only the mnemonic's holder can
-    gather them (on chain the identities are unrelated).
+    Rows are in chain order, each naming the organization (by its keystore name when the
+    keystore has one) and, for a disclosure, the recipient and the recipient's policy version;
+    only the mnemonic's holder can gather them (on chain the identities are unrelated).
 
     \b
     Examples:
@@ -245,15 +255,27 @@ def history_command(state: CliState, organizations: tuple[str, ...]) -> None:
     """
     client = open_client(state, read_only=True)
     subject = _subject(client)
-    rows = subject.history(client, _orgs(client, organizations))
+    names = {entry.address: entry.name for entry in scan_keystore().entries}
+    rows = history(client, subject.identities(_orgs(client, organizations)), names)
     table = [
-        [when(r.timestamp), r.action, r.organization, r.identity, r.purpose, r.category,
-         expires(r.expiry) if r.action == "grant" else (r.data_ref or "")]
+        [when(r.timestamp), r.action, r.organization_name or r.organization,
+         r.recipient_name or r.recipient or "", r.identity, r.purpose, r.category,
+         "" if r.policy_version is None else f"v{r.policy_version}", _detail(r)]
         for r in rows
     ]  # fmt: skip
-    columns = ["time", "action", "organization", "identity", "purpose", "category",
-               "expiry / data"]  # fmt: skip
+    columns = ["time", "action", "organization", "to", "identity", "purpose", "category",
+               "policy", "expiry / data / due"]  # fmt: skip
     show(state, rows, Table("who used my data", columns, table, empty="no consents or uses"))
+
+
+def _detail(row: HistoryRow) -> str:
+    """The history table's last column: a grant's expiry, a use's or disclosure's data
+    reference, an erasure request's due time, a confirmation's evidence hash."""
+    if row.action in (GRANT, DISCLOSURE_GRANT):
+        return expires(row.expiry)
+    if row.action == ERASURE_REQUEST:
+        return f"due {when(row.due_at)}"
+    return row.data_ref or row.evidence_hash or ""
 
 
 @subject_group.command("add-guardian")

@@ -1,65 +1,72 @@
 """A subject's own "who used my data" report over all of their pairwise identities.
 
 Each identity's grants, withdrawals (:meth:`ConsentClient.timeline`) and recorded uses
-(:meth:`UsageClient.history`) are read with the client's ordinary reads, filtered on the
-identity alone (so a use by any organization shows, not only by the one the identity was made
-for), and merged in chain order. Only the subject, who holds the mnemonic, can gather them: on
-chain the identities are unrelated addresses.
+(:meth:`UsageClient.history`), its onward disclosures (``DataDisclosed``: who passed what to
+whom, when and why, under which of the recipient's policy versions) and disclosure-consent
+grants and withdrawals, and its erasure requests and their confirmations (``ErasureRequested``,
+``ErasureConfirmed``) are read from the chain's events, filtered on the identity alone (so an
+event by any organization shows, not only by the one the identity was made for), and merged in
+chain order. Only the subject, who holds the mnemonic, can gather them: on chain the
+identities are unrelated addresses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
+from collective.chain.codec import DecodedLog, checksum
+from collective.client.records import expiry_or_none
+from collective.client.subject_records import (
+    DISCLOSE,
+    DISCLOSURE_GRANT,
+    DISCLOSURE_WITHDRAW,
+    ERASURE_CONFIRM,
+    ERASURE_REQUEST,
+    USE,
+    HistoryRow,
+)
+from collective.ledger.vocab import name_of
 from collective.types import Address
 
 if TYPE_CHECKING:
     from collective.client import Collective
+    from collective.client.base import Session
     from collective.client.subject_records import Identity
 
-
-@dataclass(frozen=True)
-class HistoryRow:
-    """One event of the report, in chain order.
-
-    ``timestamp``: its block's time (unix seconds); ``block``, ``log_index``, ``tx_hash``: where
-    it sits; ``action``: ``"grant"``, ``"withdraw"`` or ``"use"``; ``organization``: the
-    organization the event names (the one that used the data, or was granted consent);
-    ``identity``: the pairwise identity's address; ``identity_for``: the organization that
-    identity was made for (differs from ``organization`` only if another organization acted on
-    it); ``purpose``, ``category``: DPV names; ``expiry``: a grant's (unix seconds, None for
-    never or not a grant); ``data_ref``: a use's 32-byte reference (``0x`` + 64 hex).
-    """
-
-    timestamp: int
-    block: int
-    log_index: int
-    tx_hash: str
-    action: str
-    organization: Address
-    identity: Address
-    identity_for: Address
-    purpose: str
-    category: str
-    expiry: int | None = None
-    data_ref: str | None = None
+# event -> the history's action for it
+_EVENTS = {
+    "DataDisclosed": DISCLOSE,
+    "DisclosureConsentGranted": DISCLOSURE_GRANT,
+    "DisclosureConsentWithdrawn": DISCLOSURE_WITHDRAW,
+    "ErasureRequested": ERASURE_REQUEST,
+    "ErasureConfirmed": ERASURE_CONFIRM,
+}
 
 
-def history(client: Collective, identities: Sequence[Identity]) -> list[HistoryRow]:
-    """Every grant, withdrawal and use of the given identities, merged in chain order.
+def history(
+    client: Collective,
+    identities: Sequence[Identity],
+    names: Mapping[str, str] | None = None,
+) -> list[HistoryRow]:
+    """Every grant, withdrawal, use, disclosure, disclosure-consent change and erasure request
+    or confirmation of the given identities, merged in chain order.
 
     Args:
         client: any client of the deployment (read-only is enough).
         identities: the subject's pairwise identities.
+        names: organization address (any case) -> a name to show for it (e.g. the keystore's
+            handles); an address missing here keeps ``organization_name`` /
+            ``recipient_name`` None.
 
     Returns:
-        The :class:`HistoryRow` s, ordered by (block, log index).
+        The :class:`~collective.client.subject_records.HistoryRow` s, ordered by (block, log
+        index).
 
     Raises:
         ChainError: the node could not be reached.
     """
+    known = {address.lower(): name for address, name in (names or {}).items()}
     rows: list[HistoryRow] = []
     for me in identities:
         for event in client.consent.timeline(identity=me.address):
@@ -76,6 +83,8 @@ def history(client: Collective, identities: Sequence[Identity]) -> list[HistoryR
                     purpose=event.purpose,
                     category=event.category,
                     expiry=event.expiry,
+                    policy_version=event.policy_version,
+                    organization_name=known.get(event.organization.lower()),
                 )
             )
         for use in client.usage.history(identity=me.address):
@@ -85,17 +94,61 @@ def history(client: Collective, identities: Sequence[Identity]) -> list[HistoryR
                     block=use.where.block,
                     log_index=use.where.log_index,
                     tx_hash=str(use.where.tx_hash),
-                    action="use",
+                    action=USE,
                     organization=Address(use.organization),
                     identity=me.address,
                     identity_for=me.organization,
                     purpose=use.purpose,
                     category=use.category,
                     data_ref=use.data_ref,
+                    policy_version=use.policy_version,
+                    organization_name=known.get(use.organization.lower()),
                 )
             )
+        rows += _ledger_rows(client.session, me, known)
     rows.sort(key=lambda row: (row.block, row.log_index))
     return rows
+
+
+def _ledger_rows(session: Session, me: Identity, known: Mapping[str, str]) -> list[HistoryRow]:
+    """The identity's disclosures, disclosure-consent changes and erasure events."""
+    ledger = session.ledger.events
+    logs: list[DecodedLog] = []
+    for event in _EVENTS:
+        logs += session.events(getattr(ledger, event)(), {"identity": me.address})
+    times = session.block_times(log.block_number for log in logs)
+    return [_row(log, times[log.block_number], me, known) for log in logs]
+
+
+def _row(log: DecodedLog, timestamp: int, me: Identity, known: Mapping[str, str]) -> HistoryRow:
+    """One history row of a disclosure, disclosure-consent or erasure event."""
+    args: Mapping[str, Any] = log.args
+    action = _EVENTS[log.event]
+    erasure = action in (ERASURE_REQUEST, ERASURE_CONFIRM)
+    org = Address(checksum(str(args["organization" if erasure else "discloser"])))
+    recipient = None if erasure else Address(checksum(str(args["recipient"])))
+    version = args.get("policyVersion")
+    evidence = args.get("evidenceHash")
+    return HistoryRow(
+        timestamp=timestamp,
+        block=log.block_number,
+        log_index=log.log_index,
+        tx_hash=str(log.tx_hash),
+        action=action,
+        organization=org,
+        identity=me.address,
+        identity_for=me.organization,
+        purpose="" if erasure else name_of(bytes(args["purpose"])),
+        category="" if erasure else name_of(bytes(args["category"])),
+        expiry=expiry_or_none(int(args["expiry"])) if action == DISCLOSURE_GRANT else None,
+        data_ref="0x" + bytes(args["dataRef"]).hex() if action == DISCLOSE else None,
+        recipient=recipient,
+        policy_version=None if version is None else int(version),
+        due_at=int(args["dueAt"]) if action == ERASURE_REQUEST else None,
+        evidence_hash=None if evidence is None else "0x" + bytes(evidence).hex(),
+        organization_name=known.get(org.lower()),
+        recipient_name=None if recipient is None else known.get(recipient.lower()),
+    )
 
 
 __all__ = ["HistoryRow", "history"]
