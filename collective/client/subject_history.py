@@ -31,7 +31,6 @@ from collective.types import Address
 
 if TYPE_CHECKING:
     from collective.client import Collective
-    from collective.client.base import Session
     from collective.client.subject_records import Identity
 
 # event -> the history's action for it
@@ -66,61 +65,94 @@ def history(
     Raises:
         ChainError: the node could not be reached.
     """
-    known = {address.lower(): name for address, name in (names or {}).items()}
     rows: list[HistoryRow] = []
     for me in identities:
-        for event in client.consent.timeline(identity=me.address):
-            rows.append(
-                HistoryRow(
-                    timestamp=event.timestamp,
-                    block=event.block,
-                    log_index=event.log_index,
-                    tx_hash=str(event.tx_hash),
-                    action=event.action,
-                    organization=Address(event.organization),
-                    identity=me.address,
-                    identity_for=me.organization,
-                    purpose=event.purpose,
-                    category=event.category,
-                    expiry=event.expiry,
-                    policy_version=event.policy_version,
-                    organization_name=known.get(event.organization.lower()),
-                )
-            )
-        for use in client.usage.history(identity=me.address):
-            rows.append(
-                HistoryRow(
-                    timestamp=use.timestamp,
-                    block=use.where.block,
-                    log_index=use.where.log_index,
-                    tx_hash=str(use.where.tx_hash),
-                    action=USE,
-                    organization=Address(use.organization),
-                    identity=me.address,
-                    identity_for=me.organization,
-                    purpose=use.purpose,
-                    category=use.category,
-                    data_ref=use.data_ref,
-                    policy_version=use.policy_version,
-                    organization_name=known.get(use.organization.lower()),
-                )
-            )
-        rows += _ledger_rows(client.session, me, known)
+        rows += identity_history(client, me.address, me.organization, names)
     rows.sort(key=lambda row: (row.block, row.log_index))
     return rows
 
 
-def _ledger_rows(session: Session, me: Identity, known: Mapping[str, str]) -> list[HistoryRow]:
-    """The identity's disclosures, disclosure-consent changes and erasure events."""
+def identity_history(
+    client: Collective,
+    identity: str,
+    identity_for: str | None = None,
+    names: Mapping[str, str] | None = None,
+) -> list[HistoryRow]:
+    """The same report for one identity, pairwise or not (a subject with one address for
+    every organization, as the demo's patient).
+
+    Args:
+        client: any client of the deployment (read-only is enough).
+        identity: the identity's address (``0x`` + 40 hex).
+        identity_for: the organization a pairwise identity was made for (None: not pairwise).
+        names: as :func:`history`.
+
+    Returns:
+        The :class:`~collective.client.subject_records.HistoryRow` s, ordered by (block, log
+        index).
+
+    Raises:
+        InvalidInputError: ``identity`` is not an address.
+        ChainError: the node could not be reached.
+    """
+    me = client.session.address(identity, "identity")
+    made_for = None if identity_for is None else Address(checksum(identity_for))
+    known = {address.lower(): name for address, name in (names or {}).items()}
+    rows: list[HistoryRow] = []
+    for event in client.consent.timeline(identity=me):
+        rows.append(
+            HistoryRow(
+                timestamp=event.timestamp,
+                block=event.block,
+                log_index=event.log_index,
+                tx_hash=str(event.tx_hash),
+                action=event.action,
+                organization=Address(event.organization),
+                identity=me,
+                identity_for=made_for,
+                purpose=event.purpose,
+                category=event.category,
+                expiry=event.expiry,
+                policy_version=event.policy_version,
+                organization_name=known.get(event.organization.lower()),
+            )
+        )
+    for use in client.usage.history(identity=me):
+        rows.append(
+            HistoryRow(
+                timestamp=use.timestamp,
+                block=use.where.block,
+                log_index=use.where.log_index,
+                tx_hash=str(use.where.tx_hash),
+                action=USE,
+                organization=Address(use.organization),
+                identity=me,
+                identity_for=made_for,
+                purpose=use.purpose,
+                category=use.category,
+                data_ref=use.data_ref,
+                policy_version=use.policy_version,
+                organization_name=known.get(use.organization.lower()),
+            )
+        )
+    session = client.session
     ledger = session.ledger.events
     logs: list[DecodedLog] = []
-    for event in _EVENTS:
-        logs += session.events(getattr(ledger, event)(), {"identity": me.address})
+    for event_name in _EVENTS:
+        logs += session.events(getattr(ledger, event_name)(), {"identity": me})
     times = session.block_times(log.block_number for log in logs)
-    return [_row(log, times[log.block_number], me, known) for log in logs]
+    rows += [_row(log, times[log.block_number], me, made_for, known) for log in logs]
+    rows.sort(key=lambda row: (row.block, row.log_index))
+    return rows
 
 
-def _row(log: DecodedLog, timestamp: int, me: Identity, known: Mapping[str, str]) -> HistoryRow:
+def _row(
+    log: DecodedLog,
+    timestamp: int,
+    me: Address,
+    made_for: Address | None,
+    known: Mapping[str, str],
+) -> HistoryRow:
     """One history row of a disclosure, disclosure-consent or erasure event."""
     args: Mapping[str, Any] = log.args
     action = _EVENTS[log.event]
@@ -136,8 +168,8 @@ def _row(log: DecodedLog, timestamp: int, me: Identity, known: Mapping[str, str]
         tx_hash=str(log.tx_hash),
         action=action,
         organization=org,
-        identity=me.address,
-        identity_for=me.organization,
+        identity=me,
+        identity_for=made_for,
         purpose="" if erasure else name_of(bytes(args["purpose"])),
         category="" if erasure else name_of(bytes(args["category"])),
         expiry=expiry_or_none(int(args["expiry"])) if action == DISCLOSURE_GRANT else None,
@@ -151,4 +183,4 @@ def _row(log: DecodedLog, timestamp: int, me: Identity, known: Mapping[str, str]
     )
 
 
-__all__ = ["HistoryRow", "history"]
+__all__ = ["HistoryRow", "history", "identity_history"]

@@ -68,9 +68,9 @@ class HistoryRow:
     used the data, was granted consent, disclosed it, or was asked to erase it);
     ``identity``: the pairwise identity's address; ``identity_for``: the organization that
     identity was made for (differs from ``organization`` only if another organization acted on
-    it); ``purpose``, ``category``: DPV names (empty for an erasure); ``expiry``: a grant's
-    (unix seconds, None for never or not a grant); ``data_ref``: a use's or disclosure's
-    32-byte reference (``0x`` + 64 hex); ``recipient``: whom a disclosure (or a disclosure
+    it; None for an identity that is not pairwise); ``purpose``, ``category``: DPV names
+    (empty for an erasure); ``expiry``: a grant's (unix seconds, None for never or not a
+    grant); ``data_ref``: a use's or disclosure's 32-byte reference (``0x`` + 64 hex); ``recipient``: whom a disclosure (or a disclosure
     consent) passes the data to; ``policy_version``: a grant's, a use's, or (a disclosure
     and a disclosure grant) the recipient's version agreed to; ``due_at``: an erasure
     request's deadline (unix seconds); ``evidence_hash``: an erasure confirmation's (``0x`` +
@@ -85,7 +85,7 @@ class HistoryRow:
     action: str
     organization: Address
     identity: Address
-    identity_for: Address
+    identity_for: Address | None
     purpose: str
     category: str
     expiry: int | None = None

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from collective import Collective
 from collective.chain import Chain, connect_rpc
 from collective.cli import cli
-from collective.client.subject_history import history
+from collective.client.subject_history import history, identity_history
 from collective.client.subject_records import HistoryRow, Identity
 from collective.client.subjects import Subject
 from collective.ledger.signing import code
@@ -131,3 +131,9 @@ def test_the_cli_history_lists_the_new_rows_as_a_table_and_as_json(story: Story)
     assert "who used my data" in table.stdout and "disclose" in table.stdout
     assert "erasure-confirm" in table.stdout and "0x" + EVIDENCE.hex() in table.stdout
     assert MNEMONIC not in table.output
+
+
+def test_one_identity_that_is_not_pairwise_is_reported_alike(story: Story) -> None:
+    rows = identity_history(story.admin, story.me.address, names={})
+    assert [r.action for r in rows] == ACTIONS
+    assert {r.identity_for for r in rows} == {None} and rows[2].recipient == story.lab.address
