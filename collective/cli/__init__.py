@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "consent": "collective.cli.consent_cmd:consent_group",
     "data-refs": "collective.cli.datarefs_cmd:data_refs_group",
     "did": "collective.cli.did_cmd:did_group",
+    "disclosure": "collective.cli.disclosure_cmd:disclosure_group",
     "erasure": "collective.cli.erasure_cmd:erasure_group",
     "org": "collective.cli.org_cmd:org_group",
     "policy": "collective.cli.policy_cmd:policy_group",
