@@ -231,7 +231,7 @@ def _check_code_sizes(artifacts: dict[str, bytes]) -> None:
         CompilationError: naming each contract, its size and the limit.
     """
     over = []
-    for file, data in sorted(artifacts.items()):
+    for data in artifacts.values():
         artifact = json.loads(data)
         runtime = (len(artifact["deployedBytecode"]) - 2) // 2
         init = (len(artifact["bytecode"]) - 2) // 2

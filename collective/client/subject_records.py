@@ -65,16 +65,16 @@ class HistoryRow:
     it sits; ``action``: :data:`GRANT`, :data:`WITHDRAW`, :data:`USE`, :data:`DISCLOSE`,
     :data:`DISCLOSURE_GRANT`, :data:`DISCLOSURE_WITHDRAW`, :data:`ERASURE_REQUEST` or
     :data:`ERASURE_CONFIRM`; ``organization``: the organization the event names (the one that
-    used the data, was granted consent, disclosed it, or was asked to erase it);
-    ``identity``: the pairwise identity's address; ``identity_for``: the organization that
-    identity was made for (differs from ``organization`` only if another organization acted on
-    it; None for an identity that is not pairwise); ``purpose``, ``category``: DPV names
-    (empty for an erasure); ``expiry``: a grant's (unix seconds, None for never or not a
-    grant); ``data_ref``: a use's or disclosure's 32-byte reference (``0x`` + 64 hex); ``recipient``: whom a disclosure (or a disclosure
-    consent) passes the data to; ``policy_version``: a grant's, a use's, or (a disclosure
-    and a disclosure grant) the recipient's version agreed to; ``due_at``: an erasure
-    request's deadline (unix seconds); ``evidence_hash``: an erasure confirmation's (``0x`` +
-    64 hex); ``organization_name`` and ``recipient_name``: the names the caller gave those
+    used the data, was granted consent, disclosed it, or was asked to erase it); ``identity``:
+    the pairwise identity's address; ``identity_for``: the organization that identity was made
+    for (differs from ``organization`` only if another organization acted on it; None for an
+    identity that is not pairwise); ``purpose``, ``category``: DPV names (empty for an erasure);
+    ``expiry``: a grant's (unix seconds, None for never or not a grant); ``data_ref``: a use's
+    or disclosure's 32-byte reference (``0x`` + 64 hex); ``recipient``: whom a disclosure (or a
+    disclosure consent) passes the data to; ``policy_version``: a grant's, a use's, or (a
+    disclosure and a disclosure grant) the recipient's version agreed to; ``due_at``: an erasure
+    request's deadline (unix seconds); ``evidence_hash``: an erasure confirmation's (``0x`` + 64
+    hex); ``organization_name`` and ``recipient_name``: the names the caller gave those
     addresses (None when it gave none).
     """
 

@@ -174,7 +174,8 @@ def test_code_over_the_eip170_limit_is_refused(project: ProjectConfig, solcjs: C
     literal = "ab" * 25_000  # 25,000 bytes of runtime code: over EIP-170's 24,576
     (project.sources / "Huge.sol").write_text(
         "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.20;\n"
-        f'contract Huge {{ function blob() external pure returns (bytes memory) {{ return hex"{literal}"; }} }}\n'
+        "contract Huge { function blob() external pure returns (bytes memory) "
+        f'{{ return hex"{literal}"; }} }}\n'
     )
     with pytest.raises(CompilationError) as caught:
         compile_project(project, compiler=solcjs)

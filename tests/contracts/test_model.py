@@ -4,8 +4,9 @@ Hypothesis drives random sequences of grants (direct and signed, by the owner, a
 old key or a stranger, with fresh, stale or future nonces and right or wrong policy text),
 withdrawals (which cancel pending signatures when nothing is active), policy publications,
 suspensions, delegate appointments, key rotations, deactivations, time jumps, erasure requests
-(direct or signed; from then on the pair's uses are refused and its consents cover nothing)
-and data uses;
+(direct or signed; from then on the pair's uses are refused and its consents cover nothing),
+data uses, disclosure consents (granted and withdrawn by the owner) and disclosures from one
+organization to another;
 after every step the on-chain state of every consent, and every use's outcome, must equal the
 model's prediction.
 """
@@ -56,6 +57,34 @@ class Model:
     coverage: dict[tuple[str, bytes], int] = field(default_factory=dict)
     consents: dict[tuple[str, str, bytes, bytes], ModelConsent] = field(default_factory=dict)
     erased: set[tuple[str, str]] = field(default_factory=set)  # (identity, organization)
+    # (identity, discloser, recipient, purpose, category) -> the disclosure consent
+    disclosures: dict[tuple[str, str, str, bytes, bytes], ModelConsent] = field(
+        default_factory=dict
+    )
+
+    def disclosure(self, key: tuple[str, str, str, bytes, bytes]) -> ModelConsent:
+        return self.disclosures.setdefault(key, ModelConsent())
+
+    def disclose_error(self, key: tuple[str, str, str, bytes, bytes]) -> str | None:
+        """DisclosureLog.recordDisclosure's order: both organizations active (discloser
+        first), an active consent, the identity not deactivated, unexpired, the recipient's
+        current policy covering the purpose under the version consented, no erasure asked of
+        either organization."""
+        identity, discloser, recipient, purpose, _ = key
+        if 2 in (self.status.get(discloser), self.status.get(recipient)):
+            return "OrganizationSuspended"
+        c = self.disclosure(key)
+        if not c.active:
+            return "NoDisclosureConsent"
+        if self.owner[identity] is None:
+            return "IdentityDeactivated"
+        if self.now >= c.expiry:
+            return "ConsentExpired"
+        if self.coverage.get((recipient, purpose), 0) != c.version:
+            return "StalePolicyVersion"
+        if {(identity, discloser), (identity, recipient)} & self.erased:
+            return "UseAfterErasureRequest"
+        return None
 
     def consent(self, key: tuple[str, str, bytes, bytes]) -> ModelConsent:
         return self.consents.setdefault(key, ModelConsent())
@@ -334,6 +363,70 @@ def build_machine(world: World, chain) -> type[RuleBasedStateMachine]:
                 o,
                 self.model.use_error(key),
             )
+
+        @rule(
+            s=st.sampled_from(subjects),
+            d=st.sampled_from(orgs),
+            r=st.sampled_from(orgs),
+            p=st.sampled_from(PURPOSES),
+            c=st.sampled_from(CATEGORIES),
+            ttl=st.sampled_from([-100, 900, 2000, 4000]),
+            dv=st.sampled_from([0, 0, 0, 0, -1, 1]),
+            key=st.sampled_from([None, None, None, *keys]),  # None: the identity's current owner
+            withdraw=st.sampled_from([False, False, True]),
+        )
+        def disclosure_consent(self, s, d, r, p, c, ttl, dv, key, withdraw) -> None:
+            dk = (s.address, d.address, r.address, p, c)
+            m = self.model.disclosure(dk)
+            key = key or self.model.owner[s.address] or s
+            expected = self.model.direct_error(s.address, key.address)
+            if withdraw:
+                self.attempt(world.ledger.functions.withdrawDisclosure(*dk), key, expected)
+                if expected is None:
+                    self.direct_nonce(m)
+                    m.active = False
+                return
+            expiry = self.model.now + ttl
+            version = max(0, self.model.version[r.address] + dv)
+            # The version agreed to is the recipient's: its policy must cover the purpose.
+            expected = expected or self.model.grant_error(r.address, p, expiry, version)
+            fn = world.ledger.functions.grantDisclosure(*dk, expiry, version)
+            self.attempt(fn, key, expected)
+            if expected is None:
+                self.direct_nonce(m)
+                m.expiry, m.version, m.active = expiry, version, True
+
+        @rule(
+            s=st.sampled_from(subjects),
+            d=st.sampled_from(orgs),
+            r=st.sampled_from(orgs),
+            p=st.sampled_from(PURPOSES),
+            c=st.sampled_from(CATEGORIES),
+            known=st.integers(min_value=-2, max_value=50),
+        )
+        def disclose(self, s, d, r, p, c, known) -> None:
+            dk = (s.address, d.address, r.address, p, c)
+            granted = [k for k, m in self.model.disclosures.items() if m.expiry]
+            if known >= 0 and granted:  # mostly under a consent the subject once gave
+                dk = granted[known % len(granted)]
+            m = self.model.disclosures.get(dk)
+            if m is not None and abs(m.expiry - self.model.now) < MARGIN:
+                return
+            fn = world.ledger.functions.recordDisclosure(dk[0], dk[2], dk[3], dk[4], code("ref"))
+            discloser = next(o for o in orgs if o.address == dk[1])
+            self.attempt(fn, discloser, self.model.disclose_error(dk))
+
+        @invariant()
+        def disclosure_consents_agree(self) -> None:
+            for key, m in self.model.disclosures.items():
+                stored = world.ledger.functions.getDisclosureConsent(*key).call()
+                expiry, _, version, nonce, active = stored
+                assert (nonce, active) == (m.nonce, m.active), key
+                if m.expiry:
+                    assert (expiry, version) == (m.expiry, m.version), key
+                if abs(m.expiry - self.model.now) >= MARGIN:
+                    covered = self.model.disclose_error(key) is None
+                    assert world.ledger.functions.isDisclosureCovered(*key).call() == covered
 
         @invariant()
         def consents_agree(self) -> None:

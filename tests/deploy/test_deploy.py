@@ -161,9 +161,9 @@ def test_immutables_are_masked_and_nothing_else() -> None:
     ranges = immutable_ranges("ConsentLedger")
     # Three immutables (accountRules, the cached chain id and domain separator), each masked
     # wherever the code reads it, and nothing else.
-    references = json.loads(
-        (REPO / "collective" / "artifacts" / "ConsentLedger.json").read_text()
-    )["immutableReferences"]
+    references = json.loads((REPO / "collective" / "artifacts" / "ConsentLedger.json").read_text())[
+        "immutableReferences"
+    ]
     assert len(references) == 3
     expected = sorted((r["start"], r["length"]) for refs in references.values() for r in refs)
     assert sorted(ranges) == expected
