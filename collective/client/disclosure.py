@@ -56,7 +56,7 @@ class DisclosureClient(DisclosureConsents):
     # --- discloser -----------------------------------------------------------------------------
 
     def record(
-        self, identity: Who, recipient: Who, purpose: Term, category: Term, data: bytes | str
+        self, identity: Who, recipient: Who, purpose: Term, category: Term, data_ref: bytes | str
     ) -> DisclosuresRecorded:
         """Record that the sender's organization passed ``identity``'s data to ``recipient``
         (``recordDisclosure``).
@@ -64,7 +64,7 @@ class DisclosureClient(DisclosureConsents):
         Args:
             identity, recipient: addresses, accounts or DIDs.
             purpose, category: DPV names or 32-byte codes.
-            data: a record locator (keyed with the client's data-reference store, else
+            data_ref: a record locator (keyed with the client's data-reference store, else
                 keccak256) or a 32-byte reference.
 
         Returns:
@@ -79,7 +79,7 @@ class DisclosureClient(DisclosureConsents):
             NotPermittedError: the discloser or the recipient is not admitted or suspended.
             ChainError: the node could not be reached.
         """
-        return self.record_batch([DisclosureItem(identity, recipient, purpose, category, data)])
+        return self.record_batch([DisclosureItem(identity, recipient, purpose, category, data_ref)])
 
     def record_batch(self, items: Sequence[DisclosureItem]) -> DisclosuresRecorded:
         """Record many disclosures by the sender in one transaction, all or nothing
@@ -106,9 +106,10 @@ class DisclosureClient(DisclosureConsents):
                     self._usage.reference(who, item.data_ref),
                 )
             )
-        fns = self._s.ledger.functions
-        fn = fns.recordDisclosure(*rows[0]) if len(rows) == 1 else fns.recordDisclosureBatch(rows)
-        receipt = self._s.transact(fn)
+        if len(rows) == 1:
+            receipt = self._s.send("recordDisclosure", *rows[0])
+        else:
+            receipt = self._s.send("recordDisclosureBatch", rows)
         events = self._s.decoded(self._s.ledger.events.DataDisclosed(), receipt)
         times = self._s.block_times(e.block_number for e in events)
         records = tuple(rec_.record(e, times[e.block_number]) for e in events)

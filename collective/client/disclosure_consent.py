@@ -80,8 +80,8 @@ class DisclosureConsents:
         who, disc, rec, p, c = self._key(identity, discloser, recipient, purpose, category)
         version = self._version(rec, policy_version)
         exp = NO_EXPIRY if expiry is None else int(expiry)
-        fn = self._s.ledger.functions.grantDisclosure(who, disc, rec, p, c, exp, version)
-        return self.granted(self._s.transact(fn))[0]
+        receipt = self._s.send("grantDisclosure", who, disc, rec, p, c, exp, version)
+        return self.granted(receipt)[0]
 
     def withdraw(
         self,
@@ -99,8 +99,7 @@ class DisclosureConsents:
             As :meth:`grant` (NotPermittedError: not the owner).
         """
         key = self._key(identity, discloser, recipient, purpose, category)
-        fn = self._s.ledger.functions.withdrawDisclosure(*key)
-        return self.withdrawn(self._s.transact(fn))[0]
+        return self.withdrawn(self._s.send("withdrawDisclosure", *key))[0]
 
     def sign_grant(
         self,
@@ -214,11 +213,9 @@ class DisclosureConsents:
                 f"{signed.chain_id}, not this one ({here[1]}, chain {here[0]})",
                 hint="sign it again against this deployment",
             )
-        fns = self._s.ledger.functions
         if isinstance(signed, SignedDisclosureGrant):
-            return self.granted(self._s.transact(fns.grantDisclosureSigned(*signed.call_args())))[0]
-        receipt = self._s.transact(fns.withdrawDisclosureSigned(*signed.call_args()))
-        return self.withdrawn(receipt)[0]
+            return self.granted(self._s.send("grantDisclosureSigned", *signed.call_args()))[0]
+        return self.withdrawn(self._s.send("withdrawDisclosureSigned", *signed.call_args()))[0]
 
     # --- decoding ------------------------------------------------------------------------------
 

@@ -116,7 +116,7 @@ def test_grant_record_withdraw_refused_and_to_stop(net: Net, tmp_path: Path) -> 
     text = net.ok("4", "disclosure", "withdraw", net.hospital, net.lab, *TERMS).stdout
     assert "withdrew the disclosure" in text
     line = net.refused("1", "disclosure", "record", alice, net.lab, *TERMS, "--ref", "ward/8")
-    assert "NoDisclosureConsent" in line or "disclosure consent" in line
+    assert "no active disclosure consent" in line and "consent to this disclosure" in line
     assert len(net.client(2).disclosure.disclosures(identity=alice)) == 1
     rows = net.json("2", "disclosure", "to-stop")
     assert [(r["reason"], r["identity"], r["disclosures"]) for r in rows] == [
