@@ -157,10 +157,13 @@ def test_a_signed_grant_is_relayed_by_another_organization(net: Net, tmp_path: P
 
 
 def test_watch_prints_a_withdrawal_mined_after_it_started(net: Net) -> None:
-    carol = net.client(6)
-    carol.disclosure.grant(net.hospital, net.lab, RESEARCH, HEALTH)
+    """Also an erasure request to the hospital by a subject whose data it disclosed."""
+    carol, erin = net.client(6), net.client(9)
+    for who in (carol, erin):
+        who.disclosure.grant(net.hospital, net.lab, RESEARCH, HEALTH)
+    net.client(1).disclosure.record(erin.address, net.lab, RESEARCH, HEALTH, "ward/9")
     start = net.chain.block_number() + 1
-    until = start + 3
+    until = start + 4
     result: list[Result] = []
     watcher = threading.Thread(
         target=lambda: result.append(
@@ -183,6 +186,7 @@ def test_watch_prints_a_withdrawal_mined_after_it_started(net: Net) -> None:
     watcher.start()
     time.sleep(0.3)
     carol.disclosure.withdraw(net.hospital, net.lab, RESEARCH, HEALTH)
+    erin.erasure.request(net.hospital)
     while net.chain.block_number() < until:
         net.chain.mine()
     watcher.join(timeout=60)
@@ -190,8 +194,11 @@ def test_watch_prints_a_withdrawal_mined_after_it_started(net: Net) -> None:
     (done,) = result
     assert done.exit_code == 0, done.output
     rows = [json.loads(line) for line in done.stdout.splitlines()]
-    assert [(r["reason"], r["identity"]) for r in rows] == [("withdrawn", carol.address)]
-    assert start <= rows[0]["block"] <= until
+    assert [(r["reason"], r["identity"], r["disclosures"]) for r in rows] == [
+        ("withdrawn", carol.address, 0),
+        ("erasure-requested", erin.address, 1),
+    ]
+    assert start <= rows[0]["block"] < rows[1]["block"] <= until
 
 
 def test_watch_stops_cleanly_on_ctrl_c(net: Net) -> None:
