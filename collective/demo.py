@@ -10,13 +10,17 @@ read on the chain; the refusals are real reverts caught and explained.
 3. A patient, known only by a did:ethr DID, signs consent (EIP-712, offline, no gas) for the lab
    to use lab results for research; the lab relays it and gets a consent receipt.
 4. The lab records uses of the patient's data.
-5. The patient appoints a guardian, who consents for the patient to the hospital's treatment;
-   then the patient takes back control (revokes the guardian) and withdraws the lab's consent.
-6. The lab's next use is refused by the contract.
-7. The patient asks the lab to erase its data (GDPR Art. 17; signed, the hospital relays it);
+5. The patient consents (signed) to the hospital passing its lab results to the lab for
+   research; the hospital records the disclosure (onward disclosure, GDPR Art. 13(1)(e)).
+6. The patient appoints a guardian, who consents for the patient to the hospital's treatment;
+   then the patient takes back control (revokes the guardian) and withdraws the lab's consent
+   and the disclosure consent.
+7. The lab's next use and the hospital's next disclosure are refused by the contract; the lab
+   learns from the chain which disclosures to stop acting on.
+8. The patient asks the lab to erase its data (GDPR Art. 17; signed, the hospital relays it);
    the lab confirms with the hash of its erasure evidence, within the 30-day deadline.
-8. The board suspends the lab by two of three votes; the suspended lab is refused.
-9. The patient's data-use history, read from the chain's events.
+9. The board suspends the lab by two of three votes; the suspended lab is refused.
+10. The patient's history (consents, uses, disclosures, erasure), read from the chain's events.
 """
 
 from __future__ import annotations
@@ -31,6 +35,17 @@ from typing import Any
 
 from collective.chain import Chain, connect
 from collective.client import Collective
+from collective.client.subject_history import identity_history
+from collective.client.subject_records import (
+    DISCLOSE,
+    DISCLOSURE_GRANT,
+    DISCLOSURE_WITHDRAW,
+    ERASURE_CONFIRM,
+    ERASURE_REQUEST,
+    GRANT,
+    USE,
+    WITHDRAW,
+)
 from collective.client.usage import UseItem
 from collective.config import ProjectConfig, load_config
 from collective.deploy import deploy_suite, load_deployment
@@ -171,6 +186,7 @@ class _Story:
         self.policies()
         self.patient_consents()
         self.lab_uses()
+        self.hospital_discloses()
         self.guardian_then_patient()
         self.refused_use()
         self.erasure()
@@ -309,6 +325,30 @@ class _Story:
             uses=len(recorded.records),
         )
 
+    def hospital_discloses(self) -> None:
+        signed = self.patient.disclosure.sign_grant(
+            self.hospital.address,
+            self.lab.address,
+            RESEARCH,
+            LAB_RESULTS,
+            expiry=self.chain.latest_timestamp() + 365 * 24 * 3600,
+        )
+        granted = self.hospital.disclosure.relay(signed)
+        passed = self.hospital.disclosure.record(
+            self.patient.address, self.lab.address, RESEARCH, LAB_RESULTS, "stmarys/ward-7/bloods-2"
+        )
+        (record,) = passed.records
+        self.step(
+            "The hospital passes the patient's results to the lab, under disclosure consent",
+            f"the patient signed consent for the hospital to disclose {LAB_RESULTS} to the lab "
+            f"for {RESEARCH}, under the lab's policy v{granted.policy_version}; the hospital "
+            f"relayed it (block {granted.block_number})",
+            f"the hospital recorded the disclosure (block {passed.block_number}, gas "
+            f"{passed.gas_used:,}): data ref {record.data_ref[:18]}...; the lab may use it only "
+            "under its own consent",
+            disclosure={"block": passed.block_number, "data_ref": record.data_ref},
+        )
+
     def guardian_then_patient(self) -> None:
         # The patient never pays gas (nor needs to be admitted to a permissioned network): it
         # signs the ERC-1056 delegation and the hospital relays it.
@@ -336,26 +376,51 @@ class _Story:
         )
         withdrawal = self.patient.signing.sign_withdrawal(self.lab.address, RESEARCH, LAB_RESULTS)
         withdrawn = self.hospital.signing.relay(withdrawal)
+        no_more = self.patient.disclosure.sign_withdrawal(
+            self.hospital.address, self.lab.address, RESEARCH, LAB_RESULTS
+        )
+        stopped = self.hospital.disclosure.relay(no_more)
         self.step(
-            "The patient takes back control and withdraws the lab's consent",
+            "The patient takes back control and withdraws the lab's consents",
             f"the patient signed the guardian's revocation; the hospital relayed it "
             f"(block {revoked.block_number})",
             f"signed withdrawal relayed (block {withdrawn.block_number}): the lab may no longer "
             f"use {LAB_RESULTS} for {RESEARCH}",
+            f"signed withdrawal of the disclosure consent relayed (block {stopped.block_number}):"
+            " the hospital may no longer pass them to the lab",
         )
 
     def refused_use(self) -> None:
         try:
             self.lab.usage.record(self.patient.address, RESEARCH, LAB_RESULTS, "helix/sample-4")
         except TransactionError as exc:
-            self.step(
-                "The lab tries again: refused by the contract",
-                f"{exc.error_name}: {exc.message}",
-                refused=True,
-                error=exc.error_name,
+            use_refused = exc
+        else:
+            raise CollectiveError("the ledger accepted a use after the consent was withdrawn")
+        try:
+            self.hospital.disclosure.record(
+                self.patient.address, self.lab.address, RESEARCH, LAB_RESULTS, "stmarys/bloods-3"
             )
-            return
-        raise CollectiveError("the ledger accepted a use after the consent was withdrawn")
+        except TransactionError as exc:
+            disclosure_refused = exc
+        else:
+            raise CollectiveError(
+                "the ledger accepted a disclosure after its consent was withdrawn"
+            )
+        to_stop = self.lab.disclosure.to_stop()
+        self.step(
+            "The lab and the hospital try again: both refused by the contract",
+            f"lab use:            {use_refused.error_name}: {use_refused.message}",
+            f"hospital discloses: {disclosure_refused.error_name}: {disclosure_refused.message}",
+            f"the lab asks the chain what to stop: {len(to_stop)} withdrawn disclosure "
+            f"consent{'s' * (len(to_stop) != 1)} ("
+            + ", ".join(f"{t.reason}, {t.disclosures} received under it" for t in to_stop)
+            + ")",
+            refused=True,
+            error=use_refused.error_name,
+            disclosure_error=disclosure_refused.error_name,
+            to_stop=len(to_stop),
+        )
 
     def erasure(self) -> None:
         signed = self.patient.erasure.sign(self.lab.address)
@@ -396,39 +461,32 @@ class _Story:
             self.lab.address: "Helix Research Lab",
         }
         rows: list[dict[str, Any]] = []
-        for event in self.patient.consent.timeline(identity=self.patient.address):
+        for row in identity_history(self.patient, self.patient.address, names=names):
+            what = _WHAT.get(row.action, row.action)
+            if row.policy_version is not None:
+                what += f" (policy v{row.policy_version})"
+            organization = row.organization_name or row.organization
+            if row.recipient is not None:
+                organization += f" -> {row.recipient_name or row.recipient}"
+            if row.agent is not None:
+                by = _who(row.agent, self.accounts)
+            else:
+                by = row.organization_name or row.organization
+            data = row.data_ref or row.evidence_hash or ""
             rows.append(
                 {
-                    "block": event.where.block_number,
-                    "what": f"consent {event.kind}",
-                    "organization": names.get(event.key.organization, event.key.organization),
-                    "purpose": event.key.purpose,
-                    "category": event.key.category,
-                    "by": _who(event.agent, self.accounts),
-                    "data": "",
+                    "block": row.block,
+                    "time": datetime.fromtimestamp(row.timestamp, UTC).strftime(
+                        "%Y-%m-%d %H:%M:%S"
+                    ),
+                    "what": what,
+                    "organization": organization,
+                    "purpose": row.purpose,
+                    "category": row.category,
+                    "by": by,
+                    "data": data[:14] + "..." if data else "",
                 }
             )
-        for use in self.patient.usage.history(identity=self.patient.address):
-            rows.append(
-                {
-                    "block": use.where.block_number,
-                    "what": f"data used (policy v{use.policy_version})",
-                    "organization": names.get(use.organization, use.organization),
-                    "purpose": use.purpose,
-                    "category": use.category,
-                    "by": names.get(use.organization, use.organization),
-                    "data": use.data_ref[:14] + "...",
-                }
-            )
-        rows.sort(key=lambda row: row["block"])
-        times: dict[int, str] = {}
-        for row in rows:
-            if row["block"] not in times:
-                stamp = int(self.chain.get_block(row["block"])["timestamp"])
-                times[row["block"]] = datetime.fromtimestamp(stamp, UTC).strftime(
-                    "%Y-%m-%d %H:%M:%S"
-                )
-            row["time"] = times[row["block"]]
         self.report.history = rows
 
     def _count_transactions(self) -> int:
@@ -437,6 +495,18 @@ class _Story:
             len(self.chain.get_block(n)["transactions"])
             for n in range(self.first_block + 1, latest + 1)
         )
+
+
+_WHAT = {
+    GRANT: "consent granted",
+    WITHDRAW: "consent withdrawn",
+    USE: "data used",
+    DISCLOSE: "data disclosed",
+    DISCLOSURE_GRANT: "disclosure consented",
+    DISCLOSURE_WITHDRAW: "disclosure consent withdrawn",
+    ERASURE_REQUEST: "erasure requested",
+    ERASURE_CONFIRM: "erasure confirmed",
+}
 
 
 def _who(address: str, accounts: dict[str, Any]) -> str:

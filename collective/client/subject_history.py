@@ -115,6 +115,7 @@ def identity_history(
                 expiry=event.expiry,
                 policy_version=event.policy_version,
                 organization_name=known.get(event.organization.lower()),
+                agent=Address(event.agent),
             )
         )
     for use in client.usage.history(identity=me):
@@ -180,6 +181,7 @@ def _row(
         evidence_hash=None if evidence is None else "0x" + bytes(evidence).hex(),
         organization_name=known.get(org.lower()),
         recipient_name=None if recipient is None else known.get(recipient.lower()),
+        agent=Address(checksum(str(args["agent"]))) if "agent" in args else None,
     )
 
 

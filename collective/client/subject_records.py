@@ -75,7 +75,9 @@ class HistoryRow:
     disclosure and a disclosure grant) the recipient's version agreed to; ``due_at``: an erasure
     request's deadline (unix seconds); ``evidence_hash``: an erasure confirmation's (``0x`` + 64
     hex); ``organization_name`` and ``recipient_name``: the names the caller gave those
-    addresses (None when it gave none).
+    addresses (None when it gave none); ``agent``: who authorized a consent change or an
+    erasure request (the identity's owner or a delegate such as a guardian; None for a use, a
+    disclosure or a confirmation).
     """
 
     timestamp: int
@@ -96,6 +98,7 @@ class HistoryRow:
     evidence_hash: str | None = None
     organization_name: str | None = None
     recipient_name: str | None = None
+    agent: Address | None = None
 
 
 __all__ = [

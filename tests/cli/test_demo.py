@@ -27,8 +27,10 @@ def test_demo_tells_the_story_on_the_embedded_chain() -> None:
         "verifies against the chain",
         "3 uses in one transaction",
         "The patient's guardian acts for the patient",
-        "withdraws the lab's consent",
+        "withdraws the lab's consents",
         "NoConsent: no active consent",
+        "NoDisclosureConsent: no active disclosure consent",
+        "1 withdrawn disclosure consent (withdrawn, 1 received under it)",
         "the lab is now suspended",
         "OrganizationSuspended",
         "consent withdrawn",
@@ -43,9 +45,24 @@ def test_demo_json_report_holds_steps_and_history() -> None:
     report = json.loads(result.output)
     refused = [step for step in report["steps"] if step["refused"]]
     assert [step["data"]["error"] for step in refused] == ["NoConsent"]
-    kinds = [row["what"] for row in report["history"]]
-    assert kinds.count("data used (policy v1)") == 3
-    assert kinds[0] == "consent granted" and kinds[-1] == "consent withdrawn"
+    assert refused[0]["data"]["disclosure_error"] == "NoDisclosureConsent"
+    # The patient's whole history, in chain order: consents, uses, the disclosure under its
+    # own consent, the withdrawals, then the erasure request and its confirmation.
+    assert [row["what"] for row in report["history"]] == [
+        "consent granted (policy v1)",
+        *["data used (policy v1)"] * 3,
+        "disclosure consented (policy v1)",
+        "data disclosed (policy v1)",
+        "consent granted (policy v1)",
+        "consent withdrawn",
+        "disclosure consent withdrawn",
+        "erasure requested",
+        "erasure confirmed",
+    ]
+    disclosed = next(r for r in report["history"] if r["what"].startswith("data disclosed"))
+    assert disclosed["organization"] == "St Mary's Hospital -> Helix Research Lab"
+    guardian_grant = report["history"][6]
+    assert guardian_grant["by"] == "guardian"
     assert report["transactions"] >= 15
 
 
