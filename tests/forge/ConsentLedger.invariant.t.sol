@@ -4,6 +4,9 @@ pragma solidity ^0.8.24;
 import {AccountRules} from "../../contracts/AccountRules.sol";
 import {ConsentLedger} from "../../contracts/ConsentLedger.sol";
 import {ConsentRegistry} from "../../contracts/ConsentRegistry.sol";
+import {DisclosureLog} from "../../contracts/DisclosureLog.sol";
+import {ErasureRegistry} from "../../contracts/ErasureRegistry.sol";
+import {DisclosureSigning} from "./base/DisclosureSigning.sol";
 import {LedgerSigning} from "./base/LedgerFixture.sol";
 
 /// @notice Drives a ConsentLedger from a small world: 4 identities (each with a sigAuth guardian
@@ -11,10 +14,11 @@ import {LedgerSigning} from "./base/LedgerFixture.sol";
 ///         and signed grants and withdrawals (by the owner, the guardian or a stranger; signed
 ///         mostly with the client's nonce, sometimes by a fast clock or with a huge nonce), key
 ///         rotations, deactivations (to 0x0 or to 0x…dEaD), policy publications, suspensions,
-///         reinstatements, removals and re-admissions, data uses, and time passing. Refused calls
-///         are part of the run. Ghost counters record what must never happen; the invariants
-///         read them.
-contract ConsentLedgerHandler is LedgerSigning {
+///         reinstatements, removals and re-admissions, data uses, erasure requests (direct and
+///         signed), disclosure consents (direct and signed grants, withdrawals) and
+///         disclosures between the organizations, and time passing. Refused calls are part of
+///         the run. Ghost counters record what must never happen; the invariants read them.
+contract ConsentLedgerHandler is DisclosureSigning {
     uint256 internal constant IDS = 4;
     uint256 internal constant ORGS = 3;
     address internal constant DEACTIVATED = 0x000000000000000000000000000000000000dEaD;
@@ -43,6 +47,20 @@ contract ConsentLedgerHandler is LedgerSigning {
     ///      covered: the invariants check these (a cheaper, complete subset of the world).
     Key[] internal _granted;
     mapping(bytes32 => bool) internal _seen;
+
+    /// @notice A disclosure consent of the world (identity, discloser, recipient, purpose, category).
+    struct DisclosureKey {
+        address identity;
+        address discloser;
+        address recipient;
+        bytes32 purpose;
+        bytes32 category;
+    }
+
+    /// @dev Every disclosure consent ever granted (only a grant sets `active`).
+    DisclosureKey[] internal _disclosureConsents;
+    /// @notice identity => organization => the identity asked it to erase (ghost of the ledger).
+    mapping(address => mapping(address => bool)) public ghostErasureRequested;
     uint256 internal _nextKey = 0x10000;
 
     // What must never happen.
@@ -55,12 +73,23 @@ contract ConsentLedgerHandler is LedgerSigning {
     uint256 public ownerWithdrawalsRefused; // the owner of a live identity could not withdraw directly
     uint256 public futureNoncesAccepted; // a signed nonce above the ceiling applied
     uint256 public nonceRefusalsMisreported; // NonceInFuture for a nonce within the ceiling
+    uint256 public usesAfterErasureRequest; // DataUsed by an organization the identity asked to erase
+    uint256 public disclosuresAfterErasureRequest; // DataDisclosed with either party asked to erase
+    uint256 public disclosuresWithoutConsent; // DataDisclosed without an active, unexpired disclosure consent
+    uint256 public disclosuresNotCovered; // recordDisclosure went through while isDisclosureCovered said false
+    uint256 public coveredDisclosuresRefused; // recordDisclosure reverted while isDisclosureCovered said true
+    uint256 public repeatedErasureRequestsAccepted; // a second request of the same pair went through
 
     // What did happen (to see that the run exercised the rules).
     uint256 public grants;
     uint256 public withdrawals;
     uint256 public uses;
     uint256 public deactivations;
+    uint256 public erasureRequests;
+    uint256 public disclosureGrants;
+    uint256 public disclosures;
+    uint256 public usesTriedAfterErasureRequest;
+    uint256 public disclosuresTriedAfterErasureRequest;
     uint256 public futureNoncesRefused;
     uint256 public refused;
 
@@ -112,8 +141,7 @@ contract ConsentLedgerHandler is LedgerSigning {
         uint256 nonceSeed
     ) external {
         ConsentRegistry.Grant memory g = _grantRequest(idSeed, orgSeed, pSeed, cSeed, expirySeed, nonceSeed);
-        (uint8 v, bytes32 r, bytes32 s) =
-            vm.sign(_signerKey(g.identity, signerSeed), _grantDigest(address(ledger), g));
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(_signerKey(g.identity, signerSeed), _grantDigest(address(ledger), g));
         uint64 ceiling = _ceiling(g.identity, g.organization, g.purpose, g.category);
         vm.prank(organizations[relayerSeed % ORGS]);
         try ledger.grantSigned(g, v, r, s) {
@@ -181,8 +209,7 @@ contract ConsentLedgerHandler is LedgerSigning {
             nonce: _signedNonce(id, org, p, c, nonceSeed),
             deadline: uint64(block.timestamp + 1 hours)
         });
-        (uint8 v, bytes32 r, bytes32 s) =
-            vm.sign(_signerKey(id, signerSeed), _withdrawalDigest(address(ledger), w));
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(_signerKey(id, signerSeed), _withdrawalDigest(address(ledger), w));
         uint64 ceiling = _ceiling(id, org, p, c);
         vm.prank(organizations[relayerSeed % ORGS]);
         try ledger.withdrawSigned(w, v, r, s) {
@@ -197,14 +224,195 @@ contract ConsentLedgerHandler is LedgerSigning {
     function recordUse(uint256 idSeed, uint256 orgSeed, uint256 pSeed, uint256 cSeed, bytes32 dataRef) external {
         (address id, address org, bytes32 p, bytes32 c) = _pickMostlyGranted(idSeed, orgSeed, pSeed, cSeed);
         bool covered = ledger.isCovered(id, org, p, c);
+        if (ghostErasureRequested[id][org]) usesTriedAfterErasureRequest++;
         vm.prank(org);
         try ledger.recordUse(id, p, c, dataRef) {
             uses++;
             if (ghostDeactivated[id]) usesAfterDeactivation++;
+            if (ghostErasureRequested[id][org]) usesAfterErasureRequest++;
             if (!covered) usesNotCovered++;
         } catch {
             if (covered) coveredUsesRefused++;
             refused++;
+        }
+    }
+
+    // ------------------------------------------------------------------ erasure
+
+    /// @dev The owner asks an organization to erase, directly or (one time in two) by a signed
+    ///      request (owner, guardian or stranger) relayed by an organization.
+    function requestErasure(uint256 idSeed, uint256 orgSeed, uint256 signerSeed, uint256 relayerSeed) external {
+        (address id, address org) = _pickErasure(idSeed, orgSeed);
+        bool ok;
+        if (signerSeed % 2 == 0) {
+            vm.prank(_owner(id));
+            try ledger.requestErasure(id, org) {
+                ok = true;
+            } catch {}
+        } else {
+            ErasureRegistry.ErasureRequest memory q =
+                ErasureRegistry.ErasureRequest(id, org, uint64(block.timestamp + 1 hours));
+            bytes32 structHash = keccak256(abi.encode(ledger.ERASURE_TYPEHASH(), id, org, q.deadline));
+            (uint8 v, bytes32 r, bytes32 s) = vm.sign(
+                _signerKey(id, signerSeed >> 1),
+                keccak256(abi.encodePacked("\x19\x01", _domainSeparator(address(ledger)), structHash))
+            );
+            vm.prank(organizations[relayerSeed % ORGS]);
+            try ledger.requestErasureSigned(q, v, r, s) {
+                ok = true;
+            } catch {}
+        }
+        if (!ok) {
+            refused++;
+            return;
+        }
+        if (ghostErasureRequested[id][org]) repeatedErasureRequestsAccepted++;
+        ghostErasureRequested[id][org] = true;
+        erasureRequests++;
+        _useRightAfter(id, org);
+    }
+
+    /// @dev Right after a request, the organization tries every use its consents from the
+    ///      identity allowed (none may go through), so each request is put to the test.
+    function _useRightAfter(address id, address org) internal {
+        for (uint256 k = 0; k < _granted.length; k++) {
+            Key storage key = _granted[k];
+            if (key.identity != id || key.organization != org) continue;
+            usesTriedAfterErasureRequest++;
+            vm.prank(org);
+            try ledger.recordUse(id, key.purpose, key.category, keccak256("ref")) {
+                usesAfterErasureRequest++;
+            } catch {}
+        }
+    }
+
+    // ------------------------------------------------------------------ disclosure
+
+    function grantDisclosure(uint256 idSeed, uint256 orgSeeds, uint256 pSeed, uint256 cSeed, uint256 expirySeed)
+        external
+    {
+        DisclosureKey memory k = _pickDisclosure(idSeed, orgSeeds, pSeed, cSeed, false);
+        uint32 version = ledger.currentPolicyVersion(k.recipient);
+        vm.prank(_owner(k.identity));
+        try ledger.grantDisclosure(
+            k.identity, k.discloser, k.recipient, k.purpose, k.category, _expiry(expirySeed), version
+        ) {
+            _noteDisclosureGranted(k);
+        } catch {
+            refused++;
+        }
+    }
+
+    function grantDisclosureSigned(
+        uint256 idSeed,
+        uint256 orgSeeds,
+        uint256 pSeed,
+        uint256 cSeed,
+        uint256 expirySeed,
+        uint256 signerSeed
+    ) external {
+        DisclosureKey memory k = _pickDisclosure(idSeed, orgSeeds, pSeed, cSeed, false);
+        DisclosureLog.DisclosureGrant memory g;
+        (g.identity, g.discloser, g.recipient, g.purpose, g.category) =
+        (k.identity, k.discloser, k.recipient, k.purpose, k.category);
+        g.policyVersion = ledger.currentPolicyVersion(k.recipient);
+        if (g.policyVersion != 0) (g.policyHash,,) = ledger.policy(k.recipient, g.policyVersion);
+        (g.expiry, g.nonce, g.deadline) =
+        (_expiry(expirySeed), _disclosureClientNonce(k), uint64(block.timestamp + 1 hours));
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(_signerKey(k.identity, signerSeed), _disclosureGrantDigest(address(ledger), g));
+        vm.prank(organizations[(signerSeed >> 8) % ORGS]);
+        try ledger.grantDisclosureSigned(g, v, r, s) {
+            _noteDisclosureGranted(k);
+        } catch {
+            refused++;
+        }
+    }
+
+    /// @dev Directly by the owner, or (one time in two) signed by the owner and relayed.
+    function withdrawDisclosure(uint256 idSeed, uint256 orgSeeds, uint256 pSeed, uint256 cSeed, bool signed) external {
+        DisclosureKey memory k = _pickDisclosure(idSeed, orgSeeds, pSeed, cSeed, true);
+        if (!signed) {
+            vm.prank(_owner(k.identity));
+            try ledger.withdrawDisclosure(k.identity, k.discloser, k.recipient, k.purpose, k.category) {
+                if (ghostDeactivated[k.identity]) withdrawalsAfterDeactivation++;
+            } catch {
+                if (!ghostDeactivated[k.identity]) ownerWithdrawalsRefused++;
+                refused++;
+            }
+            return;
+        }
+        DisclosureLog.DisclosureWithdrawal memory w = DisclosureLog.DisclosureWithdrawal(
+            k.identity,
+            k.discloser,
+            k.recipient,
+            k.purpose,
+            k.category,
+            _disclosureClientNonce(k),
+            uint64(block.timestamp + 1 hours)
+        );
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(ownerKey[k.identity], _disclosureWithdrawalDigest(address(ledger), w));
+        vm.prank(k.recipient);
+        try ledger.withdrawDisclosureSigned(w, v, r, s) {}
+        catch {
+            refused++;
+        }
+    }
+
+    /// @dev recordDisclosure (or a one-item batch) by the discloser; checks it against the
+    ///      consent's stored state, isDisclosureCovered and the erasure ghost. One time in two
+    ///      the owner first grants the consent directly in the same block (so disclosures that
+    ///      go through are frequent enough for the checks to bite in a short run).
+    function recordDisclosure(uint256 idSeed, uint256 orgSeeds, uint256 pSeed, uint256 cSeed, uint256 mode) external {
+        DisclosureKey memory k = _pickDisclosure(idSeed, orgSeeds, pSeed, cSeed, true);
+        if (mode % 2 == 0) {
+            uint32 version = ledger.currentPolicyVersion(k.recipient);
+            vm.prank(_owner(k.identity));
+            try ledger.grantDisclosure(
+                k.identity, k.discloser, k.recipient, k.purpose, k.category, _expiry(mode >> 8), version
+            ) {
+                _noteDisclosureGranted(k);
+            } catch {}
+        }
+        bool asBatch = (mode >> 1) % 2 == 1;
+        if (ghostErasureRequested[k.identity][k.discloser] || ghostErasureRequested[k.identity][k.recipient]) {
+            disclosuresTriedAfterErasureRequest++;
+        }
+        ConsentRegistry.Consent memory consent =
+            ledger.getDisclosureConsent(k.identity, k.discloser, k.recipient, k.purpose, k.category);
+        bool consented = consent.active && block.timestamp < consent.expiry;
+        bool covered = ledger.isDisclosureCovered(k.identity, k.discloser, k.recipient, k.purpose, k.category);
+        bool ok = asBatch ? _discloseBatch(k) : _disclose(k);
+        if (ok) {
+            disclosures++;
+            if (!consented) disclosuresWithoutConsent++;
+            if (!covered) disclosuresNotCovered++;
+            if (ghostErasureRequested[k.identity][k.discloser] || ghostErasureRequested[k.identity][k.recipient]) {
+                disclosuresAfterErasureRequest++;
+            }
+        } else {
+            if (covered) coveredDisclosuresRefused++;
+            refused++;
+        }
+    }
+
+    function _disclose(DisclosureKey memory k) internal returns (bool) {
+        vm.prank(k.discloser);
+        try ledger.recordDisclosure(k.identity, k.recipient, k.purpose, k.category, keccak256("ref")) {
+            return true;
+        } catch {
+            return false;
+        }
+    }
+
+    function _discloseBatch(DisclosureKey memory k) internal returns (bool) {
+        DisclosureLog.DisclosureItem[] memory items = new DisclosureLog.DisclosureItem[](1);
+        items[0] = DisclosureLog.DisclosureItem(k.identity, k.recipient, k.purpose, k.category, keccak256("ref"));
+        vm.prank(k.discloser);
+        try ledger.recordDisclosureBatch(items) {
+            return true;
+        } catch {
+            return false;
         }
     }
 
@@ -238,7 +446,8 @@ contract ConsentLedgerHandler is LedgerSigning {
     function appointGuardian(uint256 idSeed, uint256 validitySeed) external {
         address id = identities[idSeed % IDS];
         vm.prank(_owner(id));
-        try ledger.addDelegate(id, SIG_AUTH, vm.addr(guardianKey[id]), bound(validitySeed, 1, 2 days)) {} catch {
+        try ledger.addDelegate(id, SIG_AUTH, vm.addr(guardianKey[id]), bound(validitySeed, 1, 2 days)) {}
+        catch {
             refused++;
         }
     }
@@ -255,19 +464,22 @@ contract ConsentLedgerHandler is LedgerSigning {
             covered[0] = purposes[mask - 1];
         }
         vm.prank(org);
-        try ledger.publishPolicy(text == bytes32(0) ? bytes32(uint256(1)) : text, "ipfs://policy", covered) {} catch {
+        try ledger.publishPolicy(text == bytes32(0) ? bytes32(uint256(1)) : text, "ipfs://policy", covered) {}
+        catch {
             refused++;
         }
     }
 
     function suspend(uint256 orgSeed) external {
-        try rules.suspend(organizations[orgSeed % ORGS]) {} catch {
+        try rules.suspend(organizations[orgSeed % ORGS]) {}
+        catch {
             refused++;
         }
     }
 
     function reinstate(uint256 orgSeed) external {
-        try rules.reinstate(organizations[orgSeed % ORGS]) {} catch {
+        try rules.reinstate(organizations[orgSeed % ORGS]) {}
+        catch {
             refused++;
         }
     }
@@ -296,6 +508,11 @@ contract ConsentLedgerHandler is LedgerSigning {
         return _granted;
     }
 
+    /// @notice Every disclosure consent ever granted in this run.
+    function grantedDisclosureConsents() external view returns (DisclosureKey[] memory) {
+        return _disclosureConsents;
+    }
+
     // ------------------------------------------------------------------ helpers
 
     function _noteGranted(address id, address org, bytes32 p, bytes32 c) internal {
@@ -303,6 +520,53 @@ contract ConsentLedgerHandler is LedgerSigning {
         if (_seen[key]) return;
         _seen[key] = true;
         _granted.push(Key(id, org, p, c));
+    }
+
+    function _noteDisclosureGranted(DisclosureKey memory k) internal {
+        disclosureGrants++;
+        if (ghostDeactivated[k.identity]) grantsAfterDeactivation++;
+        bytes32 key = keccak256(abi.encode(k.identity, k.discloser, k.recipient, k.purpose, k.category));
+        if (_seen[key]) return;
+        _seen[key] = true;
+        _disclosureConsents.push(k);
+    }
+
+    /// @dev A disclosure consent of the world (discloser and recipient from `orgSeeds`' low and
+    ///      next bytes, distinct); with `mostlyGranted`, three times in four one granted before.
+    function _pickDisclosure(uint256 idSeed, uint256 orgSeeds, uint256 pSeed, uint256 cSeed, bool mostlyGranted)
+        internal
+        view
+        returns (DisclosureKey memory)
+    {
+        if (mostlyGranted && _disclosureConsents.length != 0 && idSeed % 4 != 0) {
+            return _disclosureConsents[orgSeeds % _disclosureConsents.length];
+        }
+        uint256 d = orgSeeds % ORGS;
+        uint256 r = (d + 1 + (orgSeeds >> 8) % (ORGS - 1)) % ORGS;
+        return DisclosureKey(
+            identities[idSeed % IDS], organizations[d], organizations[r], purposes[pSeed % 2], categories[cSeed % 2]
+        );
+    }
+
+    /// @dev Three times in four a pair that has a consent (twice a use consent's organization,
+    ///      once a disclosure consent's discloser or recipient), so later uses meet the request.
+    function _pickErasure(uint256 idSeed, uint256 orgSeed) internal view returns (address, address) {
+        uint256 pick = idSeed % 4;
+        if ((pick == 1 || pick == 2) && _granted.length != 0) {
+            Key storage key = _granted[orgSeed % _granted.length];
+            return (key.identity, key.organization);
+        }
+        if (pick == 3 && _disclosureConsents.length != 0) {
+            DisclosureKey storage d = _disclosureConsents[orgSeed % _disclosureConsents.length];
+            return (d.identity, (orgSeed >> 8) % 2 == 0 ? d.discloser : d.recipient);
+        }
+        return (identities[idSeed % IDS], organizations[orgSeed % ORGS]);
+    }
+
+    function _disclosureClientNonce(DisclosureKey memory k) internal view returns (uint64) {
+        uint64 stored = ledger.getDisclosureConsent(k.identity, k.discloser, k.recipient, k.purpose, k.category).nonce;
+        uint64 nowMs = uint64(block.timestamp) * 1000;
+        return stored > nowMs ? stored : nowMs;
     }
 
     function _pick(uint256 idSeed, uint256 orgSeed, uint256 pSeed, uint256 cSeed)
@@ -387,10 +651,13 @@ contract ConsentLedgerHandler is LedgerSigning {
 }
 
 /// @notice ConsentLedger invariants under random grants, withdrawals, deactivations, rotations,
-///         policy publications and organization changes: `isCovered` implies every condition of
-///         coverage, `recordUse` agrees with `isCovered`, a deactivated identity never again
-///         has a covered use, a successful grant or withdrawal, or an owner change, and the owner
-///         of a live identity can always withdraw.
+///         policy publications, organization changes, erasure requests and disclosures:
+///         `isCovered` implies every condition of coverage, `recordUse` agrees with `isCovered`,
+///         a deactivated identity never again has a covered use, a successful grant or
+///         withdrawal, or an owner change, the owner of a live identity can always withdraw, no
+///         use or disclosure follows an erasure request to the organization (or to either
+///         party), and no disclosure goes through without an active, unexpired disclosure
+///         consent (`recordDisclosure` agrees with `isDisclosureCovered`).
 contract ConsentLedgerInvariantTest is LedgerSigning {
     ConsentLedgerHandler internal handler;
     ConsentLedger internal ledger;
@@ -470,5 +737,66 @@ contract ConsentLedgerInvariantTest is LedgerSigning {
         vm.assertEq(handler.ownerWithdrawalsRefused(), 0, "the owner's direct withdrawal never refused");
         vm.assertEq(handler.futureNoncesAccepted(), 0, "no nonce beyond the ceiling applied");
         vm.assertEq(handler.nonceRefusalsMisreported(), 0, "NonceInFuture only beyond the ceiling");
+    }
+
+    /// @dev No DataUsed by an organization for an identity after that identity's erasure request
+    ///      to it, no DataDisclosed with either party asked, nothing of theirs covered any more,
+    ///      each pair requested once, and the ledger's record matches the handler's.
+    function invariant_nothingAfterAnErasureRequest() public view {
+        vm.assertEq(handler.usesAfterErasureRequest(), 0, "no use after an erasure request");
+        vm.assertEq(handler.disclosuresAfterErasureRequest(), 0, "no disclosure after an erasure request");
+        vm.assertEq(handler.repeatedErasureRequestsAccepted(), 0, "one request per pair");
+        ConsentLedgerHandler.Key[] memory keys = handler.grantedConsents();
+        for (uint256 k = 0; k < keys.length; k++) {
+            ConsentLedgerHandler.Key memory key = keys[k];
+            bool asked = handler.ghostErasureRequested(key.identity, key.organization);
+            vm.assertEq(
+                ledger.getErasure(key.identity, key.organization).requestedAt != 0, asked, "ledger and ghost agree"
+            );
+            if (asked) {
+                vm.assertFalse(
+                    ledger.isCovered(key.identity, key.organization, key.purpose, key.category),
+                    "nothing covered after an erasure request"
+                );
+            }
+        }
+        ConsentLedgerHandler.DisclosureKey[] memory dkeys = handler.grantedDisclosureConsents();
+        for (uint256 k = 0; k < dkeys.length; k++) {
+            ConsentLedgerHandler.DisclosureKey memory d = dkeys[k];
+            if (
+                handler.ghostErasureRequested(d.identity, d.discloser)
+                    || handler.ghostErasureRequested(d.identity, d.recipient)
+            ) {
+                vm.assertFalse(
+                    ledger.isDisclosureCovered(d.identity, d.discloser, d.recipient, d.purpose, d.category),
+                    "no disclosure covered after an erasure request"
+                );
+            }
+        }
+    }
+
+    /// @dev No successful recordDisclosure without an active, unexpired disclosure consent at
+    ///      that time; recordDisclosure goes through exactly when isDisclosureCovered says so,
+    ///      which implies every condition (consent, recipient's current policy, organizations
+    ///      active, identity live).
+    function invariant_noDisclosureWithoutConsent() public view {
+        vm.assertEq(handler.disclosuresWithoutConsent(), 0, "no disclosure without an active, unexpired consent");
+        vm.assertEq(handler.disclosuresNotCovered(), 0, "no disclosure recorded without coverage");
+        vm.assertEq(handler.coveredDisclosuresRefused(), 0, "no covered disclosure refused");
+        ConsentLedgerHandler.DisclosureKey[] memory dkeys = handler.grantedDisclosureConsents();
+        for (uint256 k = 0; k < dkeys.length; k++) {
+            ConsentLedgerHandler.DisclosureKey memory d = dkeys[k];
+            if (!ledger.isDisclosureCovered(d.identity, d.discloser, d.recipient, d.purpose, d.category)) continue;
+            ConsentRegistry.Consent memory c =
+                ledger.getDisclosureConsent(d.identity, d.discloser, d.recipient, d.purpose, d.category);
+            vm.assertTrue(c.active, "covered => active");
+            vm.assertLt(block.timestamp, c.expiry, "covered => unexpired");
+            vm.assertEq(
+                uint256(c.policyVersion), uint256(ledger.currentPolicyVersion(d.recipient)), "recipient's current"
+            );
+            vm.assertTrue(ledger.currentPolicyCovers(d.recipient, d.purpose), "covered => recipient covers purpose");
+            vm.assertFalse(handler.ghostDeactivated(d.identity), "covered => identity never deactivated");
+            vm.assertTrue(rules.isActive(d.discloser) && rules.isActive(d.recipient), "covered => both active");
+        }
     }
 }
