@@ -48,14 +48,31 @@ if TYPE_CHECKING:
     )
     from collective.client.datarefs import DataRefStore
     from collective.client.did import DidChange
+    from collective.client.disclosure_records import (
+        DisclosureConsent,
+        DisclosureGranted,
+        DisclosureItem,
+        DisclosureRecord,
+        DisclosuresRecorded,
+        DisclosureWithdrawn,
+        ToStop,
+    )
     from collective.client.orgs import Organization, OrgChange
     from collective.client.oversight import Action, Proposal, Vote
     from collective.client.policies import Policy, PolicyPublished
     from collective.client.records import ChainEvent, ConsentEvent, ConsentKey, Flag, TxResult
+    from collective.client.subject_records import HistoryRow
     from collective.client.subjects import Subject
     from collective.client.usage import UsageRecord, UseItem, UseRecorded
     from collective.deploy import Deployment, deploy_suite, load_deployment
     from collective.did import Did, DidDocument, format_did, parse_did, resolve
+    from collective.ledger.disclosure_request import (
+        DisclosureGrant,
+        DisclosureWithdrawal,
+        SignedDisclosureGrant,
+        SignedDisclosureWithdrawal,
+    )
+    from collective.ledger.erasure_request import ErasureRequest, SignedErasure
     from collective.ledger.signing import GrantRequest, SignedRequest, WithdrawalRequest, code, sign
 
 # Imported on first use, so `import collective` (and `collective --help`) stays fast.
@@ -87,6 +104,21 @@ _LAZY = {
     "DidChange": "collective.client.did",
     "DataRefStore": "collective.client.datarefs",
     "Subject": "collective.client.subjects",
+    # Data-subject rights (issue 13): erasure requests, onward disclosure, the subject's history.
+    "ErasureRequest": "collective.ledger.erasure_request",
+    "SignedErasure": "collective.ledger.erasure_request",
+    "DisclosureGrant": "collective.ledger.disclosure_request",
+    "DisclosureWithdrawal": "collective.ledger.disclosure_request",
+    "SignedDisclosureGrant": "collective.ledger.disclosure_request",
+    "SignedDisclosureWithdrawal": "collective.ledger.disclosure_request",
+    "DisclosureItem": "collective.client.disclosure_records",
+    "DisclosureRecord": "collective.client.disclosure_records",
+    "DisclosuresRecorded": "collective.client.disclosure_records",
+    "DisclosureConsent": "collective.client.disclosure_records",
+    "DisclosureGranted": "collective.client.disclosure_records",
+    "DisclosureWithdrawn": "collective.client.disclosure_records",
+    "ToStop": "collective.client.disclosure_records",
+    "HistoryRow": "collective.client.subject_records",
     "Report": "collective.audit",
     "SyncResult": "collective.audit",
     "VerifyResult": "collective.audit",
@@ -138,10 +170,20 @@ __all__ = [
     "Did",
     "DidChange",
     "DidDocument",
+    "DisclosureConsent",
+    "DisclosureGrant",
+    "DisclosureGranted",
+    "DisclosureItem",
+    "DisclosureRecord",
+    "DisclosureWithdrawal",
+    "DisclosureWithdrawn",
+    "DisclosuresRecorded",
+    "ErasureRequest",
     "Flag",
     "GrantItem",
     "GrantRequest",
     "Granted",
+    "HistoryRow",
     "IdentityDeactivatedError",
     "InvalidInputError",
     "LogPosition",
@@ -156,11 +198,15 @@ __all__ = [
     "Proposal",
     "Report",
     "SignatureError",
+    "SignedDisclosureGrant",
+    "SignedDisclosureWithdrawal",
+    "SignedErasure",
     "SignedRequest",
     "Skipped",
     "StalePolicyError",
     "Subject",
     "SyncResult",
+    "ToStop",
     "TransactionError",
     "TxHash",
     "TxResult",
