@@ -456,7 +456,7 @@ class _Story:
         self.step("The oversight board suspends the lab, 2 of 3", *lines, status=status)
 
     def history(self) -> None:
-        names = {
+        names: dict[str, str] = {
             self.hospital.address: "St Mary's Hospital",
             self.lab.address: "Helix Research Lab",
         }

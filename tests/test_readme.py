@@ -30,6 +30,7 @@ def test_readme_python_examples_run(capsys) -> None:  # type: ignore[no-untyped-
     out = capsys.readouterr().out
     assert "NoConsent" in out
     assert "True withdrawn" in out
+    assert "NoDisclosureConsent\n[('withdrawn', 1)]" in out  # the onward-disclosure example
 
 
 def _architecture_tree() -> str:

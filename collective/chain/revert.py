@@ -195,6 +195,7 @@ _TABLES: dict[str, dict[bytes, ErrorAbi]] = {}
 
 _SPECIFIC: dict[str, type[TransactionError]] = {
     "NoConsent": ConsentMissingError,
+    "NoDisclosureConsent": ConsentMissingError,
     "IdentityDeactivated": IdentityDeactivatedError,
     "PolicyHashMismatch": SignatureError,
     "ConsentExpired": ConsentExpiredError,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import overload
 
 from eth_account.signers.local import LocalAccount
 from web3.types import TxReceipt
@@ -191,6 +192,13 @@ class DisclosureConsents:
             chain_id=self._s.chain.chain_id,
             verifying_contract=self._s.ledger.address,
         )
+
+    @overload
+    def relay(self, signed: SignedDisclosureGrant) -> DisclosureGranted: ...
+    @overload
+    def relay(self, signed: SignedDisclosureWithdrawal) -> DisclosureWithdrawn: ...
+    @overload
+    def relay(self, signed: SignedDisclosure) -> DisclosureGranted | DisclosureWithdrawn: ...
 
     def relay(self, signed: SignedDisclosure) -> DisclosureGranted | DisclosureWithdrawn:
         """Send a signed grant or withdrawal from the client's account (admitted, active;
