@@ -11,6 +11,10 @@ relays it, each with a pairwise identity for the lab derived from one secret, a 
 (``collective.Subject``: no other organization can link it to them); Eli is a child, so his
 parent (a ``sigAuth`` guardian of his DID) signs for him.
 The lab records uses in batches. Ana withdraws, and the lab's next use of her data is refused.
+Ben lets the hospital pass his records to the lab (onward disclosure); when he withdraws that
+consent, the hospital's next disclosure is refused and the lab learns from the chain what to
+stop. Fay, a new patient with no ether, asks the lab to erase her data (signed, the hospital
+relays it) and the lab confirms with the hash of its evidence.
 Last, each patient's data-use history.
 
 On the embedded chain (the default) the suite is deployed fresh. On a node, the deployment
@@ -32,7 +36,14 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from collective import Collective, CollectiveError, ConsentError, SignedRequest, Subject
+from collective import (
+    Collective,
+    CollectiveError,
+    ConsentError,
+    SignedErasure,
+    SignedRequest,
+    Subject,
+)
 from collective.accounts import resolve_account
 from collective.chain import Chain, connect
 from collective.client.consent import GrantItem
@@ -211,6 +222,54 @@ def withdraw_and_refuse(ana: Collective, lab: Collective) -> None:
         raise ConfigurationError("the use after Ana's withdrawal was not refused")
 
 
+def disclosure(ben: Collective, hospital: Collective, lab: Collective) -> None:
+    """Ben consents that the hospital pass his records to the lab; the hospital does; Ben
+    withdraws that consent; the next disclosure is refused; the lab asks what to stop."""
+    granted = ben.disclosure.grant(hospital.address, lab.address, RESEARCH, HEALTH)
+    say(
+        f"Ben consented that the hospital pass his {HEALTH} to the lab for {RESEARCH}, under "
+        f"the lab's policy v{granted.policy_version}  [gas {granted.gas_used:,}]"
+    )
+    passed = hospital.disclosure.record(ben.address, lab.address, RESEARCH, HEALTH, "ward-3/Ben")
+    say(
+        f"the hospital disclosed Ben's {HEALTH} to the lab [block {passed.block_number}, gas "
+        f"{passed.gas_used:,}]; the lab uses it only under its own consent from Ben"
+    )
+    ben.disclosure.withdraw(hospital.address, lab.address, RESEARCH, HEALTH)
+    try:
+        hospital.disclosure.record(ben.address, lab.address, RESEARCH, HEALTH, "ward-3/Ben-2")
+    except ConsentError as refused:
+        say(f"REFUSED: the hospital's next disclosure of Ben's data ({refused.error_name})")
+    else:
+        raise ConfigurationError("the disclosure after Ben's withdrawal was not refused")
+    mine = [t for t in lab.disclosure.to_stop() if t.identity == ben.address]
+    say(
+        f"the lab asks the chain what to stop: Ben's consent {mine[0].reason}, after "
+        f"{mine[0].disclosures} disclosure(s) to the lab"
+    )
+
+
+def erasure(hospital: Collective, lab: Collective) -> None:
+    """Fay (no ether) consents, the lab uses her data, she asks the lab to erase it."""
+    fay = hospital.as_account(Account.create())  # her wallet signs; the hospital relays
+    hospital.signing.relay(fay.signing.sign_grant(lab.address, RESEARCH, HEALTH))
+    lab.usage.record(fay.address, RESEARCH, HEALTH, "study-1/Fay")
+    signed = SignedErasure.from_json(fay.erasure.sign(lab.address).to_json())  # travels as JSON
+    asked = hospital.erasure.relay(signed)
+    due = datetime.fromtimestamp(asked.due_at, UTC).strftime("%Y-%m-%d")
+    say(f"Fay asked the lab to erase her data (signed, relayed by the hospital); due {due}")
+    try:
+        lab.usage.record(fay.address, RESEARCH, HEALTH, "study-2/Fay")
+    except ConsentError as refused:
+        say(f"REFUSED: the lab's next use of Fay's data ({refused.error_name})")
+    pending = [p for p in lab.erasure.pending() if p.identity == fay.address]
+    done = lab.erasure.confirm(fay.address, b"Helix: Fay's samples and results deleted")
+    say(
+        f"the lab had {len(pending)} pending request from Fay and confirmed it "
+        f"({'late' if done.late else 'in time'}, evidence sha256 {done.evidence_hash[:14]}...)"
+    )
+
+
 def histories(client: Collective, names: dict[str, str], orgs: dict[str, str]) -> None:
     for name, address in names.items():
         records = client.usage.history(identity=address)
@@ -263,7 +322,13 @@ def story(
     step("7. Ana withdraws; the lab's next use is refused")
     withdraw_and_refuse(patients["Ana"], lab)
 
-    step("8. Each patient's data-use history")
+    step("8. Ben's records go from the hospital to the lab, until he withdraws that consent")
+    disclosure(patients["Ben"], hospital, lab)
+
+    step("9. Fay asks the lab to erase her data; the lab confirms")
+    erasure(hospital, lab)
+
+    step("10. Each patient's data-use history")
     orgs = {hospital.address: "St Mary's Hospital", lab.address: "Helix Research Lab"}
     histories(lab, who, orgs)
 

@@ -26,6 +26,10 @@ HEALTHCARE_LINES = (
     "is the lab's use of Ana's dpv-pd:MedicalHealth covered now? False",
     "REFUSED: the lab's next use of Ana's data (NoConsent): no active consent",
     "Eli (did:ethr:",
+    "REFUSED: the hospital's next disclosure of Ben's data (NoDisclosureConsent)",
+    "the lab asks the chain what to stop: Ben's consent withdrawn, after",
+    "REFUSED: the lab's next use of Fay's data (UseAfterErasureRequest)",
+    "the lab had 1 pending request from Fay and confirmed it (in time",
 )
 FINANCE_LINES = (
     "admitted FraudNet",
