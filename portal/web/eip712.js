@@ -1,0 +1,98 @@
+// The ledger's EIP-712 Grant and Withdrawal, exactly as collective/ledger/requests.py types
+// them, and the JSON collective.ledger.signing.SignedRequest.from_json reads.
+import { Signature, getAddress, id } from "ethers";
+
+export const NO_EXPIRY = (1n << 64n) - 1n;
+export const DEFAULT_DEADLINE = 3600n; // seconds a signature stays relayable
+export const NONCE_CLOCK_SKEW = 600000n; // ms (the contract's)
+export const NONCE_STEP = 1000n; // (the contract's)
+
+const KEY_FIELDS = [
+  { name: "identity", type: "address" },
+  { name: "organization", type: "address" },
+  { name: "purpose", type: "bytes32" },
+  { name: "category", type: "bytes32" },
+];
+export const GRANT_FIELDS = [
+  ...KEY_FIELDS,
+  { name: "expiry", type: "uint64" },
+  { name: "policyVersion", type: "uint32" },
+  { name: "policyHash", type: "bytes32" },
+  { name: "nonce", type: "uint64" },
+  { name: "deadline", type: "uint64" },
+];
+export const WITHDRAWAL_FIELDS = [
+  ...KEY_FIELDS,
+  { name: "nonce", type: "uint64" },
+  { name: "deadline", type: "uint64" },
+];
+const ATTRS = { policyVersion: "policy_version", policyHash: "policy_hash" };
+
+/** The bytes32 code of a purpose or category name (keccak256 of its UTF-8), or a 0x code. */
+export function code(name) {
+  return /^0x[0-9a-fA-F]{64}$/.test(name) ? name.toLowerCase() : id(name);
+}
+
+/** The nonce SigningClient._nonce would pick: max(consent nonce, now in ms held to the
+ *  chain's clock), never past what the contract accepts. All arguments BigInt-able. */
+export function nextNonce(consentNonce, chainTime, nowMs = BigInt(Date.now())) {
+  const stored = BigInt(consentNonce);
+  const chainMs = BigInt(chainTime) * 1000n;
+  const clock = nowMs < chainMs + NONCE_CLOCK_SKEW / 2n ? nowMs : chainMs + NONCE_CLOCK_SKEW / 2n;
+  let nonce = stored > clock ? stored : clock;
+  const ceiling = stored + NONCE_STEP > chainMs + NONCE_CLOCK_SKEW ? stored + NONCE_STEP : chainMs + NONCE_CLOCK_SKEW;
+  if (nonce > ceiling) nonce = ceiling;
+  return nonce;
+}
+
+function domain(chainId, ledger) {
+  return { name: "Collective", version: "2", chainId: BigInt(chainId), verifyingContract: getAddress(ledger) };
+}
+
+async function signRequest(wallet, kind, message, chainId, ledger) {
+  const primary = kind === "grant" ? "Grant" : "Withdrawal";
+  const fields = kind === "grant" ? GRANT_FIELDS : WITHDRAWAL_FIELDS;
+  const signature = Signature.from(await wallet.signTypedData(domain(chainId, ledger), { [primary]: fields }, message));
+  const request = {};
+  for (const field of fields) {
+    const value = message[field.name];
+    request[ATTRS[field.name] ?? field.name] = field.type.startsWith("uint") ? value.toString() : value;
+  }
+  return {
+    kind,
+    request,
+    signature: { v: signature.v, r: signature.r, s: signature.s },
+    signer: wallet.address,
+    chainId: BigInt(chainId).toString(),
+    verifyingContract: getAddress(ledger),
+  };
+}
+
+/** Sign a Grant; returns the SignedRequest JSON object (to POST to /api/relay). */
+export function signGrant(wallet, { identity, organization, purpose, category, expiry, policyVersion, policyHash, nonce, deadline }, chainId, ledger) {
+  const message = {
+    identity: getAddress(identity),
+    organization: getAddress(organization),
+    purpose: code(purpose),
+    category: code(category),
+    expiry: BigInt(expiry ?? NO_EXPIRY),
+    policyVersion: BigInt(policyVersion),
+    policyHash: policyHash.toLowerCase(),
+    nonce: BigInt(nonce),
+    deadline: BigInt(deadline),
+  };
+  return signRequest(wallet, "grant", message, chainId, ledger);
+}
+
+/** Sign a Withdrawal; returns the SignedRequest JSON object. */
+export function signWithdrawal(wallet, { identity, organization, purpose, category, nonce, deadline }, chainId, ledger) {
+  const message = {
+    identity: getAddress(identity),
+    organization: getAddress(organization),
+    purpose: code(purpose),
+    category: code(category),
+    nonce: BigInt(nonce),
+    deadline: BigInt(deadline),
+  };
+  return signRequest(wallet, "withdrawal", message, chainId, ledger);
+}

@@ -1,0 +1,14 @@
+// The consent portal's browser code: one bundle (esbuild, scripts/setup.sh), started by the
+// page named in <main data-page>. Keys and secret words stay in this browser.
+import { start as consent } from "./pages/consent.js";
+import { start as consents } from "./pages/consents.js";
+import { start as home } from "./pages/home.js";
+import { say, sentence } from "./ui.js";
+
+const PAGES = { home, consent, consents };
+
+const main = document.getElementById("main");
+const page = PAGES[main?.dataset.page];
+if (page) {
+  page(main).catch((error) => say("status", sentence(error), "refused"));
+}

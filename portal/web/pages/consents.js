@@ -1,0 +1,93 @@
+// "My consents": every consent of the person's identities, and withdraw with one click
+// (a Withdrawal signed here, relayed by the portal).
+import { get, relay } from "../api.js";
+import { DEFAULT_DEADLINE, nextNonce, signWithdrawal } from "../eip712.js";
+import { identityFor } from "../pairwise.js";
+import { $, ready, say, sentence } from "../ui.js";
+import { root } from "../vault.js";
+
+function element(tag, text, className) {
+  const el = document.createElement(tag);
+  if (text !== undefined) el.textContent = text;
+  if (className) el.className = className;
+  return el;
+}
+
+function row(consent, onWithdraw) {
+  const item = element("article", undefined, "consent");
+  item.dataset.state = consent.state;
+  item.dataset.consentId = consent.consentId;
+  item.append(
+    element("h2", `${consent.organization.slice(0, 8)}…${consent.organization.slice(-4)}: your ${consent.categoryWords}, for ${consent.purposeWords}`),
+    element("p", consent.stateWords, "state"),
+  );
+  if (consent.canWithdraw) {
+    const button = element("button", "Take back this consent");
+    button.type = "button";
+    button.setAttribute("aria-label", `Take back your consent: ${consent.categoryWords} for ${consent.purposeWords}`);
+    button.addEventListener("click", () => onWithdraw(consent, button));
+    item.append(button);
+  }
+  return item;
+}
+
+export async function start(main) {
+  await ready();
+  const chainId = main.dataset.chainId;
+  const config = await get("config");
+  const mine = new Map();
+  for (const org of config.organizations) {
+    const identity = identityFor(root(), chainId, org, config.organizations);
+    mine.set(identity.address, identity);
+  }
+
+  async function withdraw(consent, button) {
+    button.disabled = true;
+    try {
+      say("status", "Signing your withdrawal in this browser…");
+      const me = mine.get(consent.identity);
+      const state = await get("consent", { identity: me.address, org: consent.organization, purpose: consent.purpose, category: consent.category });
+      const signed = await signWithdrawal(
+        me.wallet,
+        {
+          identity: me.address,
+          organization: consent.organization,
+          purpose: consent.purpose,
+          category: consent.category,
+          nonce: nextNonce(state.nonce, state.chainTime),
+          deadline: BigInt(state.chainTime) + DEFAULT_DEADLINE,
+        },
+        chainId,
+        main.dataset.ledger,
+      );
+      await relay(signed);
+      say("status", "Done: you took back this consent. The organization may no longer use this data for this purpose.", "ok");
+      await show();
+    } catch (error) {
+      say("status", sentence(error), "refused");
+      button.disabled = false;
+    }
+  }
+
+  async function show() {
+    const list = $("consents");
+    if (mine.size === 0) {
+      list.replaceChildren(element("p", "No organization is on this ledger yet."));
+      return;
+    }
+    const answer = await get("consents", [...mine.keys()].map((address) => ["identity", address]));
+    if (answer.consents.length === 0) {
+      list.replaceChildren(element("p", "You have not given any consent yet."));
+      return;
+    }
+    list.replaceChildren(...answer.consents.map((consent) => row(consent, withdraw)));
+  }
+
+  try {
+    say("status", "Reading your consents from the ledger…");
+    await show();
+    say("status", "");
+  } catch (error) {
+    say("status", sentence(error), "refused");
+  }
+}
