@@ -40,13 +40,14 @@ COMMANDS: dict[str, str] = {
     "network": "collective.cli.network_cmd:network_group",
     "node": "collective.cli.node_cmd:node_group",
     "board": "collective.cli.board_cmd:board_group",
-    "consent": "collective.cli.consent_cmd:consent_group",
+    "consent": "collective.cli.consent_request_cmd:consent_group",  # consent_cmd's, + request
     "data-refs": "collective.cli.datarefs_cmd:data_refs_group",
     "did": "collective.cli.did_cmd:did_group",
     "disclosure": "collective.cli.disclosure_cmd:disclosure_group",
     "erasure": "collective.cli.erasure_cmd:erasure_group",
     "org": "collective.cli.org_cmd:org_group",
     "policy": "collective.cli.policy_cmd:policy_group",
+    "portal": "collective.cli.portal_cmd:portal_command",
     "subject": "collective.cli.subject_cmd:subject_group",
     "use": "collective.cli.use_cmd:use_group",
 }

@@ -1,0 +1,157 @@
+"""The portal's JSON API, read by the page's script (every path under ``/api/``).
+
+=====================  ======  ==================================================================
+path                   method  answer
+=====================  ======  ==================================================================
+``/api/config``        GET     ``chainId``, ``ledger``, ``relayer``, ``organizations`` (admission
+                               order, for the pairwise counters of
+                               :mod:`collective.did.pairwise`)
+``/api/policy``        GET     ``?org=&version=``: the published version's ``contentHash``,
+                               ``uri``, ``purposes``, ``current``
+``/api/consent``       GET     ``?identity=&org=&purpose=&category=``: the consent's ``state``,
+                               ``nonce`` and the chain's time (what a signature needs)
+``/api/consents``      GET     ``?identity=...`` (repeated): "my consents"
+                               (:mod:`collective.portal.consents`)
+``/api/relay``         POST    a signed request (:mod:`collective.portal.relay`); CSRF-checked
+=====================  ======  ==================================================================
+
+Nothing the API takes is secret: addresses, DPV terms, and signatures made in the browser.
+Failures answer ``{"error": {...}}`` (:mod:`collective.portal.problems`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from collective.client.subjects import admission_order
+from collective.portal.consents import my_consents, parse_identities
+from collective.portal.problems import PortalInputError, json_problem
+
+if TYPE_CHECKING:
+    from collective.portal.app import Portal
+
+
+def portal_of(request: Request) -> Portal:
+    """The :class:`~collective.portal.app.Portal` serving ``request``."""
+    portal: Portal = request.app.state.portal
+    return portal
+
+
+def _param(request: Request, name: str) -> str:
+    value = request.query_params.get(name, "").strip()
+    if not value:
+        raise PortalInputError(f"the query parameter {name!r} is missing")
+    return value
+
+
+def _version(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) < 2**32:
+        raise PortalInputError(f"version {text!r} is not a policy version (1, 2, ...)")
+    return int(text)
+
+
+def config(request: Request) -> JSONResponse:
+    """``GET /api/config``: the chain, the ledger, the relayer and the organizations."""
+    portal = portal_of(request)
+    client = portal.client
+    return JSONResponse(
+        {
+            "chainId": str(client.chain.chain_id),
+            "ledger": client.session.ledger.address,
+            "relayer": client.session.sender.address,
+            "organizations": list(admission_order(client)),
+        }
+    )
+
+
+def policy(request: Request) -> JSONResponse:
+    """``GET /api/policy?org=&version=``: a published policy version as the chain has it."""
+    client = portal_of(request).client
+    org = _param(request, "org")
+    published = client.policies.get(org, _version(_param(request, "version")))
+    return JSONResponse(
+        {
+            "organization": published.organization,
+            "version": published.version,
+            "contentHash": published.content_hash.lower(),
+            "uri": published.uri,
+            "purposes": list(published.purposes),
+            "current": client.policies.current_version(org) == published.version,
+        }
+    )
+
+
+def consent(request: Request) -> JSONResponse:
+    """``GET /api/consent?identity=&org=&purpose=&category=``: the consent's state and nonce
+    and the latest block's time (unix seconds), for the page to sign a request."""
+    client = portal_of(request).client
+    reading = client.consent.reading(
+        _param(request, "identity"),
+        _param(request, "org"),
+        _param(request, "purpose"),
+        _param(request, "category"),
+    )
+    return JSONResponse(
+        {
+            "state": reading.consent.state,
+            "nonce": str(reading.consent.nonce),
+            "active": reading.consent.active,
+            "currentPolicyVersion": reading.status.current_version,
+            "chainTime": reading.status.timestamp,
+        }
+    )
+
+
+def consents(request: Request) -> JSONResponse:
+    """``GET /api/consents?identity=0x..&identity=0x..``: "my consents"."""
+    client = portal_of(request).client
+    identities = parse_identities(request.query_params.getlist("identity"))
+    rows = my_consents(client, identities)
+    return JSONResponse(
+        {"consents": [row.as_json() for row in rows], "chainTime": client.chain.latest_timestamp()}
+    )
+
+
+async def relay(request: Request) -> JSONResponse:
+    """``POST /api/relay``: relay one signed grant or withdrawal (CSRF-checked by the
+    middleware; see :mod:`collective.portal.relay` for the checks)."""
+    portal = portal_of(request)
+    body = await request.body()
+    host = request.client.host if request.client else "unknown"
+    try:
+        relayed = await run_in_threadpool(portal.relayer.relay, body, host)
+    except Exception as exc:  # every failure answers as JSON (problems.py's table)
+        return json_problem(exc)
+    return JSONResponse(relayed.as_json())
+
+
+def _sync(handler: Any) -> Any:
+    """A sync handler whose every failure answers as JSON (never a traceback)."""
+
+    def wrapped(request: Request) -> JSONResponse:
+        try:
+            response: JSONResponse = handler(request)
+        except Exception as exc:
+            return json_problem(exc)
+        return response
+
+    wrapped.__name__ = handler.__name__
+    wrapped.__doc__ = handler.__doc__
+    return wrapped
+
+
+ROUTES = [
+    Route("/api/config", _sync(config), methods=["GET"]),
+    Route("/api/policy", _sync(policy), methods=["GET"]),
+    Route("/api/consent", _sync(consent), methods=["GET"]),
+    Route("/api/consents", _sync(consents), methods=["GET"]),
+    Route("/api/relay", relay, methods=["POST"]),
+]
+"""The API's routes, mounted by :func:`~collective.portal.app.create_app`."""
+
+__all__ = ["ROUTES", "portal_of"]

@@ -1,0 +1,109 @@
+"""The portal's pages, rendered from the Jinja2 templates in ``collective/portal/templates``.
+
+=============  ==========================================================================
+path           page
+=============  ==========================================================================
+``/``          start: create or restore your secret words, unlock them
+``/consent``   a consent request link (:mod:`collective.portal.links`): the policy, accept
+               or decline
+``/consents``  "my consents": every consent of your identities, withdraw with one click
+=============  ==========================================================================
+
+Pages carry no inline script or style (the CSP forbids both): one module bundle
+(``/static/dist/portal.js``) does the work in the browser, reading what it needs from the
+``data-*`` attributes of ``<main>``. A bad link or a failure renders the error page with a plain
+sentence, never a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from collective.portal.api import portal_of
+from collective.portal.consents import words
+from collective.portal.links import ConsentLink
+from collective.portal.problems import PortalInputError, Problem, problem_of
+from collective.portal.security import allow_connect, origin_of
+
+
+def _render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
+    portal = portal_of(request)
+    client = portal.client
+    context.setdefault("chain_id", client.chain.chain_id)
+    context.setdefault("ledger", client.session.ledger.address)
+    return portal.templates.TemplateResponse(request, template, context, status_code=status)
+
+
+def error_page(request: Request, problem: Problem) -> Response:
+    """The error page for ``problem`` (its status, sentence and hint)."""
+    return _render(request, "error.html", problem.status, problem=problem, page="error")
+
+
+def home(request: Request) -> Response:
+    """``GET /``: what the portal is, and your secret words (create, restore, unlock)."""
+    return _render(request, "home.html", page="home")
+
+
+def consent_request(request: Request) -> Response:
+    """``GET /consent?org=&purpose=&category=&version=&hash=[&expiry=]``: a consent request.
+
+    The link is checked against the chain before anything is shown: the policy version must
+    be published, be the organization's current one, cover the purpose, and have the link's
+    hash. The browser then fetches the text from its URI (the CSP allows that one origin) and
+    checks its SHA-256 itself before offering to sign.
+    """
+    try:
+        link = ConsentLink.from_query(request.query_params)
+        client = portal_of(request).client
+        policy = client.policies.get(link.organization, link.policy_version)
+        if policy.content_hash.lower() != link.policy_hash:
+            raise PortalInputError(
+                "this link does not match the policy the organization published: the text it "
+                "names is not the one on the ledger",
+                hint="do not accept it; ask the organization for a new link",
+            )
+        current = client.policies.current_version(link.organization)
+        if current != link.policy_version:
+            raise PortalInputError(
+                f"this link asks you to agree to policy version {link.policy_version}, but the "
+                f"organization has since published version {current}",
+                hint="ask the organization for a new link",
+            )
+        if not client.policies.covers(link.organization, link.purpose):
+            raise PortalInputError(
+                f"the organization's policy does not cover {words(link.purpose)}",
+                hint="ask the organization for a new link",
+            )
+    except Exception as exc:
+        return error_page(request, problem_of(exc))
+    origin = origin_of(policy.uri)
+    if origin is not None:
+        allow_connect(request, origin)
+    return _render(
+        request,
+        "consent.html",
+        page="consent",
+        link=link,
+        policy=policy,
+        purpose_words=words(link.purpose),
+        category_words=words(link.category),
+    )
+
+
+def my_consents(request: Request) -> Response:
+    """``GET /consents``: the list is filled in by the page's script from ``/api/consents``."""
+    return _render(request, "consents.html", page="consents")
+
+
+ROUTES = [
+    Route("/", home, methods=["GET"]),
+    Route("/consent", consent_request, methods=["GET"]),
+    Route("/consents", my_consents, methods=["GET"]),
+]
+"""The pages' routes, mounted by :func:`~collective.portal.app.create_app`."""
+
+__all__ = ["ROUTES", "error_page"]

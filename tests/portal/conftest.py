@@ -1,0 +1,113 @@
+"""The consent portal against a real chain: a ``collective node --dev`` in a thread with the
+suite deployed, a lab (dev account 2) and a hospital (dev account 1) admitted with published
+policies whose documents a local static server serves (with CORS, as a policy host must for
+the browser to hash the text itself), and the portal served by uvicorn on a free port,
+relaying as the lab. One of each per test module.
+
+The hospital's policy is *tampered*: the chain holds the hash of one text, its URI serves
+another.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from collective.chain import connect_rpc
+from collective.client import Collective
+from collective.portal.app import BUNDLE, create_app
+from collective.portal.ratelimit import RateLimits
+from collective.portal.server import serve_in_thread
+from collective.testing.node import run_node_thread
+from tests.helpers import deploy_consortium
+
+REPO = Path(__file__).resolve().parents[2]
+PURPOSE = "dpv:ResearchAndDevelopment"
+CATEGORY = "dpv-pd:MedicalHealth"
+LAB_POLICY = (
+    b"Helix Lab privacy policy, version 1.\n\nWe use your health records for medical research "
+    b"only. We never sell them. You can take back your consent at any time.\n"
+)
+HOSPITAL_POLICY = b"St Mary's Hospital policy, version 1: research on medical records.\n"
+HOSPITAL_TAMPERED = b"St Mary's Hospital policy, version 1: we may sell your records.\n"
+
+
+class _PolicyHandler(BaseHTTPRequestHandler):
+    documents: ClassVar[dict[str, bytes]] = {}
+
+    def do_GET(self) -> None:
+        body = self.documents.get(self.path)
+        self.send_response(200 if body is not None else 404)
+        self.send_header("content-type", "text/plain; charset=utf-8")
+        self.send_header("access-control-allow-origin", "*")
+        self.end_headers()
+        self.wfile.write(body or b"not found")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def policy_host() -> Iterator[str]:
+    """A static server for the policy documents (port 0: a free one); its base URL."""
+    handler = type("Handler", (_PolicyHandler,), {"documents": {
+        "/lab/v1": LAB_POLICY, "/hospital/v1": HOSPITAL_TAMPERED,
+    }})  # fmt: skip
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass
+class Ledger:
+    """The chain's clients: the consortium admin, the lab (the portal's relayer) and the
+    hospital; ``node`` is the node's URL."""
+
+    node: str
+    admin: Collective
+    lab: Collective
+    hospital: Collective
+
+
+@pytest.fixture(scope="module")
+def ledger(policy_host: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
+    """A dev node with the suite, the lab and the hospital admitted, both policies published."""
+    with run_node_thread(dev=True) as url:
+        chain = connect_rpc(url, name="node")
+        suite = deploy_consortium(chain, tmp_path_factory.mktemp("portal") / "node.json")
+        dev = chain.dev_accounts
+        admin = Collective(chain, suite, dev[0])
+        lab, hospital = admin.as_account(dev[2]), admin.as_account(dev[1])
+        for org in (lab, hospital):
+            admin.orgs.admit(org.address)
+        lab.policies.publish(LAB_POLICY, f"{policy_host}/lab/v1", [PURPOSE])
+        hospital.policies.publish(HOSPITAL_POLICY, f"{policy_host}/hospital/v1", [PURPOSE])
+        yield Ledger(url, admin, lab, hospital)
+
+
+@pytest.fixture(scope="module")
+def bundle() -> Path:
+    """The browser bundle, built now from portal/web (as scripts/setup.sh does)."""
+    subprocess.run(["npm", "run", "--silent", "build:portal"], cwd=REPO, check=True, timeout=120)
+    return BUNDLE
+
+
+@pytest.fixture(scope="module")
+def portal(ledger: Ledger, bundle: Path) -> Iterator[str]:
+    """The portal relaying as the lab, on a free port; its base URL. The per-identity rate
+    limit is 3 at once (the rate-limit test exhausts it)."""
+    app = create_app(ledger.lab, limits=RateLimits(per_identity=(0.01, 3), per_client=(1.0, 50)))
+    with serve_in_thread(app) as url:
+        yield url

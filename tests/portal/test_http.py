@@ -1,0 +1,146 @@
+"""The portal over HTTP, without a browser: headers, CSRF, the relay endpoint's checks, bad
+input answered in words (never a traceback), and the consent request link."""
+
+from __future__ import annotations
+
+import json
+
+import requests
+from click.testing import CliRunner
+from eth_account import Account
+
+from collective.cli import cli
+from collective.portal.links import ConsentLink
+from collective.portal.security import CSRF_COOKIE
+from tests.portal.conftest import CATEGORY, PURPOSE, Ledger
+
+
+def _session(portal: str) -> requests.Session:
+    """A browser-like session holding the CSRF cookie (set by the first GET)."""
+    session = requests.Session()
+    session.get(f"{portal}/", timeout=10).raise_for_status()
+    assert session.cookies.get(CSRF_COOKIE)
+    return session
+
+
+def _relay(session: requests.Session, portal: str, body: str) -> requests.Response:
+    return session.post(
+        f"{portal}/api/relay",
+        data=body.encode(),
+        headers={
+            "x-csrftoken": session.cookies.get(CSRF_COOKIE, ""),
+            "content-type": "application/json",
+        },
+        timeout=30,
+    )
+
+
+def _signed_grant(ledger: Ledger) -> str:
+    key = Account.create()
+    return ledger.lab.signing.sign_grant(
+        ledger.lab.address, PURPOSE, CATEGORY, signer=key
+    ).to_json()
+
+
+def test_every_answer_carries_a_strict_csp_and_no_inline_script(portal: str) -> None:
+    page = requests.get(f"{portal}/", timeout=10)
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert "<script>" not in page.text and " style=" not in page.text
+    assert '<script type="module" src="/static/dist/portal.js">' in page.text
+    bundle = requests.get(f"{portal}/static/dist/portal.js", timeout=10)
+    assert bundle.status_code == 200 and "javascript" in bundle.headers["content-type"]
+    api = requests.get(f"{portal}/api/config", timeout=10)
+    assert "default-src 'self'" in api.headers["content-security-policy"]
+
+
+def test_a_relay_without_the_csrf_token_is_refused(portal: str, ledger: Ledger) -> None:
+    body = _signed_grant(ledger)
+    bare = requests.post(f"{portal}/api/relay", data=body, timeout=10)  # no cookie, no header
+    assert bare.status_code == 403
+    assert bare.json()["error"]["kind"] == "csrf"
+    session = _session(portal)
+    wrong = session.post(
+        f"{portal}/api/relay", data=body, headers={"x-csrftoken": "forged"}, timeout=10
+    )
+    assert wrong.status_code == 403
+
+
+def test_a_replayed_signature_is_refused_by_the_chain(portal: str, ledger: Ledger) -> None:
+    session = _session(portal)
+    body = _signed_grant(ledger)
+    first = _relay(session, portal, body)
+    assert first.status_code == 200, first.text
+    assert first.json()["kind"] == "grant"
+    again = _relay(session, portal, body)
+    assert again.status_code == 409
+    error = again.json()["error"]
+    assert error["kind"] == "refused-signature"
+    assert error["contract_error"] == "InvalidNonce"
+    assert "Traceback" not in again.text
+
+
+def test_malformed_and_foreign_requests_get_a_clear_error(portal: str, ledger: Ledger) -> None:
+    session = _session(portal)
+    for body, words in [
+        ("not json", "not a signed consent request"),
+        ('{"kind": "erase"}', "kind"),
+        ("x" * 9000, "at most 8192 bytes"),
+    ]:
+        answer = _relay(session, portal, body)
+        assert answer.status_code == 400, answer.text
+        assert words in answer.json()["error"]["message"]
+    foreign = json.loads(_signed_grant(ledger))
+    foreign["chainId"] = "1"  # the signature no longer matches its signer either
+    answer = _relay(session, portal, json.dumps(foreign))
+    assert answer.status_code in (400, 409)
+    assert "Traceback" not in answer.text
+    bad_query = requests.get(f"{portal}/api/consents?identity=nobody", timeout=10)
+    assert bad_query.status_code == 400
+    assert "not an identity address" in bad_query.json()["error"]["message"]
+
+
+def test_the_relay_is_rate_limited_per_identity(portal: str, ledger: Ledger) -> None:
+    session = _session(portal)
+    key = Account.create()
+    codes = []
+    for _ in range(4):  # the fixture allows 3 per identity at once
+        signed = ledger.lab.signing.sign_withdrawal(
+            ledger.lab.address, PURPOSE, CATEGORY, signer=key
+        )
+        codes.append(_relay(session, portal, signed.to_json()).status_code)
+    assert codes == [200, 200, 200, 429]
+
+
+def test_a_bad_consent_link_shows_a_plain_error_page(portal: str, ledger: Ledger) -> None:
+    link = ConsentLink.for_current_policy(ledger.admin, ledger.lab.address, PURPOSE, CATEGORY)
+    wrong_hash = {**link.query(), "hash": "0x" + "ab" * 32}
+    page = requests.get(f"{portal}/consent", params=wrong_hash, timeout=10)
+    assert page.status_code == 400
+    assert "does not match the policy the organization published" in page.text
+    assert "Traceback" not in page.text
+    missing = requests.get(f"{portal}/consent", params={"org": link.organization}, timeout=10)
+    assert missing.status_code == 400 and "incomplete" in missing.text
+    good = requests.get(link.url(portal), timeout=10)
+    assert good.status_code == 200
+    assert "connect-src 'self' http://127.0.0.1:" in good.headers["content-security-policy"]
+
+
+def test_consent_request_prints_the_link(ledger: Ledger, tmp_path: object) -> None:
+    manifest = ledger.admin.deployment.manifest_path
+    args = ["--rpc", ledger.node, "--json", "consent", "request", "--org", ledger.lab.address,
+            "-p", PURPOSE, "-c", CATEGORY, "--expiry", "1900000000", "--manifest", str(manifest),
+            "--portal", "https://consent.example"]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["url"].startswith("https://consent.example/consent?org=")
+    link = ConsentLink.from_query(data)
+    assert link.policy_version == 1 and link.expiry == 1900000000
+    assert link.policy_hash == ledger.lab.policies.current(ledger.lab.address).content_hash.lower()
+    typo = CliRunner().invoke(cli, [*args[:7], "-p", "dpv:ResearchAndDevelopmnt", *args[9:]])
+    assert typo.exit_code == 1 and "did you mean" in typo.output
