@@ -8,15 +8,25 @@ import {LedgerWorld} from "./LedgerWorld.sol";
 
 /// @notice A ConsentLedger handler's erasure and disclosure actions: erasure requests (direct,
 ///         or signed by the owner, the guardian or a stranger and relayed), each followed by
-///         the organization trying every use its consents from the identity allowed;
+///         every use and disclosure the identity's consents allowed with that organization;
 ///         disclosure-consent grants (direct and signed) and withdrawals (direct and signed);
 ///         disclosures (single and one-item batches) between two distinct organizations. Each
 ///         notes in the world's ghosts and counters what happened and what must never happen.
 abstract contract ErasureDisclosureActions is LedgerWorld {
     /// @dev The owner asks an organization to erase, directly or (one time in two) by a signed
-    ///      request (owner, guardian or stranger) relayed by an organization.
+    ///      request (owner, guardian or stranger) relayed by an organization. One time in two
+    ///      the identity first asks another organization directly, so the picked request often
+    ///      lands in the per-pair slot rather than the identity's packed first one.
     function requestErasure(uint256 idSeed, uint256 orgSeed, uint256 signerSeed, uint256 relayerSeed) external {
         (address id, address org) = _pickErasure(idSeed, orgSeed);
+        if ((relayerSeed >> 8) % 2 == 0) {
+            address other = organizations[orgSeed % ORGS];
+            if (other == org) other = organizations[(orgSeed + 1) % ORGS];
+            vm.prank(_owner(id));
+            try ledger.requestErasure(id, other) {
+                _noteRequested(id, other);
+            } catch {}
+        }
         bool ok;
         if (signerSeed % 2 == 0) {
             vm.prank(_owner(id));
@@ -36,19 +46,20 @@ abstract contract ErasureDisclosureActions is LedgerWorld {
                 ok = true;
             } catch {}
         }
-        if (!ok) {
+        if (ok) {
+            _noteRequested(id, org);
+        } else {
             refused++;
-            return;
         }
+    }
+
+    /// @dev Note a request that went through, then put it to the test at once: the organization
+    ///      tries every use its consents from the identity allowed, and every disclosure consent
+    ///      of the identity naming it (as discloser or recipient) is tried; none may go through.
+    function _noteRequested(address id, address org) internal {
         if (ghostErasureRequested[id][org]) repeatedErasureRequestsAccepted++;
         ghostErasureRequested[id][org] = true;
         erasureRequests++;
-        _useRightAfter(id, org);
-    }
-
-    /// @dev Right after a request, the organization tries every use its consents from the
-    ///      identity allowed (none may go through), so each request is put to the test.
-    function _useRightAfter(address id, address org) internal {
         for (uint256 k = 0; k < _granted.length; k++) {
             Key storage key = _granted[k];
             if (key.identity != id || key.organization != org) continue;
@@ -57,6 +68,12 @@ abstract contract ErasureDisclosureActions is LedgerWorld {
             try ledger.recordUse(id, key.purpose, key.category, keccak256("ref")) {
                 usesAfterErasureRequest++;
             } catch {}
+        }
+        for (uint256 k = 0; k < _disclosureConsents.length; k++) {
+            DisclosureKey memory d = _disclosureConsents[k];
+            if (d.identity != id || (d.discloser != org && d.recipient != org)) continue;
+            disclosuresTriedAfterErasureRequest++;
+            if (_disclose(d)) disclosuresAfterErasureRequest++;
         }
     }
 
@@ -110,6 +127,7 @@ abstract contract ErasureDisclosureActions is LedgerWorld {
             vm.prank(_owner(k.identity));
             try ledger.withdrawDisclosure(k.identity, k.discloser, k.recipient, k.purpose, k.category) {
                 if (ghostDeactivated[k.identity]) withdrawalsAfterDeactivation++;
+                _discloseRightAfterWithdrawal(k);
             } catch {
                 if (!ghostDeactivated[k.identity]) ownerWithdrawalsRefused++;
                 refused++;
@@ -127,10 +145,19 @@ abstract contract ErasureDisclosureActions is LedgerWorld {
         );
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(ownerKey[k.identity], _disclosureWithdrawalDigest(address(ledger), w));
         vm.prank(k.recipient);
-        try ledger.withdrawDisclosureSigned(w, v, r, s) {}
-        catch {
+        try ledger.withdrawDisclosureSigned(w, v, r, s) {
+            _discloseRightAfterWithdrawal(k);
+        } catch {
             refused++;
         }
+    }
+
+    /// @dev Right after a withdrawal the discloser tries the disclosure: it may not go through.
+    function _discloseRightAfterWithdrawal(DisclosureKey memory k) internal {
+        if (ledger.isDisclosureCovered(k.identity, k.discloser, k.recipient, k.purpose, k.category)) {
+            disclosuresWithoutConsent++; // isDisclosureCovered must say no at once
+        }
+        if (_disclose(k)) disclosuresWithoutConsent++;
     }
 
     /// @dev recordDisclosure (or a one-item batch) by the discloser; checks it against the
@@ -149,6 +176,7 @@ abstract contract ErasureDisclosureActions is LedgerWorld {
             } catch {}
         }
         bool asBatch = (mode >> 1) % 2 == 1;
+        if ((mode >> 2) % 4 == 0) _warpToExpiry(k); // the boundary: refused from expiry on
         if (ghostErasureRequested[k.identity][k.discloser] || ghostErasureRequested[k.identity][k.recipient]) {
             disclosuresTriedAfterErasureRequest++;
         }
@@ -168,6 +196,13 @@ abstract contract ErasureDisclosureActions is LedgerWorld {
             if (covered) coveredDisclosuresRefused++;
             refused++;
         }
+    }
+
+    /// @dev Move time to the consent's expiry (if it is active, finite and in the future).
+    function _warpToExpiry(DisclosureKey memory k) internal {
+        ConsentRegistry.Consent memory c =
+            ledger.getDisclosureConsent(k.identity, k.discloser, k.recipient, k.purpose, k.category);
+        if (c.active && c.expiry > block.timestamp && c.expiry != type(uint64).max) vm.warp(c.expiry);
     }
 
     function _disclose(DisclosureKey memory k) internal returns (bool) {
