@@ -53,6 +53,40 @@ if [ -x "$COMETBFT_CACHE/cometbft" ]; then
     ln -sf "$COMETBFT_CACHE/cometbft" .venv/bin/cometbft
 fi
 
+# revm, the optional native execution engine (collective node start --engine revm; the node runs
+# on py-evm without it): native/revm_engine built by maturin into a wheel, cached outside the
+# checkout under a key of the crate's sources and Cargo.lock (cargo's target dir is cached too,
+# so a changed source rebuilds incrementally), and installed into .venv when the key changed.
+[ -d "$HOME/.cargo/bin" ] && PATH="$PATH:$HOME/.cargo/bin"
+REVM_SRC=native/revm_engine
+REVM_KEY="$(cat "$REVM_SRC/Cargo.toml" "$REVM_SRC/Cargo.lock" "$REVM_SRC/pyproject.toml" "$REVM_SRC"/src/*.rs \
+    | sha256sum | cut -c1-16)"
+REVM_ROOT="${COLLECTIVE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/collective}"
+REVM_CACHE="$REVM_ROOT/revm-$REVM_KEY"
+if ! ls "$REVM_CACHE"/collective_revm-*.whl >/dev/null 2>&1; then
+    if command -v cargo >/dev/null 2>&1; then
+        echo "building collective_revm (revm 19.4.0 via maturin; once per source change)" >&2
+        rm -rf "$REVM_CACHE.tmp"
+        if CARGO_TARGET_DIR="$REVM_ROOT/revm-target" .venv/bin/maturin build --quiet --release \
+            --locked --manifest-path "$REVM_SRC/Cargo.toml" --out "$REVM_CACHE.tmp" >&2; then
+            mv "$REVM_CACHE.tmp" "$REVM_CACHE"
+        else
+            rm -rf "$REVM_CACHE.tmp"
+            echo "warning: building collective_revm FAILED (see above); the node runs on py-evm" \
+                "only (--engine revm is unavailable)" >&2
+        fi
+    else
+        echo "warning: cargo not found; the revm engine (--engine revm) is unavailable, the node" \
+            "runs on py-evm" >&2
+    fi
+fi
+if ls "$REVM_CACHE"/collective_revm-*.whl >/dev/null 2>&1 \
+    && [ "$(cat .venv/installed-revm 2>/dev/null)" != "$REVM_KEY" ]; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+        --force-reinstall "$REVM_CACHE"/collective_revm-*.whl
+    echo "$REVM_KEY" > .venv/installed-revm
+fi
+
 if ! command -v npm >/dev/null 2>&1; then
     echo "warning: npm not found; solc-js, anvil and forge are unavailable (the packaged artifacts still deploy)" >&2
 elif ! cmp -s package-lock.json node_modules/.installed-package-lock.json; then

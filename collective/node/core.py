@@ -46,6 +46,7 @@ from collective.errors import ConfigurationError, NodeError
 from collective.node import admission, pool, render
 from collective.node.authority import SEAL_FIELD, Authority
 from collective.node.building import FOLLOWS, NO_ROOM, Built, build_block
+from collective.node.execution import ENGINES
 from collective.node.execution.engine import ExecutionEngine
 from collective.node.execution.pyevm import VM_CLASS, Evm, base_fee
 from collective.node.genesis import Genesis
@@ -80,7 +81,12 @@ class NodeChain:
         permissioning: Permissioning | None = None,
         sync: SyncMode = "full",
         vm_class: type[PragueVM] = VM_CLASS,
+        engine: str = "py-evm",
     ) -> None:
+        if engine not in ENGINES:
+            raise ConfigurationError(
+                f"unknown execution engine {engine!r}", hint=f"one of {', '.join(ENGINES)}"
+            )
         self.genesis = genesis
         self.chain_id = genesis.chain_id
         self.sealer = sealer
@@ -92,7 +98,8 @@ class NodeChain:
         self.store = Store(data_dir, sync)
         self.db = AtomicDB(self.store.kv)
         self.vm_class = vm_class
-        self.evm: ExecutionEngine = Evm(self.db, self.chain_id, vm_class)
+        self.engine = engine  # the name of the engine that executes blocks (ENGINES)
+        self.evm: ExecutionEngine = ENGINES[engine](self.db, self.chain_id, vm_class)
         self.pending = Pending()
         self.storage_error: str | None = None  # why the last block could not be stored
         self.time_offset = 0

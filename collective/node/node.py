@@ -11,6 +11,7 @@ sealer's decision (:mod:`collective.node.sealer`).
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
@@ -63,6 +64,9 @@ class NodeConfig:
     gas_cap: int = RPC_GAS_CAP
     call_timeout: float = RPC_EVM_TIMEOUT
     batch_timeout: float = RPC_BATCH_TIMEOUT
+    # what executes blocks (collective.node.execution.ENGINES): $COLLECTIVE_ENGINE when set
+    # (to run a test suite on another engine), else "py-evm"
+    engine: str = field(default_factory=lambda: os.environ.get("COLLECTIVE_ENGINE", "py-evm"))
 
 
 class DurableLock:
@@ -132,6 +136,7 @@ class Node:
             sealer=Authority(config.authority_key) if config.authority_key else None,
             permissioning=permissioning,
             sync=config.sync,
+            engine=config.engine,
         )
         self.view = ChainView(self.chain)
         self.filters = Filters()

@@ -38,8 +38,6 @@ methods follow that version's code line by line, minus the logging.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from eth.db.atomic import AtomicDB
 
 from collective.node.execution.account import NodeAccountDB, encode_account
@@ -53,10 +51,13 @@ from collective.node.execution.engine import (
 from collective.node.execution.executor import NodeExecutor
 from collective.node.execution.pyevm import EMPTY_REQUESTS_HASH, VM_CLASS, Evm, base_fee
 from collective.node.execution.receipts import logs_bloom
+from collective.node.execution.revm import RevmEngine
 from collective.node.execution.vm import NodeState, NodeVM
 
-#: the execution engines by name, each a factory of (database, chain id) -> engine
-ENGINES: dict[str, Callable[[AtomicDB, int], ExecutionEngine]] = {"py-evm": Evm}
+#: the execution engines by name, each a factory of (database, chain id[, VM class]) -> engine:
+#: "py-evm" the reference; "revm" runs blocks' transactions in revm (:mod:`.revm`; raises
+#: ConfigurationError when the ``collective_revm`` extension is not built)
+ENGINES: dict[str, type[Evm]] = {"py-evm": Evm, "revm": RevmEngine}
 
 
 def open_engine(db: AtomicDB, chain_id: int, name: str = "py-evm") -> ExecutionEngine:
