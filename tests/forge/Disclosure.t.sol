@@ -396,10 +396,28 @@ contract DisclosureTest is DisclosureFixture {
         ledger.recordDisclosureBatch(items);
 
         items[1] = items[2];
+        rules.suspend(hospital); // the discloser is checked before any item
+        vm.prank(hospital);
+        vm.expectRevert(abi.encodeWithSelector(RulesConsumer.OrganizationSuspended.selector, hospital));
+        ledger.recordDisclosureBatch(items);
+        rules.reinstate(hospital);
+        (items[0], items[2]) = (items[2], items[0]); // the patient's item last
+        vm.prank(patient);
+        ledger.requestErasure(patient, lab); // only the last item is refused: the whole batch reverts
+        vm.prank(hospital);
+        vm.expectRevert(abi.encodeWithSelector(DataUsageLog.UseAfterErasureRequest.selector, patient, lab));
+        ledger.recordDisclosureBatch(items);
+
+        items[2] = items[0];
         vm.recordLogs();
         vm.prank(hospital);
         ledger.recordDisclosureBatch(items);
-        vm.assertEq(vm.getRecordedLogs().length, 3, "every item disclosed");
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        vm.assertEq(logs.length, 3, "every item disclosed");
+        for (uint256 i = 0; i < 3; i++) {
+            vm.assertEq(logs[i].topics[0], DataDisclosed.selector, "DataDisclosed");
+            vm.assertEq(logs[i].topics[1], bytes32(uint256(uint160(guardian))), "the item's identity");
+        }
     }
 
     function test_theRecipientStillNeedsItsOwnUseConsent() public {
