@@ -1,0 +1,181 @@
+"""The consent portal in a real browser: Debian's chromium driven by Playwright (one browser
+for the module) against the portal and a dev node.
+
+A person opens the lab's consent link, makes secret words (keyboard only), reads the policy
+and accepts; the lab records a use; the person withdraws with one click on "My consents";
+the lab's next use is refused. Also: a tampered policy document is refused on the page, a
+signature the browser made is refused when replayed to the relay endpoint, the consent page
+fits a 375 px wide screen, and no request the page makes carries the secret words, the
+passphrase or a private key. Screenshots go to build/portal-screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collective.client.subjects import Subject
+from collective.did import pairwise
+from collective.errors import ConsentError
+from collective.portal.links import ConsentLink
+from tests.portal.conftest import CATEGORY, PURPOSE, REPO, Ledger
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = REPO / "build" / "portal-screenshots"
+PASSPHRASE = "correct horse battery staple"
+WAIT = 30_000  # ms: scrypt (Web3 Secret Storage) and a mined transaction fit well within it
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with playwright.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@dataclass
+class Recorder:
+    """Every request a page made: URL, method, headers and body."""
+
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def __call__(self, request: Any) -> None:
+        self.requests.append(
+            {
+                "url": request.url,
+                "method": request.method,
+                "headers": request.headers,
+                "body": request.post_data or "",
+            }
+        )
+
+    def text(self) -> str:
+        return json.dumps(self.requests).lower()
+
+
+def _shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_a_person_consents_and_withdraws_with_one_click(
+    browser: Any, portal: str, ledger: Ledger
+) -> None:
+    lab = ledger.lab
+    context = browser.new_context()
+    recorder = Recorder()
+    context.on("request", recorder)
+    page = context.new_page()
+    link = ConsentLink.for_current_policy(ledger.admin, lab.address, PURPOSE, CATEGORY)
+
+    page.goto(link.url(portal))
+    page.wait_for_selector("#policy-check.ok", timeout=WAIT)
+    assert "medical research only" in page.inner_text("#policy-text")
+    load_ms = page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
+    print(f"consent page loaded in {load_ms:.0f} ms")
+    _shot(page, "1-consent-request")
+
+    page.click("#accept")
+    page.wait_for_selector("#create-form", state="visible")
+    _shot(page, "2-make-secret-words")
+    page.focus("#create-passphrase")  # keyboard only from here
+    page.keyboard.type(PASSPHRASE)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSPHRASE)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#words-list li", timeout=WAIT)
+    words = " ".join(page.locator("#words-list li").all_inner_texts())
+    assert len(words.split()) == 24
+    _shot(page, "3-secret-words")
+    page.keyboard.press("Enter")  # "I have written them down" has the focus
+    page.wait_for_selector("#answer.ok", timeout=WAIT)
+    assert "you agreed" in page.inner_text("#answer")
+    _shot(page, "4-accepted")
+
+    subject = Subject.from_mnemonic(words, chain_id=lab.chain.chain_id).in_consortium(lab)
+    identity = subject.identity_for(lab.address)
+    assert lab.consent.status(identity.address, lab.address, PURPOSE, CATEGORY).state == "active"
+    lab.usage.record(identity.address, PURPOSE, CATEGORY, "lab/cohort-7/sample-1")
+
+    # The grant the browser signed, replayed to the relay endpoint, is refused by the chain.
+    (grant,) = [r["body"] for r in recorder.requests if r["url"].endswith("/api/relay")]
+    replay = page.evaluate(
+        """async (body) => {
+            const token = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
+            const answer = await fetch("/api/relay", {method: "POST", body,
+                headers: {"content-type": "application/json", "x-csrftoken": token.slice(10)}});
+            return {status: answer.status, body: await answer.json()};
+        }""",
+        grant,
+    )
+    assert replay["status"] == 409
+    assert replay["body"]["error"]["contract_error"] == "InvalidNonce"
+
+    page.goto(f"{portal}/consents")
+    page.wait_for_selector("#unlock-form", state="visible")
+    page.fill("#unlock-passphrase", PASSPHRASE)
+    page.press("#unlock-passphrase", "Enter")
+    row = page.locator("article.consent[data-state='active']")
+    row.wait_for(timeout=WAIT)
+    assert "medical health" in row.inner_text() and "research and development" in row.inner_text()
+    _shot(page, "5-my-consents")
+    row.get_by_role("button", name="Take back your consent").click()
+    page.wait_for_selector("article.consent[data-state='withdrawn']", timeout=WAIT)
+    assert "took back" in page.inner_text("#status")
+    _shot(page, "6-withdrawn")
+
+    with pytest.raises(ConsentError) as refused:
+        lab.usage.record(identity.address, PURPOSE, CATEGORY, "lab/cohort-7/sample-2")
+    assert refused.value.error_name == "NoConsent"
+
+    # Nothing secret ever left the browser: not the words, the passphrase, nor any key.
+    sent = recorder.text()
+    seed = pairwise.seed_of(words)
+    secrets = [words.lower(), PASSPHRASE, *words.lower().split()[:3]]
+    secrets += [identity.account.key.hex(), pairwise.key_at(seed, "m/44'/60'/0'/0/0").key.hex()]
+    assert len(recorder.requests) > 5
+    for secret in secrets:
+        assert secret.removeprefix("0x") not in sent, "a secret was sent"
+    context.close()
+
+
+def test_a_tampered_policy_document_is_refused(browser: Any, portal: str, ledger: Ledger) -> None:
+    page = browser.new_page()
+    hospital = ledger.hospital.address
+    page.goto(ConsentLink.for_current_policy(ledger.admin, hospital, PURPOSE, CATEGORY).url(portal))
+    page.wait_for_selector("#policy-check.refused", timeout=WAIT)
+    assert "not the text the organization published" in page.inner_text("#policy-check")
+    assert page.is_disabled("#accept")
+    assert page.is_hidden("#policy-text")
+    _shot(page, "7-tampered-policy")
+    page.close()
+
+
+def test_the_consent_page_fits_a_phone(browser: Any, portal: str, ledger: Ledger) -> None:
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
+    page = context.new_page()
+    link = ConsentLink.for_current_policy(ledger.admin, ledger.lab.address, PURPOSE, CATEGORY)
+    page.goto(link.url(portal))
+    page.wait_for_selector("#policy-check.ok", timeout=WAIT)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    for button in ("#accept", "#decline"):
+        box = page.locator(button).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+        assert box["height"] >= 44  # a finger-sized target
+    page.click("#decline")
+    assert "Nothing was signed or sent" in page.inner_text("#answer")
+    _shot(page, "8-phone-declined")
+    context.close()
