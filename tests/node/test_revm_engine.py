@@ -1,0 +1,258 @@
+"""The revm engine against the py-evm engine, block by block: two chains from one genesis
+(the suite deployed in block 0: both engines build it), the same candidate transactions built
+into a block on each (:func:`collective.node.building.build_block`, as every sealer and
+validator builds one), then compared: each candidate's outcome (applied, or refused and why
+in kind), each receipt (status, cumulative gas, logs, bloom: their encodings), the state root
+and the block hash.
+
+The blocks: direct grants and signed grants (relayed by the lab), recorded uses and a use
+batch, uses without consent (reverts), a grant out of gas, value transfers, contract
+creations (one that stores and logs, one whose constructor reverts), EIP-2930 (type 1),
+legacy (type 0) and EIP-1559 (type 2) transactions, and transactions that do not apply (a
+nonce gap, funds short, the transactions behind them, an unpermitted sender). EIP-7702
+(type 4) transactions are covered by ``tests/node/test_revm_node.py`` (the node's type-4
+scenario on revm, replayed on stock py-evm).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth.vm.forks.prague.transactions import PragueTransactionBuilder
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_keys.datatypes import PrivateKey
+from web3 import Web3
+
+from collective.chain import Chain
+from collective.config import load_config
+from collective.deploy import Deployment, deploy_suite
+from collective.errors import ConfigurationError
+from collective.ledger.requests import GrantRequest
+from collective.ledger.signing import code, sign
+from collective.node.building import build_block
+from collective.node.core import NodeChain
+from collective.node.dev import DevAccounts
+from collective.node.execution import ENGINES, revm
+from collective.node.execution.trie import encode_receipt
+from collective.node.genesis import DEFAULT_CHAIN_ID, Genesis, build_genesis
+from collective.node.predeploy import predeploy
+from collective.testing.workload import FAR_FUTURE, RESEARCH, sign_grants, sign_tx
+
+pytestmark = pytest.mark.skipif(
+    not revm.available(), reason="collective_revm is not built (scripts/setup.sh needs cargo)"
+)
+
+ADMIN, LAB, STRANGER = (Account.from_key(k) for k in list(DevAccounts.create().keys.values())[:3])
+SUBJECTS = [Account.from_key(bytes([7] * 31 + [i + 1])) for i in range(8)]
+POOR = Account.from_key(bytes([9] * 32))
+T0 = 1_900_000_000
+GWEI = 10**9
+ARTIFACTS = Path(__file__).resolve().parents[2] / "collective" / "artifacts"
+# init code: store 0x2a at slot 1, emit LOG1(topic 0x77) of 32 zero bytes, return 1 byte
+STORE_AND_LOG = bytes.fromhex("602a6001556077 6020 6000 a1".replace(" ", "") + "60016000f3")
+REVERTING = bytes.fromhex("60006000fd")  # init code: REVERT(0, 0)
+
+
+@pytest.fixture(scope="module")
+def genesis(tmp_path_factory: pytest.TempPathFactory) -> tuple[Genesis, Deployment]:
+    funded = [bytes.fromhex(a.address[2:]) for a in (ADMIN, LAB, STRANGER, *SUBJECTS)]
+    allocs = {a: 10**22 for a in funded} | {bytes.fromhex(POOR.address[2:]): 10**15}
+    base = build_genesis(bootstrap_admins=funded[:1], allocs=allocs)
+    manifest = tmp_path_factory.mktemp("suite") / "manifest.json"
+
+    # the packaged artifacts as they are (an installed package's view: no sources to check
+    # them against; the engines' agreement does not depend on which contracts they run)
+    config = replace(load_config(), sources=None)
+
+    def deploy(chain: Chain) -> Deployment:
+        deployment = deploy_suite(chain, ADMIN, manifest_path=manifest, config=config)
+        rules = deployment.contract("AccountRules")
+        for account in (LAB, POOR, *SUBJECTS):
+            chain.transact(rules.functions.admit(account.address), ADMIN)
+        ledger = deployment.contract("ConsentLedger")
+        purposes = [code(RESEARCH)]
+        chain.transact(
+            ledger.functions.publishPolicy(code("policy"), "ipfs://policy", purposes), LAB
+        )
+        return deployment
+
+    return predeploy(base, deploy)
+
+
+class Twins:
+    """A py-evm chain and a revm chain from the same genesis, fed the same blocks."""
+
+    def __init__(self, genesis: Genesis) -> None:
+        self.chains = [NodeChain(genesis, None, engine=name) for name in ("py-evm", "revm")]
+        self.time = T0
+        self.nonces: dict[str, int] = {}
+
+    def close(self) -> None:
+        for chain in self.chains:
+            chain.close()
+
+    def nonce(self, account: LocalAccount) -> int:
+        """``account``'s next nonce as the test hands them out (the chains' own at first)."""
+        if account.address not in self.nonces:
+            state = self.chains[0].head_state
+            self.nonces[account.address] = state.get_nonce(bytes.fromhex(account.address[2:]))
+        nonce = self.nonces[account.address]
+        self.nonces[account.address] = nonce + 1
+        return nonce
+
+    def block(self, raws: Sequence[bytes]) -> tuple[list[str | None], list[int]]:
+        """Build and commit one block of ``raws`` on both chains; assert they agree. Returns
+        each candidate's outcome (None: applied, else its Refusal's kind) and the applied
+        ones' statuses (1 success, 0 failure)."""
+        self.time += 12
+        results = []
+        for chain in self.chains:
+            header = chain.evm.child_header(chain.head, coinbase=LAB_COINBASE, timestamp=self.time)
+            txs = [chain.evm.decode_transaction(raw) for raw in raws]
+            rules = chain.head_rules if chain.permissioning.enabled else None
+            built = build_block(chain.evm, header, txs, list(raws), rules)
+            chain.commit_built(built)
+            results.append(built)
+        reference, fast = results
+        kinds = [[None if o is None else o.kind for o in b.outcomes] for b in results]
+        assert kinds[0] == kinds[1]
+        assert [encode_receipt(r) for r in reference.receipts] == [
+            encode_receipt(r) for r in fast.receipts
+        ]
+        assert fast.header.state_root == reference.header.state_root
+        assert fast.header.hash == reference.header.hash
+        statuses = [1 if receipt.state_root == b"\x01" else 0 for receipt in fast.receipts]
+        return kinds[1], statuses
+
+
+LAB_COINBASE = bytes.fromhex("c0" * 20)
+
+
+@pytest.fixture
+def twins(genesis: tuple[Genesis, Deployment]) -> Iterator[Twins]:
+    pair = Twins(genesis[0])
+    try:
+        assert pair.chains[0].head.hash == pair.chains[1].head.hash  # block 0 built by each
+        yield pair
+    finally:
+        pair.close()
+
+
+def _abi(name: str) -> Any:
+    artifact = json.loads((ARTIFACTS / f"{name}.json").read_text())
+    return Web3().eth.contract(abi=artifact["abi"])
+
+
+def _typed(account: LocalAccount, nonce: int, to: bytes, data: bytes, *, kind: int) -> bytes:
+    """A legacy (0) or access-list (1) transaction, 20 gwei, listing ``to``'s slots 0-2."""
+    key = PrivateKey(account.key)
+    if kind == 0:
+        unsigned = PragueTransactionBuilder.create_unsigned_transaction(
+            nonce=nonce, gas_price=20 * GWEI, gas=300_000, to=to, value=0, data=data
+        )
+        return bytes(unsigned.as_signed_transaction(key, chain_id=CHAIN_ID).encode())
+    typed = PragueTransactionBuilder.new_unsigned_access_list_transaction(
+        CHAIN_ID, nonce, 20 * GWEI, 300_000, to, 0, data, [(to, [0, 1, 2])]
+    )
+    return bytes(typed.as_signed_transaction(key).encode())
+
+
+CHAIN_ID = DEFAULT_CHAIN_ID
+
+
+def test_the_engines_are_registered() -> None:
+    assert set(ENGINES) >= {"py-evm", "revm"}
+    with pytest.raises(ConfigurationError, match="unknown execution engine"):
+        NodeChain(Genesis(), None, engine="evmone")
+
+
+def test_ledger_blocks_agree(twins: Twins, genesis: tuple[Genesis, Deployment]) -> None:
+    deployment = genesis[1]
+    ledger = deployment.address("ConsentLedger")
+    ledger_bytes = bytes.fromhex(ledger[2:])
+    abi = _abi("ConsentLedger")
+    research = code(RESEARCH)
+
+    # direct grants (each subject its own identity), and signed grants relayed by the lab
+    for subject in SUBJECTS:
+        twins.nonces[subject.address] = 0
+    grants = sign_grants(SUBJECTS, ledger, LAB.address, 16, CHAIN_ID, twins.nonces, "g")
+    signed = []
+    for index, subject in enumerate(SUBJECTS[:4]):
+        request = GrantRequest(
+            identity=subject.address, organization=LAB.address, purpose=research,
+            category=code(f"signed-{index}"), expiry=FAR_FUTURE, policy_version=1,
+            policy_hash=code("policy"), nonce=int(time.time() * 1000) + index,
+            deadline=T0 + 10**6,
+        )  # fmt: skip
+        args = sign(subject, request, chain_id=CHAIN_ID, verifying_contract=ledger).call_args()
+        data = bytes.fromhex(abi.encode_abi("grantSigned", args=list(args))[2:])
+        signed.append(sign_tx(LAB, CHAIN_ID, twins.nonce(LAB), ledger, data, gas=200_000))
+    assert twins.block(grants + signed) == ([None] * 20, [1] * 20)
+
+    # uses (covered, then a batch), uses without consent (revert, in all three types),
+    # a grant that runs out of gas
+    def use(identity: str, category: str) -> bytes:
+        args = [identity, research, code(category), code("data")]
+        return bytes.fromhex(abi.encode_abi("recordUse", args=args)[2:])
+
+    uses = [
+        sign_tx(LAB, CHAIN_ID, twins.nonce(LAB), ledger, use(SUBJECTS[i].address, f"g-{i}"))
+        for i in range(6)
+    ]
+    batch_items = [(SUBJECTS[i].address, research, code(f"g-{i}"), code("b")) for i in range(6)]
+    batch = bytes.fromhex(abi.encode_abi("recordUseBatch", args=[batch_items])[2:])
+    uses.append(sign_tx(LAB, CHAIN_ID, twins.nonce(LAB), ledger, batch, gas=600_000))
+    refused = use(SUBJECTS[0].address, "never-granted")
+    uses.append(sign_tx(LAB, CHAIN_ID, twins.nonce(LAB), ledger, refused))
+    uses.append(_typed(LAB, twins.nonce(LAB), ledger_bytes, refused, kind=0))
+    uses.append(_typed(LAB, twins.nonce(LAB), ledger_bytes, refused, kind=1))
+    uses.append(
+        _typed(LAB, twins.nonce(LAB), ledger_bytes, use(SUBJECTS[1].address, "g-1"), kind=1)
+    )
+    grant = bytes.fromhex(
+        abi.encode_abi(
+            "grant", args=[SUBJECTS[5].address, LAB.address, research, code("oog"), FAR_FUTURE, 1]
+        )[2:]
+    )
+    uses.append(sign_tx(SUBJECTS[5], CHAIN_ID, twins.nonce(SUBJECTS[5]), ledger, grant, gas=30_000))
+    # 6 uses, the batch, 3 refused uses (types 2, 0, 1), a covered use (type 1), the grant
+    assert twins.block(uses) == ([None] * 12, [1] * 7 + [0] * 3 + [1, 0])
+
+    # value transfers (to a new account, between subjects, to the ledger: refused by it),
+    # creations (one stores and logs, one reverts), then what does not apply
+    fresh = Web3.to_checksum_address("0x" + "5e" * 20)
+    moves = [
+        sign_tx(SUBJECTS[2], CHAIN_ID, twins.nonce(SUBJECTS[2]), fresh, gas=21_000, value=10**18),
+        sign_tx(SUBJECTS[3], CHAIN_ID, twins.nonce(SUBJECTS[3]), SUBJECTS[4].address,
+                gas=21_000, value=1),
+        sign_tx(SUBJECTS[4], CHAIN_ID, twins.nonce(SUBJECTS[4]), ledger, gas=50_000, value=1),
+        _create(SUBJECTS[6], twins.nonce(SUBJECTS[6]), STORE_AND_LOG),
+        _create(SUBJECTS[6], twins.nonce(SUBJECTS[6]), REVERTING),
+        sign_tx(SUBJECTS[7], CHAIN_ID, twins.nonce(SUBJECTS[7]) + 5, fresh, gas=21_000),
+        sign_tx(POOR, CHAIN_ID, twins.nonce(POOR), fresh, gas=21_000, value=10**18),
+        sign_tx(POOR, CHAIN_ID, twins.nonce(POOR), fresh, gas=21_000, value=1),
+        sign_tx(STRANGER, CHAIN_ID, 0, fresh, gas=21_000, value=1),
+    ]  # fmt: skip
+    assert twins.block(moves) == (
+        [None] * 5 + ["invalid", "invalid", "follows", "unpermitted"],
+        [1, 1, 0, 1, 0],
+    )
+    # and one more block on the state all that left
+    last = sign_tx(SUBJECTS[2], CHAIN_ID, twins.nonce(SUBJECTS[2]), fresh)
+    assert twins.block([last]) == ([None], [1])
+
+
+def _create(account: LocalAccount, nonce: int, init: bytes) -> bytes:
+    tx: dict[str, Any] = {
+        "chainId": CHAIN_ID, "nonce": nonce, "data": init, "gas": 200_000,
+        "maxFeePerGas": 50 * GWEI, "maxPriorityFeePerGas": GWEI, "value": 0,
+    }  # fmt: skip
+    return bytes(account.sign_transaction(tx).raw_transaction)
