@@ -21,7 +21,8 @@ Failures answer ``{"error": {...}}`` (:mod:`collective.portal.problems`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -130,8 +131,9 @@ async def relay(request: Request) -> JSONResponse:
     return JSONResponse(relayed.as_json())
 
 
-def _sync(handler: Any) -> Any:
-    """A sync handler whose every failure answers as JSON (never a traceback)."""
+def _sync(handler: Callable[[Request], JSONResponse]) -> Callable[[Request], JSONResponse]:
+    """``handler`` (run in Starlette's thread pool) with every failure answered as JSON
+    (never a traceback)."""
 
     def wrapped(request: Request) -> JSONResponse:
         try:

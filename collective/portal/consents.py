@@ -79,7 +79,7 @@ class ConsentRow:
             "state": self.state,
             "stateWords": STATE_WORDS.get(self.state, self.state),
             "covered": c.covered,
-            "canWithdraw": c.active and self.state not in ("deactivated",),
+            "canWithdraw": c.active and self.state != "deactivated",
             "expiry": None if c.expiry is None else str(c.expiry),
             "grantedAt": c.granted_at,
             "policyVersion": c.policy_version,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from collective.client.consent import Granted, Withdrawn
-from collective.errors import ConsentError, InvalidInputError
+from collective.errors import ConsentError
 from collective.ledger.signing import SignedRequest
 from collective.portal.problems import PortalInputError, RateLimited
 from collective.portal.ratelimit import RateLimits, TokenBucket
@@ -148,14 +148,9 @@ class Relayer:
 
 
 def _relayed(result: Granted | Withdrawn) -> Relayed:
-    if isinstance(result, Granted):
-        kind, was_active = "grant", None
-    elif isinstance(result, Withdrawn):
-        kind, was_active = "withdrawal", result.was_active
-    else:  # pragma: no cover - relay() returns only these
-        raise InvalidInputError(f"unexpected relay result {type(result).__name__}")
+    withdrawn = isinstance(result, Withdrawn)
     return Relayed(
-        kind=kind,
+        kind="withdrawal" if withdrawn else "grant",
         consent_id=str(result.consent_id),
         identity=str(result.identity),
         organization=str(result.organization),
@@ -164,7 +159,7 @@ def _relayed(result: Granted | Withdrawn) -> Relayed:
         tx_hash=str(result.tx_hash),
         block_number=int(result.block_number),
         gas_used=int(result.gas_used),
-        was_active=was_active,
+        was_active=result.was_active if isinstance(result, Withdrawn) else None,
     )
 
 

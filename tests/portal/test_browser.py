@@ -79,6 +79,8 @@ def test_a_person_consents_and_withdraws_with_one_click(
     recorder = Recorder()
     context.on("request", recorder)
     page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
     link = ConsentLink.for_current_policy(ledger.admin, lab.address, PURPOSE, CATEGORY)
 
     page.goto(link.url(portal))
@@ -141,6 +143,8 @@ def test_a_person_consents_and_withdraws_with_one_click(
         lab.usage.record(identity.address, PURPOSE, CATEGORY, "lab/cohort-7/sample-2")
     assert refused.value.error_name == "NoConsent"
 
+    assert not [m for m in console if "Content Security Policy" in m], console
+
     # Nothing secret ever left the browser: not the words, the passphrase, nor any key.
     sent = recorder.text()
     seed = pairwise.seed_of(words)
@@ -179,3 +183,20 @@ def test_the_consent_page_fits_a_phone(browser: Any, portal: str, ledger: Ledger
     assert "Nothing was signed or sent" in page.inner_text("#answer")
     _shot(page, "8-phone-declined")
     context.close()
+
+
+def test_every_field_has_a_label_and_the_page_works_by_keyboard(browser: Any, portal: str) -> None:
+    page = browser.new_page()
+    page.goto(f"{portal}/")
+    page.wait_for_selector("#create-form", state="visible")
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll("input, textarea")]
+            .filter((f) => !document.querySelector(`label[for="${f.id}"]`))
+            .map((f) => f.id)"""
+    )
+    assert unlabelled == []
+    page.keyboard.press("Tab")  # the first stop is the skip link
+    assert page.evaluate("document.activeElement.textContent") == "Skip to the content"
+    assert page.evaluate("document.documentElement.lang") == "en"
+    _shot(page, "0-start")
+    page.close()
