@@ -45,6 +45,15 @@ def network_group() -> None:
     """
 
 
+_ENGINE = click.option(
+    "--engine",
+    type=click.Choice(["py-evm", "revm"]),
+    default=None,
+    help="What every validator's node executes blocks with: py-evm (the reference) or revm "
+    "(native, built by scripts/setup.sh; equal results, faster).",
+)
+
+
 @network_group.command("init")
 @click.option(
     "--validators",
@@ -74,6 +83,7 @@ def network_group() -> None:
     "(e.g. 5s) without transactions.",
 )
 @click.option("--force", is_flag=True, help="Replace the network already in --dir.")
+@_ENGINE
 @json_command
 def init_command(
     state: CliState,
@@ -83,6 +93,7 @@ def init_command(
     base_port: int,
     empty_blocks: str,
     force: bool,
+    engine: str | None,
 ) -> None:
     """Write a local network: CometBFT homes and keys, the shared genesis (contract suite
     predeployed, each validator's organization admitted), configs and ports.
@@ -91,6 +102,7 @@ def init_command(
     Examples:
       collective network init --validators 4 --dir net
       collective network init -n 1 --dir solo --empty-blocks 5s --base-port 27000
+      collective network init --validators 4 --dir net --engine revm
     """
     from collective.network import init_network
 
@@ -101,12 +113,13 @@ def init_command(
         base_port=base_port,
         empty_blocks=empty_blocks,
         force=force,
+        engine=engine or "py-evm",
     )
     show(
         state,
         layout.to_json() | {"dir": str(root)},
         f"wrote a {count}-validator network in {root} (chain {chain_id}, CometBFT chain "
-        f"{layout.cometbft_chain_id})",
+        f"{layout.cometbft_chain_id}, {layout.engine} engine)",
         Table(
             None,
             ["validator", "organization", "JSON-RPC", "CometBFT RPC", "p2p"],
@@ -201,8 +214,11 @@ def genesis_command(
     show_default=True,
     help="Seconds to wait for the validators to answer and commit a block.",
 )
+@_ENGINE
 @json_command
-def start_command(state: CliState, root: Path, indexes: tuple[int, ...], timeout: float) -> None:
+def start_command(
+    state: CliState, root: Path, indexes: tuple[int, ...], timeout: float, engine: str | None
+) -> None:
     """Start the network's validators (each node, then its cometbft) in the background;
     those already running are left alone. Ports another program holds are refused before
     anything starts.
@@ -211,11 +227,12 @@ def start_command(state: CliState, root: Path, indexes: tuple[int, ...], timeout
     Examples:
       collective network start net
       collective network start net --validator 3     # bring one back
+      collective network start net --engine revm     # (default: the engine init chose)
     """
     from collective.network import NetworkLayout, start_network
 
     layout = NetworkLayout.load(root)
-    started = start_network(layout, indexes, timeout=timeout)
+    started = start_network(layout, indexes, timeout=timeout, engine=engine)
     running = [v.index for v in layout.select(list(indexes)) if v.index not in started]
     parts = [f"started validators {_numbers(started)}"] if started else []
     if running:

@@ -6,6 +6,7 @@ import logging
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,14 @@ def node_group() -> None:
     metavar="URL",
     help="With --consensus cometbft: CometBFT's RPC, where transactions are broadcast.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["py-evm", "revm"]),
+    default=None,
+    help="What executes blocks: py-evm (the reference), or revm (native, the collective_revm "
+    "extension scripts/setup.sh builds; equal results, faster). Default: $COLLECTIVE_ENGINE, "
+    "else py-evm. Every validator of a network runs the same engine.",
+)
 @click.option("--verbose", "-v", is_flag=True, help="Log every request.")
 @pass_state
 def start_command(
@@ -159,6 +168,7 @@ def start_command(
     consensus: str,
     abci: str,
     cometbft_rpc: str,
+    engine: str | None,
     verbose: bool,
 ) -> None:
     """Start the node and serve JSON-RPC until interrupted.
@@ -201,6 +211,8 @@ def start_command(
         abci=abci,
         cometbft_rpc=cometbft_rpc,
     )
+    if engine is not None:
+        config = replace(config, engine=engine)
     started = time.monotonic()
     node = Node(config)
     remember_genesis(data_dir, genesis)
@@ -221,7 +233,8 @@ def start_command(
         info,
         f"collective node: chain {info['chainId']}, head #{info['head']}, "
         f"{info['sealing']} sealing, permissioning {info['permissioning']}, "
-        f"data {data_dir}\nserving {server.url} (ready in {info['startup']:.2f} s)",
+        f"{node.chain.engine} engine, data {data_dir}\n"
+        f"serving {server.url} (ready in {info['startup']:.2f} s)",
     )
     sys.stdout.flush()
 

@@ -36,7 +36,11 @@ def running_validators(layout: NetworkLayout) -> list[int]:
 
 
 def start_network(
-    layout: NetworkLayout, indexes: Iterable[int] = (), *, timeout: float = START_TIMEOUT
+    layout: NetworkLayout,
+    indexes: Iterable[int] = (),
+    *,
+    timeout: float = START_TIMEOUT,
+    engine: str | None = None,
 ) -> list[int]:
     """Start the validators numbered ``indexes`` (all when empty); processes already running
     are left alone.
@@ -50,6 +54,8 @@ def start_network(
         layout: the network (:meth:`NetworkLayout.load`).
         indexes: validator numbers, from 1.
         timeout: seconds to wait for them to answer and commit.
+        engine: what the nodes execute blocks with; None: the network's
+            (:attr:`NetworkLayout.engine`, chosen at ``init``).
 
     Returns:
         The indexes of the validators a process was started for (the others asked for were
@@ -75,7 +81,7 @@ def start_network(
             services = [Service(v, kind) for v in chosen]
             for service in services:
                 if service in missing:
-                    _spawn(service, binary)
+                    _spawn(service, binary, engine or layout.engine)
                     started.append(service)
             _wait(services, deadline, _ready if kind == "node" else _rpc_ready, timeout)
         if has_quorum(layout):
@@ -86,9 +92,9 @@ def start_network(
     return sorted({s.validator.index for s in started})
 
 
-def _spawn(service: Service, binary: Path) -> None:
+def _spawn(service: Service, binary: Path, engine: str) -> None:
     try:
-        service.spawn(binary)
+        service.spawn(binary, engine)
     except OSError as exc:
         raise NodeError(
             f"cannot start {service.validator.name}'s {service.kind}: {exc}",

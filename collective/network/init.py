@@ -28,6 +28,7 @@ from collective.network.cometbft_files import (
 from collective.network.genesis import Member, admin_key, network_genesis, organization_keys
 from collective.network.layout import (
     DEFAULT_BASE_PORT,
+    ENGINE_NAMES,
     GENESIS_FILE,
     MANIFEST_FILE,
     NETWORK_FILE,
@@ -54,6 +55,7 @@ def init_network(
     ports: Sequence[Ports] | None = None,
     empty_blocks: str = "never",
     force: bool = False,
+    engine: str = "py-evm",
 ) -> NetworkLayout:
     """Write a local network of ``validators`` validators into ``root``.
 
@@ -67,6 +69,8 @@ def init_network(
         empty_blocks: ``never``, ``always`` or a duration (:meth:`EmptyBlocks.parse`).
         force: replace a network already in ``root`` (its ``validator-*`` folders,
             ``genesis.json``, ``manifest.json`` and ``network.json``; nothing else is removed).
+        engine: what executes blocks on every validator: ``py-evm`` or ``revm``
+            (:data:`collective.node.execution.ENGINES`).
 
     Returns:
         The :class:`NetworkLayout`, also saved as ``root/network.json``.
@@ -87,6 +91,10 @@ def init_network(
         )
     if chain_id < 1:
         raise InvalidInputError(f"chain id {chain_id} must be positive")
+    if engine not in ENGINE_NAMES:
+        raise InvalidInputError(
+            f"unknown execution engine {engine!r}", hint=f"one of {', '.join(ENGINE_NAMES)}"
+        )
     chosen = list(ports) if ports is not None else _ports_from(base_port, validators)
     if len(chosen) != validators:
         raise InvalidInputError(f"{len(chosen)} port sets given for {validators} validators")
@@ -96,7 +104,7 @@ def init_network(
     binary = cometbft_binary()
     _prepare(root, force)
     try:
-        return _write(root, binary, validators, chain_id, chosen, empty_blocks, empty)
+        return _write(root, binary, validators, chain_id, chosen, empty_blocks, empty, engine)
     except BaseException:
         _remove_network(root)  # no half-written network is left behind
         raise
@@ -110,6 +118,7 @@ def _write(
     chosen: list[Ports],
     empty_blocks: str,
     empty: EmptyBlocks,
+    engine: str,
 ) -> NetworkLayout:
     """Write the network into the prepared ``root`` (see :func:`init_network`)."""
     orgs = [_address_of(key) for key in organization_keys(validators)]
@@ -139,6 +148,7 @@ def _write(
         admin=_address_of(admin_key()),
         empty_blocks=empty_blocks,
         validators=tuple(layouts),
+        engine=engine,
     )
     timestamp = int(time.time())
     members = [Member(v.name, v.organization, v.pub_key, v.power) for v in layouts]

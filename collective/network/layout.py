@@ -30,6 +30,9 @@ GENESIS_FILE = "genesis.json"
 MANIFEST_FILE = "manifest.json"
 HOST = "127.0.0.1"
 DEFAULT_BASE_PORT = 26600
+#: the node's execution engines (the keys of collective.node.execution.ENGINES, named here
+#: without importing py-evm)
+ENGINE_NAMES = ("py-evm", "revm")
 PORT_STRIDE = 10  # validator i uses base + PORT_STRIDE * (i - 1) + an offset per service
 
 
@@ -148,7 +151,8 @@ class NetworkLayout:
 
     ``root``: its folder; ``chain_id``: the Ethereum chain id (EIP-155);
     ``cometbft_chain_id``: ``collective-<chain_id>``; ``admin``: the bootstrap admin (AccountRules
-    admin, sole board member, threshold 1); ``empty_blocks``: what ``--empty-blocks`` said.
+    admin, sole board member, threshold 1); ``empty_blocks``: what ``--empty-blocks`` said;
+    ``engine``: what executes blocks on every validator (``collective node start --engine``).
     """
 
     root: Path
@@ -157,6 +161,7 @@ class NetworkLayout:
     admin: str
     empty_blocks: str
     validators: tuple[ValidatorLayout, ...]
+    engine: str = "py-evm"
 
     @property
     def genesis_path(self) -> Path:
@@ -204,6 +209,7 @@ class NetworkLayout:
             "cometbftChainId": self.cometbft_chain_id,
             "admin": self.admin,
             "emptyBlocks": self.empty_blocks,
+            "engine": self.engine,
             "genesis": GENESIS_FILE,
             "manifest": MANIFEST_FILE,
             "validators": [v.to_json() for v in self.validators],
@@ -262,6 +268,7 @@ class NetworkLayout:
                 admin=str(raw["admin"]),
                 empty_blocks=str(raw["emptyBlocks"]),
                 validators=validators,
+                engine=str(raw.get("engine", "py-evm")),  # networks written before engines
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigurationError(

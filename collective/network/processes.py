@@ -58,8 +58,9 @@ class Service:
             return {"p2p": ports.p2p, "CometBFT RPC": ports.cometbft_rpc}
         return {"JSON-RPC": ports.rpc, "ABCI": ports.abci}
 
-    def command(self, cometbft: Path) -> list[str]:
-        """Its command line; ``cometbft`` is the binary (:func:`cometbft_binary`)."""
+    def command(self, cometbft: Path, engine: str = "py-evm") -> list[str]:
+        """Its command line; ``cometbft`` is the binary (:func:`cometbft_binary`), ``engine``
+        what the node executes blocks with (``collective node start --engine``)."""
         v = self.validator
         if self.kind == "cometbft":
             return [str(cometbft), "start", "--home", str(v.home)]
@@ -67,7 +68,7 @@ class Service:
             sys.executable, "-c", "from collective.cli import main; main()", "node", "start",
             "--consensus", "cometbft", "--abci", v.abci_address, "--cometbft-rpc", v.cometbft_url,
             "--data-dir", str(v.data_dir), "--genesis", str(v.root / "genesis.json"),
-            "--host", HOST, "--port", str(v.ports.rpc),
+            "--host", HOST, "--port", str(v.ports.rpc), "--engine", engine,
         ]  # fmt: skip
 
     def pid(self) -> int | None:
@@ -83,8 +84,9 @@ class Service:
         self.pid_file.unlink(missing_ok=True)
         return None
 
-    def spawn(self, cometbft: Path) -> int:
-        """Start it detached (its own session) in the validator's folder, logging to
+    def spawn(self, cometbft: Path, engine: str = "py-evm") -> int:
+        """Start it detached (its own session) in the validator's folder (a node executing
+        blocks with ``engine``), logging to
         :attr:`log_file` after a :data:`LOG_MARK` line; write the pid file (the pid and the
         process's start time, which a reused pid does not share). Returns the pid. Raises
         ``OSError`` when it cannot be started."""
@@ -93,7 +95,7 @@ class Service:
             log.write(f"{LOG_MARK} {stamp}\n".encode())
             log.flush()
             process = subprocess.Popen(
-                self.command(cometbft),
+                self.command(cometbft, engine),
                 cwd=self.validator.folder,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

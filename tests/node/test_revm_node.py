@@ -16,10 +16,14 @@ cargo is installed; CI does).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 from collective.node.execution import revm
+from collective.testing import run_node_process
 from tests.node.test_node_fastvm import test_node_vm_seals_what_stock_py_evm_seals
 from tests.node.test_node_fastvm_state import (
     test_storage_and_transaction_paths_seal_what_stock_py_evm_seals,
@@ -49,6 +53,36 @@ def test_the_nodes_here_run_on_revm() -> None:
         assert node.chain.engine == "revm"
     finally:
         node.close()
+
+
+def _rpc(url: str, method: str, *params: Any) -> Any:
+    reply = requests.post(
+        url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}, timeout=30
+    ).json()
+    assert "result" in reply, reply
+    return reply["result"]
+
+
+def test_node_start_engine_revm_then_reopened_on_py_evm(tmp_path: Path) -> None:
+    """`collective node start --engine revm` seals blocks; the same data directory reopens
+    on py-evm (its integrity check re-reads the head's state root) and goes on."""
+    data = tmp_path / "chain"
+    with run_node_process("--dev", "--engine", "revm", data_dir=data) as node:
+        sender = _rpc(node.url, "eth_accounts")[0]
+        tx = {"from": sender, "to": "0x" + "5e" * 20, "value": hex(10**18)}
+        receipt = _rpc(
+            node.url, "eth_getTransactionReceipt", _rpc(node.url, "eth_sendTransaction", tx)
+        )
+        assert receipt["status"] == "0x1"
+        head = _rpc(node.url, "eth_getBlockByNumber", "latest", False)
+    with run_node_process("--dev", "--engine", "py-evm", data_dir=data) as node:
+        assert _rpc(node.url, "eth_getBlockByNumber", "latest", False)["hash"] == head["hash"]
+        assert _rpc(node.url, "eth_getBalance", "0x" + "5e" * 20, "latest") == hex(10**18)
+        tx = {"from": sender, "to": "0x" + "5e" * 20, "value": "0x1"}
+        receipt = _rpc(
+            node.url, "eth_getTransactionReceipt", _rpc(node.url, "eth_sendTransaction", tx)
+        )
+        assert receipt["status"] == "0x1"
 
 
 __all__ = [
