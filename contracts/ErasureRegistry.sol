@@ -51,6 +51,7 @@ abstract contract ErasureRegistry is ConsentRegistry {
     uint64 public constant MAX_ERASURE_PERIOD = 90 days;
     bytes32 private constant _SIG_AUTH_TYPE = "sigAuth";
 
+    uint256 private constant _TIMES_PAST_2106 = 1 << 255;
     uint64 private _erasurePeriod;
     /// @dev identity => its first request: organization (bits 0-159), requestedAt (160-191),
     ///      dueAt (192-223), confirmedAt (224-255); 0 if it never requested.
@@ -113,7 +114,8 @@ abstract contract ErasureRegistry is ConsentRegistry {
         if (e.confirmedAt != 0) revert ErasureAlreadyConfirmed(identity, msg.sender);
         uint256 first = _firstErasure[identity];
         if (address(uint160(first)) == msg.sender) {
-            _firstErasure[identity] = first | (block.timestamp << 224);
+            uint256 confirmedAt = block.timestamp > type(uint32).max ? type(uint32).max : block.timestamp;
+            _firstErasure[identity] = first | (confirmedAt << 224);
         } else {
             _laterErasures[identity][msg.sender].confirmedAt = uint64(block.timestamp);
         }
@@ -179,10 +181,16 @@ abstract contract ErasureRegistry is ConsentRegistry {
     function _storeRequest(address identity, address organization, address agent) private {
         uint256 first = _firstErasure[identity];
         uint64 due = uint64(block.timestamp) + erasurePeriod();
-        if (first == 0) {
+        if (first == 0 && due <= type(uint32).max) {
             _firstErasure[identity] = uint160(organization) | (block.timestamp << 160) | (uint256(due) << 192);
         } else {
-            if (address(uint160(first)) == organization || _laterErasures[identity][organization].requestedAt != 0) {
+            if (first == 0) {
+                // Times past 2106 do not fit the packed slot: it holds only a marker (no
+                // organization), so the one-read answer stays, and the pair's slot the request.
+                _firstErasure[identity] = _TIMES_PAST_2106;
+            } else if (
+                address(uint160(first)) == organization || _laterErasures[identity][organization].requestedAt != 0
+            ) {
                 revert ErasureAlreadyRequested(identity, organization);
             }
             _laterErasures[identity][organization] = Erasure(uint64(block.timestamp), due, 0);

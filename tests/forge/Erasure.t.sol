@@ -272,6 +272,51 @@ contract ErasureTest is LedgerFixture {
         ledger.setErasurePeriod(91 days);
     }
 
+    /// Requests whose times do not fit the packed first slot (32-bit seconds: from 2106) keep
+    /// exact times in the pair's own slot, stay confirmable, and still refuse uses.
+    function test_requestsPastThe32BitClockKeepExactTimes() public {
+        for (uint256 i = 0; i < 2; i++) {
+            uint256 start = i == 0 ? 2 ** 32 - 1 days : 2 ** 32 + 7 days; // due past, or all past
+            vm.warp(start);
+            address identity = i == 0 ? patient : address(uint160(0xA11CE + i));
+            vm.prank(identity);
+            ledger.requestErasure(identity, lab);
+            ErasureRegistry.Erasure memory e = ledger.getErasure(identity, lab);
+            vm.assertEq(uint256(e.requestedAt), start, "requestedAt exact");
+            vm.assertEq(uint256(e.dueAt), start + 30 days, "dueAt exact");
+            vm.assertEq(uint256(e.confirmedAt), 0, "not confirmed");
+            vm.assertEq(uint256(ledger.getErasure(identity, otherLab).requestedAt), 0, "others untouched");
+            vm.prank(identity);
+            vm.expectRevert(abi.encodeWithSelector(ErasureRegistry.ErasureAlreadyRequested.selector, identity, lab));
+            ledger.requestErasure(identity, lab);
+            vm.prank(identity);
+            ledger.requestErasure(identity, otherLab); // a second organization still works
+            vm.warp(start + 1 days);
+            vm.prank(lab);
+            ledger.confirmErasure(identity, EVIDENCE);
+            vm.assertEq(uint256(ledger.getErasure(identity, lab).confirmedAt), start + 1 days, "confirmedAt");
+            vm.assertEq(uint256(ledger.getErasure(identity, otherLab).requestedAt), start, "second request");
+        }
+        vm.prank(lab);
+        vm.expectRevert(abi.encodeWithSelector(DataUsageLog.UseAfterErasureRequest.selector, patient, lab));
+        ledger.recordUse(patient, RESEARCH, HEALTH, keccak256("ref"));
+    }
+
+    /// A packed request (made before 2106) confirmed after 2**32 seconds stays confirmed.
+    function test_aPackedRequestConfirmedPastThe32BitClockIsConfirmed() public {
+        vm.warp(2 ** 32 - 40 days);
+        _requestDirect();
+        vm.warp(2 ** 32 + 5);
+        vm.prank(lab);
+        ledger.confirmErasure(patient, EVIDENCE);
+        ErasureRegistry.Erasure memory e = ledger.getErasure(patient, lab);
+        vm.assertEq(uint256(e.requestedAt), 2 ** 32 - 40 days, "requestedAt");
+        vm.assertGt(uint256(e.confirmedAt), 0, "confirmed (capped at the 32-bit clock's end)");
+        vm.prank(lab);
+        vm.expectRevert(abi.encodeWithSelector(ErasureRegistry.ErasureAlreadyConfirmed.selector, patient, lab));
+        ledger.confirmErasure(patient, EVIDENCE);
+    }
+
     function testFuzz_anyUseAfterARequestIsRefused(bytes32 purpose, bytes32 category, bytes32 ref) public {
         _requestDirect();
         vm.prank(lab);
