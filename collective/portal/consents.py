@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from eth_utils.address import is_address, to_checksum_address
 
+from collective.portal.links import ConsentLink
 from collective.portal.problems import PortalInputError
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class ConsentRow:
     consent: Consent
     state: str
     erasure_requested: bool
+    renew: str | None = None  # a superseded consent: the link to read and accept the new text
 
     def as_json(self) -> dict[str, Any]:
         """The row for the page: addresses, DPV names and their plain words, the state and its
@@ -85,6 +87,7 @@ class ConsentRow:
             "policyVersion": c.policy_version,
             "nonce": str(c.nonce),
             "erasureRequested": self.erasure_requested,
+            "renew": self.renew,
         }
 
 
@@ -129,8 +132,31 @@ def my_consents(client: Collective, identities: list[str]) -> list[ConsentRow]:
             state = consent.state
             if erasures[pair] and state in ("active", "expired", "superseded"):
                 state = "erased"
-            rows.append(ConsentRow(consent, state, erasures[pair]))
+            renew = renewal_link(client, consent) if state == "superseded" else None
+            rows.append(ConsentRow(consent, state, erasures[pair], renew))
     return rows
+
+
+def renewal_link(client: Collective, consent: Consent) -> str | None:
+    """The portal path (``/consent?...``) asking to renew a superseded consent under the
+    organization's current policy, with its expiry; None when the current policy no longer
+    covers the purpose (nothing to renew to).
+
+    Raises:
+        ChainError: the node could not be reached.
+    """
+    if not client.policies.covers(consent.organization, consent.purpose):
+        return None
+    policy = client.policies.current(consent.organization)
+    link = ConsentLink(
+        organization=consent.organization,
+        purpose=consent.purpose,
+        category=consent.category,
+        policy_version=policy.version,
+        policy_hash=policy.content_hash.lower(),
+        expiry=consent.expiry,
+    )
+    return link.url("")
 
 
 __all__ = [
@@ -139,5 +165,6 @@ __all__ = [
     "ConsentRow",
     "my_consents",
     "parse_identities",
+    "renewal_link",
     "words",
 ]

@@ -48,6 +48,10 @@ def test_my_consents_reports_every_state(portal: str, ledger: Ledger) -> None:
     assert active["purposeWords"] == "research and development"
     assert active["categoryWords"] == "medical health"
     assert rows[people["erased"].address]["erasureRequested"]
+    renew = rows[people["superseded"].address]["renew"]
+    assert renew.startswith("/consent?") and "version=2" in renew
+    assert requests.get(f"{portal}{renew}", timeout=10).status_code == 200
+    assert active["renew"] is None
     assert not rows[people["withdrawn"].address]["canWithdraw"]
     assert "took this consent back" in rows[people["withdrawn"].address]["stateWords"]
 

@@ -21,6 +21,13 @@ function row(consent, onWithdraw) {
     element("h2", `${consent.organization.slice(0, 8)}…${consent.organization.slice(-4)}: your ${consent.categoryWords}, for ${consent.purposeWords}`),
     element("p", consent.stateWords, "state"),
   );
+  if (consent.renew) {
+    const renew = element("a", "Read the new policy and renew this consent");
+    renew.href = consent.renew;
+    const line = element("p");
+    line.append(renew);
+    item.append(line);
+  }
   if (consent.canWithdraw) {
     const button = element("button", "Take back this consent");
     button.type = "button";
