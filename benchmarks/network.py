@@ -17,6 +17,7 @@ the network's own genesis: what consensus costs, on the same machine in the same
     python benchmarks/network.py --json
     python benchmarks/network.py --quick    # 300 grants, no targets (a smoke test)
     python benchmarks/network.py --report   # MISSED printed, exit 0 (what CI runs: README)
+    python benchmarks/network.py --engine revm   # every node executes blocks with revm
 
 Targets (4 validators on this machine): >= 200 grants/s committed over 2,000 transactions,
 median send-to-receipt <= 1.5 s. For scale: Hyperledger Besu with QBFT and 4 validators, each
@@ -32,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -189,11 +191,14 @@ def paced_run(url: str, raws: list[bytes], rate: float) -> dict[str, float]:
     }
 
 
-def measure(count: int, rate: float) -> dict[str, dict[str, float]]:
+def measure(count: int, rate: float, engine: str = "py-evm") -> dict[str, dict[str, float]]:
     figures: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="collective-network-bench-") as tmp:
         work = Path(tmp)
-        with run_consortium(validators=4, root=work / "net") as net:
+        with run_consortium(validators=4, root=work / "net", start=False) as net:
+            net.layout = replace(net.layout, engine=engine)  # every validator's node
+            net.layout.save()
+            net.start()
             url = net.urls[0]
             chain_id = net.layout.chain_id
             subjects, ledger, organization = set_up(url, chain_id, net.root, "net")
@@ -204,7 +209,9 @@ def measure(count: int, rate: float) -> dict[str, dict[str, float]]:
             manifest = net.root / "manifest.json"
             (work / "single").mkdir()
             (work / "single" / "manifest.json").write_text(manifest.read_text())
-        single = NodeProcess("--genesis", str(genesis), data_dir=work / "single" / "data")
+        single = NodeProcess(
+            "--genesis", str(genesis), "--engine", engine, data_dir=work / "single" / "data"
+        )
         try:
             subjects, ledger, organization = set_up(single.url, chain_id, work / "single", "one")
             nonces = {s.address: 0 for s in subjects}
@@ -222,17 +229,23 @@ def main() -> int:
     parser.add_argument("--txs", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=250.0, help="offered grants per second")
     parser.add_argument(
+        "--engine", choices=["py-evm", "revm"], default="py-evm", help="what the nodes execute with"
+    )
+    parser.add_argument(
         "--report", action="store_true", help="print MISSED targets but exit 0 (CI, see README)"
     )
     args = parser.parse_args()
     count = 300 if args.quick else args.txs
-    figures = measure(count, args.rate)
+    figures = measure(count, args.rate, args.engine)
     net = figures["4 validators"]
     ok = net["rate"] >= TARGET_RATE and net["median"] <= TARGET_MEDIAN
     if args.json:
-        print(json.dumps({"figures": figures, "ok": ok}, indent=2))
+        print(json.dumps({"figures": figures, "ok": ok, "engine": args.engine}, indent=2))
     else:
-        print(f"{count:,} grants offered at {args.rate:g}/s in batches of {BATCH}")
+        print(
+            f"{count:,} grants offered at {args.rate:g}/s in batches of {BATCH}, "
+            f"engine {args.engine}"
+        )
         print(f"{'':14} {'grants/s':>10} {'median s':>9} {'p95 s':>7} {'machine busy':>13}")
         for name, row in figures.items():
             print(f"{name:14} {row['rate']:>10,.1f} {row['median']:>9.3f} {row['p95']:>7.3f} "

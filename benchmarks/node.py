@@ -15,6 +15,7 @@ are the logs ``eth_getLogs`` reads in one range (the target asks for at least 10
     python benchmarks/node.py --json
     python benchmarks/node.py --quick     # smaller runs, no targets (a smoke test)
     python benchmarks/node.py --report    # MISSED printed, exit 0
+    python benchmarks/node.py --engine revm   # the nodes execute blocks with revm
 
 Targets: >= 600 tx/s over 5,000 transactions with permissioning on and >= 100 per block;
 >= 800 tx/s with permissioning off; eth_getLogs >= 50,000 logs/s over a 10,000-log range;
@@ -81,10 +82,13 @@ class Rows(list[Row]):
         print(f"  measured {row.what}: {row.value:,.1f} {row.unit}", file=sys.stderr, flush=True)
 
 
-def start_node(data_dir: Path, genesis: Path, *extra: str) -> NodeProcess:
-    """`collective node start --dev` on ``genesis`` with its data in ``data_dir``."""
+def start_node(data_dir: Path, genesis: Path, engine: str, *extra: str) -> NodeProcess:
+    """`collective node start --dev --engine ENGINE` on ``genesis`` with its data in
+    ``data_dir``."""
     try:
-        return NodeProcess("--genesis", str(genesis), "--dev", *extra, data_dir=data_dir)
+        return NodeProcess(
+            "--genesis", str(genesis), "--dev", "--engine", engine, *extra, data_dir=data_dir
+        )
     except ChainError as exc:
         raise SystemExit(f"the node did not start: {exc}") from None
 
@@ -171,6 +175,9 @@ def main() -> int:
     )
     parser.add_argument("--txs", type=int, default=5000)
     parser.add_argument("--history", type=int, default=100_000)
+    parser.add_argument(
+        "--engine", choices=["py-evm", "revm"], default="py-evm", help="what the nodes execute with"
+    )
     args = parser.parse_args()
     txs = 500 if args.quick else args.txs
     history = 2000 if args.quick else args.history
@@ -193,7 +200,7 @@ def main() -> int:
         def fresh_chain(name: str, *flags: str) -> tuple[NodeProcess, str, Any]:
             """A node on a new data directory with the suite deployed, the lab and the
             subjects admitted and a policy published; and a function measuring grants on it."""
-            node = start_node(work / name, genesis_file, *flags)
+            node = start_node(work / name, genesis_file, args.engine, *flags)
             chain = connect_rpc(node.url)
             admin, lab = chain.dev_accounts[0], chain.dev_accounts[1]
             suite = deploy_suite(chain, admin, manifest_path=work / f"{name}.json")
@@ -275,7 +282,7 @@ def main() -> int:
         shutil.copy(hist_file, history_dir / "genesis.json")
         startups = []
         for _ in range(3):
-            node = start_node(history_dir, hist_file)
+            node = start_node(history_dir, hist_file, args.engine)
             startups.append(node.ready_after)
             node.stop()
         rows.append(Row(f"start-up with {history:,} txs on disk", min(startups), "s",
@@ -286,8 +293,13 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
 
     if args.json:
-        print(json.dumps([row.__dict__ | {"ok": row.ok} for row in rows], indent=2))
+        print(
+            json.dumps(
+                [row.__dict__ | {"ok": row.ok, "engine": args.engine} for row in rows], indent=2
+            )
+        )
     else:
+        print(f"engine: {args.engine}")
         print(f"{'measure':44} {'value':>12}  {'target':>10}  note")
         for row in rows:
             target = (

@@ -240,12 +240,15 @@ def one_round(target: Target, label: str, singles: int, batched: int, count: int
 
 
 @contextmanager
-def chains(work: Path) -> Iterator[tuple[Target, Target]]:
-    """The node (durable, a data directory) and anvil, both set up; stopped at the end."""
+def chains(work: Path, engine: str) -> Iterator[tuple[Target, Target]]:
+    """The node (durable, a data directory, executing with ``engine``) and anvil, both set
+    up; stopped at the end."""
     if find_anvil() is None:
         raise SystemExit("anvil is not installed: run `npm ci` (package @foundry-rs/anvil)")
     with ExitStack() as stack:
-        node = stack.enter_context(run_node_process("--dev", data_dir=work / "chain"))
+        node = stack.enter_context(
+            run_node_process("--dev", "--engine", engine, data_dir=work / "chain")
+        )
         anvil_url = stack.enter_context(run_anvil(["--gas-limit", str(ANVIL_GAS_LIMIT)]))
         yield (
             prepare("node", node.url, False, work),
@@ -253,11 +256,12 @@ def chains(work: Path) -> Iterator[tuple[Target, Target]]:
         )
 
 
-def measure(singles: int, batched: int, count: int) -> dict[str, Any]:
-    """Both chains, ROUNDS alternating rounds; the best rate of each workload on each."""
+def measure(singles: int, batched: int, count: int, engine: str = "py-evm") -> dict[str, Any]:
+    """Both chains, ROUNDS alternating rounds; the best rate of each workload on each (the
+    node executing with ``engine``)."""
     with (
         tempfile.TemporaryDirectory(prefix="collective-vs-anvil-") as scratch,
-        chains(Path(scratch)) as (node, anvil),
+        chains(Path(scratch), engine) as (node, anvil),
     ):
         for n in range(ROUNDS):
             order = (node, anvil) if n % 2 == 0 else (anvil, node)
@@ -270,11 +274,15 @@ def measure(singles: int, batched: int, count: int) -> dict[str, Any]:
         "ratio": ratios,
         "missed": [w for w, gate in GATES.items() if ratios[w] < gate],
         "sizes": {"single sends": singles, "batched sends": batched, "calls": count},
+        "engine": engine,
     }
 
 
 def report(figures: dict[str, Any]) -> None:
-    print("collective node --dev (durable, a data directory) vs anvil, plain web3.py, best of 2")
+    print(
+        f"collective node --dev --engine {figures['engine']} (durable, a data directory) vs "
+        "anvil, plain web3.py, best of 2"
+    )
     print(f"  {'workload':14} {'node':>12} {'anvil':>12} {'node/anvil':>11}  gate")
     for workload in WORKLOADS:
         ratio = figures["ratio"][workload]
@@ -294,13 +302,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=150, help="isCovered calls")
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
+        "--engine", choices=["py-evm", "revm"], default="py-evm", help="what the node executes with"
+    )
+    parser.add_argument(
         "--report",
         action="store_true",
         help="print the figures and MISSED marks but exit 0 when a gate is missed (CI, while "
         "issue 11's calls and single-send gates are open)",
     )
     args = parser.parse_args(argv)
-    figures = measure(args.singles, args.batched, args.calls)
+    figures = measure(args.singles, args.batched, args.calls, args.engine)
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
