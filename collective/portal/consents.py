@@ -1,4 +1,4 @@
-""" "My consents": every consent of a person's identities, in the state a person reads.
+"""My consents: every consent of a person's identities, in the state a person reads.
 
 The browser derives the person's pairwise identities (one per organization, from the
 mnemonic it keeps) and asks for their addresses only; the portal reads each identity's
@@ -8,11 +8,13 @@ consents from the chain (:meth:`ConsentClient.by_subject
 organization (:meth:`ErasureClient.status <collective.client.erasure.ErasureClient.status>`).
 
 States shown: ``active``, ``withdrawn``, ``expired``, ``superseded`` (the organization
-published a newer policy), ``deactivated`` (the identity was deactivated) and ``erased``
-(the person asked the organization to erase its data: from then on no consent with it covers a
-use). An identity address is pseudonymous, but asking for several at once tells the portal's
-operator they belong together: the page asks only for the identities of organizations the
-person chose to show (all admitted ones by default), and says so.
+published a newer policy), ``deactivated`` (the identity was deactivated) and ``erased`` (the
+person asked the organization to erase its data: from then on no consent with it covers a
+use; the row carries the request's due time and the organization's confirmation).
+
+Privacy: an identity address is pseudonymous, but one request naming the identities of every
+admitted organization tells the portal's operator that they belong together (the page says
+that it asks the portal about each of the person's codes). The chain itself never links them.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from collective.portal.problems import PortalInputError
 
 if TYPE_CHECKING:
     from collective.client import Collective
+    from collective.client.erasure import Erasure
     from collective.client.records import Consent
 
 MAX_IDENTITIES = 256
@@ -62,7 +65,7 @@ class ConsentRow:
 
     consent: Consent
     state: str
-    erasure_requested: bool
+    erasure: Erasure
     renew: str | None = None  # a superseded consent: the link to read and accept the new text
 
     def as_json(self) -> dict[str, Any]:
@@ -86,7 +89,10 @@ class ConsentRow:
             "grantedAt": c.granted_at,
             "policyVersion": c.policy_version,
             "nonce": str(c.nonce),
-            "erasureRequested": self.erasure_requested,
+            "erasureRequested": self.erasure.requested,
+            "erasureDueAt": self.erasure.due_at or None,
+            "erasureConfirmedAt": self.erasure.confirmed_at or None,
+            "canErase": not self.erasure.requested and self.state != "deactivated",
             "renew": self.renew,
         }
 
@@ -123,14 +129,14 @@ def my_consents(client: Collective, identities: list[str]) -> list[ConsentRow]:
         ChainError: the node could not be reached.
     """
     rows: list[ConsentRow] = []
-    erasures: dict[tuple[str, str], bool] = {}
+    erasures: dict[tuple[str, str], Erasure] = {}
     for identity in identities:
         for consent in client.consent.by_subject(identity):
             pair = (consent.identity, consent.organization)
             if pair not in erasures:
-                erasures[pair] = client.erasure.status(*pair).requested
+                erasures[pair] = client.erasure.status(*pair)
             state = consent.state
-            if erasures[pair] and state in ("active", "expired", "superseded"):
+            if erasures[pair].requested and state in ("active", "expired", "superseded"):
                 state = "erased"
             renew = renewal_link(client, consent) if state == "superseded" else None
             rows.append(ConsentRow(consent, state, erasures[pair], renew))

@@ -5,25 +5,30 @@ a flood costs the relayer no node calls):
 
 1. the body is at most :data:`MAX_BODY` bytes of JSON in the shape
    :meth:`SignedRequest.to_json <collective.ledger.signing.SignedRequest.to_json>` writes
-   (``kind`` ``grant`` or ``withdrawal``; every field in range; a low-s signature, v 27/28,
-   that recovers to the named signer): :meth:`SignedRequest.from_json` checks it;
+   (``kind`` ``grant`` or ``withdrawal``) or :class:`~collective.ledger.erasure_request.
+   SignedErasure` writes (``kind`` ``erasure``: GDPR Art. 17), every field in range, a low-s
+   signature, v 27/28, that recovers to the named signer (their ``from_json`` checks it);
 2. it was signed for this chain id and this ledger's address (EIP-712 domain);
 3. the client address and the identity each still have a token
    (:class:`~collective.portal.ratelimit.TokenBucket`);
 4. the contract accepts it (gas estimation first, so a refused request costs no gas): a
-   replayed or superseded signature is refused by the chain (``InvalidNonce``), an expired
-   one (``SignatureExpired``), a signer without authority (``SignerNotAuthorized``).
+   replayed or superseded signature is refused by the chain (``InvalidNonce``; a second
+   erasure request of the same pair ``ErasureAlreadyRequested``), an expired one
+   (``SignatureExpired``), a signer without authority (``SignerNotAuthorized``).
 
 The relayer (the portal's ``--relayer`` account) pays the gas; the person needs no ether.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from collective.client.consent import Granted, Withdrawn
+from collective.client.erasure import ErasureRequested
 from collective.errors import ConsentError
+from collective.ledger.erasure_request import SignedErasure
 from collective.ledger.signing import SignedRequest
 from collective.portal.problems import PortalInputError, RateLimited
 from collective.portal.ratelimit import RateLimits, TokenBucket
@@ -35,35 +40,35 @@ MAX_BODY = 8_192
 """Bytes a relay request may have: a signed request is ~1 KB of JSON."""
 
 
+Signed = SignedRequest | SignedErasure
+"""What the endpoint relays: a signed grant or withdrawal, or a signed erasure request."""
+
+
 @dataclass(frozen=True)
 class Relayed:
-    """What a relay did: the kind (``grant`` / ``withdrawal``), the consent, and the
-    transaction (hash, block, gas paid by the relayer)."""
+    """What a relay did: ``kind`` (``grant``, ``withdrawal``, ``erasure``), whose and with
+    which organization, the transaction (hash, block, gas paid by the relayer) and the
+    kind's own fields in ``details`` (a consent's id, purpose and category; a withdrawal's
+    ``wasActive``; an erasure's ``dueAt``, unix seconds)."""
 
     kind: str
-    consent_id: str
     identity: str
     organization: str
-    purpose: str
-    category: str
     tx_hash: str
     block_number: int
     gas_used: int
-    was_active: bool | None = None  # a withdrawal: was a consent active (else it only cancelled)
+    details: dict[str, Any]
 
     def as_json(self) -> dict[str, Any]:
         """The endpoint's answer (camelCase keys, as the page's JavaScript reads them)."""
         return {
             "kind": self.kind,
-            "consentId": self.consent_id,
             "identity": self.identity,
             "organization": self.organization,
-            "purpose": self.purpose,
-            "category": self.category,
             "txHash": self.tx_hash,
             "blockNumber": self.block_number,
             "gasUsed": self.gas_used,
-            "wasActive": self.was_active,
+            **self.details,
         }
 
 
@@ -82,7 +87,7 @@ class Relayer:
         self._per_identity = TokenBucket(*limits.per_identity)
         self._per_client = TokenBucket(*limits.per_client)
 
-    def parse(self, body: bytes) -> SignedRequest:
+    def parse(self, body: bytes) -> Signed:
         """Steps 1 and 2: the signed request in ``body``, for this chain and ledger.
 
         Raises:
@@ -97,7 +102,11 @@ class Relayer:
         except UnicodeDecodeError:
             raise PortalInputError("the request body is not UTF-8 text") from None
         try:
-            signed = SignedRequest.from_json(text)
+            signed: Signed = (
+                SignedErasure.from_json(text)
+                if _kind(text) == SignedErasure.KIND
+                else SignedRequest.from_json(text)
+            )
         except ConsentError as exc:  # malformed or badly signed: nothing reached the chain
             raise PortalInputError(exc.message, hint=exc.hint) from None
         chain_id = self._client.chain.chain_id
@@ -111,7 +120,7 @@ class Relayer:
             )
         return signed
 
-    def admit(self, signed: SignedRequest, client_address: str) -> None:
+    def admit(self, signed: Signed, client_address: str) -> None:
         """Step 3: take a token for the client address and one for the identity.
 
         Raises:
@@ -143,24 +152,49 @@ class Relayer:
         """
         signed = self.parse(body)
         self.admit(signed, client_address)
-        result = self._client.signing.relay(signed)
-        return _relayed(result)
+        if isinstance(signed, SignedErasure):
+            return _erasure(self._client.erasure.relay(signed))
+        return _consent(self._client.signing.relay(signed))
 
 
-def _relayed(result: Granted | Withdrawn) -> Relayed:
-    withdrawn = isinstance(result, Withdrawn)
+def _kind(text: str) -> object:
+    """The ``kind`` of a JSON object, or None (the parsers report what else is wrong)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data.get("kind") if isinstance(data, dict) else None
+
+
+def _consent(result: Granted | Withdrawn) -> Relayed:
+    details: dict[str, Any] = {
+        "consentId": str(result.consent_id),
+        "purpose": result.purpose,
+        "category": result.category,
+    }
+    if isinstance(result, Withdrawn):
+        details["wasActive"] = result.was_active
     return Relayed(
-        kind="withdrawal" if withdrawn else "grant",
-        consent_id=str(result.consent_id),
+        kind="withdrawal" if isinstance(result, Withdrawn) else "grant",
         identity=str(result.identity),
         organization=str(result.organization),
-        purpose=str(result.purpose),
-        category=str(result.category),
         tx_hash=str(result.tx_hash),
         block_number=int(result.block_number),
         gas_used=int(result.gas_used),
-        was_active=result.was_active if isinstance(result, Withdrawn) else None,
+        details=details,
     )
 
 
-__all__ = ["MAX_BODY", "Relayed", "Relayer"]
+def _erasure(result: ErasureRequested) -> Relayed:
+    return Relayed(
+        kind="erasure",
+        identity=str(result.identity),
+        organization=str(result.organization),
+        tx_hash=str(result.tx_hash),
+        block_number=int(result.block_number),
+        gas_used=int(result.gas_used),
+        details={"dueAt": result.due_at},
+    )
+
+
+__all__ = ["MAX_BODY", "Relayed", "Relayer", "Signed"]

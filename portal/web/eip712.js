@@ -1,5 +1,6 @@
 // The ledger's EIP-712 Grant and Withdrawal, exactly as collective/ledger/requests.py types
-// them, and the JSON collective.ledger.signing.SignedRequest.from_json reads.
+// them, and the JSON collective.ledger.signing.SignedRequest.from_json reads; the
+// ErasureRequest of collective/ledger/erasure_request.py (SignedErasure.from_json).
 import { Signature, getAddress, id } from "ethers";
 
 export const NO_EXPIRY = (1n << 64n) - 1n;
@@ -26,6 +27,11 @@ export const WITHDRAWAL_FIELDS = [
   { name: "nonce", type: "uint64" },
   { name: "deadline", type: "uint64" },
 ];
+export const ERASURE_FIELDS = [
+  { name: "identity", type: "address" },
+  { name: "organization", type: "address" },
+  { name: "deadline", type: "uint64" },
+];
 const ATTRS = { policyVersion: "policy_version", policyHash: "policy_hash" };
 
 /** The bytes32 code of a purpose or category name (keccak256 of its UTF-8), or a 0x code. */
@@ -49,9 +55,14 @@ function domain(chainId, ledger) {
   return { name: "Collective", version: "2", chainId: BigInt(chainId), verifyingContract: getAddress(ledger) };
 }
 
+const STRUCTS = {
+  grant: ["Grant", GRANT_FIELDS],
+  withdrawal: ["Withdrawal", WITHDRAWAL_FIELDS],
+  erasure: ["ErasureRequest", ERASURE_FIELDS],
+};
+
 async function signRequest(wallet, kind, message, chainId, ledger) {
-  const primary = kind === "grant" ? "Grant" : "Withdrawal";
-  const fields = kind === "grant" ? GRANT_FIELDS : WITHDRAWAL_FIELDS;
+  const [primary, fields] = STRUCTS[kind];
   const signature = Signature.from(await wallet.signTypedData(domain(chainId, ledger), { [primary]: fields }, message));
   const request = {};
   for (const field of fields) {
@@ -95,4 +106,11 @@ export function signWithdrawal(wallet, { identity, organization, purpose, catego
     deadline: BigInt(deadline),
   };
   return signRequest(wallet, "withdrawal", message, chainId, ledger);
+}
+
+/** Sign an ErasureRequest (GDPR Art. 17; collective/ledger/erasure_request.py): final for
+ *  the (identity, organization) pair. Returns the SignedErasure JSON object. */
+export function signErasure(wallet, { identity, organization, deadline }, chainId, ledger) {
+  const message = { identity: getAddress(identity), organization: getAddress(organization), deadline: BigInt(deadline) };
+  return signRequest(wallet, "erasure", message, chainId, ledger);
 }

@@ -107,7 +107,7 @@ def bundle() -> Path:
 @pytest.fixture(scope="module")
 def portal(ledger: Ledger, bundle: Path) -> Iterator[str]:
     """The portal relaying as the lab, on a free port; its base URL. The per-identity rate
-    limit is 3 at once (the rate-limit test exhausts it)."""
-    app = create_app(ledger.lab, limits=RateLimits(per_identity=(0.01, 3), per_client=(1.0, 50)))
+    limit is 5 at once (the rate-limit test exhausts it; the browser's story takes 4)."""
+    app = create_app(ledger.lab, limits=RateLimits(per_identity=(0.01, 5), per_client=(1.0, 50)))
     with serve_in_thread(app) as url:
         yield url

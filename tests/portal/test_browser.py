@@ -3,7 +3,8 @@ for the module) against the portal and a dev node.
 
 A person opens the lab's consent link, makes secret words (keyboard only), reads the policy
 and accepts; the lab records a use; the person withdraws with one click on "My consents";
-the lab's next use is refused. Also: a tampered policy document is refused on the page, a
+the lab's next use is refused; the person asks the lab to erase its data, the lab confirms,
+and the page shows it. Also: a tampered policy document is refused on the page, a
 signature the browser made is refused when replayed to the relay endpoint, the consent page
 fits a 375 px wide screen, and no request the page makes carries the secret words, the
 passphrase or a private key. Screenshots go to build/portal-screenshots/.
@@ -143,6 +144,21 @@ def test_a_person_consents_and_withdraws_with_one_click(
         lab.usage.record(identity.address, PURPOSE, CATEGORY, "lab/cohort-7/sample-2")
     assert refused.value.error_name == "NoConsent"
 
+    # The person asks the lab to erase its data; the lab confirms; the page shows it.
+    page.get_by_role("button", name="Ask this organization to erase your data").click()
+    page.wait_for_selector("article.consent .erasure", timeout=WAIT)
+    assert "must confirm by" in page.inner_text("article.consent .erasure")
+    confirmed = lab.erasure.confirm(identity.address, b"cohort-7 rows of the subject deleted")
+    assert not confirmed.late
+    page.reload()
+    page.wait_for_selector("#unlock-form", state="visible")
+    page.fill("#unlock-passphrase", PASSPHRASE)
+    page.press("#unlock-passphrase", "Enter")
+    page.wait_for_selector("article.consent .erasure", timeout=WAIT)
+    assert "confirmed on" in page.inner_text("article.consent .erasure")
+    assert page.locator("article.consent button").count() == 0  # nothing left to take back
+    _shot(page, "7-erasure-confirmed")
+
     assert not [m for m in console if "Content Security Policy" in m], console
 
     # Nothing secret ever left the browser: not the words, the passphrase, nor any key.
@@ -164,7 +180,7 @@ def test_a_tampered_policy_document_is_refused(browser: Any, portal: str, ledger
     assert "not the text the organization published" in page.inner_text("#policy-check")
     assert page.is_disabled("#accept")
     assert page.is_hidden("#policy-text")
-    _shot(page, "7-tampered-policy")
+    _shot(page, "8-tampered-policy")
     page.close()
 
 
@@ -181,7 +197,7 @@ def test_the_consent_page_fits_a_phone(browser: Any, portal: str, ledger: Ledger
         assert box["height"] >= 44  # a finger-sized target
     page.click("#decline")
     assert "Nothing was signed or sent" in page.inner_text("#answer")
-    _shot(page, "8-phone-declined")
+    _shot(page, "9-phone-declined")
     context.close()
 
 

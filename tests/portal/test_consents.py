@@ -47,7 +47,10 @@ def test_my_consents_reports_every_state(portal: str, ledger: Ledger) -> None:
     assert active["covered"] and active["canWithdraw"] and active["policyVersion"] == 2
     assert active["purposeWords"] == "research and development"
     assert active["categoryWords"] == "medical health"
-    assert rows[people["erased"].address]["erasureRequested"]
+    erased = rows[people["erased"].address]
+    assert erased["erasureRequested"] and erased["erasureDueAt"] > now
+    assert erased["erasureConfirmedAt"] is None and not erased["canErase"]
+    assert active["canErase"] and not rows[people["deactivated"].address]["canErase"]
     renew = rows[people["superseded"].address]["renew"]
     assert renew.startswith("/consent?") and "version=2" in renew
     assert requests.get(f"{portal}{renew}", timeout=10).status_code == 200
@@ -66,7 +69,7 @@ def test_the_relay_is_rate_limited_per_client_address(ledger: Ledger) -> None:
         for _ in range(3)
     ]
     assert relayer.relay(bodies[0], "10.0.0.1").kind == "withdrawal"
-    assert relayer.relay(bodies[1], "10.0.0.1").was_active is False  # nothing was active
+    assert relayer.relay(bodies[1], "10.0.0.1").details["wasActive"] is False  # none active
     try:
         relayer.relay(bodies[2], "10.0.0.1")
     except RateLimited as exc:

@@ -1,7 +1,7 @@
 // "My consents": every consent of the person's identities, and withdraw with one click
 // (a Withdrawal signed here, relayed by the portal).
 import { get, relay } from "../api.js";
-import { DEFAULT_DEADLINE, nextNonce, signWithdrawal } from "../eip712.js";
+import { DEFAULT_DEADLINE, nextNonce, signErasure, signWithdrawal } from "../eip712.js";
 import { identityFor } from "../pairwise.js";
 import { $, ready, say, sentence } from "../ui.js";
 import { root } from "../vault.js";
@@ -13,7 +13,17 @@ function element(tag, text, className) {
   return el;
 }
 
-function row(consent, onWithdraw) {
+function day(unix) {
+  return new Date(Number(unix) * 1000).toLocaleDateString();
+}
+
+function erasureWords(consent) {
+  if (consent.erasureConfirmedAt) return `The organization confirmed on ${day(consent.erasureConfirmedAt)} that it erased your data.`;
+  if (consent.erasureRequested) return `You asked the organization to erase your data. It must confirm by ${day(consent.erasureDueAt)}.`;
+  return null;
+}
+
+function row(consent, onWithdraw, onErase) {
   const item = element("article", undefined, "consent");
   item.dataset.state = consent.state;
   item.dataset.consentId = consent.consentId;
@@ -21,6 +31,8 @@ function row(consent, onWithdraw) {
     element("h2", `${consent.organization.slice(0, 8)}…${consent.organization.slice(-4)}: your ${consent.categoryWords}, for ${consent.purposeWords}`),
     element("p", consent.stateWords, "state"),
   );
+  const erasure = erasureWords(consent);
+  if (erasure) item.append(element("p", erasure, "erasure"));
   if (consent.renew) {
     const renew = element("a", "Read the new policy and renew this consent");
     renew.href = consent.renew;
@@ -33,6 +45,13 @@ function row(consent, onWithdraw) {
     button.type = "button";
     button.setAttribute("aria-label", `Take back your consent: ${consent.categoryWords} for ${consent.purposeWords}`);
     button.addEventListener("click", () => onWithdraw(consent, button));
+    item.append(button);
+  }
+  if (consent.canErase) {
+    const button = element("button", "Ask them to erase my data", "secondary");
+    button.type = "button";
+    button.setAttribute("aria-label", `Ask this organization to erase your data (final: ends every consent with it)`);
+    button.addEventListener("click", () => onErase(consent, button));
     item.append(button);
   }
   return item;
@@ -76,6 +95,27 @@ export async function start(main) {
     }
   }
 
+  async function erase(consent, button) {
+    button.disabled = true;
+    try {
+      say("status", "Signing your erasure request in this browser…");
+      const me = mine.get(consent.identity);
+      const state = await get("consent", { identity: me.address, org: consent.organization, purpose: consent.purpose, category: consent.category });
+      const signed = await signErasure(
+        me.wallet,
+        { identity: me.address, organization: consent.organization, deadline: BigInt(state.chainTime) + DEFAULT_DEADLINE },
+        chainId,
+        main.dataset.ledger,
+      );
+      const done = await relay(signed);
+      say("status", `Done: you asked the organization to erase your data. It must confirm by ${day(done.dueAt)}.`, "ok");
+      await show();
+    } catch (error) {
+      say("status", sentence(error), "refused");
+      button.disabled = false;
+    }
+  }
+
   async function show() {
     const list = $("consents");
     if (mine.size === 0) {
@@ -87,7 +127,7 @@ export async function start(main) {
       list.replaceChildren(element("p", "You have not given any consent yet."));
       return;
     }
-    list.replaceChildren(...answer.consents.map((consent) => row(consent, withdraw)));
+    list.replaceChildren(...answer.consents.map((consent) => row(consent, withdraw, erase)));
   }
 
   try {
