@@ -250,6 +250,35 @@ def test_ledger_blocks_agree(twins: Twins, genesis: tuple[Genesis, Deployment]) 
     assert twins.block([last]) == ([None], [1])
 
 
+def test_edge_blocks_agree(twins: Twins) -> None:
+    """Touched empty accounts (EIP-161), precompiles (with and without value, BLS12-381 of
+    EIP-2537), a call to an account that does not exist, block context opcodes (BLOCKHASH,
+    COINBASE, BASEFEE, PREVRANDAO, SELFBALANCE) and a contract that self-destructs in its
+    constructor (EIP-6780: deleted)."""
+    for subject in SUBJECTS:
+        twins.nonces[subject.address] = 0
+    s = SUBJECTS
+
+    def to(address: int) -> str:
+        return Web3.to_checksum_address(f"0x{address:040x}")
+
+    context = "600143034060005241600155484600255445600355476004556000ff"
+    block = [
+        sign_tx(s[0], CHAIN_ID, twins.nonce(s[0]), to(0x6060), gas=21_000, value=0),
+        sign_tx(s[1], CHAIN_ID, twins.nonce(s[1]), to(4), gas=30_000, value=0),
+        sign_tx(s[1], CHAIN_ID, twins.nonce(s[1]), to(1), gas=30_000, value=5),
+        sign_tx(s[2], CHAIN_ID, twins.nonce(s[2]), to(0x0B), b"\x00" * 256, gas=60_000),
+        sign_tx(s[3], CHAIN_ID, twins.nonce(s[3]), to(0x100), gas=30_000, value=0),
+        _create(s[4], twins.nonce(s[4]), bytes.fromhex(context)),
+        _create(s[4], twins.nonce(s[4]), bytes.fromhex("4340600055")),
+    ]
+    assert twins.block(block) == ([None] * 7, [1] * 7)
+    assert twins.block([_create(s[5], twins.nonce(s[5]), bytes.fromhex("6001430340600055"))]) == (
+        [None],
+        [1],
+    )
+
+
 def _create(account: LocalAccount, nonce: int, init: bytes) -> bytes:
     tx: dict[str, Any] = {
         "chainId": CHAIN_ID, "nonce": nonce, "data": init, "gas": 200_000,
