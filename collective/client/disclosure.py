@@ -23,8 +23,8 @@ from collections.abc import Sequence
 
 from collective.chain.codec import DecodedLog
 from collective.client import disclosure_records as rec_
-from collective.client.base import Session
-from collective.client.disclosure_consent import DisclosureConsents
+from collective.client.base import Session, raw_ref
+from collective.client.disclosure_consent import DisclosureConsents, distinct_parties
 from collective.client.disclosure_records import (
     DisclosureConsent,
     DisclosureGranted,
@@ -38,7 +38,7 @@ from collective.client.disclosure_records import (
 )
 from collective.client.records import Term, Who, expiry_or_none, tx_fields
 from collective.client.usage import UsageClient
-from collective.errors import InvalidInputError
+from collective.errors import InvalidInputError, TransactionError
 from collective.types import Address
 
 
@@ -71,7 +71,8 @@ class DisclosureClient(DisclosureConsents):
             The :class:`DisclosuresRecorded` with one record.
 
         Raises:
-            InvalidInputError: a bad address, DID or term.
+            InvalidInputError: a bad address, DID or term; an empty ``data_ref``; the
+                recipient is the sender's own organization.
             ConfigurationError: a read-only client, or the store cannot be used.
             ConsentError: no active disclosure consent (NoDisclosureConsent), expired, stale
                 policy version, identity deactivated, or an erasure request to the discloser
@@ -95,12 +96,20 @@ class DisclosureClient(DisclosureConsents):
         if not items:
             raise InvalidInputError("a batch of disclosures needs at least one item")
         rows = []
-        for item in items:
+        for number, item in enumerate(items, 1):
             who = self._s.address(item.identity, "identity")
+            rec = self._s.address(item.recipient, "recipient")
+            distinct_parties(Address(self._s.sender.address), rec)
+            if raw_ref(item.data_ref) is None and not item.data_ref.strip():
+                what = "the" if len(items) == 1 else f"item {number}'s"
+                raise InvalidInputError(
+                    f"{what} data reference is empty",
+                    hint="give the record disclosed (e.g. ward/7/scan-3) or its 32-byte reference",
+                )
             rows.append(
                 (
                     who,
-                    self._s.address(item.recipient, "recipient"),
+                    rec,
                     self._s.term(item.purpose, "purpose"),
                     self._s.term(item.category, "category"),
                     self._usage.reference(who, item.data_ref),
@@ -131,8 +140,8 @@ class DisclosureClient(DisclosureConsents):
     def get(
         self, identity: Who, discloser: Who, recipient: Who, purpose: Term, category: Term
     ) -> DisclosureConsent:
-        """The stored disclosure consent (``getDisclosureConsent``) and whether it covers a
-        disclosure now.
+        """The stored disclosure consent (``getDisclosureConsent``), whether it covers a
+        disclosure now and, if not, why (a dry run of ``recordDisclosure`` by the discloser).
 
         Raises:
             InvalidInputError: a bad address, DID or term.
@@ -146,6 +155,14 @@ class DisclosureClient(DisclosureConsents):
             fns.getDisclosureConsent(*key), block=number
         )
         covered = self._s.call(fns.isDisclosureCovered(*key), block=number)
+        refusal = None
+        if not covered:
+            try:
+                self._s.chain.call(
+                    fns.recordDisclosure(key[0], *key[2:], bytes(32)), sender=key[1], block=number
+                )
+            except TransactionError as e:
+                refusal = e.message
         return DisclosureConsent(
             **rec_.parties(key),
             expiry=expiry_or_none(int(expiry)),
@@ -155,6 +172,7 @@ class DisclosureClient(DisclosureConsents):
             stored_active=bool(active),
             covered=bool(covered),
             read_at=int(block["timestamp"]),
+            refusal=refusal,
         )
 
     def disclosures(
@@ -204,12 +222,20 @@ class DisclosureClient(DisclosureConsents):
             :class:`ToStop` rows (``reason`` "withdrawn" or "erasure-requested").
 
         Raises:
-            InvalidInputError: a bad address or DID.
+            InvalidInputError: a bad address or DID; ``from_block`` after the latest block.
             ConfigurationError: a read-only client and no recipient given.
             ChainError: the node could not be reached.
         """
         rec = self._s.address(recipient if recipient is not None else self._s.sender, "recipient")
         start = max(from_block, self._s.first_block)
+        head = self._s.chain.block_number()
+        if from_block > head:
+            raise InvalidInputError(
+                f"block {from_block} is after the latest block ({head}): nothing is mined there "
+                "yet",
+                hint=f"give a block up to {head}, or follow new blocks with "
+                "`collective disclosure watch`",
+            )
         ev = self._s.ledger.events
 
         def window(logs: list[DecodedLog]) -> list[DecodedLog]:

@@ -79,6 +79,7 @@ class DisclosureConsents:
             ChainError: the node could not be reached.
         """
         who, disc, rec, p, c = self._key(identity, discloser, recipient, purpose, category)
+        distinct_parties(disc, rec)
         version = self._version(rec, policy_version)
         exp = NO_EXPIRY if expiry is None else int(expiry)
         receipt = self._s.send("grantDisclosure", who, disc, rec, p, c, exp, version)
@@ -138,6 +139,7 @@ class DisclosureConsents:
         key = self._key(
             identity if identity is not None else account, discloser, recipient, purpose, category
         )
+        distinct_parties(key[1], key[2])
         version = self._version(key[2], policy_version)
         content_hash, _, _ = self._s.call(self._s.ledger.functions.policy(key[2], version))
         if bytes(content_hash) == bytes(32):
@@ -285,4 +287,20 @@ class DisclosureConsents:
         return until
 
 
-__all__ = ["DisclosureConsents"]
+def distinct_parties(discloser: Address, recipient: Address) -> None:
+    """Refuse a disclosure (or a consent to one) from an organization to itself: that is a
+    use, not an onward disclosure (the contract takes it; see issue 13 part 1).
+
+    Raises:
+        InvalidInputError: ``discloser`` and ``recipient`` (checksummed) are the same.
+    """
+    if discloser == recipient:
+        raise InvalidInputError(
+            f"the discloser and the recipient are the same organization ({discloser}): "
+            "a disclosure passes data to another organization",
+            hint="name the organization that receives the data as RECIPIENT, or record an "
+            "organization's own use with `collective use record`",
+        )
+
+
+__all__ = ["DisclosureConsents", "distinct_parties"]

@@ -105,7 +105,8 @@ class DisclosureConsent:
     """A disclosure consent's stored state read at a block of time ``read_at`` (unix s):
     ``expiry`` None for never (and for never granted), ``granted_at`` 0 if never granted,
     ``stored_active`` the contract's flag (granted and not withdrawn), ``covered`` whether
-    ``recordDisclosure`` would pass (``isDisclosureCovered``)."""
+    ``recordDisclosure`` would pass (``isDisclosureCovered``) and, when it would not,
+    ``refusal``: the contract's reason, as the error a disclosure would get says it."""
 
     identity: Address
     discloser: Address
@@ -119,6 +120,7 @@ class DisclosureConsent:
     stored_active: bool
     covered: bool
     read_at: int
+    refusal: str | None = None
 
     @property
     def expired(self) -> bool:

@@ -119,14 +119,15 @@ class ErasureClient:
             The :class:`ErasureRequested`.
 
         Raises:
-            InvalidInputError: an address or DID that is not one (or of another network).
+            InvalidInputError: an address or DID that is not one (or of another network), or
+                an organization never admitted.
             ConfigurationError: a read-only client.
             NotPermittedError: the sender is not the identity's owner.
             ConsentError: the pair was already asked (ErasureAlreadyRequested), or the
                 identity is deactivated.
             ChainError: the node could not be reached.
         """
-        org = self._s.address(organization, "organization")
+        org = self._organization(organization)
         who = self._s.address(identity if identity is not None else self._s.sender, "identity")
         receipt = self._s.transact(self._s.ledger.functions.requestErasure(who, org))
         return self._requested(receipt)
@@ -152,12 +153,13 @@ class ErasureClient:
             The :class:`~collective.ledger.erasure_request.SignedErasure` (``to_json()``).
 
         Raises:
-            InvalidInputError: an address or DID that is not one, or a deadline in the past.
+            InvalidInputError: an address or DID that is not one, an organization never
+                admitted, or a deadline in the past.
             ConfigurationError: no signer (read-only client and none given).
             ChainError: the node could not be reached.
         """
         account = signer or self._s.sender
-        org = self._s.address(organization, "organization")
+        org = self._organization(organization)
         who = self._s.address(identity if identity is not None else account, "identity")
         now = self._s.chain.latest_timestamp()
         until = now + DEFAULT_DEADLINE if deadline is None else deadline
@@ -287,6 +289,21 @@ class ErasureClient:
             ChainError: the node could not be reached.
         """
         return int(self._s.call(self._s.ledger.functions.erasurePeriod()))
+
+    def _organization(self, organization: Who) -> Address:
+        """``organization`` as an address, refused unless it is or was admitted (the contract
+        takes a request to any address; one to a mistyped address would wait forever)."""
+        org = self._s.address(organization, "organization")
+        rules = self._s.rules
+        if int(self._s.call(rules.functions.statusOf(org))) == 0 and not self._s.events(
+            rules.events.AccountAdmitted(), {"account": org}
+        ):
+            raise InvalidInputError(
+                f"{org} has never been admitted to the consortium: only an organization can "
+                "be asked to erase",
+                hint="check the address (`collective org list` lists the organizations)",
+            )
+        return org
 
     def _requested(self, receipt: TxReceipt) -> ErasureRequested:
         (log,) = self._s.decoded(self._s.ledger.events.ErasureRequested(), receipt)

@@ -122,9 +122,12 @@ def load_signed_disclosure(text: str) -> SignedDisclosure:
             the named signer.
     """
     try:
-        kind = jsonints.loads(text).get("kind")
-    except (ValueError, AttributeError):
-        kind = None
+        data = jsonints.loads(text)
+    except ValueError as e:
+        raise SignatureError(
+            f"not a signed disclosure request: the text is not JSON ({e})", hint=_WRITTEN_BY
+        ) from None
+    kind = data.get("kind") if isinstance(data, dict) else None
     if kind == SignedDisclosureWithdrawal.KIND:
         return SignedDisclosureWithdrawal.from_json(text)
     if kind == SignedDisclosureGrant.KIND:

@@ -1,0 +1,102 @@
+"""Onward disclosure and erasure as their users get them wrong, through the client on the
+embedded chain: a discloser that is also the recipient, an empty data reference, an erasure
+request to an address that never was an organization, a `to_stop` window past the head, a
+signed request that is not JSON, and a disclosure consent that is active but covers no
+disclosure (the reason is named). Each is refused with an error naming what was wrong, and
+nothing is recorded."""
+
+from __future__ import annotations
+
+import pytest
+
+from collective import Collective
+from collective.chain import Chain
+from collective.client.disclosure import DisclosureItem
+from collective.deploy import Deployment
+from collective.errors import InvalidInputError, SignatureError
+from collective.ledger.disclosure_request import load_signed_disclosure
+
+RESEARCH = "dpv:ResearchAndDevelopment"
+HEALTH = "dpv-pd:MedicalHealth"
+
+
+@pytest.fixture
+def actors(chain: Chain, suite: Deployment) -> dict[str, Collective]:
+    """Admitted hospital (1, discloser) and lab (2, recipient, policy v1 covering research);
+    patient 4 consented that the hospital disclose its health data to the lab."""
+    dev = chain.dev_accounts
+    admin = Collective(chain, suite, dev[0])
+    hospital, lab = admin.as_account(dev[1]), admin.as_account(dev[2])
+    for org in (hospital, lab):
+        admin.orgs.admit(org.address)
+    lab.policies.publish(b"lab policy v1", "https://lab.example/policy/v1", [RESEARCH])
+    patient = admin.as_account(dev[4])
+    patient.disclosure.grant(hospital.address, lab.address, RESEARCH, HEALTH)
+    return {"admin": admin, "hospital": hospital, "lab": lab, "patient": patient}
+
+
+def test_a_discloser_cannot_be_its_own_recipient(actors: dict[str, Collective]) -> None:
+    patient, lab = actors["patient"], actors["lab"]
+    for attempt in (
+        lambda: patient.disclosure.grant(lab.address, lab.address, RESEARCH, HEALTH),
+        lambda: patient.disclosure.sign_grant(lab.address, lab.address.lower(), RESEARCH, HEALTH),
+        lambda: lab.disclosure.record(patient.address, lab.address, RESEARCH, HEALTH, "r/1"),
+    ):
+        with pytest.raises(InvalidInputError, match="the same organization"):
+            attempt()
+    assert lab.disclosure.disclosures() == []
+    # one granted before (the contract takes it) can still be withdrawn
+    patient.disclosure.withdraw(lab.address, lab.address, RESEARCH, HEALTH)
+
+
+def test_an_empty_data_reference_is_refused(actors: dict[str, Collective]) -> None:
+    hospital, patient, lab = actors["hospital"], actors["patient"], actors["lab"]
+    items = [
+        DisclosureItem(patient.address, lab.address, RESEARCH, HEALTH, "ward/1"),
+        DisclosureItem(patient.address, lab.address, RESEARCH, HEALTH, "  "),
+    ]
+    with pytest.raises(InvalidInputError, match=r"item 2's data reference is empty"):
+        hospital.disclosure.record_batch(items)
+    with pytest.raises(InvalidInputError, match="data reference is empty"):
+        hospital.disclosure.record(patient.address, lab.address, RESEARCH, HEALTH, b"")
+    assert hospital.disclosure.disclosures() == []
+
+
+def test_erasure_is_asked_only_of_an_organization(actors: dict[str, Collective]) -> None:
+    patient, lab = actors["patient"], actors["lab"]
+    stranger = patient.chain.dev_accounts[6].address
+    with pytest.raises(InvalidInputError, match=f"{stranger} has never been admitted"):
+        patient.erasure.request(stranger)
+    with pytest.raises(InvalidInputError, match="has never been admitted"):
+        patient.erasure.sign(patient.address)
+    assert not patient.erasure.status(patient.address, stranger).requested
+    actors["admin"].orgs.remove(lab.address)
+    assert patient.erasure.request(lab.address).organization == lab.address
+
+
+def test_to_stop_from_a_block_not_mined_yet(actors: dict[str, Collective]) -> None:
+    lab = actors["lab"]
+    head = lab.chain.block_number()
+    with pytest.raises(InvalidInputError, match=f"block {head + 5} is after the latest block"):
+        lab.disclosure.to_stop(from_block=head + 5)
+    assert lab.disclosure.to_stop(from_block=head) == []
+
+
+def test_a_signed_request_that_is_not_json_is_named(actors: dict[str, Collective]) -> None:
+    patient, hospital, lab = actors["patient"], actors["hospital"], actors["lab"]
+    text = patient.disclosure.sign_grant(hospital.address, lab.address, RESEARCH, HEALTH).to_json()
+    with pytest.raises(SignatureError, match="is not JSON"):
+        load_signed_disclosure(text[:100])
+    with pytest.raises(SignatureError, match="is not JSON"):
+        load_signed_disclosure("")
+
+
+def test_why_an_active_consent_covers_no_disclosure(actors: dict[str, Collective]) -> None:
+    patient, hospital, lab = actors["patient"], actors["hospital"], actors["lab"]
+    terms = (patient.address, hospital.address, lab.address, RESEARCH, HEALTH)
+    assert hospital.disclosure.get(*terms).refusal is None
+    patient.erasure.request(lab.address)
+    consent = hospital.disclosure.get(*terms)
+    assert consent.active and not consent.covered
+    assert consent.refusal is not None
+    assert f"asked organization {lab.address} to erase" in consent.refusal
