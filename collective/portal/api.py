@@ -12,6 +12,8 @@ path                   method  answer
                                ``nonce`` and the chain's time (what a signature needs)
 ``/api/consents``      GET     ``?identity=...`` (repeated): "my consents"
                                (:mod:`collective.portal.consents`)
+``/api/history``       GET     ``?identity=...`` (repeated) ``[&format=csv]``: who used my data
+                               (:mod:`collective.portal.history`), JSON or a CSV download
 ``/api/relay``         POST    a signed request (:mod:`collective.portal.relay`); CSRF-checked
 =====================  ======  ==================================================================
 
@@ -26,11 +28,13 @@ from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from collective.client.subjects import admission_order
 from collective.portal.consents import my_consents, parse_identities
+from collective.portal.history import as_csv
+from collective.portal.history import history as history_rows
 from collective.portal.problems import PortalInputError, json_problem
 
 if TYPE_CHECKING:
@@ -118,6 +122,24 @@ def consents(request: Request) -> JSONResponse:
     )
 
 
+def history(request: Request) -> Response:
+    """``GET /api/history?identity=0x..[&identity=..][&format=csv]``: who used my data, as
+    JSON ``{"history": [...]}`` or as a CSV attachment."""
+    client = portal_of(request).client
+    identities = parse_identities(request.query_params.getlist("identity"))
+    form = request.query_params.get("format", "json")
+    if form not in ("json", "csv"):
+        raise PortalInputError(f"format {form!r} is not json or csv")
+    rows = history_rows(client, identities)
+    if form == "csv":
+        return Response(
+            as_csv(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": 'attachment; filename="my-data-history.csv"'},
+        )
+    return JSONResponse({"history": rows})
+
+
 async def relay(request: Request) -> JSONResponse:
     """``POST /api/relay``: relay one signed grant or withdrawal (CSRF-checked by the
     middleware; see :mod:`collective.portal.relay` for the checks)."""
@@ -131,13 +153,13 @@ async def relay(request: Request) -> JSONResponse:
     return JSONResponse(relayed.as_json())
 
 
-def _sync(handler: Callable[[Request], JSONResponse]) -> Callable[[Request], JSONResponse]:
+def _sync(handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
     """``handler`` (run in Starlette's thread pool) with every failure answered as JSON
     (never a traceback)."""
 
-    def wrapped(request: Request) -> JSONResponse:
+    def wrapped(request: Request) -> Response:
         try:
-            response: JSONResponse = handler(request)
+            response = handler(request)
         except Exception as exc:
             return json_problem(exc)
         return response
@@ -152,6 +174,7 @@ ROUTES = [
     Route("/api/policy", _sync(policy), methods=["GET"]),
     Route("/api/consent", _sync(consent), methods=["GET"]),
     Route("/api/consents", _sync(consents), methods=["GET"]),
+    Route("/api/history", _sync(history), methods=["GET"]),
     Route("/api/relay", relay, methods=["POST"]),
 ]
 """The API's routes, mounted by :func:`~collective.portal.app.create_app`."""

@@ -7,6 +7,7 @@ path           page
 ``/consent``   a consent request link (:mod:`collective.portal.links`): the policy, accept
                or decline
 ``/consents``  "my consents": every consent of your identities, withdraw with one click
+``/history``   who used my data: the history of your identities, filter, download
 =============  ==========================================================================
 
 Pages carry no inline script or style (the CSP forbids both): one module bundle
@@ -99,10 +100,16 @@ def my_consents(request: Request) -> Response:
     return _render(request, "consents.html", page="consents")
 
 
+def my_history(request: Request) -> Response:
+    """``GET /history``: the table is filled in by the page's script from ``/api/history``."""
+    return _render(request, "history.html", page="history")
+
+
 ROUTES = [
     Route("/", home, methods=["GET"]),
     Route("/consent", consent_request, methods=["GET"]),
     Route("/consents", my_consents, methods=["GET"]),
+    Route("/history", my_history, methods=["GET"]),
 ]
 """The pages' routes, mounted by :func:`~collective.portal.app.create_app`."""
 

@@ -2,10 +2,11 @@
 // page named in <main data-page>. Keys and secret words stay in this browser.
 import { start as consent } from "./pages/consent.js";
 import { start as consents } from "./pages/consents.js";
+import { start as history } from "./pages/history.js";
 import { start as home } from "./pages/home.js";
 import { say, sentence } from "./ui.js";
 
-const PAGES = { home, consent, consents };
+const PAGES = { home, consent, consents, history };
 
 const main = document.getElementById("main");
 const page = PAGES[main?.dataset.page];

@@ -4,10 +4,11 @@ for the module) against the portal and a dev node.
 A person opens the lab's consent link, makes secret words (keyboard only), reads the policy
 and accepts; the lab records a use; the person withdraws with one click on "My consents";
 the lab's next use is refused; the person asks the lab to erase its data, the lab confirms,
-and the page shows it. Also: a tampered policy document is refused on the page, a
-signature the browser made is refused when replayed to the relay endpoint, the consent page
-fits a 375 px wide screen, and no request the page makes carries the secret words, the
-passphrase or a private key. Screenshots go to build/portal-screenshots/.
+and the page shows it; "who used my data" lists it all and downloads it as CSV. Also: a
+tampered policy document is refused on the page, a signature the browser made is refused
+when replayed to the relay endpoint, the consent page fits a 375 px wide screen, and no
+request the page makes carries the secret words, the passphrase or a private key.
+Screenshots go to build/portal-screenshots/.
 """
 
 from __future__ import annotations
@@ -159,6 +160,24 @@ def test_a_person_consents_and_withdraws_with_one_click(
     assert page.locator("article.consent button").count() == 0  # nothing left to take back
     _shot(page, "7-erasure-confirmed")
 
+    # Who used my data: the whole story, in chain order, filterable, downloadable.
+    page.goto(f"{portal}/history")
+    page.fill("#unlock-passphrase", PASSPHRASE)
+    page.press("#unlock-passphrase", "Enter")
+    page.wait_for_selector("#history tbody tr", timeout=WAIT)
+    actions = page.eval_on_selector_all(
+        "#history tbody tr", "rows => rows.map(r => r.dataset.action)"
+    )
+    assert actions == ["grant", "use", "withdraw", "erasure-request", "erasure-confirm"]
+    page.select_option("#filter-action", "use")
+    assert page.locator("#history tbody tr").count() == 1
+    assert "used your data" in page.inner_text("#history tbody")
+    with page.expect_download() as download:
+        page.click("#download-csv")
+    csv_text = Path(download.value.path()).read_text()
+    assert csv_text.startswith("time,action,actionWords,organization") and csv_text.count("\n") == 6
+    _shot(page, "8-who-used-my-data")
+
     assert not [m for m in console if "Content Security Policy" in m], console
 
     # Nothing secret ever left the browser: not the words, the passphrase, nor any key.
@@ -180,7 +199,7 @@ def test_a_tampered_policy_document_is_refused(browser: Any, portal: str, ledger
     assert "not the text the organization published" in page.inner_text("#policy-check")
     assert page.is_disabled("#accept")
     assert page.is_hidden("#policy-text")
-    _shot(page, "8-tampered-policy")
+    _shot(page, "9-tampered-policy")
     page.close()
 
 
@@ -197,7 +216,7 @@ def test_the_consent_page_fits_a_phone(browser: Any, portal: str, ledger: Ledger
         assert box["height"] >= 44  # a finger-sized target
     page.click("#decline")
     assert "Nothing was signed or sent" in page.inner_text("#answer")
-    _shot(page, "9-phone-declined")
+    _shot(page, "10-phone-declined")
     context.close()
 
 

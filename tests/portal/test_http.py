@@ -159,3 +159,24 @@ def test_consent_request_prints_the_link(ledger: Ledger, tmp_path: object) -> No
     assert link.policy_hash == ledger.lab.policies.current(ledger.lab.address).content_hash.lower()
     typo = CliRunner().invoke(cli, [*args[:7], "-p", "dpv:ResearchAndDevelopmnt", *args[9:]])
     assert typo.exit_code == 1 and "did you mean" in typo.output
+
+
+def test_history_as_json_and_csv(portal: str, ledger: Ledger) -> None:
+    patient = ledger.admin.as_account(ledger.admin.chain.dev_accounts[3])
+    lab = ledger.lab
+    patient.consent.grant(lab.address, PURPOSE, CATEGORY)
+    lab.usage.record(patient.address, PURPOSE, CATEGORY, "lab/history-1")
+    query = {"identity": patient.address}
+    rows = requests.get(f"{portal}/api/history", params=query, timeout=30).json()["history"]
+    assert [r["action"] for r in rows][-2:] == ["grant", "use"]
+    assert rows[-1]["actionWords"] == "used your data" and rows[-1]["organization"] == lab.address
+    assert rows[-1]["categoryWords"] == "medical health"
+    csv_answer = requests.get(
+        f"{portal}/api/history", params={**query, "format": "csv"}, timeout=30
+    )
+    assert csv_answer.headers["content-type"].startswith("text/csv")
+    assert "attachment" in csv_answer.headers["content-disposition"]
+    lines = csv_answer.text.splitlines()
+    assert lines[0].startswith("time,action,actionWords") and len(lines) == len(rows) + 1
+    bad = requests.get(f"{portal}/api/history", params={**query, "format": "xml"}, timeout=10)
+    assert bad.status_code == 400 and "not json or csv" in bad.json()["error"]["message"]
