@@ -10,7 +10,10 @@ a flood costs the relayer no node calls):
    signature, v 27/28, that recovers to the named signer (their ``from_json`` checks it);
 2. it was signed for this chain id and this ledger's address (EIP-712 domain);
 3. the client address and the identity each still have a token
-   (:class:`~collective.portal.ratelimit.TokenBucket`);
+   (:class:`~collective.portal.ratelimit.TokenBucket`). The identity's bucket is keyed by
+   (identity, signer): anyone can sign a request that *names* an identity (the chain refuses
+   it unless the signer is its owner or delegate), so keying on the identity alone would let
+   a stranger drain a person's budget; the client-address bucket bounds a stranger's keys;
 4. the contract accepts it (gas estimation first, so a refused request costs no gas): a
    replayed or superseded signature is refused by the chain (``InvalidNonce``; a second
    erasure request of the same pair ``ErasureAlreadyRequested``), an expired one
@@ -129,7 +132,8 @@ class Relayer:
         wait = self._per_client.take(f"client:{client_address}")
         if wait:
             raise RateLimited("too many requests from your network address", retry_after=wait)
-        wait = self._per_identity.take(f"identity:{signed.request.identity.lower()}")
+        identity, signer = signed.request.identity.lower(), signed.signer.lower()
+        wait = self._per_identity.take(f"identity:{identity}:{signer}")
         if wait:
             raise RateLimited("too many requests for this identity", retry_after=wait)
 

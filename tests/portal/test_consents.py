@@ -3,9 +3,13 @@ the relay's limit per client address; the token bucket itself."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 import requests
 from eth_account import Account
 
+from collective.errors import SignatureError
 from collective.portal.problems import RateLimited
 from collective.portal.ratelimit import RateLimits, TokenBucket
 from collective.portal.relay import Relayer
@@ -89,3 +93,22 @@ def test_a_token_bucket_refills_at_its_rate() -> None:
     assert bucket.take("a") == 0.0
     now[0] = 100.0  # refilled, never past the burst
     assert [bucket.take("a") for _ in range(4)][-1] > 0
+
+
+def test_a_stranger_cannot_drain_a_persons_rate_budget(ledger: Ledger) -> None:
+    relayer = Relayer(ledger.lab, RateLimits(per_identity=(0.01, 2), per_client=(1.0, 50)))
+    lab = ledger.lab
+    person, stranger = Account.create(), Account.create()
+
+    def body(signer: Any) -> bytes:
+        signed = lab.signing.sign_withdrawal(
+            lab.address, PURPOSE, CATEGORY, identity=person.address, signer=signer
+        )
+        return signed.to_json().encode()
+
+    for _ in range(2):  # signed by a stranger: the chain refuses them
+        with pytest.raises(SignatureError):
+            relayer.relay(body(stranger), "10.0.0.9")
+    with pytest.raises(RateLimited):
+        relayer.relay(body(stranger), "10.0.0.9")
+    assert relayer.relay(body(person), "10.0.0.9").identity == person.address
