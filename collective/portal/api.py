@@ -14,6 +14,9 @@ path                   method  answer
                                (:mod:`collective.portal.consents`)
 ``/api/history``       GET     ``?identity=...`` (repeated) ``[&format=csv]``: who used my data
                                (:mod:`collective.portal.history`), JSON or a CSV download
+``/api/receipt``       GET     ``?tx=&log=``: the consent receipt (ISO/IEC TS 27560, Kantara field
+                               names) of a grant, built from the chain and verified against it
+                               before it is answered (a download)
 ``/api/relay``         POST    a signed request (:mod:`collective.portal.relay`); CSRF-checked
 =====================  ======  ==================================================================
 
@@ -36,6 +39,8 @@ from collective.portal.consents import my_consents, parse_identities
 from collective.portal.history import as_csv
 from collective.portal.history import history as history_rows
 from collective.portal.problems import PortalInputError, json_problem
+from collective.receipts import build_receipt
+from collective.receipts.verify import verify_receipt
 
 if TYPE_CHECKING:
     from collective.portal.app import Portal
@@ -140,6 +145,30 @@ def history(request: Request) -> Response:
     return JSONResponse({"history": rows})
 
 
+def receipt(request: Request) -> Response:
+    """``GET /api/receipt?tx=0x..&log=N``: the grant's consent receipt as a JSON download,
+    built from the chain (:func:`~collective.receipts.build_receipt`) and checked against it
+    (:func:`~collective.receipts.verify.verify_receipt`) before it is answered."""
+    client = portal_of(request).client
+    log = request.query_params.get("log", "")
+    if not log.isdigit():
+        raise PortalInputError(f"log {log!r} is not a log index (0, 1, ...)")
+    built = build_receipt(
+        client.chain, client.deployment, _param(request, "tx"), log_index=int(log)
+    )
+    checked = verify_receipt(client.chain, client.deployment, built)
+    if not checked.ok:
+        raise PortalInputError(
+            "the receipt does not verify against the chain: "
+            + "; ".join(f"{name}: {detail}" for name, _, detail in checked.failures)
+        )
+    return Response(
+        built.to_json(),
+        media_type="application/json",
+        headers={"content-disposition": 'attachment; filename="consent-receipt.json"'},
+    )
+
+
 async def relay(request: Request) -> JSONResponse:
     """``POST /api/relay``: relay one signed grant or withdrawal (CSRF-checked by the
     middleware; see :mod:`collective.portal.relay` for the checks)."""
@@ -175,6 +204,7 @@ ROUTES = [
     Route("/api/consent", _sync(consent), methods=["GET"]),
     Route("/api/consents", _sync(consents), methods=["GET"]),
     Route("/api/history", _sync(history), methods=["GET"]),
+    Route("/api/receipt", _sync(receipt), methods=["GET"]),
     Route("/api/relay", relay, methods=["POST"]),
 ]
 """The API's routes, mounted by :func:`~collective.portal.app.create_app`."""

@@ -46,6 +46,7 @@ COLUMNS = (
     "dataRef",
     "identity",
     "block",
+    "logIndex",
     "txHash",
 )
 """The fields of a row, in the CSV's column order."""
@@ -68,6 +69,7 @@ def row_json(row: HistoryRow) -> dict[str, Any]:
         "dataRef": row.data_ref,
         "identity": row.identity,
         "block": row.block,
+        "logIndex": row.log_index,
         "txHash": row.tx_hash,
     }
 

@@ -169,6 +169,10 @@ def test_a_person_consents_and_withdraws_with_one_click(
         "#history tbody tr", "rows => rows.map(r => r.dataset.action)"
     )
     assert actions == ["grant", "use", "withdraw", "erasure-request", "erasure-confirm"]
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Consent receipt").click()
+    receipt = json.loads(Path(download.value.path()).read_text())
+    assert receipt["piiPrincipalId"].endswith(identity.address)
     page.select_option("#filter-action", "use")
     assert page.locator("#history tbody tr").count() == 1
     assert "used your data" in page.inner_text("#history tbody")

@@ -178,5 +178,18 @@ def test_history_as_json_and_csv(portal: str, ledger: Ledger) -> None:
     assert "attachment" in csv_answer.headers["content-disposition"]
     lines = csv_answer.text.splitlines()
     assert lines[0].startswith("time,action,actionWords") and len(lines) == len(rows) + 1
+    grant = rows[-2]
+    receipt = requests.get(
+        f"{portal}/api/receipt",
+        params={"tx": grant["txHash"], "log": grant["logIndex"]},
+        timeout=30,
+    )
+    assert receipt.status_code == 200, receipt.text
+    assert "attachment" in receipt.headers["content-disposition"]
+    document = receipt.json()
+    assert document["piiPrincipalId"].endswith(patient.address)
+    assert "consentReceiptID" in document
+    missing = requests.get(f"{portal}/api/receipt", params={"tx": "0x" + "00" * 32, "log": "0"})
+    assert missing.status_code == 404 and "Traceback" not in missing.text
     bad = requests.get(f"{portal}/api/history", params={**query, "format": "xml"}, timeout=10)
     assert bad.status_code == 400 and "not json or csv" in bad.json()["error"]["message"]

@@ -22,8 +22,19 @@ function options(select, values, label) {
   }
 }
 
+function receiptCell(row) {
+  const td = cell("td");
+  if (row.action === "grant") {
+    const link = cell("a", "Consent receipt");
+    link.href = `/api/receipt?${new URLSearchParams({ tx: row.txHash, log: row.logIndex })}`;
+    link.download = "consent-receipt.json";
+    td.append(link);
+  }
+  return td;
+}
+
 function table(rows) {
-  const titles = ["When", "Organization", "What happened", "Which data", "For"];
+  const titles = ["When", "Organization", "What happened", "Which data", "For", "Proof"];
   const header = cell("tr");
   header.append(...titles.map((title) => Object.assign(cell("th", title), { scope: "col" })));
   const head = cell("thead");
@@ -38,6 +49,7 @@ function table(rows) {
       cell("td", row.actionWords + (row.recipient ? ` (to ${short(row.recipient)})` : "")),
       cell("td", row.categoryWords),
       cell("td", row.purposeWords),
+      receiptCell(row),
     );
     body.append(line);
   }
