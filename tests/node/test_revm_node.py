@@ -85,6 +85,27 @@ def test_node_start_engine_revm_then_reopened_on_py_evm(tmp_path: Path) -> None:
         assert receipt["status"] == "0x1"
 
 
+def test_a_network_records_its_engine_and_starts_every_node_with_it(tmp_path: Path) -> None:
+    from collective.network.layout import ENGINE_NAMES, NetworkLayout, Ports, ValidatorLayout
+    from collective.network.processes import Service
+    from collective.node.execution import ENGINES
+
+    assert set(ENGINE_NAMES) == set(ENGINES)
+    validator = ValidatorLayout(
+        index=1, organization="0x" + "11" * 20, node_id="ab" * 20, address="CD" * 20,
+        pub_key="key", power=10, ports=Ports.from_base(27000, 1), root=tmp_path,
+    )  # fmt: skip
+    layout = NetworkLayout(
+        root=tmp_path, chain_id=7, cometbft_chain_id="collective-7", admin="0x" + "22" * 20,
+        empty_blocks="never", validators=(validator,), engine="revm",
+    )  # fmt: skip
+    layout.save()
+    loaded = NetworkLayout.load(tmp_path)
+    assert loaded.engine == "revm"
+    command = Service(loaded.validators[0], "node").command(Path("cometbft"), loaded.engine)
+    assert command[command.index("--engine") + 1] == "revm"
+
+
 __all__ = [
     "test_access_list_and_set_code_transactions_seal_what_stock_py_evm_seals",
     "test_node_vm_seals_what_stock_py_evm_seals",
