@@ -36,6 +36,7 @@ from collective.client.disclosure import (
     DisclosuresRecorded,
     DisclosureWithdrawn,
 )
+from collective.client.disclosure_consent import relay_deadline
 from collective.ledger.disclosure_request import SignedDisclosureGrant, load_signed_disclosure
 
 
@@ -196,7 +197,7 @@ def sign_command(
     if withdraw and (expiry is not None or policy_version is not None):
         raise click.UsageError("--expiry and --policy-version apply to grants, not --withdraw")
     client = open_client(state, custom_terms=custom_term)
-    deadline = client.chain.latest_timestamp() + valid_for
+    deadline = relay_deadline(client.chain, valid_for)
     terms = (discloser, recipient, purpose, category)
     signed = (
         client.disclosure.sign_withdrawal(*terms, identity=identity, deadline=deadline)

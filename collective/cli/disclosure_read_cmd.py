@@ -58,7 +58,8 @@ def status_command(
     category: str,
     custom_term: bool,
 ) -> None:
-    """Show a disclosure consent and whether DISCLOSER may disclose to RECIPIENT now.
+    """Show a disclosure consent and whether DISCLOSER may disclose to RECIPIENT now (if
+    not, the reason a disclosure would be refused with).
 
     \b
     Examples:
@@ -80,7 +81,7 @@ def status_command(
                 ("purpose", c.purpose),
                 ("category", c.category),
                 ("state", state_name),
-                ("disclosure allowed now", "yes" if c.covered else "no"),
+                ("disclosure allowed now", "yes" if c.covered else f"no: {c.refusal or '-'}"),
                 ("policy version", f"v{c.policy_version}" if c.policy_version else "-"),
                 ("granted", when(c.granted_at)),
                 ("expires", expires(c.expiry) if c.granted_at else "-"),

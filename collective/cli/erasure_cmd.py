@@ -19,6 +19,7 @@ from collective.cli.options import (
     valid_for_option,
 )
 from collective.cli.output import Table, report, show, when
+from collective.client.disclosure_consent import relay_deadline
 from collective.client.erasure import ErasureClient, ErasureConfirmed, ErasureRequested
 from collective.errors import InvalidInputError
 from collective.ledger.erasure_request import SignedErasure
@@ -90,7 +91,7 @@ def request_command(
         done = client.erasure.request(organization, identity=identity)
         report(state, done, _line(done))
         return
-    deadline = client.chain.latest_timestamp() + valid_for
+    deadline = relay_deadline(client.chain, valid_for)
     signed = client.erasure.sign(organization, identity=identity, deadline=deadline)
     text = signed.to_json()
     if out is None:

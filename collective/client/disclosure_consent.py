@@ -18,6 +18,7 @@ from typing import overload
 from eth_account.signers.local import LocalAccount
 from web3.types import TxReceipt
 
+from collective.chain.connection import Chain
 from collective.client import disclosure_records as rec_
 from collective.client.base import Session
 from collective.client.disclosure_records import DisclosureGranted, DisclosureWithdrawn, Key
@@ -145,7 +146,7 @@ class DisclosureConsents:
         if bytes(content_hash) == bytes(32):
             raise NotFoundError(
                 f"recipient {key[2]} has published no policy version {version}",
-                hint="agree to a published version (`collective policy show`)",
+                hint="agree to a published version; `collective policy history` lists them",
             )
         now = self._s.chain.latest_timestamp()
         request = DisclosureGrant(
@@ -261,7 +262,7 @@ class DisclosureConsents:
             raise NotFoundError(
                 f"recipient {recipient} has not published a policy, so no disclosure to it "
                 "can be consented to yet",
-                hint="the recipient must publish one first (`collective policy publish`)",
+                hint="the recipient must publish one first, with `collective policy publish`",
             )
         return version
 
@@ -279,12 +280,23 @@ class DisclosureConsents:
             _ISSUED[issued_key] = nonce
         return nonce
 
-    @staticmethod
-    def _deadline(deadline: int | None, now: int) -> int:
-        until = now + DEFAULT_DEADLINE if deadline is None else deadline
+    def _deadline(self, deadline: int | None, now: int) -> int:
+        until = relay_deadline(self._s.chain, DEFAULT_DEADLINE) if deadline is None else deadline
         if until < now:
             raise InvalidInputError(f"the deadline (unix {until}) is already past (now {now})")
         return until
+
+
+def relay_deadline(chain: Chain, valid_for: int) -> int:
+    """The last unix second a signed request may be relayed in, ``valid_for`` seconds from
+    now: from the wall clock or the chain's latest block, whichever is later (an idle chain
+    with instant sealing has an old latest block; its next one is stamped with the time it
+    is mined).
+
+    Raises:
+        ChainError: the node could not be reached.
+    """
+    return max(chain.latest_timestamp(), int(time.time())) + valid_for
 
 
 def distinct_parties(discloser: Address, recipient: Address) -> None:
@@ -303,4 +315,4 @@ def distinct_parties(discloser: Address, recipient: Address) -> None:
         )
 
 
-__all__ = ["DisclosureConsents", "distinct_parties"]
+__all__ = ["DisclosureConsents", "distinct_parties", "relay_deadline"]

@@ -25,6 +25,7 @@ from eth_account.signers.local import LocalAccount
 from web3.types import TxReceipt
 
 from collective.client.base import Session
+from collective.client.disclosure_consent import relay_deadline
 from collective.client.records import TxResult, Who, tx_fields
 from collective.client.usage import UsageClient
 from collective.errors import InvalidInputError
@@ -162,7 +163,7 @@ class ErasureClient:
         org = self._organization(organization)
         who = self._s.address(identity if identity is not None else account, "identity")
         now = self._s.chain.latest_timestamp()
-        until = now + DEFAULT_DEADLINE if deadline is None else deadline
+        until = relay_deadline(self._s.chain, DEFAULT_DEADLINE) if deadline is None else deadline
         if until < now:
             raise InvalidInputError(f"the deadline (unix {until}) is already past (now {now})")
         return sign_erasure(

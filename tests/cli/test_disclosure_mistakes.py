@@ -1,0 +1,105 @@
+"""``collective disclosure|erasure ...`` as their users get them wrong, against an in-process
+``collective node --dev``: each mistake gets one ``error:`` line naming it (never a
+traceback) and nothing is recorded; a signed request stays relayable for the time asked even
+when the chain has been idle; `disclosure status` says why an active consent covers no
+disclosure."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from collective import Collective
+from collective.chain import connect_rpc
+from collective.node.server import RpcServer
+from tests.cli.test_disclosure_cmd import RESEARCH, TERMS, Net
+from tests.helpers import deploy_consortium
+
+
+@pytest.fixture(scope="module")
+def net(dev_server: RpcServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
+    """dev account 1 admitted as the hospital, 2 as the lab (policy v1 covering research),
+    3 as a relaying clinic; 4, 5 and 6 are patients."""
+    chain = connect_rpc(dev_server.url, name="node")
+    snapshot = chain.snapshot()
+    manifest = tmp_path_factory.mktemp("disclosure-mistakes") / "node.json"
+    suite = deploy_consortium(chain, manifest)
+    dev = chain.dev_accounts
+    admin = Collective(chain, suite, dev[0])
+    for org in dev[1:4]:
+        admin.orgs.admit(org.address)
+    admin.as_account(dev[2]).policies.publish(b"v1", "https://lab.example/v1", [RESEARCH])
+    try:
+        yield Net(dev_server.url, manifest, chain, suite, dev[1].address, dev[2].address)
+    finally:
+        chain.revert(snapshot)
+
+
+def _idle(net: Net, seconds: float) -> None:
+    """Let the chain sit idle until its latest block is ``seconds`` old by the wall clock
+    (instant sealing mines no empty blocks; a burst of blocks may run ahead of the clock)."""
+    lag = net.chain.latest_timestamp() + seconds - time.time()
+    assert lag < 60, lag
+    time.sleep(max(lag, 0))
+
+
+@pytest.mark.parametrize("command", ["disclosure", "erasure"])
+def test_a_signed_request_is_relayable_for_the_time_asked(
+    net: Net, tmp_path: Path, command: str
+) -> None:
+    _idle(net, 3)
+    out = tmp_path / "signed.json"
+    if command == "disclosure":
+        args = ["disclosure", "sign", net.hospital, net.lab, *TERMS]
+    else:
+        args = ["erasure", "request", net.hospital, "--sign"]
+    asked = int(time.time()) + 2
+    net.ok("5", *args, "--valid-for", "2s", "-o", str(out))
+    assert int(json.loads(out.read_text())["request"]["deadline"]) >= asked
+
+
+def test_mistakes_are_named(net: Net) -> None:
+    alice = net.address(4)
+    net.ok("4", "disclosure", "grant", net.hospital, net.lab, *TERMS)
+    own = net.refused("4", "disclosure", "grant", net.lab, net.lab, *TERMS)
+    assert "the same organization" in own
+    own = net.refused("2", "disclosure", "record", alice, net.lab, *TERMS, "--ref", "x/1")
+    assert "the same organization" in own
+    empty = net.refused("1", "disclosure", "record", alice, net.lab, *TERMS, "--ref", " ")
+    assert "data reference is empty" in empty
+    head = net.chain.block_number()
+    later = net.refused("2", "disclosure", "to-stop", "--from-block", str(head + 100))
+    assert f"is after the latest block ({head})" in later
+    stranger = net.address(6)
+    asked = net.refused("4", "erasure", "request", stranger)
+    assert f"{stranger} has never been admitted" in asked
+    no_policy = net.refused("4", "disclosure", "grant", net.hospital, net.address(3), *TERMS)
+    assert "((" not in no_policy and "))" not in no_policy
+    assert net.client(2).disclosure.disclosures() == []
+
+
+def test_relaying_a_damaged_file_names_it(net: Net, tmp_path: Path) -> None:
+    signed = tmp_path / "grant.json"
+    net.ok("6", "disclosure", "sign", net.hospital, net.lab, *TERMS, "-o", str(signed))
+    cut = tmp_path / "cut.json"
+    cut.write_text(signed.read_text()[:120])
+    assert "is not JSON" in net.refused("3", "disclosure", "relay", str(cut))
+
+
+def test_status_says_why_no_disclosure_is_allowed(net: Net) -> None:
+    bob = net.address(5)
+    net.ok("5", "disclosure", "grant", net.hospital, net.lab, *TERMS)
+    net.ok("5", "erasure", "request", net.lab)
+    text = net.ok("0", "disclosure", "status", bob, net.hospital, net.lab, *TERMS).stdout
+    assert f"asked organization {net.lab} to erase" in text
+    data = net.json("0", "disclosure", "status", bob, net.hospital, net.lab, *TERMS)
+    assert (data["covered"], f"asked organization {net.lab} to erase" in data["refusal"]) == (
+        False,
+        True,
+    )
+    line = net.refused("1", "disclosure", "record", bob, net.lab, *TERMS, "--ref", "w/1")
+    assert f"asked organization {net.lab} to erase" in line
