@@ -9,7 +9,8 @@ path                   method  answer
 ``/api/policy``        GET     ``?org=&version=``: the published version's ``contentHash``,
                                ``uri``, ``purposes``, ``current``
 ``/api/consent``       GET     ``?identity=&org=&purpose=&category=``: the consent's ``state``,
-                               ``nonce`` and the chain's time (what a signature needs)
+                               ``nonce``, the identity's current ``owner`` (which key generation
+                               signs) and the chain's time (what a signature needs)
 ``/api/consents``      GET     ``?identity=...`` (repeated): "my consents"
                                (:mod:`collective.portal.consents`)
 ``/api/history``       GET     ``?identity=...`` (repeated) ``[&format=csv]``: who used my data
@@ -97,8 +98,10 @@ def policy(request: Request) -> JSONResponse:
 
 
 def consent(request: Request) -> JSONResponse:
-    """``GET /api/consent?identity=&org=&purpose=&category=``: the consent's state and nonce
-    and the latest block's time (unix seconds), for the page to sign a request."""
+    """``GET /api/consent?identity=&org=&purpose=&category=``: the consent's state and nonce,
+    the identity's owner now (after key rotations, a later generation of the pairwise key;
+    ``0x…dEaD`` once deactivated) and the latest block's time (unix seconds), for the page to
+    sign a request."""
     client = portal_of(request).client
     reading = client.consent.reading(
         _param(request, "identity"),
@@ -112,6 +115,7 @@ def consent(request: Request) -> JSONResponse:
             "nonce": str(reading.consent.nonce),
             "active": reading.consent.active,
             "currentPolicyVersion": reading.status.current_version,
+            "owner": client.did.owner(reading.consent.identity),
             "chainTime": reading.status.timestamp,
         }
     )

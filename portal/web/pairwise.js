@@ -8,6 +8,8 @@
 import { HDNodeWallet, Mnemonic, getAddress, solidityPackedKeccak256 } from "ethers";
 
 const HARDENED = 0x80000000;
+export const MAX_GENERATIONS = 1024; // as collective/client/subjects.py tries
+export const DEACTIVATED = "0x000000000000000000000000000000000000dEaD";
 
 /** The organization's BIP-44 account index on this chain (an integer in [0, 2^31)). */
 export function indexOf(chainId, organization) {
@@ -75,4 +77,20 @@ export function identityFor(root, chainId, organization, admitted = [], generati
   const path = derivationPath(chainId, org, counter, generation);
   const wallet = root.derivePath(path);
   return { organization: org, address: wallet.address, path, wallet };
+}
+
+/** The key that owns the identity now: the generation whose address is `owner` (the
+ *  identity's owner on chain), as Subject.current finds it. Returns the identity with that
+ *  generation's wallet; throws in plain words when the identity was closed or handed to a key
+ *  these words do not hold. */
+export function currentKey(identity, root, owner) {
+  if (getAddress(owner) === DEACTIVATED) {
+    throw new Error("this code was closed (deactivated): nothing can be signed for it any more");
+  }
+  const parent = root.derivePath(identity.path.slice(0, identity.path.lastIndexOf("/")));
+  for (let generation = 0; generation < MAX_GENERATIONS; generation++) {
+    const wallet = parent.deriveChild(HARDENED + generation);
+    if (wallet.address === getAddress(owner)) return { ...identity, generation, wallet };
+  }
+  throw new Error("this code now belongs to a key your secret words do not hold");
 }

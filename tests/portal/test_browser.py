@@ -239,3 +239,29 @@ def test_every_field_has_a_label_and_the_page_works_by_keyboard(browser: Any, po
     assert page.evaluate("document.documentElement.lang") == "en"
     _shot(page, "0-start")
     page.close()
+
+
+def test_after_key_rotations_the_page_signs_with_the_current_key(
+    browser: Any, portal: str, ledger: Ledger
+) -> None:
+    lab = ledger.lab
+    words = pairwise.new_mnemonic()
+    subject = Subject.from_mnemonic(words, chain_id=lab.chain.chain_id).in_consortium(lab)
+    for _ in range(2):
+        subject.rotate(lab, lab.address)  # generation 2 owns the identity now
+    current = subject.current(lab, lab.address)
+    assert current.generation == 2
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(
+        ConsentLink.for_current_policy(ledger.admin, lab.address, PURPOSE, CATEGORY).url(portal)
+    )
+    page.wait_for_selector("#policy-check.ok", timeout=WAIT)
+    page.click("#accept")
+    page.fill("#restore-words", words)  # restore: the words this person already holds
+    page.fill("#restore-passphrase", PASSPHRASE)
+    page.click("#restore-form button[type=submit]")
+    page.wait_for_selector("#answer.ok", timeout=WAIT)
+    (granted,) = [e for e in lab.consent.timeline(identity=current.address) if e.action == "grant"]
+    assert granted.agent == current.account.address  # signed by generation 2's key
+    context.close()

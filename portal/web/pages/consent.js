@@ -3,7 +3,7 @@
 import { sha256 } from "ethers";
 import { get, relay } from "../api.js";
 import { DEFAULT_DEADLINE, nextNonce, signGrant } from "../eip712.js";
-import { identityFor } from "../pairwise.js";
+import { currentKey, identityFor } from "../pairwise.js";
 import { $, ready, say, sentence } from "../ui.js";
 import { root } from "../vault.js";
 
@@ -55,7 +55,7 @@ export async function start(main) {
       const me = identityFor(root(), main.dataset.chainId, link.org, config.organizations);
       const state = await get("consent", { identity: me.address, org: link.org, purpose: link.purpose, category: link.category });
       const signed = await signGrant(
-        me.wallet,
+        currentKey(me, root(), state.owner).wallet,
         {
           identity: me.address,
           organization: link.org,

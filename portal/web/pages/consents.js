@@ -2,7 +2,7 @@
 // (a Withdrawal signed here, relayed by the portal).
 import { get, relay } from "../api.js";
 import { DEFAULT_DEADLINE, nextNonce, signErasure, signWithdrawal } from "../eip712.js";
-import { identityFor } from "../pairwise.js";
+import { currentKey, identityFor } from "../pairwise.js";
 import { $, ready, say, sentence } from "../ui.js";
 import { root } from "../vault.js";
 
@@ -74,7 +74,7 @@ export async function start(main) {
       const me = mine.get(consent.identity);
       const state = await get("consent", { identity: me.address, org: consent.organization, purpose: consent.purpose, category: consent.category });
       const signed = await signWithdrawal(
-        me.wallet,
+        currentKey(me, root(), state.owner).wallet,
         {
           identity: me.address,
           organization: consent.organization,
@@ -102,7 +102,7 @@ export async function start(main) {
       const me = mine.get(consent.identity);
       const state = await get("consent", { identity: me.address, org: consent.organization, purpose: consent.purpose, category: consent.category });
       const signed = await signErasure(
-        me.wallet,
+        currentKey(me, root(), state.owner).wallet,
         { identity: me.address, organization: consent.organization, deadline: BigInt(state.chainTime) + DEFAULT_DEADLINE },
         chainId,
         main.dataset.ledger,
