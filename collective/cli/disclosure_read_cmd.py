@@ -35,6 +35,28 @@ from collective.client.disclosure import ToStop
 PARTIES = ("discloser", "recipient")
 
 
+def own_address(state: CliState) -> str | None:
+    """The address ``--account`` names when it can be read without a key: an address as
+    given, a keystore account's from its file (no password asked: a read needs none);
+    None for a dev index or the default account (the caller opens the sender, which asks
+    for no password either).
+
+    Raises:
+        NotFoundError: no keystore account of that name or file.
+        InvalidInputError: the file is not a keystore file.
+    """
+    from collective.accounts import list_accounts, needs_chain
+    from collective.accounts.keystore import locate
+
+    spec = None if state.account is None else state.account.strip()
+    if spec is None or spec.isdigit():
+        return None
+    if needs_chain(spec):
+        return spec
+    path, _ = locate(spec, None)
+    return next(e.address for e in list_accounts(path.parent) if e.path == path)
+
+
 def parties_args(f: click.decorators.FC) -> click.decorators.FC:
     """The DISCLOSER and RECIPIENT arguments, in that order."""
     for name in reversed(PARTIES):
@@ -113,6 +135,7 @@ def to_stop_command(state: CliState, recipient: str | None, from_block: int) -> 
       collective --account 2 disclosure to-stop
       collective --json disclosure to-stop 0x3C44...93BC --from-block 1200
     """
+    recipient = recipient or own_address(state)
     client = open_client(state, read_only=recipient is not None)
     rows = client.disclosure.to_stop(recipient, from_block=from_block)
     show(
@@ -173,6 +196,7 @@ def watch_command(
       collective --json disclosure watch --recipient 0x3C44...93BC --from-block 1200 \\
           --interval 5
     """
+    recipient = recipient or own_address(state)
     client = open_client(state, read_only=recipient is not None)
     who = client.session.address(recipient or client.session.sender, "recipient")
     start = client.chain.block_number() + 1 if from_block is None else from_block
@@ -217,4 +241,4 @@ def _watch(
 
 READ_COMMANDS = (status_command, to_stop_command, watch_command)
 
-__all__ = ["READ_COMMANDS", "parties_args"]
+__all__ = ["READ_COMMANDS", "own_address", "parties_args"]

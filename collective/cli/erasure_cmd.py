@@ -9,6 +9,7 @@ import click
 
 from collective.cli.connect import open_client
 from collective.cli.datarefs_cmd import data_refs_option, open_existing
+from collective.cli.disclosure_read_cmd import own_address
 from collective.cli.files import read_text, write_text
 from collective.cli.options import (
     CliState,
@@ -138,6 +139,7 @@ def list_command(state: CliState, organization: str | None) -> None:
       collective --network anvil --account 1 erasure list
       collective --network anvil --json erasure list 0x7099...79C8
     """
+    organization = organization or own_address(state)
     client = open_client(state, read_only=organization is not None)
     pending = client.erasure.pending(organization)
     show(

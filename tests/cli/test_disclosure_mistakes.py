@@ -12,9 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from collective import Collective
 from collective.chain import connect_rpc
+from collective.cli import cli
 from collective.node.server import RpcServer
 from tests.cli.test_disclosure_cmd import RESEARCH, TERMS, Net
 from tests.helpers import deploy_consortium
@@ -103,3 +105,28 @@ def test_status_says_why_no_disclosure_is_allowed(net: Net) -> None:
     )
     line = net.refused("1", "disclosure", "record", bob, net.lab, *TERMS, "--ref", "w/1")
     assert f"asked organization {net.lab} to erase" in line
+
+
+def test_reads_as_a_keystore_account_ask_no_password(
+    net: Net, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """to-stop, watch and erasure list default to the sender's organization: its address is
+    in the keystore file, so no password is asked (none is set, stdin is closed)."""
+    lab_key = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
+    monkeypatch.setenv("COLLECTIVE_KEYSTORE", str(tmp_path / "keys"))
+    monkeypatch.setenv("COLLECTIVE_PRIVATE_KEY", lab_key)
+    monkeypatch.setenv("COLLECTIVE_PASSWORD", "pw")
+    assert CliRunner().invoke(cli, ["account", "import", "lab"]).exit_code == 0
+    monkeypatch.delenv("COLLECTIVE_PRIVATE_KEY")
+    monkeypatch.delenv("COLLECTIVE_PASSWORD")
+    carol = net.address(6)
+    net.ok("6", "disclosure", "grant", net.hospital, net.lab, *TERMS)
+    net.ok("6", "disclosure", "withdraw", net.hospital, net.lab, *TERMS)
+    rows = net.json("lab", "disclosure", "to-stop")
+    assert [(r["reason"], r["identity"]) for r in rows] == [("withdrawn", carol)]
+    head = str(net.chain.block_number())
+    watched = net.ok("lab", "disclosure", "watch", "--from-block", "0", "--until-block", head)
+    assert carol in watched.stdout
+    net.ok("lab", "erasure", "list")
+    wrong = net.refused("nobody", "disclosure", "to-stop")
+    assert "no keystore account 'nobody'" in wrong
