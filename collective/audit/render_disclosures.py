@@ -72,7 +72,10 @@ def disclosure_csv_rows(report: Report) -> list[dict[str, Any]]:
 
 def disclosure_sections(report: Report, scope: str) -> list[tuple[str, list[str], list[list[Any]]]]:
     """The disclosures and disclosure-consent sections as (title, columns, rows); ``scope`` is
-    the title's tail (``" of 0x..."``)."""
+    the title's tail (``" of 0x..."``), except in an organization's report, whose
+    disclosures are those it made or received, and the title says so."""
+    if report.scope == "organization":
+        scope = f" made or received by {report.target}"
     return [
         (
             f"disclosures{scope}",
