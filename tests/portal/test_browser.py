@@ -40,7 +40,8 @@ WAIT = 30_000  # ms: scrypt (Web3 Secret Storage) and a mined transaction fit we
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed (apt-get install chromium)")
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(SHOTS, ignore_errors=True)  # this run's screenshots only
+    SHOTS.mkdir(parents=True)
     with playwright.sync_playwright() as p:
         launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
