@@ -19,6 +19,7 @@ disclosure watch``. Contract refusals raise the package's errors: ConsentError
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from collective.chain.codec import DecodedLog
@@ -142,6 +143,8 @@ class DisclosureClient(DisclosureConsents):
     ) -> DisclosureConsent:
         """The stored disclosure consent (``getDisclosureConsent``), whether it covers a
         disclosure now and, if not, why (a dry run of ``recordDisclosure`` by the discloser).
+        Read at the latest block; "now" (``read_at``, for expiry) is the later of its time and
+        the wall clock, since the next block is stamped when it is mined.
 
         Raises:
             InvalidInputError: a bad address, DID or term.
@@ -155,8 +158,13 @@ class DisclosureClient(DisclosureConsents):
             fns.getDisclosureConsent(*key), block=number
         )
         covered = self._s.call(fns.isDisclosureCovered(*key), block=number)
+        # an idle chain's latest block is old; the next one is stamped when it is mined
+        now = max(int(block["timestamp"]), int(time.time()))
         refusal = None
-        if not covered:
+        if covered and active and expiry_or_none(int(expiry)) is not None and now >= expiry:
+            covered = False
+            refusal = f"the disclosure consent expired at unix {int(expiry)} (now {now})"
+        elif not covered:
             try:
                 self._s.chain.call(
                     fns.recordDisclosure(key[0], *key[2:], bytes(32)), sender=key[1], block=number
@@ -171,7 +179,7 @@ class DisclosureClient(DisclosureConsents):
             nonce=int(nonce),
             stored_active=bool(active),
             covered=bool(covered),
-            read_at=int(block["timestamp"]),
+            read_at=now,
             refusal=refusal,
         )
 

@@ -130,3 +130,18 @@ def test_reads_as_a_keystore_account_ask_no_password(
     net.ok("lab", "erasure", "list")
     wrong = net.refused("nobody", "disclosure", "to-stop")
     assert "no keystore account 'nobody'" in wrong
+
+
+def test_status_of_a_consent_expired_on_an_idle_chain(net: Net) -> None:
+    """No block was mined since the consent expired: status still says it is expired and
+    covers no disclosure, as the next block (stamped when mined) would find."""
+    dave = net.address(7)
+    genetic = ["-p", RESEARCH, "-c", "dpv-pd:Genetic"]
+    _idle(net, 0)
+    net.ok("7", "disclosure", "grant", net.hospital, net.lab, *genetic, "--expiry", "2s")
+    _idle(net, 3)
+    data = net.json("0", "disclosure", "status", dave, net.hospital, net.lab, *genetic)
+    assert (data["active"], data["expired"], data["covered"]) == (False, True, False)
+    assert "expired" in data["refusal"]
+    line = net.refused("1", "disclosure", "record", dave, net.lab, *genetic, "--ref", "g/1")
+    assert "expired" in line
