@@ -166,7 +166,9 @@ def withdraw_command(
     metavar="N",
     help="Grant only: RECIPIENT's policy version (default: its current one).",
 )
-@valid_for_option()
+@valid_for_option(
+    "How long the signature can be relayed, from now (or the latest block's time if later)."
+)
 @out_option("the signed request")
 @custom_term_option
 @sending_command

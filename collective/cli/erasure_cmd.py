@@ -65,7 +65,7 @@ def _line(done: ErasureRequested) -> str:
     is_flag=True,
     help="Only sign the request (EIP-712) for any admitted organization to relay; no gas.",
 )
-@valid_for_option("With --sign: how long the signature can be relayed.")
+@valid_for_option("With --sign: how long the signature can be relayed, from now.")
 @out_option("the signed request (with --sign)")
 @sending_command
 def request_command(
