@@ -19,6 +19,7 @@ disclosure watch``. Contract refusals raise the package's errors: ConsentError
 
 from __future__ import annotations
 
+import string
 import time
 from collections.abc import Sequence
 
@@ -72,8 +73,8 @@ class DisclosureClient(DisclosureConsents):
             The :class:`DisclosuresRecorded` with one record.
 
         Raises:
-            InvalidInputError: a bad address, DID or term; an empty ``data_ref``; the
-                recipient is the sender's own organization.
+            InvalidInputError: a bad address, DID or term; an empty ``data_ref``, or ``0x``
+                hex not 32 bytes long; the recipient is the sender's own organization.
             ConfigurationError: a read-only client, or the store cannot be used.
             ConsentError: no active disclosure consent (NoDisclosureConsent), expired, stale
                 policy version, identity deactivated, or an erasure request to the discloser
@@ -101,12 +102,7 @@ class DisclosureClient(DisclosureConsents):
             who = self._s.address(item.identity, "identity")
             rec = self._s.address(item.recipient, "recipient")
             distinct_parties(Address(self._s.sender.address), rec)
-            if raw_ref(item.data_ref) is None and not item.data_ref.strip():
-                what = "the" if len(items) == 1 else f"item {number}'s"
-                raise InvalidInputError(
-                    f"{what} data reference is empty",
-                    hint="give the record disclosed (e.g. ward/7/scan-3) or its 32-byte reference",
-                )
+            _check_ref(item.data_ref, "the" if len(items) == 1 else f"item {number}'s")
             rows.append(
                 (
                     who,
@@ -275,6 +271,21 @@ class DisclosureClient(DisclosureConsents):
                     found.append(("erasure-requested", key, req))
         times = self._s.block_times(log.block_number for _, _, log in found)
         return rec_.stop_rows(found, received, times)
+
+
+def _check_ref(data_ref: bytes | str, what: str) -> None:
+    """Refuse a data reference that is empty, or ``0x`` hex of another length than 32 bytes
+    (a reference cut short would otherwise be hashed as if it were a record locator)."""
+    if raw_ref(data_ref) is not None:
+        return
+    hint = "give the record disclosed (e.g. ward/7/scan-3) or its 32-byte reference"
+    text = data_ref.strip() if isinstance(data_ref, str) else ""
+    if not data_ref.strip():
+        raise InvalidInputError(f"{what} data reference is empty", hint=hint)
+    if text.startswith("0x") and all(c in string.hexdigits for c in text[2:]):
+        raise InvalidInputError(
+            f"{what} data reference {text!r} is {(len(text) - 2) / 2:g} bytes, not 32", hint=hint
+        )
 
 
 __all__ = [

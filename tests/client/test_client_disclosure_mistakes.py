@@ -100,3 +100,13 @@ def test_why_an_active_consent_covers_no_disclosure(actors: dict[str, Collective
     assert consent.active and not consent.covered
     assert consent.refusal is not None
     assert f"asked organization {lab.address} to erase" in consent.refusal
+
+
+def test_a_short_hex_reference_is_not_hashed_as_text(actors: dict[str, Collective]) -> None:
+    """``0x1234`` looks like a 32-byte reference cut short: refused, not hashed as a locator."""
+    hospital, patient, lab = actors["hospital"], actors["patient"], actors["lab"]
+    with pytest.raises(InvalidInputError, match=r"'0x1234' is 2 bytes, not 32"):
+        hospital.disclosure.record(patient.address, lab.address, RESEARCH, HEALTH, "0x1234")
+    full = "0x" + "ab" * 32
+    done = hospital.disclosure.record(patient.address, lab.address, RESEARCH, HEALTH, full)
+    assert done.records[0].data_ref == full
