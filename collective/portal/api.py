@@ -40,6 +40,7 @@ from collective.portal.consents import my_consents, parse_identities
 from collective.portal.history import as_csv
 from collective.portal.history import history as history_rows
 from collective.portal.problems import PortalInputError, json_problem
+from collective.portal.relay import MAX_BODY
 from collective.receipts import build_receipt
 from collective.receipts.verify import verify_receipt
 
@@ -177,7 +178,11 @@ async def relay(request: Request) -> JSONResponse:
     """``POST /api/relay``: relay one signed grant or withdrawal (CSRF-checked by the
     middleware; see :mod:`collective.portal.relay` for the checks)."""
     portal = portal_of(request)
-    body = await request.body()
+    body = b""
+    async for chunk in request.stream():  # never buffer more than one request's worth
+        body += chunk
+        if len(body) > MAX_BODY:
+            break
     host = request.client.host if request.client else "unknown"
     try:
         relayed = await run_in_threadpool(portal.relayer.relay, body, host)

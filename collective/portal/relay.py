@@ -127,7 +127,8 @@ class Relayer:
         """Step 3: take a token for the client address and one for the identity.
 
         Raises:
-            RateLimited: either bucket is empty (nothing is taken from the other).
+            RateLimited: a bucket is empty (the client address's token is spent even when it
+                is the identity's bucket that is empty: a refused request still counts).
         """
         wait = self._per_client.take(f"client:{client_address}")
         if wait:

@@ -105,6 +105,7 @@ def test_malformed_and_foreign_requests_get_a_clear_error(portal: str, ledger: L
         ("not json", "not a signed consent request"),
         ('{"kind": "erase"}', "kind"),
         ("x" * 9000, "at most 8192 bytes"),
+        ("x" * 5_000_000, "at most 8192 bytes"),  # not read past the limit
     ]:
         answer = _relay(session, portal, body)
         assert answer.status_code == 400, answer.text
