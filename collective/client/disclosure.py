@@ -40,7 +40,7 @@ from collective.client.disclosure_records import (
 )
 from collective.client.records import Term, Who, expiry_or_none, tx_fields
 from collective.client.usage import UsageClient
-from collective.errors import InvalidInputError, TransactionError
+from collective.errors import ConsentError, InvalidInputError, TransactionError
 from collective.types import Address
 
 
@@ -112,10 +112,16 @@ class DisclosureClient(DisclosureConsents):
                     self._usage.reference(who, item.data_ref),
                 )
             )
-        if len(rows) == 1:
-            receipt = self._s.send("recordDisclosure", *rows[0])
-        else:
-            receipt = self._s.send("recordDisclosureBatch", rows)
+        try:
+            if len(rows) == 1:
+                receipt = self._s.send("recordDisclosure", *rows[0])
+            else:
+                receipt = self._s.send("recordDisclosureBatch", rows)
+        except ConsentError as e:
+            asked = e.error_args.get("organization")
+            if e.error_name == "UseAfterErasureRequest" and asked != self._s.sender.address:
+                e.hint = f"disclose none of its data to {asked} any more"
+            raise
         events = self._s.decoded(self._s.ledger.events.DataDisclosed(), receipt)
         times = self._s.block_times(e.block_number for e in events)
         records = tuple(rec_.record(e, times[e.block_number]) for e in events)

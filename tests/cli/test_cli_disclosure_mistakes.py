@@ -105,6 +105,8 @@ def test_status_says_why_no_disclosure_is_allowed(net: Net) -> None:
     )
     line = net.refused("1", "disclosure", "record", bob, net.lab, *TERMS, "--ref", "w/1")
     assert f"asked organization {net.lab} to erase" in line
+    # the hint speaks to the discloser, which was not asked to erase anything
+    assert "erasure confirm" not in line and "disclose none of its data to" in line
 
 
 def test_reads_as_a_keystore_account_ask_no_password(

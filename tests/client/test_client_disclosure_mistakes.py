@@ -13,7 +13,7 @@ from collective import Collective
 from collective.chain import Chain
 from collective.client.disclosure import DisclosureItem
 from collective.deploy import Deployment
-from collective.errors import InvalidInputError, SignatureError
+from collective.errors import ConsentError, InvalidInputError, SignatureError
 from collective.ledger.disclosure_request import load_signed_disclosure
 
 RESEARCH = "dpv:ResearchAndDevelopment"
@@ -110,3 +110,12 @@ def test_a_short_hex_reference_is_not_hashed_as_text(actors: dict[str, Collectiv
     full = "0x" + "ab" * 32
     done = hospital.disclosure.record(patient.address, lab.address, RESEARCH, HEALTH, full)
     assert done.records[0].data_ref == full
+
+
+def test_the_erasure_hint_speaks_to_the_organization_asked(actors: dict[str, Collective]) -> None:
+    patient, hospital, lab = actors["patient"], actors["hospital"], actors["lab"]
+    patient.erasure.request(hospital.address)
+    with pytest.raises(ConsentError) as asked:
+        hospital.disclosure.record(patient.address, lab.address, RESEARCH, HEALTH, "w/1")
+    assert asked.value.error_name == "UseAfterErasureRequest"
+    assert "erasure confirm" in str(asked.value)
