@@ -37,12 +37,15 @@ from collective.cli import cli
 from tests.cli.test_cli_commands import HEALTH, RESEARCH, TERMS, Story
 
 REPO = Path(__file__).resolve().parents[2]
+# Servers and watchers that run until stopped (node start, disclosure watch, portal), and the
+# slow ones.
 SKIPPED = {
     ("node", "start"),
     ("disclosure", "watch"),
+    ("portal",),
     ("demo",),
     ("compile",),
-}  # long-running or slow
+}
 PASSWORD = "fuzz-password"
 TYPO = "0x90F79bf6EB2c4f870365E785982E1f101E93b907"  # dev 3 with its last digit mistyped
 
