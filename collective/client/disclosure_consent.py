@@ -71,7 +71,8 @@ class DisclosureConsents:
             The :class:`DisclosureGranted`.
 
         Raises:
-            InvalidInputError: a bad address, DID or term.
+            InvalidInputError: a bad address, DID or term; a discloser never admitted, or
+                the same as the recipient.
             NotFoundError: the recipient has published no policy.
             ConfigurationError: a read-only client.
             ConsentError: the version does not cover the purpose (PolicyNotCurrent), expiry
@@ -81,6 +82,7 @@ class DisclosureConsents:
         """
         who, disc, rec, p, c = self._key(identity, discloser, recipient, purpose, category)
         distinct_parties(disc, rec)
+        admitted_ever(self._s, disc, "discloser")
         version = self._version(rec, policy_version)
         exp = NO_EXPIRY if expiry is None else int(expiry)
         receipt = self._s.send("grantDisclosure", who, disc, rec, p, c, exp, version)
@@ -131,7 +133,8 @@ class DisclosureConsents:
             The :class:`~collective.ledger.disclosure_request.SignedDisclosureGrant`.
 
         Raises:
-            InvalidInputError: a bad address, DID or term; a deadline already past.
+            InvalidInputError: a bad address, DID or term; a discloser never admitted, or
+                the same as the recipient; a deadline already past.
             NotFoundError: the recipient has published no policy, or not that version.
             ConfigurationError: no signer.
             ChainError: the node could not be reached.
@@ -141,6 +144,7 @@ class DisclosureConsents:
             identity if identity is not None else account, discloser, recipient, purpose, category
         )
         distinct_parties(key[1], key[2])
+        admitted_ever(self._s, key[1], "discloser")
         version = self._version(key[2], policy_version)
         content_hash, _, _ = self._s.call(self._s.ledger.functions.policy(key[2], version))
         if bytes(content_hash) == bytes(32):
@@ -299,6 +303,32 @@ def relay_deadline(chain: Chain, valid_for: int) -> int:
     return max(chain.latest_timestamp(), int(time.time())) + valid_for
 
 
+def admitted_ever(session: Session, organization: Who, role: str) -> Address:
+    """``organization`` as an address, refused unless it is or once was admitted (the
+    contract takes any address as a discloser or an organization asked to erase: a
+    mistyped one would make a consent nobody can use, or a request nobody answers).
+
+    Args:
+        session: the client's session.
+        organization: an address, account or DID.
+        role: what it is, for the message (e.g. ``"discloser"``).
+
+    Raises:
+        InvalidInputError: a bad address or DID, or one never admitted.
+        ChainError: the node could not be reached.
+    """
+    org = session.address(organization, role)
+    rules = session.rules
+    if int(session.call(rules.functions.statusOf(org))) == 0 and not session.events(
+        rules.events.AccountAdmitted(), {"account": org}
+    ):
+        raise InvalidInputError(
+            f"{role} {org} has never been admitted to the consortium",
+            hint="check the address (`collective org list` lists the organizations)",
+        )
+    return org
+
+
 def distinct_parties(discloser: Address, recipient: Address) -> None:
     """Refuse a disclosure (or a consent to one) from an organization to itself: that is a
     use, not an onward disclosure (the contract takes it; see issue 13 part 1).
@@ -315,4 +345,4 @@ def distinct_parties(discloser: Address, recipient: Address) -> None:
         )
 
 
-__all__ = ["DisclosureConsents", "distinct_parties", "relay_deadline"]
+__all__ = ["DisclosureConsents", "admitted_ever", "distinct_parties", "relay_deadline"]

@@ -25,7 +25,7 @@ from eth_account.signers.local import LocalAccount
 from web3.types import TxReceipt
 
 from collective.client.base import Session
-from collective.client.disclosure_consent import relay_deadline
+from collective.client.disclosure_consent import admitted_ever, relay_deadline
 from collective.client.records import TxResult, Who, tx_fields
 from collective.client.usage import UsageClient
 from collective.errors import InvalidInputError
@@ -128,7 +128,7 @@ class ErasureClient:
                 identity is deactivated.
             ChainError: the node could not be reached.
         """
-        org = self._organization(organization)
+        org = admitted_ever(self._s, organization, "organization")
         who = self._s.address(identity if identity is not None else self._s.sender, "identity")
         receipt = self._s.transact(self._s.ledger.functions.requestErasure(who, org))
         return self._requested(receipt)
@@ -160,7 +160,7 @@ class ErasureClient:
             ChainError: the node could not be reached.
         """
         account = signer or self._s.sender
-        org = self._organization(organization)
+        org = admitted_ever(self._s, organization, "organization")
         who = self._s.address(identity if identity is not None else account, "identity")
         now = self._s.chain.latest_timestamp()
         until = relay_deadline(self._s.chain, DEFAULT_DEADLINE) if deadline is None else deadline
@@ -290,21 +290,6 @@ class ErasureClient:
             ChainError: the node could not be reached.
         """
         return int(self._s.call(self._s.ledger.functions.erasurePeriod()))
-
-    def _organization(self, organization: Who) -> Address:
-        """``organization`` as an address, refused unless it is or was admitted (the contract
-        takes a request to any address; one to a mistyped address would wait forever)."""
-        org = self._s.address(organization, "organization")
-        rules = self._s.rules
-        if int(self._s.call(rules.functions.statusOf(org))) == 0 and not self._s.events(
-            rules.events.AccountAdmitted(), {"account": org}
-        ):
-            raise InvalidInputError(
-                f"{org} has never been admitted to the consortium: only an organization can "
-                "be asked to erase",
-                hint="check the address (`collective org list` lists the organizations)",
-            )
-        return org
 
     def _requested(self, receipt: TxReceipt) -> ErasureRequested:
         (log,) = self._s.decoded(self._s.ledger.events.ErasureRequested(), receipt)

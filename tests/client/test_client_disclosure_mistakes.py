@@ -119,3 +119,18 @@ def test_the_erasure_hint_speaks_to_the_organization_asked(actors: dict[str, Col
         hospital.disclosure.record(patient.address, lab.address, RESEARCH, HEALTH, "w/1")
     assert asked.value.error_name == "UseAfterErasureRequest"
     assert "erasure confirm" in str(asked.value)
+
+
+def test_a_discloser_that_never_was_an_organization_is_named(
+    actors: dict[str, Collective],
+) -> None:
+    """A mistyped (all lower case, so unchecked) discloser address is refused before a
+    consent nobody can use goes on chain."""
+    patient, lab = actors["patient"], actors["lab"]
+    typo = "0x70997970c51812dc3a010c7d01b50e0d17dc79c9"
+    for attempt in (
+        lambda: patient.disclosure.grant(typo, lab.address, RESEARCH, HEALTH),
+        lambda: patient.disclosure.sign_grant(typo, lab.address, RESEARCH, HEALTH),
+    ):
+        with pytest.raises(InvalidInputError, match=r"discloser 0x7099.* has never been admitted"):
+            attempt()
