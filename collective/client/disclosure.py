@@ -40,7 +40,7 @@ from collective.client.disclosure_records import (
 )
 from collective.client.records import Term, Who, expiry_or_none, tx_fields
 from collective.client.usage import UsageClient
-from collective.errors import ConsentError, InvalidInputError, TransactionError
+from collective.errors import ChainError, ConsentError, InvalidInputError, TransactionError
 from collective.types import Address
 
 
@@ -93,6 +93,7 @@ class DisclosureClient(DisclosureConsents):
 
         Raises:
             InvalidInputError: an empty batch, or as :meth:`record`.
+            ChainError: the batch needs more gas than a block holds (the hint says to split).
             As :meth:`record` for any item (then nothing is recorded).
         """
         if not items:
@@ -121,6 +122,13 @@ class DisclosureClient(DisclosureConsents):
             asked = e.error_args.get("organization")
             if e.error_name == "UseAfterErasureRequest" and asked != self._s.sender.address:
                 e.hint = f"disclose none of its data to {asked} any more"
+            raise
+        except ChainError as e:
+            if len(rows) > 1 and not isinstance(e, TransactionError) and "gas" in e.message:
+                e.hint = (
+                    f"a batch of {len(rows)} disclosures needs more gas than a block holds: "
+                    "split it into smaller batches"
+                )
             raise
         events = self._s.decoded(self._s.ledger.events.DataDisclosed(), receipt)
         times = self._s.block_times(e.block_number for e in events)

@@ -17,8 +17,10 @@ from click.testing import CliRunner
 from collective import Collective
 from collective.chain import connect_rpc
 from collective.cli import cli
+from collective.client.disclosure import DisclosureItem
+from collective.errors import ChainError
 from collective.node.server import RpcServer
-from tests.cli.test_disclosure_cmd import RESEARCH, TERMS, Net
+from tests.cli.test_disclosure_cmd import HEALTH, RESEARCH, TERMS, Net
 from tests.helpers import deploy_consortium
 
 
@@ -147,3 +149,17 @@ def test_status_of_a_consent_expired_on_an_idle_chain(net: Net) -> None:
     assert "expired" in data["refusal"]
     line = net.refused("1", "disclosure", "record", dave, net.lab, *genetic, "--ref", "g/1")
     assert "expired" in line
+
+
+def test_a_batch_too_big_for_a_block_says_to_split_it(net: Net) -> None:
+    """Through the node (the embedded chain raises eth's OutOfGas from its gas estimate)."""
+    hospital, erin = net.client(1), net.client(8)
+    erin.disclosure.grant(net.hospital, net.lab, RESEARCH, HEALTH)
+    limit = int(net.chain.get_block("latest")["gasLimit"])
+    count = limit // 8_000 + 1
+    items = [
+        DisclosureItem(erin.address, net.lab, RESEARCH, HEALTH, "0x" + f"{n:064x}")
+        for n in range(count)
+    ]
+    with pytest.raises(ChainError, match=f"batch of {count} disclosures .* split it"):
+        hospital.disclosure.record_batch(items)
