@@ -134,7 +134,9 @@ class DisclosureConsents:
 
         Raises:
             InvalidInputError: a bad address, DID or term; a discloser never admitted, or
-                the same as the recipient; a deadline already past.
+                the same as the recipient; a deadline already past; a version that is not
+                the recipient's current one or does not cover the purpose (the relay would
+                be refused: PolicyNotCurrent).
             NotFoundError: the recipient has published no policy, or not that version.
             ConfigurationError: no signer.
             ChainError: the node could not be reached.
@@ -152,6 +154,7 @@ class DisclosureConsents:
                 f"recipient {key[2]} has published no policy version {version}",
                 hint="agree to a published version; `collective policy history` lists them",
             )
+        self._covering(key[2], key[3], version, purpose)
         now = self._s.chain.latest_timestamp()
         request = DisclosureGrant(
             *key,
@@ -269,6 +272,25 @@ class DisclosureConsents:
                 hint="the recipient must publish one first, with `collective policy publish`",
             )
         return version
+
+    def _covering(self, recipient: Address, code: bytes, version: int, purpose: Term) -> None:
+        """Refuse to sign a grant the contract would refuse when relayed (PolicyNotCurrent):
+        ``version`` must be the recipient's current one, and it must cover the purpose."""
+        fns = self._s.ledger.functions
+        current = int(self._s.call(fns.currentPolicyVersion(recipient)))
+        name = purpose if isinstance(purpose, str) else "0x" + bytes(purpose).hex()
+        if version != current:
+            raise InvalidInputError(
+                f"policy version {version} is not recipient {recipient}'s current version "
+                f"({current})",
+                hint=f"sign for version {current} (leave out --policy-version)",
+            )
+        if not self._s.call(fns.currentPolicyCovers(recipient, code)):
+            raise InvalidInputError(
+                f"recipient {recipient}'s current policy (v{current}) does not cover purpose "
+                f"{name}",
+                hint="consent to a purpose its policy covers (`collective policy show`)",
+            )
 
     def _nonce(self, key: Key, chain_now: int) -> int:
         """max(stored nonce, now in unix ms held to the chain's clock, one past the last this

@@ -134,3 +134,20 @@ def test_a_discloser_that_never_was_an_organization_is_named(
     ):
         with pytest.raises(InvalidInputError, match=r"discloser 0x7099.* has never been admitted"):
             attempt()
+
+
+def test_signing_a_grant_the_recipients_policy_does_not_cover(
+    actors: dict[str, Collective],
+) -> None:
+    """Refused when signed, as the direct grant is, not only when relayed."""
+    patient, hospital, lab = actors["patient"], actors["hospital"], actors["lab"]
+    with pytest.raises(ConsentError, match="dpv:Marketing"):
+        patient.disclosure.grant(hospital.address, lab.address, "dpv:Marketing", HEALTH)
+    with pytest.raises(InvalidInputError, match=r"does not cover purpose dpv:Marketing"):
+        patient.disclosure.sign_grant(hospital.address, lab.address, "dpv:Marketing", HEALTH)
+    lab.policies.publish(b"lab policy v2", "https://lab.example/policy/v2", [RESEARCH])
+    with pytest.raises(InvalidInputError, match=r"version 1 is not .* current version \(2\)"):
+        patient.disclosure.sign_grant(
+            hospital.address, lab.address, RESEARCH, HEALTH, policy_version=1
+        )
+    assert patient.disclosure.sign_grant(hospital.address, lab.address, RESEARCH, HEALTH)
