@@ -40,7 +40,7 @@ from collective.client.disclosure_records import (
 )
 from collective.client.records import Term, Who, expiry_or_none, tx_fields
 from collective.client.usage import UsageClient
-from collective.errors import ChainError, ConsentError, InvalidInputError, TransactionError
+from collective.errors import ChainError, InvalidInputError, TransactionError
 from collective.types import Address
 
 
@@ -78,7 +78,8 @@ class DisclosureClient(DisclosureConsents):
             ConfigurationError: a read-only client, or the store cannot be used.
             ConsentError: no active disclosure consent (NoDisclosureConsent), expired, stale
                 policy version, identity deactivated, or an erasure request to the discloser
-                or the recipient (UseAfterErasureRequest).
+                or the recipient (UseAfterErasureRequest; to the discloser: the secret the
+                attempt made for the subject in the store is destroyed again).
             NotPermittedError: the discloser or the recipient is not admitted or suspended.
             ChainError: the node could not be reached.
         """
@@ -99,10 +100,11 @@ class DisclosureClient(DisclosureConsents):
         if not items:
             raise InvalidInputError("a batch of disclosures needs at least one item")
         rows = []
+        me, store = Address(self._s.sender.address), self._usage.data_refs
         for number, item in enumerate(items, 1):
             who = self._s.address(item.identity, "identity")
             rec = self._s.address(item.recipient, "recipient")
-            distinct_parties(Address(self._s.sender.address), rec)
+            distinct_parties(me, rec)
             _check_ref(item.data_ref, "the" if len(items) == 1 else f"item {number}'s")
             rows.append(
                 (
@@ -118,13 +120,17 @@ class DisclosureClient(DisclosureConsents):
                 receipt = self._s.send("recordDisclosure", *rows[0])
             else:
                 receipt = self._s.send("recordDisclosureBatch", rows)
-        except ConsentError as e:
+        except TransactionError as e:
             asked = e.error_args.get("organization")
-            if e.error_name == "UseAfterErasureRequest" and asked != self._s.sender.address:
+            if e.error_name == "UseAfterErasureRequest" and asked != me:
                 e.hint = f"disclose none of its data to {asked} any more"
+            elif e.error_name == "UseAfterErasureRequest" and store is not None:
+                # the subject asked us to erase: no record of ours can ever use a secret
+                # made for it now, so drop it rather than bring an erased subject back
+                store.forget(me, e.error_args.get("identity", ""))
             raise
         except ChainError as e:
-            if len(rows) > 1 and not isinstance(e, TransactionError) and "gas" in e.message:
+            if len(rows) > 1 and "gas" in e.message:
                 e.hint = (
                     f"a batch of {len(rows)} disclosures needs more gas than a block holds: "
                     "split it into smaller batches"

@@ -7,6 +7,8 @@ nothing is recorded."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from collective import Collective
@@ -151,3 +153,20 @@ def test_signing_a_grant_the_recipients_policy_does_not_cover(
             hospital.address, lab.address, RESEARCH, HEALTH, policy_version=1
         )
     assert patient.disclosure.sign_grant(hospital.address, lab.address, RESEARCH, HEALTH)
+
+
+def test_a_refused_disclosure_leaves_no_secret_in_the_store(
+    actors: dict[str, Collective], tmp_path: Path
+) -> None:
+    """After the discloser confirmed an erasure (destroying the subject's secret), a refused
+    disclosure of that subject does not put a new secret for it back in the store."""
+    patient, hospital, lab = actors["patient"], actors["hospital"], actors["lab"]
+    store = tmp_path / "hospital-refs.db"
+    keyed = Collective(hospital.chain, hospital.deployment, hospital.account, data_refs=store)
+    keyed.disclosure.record(patient.address, lab.address, RESEARCH, HEALTH, "ward/1")
+    patient.erasure.request(hospital.address)
+    assert keyed.erasure.confirm(patient.address, b"deleted").secret_destroyed
+    with pytest.raises(ConsentError, match="asked organization"):
+        keyed.disclosure.record(patient.address, lab.address, RESEARCH, HEALTH, "ward/2")
+    assert keyed.usage.data_refs is not None
+    assert not keyed.usage.data_refs.has_secret(hospital.address, patient.address)
