@@ -99,7 +99,11 @@ class NodeChain:
         self.db = AtomicDB(self.store.kv)
         self.vm_class = vm_class
         self.engine = engine  # the name of the engine that executes blocks (ENGINES)
-        self.evm: ExecutionEngine = ENGINES[engine](self.db, self.chain_id, vm_class)
+        try:  # the revm engine refuses when its extension is not built
+            self.evm: ExecutionEngine = ENGINES[engine](self.db, self.chain_id, vm_class)
+        except BaseException:
+            self.store.close()
+            raise
         self.pending = Pending()
         self.storage_error: str | None = None  # why the last block could not be stored
         self.time_offset = 0

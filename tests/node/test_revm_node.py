@@ -15,6 +15,8 @@ cargo is installed; CI does).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -83,6 +85,22 @@ def test_node_start_engine_revm_then_reopened_on_py_evm(tmp_path: Path) -> None:
             node.url, "eth_getTransactionReceipt", _rpc(node.url, "eth_sendTransaction", tx)
         )
         assert receipt["status"] == "0x1"
+
+
+def test_without_the_extension_engine_revm_is_refused_clearly(tmp_path: Path) -> None:
+    """A machine where the extension is not built (the import fails): `--engine revm` ends
+    with a one-line error saying what to do, no traceback."""
+    code = (
+        "import sys; sys.modules['collective_revm'] = None; from collective.cli import main; main()"
+    )
+    data = tmp_path / "chain"
+    args = ["node", "start", "--engine", "revm", "--dev", "--data-dir", str(data), "--port", "0"]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1
+    assert "the revm engine is not built" in done.stderr
+    assert "--engine py-evm" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_a_network_records_its_engine_and_starts_every_node_with_it(tmp_path: Path) -> None:
