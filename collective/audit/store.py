@@ -10,7 +10,9 @@ table is keyed by ``(block, log_index)``, the event's position on the chain)::
                                          counts the suite's events in it
     events(block, log_index, tx_hash, contract, event, args)
                                          every event of the suite but the bulk ones (uses and
-                                         consents, below); args as JSON
+                                         consents, below); args as JSON; indexed by the
+                                         ``identity`` argument (lowercased) for subject queries
+                                         (:mod:`collective.audit.subjects`)
     uses(block, log_index, tx_hash, identity, organization, purpose, category, data_ref,
          policy_version)                 DataUsed; indexed by identity, organization,
                                          purpose, category
@@ -64,6 +66,7 @@ CREATE TABLE IF NOT EXISTS events(
     args TEXT,
     PRIMARY KEY(block, log_index)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_by_identity ON events(lower(json_extract(args, '$.identity')));
 CREATE TABLE IF NOT EXISTS uses(
     block INTEGER NOT NULL,
     log_index INTEGER NOT NULL,

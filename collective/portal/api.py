@@ -12,9 +12,10 @@ path                   method  answer
                                ``nonce``, the identity's current ``owner`` (which key generation
                                signs) and the chain's time (what a signature needs)
 ``/api/consents``      GET     ``?identity=...`` (repeated): "my consents"
-                               (:mod:`collective.portal.consents`)
+                               (:mod:`collective.portal.consents`), from the audit index
 ``/api/history``       GET     ``?identity=...`` (repeated) ``[&format=csv]``: who used my data
-                               (:mod:`collective.portal.history`), JSON or a CSV download
+                               (:mod:`collective.portal.history`), JSON or a CSV download,
+                               from the audit index
 ``/api/receipt``       GET     ``?tx=&log=``: the consent receipt (ISO/IEC TS 27560, Kantara field
                                names) of a grant, built from the chain and verified against it
                                before it is answered (a download)
@@ -27,6 +28,7 @@ Failures answer ``{"error": {...}}`` (:mod:`collective.portal.problems`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -36,7 +38,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from collective.client.subjects import admission_order
-from collective.portal.consents import my_consents, parse_identities
+from collective.errors import ChainError
+from collective.portal.consents import consent_rows, parse_identities
 from collective.portal.history import as_csv
 from collective.portal.history import history as history_rows
 from collective.portal.problems import PortalInputError, json_problem
@@ -46,6 +49,9 @@ from collective.receipts.verify import verify_receipt
 
 if TYPE_CHECKING:
     from collective.portal.app import Portal
+
+RELAY_FRESH_TIMEOUT = 10.0
+"""Seconds the relay endpoint waits for the index to hold its transaction."""
 
 
 def portal_of(request: Request) -> Portal:
@@ -123,24 +129,27 @@ def consent(request: Request) -> JSONResponse:
 
 
 def consents(request: Request) -> JSONResponse:
-    """``GET /api/consents?identity=0x..&identity=0x..``: "my consents"."""
-    client = portal_of(request).client
+    """``GET /api/consents?identity=0x..&identity=0x..``: "my consents" at the latest
+    indexed block (``block``; its time ``chainTime``), read from the audit index."""
     identities = parse_identities(request.query_params.getlist("identity"))
-    rows = my_consents(client, identities)
+    found = portal_of(request).index.reader().consents(identities)
     return JSONResponse(
-        {"consents": [row.as_json() for row in rows], "chainTime": client.chain.latest_timestamp()}
+        {
+            "consents": [row.as_json() for row in consent_rows(found)],
+            "block": found.block,
+            "chainTime": found.timestamp,
+        }
     )
 
 
 def history(request: Request) -> Response:
     """``GET /api/history?identity=0x..[&identity=..][&format=csv]``: who used my data, as
-    JSON ``{"history": [...]}`` or as a CSV attachment."""
-    client = portal_of(request).client
+    JSON ``{"history": [...]}`` or as a CSV attachment, read from the audit index."""
     identities = parse_identities(request.query_params.getlist("identity"))
     form = request.query_params.get("format", "json")
     if form not in ("json", "csv"):
         raise PortalInputError(f"format {form!r} is not json or csv")
-    rows = history_rows(client, identities)
+    rows = history_rows(portal_of(request).index.reader(), identities)
     if form == "csv":
         return Response(
             as_csv(rows),
@@ -188,6 +197,10 @@ async def relay(request: Request) -> JSONResponse:
         relayed = await run_in_threadpool(portal.relayer.relay, body, host)
     except Exception as exc:  # every failure answers as JSON (problems.py's table)
         return json_problem(exc)
+    # Answer once the index holds the transaction, so the page's reload shows it; the relay
+    # succeeded all the same when the index lags (the next reads wait for it).
+    with contextlib.suppress(ChainError):
+        await run_in_threadpool(portal.index.fresh, RELAY_FRESH_TIMEOUT)
     return JSONResponse(relayed.as_json())
 
 

@@ -13,6 +13,8 @@ and ``/static`` (``collective/portal/static``, with the bundle ``dist/portal.js`
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +27,7 @@ from starlette.templating import Jinja2Templates
 
 from collective.errors import ConfigurationError
 from collective.portal import api, pages
+from collective.portal.index import PortalIndex
 from collective.portal.problems import handle_exception
 from collective.portal.ratelimit import RateLimits
 from collective.portal.relay import Relayer
@@ -40,11 +43,13 @@ BUNDLE = STATIC / "dist" / "portal.js"
 
 @dataclass(frozen=True)
 class Portal:
-    """What the routes share: the relaying client, its :class:`Relayer`, the templates."""
+    """What the routes share: the relaying client, its :class:`Relayer`, the templates and
+    the audit index "my consents" and "who used my data" are read from."""
 
     client: Collective
     relayer: Relayer
     templates: Jinja2Templates
+    index: PortalIndex
 
 
 def create_app(
@@ -53,6 +58,7 @@ def create_app(
     limits: RateLimits | None = None,
     csrf_secret: str | None = None,
     secure_cookies: bool = False,
+    index_path: Path | str | None = None,
 ) -> Starlette:
     """The portal as an ASGI application.
 
@@ -63,6 +69,10 @@ def create_app(
         csrf_secret: the CSRF token's signing secret (default: random for this process, so a
             restart asks pages for a reload).
         secure_cookies: mark the CSRF cookie ``Secure`` (serve over HTTPS behind a proxy).
+        index_path: the audit index file the portal keeps in step with the chain (kept
+            across restarts), or None for a temporary one (:class:`~collective.portal.index.
+            PortalIndex`). Its follower starts with the application (its lifespan) and stops
+            with it.
 
     Returns:
         The Starlette application (``app.state.portal`` is the :class:`Portal`).
@@ -79,6 +89,16 @@ def create_app(
             hint="build it with `npm run build:portal` (scripts/setup.sh does)",
         )
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    index = PortalIndex(client, index_path)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        index.start()
+        try:
+            yield
+        finally:
+            index.stop()
+
     app = Starlette(
         routes=[
             *pages.ROUTES,
@@ -90,8 +110,9 @@ def create_app(
             csrf_middleware(csrf_secret or secrets.token_urlsafe(32), secure=secure_cookies),
         ],
         exception_handlers={Exception: handle_exception},
+        lifespan=lifespan,
     )
-    app.state.portal = Portal(client, Relayer(client, limits), templates)
+    app.state.portal = Portal(client, Relayer(client, limits), templates, index)
     return app
 
 

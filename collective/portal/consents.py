@@ -2,15 +2,20 @@
 
 The browser derives the person's pairwise identities (one per organization, from the
 mnemonic it keeps) and asks for their addresses only; the portal reads each identity's
-consents from the chain (:meth:`ConsentClient.by_subject
-<collective.client.consent.ConsentClient.by_subject>`, the one notion of state in
-:mod:`collective.ledger.consent_state`) and the identity's erasure request to the
-organization (:meth:`ErasureClient.status <collective.client.erasure.ErasureClient.status>`).
+consents, the organizations' current policies and standing, the identities' deactivation
+and their erasure requests from its audit index
+(:meth:`SubjectReader.consents <collective.audit.subjects.SubjectReader.consents>`, the one
+notion of state in :mod:`collective.ledger.consent_state`), as of the latest indexed block,
+which :class:`~collective.portal.index.PortalIndex` keeps in step with the chain: a request
+costs a few SQLite queries and no node call.
 
 States shown: ``active``, ``withdrawn``, ``expired``, ``superseded`` (the organization
 published a newer policy), ``deactivated`` (the identity was deactivated) and ``erased`` (the
 person asked the organization to erase its data: from then on no consent with it covers a
 use; the row carries the request's due time and the organization's confirmation).
+
+A row has no nonce: the page reads the consent's nonce from the chain (``/api/consent``)
+right before it signs a withdrawal.
 
 Privacy: an identity address is pseudonymous, but one request naming the identities of every
 admitted organization tells the portal's operator that they belong together (the page says
@@ -25,13 +30,15 @@ from typing import TYPE_CHECKING, Any
 
 from eth_utils.address import is_address, to_checksum_address
 
+from collective.chain.codec import consent_id
+from collective.client.records import expiry_or_none
+from collective.ledger.consent_state import ConsentState
+from collective.ledger.vocab import name_of
 from collective.portal.links import ConsentLink
 from collective.portal.problems import PortalInputError
 
 if TYPE_CHECKING:
-    from collective.client import Collective
-    from collective.client.erasure import Erasure
-    from collective.client.records import Consent
+    from collective.audit.subjects import IndexedConsent, IndexedPolicy, SubjectConsents
 
 MAX_IDENTITIES = 256
 """Identities one "my consents" request may name."""
@@ -61,38 +68,45 @@ def words(term: str) -> str:
 
 @dataclass(frozen=True)
 class ConsentRow:
-    """One consent as the page lists it (see :meth:`as_json`)."""
+    """One consent as the page lists it (see :meth:`as_json`): the indexed consent, its
+    state as the page says it (``erased`` when the person asked the organization to erase
+    its data) and, for a superseded consent, the link to read and accept the new text."""
 
-    consent: Consent
+    consent: IndexedConsent
     state: str
-    erasure: Erasure
-    renew: str | None = None  # a superseded consent: the link to read and accept the new text
+    renew: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        """The row for the page: addresses, DPV names and their plain words, the state and its
-        sentence, the fields a signed withdrawal needs (nonce), times in unix seconds (expiry
-        None for never; large integers as decimal strings)."""
+        """The row for the page: addresses (checksummed), DPV names and their plain words,
+        the state and its sentence, times in unix seconds (expiry None for never; large
+        integers as decimal strings)."""
         c = self.consent
+        erasure = c.erasure
+        identity, organization = (
+            to_checksum_address(c.identity),
+            to_checksum_address(c.organization),
+        )
+        purpose, category = name_of(c.purpose), name_of(c.category)
+        expiry = expiry_or_none(c.expiry)
         return {
-            "consentId": str(c.consent_id),
-            "identity": c.identity,
-            "organization": c.organization,
-            "purpose": c.purpose,
-            "purposeWords": words(c.purpose),
-            "category": c.category,
-            "categoryWords": words(c.category),
+            "consentId": consent_id(identity, organization, c.purpose, c.category),
+            "identity": identity,
+            "organization": organization,
+            "purpose": purpose,
+            "purposeWords": words(purpose),
+            "category": category,
+            "categoryWords": words(category),
             "state": self.state,
             "stateWords": STATE_WORDS.get(self.state, self.state),
             "covered": c.covered,
             "canWithdraw": c.active and self.state != "deactivated",
-            "expiry": None if c.expiry is None else str(c.expiry),
+            "expiry": None if expiry is None else str(expiry),
             "grantedAt": c.granted_at,
             "policyVersion": c.policy_version,
-            "nonce": str(c.nonce),
-            "erasureRequested": self.erasure.requested,
-            "erasureDueAt": self.erasure.due_at or None,
-            "erasureConfirmedAt": self.erasure.confirmed_at or None,
-            "canErase": not self.erasure.requested and self.state != "deactivated",
+            "erasureRequested": erasure is not None,
+            "erasureDueAt": None if erasure is None else erasure.due_at or None,
+            "erasureConfirmedAt": None if erasure is None else erasure.confirmed_at or None,
+            "canErase": erasure is None and self.state != "deactivated",
             "renew": self.renew,
         }
 
@@ -115,52 +129,41 @@ def parse_identities(values: list[str]) -> list[str]:
     return list(seen)
 
 
-def my_consents(client: Collective, identities: list[str]) -> list[ConsentRow]:
-    """Every consent the identities ever granted, in its state now.
+def consent_rows(found: SubjectConsents) -> list[ConsentRow]:
+    """The page's rows of the indexed consents ``found``, in their order.
 
     Args:
-        client: a client on the ledger (read-only is enough).
-        identities: checksummed identity addresses (:func:`parse_identities`).
+        found: :meth:`SubjectReader.consents
+            <collective.audit.subjects.SubjectReader.consents>`'s answer.
 
     Returns:
-        One :class:`ConsentRow` per consent, by identity then in order of first grant.
-
-    Raises:
-        ChainError: the node could not be reached.
+        One :class:`ConsentRow` per consent.
     """
     rows: list[ConsentRow] = []
-    erasures: dict[tuple[str, str], Erasure] = {}
-    for identity in identities:
-        for consent in client.consent.by_subject(identity):
-            pair = (consent.identity, consent.organization)
-            if pair not in erasures:
-                erasures[pair] = client.erasure.status(*pair)
-            state = consent.state
-            if erasures[pair].requested and state in ("active", "expired", "superseded"):
-                state = "erased"
-            renew = renewal_link(client, consent) if state == "superseded" else None
-            rows.append(ConsentRow(consent, state, erasures[pair], renew))
+    for consent in found.consents:
+        state = str(consent.state)
+        if consent.erasure is not None and state in ("active", "expired", "superseded"):
+            state = "erased"
+        renew = None
+        if consent.state is ConsentState.SUPERSEDED and state == "superseded":
+            renew = renewal_link(consent, found.policies.get(consent.organization))
+        rows.append(ConsentRow(consent, state, renew))
     return rows
 
 
-def renewal_link(client: Collective, consent: Consent) -> str | None:
+def renewal_link(consent: IndexedConsent, policy: IndexedPolicy | None) -> str | None:
     """The portal path (``/consent?...``) asking to renew a superseded consent under the
-    organization's current policy, with its expiry; None when the current policy no longer
-    covers the purpose (nothing to renew to).
-
-    Raises:
-        ChainError: the node could not be reached.
-    """
-    if not client.policies.covers(consent.organization, consent.purpose):
+    organization's current ``policy``, with its expiry; None when there is no current policy
+    or it no longer covers the purpose (nothing to renew to)."""
+    if policy is None or consent.purpose not in policy.purposes:
         return None
-    policy = client.policies.current(consent.organization)
     link = ConsentLink(
-        organization=consent.organization,
-        purpose=consent.purpose,
-        category=consent.category,
+        organization=to_checksum_address(consent.organization),
+        purpose=name_of(consent.purpose),
+        category=name_of(consent.category),
         policy_version=policy.version,
-        policy_hash=policy.content_hash.lower(),
-        expiry=consent.expiry,
+        policy_hash="0x" + policy.content_hash.hex(),
+        expiry=expiry_or_none(consent.expiry),
     )
     return link.url("")
 
@@ -169,7 +172,7 @@ __all__ = [
     "MAX_IDENTITIES",
     "STATE_WORDS",
     "ConsentRow",
-    "my_consents",
+    "consent_rows",
     "parse_identities",
     "renewal_link",
     "words",

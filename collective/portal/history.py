@@ -1,9 +1,11 @@
 """Who used my data: the history of a person's identities, as a table and as CSV or JSON.
 
 Every grant, withdrawal, use, onward disclosure, disclosure-consent change and erasure
-request or confirmation of the identities the browser names, read from the chain's events
-(:func:`collective.client.subject_history.identity_history`, the same report as ``collective
-subject history``), merged in chain order, each with its action and terms in plain words.
+request or confirmation of the identities the browser names, read from the portal's audit
+index (:meth:`SubjectReader.history <collective.audit.subjects.SubjectReader.history>`: the
+rows of :func:`collective.client.subject_history.identity_history`, the same report as
+``collective subject history``, without a node call), in chain order, each with its action
+and terms in plain words.
 :func:`as_csv` writes the same rows for a download (RFC 4180, a header line).
 """
 
@@ -13,11 +15,10 @@ import csv
 import io
 from typing import TYPE_CHECKING, Any
 
-from collective.client.subject_history import identity_history
 from collective.portal.consents import words
 
 if TYPE_CHECKING:
-    from collective.client import Collective
+    from collective.audit.subjects import SubjectReader
     from collective.client.subject_records import HistoryRow
 
 ACTION_WORDS = {
@@ -74,22 +75,19 @@ def row_json(row: HistoryRow) -> dict[str, Any]:
     }
 
 
-def history(client: Collective, identities: list[str]) -> list[dict[str, Any]]:
-    """The identities' history, merged in chain order (:func:`row_json` rows).
+def history(reader: SubjectReader, identities: list[str]) -> list[dict[str, Any]]:
+    """The identities' history in chain order (:func:`row_json` rows), as of the latest
+    indexed block.
 
     Args:
-        client: a client on the ledger (read-only is enough).
+        reader: a reader of the portal's audit index.
         identities: checksummed identity addresses
             (:func:`~collective.portal.consents.parse_identities`).
 
     Raises:
-        ChainError: the node could not be reached.
+        AuditError: nothing is indexed yet.
     """
-    rows: list[HistoryRow] = []
-    for identity in identities:
-        rows += identity_history(client, identity)
-    rows.sort(key=lambda row: (row.block, row.log_index))
-    return [row_json(row) for row in rows]
+    return [row_json(row) for row in reader.history(identities)]
 
 
 def as_csv(rows: list[dict[str, Any]]) -> str:

@@ -1,0 +1,178 @@
+"""The portal's audit index: "my consents" and "who used my data" read from SQLite, not the node.
+
+:class:`PortalIndex` keeps an audit index (:mod:`collective.audit.store`) of the ledger in
+step with the chain from one background thread, the *follower*, and hands each request
+thread its own read-only :class:`~collective.audit.subjects.SubjectReader` (SQLite's WAL lets
+the readers run beside the follower's writes). A request costs a few indexed SQLite queries
+and no node call.
+
+Freshness: a request first waits for the follower's next *cycle* (one ``eth_blockNumber``
+and, when the head moved, an incremental :func:`~collective.audit.indexer.sync` of the new
+blocks) that starts after the request arrived. So an answer includes every transaction mined
+before the request was made (a person who withdrew with the CLI and reloads the page sees
+it), whatever the load: all the requests waiting together share one cycle, so the node sees
+one ``eth_blockNumber`` per cycle, not one call per request. Without requests, the follower
+still polls every :data:`IDLE_POLL` seconds, so the index never falls far behind. The relay
+endpoint waits the same way after its transaction is mined, so the page's reload right after
+a withdrawal shows it.
+
+Where the index lives: ``path`` when given (kept across restarts: a restart syncs only the
+new blocks); otherwise a temporary file removed when the portal stops (the first requests
+then wait for a sync from the deployment's first block).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from collective.audit.indexer import sync
+from collective.audit.source import LogSource, source_for
+from collective.audit.store import AuditIndex, open_index
+from collective.audit.subjects import SubjectReader
+from collective.errors import ChainError
+
+if TYPE_CHECKING:
+    from collective.client import Collective
+
+IDLE_POLL = 0.5
+"""Seconds between the follower's cycles while no request waits."""
+FRESH_TIMEOUT = 60.0
+"""Seconds a request waits for the follower's cycle (the first sync of a long chain can take
+that long) before it is answered with an error."""
+
+log = logging.getLogger(__name__)
+
+
+class PortalIndex:
+    """An audit index kept in step with ``client``'s chain by a background thread.
+
+    Args:
+        client: a client on the ledger (its chain and deployment are indexed).
+        path: the index file (created if missing; it must index this deployment), or None
+            for a temporary one removed by :meth:`stop`.
+
+    Raises:
+        AuditError: ``path`` cannot be opened or indexes another deployment (at the first
+            cycle, reported to the waiting requests).
+    """
+
+    def __init__(self, client: Collective, path: Path | str | None = None) -> None:
+        self._client = client
+        self._tmp: Path | None = None
+        if path is None:
+            self._tmp = Path(tempfile.mkdtemp(prefix="collective-portal-"))
+            path = self._tmp / "index.sqlite"
+        self.path = Path(path)
+        self._cond = threading.Condition()
+        self._wake = threading.Event()
+        self._started = self._done = 0
+        self._failure: Exception | None = None
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self._local = threading.local()
+        self._readers: list[SubjectReader] = []
+
+    def start(self) -> None:
+        """Start the follower (idempotent)."""
+        with self._cond:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(
+                target=self._follow, name="collective-portal-index", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the follower, close the readers and remove a temporary index."""
+        with self._cond:
+            self._stop = True
+            thread = self._thread
+        self._wake.set()
+        if thread is not None:
+            thread.join(timeout=30)
+        for reader in self._readers:
+            with contextlib.suppress(Exception):
+                reader.close()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def _follow(self) -> None:
+        index: AuditIndex | None = None
+        source: LogSource | None = None
+        try:
+            while True:
+                with self._cond:
+                    if self._stop:
+                        return
+                    self._started += 1
+                failure: Exception | None = None
+                try:
+                    if index is None:
+                        index = open_index(self.path)
+                    if source is None:
+                        source = source_for(self._client.chain)
+                    if source.head() != index.synced_to:
+                        sync(self._client.chain, self._client.deployment, index, source=source)
+                except Exception as exc:  # reported to the requests waiting for this cycle
+                    log.warning("the portal's index could not follow the chain: %s", exc)
+                    failure = exc
+                with self._cond:
+                    self._done += 1
+                    self._failure = failure
+                    self._cond.notify_all()
+                self._wake.wait(IDLE_POLL)
+                self._wake.clear()
+        finally:
+            if index is not None:
+                index.close()
+            close = getattr(source, "close", None)  # RpcSource holds a connection
+            if callable(close):
+                close()
+
+    def fresh(self, timeout: float = FRESH_TIMEOUT) -> None:
+        """Wait until a follower cycle that started after this call has finished: the index
+        then holds every block mined before the call.
+
+        Args:
+            timeout: seconds to wait at most.
+
+        Raises:
+            ChainError: the cycle failed (the node could not be reached, or the index is of
+                another deployment), or did not finish within ``timeout``.
+        """
+        self.start()
+        with self._cond:
+            target = self._started + 1
+            self._wake.set()
+            if not self._cond.wait_for(lambda: self._done >= target, timeout):
+                raise ChainError(
+                    f"the portal's index did not catch up with the chain within {timeout:g} s",
+                    hint="try again in a minute; is the node running?",
+                )
+            failure = self._failure
+        if failure is not None:
+            raise ChainError(
+                f"the portal could not read the chain's new blocks: {failure}",
+                hint="is the node running? try again in a minute",
+            )
+
+    def reader(self) -> SubjectReader:
+        """This thread's reader of the index (opened at its first use), after
+        :meth:`fresh`."""
+        self.fresh()
+        reader: SubjectReader | None = getattr(self._local, "reader", None)
+        if reader is None:
+            reader = SubjectReader(self.path)
+            self._local.reader = reader
+            with self._cond:
+                self._readers.append(reader)
+        return reader
+
+
+__all__ = ["FRESH_TIMEOUT", "IDLE_POLL", "PortalIndex"]
