@@ -26,7 +26,7 @@ B = Address(b"\xbb" * 20)
 def test_the_py_evm_engine_is_an_execution_engine() -> None:
     engine = open_engine(AtomicDB(), 1337)
     assert isinstance(engine, Evm) and isinstance(engine, ExecutionEngine)
-    assert set(ENGINES) == {"py-evm"}
+    assert set(ENGINES) == {"py-evm", "revm"}  # revm: collective/node/execution/revm.py
     from collective.node.genesis import Genesis
 
     header = engine.genesis_header(Genesis(chain_id=1337))
