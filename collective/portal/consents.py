@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from eth_utils.address import is_address, to_checksum_address
 
-from collective.chain.codec import consent_id
+from collective.chain.codec import checksum, consent_id
 from collective.client.records import expiry_or_none
 from collective.ledger.consent_state import ConsentState
 from collective.ledger.vocab import name_of
@@ -82,10 +82,7 @@ class ConsentRow:
         integers as decimal strings)."""
         c = self.consent
         erasure = c.erasure
-        identity, organization = (
-            to_checksum_address(c.identity),
-            to_checksum_address(c.organization),
-        )
+        identity, organization = checksum(c.identity), checksum(c.organization)
         purpose, category = name_of(c.purpose), name_of(c.category)
         expiry = expiry_or_none(c.expiry)
         return {
@@ -158,7 +155,7 @@ def renewal_link(consent: IndexedConsent, policy: IndexedPolicy | None) -> str |
     if policy is None or consent.purpose not in policy.purposes:
         return None
     link = ConsentLink(
-        organization=to_checksum_address(consent.organization),
+        organization=checksum(consent.organization),
         purpose=name_of(consent.purpose),
         category=name_of(consent.category),
         policy_version=policy.version,
