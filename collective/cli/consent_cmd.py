@@ -28,6 +28,7 @@ from collective.cli.output import expires, report, show, tx_line, when
 from collective.cli.params import EXPIRY, POLICY_VERSION
 from collective.cli.receipt_cmd import RECEIPT_COMMANDS
 from collective.client.consent import BatchResult, Granted, Withdrawn
+from collective.client.signing import relay_deadline
 from collective.ledger.signing import SignedRequest
 
 subject_option = identity_option("The subject's identity (default: the sending account's own).")
@@ -236,7 +237,7 @@ def sign_command(
             "--expiry, --policy-version and --policy-hash apply to grants, not --withdraw"
         )
     client = open_client(state, custom_terms=custom_term)
-    deadline = client.chain.latest_timestamp() + valid_for
+    deadline = relay_deadline(client.chain, valid_for)
     if withdraw:
         signed = client.signing.sign_withdrawal(
             organization, purpose, category, identity=identity, deadline=deadline

@@ -36,7 +36,7 @@ from collective.client.disclosure import (
     DisclosuresRecorded,
     DisclosureWithdrawn,
 )
-from collective.client.disclosure_consent import relay_deadline
+from collective.client.signing import relay_deadline
 from collective.ledger.disclosure_request import SignedDisclosureGrant, load_signed_disclosure
 
 

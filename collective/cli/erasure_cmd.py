@@ -20,8 +20,8 @@ from collective.cli.options import (
     valid_for_option,
 )
 from collective.cli.output import Table, report, show, when
-from collective.client.disclosure_consent import relay_deadline
 from collective.client.erasure import ErasureClient, ErasureConfirmed, ErasureRequested
+from collective.client.signing import relay_deadline
 from collective.errors import InvalidInputError
 from collective.ledger.erasure_request import SignedErasure
 

@@ -213,7 +213,7 @@ def out_option(what: str) -> Callable[[F], F]:
 
 
 def valid_for_option(
-    help: str = "How long the signature can be relayed (from the latest block's time).",
+    help: str = "How long the signature can be relayed, counted from now.",
 ) -> Callable[[F], F]:
     """``--valid-for DURATION`` (default 1 hour): the deadline of an EIP-712 signed request,
     a :data:`~collective.cli.params.DURATION` in seconds.

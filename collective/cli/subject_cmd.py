@@ -35,6 +35,7 @@ from collective.cli.output import Fields, Note, Table, View, expires, report, sh
 from collective.cli.params import DURATION, EXPIRY
 from collective.client import Collective
 from collective.client.did import GUARDIAN_VALIDITY
+from collective.client.signing import relay_deadline
 from collective.client.subject_history import history
 from collective.client.subject_records import (
     DISCLOSURE_GRANT,
@@ -207,7 +208,7 @@ def sign_command(
         raise click.UsageError("--expiry applies to grants, not --withdraw")
     client = open_client(state, read_only=True, custom_terms=custom_term)
     me = _subject(client).current(client, organization)
-    deadline = client.chain.latest_timestamp() + valid_for
+    deadline = relay_deadline(client.chain, valid_for)
     if withdraw:
         signed = client.signing.sign_withdrawal(
             organization, purpose, category, identity=me.address, signer=me.account,

@@ -18,12 +18,16 @@ from typing import overload
 from eth_account.signers.local import LocalAccount
 from web3.types import TxReceipt
 
-from collective.chain.connection import Chain
 from collective.client import disclosure_records as rec_
 from collective.client.base import Session
 from collective.client.disclosure_records import DisclosureGranted, DisclosureWithdrawn, Key
 from collective.client.records import Term, Who
-from collective.client.signing import DEFAULT_DEADLINE, NONCE_CLOCK_SKEW, NONCE_STEP
+from collective.client.signing import (
+    DEFAULT_DEADLINE,
+    NONCE_CLOCK_SKEW,
+    NONCE_STEP,
+    relay_deadline,
+)
 from collective.errors import InvalidInputError, NotFoundError
 from collective.ledger.disclosure_request import (
     DisclosureGrant,
@@ -313,18 +317,6 @@ class DisclosureConsents:
         return until
 
 
-def relay_deadline(chain: Chain, valid_for: int) -> int:
-    """The last unix second a signed request may be relayed in, ``valid_for`` seconds from
-    now: from the wall clock or the chain's latest block, whichever is later (an idle chain
-    with instant sealing has an old latest block; its next one is stamped with the time it
-    is mined).
-
-    Raises:
-        ChainError: the node could not be reached.
-    """
-    return max(chain.latest_timestamp(), int(time.time())) + valid_for
-
-
 def admitted_ever(session: Session, organization: Who, role: str) -> Address:
     """``organization`` as an address, refused unless it is or once was admitted (the
     contract takes any address as a discloser or an organization asked to erase: a
@@ -367,4 +359,4 @@ def distinct_parties(discloser: Address, recipient: Address) -> None:
         )
 
 
-__all__ = ["DisclosureConsents", "admitted_ever", "distinct_parties", "relay_deadline"]
+__all__ = ["DisclosureConsents", "admitted_ever", "distinct_parties"]

@@ -25,8 +25,9 @@ from eth_account.signers.local import LocalAccount
 from web3.types import TxReceipt
 
 from collective.client.base import Session
-from collective.client.disclosure_consent import admitted_ever, relay_deadline
+from collective.client.disclosure_consent import admitted_ever
 from collective.client.records import TxResult, Who, tx_fields
+from collective.client.signing import relay_deadline
 from collective.client.usage import UsageClient
 from collective.errors import InvalidInputError
 from collective.ledger.erasure_request import ErasureRequest, SignedErasure, sign_erasure

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
 
+from collective.chain.connection import Chain
 from collective.client.base import Session, tx_fields
 from collective.client.consent import (
     BatchResult,
@@ -399,10 +400,34 @@ class SigningClient:
 
     @staticmethod
     def _deadline(deadline: int | None, latest: Callable[[], int]) -> int:
-        """``deadline`` (unix seconds), else :data:`DEFAULT_DEADLINE` past ``latest()``."""
+        """``deadline`` (unix seconds), else :data:`DEFAULT_DEADLINE` from now (as
+        :func:`relay_deadline`; ``latest()`` gives the latest block's time)."""
         if deadline is not None:
             return deadline
-        return latest() + DEFAULT_DEADLINE
+        return max(latest(), int(time.time())) + DEFAULT_DEADLINE
 
 
-__all__ = ["DEFAULT_DEADLINE", "NONCE_CLOCK_SKEW", "NONCE_STEP", "PolicyGrant", "SigningClient"]
+def relay_deadline(chain: Chain, valid_for: int) -> int:
+    """The last unix second a signed request may be relayed in, ``valid_for`` seconds from
+    now: from the wall clock or the chain's latest block, whichever is later (an idle chain
+    with instant sealing has an old latest block; its next one is stamped with the time it
+    is mined, so counting from the old block would give a request already near its end).
+
+    Args:
+        chain: the connection to read the latest block's time from.
+        valid_for: seconds the request stays relayable.
+
+    Raises:
+        ChainError: the node could not be reached.
+    """
+    return max(chain.latest_timestamp(), int(time.time())) + valid_for
+
+
+__all__ = [
+    "DEFAULT_DEADLINE",
+    "NONCE_CLOCK_SKEW",
+    "NONCE_STEP",
+    "PolicyGrant",
+    "SigningClient",
+    "relay_deadline",
+]

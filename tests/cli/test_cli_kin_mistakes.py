@@ -1,0 +1,73 @@
+"""The disclosure and erasure mistakes' kin in the older commands, against an in-process
+``collective node --dev``: a signed use consent (``consent sign``, ``subject sign``, the
+client's default) stays relayable for the time asked on an idle chain; a use consent past
+its expiry by the wall clock is expired though no block was mined since; a use refused
+because of an erasure request keeps no secret for the erased subject; read commands that
+default to the sender ask no keystore password."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from collective import Collective
+from collective.chain import connect_rpc
+from collective.cli import cli
+from collective.node.server import RpcServer
+from tests.cli.test_disclosure_cmd import RESEARCH, TERMS, Net
+from tests.helpers import deploy_consortium
+
+MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank yellow"
+
+
+@pytest.fixture(scope="module")
+def net(dev_server: RpcServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
+    """dev account 1 admitted as the hospital, 2 as the lab, both with policy v1 covering
+    research; 4 and up are patients."""
+    chain = connect_rpc(dev_server.url, name="node")
+    snapshot = chain.snapshot()
+    manifest = tmp_path_factory.mktemp("kin-mistakes") / "node.json"
+    suite = deploy_consortium(chain, manifest)
+    dev = chain.dev_accounts
+    admin = Collective(chain, suite, dev[0])
+    for org in dev[1:3]:
+        admin.orgs.admit(org.address)
+        admin.as_account(org).policies.publish(b"v1", "https://org.example/v1", [RESEARCH])
+    try:
+        yield Net(dev_server.url, manifest, chain, suite, dev[1].address, dev[2].address)
+    finally:
+        chain.revert(snapshot)
+
+
+def _idle(net: Net, seconds: float) -> None:
+    """Let the chain sit idle until its latest block is ``seconds`` old by the wall clock."""
+    lag = net.chain.latest_timestamp() + seconds - time.time()
+    assert lag < 60, lag
+    time.sleep(max(lag, 0))
+
+
+def test_a_signed_use_consent_is_relayable_for_the_time_asked(net: Net, tmp_path: Path) -> None:
+    _idle(net, 3)
+    out = tmp_path / "signed.json"
+    asked = int(time.time()) + 2
+    net.ok("4", "consent", "sign", net.hospital, *TERMS, "--valid-for", "2s", "-o", str(out))
+    assert int(json.loads(out.read_text())["request"]["deadline"]) >= asked
+    asked = int(time.time()) + 2
+    result = CliRunner().invoke(
+        cli,
+        ["--rpc", net.url, "subject", "sign", net.hospital, *TERMS, "--valid-for", "2s",
+         "-o", str(out), "--manifest", str(net.manifest)],
+        env={"COLLECTIVE_MNEMONIC": MNEMONIC},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert int(json.loads(out.read_text())["request"]["deadline"]) >= asked
+    asked = int(time.time()) + 3600
+    signed = net.client(5).signing.sign_grant(net.hospital, *TERMS[1::2])
+    assert signed.request.deadline >= asked
+    withdrawal = net.client(5).signing.sign_withdrawal(net.hospital, *TERMS[1::2])
+    assert withdrawal.request.deadline >= asked
