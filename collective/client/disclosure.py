@@ -19,13 +19,12 @@ disclosure watch``. Contract refusals raise the package's errors: ConsentError
 
 from __future__ import annotations
 
-import string
 import time
 from collections.abc import Sequence
 
 from collective.chain.codec import DecodedLog
 from collective.client import disclosure_records as rec_
-from collective.client.base import Session, raw_ref
+from collective.client.base import Session
 from collective.client.disclosure_consent import DisclosureConsents, distinct_parties
 from collective.client.disclosure_records import (
     DisclosureConsent,
@@ -39,7 +38,7 @@ from collective.client.disclosure_records import (
     key_of,
 )
 from collective.client.records import Term, Who, expiry_or_none, tx_fields
-from collective.client.usage import UsageClient
+from collective.client.usage import UsageClient, check_ref
 from collective.errors import ChainError, InvalidInputError, TransactionError
 from collective.types import Address
 
@@ -100,12 +99,12 @@ class DisclosureClient(DisclosureConsents):
         if not items:
             raise InvalidInputError("a batch of disclosures needs at least one item")
         rows = []
-        me, store = Address(self._s.sender.address), self._usage.data_refs
+        me = Address(self._s.sender.address)
         for number, item in enumerate(items, 1):
             who = self._s.address(item.identity, "identity")
             rec = self._s.address(item.recipient, "recipient")
             distinct_parties(me, rec)
-            _check_ref(item.data_ref, "the" if len(items) == 1 else f"item {number}'s")
+            check_ref(item.data_ref, "the" if len(items) == 1 else f"item {number}'s")
             rows.append(
                 (
                     who,
@@ -124,10 +123,7 @@ class DisclosureClient(DisclosureConsents):
             asked = e.error_args.get("organization")
             if e.error_name == "UseAfterErasureRequest" and asked != me:
                 e.hint = f"disclose none of its data to {asked} any more"
-            elif e.error_name == "UseAfterErasureRequest" and store is not None:
-                # the subject asked us to erase: no record of ours can ever use a secret
-                # made for it now, so drop it rather than bring an erased subject back
-                store.forget(me, e.error_args.get("identity", ""))
+            self._usage.forget_erased(e)
             raise
         except ChainError as e:
             if len(rows) > 1 and "gas" in e.message:
@@ -291,21 +287,6 @@ class DisclosureClient(DisclosureConsents):
                     found.append(("erasure-requested", key, req))
         times = self._s.block_times(log.block_number for _, _, log in found)
         return rec_.stop_rows(found, received, times)
-
-
-def _check_ref(data_ref: bytes | str, what: str) -> None:
-    """Refuse a data reference that is empty, or ``0x`` hex of another length than 32 bytes
-    (a reference cut short would otherwise be hashed as if it were a record locator)."""
-    if raw_ref(data_ref) is not None:
-        return
-    hint = "give the record disclosed (e.g. ward/7/scan-3) or its 32-byte reference"
-    text = data_ref.strip() if isinstance(data_ref, str) else ""
-    if not data_ref.strip():
-        raise InvalidInputError(f"{what} data reference is empty", hint=hint)
-    if text.startswith("0x") and all(c in string.hexdigits for c in text[2:]):
-        raise InvalidInputError(
-            f"{what} data reference {text!r} is {(len(text) - 2) / 2:g} bytes, not 32", hint=hint
-        )
 
 
 __all__ = [

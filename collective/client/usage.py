@@ -17,6 +17,7 @@ A 32-byte reference (bytes, or ``0x`` + 64 hex) goes on chain as given either wa
 
 from __future__ import annotations
 
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ from collective.client.base import Session, data_ref, hex32, raw_ref
 from collective.client.consent import Term, Who
 from collective.client.datarefs import DataRefStore
 from collective.client.records import TxResult, log_position, tx_fields
-from collective.errors import InvalidInputError, NotFoundError
+from collective.errors import InvalidInputError, NotFoundError, TransactionError
 from collective.ledger.vocab import name_of
 from collective.types import Address, LogPosition, TxHash, tx_hash
 
@@ -100,6 +101,27 @@ class UsageClient:
         """
         return self._ref(self._s.address(identity, "identity"), data)
 
+    def forget_erased(self, error: TransactionError) -> None:
+        """After a record refused with ``UseAfterErasureRequest`` naming the sender's
+        organization: destroy the subject's secret in the data-reference store again (making
+        the refused record's reference created it; no record of the organization may use it
+        now, and it would bring an erased subject back into the store). Any other error, or
+        no store: nothing.
+
+        Args:
+            error: the refusal, with the contract's decoded error arguments.
+
+        Raises:
+            ConfigurationError: the store's file cannot be written.
+        """
+        args = error.error_args
+        if (
+            error.error_name == "UseAfterErasureRequest"
+            and self.data_refs is not None
+            and args.get("organization") == self._s.sender.address
+        ):
+            self.data_refs.forget(self._s.sender.address, args.get("identity", ""))
+
     def _ref(self, subject: Address, data: bytes | str) -> bytes:
         raw = raw_ref(data)
         if raw is not None:
@@ -126,23 +148,19 @@ class UsageClient:
 
         Raises:
             InvalidInputError: an address or DID that is not one, a DID of another network, a
-                term outside the DPV vocabulary (unless ``custom_terms``), or an empty batch.
+                term outside the DPV vocabulary (unless ``custom_terms``), an empty batch, or
+                a data reference that is empty or ``0x`` hex not 32 bytes long (naming the
+                item).
             ConfigurationError: a read-only client, or the data-reference store's file
                 cannot be used.
             ConsentError: no valid consent covers a use (ConsentMissingError,
-                ConsentExpiredError, StalePolicyError, IdentityDeactivatedError).
+                ConsentExpiredError, StalePolicyError, IdentityDeactivatedError), or the
+                subject asked the organization to erase (UseAfterErasureRequest; the secret
+                the attempt made for the subject is destroyed again, :meth:`forget_erased`).
             NotPermittedError: the sender is not an active organization.
             ChainError: the node could not be reached.
         """
-        subject = self._s.address(identity, "identity")
-        receipt = self._s.send(
-            "recordUse",
-            subject,
-            self._s.term(purpose, "purpose"),
-            self._s.term(category, "category"),
-            self._ref(subject, data),
-        )
-        return self._result(receipt)
+        return self.record_batch([UseItem(identity, purpose, category, data)])
 
     def record_batch(self, items: Sequence[UseItem]) -> UseRecorded:
         """Record many uses in one transaction; all or nothing.
@@ -155,19 +173,24 @@ class UsageClient:
 
         Raises:
             InvalidInputError: an address or DID that is not one, a DID of another network, a
-                term outside the DPV vocabulary (unless ``custom_terms``), or an empty batch.
+                term outside the DPV vocabulary (unless ``custom_terms``), an empty batch, or
+                a data reference that is empty or ``0x`` hex not 32 bytes long (naming the
+                item).
             ConfigurationError: a read-only client, or the data-reference store's file
                 cannot be used.
             ConsentError: no valid consent covers a use (ConsentMissingError,
-                ConsentExpiredError, StalePolicyError, IdentityDeactivatedError).
+                ConsentExpiredError, StalePolicyError, IdentityDeactivatedError), or the
+                subject asked the organization to erase (UseAfterErasureRequest; the secret
+                the attempt made for the subject is destroyed again, :meth:`forget_erased`).
             NotPermittedError: the sender is not an active organization.
             ChainError: the node could not be reached.
         """
         if not items:
             raise InvalidInputError("a batch of uses needs at least one item")
         rows = []
-        for i in items:
+        for number, i in enumerate(items, 1):
             subject = self._s.address(i.identity, "identity")
+            check_ref(i.data_ref, "the" if len(items) == 1 else f"item {number}'s")
             rows.append(
                 (
                     subject,
@@ -176,7 +199,15 @@ class UsageClient:
                     self._ref(subject, i.data_ref),
                 )
             )
-        return self._result(self._s.send("recordUseBatch", rows))
+        try:
+            if len(rows) == 1:
+                receipt = self._s.send("recordUse", *rows[0])
+            else:
+                receipt = self._s.send("recordUseBatch", rows)
+        except TransactionError as e:
+            self.forget_erased(e)
+            raise
+        return self._result(receipt)
 
     def history(
         self, identity: Who | None = None, organization: Who | None = None
@@ -283,4 +314,27 @@ class UsageClient:
         )
 
 
-__all__ = ["UsageClient", "UsageRecord", "UseItem", "UseRecorded"]
+def check_ref(data_ref: bytes | str, what: str) -> None:
+    """Refuse a data reference that is empty, or ``0x`` hex of another length than 32 bytes
+    (a reference cut short would otherwise be hashed as if it were a record locator).
+
+    Args:
+        data_ref: a record locator or a 32-byte reference, as given.
+        what: how the error names the item ("the", "item 3's").
+
+    Raises:
+        InvalidInputError: the reference is empty or short (or long) hex.
+    """
+    if raw_ref(data_ref) is not None:
+        return
+    hint = "give the record's locator (e.g. ward/7/scan-3) or its 32-byte reference"
+    text = data_ref.strip() if isinstance(data_ref, str) else ""
+    if not data_ref.strip():
+        raise InvalidInputError(f"{what} data reference is empty", hint=hint)
+    if text.startswith("0x") and all(c in string.hexdigits for c in text[2:]):
+        raise InvalidInputError(
+            f"{what} data reference {text!r} is {(len(text) - 2) / 2:g} bytes, not 32", hint=hint
+        )
+
+
+__all__ = ["UsageClient", "UsageRecord", "UseItem", "UseRecorded", "check_ref"]
