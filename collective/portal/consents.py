@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from eth_utils.address import is_address, to_checksum_address
@@ -56,9 +57,11 @@ STATE_WORDS = {
 """Each state in plain words, as the page shows it."""
 
 
+@lru_cache(maxsize=4096)
 def words(term: str) -> str:
     """A DPV term in plain words: ``dpv:ResearchAndDevelopment`` -> ``research and
-    development``; a ``0x`` code (a term outside the vocabulary) is returned as it is."""
+    development``; a ``0x`` code (a term outside the vocabulary) is returned as it is
+    (cached: every answer repeats the same few terms)."""
     if term.startswith("0x"):
         return term
     name = term.rpartition(":")[2].replace("/", " ")

@@ -23,11 +23,13 @@ then wait for a sync from the deployment's first block).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +44,10 @@ if TYPE_CHECKING:
 
 IDLE_POLL = 0.5
 """Seconds between the follower's cycles while no request waits."""
+MIN_CYCLE = 0.01
+"""Seconds the follower lets pass before a cycle a request asked for: under load, every
+request arriving within it shares the one ``eth_blockNumber`` (the node and the portal's
+own interpreter are spared a call per request), at the cost of this much latency."""
 FRESH_TIMEOUT = 60.0
 """Seconds a request waits for the follower's cycle (the first sync of a long chain can take
 that long) before it is answered with an error."""
@@ -77,6 +83,8 @@ class PortalIndex:
         self._thread: threading.Thread | None = None
         self._local = threading.local()
         self._readers: list[SubjectReader] = []
+        # Coroutines waiting: (the cycle they need finished, their loop, their future).
+        self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
 
     def start(self) -> None:
         """Start the follower (idempotent)."""
@@ -126,7 +134,9 @@ class PortalIndex:
                     self._done += 1
                     self._failure = failure
                     self._cond.notify_all()
+                    self._resolve()
                 self._wake.wait(IDLE_POLL)
+                time.sleep(MIN_CYCLE)  # let the requests arriving meanwhile share the next cycle
                 self._wake.clear()
         finally:
             if index is not None:
@@ -135,9 +145,25 @@ class PortalIndex:
             if callable(close):
                 close()
 
+    def _ask(self) -> int:
+        """The cycle a waiter arriving now needs finished (the next to start); wakes the
+        follower. Call with ``_cond`` held."""
+        self._wake.set()
+        return self._started + 1
+
+    def _outcome(self) -> ChainError | None:
+        """The error a waiter answers with when its cycle failed. Call with ``_cond`` held."""
+        if self._failure is None:
+            return None
+        return ChainError(
+            f"the portal could not read the chain's new blocks: {self._failure}",
+            hint="is the node running? try again in a minute",
+        )
+
     def fresh(self, timeout: float = FRESH_TIMEOUT) -> None:
         """Wait until a follower cycle that started after this call has finished: the index
-        then holds every block mined before the call.
+        then holds every block mined before the call (blocking; :meth:`wait_fresh` is the
+        same for a coroutine).
 
         Args:
             timeout: seconds to wait at most.
@@ -148,24 +174,46 @@ class PortalIndex:
         """
         self.start()
         with self._cond:
-            target = self._started + 1
-            self._wake.set()
+            target = self._ask()
             if not self._cond.wait_for(lambda: self._done >= target, timeout):
-                raise ChainError(
-                    f"the portal's index did not catch up with the chain within {timeout:g} s",
-                    hint="try again in a minute; is the node running?",
-                )
-            failure = self._failure
+                raise _late(timeout)
+            failure = self._outcome()
         if failure is not None:
-            raise ChainError(
-                f"the portal could not read the chain's new blocks: {failure}",
-                hint="is the node running? try again in a minute",
-            )
+            raise failure
+
+    async def wait_fresh(self, timeout: float = FRESH_TIMEOUT) -> None:
+        """:meth:`fresh` for a coroutine: the event loop goes on serving while it waits (the
+        follower resolves the waiters of each cycle it finishes).
+
+        Raises:
+            ChainError: as :meth:`fresh`.
+        """
+        self.start()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._cond:
+            self._waiters.append((self._ask(), loop, future))
+        try:
+            await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            raise _late(timeout) from None
+
+    def _resolve(self) -> None:
+        """Settle the coroutines waiting for the cycle just finished. Call with ``_cond``
+        held."""
+        failure = self._outcome()
+        waiting = []
+        for target, loop, future in self._waiters:
+            if target > self._done:
+                waiting.append((target, loop, future))
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(_settle, future, failure)
+        self._waiters = waiting
 
     def reader(self) -> SubjectReader:
-        """This thread's reader of the index (opened at its first use), after
-        :meth:`fresh`."""
-        self.fresh()
+        """This thread's reader of the index (opened at its first use). Wait with
+        :meth:`fresh` or :meth:`wait_fresh` before reading, for an answer that holds every
+        block mined until then."""
         reader: SubjectReader | None = getattr(self._local, "reader", None)
         if reader is None:
             reader = SubjectReader(self.path)
@@ -175,4 +223,21 @@ class PortalIndex:
         return reader
 
 
-__all__ = ["FRESH_TIMEOUT", "IDLE_POLL", "PortalIndex"]
+def _late(timeout: float) -> ChainError:
+    return ChainError(
+        f"the portal's index did not catch up with the chain within {timeout:g} s",
+        hint="try again in a minute; is the node running?",
+    )
+
+
+def _settle(future: asyncio.Future[None], failure: ChainError | None) -> None:
+    """Resolve a waiter's future in its own loop (unless it gave up already)."""
+    if future.done():
+        return
+    if failure is None:
+        future.set_result(None)
+    else:
+        future.set_exception(failure)
+
+
+__all__ = ["FRESH_TIMEOUT", "IDLE_POLL", "MIN_CYCLE", "PortalIndex"]

@@ -131,6 +131,7 @@ def test_the_index_answers_as_the_chain_for_every_state(ledger: Ledger, index: P
     hospital.policies.publish(b"hospital v2", "https://h.example/v2", [PURPOSE])
 
     people = [p.address for p in (p3, p4, p5, p6, p7, p8)]
+    index.fresh()
     reader = index.reader()
     indexed = [row.as_json() for row in consent_rows(reader.consents(people))]
     assert indexed == chain_rows(lab, people)
