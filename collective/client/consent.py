@@ -32,7 +32,7 @@ from collective.client.records import (
     tx_fields,
 )
 from collective.errors import InvalidInputError, NotFoundError
-from collective.ledger.consent_state import read_status
+from collective.ledger.consent_state import ConsentState, read_status
 from collective.ledger.vocab import name_of
 from collective.types import NO_EXPIRY, Address, ConsentId
 
@@ -203,7 +203,9 @@ class ConsentClient:
         *,
         block: BlockIdentifier = "latest",
     ) -> Consent:
-        """The consent's state at ``block`` and whether a use would be covered then.
+        """The consent's state at ``block`` and whether a use would be covered then (at
+        ``"latest"``, expiry is judged by the later of the block's time and the wall clock:
+        the next block is stamped when it is mined).
 
         Args:
             identity: the subject's address, account or DID.
@@ -255,6 +257,9 @@ class ConsentClient:
         fns = self._s.ledger.functions
         status = read_status(self._s.chain, self._s.deployment, who, org, p, c, block=block)
         covered = self._s.call(fns.isCovered(who, org, p, c), block=status.block)
+        # isCovered compares the expiry with the latest block's time; on an idle chain the
+        # state (read_status) also counts the wall clock
+        covered = bool(covered) and status.state is not ConsentState.EXPIRED
         consent = Consent(
             consent_id=ConsentId(consent_id(who, org, p, c)),
             identity=who,
@@ -281,7 +286,9 @@ class ConsentClient:
         *,
         block: BlockIdentifier = "latest",
     ) -> bool:
-        """Whether ``organization``'s use would be covered at ``block`` (``isCovered``).
+        """Whether ``organization``'s use would be covered at ``block`` (``isCovered``; at
+        ``"latest"``, a consent past its expiry by the wall clock is not, as :meth:`reading`
+        says).
 
         Args:
             identity: the subject's address, account or DID.
@@ -295,6 +302,8 @@ class ConsentClient:
                 a term outside the DPV vocabulary (unless ``custom_terms``).
             ChainError: the node could not be reached.
         """
+        if block == "latest":  # an expiry passed by the clock on an idle chain counts
+            return self.reading(identity, organization, purpose, category).consent.covered
         fn = self._s.ledger.functions.isCovered(
             *consent_key(identity, organization, purpose, category, self._s)
         )

@@ -31,6 +31,7 @@ from the client or the receipts, so both can use it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -168,7 +169,10 @@ def read_status(
 
     ``identity`` and ``organization`` are addresses, ``purpose`` and ``category`` 32-byte
     codes. ``block`` defaults to the latest; its timestamp is the time the expiry is compared
-    with.
+    with, except for ``"latest"``: then the later of it and the wall clock (an idle chain
+    with instant sealing has an old latest block; the next block, which a use would be
+    recorded in, is stamped when it is mined, so a consent past its expiry by the clock is
+    expired).
 
     Returns:
         The :class:`ConsentStatus` at that block (state, standing, and the facts).
@@ -183,6 +187,7 @@ def read_status(
     who, org = to_checksum_address(identity), to_checksum_address(organization)
     header = chain.get_block(block)
     number, timestamp = int(header["number"]), int(header["timestamp"])
+    now = max(timestamp, int(time.time())) if block == "latest" else timestamp
     expiry, granted_at, version, nonce, active = chain.call(
         ledger.getConsent(who, org, purpose, category), block=number
     )
@@ -196,7 +201,7 @@ def read_status(
         policy_version=int(version),
         current_version=current,
         deactivated=owner.lower() == DEACTIVATED.lower(),
-        now=timestamp,
+        now=now,
     )
     return ConsentStatus(
         state=state,

@@ -71,3 +71,21 @@ def test_a_signed_use_consent_is_relayable_for_the_time_asked(net: Net, tmp_path
     assert signed.request.deadline >= asked
     withdrawal = net.client(5).signing.sign_withdrawal(net.hospital, *TERMS[1::2])
     assert withdrawal.request.deadline >= asked
+
+
+def test_status_of_a_use_consent_expired_on_an_idle_chain(net: Net) -> None:
+    """No block was mined since the consent expired: `consent status` (and the client's
+    status and is_covered) say it is expired and covers no use, as the next block would."""
+    dave = net.address(7)
+    _idle(net, 0)
+    net.ok("7", "consent", "grant", net.hospital, *TERMS, "--expiry", "2s")
+    _idle(net, 3)
+    data = net.json("0", "consent", "status", dave, net.hospital, *TERMS)
+    assert (data["state"], data["covered"]) == ("expired", False), data
+    text = net.ok("0", "consent", "status", dave, net.hospital, *TERMS).stdout
+    assert "expired" in text
+    reader = net.client(0).consent
+    assert not reader.is_covered(dave, net.hospital, *TERMS[1::2])
+    assert reader.status(dave, net.hospital, *TERMS[1::2]).state == "expired"
+    line = net.refused("1", "use", "record", dave, *TERMS, "--ref", "g/1")
+    assert "expired" in line.lower()
