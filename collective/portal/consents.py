@@ -123,10 +123,18 @@ def parse_identities(values: list[str]) -> list[str]:
         raise PortalInputError(f"at most {MAX_IDENTITIES} identities per request")
     seen: dict[str, None] = {}
     for value in values:
-        if not is_address(value):
+        address = _identity(value)
+        if address is None:
             raise PortalInputError(f"{value!r} is not an identity address")
-        seen.setdefault(to_checksum_address(value), None)
+        seen.setdefault(address, None)
     return list(seen)
+
+
+@lru_cache(maxsize=65536)
+def _identity(value: str) -> str | None:
+    """``value`` checksummed, or None when it is not an address (cached: a person's page
+    names the same identities at every reload, and checksums cost a hash each)."""
+    return to_checksum_address(value) if is_address(value) else None
 
 
 def consent_rows(found: SubjectConsents) -> list[ConsentRow]:
