@@ -42,7 +42,7 @@ MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
         f"no active consent from identity {a['identity']} lets organization "
         f"{a['organization']} use data category {_term(a['category'])} for purpose "
         f"{_term(a['purpose'])}",
-        "the subject must grant this consent (again, if it was withdrawn) before the use",
+        "the subject must grant this consent before the use, again if it was withdrawn",
     ),
     "ConsentExpired": lambda a: (
         f"consent {hexed(a['consentId'])} expired at {_when(a['expiry'])}",
@@ -58,19 +58,22 @@ MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
         ),
         f"ask the subject to consent again under policy version {a['current']}"
         if a["consented"] != a["current"]
-        else "the recipient must publish a policy covering the purpose, and the subject "
-        "consent under it",
+        else f"organization {a['organization']} must publish a policy covering the purpose, "
+        "and the subject consent under it",
     ),
     "NoDisclosureConsent": lambda a: (
         f"no active disclosure consent from identity {a['identity']} lets organization "
         f"{a['discloser']} pass data category {_term(a['category'])} to organization "
         f"{a['recipient']} for purpose {_term(a['purpose'])}",
-        "the subject must consent to this disclosure (again, if it was withdrawn) first",
+        "the subject must consent to this disclosure first, again if it was withdrawn",
     ),
     "PolicyNotCurrent": lambda a: (
         f"policy version {a['policyVersion']} is not organization {a['organization']}'s "
         f"current policy covering purpose {_term(a['purpose'])}",
-        "consent under the current policy version, or publish one that covers the purpose",
+        f"the subject must consent under organization {a['organization']}'s current "
+        "policy version; a signed grant cannot be changed, so ask the subject to sign again "
+        "under it. If no current version covers the purpose, the organization must publish "
+        "one that does",
     ),
     "PolicyHashMismatch": lambda a: (
         f"the signed grant agrees to policy text {hexed(a['signedHash'])}, which is not the "
@@ -109,7 +112,8 @@ MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
     ),
     "ExpiryInPast": lambda a: (
         f"the consent expiry {_when(a['expiry'])} is not in the future",
-        "choose an expiry later than the current block time",
+        "grant with an expiry later than the current block time; a signed grant whose "
+        "expiry has passed must be signed again",
     ),
     "UnknownPolicyVersion": lambda a: (
         f"organization {a['organization']} has no policy version {a['version']}",
@@ -211,7 +215,7 @@ MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
     ),
     "BoardSuspension": lambda a: (
         f"the oversight board suspended {a['account']}: only the board can lift it",
-        "pass a board proposal to reinstate it (`collective board propose reinstate ...`)",
+        "pass a board proposal to reinstate it: `collective board propose reinstate ...`",
     ),
     "NotBoard": lambda a: (
         f"{a['caller']} is not the oversight board, which alone can replace itself",
@@ -220,11 +224,12 @@ MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
     # the validator set
     "ZeroKey": lambda a: (
         "the zero key is not a validator key",
-        "give the validator's ed25519 public key (pub_key.value of priv_validator_key.json)",
+        "give the validator's ed25519 public key, pub_key.value of priv_validator_key.json",
     ),
     "KeyInUse": lambda a: (
         f"validator key {hexed(a['pubKey'])} already belongs to {a['organization']}",
-        "give each organization its own CometBFT key (see `collective board validators`)",
+        "give each organization its own CometBFT key; `collective board validators` lists "
+        "the keys in use",
     ),
     "PowerTooHigh": lambda a: (
         f"voting power {a['power']} is above the highest a validator may have ({a['max']})",
@@ -242,8 +247,11 @@ MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
     # ErasureRegistry (GDPR Art. 17)
     "UseAfterErasureRequest": lambda a: (
         f"identity {a['identity']} asked organization {a['organization']} to erase its data: "
-        "no use or disclosure of it may be recorded any more",
-        "erase the subject's data and confirm it with `collective erasure confirm`",
+        f"no use or disclosure of it by {a['organization']}, and no disclosure of it to "
+        f"{a['organization']}, may be recorded any more",
+        f"{a['organization']} must erase the subject's data and confirm it with "
+        f"`collective erasure confirm`; other organizations may disclose none of its data "
+        f"to {a['organization']}",
     ),
     "ErasureAlreadyRequested": lambda a: (
         f"identity {a['identity']} already asked organization {a['organization']} to erase "
@@ -262,7 +270,8 @@ MESSAGES: dict[str, Callable[[dict[str, Any]], Message]] = {
     ),
     "ErasurePeriodOutOfRange": lambda a: (
         f"an erasure period of {a['period']} seconds is outside 1 to 90 days",
-        "give a period from 86400 to 7776000 seconds (GDPR Art. 12(3): one month, at most three)",
+        "give a period from 86400 to 7776000 seconds; GDPR Art. 12, paragraph 3, allows one month, "
+        "at most three",
     ),
     "NotConsortiumAdmin": lambda a: (
         f"{a['caller']} is not a consortium admin, who alone sets the erasure period",

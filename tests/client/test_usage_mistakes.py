@@ -6,11 +6,13 @@ asked the organization to erase keeps no secret for the erased subject in the st
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from collective import Collective
 from collective.chain import Chain
+from collective.chain.revert_messages import MESSAGES
 from collective.client.usage import UseItem
 from collective.deploy import Deployment
 from collective.errors import ConsentError, InvalidInputError
@@ -72,3 +74,31 @@ def test_a_use_refused_after_an_erasure_request_keeps_no_secret(
             attempt()
         assert refused.value.error_name == "UseAfterErasureRequest"
         assert not store.has_secret(lab.address, patient.address)
+
+
+def test_an_old_signed_grant_relayed_says_to_sign_again(actors: dict[str, Collective]) -> None:
+    """The relayer (not the subject) sends a grant signed under policy v1 after v2 came out."""
+    lab, patient = actors["lab"], actors["patient"]
+    signed = patient.signing.sign_grant(lab.address, RESEARCH, "dpv-pd:Genetic")
+    lab.policies.publish(b"lab policy v2", "https://lab.example/policy/v2", [RESEARCH])
+    with pytest.raises(ConsentError) as refused:
+        lab.signing.relay(signed)
+    assert refused.value.error_name == "PolicyNotCurrent"
+    assert "ask the subject to sign again" in str(refused.value)
+
+
+def test_revert_hints_hold_for_any_sender_and_nest_no_parentheses() -> None:
+    """A hint is shown in parentheses after the message: none has its own."""
+
+    class Args(dict[str, Any]):
+        def __missing__(self, key: str) -> Any:
+            return 2 if key == "current" else 1
+
+    for name, message in MESSAGES.items():
+        _, hint = message(Args())
+        assert hint is None or ("(" not in hint and ")" not in hint), (name, hint)
+    _, hint = MESSAGES["UseAfterErasureRequest"](Args(organization="0xLab", identity="0xP"))
+    # true whether the lab, or a discloser to the lab, was refused
+    assert hint is not None and "0xLab must erase" in hint and "to 0xLab" in hint
+    _, hint = MESSAGES["StalePolicyVersion"](Args(organization="0xLab", consented=2))
+    assert hint is not None and "organization 0xLab must publish" in hint
