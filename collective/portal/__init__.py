@@ -10,7 +10,9 @@ Modules, one concern each: :mod:`~collective.portal.app` (the application factor
 :mod:`~collective.portal.pages` and :mod:`~collective.portal.api` (routes),
 :mod:`~collective.portal.relay` (the relay endpoint's checks),
 :mod:`~collective.portal.ratelimit` (token buckets), :mod:`~collective.portal.consents`
-("my consents"), :mod:`~collective.portal.history` ("who used my data", CSV),
+("my consents"), :mod:`~collective.portal.history` ("who used my data", CSV), both read from
+the audit index that :mod:`~collective.portal.index` keeps in step with the chain (a
+background follower; no node call per request),
 :mod:`~collective.portal.links` (consent request links),
 :mod:`~collective.portal.security` (CSP, CSRF), :mod:`~collective.portal.problems` (errors as
 answers), :mod:`~collective.portal.server` (uvicorn).
