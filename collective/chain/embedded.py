@@ -139,10 +139,12 @@ class TesterBackend(PyEVMBackend):  # type: ignore[misc]
         """Gas ``transaction`` needs (see :func:`_quick_gas_estimate`).
 
         Raises:
-            RpcFailure: it reverts (code 3, the revert data in ``data``).
+            RpcFailure: it reverts (code 3, the revert data in ``data``), or it fails even
+                with a whole block's gas (-32000 ``gas required exceeds allowance (N)``, as
+                geth and our node say, with what to do: split a batch).
             TransactionFailed: it fails otherwise.
         """
-        from eth.exceptions import Revert
+        from eth.exceptions import OutOfGas, Revert, VMError
 
         try:
             return int(super().estimate_gas(transaction, block_number))
@@ -150,7 +152,18 @@ class TesterBackend(PyEVMBackend):  # type: ignore[misc]
             cause = exc.args[0] if exc.args else None
             if isinstance(cause, Revert):
                 raise _reverted(bytes(cause.args[0]) if cause.args else b"") from None
-            raise
+            if not isinstance(cause, OutOfGas):
+                raise
+        except Revert as exc:
+            raise _reverted(bytes(exc.args[0]) if exc.args else b"") from None
+        except VMError:  # out of gas at the block's limit (py-evm raises it unwrapped)
+            pass
+        limit = int(self.chain.get_vm().state.gas_limit)
+        raise RpcFailure(
+            REFUSED,
+            f"gas required exceeds allowance ({limit}, a whole block's gas): the transaction "
+            "needs more gas than a block holds; split a batch into smaller ones",
+        ) from None
 
 
 def _endpoints(chain_id: int) -> dict[str, dict[str, Callable[..., Any]]]:

@@ -38,7 +38,7 @@ from collective.client.disclosure_records import (
     key_of,
 )
 from collective.client.records import Term, Who, expiry_or_none, tx_fields
-from collective.client.usage import UsageClient, check_ref
+from collective.client.usage import UsageClient, check_ref, split_hint
 from collective.errors import ChainError, InvalidInputError, TransactionError
 from collective.types import Address
 
@@ -126,11 +126,7 @@ class DisclosureClient(DisclosureConsents):
             self._usage.forget_erased(e)
             raise
         except ChainError as e:
-            if len(rows) > 1 and "gas" in e.message:
-                e.hint = (
-                    f"a batch of {len(rows)} disclosures needs more gas than a block holds: "
-                    "split it into smaller batches"
-                )
+            split_hint(e, len(rows), "disclosures")
             raise
         events = self._s.decoded(self._s.ledger.events.DataDisclosed(), receipt)
         times = self._s.block_times(e.block_number for e in events)

@@ -28,7 +28,7 @@ from collective.client.base import Session, data_ref, hex32, raw_ref
 from collective.client.consent import Term, Who
 from collective.client.datarefs import DataRefStore
 from collective.client.records import TxResult, log_position, tx_fields
-from collective.errors import InvalidInputError, NotFoundError, TransactionError
+from collective.errors import ChainError, InvalidInputError, NotFoundError, TransactionError
 from collective.ledger.vocab import name_of
 from collective.types import Address, LogPosition, TxHash, tx_hash
 
@@ -183,7 +183,8 @@ class UsageClient:
                 subject asked the organization to erase (UseAfterErasureRequest; the secret
                 the attempt made for the subject is destroyed again, :meth:`forget_erased`).
             NotPermittedError: the sender is not an active organization.
-            ChainError: the node could not be reached.
+            ChainError: the node could not be reached, or the batch needs more gas than a
+                block holds (the hint says to split it).
         """
         if not items:
             raise InvalidInputError("a batch of uses needs at least one item")
@@ -204,8 +205,10 @@ class UsageClient:
                 receipt = self._s.send("recordUse", *rows[0])
             else:
                 receipt = self._s.send("recordUseBatch", rows)
-        except TransactionError as e:
-            self.forget_erased(e)
+        except ChainError as e:
+            if isinstance(e, TransactionError):
+                self.forget_erased(e)
+            split_hint(e, len(rows), "uses")
             raise
         return self._result(receipt)
 
@@ -337,4 +340,15 @@ def check_ref(data_ref: bytes | str, what: str) -> None:
         )
 
 
-__all__ = ["UsageClient", "UsageRecord", "UseItem", "UseRecorded", "check_ref"]
+def split_hint(error: ChainError, count: int, what: str) -> None:
+    """When a batch of ``count`` ``what`` (e.g. "uses") was refused for needing more gas than
+    a block holds (the node's ``gas required exceeds allowance``), set ``error``'s hint to
+    say so and to split it; any other error, or a single item, is left as it is."""
+    if count > 1 and "gas" in error.message:
+        error.hint = (
+            f"a batch of {count} {what} needs more gas than a block holds: split it into "
+            "smaller batches"
+        )
+
+
+__all__ = ["UsageClient", "UsageRecord", "UseItem", "UseRecorded", "check_ref", "split_hint"]

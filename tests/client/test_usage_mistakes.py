@@ -15,7 +15,7 @@ from collective.chain import Chain
 from collective.chain.revert_messages import MESSAGES
 from collective.client.usage import UseItem
 from collective.deploy import Deployment
-from collective.errors import ConsentError, InvalidInputError
+from collective.errors import ChainError, ConsentError, InvalidInputError
 
 RESEARCH = "dpv:ResearchAndDevelopment"
 HEALTH = "dpv-pd:MedicalHealth"
@@ -102,3 +102,15 @@ def test_revert_hints_hold_for_any_sender_and_nest_no_parentheses() -> None:
     assert hint is not None and "0xLab must erase" in hint and "to 0xLab" in hint
     _, hint = MESSAGES["StalePolicyVersion"](Args(organization="0xLab", consented=2))
     assert hint is not None and "organization 0xLab must publish" in hint
+
+
+def test_a_batch_too_big_for_a_block_says_to_split_it(actors: dict[str, Collective]) -> None:
+    """On the embedded chain (whose gas estimate raised eth's OutOfGas), as through a node."""
+    lab, patient = actors["lab"], actors["patient"]
+    limit = int(lab.chain.get_block("latest")["gasLimit"])
+    count = limit // 4_000 + 1
+    items = [UseItem(patient.address, RESEARCH, HEALTH, "0x" + f"{n:064x}") for n in range(count)]
+    with pytest.raises(ChainError, match=f"batch of {count} uses .* split it") as refused:
+        lab.usage.record_batch(items)
+    assert not isinstance(refused.value, InvalidInputError)
+    assert lab.usage.history(patient.address) == []
