@@ -190,11 +190,41 @@ def open_client(
     return Collective(chain, deployment, sender, custom_terms=custom_terms)
 
 
+def own_address(state: CliState) -> str | None:
+    """The address ``--account`` names when it can be read without a key: an address as
+    given, a keystore account's from its file (no password asked: a read needs none);
+    None for a dev index or the default account (the caller opens the sender, which asks
+    for no password either). For read commands that default to the sender's own address
+    (``disclosure to-stop|watch``, ``erasure list``, ``subject history --account``).
+
+    Args:
+        state: the command's connection options (``account`` as given).
+
+    Returns:
+        The address (as given, or the keystore file's), or None.
+
+    Raises:
+        NotFoundError: no keystore account of that name or file.
+        InvalidInputError: the file is not a keystore file.
+    """
+    from collective.accounts import list_accounts, needs_chain
+    from collective.accounts.keystore import locate
+
+    spec = None if state.account is None else state.account.strip()
+    if spec is None or spec.isdigit():
+        return None
+    if needs_chain(spec):
+        return spec
+    path, _ = locate(spec, None)
+    return next(e.address for e in list_accounts(path.parent) if e.path == path)
+
+
 __all__ = [
     "command_name",
     "open_chain",
     "open_client",
     "open_deployment",
     "open_sender",
+    "own_address",
     "refuse_embedded",
 ]

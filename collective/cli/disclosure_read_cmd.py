@@ -10,7 +10,7 @@ import time
 
 import click
 
-from collective.cli.connect import open_client
+from collective.cli.connect import open_client, own_address
 from collective.cli.options import (
     CliState,
     category_option,
@@ -33,28 +33,6 @@ from collective.client import Collective
 from collective.client.disclosure import ToStop
 
 PARTIES = ("discloser", "recipient")
-
-
-def own_address(state: CliState) -> str | None:
-    """The address ``--account`` names when it can be read without a key: an address as
-    given, a keystore account's from its file (no password asked: a read needs none);
-    None for a dev index or the default account (the caller opens the sender, which asks
-    for no password either).
-
-    Raises:
-        NotFoundError: no keystore account of that name or file.
-        InvalidInputError: the file is not a keystore file.
-    """
-    from collective.accounts import list_accounts, needs_chain
-    from collective.accounts.keystore import locate
-
-    spec = None if state.account is None else state.account.strip()
-    if spec is None or spec.isdigit():
-        return None
-    if needs_chain(spec):
-        return spec
-    path, _ = locate(spec, None)
-    return next(e.address for e in list_accounts(path.parent) if e.path == path)
 
 
 def parties_args(f: click.decorators.FC) -> click.decorators.FC:
@@ -241,4 +219,4 @@ def _watch(
 
 READ_COMMANDS = (status_command, to_stop_command, watch_command)
 
-__all__ = ["READ_COMMANDS", "own_address", "parties_args"]
+__all__ = ["READ_COMMANDS", "parties_args"]

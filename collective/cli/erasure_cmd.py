@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
-from collective.cli.connect import open_client
+from collective.cli.connect import open_client, own_address
 from collective.cli.datarefs_cmd import data_refs_option, open_existing
-from collective.cli.disclosure_read_cmd import own_address
 from collective.cli.files import read_text, write_text
 from collective.cli.options import (
     CliState,

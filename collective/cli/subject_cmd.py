@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from collective.accounts.keystore import scan_keystore
-from collective.cli.connect import open_client
+from collective.cli.connect import open_client, open_sender, own_address
 from collective.cli.failure import fail
 from collective.cli.files import write_text
 from collective.cli.options import (
@@ -36,7 +36,7 @@ from collective.cli.params import DURATION, EXPIRY
 from collective.client import Collective
 from collective.client.did import GUARDIAN_VALIDITY
 from collective.client.signing import relay_deadline
-from collective.client.subject_history import history
+from collective.client.subject_history import history, identity_history
 from collective.client.subject_records import (
     DISCLOSURE_GRANT,
     ERASURE_REQUEST,
@@ -247,17 +247,29 @@ def history_command(state: CliState, organizations: tuple[str, ...]) -> None:
 
     Rows are in chain order, each naming the organization (by its keystore name when the
     keystore has one) and, for a disclosure, the recipient and the recipient's policy version;
-    only the mnemonic's holder can gather them (on chain the identities are unrelated).
+    only the mnemonic's holder can gather them (on chain the identities are unrelated). A
+    subject with one plain address for every organization names it with --account instead
+    when COLLECTIVE_MNEMONIC is not set (an address, a keystore name: no password is asked,
+    or a dev index).
 
     \b
     Examples:
       collective --network local subject history
       collective --network local --json subject history -o 0x7099...79C8
+      collective --network local --account 0x90F7...b906 subject history
     """
     client = open_client(state, read_only=True)
-    subject = _subject(client)
     names = {entry.address: entry.name for entry in scan_keystore().entries}
-    rows = history(client, subject.identities(_orgs(client, organizations)), names)
+    if state.account is not None and not os.environ.get(MNEMONIC_ENV):
+        # one plain address for every organization: no mnemonic, no keystore password
+        me = own_address(state) or open_sender(state, client.chain).address
+        rows = identity_history(client, me, None, names)
+        if organizations:
+            orgs = set(_orgs(client, organizations))
+            rows = [r for r in rows if r.organization in orgs or r.recipient in orgs]
+    else:
+        subject = _subject(client)
+        rows = history(client, subject.identities(_orgs(client, organizations)), names)
     table = [
         [when(r.timestamp), r.action, r.organization_name or r.organization,
          r.recipient_name or r.recipient or "", r.identity, r.purpose, r.category,

@@ -89,3 +89,33 @@ def test_status_of_a_use_consent_expired_on_an_idle_chain(net: Net) -> None:
     assert reader.status(dave, net.hospital, *TERMS[1::2]).state == "expired"
     line = net.refused("1", "use", "record", dave, *TERMS, "--ref", "g/1")
     assert "expired" in line.lower()
+
+
+def test_history_of_one_plain_address_needs_no_mnemonic(
+    net: Net, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`subject history --account` as an address, a keystore name (no password set, none
+    asked) or a dev index, without COLLECTIVE_MNEMONIC: that address's own history."""
+    monkeypatch.delenv("COLLECTIVE_MNEMONIC", raising=False)
+    erin = net.chain.dev_accounts[8]
+    net.ok("8", "consent", "grant", net.hospital, *TERMS)
+    net.ok("8", "consent", "grant", net.lab, *TERMS)
+    net.ok("1", "use", "record", erin.address, *TERMS, "--ref", "ward/8")
+    monkeypatch.setenv("COLLECTIVE_KEYSTORE", str(tmp_path / "keys"))
+    monkeypatch.setenv("COLLECTIVE_PRIVATE_KEY", "0x" + bytes(erin.key).hex())
+    monkeypatch.setenv("COLLECTIVE_PASSWORD", "pw")
+    assert CliRunner().invoke(cli, ["account", "import", "erin"]).exit_code == 0
+    for name in ("COLLECTIVE_PRIVATE_KEY", "COLLECTIVE_PASSWORD"):
+        monkeypatch.delenv(name)
+    for account in (erin.address, "erin", "8"):
+        rows = net.json(account, "subject", "history")
+        assert [(r["action"], r["organization"]) for r in rows] == [
+            ("grant", net.hospital),
+            ("grant", net.lab),
+            ("use", net.hospital),
+        ], account
+        assert {r["identity"] for r in rows} == {erin.address}
+    only_lab = net.json("erin", "subject", "history", "-o", net.lab)
+    assert [(r["action"], r["organization"]) for r in only_lab] == [("grant", net.lab)]
+    missing = net.run("nobody", "subject", "history")
+    assert missing.exit_code == 1 and "no keystore account 'nobody'" in missing.stderr
