@@ -72,6 +72,7 @@ _HISTORY_EVENTS = {
     "ErasureRequested": ERASURE_REQUEST,
     "ErasureConfirmed": ERASURE_CONFIRM,
 }
+_SUBJECT_EVENTS = ("DIDOwnerChanged", "ErasureRequested", "ErasureConfirmed")
 _BY_IDENTITY = "lower(json_extract(args, '$.identity'))"  # the events_by_identity index's key
 
 
@@ -213,8 +214,9 @@ class SubjectReader:
             orgs = sorted({key[1] for key in facts})
             policies = self._policies(orgs)
             standing = self._standing(orgs)
-            deactivated = self._deactivated(who)
-            erasures = self._erasures(who)
+            registry = self._identity_events(who, _SUBJECT_EVENTS)
+        deactivated = _deactivated(registry)
+        erasures = _erasures(registry)
         order = {identity: n for n, identity in enumerate(who)}
         consents = []
         for key, (_, active, expiry, version, granted_at) in sorted(
@@ -314,23 +316,6 @@ class SubjectReader:
         )
         return [(*row[:4], json.loads(row[4]), int(row[5])) for row in rows]
 
-    def _deactivated(self, who: list[str]) -> set[str]:
-        rows = self._identity_events(who, ["DIDOwnerChanged"])
-        return {str(args["identity"]).lower() for *_, args, _ in rows if str(args["owner"]) == NULL}
-
-    def _erasures(self, who: list[str]) -> dict[tuple[str, str], IndexedErasure]:
-        found: dict[tuple[str, str], IndexedErasure] = {}
-        for _, _, _, event, args, ts in self._identity_events(
-            who, ["ErasureRequested", "ErasureConfirmed"]
-        ):
-            pair = (str(args["identity"]).lower(), str(args["organization"]).lower())
-            if event == "ErasureRequested":
-                found.setdefault(pair, IndexedErasure(ts, int(args["dueAt"]), 0))
-            elif pair in found and not found[pair].confirmed_at:
-                request = found[pair]
-                found[pair] = IndexedErasure(request.requested_at, request.due_at, ts)
-        return found
-
     def history(self, identities: Sequence[str]) -> list[HistoryRow]:
         """Every grant, withdrawal, use, disclosure, disclosure-consent change and erasure
         request or confirmation naming one of the identities, in chain order: the rows
@@ -409,6 +394,31 @@ class SubjectReader:
             rows += [_event_row(*row) for row in self._identity_events(who, _HISTORY_EVENTS)]
         rows.sort(key=lambda row: (row.block, row.log_index))
         return rows
+
+
+def _deactivated(rows: list[tuple[Any, ...]]) -> set[str]:
+    """The identities a ``DIDOwnerChanged`` of ``rows`` deactivated (owner ``0x0``)."""
+    return {
+        str(args["identity"]).lower()
+        for _, _, _, event, args, _ in rows
+        if event == "DIDOwnerChanged" and str(args["owner"]) == NULL
+    }
+
+
+def _erasures(rows: list[tuple[Any, ...]]) -> dict[tuple[str, str], IndexedErasure]:
+    """Each (identity, organization)'s erasure from the requests and confirmations of
+    ``rows`` (the first request counts; the first confirmation after it)."""
+    found: dict[tuple[str, str], IndexedErasure] = {}
+    for _, _, _, event, args, ts in rows:
+        if event == "DIDOwnerChanged":
+            continue
+        pair = (str(args["identity"]).lower(), str(args["organization"]).lower())
+        if event == "ErasureRequested":
+            found.setdefault(pair, IndexedErasure(ts, int(args["dueAt"]), 0))
+        elif pair in found and not found[pair].confirmed_at:
+            request = found[pair]
+            found[pair] = IndexedErasure(request.requested_at, request.due_at, ts)
+    return found
 
 
 def _event_row(
