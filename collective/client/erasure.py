@@ -27,7 +27,7 @@ from web3.types import TxReceipt
 from collective.client.base import Session
 from collective.client.disclosure_consent import admitted_ever
 from collective.client.records import TxResult, Who, tx_fields
-from collective.client.signing import relay_deadline
+from collective.client.signing import chain_now, relay_deadline
 from collective.client.usage import UsageClient
 from collective.errors import InvalidInputError
 from collective.ledger.erasure_request import ErasureRequest, SignedErasure, sign_erasure
@@ -255,7 +255,8 @@ class ErasureClient:
 
     def pending(self, organization: Who | None = None) -> list[PendingErasure]:
         """Requests to ``organization`` (default: the client's account) not yet confirmed, in
-        request order, each with its due time and whether it is overdue now.
+        request order, each with its due time and whether it is overdue now (by the later of
+        the latest block's time and the wall clock, :func:`~.signing.chain_now`).
 
         Raises:
             InvalidInputError: an address or DID that is not one.
@@ -266,7 +267,7 @@ class ErasureClient:
             organization if organization is not None else self._s.sender, "organization"
         )
         logs = self._s.events(self._s.ledger.events.ErasureRequested(), {"organization": org})
-        now = self._s.chain.latest_timestamp()
+        now = chain_now(self._s.chain)  # overdue by the clock even if no block was mined
         out = []
         for log in logs:
             state = self.status(log.args["identity"], org)

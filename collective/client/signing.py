@@ -407,6 +407,17 @@ class SigningClient:
         return max(latest(), int(time.time())) + DEFAULT_DEADLINE
 
 
+def chain_now(chain: Chain) -> int:
+    """Now on ``chain`` (unix seconds): the later of its latest block's time and the wall
+    clock (an idle chain with instant sealing has an old latest block; its next one, where
+    anything sent now lands, is stamped with the time it is mined).
+
+    Raises:
+        ChainError: the node could not be reached.
+    """
+    return max(chain.latest_timestamp(), int(time.time()))
+
+
 def relay_deadline(chain: Chain, valid_for: int) -> int:
     """The last unix second a signed request may be relayed in, ``valid_for`` seconds from
     now: from the wall clock or the chain's latest block, whichever is later (an idle chain
@@ -420,7 +431,7 @@ def relay_deadline(chain: Chain, valid_for: int) -> int:
     Raises:
         ChainError: the node could not be reached.
     """
-    return max(chain.latest_timestamp(), int(time.time())) + valid_for
+    return chain_now(chain) + valid_for
 
 
 __all__ = [
@@ -429,5 +440,6 @@ __all__ = [
     "NONCE_STEP",
     "PolicyGrant",
     "SigningClient",
+    "chain_now",
     "relay_deadline",
 ]
