@@ -26,7 +26,7 @@ from collective.client.signing import (
     DEFAULT_DEADLINE,
     NONCE_CLOCK_SKEW,
     NONCE_STEP,
-    relay_deadline,
+    request_deadline,
 )
 from collective.errors import InvalidInputError, NotFoundError
 from collective.ledger.disclosure_request import (
@@ -166,7 +166,7 @@ class DisclosureConsents:
             policy_version=version,
             policy_hash=bytes(content_hash),
             nonce=self._nonce(key, now),
-            deadline=self._deadline(deadline, now),
+            deadline=self._deadline(deadline),
         )
         return SignedDisclosureGrant.sign(
             account,
@@ -198,7 +198,7 @@ class DisclosureConsents:
         )
         now = self._s.chain.latest_timestamp()
         request = DisclosureWithdrawal(
-            *key, nonce=self._nonce(key, now), deadline=self._deadline(deadline, now)
+            *key, nonce=self._nonce(key, now), deadline=self._deadline(deadline)
         )
         return SignedDisclosureWithdrawal.sign(
             account,
@@ -310,11 +310,8 @@ class DisclosureConsents:
             _ISSUED[issued_key] = nonce
         return nonce
 
-    def _deadline(self, deadline: int | None, now: int) -> int:
-        until = relay_deadline(self._s.chain, DEFAULT_DEADLINE) if deadline is None else deadline
-        if until < now:
-            raise InvalidInputError(f"the deadline (unix {until}) is already past (now {now})")
-        return until
+    def _deadline(self, deadline: int | None) -> int:
+        return request_deadline(self._s.chain, deadline, DEFAULT_DEADLINE)
 
 
 def admitted_ever(session: Session, organization: Who, role: str) -> Address:

@@ -27,7 +27,7 @@ from web3.types import TxReceipt
 from collective.client.base import Session
 from collective.client.disclosure_consent import admitted_ever
 from collective.client.records import TxResult, Who, tx_fields
-from collective.client.signing import chain_now, relay_deadline
+from collective.client.signing import chain_now, request_deadline
 from collective.client.usage import UsageClient
 from collective.errors import InvalidInputError
 from collective.ledger.erasure_request import ErasureRequest, SignedErasure, sign_erasure
@@ -163,10 +163,7 @@ class ErasureClient:
         account = signer or self._s.sender
         org = admitted_ever(self._s, organization, "organization")
         who = self._s.address(identity if identity is not None else account, "identity")
-        now = self._s.chain.latest_timestamp()
-        until = relay_deadline(self._s.chain, DEFAULT_DEADLINE) if deadline is None else deadline
-        if until < now:
-            raise InvalidInputError(f"the deadline (unix {until}) is already past (now {now})")
+        until = request_deadline(self._s.chain, deadline, DEFAULT_DEADLINE)
         return sign_erasure(
             account,
             ErasureRequest(who, org, until),

@@ -418,6 +418,22 @@ def chain_now(chain: Chain) -> int:
     return max(chain.latest_timestamp(), int(time.time()))
 
 
+def request_deadline(chain: Chain, deadline: int | None, default: int) -> int:
+    """The deadline (unix seconds) to sign a disclosure or erasure request with:
+    ``deadline``, else ``default`` seconds from now (:func:`relay_deadline`).
+
+    Raises:
+        InvalidInputError: ``deadline`` is already past by :func:`chain_now` (on an idle
+            chain, by the clock: the request could never be relayed).
+        ChainError: the node could not be reached.
+    """
+    now = chain_now(chain)
+    until = now + default if deadline is None else deadline
+    if until < now:
+        raise InvalidInputError(f"the deadline (unix {until}) is already past (now {now})")
+    return until
+
+
 def relay_deadline(chain: Chain, valid_for: int) -> int:
     """The last unix second a signed request may be relayed in, ``valid_for`` seconds from
     now: from the wall clock or the chain's latest block, whichever is later (an idle chain
@@ -442,4 +458,5 @@ __all__ = [
     "SigningClient",
     "chain_now",
     "relay_deadline",
+    "request_deadline",
 ]
