@@ -119,3 +119,18 @@ def test_history_of_one_plain_address_needs_no_mnemonic(
     assert [(r["action"], r["organization"]) for r in only_lab] == [("grant", net.lab)]
     missing = net.run("nobody", "subject", "history")
     assert missing.exit_code == 1 and "no keystore account 'nobody'" in missing.stderr
+
+
+def test_use_record_mistakes_are_one_line(net: Net) -> None:
+    frank = net.address(9)
+    empty = net.refused("1", "use", "record", frank, *TERMS, "--ref", " ")
+    assert "the data reference is empty" in empty
+    short = net.refused("1", "use", "record", frank, *TERMS, "--ref", "0x1234")
+    assert "'0x1234' is 2 bytes, not 32" in short
+    none = net.refused("1", "use", "record", frank, *TERMS, "--ref", "ward/9")
+    assert "no active consent" in none and "((" not in none and "))" not in none
+    net.ok("9", "consent", "grant", net.hospital, *TERMS)
+    net.ok("9", "erasure", "request", net.hospital)
+    asked = net.refused("1", "use", "record", frank, *TERMS, "--ref", "ward/9")
+    assert "erasure confirm" in asked
+    assert net.client(1).usage.history(frank) == []
