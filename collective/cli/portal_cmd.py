@@ -8,6 +8,7 @@ refuses anyone else), build the application and serve it with uvicorn until Ctrl
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import click
 
@@ -32,8 +33,17 @@ _STANDING = {"unknown": "not an admitted organization", "suspended": "suspended"
 @click.option(
     "--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="Port."
 )
+@click.option(
+    "--index",
+    "index_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The audit index file the pages read, kept across restarts (created if missing). "
+    "Default: a temporary file, so a restarted portal indexes the chain again.",
+)
 @client_command
-def portal_command(state: CliState, relayer: str | None, host: str, port: int) -> None:
+def portal_command(
+    state: CliState, relayer: str | None, host: str, port: int, index_path: Path | None
+) -> None:
     """Serve the consent portal: people give and take back consent in their browser.
 
     Their secret words and keys stay in the browser; the portal relays their signed
@@ -66,7 +76,12 @@ def portal_command(state: CliState, relayer: str | None, host: str, port: int) -
             hint="pass --relayer with an organization's account (admit it with "
             "`collective org admit`)",
         )
-    app = create_app(client)
+    if index_path is not None and index_path.parent and not index_path.parent.is_dir():
+        raise ConfigurationError(
+            f"--index {index_path}: the folder {index_path.parent} does not exist",
+            hint="create it, or give a file in an existing folder",
+        )
+    app = create_app(client, index_path=index_path)
     click.echo(
         f"consent portal on http://{host}:{port} (chain {client.chain.chain_id}, ledger "
         f"{client.session.ledger.address}, relayer {relaying}); Ctrl-C stops it",

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import requests
 from click.testing import CliRunner
@@ -21,10 +22,12 @@ def _args(ledger: Ledger, *more: str) -> list[str]:
     return ["portal", "--rpc", ledger.node, "--manifest", manifest, *more]
 
 
-def test_the_command_serves_the_portal(ledger: Ledger, bundle: object) -> None:
+def test_the_command_serves_the_portal(ledger: Ledger, bundle: object, tmp_path: Path) -> None:
     port = free_port()
+    index = tmp_path / "portal-index.db"
+    options = ["--relayer", "2", "--port", str(port), "--index", str(index)]
     command = [sys.executable, "-c", "from collective.cli import main; main()",
-               *_args(ledger, "--relayer", "2", "--port", str(port))]  # fmt: skip
+               *_args(ledger, *options)]  # fmt: skip
     process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -44,6 +47,15 @@ def test_the_command_serves_the_portal(ledger: Ledger, bundle: object) -> None:
         if process.stderr:
             assert "Traceback" not in process.stderr.read()
             process.stderr.close()
+    assert index.is_file() and index.stat().st_size > 0  # --index: kept after the portal stops
+
+
+def test_an_index_in_a_missing_folder_is_one_clear_error(ledger: Ledger, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder" / "index.db"
+    result = CliRunner().invoke(cli, _args(ledger, "--relayer", "2", "--index", str(missing)))
+    assert result.exit_code == 1
+    assert f"the folder {missing.parent} does not exist" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_a_relayer_that_is_no_organization_is_refused(ledger: Ledger) -> None:
