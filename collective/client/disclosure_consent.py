@@ -11,8 +11,6 @@ relayers use; a withdrawal voids every request signed before it.
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import overload
 
 from eth_account.signers.local import LocalAccount
@@ -22,12 +20,7 @@ from collective.client import disclosure_records as rec_
 from collective.client.base import Session
 from collective.client.disclosure_records import DisclosureGranted, DisclosureWithdrawn, Key
 from collective.client.records import Term, Who
-from collective.client.signing import (
-    DEFAULT_DEADLINE,
-    NONCE_CLOCK_SKEW,
-    NONCE_STEP,
-    request_deadline,
-)
+from collective.client.signing import DEFAULT_DEADLINE, issue_nonce, request_deadline
 from collective.errors import InvalidInputError, NotFoundError
 from collective.ledger.disclosure_request import (
     DisclosureGrant,
@@ -37,9 +30,6 @@ from collective.ledger.disclosure_request import (
     SignedDisclosureWithdrawal,
 )
 from collective.types import NO_EXPIRY, Address
-
-_ISSUED: dict[tuple[object, ...], int] = {}  # last nonce this process signed per consent
-_ISSUED_LOCK = threading.Lock()
 
 
 class DisclosureConsents:
@@ -228,13 +218,7 @@ class DisclosureConsents:
             ConsentError: the contract refused the grant otherwise.
             ChainError: the node could not be reached.
         """
-        here = (self._s.chain.chain_id, self._s.ledger.address)
-        if (signed.chain_id, signed.verifying_contract) != here:
-            raise InvalidInputError(
-                f"the request was signed for ledger {signed.verifying_contract} on chain "
-                f"{signed.chain_id}, not this one ({here[1]}, chain {here[0]})",
-                hint="sign it again against this deployment",
-            )
+        signed.require_domain(self._s.chain.chain_id, self._s.ledger.address)
         if isinstance(signed, SignedDisclosureGrant):
             return self.granted(self._s.send("grantDisclosureSigned", *signed.call_args()))[0]
         return self.withdrawn(self._s.send("withdrawDisclosureSigned", *signed.call_args()))[0]
@@ -301,14 +285,8 @@ class DisclosureConsents:
         process issued), capped at what the contract accepts, exactly as
         :meth:`collective.client.signing.SigningClient._nonce` for use consents."""
         stored = int(self._s.call(self._s.ledger.functions.getDisclosureConsent(*key))[3])
-        chain_ms = chain_now * 1000
-        issued_key = (self._s.chain.chain_id, self._s.ledger.address, *key)
-        with _ISSUED_LOCK:
-            clock = min(time.time_ns() // 1_000_000, chain_ms + NONCE_CLOCK_SKEW // 2)
-            nonce = max(stored, clock, _ISSUED.get(issued_key, -1) + 1)
-            nonce = min(nonce, max(stored + NONCE_STEP, chain_ms + NONCE_CLOCK_SKEW))
-            _ISSUED[issued_key] = nonce
-        return nonce
+        issued_key = (self._s.chain.chain_id, self._s.ledger.address, "disclosure", *key)
+        return issue_nonce(issued_key, stored, chain_now * 1000)
 
     def _deadline(self, deadline: int | None) -> int:
         return request_deadline(self._s.chain, deadline, DEFAULT_DEADLINE)

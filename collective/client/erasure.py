@@ -184,16 +184,7 @@ class ErasureClient:
             ConsentError: already requested, or the identity is deactivated.
             ChainError: the node could not be reached.
         """
-        if (signed.chain_id, signed.verifying_contract) != (
-            self._s.chain.chain_id,
-            self._s.ledger.address,
-        ):
-            raise InvalidInputError(
-                f"the request was signed for ledger {signed.verifying_contract} on chain "
-                f"{signed.chain_id}, not this one ({self._s.ledger.address}, chain "
-                f"{self._s.chain.chain_id})",
-                hint="sign it again against this deployment",
-            )
+        signed.require_domain(self._s.chain.chain_id, self._s.ledger.address)
         fn = self._s.ledger.functions.requestErasureSigned(*signed.call_args())
         return self._requested(self._s.transact(fn))
 

@@ -46,6 +46,29 @@ _ISSUED: dict[tuple[object, ...], int] = {}
 _ISSUED_LOCK = threading.Lock()
 
 
+def issue_nonce(key: tuple[object, ...], stored: int, chain_ms: int) -> int:
+    """The nonce to sign a request for one consent with: max(``stored``, the local clock in
+    unix ms held to ``chain_ms`` + NONCE_CLOCK_SKEW / 2, one past the last nonce this process
+    issued under ``key``), never past what ConsentRegistry's ``_nonceCeiling`` accepts now
+    (max(``stored`` + NONCE_STEP, ``chain_ms`` + NONCE_CLOCK_SKEW)). Use consents and
+    disclosure consents follow the same rule.
+
+    Args:
+        key: the consent, with the chain id and ledger (a tuple of any hashables).
+        stored: the consent's nonce on chain.
+        chain_ms: the latest block's time in unix milliseconds.
+
+    Returns:
+        The nonce, also remembered under ``key`` so the next one is larger.
+    """
+    with _ISSUED_LOCK:
+        clock = min(time.time_ns() // 1_000_000, chain_ms + NONCE_CLOCK_SKEW // 2)
+        nonce = max(stored, clock, _ISSUED.get(key, -1) + 1)
+        nonce = min(nonce, max(stored + NONCE_STEP, chain_ms + NONCE_CLOCK_SKEW))
+        _ISSUED[key] = nonce
+    return nonce
+
+
 @dataclass(frozen=True)
 class PolicyGrant:
     """A signed grant and the published policy version it agrees to: ``policy`` holds the
@@ -348,16 +371,8 @@ class SigningClient:
             self._s.ledger.functions.getConsent(identity, organization, purpose, category)
         )
         key = (self._s.chain.chain_id, self._s.ledger.address, identity, organization)
-        key_with_category = (*key, purpose, category)
-        with _ISSUED_LOCK:
-            chain_ms = (latest or self._s.chain.latest_timestamp)() * 1000
-            consent_nonce = int(stored[3])
-            clock = min(time.time_ns() // 1_000_000, chain_ms + NONCE_CLOCK_SKEW // 2)
-            nonce = max(consent_nonce, clock, _ISSUED.get(key_with_category, -1) + 1)
-            # Never past what the contract accepts now (ConsentRegistry._nonceCeiling).
-            nonce = min(nonce, max(consent_nonce + NONCE_STEP, chain_ms + NONCE_CLOCK_SKEW))
-            _ISSUED[key_with_category] = nonce
-        return nonce
+        chain_ms = (latest or self._s.chain.latest_timestamp)() * 1000
+        return issue_nonce((*key, purpose, category), int(stored[3]), chain_ms)
 
     def next_nonce(self, identity: Who, organization: Who, purpose: Term, category: Term) -> int:
         """The nonce :meth:`sign_grant` / :meth:`sign_withdrawal` would sign with now, for a

@@ -27,7 +27,7 @@ from eth_utils.address import to_checksum_address
 from collective.chain import jsonints
 from collective.chain.addresses import parse_address
 from collective.chain.jsonints import read_uint
-from collective.errors import ConfigurationError, SignatureError
+from collective.errors import ConfigurationError, InvalidInputError, SignatureError
 from collective.ledger.requests import DOMAIN_FIELDS, DOMAIN_NAME, DOMAIN_VERSION
 from collective.ledger.signing import check_signature_encoding
 
@@ -127,6 +127,20 @@ class SignedStruct(Generic[R]):
     signer: str
     chain_id: int
     verifying_contract: str
+
+    def require_domain(self, chain_id: int, ledger: str) -> None:
+        """Refuse a request signed for another chain or ledger than ``chain_id`` and the
+        (checksummed) ``ledger`` address, before a relay spends gas on it.
+
+        Raises:
+            InvalidInputError: naming both domains.
+        """
+        if (self.chain_id, self.verifying_contract) != (chain_id, ledger):
+            raise InvalidInputError(
+                f"the request was signed for ledger {self.verifying_contract} on chain "
+                f"{self.chain_id}, not this one ({ledger}, chain {chain_id})",
+                hint="sign it again against this deployment",
+            )
 
     def call_args(self) -> tuple[Any, ...]:
         """Arguments for the contract's ``...Signed(struct, v, r, s)`` function."""
