@@ -16,10 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi.packed import encode_packed
 from eth_account.signers.local import LocalAccount
-from eth_typing import Hash32
-from eth_utils.crypto import keccak
 from web3.types import TxReceipt
 
 from collective import did as _did
@@ -27,6 +24,13 @@ from collective.client.base import Session
 from collective.client.consent import Who
 from collective.client.records import TxResult, tx_fields
 from collective.did import SIG_AUTH, VERI_KEY, Did, DidDocument, RegistryEvent
+from collective.did.signed import (
+    DelegateChange,
+    SignedDelegateChange,
+    change_digest,
+    check_relayable,
+    sign_digest,
+)
 from collective.types import Address
 
 GUARDIAN_VALIDITY = 365 * 24 * 3600  # a year, unless said otherwise
@@ -305,7 +309,92 @@ class DidClient:
         )
         return self._result(receipt, who, "attribute revoked")
 
-    # --- gasless changes: the owner signs (ERC-1056 meta transactions), the sender relays -------
+    # --- gasless changes: the owner signs (ERC-1056 meta transactions), anyone relays --------
+
+    def registry_nonce(self, identity: Who) -> int:
+        """The registry's meta-transaction nonce of the identity's current owner: the
+        ``nonce`` an ERC-1056 signed change for ``identity`` must be signed with now.
+
+        Raises:
+            InvalidInputError: as :meth:`owner`.
+            ChainError: the node could not be reached.
+        """
+        return int(self._s.call(self._s.ledger.functions.nonce(self.owner(identity))))
+
+    def delegate_change(
+        self, delegate: Who, delegate_type: str | bytes, validity: int | None, *, identity: Who
+    ) -> DelegateChange:
+        """An unsigned ERC-1056 delegate change of ``identity`` at the registry's nonce now,
+        for its owner to sign (:meth:`~collective.did.signed.DelegateChange.sign`, or the
+        portal's page) and anyone to relay (:meth:`relay_delegate_change`).
+
+        Args:
+            delegate: the delegate's address, account or DID.
+            delegate_type: ``"sigAuth"`` (a guardian) or ``"veriKey"``, or its 32 bytes.
+            validity: seconds from the relaying block's time (``addDelegate``), or None
+                (``revokeDelegate``).
+            identity: whose delegate.
+
+        Raises:
+            InvalidInputError: a malformed address, type or validity.
+            ChainError: the node could not be reached.
+        """
+        who = self._address(identity, "identity")
+        return DelegateChange(
+            action="revokeDelegate" if validity is None else "addDelegate",
+            chain_id=self._s.chain.chain_id,
+            registry=self.registry,
+            identity=who,
+            delegate_type=_did._bytes32(delegate_type, "delegate type"),
+            delegate=self._address(delegate, "delegate"),
+            nonce=self.registry_nonce(who),
+            validity=validity,
+        )
+
+    def relay_delegate_change(self, signed: SignedDelegateChange) -> DidChange:
+        """Relay a delegate change its identity's owner signed (``addDelegateSigned`` or
+        ``revokeDelegateSigned``); this client's account pays. Checked first against the
+        registry now (:func:`~collective.did.signed.check_relayable`), so a change the
+        registry would refuse costs no gas.
+
+        Args:
+            signed: the :class:`~collective.did.signed.SignedDelegateChange` (e.g. parsed
+                from a browser's JSON by ``SignedDelegateChange.from_json``).
+
+        Returns:
+            The :class:`DidChange`.
+
+        Raises:
+            InvalidInputError: signed for another chain or registry.
+            IdentityDeactivatedError: the identity was deactivated.
+            NotPermittedError: the signer is not the identity's owner (NotIdentityOwner).
+            SignatureError: the change was signed at another nonce than the owner's now
+                (relayed already, or overtaken).
+            ConfigurationError: a read-only client.
+            TransactionError: the registry refused it; ChainError: no node.
+        """
+        change = signed.change
+        who = self._address(change.identity, "identity")
+        owner = self.owner(who)
+        nonce = int(self._s.call(self._s.ledger.functions.nonce(owner)))
+        chain_id = self._s.chain.chain_id
+        check_relayable(signed, chain_id=chain_id, registry=self.registry, owner=owner, nonce=nonce)
+        v, r, s, kind, delegate = (
+            signed.v,
+            signed.r,
+            signed.s,
+            change.delegate_type,
+            change.delegate,
+        )
+        if change.validity is None:
+            fn = self._s.ledger.functions.revokeDelegateSigned(who, v, r, s, kind, delegate)
+            done = f"{_kind(kind)} delegate revoked"
+        else:
+            fn = self._s.ledger.functions.addDelegateSigned(
+                who, v, r, s, kind, delegate, change.validity
+            )
+            done = f"{_kind(kind)} delegate added"
+        return self._result(self._s.transact(fn), who, done)
 
     def add_delegate_signed(
         self,
@@ -326,15 +415,11 @@ class DidClient:
             identity: which identity (default: ``owner``'s address).
 
         Raises:
-            As :meth:`add_delegate`.
+            As :meth:`add_delegate` and :meth:`relay_delegate_change`.
         """
-        who = self._address(identity if identity is not None else owner, "identity")
-        kind = _did._bytes32(delegate_type, "delegate type")
-        target = self._address(delegate, "delegate")
-        fields = [("bytes32", kind), ("address", target), ("uint256", validity)]
-        v, r, s = self._sign_change(owner, who, "addDelegate", fields)
-        fn = self._s.ledger.functions.addDelegateSigned(who, v, r, s, kind, target, validity)
-        return self._result(self._s.transact(fn), who, f"{_kind(kind)} delegate added")
+        who = identity if identity is not None else owner
+        change = self.delegate_change(delegate, delegate_type, validity, identity=who)
+        return self.relay_delegate_change(change.sign(owner))
 
     def revoke_delegate_signed(
         self,
@@ -352,16 +437,11 @@ class DidClient:
             identity: which identity (default: ``owner``'s address).
 
         Raises:
-            As :meth:`add_delegate`.
+            As :meth:`add_delegate` and :meth:`relay_delegate_change`.
         """
-        who = self._address(identity if identity is not None else owner, "identity")
-        kind = _did._bytes32(delegate_type, "delegate type")
-        target = self._address(delegate, "delegate")
-        v, r, s = self._sign_change(
-            owner, who, "revokeDelegate", [("bytes32", kind), ("address", target)]
-        )
-        fn = self._s.ledger.functions.revokeDelegateSigned(who, v, r, s, kind, target)
-        return self._result(self._s.transact(fn), who, f"{_kind(kind)} delegate revoked")
+        who = identity if identity is not None else owner
+        change = self.delegate_change(delegate, delegate_type, None, identity=who)
+        return self.relay_delegate_change(change.sign(owner))
 
     def change_owner_signed(
         self, owner: LocalAccount, new_owner: Who, *, identity: Who | None = None
@@ -378,24 +458,11 @@ class DidClient:
         """
         who = self._address(identity if identity is not None else owner, "identity")
         target = self._address(new_owner, "new owner")
-        v, r, s = self._sign_change(owner, who, "changeOwner", [("address", target)])
+        nonce = int(self._s.call(self._s.ledger.functions.nonce(owner.address)))
+        digest = change_digest(self.registry, nonce, who, "changeOwner", [("address", target)])
+        v, r, s = sign_digest(owner, digest)
         fn = self._s.ledger.functions.changeOwnerSigned(who, v, r, s, target)
         return self._result(self._s.transact(fn), who, "owner changed")
-
-    def _sign_change(
-        self, owner: LocalAccount, identity: str, action: str, fields: list[tuple[str, Any]]
-    ) -> tuple[int, bytes, bytes]:
-        """ERC-1056's signed-change digest:
-        keccak256(0x19 0x00 registry nonce[owner] identity action fields...)."""
-        registry = self._s.ledger
-        nonce = int(self._s.call(registry.functions.nonce(owner.address)))
-        types = ["bytes1", "bytes1", "address", "uint256", "address", "string"]
-        values: list[Any] = [b"\x19", b"\x00", registry.address, nonce, identity, action]
-        digest = keccak(
-            encode_packed(types + [t for t, _ in fields], values + [v for _, v in fields])
-        )
-        signature = owner.unsafe_sign_hash(Hash32(digest))
-        return signature.v, signature.r.to_bytes(32, "big"), signature.s.to_bytes(32, "big")
 
     def _address(self, value: Who, what: str) -> Address:
         return self._s.address(value, what)
