@@ -3,10 +3,13 @@
 Registered on the ``consent`` group: :data:`consent_group` is
 :mod:`collective.cli.consent_cmd`'s group with this command added, and the ``collective``
 command table points ``consent`` here. The link names the organization's *current* policy
-version and its content hash, read from the chain (:class:`~collective.portal.links.ConsentLink`).
+version and its content hash, read from the chain (:class:`~collective.portal.links.ConsentLink`);
+``--qr FILE`` also writes it as a QR code image (:func:`~collective.portal.qr.write_qr`).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -16,6 +19,7 @@ from collective.cli.options import CliState, category_option, client_command, pu
 from collective.cli.output import Note, show
 from collective.cli.params import EXPIRY
 from collective.portal.links import ConsentLink
+from collective.portal.qr import kind_of, write_qr
 
 PORTAL_ENV = "COLLECTIVE_PORTAL"
 
@@ -45,6 +49,13 @@ PORTAL_ENV = "COLLECTIVE_PORTAL"
     metavar="URL",
     help=f"The consent portal's address (env {PORTAL_ENV}).",
 )
+@click.option(
+    "--qr",
+    "qr_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Also write the link as a QR code image: FILE.svg or FILE.png.",
+)
 @client_command
 def request_command(
     state: CliState,
@@ -53,6 +64,7 @@ def request_command(
     category: str,
     expiry: int | None,
     portal: str,
+    qr_file: Path | None,
 ) -> None:
     """Print a consent portal link asking a person for this consent.
 
@@ -66,14 +78,21 @@ def request_command(
           -p dpv:ResearchAndDevelopment -c dpv-pd:MedicalHealth
       collective --network local consent request --org 0x7099...79C8 \\
           -p dpv:ResearchAndDevelopment -c dpv-pd:MedicalHealth --expiry 1y \\
-          --portal https://consent.lab.example
+          --portal https://consent.lab.example --qr poster.svg
     """
+    if qr_file is not None:
+        kind_of(qr_file)  # a bad suffix is refused before the chain is asked
     client = open_client(state, read_only=True)
     link = ConsentLink.for_current_policy(client, organization, purpose, category, expiry=expiry)
     url = link.url(portal)
     data = {"url": url, **link.query()}
     policy = f"policy v{link.policy_version}, sha256 {link.policy_hash}"
-    show(state, data, url, Note(f"a link to consent under {policy}"))
+    notes = [Note(f"a link to consent under {policy}")]
+    if qr_file is not None:
+        kind = write_qr(url, qr_file)
+        data["qr"] = str(qr_file)
+        notes.append(Note(f"its QR code written to {qr_file} ({kind.upper()})"))
+    show(state, data, url, *notes)
 
 
 consent_group.add_command(request_command)

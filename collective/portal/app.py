@@ -27,7 +27,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from collective.errors import ConfigurationError
-from collective.portal import api, pages
+from collective.portal import api, guardians, pages, qr_page, verify
 from collective.portal.index import PortalIndex
 from collective.portal.problems import handle_exception
 from collective.portal.ratelimit import RateLimits
@@ -108,6 +108,9 @@ def create_app(
         routes=[
             *pages.ROUTES,
             *api.ROUTES,
+            *guardians.ROUTES,
+            *verify.ROUTES,
+            *qr_page.ROUTES,
             Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
         ],
         middleware=[
@@ -118,6 +121,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.portal = Portal(client, Relayer(client, limits), templates, index)
+    app.state.guardians = guardians.GuardianRelay(client, limits)
     return app
 
 
