@@ -1,0 +1,289 @@
+"""Guardians from the page: a person appoints or revokes a guardian without ether.
+
+A guardian is a ``sigAuth`` delegate of an identity in the ledger's ERC-1056 registry
+(``contracts/DIDRegistry.sol``): until its validity ends it may sign grants and withdrawals
+for the identity. The browser signs the ERC-1056 signed change (``addDelegateSigned`` /
+``revokeDelegateSigned``: a raw-hash signature, :mod:`collective.did.signed`) with the key
+that owns the identity, and the portal relays it; the relayer pays the gas.
+
+=========================  ======  =============================================================
+path                       method  answer
+=========================  ======  =============================================================
+``/guardians``             GET     the page (``guardians.html``, ``portal/web/pages/
+                                   guardians.js``)
+``/api/guardians``         GET     ``?identity=..`` (repeated): per identity its ``owner``,
+                                   registry ``nonce``, ``deactivated`` and current
+                                   ``guardians`` (``address``, ``validTo``), read from the
+                                   registry; and the chain's time
+``/api/guardians/nonce``   GET     ``?identity=``: the owner and its registry nonce now (what the
+                                   next signed change must carry), the registry and chain id
+``/api/guardians/relay``   POST    one signed change (CSRF-checked by the middleware)
+=========================  ======  =============================================================
+
+The relay takes a change only when, cheap checks first: the body is at most
+:data:`~collective.portal.relay.MAX_BODY` bytes of UTF-8 JSON as
+:meth:`SignedDelegateChange.to_json <collective.did.signed.SignedDelegateChange.to_json>`
+writes it, its signature recovers to its named signer (low s, v 27/28); it is for this chain
+and this ledger's registry; it changes a ``sigAuth`` delegate (nothing else is relayed from
+the page) other than the zero address or the identity itself, valid for 1 day to
+:data:`MAX_VALIDITY_DAYS` days; the client address and the (identity, signer) pair each have a
+token (:class:`~collective.portal.ratelimit.TokenBucket`, buckets of their own, with the
+consent relay's limits); and the registry would accept it now (owner and nonce:
+:meth:`DidClient.relay_delegate_change <collective.client.did.DidClient.relay_delegate_change>`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from eth_utils.crypto import keccak
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from collective.did import DEACTIVATED, SIG_AUTH
+from collective.did.signed import SignedDelegateChange
+from collective.portal.consents import parse_identities
+from collective.portal.problems import PortalInputError, RateLimited, json_problem
+from collective.portal.ratelimit import RateLimits, TokenBucket
+from collective.portal.relay import MAX_BODY
+
+if TYPE_CHECKING:
+    from collective.client import Collective
+    from collective.portal.app import Portal
+
+DAY = 24 * 3600
+MAX_VALIDITY_DAYS = 3660
+"""The longest appointment the page relays (about ten years); it can be renewed."""
+MAX_GUARDIAN_IDENTITIES = 64
+"""Identities one ``/api/guardians`` request may name (a registry walk each)."""
+
+
+class GuardianRelay:
+    """Checks and relays signed guardian changes for one ledger, paid by one account.
+
+    Args:
+        client: the portal's relaying client.
+        limits: rate limits per (identity, signer) and per client address (default
+            :class:`~collective.portal.ratelimit.RateLimits`).
+    """
+
+    def __init__(self, client: Collective, limits: RateLimits | None = None) -> None:
+        limits = limits or RateLimits()
+        self._client = client
+        self._per_identity = TokenBucket(*limits.per_identity)
+        self._per_client = TokenBucket(*limits.per_client)
+
+    def parse(self, body: bytes) -> SignedDelegateChange:
+        """The signed change in ``body``, if the page may relay it (the module docstring's
+        checks before the rate limits).
+
+        Raises:
+            PortalInputError: too large, not UTF-8, malformed, another chain or registry, not
+                a guardian (sigAuth) change, a guardian that cannot be one, a validity out of
+                range.
+            SignatureError: the signature is malformed or not its signer's.
+        """
+        if len(body) > MAX_BODY:
+            raise PortalInputError(f"a signed change is at most {MAX_BODY} bytes")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise PortalInputError("the request body is not UTF-8 text") from None
+        signed = SignedDelegateChange.from_json(text)
+        change = signed.change
+        chain_id, registry = self._client.chain.chain_id, self._client.did.registry
+        if change.chain_id != chain_id or change.registry.lower() != registry.lower():
+            raise PortalInputError(
+                f"the change was signed for registry {change.registry} on chain "
+                f"{change.chain_id}, but this portal relays for registry {registry} on chain "
+                f"{chain_id}",
+                hint="open the guardians page on this portal and sign again",
+            )
+        if change.delegate_type != SIG_AUTH:
+            raise PortalInputError("this page only appoints and revokes guardians (sigAuth)")
+        if int(change.delegate, 16) == 0 or change.delegate == change.identity:
+            raise PortalInputError(
+                f"{change.delegate} cannot be a guardian of {change.identity}",
+                hint="give the address of the person you trust",
+            )
+        if change.validity is not None and not DAY <= change.validity <= MAX_VALIDITY_DAYS * DAY:
+            raise PortalInputError(
+                f"a guardian is appointed for 1 to {MAX_VALIDITY_DAYS} days, "
+                f"not {change.validity} seconds"
+            )
+        return signed
+
+    def admit(self, signed: SignedDelegateChange, client_address: str) -> None:
+        """Take a token for the client address and one for (identity, signer).
+
+        Raises:
+            RateLimited: a bucket is empty.
+        """
+        wait = self._per_client.take(f"client:{client_address}")
+        if wait:
+            raise RateLimited("too many requests from your network address", retry_after=wait)
+        key = f"guardian:{signed.change.identity.lower()}:{signed.signer.lower()}"
+        wait = self._per_identity.take(key)
+        if wait:
+            raise RateLimited("too many changes for this identity", retry_after=wait)
+
+    def relay(self, body: bytes, client_address: str) -> dict[str, Any]:
+        """Parse, limit and relay one signed change from ``client_address``.
+
+        Returns:
+            ``{"action", "identity", "guardian", "txHash", "blockNumber", "gasUsed"}``.
+
+        Raises:
+            As :meth:`parse` and :meth:`admit`; IdentityDeactivatedError, NotPermittedError
+            (not the owner's signature) and SignatureError (a replayed or overtaken nonce)
+            from :meth:`~collective.client.did.DidClient.relay_delegate_change`; ChainError.
+        """
+        signed = self.parse(body)
+        self.admit(signed, client_address)
+        done = self._client.did.relay_delegate_change(signed)
+        return {
+            "action": signed.change.action,
+            "identity": signed.change.identity,
+            "guardian": signed.change.delegate,
+            "txHash": str(done.tx_hash),
+            "blockNumber": int(done.block_number),
+            "gasUsed": int(done.gas_used),
+        }
+
+
+def guardians_of(client: Collective, identity: str, now: int) -> dict[str, Any]:
+    """An identity's owner, registry nonce and current guardians, from the registry.
+
+    The candidates are the sigAuth delegates of the identity's change log (ERC-1056 events);
+    each is kept while the registry's ``delegates`` says it is valid past ``now``, which also
+    drops those appointed under a previous owner (``DIDRegistry`` starts a new delegate epoch
+    at every owner change).
+
+    Args:
+        client: a client on the ledger.
+        identity: a checksummed address.
+        now: the chain's time (unix seconds).
+
+    Returns:
+        ``{"identity", "owner", "nonce", "deactivated", "guardians": [{"address",
+        "validTo"}]}``, nonce as a decimal string, validTo unix seconds.
+
+    Raises:
+        ChainError: the node could not be reached.
+    """
+    owner = client.did.owner(identity)
+    deactivated = owner.lower() == DEACTIVATED.lower()
+    candidates = dict.fromkeys(
+        str(event.delegate)
+        for event in client.did.change_log(identity)
+        if event.name == "DIDDelegateChanged" and event.kind == "sigAuth" and event.delegate
+    )
+    session = client.session
+    kind = keccak(SIG_AUTH)  # keccak256(abi.encode(bytes32)), ERC-1056's delegates key
+    guardians = []
+    for address in [] if deactivated else candidates:
+        valid_to = int(session.call(session.ledger.functions.delegates(identity, kind, address)))
+        if valid_to > now:
+            guardians.append({"address": address, "validTo": valid_to})
+    nonce = int(session.call(session.ledger.functions.nonce(owner)))
+    return {
+        "identity": identity,
+        "owner": owner,
+        "nonce": str(nonce),
+        "deactivated": deactivated,
+        "guardians": guardians,
+    }
+
+
+def _portal(request: Request) -> Portal:
+    portal: Portal = request.app.state.portal
+    return portal
+
+
+def _relay_of(request: Request) -> GuardianRelay:
+    relay: GuardianRelay = request.app.state.guardians
+    return relay
+
+
+def page(request: Request) -> Response:
+    """``GET /guardians``: the page; the list is filled in by its script."""
+    portal = _portal(request)
+    context = {
+        "page": "guardians",
+        "chain_id": portal.client.chain.chain_id,
+        "ledger": portal.client.session.ledger.address,
+        "max_days": MAX_VALIDITY_DAYS,
+    }
+    return portal.templates.TemplateResponse(request, "guardians.html", context)
+
+
+def _listing(request: Request) -> dict[str, Any]:
+    identities = parse_identities(request.query_params.getlist("identity"))
+    if len(identities) > MAX_GUARDIAN_IDENTITIES:
+        raise PortalInputError(f"at most {MAX_GUARDIAN_IDENTITIES} identities per request")
+    client = _portal(request).client
+    now = max(client.chain.latest_timestamp(), int(time.time()))
+    return {
+        "chainTime": now,
+        "identities": [guardians_of(client, identity, now) for identity in identities],
+    }
+
+
+def _nonce(request: Request) -> dict[str, Any]:
+    identities = parse_identities(request.query_params.getlist("identity"))
+    if len(identities) != 1:
+        raise PortalInputError("name one identity (?identity=0x...)")
+    client = _portal(request).client
+    owner = client.did.owner(identities[0])
+    return {
+        "identity": identities[0],
+        "owner": owner,
+        "nonce": str(client.did.registry_nonce(identities[0])),
+        "registry": client.did.registry,
+        "chainId": str(client.chain.chain_id),
+    }
+
+
+async def listing(request: Request) -> Response:
+    """``GET /api/guardians?identity=..``: each identity's guardians (thread pool: a few
+    node calls per identity)."""
+    try:
+        return JSONResponse(await run_in_threadpool(_listing, request))
+    except Exception as exc:  # every failure answers as JSON (problems.py's table)
+        return json_problem(exc)
+
+
+async def nonce(request: Request) -> Response:
+    """``GET /api/guardians/nonce?identity=``: the owner and its registry nonce now."""
+    try:
+        return JSONResponse(await run_in_threadpool(_nonce, request))
+    except Exception as exc:
+        return json_problem(exc)
+
+
+async def relay(request: Request) -> Response:
+    """``POST /api/guardians/relay``: relay one signed guardian change."""
+    body = b""
+    async for chunk in request.stream():  # never buffer more than one request's worth
+        body += chunk
+        if len(body) > MAX_BODY:
+            break
+    host = request.client.host if request.client else "unknown"
+    try:
+        return JSONResponse(await run_in_threadpool(_relay_of(request).relay, body, host))
+    except Exception as exc:
+        return json_problem(exc)
+
+
+ROUTES = [
+    Route("/guardians", page, methods=["GET"]),
+    Route("/api/guardians", listing, methods=["GET"]),
+    Route("/api/guardians/nonce", nonce, methods=["GET"]),
+    Route("/api/guardians/relay", relay, methods=["POST"]),
+]
+"""The guardian routes, mounted by :func:`~collective.portal.app.create_app`."""
+
+__all__ = ["MAX_VALIDITY_DAYS", "ROUTES", "GuardianRelay", "guardians_of"]
