@@ -35,10 +35,16 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from collective.audit.subject_disclosures import (
+    DISCLOSURE_CONSENT_EVENTS,
+    IndexedDisclosureConsent,
+    disclosure_consents,
+    disclosure_facts,
+)
 from collective.chain.codec import checksum
 from collective.client.records import expiry_or_none
 from collective.client.subject_records import (
@@ -135,12 +141,14 @@ class IndexedConsent:
 class SubjectConsents:
     """The consents of some identities at one block (``block``, of time ``timestamp``), in
     the order asked (identity, then first grant), with the current policy of each
-    organization they name (absent: it never published one)."""
+    organization they name (absent: it never published one), and their disclosure consents
+    (:mod:`collective.audit.subject_disclosures`) in the same order."""
 
     block: int
     timestamp: int
     consents: list[IndexedConsent]
     policies: dict[str, IndexedPolicy]
+    disclosures: list[IndexedDisclosureConsent] = field(default_factory=list)
 
 
 def _marks(values: Sequence[Any]) -> str:
@@ -203,7 +211,7 @@ class SubjectReader:
         Returns:
             The :class:`SubjectConsents`: one :class:`IndexedConsent` per (identity,
             organization, purpose, category) ever granted, by identity in the order given,
-            then in order of first grant.
+            then in order of first grant; likewise their disclosure consents.
 
         Raises:
             AuditError: nothing is indexed yet.
@@ -211,10 +219,12 @@ class SubjectReader:
         who = [i.lower() for i in identities]
         with self._snapshot() as (block, now):
             facts = self._consent_facts(who)
-            orgs = sorted({key[1] for key in facts})
+            events = self._identity_events(who, _SUBJECT_EVENTS + DISCLOSURE_CONSENT_EVENTS)
+            registry = [row for row in events if row[3] in _SUBJECT_EVENTS]
+            disclosed = disclosure_facts(events)
+            orgs = sorted({key[1] for key in facts} | {o for k in disclosed for o in k[1:3]})
             policies = self._policies(orgs)
             standing = self._standing(orgs)
-            registry = self._identity_events(who, _SUBJECT_EVENTS)
         deactivated = _deactivated(registry)
         erasures = _erasures(registry)
         order = {identity: n for n, identity in enumerate(who)}
@@ -245,7 +255,16 @@ class SubjectReader:
                     erasure=erasures.get((key[0], key[1])),
                 )
             )
-        return SubjectConsents(block, now, consents, policies)
+        disclosures = disclosure_consents(
+            disclosed,
+            order=order,
+            current_versions={org: policy.version for org, policy in policies.items()},
+            standing=standing,
+            deactivated=deactivated,
+            erasures=erasures,
+            now=now,
+        )
+        return SubjectConsents(block, now, consents, policies, disclosures)
 
     def _consent_facts(
         self, who: list[str]

@@ -18,6 +18,7 @@ from collective.cli.consent_cmd import consent_group
 from collective.cli.options import CliState, category_option, client_command, purpose_option
 from collective.cli.output import Note, show
 from collective.cli.params import EXPIRY
+from collective.portal.checked_link import disclosure_link
 from collective.portal.links import ConsentLink
 from collective.portal.qr import kind_of, write_qr
 
@@ -31,6 +32,12 @@ PORTAL_ENV = "COLLECTIVE_PORTAL"
     required=True,
     metavar="ORG",
     help="The organization asking: its address, account or DID.",
+)
+@click.option(
+    "--recipient",
+    metavar="ORG",
+    help="Ask instead for a disclosure consent: that --org may pass the data to this "
+    "organization (address, account or DID), under the recipient's current policy.",
 )
 @purpose_option
 @category_option
@@ -60,6 +67,7 @@ PORTAL_ENV = "COLLECTIVE_PORTAL"
 def request_command(
     state: CliState,
     organization: str,
+    recipient: str | None,
     purpose: str,
     category: str,
     expiry: int | None,
@@ -83,7 +91,11 @@ def request_command(
     if qr_file is not None:
         kind_of(qr_file)  # a bad suffix is refused before the chain is asked
     client = open_client(state, read_only=True)
-    link = ConsentLink.for_current_policy(client, organization, purpose, category, expiry=expiry)
+    link = (
+        disclosure_link(client, organization, recipient, purpose, category, expiry=expiry)
+        if recipient is not None
+        else ConsentLink.for_current_policy(client, organization, purpose, category, expiry=expiry)
+    )
     url = link.url(portal)
     data = {"url": url, **link.query()}
     policy = f"policy v{link.policy_version}, sha256 {link.policy_hash}"

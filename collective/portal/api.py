@@ -11,8 +11,14 @@ path                   method  answer
 ``/api/consent``       GET     ``?identity=&org=&purpose=&category=``: the consent's ``state``,
                                ``nonce``, the identity's current ``owner`` (which key generation
                                signs) and the chain's time (what a signature needs)
+``/api/disclosure``    GET     ``?identity=&discloser=&recipient=&purpose=&category=``: the
+                               disclosure consent's ``active``, ``covered``, ``nonce``,
+                               ``policyVersion``, the identity's ``owner`` and the chain's
+                               time (what a signature needs)
 ``/api/consents``      GET     ``?identity=...`` (repeated): "my consents"
-                               (:mod:`collective.portal.consents`), from the audit index
+                               (:mod:`collective.portal.consents`) and the disclosure
+                               consents (:mod:`collective.portal.disclosure_rows`), from
+                               the audit index
 ``/api/history``       GET     ``?identity=...`` (repeated) ``[&format=csv]``: who used my data
                                (:mod:`collective.portal.history`), JSON or a CSV download,
                                from the audit index
@@ -40,6 +46,7 @@ from starlette.routing import Route
 from collective.client.subjects import admission_order
 from collective.errors import ChainError
 from collective.portal.consents import consent_rows, parse_identities
+from collective.portal.disclosure_rows import disclosure_rows
 from collective.portal.history import as_csv
 from collective.portal.history import history as history_rows
 from collective.portal.problems import PortalInputError, json_problem
@@ -128,20 +135,54 @@ def consent(request: Request) -> JSONResponse:
     )
 
 
+def disclosure(request: Request) -> JSONResponse:
+    """``GET /api/disclosure?identity=&discloser=&recipient=&purpose=&category=``: the
+    disclosure consent's stored state (``active``, unexpired) and nonce, the identity's owner
+    now and the latest block's time (unix seconds), for the page to sign a
+    ``DisclosureGrant`` or ``DisclosureWithdrawal``."""
+    client = portal_of(request).client
+    found = client.disclosure.get(
+        _param(request, "identity"),
+        _param(request, "discloser"),
+        _param(request, "recipient"),
+        _param(request, "purpose"),
+        _param(request, "category"),
+    )
+    return JSONResponse(
+        {
+            "active": found.active,
+            "covered": found.covered,
+            "nonce": str(found.nonce),
+            "policyVersion": found.policy_version,
+            "owner": client.did.owner(found.identity),
+            "chainTime": client.chain.latest_timestamp(),
+        }
+    )
+
+
 async def consents(request: Request) -> Response:
-    """``GET /api/consents?identity=0x..&identity=0x..``: "my consents" at the latest
-    indexed block (``block``; its time ``chainTime``), read from the audit index once it
-    holds every block mined before the request. Served on the event loop: a few indexed
-    SQLite queries (no node call, no thread hop)."""
+    """``GET /api/consents?identity=0x..&identity=0x..``: "my consents" (``consents``) and
+    the identities' disclosure consents (``disclosures``) at the latest indexed block
+    (``block``; its time ``chainTime``), read from the audit index once it holds every block
+    mined before the request. Served on the event loop: a few indexed SQLite queries (no
+    node call, no thread hop)."""
     try:
         identities = parse_identities(request.query_params.getlist("identity"))
         index = portal_of(request).index
         await index.wait_fresh()
         found = index.reader().consents(identities)
         rows = [row.as_json() for row in consent_rows(found)]
+        disclosures = [row.as_json() for row in disclosure_rows(found)]
     except Exception as exc:  # every failure answers as JSON (problems.py's table)
         return json_problem(exc)
-    return JSONResponse({"consents": rows, "block": found.block, "chainTime": found.timestamp})
+    return JSONResponse(
+        {
+            "consents": rows,
+            "disclosures": disclosures,
+            "block": found.block,
+            "chainTime": found.timestamp,
+        }
+    )
 
 
 async def history(request: Request) -> Response:
@@ -193,8 +234,9 @@ def receipt(request: Request) -> Response:
 
 
 async def relay(request: Request) -> JSONResponse:
-    """``POST /api/relay``: relay one signed grant or withdrawal (CSRF-checked by the
-    middleware; see :mod:`collective.portal.relay` for the checks)."""
+    """``POST /api/relay``: relay one signed grant, withdrawal, erasure request or
+    disclosure grant or withdrawal (CSRF-checked by the middleware; see
+    :mod:`collective.portal.relay` for the checks)."""
     portal = portal_of(request)
     body = b""
     async for chunk in request.stream():  # never buffer more than one request's worth
@@ -233,6 +275,7 @@ ROUTES = [
     Route("/api/config", _sync(config), methods=["GET"]),
     Route("/api/policy", _sync(policy), methods=["GET"]),
     Route("/api/consent", _sync(consent), methods=["GET"]),
+    Route("/api/disclosure", _sync(disclosure), methods=["GET"]),
     Route("/api/consents", consents, methods=["GET"]),
     Route("/api/history", history, methods=["GET"]),
     Route("/api/receipt", _sync(receipt), methods=["GET"]),

@@ -9,6 +9,10 @@ The link names the policy version *and its content hash*, so a link made for one
 be reused for another: the page refuses a link whose hash is not the chain's for that version,
 and the browser refuses a fetched document whose SHA-256 is not it. Everything in a link is
 public (it is what the organization asks for); nothing in it identifies the person.
+
+A link with ``&recipient=0x…`` asks for a *disclosure* consent (``DisclosureLog.sol``): that
+``org`` may pass the data to the recipient; ``version`` and ``hash`` are then the recipient's
+policy (:func:`collective.portal.checked_link.disclosure_link` makes one).
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ class ConsentLink:
     """A consent request: ``organization`` (checksummed address) asks to use ``category``
     data for ``purpose`` (DPV names) under policy ``policy_version`` whose text has SHA-256
     ``policy_hash`` (``0x`` + 64 lowercase hex), until ``expiry`` (unix seconds, None for
-    until withdrawn)."""
+    until withdrawn); with a ``recipient`` (checksummed), consent that the organization pass
+    the data to it, under the recipient's policy version and hash."""
 
     organization: str
     purpose: str
@@ -43,11 +48,13 @@ class ConsentLink:
     policy_version: int
     policy_hash: str
     expiry: int | None = None
+    recipient: str | None = None
 
     def query(self) -> dict[str, str]:
         """The link's query parameters, in the order the URL shows them."""
         params = {
             "org": self.organization,
+            **({"recipient": self.recipient} if self.recipient else {}),
             "purpose": self.purpose,
             "category": self.category,
             "version": str(self.policy_version),
@@ -68,7 +75,7 @@ class ConsentLink:
 
         Args:
             params: the query (``org``, ``purpose``, ``category``, ``version``, ``hash``,
-                optional ``expiry``).
+                optional ``expiry`` and ``recipient``).
 
         Returns:
             The :class:`ConsentLink`.
@@ -87,6 +94,11 @@ class ConsentLink:
         org = params["org"].strip()
         if not is_address(org):
             raise InvalidInputError(f"this consent link names {org!r}, which is not an address")
+        recipient = params.get("recipient", "").strip() or None
+        if recipient is not None and not is_address(recipient):
+            raise InvalidInputError(
+                f"this consent link names the recipient {recipient!r}, which is not an address"
+            )
         purpose, category = params["purpose"].strip(), params["category"].strip()
         try:
             term_code(purpose, "purpose")
@@ -102,6 +114,7 @@ class ConsentLink:
             expiry=None
             if not params.get("expiry")
             else _uint(params["expiry"], "expiry", 1, UINT64_MAX),
+            recipient=None if recipient is None else to_checksum_address(recipient),
         )
 
     @classmethod

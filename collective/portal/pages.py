@@ -25,9 +25,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from collective.portal.api import portal_of
+from collective.portal.checked_link import check_link
 from collective.portal.consents import words
-from collective.portal.links import ConsentLink
-from collective.portal.problems import PortalInputError, Problem, problem_of
+from collective.portal.problems import Problem, problem_of
 from collective.portal.security import allow_connect, origin_of
 
 
@@ -50,48 +50,35 @@ def home(request: Request) -> Response:
 
 
 def consent_request(request: Request) -> Response:
-    """``GET /consent?org=&purpose=&category=&version=&hash=[&expiry=]``: a consent request.
+    """``GET /consent?org=&purpose=&category=&version=&hash=[&expiry=][&recipient=]
+    [&previous=]``: a consent request (with ``recipient``, a disclosure consent; with
+    ``previous``, a renewal showing what changed since that version).
 
-    The link is checked against the chain before anything is shown: the policy version must
-    be published, be the organization's current one, cover the purpose, and have the link's
-    hash. The browser then fetches the text from its URI (the CSP allows that one origin) and
-    checks its SHA-256 itself before offering to sign.
+    The link is checked against the chain before anything is shown
+    (:func:`~collective.portal.checked_link.check_link`): the policy version must be
+    published, be its owner's current one, cover the purpose, and have the link's hash. The
+    browser then fetches the text (and a renewal's previous text) from its URI (the CSP allows
+    those origins) and checks its SHA-256 itself before offering to sign.
     """
     try:
-        link = ConsentLink.from_query(request.query_params)
-        client = portal_of(request).client
-        policy = client.policies.get(link.organization, link.policy_version)
-        if policy.content_hash.lower() != link.policy_hash:
-            raise PortalInputError(
-                "this link does not match the policy the organization published: the text it "
-                "names is not the one on the ledger",
-                hint="do not accept it; ask the organization for a new link",
-            )
-        current = client.policies.current_version(link.organization)
-        if current != link.policy_version:
-            raise PortalInputError(
-                f"this link asks you to agree to policy version {link.policy_version}, but the "
-                f"organization has since published version {current}",
-                hint="ask the organization for a new link",
-            )
-        if not client.policies.covers(link.organization, link.purpose):
-            raise PortalInputError(
-                f"the organization's policy does not cover {words(link.purpose)}",
-                hint="ask the organization for a new link",
-            )
+        checked = check_link(portal_of(request).client, request.query_params)
     except Exception as exc:
         return error_page(request, problem_of(exc))
-    origin = origin_of(policy.uri)
-    if origin is not None:
-        allow_connect(request, origin)
+    for policy in (checked.policy, checked.previous):
+        origin = None if policy is None else origin_of(policy.uri)
+        if origin is not None:
+            allow_connect(request, origin)
+    link = checked.link
     return _render(
         request,
         "consent.html",
         page="consent",
         link=link,
-        policy=policy,
+        policy=checked.policy,
+        checked=checked,
         purpose_words=words(link.purpose),
         category_words=words(link.category),
+        words=words,
     )
 
 

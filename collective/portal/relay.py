@@ -5,9 +5,12 @@ a flood costs the relayer no node calls):
 
 1. the body is at most :data:`MAX_BODY` bytes of JSON in the shape
    :meth:`SignedRequest.to_json <collective.ledger.signing.SignedRequest.to_json>` writes
-   (``kind`` ``grant`` or ``withdrawal``) or :class:`~collective.ledger.erasure_request.
-   SignedErasure` writes (``kind`` ``erasure``: GDPR Art. 17), every field in range, a low-s
-   signature, v 27/28, that recovers to the named signer (their ``from_json`` checks it);
+   (``kind`` ``grant`` or ``withdrawal``), :class:`~collective.ledger.erasure_request.
+   SignedErasure` writes (``kind`` ``erasure``: GDPR Art. 17) or
+   :mod:`collective.ledger.disclosure_request`'s signed requests write (``kind``
+   ``disclosure-grant`` or ``disclosure-withdrawal``: onward disclosure, GDPR Art. 13(1)(e)),
+   every field in range, a low-s signature, v 27/28, that recovers to the named signer
+   (their ``from_json`` checks it);
 2. it was signed for this chain id and this ledger's address (EIP-712 domain);
 3. the client address and the identity each still have a token
    (:class:`~collective.portal.ratelimit.TokenBucket`). The identity's bucket is keyed by
@@ -17,7 +20,8 @@ a flood costs the relayer no node calls):
 4. the contract accepts it (gas estimation first, so a refused request costs no gas): a
    replayed or superseded signature is refused by the chain (``InvalidNonce``; a second
    erasure request of the same pair ``ErasureAlreadyRequested``), an expired one
-   (``SignatureExpired``), a signer without authority (``SignerNotAuthorized``).
+   (``SignatureExpired``), a signer without authority (``SignerNotAuthorized``), a
+   disclosure grant under a recipient's policy that is not current (``PolicyNotCurrent``).
 
 The relayer (the portal's ``--relayer`` account) pays the gas; the person needs no ether.
 """
@@ -29,8 +33,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from collective.client.consent import Granted, Withdrawn
+from collective.client.disclosure_records import DisclosureGranted, DisclosureWithdrawn
 from collective.client.erasure import ErasureRequested
 from collective.errors import ConsentError
+from collective.ledger.disclosure_request import (
+    SignedDisclosure,
+    SignedDisclosureGrant,
+    SignedDisclosureWithdrawal,
+    load_signed_disclosure,
+)
 from collective.ledger.erasure_request import SignedErasure
 from collective.ledger.signing import SignedRequest
 from collective.portal.problems import PortalInputError, RateLimited
@@ -43,16 +54,20 @@ MAX_BODY = 8_192
 """Bytes a relay request may have: a signed request is ~1 KB of JSON."""
 
 
-Signed = SignedRequest | SignedErasure
-"""What the endpoint relays: a signed grant or withdrawal, or a signed erasure request."""
+Signed = SignedRequest | SignedErasure | SignedDisclosure
+"""What the endpoint relays: a signed grant or withdrawal, a signed erasure request, or a
+signed disclosure grant or withdrawal."""
+_DISCLOSURE_KINDS = (SignedDisclosureGrant.KIND, SignedDisclosureWithdrawal.KIND)
 
 
 @dataclass(frozen=True)
 class Relayed:
-    """What a relay did: ``kind`` (``grant``, ``withdrawal``, ``erasure``), whose and with
-    which organization, the transaction (hash, block, gas paid by the relayer) and the
+    """What a relay did: ``kind`` (``grant``, ``withdrawal``, ``erasure``,
+    ``disclosure-grant``, ``disclosure-withdrawal``), whose and with which organization (a
+    disclosure's discloser), the transaction (hash, block, gas paid by the relayer) and the
     kind's own fields in ``details`` (a consent's id, purpose and category; a withdrawal's
-    ``wasActive``; an erasure's ``dueAt``, unix seconds)."""
+    ``wasActive``; an erasure's ``dueAt``, unix seconds; a disclosure's ``recipient``,
+    purpose, category and the recipient's ``policyVersion`` granted)."""
 
     kind: str
     identity: str
@@ -104,12 +119,15 @@ class Relayer:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise PortalInputError("the request body is not UTF-8 text") from None
+        kind = _kind(text)
         try:
-            signed: Signed = (
-                SignedErasure.from_json(text)
-                if _kind(text) == SignedErasure.KIND
-                else SignedRequest.from_json(text)
-            )
+            signed: Signed
+            if kind == SignedErasure.KIND:
+                signed = SignedErasure.from_json(text)
+            elif kind in _DISCLOSURE_KINDS:
+                signed = load_signed_disclosure(text)
+            else:
+                signed = SignedRequest.from_json(text)
         except ConsentError as exc:  # malformed or badly signed: nothing reached the chain
             raise PortalInputError(exc.message, hint=exc.hint) from None
         chain_id = self._client.chain.chain_id
@@ -159,6 +177,8 @@ class Relayer:
         self.admit(signed, client_address)
         if isinstance(signed, SignedErasure):
             return _erasure(self._client.erasure.relay(signed))
+        if isinstance(signed, SignedDisclosureGrant | SignedDisclosureWithdrawal):
+            return _disclosure(self._client.disclosure.relay(signed))
         return _consent(self._client.signing.relay(signed))
 
 
@@ -199,6 +219,29 @@ def _erasure(result: ErasureRequested) -> Relayed:
         block_number=int(result.block_number),
         gas_used=int(result.gas_used),
         details={"dueAt": result.due_at},
+    )
+
+
+def _disclosure(result: DisclosureGranted | DisclosureWithdrawn) -> Relayed:
+    details: dict[str, Any] = {
+        "recipient": str(result.recipient),
+        "purpose": result.purpose,
+        "category": result.category,
+    }
+    if isinstance(result, DisclosureWithdrawn):
+        details["wasActive"] = result.was_active
+    else:
+        details["policyVersion"] = result.policy_version
+    return Relayed(
+        kind="disclosure-withdrawal"
+        if isinstance(result, DisclosureWithdrawn)
+        else "disclosure-grant",
+        identity=str(result.identity),
+        organization=str(result.discloser),
+        tx_hash=str(result.tx_hash),
+        block_number=int(result.block_number),
+        gas_used=int(result.gas_used),
+        details=details,
     )
 
 
