@@ -1,6 +1,9 @@
 // The ledger's EIP-712 Grant and Withdrawal, exactly as collective/ledger/requests.py types
 // them, and the JSON collective.ledger.signing.SignedRequest.from_json reads; the
 // ErasureRequest of collective/ledger/erasure_request.py (SignedErasure.from_json).
+// The `wallet` each sign* function takes is anything with `address` and
+// `signTypedData(domain, types, message)`: an ethers Wallet, or signer.js's signerFor(identity,
+// owner), which signs with the secret words' key or through the person's EIP-1193 wallet.
 import { Signature, getAddress, id } from "ethers";
 
 export const NO_EXPIRY = (1n << 64n) - 1n;

@@ -3,11 +3,12 @@
 import { start as consent } from "./pages/consent.js";
 import { start as consents } from "./pages/consents.js";
 import { start as history } from "./pages/history.js";
+import { start as guardians } from "./pages/guardians.js";
 import { start as home } from "./pages/home.js";
 import { start as verify } from "./pages/verify.js";
 import { say, sentence } from "./ui.js";
 
-const PAGES = { home, consent, consents, history, verify };
+const PAGES = { home, consent, consents, history, verify, guardians };
 
 const main = document.getElementById("main");
 const page = PAGES[main?.dataset.page];

@@ -1,0 +1,205 @@
+"""Guardians from the portal: the relay endpoint over HTTP (a change signed in Python, as the
+page signs it; replayed, wrong signer, wrong chain, not a guardian, too large, rate-limited)
+and the /guardians page in Debian's chromium: a person restores their secret words, appoints
+a guardian on the codes of both organizations (one signed change each, the portal pays), the
+guardian signs a consent for the person, the person removes the guardian."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from eth_account import Account
+
+from collective.client.subjects import Subject
+from collective.did import SIG_AUTH, pairwise
+from collective.did.signed import DelegateChange
+from collective.portal.security import CSRF_COOKIE
+from tests.portal.conftest import CATEGORY, PURPOSE, REPO, Ledger
+
+DAY = 24 * 3600
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = REPO / "build" / "portal-screenshots"
+PASSPHRASE = "correct horse battery staple"
+WAIT = 30_000  # ms
+
+
+def _session(portal: str) -> requests.Session:
+    session = requests.Session()
+    session.get(f"{portal}/guardians", timeout=10).raise_for_status()
+    return session
+
+
+def _post(session: requests.Session, portal: str, body: str | bytes) -> requests.Response:
+    return session.post(
+        f"{portal}/api/guardians/relay",
+        data=body.encode() if isinstance(body, str) else body,
+        headers={
+            "x-csrftoken": session.cookies.get(CSRF_COOKIE) or "",
+            "content-type": "application/json",
+        },
+        timeout=30,
+    )
+
+
+def _guardians(session: requests.Session, portal: str, identity: str) -> list[dict[str, Any]]:
+    answer = session.get(f"{portal}/api/guardians", params={"identity": identity}, timeout=30)
+    (entry,) = answer.json()["identities"]
+    guardians: list[dict[str, Any]] = entry["guardians"]
+    return guardians
+
+
+def _valid(ledger: Ledger, identity: str, guardian: str) -> bool:
+    session = ledger.lab.session
+    return bool(session.call(session.ledger.functions.validDelegate(identity, SIG_AUTH, guardian)))
+
+
+def test_a_guardian_is_appointed_and_revoked_through_the_portal(
+    portal: str, ledger: Ledger
+) -> None:
+    lab, child, guardian = ledger.lab, Account.create(), Account.create()
+    session = _session(portal)
+    nonce = session.get(
+        f"{portal}/api/guardians/nonce", params={"identity": child.address}, timeout=10
+    ).json()
+    assert nonce == {
+        "identity": child.address,
+        "owner": child.address,
+        "nonce": "0",
+        "registry": lab.did.registry,
+        "chainId": str(lab.chain.chain_id),
+    }
+    appoint = lab.did.delegate_change(guardian.address, "sigAuth", 30 * DAY, identity=child)
+    body = appoint.sign(child).to_json()
+    done = _post(session, portal, body)
+    assert done.status_code == 200, done.text
+    assert done.json()["action"] == "addDelegate" and done.json()["guardian"] == guardian.address
+    (listed,) = _guardians(session, portal, child.address)
+    assert listed["address"] == guardian.address
+    assert listed["validTo"] >= lab.chain.latest_timestamp() + 30 * DAY - 60
+
+    replayed = _post(session, portal, body)
+    assert replayed.status_code == 409
+    assert (
+        "signed at registry nonce 0, but the owner's nonce is 1"
+        in replayed.json()["error"]["message"]
+    )
+
+    stranger = Account.create()
+    forged = lab.did.delegate_change(stranger.address, "sigAuth", DAY, identity=child)
+    refused = _post(session, portal, forged.sign(stranger).to_json())
+    assert refused.status_code == 409
+    assert refused.json()["error"]["contract_error"] == "NotIdentityOwner"
+    assert not _valid(ledger, child.address, stranger.address)
+
+    revoke = lab.did.delegate_change(guardian.address, "sigAuth", None, identity=child)
+    assert _post(session, portal, revoke.sign(child).to_json()).status_code == 200
+    assert _guardians(session, portal, child.address) == []
+    assert not _valid(ledger, child.address, guardian.address)
+
+
+def test_the_guardian_relay_refuses_what_it_must_not_relay(portal: str, ledger: Ledger) -> None:
+    lab, child, guardian = ledger.lab, Account.create(), Account.create()
+    change = lab.did.delegate_change(guardian.address, "sigAuth", DAY, identity=child)
+    body = change.sign(child).to_json()
+    assert requests.post(f"{portal}/api/guardians/relay", data=body, timeout=10).status_code == 403
+    session = _session(portal)
+
+    def refusal(sent: str | bytes) -> str:
+        answer = _post(session, portal, sent)
+        assert answer.status_code == 400, answer.text
+        message: str = answer.json()["error"]["message"]
+        return message
+
+    assert "at most 8192 bytes" in refusal(b"{" + b" " * 9000 + b"}")
+    assert "not a signed delegate change" in refusal("[1, 2")
+    veri_key = DelegateChange(**{**change.__dict__, "delegate_type": b"veriKey".ljust(32, b"\0")})
+    assert "only appoints and revokes guardians" in refusal(veri_key.sign(child).to_json())
+    elsewhere = DelegateChange(**{**change.__dict__, "chain_id": 1})
+    assert "on chain 1, but this portal relays" in refusal(elsewhere.sign(child).to_json())
+    brief = DelegateChange(**{**change.__dict__, "validity": 60})
+    assert "1 to 3660 days, not 60 seconds" in refusal(brief.sign(child).to_json())
+    itself = DelegateChange(**{**change.__dict__, "delegate": child.address})
+    assert "cannot be a guardian of" in refusal(itself.sign(child).to_json())
+    answer = session.get(f"{portal}/api/guardians", params={"identity": "nope"}, timeout=10)
+    assert answer.status_code == 400 and "not an identity address" in answer.text
+
+    # (identity, signer) has 5 tokens here: changes the chain refuses spend them too.
+    stale = DelegateChange(**{**change.__dict__, "nonce": 7}).sign(child).to_json()
+    for _ in range(5):
+        assert _post(session, portal, stale).status_code == 409
+    limited = _post(session, portal, stale)
+    assert limited.status_code == 429 and limited.headers["retry-after"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with playwright.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def test_a_person_appoints_and_removes_a_guardian_on_the_page(
+    browser: Any, portal: str, ledger: Ledger
+) -> None:
+    lab = ledger.lab
+    words, guardian = pairwise.new_mnemonic(), Account.create()
+    subject = Subject.from_mnemonic(words, chain_id=lab.chain.chain_id).in_consortium(lab)
+    codes = [subject.identity_for(org.address).address for org in (lab, ledger.hospital)]
+    context = browser.new_context(viewport={"width": 375, "height": 800}, is_mobile=True)
+    sent: list[str] = []
+    context.on("request", lambda request: sent.append(f"{request.url} {request.post_data}"))
+    page = context.new_page()
+    page.goto(f"{portal}/guardians")
+    page.fill("#restore-words", words)
+    page.fill("#restore-passphrase", PASSPHRASE)
+    page.click("#restore-form button[type=submit]")
+    page.wait_for_selector("#guardian-list p", timeout=WAIT)
+    assert "no guardian" in page.inner_text("#guardian-list")
+    assert page.locator("#guardian-orgs input:checked").count() == 2
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+    page.fill("#guardian-address", "0x1234")
+    page.click("#appoint-form button[type=submit]")
+    page.wait_for_selector("#status.refused", timeout=WAIT)
+    assert "is not an address" in page.inner_text("#status")
+
+    page.fill("#guardian-address", guardian.address.lower())
+    page.fill("#guardian-days", "30")
+    page.click("#appoint-form button[type=submit]")
+    page.wait_for_selector("#status.ok", timeout=WAIT)
+    assert "is your guardian for 30 days with 2 organizations" in page.inner_text("#status")
+    row = page.locator(f"article.guardian[data-guardian='{guardian.address}']")
+    row.wait_for(timeout=WAIT)
+    assert all(_valid(ledger, code, guardian.address) for code in codes)
+    page.screenshot(path=str(SHOTS / "guardians-1-appointed.png"), full_page=True)
+
+    # The guardian signs a consent for the person's lab code; the lab relays it.
+    signed = lab.signing.sign_grant(
+        lab.address, PURPOSE, CATEGORY, identity=codes[0], signer=guardian
+    )
+    assert lab.signing.relay_grant(signed).agent == guardian.address
+
+    row.get_by_role("button", name=f"Remove guardian {guardian.address}").click()
+    page.wait_for_selector("#status.ok >> text=no longer your guardian", timeout=WAIT)
+    page.wait_for_selector("#guardian-list p", timeout=WAIT)
+    assert not any(_valid(ledger, code, guardian.address) for code in codes)
+    page.screenshot(path=str(SHOTS / "guardians-2-removed.png"), full_page=True)
+
+    text = json.dumps(sent).lower()
+    listed = words.split()
+    assert PASSPHRASE not in text
+    assert not any(" ".join(listed[i : i + 3]) in text for i in range(len(listed) - 2))
+    context.close()
