@@ -1,42 +1,85 @@
-// A consent request: check the policy text against the ledger, show it, then accept (sign a
-// Grant here, the portal relays it) or decline (nothing is signed or sent).
-import { sha256 } from "ethers";
+// A consent request: check the policy text against the ledger, show it, then accept (sign
+// here, the portal relays it) or decline (nothing is signed or sent). A link with a
+// recipient asks for a disclosure consent (a DisclosureGrant under the RECIPIENT's policy);
+// a renewal (data-previous-*) also shows what changed since the version agreed to before.
 import { get, relay } from "../api.js";
+import { signDisclosureGrant } from "../disclosure.js";
 import { DEFAULT_DEADLINE, nextNonce, signGrant } from "../eip712.js";
 import { currentKey, identityFor } from "../pairwise.js";
+import { fetchPolicy } from "../policy.js";
+import { policyDiff } from "../policydiff.js";
 import { $, ready, say, sentence } from "../ui.js";
 import { root } from "../vault.js";
 
+const REFUSED = {
+  unreachable: (uri) => `The policy text could not be fetched from ${uri}, so you cannot agree to it now. Try again later.`,
+  tampered: () =>
+    "Refused: the policy text at this address is not the text the organization published on the ledger. It may have been changed. Do not agree to it; tell the organization.",
+};
+
 async function checkPolicy(link) {
-  let bytes;
+  let text;
   try {
-    const response = await fetch(link.uri, { credentials: "omit", referrerPolicy: "no-referrer", cache: "no-store" });
-    if (!response.ok) throw new Error(`it answered ${response.status}`);
-    bytes = new Uint8Array(await response.arrayBuffer());
+    text = await fetchPolicy(link.uri, link.hash);
   } catch (error) {
-    say("policy-check", `The policy text could not be fetched from ${link.uri}, so you cannot agree to it now. Try again later.`, "refused");
-    return false;
+    say("policy-check", (REFUSED[error.reason] ?? REFUSED.unreachable)(link.uri), "refused");
+    return null;
   }
-  if (sha256(bytes).toLowerCase() !== link.hash) {
-    say("policy-check", "Refused: the policy text at this address is not the text the organization published on the ledger. It may have been changed. Do not agree to it; tell the organization.", "refused");
-    return false;
-  }
-  $("policy-text").textContent = new TextDecoder().decode(bytes);
+  $("policy-text").textContent = text;
   $("policy-text").hidden = false;
   say("policy-check", "This is the exact text the organization published on the ledger.", "ok");
-  return true;
+  return text;
+}
+
+/** A renewal: the text agreed to before, checked the same way, and the line diff. */
+async function showChanges(previous, text) {
+  let before;
+  try {
+    before = await fetchPolicy(previous.uri, previous.hash);
+  } catch (error) {
+    const why = error.reason === "tampered" ? "is not the text that was on the ledger" : "could not be fetched";
+    say("diff-check", `The version ${previous.version} text you agreed to before ${why}, so what changed cannot be shown. The new text above is checked: read it in full.`, "refused");
+    return;
+  }
+  const { added, removed, nodes } = policyDiff(before, text);
+  $("policy-diff").replaceChildren(...nodes);
+  $("policy-diff").hidden = false;
+  const changed = added + removed === 0 ? "The text did not change." : `${added} ${added === 1 ? "line" : "lines"} added, ${removed} removed.`;
+  say("diff-check", `Both texts are the ones published on the ledger (versions ${previous.version} and ${$("main").dataset.version}). ${changed}`, "ok");
+}
+
+async function sign(main, link) {
+  const chainId = main.dataset.chainId;
+  const config = await get("config");
+  const me = identityFor(root(), chainId, link.org, config.organizations);
+  const terms = { identity: me.address, purpose: link.purpose, category: link.category };
+  const agreed = { expiry: link.expiry, policyVersion: link.version, policyHash: link.hash };
+  if (link.recipient) {
+    const key = { ...terms, discloser: link.org, recipient: link.recipient };
+    const state = await get("disclosure", { ...key, identity: me.address });
+    const wallet = currentKey(me, root(), state.owner).wallet;
+    const deadline = BigInt(state.chainTime) + DEFAULT_DEADLINE;
+    return signDisclosureGrant(wallet, { ...key, ...agreed, nonce: nextNonce(state.nonce, state.chainTime), deadline }, chainId, main.dataset.ledger);
+  }
+  const state = await get("consent", { identity: me.address, org: link.org, purpose: link.purpose, category: link.category });
+  const wallet = currentKey(me, root(), state.owner).wallet;
+  const deadline = BigInt(state.chainTime) + DEFAULT_DEADLINE;
+  return signGrant(wallet, { ...terms, organization: link.org, ...agreed, nonce: nextNonce(state.nonce, state.chainTime), deadline }, chainId, main.dataset.ledger);
 }
 
 export async function start(main) {
+  const data = main.dataset;
   const link = {
-    org: main.dataset.org,
-    purpose: main.dataset.purpose,
-    category: main.dataset.category,
-    version: main.dataset.version,
-    hash: main.dataset.hash.toLowerCase(),
-    uri: main.dataset.uri,
-    expiry: main.dataset.expiry || null,
+    org: data.org,
+    recipient: data.recipient || null,
+    purpose: data.purpose,
+    category: data.category,
+    version: data.version,
+    hash: data.hash.toLowerCase(),
+    uri: data.uri,
+    expiry: data.expiry || null,
   };
+  const previous = data.previousVersion ? { version: data.previousVersion, hash: data.previousHash, uri: data.previousUri } : null;
   for (const time of document.querySelectorAll("time[data-unix]")) {
     time.textContent = new Date(Number(time.dataset.unix) * 1000).toLocaleString();
   }
@@ -44,35 +87,20 @@ export async function start(main) {
     $("accept").disabled = true;
     say("answer", "You said no. Nothing was signed or sent. You can close this page.", "ok");
   });
-  if (!(await checkPolicy(link))) return;
+  const text = await checkPolicy(link);
+  if (text === null) return;
+  if (previous) await showChanges(previous, text);
   $("accept").disabled = false;
   $("accept").addEventListener("click", async () => {
     $("accept").disabled = true;
     try {
       await ready();
       say("answer", "Signing your consent in this browser…");
-      const config = await get("config");
-      const me = identityFor(root(), main.dataset.chainId, link.org, config.organizations);
-      const state = await get("consent", { identity: me.address, org: link.org, purpose: link.purpose, category: link.category });
-      const signed = await signGrant(
-        currentKey(me, root(), state.owner).wallet,
-        {
-          identity: me.address,
-          organization: link.org,
-          purpose: link.purpose,
-          category: link.category,
-          expiry: link.expiry,
-          policyVersion: link.version,
-          policyHash: link.hash,
-          nonce: nextNonce(state.nonce, state.chainTime),
-          deadline: BigInt(state.chainTime) + DEFAULT_DEADLINE,
-        },
-        main.dataset.chainId,
-        main.dataset.ledger,
-      );
+      const signed = await sign(main, link);
       say("answer", "Sending your signed consent to the ledger…");
       const done = await relay(signed);
-      say("answer", `Done: you agreed. It is recorded on the ledger (block ${done.blockNumber}). You can take it back any time on “My consents”.`, "ok");
+      const what = link.recipient ? "you agreed that your data may be passed on" : "you agreed";
+      say("answer", `Done: ${what}. It is recorded on the ledger (block ${done.blockNumber}). You can take it back any time on “My consents”.`, "ok");
     } catch (error) {
       say("answer", sentence(error), "refused");
       $("accept").disabled = false;

@@ -1,6 +1,8 @@
 // "My consents": every consent of the person's identities, and withdraw with one click
-// (a Withdrawal signed here, relayed by the portal).
+// (a Withdrawal signed here, relayed by the portal); their disclosure consents (one
+// organization passing their data to another), withdrawn the same way (a DisclosureWithdrawal).
 import { get, relay } from "../api.js";
+import { signDisclosureWithdrawal } from "../disclosure.js";
 import { DEFAULT_DEADLINE, nextNonce, signErasure, signWithdrawal } from "../eip712.js";
 import { currentKey, identityFor } from "../pairwise.js";
 import { $, ready, say, sentence } from "../ui.js";
@@ -23,6 +25,45 @@ function erasureWords(consent) {
   return null;
 }
 
+function short(address) {
+  return `${address.slice(0, 8)}…${address.slice(-4)}`;
+}
+
+/** The renewal page: the consent link under the new version, showing what changed since
+ *  the version agreed to. */
+function renewal(consent, text) {
+  const renew = element("a", text);
+  renew.href = `${consent.renew}&previous=${consent.policyVersion}`;
+  const line = element("p");
+  line.append(renew);
+  return line;
+}
+
+function disclosureRow(consent, onWithdraw) {
+  const item = element("article", undefined, "consent disclosure");
+  item.dataset.state = consent.state;
+  item.dataset.consentId = consent.consentId;
+  const what = `your ${consent.categoryWords}, for ${consent.purposeWords}`;
+  item.append(
+    element("h3", `${short(consent.discloser)} may pass to ${short(consent.recipient)}: ${what}`),
+    element("p", consent.stateWords, "state"),
+    element("p", `Under the receiving organization's policy version ${consent.policyVersion}.`, "policy"),
+  );
+  if (consent.erasureOrganization) {
+    const confirmed = consent.erasureConfirmedAt ? `; it confirmed on ${day(consent.erasureConfirmedAt)}` : "";
+    item.append(element("p", `You asked ${short(consent.erasureOrganization)} to erase your data${confirmed}.`, "erasure"));
+  }
+  if (consent.renew) item.append(renewal(consent, "Read what changed in the receiving organization's policy and renew"));
+  if (consent.canWithdraw) {
+    const button = element("button", "Take back this consent");
+    button.type = "button";
+    button.setAttribute("aria-label", `Take back your consent to pass on your ${consent.categoryWords} for ${consent.purposeWords}`);
+    button.addEventListener("click", () => onWithdraw(consent, button));
+    item.append(button);
+  }
+  return item;
+}
+
 function row(consent, onWithdraw, onErase) {
   const item = element("article", undefined, "consent");
   item.dataset.state = consent.state;
@@ -33,13 +74,7 @@ function row(consent, onWithdraw, onErase) {
   );
   const erasure = erasureWords(consent);
   if (erasure) item.append(element("p", erasure, "erasure"));
-  if (consent.renew) {
-    const renew = element("a", "Read the new policy and renew this consent");
-    renew.href = consent.renew;
-    const line = element("p");
-    line.append(renew);
-    item.append(line);
-  }
+  if (consent.renew) item.append(renewal(consent, "Read the new policy and renew this consent"));
   if (consent.canWithdraw) {
     const button = element("button", "Take back this consent");
     button.type = "button";
@@ -95,6 +130,28 @@ export async function start(main) {
     }
   }
 
+  async function withdrawDisclosure(consent, button) {
+    button.disabled = true;
+    try {
+      say("status", "Signing your withdrawal in this browser…");
+      const me = mine.get(consent.identity);
+      const key = { identity: me.address, discloser: consent.discloser, recipient: consent.recipient, purpose: consent.purpose, category: consent.category };
+      const state = await get("disclosure", key);
+      const signed = await signDisclosureWithdrawal(
+        currentKey(me, root(), state.owner).wallet,
+        { ...key, nonce: nextNonce(state.nonce, state.chainTime), deadline: BigInt(state.chainTime) + DEFAULT_DEADLINE },
+        chainId,
+        main.dataset.ledger,
+      );
+      await relay(signed);
+      say("status", "Done: you took back this consent. The organization may no longer pass this data on.", "ok");
+      await show();
+    } catch (error) {
+      say("status", sentence(error), "refused");
+      button.disabled = false;
+    }
+  }
+
   async function erase(consent, button) {
     button.disabled = true;
     try {
@@ -123,8 +180,10 @@ export async function start(main) {
       return;
     }
     const answer = await get("consents", [...mine.keys()].map((address) => ["identity", address]));
+    $("disclosures").replaceChildren(...answer.disclosures.map((consent) => disclosureRow(consent, withdrawDisclosure)));
+    $("disclosures-section").hidden = answer.disclosures.length === 0;
     if (answer.consents.length === 0) {
-      list.replaceChildren(element("p", "You have not given any consent yet."));
+      list.replaceChildren(answer.disclosures.length === 0 ? element("p", "You have not given any consent yet.") : "");
       return;
     }
     list.replaceChildren(...answer.consents.map((consent) => row(consent, withdraw, erase)));

@@ -1,0 +1,84 @@
+// The ledger's EIP-712 DisclosureGrant and DisclosureWithdrawal (contracts/DisclosureLog.sol),
+// exactly as collective/ledger/disclosure_request.py types them, and the JSON its
+// SignedDisclosureGrant / SignedDisclosureWithdrawal.from_json read (kind, request under the
+// Python attribute names with uints as decimal strings, signature, signer, domain). Same
+// domain as the Grant of eip712.js: {name "Collective", version "2", chainId, the ledger}.
+import { Signature, getAddress } from "ethers";
+import { NO_EXPIRY, code } from "./eip712.js";
+
+const KEY_FIELDS = [
+  { name: "identity", type: "address" },
+  { name: "discloser", type: "address" },
+  { name: "recipient", type: "address" },
+  { name: "purpose", type: "bytes32" },
+  { name: "category", type: "bytes32" },
+];
+export const DISCLOSURE_GRANT_FIELDS = [
+  ...KEY_FIELDS,
+  { name: "expiry", type: "uint64" },
+  { name: "policyVersion", type: "uint32" },
+  { name: "policyHash", type: "bytes32" },
+  { name: "nonce", type: "uint64" },
+  { name: "deadline", type: "uint64" },
+];
+export const DISCLOSURE_WITHDRAWAL_FIELDS = [
+  ...KEY_FIELDS,
+  { name: "nonce", type: "uint64" },
+  { name: "deadline", type: "uint64" },
+];
+const STRUCTS = {
+  "disclosure-grant": ["DisclosureGrant", DISCLOSURE_GRANT_FIELDS],
+  "disclosure-withdrawal": ["DisclosureWithdrawal", DISCLOSURE_WITHDRAWAL_FIELDS],
+};
+const ATTRS = { policyVersion: "policy_version", policyHash: "policy_hash" };
+
+function keyOf({ identity, discloser, recipient, purpose, category }) {
+  return {
+    identity: getAddress(identity),
+    discloser: getAddress(discloser),
+    recipient: getAddress(recipient),
+    purpose: code(purpose),
+    category: code(category),
+  };
+}
+
+async function sign(wallet, kind, message, chainId, ledger) {
+  const [primary, fields] = STRUCTS[kind];
+  const domain = { name: "Collective", version: "2", chainId: BigInt(chainId), verifyingContract: getAddress(ledger) };
+  const signature = Signature.from(await wallet.signTypedData(domain, { [primary]: fields }, message));
+  const request = {};
+  for (const field of fields) {
+    const value = message[field.name];
+    request[ATTRS[field.name] ?? field.name] = field.type.startsWith("uint") ? value.toString() : value;
+  }
+  return {
+    kind,
+    request,
+    signature: { v: signature.v, r: signature.r, s: signature.s },
+    signer: wallet.address,
+    chainId: BigInt(chainId).toString(),
+    verifyingContract: getAddress(ledger),
+  };
+}
+
+/** Sign a DisclosureGrant: the person agrees that `discloser` pass their `category` data to
+ *  `recipient` for `purpose`, under the RECIPIENT's policy version and its content hash.
+ *  Returns the signed JSON object to POST to /api/relay. */
+export function signDisclosureGrant(wallet, { expiry, policyVersion, policyHash, nonce, deadline, ...key }, chainId, ledger) {
+  const message = {
+    ...keyOf(key),
+    expiry: BigInt(expiry ?? NO_EXPIRY),
+    policyVersion: BigInt(policyVersion),
+    policyHash: policyHash.toLowerCase(),
+    nonce: BigInt(nonce),
+    deadline: BigInt(deadline),
+  };
+  return sign(wallet, "disclosure-grant", message, chainId, ledger);
+}
+
+/** Sign a DisclosureWithdrawal (GDPR Art. 7(3)): no more of this data may be passed; it also
+ *  voids every disclosure request signed before it. Returns the signed JSON object. */
+export function signDisclosureWithdrawal(wallet, { nonce, deadline, ...key }, chainId, ledger) {
+  const message = { ...keyOf(key), nonce: BigInt(nonce), deadline: BigInt(deadline) };
+  return sign(wallet, "disclosure-withdrawal", message, chainId, ledger);
+}
