@@ -4,7 +4,8 @@ for the module) against the portal and a dev node.
 A person opens the lab's consent link, makes secret words (keyboard only), reads the policy
 and accepts; the lab records a use; the person withdraws with one click on "My consents";
 the lab's next use is refused; the person asks the lab to erase its data, the lab confirms,
-and the page shows it; "who used my data" lists it all and downloads it as CSV. Also: a
+and the page shows it; "who used my data" lists it all, charts the uses (at 375 px too) and
+downloads it as CSV; the receipt downloaded there is checked on "check a receipt". Also: a
 tampered policy document is refused on the page, a signature the browser made is refused
 when replayed to the relay endpoint, the consent page fits a 375 px wide screen, and no
 request the page makes carries the secret words, the passphrase or a private key.
@@ -16,7 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from collective.client.subjects import Subject
 from collective.did import pairwise
 from collective.errors import ConsentError
 from collective.portal.links import ConsentLink
+from collective.receipts import ConsentReceipt
 from tests.portal.conftest import CATEGORY, PURPOSE, REPO, Ledger
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -176,16 +178,30 @@ def test_a_person_consents_and_withdraws_with_one_click(
     assert actions == ["grant", "use", "withdraw", "erasure-request", "erasure-confirm"]
     with page.expect_download() as download:
         page.get_by_role("link", name="Consent receipt").click()
-    receipt = json.loads(Path(download.value.path()).read_text())
+    receipt_file = Path(download.value.path())
+    receipt = json.loads(receipt_file.read_text())
     assert receipt["piiPrincipalId"].endswith(identity.address)
+    _check_the_chart(page, lab.address)
     page.select_option("#filter-action", "use")
     assert page.locator("#history tbody tr").count() == 1
+    assert page.locator("#history-chart rect.bar").count() == 1  # the chart follows the filters
     assert "used your data" in page.inner_text("#history tbody")
     with page.expect_download() as download:
         page.click("#download-csv")
     csv_text = Path(download.value.path()).read_text()
     assert csv_text.startswith("time,action,actionWords,organization") and csv_text.count("\n") == 6
     _shot(page, "8-who-used-my-data")
+    page.select_option("#filter-action", "grant")
+    assert "No use or disclosure" in page.inner_text("#history-chart")
+    page.select_option("#filter-action", "")
+    page.select_option("#chart-by", "purpose")
+    assert page.inner_text("#history-chart .legend") == "research and development"
+    page.set_viewport_size({"width": 375, "height": 740})  # a phone: the chart is redrawn
+    page.wait_for_function("document.querySelector('#history-chart svg').width.baseVal.value < 375")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    _shot(page, "8b-who-used-my-data-phone")
+    page.set_viewport_size({"width": 1280, "height": 720})
+    _check_a_receipt(page, portal, receipt_file)
 
     assert not [m for m in console if "Content Security Policy" in m], console
 
@@ -201,6 +217,52 @@ def test_a_person_consents_and_withdraws_with_one_click(
     for secret in secrets:
         assert secret.removeprefix("0x") not in sent, "a secret was sent"
     context.close()
+
+
+def _check_the_chart(page: Any, lab: str) -> None:
+    """Who used my data's chart: an SVG image named and described in words, one bar (the
+    lab's one use, today), the lab's colour in the legend."""
+    svg = page.locator("#history-chart svg.chart")
+    svg.wait_for()
+    assert svg.get_attribute("role") == "img"
+    title = page.evaluate("document.querySelector('#history-chart svg > title').textContent")
+    desc = page.evaluate("document.querySelector('#history-chart svg > desc').textContent")
+    assert title == "Uses and disclosures of your data, per day"
+    assert desc.startswith("1 use or disclosure from ") and "The table below lists" in desc
+    bars = page.locator("#history-chart rect.bar")
+    assert bars.count() == 1 and bars.get_attribute("data-series") == lab
+    assert bars.get_attribute("data-count") == "1"
+    assert page.inner_text("#history-chart .legend") == f"{lab[:8]}…{lab[-4:]}"
+
+
+def _check_a_receipt(page: Any, portal: str, receipt_file: Path) -> None:
+    """The receipt downloaded on "who used my data", checked on /verify: genuine (the consent
+    since withdrawn); an altered copy and a file that is not JSON are refused in words."""
+    page.goto(f"{portal}/verify")
+    page.set_input_files("#receipt-file", str(receipt_file))
+    page.click("#verify-form button[type=submit]")
+    verdict = page.locator("#verdicts article.verdict")
+    verdict.wait_for(timeout=WAIT)
+    kind = verdict.get_attribute("data-kind")
+    assert kind == "withdrawn", page.inner_text("#verdicts")
+    assert page.inner_text("#verdicts h2") == "Genuine, and you have taken this consent back"
+    assert page.evaluate("document.activeElement.tagName") == "H2"  # focus moves to the answer
+    _shot(page, "11-receipt-checked")
+    original = ConsentReceipt.from_json(receipt_file.read_text())
+    altered = receipt_file.with_name("altered-receipt.json")
+    altered.write_text(replace(original, policy_url="https://elsewhere.example/p").to_json())
+    page.set_input_files("#receipt-file", str(altered))
+    page.click("#verify-form button[type=submit]")
+    page.wait_for_selector("#verdicts article[data-kind='mismatch']", timeout=WAIT)
+    assert "where the policy text is" in page.inner_text("#verdicts p")
+    _shot(page, "12-receipt-altered")
+    page.set_input_files(
+        "#receipt-file", files=[{"name": "x.json", "mimeType": "text/plain", "buffer": b"nope"}]
+    )
+    page.click("#verify-form button[type=submit]")
+    page.wait_for_selector("#status.refused")
+    assert "not JSON, so it is not a consent receipt" in page.inner_text("#status")
+    assert page.locator("#verdicts article").count() == 0
 
 
 def test_a_tampered_policy_document_is_refused(browser: Any, portal: str, ledger: Ledger) -> None:

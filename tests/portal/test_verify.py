@@ -21,6 +21,7 @@ from collective.portal.links import ConsentLink
 from collective.portal.security import CSRF_COOKIE
 from collective.portal.verify import CLIENT_LIMIT, MAX_BODY, MAX_RECEIPTS
 from collective.receipts import ConsentReceipt
+from collective.types import tx_hash
 from tests.portal.conftest import CATEGORY, PURPOSE, Ledger
 from tests.portal.test_qr import svg_modules
 
@@ -38,7 +39,7 @@ def _verify(session: requests.Session, portal: str, body: bytes | str) -> reques
         f"{portal}/api/verify",
         data=body.encode() if isinstance(body, str) else body,
         headers={
-            "x-csrftoken": session.cookies.get(CSRF_COOKIE, ""),
+            "x-csrftoken": session.cookies.get(CSRF_COOKIE) or "",
             "content-type": "application/json",
         },
         timeout=60,
@@ -54,9 +55,9 @@ def _verdict(session: requests.Session, portal: str, receipt: dict[str, Any]) ->
     return dict(verdict)
 
 
-def _receipt(portal: str, tx_hash: str, log_index: int) -> dict[str, Any]:
+def _receipt(portal: str, tx: str, log_index: int) -> dict[str, Any]:
     answer = requests.get(
-        f"{portal}/api/receipt", params={"tx": tx_hash, "log": log_index}, timeout=30
+        f"{portal}/api/receipt", params={"tx": tx, "log": str(log_index)}, timeout=30
     )
     assert answer.status_code == 200, answer.text
     return dict(answer.json())
@@ -90,7 +91,7 @@ def test_a_receipt_is_told_genuine_altered_foreign_withdrawn_or_renewed(
     foreign = _verdict(session, portal, other_ledger.to_dict())
     assert foreign["kind"] == "another-ledger", foreign
     assert "Check it at the portal of the ledger that issued it" in foreign["explanation"]
-    made_up = replace(evidence, transaction_hash="0x" + "ab" * 32)
+    made_up = replace(evidence, transaction_hash=tx_hash("0x" + "ab" * 32))
     absent = _verdict(session, portal, replace(original, evidence=made_up).to_dict())
     assert absent["kind"] == "not-on-ledger", absent
     assert absent["headline"] == "The ledger has no record of this consent"

@@ -1,5 +1,7 @@
-// Who used my data: the history of the person's identities, filterable, downloadable.
+// Who used my data: the history of the person's identities, filterable, downloadable, with a
+// chart of the uses and disclosures among the rows the filters keep.
 import { get } from "../api.js";
+import { drawChart } from "../chart.js";
 import { identityFor } from "../pairwise.js";
 import { $, ready, say, sentence } from "../ui.js";
 import { root } from "../vault.js";
@@ -82,12 +84,39 @@ export async function start(main) {
     const action = $("filter-action");
     options(organization, history.map((row) => row.organization), short);
     options(action, history.map((row) => row.action), (value) => history.find((row) => row.action === value).actionWords);
-    const show = () =>
-      $("history").replaceChildren(
-        table(history.filter((row) => (!organization.value || row.organization === organization.value) && (!action.value || row.action === action.value))),
-      );
+    const chartBy = $("chart-by");
+    let shown = [];
+    const chart = () => {
+      const figure = $("history-chart");
+      const used = shown.filter((row) => row.action === "use" || row.action === "disclose");
+      figure.hidden = false;
+      if (used.length === 0) {
+        figure.replaceChildren(cell("p", "No use or disclosure of your data matches these choices, so there is no chart."));
+        return;
+      }
+      const byPurpose = chartBy.value === "purpose";
+      drawChart(figure, used, {
+        seriesOf: (row) => (byPurpose ? row.purpose : row.organization),
+        seriesLabel: (key) => (byPurpose ? (used.find((row) => row.purpose === key)?.purposeWords ?? key) : short(key)),
+        what: byPurpose ? "purpose" : "organization",
+      });
+    };
+    const show = () => {
+      shown = history.filter((row) => (!organization.value || row.organization === organization.value) && (!action.value || row.action === action.value));
+      $("history").replaceChildren(table(shown));
+      chart();
+    };
     organization.addEventListener("change", show);
     action.addEventListener("change", show);
+    chartBy.addEventListener("change", chart);
+    let width = 0;
+    new ResizeObserver(([entry]) => {
+      const now = Math.round(entry.contentRect.width);
+      if (now !== width && shown.length > 0) {
+        width = now;
+        chart();
+      }
+    }).observe($("history"));
     $("history-filter").hidden = false;
     show();
     $("download-csv").href = `/api/history?${query}&format=csv`;
