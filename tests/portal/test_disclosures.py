@@ -199,3 +199,24 @@ def test_consent_request_recipient_prints_a_disclosure_link(ledger: Ledger) -> N
     assert f"recipient={ledger.lab.address}" in data["url"]
     same = CliRunner().invoke(cli, [*args[:6], ledger.lab.address, *args[7:]])
     assert same.exit_code == 1 and "the same organization" in same.output
+
+
+def test_a_renewal_page_brings_the_version_agreed_to(portal: str, ledger: Ledger) -> None:
+    lab = ledger.lab
+    person = ledger.admin.as_account(ledger.admin.chain.dev_accounts[3])
+    person.consent.grant(lab.address, PURPOSE, CATEGORY)
+    v1 = lab.policies.current(lab.address)
+    lab.policies.publish(b"lab v2", "https://lab-v2.example/policy", [PURPOSE, MARKETING])
+    answer = requests.get(f"{portal}/api/consents", params={"identity": person.address})
+    (row,) = answer.json()["consents"]
+    assert row["state"] == "superseded" and row["policyVersion"] == 1
+    page = requests.get(f"{portal}{row['renew']}&previous=1", timeout=10)
+    assert page.status_code == 200, page.text
+    assert f'data-previous-uri="{v1.uri}"' in page.text
+    assert f'data-previous-hash="{v1.content_hash.lower()}"' in page.text
+    assert "New purpose: marketing" in page.text and "Renew a consent" in page.text
+    csp = page.headers["content-security-policy"]
+    assert "https://lab-v2.example" in csp and v1.uri.rsplit("/", 2)[0] in csp
+    assert "previous" not in row["renew"]  # the page adds it, from policyVersion
+    bad = requests.get(f"{portal}{row['renew']}&previous=one", timeout=10)
+    assert bad.status_code == 400 and "not a policy version" in bad.text
