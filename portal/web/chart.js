@@ -33,9 +33,9 @@ function after(unit, date) {
 /** The bars for `rows` (each with `time` in unix seconds): `{unit, bars: [{start, end, rows}]}`,
  *  every period from the first row's to the last's, empty ones included. */
 export function periods(rows) {
-  const times = rows.map((row) => new Date(row.time * 1000));
-  const first = new Date(Math.min(...times));
-  const last = new Date(Math.max(...times));
+  const times = rows.map((row) => row.time * 1000);
+  const first = new Date(times.reduce((a, b) => Math.min(a, b)));
+  const last = new Date(times.reduce((a, b) => Math.max(a, b)));
   for (const unit of Object.keys(UNITS)) {
     const bars = [];
     for (let start = startOf(unit, first); start <= last && (bars.length <= MAX_BARS || unit === "year"); start = after(unit, start)) {
