@@ -120,7 +120,8 @@ export function drawChart(figure, rows, { seriesOf, seriesLabel, what }) {
       stacked += n;
     });
     if (i % labelEvery === 0) {
-      svg.append(node("text", { x: MARGIN.left + i * band + band / 2, y: HEIGHT - MARGIN.bottom + 18, "text-anchor": "middle", class: "tick" }, format.format(bar.start)));
+      const centre = Math.min(MARGIN.left + i * band + band / 2, width - 30); // keep "Nov 2026" inside
+      svg.append(node("text", { x: centre, y: HEIGHT - MARGIN.bottom + 18, "text-anchor": "middle", class: "tick" }, format.format(bar.start)));
     }
   });
 
