@@ -5,7 +5,9 @@ A person opens the lab's consent link, makes secret words (keyboard only), reads
 and accepts; the lab records a use; the person withdraws with one click on "My consents";
 the lab's next use is refused; the person asks the lab to erase its data, the lab confirms,
 and the page shows it; "who used my data" lists it all, charts the uses (at 375 px too) and
-downloads it as CSV; the receipt downloaded there is checked on "check a receipt". Also: a
+downloads it as CSV; the receipt downloaded there is checked on "check a receipt"; the
+hospital asks to pass the person's records to the lab (a disclosure link), the person agrees,
+renews after the lab's new policy (the page shows what changed) and withdraws. Also: a
 tampered policy document is refused on the page, a signature the browser made is refused
 when replayed to the relay endpoint, the consent page fits a 375 px wide screen, and no
 request the page makes carries the secret words, the passphrase or a private key.
@@ -16,8 +18,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +30,10 @@ import pytest
 from collective.client.subjects import Subject
 from collective.did import pairwise
 from collective.errors import ConsentError
+from collective.portal.checked_link import disclosure_link
 from collective.portal.links import ConsentLink
 from collective.receipts import ConsentReceipt
-from tests.portal.conftest import CATEGORY, PURPOSE, REPO, Ledger
+from tests.portal.conftest import CATEGORY, LAB_POLICY, PURPOSE, REPO, Ledger, _PolicyHandler
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -36,6 +41,24 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = REPO / "build" / "portal-screenshots"
 PASSPHRASE = "correct horse battery staple"
 WAIT = 30_000  # ms: scrypt (Web3 Secret Storage) and a mined transaction fit well within it
+LAB_POLICY_V2 = LAB_POLICY.replace(b"version 1", b"version 2") + (
+    b"We may also write to you about our new studies.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def lab_v2_uri() -> Iterator[str]:
+    """Where the lab's policy version 2 (published during the story) is served, for the rest
+    of the module: a second static host (with CORS)."""
+    handler = type("Handler", (_PolicyHandler,), {"documents": {"/lab/v2": LAB_POLICY_V2}})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/lab/v2"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +100,7 @@ def _shot(page: Any, name: str) -> None:
 
 
 def test_a_person_consents_and_withdraws_with_one_click(
-    browser: Any, portal: str, ledger: Ledger
+    browser: Any, portal: str, ledger: Ledger, lab_v2_uri: str
 ) -> None:
     lab = ledger.lab
     context = browser.new_context()
@@ -202,6 +225,7 @@ def test_a_person_consents_and_withdraws_with_one_click(
     _shot(page, "8b-who-used-my-data-phone")
     page.set_viewport_size({"width": 1280, "height": 720})
     _check_a_receipt(page, portal, receipt_file)
+    _disclose_renew_and_withdraw(page, portal, ledger, subject, lab_v2_uri)
 
     assert not [m for m in console if "Content Security Policy" in m], console
 
@@ -217,6 +241,73 @@ def test_a_person_consents_and_withdraws_with_one_click(
     for secret in secrets:
         assert secret.removeprefix("0x") not in sent, "a secret was sent"
     context.close()
+
+
+def _unlock(page: Any) -> None:
+    page.wait_for_selector("#unlock-form", state="visible", timeout=WAIT)
+    page.fill("#unlock-passphrase", PASSPHRASE)
+    page.press("#unlock-passphrase", "Enter")
+
+
+def _disclose_renew_and_withdraw(
+    page: Any, portal: str, ledger: Ledger, subject: Subject, lab_v2_uri: str
+) -> None:
+    """The hospital asks to pass the person's records to the lab (a disclosure link: the lab's
+    policy is the one checked and agreed to); the person agrees and the hospital discloses;
+    the lab publishes version 2, "my consents" offers to renew, and the renewal page shows
+    what changed (both texts checked, a line diff, the new purpose); the person renews, then
+    takes the disclosure consent back with one click and the hospital's next disclosure is
+    refused."""
+    hospital, lab = ledger.hospital, ledger.lab
+    at_hospital = subject.identity_for(hospital.address).address
+    ask = disclosure_link(ledger.admin, hospital.address, lab.address, PURPOSE, CATEGORY)
+    page.goto(ask.url(portal))
+    page.wait_for_selector("#policy-check.ok", timeout=WAIT)
+    assert "medical research only" in page.inner_text("#policy-text")  # the lab's policy
+    assert page.inner_text("#recipient") == lab.address
+    _shot(page, "15-disclosure-request")
+    page.click("#accept")
+    _unlock(page)
+    page.wait_for_selector("#answer.ok", timeout=WAIT)
+    assert "passed on" in page.inner_text("#answer")
+    hospital.disclosure.record(at_hospital, lab.address, PURPOSE, CATEGORY, "ward/7/scan-3")
+
+    lab.policies.publish(LAB_POLICY_V2, lab_v2_uri, [PURPOSE, "dpv:Marketing"])
+    page.goto(f"{portal}/consents")
+    _unlock(page)
+    row = page.locator("article.disclosure[data-state='superseded']")
+    row.wait_for(timeout=WAIT)
+    assert "version 1" in row.inner_text()
+    _shot(page, "16-my-disclosure-consents")
+    row.get_by_role("link", name="Read what changed").click()
+    page.wait_for_selector("#diff-check.ok", timeout=WAIT)
+    assert "2 lines added, 1 removed" in page.inner_text("#diff-check")
+    assert page.locator("#policy-diff ins").all_inner_texts() == [
+        "+ Helix Lab privacy policy, version 2.\n",
+        "+ We may also write to you about our new studies.\n",
+    ]
+    assert page.locator("#policy-diff del").all_inner_texts() == [
+        "- Helix Lab privacy policy, version 1.\n"
+    ]
+    assert "New purpose: marketing" in page.inner_text("#purpose-changes")
+    _shot(page, "17-renew-what-changed")
+    page.click("#accept")
+    _unlock(page)
+    page.wait_for_selector("#answer.ok", timeout=WAIT)
+    renewed = hospital.disclosure.get(at_hospital, hospital.address, lab.address, PURPOSE, CATEGORY)
+    assert renewed.covered and renewed.policy_version == 2
+
+    page.goto(f"{portal}/consents")
+    _unlock(page)
+    row = page.locator("article.disclosure[data-state='active']")
+    row.wait_for(timeout=WAIT)
+    row.get_by_role("button", name="Take back your consent to pass on").click()
+    page.wait_for_selector("article.disclosure[data-state='withdrawn']", timeout=WAIT)
+    assert "no longer pass this data on" in page.inner_text("#status")
+    _shot(page, "18-disclosure-withdrawn")
+    with pytest.raises(ConsentError) as refused:
+        hospital.disclosure.record(at_hospital, lab.address, PURPOSE, CATEGORY, "ward/7/scan-4")
+    assert refused.value.error_name == "NoDisclosureConsent"
 
 
 def _check_the_chart(page: Any, lab: str) -> None:
