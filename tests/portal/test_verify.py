@@ -31,6 +31,8 @@ def _session(portal: str) -> requests.Session:
     page = session.get(f"{portal}/verify", timeout=10)
     assert page.status_code == 200
     assert 'id="receipt-file"' in page.text and 'href="/verify" aria-current="page"' in page.text
+    assert '<label for="receipt-file">' in page.text and 'data-max-bytes="65536"' in page.text
+    assert "<script>" not in page.text and " style=" not in page.text  # the CSP allows neither
     return session
 
 
