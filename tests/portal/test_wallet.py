@@ -1,0 +1,147 @@
+"""An injected EIP-1193 wallet in Debian's chromium: the person chooses "use my wallet"
+instead of secret words, the identity is the wallet's account, a grant is signed with
+eth_signTypedData_v4 and lands on chain; the guardians page says a wallet cannot sign ERC-1056
+changes; a wallet on another chain gets a clear message.
+
+A wallet extension cannot be installed here (no network, and Chromium's headless mode loads no
+store extensions), so the test injects a minimal EIP-1193 provider (``window.ethereum``) with
+``page.add_init_script``; its ``request`` calls back into Python through
+``page.expose_function``, where eth_account holds the key and signs, as a wallet would.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from collective.portal.links import ConsentLink
+from tests.portal.conftest import CATEGORY, PURPOSE, REPO, Ledger
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = REPO / "build" / "portal-screenshots"
+WAIT = 30_000  # ms
+CONSENT_PAGE = REPO / "portal" / "web" / "pages" / "consent.js"
+
+PROVIDER = """
+window.ethereum = {
+  request: async ({ method, params }) => {
+    const answer = JSON.parse(await window.pythonWallet(method, JSON.stringify(params ?? [])));
+    if (!answer.error) return answer.result;
+    throw Object.assign(new Error(answer.error.message), { code: answer.error.code });
+  },
+};
+"""
+
+
+@dataclass
+class FakeWallet:
+    """The Python side of the injected provider: one key, one chain; what it signed."""
+
+    key: LocalAccount
+    chain_id: int
+    signed: list[dict[str, Any]] = field(default_factory=list)
+
+    def __call__(self, method: str, params_json: str) -> str:
+        params = json.loads(params_json)
+        if method in ("eth_requestAccounts", "eth_accounts"):
+            return json.dumps({"result": [self.key.address]})
+        if method == "eth_chainId":
+            return json.dumps({"result": hex(self.chain_id)})
+        if method == "eth_signTypedData_v4":
+            address, payload = params
+            if address.lower() != self.key.address.lower():
+                return json.dumps({"error": {"code": 4100, "message": "unknown account"}})
+            document = json.loads(payload)
+            self.signed.append(document)
+            signature = self.key.sign_typed_data(full_message=document).signature
+            return json.dumps({"result": "0x" + bytes(signature).hex()})
+        return json.dumps({"error": {"code": 4200, "message": f"{method} is not supported"}})
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with playwright.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def _with_wallet(browser: Any, wallet: FakeWallet) -> tuple[Any, Any]:
+    context = browser.new_context()
+    context.add_init_script(PROVIDER)
+    context.expose_function("pythonWallet", wallet)
+    return context, context.new_page()
+
+
+def test_a_wallet_identity_signs_a_grant_that_lands_on_chain(
+    browser: Any, portal: str, ledger: Ledger
+) -> None:
+    lab = ledger.lab
+    wallet = FakeWallet(Account.create(), lab.chain.chain_id)
+    context, page = _with_wallet(browser, wallet)
+    page.goto(f"{portal}/")
+    page.wait_for_selector("#wallet-choice", state="visible", timeout=WAIT)
+    page.screenshot(path=str(SHOTS / "wallet-1-choice.png"), full_page=True)
+    page.click("#use-wallet")
+    page.wait_for_selector("#wallet-ready", state="visible", timeout=WAIT)
+    assert page.inner_text("#wallet-address") == wallet.key.address
+    assert "the same with every organization" in page.inner_text("#wallet-ready")
+    page.screenshot(path=str(SHOTS / "wallet-2-ready.png"), full_page=True)
+
+    page.goto(f"{portal}/guardians")
+    page.wait_for_selector("#wallet-guardians", state="visible", timeout=WAIT)
+    assert "wallets refuse to make that kind of signature" in page.inner_text("#wallet-guardians")
+    assert page.is_hidden("#appoint")
+    page.wait_for_selector("#guardian-list p", timeout=WAIT)
+    page.screenshot(path=str(SHOTS / "wallet-3-guardians.png"), full_page=True)
+
+    if "signer.js" not in CONSENT_PAGE.read_text():
+        pytest.xfail("portal/web/pages/consent.js does not sign through signer.js yet")
+    page.goto(
+        ConsentLink.for_current_policy(ledger.admin, lab.address, PURPOSE, CATEGORY).url(portal)
+    )
+    page.wait_for_selector("#policy-check.ok", timeout=WAIT)
+    page.click("#accept")
+    page.wait_for_selector("#answer.ok", timeout=WAIT)
+    (document,) = wallet.signed
+    assert document["primaryType"] == "Grant"
+    assert document["message"]["identity"].lower() == wallet.key.address.lower()
+    status = lab.consent.status(wallet.key.address, lab.address, PURPOSE, CATEGORY)
+    assert status.state == "active"  # on chain, the wallet's address is the identity
+    (granted,) = [
+        e for e in lab.consent.timeline(identity=wallet.key.address) if e.action == "grant"
+    ]
+    assert str(granted.agent) == str(wallet.key.address)
+    page.screenshot(path=str(SHOTS / "wallet-4-accepted.png"), full_page=True)
+    context.close()
+
+
+def test_a_wallet_on_another_chain_is_told_so(browser: Any, portal: str, ledger: Ledger) -> None:
+    chain_id = ledger.lab.chain.chain_id
+    wallet = FakeWallet(Account.create(), 1)
+    context, page = _with_wallet(browser, wallet)
+    page.goto(f"{portal}/")
+    page.click("#use-wallet")
+    page.wait_for_selector("#status.refused", timeout=WAIT)
+    message = page.inner_text("#status")
+    assert f"your wallet is connected to chain 1, but this ledger is on chain {chain_id}" in (
+        message.lower()
+    )
+    assert f"switch your wallet to chain {chain_id}" in message
+    assert page.is_hidden("#wallet-ready") and wallet.signed == []
+    page.screenshot(path=str(SHOTS / "wallet-5-wrong-chain.png"), full_page=True)
+    context.close()
