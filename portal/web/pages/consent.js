@@ -2,14 +2,14 @@
 // here, the portal relays it) or decline (nothing is signed or sent). A link with a
 // recipient asks for a disclosure consent (a DisclosureGrant under the RECIPIENT's policy);
 // a renewal (data-previous-*) also shows what changed since the version agreed to before.
+// The person signs with their secret words or an injected wallet (signer.js).
 import { get, relay } from "../api.js";
 import { signDisclosureGrant } from "../disclosure.js";
 import { DEFAULT_DEADLINE, nextNonce, signGrant } from "../eip712.js";
-import { currentKey, identityFor } from "../pairwise.js";
 import { fetchPolicy } from "../policy.js";
 import { policyDiff } from "../policydiff.js";
-import { $, ready, say, sentence } from "../ui.js";
-import { root } from "../vault.js";
+import { identityFor, ready, signerFor } from "../signer.js";
+import { $, say, sentence } from "../ui.js";
 
 const REFUSED = {
   unreachable: (uri) => `The policy text could not be fetched from ${uri}, so you cannot agree to it now. Try again later.`,
@@ -51,18 +51,18 @@ async function showChanges(previous, text) {
 async function sign(main, link) {
   const chainId = main.dataset.chainId;
   const config = await get("config");
-  const me = identityFor(root(), chainId, link.org, config.organizations);
+  const me = identityFor(chainId, link.org, config.organizations);
   const terms = { identity: me.address, purpose: link.purpose, category: link.category };
   const agreed = { expiry: link.expiry, policyVersion: link.version, policyHash: link.hash };
   if (link.recipient) {
     const key = { ...terms, discloser: link.org, recipient: link.recipient };
     const state = await get("disclosure", { ...key, identity: me.address });
-    const wallet = currentKey(me, root(), state.owner).wallet;
+    const wallet = signerFor(me, state.owner);
     const deadline = BigInt(state.chainTime) + DEFAULT_DEADLINE;
     return signDisclosureGrant(wallet, { ...key, ...agreed, nonce: nextNonce(state.nonce, state.chainTime), deadline }, chainId, main.dataset.ledger);
   }
   const state = await get("consent", { identity: me.address, org: link.org, purpose: link.purpose, category: link.category });
-  const wallet = currentKey(me, root(), state.owner).wallet;
+  const wallet = signerFor(me, state.owner);
   const deadline = BigInt(state.chainTime) + DEFAULT_DEADLINE;
   return signGrant(wallet, { ...terms, organization: link.org, ...agreed, nonce: nextNonce(state.nonce, state.chainTime), deadline }, chainId, main.dataset.ledger);
 }
@@ -94,7 +94,7 @@ export async function start(main) {
   $("accept").addEventListener("click", async () => {
     $("accept").disabled = true;
     try {
-      await ready();
+      await ready(main.dataset.chainId);
       say("answer", "Signing your consent in this browser…");
       const signed = await sign(main, link);
       say("answer", "Sending your signed consent to the ledger…");

@@ -1,12 +1,12 @@
 // "My consents": every consent of the person's identities, and withdraw with one click
 // (a Withdrawal signed here, relayed by the portal); their disclosure consents (one
 // organization passing their data to another), withdrawn the same way (a DisclosureWithdrawal).
+// The person signs with their secret words or an injected wallet (signer.js).
 import { get, relay } from "../api.js";
 import { signDisclosureWithdrawal } from "../disclosure.js";
 import { DEFAULT_DEADLINE, nextNonce, signErasure, signWithdrawal } from "../eip712.js";
-import { currentKey, identityFor } from "../pairwise.js";
-import { $, ready, say, sentence } from "../ui.js";
-import { root } from "../vault.js";
+import { identities, ready, signerFor } from "../signer.js";
+import { $, say, sentence } from "../ui.js";
 
 function element(tag, text, className) {
   const el = document.createElement(tag);
@@ -93,14 +93,11 @@ function row(consent, onWithdraw, onErase) {
 }
 
 export async function start(main) {
-  await ready();
   const chainId = main.dataset.chainId;
+  await ready(chainId);
   const config = await get("config");
-  const mine = new Map();
-  for (const org of config.organizations) {
-    const identity = identityFor(root(), chainId, org, config.organizations);
-    mine.set(identity.address, identity);
-  }
+  const mine = new Map(); // address -> identity (with a wallet, one address for every organization)
+  for (const identity of identities(chainId, config.organizations)) mine.set(identity.address, identity);
 
   async function withdraw(consent, button) {
     button.disabled = true;
@@ -109,7 +106,7 @@ export async function start(main) {
       const me = mine.get(consent.identity);
       const state = await get("consent", { identity: me.address, org: consent.organization, purpose: consent.purpose, category: consent.category });
       const signed = await signWithdrawal(
-        currentKey(me, root(), state.owner).wallet,
+        signerFor(me, state.owner),
         {
           identity: me.address,
           organization: consent.organization,
@@ -138,7 +135,7 @@ export async function start(main) {
       const key = { identity: me.address, discloser: consent.discloser, recipient: consent.recipient, purpose: consent.purpose, category: consent.category };
       const state = await get("disclosure", key);
       const signed = await signDisclosureWithdrawal(
-        currentKey(me, root(), state.owner).wallet,
+        signerFor(me, state.owner),
         { ...key, nonce: nextNonce(state.nonce, state.chainTime), deadline: BigInt(state.chainTime) + DEFAULT_DEADLINE },
         chainId,
         main.dataset.ledger,
@@ -159,7 +156,7 @@ export async function start(main) {
       const me = mine.get(consent.identity);
       const state = await get("consent", { identity: me.address, org: consent.organization, purpose: consent.purpose, category: consent.category });
       const signed = await signErasure(
-        currentKey(me, root(), state.owner).wallet,
+        signerFor(me, state.owner),
         { identity: me.address, organization: consent.organization, deadline: BigInt(state.chainTime) + DEFAULT_DEADLINE },
         chainId,
         main.dataset.ledger,
