@@ -198,6 +198,14 @@ def test_a_person_appoints_and_removes_a_guardian_on_the_page(
     assert not any(_valid(ledger, code, guardian.address) for code in codes)
     page.screenshot(path=str(SHOTS / "guardians-2-removed.png"), full_page=True)
 
+    subject.deactivate(lab, ledger.hospital.address)  # a closed code is offered no more
+    page.reload()
+    page.fill("#unlock-passphrase", PASSPHRASE)
+    page.press("#unlock-passphrase", "Enter")
+    page.wait_for_selector("#guardian-orgs input:disabled", timeout=WAIT)
+    assert "this code was closed" in page.inner_text("#guardian-orgs")
+    assert page.locator("#guardian-orgs input:checked").count() == 1
+
     text = json.dumps(sent).lower()
     listed = words.split()
     assert PASSPHRASE not in text

@@ -118,6 +118,13 @@ export async function start(main) {
     }
     const unique = [...new Set(mine.map((identity) => identity.address))];
     const answer = await get("guardians", unique.map((address) => ["identity", address]));
+    for (const entry of answer.identities.filter((e) => e.deactivated)) {
+      const box = document.querySelector(`#guardian-orgs input[data-identity="${entry.identity}"]`);
+      if (box && !box.disabled) {
+        Object.assign(box, { checked: false, disabled: true });
+        box.parentElement.append(" (this code was closed: nobody can act for it)");
+      }
+    }
     const guardians = byGuardian(answer);
     if (guardians.length === 0) {
       list.replaceChildren(element("p", "You have no guardian."));
