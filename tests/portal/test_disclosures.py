@@ -220,3 +220,18 @@ def test_a_renewal_page_brings_the_version_agreed_to(portal: str, ledger: Ledger
     assert "previous" not in row["renew"]  # the page adds it, from policyVersion
     bad = requests.get(f"{portal}{row['renew']}&previous=one", timeout=10)
     assert bad.status_code == 400 and "not a policy version" in bad.text
+
+
+def test_signed_disclosure_requests_share_the_per_identity_limit(
+    portal: str, ledger: Ledger
+) -> None:
+    lab, hospital = ledger.lab, ledger.hospital
+    session = _session(portal)
+    key = Account.create()
+    codes = []
+    for _ in range(6):  # the fixture allows 5 per (identity, signer) at once
+        signed = lab.disclosure.sign_withdrawal(
+            hospital.address, lab.address, PURPOSE, CATEGORY, signer=key
+        )
+        codes.append(_relay(session, portal, signed.to_json()).status_code)
+    assert codes == [200] * 5 + [429]
