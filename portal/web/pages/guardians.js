@@ -137,7 +137,7 @@ export async function start(main) {
         const orgs = guardian.identities.map((address) => short(names.get(address))).join(", ");
         item.append(
           element("h3", `Guardian ${guardian.address}`),
-          element("p", `Can sign for you until ${new Date(guardian.validTo * 1000).toLocaleDateString()}, with ${guardian.identities.length === 1 ? "organization" : "organizations"} ${orgs}.`),
+          element("p", `Can sign for you until ${new Date(guardian.validTo * 1000).toLocaleDateString()}, ${mode() === "wallet" ? "for your wallet's address, with every organization" : `with ${guardian.identities.length === 1 ? "organization" : "organizations"} ${orgs}`}.`),
         );
         if (mode() !== "wallet") {
           const button = element("button", "Remove this guardian", "secondary");
