@@ -32,7 +32,7 @@ def _session(portal: str) -> requests.Session:
 
 def _relay(session: requests.Session, portal: str, body: str) -> requests.Response:
     headers = {
-        "x-csrftoken": session.cookies.get(CSRF_COOKIE, ""),
+        "x-csrftoken": session.cookies.get(CSRF_COOKIE) or "",
         "content-type": "application/json",
     }
     return session.post(f"{portal}/api/relay", data=body.encode(), headers=headers, timeout=30)
