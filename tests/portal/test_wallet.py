@@ -28,7 +28,6 @@ from tests.portal.conftest import CATEGORY, PURPOSE, REPO, Ledger
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = REPO / "build" / "portal-screenshots"
 WAIT = 30_000  # ms
-CONSENT_PAGE = REPO / "portal" / "web" / "pages" / "consent.js"
 
 PROVIDER = """
 window.ethereum = {
@@ -109,8 +108,6 @@ def test_a_wallet_identity_signs_a_grant_that_lands_on_chain(
     page.wait_for_selector("#guardian-list p", timeout=WAIT)
     page.screenshot(path=str(SHOTS / "wallet-3-guardians.png"), full_page=True)
 
-    if "signer.js" not in CONSENT_PAGE.read_text():
-        pytest.xfail("portal/web/pages/consent.js does not sign through signer.js yet")
     page.goto(
         ConsentLink.for_current_policy(ledger.admin, lab.address, PURPOSE, CATEGORY).url(portal)
     )
