@@ -1,7 +1,7 @@
 """An injected EIP-1193 wallet in Debian's chromium: the person chooses "use my wallet"
 instead of secret words, the identity is the wallet's account, a grant is signed with
-eth_signTypedData_v4 and lands on chain; the guardians page says a wallet cannot sign ERC-1056
-changes; a wallet on another chain gets a clear message.
+eth_signTypedData_v4 and lands on chain, and is withdrawn the same way; the guardians page
+says a wallet cannot sign ERC-1056 changes; a wallet on another chain gets a clear message.
 
 A wallet extension cannot be installed here (no network, and Chromium's headless mode loads no
 store extensions), so the test injects a minimal EIP-1193 provider (``window.ethereum``) with
@@ -124,6 +124,15 @@ def test_a_wallet_identity_signs_a_grant_that_lands_on_chain(
     ]
     assert str(granted.agent) == str(wallet.key.address)
     page.screenshot(path=str(SHOTS / "wallet-4-accepted.png"), full_page=True)
+
+    page.goto(f"{portal}/consents")  # withdraw with one click, signed by the wallet too
+    row = page.locator("article.consent[data-state='active']")
+    row.wait_for(timeout=WAIT)
+    row.get_by_role("button", name="Take back your consent").click()
+    page.wait_for_selector("article.consent[data-state='withdrawn']", timeout=WAIT)
+    assert [document["primaryType"] for document in wallet.signed] == ["Grant", "Withdrawal"]
+    status = lab.consent.status(wallet.key.address, lab.address, PURPOSE, CATEGORY)
+    assert status.state == "withdrawn"
     context.close()
 
 
