@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -139,9 +140,56 @@ def cpu_times() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
-def paced_run(url: str, raws: list[bytes], rate: float) -> dict[str, float]:
+def process_kind(cmdline: list[str]) -> str:
+    """What a process of the run is, by its command line: ``cometbft``, ``node`` (a
+    ``collective node``) or ``helper`` (a node's sender recovery helper)."""
+    if cmdline and Path(cmdline[0]).name == "cometbft":
+        return "cometbft"
+    return "helper" if "collective.node.senders" in cmdline else "node"
+
+
+def process_cpu(mark: str) -> dict[str, float]:
+    """CPU seconds (user + system) used so far, by :func:`process_kind`, by every process
+    whose command line mentions ``mark`` (the run's temporary folder) and their descendants
+    (Linux /proc; empty elsewhere)."""
+    parents: dict[int, int] = {}
+    cmdlines: dict[int, list[str]] = {}
+    ticks: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parents[pid], cmdlines[pid] = int(fields[1]), cmdline
+        ticks[pid] = int(fields[11]) + int(fields[12])  # utime, stime
+
+    def ours(pid: int) -> bool:
+        while pid in cmdlines:
+            if any(mark in arg for arg in cmdlines[pid]):
+                return True
+            pid = parents[pid]
+        return False
+
+    totals: dict[str, float] = {}
+    hertz = os.sysconf("SC_CLK_TCK")
+    for pid, cmdline in cmdlines.items():
+        if ours(pid):
+            kind = process_kind(cmdline)
+            totals[kind] = totals.get(kind, 0.0) + ticks[pid] / hertz
+    return totals
+
+
+def paced_run(url: str, raws: list[bytes], rate: float, mark: str) -> dict[str, float]:
     """Send ``raws`` in batches of :data:`BATCH` at ``rate`` per second; watch blocks every
-    20 ms; returns committed/s, median and p95 send-to-commit seconds."""
+    20 ms; returns committed/s, median and p95 send-to-commit seconds, transactions per block
+    (of the blocks holding them), the machine's busy
+    share and the CPU milliseconds per transaction of each kind of process (``ms node``,
+    ``ms cometbft``, ``ms helper``: :func:`process_cpu` of ``mark``; ``ms client``: this
+    benchmark's own sending and polling)."""
     session = requests.Session()
     sent_at: dict[str, float] = {}
     committed_at: dict[str, float] = {}
@@ -164,6 +212,8 @@ def paced_run(url: str, raws: list[bytes], rate: float) -> dict[str, float]:
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     busy_before, total_before = cpu_times()
+    processes_before = process_cpu(mark)
+    client_before = time.process_time()
     started = time.perf_counter()
     for index in range(0, len(raws), BATCH):
         due = started + index / rate
@@ -175,23 +225,34 @@ def paced_run(url: str, raws: list[bytes], rate: float) -> dict[str, float]:
             sent_at[tx_hash] = moment
     receipts = wait_receipts(url, list(sent_at))
     busy_after, total_after = cpu_times()
+    processes_after = process_cpu(mark)
+    processes_after["client"] = time.process_time() - client_before
     time.sleep(0.1)
     done.set()
     watcher.join()
     failed = [r["transactionHash"] for r in receipts if r["status"] != "0x1"]
     if failed:
         raise SystemExit(f"{len(failed)} grants reverted, e.g. {failed[0]}")
+    blocks = {r["blockNumber"] for r in receipts}
     latencies = sorted(committed_at[h] - sent_at[h] for h in sent_at)
     last = max(committed_at[h] for h in sent_at)
     return {
         "rate": len(raws) / (last - started),
         "median": statistics.median(latencies),
         "p95": latencies[int(0.95 * (len(latencies) - 1))],
+        "per block": len(raws) / len(blocks),
         "cpu": (busy_after - busy_before) / max(total_after - total_before, 1),
+    } | {
+        f"ms {kind}": 1000 * (spent - processes_before.get(kind, 0.0)) / len(raws)
+        for kind, spent in sorted(processes_after.items())
     }
 
 
-def measure(count: int, rate: float, engine: str = "py-evm") -> dict[str, dict[str, float]]:
+def measure(
+    count: int, rate: float, engine: str = "py-evm", single: bool = True
+) -> dict[str, dict[str, float]]:
+    """The figures of :func:`paced_run` for the network (``4 validators``) and, with
+    ``single``, for one node on the same genesis (``1 node``), ``count`` grants each."""
     figures: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="collective-network-bench-") as tmp:
         work = Path(tmp)
@@ -204,9 +265,11 @@ def measure(count: int, rate: float, engine: str = "py-evm") -> dict[str, dict[s
             subjects, ledger, organization = set_up(url, chain_id, net.root, "net")
             nonces = {s.address: 0 for s in subjects}
             raws = sign_grants(subjects, ledger, organization, count, chain_id, nonces, "net")
-            figures["4 validators"] = paced_run(url, raws, rate)
+            figures["4 validators"] = paced_run(url, raws, rate, tmp)
             genesis = net.layout.genesis_path
             manifest = net.root / "manifest.json"
+            if not single:
+                return figures
             (work / "single").mkdir()
             (work / "single" / "manifest.json").write_text(manifest.read_text())
         single = NodeProcess(
@@ -216,7 +279,7 @@ def measure(count: int, rate: float, engine: str = "py-evm") -> dict[str, dict[s
             subjects, ledger, organization = set_up(single.url, chain_id, work / "single", "one")
             nonces = {s.address: 0 for s in subjects}
             raws = sign_grants(subjects, ledger, organization, count, chain_id, nonces, "one")
-            figures["1 node"] = paced_run(single.url, raws, rate)
+            figures["1 node"] = paced_run(single.url, raws, rate, tmp)
         finally:
             single.stop()
     return figures
@@ -232,11 +295,14 @@ def main() -> int:
         "--engine", choices=["py-evm", "revm"], default="py-evm", help="what the nodes execute with"
     )
     parser.add_argument(
+        "--network-only", action="store_true", help="no single-node run (quicker, to profile)"
+    )
+    parser.add_argument(
         "--report", action="store_true", help="print MISSED targets but exit 0 (CI, see README)"
     )
     args = parser.parse_args()
     count = 300 if args.quick else args.txs
-    figures = measure(count, args.rate, args.engine)
+    figures = measure(count, args.rate, args.engine, not args.network_only)
     net = figures["4 validators"]
     ok = net["rate"] >= TARGET_RATE and net["median"] <= TARGET_MEDIAN
     if args.json:
@@ -246,10 +312,15 @@ def main() -> int:
             f"{count:,} grants offered at {args.rate:g}/s in batches of {BATCH}, "
             f"engine {args.engine}"
         )
-        print(f"{'':14} {'grants/s':>10} {'median s':>9} {'p95 s':>7} {'machine busy':>13}")
+        print(f"{'':14} {'grants/s':>10} {'median s':>9} {'p95 s':>7} {'per block':>10} "
+              f"{'machine busy':>13}")  # fmt: skip
         for name, row in figures.items():
             print(f"{name:14} {row['rate']:>10,.1f} {row['median']:>9.3f} {row['p95']:>7.3f} "
-                  f"{row['cpu']:>12.0%}")  # fmt: skip
+                  f"{row['per block']:>10.1f} {row['cpu']:>12.0%}")  # fmt: skip
+        kinds = sorted({k for row in figures.values() for k in row if k.startswith("ms ")})
+        print("CPU ms per grant: " + "; ".join(
+            f"{name}: " + ", ".join(f"{k[3:]} {row.get(k, 0.0):.1f}" for k in kinds)
+            for name, row in figures.items()))  # fmt: skip
         print(f"targets (4 validators): >= {TARGET_RATE:g} grants/s, median <= "
               f"{TARGET_MEDIAN:g} s: {'ok' if ok else 'MISSED'}")  # fmt: skip
     return 0 if ok or args.quick or args.report else 1
