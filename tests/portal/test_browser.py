@@ -291,6 +291,10 @@ def _disclose_renew_and_withdraw(
     ]
     assert "New purpose: marketing" in page.inner_text("#purpose-changes")
     _shot(page, "17-renew-what-changed")
+    page.set_viewport_size({"width": 375, "height": 740})  # the diff wraps on a phone
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    _shot(page, "17b-renew-what-changed-phone")
+    page.set_viewport_size({"width": 1280, "height": 720})
     page.click("#accept")
     _unlock(page)
     page.wait_for_selector("#answer.ok", timeout=WAIT)
