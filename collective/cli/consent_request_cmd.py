@@ -18,7 +18,7 @@ from collective.cli.consent_cmd import consent_group
 from collective.cli.options import CliState, category_option, client_command, purpose_option
 from collective.cli.output import Note, show
 from collective.cli.params import EXPIRY
-from collective.portal.checked_link import disclosure_link
+from collective.portal.disclosure_link import disclosure_link
 from collective.portal.links import ConsentLink
 from collective.portal.qr import kind_of, write_qr
 

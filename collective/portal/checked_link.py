@@ -13,7 +13,7 @@ brings version N, so the page can show what changed: the browser fetches both te
 checks each one's SHA-256 against the chain before it shows a line diff of them, and the
 purposes the new version adds or drops are read from the chain here.
 
-:func:`disclosure_link` makes a disclosure link (``collective consent request --recipient``).
+:func:`~collective.portal.disclosure_link.disclosure_link` makes a disclosure link.
 """
 
 from __future__ import annotations
@@ -112,43 +112,4 @@ def check_link(client: Collective, params: Mapping[str, str]) -> CheckedLink:
     return CheckedLink(link, policy, previous, added, dropped)
 
 
-def disclosure_link(
-    client: Collective,
-    discloser: str,
-    recipient: str,
-    purpose: str,
-    category: str,
-    *,
-    expiry: int | None = None,
-) -> ConsentLink:
-    """The link asking a person to consent that ``discloser`` pass their ``category`` data
-    to ``recipient`` for ``purpose``, under the recipient's current policy (its version and
-    hash read from the chain).
-
-    Args:
-        client: a client on the ledger (read-only is enough).
-        discloser, recipient: addresses, accounts or DIDs.
-        purpose, category: DPV names (checked against the vocabulary).
-        expiry: unix seconds, None for until withdrawn.
-
-    Raises:
-        InvalidInputError: a bad address or term; the same organization twice; a discloser
-            never admitted; a purpose the recipient's current policy does not cover.
-        NotFoundError: the recipient has published no policy.
-        ChainError: the node could not be reached.
-    """
-    disc = admitted_ever(client.session, discloser, "discloser")
-    asked = ConsentLink.for_current_policy(client, recipient, purpose, category, expiry=expiry)
-    distinct_parties(disc, Address(asked.organization))
-    return ConsentLink(
-        organization=disc,
-        purpose=asked.purpose,
-        category=asked.category,
-        policy_version=asked.policy_version,
-        policy_hash=asked.policy_hash,
-        expiry=expiry,
-        recipient=asked.organization,
-    )
-
-
-__all__ = ["CheckedLink", "check_link", "disclosure_link"]
+__all__ = ["CheckedLink", "check_link"]

@@ -12,7 +12,7 @@ public (it is what the organization asks for); nothing in it identifies the pers
 
 A link with ``&recipient=0x…`` asks for a *disclosure* consent (``DisclosureLog.sol``): that
 ``org`` may pass the data to the recipient; ``version`` and ``hash`` are then the recipient's
-policy (:func:`collective.portal.checked_link.disclosure_link` makes one).
+policy (:func:`collective.portal.disclosure_link.disclosure_link` makes one).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ import pytest
 from collective.client.subjects import Subject
 from collective.did import pairwise
 from collective.errors import ConsentError
-from collective.portal.checked_link import disclosure_link
+from collective.portal.disclosure_link import disclosure_link
 from collective.portal.links import ConsentLink
 from collective.receipts import ConsentReceipt
 from tests.portal.conftest import CATEGORY, LAB_POLICY, PURPOSE, REPO, Ledger, _PolicyHandler

@@ -15,7 +15,7 @@ from eth_account import Account
 
 from collective.cli import cli
 from collective.client import Collective
-from collective.portal.checked_link import disclosure_link
+from collective.portal.disclosure_link import disclosure_link
 from collective.portal.disclosure_rows import DISCLOSURE_STATE_WORDS
 from collective.portal.links import ConsentLink
 from collective.portal.security import CSRF_COOKIE
