@@ -46,9 +46,10 @@ from collective.errors import ConfigurationError, NodeError
 from collective.node import admission, pool, render
 from collective.node.authority import SEAL_FIELD, Authority
 from collective.node.building import FOLLOWS, NO_ROOM, Built, build_block
+from collective.node.errors import RpcError
 from collective.node.execution import ENGINES
 from collective.node.execution.engine import ExecutionEngine
-from collective.node.execution.pyevm import VM_CLASS, Evm, base_fee
+from collective.node.execution.pyevm import VM_CLASS, base_fee
 from collective.node.genesis import Genesis
 from collective.node.permissioning import Permissioning, Rules
 from collective.node.pool import MAX_DROPPED, Dropped, Pending
@@ -105,6 +106,9 @@ class NodeChain:
             self.store.close()
             raise
         self.pending = Pending()
+        # the pooled hashes the store's journal holds (collective.node.storage.journal): a
+        # chain in memory keeps none (nothing of it outlives the process)
+        self._journaled: set[bytes] | None = set() if data_dir is not None else None
         self.storage_error: str | None = None  # why the last block could not be stored
         self.time_offset = 0
         self._head_state: StateAPI | None = None
@@ -169,7 +173,10 @@ class NodeChain:
         of the committed blocks (:meth:`Store.reader`), or, for an in-memory chain, the
         chain's own (the caller then holds the lock)."""
         with self.store.reader() as view:
-            yield self.evm if view is None else Evm(AtomicDB(view), self.chain_id, self.vm_class)
+            if view is None:
+                yield self.evm
+            else:  # the engine blocks execute with runs the calls too
+                yield ENGINES[self.engine](AtomicDB(view), self.chain_id, self.vm_class)
 
     # --- state --------------------------------------------------------------------------------
 
@@ -231,6 +238,46 @@ class NodeChain:
 
         Raises: :class:`~collective.node.errors.RpcError` -32000 when it is refused."""
         admission.admit(self, tx, sender, raw)
+
+    # --- the pool's journal (collective.node.storage.journal) --------------------------------
+
+    def flush_journal(self) -> None:
+        """Make the store's journal hold what the pool holds: the transactions pooled since
+        the last flush are written (before their hashes are answered), and rows of those
+        that left the pool unmined (dropped, replaced, evicted) deleted. One commit, no
+        fsync; nothing when the pool has not changed. The caller holds :attr:`lock`.
+
+        Raises: :class:`~collective.node.storage.StorageError` when it cannot be written."""
+        journaled = self._journaled
+        pooled = self.pending.raw
+        if journaled is None or (len(journaled) == len(pooled) and journaled.issuperset(pooled)):
+            return
+        added = [(h, raw) for h, raw in pooled.items() if h not in journaled]
+        removed = [h for h in journaled if h not in pooled]
+        self.store.journal.write(added, removed)
+        journaled.difference_update(removed)
+        journaled.update(h for h, _ in added)
+
+    def restore_pool(self) -> list[bytes]:
+        """Pool again what the journal holds (a process that was killed with transactions
+        answered but not sealed), in arrival order, by the usual admission rules
+        (:func:`collective.node.admission.submit`); what they refuse now (sealed meanwhile,
+        or no longer valid) is logged and its row deleted. The caller holds :attr:`lock`.
+
+        Returns: the hashes pooled again."""
+        if self._journaled is None:
+            return []
+        restored = []
+        for tx_hash, raw in self.store.journal.entries():
+            self._journaled.add(tx_hash)
+            try:
+                restored.append(self.submit(raw))
+            except RpcError as exc:
+                log.warning(
+                    "journaled transaction 0x%s is not pooled again: %s", tx_hash.hex(), exc
+                )
+        self.flush_journal()
+        return restored
 
     # --- sealing ------------------------------------------------------------------------------
 
@@ -388,6 +435,8 @@ class NodeChain:
             logs,
             meta,
         )
+        if self._journaled:  # the block's commit deleted its transactions' journal rows
+            self._journaled.difference_update(tx.hash for tx in txs)
         self.head = header
         self._head_state = None
         self._head_rules = None

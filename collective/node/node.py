@@ -29,7 +29,7 @@ from collective.node.limits import RPC_BATCH_TIMEOUT, RPC_EVM_TIMEOUT, RPC_GAS_C
 from collective.node.permissioning import Permissioning
 from collective.node.sealer import RETRY_SECONDS, Sealer, local_authority
 from collective.node.senders import SenderPool
-from collective.node.storage import SyncMode
+from collective.node.storage import StorageError, SyncMode
 from collective.node.view import ChainView
 
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
@@ -148,6 +148,7 @@ class Node:
             self.sealer = CometSealer(self, config.abci, config.cometbft_rpc)
         else:
             self.sealer = local_authority(self.chain, config.block_time)
+            self._restore_pool()
         self.senders = SenderPool() if config.sender_helper else None
 
     @property
@@ -188,6 +189,29 @@ class Node:
             return forward(raw)
         with self.lock:
             return self.chain.submit(raw, sender)
+
+    def _restore_pool(self) -> None:
+        """Pool again what the journal kept of a process that was killed before sealing it
+        (:mod:`collective.node.storage.journal`); in instant mode, seal it now."""
+        with self.chain.lock:
+            restored = self.chain.restore_pool()
+        if restored:
+            log.info("%d answered transactions kept across the restart pooled again", len(restored))
+            self.sealer.after_request()
+
+    def flush_journal(self) -> None:
+        """Before an answer that pooled transactions goes out: write them to the journal
+        (:meth:`NodeChain.flush_journal`), so a killed process loses none it answered for.
+        Nothing for a validator (CometBFT keeps the mempool). A journal that cannot be
+        written is logged; the transactions stay pooled (a full disk refuses their block
+        too, and the node then refuses new ones)."""
+        if self.sealer.forward is not None:
+            return
+        try:
+            with self.chain.lock:
+                self.chain.flush_journal()
+        except StorageError as exc:
+            log.error("%s", exc.message)
 
     def before_read(self) -> list[Sealed]:
         """A read is about to be answered: the sealer may seal what earlier writes of the

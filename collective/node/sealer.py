@@ -136,6 +136,10 @@ class LocalAuthority(Sealer):
             if chain.storage_error is not None:
                 log.warning("the chain database is writable again: sealing resumed")
                 chain.storage_error = None
+            try:  # rows of what left the pool unmined (the block's own went with it)
+                chain.flush_journal()
+            except StorageError as exc:
+                log.error("%s", exc.message)
             return sealed
 
     def _period(self) -> float:

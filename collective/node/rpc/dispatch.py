@@ -163,10 +163,13 @@ def _answer_batch(node: Node, batch: list[Any]) -> str | None:
     return "[" + ",".join(answers) + "]" if answers else None
 
 
-def handle_body(node: Node, body: bytes) -> str | None:
+def handle_body(node: Node, body: bytes, *, seal: bool = True) -> str | None:
     """Answer a request body: one request or a batch (JSON-RPC 2.0 section 6).
 
-    Args: ``body``, the body's bytes as received (UTF-8 JSON).
+    Args: ``body``, the body's bytes as received (UTF-8 JSON); ``seal`` False leaves the
+    sealing of what the body pooled (:meth:`Node.after_request`) to the caller, once the
+    answer is on its way: the HTTP server seals while the client reads the answer, and
+    every read waits for it (a read seals the pool first: :meth:`Node.before_read`).
     Returns: the answer as JSON text (an array for a batch), or None when there is nothing
     to send (notifications only).
     Raises: nothing: a body that is not JSON, an empty batch or one longer than the node's
@@ -182,8 +185,12 @@ def handle_body(node: Node, body: bytes) -> str | None:
             return refused
         answer = _answer_batch(node, decoded)
     else:
+        if not _writes(decoded):  # a read sees the block of every write answered before it
+            node.before_read()
         answer = handle_one(node, decoded)
-    node.after_request()
+    if seal:
+        node.after_request()
+    node.flush_journal()  # what stays pooled outlives a killed process
     return answer
 
 

@@ -41,7 +41,11 @@ CREATE INDEX IF NOT EXISTS logs_t0 ON logs (t0, id);
 CREATE INDEX IF NOT EXISTS logs_t1 ON logs (t1, id);
 CREATE INDEX IF NOT EXISTS logs_t2 ON logs (t2, id);
 CREATE INDEX IF NOT EXISTS logs_t3 ON logs (t3, id);
+CREATE TABLE IF NOT EXISTS pool (
+    seq INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, raw BLOB NOT NULL);
 """
+# ``pool`` (the pool's journal: collective.node.storage.journal) came after layout 2 was
+# fixed; it is only ever added to, and a node that does not know it leaves it alone
 
 _INDEX_MASK = (1 << _ID_SHIFT) - 1
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from collective.errors import NodeError
 from collective.node.storage.blocks import BlockReader, StoredBlock, StoredLog, StoredTx
+from collective.node.storage.journal import PoolJournal
 from collective.node.storage.kv import KV_UPSERT, KeyValue, ReadKeyValue
 from collective.node.storage.schema import (
     _ID_SHIFT,
@@ -64,6 +65,8 @@ class Store(BlockReader):
         super().__init__(conn, self.path)
         self.kv = KeyValue(self._conn, self.path)
         self._lock = threading.Lock()
+        #: the transactions answered but not sealed yet (collective.node.storage.journal)
+        self.journal = PoolJournal(self._conn, self._lock, self.path)
         self._readers: list[ReadKeyValue] = []  # idle read-only views (see reader())
         self._readers_lock = threading.Lock()
         self._closed = False
@@ -247,6 +250,7 @@ class Store(BlockReader):
                         for log in logs
                     ],
                 )
+                conn.executemany("DELETE FROM pool WHERE hash = ?", [(t.hash,) for t in txs])
                 meta_rows = {"head": str(block.number).encode(), **(meta or {})}
                 conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta_rows.items())
                 conn.execute("COMMIT")
