@@ -39,7 +39,7 @@ from collective.ledger.signing import code, sign
 from collective.node.building import build_block
 from collective.node.core import NodeChain
 from collective.node.dev import DevAccounts
-from collective.node.execution import ENGINES, revm
+from collective.node.execution import ENGINES, revert_data, revm
 from collective.node.execution.trie import encode_receipt
 from collective.node.genesis import DEFAULT_CHAIN_ID, Genesis, build_genesis
 from collective.node.predeploy import predeploy
@@ -285,3 +285,64 @@ def _create(account: LocalAccount, nonce: int, init: bytes) -> bytes:
         "maxFeePerGas": 50 * GWEI, "maxPriorityFeePerGas": GWEI, "value": 0,
     }  # fmt: skip
     return bytes(account.sign_transaction(tx).raw_transaction)
+
+
+def test_calls_agree(
+    twins: Twins, genesis: tuple[Genesis, Deployment], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``eth_call`` on the revm engine (run in revm) answers as on py-evm: outputs, revert
+    data, and the calls revm hands back to py-evm for its words (out of gas, a sender with
+    code, funds short)."""
+    ledger = genesis[1].address("ConsentLedger")
+    ledger_bytes = bytes.fromhex(ledger[2:])
+    abi = _abi("ConsentLedger")
+    research = code(RESEARCH)
+    for subject in SUBJECTS:
+        twins.nonces[subject.address] = 0
+    grants = sign_grants(SUBJECTS, ledger, LAB.address, 8, CHAIN_ID, twins.nonces, "c")
+    twins.block(grants)
+    lab = bytes.fromhex(LAB.address[2:])
+
+    def encoded(name: str, *args: Any) -> bytes:
+        return bytes.fromhex(abi.encode_abi(name, args=list(args))[2:])
+
+    covered = [
+        encoded("isCovered", s.address, LAB.address, research, code(f"c-{i}"))
+        for i, s in enumerate(SUBJECTS)
+    ]
+    asked = [
+        # (sender, to, data, value, gas): the answer, and whether revm answers it itself
+        *((b"\0" * 20, ledger_bytes, data, 0, 1_000_000, True) for data in covered),
+        (b"\0" * 20, ledger_bytes, encoded("isCovered", SUBJECTS[0].address, LAB.address,
+                                           research, code("never")), 0, 1_000_000, True),
+        (lab, ledger_bytes, encoded("getConsent", SUBJECTS[1].address, LAB.address, research,
+                                    code("c-1")), 0, 1_000_000, True),
+        (lab, ledger_bytes, encoded("recordUse", SUBJECTS[0].address, research,
+                                    code("never"), code("d")), 0, 1_000_000, True),  # reverts
+        (lab, ledger_bytes, covered[0], 0, 22_000, False),  # out of gas: py-evm's words
+        (ledger_bytes, ledger_bytes, covered[0], 0, 1_000_000, False),  # EIP-3607
+        (bytes.fromhex(POOR.address[2:]), lab, b"", 10**20, 100_000, False),  # funds
+    ]  # fmt: skip
+    fallbacks: list[bytes] = []
+    py_evm_call = revm.Evm.call
+
+    def counted(self: Any, state: Any, **kwargs: Any) -> Any:
+        if isinstance(self, revm.RevmEngine):
+            fallbacks.append(kwargs["data"])
+        return py_evm_call(self, state, **kwargs)
+
+    monkeypatch.setattr(revm.Evm, "call", counted)
+    reference, fast = (chain.evm for chain in twins.chains)
+    for sender, to, data, value, gas, in_revm in asked:
+        answers = []
+        for chain, engine in zip(twins.chains, (reference, fast), strict=True):
+            state = engine.state(chain.head.copy(base_fee_per_gas=0))
+            try:
+                result = engine.call(state, sender=sender, to=to, data=data, value=value, gas=gas)  # type: ignore[arg-type]
+                answers.append((result.output, type(result.error), revert_data(result.error)))
+            except Exception as exc:  # py-evm's validation of the call
+                answers.append((b"", type(exc), str(exc).encode()))
+        assert answers[0] == answers[1], data.hex()
+        assert (data not in fallbacks) == in_revm, data.hex()
+        fallbacks.clear()
+    assert fast.call is not reference.call

@@ -23,6 +23,7 @@ py-evm), but an engine switch is a consensus change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import rlp
@@ -44,6 +45,7 @@ from eth_typing import Address, BlockNumber
 from eth_utils.exceptions import ValidationError
 
 from collective.errors import ConfigurationError
+from collective.node.execution.engine import AccessList, CallResult
 from collective.node.execution.pyevm import VM_CLASS, Evm
 from collective.node.execution.receipts import make_receipt
 
@@ -64,8 +66,10 @@ def available() -> bool:
 
 class StateSource:
     """What revm reads, from a py-evm ``state``: ``account(addr20)`` -> None (no such
-    account) or (balance as 32 bytes, nonce, code); ``storage(addr20, slot32)`` -> value as 32
-    bytes; ``block_hash(number)`` -> the 32-byte hash (``BLOCKHASH``)."""
+    account) or (balance as 32 bytes, nonce, code hash); ``code(addr20)`` -> its code (asked
+    only for code revm has not analysed yet: it keeps it by hash); ``storage(addr20,
+    slot32)`` -> value as 32 bytes; ``block_hash(number)`` -> the 32-byte hash
+    (``BLOCKHASH``)."""
 
     def __init__(self, state: StateAPI) -> None:
         """Reading ``state`` (py-evm's, of the block being built)."""
@@ -80,8 +84,12 @@ class StateSource:
         return (
             state.get_balance(key).to_bytes(32, "big"),
             state.get_nonce(key),
-            bytes(state.get_code(key)),
+            bytes(state.get_code_hash(key)),
         )
+
+    def code(self, address: bytes) -> bytes:
+        """The code of the account at the 20-byte ``address``."""
+        return bytes(self.state.get_code(Address(address)))
 
     def storage(self, address: bytes, slot: bytes) -> bytes:
         """The value of the 32-byte ``slot`` of ``address``, as 32 bytes."""
@@ -285,6 +293,53 @@ class RevmEngine(Evm):
     def vm(self, header: BlockHeaderAPI) -> RevmBlockBuilder:  # type: ignore[override]
         """A :class:`RevmBlockBuilder` to seal the block ``header`` starts."""
         return RevmBlockBuilder(super().vm(header), self.chain_id)
+
+    def call(
+        self,
+        state: StateAPI,
+        *,
+        sender: Address,
+        to: Address | None,
+        data: bytes,
+        value: int,
+        gas: int,
+        gas_price: int = 0,
+        access_list: AccessList = (),
+        inspect: Callable[[StateAPI, ComputationAPI], None] | None = None,
+    ) -> CallResult:
+        """As :meth:`Evm.call <.pyevm.Evm.call>`, run in revm when it can be (no gas
+        price, access list or inspection; the block's base fee zero, as calls have it):
+        revm reads ``state`` and keeps nothing. A call revm refuses to start (a sender with
+        code, EIP-3607; funds; intrinsic gas) or that halts (out of gas, an invalid opcode)
+        runs again in py-evm, whose error the node reports in geth's words; a revert is
+        revm's (its data is the answer). ``gas_used`` is the gas spent before refunds,
+        intrinsic gas included, as py-evm counts it."""
+        context = state.execution_context
+        if gas_price or access_list or inspect is not None or context.base_fee_per_gas:
+            return super().call(
+                state, sender=sender, to=to, data=data, value=value, gas=gas,
+                gas_price=gas_price, access_list=access_list, inspect=inspect,
+            )  # fmt: skip
+        engine = _native.Engine(StateSource(state), self.chain_id, SPEC)
+        engine.set_block(
+            context.block_number,
+            bytes(context.coinbase),
+            context.timestamp,
+            0,
+            context.gas_limit,
+            bytes(state.mix_hash),  # PREVRANDAO (EIP-4399)
+            context.excess_blob_gas,
+        )
+        try:
+            success, spent, output, halt = engine.call(
+                bytes(sender), bytes(to) if to is not None else None, data,
+                value.to_bytes(32, "big"), gas,
+            )  # fmt: skip
+        except (ValueError, OverflowError):
+            halt = "refused"
+        if halt is not None:
+            return super().call(state, sender=sender, to=to, data=data, value=value, gas=gas)
+        return CallResult(output, spent, None if success else Revert(output))
 
 
 __all__ = [

@@ -6,8 +6,12 @@
 //! through a Python object (the py-evm state the block is built on) and cached in a
 //! `CacheDB` that also holds every change made so far; `take_changes` hands the changed
 //! accounts and slots back so the caller writes them into its own state (and computes the
-//! state root there). Python side: `collective/node/execution/revm.py`.
+//! state root there). [`Engine::call`] runs one unsigned call (`eth_call`) on the same
+//! lazy state and keeps nothing. A contract's code crosses from Python and is analysed once
+//! per process: [`code_cache`] keeps it by code hash. Python side:
+//! `collective/node/execution/revm.py`.
 use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, OnceLock};
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -34,10 +38,22 @@ impl std::fmt::Display for DbErr {
 
 impl std::error::Error for DbErr {}
 
-/// State read lazily from Python: `account(addr20) -> None | (balance32, nonce, code)`,
+/// State read lazily from Python: `account(addr20) -> None | (balance32, nonce, code_hash32)`,
+/// `code(addr20) -> bytes` (asked only for code not in [`code_cache`]),
 /// `storage(addr20, slot32) -> value32`, `block_hash(number) -> hash32`.
 pub struct PyDB {
     source: PyObject,
+}
+
+/// Codes kept at most by [`code_cache`] (it starts again when full).
+const CODE_CACHE_LIMIT: usize = 4096;
+
+/// Analysed code by code hash, shared by every engine of the process: code never changes
+/// under its hash (the caller vouches for the hash: py-evm's account field, whose code the
+/// node's store checks against it on every read).
+fn code_cache() -> &'static Mutex<HashMap<B256, Bytecode>> {
+    static CACHE: OnceLock<Mutex<HashMap<B256, Bytecode>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
 fn u256(b: &[u8]) -> U256 {
@@ -63,19 +79,36 @@ impl DatabaseRef for PyDB {
             if r.is_none(py) {
                 return Ok(None);
             }
-            let (bal, nonce, code): (Vec<u8>, u64, Vec<u8>) =
+            let (bal, nonce, hash): (Vec<u8>, u64, Vec<u8>) =
                 r.extract(py).map_err(|e| DbErr(e.to_string()))?;
-            let (code_hash, bytecode) = if code.is_empty() {
-                (KECCAK_EMPTY, Bytecode::new())
-            } else {
-                // analysed once here, not at every call frame
-                let bc = Bytecode::new_raw(Bytes::from(code));
-                let hash = bc.hash_slow();
-                let bc = match bc {
-                    Bytecode::LegacyRaw(_) => revm::interpreter::analysis::to_analysed(bc),
-                    other => other,
-                };
-                (hash, bc)
+            if hash.len() != 32 {
+                return Err(DbErr(format!("a code hash is 32 bytes, not {}", hash.len())));
+            }
+            let code_hash = B256::from_slice(&hash);
+            if code_hash == KECCAK_EMPTY {
+                return Ok(Some(AccountInfo::new(u256(&bal), nonce, code_hash, Bytecode::new())));
+            }
+            let cached = code_cache().lock().map_err(|e| DbErr(e.to_string()))?.get(&code_hash).cloned();
+            let bytecode = match cached {
+                Some(bc) => bc,
+                None => {
+                    let code: Vec<u8> = self
+                        .source
+                        .call_method1(py, "code", (PyBytes::new_bound(py, a.as_slice()),))
+                        .and_then(|c| c.extract(py))
+                        .map_err(|e| DbErr(e.to_string()))?;
+                    // analysed once here, not at every call frame
+                    let bc = match Bytecode::new_raw(Bytes::from(code)) {
+                        bc @ Bytecode::LegacyRaw(_) => revm::interpreter::analysis::to_analysed(bc),
+                        other => other,
+                    };
+                    let mut cache = code_cache().lock().map_err(|e| DbErr(e.to_string()))?;
+                    if cache.len() >= CODE_CACHE_LIMIT {
+                        cache.clear();
+                    }
+                    cache.insert(code_hash, bc.clone());
+                    bc
+                }
             };
             Ok(Some(AccountInfo::new(u256(&bal), nonce, code_hash, bytecode)))
         })
@@ -338,6 +371,76 @@ impl Engine {
             gas_used.into_py(py),
             PyBytes::new_bound(py, output.as_ref()).into_py(py),
             pylogs.into_py(py),
+            halt.into_py(py),
+        ];
+        Ok(PyTuple::new_bound(py, result))
+    }
+
+    /// Run an unsigned call from `caller` (eth_call): no nonce check, gas price zero (set
+    /// the block's base fee to zero), `value` 32 bytes, `to` None creates; nothing is kept
+    /// (the state cache only holds what was read).
+    ///
+    /// Returns (success, gas spent before refunds, output (the revert data when it
+    /// reverted), halt reason | None). Raises ValueError("invalid: ...") when it cannot
+    /// start (a caller with code: EIP-3607, funds for `value`, intrinsic gas),
+    /// RuntimeError when the state source failed.
+    #[pyo3(signature = (caller, to, data, value, gas_limit))]
+    fn call<'py>(
+        &mut self,
+        py: Python<'py>,
+        caller: &[u8],
+        to: Option<&[u8]>,
+        data: &[u8],
+        value: &[u8],
+        gas_limit: u64,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let caller = address(caller)?;
+        let kind = match to {
+            Some(t) => TxKind::Call(address(t)?),
+            None => TxKind::Create,
+        };
+        let block = self.block.clone();
+        let chain_id = self.chain_id;
+        let mut evm = Evm::builder()
+            .with_db(&mut self.db)
+            .with_spec_id(self.spec)
+            .modify_cfg_env(|c| c.chain_id = chain_id)
+            .with_block_env(block)
+            .modify_tx_env(|tx| {
+                tx.caller = caller;
+                tx.transact_to = kind;
+                tx.data = Bytes::copy_from_slice(data);
+                tx.value = u256(value);
+                tx.gas_limit = gas_limit;
+                tx.gas_price = U256::ZERO;
+                tx.gas_priority_fee = None;
+                tx.nonce = None;
+                tx.chain_id = Some(chain_id);
+            })
+            .build();
+        let out = evm.transact();
+        drop(evm);
+        let result = match out {
+            Ok(rs) => rs.result,
+            Err(EVMError::Transaction(e)) => {
+                return Err(PyValueError::new_err(format!("invalid: {e}")))
+            }
+            Err(EVMError::Header(e)) => return Err(PyValueError::new_err(format!("invalid: {e}"))),
+            Err(e) => return Err(PyRuntimeError::new_err(format!("revm failed: {e}"))),
+        };
+        let (ok, spent, output, halt) = match result {
+            ExecutionResult::Success { gas_used, gas_refunded, output, .. } => {
+                (true, gas_used + gas_refunded, output.into_data(), None)
+            }
+            ExecutionResult::Revert { gas_used, output } => (false, gas_used, output, None),
+            ExecutionResult::Halt { gas_used, reason } => {
+                (false, gas_used, Bytes::new(), Some(format!("{reason:?}")))
+            }
+        };
+        let result: [PyObject; 4] = [
+            ok.into_py(py),
+            spent.into_py(py),
+            PyBytes::new_bound(py, output.as_ref()).into_py(py),
             halt.into_py(py),
         ];
         Ok(PyTuple::new_bound(py, result))
