@@ -133,6 +133,12 @@ def test_a_wallet_identity_signs_a_grant_that_lands_on_chain(
     assert [document["primaryType"] for document in wallet.signed] == ["Grant", "Withdrawal"]
     status = lab.consent.status(wallet.key.address, lab.address, PURPOSE, CATEGORY)
     assert status.state == "withdrawn"
+
+    page.goto(f"{portal}/history")  # the wallet's account's history, no secret words asked
+    page.wait_for_selector("#history table", timeout=WAIT)
+    assert page.is_hidden("#unlock")
+    assert page.locator("#history tbody tr").count() == 2  # the grant and the withdrawal
+    page.screenshot(path=str(SHOTS / "wallet-6-history.png"), full_page=True)
     context.close()
 
 

@@ -2,9 +2,8 @@
 // chart of the uses and disclosures among the rows the filters keep.
 import { get } from "../api.js";
 import { drawChart } from "../chart.js";
-import { identityFor } from "../pairwise.js";
-import { $, ready, say, sentence } from "../ui.js";
-import { root } from "../vault.js";
+import { identities as identitiesOf, ready } from "../signer.js";
+import { $, say, sentence } from "../ui.js";
 
 function cell(tag, text) {
   const el = document.createElement(tag);
@@ -65,10 +64,11 @@ function table(rows) {
 
 export async function start(main) {
   try {
-    await ready();
+    await ready(main.dataset.chainId);
     say("status", "Reading your history from the ledger…");
     const config = await get("config");
-    const identities = config.organizations.map((org) => identityFor(root(), main.dataset.chainId, org, config.organizations).address);
+    // secret words: one pairwise identity per organization; a wallet: its one account
+    const identities = [...new Set(identitiesOf(main.dataset.chainId, config.organizations).map((i) => i.address))];
     if (identities.length === 0) {
       say("status", "No organization is on this ledger yet.");
       return;
