@@ -68,7 +68,7 @@ def rpc(session: requests.Session, url: str, method: str, *params: Any) -> Any:
 
 
 def send(session: requests.Session, url: str, raws: list[bytes]) -> list[str]:
-    body = [
+    body: list[dict[str, Any]] = [
         {"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction",
          "params": ["0x" + raw.hex()]}
         for i, raw in enumerate(raws)
@@ -90,8 +90,10 @@ def wait_receipts(url: str, hashes: list[str], timeout: float = 120.0) -> list[d
         if time.monotonic() > deadline:
             raise SystemExit(f"only {len(found)} of {len(hashes)} transactions committed")
         missing = [h for h in hashes if h not in found]
-        body = [{"jsonrpc": "2.0", "id": i, "method": "eth_getTransactionReceipt", "params": [h]}
-                for i, h in enumerate(missing[:500])]  # fmt: skip
+        body: list[dict[str, Any]] = [
+            {"jsonrpc": "2.0", "id": i, "method": "eth_getTransactionReceipt", "params": [h]}
+            for i, h in enumerate(missing[:500])
+        ]
         for reply in session.post(url, json=body).json():
             if reply.get("result"):
                 found[reply["result"]["transactionHash"]] = reply["result"]
@@ -249,10 +251,10 @@ def paced_run(url: str, raws: list[bytes], rate: float, mark: str) -> dict[str, 
 
 
 def measure(
-    count: int, rate: float, engine: str = "py-evm", single: bool = True
+    count: int, rate: float, engine: str = "py-evm", with_single: bool = True
 ) -> dict[str, dict[str, float]]:
     """The figures of :func:`paced_run` for the network (``4 validators``) and, with
-    ``single``, for one node on the same genesis (``1 node``), ``count`` grants each."""
+    ``with_single``, for one node on the same genesis (``1 node``), ``count`` grants each."""
     figures: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="collective-network-bench-") as tmp:
         work = Path(tmp)
@@ -263,12 +265,12 @@ def measure(
             url = net.urls[0]
             chain_id = net.layout.chain_id
             subjects, ledger, organization = set_up(url, chain_id, net.root, "net")
-            nonces = {s.address: 0 for s in subjects}
+            nonces: dict[str, int] = {s.address: 0 for s in subjects}
             raws = sign_grants(subjects, ledger, organization, count, chain_id, nonces, "net")
             figures["4 validators"] = paced_run(url, raws, rate, tmp)
             genesis = net.layout.genesis_path
             manifest = net.root / "manifest.json"
-            if not single:
+            if not with_single:
                 return figures
             (work / "single").mkdir()
             (work / "single" / "manifest.json").write_text(manifest.read_text())
