@@ -26,6 +26,7 @@ own key derived from the person's secret words).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -233,11 +234,24 @@ class SignedDelegateChange:
                 validity=None if validity is None else read_uint(validity, "validity"),
             )
             signature = data["signature"]
-            v = read_uint(signature["v"], "signature.v", 8)
-            r, s = _word(signature["r"], "signature.r"), _word(signature["s"], "signature.s")
+            if not isinstance(signature, dict):
+                raise ValueError("signature must be an object with v, r and s")
+            v = read_uint(_field(signature, "v", "signature."), "signature.v", 8)
+            r = _word(_field(signature, "r", "signature."), "signature.r")
+            s = _word(_field(signature, "s", "signature."), "signature.s")
             signer = _address(data["signer"], "signer")
-        except (KeyError, TypeError, ValueError, ConfigurationError) as exc:
-            why = f"missing field {exc}" if isinstance(exc, KeyError) else _message(exc)
+        except KeyError as exc:
+            raise InvalidInputError(
+                f"not a signed delegate change: it has no field {exc.args[0]}",
+                hint="sign the change again on the guardians page",
+            ) from None
+        except TypeError:  # a value of a type no check above expected: no Python words
+            raise InvalidInputError(
+                "not a signed delegate change: a field has the wrong type",
+                hint="sign the change again on the guardians page",
+            ) from None
+        except (ValueError, ConfigurationError) as exc:
+            why = _message(exc)
             raise InvalidInputError(
                 f"not a signed delegate change: {why}",
                 hint="sign the change again on the guardians page",
@@ -309,8 +323,17 @@ def _address(value: Any, name: str) -> Address:
     return Address(parse_address(value, name))
 
 
+def _field(data: dict[str, Any], key: str, prefix: str) -> Any:
+    if key not in data:
+        raise KeyError(prefix + key)
+    return data[key]
+
+
+_WORD = re.compile(r"0x[0-9a-fA-F]{64}")
+
+
 def _word(value: Any, name: str) -> bytes:
-    if not isinstance(value, str) or not value.startswith("0x") or len(value) != 66:
+    if not isinstance(value, str) or not _WORD.fullmatch(value):
         raise ValueError(f"{name} must be 0x and 64 hex digits")
     return bytes.fromhex(value[2:])
 
@@ -319,7 +342,7 @@ def _delegate_type(value: Any) -> bytes:
     if not isinstance(value, str):
         raise ValueError("delegateType must be a string")
     if value.startswith("0x") and len(value) == 66:
-        return bytes.fromhex(value[2:])
+        return _word(value, "delegateType")
     return bytes32(value, "delegate type")
 
 

@@ -74,8 +74,19 @@ def kind_of(path: Path) -> str:
     """The image format for ``path``, from its suffix (``.svg`` or ``.png``, any case).
 
     Raises:
-        InvalidInputError: another suffix (the message names the ones taken).
+        InvalidInputError: ``path`` is a folder, is only a suffix (``.svg``), or has another
+            suffix (the message names the ones taken).
     """
+    if path.is_dir():
+        raise InvalidInputError(
+            f"{path} is a folder: --qr takes the image file to write",
+            hint=f"for example --qr {path / 'consent-qr.svg'}",
+        )
+    if path.name.lower() in {f".{k}" for k in KINDS}:
+        raise InvalidInputError(
+            f"the file name {path.name} has no name before its suffix",
+            hint=f"for example --qr {path.with_name('consent-qr' + path.name)}",
+        )
     kind = path.suffix.lower().removeprefix(".")
     if kind not in SCALE:
         raise InvalidInputError(

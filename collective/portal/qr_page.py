@@ -36,8 +36,8 @@ def portal_link(link: str, origin: str) -> str:
         ``previous``, say), its origin spelled as the portal's, any ``#fragment`` dropped.
 
     Raises:
-        PortalInputError: the link is missing, too long, for another site or path, or its
-            query is not a consent link's (the message says which).
+        PortalInputError: the link is missing, too long, for another site or path, gives a
+            parameter twice, or its query is not a consent link's (the message says which).
     """
     link = link.strip()
     if not link:
@@ -60,6 +60,13 @@ def portal_link(link: str, origin: str) -> str:
         )
     if parts.path != "/consent":
         raise PortalInputError("the link is not a consent request link (/consent?...)")
+    names = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True)]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:  # the page would read one value, a person reading the link another
+        raise PortalInputError(
+            f"the link gives {', '.join(repeated)} more than once, so it could be read two ways",
+            hint="make the link again with `collective consent request`",
+        )
     try:
         ConsentLink.from_query(dict(parse_qsl(parts.query)))
     except InvalidInputError as exc:
