@@ -46,7 +46,7 @@ def _refusal(document: Any) -> str:
 
 def test_every_malformed_field_is_named_in_words() -> None:
     document = _document()
-    paths = [(name,) for name in document if name != "signature"]
+    paths: list[tuple[str, ...]] = [(name,) for name in document if name != "signature"]
     paths += [("signature",), ("signature", "v"), ("signature", "r"), ("signature", "s")]
     for path in paths:
         for value in HOSTILE:
