@@ -346,3 +346,50 @@ def test_calls_agree(
         assert (data not in fallbacks) == in_revm, data.hex()
         fallbacks.clear()
     assert fast.call is not reference.call
+
+
+def test_calls_read_the_state_they_run_on(
+    twins: Twins, genesis: tuple[Genesis, Deployment], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """revm keeps what a call read for the next call on the same state (per thread): the
+    same call again costs no read of py-evm's state, and a call on the next block's state
+    reads it afresh (a withdrawn consent is no longer covered)."""
+    ledger = genesis[1].address("ConsentLedger")
+    abi = _abi("ConsentLedger")
+    research = code(RESEARCH)
+    subject = SUBJECTS[0]
+    twins.nonces[subject.address] = 0
+    twins.block(sign_grants([subject], ledger, LAB.address, 1, CHAIN_ID, twins.nonces, "k"))
+    asked = bytes.fromhex(
+        abi.encode_abi("isCovered", args=[subject.address, LAB.address, research, code("k-0")])[2:]
+    )
+    chain = twins.chains[1]
+    reads: list[bytes] = []
+    storage = revm.StateSource.storage
+
+    def counted(self: revm.StateSource, address: bytes, slot: bytes) -> bytes:
+        reads.append(slot)
+        return storage(self, address, slot)
+
+    monkeypatch.setattr(revm.StateSource, "storage", counted)
+
+    def covered() -> bool:
+        state = chain.evm.state(chain.head.copy(base_fee_per_gas=0))
+        result = chain.evm.call(
+            state,
+            sender=b"\0" * 20,
+            to=bytes.fromhex(ledger[2:]),
+            data=asked,
+            value=0,
+            gas=1_000_000,
+        )  # type: ignore[arg-type]
+        return bool(int.from_bytes(result.output, "big"))  # fmt: skip
+
+    assert covered() and reads
+    reads.clear()
+    assert covered() and not reads  # the same state: all of it from revm's cache
+    withdraw = abi.encode_abi("withdraw", args=[subject.address, LAB.address, research,
+                                                code("k-0")])  # fmt: skip
+    twins.block([sign_tx(subject, CHAIN_ID, twins.nonce(subject), ledger,
+                         bytes.fromhex(withdraw[2:]))])  # fmt: skip
+    assert not covered() and reads

@@ -23,6 +23,7 @@ py-evm), but an engine switch is a consensus change.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -54,6 +55,8 @@ try:
 except ImportError:  # not built: scripts/setup.sh builds it when cargo is there
     _native = None
 
+#: per thread, the revm engine of the last call and what it caches: (key, engine, source)
+_calls = threading.local()
 #: the transaction types revm runs here: legacy, EIP-2930, EIP-1559, EIP-7702
 REVM_TYPES = frozenset({None, 0, 1, 2, 4})
 SPEC = "PRAGUE"
@@ -313,14 +316,31 @@ class RevmEngine(Evm):
         code, EIP-3607; funds; intrinsic gas) or that halts (out of gas, an invalid opcode)
         runs again in py-evm, whose error the node reports in geth's words; a revert is
         revm's (its data is the answer). ``gas_used`` is the gas spent before refunds,
-        intrinsic gas included, as py-evm counts it."""
+        intrinsic gas included, as py-evm counts it. What revm read is kept (per thread)
+        for the next call on the same state, under the same parent block."""
         context = state.execution_context
         if gas_price or access_list or inspect is not None or context.base_fee_per_gas:
             return super().call(
                 state, sender=sender, to=to, data=data, value=value, gas=gas,
                 gas_price=gas_price, access_list=access_list, inspect=inspect,
             )  # fmt: skip
-        engine = _native.Engine(StateSource(state), self.chain_id, SPEC)
+        # one revm state cache per thread for the state calls run on (a state root under
+        # one parent: BLOCKHASH too is the same), read through this call's py-evm state
+        key = (
+            self.chain_id,
+            bytes(state.state_root),
+            bytes(state.get_ancestor_hash(BlockNumber(context.block_number - 1))),
+        )
+        held: tuple[tuple[int, bytes, bytes], Any, StateSource] | None = getattr(
+            _calls, "held", None
+        )
+        if held is not None and held[0] == key:
+            _, engine, source = held
+            source.state = state
+        else:
+            source = StateSource(state)
+            engine = _native.Engine(source, self.chain_id, SPEC)
+            _calls.held = (key, engine, source)
         engine.set_block(
             context.block_number,
             bytes(context.coinbase),

@@ -162,9 +162,10 @@ struct Dirty {
     slots: HashSet<U256>,
 }
 
-/// The revm executor of one block: a state cache over a Python state source, the block
-/// environment, and the changes not yet taken.
-#[pyclass(unsendable)]
+/// The revm executor of one block (or of calls on one state): a state cache over a Python
+/// state source, the block environment, and the changes not yet taken. Its methods hold the
+/// GIL throughout; PyO3's borrow check refuses a second caller while one runs.
+#[pyclass]
 pub struct Engine {
     db: CacheDB<PyDB>,
     chain_id: u64,
