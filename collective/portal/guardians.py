@@ -26,10 +26,12 @@ The relay takes a change only when, cheap checks first: the body is at most
 writes it, its signature recovers to its named signer (low s, v 27/28); it is for this chain
 and this ledger's registry; it changes a ``sigAuth`` delegate (nothing else is relayed from
 the page) other than the zero address or the identity itself, valid for 1 day to
-:data:`MAX_VALIDITY_DAYS` days; the client address and the (identity, signer) pair each have a
-token (:class:`~collective.portal.ratelimit.TokenBucket`, buckets of their own, with the
-consent relay's limits); and the registry would accept it now (owner and nonce:
-:meth:`DidClient.relay_delegate_change <collective.client.did.DidClient.relay_delegate_change>`).
+:data:`MAX_VALIDITY_DAYS` days; the client address has a token; the registry would accept
+it now (signed by the identity's owner at the owner's nonce:
+:func:`~collective.did.signed.check_relayable`), so a replay or a stranger's change never
+touches the owner's budget; and the signing key has a token (one budget per owner key, however
+many identities it owns). Buckets are :class:`~collective.portal.ratelimit.TokenBucket` objects of
+their own, with the consent relay's limits.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from collective.did import DEACTIVATED, SIG_AUTH
-from collective.did.signed import SignedDelegateChange
+from collective.did.signed import SignedDelegateChange, check_relayable
 from collective.portal.consents import parse_identities
 from collective.portal.problems import PortalInputError, RateLimited, json_problem
 from collective.portal.ratelimit import RateLimits, TokenBucket
@@ -66,14 +68,15 @@ class GuardianRelay:
 
     Args:
         client: the portal's relaying client.
-        limits: rate limits per (identity, signer) and per client address (default
+        limits: rate limits per signing key (``per_identity``: the key owns the identities it
+            changes) and per client address (default
             :class:`~collective.portal.ratelimit.RateLimits`).
     """
 
     def __init__(self, client: Collective, limits: RateLimits | None = None) -> None:
         limits = limits or RateLimits()
         self._client = client
-        self._per_identity = TokenBucket(*limits.per_identity)
+        self._per_signer = TokenBucket(*limits.per_identity)
         self._per_client = TokenBucket(*limits.per_client)
 
     def parse(self, body: bytes) -> SignedDelegateChange:
@@ -91,7 +94,10 @@ class GuardianRelay:
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
-            raise PortalInputError("the request body is not UTF-8 text") from None
+            raise PortalInputError(
+                "the request body is not UTF-8 text, so it is not a signed change",
+                hint="sign the change again on the guardians page",
+            ) from None
         signed = SignedDelegateChange.from_json(text)
         change = signed.change
         chain_id, registry = self._client.chain.chain_id, self._client.did.registry
@@ -117,18 +123,36 @@ class GuardianRelay:
         return signed
 
     def admit(self, signed: SignedDelegateChange, client_address: str) -> None:
-        """Take a token for the client address and one for (identity, signer).
+        """Take a token for the client address, check the change against the registry now,
+        then take one for its signer.
+
+        The signer's token is taken only for a change the registry would accept (signed by
+        the identity's owner at the owner's nonce now), so a replayed or a stranger's change
+        cannot drain a person's bucket: it is refused at the price of the client address's
+        token and two registry reads. The signer's bucket is the owner key's, whatever
+        identity it changes: one key owning many identities has one budget.
 
         Raises:
             RateLimited: a bucket is empty.
+            As :func:`~collective.did.signed.check_relayable` (another chain or registry,
+            deactivated, not the owner, another nonce).
+            ChainError: the node could not be reached.
         """
         wait = self._per_client.take(f"client:{client_address}")
         if wait:
             raise RateLimited("too many requests from your network address", retry_after=wait)
-        key = f"guardian:{signed.change.identity.lower()}:{signed.signer.lower()}"
-        wait = self._per_identity.take(key)
+        did = self._client.did
+        owner = did.owner(signed.change.identity)
+        check_relayable(
+            signed,
+            chain_id=self._client.chain.chain_id,
+            registry=did.registry,
+            owner=owner,
+            nonce=did.registry_nonce(signed.change.identity),
+        )
+        wait = self._per_signer.take(f"guardian-signer:{signed.signer.lower()}")
         if wait:
-            raise RateLimited("too many changes for this identity", retry_after=wait)
+            raise RateLimited("too many guardian changes signed by this key", retry_after=wait)
 
     def relay(self, body: bytes, client_address: str) -> dict[str, Any]:
         """Parse, limit and relay one signed change from ``client_address``.
@@ -137,9 +161,10 @@ class GuardianRelay:
             ``{"action", "identity", "guardian", "txHash", "blockNumber", "gasUsed"}``.
 
         Raises:
-            As :meth:`parse` and :meth:`admit`; IdentityDeactivatedError, NotPermittedError
-            (not the owner's signature) and SignatureError (a replayed or overtaken nonce)
-            from :meth:`~collective.client.did.DidClient.relay_delegate_change`; ChainError.
+            As :meth:`parse` and :meth:`admit` (IdentityDeactivatedError, NotPermittedError:
+            not the owner's signature, SignatureError: a replayed or overtaken nonce);
+            SignatureError, ChainError from
+            :meth:`~collective.client.did.DidClient.relay_delegate_change`.
         """
         signed = self.parse(body)
         self.admit(signed, client_address)

@@ -129,12 +129,41 @@ def test_the_guardian_relay_refuses_what_it_must_not_relay(portal: str, ledger: 
     answer = session.get(f"{portal}/api/guardians", params={"identity": "nope"}, timeout=10)
     assert answer.status_code == 400 and "not an identity address" in answer.text
 
-    # (identity, signer) has 5 tokens here: changes the chain refuses spend them too.
-    stale = DelegateChange(**{**change.__dict__, "nonce": 7}).sign(child).to_json()
-    for _ in range(5):
-        assert _post(session, portal, stale).status_code == 409
-    limited = _post(session, portal, stale)
-    assert limited.status_code == 429 and limited.headers["retry-after"]
+    assert "not UTF-8 text" in refusal(b"\xff\xfe")
+    bare = json.loads(body)
+    for signature in (None, "0x12", [27]):
+        assert "signature must be an object" in refusal(
+            json.dumps({**bare, "signature": signature})
+        )
+
+
+def test_replays_do_not_drain_the_owners_budget_and_one_key_has_one(
+    portal: str, ledger: Ledger
+) -> None:
+    """A signer's bucket (5 tokens here) is taken only by changes the registry would accept,
+    so replaying a person's relayed change, or a stranger's change of their identity, never
+    locks the person out; and a key owning several identities has one budget for all."""
+    lab, child, guardian, stranger = ledger.lab, *(Account.create() for _ in range(3))
+    session = _session(portal)
+    appoint = lab.did.delegate_change(guardian.address, "sigAuth", DAY, identity=child)
+    body = appoint.sign(child).to_json()
+    assert _post(session, portal, body).status_code == 200
+    forged = lab.did.delegate_change(stranger.address, "sigAuth", DAY, identity=child)
+    for replay in [body] * 6 + [forged.sign(stranger).to_json()] * 3:
+        refused = _post(session, portal, replay)
+        assert refused.status_code == 409, refused.text  # never 429: the child's tokens stay
+    revoke = lab.did.delegate_change(guardian.address, "sigAuth", None, identity=child)
+    assert _post(session, portal, revoke.sign(child).to_json()).status_code == 200
+
+    boss, wards = Account.create(), [Account.create() for _ in range(3)]
+    for ward in wards:  # one key comes to own three identities
+        lab.did.change_owner_signed(ward, boss.address)
+    statuses = []
+    for i in range(6):
+        ward = wards[i % 3]
+        change = lab.did.delegate_change(guardian.address, "sigAuth", DAY * (i + 1), identity=ward)
+        statuses.append(_post(session, portal, change.sign(boss).to_json()).status_code)
+    assert statuses == [200] * 5 + [429]
 
 
 @pytest.fixture(scope="module")
