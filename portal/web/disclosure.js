@@ -3,8 +3,8 @@
 // SignedDisclosureGrant / SignedDisclosureWithdrawal.from_json read (kind, request under the
 // Python attribute names with uints as decimal strings, signature, signer, domain). Same
 // domain as the Grant of eip712.js: {name "Collective", version "2", chainId, the ledger}.
-import { Signature, getAddress } from "ethers";
-import { NO_EXPIRY, code } from "./eip712.js";
+import { getAddress } from "ethers";
+import { NO_EXPIRY, code, signStruct } from "./eip712.js";
 
 const KEY_FIELDS = [
   { name: "identity", type: "address" },
@@ -30,7 +30,6 @@ const STRUCTS = {
   "disclosure-grant": ["DisclosureGrant", DISCLOSURE_GRANT_FIELDS],
   "disclosure-withdrawal": ["DisclosureWithdrawal", DISCLOSURE_WITHDRAWAL_FIELDS],
 };
-const ATTRS = { policyVersion: "policy_version", policyHash: "policy_hash" };
 
 function keyOf({ identity, discloser, recipient, purpose, category }) {
   return {
@@ -42,23 +41,9 @@ function keyOf({ identity, discloser, recipient, purpose, category }) {
   };
 }
 
-async function sign(wallet, kind, message, chainId, ledger) {
+function sign(wallet, kind, message, chainId, ledger) {
   const [primary, fields] = STRUCTS[kind];
-  const domain = { name: "Collective", version: "2", chainId: BigInt(chainId), verifyingContract: getAddress(ledger) };
-  const signature = Signature.from(await wallet.signTypedData(domain, { [primary]: fields }, message));
-  const request = {};
-  for (const field of fields) {
-    const value = message[field.name];
-    request[ATTRS[field.name] ?? field.name] = field.type.startsWith("uint") ? value.toString() : value;
-  }
-  return {
-    kind,
-    request,
-    signature: { v: signature.v, r: signature.r, s: signature.s },
-    signer: wallet.address,
-    chainId: BigInt(chainId).toString(),
-    verifyingContract: getAddress(ledger),
-  };
+  return signStruct(wallet, kind, primary, fields, message, chainId, ledger);
 }
 
 /** Sign a DisclosureGrant: the person agrees that `discloser` pass their `category` data to

@@ -54,19 +54,18 @@ export function nextNonce(consentNonce, chainTime, nowMs = BigInt(Date.now())) {
   return nonce;
 }
 
-function domain(chainId, ledger) {
+/** The ledger's EIP-712 domain: {name "Collective", version "2", chainId, the ledger address}
+ *  (collective/ledger/requests.py's DOMAIN). chainId BigInt-able, ledger a 0x address. */
+export function domain(chainId, ledger) {
   return { name: "Collective", version: "2", chainId: BigInt(chainId), verifyingContract: getAddress(ledger) };
 }
 
-const STRUCTS = {
-  grant: ["Grant", GRANT_FIELDS],
-  withdrawal: ["Withdrawal", WITHDRAWAL_FIELDS],
-  erasure: ["ErasureRequest", ERASURE_FIELDS],
-};
-
-async function signRequest(wallet, kind, message, chainId, ledger) {
-  const [primary, fields] = STRUCTS[kind];
-  const signature = Signature.from(await wallet.signTypedData(domain(chainId, ledger), { [primary]: fields }, message));
+/** Sign `message` as the EIP-712 struct `primaryType` with `fields` ([{name, type}]) in the
+ *  ledger's domain, and return the JSON the Python from_json readers take: {kind, request
+ *  (fields under the Python attribute names, uints as decimal strings), signature {v, r, s},
+ *  signer, chainId (decimal string), verifyingContract}. `kind` is the JSON's "kind" tag. */
+export async function signStruct(wallet, kind, primaryType, fields, message, chainId, ledger) {
+  const signature = Signature.from(await wallet.signTypedData(domain(chainId, ledger), { [primaryType]: fields }, message));
   const request = {};
   for (const field of fields) {
     const value = message[field.name];
@@ -80,6 +79,17 @@ async function signRequest(wallet, kind, message, chainId, ledger) {
     chainId: BigInt(chainId).toString(),
     verifyingContract: getAddress(ledger),
   };
+}
+
+const STRUCTS = {
+  grant: ["Grant", GRANT_FIELDS],
+  withdrawal: ["Withdrawal", WITHDRAWAL_FIELDS],
+  erasure: ["ErasureRequest", ERASURE_FIELDS],
+};
+
+function signRequest(wallet, kind, message, chainId, ledger) {
+  const [primary, fields] = STRUCTS[kind];
+  return signStruct(wallet, kind, primary, fields, message, chainId, ledger);
 }
 
 /** Sign a Grant; returns the SignedRequest JSON object (to POST to /api/relay). */
