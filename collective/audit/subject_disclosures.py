@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from collective.ledger.consent_state import ConsentState, OrganizationStanding, consent_state
 
 if TYPE_CHECKING:
-    from collective.audit.subjects import IndexedErasure
+    from collective.audit.subject_events import IndexedErasure
 
 DISCLOSURE_CONSENT_EVENTS = ("DisclosureConsentGranted", "DisclosureConsentWithdrawn")
 """The events a disclosure consent's state is replayed from."""

@@ -25,6 +25,12 @@ Beside the state, each :class:`IndexedConsent` carries the organization's standi
 identity's erasure request to it (``ErasureRequested`` / ``ErasureConfirmed``), so
 :attr:`IndexedConsent.covered` is the contract's ``isCovered``.
 
+The queries live beside this reader, one concern each: :mod:`~collective.audit.subject_events`
+(event rows by identity; deactivations and erasures folded from them),
+:mod:`~collective.audit.subject_history` (the history rows) and
+:mod:`~collective.audit.subject_disclosures` (disclosure consents); the names this module
+exported before they moved (``IndexedErasure``, ``NULL``) are still importable from it.
+
 Not in the index: a consent's nonce (it moves with every signed request's own nonce and
 every direct call's clock): read it from the chain before signing.
 """
@@ -33,11 +39,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from collective.audit.subject_disclosures import (
     DISCLOSURE_CONSENT_EVENTS,
@@ -45,51 +50,26 @@ from collective.audit.subject_disclosures import (
     disclosure_consents,
     disclosure_facts,
 )
-from collective.chain.codec import checksum
-from collective.client.records import expiry_or_none
-from collective.client.subject_records import (
-    DISCLOSE,
-    DISCLOSURE_GRANT,
-    DISCLOSURE_WITHDRAW,
-    ERASURE_CONFIRM,
-    ERASURE_REQUEST,
-    GRANT,
-    USE,
-    WITHDRAW,
-    HistoryRow,
+from collective.audit.subject_events import (
+    NULL,
+    REGISTRY_EVENTS,
+    IndexedErasure,
+    deactivated,
+    erasures,
+    identity_events,
+    marks,
 )
+from collective.audit.subject_history import history_rows
+from collective.client.subject_records import HistoryRow
 from collective.errors import AuditError
 from collective.ledger.consent_state import ConsentState, OrganizationStanding, consent_state
-from collective.ledger.vocab import name_of
-from collective.types import Address
 
-NULL = "0x" + "00" * 20
-"""The owner a ``DIDOwnerChanged`` names when the identity is deactivated."""
 _STANDING_AFTER: dict[str, OrganizationStanding] = {
     "AccountAdmitted": "active",
     "AccountSuspended": "suspended",
     "AccountReinstated": "active",
     "AccountRemoved": "not admitted",
 }
-_HISTORY_EVENTS = {
-    "DataDisclosed": DISCLOSE,
-    "DisclosureConsentGranted": DISCLOSURE_GRANT,
-    "DisclosureConsentWithdrawn": DISCLOSURE_WITHDRAW,
-    "ErasureRequested": ERASURE_REQUEST,
-    "ErasureConfirmed": ERASURE_CONFIRM,
-}
-_SUBJECT_EVENTS = ("DIDOwnerChanged", "ErasureRequested", "ErasureConfirmed")
-_BY_IDENTITY = "lower(json_extract(args, '$.identity'))"  # the events_by_identity index's key
-
-
-@dataclass(frozen=True)
-class IndexedErasure:
-    """An identity's erasure request to an organization: the request's block time, its due
-    time and the confirmation's block time (unix seconds; ``confirmed_at`` 0 while none)."""
-
-    requested_at: int
-    due_at: int
-    confirmed_at: int
 
 
 @dataclass(frozen=True)
@@ -149,10 +129,6 @@ class SubjectConsents:
     consents: list[IndexedConsent]
     policies: dict[str, IndexedPolicy]
     disclosures: list[IndexedDisclosureConsent] = field(default_factory=list)
-
-
-def _marks(values: Sequence[Any]) -> str:
-    return ", ".join("?" * len(values))
 
 
 class SubjectReader:
@@ -219,14 +195,14 @@ class SubjectReader:
         who = [i.lower() for i in identities]
         with self._snapshot() as (block, now):
             facts = self._consent_facts(who)
-            events = self._identity_events(who, _SUBJECT_EVENTS + DISCLOSURE_CONSENT_EVENTS)
-            registry = [row for row in events if row[3] in _SUBJECT_EVENTS]
+            events = identity_events(self.db, who, REGISTRY_EVENTS + DISCLOSURE_CONSENT_EVENTS)
+            registry = [row for row in events if row[3] in REGISTRY_EVENTS]
             disclosed = disclosure_facts(events)
             orgs = sorted({key[1] for key in facts} | {o for k in disclosed for o in k[1:3]})
             policies = self._policies(orgs)
             standing = self._standing(orgs)
-        deactivated = _deactivated(registry)
-        erasures = _erasures(registry)
+        gone = deactivated(registry)
+        erased = erasures(registry)
         order = {identity: n for n, identity in enumerate(who)}
         consents = []
         for key, (_, active, expiry, version, granted_at) in sorted(
@@ -239,7 +215,7 @@ class SubjectReader:
                 expiry=expiry,
                 policy_version=version,
                 current_version=current,
-                deactivated=key[0] in deactivated,
+                deactivated=key[0] in gone,
                 now=now,
             )
             consents.append(
@@ -252,7 +228,7 @@ class SubjectReader:
                     policy_version=version,
                     current_version=current,
                     organization_status=standing.get(key[1], "not admitted"),
-                    erasure=erasures.get((key[0], key[1])),
+                    erasure=erased.get((key[0], key[1])),
                 )
             )
         disclosures = disclosure_consents(
@@ -260,8 +236,8 @@ class SubjectReader:
             order=order,
             current_versions={org: policy.version for org, policy in policies.items()},
             standing=standing,
-            deactivated=deactivated,
-            erasures=erasures,
+            deactivated=gone,
+            erasures=erased,
             now=now,
         )
         return SubjectConsents(block, now, consents, policies, disclosures)
@@ -276,7 +252,7 @@ class SubjectReader:
         rows = self.db.execute(
             "SELECT c.block, c.log_index, c.granted, c.identity, c.organization, c.purpose, "
             "c.category, c.expiry, c.policy_version, b.timestamp FROM consents c "
-            f"JOIN blocks b ON b.number = c.block WHERE c.identity IN ({_marks(who)}) "
+            f"JOIN blocks b ON b.number = c.block WHERE c.identity IN ({marks(who)}) "
             "ORDER BY c.block, c.log_index",
             who,
         )
@@ -305,7 +281,7 @@ class SubjectReader:
         found: dict[str, IndexedPolicy] = {}
         for org, version, content_hash, uri, purposes in self.db.execute(
             "SELECT organization, version, content_hash, uri, purposes FROM policies "
-            f"WHERE organization IN ({_marks(orgs)}) ORDER BY block, log_index",
+            f"WHERE organization IN ({marks(orgs)}) ORDER BY block, log_index",
             orgs,
         ):
             codes = frozenset(bytes.fromhex(p[2:]) for p in json.loads(purposes))
@@ -316,30 +292,19 @@ class SubjectReader:
         standing: dict[str, OrganizationStanding] = {}
         events = list(_STANDING_AFTER)
         for account, event in self.db.execute(
-            f"SELECT account, event FROM accounts WHERE account IN ({_marks(orgs)}) "
-            f"AND event IN ({_marks(events)}) ORDER BY block, log_index",
+            f"SELECT account, event FROM accounts WHERE account IN ({marks(orgs)}) "
+            f"AND event IN ({marks(events)}) ORDER BY block, log_index",
             [*orgs, *events],
         ):
             standing[account] = _STANDING_AFTER[event]
         return standing
 
-    def _identity_events(self, who: list[str], events: Iterable[str]) -> list[tuple[Any, ...]]:
-        """(block, log_index, tx_hash, event, args as dict, block time) of ``events`` naming
-        one of ``who`` as ``identity``, in chain order."""
-        names = list(events)
-        rows = self.db.execute(
-            "SELECT e.block, e.log_index, e.tx_hash, e.event, e.args, b.timestamp FROM events e "
-            f"JOIN blocks b ON b.number = e.block WHERE {_BY_IDENTITY} IN ({_marks(who)}) "
-            f"AND e.event IN ({_marks(names)}) ORDER BY e.block, e.log_index",
-            [*who, *names],
-        )
-        return [(*row[:4], json.loads(row[4]), int(row[5])) for row in rows]
-
     def history(self, identities: Sequence[str]) -> list[HistoryRow]:
         """Every grant, withdrawal, use, disclosure, disclosure-consent change and erasure
         request or confirmation naming one of the identities, in chain order: the rows
         :func:`collective.client.subject_history.identity_history` reads from the chain
-        (``identity_for`` and the names None), as of the latest indexed block.
+        (``identity_for`` and the names None), as of the latest indexed block
+        (:func:`collective.audit.subject_history.history_rows`).
 
         Args:
             identities: identity addresses (``0x`` + 40 hex, any case).
@@ -347,131 +312,12 @@ class SubjectReader:
         Raises:
             AuditError: nothing is indexed yet.
         """
-        who = [i.lower() for i in identities]
-        rows: list[HistoryRow] = []
         with self._snapshot():
-            marks = _marks(who)
-            for (
-                block,
-                log_index,
-                tx,
-                granted,
-                identity,
-                org,
-                p,
-                c,
-                expiry,
-                version,
-                agent,
-                ts,
-            ) in self.db.execute(
-                "SELECT c.block, c.log_index, c.tx_hash, c.granted, c.identity, "
-                "c.organization, c.purpose, c.category, c.expiry, c.policy_version, c.agent, "
-                f"b.timestamp FROM consents c JOIN blocks b ON b.number = c.block "
-                f"WHERE c.identity IN ({marks})",
-                who,
-            ):
-                rows.append(
-                    HistoryRow(
-                        timestamp=int(ts),
-                        block=block,
-                        log_index=log_index,
-                        tx_hash="0x" + bytes(tx).hex(),
-                        action=GRANT if granted else WITHDRAW,
-                        organization=Address(checksum(org)),
-                        identity=Address(checksum(identity)),
-                        identity_for=None,
-                        purpose=name_of(bytes(p)),
-                        category=name_of(bytes(c)),
-                        expiry=expiry_or_none(expiry) if granted else None,
-                        policy_version=int(version) if granted else None,
-                        agent=Address(checksum(agent)),
-                    )
-                )
-            for block, log_index, tx, identity, org, p, c, ref, version, ts in self.db.execute(
-                "SELECT u.block, u.log_index, u.tx_hash, u.identity, u.organization, u.purpose, "
-                "u.category, u.data_ref, u.policy_version, b.timestamp FROM uses u "
-                f"JOIN blocks b ON b.number = u.block WHERE u.identity IN ({marks})",
-                who,
-            ):
-                rows.append(
-                    HistoryRow(
-                        timestamp=int(ts),
-                        block=block,
-                        log_index=log_index,
-                        tx_hash="0x" + bytes(tx).hex(),
-                        action=USE,
-                        organization=Address(checksum(org)),
-                        identity=Address(checksum(identity)),
-                        identity_for=None,
-                        purpose=name_of(bytes(p)),
-                        category=name_of(bytes(c)),
-                        data_ref="0x" + bytes(ref).hex(),
-                        policy_version=int(version),
-                    )
-                )
-            rows += [_event_row(*row) for row in self._identity_events(who, _HISTORY_EVENTS)]
-        rows.sort(key=lambda row: (row.block, row.log_index))
-        return rows
-
-
-def _deactivated(rows: list[tuple[Any, ...]]) -> set[str]:
-    """The identities a ``DIDOwnerChanged`` of ``rows`` deactivated (owner ``0x0``)."""
-    return {
-        str(args["identity"]).lower()
-        for _, _, _, event, args, _ in rows
-        if event == "DIDOwnerChanged" and str(args["owner"]) == NULL
-    }
-
-
-def _erasures(rows: list[tuple[Any, ...]]) -> dict[tuple[str, str], IndexedErasure]:
-    """Each (identity, organization)'s erasure from the requests and confirmations of
-    ``rows`` (the first request counts; the first confirmation after it)."""
-    found: dict[tuple[str, str], IndexedErasure] = {}
-    for _, _, _, event, args, ts in rows:
-        if event == "DIDOwnerChanged":
-            continue
-        pair = (str(args["identity"]).lower(), str(args["organization"]).lower())
-        if event == "ErasureRequested":
-            found.setdefault(pair, IndexedErasure(ts, int(args["dueAt"]), 0))
-        elif pair in found and not found[pair].confirmed_at:
-            request = found[pair]
-            found[pair] = IndexedErasure(request.requested_at, request.due_at, ts)
-    return found
-
-
-def _event_row(
-    block: int, log_index: int, tx: bytes, event: str, args: dict[str, Any], ts: int
-) -> HistoryRow:
-    """The history row of a disclosure, disclosure-consent or erasure event (its arguments as
-    the index keeps them: addresses and bytes32 as ``0x`` text)."""
-    action = _HISTORY_EVENTS[event]
-    erasure = action in (ERASURE_REQUEST, ERASURE_CONFIRM)
-    org = Address(checksum(str(args["organization" if erasure else "discloser"])))
-    version = args.get("policyVersion")
-    evidence = args.get("evidenceHash")
-    return HistoryRow(
-        timestamp=ts,
-        block=block,
-        log_index=log_index,
-        tx_hash="0x" + bytes(tx).hex(),
-        action=action,
-        organization=org,
-        identity=Address(checksum(str(args["identity"]))),
-        identity_for=None,
-        purpose="" if erasure else name_of(bytes.fromhex(str(args["purpose"])[2:])),
-        category="" if erasure else name_of(bytes.fromhex(str(args["category"])[2:])),
-        expiry=expiry_or_none(int(args["expiry"])) if action == DISCLOSURE_GRANT else None,
-        data_ref=str(args["dataRef"]).lower() if action == DISCLOSE else None,
-        recipient=None if erasure else Address(checksum(str(args["recipient"]))),
-        policy_version=None if version is None else int(version),
-        due_at=int(args["dueAt"]) if action == ERASURE_REQUEST else None,
-        evidence_hash=None if evidence is None else str(evidence).lower(),
-        agent=Address(checksum(str(args["agent"]))) if "agent" in args else None,
-    )
+            return history_rows(self.db, [i.lower() for i in identities])
 
 
 __all__ = [
+    "NULL",
     "IndexedConsent",
     "IndexedErasure",
     "IndexedPolicy",
