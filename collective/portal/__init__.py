@@ -14,6 +14,13 @@ Modules, one concern each: :mod:`~collective.portal.app` (the application factor
 the audit index that :mod:`~collective.portal.index` keeps in step with the chain (a
 background follower; no node call per request),
 :mod:`~collective.portal.links` (consent request links),
+:mod:`~collective.portal.disclosure_link` (links asking for a disclosure consent, under the
+recipient's policy), :mod:`~collective.portal.checked_link` (a link checked against the chain
+before the consent page shows it), :mod:`~collective.portal.disclosure_rows` (disclosure
+consents on "my consents"), :mod:`~collective.portal.guardians` (appoint or revoke a guardian:
+ERC-1056 signed delegate changes, relayed), :mod:`~collective.portal.qr` (links as QR codes,
+segno), :mod:`~collective.portal.qr_page` (``GET /qr?link=``: the code of a link to this
+portal), :mod:`~collective.portal.verify` (check an uploaded consent receipt, in words),
 :mod:`~collective.portal.security` (CSP, CSRF), :mod:`~collective.portal.problems` (errors as
 answers), :mod:`~collective.portal.server` (uvicorn).
 
