@@ -77,3 +77,27 @@ def test_a_replayable_pre_eip155_transaction_is_refused(net: Consortium) -> None
     )  # fmt: skip
     with pytest.raises(RpcFailure, match="replay-protected"):
         _call(net.urls[1], "eth_sendRawTransaction", "0x" + bytes(replayable.raw_transaction).hex())
+
+
+def test_a_batch_sent_to_a_validator_gets_each_transactions_checktx_verdict(
+    net: Consortium,
+) -> None:
+    # the validator broadcasts asynchronously and answers with its own CheckTx's verdicts
+    url, chain_id = net.urls[1], net.layout.chain_id
+    sender = dev_account(3)
+    nonce = _nonce(url, sender.address)
+    good = transfer(sender, nonce, chain_id)
+    answers = batched(
+        url,
+        [
+            ("eth_sendRawTransaction", [good]),
+            ("eth_sendRawTransaction", [transfer(sender, nonce + 5, chain_id)]),
+            ("eth_sendRawTransaction", [transfer(Account.create(), 0, chain_id)]),
+        ],
+    )
+    assert isinstance(answers[0], str) and answers[0].startswith("0x"), answers
+    assert isinstance(answers[1], RpcFailure) and "nonce too high" in answers[1].message
+    assert isinstance(answers[2], RpcFailure) and "insufficient funds" in answers[2].message
+    with pytest.raises(RpcFailure, match="already known"):
+        _call(url, "eth_sendRawTransaction", good)
+    assert wait_receipt(net, answers[0])["status"] == "0x1"

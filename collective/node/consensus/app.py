@@ -59,6 +59,7 @@ from collective.node import admission
 from collective.node.abci import CODE_TYPE_OK, Application, types_pb2
 from collective.node.abci.proto.tendermint.crypto import keys_pb2
 from collective.node.building import Built, build_block
+from collective.node.consensus.checks import CheckAnswers
 from collective.node.consensus.proposing import choose, confirm
 from collective.node.consensus.validators import META_KEY, ValidatorSet, power_changes
 from collective.node.errors import RpcError
@@ -109,6 +110,7 @@ class CollectiveApplication(Application):
         # signature recovery
         self._decoded: dict[bytes, SignedTransactionAPI] = {}
         self._finalized: tuple[Built, ValidatorSet] | None = None
+        self.checks = CheckAnswers()  # first CheckTx verdicts, for the sealer's broadcasts
 
     # --- Info / InitChain ---------------------------------------------------------------------
 
@@ -166,8 +168,15 @@ class CollectiveApplication(Application):
         committed state and the transactions already admitted; nonces without gaps.
 
         Returns: ``code`` 0 with ``gas_wanted``, or :data:`CODE_REFUSED` /
-        :data:`CODE_NOT_A_TX` with the reason in ``log``."""
+        :data:`CODE_NOT_A_TX` with the reason in ``log``; a first check's verdict also goes
+        to :attr:`checks` (the validator's JSON-RPC waits there for its broadcasts')."""
         raw = bytes(request.tx)
+        response = self._check(raw)
+        if request.type == types_pb2.CheckTxType.NEW:
+            self.checks.answer(raw, response.code, response.log)
+        return response
+
+    def _check(self, raw: bytes) -> types_pb2.ResponseCheckTx:
         with self.node.lock:
             try:
                 tx = self._decoded.get(raw) or admission.decode(self.chain, raw)

@@ -5,10 +5,11 @@ With ``collective node start --consensus cometbft`` this node decides nothing on
 
 - serves the node to CometBFT over ABCI (:class:`~collective.node.abci.AbciServer` at the
   ``--abci`` address: CometBFT's ``proxy_app``) from :meth:`start` until :meth:`close`;
-- hands every ``eth_sendRawTransaction`` to CometBFT's ``broadcast_tx_sync`` (its RPC at
+- hands every ``eth_sendRawTransaction`` to CometBFT's ``broadcast_tx_async`` (its RPC at
   ``--cometbft-rpc``), which runs CheckTx (this node's own admission) and gossips the
-  transaction to the other validators; the answer is the transaction's hash, its receipt
-  appears once a block holding it commits (finality is immediate: no reorgs);
+  transaction to the other validators, and waits for CheckTx's verdict; the answer is the
+  transaction's hash or why CheckTx refused it; its receipt appears once a block holding
+  it commits (finality is immediate: no reorgs);
 - seals nothing before reads or after requests.
 """
 
@@ -31,7 +32,7 @@ from collective.node.sealer import Sealer
 if TYPE_CHECKING:
     from collective.node.node import Node
 
-BROADCAST_TIMEOUT = 30.0  # seconds to wait for CometBFT's CheckTx answer
+BROADCAST_TIMEOUT = 30.0  # seconds to wait for CometBFT, and for CheckTx's verdicts
 COMETBFT_MAX_BATCH = 10  # CometBFT's default [rpc] max_request_batch_size
 
 
@@ -87,14 +88,18 @@ class CometSealer(Sealer):
         return outcome
 
     def broadcast_many(self, raws: list[bytes]) -> list[bytes | RpcError]:
-        """:meth:`broadcast` for many transactions in JSON-RPC batches to CometBFT
-        (``broadcast_tx_sync`` each, CheckTx'd in order; :data:`COMETBFT_MAX_BATCH` a batch,
-        CometBFT's default limit).
+        """:meth:`broadcast` for many transactions: handed to CometBFT in JSON-RPC batches
+        of ``broadcast_tx_async`` (:data:`COMETBFT_MAX_BATCH` a batch, CometBFT's default
+        limit), which CheckTx judges in order; then CheckTx's verdicts are awaited from this
+        node's own application (:class:`~collective.node.consensus.checks.CheckAnswers`).
+        ``broadcast_tx_sync`` would give the same verdicts but handles a batch one
+        transaction at a time, each its own round trip to the application.
 
         Returns: per transaction, its 32-byte hash or the :class:`RpcError` refusing it (all
         of them the same error when CometBFT cannot be reached)."""
-        calls = [("broadcast_tx_sync", [base64.b64encode(raw).decode()]) for raw in raws]
+        calls = [("broadcast_tx_async", [base64.b64encode(raw).decode()]) for raw in raws]
         answers: list[Any] = []
+        expected = self.application.checks.expect(raws)
         try:
             for start in range(0, len(calls), COMETBFT_MAX_BATCH):
                 chunk = calls[start : start + COMETBFT_MAX_BATCH]
@@ -106,23 +111,41 @@ class CometSealer(Sealer):
                 except RpcFailure as exc:
                     answers.append(exc)
         except (OSError, http.client.HTTPException, ValueError) as exc:
+            expected.wait((), 0)
             error = RpcError(-32000, f"cannot reach CometBFT at {self.cometbft_rpc}: {reason(exc)}")
             return [error for _ in raws]
-        return [_outcome(raw, answer) for raw, answer in zip(raws, answers, strict=True)]
+        taken = [raw for raw, answer in zip(raws, answers, strict=True) if _taken(answer)]
+        verdicts = expected.wait(taken, BROADCAST_TIMEOUT)
+        return [
+            _outcome(raw, verdicts.get(raw) if _taken(answer) else answer)
+            for raw, answer in zip(raws, answers, strict=True)
+        ]
+
+
+def _taken(answer: Any) -> bool:
+    """Did CometBFT take the transaction for CheckTx (``broadcast_tx_async``'s answer
+    ``code`` 0, not an error such as ``tx already exists in cache``)?"""
+    return isinstance(answer, dict) and int(answer.get("code", 0)) == 0
 
 
 def _outcome(raw: bytes, answer: Any) -> bytes | RpcError:
-    """A transaction's hash, or the error of CometBFT's answer to its broadcast."""
+    """A transaction's hash, or why it was refused: ``answer`` is CheckTx's verdict
+    (``(code, log)``), None when CheckTx never answered, or CometBFT's refusal of the
+    broadcast."""
+    if answer is None:
+        return rejected(
+            f"CometBFT took the transaction but its CheckTx gave no answer within "
+            f"{BROADCAST_TIMEOUT:g} s (is CometBFT still connected to this node?)"
+        )
+    if isinstance(answer, tuple):
+        code, log = answer
+        return bytes(keccak(raw)) if code == 0 else rejected(log or "refused by CheckTx")
     if isinstance(answer, RpcFailure):
         text = f"{answer.message} {answer.data or ''}".strip()
         if "already exists in cache" in text:
             return rejected("already known")
         return rejected(f"CometBFT refused the transaction: {text}")
-    if not isinstance(answer, dict):
-        return rejected(f"CometBFT answered the broadcast with {answer!r}")
-    if int(answer.get("code", 0)) != 0:
-        return rejected(str(answer.get("log") or "refused by CheckTx"))
-    return bytes(keccak(raw))
+    return rejected(f"CometBFT answered the broadcast with {answer!r}")
 
 
 __all__ = ["BROADCAST_TIMEOUT", "COMETBFT_MAX_BATCH", "CometSealer"]
