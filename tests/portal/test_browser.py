@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -116,6 +117,7 @@ def test_a_person_consents_and_withdraws_with_one_click(
     assert "medical research only" in page.inner_text("#policy-text")
     load_ms = page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
     print(f"consent page loaded in {load_ms:.0f} ms")
+    _check_the_phone_code(page, portal)
     _shot(page, "1-consent-request")
 
     page.click("#accept")
@@ -241,6 +243,21 @@ def test_a_person_consents_and_withdraws_with_one_click(
     for secret in secrets:
         assert secret.removeprefix("0x") not in sent, "a secret was sent"
     context.close()
+
+
+def _check_the_phone_code(page: Any, portal: str) -> None:
+    """The "open this request on your phone" box shows this portal's QR code of this very page."""
+    assert page.locator("#phone-qr").get_attribute("src") is None  # fetched only when opened
+    page.click("#phone summary")
+    loaded = page.wait_for_function(
+        """() => { const image = document.getElementById("phone-qr");
+                   return image.complete && image.naturalWidth > 0 ? image.src : null; }""",
+        timeout=WAIT,
+    )
+    src = urlsplit(loaded.json_value())
+    assert f"{src.scheme}://{src.netloc}" == portal and src.path == "/qr"
+    assert parse_qs(src.query)["link"] == [page.url.split("#")[0]]
+    assert page.inner_text("#phone-check") == ""  # no "could not be drawn"
 
 
 def _unlock(page: Any) -> None:

@@ -17,6 +17,22 @@ const REFUSED = {
     "Refused: the policy text at this address is not the text the organization published on the ledger. It may have been changed. Do not agree to it; tell the organization.",
 };
 
+// The QR code of this page (the portal's GET /qr), fetched when the person opens the
+// "on your phone" box, not on every visit.
+function offerOnPhone() {
+  const box = $("phone");
+  const image = $("phone-qr");
+  image.addEventListener("error", () =>
+    say("phone-check", "The code could not be drawn here. Copy this page's address to your phone instead.", "refused"),
+  );
+  box.addEventListener("toggle", () => {
+    if (!box.open || image.getAttribute("src")) return;
+    const page = new URL(window.location.href);
+    page.hash = "";
+    image.src = `/qr?link=${encodeURIComponent(page.href)}`;
+  });
+}
+
 async function checkPolicy(link) {
   let text;
   try {
@@ -83,6 +99,7 @@ export async function start(main) {
   for (const time of document.querySelectorAll("time[data-unix]")) {
     time.textContent = new Date(Number(time.dataset.unix) * 1000).toLocaleString();
   }
+  offerOnPhone();
   $("decline").addEventListener("click", () => {
     $("accept").disabled = true;
     say("answer", "You said no. Nothing was signed or sent. You can close this page.", "ok");
