@@ -3,14 +3,29 @@
 // identity is the wallet's account, the same for every organization; wallet.js). The pages
 // ask this module for the person's identities and for signatures, and never need to know
 // which of the two it is. The choice is kept in localStorage (it is not a secret).
-import { Signature, TypedDataEncoder, getAddress, solidityPackedKeccak256 } from "ethers";
+import { Signature, TypedDataEncoder, getAddress, solidityPackedKeccak256, verifyTypedData } from "ethers";
 import { currentKey, identityFor as pairwiseIdentity } from "./pairwise.js";
 import { $, ready as wordsReady, say, sentence } from "./ui.js";
 import { hasVault, root } from "./vault.js";
-import { checkChain, connect, hasWallet, sharedAccount, signTypedDataV4 } from "./wallet.js";
+import { checkChain, connect, hasWallet, sharedAccount, signTypedDataV4, watch } from "./wallet.js";
 
 const MODE = "collective.signer.v1";
 let account = null; // the wallet's account once connected in this page
+let watching = false;
+
+/** Once a wallet is in use, a switch of its account or network in the wallet reloads the page,
+ *  which then shows (and signs as) the account the wallet uses now, or says its network is
+ *  not the ledger's. */
+function follow() {
+  if (watching) return;
+  watching = true;
+  watch((what, value) => {
+    if (mode() !== "wallet") return;
+    if (what === "account" && account !== null && value?.toLowerCase() === account.toLowerCase()) return;
+    say("status", `Your wallet switched to another ${what === "chain" ? "network" : "account"}: this page is loading again for it.`);
+    window.location.reload();
+  });
+}
 
 /** "wallet" when the person chose their wallet (and this browser still has one), else "words". */
 export function mode() {
@@ -22,6 +37,7 @@ export function mode() {
 export async function useWallet(chainId) {
   account = await connect(chainId);
   localStorage.setItem(MODE, "wallet");
+  follow();
   return account;
 }
 
@@ -38,6 +54,7 @@ export async function ready(chainId) {
   if (mode() === "wallet") {
     account = (await sharedAccount()) ?? (await connect(chainId));
     await checkChain(chainId);
+    follow();
     return;
   }
   const choice = $("wallet-choice");
@@ -95,7 +112,25 @@ export async function signTypedData(identity, typedData, owner = identity.addres
   }
   const payload = TypedDataEncoder.getPayload(domain, fields, message);
   if (payload.primaryType !== primaryType) throw new Error(`the typed data's primary type is ${payload.primaryType}, not ${primaryType}`);
-  return { signature: await signTypedDataV4(account, payload, domain.chainId), signer: account };
+  const now = await sharedAccount(); // a wallet that sent no accountsChanged is caught here
+  if (now !== account) {
+    throw Object.assign(new Error(`your wallet now uses ${now ? `account ${now}` : "no account"}, but this page was opened for ${account}: nothing was signed`), {
+      hint: "reload the page to act as the account your wallet uses now",
+    });
+  }
+  const signature = await signTypedDataV4(account, payload, domain.chainId);
+  let signer = null;
+  try {
+    signer = verifyTypedData(domain, fields, message, signature);
+  } catch {
+    // not a signature any key makes: said below
+  }
+  if (signer !== account) {
+    throw Object.assign(new Error(`your wallet's signature is not ${account}'s${signer ? ` (it is ${signer}'s)` : ""}, so the ledger would refuse it: nothing was sent`), {
+      hint: "check which account your wallet signs with, reload the page and try again",
+    });
+  }
+  return { signature, signer: account };
 }
 
 /** An object eip712.js's signGrant / signWithdrawal / signErasure take as their `wallet`:

@@ -157,3 +157,111 @@ def test_a_wallet_on_another_chain_is_told_so(browser: Any, portal: str, ledger:
     assert page.is_hidden("#wallet-ready") and wallet.signed == []
     page.screenshot(path=str(SHOTS / "wallet-5-wrong-chain.png"), full_page=True)
     context.close()
+
+
+EVENTFUL_PROVIDER = """
+const listeners = { accountsChanged: [], chainChanged: [] };
+window.ethereum = {
+  request: async ({ method, params }) => {
+    const answer = JSON.parse(await window.pythonWallet(method, JSON.stringify(params ?? [])));
+    if (!answer.error) return answer.result;
+    if (answer.error.plain) throw { code: answer.error.code };
+    throw Object.assign(new Error(answer.error.message), { code: answer.error.code });
+  },
+  on: (event, listener) => listeners[event]?.push(listener),
+};
+window.emitWallet = (event, value) => listeners[event].forEach((listener) => listener(value));
+"""
+
+
+@dataclass
+class UnrulyWallet(FakeWallet):
+    """A FakeWallet whose signing answer is set by the test: ``"sign"`` (as it should),
+    ``"decline"`` (EIP-1193 4001), ``"garbage"`` (not a signature), ``"other-key"`` (another
+    key's signature) or ``"mute"`` (an error object with no message)."""
+
+    behaviour: str = "sign"
+    other: LocalAccount = field(default_factory=Account.create)
+
+    def __call__(self, method: str, params_json: str) -> str:
+        if method != "eth_signTypedData_v4" or self.behaviour == "sign":
+            return super().__call__(method, params_json)
+        document = json.loads(json.loads(params_json)[1])
+        if self.behaviour == "decline":
+            return json.dumps({"error": {"code": 4001, "message": "User rejected the request."}})
+        if self.behaviour == "mute":
+            return json.dumps({"error": {"code": -32603, "plain": True}})
+        if self.behaviour == "garbage":
+            return json.dumps({"result": "0x1234"})
+        signature = self.other.sign_typed_data(full_message=document).signature
+        return json.dumps({"result": "0x" + bytes(signature).hex()})
+
+
+def test_a_wallet_that_switches_refuses_or_misbehaves_is_told_in_words(
+    browser: Any, portal: str, ledger: Ledger
+) -> None:
+    """The wallet switches account (accountsChanged: the page reloads for the new one; and
+    without the event: signing is stopped), declines (4001), answers with no signature, with
+    another key's, or with a bare error object, and switches network (chainChanged): each is
+    a plain sentence, and nothing reaches the ledger."""
+    lab = ledger.lab
+    first, second = Account.create(), Account.create()
+    wallet = UnrulyWallet(first, lab.chain.chain_id)
+    context = browser.new_context(viewport={"width": 375, "height": 800}, is_mobile=True)
+    context.add_init_script(EVENTFUL_PROVIDER)
+    context.expose_function("pythonWallet", wallet)
+    page = context.new_page()
+    page.goto(f"{portal}/")
+    page.click("#use-wallet")
+    page.wait_for_selector("#wallet-ready", state="visible", timeout=WAIT)
+    assert page.inner_text("#wallet-address") == first.address
+
+    wallet.key = second  # the person picks another account in the wallet
+    page.evaluate(
+        "address => window.emitWallet('accountsChanged', [address.toLowerCase()])", second.address
+    )
+    page.wait_for_selector(f"#wallet-address >> text={second.address}", timeout=WAIT)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+    page.goto(
+        ConsentLink.for_current_policy(ledger.admin, lab.address, PURPOSE, CATEGORY).url(portal)
+    )
+    page.wait_for_selector("#policy-check.ok", timeout=WAIT)
+    said = {
+        "decline": "You declined the request in your wallet; nothing was signed or sent.",
+        "garbage": "Your wallet answered with something that is not a signature",
+        "other-key": f"is not {second.address}'s (it is {wallet.other.address}'s)",
+        "mute": "Your wallet refused the request (it gave no reason)",
+    }
+    for behaviour, words in said.items():
+        wallet.behaviour = behaviour
+        page.click("#accept")
+        page.wait_for_selector("#answer.refused", timeout=WAIT)
+        assert words in page.inner_text("#answer"), (behaviour, page.inner_text("#answer"))
+        page.evaluate("document.getElementById('answer').className = ''")
+    assert wallet.signed == []
+    for who in (first, second):
+        assert lab.consent.status(who.address, lab.address, PURPOSE, CATEGORY).state == "none"
+    wallet.behaviour = "sign"
+    page.click("#accept")
+    page.wait_for_selector("#answer.ok", timeout=WAIT)
+
+    page.goto(f"{portal}/consents")
+    row = page.locator("article.consent[data-state='active']")
+    row.wait_for(timeout=WAIT)
+    wallet.key = first  # switched back in the wallet, which sent no event this time
+    row.get_by_role("button", name="Take back your consent").click()
+    page.wait_for_selector("#status.refused", timeout=WAIT)
+    assert f"now uses account {first.address}, but this page was opened for {second.address}" in (
+        page.inner_text("#status")
+    )
+    assert len(wallet.signed) == 1
+    assert lab.consent.status(second.address, lab.address, PURPOSE, CATEGORY).state == "active"
+
+    wallet.chain_id = 1  # the person switches the wallet to another network
+    with page.expect_navigation(timeout=WAIT):  # the page loads again, on the wrong chain
+        page.evaluate("window.emitWallet('chainChanged', '0x1')")
+    page.wait_for_selector("#status.refused", timeout=WAIT)
+    assert "your wallet is connected to chain 1" in page.inner_text("#status").lower()
+    page.screenshot(path=str(SHOTS / "wallet-7-misbehaving.png"), full_page=True)
+    context.close()
