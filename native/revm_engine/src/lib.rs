@@ -21,8 +21,8 @@ use revm::primitives::eip7702::{
     Authorization, AuthorizationList, RecoveredAuthority, RecoveredAuthorization,
 };
 use revm::primitives::{
-    AccessListItem, AccountInfo, Address, BlobExcessGasAndPrice, BlockEnv, Bytecode,
-    Bytes, EVMError, ExecutionResult, SpecId, TxKind, B256, KECCAK_EMPTY, U256,
+    AccessListItem, AccountInfo, Address, BlobExcessGasAndPrice, BlockEnv, Bytecode, Bytes,
+    EVMError, ExecutionResult, ResultAndState, SpecId, TxEnv, TxKind, B256, KECCAK_EMPTY, U256,
 };
 use revm::{DatabaseCommit, Evm};
 
@@ -62,7 +62,10 @@ fn u256(b: &[u8]) -> U256 {
 
 fn address(b: &[u8]) -> PyResult<Address> {
     if b.len() != 20 {
-        return Err(PyValueError::new_err(format!("an address is 20 bytes, not {}", b.len())));
+        return Err(PyValueError::new_err(format!(
+            "an address is 20 bytes, not {}",
+            b.len()
+        )));
     }
     Ok(Address::from_slice(b))
 }
@@ -82,13 +85,25 @@ impl DatabaseRef for PyDB {
             let (bal, nonce, hash): (Vec<u8>, u64, Vec<u8>) =
                 r.extract(py).map_err(|e| DbErr(e.to_string()))?;
             if hash.len() != 32 {
-                return Err(DbErr(format!("a code hash is 32 bytes, not {}", hash.len())));
+                return Err(DbErr(format!(
+                    "a code hash is 32 bytes, not {}",
+                    hash.len()
+                )));
             }
             let code_hash = B256::from_slice(&hash);
             if code_hash == KECCAK_EMPTY {
-                return Ok(Some(AccountInfo::new(u256(&bal), nonce, code_hash, Bytecode::new())));
+                return Ok(Some(AccountInfo::new(
+                    u256(&bal),
+                    nonce,
+                    code_hash,
+                    Bytecode::new(),
+                )));
             }
-            let cached = code_cache().lock().map_err(|e| DbErr(e.to_string()))?.get(&code_hash).cloned();
+            let cached = code_cache()
+                .lock()
+                .map_err(|e| DbErr(e.to_string()))?
+                .get(&code_hash)
+                .cloned();
             let bytecode = match cached {
                 Some(bc) => bc,
                 None => {
@@ -110,7 +125,12 @@ impl DatabaseRef for PyDB {
                     bc
                 }
             };
-            Ok(Some(AccountInfo::new(u256(&bal), nonce, code_hash, bytecode)))
+            Ok(Some(AccountInfo::new(
+                u256(&bal),
+                nonce,
+                code_hash,
+                bytecode,
+            )))
         })
     }
 
@@ -145,7 +165,10 @@ impl DatabaseRef for PyDB {
                 .map_err(|e| DbErr(e.to_string()))?;
             let v: Vec<u8> = r.extract(py).map_err(|e| DbErr(e.to_string()))?;
             if v.len() != 32 {
-                return Err(DbErr(format!("block_hash({n}) gave {} bytes, not 32", v.len())));
+                return Err(DbErr(format!(
+                    "block_hash({n}) gave {} bytes, not 32",
+                    v.len()
+                )));
             }
             Ok(B256::from_slice(&v))
         })
@@ -178,12 +201,39 @@ fn spec_of(name: &str) -> PyResult<SpecId> {
     Ok(match name {
         "CANCUN" => SpecId::CANCUN,
         "PRAGUE" => SpecId::PRAGUE,
-        _ => return Err(PyValueError::new_err(format!("unknown fork {name}: CANCUN or PRAGUE"))),
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "unknown fork {name}: CANCUN or PRAGUE"
+            )))
+        }
     })
 }
 
 /// One EIP-7702 authorization, its authority recovered by the caller (None: invalid).
 type PyAuthorization = (Option<Vec<u8>>, Vec<u8>, Vec<u8>, u64);
+
+impl Engine {
+    /// Run `tx` in this engine's block on its state cache; nothing is committed. Errors:
+    /// ValueError("invalid: ...") when it cannot start, RuntimeError when revm failed (the
+    /// state source raised).
+    fn execute(&mut self, tx: TxEnv) -> PyResult<ResultAndState> {
+        let chain_id = self.chain_id;
+        let mut evm = Evm::builder()
+            .with_db(&mut self.db)
+            .with_spec_id(self.spec)
+            .modify_cfg_env(|c| c.chain_id = chain_id)
+            .with_block_env(self.block.clone())
+            .with_tx_env(tx)
+            .build();
+        let out = evm.transact();
+        drop(evm);
+        out.map_err(|e| match e {
+            EVMError::Transaction(e) => PyValueError::new_err(format!("invalid: {e}")),
+            EVMError::Header(e) => PyValueError::new_err(format!("invalid: {e}")),
+            e => PyRuntimeError::new_err(format!("revm failed: {e}")),
+        })
+    }
+}
 
 #[pymethods]
 impl Engine {
@@ -295,47 +345,43 @@ impl Engine {
                 Some(AuthorizationList::Recovered(out))
             }
         };
-        let block = self.block.clone();
-        let chain_id = self.chain_id;
-        let mut evm = Evm::builder()
-            .with_db(&mut self.db)
-            .with_spec_id(self.spec)
-            .modify_cfg_env(|c| c.chain_id = chain_id)
-            .with_block_env(block)
-            .modify_tx_env(|tx| {
-                tx.caller = caller;
-                tx.transact_to = kind;
-                tx.data = Bytes::copy_from_slice(data);
-                tx.value = u256(value);
-                tx.gas_limit = gas_limit;
-                tx.gas_price = U256::from(gas_price);
-                tx.gas_priority_fee = priority_fee.map(U256::from);
-                tx.nonce = Some(nonce);
-                tx.chain_id = Some(chain_id);
-                tx.access_list = items;
-                tx.authorization_list = auth_list;
-            })
-            .build();
-        let out = evm.transact();
-        drop(evm);
-        let rs = match out {
-            Ok(rs) => rs,
-            Err(EVMError::Transaction(e)) => {
-                return Err(PyValueError::new_err(format!("invalid: {e}")))
-            }
-            Err(EVMError::Header(e)) => return Err(PyValueError::new_err(format!("invalid: {e}"))),
-            Err(e) => return Err(PyRuntimeError::new_err(format!("revm failed: {e}"))),
-        };
+        let rs = self.execute(TxEnv {
+            caller,
+            transact_to: kind,
+            data: Bytes::copy_from_slice(data),
+            value: u256(value),
+            gas_limit,
+            gas_price: U256::from(gas_price),
+            gas_priority_fee: priority_fee.map(U256::from),
+            nonce: Some(nonce),
+            chain_id: Some(self.chain_id),
+            access_list: items,
+            authorization_list: auth_list,
+            ..TxEnv::default()
+        })?;
         let (ok, gas_used, output, logs, halt) = match &rs.result {
-            ExecutionResult::Success { gas_used, logs, output, .. } => {
-                (true, *gas_used, output.data().clone(), logs.as_slice(), None)
-            }
+            ExecutionResult::Success {
+                gas_used,
+                logs,
+                output,
+                ..
+            } => (
+                true,
+                *gas_used,
+                output.data().clone(),
+                logs.as_slice(),
+                None,
+            ),
             ExecutionResult::Revert { gas_used, output } => {
                 (false, *gas_used, output.clone(), &[][..], None)
             }
-            ExecutionResult::Halt { gas_used, reason } => {
-                (false, *gas_used, Bytes::new(), &[][..], Some(format!("{reason:?}")))
-            }
+            ExecutionResult::Halt { gas_used, reason } => (
+                false,
+                *gas_used,
+                Bytes::new(),
+                &[][..],
+                Some(format!("{reason:?}")),
+            ),
         };
         let pylogs = PyList::empty_bound(py);
         for l in logs {
@@ -400,39 +446,27 @@ impl Engine {
             Some(t) => TxKind::Call(address(t)?),
             None => TxKind::Create,
         };
-        let block = self.block.clone();
-        let chain_id = self.chain_id;
-        let mut evm = Evm::builder()
-            .with_db(&mut self.db)
-            .with_spec_id(self.spec)
-            .modify_cfg_env(|c| c.chain_id = chain_id)
-            .with_block_env(block)
-            .modify_tx_env(|tx| {
-                tx.caller = caller;
-                tx.transact_to = kind;
-                tx.data = Bytes::copy_from_slice(data);
-                tx.value = u256(value);
-                tx.gas_limit = gas_limit;
-                tx.gas_price = U256::ZERO;
-                tx.gas_priority_fee = None;
-                tx.nonce = None;
-                tx.chain_id = Some(chain_id);
-            })
-            .build();
-        let out = evm.transact();
-        drop(evm);
-        let result = match out {
-            Ok(rs) => rs.result,
-            Err(EVMError::Transaction(e)) => {
-                return Err(PyValueError::new_err(format!("invalid: {e}")))
-            }
-            Err(EVMError::Header(e)) => return Err(PyValueError::new_err(format!("invalid: {e}"))),
-            Err(e) => return Err(PyRuntimeError::new_err(format!("revm failed: {e}"))),
-        };
+        let result = self
+            .execute(TxEnv {
+                caller,
+                transact_to: kind,
+                data: Bytes::copy_from_slice(data),
+                value: u256(value),
+                gas_limit,
+                gas_price: U256::ZERO,
+                gas_priority_fee: None,
+                nonce: None,
+                chain_id: Some(self.chain_id),
+                ..TxEnv::default()
+            })?
+            .result;
         let (ok, spent, output, halt) = match result {
-            ExecutionResult::Success { gas_used, gas_refunded, output, .. } => {
-                (true, gas_used + gas_refunded, output.into_data(), None)
-            }
+            ExecutionResult::Success {
+                gas_used,
+                gas_refunded,
+                output,
+                ..
+            } => (true, gas_used + gas_refunded, output.into_data(), None),
             ExecutionResult::Revert { gas_used, output } => (false, gas_used, output, None),
             ExecutionResult::Halt { gas_used, reason } => {
                 (false, gas_used, Bytes::new(), Some(format!("{reason:?}")))
@@ -459,9 +493,12 @@ impl Engine {
         dirty.sort_by(|a, b| a.0.cmp(&b.0));
         for (addr, d) in dirty {
             let Some(acc) = self.db.accounts.get(&addr) else {
-                return Err(PyRuntimeError::new_err(format!("changed account {addr} not cached")));
+                return Err(PyRuntimeError::new_err(format!(
+                    "changed account {addr} not cached"
+                )));
             };
-            let gone = matches!(acc.account_state, AccountState::NotExisting) || acc.info.is_empty();
+            let gone =
+                matches!(acc.account_state, AccountState::NotExisting) || acc.info.is_empty();
             let code: PyObject = if d.code && !gone {
                 let bytes = match &acc.info.code {
                     Some(c) => c.original_bytes(),
