@@ -12,7 +12,8 @@ Modules, one concern each: :mod:`~collective.portal.app` (the application factor
 :mod:`~collective.portal.ratelimit` (token buckets), :mod:`~collective.portal.consents`
 ("my consents"), :mod:`~collective.portal.history` ("who used my data", CSV), both read from
 the audit index that :mod:`~collective.portal.index` keeps in step with the chain (a
-background follower; no node call per request),
+background follower; no node call per request), :mod:`~collective.portal.node_gate` (503 and a
+sentence at once while the node does not answer),
 :mod:`~collective.portal.links` (consent request links),
 :mod:`~collective.portal.disclosure_link` (links asking for a disclosure consent, under the
 recipient's policy), :mod:`~collective.portal.checked_link` (a link checked against the chain

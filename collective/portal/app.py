@@ -29,6 +29,7 @@ from starlette.templating import Jinja2Templates
 from collective.errors import ConfigurationError
 from collective.portal import api, guardians, pages, qr_page, verify
 from collective.portal.index import PortalIndex
+from collective.portal.node_gate import NodeGate
 from collective.portal.problems import handle_exception
 from collective.portal.ratelimit import RateLimits
 from collective.portal.relay import Relayer
@@ -116,6 +117,7 @@ def create_app(
         middleware=[
             Middleware(SecurityHeadersMiddleware),
             csrf_middleware(csrf_secret or secrets.token_urlsafe(32), secure=secure_cookies),
+            Middleware(NodeGate, index=index),
         ],
         exception_handlers={Exception: handle_exception},
         lifespan=lifespan,

@@ -16,6 +16,16 @@ still polls every :data:`IDLE_POLL` seconds, so the index never falls far behind
 endpoint waits the same way after its transaction is mined, so the page's reload right after
 a withdrawal shows it.
 
+When the node stops answering: a request waits for its cycle only while the follower hears
+from the node; after :data:`NODE_PATIENCE` seconds without a word (a cycle stuck on a node that
+accepts connections but answers nothing, or a sync retrying a node that is gone) it is
+answered with a :class:`~collective.errors.ChainError` (HTTP 503 and a sentence), and so is
+any request while the last cycle failed to reach the node: :meth:`PortalIndex.node_trouble`
+says so at once (:mod:`collective.portal.node_gate` asks it before a route that needs the
+chain). The follower goes on trying by itself (every :data:`IDLE_POLL` seconds, or the sync's
+own backoff) and, once the node answers again, indexes from the last block it committed: a
+range of blocks is written in one SQLite transaction, so nothing is lost or written twice.
+
 Where the index lives: ``path`` when given (kept across restarts: a restart syncs only the
 new blocks); otherwise a temporary file removed when the portal stops (the first requests
 then wait for a sync from the deployment's first block).
@@ -51,6 +61,11 @@ own interpreter are spared a call per request), at the cost of this much latency
 FRESH_TIMEOUT = 60.0
 """Seconds a request waits for the follower's cycle (the first sync of a long chain can take
 that long) before it is answered with an error."""
+NODE_PATIENCE = 3.0
+"""Seconds the follower may go without an answer from the node (within a cycle: its first
+request, or the next range of a sync) before the portal takes the node as not answering."""
+_SLICE = 0.25
+"""Seconds between a waiting request's looks at the follower's progress."""
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +94,9 @@ class PortalIndex:
         self._wake = threading.Event()
         self._started = self._done = 0
         self._failure: Exception | None = None
+        # The monotonic time the cycle in progress started or last heard from the node
+        # (a range committed); None between cycles.
+        self._heard: float | None = None
         self._stop = False
         self._thread: threading.Thread | None = None
         self._local = threading.local()
@@ -119,6 +137,7 @@ class PortalIndex:
                     if self._stop:
                         return
                     self._started += 1
+                    self._heard = time.monotonic()
                 failure: Exception | None = None
                 try:
                     if index is None:
@@ -126,12 +145,20 @@ class PortalIndex:
                     if source is None:
                         source = source_for(self._client.chain)
                     if source.head() != index.synced_to:
-                        sync(self._client.chain, self._client.deployment, index, source=source)
+                        self._heard = time.monotonic()
+                        sync(
+                            self._client.chain,
+                            self._client.deployment,
+                            index,
+                            source=source,
+                            on_range=self._progressed,
+                        )
                 except Exception as exc:  # reported to the requests waiting for this cycle
                     log.warning("the portal's index could not follow the chain: %s", exc)
                     failure = exc
                 with self._cond:
                     self._done += 1
+                    self._heard = None
                     self._failure = failure
                     self._cond.notify_all()
                     self._resolve()
@@ -145,6 +172,33 @@ class PortalIndex:
             if callable(close):
                 close()
 
+    def _progressed(self, start: int, end: int) -> None:
+        """The sync committed blocks ``start``..``end``: the node answers."""
+        self._heard = time.monotonic()
+
+    def node_trouble(self) -> ChainError | None:
+        """Why the node is taken as not answering now, or None when it answers (or nothing
+        is known yet): the follower's last cycle could not reach it, or the cycle in
+        progress has heard nothing from it for :data:`NODE_PATIENCE` seconds. Never waits."""
+        with self._cond:
+            failure = self._failure
+        if isinstance(failure, ChainError):
+            return self._outcome_of(failure)
+        return self._stalled()
+
+    def _stalled(self, asked: float = float("-inf")) -> ChainError | None:
+        """The error for a cycle that has heard nothing from the node for
+        :data:`NODE_PATIENCE` seconds (counted from ``asked``, a request's monotonic
+        arrival, when later), else None."""
+        with self._cond:
+            heard = self._heard
+        if heard is not None and time.monotonic() - max(heard, asked) > NODE_PATIENCE:
+            return ChainError(
+                f"the ledger's node has not answered the portal for {NODE_PATIENCE:g} s",
+                hint="try again in a minute; if it lasts, tell the portal's operator",
+            )
+        return None
+
     def _ask(self) -> int:
         """The cycle a waiter arriving now needs finished (the next to start); wakes the
         follower. Call with ``_cond`` held."""
@@ -155,8 +209,12 @@ class PortalIndex:
         """The error a waiter answers with when its cycle failed. Call with ``_cond`` held."""
         if self._failure is None:
             return None
+        return self._outcome_of(self._failure)
+
+    @staticmethod
+    def _outcome_of(failure: Exception) -> ChainError:
         return ChainError(
-            f"the portal could not read the chain's new blocks: {self._failure}",
+            f"the portal could not read the chain's new blocks: {failure}",
             hint="is the node running? try again in a minute",
         )
 
@@ -170,14 +228,23 @@ class PortalIndex:
 
         Raises:
             ChainError: the cycle failed (the node could not be reached, or the index is of
-                another deployment), or did not finish within ``timeout``.
+                another deployment), heard nothing from the node for :data:`NODE_PATIENCE`
+                seconds, or did not finish within ``timeout``.
         """
         self.start()
+        asked = time.monotonic()
         with self._cond:
             target = self._ask()
-            if not self._cond.wait_for(lambda: self._done >= target, timeout):
+        while True:
+            with self._cond:
+                if self._cond.wait_for(lambda: self._done >= target, _SLICE):
+                    failure = self._outcome()
+                    break
+            stalled = self._stalled(asked)
+            if stalled is not None:
+                raise stalled
+            if time.monotonic() - asked > timeout:
                 raise _late(timeout)
-            failure = self._outcome()
         if failure is not None:
             raise failure
 
@@ -189,14 +256,23 @@ class PortalIndex:
             ChainError: as :meth:`fresh`.
         """
         self.start()
+        asked = time.monotonic()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self._cond:
             self._waiters.append((self._ask(), loop, future))
-        try:
-            await asyncio.wait_for(future, timeout)
-        except TimeoutError:
-            raise _late(timeout) from None
+        while True:
+            try:
+                await asyncio.wait_for(asyncio.shield(future), _SLICE)
+                return
+            except TimeoutError:
+                pass
+            stalled = self._stalled(asked)
+            if stalled is None and time.monotonic() - asked > timeout:
+                stalled = _late(timeout)
+            if stalled is not None:
+                future.cancel()  # the follower's _settle skips it
+                raise stalled
 
     def _resolve(self) -> None:
         """Settle the coroutines waiting for the cycle just finished. Call with ``_cond``
@@ -240,4 +316,4 @@ def _settle(future: asyncio.Future[None], failure: ChainError | None) -> None:
         future.set_exception(failure)
 
 
-__all__ = ["FRESH_TIMEOUT", "IDLE_POLL", "MIN_CYCLE", "PortalIndex"]
+__all__ = ["FRESH_TIMEOUT", "IDLE_POLL", "MIN_CYCLE", "NODE_PATIENCE", "PortalIndex"]
