@@ -149,29 +149,59 @@ def consent_rows(found: SubjectConsents) -> list[ConsentRow]:
     """
     rows: list[ConsentRow] = []
     for consent in found.consents:
-        state = str(consent.state)
-        if consent.erasure is not None and state in ("active", "expired", "superseded"):
-            state = "erased"
+        state = page_state(consent.state, consent.erasure is not None)
         renew = None
-        if consent.state is ConsentState.SUPERSEDED and state == "superseded":
+        if state == "superseded":
             renew = renewal_link(consent, found.policies.get(consent.organization))
         rows.append(ConsentRow(consent, state, renew))
     return rows
+
+
+_ERASABLE = (ConsentState.ACTIVE, ConsentState.EXPIRED, ConsentState.SUPERSEDED)
+"""The states a requested erasure ends (the page says ``erased``)."""
+
+
+def page_state(state: ConsentState, erasure_requested: bool) -> str:
+    """A consent's state as the page says it: ``erased`` for an active, expired or superseded
+    consent whose data the person asked to erase (GDPR Art. 17: no use is covered from the
+    request on), otherwise the state's name. Disclosure consents read the same."""
+    shown = str(state)
+    if erasure_requested and state in _ERASABLE:
+        return "erased"
+    return shown
 
 
 def renewal_link(consent: IndexedConsent, policy: IndexedPolicy | None) -> str | None:
     """The portal path (``/consent?...``) asking to renew a superseded consent under the
     organization's current ``policy``, with its expiry; None when there is no current policy
     or it no longer covers the purpose (nothing to renew to)."""
-    if policy is None or consent.purpose not in policy.purposes:
+    return renewal_path(
+        policy, consent.organization, consent.purpose, consent.category, consent.expiry
+    )
+
+
+def renewal_path(
+    policy: IndexedPolicy | None,
+    organization: str,
+    purpose: bytes,
+    category: bytes,
+    expiry: int,
+    recipient: str | None = None,
+) -> str | None:
+    """The portal path (``/consent?...``, with ``&recipient=`` for a disclosure consent)
+    asking to agree to ``policy`` (the current policy of the organization whose policy the
+    consent is under) for ``purpose`` and ``category`` (32-byte codes) until ``expiry`` (the
+    index's stored value); None when there is no policy or it does not cover the purpose."""
+    if policy is None or purpose not in policy.purposes:
         return None
     link = ConsentLink(
-        organization=checksum(consent.organization),
-        purpose=name_of(consent.purpose),
-        category=name_of(consent.category),
+        organization=checksum(organization),
+        purpose=name_of(purpose),
+        category=name_of(category),
         policy_version=policy.version,
         policy_hash="0x" + policy.content_hash.hex(),
-        expiry=expiry_or_none(consent.expiry),
+        expiry=expiry_or_none(expiry),
+        recipient=None if recipient is None else checksum(recipient),
     )
     return link.url("")
 
@@ -181,7 +211,9 @@ __all__ = [
     "STATE_WORDS",
     "ConsentRow",
     "consent_rows",
+    "page_state",
     "parse_identities",
     "renewal_link",
+    "renewal_path",
     "words",
 ]

@@ -19,10 +19,8 @@ from eth_utils.crypto import keccak
 
 from collective.chain.codec import checksum
 from collective.client.records import expiry_or_none
-from collective.ledger.consent_state import ConsentState
 from collective.ledger.vocab import name_of
-from collective.portal.consents import words
-from collective.portal.links import ConsentLink
+from collective.portal.consents import page_state, renewal_path, words
 
 if TYPE_CHECKING:
     from collective.audit.subject_disclosures import IndexedDisclosureConsent
@@ -105,11 +103,9 @@ def disclosure_rows(found: SubjectConsents) -> list[DisclosureRow]:
     """
     rows = []
     for consent in found.disclosures:
-        state = str(consent.state)
-        if consent.erasure is not None and state in ("active", "expired", "superseded"):
-            state = "erased"
+        state = page_state(consent.state, consent.erasure is not None)
         renew = None
-        if consent.state is ConsentState.SUPERSEDED and state == "superseded":
+        if state == "superseded":
             renew = disclosure_renewal(consent, found.policies.get(consent.recipient))
         rows.append(DisclosureRow(consent, state, renew))
     return rows
@@ -122,18 +118,14 @@ def disclosure_renewal(
     disclosure consent under the recipient's current ``policy``, with its expiry (the page
     adds ``&previous=`` the version agreed to, to show what changed); None when the recipient
     has no current policy or it no longer covers the purpose."""
-    if policy is None or consent.purpose not in policy.purposes:
-        return None
-    link = ConsentLink(
-        organization=checksum(consent.discloser),
-        purpose=name_of(consent.purpose),
-        category=name_of(consent.category),
-        policy_version=policy.version,
-        policy_hash="0x" + policy.content_hash.hex(),
-        expiry=expiry_or_none(consent.expiry),
-        recipient=checksum(consent.recipient),
+    return renewal_path(
+        policy,
+        consent.discloser,
+        consent.purpose,
+        consent.category,
+        consent.expiry,
+        recipient=consent.recipient,
     )
-    return link.url("")
 
 
 __all__ = [
