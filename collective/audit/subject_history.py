@@ -70,15 +70,11 @@ def history_rows(db: sqlite3.Connection, who: list[str]) -> list[HistoryRow]:
         who,
     ):
         rows.append(
-            HistoryRow(
-                timestamp=int(ts),
-                block=block,
-                log_index=log_index,
-                tx_hash="0x" + bytes(tx).hex(),
-                action=GRANT if granted else WITHDRAW,
-                organization=Address(checksum(org)),
-                identity=Address(checksum(identity)),
-                identity_for=None,
+            _row(
+                GRANT if granted else WITHDRAW,
+                (block, log_index, tx, ts),
+                org,
+                identity,
                 purpose=name_of(bytes(p)),
                 category=name_of(bytes(c)),
                 expiry=expiry_or_none(expiry) if granted else None,
@@ -93,15 +89,11 @@ def history_rows(db: sqlite3.Connection, who: list[str]) -> list[HistoryRow]:
         who,
     ):
         rows.append(
-            HistoryRow(
-                timestamp=int(ts),
-                block=block,
-                log_index=log_index,
-                tx_hash="0x" + bytes(tx).hex(),
-                action=USE,
-                organization=Address(checksum(org)),
-                identity=Address(checksum(identity)),
-                identity_for=None,
+            _row(
+                USE,
+                (block, log_index, tx, ts),
+                org,
+                identity,
                 purpose=name_of(bytes(p)),
                 category=name_of(bytes(c)),
                 data_ref="0x" + bytes(ref).hex(),
@@ -113,6 +105,26 @@ def history_rows(db: sqlite3.Connection, who: list[str]) -> list[HistoryRow]:
     return rows
 
 
+def _row(
+    action: str, at: tuple[int, int, bytes, int], org: str, identity: str, **facts: Any
+) -> HistoryRow:
+    """A history row of ``action`` at ``at`` (block, log index, transaction hash, block
+    time), between ``org`` and ``identity`` (``0x`` addresses, any case), with ``facts`` (the
+    action's other :class:`HistoryRow` fields)."""
+    block, log_index, tx, ts = at
+    return HistoryRow(
+        timestamp=int(ts),
+        block=block,
+        log_index=log_index,
+        tx_hash="0x" + bytes(tx).hex(),
+        action=action,
+        organization=Address(checksum(org)),
+        identity=Address(checksum(identity)),
+        identity_for=None,
+        **facts,
+    )
+
+
 def _event_row(
     block: int, log_index: int, tx: bytes, event: str, args: dict[str, Any], ts: int
 ) -> HistoryRow:
@@ -120,18 +132,13 @@ def _event_row(
     the index keeps them: addresses and bytes32 as ``0x`` text)."""
     action = HISTORY_EVENTS[event]
     erasure = action in (ERASURE_REQUEST, ERASURE_CONFIRM)
-    org = Address(checksum(str(args["organization" if erasure else "discloser"])))
     version = args.get("policyVersion")
     evidence = args.get("evidenceHash")
-    return HistoryRow(
-        timestamp=ts,
-        block=block,
-        log_index=log_index,
-        tx_hash="0x" + bytes(tx).hex(),
-        action=action,
-        organization=org,
-        identity=Address(checksum(str(args["identity"]))),
-        identity_for=None,
+    return _row(
+        action,
+        (block, log_index, tx, ts),
+        str(args["organization" if erasure else "discloser"]),
+        str(args["identity"]),
         purpose="" if erasure else name_of(bytes.fromhex(str(args["purpose"])[2:])),
         category="" if erasure else name_of(bytes.fromhex(str(args["category"])[2:])),
         expiry=expiry_or_none(int(args["expiry"])) if action == DISCLOSURE_GRANT else None,

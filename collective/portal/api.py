@@ -74,6 +74,27 @@ def _param(request: Request, name: str) -> str:
     return value
 
 
+def _params(request: Request, *names: str) -> list[str]:
+    """The query parameters ``names``, in order (each required, as :func:`_param`)."""
+    return [_param(request, name) for name in names]
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The request's body, read until it is more than ``limit`` bytes (then cut there: the
+    parsers refuse it as too long); never buffers more than one request's worth."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            break
+    return body
+
+
+def client_host(request: Request) -> str:
+    """The client's address, as the per-client rate limits count it (``unknown`` without)."""
+    return request.client.host if request.client else "unknown"
+
+
 def _version(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) < 2**32:
         raise PortalInputError(f"version {text!r} is not a policy version (1, 2, ...)")
@@ -117,12 +138,7 @@ def consent(request: Request) -> JSONResponse:
     ``0x…dEaD`` once deactivated) and the latest block's time (unix seconds), for the page to
     sign a request."""
     client = portal_of(request).client
-    reading = client.consent.reading(
-        _param(request, "identity"),
-        _param(request, "org"),
-        _param(request, "purpose"),
-        _param(request, "category"),
-    )
+    reading = client.consent.reading(*_params(request, "identity", "org", "purpose", "category"))
     return JSONResponse(
         {
             "state": reading.consent.state,
@@ -142,11 +158,7 @@ def disclosure(request: Request) -> JSONResponse:
     ``DisclosureGrant`` or ``DisclosureWithdrawal``."""
     client = portal_of(request).client
     found = client.disclosure.get(
-        _param(request, "identity"),
-        _param(request, "discloser"),
-        _param(request, "recipient"),
-        _param(request, "purpose"),
-        _param(request, "category"),
+        *_params(request, "identity", "discloser", "recipient", "purpose", "category")
     )
     return JSONResponse(
         {
@@ -238,14 +250,9 @@ async def relay(request: Request) -> JSONResponse:
     disclosure grant or withdrawal (CSRF-checked by the middleware; see
     :mod:`collective.portal.relay` for the checks)."""
     portal = portal_of(request)
-    body = b""
-    async for chunk in request.stream():  # never buffer more than one request's worth
-        body += chunk
-        if len(body) > MAX_BODY:
-            break
-    host = request.client.host if request.client else "unknown"
+    body = await read_body(request)
     try:
-        relayed = await run_in_threadpool(portal.relayer.relay, body, host)
+        relayed = await run_in_threadpool(portal.relayer.relay, body, client_host(request))
     except Exception as exc:  # every failure answers as JSON (problems.py's table)
         return json_problem(exc)
     # Answer once the index holds the transaction, so the page's reload shows it; the relay
@@ -283,4 +290,4 @@ ROUTES = [
 ]
 """The API's routes, mounted by :func:`~collective.portal.app.create_app`."""
 
-__all__ = ["ROUTES", "portal_of"]
+__all__ = ["ROUTES", "client_host", "portal_of", "read_body"]

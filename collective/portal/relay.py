@@ -191,6 +191,20 @@ def _kind(text: str) -> object:
     return data.get("kind") if isinstance(data, dict) else None
 
 
+def _relayed(kind: str, result: Any, organization: object, details: dict[str, Any]) -> Relayed:
+    """The :class:`Relayed` answer of a mined request: ``result`` is the client's record of
+    it (``identity``, ``tx_hash``, ``block_number``, ``gas_used``)."""
+    return Relayed(
+        kind=kind,
+        identity=str(result.identity),
+        organization=str(organization),
+        tx_hash=str(result.tx_hash),
+        block_number=int(result.block_number),
+        gas_used=int(result.gas_used),
+        details=details,
+    )
+
+
 def _consent(result: Granted | Withdrawn) -> Relayed:
     details: dict[str, Any] = {
         "consentId": str(result.consent_id),
@@ -199,27 +213,12 @@ def _consent(result: Granted | Withdrawn) -> Relayed:
     }
     if isinstance(result, Withdrawn):
         details["wasActive"] = result.was_active
-    return Relayed(
-        kind="withdrawal" if isinstance(result, Withdrawn) else "grant",
-        identity=str(result.identity),
-        organization=str(result.organization),
-        tx_hash=str(result.tx_hash),
-        block_number=int(result.block_number),
-        gas_used=int(result.gas_used),
-        details=details,
-    )
+    kind = "withdrawal" if isinstance(result, Withdrawn) else "grant"
+    return _relayed(kind, result, result.organization, details)
 
 
 def _erasure(result: ErasureRequested) -> Relayed:
-    return Relayed(
-        kind="erasure",
-        identity=str(result.identity),
-        organization=str(result.organization),
-        tx_hash=str(result.tx_hash),
-        block_number=int(result.block_number),
-        gas_used=int(result.gas_used),
-        details={"dueAt": result.due_at},
-    )
+    return _relayed("erasure", result, result.organization, {"dueAt": result.due_at})
 
 
 def _disclosure(result: DisclosureGranted | DisclosureWithdrawn) -> Relayed:
@@ -230,19 +229,11 @@ def _disclosure(result: DisclosureGranted | DisclosureWithdrawn) -> Relayed:
     }
     if isinstance(result, DisclosureWithdrawn):
         details["wasActive"] = result.was_active
+        kind = "disclosure-withdrawal"
     else:
         details["policyVersion"] = result.policy_version
-    return Relayed(
-        kind="disclosure-withdrawal"
-        if isinstance(result, DisclosureWithdrawn)
-        else "disclosure-grant",
-        identity=str(result.identity),
-        organization=str(result.discloser),
-        tx_hash=str(result.tx_hash),
-        block_number=int(result.block_number),
-        gas_used=int(result.gas_used),
-        details=details,
-    )
+        kind = "disclosure-grant"
+    return _relayed(kind, result, result.discloser, details)
 
 
 __all__ = ["MAX_BODY", "Relayed", "Relayer", "Signed"]
