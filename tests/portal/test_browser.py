@@ -362,11 +362,18 @@ def _check_a_receipt(page: Any, portal: str, receipt_file: Path) -> None:
     _shot(page, "11-receipt-checked")
     original = ConsentReceipt.from_json(receipt_file.read_text())
     altered = receipt_file.with_name("altered-receipt.json")
-    altered.write_text(replace(original, policy_url="https://elsewhere.example/p").to_json())
+    elsewhere = "https://elsewhere.example/" + "p" * 300  # no place to break the line
+    altered.write_text(replace(original, policy_url=elsewhere).to_json())
     page.set_input_files("#receipt-file", str(altered))
     page.click("#verify-form button[type=submit]")
     page.wait_for_selector("#verdicts article[data-kind='mismatch']", timeout=WAIT)
     assert "where the policy text is" in page.inner_text("#verdicts p")
+    size = page.viewport_size
+    page.set_viewport_size({"width": 375, "height": 740})  # a receipt's text wraps on a phone
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.click("#verdicts summary", timeout=5_000)  # not covered by the explanation's text
+    assert page.locator("#verdicts ul.checks").is_visible()
+    page.set_viewport_size(size)
     _shot(page, "12-receipt-altered")
     page.set_input_files(
         "#receipt-file", files=[{"name": "x.json", "mimeType": "text/plain", "buffer": b"nope"}]

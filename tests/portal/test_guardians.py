@@ -228,12 +228,20 @@ def test_a_person_appoints_and_removes_a_guardian_on_the_page(
     page.screenshot(path=str(SHOTS / "guardians-2-removed.png"), full_page=True)
 
     subject.deactivate(lab, ledger.hospital.address)  # a closed code is offered no more
+    forever = Account.create()  # ERC-1056 takes any validity; another relayer may send it
+    lab.did.add_delegate_signed(
+        subject.identity_for(lab.address).account, forever, "sigAuth", 2**255
+    )
     page.reload()
     page.fill("#unlock-passphrase", PASSPHRASE)
     page.press("#unlock-passphrase", "Enter")
     page.wait_for_selector("#guardian-orgs input:disabled", timeout=WAIT)
     assert "this code was closed" in page.inner_text("#guardian-orgs")
     assert page.locator("#guardian-orgs input:checked").count() == 1
+    endless = page.locator(f"article.guardian[data-guardian='{forever.address}']")
+    endless.wait_for(timeout=WAIT)
+    assert "Can sign for you with no end date (until you remove them)" in endless.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
 
     text = json.dumps(sent).lower()
     listed = words.split()

@@ -24,6 +24,13 @@ function short(address) {
   return `${address.slice(0, 8)}…${address.slice(-4)}`;
 }
 
+/** "until <date>" for a guardian valid until `validTo` (unix seconds); an appointment past
+ *  JavaScript's last date (year 275760: ERC-1056 takes any uint256 validity) has no end. */
+function until(validTo) {
+  const when = new Date(validTo * 1000);
+  return Number.isNaN(when.getTime()) ? "with no end date (until you remove them)" : `until ${when.toLocaleDateString()}`;
+}
+
 function csrfToken() {
   const match = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
   return match ? match.slice("csrftoken=".length) : "";
@@ -137,7 +144,7 @@ export async function start(main) {
         const orgs = guardian.identities.map((address) => short(names.get(address))).join(", ");
         item.append(
           element("h3", `Guardian ${guardian.address}`),
-          element("p", `Can sign for you until ${new Date(guardian.validTo * 1000).toLocaleDateString()}, ${mode() === "wallet" ? "for your wallet's address, with every organization" : `with ${guardian.identities.length === 1 ? "organization" : "organizations"} ${orgs}`}.`),
+          element("p", `Can sign for you ${until(guardian.validTo)}, ${mode() === "wallet" ? "for your wallet's address, with every organization" : `with ${guardian.identities.length === 1 ? "organization" : "organizations"} ${orgs}`}.`),
         );
         if (mode() !== "wallet") {
           const button = element("button", "Remove this guardian", "secondary");
