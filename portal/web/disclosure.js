@@ -4,7 +4,7 @@
 // Python attribute names with uints as decimal strings, signature, signer, domain). Same
 // domain as the Grant of eip712.js: {name "Collective", version "2", chainId, the ledger}.
 import { getAddress } from "ethers";
-import { NO_EXPIRY, code, signStruct } from "./eip712.js";
+import { REPLAY_FIELDS, TERMS_FIELDS, code, replayOf, signStruct, termsOf } from "./eip712.js";
 
 const KEY_FIELDS = [
   { name: "identity", type: "address" },
@@ -13,19 +13,8 @@ const KEY_FIELDS = [
   { name: "purpose", type: "bytes32" },
   { name: "category", type: "bytes32" },
 ];
-export const DISCLOSURE_GRANT_FIELDS = [
-  ...KEY_FIELDS,
-  { name: "expiry", type: "uint64" },
-  { name: "policyVersion", type: "uint32" },
-  { name: "policyHash", type: "bytes32" },
-  { name: "nonce", type: "uint64" },
-  { name: "deadline", type: "uint64" },
-];
-export const DISCLOSURE_WITHDRAWAL_FIELDS = [
-  ...KEY_FIELDS,
-  { name: "nonce", type: "uint64" },
-  { name: "deadline", type: "uint64" },
-];
+export const DISCLOSURE_GRANT_FIELDS = [...KEY_FIELDS, ...TERMS_FIELDS, ...REPLAY_FIELDS];
+export const DISCLOSURE_WITHDRAWAL_FIELDS = [...KEY_FIELDS, ...REPLAY_FIELDS];
 const STRUCTS = {
   "disclosure-grant": ["DisclosureGrant", DISCLOSURE_GRANT_FIELDS],
   "disclosure-withdrawal": ["DisclosureWithdrawal", DISCLOSURE_WITHDRAWAL_FIELDS],
@@ -49,21 +38,13 @@ function sign(wallet, kind, message, chainId, ledger) {
 /** Sign a DisclosureGrant: the person agrees that `discloser` pass their `category` data to
  *  `recipient` for `purpose`, under the RECIPIENT's policy version and its content hash.
  *  Returns the signed JSON object to POST to /api/relay. */
-export function signDisclosureGrant(wallet, { expiry, policyVersion, policyHash, nonce, deadline, ...key }, chainId, ledger) {
-  const message = {
-    ...keyOf(key),
-    expiry: BigInt(expiry ?? NO_EXPIRY),
-    policyVersion: BigInt(policyVersion),
-    policyHash: policyHash.toLowerCase(),
-    nonce: BigInt(nonce),
-    deadline: BigInt(deadline),
-  };
+export function signDisclosureGrant(wallet, request, chainId, ledger) {
+  const message = { ...keyOf(request), ...termsOf(request), ...replayOf(request) };
   return sign(wallet, "disclosure-grant", message, chainId, ledger);
 }
 
 /** Sign a DisclosureWithdrawal (GDPR Art. 7(3)): no more of this data may be passed; it also
  *  voids every disclosure request signed before it. Returns the signed JSON object. */
-export function signDisclosureWithdrawal(wallet, { nonce, deadline, ...key }, chainId, ledger) {
-  const message = { ...keyOf(key), nonce: BigInt(nonce), deadline: BigInt(deadline) };
-  return sign(wallet, "disclosure-withdrawal", message, chainId, ledger);
+export function signDisclosureWithdrawal(wallet, request, chainId, ledger) {
+  return sign(wallet, "disclosure-withdrawal", { ...keyOf(request), ...replayOf(request) }, chainId, ledger);
 }

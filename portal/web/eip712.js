@@ -17,19 +17,19 @@ const KEY_FIELDS = [
   { name: "purpose", type: "bytes32" },
   { name: "category", type: "bytes32" },
 ];
-export const GRANT_FIELDS = [
-  ...KEY_FIELDS,
+/** The terms a grant (and a disclosure grant) agrees to, after its key fields. */
+export const TERMS_FIELDS = [
   { name: "expiry", type: "uint64" },
   { name: "policyVersion", type: "uint32" },
   { name: "policyHash", type: "bytes32" },
+];
+/** What every signed request ends with: its nonce and the deadline for relaying it. */
+export const REPLAY_FIELDS = [
   { name: "nonce", type: "uint64" },
   { name: "deadline", type: "uint64" },
 ];
-export const WITHDRAWAL_FIELDS = [
-  ...KEY_FIELDS,
-  { name: "nonce", type: "uint64" },
-  { name: "deadline", type: "uint64" },
-];
+export const GRANT_FIELDS = [...KEY_FIELDS, ...TERMS_FIELDS, ...REPLAY_FIELDS];
+export const WITHDRAWAL_FIELDS = [...KEY_FIELDS, ...REPLAY_FIELDS];
 export const ERASURE_FIELDS = [
   { name: "identity", type: "address" },
   { name: "organization", type: "address" },
@@ -87,38 +87,35 @@ const STRUCTS = {
   erasure: ["ErasureRequest", ERASURE_FIELDS],
 };
 
+function keyOf({ identity, organization, purpose, category }) {
+  return { identity: getAddress(identity), organization: getAddress(organization), purpose: code(purpose), category: code(category) };
+}
+
 function signRequest(wallet, kind, message, chainId, ledger) {
   const [primary, fields] = STRUCTS[kind];
   return signStruct(wallet, kind, primary, fields, message, chainId, ledger);
 }
 
+/** TERMS_FIELDS' values as the struct takes them: expiry (unix seconds, NO_EXPIRY when
+ *  null or absent), policy version and hash (0x, lowercased). */
+export function termsOf({ expiry, policyVersion, policyHash }) {
+  return { expiry: BigInt(expiry ?? NO_EXPIRY), policyVersion: BigInt(policyVersion), policyHash: policyHash.toLowerCase() };
+}
+
+/** REPLAY_FIELDS' values as the struct takes them (both BigInt-able). */
+export function replayOf({ nonce, deadline }) {
+  return { nonce: BigInt(nonce), deadline: BigInt(deadline) };
+}
+
 /** Sign a Grant; returns the SignedRequest JSON object (to POST to /api/relay). */
-export function signGrant(wallet, { identity, organization, purpose, category, expiry, policyVersion, policyHash, nonce, deadline }, chainId, ledger) {
-  const message = {
-    identity: getAddress(identity),
-    organization: getAddress(organization),
-    purpose: code(purpose),
-    category: code(category),
-    expiry: BigInt(expiry ?? NO_EXPIRY),
-    policyVersion: BigInt(policyVersion),
-    policyHash: policyHash.toLowerCase(),
-    nonce: BigInt(nonce),
-    deadline: BigInt(deadline),
-  };
+export function signGrant(wallet, request, chainId, ledger) {
+  const message = { ...keyOf(request), ...termsOf(request), ...replayOf(request) };
   return signRequest(wallet, "grant", message, chainId, ledger);
 }
 
 /** Sign a Withdrawal; returns the SignedRequest JSON object. */
-export function signWithdrawal(wallet, { identity, organization, purpose, category, nonce, deadline }, chainId, ledger) {
-  const message = {
-    identity: getAddress(identity),
-    organization: getAddress(organization),
-    purpose: code(purpose),
-    category: code(category),
-    nonce: BigInt(nonce),
-    deadline: BigInt(deadline),
-  };
-  return signRequest(wallet, "withdrawal", message, chainId, ledger);
+export function signWithdrawal(wallet, request, chainId, ledger) {
+  return signRequest(wallet, "withdrawal", { ...keyOf(request), ...replayOf(request) }, chainId, ledger);
 }
 
 /** Sign an ErasureRequest (GDPR Art. 17; collective/ledger/erasure_request.py): final for

@@ -12,6 +12,7 @@ import subprocess
 import pytest
 
 from collective.did import pairwise
+from collective.ledger.erasure_request import SignedErasure
 from collective.ledger.signing import SignedRequest
 from tests.portal.conftest import REPO
 
@@ -31,8 +32,9 @@ CASES = [
 SCRIPT = """
 import { HDNodeWallet } from "ethers";
 import { derivationPath, identityFor, indexOf, rootOf } from "./portal/web/pairwise.js";
-import { signGrant } from "./portal/web/eip712.js";
+import { signErasure, signGrant, signWithdrawal } from "./portal/web/eip712.js";
 const [words, cases] = JSON.parse(process.argv[1]);
+const LEDGER = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 const root = rootOf(words);
 const out = cases.map(([chain, org, counter, generation]) => {
   const path = derivationPath(chain, org, counter, generation);
@@ -44,8 +46,15 @@ const signed = await signGrant(me.wallet, {
   category: "dpv-pd:MedicalHealth", expiry: null, policyVersion: 1,
   policyHash: "0x" + "ab".repeat(32),
   nonce: 1764460800000n, deadline: 1764464400n,
-}, 131277, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
-console.log(JSON.stringify({ out, signed, address: me.address }));
+}, 131277, LEDGER);
+const withdrawal = await signWithdrawal(me.wallet, {
+  identity: me.address, organization: cases[0][1], purpose: "dpv:ResearchAndDevelopment",
+  category: "dpv-pd:MedicalHealth", nonce: 1764460800001n, deadline: 1764464400n,
+}, 131277, LEDGER);
+const erasure = await signErasure(me.wallet, {
+  identity: me.address, organization: cases[0][1], deadline: 1764464400n,
+}, 131277, LEDGER);
+console.log(JSON.stringify({ out, signed, withdrawal, erasure, address: me.address }));
 """
 
 
@@ -83,3 +92,14 @@ def test_the_browser_signs_a_grant_python_reads(from_js: dict[str, object]) -> N
     assert signed.signer == identity.address == from_js["address"]
     assert signed.kind == "grant" and signed.request.identity == identity.address
     assert signed.request.expiry == 2**64 - 1 and signed.request.policy_version == 1
+
+
+def test_the_browser_signs_a_withdrawal_and_an_erasure_python_reads(
+    from_js: dict[str, object],
+) -> None:
+    withdrawal = SignedRequest.from_json(json.dumps(from_js["withdrawal"]))
+    assert withdrawal.kind == "withdrawal" and withdrawal.signer == from_js["address"]
+    assert withdrawal.request.nonce == 1764460800001 and withdrawal.request.deadline == 1764464400
+    erasure = SignedErasure.from_json(json.dumps(from_js["erasure"]))
+    assert erasure.signer == from_js["address"] == erasure.request.identity
+    assert erasure.request.organization == ORGS[0] and erasure.request.deadline == 1764464400
