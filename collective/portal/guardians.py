@@ -61,6 +61,10 @@ MAX_VALIDITY_DAYS = 3660
 """The longest appointment the page relays (about ten years); it can be renewed."""
 MAX_GUARDIAN_IDENTITIES = 64
 """Identities one ``/api/guardians`` request may name (a registry walk each)."""
+READ_LIMIT = (2.0, 30)
+"""Requests per second and burst per client address for ``/api/guardians`` and its
+``/nonce``: they read the node live (up to ~200 calls for 64 identities), unlike the pages
+served from the audit index. A page makes one listing and one nonce read per change."""
 
 
 class GuardianRelay:
@@ -272,18 +276,36 @@ def _nonce(request: Request) -> dict[str, Any]:
     }
 
 
+def _limit_reads(request: Request) -> None:
+    """Take a token of the client address's :data:`READ_LIMIT` bucket.
+
+    Raises:
+        RateLimited: the bucket is empty.
+    """
+    state = request.app.state
+    bucket: TokenBucket | None = getattr(state, "guardian_reads", None)
+    if bucket is None:
+        bucket = state.guardian_reads = TokenBucket(*READ_LIMIT)
+    wait = bucket.take(request.client.host if request.client else "unknown")
+    if wait:
+        raise RateLimited("too many guardian lists read from your address", retry_after=wait)
+
+
 async def listing(request: Request) -> Response:
     """``GET /api/guardians?identity=..``: each identity's guardians (thread pool: a few
-    node calls per identity)."""
+    node calls per identity; :data:`READ_LIMIT` per client address)."""
     try:
+        _limit_reads(request)
         return JSONResponse(await run_in_threadpool(_listing, request))
     except Exception as exc:  # every failure answers as JSON (problems.py's table)
         return json_problem(exc)
 
 
 async def nonce(request: Request) -> Response:
-    """``GET /api/guardians/nonce?identity=``: the owner and its registry nonce now."""
+    """``GET /api/guardians/nonce?identity=``: the owner and its registry nonce now
+    (:data:`READ_LIMIT` per client address, shared with the listing)."""
     try:
+        _limit_reads(request)
         return JSONResponse(await run_in_threadpool(_nonce, request))
     except Exception as exc:
         return json_problem(exc)
@@ -311,4 +333,4 @@ ROUTES = [
 ]
 """The guardian routes, mounted by :func:`~collective.portal.app.create_app`."""
 
-__all__ = ["MAX_VALIDITY_DAYS", "ROUTES", "GuardianRelay", "guardians_of"]
+__all__ = ["MAX_VALIDITY_DAYS", "READ_LIMIT", "ROUTES", "GuardianRelay", "guardians_of"]

@@ -19,6 +19,7 @@ from eth_account import Account
 from collective.client.subjects import Subject
 from collective.did import SIG_AUTH, pairwise
 from collective.did.signed import DelegateChange
+from collective.portal.guardians import READ_LIMIT
 from collective.portal.security import CSRF_COOKIE
 from tests.portal.conftest import CATEGORY, PURPOSE, REPO, Ledger
 
@@ -248,3 +249,23 @@ def test_a_person_appoints_and_removes_a_guardian_on_the_page(
     assert PASSPHRASE not in text
     assert not any(" ".join(listed[i : i + 3]) in text for i in range(len(listed) - 2))
     context.close()
+
+
+def test_guardian_reads_are_rate_limited_per_client(portal: str) -> None:
+    """/api/guardians and its /nonce read the node live (a registry walk per identity): a
+    client gets READ_LIMIT's burst, then 429 with Retry-After. (Last in this module: it
+    drains 127.0.0.1's read bucket.)"""
+    identity = Account.create().address
+    statuses = []
+    for _ in range(READ_LIMIT[1] * 2):
+        answer = requests.get(
+            f"{portal}/api/guardians/nonce", params={"identity": identity}, timeout=10
+        )
+        statuses.append(answer.status_code)
+        if answer.status_code == 429:
+            assert answer.json()["error"]["kind"] == "rate-limited"
+            assert answer.headers["retry-after"]
+            break
+    assert statuses[: READ_LIMIT[1]] == [200] * READ_LIMIT[1] and statuses[-1] == 429
+    listing = requests.get(f"{portal}/api/guardians", params={"identity": identity}, timeout=10)
+    assert listing.status_code == 429  # one bucket for both reads
