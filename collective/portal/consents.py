@@ -39,6 +39,7 @@ from collective.portal.links import ConsentLink
 from collective.portal.problems import PortalInputError
 
 if TYPE_CHECKING:
+    from collective.audit.subject_disclosures import IndexedDisclosureConsent
     from collective.audit.subjects import IndexedConsent, IndexedPolicy, SubjectConsents
 
 MAX_IDENTITIES = 256
@@ -86,29 +87,42 @@ class ConsentRow:
         c = self.consent
         erasure = c.erasure
         identity, organization = checksum(c.identity), checksum(c.organization)
-        purpose, category = name_of(c.purpose), name_of(c.category)
-        expiry = expiry_or_none(c.expiry)
         return {
             "consentId": consent_id(identity, organization, c.purpose, c.category),
             "identity": identity,
             "organization": organization,
-            "purpose": purpose,
-            "purposeWords": words(purpose),
-            "category": category,
-            "categoryWords": words(category),
-            "state": self.state,
-            "stateWords": STATE_WORDS.get(self.state, self.state),
-            "covered": c.covered,
-            "canWithdraw": c.active and self.state != "deactivated",
-            "expiry": None if expiry is None else str(expiry),
-            "grantedAt": c.granted_at,
-            "policyVersion": c.policy_version,
+            **row_terms(c, self.state, STATE_WORDS),
             "erasureRequested": erasure is not None,
             "erasureDueAt": None if erasure is None else erasure.due_at or None,
             "erasureConfirmedAt": None if erasure is None else erasure.confirmed_at or None,
             "canErase": erasure is None and self.state != "deactivated",
             "renew": self.renew,
         }
+
+
+def row_terms(
+    consent: IndexedConsent | IndexedDisclosureConsent, state: str, state_words: dict[str, str]
+) -> dict[str, Any]:
+    """What a use or a disclosure consent's row says alike: the DPV purpose and category
+    names and their plain words, ``state`` (as :func:`page_state` says it) and its sentence
+    from ``state_words``, ``covered``, ``canWithdraw``, the expiry (None for never, else
+    unix seconds as a decimal string), ``grantedAt`` (unix seconds) and the policy version
+    agreed to."""
+    purpose, category = name_of(consent.purpose), name_of(consent.category)
+    expiry = expiry_or_none(consent.expiry)
+    return {
+        "purpose": purpose,
+        "purposeWords": words(purpose),
+        "category": category,
+        "categoryWords": words(category),
+        "state": state,
+        "stateWords": state_words.get(state, state),
+        "covered": consent.covered,
+        "canWithdraw": consent.active and state != "deactivated",
+        "expiry": None if expiry is None else str(expiry),
+        "grantedAt": consent.granted_at,
+        "policyVersion": consent.policy_version,
+    }
 
 
 def parse_identities(values: list[str]) -> list[str]:
@@ -215,5 +229,6 @@ __all__ = [
     "parse_identities",
     "renewal_link",
     "renewal_path",
+    "row_terms",
     "words",
 ]

@@ -18,9 +18,7 @@ from typing import TYPE_CHECKING, Any
 from eth_utils.crypto import keccak
 
 from collective.chain.codec import checksum
-from collective.client.records import expiry_or_none
-from collective.ledger.vocab import name_of
-from collective.portal.consents import page_state, renewal_path, words
+from collective.portal.consents import page_state, renewal_path, row_terms
 
 if TYPE_CHECKING:
     from collective.audit.subject_disclosures import IndexedDisclosureConsent
@@ -64,8 +62,6 @@ class DisclosureRow:
         identity, discloser, recipient = (
             checksum(a) for a in (c.identity, c.discloser, c.recipient)
         )
-        purpose, category = name_of(c.purpose), name_of(c.category)
-        expiry = expiry_or_none(c.expiry)
         erasure = c.erasure
         return {
             "consentId": disclosure_consent_id(
@@ -74,17 +70,7 @@ class DisclosureRow:
             "identity": identity,
             "discloser": discloser,
             "recipient": recipient,
-            "purpose": purpose,
-            "purposeWords": words(purpose),
-            "category": category,
-            "categoryWords": words(category),
-            "state": self.state,
-            "stateWords": DISCLOSURE_STATE_WORDS.get(self.state, self.state),
-            "covered": c.covered,
-            "canWithdraw": c.active and self.state != "deactivated",
-            "expiry": None if expiry is None else str(expiry),
-            "grantedAt": c.granted_at,
-            "policyVersion": c.policy_version,
+            **row_terms(c, self.state, DISCLOSURE_STATE_WORDS),
             "currentPolicyVersion": c.current_version,
             "erasureOrganization": None
             if c.erasure_organization is None
