@@ -29,7 +29,8 @@ the page) other than the zero address or the identity itself, valid for 1 day to
 :data:`MAX_VALIDITY_DAYS` days; the client address has a token; the registry would accept
 it now (signed by the identity's owner at the owner's nonce:
 :func:`~collective.did.signed.check_relayable`), so a replay or a stranger's change never
-touches the owner's budget; and the signing key has a token (one budget per owner key, however
+touches the owner's budget; a revocation removes a guardian there is (ERC-1056 would record
+any, at the relayer's cost); and the signing key has a token (one budget per owner key, however
 many identities it owns). Buckets are :class:`~collective.portal.ratelimit.TokenBucket` objects of
 their own, with the consent relay's limits.
 """
@@ -140,6 +141,7 @@ class GuardianRelay:
             RateLimited: a bucket is empty.
             As :func:`~collective.did.signed.check_relayable` (another chain or registry,
             deactivated, not the owner, another nonce).
+            PortalInputError: a revocation of an address that is not a guardian now.
             ChainError: the node could not be reached.
         """
         wait = self._per_client.take(f"client:{client_address}")
@@ -154,6 +156,18 @@ class GuardianRelay:
             owner=owner,
             nonce=did.registry_nonce(signed.change.identity),
         )
+        change = signed.change
+        if change.action == "revokeDelegate":  # ERC-1056 would record it, and gas be spent
+            session = self._client.session
+            valid = session.ledger.functions.validDelegate(
+                change.identity, change.delegate_type, change.delegate
+            )
+            if not session.call(valid):
+                raise PortalInputError(
+                    f"{change.delegate} is not a guardian of {change.identity} now, so there is "
+                    "nothing to remove",
+                    hint="reload the guardians page to see your guardians",
+                )
         wait = self._per_signer.take(f"guardian-signer:{signed.signer.lower()}")
         if wait:
             raise RateLimited("too many guardian changes signed by this key", retry_after=wait)

@@ -127,6 +127,14 @@ def test_the_guardian_relay_refuses_what_it_must_not_relay(portal: str, ledger: 
     assert "1 to 3660 days, not 60 seconds" in refusal(brief.sign(child).to_json())
     itself = DelegateChange(**{**change.__dict__, "delegate": child.address})
     assert "cannot be a guardian of" in refusal(itself.sign(child).to_json())
+    lowered = json.loads(itself.sign(child).to_json())
+    lowered["delegate"] = lowered["delegate"].lower()  # the same address, spelt otherwise
+    assert "cannot be a guardian of" in refusal(json.dumps(lowered))
+    nobody = lab.did.delegate_change(guardian.address, "sigAuth", None, identity=child)
+    assert f"{guardian.address} is not a guardian of {child.address} now" in refusal(
+        nobody.sign(child).to_json()
+    )
+    assert lab.did.registry_nonce(child.address) == 0  # nothing was sent
     answer = session.get(f"{portal}/api/guardians", params={"identity": "nope"}, timeout=10)
     assert answer.status_code == 400 and "not an identity address" in answer.text
 
