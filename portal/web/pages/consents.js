@@ -29,6 +29,15 @@ function short(address) {
   return `${address.slice(0, 8)}…${address.slice(-4)}`;
 }
 
+/** A row's button: `text` on it, `label` for a screen reader, `onClick(button)`. */
+function actionButton(text, label, onClick, className) {
+  const button = element("button", text, className);
+  button.type = "button";
+  button.setAttribute("aria-label", label);
+  button.addEventListener("click", () => onClick(button));
+  return button;
+}
+
 /** The renewal page: the consent link under the new version, showing what changed since
  *  the version agreed to. */
 function renewal(consent, text) {
@@ -55,11 +64,8 @@ function disclosureRow(consent, onWithdraw) {
   }
   if (consent.renew) item.append(renewal(consent, "Read what changed in the receiving organization's policy and renew"));
   if (consent.canWithdraw) {
-    const button = element("button", "Take back this consent");
-    button.type = "button";
-    button.setAttribute("aria-label", `Take back your consent to pass on your ${consent.categoryWords} for ${consent.purposeWords}`);
-    button.addEventListener("click", () => onWithdraw(consent, button));
-    item.append(button);
+    const label = `Take back your consent to pass on your ${consent.categoryWords} for ${consent.purposeWords}`;
+    item.append(actionButton("Take back this consent", label, (button) => onWithdraw(consent, button)));
   }
   return item;
 }
@@ -69,25 +75,19 @@ function row(consent, onWithdraw, onErase) {
   item.dataset.state = consent.state;
   item.dataset.consentId = consent.consentId;
   item.append(
-    element("h2", `${consent.organization.slice(0, 8)}…${consent.organization.slice(-4)}: your ${consent.categoryWords}, for ${consent.purposeWords}`),
+    element("h2", `${short(consent.organization)}: your ${consent.categoryWords}, for ${consent.purposeWords}`),
     element("p", consent.stateWords, "state"),
   );
   const erasure = erasureWords(consent);
   if (erasure) item.append(element("p", erasure, "erasure"));
   if (consent.renew) item.append(renewal(consent, "Read the new policy and renew this consent"));
   if (consent.canWithdraw) {
-    const button = element("button", "Take back this consent");
-    button.type = "button";
-    button.setAttribute("aria-label", `Take back your consent: ${consent.categoryWords} for ${consent.purposeWords}`);
-    button.addEventListener("click", () => onWithdraw(consent, button));
-    item.append(button);
+    const label = `Take back your consent: ${consent.categoryWords} for ${consent.purposeWords}`;
+    item.append(actionButton("Take back this consent", label, (button) => onWithdraw(consent, button)));
   }
   if (consent.canErase) {
-    const button = element("button", "Ask them to erase my data", "secondary");
-    button.type = "button";
-    button.setAttribute("aria-label", `Ask this organization to erase your data (final: ends every consent with it)`);
-    button.addEventListener("click", () => onErase(consent, button));
-    item.append(button);
+    const label = "Ask this organization to erase your data (final: ends every consent with it)";
+    item.append(actionButton("Ask them to erase my data", label, (button) => onErase(consent, button), "secondary"));
   }
   return item;
 }
@@ -99,27 +99,14 @@ export async function start(main) {
   const mine = new Map(); // address -> identity (with a wallet, one address for every organization)
   for (const identity of identities(chainId, config.organizations)) mine.set(identity.address, identity);
 
-  async function withdraw(consent, button) {
+  // One signed action from a row's button: sign here (`signed()` returns the signed request),
+  // relay it, say what happened (`done(answer)`, the relay's answer), and read the list again.
+  async function act(button, signing, signed, done) {
     button.disabled = true;
     try {
-      say("status", "Signing your withdrawal in this browser…");
-      const me = mine.get(consent.identity);
-      const state = await get("consent", { identity: me.address, org: consent.organization, purpose: consent.purpose, category: consent.category });
-      const signed = await signWithdrawal(
-        signerFor(me, state.owner),
-        {
-          identity: me.address,
-          organization: consent.organization,
-          purpose: consent.purpose,
-          category: consent.category,
-          nonce: nextNonce(state.nonce, state.chainTime),
-          deadline: BigInt(state.chainTime) + DEFAULT_DEADLINE,
-        },
-        chainId,
-        main.dataset.ledger,
-      );
-      await relay(signed);
-      say("status", "Done: you took back this consent. The organization may no longer use this data for this purpose.", "ok");
+      say("status", signing);
+      const answer = await relay(await signed());
+      say("status", done(answer), "ok");
       await show();
     } catch (error) {
       say("status", sentence(error), "refused");
@@ -127,47 +114,52 @@ export async function start(main) {
     }
   }
 
-  async function withdrawDisclosure(consent, button) {
-    button.disabled = true;
-    try {
-      say("status", "Signing your withdrawal in this browser…");
-      const me = mine.get(consent.identity);
-      const key = { identity: me.address, discloser: consent.discloser, recipient: consent.recipient, purpose: consent.purpose, category: consent.category };
-      const state = await get("disclosure", key);
-      const signed = await signDisclosureWithdrawal(
-        signerFor(me, state.owner),
-        { ...key, nonce: nextNonce(state.nonce, state.chainTime), deadline: BigInt(state.chainTime) + DEFAULT_DEADLINE },
-        chainId,
-        main.dataset.ledger,
-      );
-      await relay(signed);
-      say("status", "Done: you took back this consent. The organization may no longer pass this data on.", "ok");
-      await show();
-    } catch (error) {
-      say("status", sentence(error), "refused");
-      button.disabled = false;
-    }
+  // The consent's state (nonce, owner, chain time) for the identity named in `consent`.
+  async function consentState(consent) {
+    const me = mine.get(consent.identity);
+    const state = await get("consent", { identity: me.address, org: consent.organization, purpose: consent.purpose, category: consent.category });
+    return [me, state, BigInt(state.chainTime) + DEFAULT_DEADLINE];
   }
 
-  async function erase(consent, button) {
-    button.disabled = true;
-    try {
-      say("status", "Signing your erasure request in this browser…");
-      const me = mine.get(consent.identity);
-      const state = await get("consent", { identity: me.address, org: consent.organization, purpose: consent.purpose, category: consent.category });
-      const signed = await signErasure(
-        signerFor(me, state.owner),
-        { identity: me.address, organization: consent.organization, deadline: BigInt(state.chainTime) + DEFAULT_DEADLINE },
-        chainId,
-        main.dataset.ledger,
-      );
-      const done = await relay(signed);
-      say("status", `Done: you asked the organization to erase your data. It must confirm by ${day(done.dueAt)}.`, "ok");
-      await show();
-    } catch (error) {
-      say("status", sentence(error), "refused");
-      button.disabled = false;
-    }
+  function withdraw(consent, button) {
+    return act(
+      button,
+      "Signing your withdrawal in this browser…",
+      async () => {
+        const [me, state, deadline] = await consentState(consent);
+        const { organization, purpose, category } = consent;
+        const nonce = nextNonce(state.nonce, state.chainTime);
+        return signWithdrawal(signerFor(me, state.owner), { identity: me.address, organization, purpose, category, nonce, deadline }, chainId, main.dataset.ledger);
+      },
+      () => "Done: you took back this consent. The organization may no longer use this data for this purpose.",
+    );
+  }
+
+  function withdrawDisclosure(consent, button) {
+    return act(
+      button,
+      "Signing your withdrawal in this browser…",
+      async () => {
+        const me = mine.get(consent.identity);
+        const key = { identity: me.address, discloser: consent.discloser, recipient: consent.recipient, purpose: consent.purpose, category: consent.category };
+        const state = await get("disclosure", key);
+        const replay = { nonce: nextNonce(state.nonce, state.chainTime), deadline: BigInt(state.chainTime) + DEFAULT_DEADLINE };
+        return signDisclosureWithdrawal(signerFor(me, state.owner), { ...key, ...replay }, chainId, main.dataset.ledger);
+      },
+      () => "Done: you took back this consent. The organization may no longer pass this data on.",
+    );
+  }
+
+  function erase(consent, button) {
+    return act(
+      button,
+      "Signing your erasure request in this browser…",
+      async () => {
+        const [me, state, deadline] = await consentState(consent);
+        return signErasure(signerFor(me, state.owner), { identity: me.address, organization: consent.organization, deadline }, chainId, main.dataset.ledger);
+      },
+      (done) => `Done: you asked the organization to erase your data. It must confirm by ${day(done.dueAt)}.`,
+    );
   }
 
   async function show() {
