@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from collective.errors import ConfigurationError, InvalidInputError
 
@@ -135,11 +136,20 @@ def write_qr(link: str, path: Path) -> str:
         The format written: ``"svg"`` or ``"png"``.
 
     Raises:
-        InvalidInputError: the suffix is neither ``.svg`` nor ``.png``, the link is too long,
-            or the file cannot be written (the message names it and the system's reason).
+        InvalidInputError: the suffix is neither ``.svg`` nor ``.png``, the link is too long
+            or not an ``http(s)://host/...`` address (a phone would show it as text, not
+            open it), or the file cannot be written (the message names it and the system's
+            reason).
         ConfigurationError: segno is not installed.
     """
     kind = kind_of(path)
+    parts = urlsplit(link)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InvalidInputError(
+            f"the link {link[:60]}{'…' if len(link) > 60 else ''} is not a web address, so a "
+            "phone would not open its QR code",
+            hint="give the portal's address with its scheme: --portal https://consent.example",
+        )
     image = qr_image(link, kind, title="A consent request link")
     try:
         path.write_bytes(image)

@@ -50,3 +50,21 @@ def test_a_link_giving_a_parameter_twice_is_not_drawn() -> None:
         assert caught.value.message == (
             f"the link gives {name} more than once, so it could be read two ways"
         )
+
+
+def test_a_link_that_is_no_web_address_gets_no_qr_file(tmp_path: Path) -> None:
+    """``--portal consent.example`` (no scheme) or ``javascript:`` makes a link a phone shows
+    as text: no image is written, the message says how to give the portal's address."""
+    query = urlencode(QUERY)
+    for portal in ("consent.example", "javascript:alert(1)", "ftp://consent.example", "https://"):
+        poster = tmp_path / "poster.svg"
+        with pytest.raises(InvalidInputError) as caught:
+            write_qr(f"{portal}/consent?{query}", poster)
+        assert "is not a web address, so a phone would not open its QR code" in (
+            caught.value.message
+        )
+        assert caught.value.hint == (
+            "give the portal's address with its scheme: --portal https://consent.example"
+        )
+        assert not poster.exists()
+    assert write_qr(f"HTTPS://Consent.Example:8443/consent?{query}", tmp_path / "ok.svg") == "svg"
