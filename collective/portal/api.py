@@ -34,8 +34,9 @@ Failures answer ``{"error": {...}}`` (:mod:`collective.portal.problems`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
@@ -262,20 +263,42 @@ async def relay(request: Request) -> JSONResponse:
     return JSONResponse(relayed.as_json())
 
 
-def _sync(handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
-    """``handler`` (run in Starlette's thread pool) with every failure answered as JSON
-    (never a traceback)."""
+def _sync(
+    handler: Callable[[Request], Response],
+) -> Callable[[Request], Awaitable[Response]]:
+    """``handler``, a read of the chain, run in Starlette's thread pool with every failure
+    answered as JSON (never a traceback). While it waits for the node, the portal's index
+    is asked every :data:`_LOOK` seconds whether the node has stopped answering
+    (:meth:`~collective.portal.index.PortalIndex.node_trouble`): then the request is answered
+    at once with that (HTTP 503) and the read, left to its own timeout, is dropped (it
+    changes nothing)."""
 
-    def wrapped(request: Request) -> Response:
+    async def wrapped(request: Request) -> Response:
+        index = portal_of(request).index
+        task = asyncio.ensure_future(run_in_threadpool(handler, request))
+        task.add_done_callback(_consume)
         try:
-            response = handler(request)
+            while not (await asyncio.wait({task}, timeout=_LOOK))[0]:
+                trouble = index.node_trouble()
+                if trouble is not None:
+                    return json_problem(trouble)
+            return task.result()
         except Exception as exc:
             return json_problem(exc)
-        return response
 
     wrapped.__name__ = handler.__name__
     wrapped.__doc__ = handler.__doc__
     return wrapped
+
+
+_LOOK = 0.25
+"""Seconds between a waiting read's looks at the node's health."""
+
+
+def _consume(task: asyncio.Future[Response]) -> None:
+    """Retrieve a dropped read's outcome (its failure was answered already, or is moot)."""
+    if not task.cancelled():
+        task.exception()
 
 
 ROUTES = [

@@ -118,12 +118,12 @@ def _everything_answers_at_once(portal: str, person: str, lab: str, link: Consen
     """With the node not answering, every page and API answer comes within
     :data:`ANSWER_WITHIN`: 503 and a sentence where the chain is needed."""
     who = {"identity": person}
-    needs_chain = {
+    needs_chain = {  # first a route that asks the node itself, then one that reads the index
+        "/api/consent": {**who, "org": lab, "purpose": PURPOSE, "category": CATEGORY},
         "/api/consents": who,
         "/api/history": who,
         "/api/config": {},
         "/api/policy": {"org": lab, "version": "1"},
-        "/api/consent": {**who, "org": lab, "purpose": PURPOSE, "category": CATEGORY},
     }
     for path, params in needs_chain.items():
         answer, took = _get(portal + path, **params)
