@@ -266,7 +266,10 @@ def page(request: Request) -> Response:
 def _listing(request: Request) -> dict[str, Any]:
     identities = parse_identities(request.query_params.getlist("identity"))
     if len(identities) > MAX_GUARDIAN_IDENTITIES:
-        raise PortalInputError(f"at most {MAX_GUARDIAN_IDENTITIES} identities per request")
+        raise PortalInputError(
+            f"at most {MAX_GUARDIAN_IDENTITIES} identities per request, not {len(identities)}",
+            hint=f"ask for them {MAX_GUARDIAN_IDENTITIES} at a time",
+        )
     client = _portal(request).client
     now = max(client.chain.latest_timestamp(), int(time.time()))
     return {
@@ -278,7 +281,10 @@ def _listing(request: Request) -> dict[str, Any]:
 def _nonce(request: Request) -> dict[str, Any]:
     identities = parse_identities(request.query_params.getlist("identity"))
     if len(identities) != 1:
-        raise PortalInputError("name one identity (?identity=0x...)")
+        raise PortalInputError(
+            f"name one identity (?identity=0x...), not {len(identities)}",
+            hint="a signed change is for one identity: ask for each one's nonce in turn",
+        )
     client = _portal(request).client
     owner = client.did.owner(identities[0])
     return {

@@ -137,6 +137,14 @@ def test_the_guardian_relay_refuses_what_it_must_not_relay(portal: str, ledger: 
     assert lab.did.registry_nonce(child.address) == 0  # nothing was sent
     answer = session.get(f"{portal}/api/guardians", params={"identity": "nope"}, timeout=10)
     assert answer.status_code == 400 and "not an identity address" in answer.text
+    many = [("identity", Account.create().address) for _ in range(65)]
+    for path, params, words in [
+        ("/api/guardians", many, "at most 64 identities per request, not 65"),
+        ("/api/guardians/nonce", many[:2], "name one identity (?identity=0x...), not 2"),
+    ]:
+        answer = session.get(f"{portal}{path}", params=params, timeout=10)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"]["message"] == words and answer.json()["error"]["hint"]
 
     assert "not UTF-8 text" in refusal(b"\xff\xfe")
     bare = json.loads(body)
