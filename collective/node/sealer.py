@@ -32,7 +32,8 @@ socket):
 - ``CheckTx`` admits into CometBFT's mempool with the same checks as the pool
   (:func:`collective.node.admission.admit` against the latest committed state), and
   ``eth_sendRawTransaction`` forwards the raw bytes to CometBFT
-  (``broadcast_tx_sync``) instead of pooling them here; :meth:`before_read` and
+  (``broadcast_tx_async``, then waiting for the validator's own CheckTx verdicts) instead of
+  pooling them here; :meth:`before_read` and
   :meth:`after_request` seal nothing (blocks come from consensus, finality is immediate).
 - ``PrepareProposal`` / ``ProcessProposal`` re-check each transaction of a proposed block
   against the block's *starting* state -- the rule :meth:`NodeChain.seal` applies today

@@ -90,6 +90,8 @@ def drifted(pins: tuple[Pin, ...]) -> list[str]:
 _TABLE = """
 eth.db.account:AccountDB._apply_account_diff_without_proof
     account:NodeAccountDB._apply_account_diff_without_proof e7ab9867fbf92eb2
+eth.db.account:AccountDB._get_meta_witness
+    account:NodeAccountDB._get_meta_witness cc07cab09b6d9d04
 eth.db.account:AccountDB.get_storage
     account:NodeAccountDB.get_storage 5eaf37e85545a29e
 eth.db.account:AccountDB.set_storage
