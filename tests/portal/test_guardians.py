@@ -244,7 +244,17 @@ def test_a_person_appoints_and_removes_a_guardian_on_the_page(
     assert not any(_valid(ledger, code, guardian.address) for code in codes)
     page.screenshot(path=str(SHOTS / "guardians-2-removed.png"), full_page=True)
 
-    subject.deactivate(lab, ledger.hospital.address)  # a closed code is offered no more
+    subject.deactivate(lab, ledger.hospital.address)  # closed while the page is open
+    partial = Account.create()  # appointed with the lab; the hospital's code refuses
+    page.fill("#guardian-address", partial.address)
+    page.click("#appoint-form button[type=submit]")
+    page.wait_for_selector("#status.refused", timeout=WAIT)
+    status = page.inner_text("#status")
+    assert "is your guardian with 1 of 2 organizations; the next one failed." in status, status
+    assert "closed" in status or "deactivated" in status, status
+    page.locator(f"article.guardian[data-guardian='{partial.address}']").wait_for(timeout=WAIT)
+    assert _valid(ledger, codes[0], partial.address)
+    # a closed code is offered no more
     forever = Account.create()  # ERC-1056 takes any validity; another relayer may send it
     lab.did.add_delegate_signed(
         subject.identity_for(lab.address).account, forever, "sigAuth", 2**255

@@ -100,19 +100,28 @@ export async function start(main) {
     return relayChange(signed);
   }
 
+  /** After a failure part-way through one change per organization: say what was done, and
+   *  what failed, and list the guardians as the ledger has them now. */
+  async function partly(done, total, what, error) {
+    const sofar = done === 0 ? "" : `${what} with ${done} of ${total} organizations; the next one failed. `;
+    say("status", sofar + sentence(error), "refused");
+    if (done > 0) await show().catch(() => {}); // the failure above is what the person must read
+  }
+
   async function revoke(guardian, button) {
     button.disabled = true;
+    let done = 0;
+    const total = guardian.identities.length;
     try {
-      let done = 0;
       for (const address of guardian.identities) {
-        say("status", `Signing the removal in this browser (${done + 1} of ${guardian.identities.length})…`);
+        say("status", `Signing the removal in this browser (${done + 1} of ${total})…`);
         await change(mine.find((identity) => identity.address === address), "revokeDelegate", guardian.address);
         done += 1;
       }
       say("status", `Done: ${short(guardian.address)} is no longer your guardian. They can no longer sign anything for you.`, "ok");
       await show();
     } catch (error) {
-      say("status", sentence(error), "refused");
+      await partly(done, total, `${short(guardian.address)} was removed as your guardian`, error);
       button.disabled = false;
     }
   }
@@ -162,25 +171,30 @@ export async function start(main) {
     event.preventDefault();
     const submit = $("appoint-form").querySelector("button[type=submit]");
     submit.disabled = true;
+    let done = 0;
+    let total = 0;
+    let guardian = null;
     try {
       const text = $("guardian-address").value.trim();
       if (!isAddress(text)) throw Object.assign(new Error(`“${text}” is not an address`), { hint: "paste the guardian's address: 0x followed by 40 letters and digits" });
-      const guardian = getAddress(text);
+      guardian = getAddress(text);
       const days = Number($("guardian-days").value);
       const max = Number(main.dataset.maxDays);
       if (!Number.isInteger(days) || days < 1 || days > max) throw new Error(`a guardian is appointed for 1 to ${max} days`);
       const chosen = [...document.querySelectorAll("#guardian-orgs input:checked")].map((box) => box.dataset.identity);
       if (chosen.length === 0) throw new Error("tick at least one organization");
       if (chosen.includes(guardian)) throw new Error("you cannot be your own guardian");
-      for (const [i, address] of chosen.entries()) {
-        say("status", `Signing the appointment in this browser (${i + 1} of ${chosen.length})…`);
+      total = chosen.length;
+      for (const address of chosen) {
+        say("status", `Signing the appointment in this browser (${done + 1} of ${total})…`);
         await change(mine.find((identity) => identity.address === address), "addDelegate", guardian, BigInt(days) * DAY);
+        done += 1;
       }
       say("status", `Done: ${short(guardian)} is your guardian for ${days} days with ${chosen.length} ${chosen.length === 1 ? "organization" : "organizations"}.`, "ok");
       $("guardian-address").value = "";
       await show();
     } catch (error) {
-      say("status", sentence(error), "refused");
+      await partly(done, total, `${guardian && short(guardian)} is your guardian`, error);
     } finally {
       submit.disabled = false;
     }
