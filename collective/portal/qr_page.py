@@ -10,6 +10,7 @@ characters.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlsplit
 
 from starlette.requests import Request
@@ -74,12 +75,32 @@ def portal_link(link: str, origin: str) -> str:
     return f"{origin}/consent?{parts.query}"
 
 
+def link_parameter(params: Mapping[str, str]) -> str:
+    """The ``link`` of ``/qr``'s query ``params``, refused when the query has other
+    parameters: an unencoded link (``?link=https://p/consent?org=..&purpose=..``) is cut at
+    its first ``&`` and its rest read as the portal's own parameters.
+
+    Raises:
+        PortalInputError: the query has parameters other than ``link`` (the message names
+            them and how to encode the link).
+    """
+    others = sorted(set(params) - {"link"})
+    if others:
+        raise PortalInputError(
+            f"the address has {', '.join(others)} beside link=, so the link was cut at its "
+            "first &: put the link after ?link= encoded",
+            hint="encode it with encodeURIComponent(link) in JavaScript, "
+            "urllib.parse.quote(link, safe='') in Python",
+        )
+    return params.get("link", "")
+
+
 def qr(request: Request) -> Response:
     """``GET /qr?link=URL``: the link's QR code (``image/svg+xml``); a bad link renders the
     error page (HTTP 400) saying what is wrong."""
     origin = str(request.base_url).rstrip("/")
     try:
-        link = portal_link(request.query_params.get("link", ""), origin)
+        link = portal_link(link_parameter(request.query_params), origin)
         image = qr_image(link, "svg", title="A consent request link")
     except Exception as exc:  # a plain sentence on the error page, never a traceback
         return error_page(request, problem_of(exc))
@@ -89,4 +110,4 @@ def qr(request: Request) -> Response:
 ROUTES = [Route("/qr", qr, methods=["GET"])]
 """The QR route, mounted by :func:`~collective.portal.app.create_app`."""
 
-__all__ = ["ROUTES", "portal_link", "qr"]
+__all__ = ["ROUTES", "link_parameter", "portal_link", "qr"]

@@ -12,7 +12,7 @@ import pytest
 from collective.errors import InvalidInputError
 from collective.portal.problems import PortalInputError
 from collective.portal.qr import kind_of, write_qr
-from collective.portal.qr_page import portal_link
+from collective.portal.qr_page import link_parameter, portal_link
 
 ORIGIN = "https://consent.example"
 LAB = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
@@ -68,3 +68,20 @@ def test_a_link_that_is_no_web_address_gets_no_qr_file(tmp_path: Path) -> None:
         )
         assert not poster.exists()
     assert write_qr(f"HTTPS://Consent.Example:8443/consent?{query}", tmp_path / "ok.svg") == "svg"
+
+
+def test_a_link_not_encoded_in_the_qr_address_is_told_so() -> None:
+    """``/qr?link=https://p/consent?org=..&purpose=..``: the query splits the link at its
+    first ``&``; the answer says so and how to encode it, not that the link is incomplete."""
+    link = f"{ORIGIN}/consent?{urlencode(QUERY)}"
+    assert link_parameter({"link": link}) == link
+    assert link_parameter({}) == ""
+    cut, _, rest = link.partition("&")
+    params = {"link": cut, **dict(pair.split("=") for pair in rest.split("&"))}
+    with pytest.raises(PortalInputError) as caught:
+        link_parameter(params)
+    assert caught.value.message == (
+        "the address has category, hash, purpose, version beside link=, so the link was cut "
+        "at its first &: put the link after ?link= encoded"
+    )
+    assert "encodeURIComponent" in (caught.value.hint or "")
