@@ -140,7 +140,7 @@ def test_another_chain_a_deactivated_identity_and_bad_json_are_named(
     for broken, complaint in [
         ({**wire, "validity": None}, "addDelegate needs a validity"),
         ({**wire, "delegate": "0x1234"}, "delegate"),
-        ({k: v for k, v in wire.items() if k != "nonce"}, "missing field 'nonce'"),
+        ({k: v for k, v in wire.items() if k != "nonce"}, "it has no field nonce"),
         ({**wire, "kind": "grant"}, '"kind" must be "delegateChange"'),
     ]:
         with pytest.raises(InvalidInputError, match=complaint):
