@@ -49,10 +49,11 @@ from collective.node.building import FOLLOWS, NO_ROOM, Built, build_block
 from collective.node.errors import RpcError
 from collective.node.execution import ENGINES
 from collective.node.execution.engine import ExecutionEngine
-from collective.node.execution.pyevm import VM_CLASS, base_fee
+from collective.node.execution.pyevm import VM_CLASS
 from collective.node.genesis import Genesis
 from collective.node.permissioning import Permissioning, Rules
 from collective.node.pool import MAX_DROPPED, Dropped, Pending
+from collective.node.rows import stored_rows
 from collective.node.storage import DamagedError, Store, StoredBlock, StoredLog, StoredTx, SyncMode
 from collective.node.storage.integrity import CHECKED_BLOCKS, Integrity
 
@@ -339,74 +340,11 @@ class NodeChain:
         Raises: the store's ``StorageError``/``DamagedError`` (nothing changes then)."""
         final = built.header
         self.evm.store_header(final)
-        stored_txs, stored_logs = self._rows(built)
+        stored_txs, stored_logs = stored_rows(built)
         self._commit(final, stored_txs, stored_logs, built.raws, meta)
         # the state the block was built on is the new head's (persisted at its state root,
         # executing in the block's context): admission reads it instead of building another
         self._head_state = built.state
-
-    def _rows(self, built: Built) -> tuple[list[StoredTx], list[StoredLog]]:
-        """The stored rows (JSON-RPC renderings included) of a built block's transactions
-        and logs."""
-        final = built.header
-        block_hash = bytes(final.hash)
-        number = final.block_number
-        fee = base_fee(final)
-        stored_txs: list[StoredTx] = []
-        stored_logs: list[StoredLog] = []
-        previous_cumulative = 0
-        log_index = 0
-        for index, (tx, receipt, raw) in enumerate(
-            zip(built.applied, built.receipts, built.raws, strict=True)
-        ):
-            tx_hash = bytes(tx.hash)
-            logs_json = []
-            for log in receipt.logs:
-                topics = [render.topic(t) for t in log.topics]
-                entry = render.log_entry(
-                    bytes(log.address),
-                    topics,
-                    bytes(log.data),
-                    block_hash=block_hash,
-                    block_number=number,
-                    block_timestamp=final.timestamp,
-                    tx_hash=tx_hash,
-                    tx_index=index,
-                    log_index=log_index,
-                )
-                logs_json.append(entry)
-                stored_logs.append(
-                    StoredLog(number, log_index, bytes(log.address), topics, render.dumps(entry))
-                )
-                log_index += 1
-            gas_used = receipt.gas_used - previous_cumulative
-            previous_cumulative = receipt.gas_used
-            tx_json = render.transaction(
-                tx, block_hash=block_hash, block_number=number, index=index, base_fee=fee
-            )
-            receipt_json = render.receipt(
-                tx,
-                receipt,
-                gas_used=gas_used,
-                logs=logs_json,
-                block_hash=block_hash,
-                block_number=number,
-                index=index,
-                base_fee=fee,
-            )
-            stored_txs.append(
-                StoredTx(
-                    tx_hash,
-                    number,
-                    index,
-                    bytes(tx.sender),
-                    tx.nonce,
-                    raw,
-                    render.dumps(tx_json),
-                    render.dumps(receipt_json),
-                )
-            )
-        return stored_txs, stored_logs
 
     def _drop(self, tx: SignedTransactionAPI, number: int, reason: str) -> Dropped:
         """Record that ``tx`` leaves the pool unmined (the caller takes it out of the list)."""
