@@ -259,6 +259,7 @@ def page(request: Request) -> Response:
         "chain_id": portal.client.chain.chain_id,
         "ledger": portal.client.session.ledger.address,
         "max_days": MAX_VALIDITY_DAYS,
+        "max_identities": MAX_GUARDIAN_IDENTITIES,  # the page asks for more in turns
     }
     return portal.templates.TemplateResponse(request, "guardians.html", context)
 

@@ -19,6 +19,7 @@ from eth_account import Account
 from collective.client.subjects import Subject
 from collective.did import SIG_AUTH, pairwise
 from collective.did.signed import DelegateChange
+from collective.portal import guardians
 from collective.portal.guardians import READ_LIMIT
 from collective.portal.security import CSRF_COOKIE
 from tests.portal.conftest import CATEGORY, PURPOSE, REPO, Ledger
@@ -198,8 +199,11 @@ def browser() -> Iterator[Any]:
 
 
 def test_a_person_appoints_and_removes_a_guardian_on_the_page(
-    browser: Any, portal: str, ledger: Ledger
+    browser: Any, portal: str, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # one identity per listing: the page asks in turns, as with more organizations than
+    # MAX_GUARDIAN_IDENTITIES (64) in a consortium
+    monkeypatch.setattr(guardians, "MAX_GUARDIAN_IDENTITIES", 1)
     lab = ledger.lab
     words, guardian = pairwise.new_mnemonic(), Account.create()
     subject = Subject.from_mnemonic(words, chain_id=lab.chain.chain_id).in_consortium(lab)

@@ -133,7 +133,12 @@ export async function start(main) {
       return;
     }
     const unique = [...new Set(mine.map((identity) => identity.address))];
-    const answer = await get("guardians", unique.map((address) => ["identity", address]));
+    const size = Number(main.dataset.maxIdentities); // the portal's limit per request
+    const parts = [];
+    for (let i = 0; i < unique.length; i += size) {
+      parts.push(await get("guardians", unique.slice(i, i + size).map((address) => ["identity", address])));
+    }
+    const answer = { identities: parts.flatMap((part) => part.identities) };
     for (const entry of answer.identities.filter((e) => e.deactivated)) {
       const box = document.querySelector(`#guardian-orgs input[data-identity="${entry.identity}"]`);
       if (box && !box.disabled) {
