@@ -381,6 +381,7 @@ def _check_a_receipt(page: Any, portal: str, receipt_file: Path) -> None:
     page.click("#verify-form button[type=submit]")
     page.wait_for_selector("#status.refused")
     assert "not JSON, so it is not a consent receipt" in page.inner_text("#status")
+    page.wait_for_selector("#verify-form button:focus", timeout=5_000)  # the focus is not lost
     assert page.locator("#verdicts article").count() == 0
 
 

@@ -242,9 +242,11 @@ def test_a_person_appoints_and_removes_a_guardian_on_the_page(
     )
     assert lab.signing.relay_grant(signed).agent == guardian.address
 
-    row.get_by_role("button", name=f"Remove guardian {guardian.address}").click()
+    row.get_by_role("button", name=f"Remove guardian {guardian.address}").focus()
+    page.keyboard.press("Enter")  # by keyboard: the focus lands on the list, not the top
     page.wait_for_selector("#status.ok >> text=no longer your guardian", timeout=WAIT)
     page.wait_for_selector("#guardian-list p", timeout=WAIT)
+    page.wait_for_selector("#guardians-title:focus", timeout=WAIT)
     assert not any(_valid(ledger, code, guardian.address) for code in codes)
     page.screenshot(path=str(SHOTS / "guardians-2-removed.png"), full_page=True)
 
@@ -255,6 +257,7 @@ def test_a_person_appoints_and_removes_a_guardian_on_the_page(
     page.wait_for_selector("#status.refused", timeout=WAIT)
     status = page.inner_text("#status")
     assert "is your guardian with 1 of 2 organizations; the next one failed." in status, status
+    page.wait_for_selector("#appoint-form button:focus", timeout=WAIT)  # focus not lost
     assert "closed" in status or "deactivated" in status, status
     page.locator(f"article.guardian[data-guardian='{partial.address}']").wait_for(timeout=WAIT)
     assert _valid(ledger, codes[0], partial.address)

@@ -120,9 +120,12 @@ export async function start(main) {
       }
       say("status", `Done: ${short(guardian.address)} is no longer your guardian. They can no longer sign anything for you.`, "ok");
       await show();
+      $("guardians-title").focus(); // the button is gone: keyboard users go on from the list
     } catch (error) {
       await partly(done, total, `${short(guardian.address)} was removed as your guardian`, error);
       button.disabled = false;
+      if (button.isConnected) button.focus(); // disabling it dropped the keyboard focus
+      else $("guardians-title").focus();
     }
   }
 
@@ -202,6 +205,7 @@ export async function start(main) {
       await partly(done, total, `${guardian && short(guardian)} is your guardian`, error);
     } finally {
       submit.disabled = false;
+      submit.focus(); // disabling it dropped the keyboard focus to the page's start
     }
   });
 

@@ -84,6 +84,7 @@ export async function start(main) {
       say("status", sentence(error), "refused");
     } finally {
       button.disabled = false;
+      if (document.activeElement === document.body) button.focus(); // disabling it dropped the focus
     }
   });
 }
