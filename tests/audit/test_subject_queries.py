@@ -151,3 +151,13 @@ def test_an_index_with_nothing_yet_says_so(tmp_path: Path) -> None:
     with pytest.raises(AuditError, match="holds no block yet"):
         reader.consents([ALICE])
     reader.close()
+
+
+def test_the_split_modules_names_stay_importable_from_subjects() -> None:
+    from collective.audit import subject_events, subjects
+
+    assert subjects.IndexedErasure is subject_events.IndexedErasure
+    assert subjects.NULL == subject_events.NULL == "0x" + "00" * 20
+    assert set(subjects.__all__) >= {
+        "IndexedConsent", "IndexedErasure", "IndexedPolicy", "SubjectConsents", "SubjectReader",
+    }  # fmt: skip
