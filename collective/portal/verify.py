@@ -66,7 +66,8 @@ MAX_RECEIPTS = 10
 """The most receipts one request checks (a file of one transaction's receipts)."""
 
 CLIENT_LIMIT = (0.5, 10)
-"""Requests per second and burst per client address: each receipt costs ~15 node calls."""
+"""Receipts checked per second and burst per client address (a file of several takes one
+token each): each receipt costs ~15 node calls."""
 
 _LABELS = {
     "evidence.chainId": "the chain it was issued on",
@@ -298,10 +299,30 @@ def _limit(request: Request) -> TokenBucket:
     return bucket
 
 
+def admit(bucket: TokenBucket, client: str, receipts: int) -> float:
+    """Take one token of ``client``'s bucket per receipt to check (a file of
+    :data:`MAX_RECEIPTS` costs as much as that many single uploads).
+
+    Args:
+        bucket: the :data:`CLIENT_LIMIT` buckets.
+        client: the client's address (the bucket's key).
+        receipts: how many receipts the request checks (1 to :data:`MAX_RECEIPTS`).
+
+    Returns:
+        0.0 when the request may go ahead; else the seconds to wait (the tokens taken
+        before the bucket ran dry stay taken: a refused request still counts).
+    """
+    for _ in range(receipts):
+        wait = bucket.take(client)
+        if wait:
+            return wait
+    return 0.0
+
+
 async def verify(request: Request) -> Response:
     """``POST /api/verify``: check the receipts in the body (CSRF-checked by the middleware;
     at most :data:`MAX_BODY` bytes read; well-formed requests rate-limited per client address
-    by :data:`CLIENT_LIMIT`); ``{"receipts": [Verdict.as_json(), ...]}``, or
+    and receipt by :data:`CLIENT_LIMIT`); ``{"receipts": [Verdict.as_json(), ...]}``, or
     ``{"error": ...}``."""
     try:
         body = b""
@@ -311,7 +332,7 @@ async def verify(request: Request) -> Response:
                 break
         receipts = read_receipts(body)
         host = request.client.host if request.client else "unknown"
-        wait = _limit(request).take(host)  # only what reaches the node is counted
+        wait = admit(_limit(request), host, len(receipts))  # only what reaches the node
         if wait:
             raise RateLimited("too many receipts checked from your address", retry_after=wait)
         client = portal_of(request).client
@@ -344,6 +365,7 @@ __all__ = [
     "MAX_RECEIPTS",
     "ROUTES",
     "Verdict",
+    "admit",
     "read_receipts",
     "verdict_of",
     "verify",

@@ -124,7 +124,7 @@ def test_a_png_holds_the_links_symbol(tmp_path: Path) -> None:
     assert write_qr(LINK, path) == "png"
     modules = png_modules(path.read_bytes())
     assert modules == expected(LINK)
-    assert len(modules) == 4 * qr_code(LINK).version + 17  # ISO/IEC 18004: 21 + 4(v - 1)
+    assert len(modules) == 4 * int(qr_code(LINK).version) + 17  # ISO/IEC 18004: 21 + 4(v - 1)
 
 
 def test_bad_names_and_links_are_refused_in_words(tmp_path: Path) -> None:

@@ -137,8 +137,11 @@ def test_checks_are_rate_limited_per_client(portal: str, ledger: Ledger) -> None
     granted = patient.consent.grant(ledger.lab.address, PURPOSE, CATEGORY)
     body = json.dumps(_receipt(portal, granted.tx_hash, granted.log_index))
     session = _session(portal)
-    statuses = [_verify(session, portal, body).status_code for _ in range(CLIENT_LIMIT[1] + 1)]
-    assert statuses[0] == 200 and statuses[-1] == 429
+    statuses: list[int] = []
+    while 429 not in statuses and len(statuses) <= CLIENT_LIMIT[1]:
+        statuses.append(_verify(session, portal, body).status_code)
+    # a token per receipt: the first test here took some of the burst (8 receipts)
+    assert statuses[-1] == 429 and set(statuses[:-1]) <= {200}, statuses
     limited = _verify(session, portal, body)
     assert limited.json()["error"]["kind"] == "rate-limited" and limited.headers["retry-after"]
 
