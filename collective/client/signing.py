@@ -9,64 +9,35 @@ order relayers use. The signature travels as JSON
 (:meth:`~collective.ledger.signing.SignedRequest.to_json`) to any admitted account, which relays it
 and pays the gas. A signature works once; a later withdrawal (direct, or signed and relayed
 even when nothing is active) cancels every request signed before it.
+
+The nonce and deadline rules, and the chain time they count from, are
+:mod:`collective.client.nonces` (re-exported here); relaying is
+:class:`~collective.client.relaying.RelayClient`, which :class:`SigningClient` extends.
 """
 
 from __future__ import annotations
 
 import functools
-import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
 
-from collective.chain.connection import Chain
-from collective.client.base import Session, tx_fields
-from collective.client.consent import (
-    BatchResult,
-    ConsentClient,
-    Granted,
-    Term,
-    Who,
-    Withdrawn,
-    _expiry,
-    consent_key,
+from collective.client.consent import Term, Who, _expiry, consent_key
+from collective.client.nonces import (
+    DEFAULT_DEADLINE,
+    NONCE_CLOCK_SKEW,
+    NONCE_STEP,
+    chain_now,
+    issue_nonce,
+    relay_deadline,
+    request_deadline,
+    signing_deadline,
 )
 from collective.client.policies import Policies, Policy
-from collective.errors import ConsentError, InvalidInputError
+from collective.client.relaying import RelayClient
+from collective.errors import ConsentError
 from collective.ledger.signing import GrantRequest, SignedRequest, WithdrawalRequest, sign
-
-DEFAULT_DEADLINE = 3600  # seconds a signature stays relayable
-NONCE_CLOCK_SKEW = 600_000  # ms a signed nonce may run ahead of the block time (the contract's)
-NONCE_STEP = 1_000  # how far a signed nonce may run ahead of the consent's (the contract's)
-
-# The last nonce this process signed per consent, so two requests signed in a row are ordered.
-_ISSUED: dict[tuple[object, ...], int] = {}
-_ISSUED_LOCK = threading.Lock()
-
-
-def issue_nonce(key: tuple[object, ...], stored: int, chain_ms: int) -> int:
-    """The nonce to sign a request for one consent with: max(``stored``, the local clock in
-    unix ms held to ``chain_ms`` + NONCE_CLOCK_SKEW / 2, one past the last nonce this process
-    issued under ``key``), never past what ConsentRegistry's ``_nonceCeiling`` accepts now
-    (max(``stored`` + NONCE_STEP, ``chain_ms`` + NONCE_CLOCK_SKEW)). Use consents and
-    disclosure consents follow the same rule.
-
-    Args:
-        key: the consent, with the chain id and ledger (a tuple of any hashables).
-        stored: the consent's nonce on chain.
-        chain_ms: the latest block's time in unix milliseconds.
-
-    Returns:
-        The nonce, also remembered under ``key`` so the next one is larger.
-    """
-    with _ISSUED_LOCK:
-        clock = min(time.time_ns() // 1_000_000, chain_ms + NONCE_CLOCK_SKEW // 2)
-        nonce = max(stored, clock, _ISSUED.get(key, -1) + 1)
-        nonce = min(nonce, max(stored + NONCE_STEP, chain_ms + NONCE_CLOCK_SKEW))
-        _ISSUED[key] = nonce
-    return nonce
 
 
 @dataclass(frozen=True)
@@ -78,12 +49,9 @@ class PolicyGrant:
     policy: Policy
 
 
-class SigningClient:
-    """Sign requests as a subject; relay signed requests as an organization."""
-
-    def __init__(self, session: Session, consent: ConsentClient) -> None:
-        self._s = session
-        self._consent = consent
+class SigningClient(RelayClient):
+    """Sign requests as a subject; relay signed requests as an organization (the relay
+    methods are :class:`~collective.client.relaying.RelayClient`'s)."""
 
     def sign_grant(
         self,
@@ -144,7 +112,7 @@ class SigningClient:
             policy_version=version,
             policy_hash=self._policy_hash(org, version) if policy_hash is None else policy_hash,
             nonce=self._nonce(who, org, p, c, latest) if nonce is None else nonce,
-            deadline=self._deadline(deadline, latest),
+            deadline=signing_deadline(deadline, latest),
         )
         return self._sign(key, request)
 
@@ -242,104 +210,9 @@ class SigningClient:
             purpose=p,
             category=c,
             nonce=self._nonce(who, org, p, c, latest) if nonce is None else nonce,
-            deadline=self._deadline(deadline, latest),
+            deadline=signing_deadline(deadline, latest),
         )
         return self._sign(key, request)
-
-    def relay(self, signed: SignedRequest) -> Granted | Withdrawn:
-        """Send one signed request from the client's account (which pays the gas).
-
-        Args:
-            signed: a request signed for this chain and ledger.
-
-        Returns:
-            The :class:`Granted` or :class:`Withdrawn` record.
-
-        Raises:
-            InvalidInputError: the request was signed for another chain or ledger.
-            SignatureError: the contract refused the signature (expired, replayed,
-                superseded, bad, or its signer has no authority).
-            TransactionError: the contract refused it otherwise.
-            ChainError: the node could not be reached.
-        """
-        self._check(signed)
-        if signed.kind == "grant":
-            return self._consent.granted(self._s.send("grantSigned", *signed.call_args()))[0]
-        return self._consent.withdrawn(self._s.send("withdrawSigned", *signed.call_args()))[0]
-
-    def relay_grant(self, signed: SignedRequest) -> Granted:
-        """:meth:`relay` for a signed grant; InvalidInputError for anything else (raises as
-        :meth:`relay`)."""
-        result = self.relay(self._expect(signed, "grant"))
-        assert isinstance(result, Granted)
-        return result
-
-    def relay_withdrawal(self, signed: SignedRequest) -> Withdrawn:
-        """:meth:`relay` for a signed withdrawal; InvalidInputError for anything else (raises
-        as :meth:`relay`)."""
-        result = self.relay(self._expect(signed, "withdrawal"))
-        assert isinstance(result, Withdrawn)
-        return result
-
-    @staticmethod
-    def _expect(signed: SignedRequest, kind: str) -> SignedRequest:
-        if signed.kind != kind:
-            raise InvalidInputError(f"expected a signed {kind}, got a signed {signed.kind}")
-        return signed
-
-    def relay_batch(self, signed: Sequence[SignedRequest]) -> BatchResult:
-        """Relay many signed grants, or many signed withdrawals, in one transaction.
-
-        An item the contract refuses (already used, superseded, expired, badly signed) is
-        skipped and listed in the result's ``skipped``; the others apply.
-
-        Args:
-            signed: signed grants only, or signed withdrawals only.
-
-        Returns:
-            A :class:`BatchResult`: the applied items and the skipped ones with the reason.
-
-        Raises:
-            InvalidInputError: an empty or mixed batch, or one signed for another chain or
-                ledger.
-            TransactionError: the contract refused the whole transaction.
-            ChainError: the node could not be reached.
-        """
-        if not signed:
-            raise InvalidInputError("nothing to relay")
-        kinds = {s.kind for s in signed}
-        if len(kinds) != 1:
-            raise InvalidInputError("a relayed batch holds only grants or only withdrawals")
-        for item in signed:
-            self._check(item)
-        items = [s.batch_item() for s in signed]
-        if kinds == {"grant"}:
-            receipt = self._s.send("grantSignedBatch", items)
-            return BatchResult(
-                **tx_fields(receipt),
-                items=tuple(self._consent.granted(receipt)),
-                skipped=tuple(self._consent.skipped(receipt)),
-            )
-        receipt = self._s.send("withdrawSignedBatch", items)
-        return BatchResult(
-            **tx_fields(receipt),
-            items=tuple(self._consent.withdrawn(receipt)),
-            skipped=tuple(self._consent.skipped(receipt)),
-        )
-
-    def _check(self, signed: SignedRequest) -> None:
-        if signed.chain_id != self._s.chain.chain_id:
-            raise InvalidInputError(
-                f"the request was signed for chain {signed.chain_id}, but this is chain "
-                f"{self._s.chain.chain_id}",
-                hint="ask the subject to sign it again for this network",
-            )
-        ledger = self._s.ledger.address
-        if signed.verifying_contract.lower() != ledger.lower():
-            raise InvalidInputError(
-                f"the request was signed for ledger {signed.verifying_contract}, not {ledger}",
-                hint="ask the subject to sign it again for this deployment",
-            )
 
     def _sign(self, key: LocalAccount, request: GrantRequest | WithdrawalRequest) -> SignedRequest:
         return sign(
@@ -413,57 +286,6 @@ class SigningClient:
         content_hash, _, _ = self._s.call(self._s.ledger.functions.policy(organization, version))
         return bytes(content_hash)
 
-    @staticmethod
-    def _deadline(deadline: int | None, latest: Callable[[], int]) -> int:
-        """``deadline`` (unix seconds), else :data:`DEFAULT_DEADLINE` from now (as
-        :func:`relay_deadline`; ``latest()`` gives the latest block's time)."""
-        if deadline is not None:
-            return deadline
-        return max(latest(), int(time.time())) + DEFAULT_DEADLINE
-
-
-def chain_now(chain: Chain) -> int:
-    """Now on ``chain`` (unix seconds): the later of its latest block's time and the wall
-    clock (an idle chain with instant sealing has an old latest block; its next one, where
-    anything sent now lands, is stamped with the time it is mined).
-
-    Raises:
-        ChainError: the node could not be reached.
-    """
-    return max(chain.latest_timestamp(), int(time.time()))
-
-
-def request_deadline(chain: Chain, deadline: int | None, default: int) -> int:
-    """The deadline (unix seconds) to sign a disclosure or erasure request with:
-    ``deadline``, else ``default`` seconds from now (:func:`relay_deadline`).
-
-    Raises:
-        InvalidInputError: ``deadline`` is already past by :func:`chain_now` (on an idle
-            chain, by the clock: the request could never be relayed).
-        ChainError: the node could not be reached.
-    """
-    now = chain_now(chain)
-    until = now + default if deadline is None else deadline
-    if until < now:
-        raise InvalidInputError(f"the deadline (unix {until}) is already past (now {now})")
-    return until
-
-
-def relay_deadline(chain: Chain, valid_for: int) -> int:
-    """The last unix second a signed request may be relayed in, ``valid_for`` seconds from
-    now: from the wall clock or the chain's latest block, whichever is later (an idle chain
-    with instant sealing has an old latest block; its next one is stamped with the time it
-    is mined, so counting from the old block would give a request already near its end).
-
-    Args:
-        chain: the connection to read the latest block's time from.
-        valid_for: seconds the request stays relayable.
-
-    Raises:
-        ChainError: the node could not be reached.
-    """
-    return chain_now(chain) + valid_for
-
 
 __all__ = [
     "DEFAULT_DEADLINE",
@@ -472,6 +294,7 @@ __all__ = [
     "PolicyGrant",
     "SigningClient",
     "chain_now",
+    "issue_nonce",
     "relay_deadline",
     "request_deadline",
 ]
