@@ -50,7 +50,7 @@ from collective.portal.consents import consent_rows, parse_identities
 from collective.portal.disclosure_rows import disclosure_rows
 from collective.portal.history import as_csv
 from collective.portal.history import history as history_rows
-from collective.portal.problems import PortalInputError, json_problem
+from collective.portal.problems import PortalInputError, handle_exception, json_problem
 from collective.portal.relay import MAX_BODY
 from collective.receipts import build_receipt
 from collective.receipts.verify import verify_receipt
@@ -263,15 +263,16 @@ async def relay(request: Request) -> JSONResponse:
     return JSONResponse(relayed.as_json())
 
 
-def _sync(
+def node_read(
     handler: Callable[[Request], Response],
 ) -> Callable[[Request], Awaitable[Response]]:
     """``handler``, a read of the chain, run in Starlette's thread pool with every failure
-    answered as JSON (never a traceback). While it waits for the node, the portal's index
-    is asked every :data:`_LOOK` seconds whether the node has stopped answering
-    (:meth:`~collective.portal.index.PortalIndex.node_trouble`): then the request is answered
-    at once with that (HTTP 503) and the read, left to its own timeout, is dropped (it
-    changes nothing)."""
+    answered in words (:func:`~collective.portal.problems.handle_exception`: JSON under
+    ``/api/``, the error page elsewhere; never a traceback). While it waits for the node,
+    the portal's index is asked every :data:`_LOOK` seconds whether the node has stopped
+    answering (:meth:`~collective.portal.index.PortalIndex.node_trouble`): then the request
+    is answered at once with that (HTTP 503) and the read, left to its own timeout, is
+    dropped (it changes nothing). Wrap only reads: a relay must wait for its outcome."""
 
     async def wrapped(request: Request) -> Response:
         index = portal_of(request).index
@@ -281,10 +282,10 @@ def _sync(
             while not (await asyncio.wait({task}, timeout=_LOOK))[0]:
                 trouble = index.node_trouble()
                 if trouble is not None:
-                    return json_problem(trouble)
+                    return await handle_exception(request, trouble)
             return task.result()
         except Exception as exc:
-            return json_problem(exc)
+            return await handle_exception(request, exc)
 
     wrapped.__name__ = handler.__name__
     wrapped.__doc__ = handler.__doc__
@@ -302,15 +303,15 @@ def _consume(task: asyncio.Future[Response]) -> None:
 
 
 ROUTES = [
-    Route("/api/config", _sync(config), methods=["GET"]),
-    Route("/api/policy", _sync(policy), methods=["GET"]),
-    Route("/api/consent", _sync(consent), methods=["GET"]),
-    Route("/api/disclosure", _sync(disclosure), methods=["GET"]),
+    Route("/api/config", node_read(config), methods=["GET"]),
+    Route("/api/policy", node_read(policy), methods=["GET"]),
+    Route("/api/consent", node_read(consent), methods=["GET"]),
+    Route("/api/disclosure", node_read(disclosure), methods=["GET"]),
     Route("/api/consents", consents, methods=["GET"]),
     Route("/api/history", history, methods=["GET"]),
-    Route("/api/receipt", _sync(receipt), methods=["GET"]),
+    Route("/api/receipt", node_read(receipt), methods=["GET"]),
     Route("/api/relay", relay, methods=["POST"]),
 ]
 """The API's routes, mounted by :func:`~collective.portal.app.create_app`."""
 
-__all__ = ["ROUTES", "client_host", "portal_of", "read_body"]
+__all__ = ["ROUTES", "client_host", "node_read", "portal_of", "read_body"]
