@@ -57,9 +57,11 @@ class Narration:
     """Tells the steps of one run: each goes into ``report`` and, at once, to ``on_step``."""
 
     def __init__(self, report: DemoReport, on_step: Listener | None = None) -> None:
-        """Args:
-        report: the report the steps are appended to.
-        on_step: called with each :class:`Step` as soon as it is told (None: nobody).
+        """Tell into ``report``.
+
+        Args:
+            report: the report the steps are appended to.
+            on_step: called with each :class:`Step` as soon as it is told (None: nobody).
         """
         self.report = report
         self.on_step = on_step
