@@ -116,12 +116,12 @@ class SignedRequest:
             data = jsonints.loads(text)
             if not isinstance(data, dict) or data.get("kind") not in ("grant", "withdrawal"):
                 raise ValueError('"kind" must be "grant" or "withdrawal"')
-            sig = data["signature"]
+            sig = read_object(data["signature"], "signature")
             signed = cls(
                 request=_request(data["request"], grant=data["kind"] == "grant"),
                 v=read_uint(sig["v"], "signature.v", 8),
-                r=_bytes32(sig["r"], "signature.r"),
-                s=_bytes32(sig["s"], "signature.s"),
+                r=read_bytes32(sig["r"], "signature.r"),
+                s=read_bytes32(sig["s"], "signature.s"),
                 signer=parse_address(_text(data["signer"], "signer"), "signer"),
                 chain_id=read_uint(data["chainId"], "chainId", 256),
                 verifying_contract=parse_address(
@@ -215,7 +215,7 @@ def _request(raw: Any, *, grant: bool) -> Request:
     body: dict[str, Any] = {}
     for name, value in raw.items():
         if name in _BYTES_FIELDS:
-            body[name] = _bytes32(value, name)
+            body[name] = read_bytes32(value, name)
         elif name in _UINT_BITS:
             body[name] = read_uint(value, name, _UINT_BITS[name])
         else:
@@ -260,8 +260,17 @@ def check_signature_encoding(v: int, r: bytes, s: bytes) -> None:
 
 
 def _why(exc: Exception) -> str:
+    return why_malformed(exc)
+
+
+def why_malformed(exc: Exception) -> str:
+    """What is wrong with a signed request's JSON, in words, from the error its reading
+    raised: a missing field's name, a reader's own sentence, never Python's wording of a
+    type error (a field that holds another kind of JSON value than the one expected)."""
     if isinstance(exc, KeyError):
         return f"missing field {exc}"
+    if isinstance(exc, (TypeError, AttributeError)):
+        return "a field holds another kind of JSON value than expected (text, number, object)"
     return exc.message if isinstance(exc, ConfigurationError) else str(exc)
 
 
@@ -275,11 +284,28 @@ def _text(value: Any, name: str) -> str:
     return value
 
 
-def _bytes32(value: Any, name: str) -> bytes:
-    text = _text(value, name)
-    if not text.startswith("0x") or len(text) != 66:
-        raise ValueError(f"{name} must be 0x and 64 hex digits")
-    return bytes.fromhex(text[2:])
+def read_object(value: Any, name: str) -> Mapping[str, Any]:
+    """``value`` when it is a JSON object. Raises: ValueError naming ``name`` otherwise."""
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name} must be a JSON object")
+    return value
+
+
+def read_bytes32(value: Any, name: str) -> bytes:
+    """The 32 bytes ``value`` spells as 0x and 64 hex digits (the 0x may be left out).
+
+    Raises: ValueError naming ``name`` for anything else (another type, length, a digit
+    that is not hex)."""
+    text = value.removeprefix("0x") if isinstance(value, str) else ""
+    raw = b""
+    if len(text) == 64:
+        try:
+            raw = bytes.fromhex(text)
+        except ValueError:
+            raw = b""
+    if len(raw) != 32:
+        raise ValueError(f"{name} must be 0x and 64 hex digits (32 bytes)")
+    return raw
 
 
 def sign(

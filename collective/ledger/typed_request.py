@@ -29,7 +29,12 @@ from collective.chain.addresses import parse_address
 from collective.chain.jsonints import read_uint
 from collective.errors import ConfigurationError, InvalidInputError, SignatureError
 from collective.ledger.requests import DOMAIN_FIELDS, DOMAIN_NAME, DOMAIN_VERSION
-from collective.ledger.signing import check_signature_encoding
+from collective.ledger.signing import (
+    check_signature_encoding,
+    read_bytes32,
+    read_object,
+    why_malformed,
+)
 
 
 class TypedStruct:
@@ -195,12 +200,12 @@ class SignedStruct(Generic[R]):
             data = jsonints.loads(text)
             if not isinstance(data, dict) or data.get("kind") != cls.KIND:
                 raise ValueError(f'"kind" must be "{cls.KIND}"')
-            sig = data["signature"]
+            sig = read_object(data["signature"], "signature")
             signed = cls(
                 request=cast(R, cls.REQUEST.from_body(data["request"])),
                 v=read_uint(sig["v"], "signature.v", 8),
-                r=_bytes32(sig["r"], "signature.r"),
-                s=_bytes32(sig["s"], "signature.s"),
+                r=read_bytes32(sig["r"], "signature.r"),
+                s=read_bytes32(sig["s"], "signature.s"),
                 signer=parse_address(str(data["signer"]), "signer"),
                 chain_id=read_uint(data["chainId"], "chainId", 256),
                 verifying_contract=parse_address(
@@ -208,8 +213,9 @@ class SignedStruct(Generic[R]):
                 ),
             )
         except (KeyError, TypeError, ValueError, AttributeError, ConfigurationError) as exc:
-            why = f"missing field {exc}" if isinstance(exc, KeyError) else _message(exc)
-            raise SignatureError(f"not a signed {cls.WHAT}: {why}", hint=cls.WRITTEN_BY) from None
+            raise SignatureError(
+                f"not a signed {cls.WHAT}: {why_malformed(exc)}", hint=cls.WRITTEN_BY
+            ) from None
         check_signature_encoding(signed.v, signed.r, signed.s)
         if signed.recover() != signed.signer:
             raise SignatureError(f"the signature does not match the signer named in the {cls.WHAT}")
@@ -252,21 +258,10 @@ def _read(kind: str, value: object, name: str) -> Any:
     if kind == "address":
         return parse_address(str(value), name)
     if kind == "bytes32":
-        return _bytes32(value, name)
+        return read_bytes32(value, name)
     if kind.startswith("uint"):
         return read_uint(value, name, int(kind[4:]))
     raise TypeError(f"{name}: no reader for EIP-712 type {kind}")
-
-
-def _bytes32(value: object, name: str) -> bytes:
-    text = str(value)
-    try:
-        raw = bytes.fromhex(text.removeprefix("0x"))
-    except ValueError:
-        raw = b""
-    if len(raw) != 32:
-        raise ValueError(f"{name} must be 0x and 64 hex digits (32 bytes)")
-    return raw
 
 
 def _message(exc: Exception) -> str:
