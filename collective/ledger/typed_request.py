@@ -264,8 +264,4 @@ def _read(kind: str, value: object, name: str) -> Any:
     raise TypeError(f"{name}: no reader for EIP-712 type {kind}")
 
 
-def _message(exc: Exception) -> str:
-    return exc.message if isinstance(exc, ConfigurationError) else str(exc)
-
-
 __all__ = ["SignedStruct", "TypedStruct"]
