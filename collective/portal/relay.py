@@ -1,7 +1,7 @@
 """The relay endpoint's logic: take a person's signed request, check it, send it, report.
 
-A request is relayed only when all of these hold, in this order (the cheap checks first, so
-a flood costs the relayer no node calls):
+A request is relayed only when all of these hold, in this order (the cheap checks first: a
+malformed or foreign request costs the relayer no node call, a replay one ``eth_call``):
 
 1. the body is at most :data:`MAX_BODY` bytes of JSON in the shape
    :meth:`SignedRequest.to_json <collective.ledger.signing.SignedRequest.to_json>` writes
@@ -12,16 +12,22 @@ a flood costs the relayer no node calls):
    every field in range, a low-s signature, v 27/28, that recovers to the named signer
    (their ``from_json`` checks it);
 2. it was signed for this chain id and this ledger's address (EIP-712 domain);
-3. the client address and the identity each still have a token
-   (:class:`~collective.portal.ratelimit.TokenBucket`). The identity's bucket is keyed by
-   (identity, signer): anyone can sign a request that *names* an identity (the chain refuses
-   it unless the signer is its owner or delegate), so keying on the identity alone would let
-   a stranger drain a person's budget; the client-address bucket bounds a stranger's keys;
-4. the contract accepts it (gas estimation first, so a refused request costs no gas): a
-   replayed or superseded signature is refused by the chain (``InvalidNonce``; a second
-   erasure request of the same pair ``ErasureAlreadyRequested``), an expired one
-   (``SignatureExpired``), a signer without authority (``SignerNotAuthorized``), a
-   disclosure grant under a recipient's policy that is not current (``PolicyNotCurrent``).
+3. the client address still has a token
+   (:class:`~collective.portal.ratelimit.TokenBucket`);
+4. the contract would accept it now: a dry run (``eth_call`` as the relayer, no gas) of the
+   very call the relay sends. A replayed or superseded signature is refused by the chain
+   (``InvalidNonce``; a second erasure request of the same pair
+   ``ErasureAlreadyRequested``), an expired one (``SignatureExpired``), a signer without
+   authority (``SignerNotAuthorized``), a disclosure grant under a recipient's policy that
+   is not current (``PolicyNotCurrent``);
+5. the identity still has a token, keyed by (identity, signer): anyone can sign a request
+   that *names* an identity, so keying on the identity alone would let a stranger drain a
+   person's budget. The token is taken only after the dry run, so what the chain refuses
+   anyway (a replay, a stranger's request) never touches it: a flood of replays cannot lock
+   a person out of withdrawing (GDPR Art. 7(3): withdrawing as easy as giving); it costs
+   the sender's client-address token and one ``eth_call`` each;
+6. the relayer sends it (gas estimation first; a request overtaken between the dry run and
+   the send is refused there the same way, at no gas).
 
 The relayer (the portal's ``--relayer`` account) pays the gas; the person needs no ether.
 """
@@ -142,22 +148,36 @@ class Relayer:
         return signed
 
     def admit(self, signed: Signed, client_address: str) -> None:
-        """Step 3: take a token for the client address and one for the identity.
+        """Steps 3 to 5: take a token for the client address, dry-run the request on the
+        chain, then take one for the identity (see the module docstring for why in this
+        order).
 
         Raises:
-            RateLimited: a bucket is empty (the client address's token is spent even when it
-                is the identity's bucket that is empty: a refused request still counts).
+            RateLimited: a bucket is empty (the client address's token is spent even when the
+                chain refuses the request or the identity's bucket is empty: a refused
+                request still counts against its sender).
+            SignatureError, ConsentError, TransactionError: the chain would refuse it (as
+                :meth:`relay`); the identity's token is untouched.
+            ChainError: the node could not be reached.
         """
         wait = self._per_client.take(f"client:{client_address}")
         if wait:
             raise RateLimited("too many requests from your network address", retry_after=wait)
+        self._dry_run(signed)
         identity, signer = signed.request.identity.lower(), signed.signer.lower()
         wait = self._per_identity.take(f"identity:{identity}:{signer}")
         if wait:
             raise RateLimited("too many requests for this identity", retry_after=wait)
 
+    def _dry_run(self, signed: Signed) -> None:
+        """Step 4: run the call the relay would send as an ``eth_call`` from the relayer
+        (raises as the send would: the revert decoded to its typed error)."""
+        session = self._client.session
+        fn = getattr(session.ledger.functions, _function(signed))(*signed.call_args())
+        self._client.chain.call(fn, sender=session.sender.address)
+
     def relay(self, body: bytes, client_address: str) -> Relayed:
-        """Steps 1 to 4 for one request body from ``client_address``.
+        """Steps 1 to 6 for one request body from ``client_address``.
 
         Args:
             body: the raw request body (JSON of a signed request).
@@ -180,6 +200,17 @@ class Relayer:
         if isinstance(signed, SignedDisclosureGrant | SignedDisclosureWithdrawal):
             return _disclosure(self._client.disclosure.relay(signed))
         return _consent(self._client.signing.relay(signed))
+
+
+def _function(signed: Signed) -> str:
+    """The ledger function that relays ``signed``."""
+    if isinstance(signed, SignedErasure):
+        return "requestErasureSigned"
+    if isinstance(signed, SignedDisclosureGrant):
+        return "grantDisclosureSigned"
+    if isinstance(signed, SignedDisclosureWithdrawal):
+        return "withdrawDisclosureSigned"
+    return "grantSigned" if signed.kind == "grant" else "withdrawSigned"
 
 
 def _kind(text: str) -> object:

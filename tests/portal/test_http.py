@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import requests
 from click.testing import CliRunner
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
 from collective.cli import cli
+from collective.errors import SignatureError
 from collective.portal.links import ConsentLink
+from collective.portal.problems import RateLimited
+from collective.portal.ratelimit import RateLimits
+from collective.portal.relay import Relayer
 from collective.portal.security import CSRF_COOKIE
 from tests.portal.conftest import CATEGORY, PURPOSE, Ledger
 
@@ -28,7 +34,7 @@ def _relay(session: requests.Session, portal: str, body: str) -> requests.Respon
         f"{portal}/api/relay",
         data=body.encode(),
         headers={
-            "x-csrftoken": session.cookies.get(CSRF_COOKIE, ""),
+            "x-csrftoken": session.cookies.get(CSRF_COOKIE) or "",
             "content-type": "application/json",
         },
         timeout=30,
@@ -36,7 +42,10 @@ def _relay(session: requests.Session, portal: str, body: str) -> requests.Respon
 
 
 def _signed_grant(ledger: Ledger) -> str:
-    key = Account.create()
+    return _signed_grant_by(ledger, Account.create())
+
+
+def _signed_grant_by(ledger: Ledger, key: LocalAccount) -> str:
     return ledger.lab.signing.sign_grant(
         ledger.lab.address, PURPOSE, CATEGORY, signer=key
     ).to_json()
@@ -130,6 +139,27 @@ def test_the_relay_is_rate_limited_per_identity(portal: str, ledger: Ledger) -> 
         )
         codes.append(_relay(session, portal, signed.to_json()).status_code)
     assert codes == [200] * 5 + [429]
+
+
+def test_replays_never_lock_the_person_out_of_withdrawing(ledger: Ledger) -> None:
+    """GDPR Art. 7(3): 60 replays of a relayed grant (from another address) are refused by
+    the chain without spending the person's identity budget, so their withdrawal still goes
+    through; the replays' own address is limited."""
+    relayer = Relayer(ledger.lab, RateLimits(per_identity=(0.01, 5), per_client=(0.01, 100)))
+    key = Account.create()
+    grant = _signed_grant_by(ledger, key)
+    assert relayer.relay(grant.encode(), "198.51.100.7").kind == "grant"
+    refused = []
+    for _ in range(60):
+        with pytest.raises((SignatureError, RateLimited)) as caught:
+            relayer.relay(grant.encode(), "203.0.113.9")
+        refused.append(type(caught.value).__name__)
+    assert refused == ["SignatureError"] * 60
+    withdrawal = ledger.lab.signing.sign_withdrawal(
+        ledger.lab.address, PURPOSE, CATEGORY, signer=key
+    )
+    relayed = relayer.relay(withdrawal.to_json().encode(), "198.51.100.7")
+    assert relayed.kind == "withdrawal" and relayed.details["wasActive"]
 
 
 def test_a_bad_consent_link_shows_a_plain_error_page(portal: str, ledger: Ledger) -> None:
