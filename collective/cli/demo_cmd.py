@@ -7,6 +7,8 @@ import click
 from collective.cli.connect import open_chain
 from collective.cli.options import CliState, chain_options
 from collective.cli.output import Table, console, show
+from collective.config import load_config
+from collective.deploy.manifest import default_manifest_path
 
 HISTORY_COLUMNS = ("time", "block", "what", "organization", "purpose", "category", "by", "data")
 
@@ -17,7 +19,15 @@ HISTORY_COLUMNS = ("time", "block", "what", "organization", "purpose", "category
     manifest_help="The network's own deployment (default deployments/<network>.json): on a "
     "node permissioned by its AccountRules, the demo's accounts are admitted there first.",
 )
-def demo_command(state: CliState) -> None:
+@click.option(
+    "--keep-deployment",
+    "keep",
+    is_flag=True,
+    help="Keep the demo's ledger as the network's deployment (deployments/<network>.json, "
+    "which must not exist yet), so that `collective portal`, `consent request` and the other "
+    "commands work on it afterwards. Not on the embedded chain.",
+)
+def demo_command(state: CliState, keep: bool) -> None:
     """Play the whole consent story and print what happened.
 
     \b
@@ -41,6 +51,7 @@ def demo_command(state: CliState) -> None:
       collective demo --json > demo.json
       collective demo --rpc http://127.0.0.1:8545     # on a running anvil
       collective demo --network local                 # on `collective node start --dev`
+      collective demo --network local --keep-deployment   # then: collective portal ...
     """
     from collective.demo import Step, run_demo
 
@@ -52,10 +63,12 @@ def demo_command(state: CliState) -> None:
         for line in step.lines:
             out.print(f"    {line}", markup=False)
 
+    chain = open_chain(state)
     report = run_demo(
-        chain=open_chain(state),
+        chain=chain,
         manifest=state.manifest,
         on_step=None if state.as_json else told,
+        keep=default_manifest_path(chain, load_config()) if keep else None,
     )
     show(
         state,

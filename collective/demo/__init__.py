@@ -47,6 +47,7 @@ def run_demo(
     config: ProjectConfig | None = None,
     on_step: Listener | None = None,
     chain: Chain | None = None,
+    keep: Path | None = None,
 ) -> DemoReport:
     """Play the story on ``network`` or the node at ``rpc`` (default: a fresh embedded chain).
 
@@ -62,6 +63,9 @@ def run_demo(
         config: the project configuration (default: loaded from hardhat.config.json).
         on_step: called with each :class:`Step` as soon as it happened.
         chain: a connection already open (then ``network`` and ``rpc`` are not used).
+        keep: write the demo's deployment manifest there (it must not exist; not on the
+            embedded chain), so that other commands -- ``collective portal``, ``consent
+            request`` -- can use the demo's ledger afterwards. None: a throwaway one.
 
     Returns:
         The :class:`DemoReport`: the steps, the patient's history, the transaction count
@@ -69,6 +73,7 @@ def run_demo(
 
     Raises:
         ConfigurationError: the chain has fewer than ten well-known dev accounts.
+        InvalidInputError: ``keep`` exists, or the chain is the embedded one.
         ChainError: the node cannot be reached.
         CollectiveError: a step the story expects to succeed failed (or a use the ledger
             must refuse was accepted).
@@ -76,7 +81,7 @@ def run_demo(
     started = time.perf_counter()
     config = config or load_config()
     chain = chain or connect(network, rpc, config)
-    report = play(chain, roles(chain), config, manifest, on_step)
+    report = play(chain, roles(chain), config, manifest, on_step, keep)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -19,7 +19,7 @@ from collective.client import Collective
 from collective.config import ProjectConfig
 from collective.demo.report import Narration
 from collective.deploy import deploy_suite, load_deployment
-from collective.errors import CollectiveError, ConfigurationError
+from collective.errors import CollectiveError, ConfigurationError, InvalidInputError
 
 # role -> index among the chain's dev accounts (anvil's, `collective node --dev`'s)
 ROLES = {
@@ -84,11 +84,11 @@ def assemble(
     config: ProjectConfig,
     manifest: Path | None,
     narration: Narration,
+    keep: Path | None = None,
 ) -> Cast:
     """Bring the actors on stage: admit them to a permissioned network
-    (:func:`admit_to_network`), deploy the demo's own suite (in a throwaway manifest: the demo
-    never touches ``deployments/``) and admit the hospital and the lab to it, telling each
-    of these as a step.
+    (:func:`admit_to_network`), deploy the demo's own suite (in a throwaway manifest, or in
+    ``keep``) and admit the hospital and the lab to it, telling each of these as a step.
 
     Args:
         chain: the connection.
@@ -97,14 +97,21 @@ def assemble(
         manifest: the network's own deployment manifest (read only; None: the network's
             default ``deployments/<network>.json``).
         narration: where the steps are told.
+        keep: where to write the suite's deployment manifest so that other commands can use
+            the demo's ledger afterwards (None: a throwaway one; the demo never touches
+            ``deployments/`` unless asked). It must not exist yet.
 
     Returns:
         The :class:`Cast`.
 
     Raises:
+        InvalidInputError: ``keep`` exists already, or the chain is the embedded one (it ends
+            with the demo).
         TransactionError: a deployment or an admission was refused.
         ChainError: the node could not be reached.
     """
+    if keep is not None:
+        check_keep(chain, keep)
     admit_to_network(chain, accounts, config, manifest, narration)  # before the demo's suite
     members = [accounts[member].address for member in BOARD]
     with tempfile.TemporaryDirectory(prefix="collective-demo-") as scratch:
@@ -113,7 +120,7 @@ def assemble(
             accounts["consortium"],
             board_members=members,
             threshold=2,
-            manifest_path=Path(scratch) / f"{chain.name}.json",
+            manifest_path=keep or Path(scratch) / f"{chain.name}.json",
             fresh=True,
             config=config,
         )
@@ -141,6 +148,27 @@ def assemble(
         lines.append(f"{name:<20} {client.address} admitted (block {admitted.block_number})")
     narration.step("The consortium admits a hospital and a research lab", *lines)
     return cast
+
+
+def check_keep(chain: Chain, keep: Path) -> None:
+    """Nothing when the demo may write its deployment manifest to ``keep``.
+
+    Raises:
+        InvalidInputError: the chain is the embedded one (it is gone when the demo ends), or
+            ``keep`` exists (another deployment of the network: never overwritten).
+    """
+    if chain.embedded:
+        raise InvalidInputError(
+            "the embedded chain ends with the demo: there is no deployment to keep",
+            hint="run a node (`collective node start --dev --data-dir DIR`) and pass "
+            "--network local",
+        )
+    if keep.exists():
+        raise InvalidInputError(
+            f"{keep} exists: the network has a deployment already, which the demo does not "
+            "overwrite",
+            hint="move or delete it first, or run the demo without --keep-deployment",
+        )
 
 
 def admit_to_network(
@@ -193,4 +221,4 @@ def admit_to_network(
         )
 
 
-__all__ = ["BOARD", "ROLES", "Cast", "admit_to_network", "assemble", "roles"]
+__all__ = ["BOARD", "ROLES", "Cast", "admit_to_network", "assemble", "check_keep", "roles"]

@@ -48,6 +48,7 @@ def play(
     config: ProjectConfig,
     manifest: Path | None = None,
     on_step: Listener | None = None,
+    keep: Path | None = None,
 ) -> DemoReport:
     """Assemble the cast on ``chain`` and play every step of the story in order.
 
@@ -57,6 +58,8 @@ def play(
         config: the project configuration.
         manifest: the network's own deployment manifest (read only).
         on_step: called with each :class:`~collective.demo.report.Step` as soon as it happened.
+        keep: where to write the demo's deployment manifest
+            (:func:`~collective.demo.cast.assemble`; None: a throwaway one).
 
     Returns:
         The :class:`~collective.demo.report.DemoReport` with its steps, the patient's
@@ -64,6 +67,7 @@ def play(
         at 0 for the caller to set).
 
     Raises:
+        InvalidInputError: ``keep`` exists, or the chain is the embedded one.
         CollectiveError: a step the story expects to succeed failed (or a use the ledger
             must refuse was accepted).
         ChainError: the node could not be reached.
@@ -71,7 +75,7 @@ def play(
     report = DemoReport(network=chain.name, chain_id=chain.chain_id)
     narration = Narration(report, on_step)
     first_block = chain.block_number()
-    cast = assemble(chain, accounts, config, manifest, narration)
+    cast = assemble(chain, accounts, config, manifest, narration, keep)
     for step in _STORY:
         step(cast, narration)
     latest = chain.block_number()

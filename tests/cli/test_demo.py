@@ -90,3 +90,36 @@ def test_console_script_runs_the_demo() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "transactions on embedded (chain 131277)" in done.stdout
+
+
+def test_demo_keeps_its_deployment_when_asked(anvil: str, tmp_path: Path) -> None:
+    """``keep`` (the CLI's ``--keep-deployment``) writes the demo's deployment manifest, so
+    other commands can use the demo's ledger; never over an existing one, and never for
+    the embedded chain (it ends with the demo)."""
+    from collective.client import Collective
+    from collective.demo import run_demo
+    from collective.deploy import load_deployment
+    from collective.errors import InvalidInputError
+
+    chain = connect_rpc(anvil)
+    snapshot = chain.snapshot()
+    kept = tmp_path / "anvil.json"
+    try:
+        run_demo(chain=chain, keep=kept)
+        suite = load_deployment(chain, kept, verify=True)
+        hospital = chain.dev_accounts[1]
+        ledger = Collective(chain, suite, hospital)
+        assert ledger.orgs.profile(hospital.address).status == "active"
+        assert ledger.policies.covers(hospital.address, "dpv:ServiceProvision")
+        before = kept.read_bytes()
+        try:
+            run_demo(chain=chain, keep=kept)
+            raise AssertionError("a second demo overwrote the kept deployment")
+        except InvalidInputError as exc:
+            assert "exists" in exc.message
+        assert kept.read_bytes() == before
+    finally:
+        chain.revert(snapshot)
+    result = CliRunner().invoke(cli, ["demo", "--keep-deployment"])
+    assert result.exit_code == 1
+    assert "the embedded chain ends with the demo" in result.output
