@@ -19,7 +19,7 @@ from collective.cli.options import CliState, category_option, client_command, pu
 from collective.cli.output import Note, show
 from collective.cli.params import EXPIRY
 from collective.portal.disclosure_link import disclosure_link
-from collective.portal.links import ConsentLink
+from collective.portal.links import ConsentLink, portal_base
 from collective.portal.qr import kind_of, write_qr
 
 PORTAL_ENV = "COLLECTIVE_PORTAL"
@@ -54,7 +54,7 @@ PORTAL_ENV = "COLLECTIVE_PORTAL"
     show_default=True,
     envvar=PORTAL_ENV,
     metavar="URL",
-    help=f"The consent portal's address (env {PORTAL_ENV}).",
+    help=f"The consent portal's address, http:// or https:// (env {PORTAL_ENV}).",
 )
 @click.option(
     "--qr",
@@ -88,8 +88,9 @@ def request_command(
           -p dpv:ResearchAndDevelopment -c dpv-pd:MedicalHealth --expiry 1y \\
           --portal https://consent.lab.example --qr poster.svg
     """
+    portal = portal_base(portal)  # a bad address or suffix is refused before the chain is asked
     if qr_file is not None:
-        kind_of(qr_file)  # a bad suffix is refused before the chain is asked
+        kind_of(qr_file)
     client = open_client(state, read_only=True)
     link = (
         disclosure_link(client, organization, recipient, purpose, category, expiry=expiry)

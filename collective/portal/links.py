@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from eth_utils.address import is_address, to_checksum_address
 
@@ -65,9 +65,15 @@ class ConsentLink:
         return params
 
     def url(self, portal: str) -> str:
-        """The full link on the portal at ``portal`` (``http://host:port``, no trailing
-        slash needed)."""
-        return f"{portal.rstrip('/')}/consent?{urlencode(self.query())}"
+        """The full link on the portal at ``portal`` (``http://host:port`` or
+        ``https://host[/path]``, no trailing slash needed; ``""`` for a link relative to the
+        portal's own root).
+
+        Raises:
+            InvalidInputError: ``portal`` is not an http(s) address (see :func:`portal_base`).
+        """
+        base = portal_base(portal) if portal else ""
+        return f"{base}/consent?{urlencode(self.query())}"
 
     @classmethod
     def from_query(cls, params: Mapping[str, str]) -> ConsentLink:
@@ -159,6 +165,28 @@ class ConsentLink:
         )
 
 
+def portal_base(portal: str) -> str:
+    """``portal``, a consent portal's address, checked and without a trailing slash: an
+    absolute ``http://`` or ``https://`` URL with a host and no query or fragment (a link
+    without a scheme, ``consent.example/consent?...``, would not open as a web page).
+
+    Raises:
+        InvalidInputError: no http(s) scheme, no host, or a query or fragment.
+    """
+    parts = urlsplit(portal.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise InvalidInputError(
+            f"the portal address {portal!r} does not start with http:// or https://",
+            hint="give the whole address, e.g. https://consent.example",
+        )
+    if parts.query or parts.fragment:
+        raise InvalidInputError(
+            f"the portal address {portal!r} has a query or fragment (after ? or #)",
+            hint="give the portal's address only, e.g. https://consent.example",
+        )
+    return portal.strip().rstrip("/")
+
+
 def _uint(text: str, name: str, low: int, high: int) -> int:
     value = text.strip()
     if not value.isdigit() or not low <= int(value) <= high:
@@ -181,4 +209,4 @@ def _hash(text: str) -> str:
     return value
 
 
-__all__ = ["ConsentLink"]
+__all__ = ["ConsentLink", "portal_base"]

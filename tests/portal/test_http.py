@@ -190,6 +190,14 @@ def test_consent_request_prints_the_link(ledger: Ledger, tmp_path: object) -> No
     assert link.policy_hash == ledger.lab.policies.current(ledger.lab.address).content_hash.lower()
     typo = CliRunner().invoke(cli, [*args[:7], "-p", "dpv:ResearchAndDevelopmnt", *args[9:]])
     assert typo.exit_code == 1 and "did you mean" in typo.output
+    for portal, words in [
+        ("consent.example", "does not start with http:// or https://"),
+        ("ftp://consent.example", "does not start with http:// or https://"),
+        ("https://consent.example/?x=1", "has a query or fragment"),
+    ]:
+        bad = CliRunner().invoke(cli, [*args[:-1], portal])
+        assert bad.exit_code == 1 and words in bad.output, bad.output
+        assert "Traceback" not in bad.output
 
 
 def test_history_as_json_and_csv(portal: str, ledger: Ledger) -> None:
