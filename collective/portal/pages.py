@@ -24,10 +24,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from collective.portal.api import portal_of
+from collective.portal.api import node_read, portal_of
 from collective.portal.checked_link import check_link
 from collective.portal.consents import words
-from collective.portal.problems import Problem, problem_of
+from collective.portal.problems import Problem
 from collective.portal.security import allow_connect, origin_of
 
 
@@ -59,11 +59,12 @@ def consent_request(request: Request) -> Response:
     published, be its owner's current one, cover the purpose, and have the link's hash. The
     browser then fetches the text (and a renewal's previous text) from its URI (the CSP allows
     those origins) and checks its SHA-256 itself before offering to sign.
+
+    Served through :func:`~collective.portal.api.node_read` (as the API's reads): a failure
+    renders the error page, and a node that has stopped answering gets the error page with
+    HTTP 503 within seconds, not after the node client's timeout.
     """
-    try:
-        checked = check_link(portal_of(request).client, request.query_params)
-    except Exception as exc:
-        return error_page(request, problem_of(exc))
+    checked = check_link(portal_of(request).client, request.query_params)
     for policy in (checked.policy, checked.previous):
         origin = None if policy is None else origin_of(policy.uri)
         if origin is not None:
@@ -94,7 +95,7 @@ def my_history(request: Request) -> Response:
 
 ROUTES = [
     Route("/", home, methods=["GET"]),
-    Route("/consent", consent_request, methods=["GET"]),
+    Route("/consent", node_read(consent_request), methods=["GET"]),
     Route("/consents", my_consents, methods=["GET"]),
     Route("/history", my_history, methods=["GET"]),
 ]

@@ -1,10 +1,10 @@
 """A ``collective node`` for tests and benchmarks: in a thread of this process, or as the
-``collective node start`` command in a subprocess, on a free port.
+``collective node start`` command in a subprocess, on a free port (or a given one).
 
     with run_node_thread(dev=True) as url:          # in memory unless data_dir is given
         chain = connect_rpc(url)
 
-    with run_node_process(tmp / "chain", "--dev") as node:   # durable: a data directory
+    with run_node_process("--dev", data_dir=tmp / "chain") as node:   # durable
         chain = connect_rpc(node.url)
 """
 
@@ -53,12 +53,14 @@ def run_node_thread(**config: Any) -> Iterator[str]:
 
 
 class NodeProcess:
-    """``collective node start`` running in a subprocess on a free port.
+    """``collective node start`` running in a subprocess on a loopback port.
 
     Args:
         args: the command's arguments after ``node start`` (``--dev``, ``--genesis F``...).
         data_dir: its ``--data-dir`` (durable: every block written before it is answered),
             or None for a node in memory.
+        port: the TCP port to serve on (e.g. a stopped node's, to start it again where its
+            clients look), or None for a free one.
 
     Attributes:
         url: ``http://127.0.0.1:<port>``.
@@ -68,8 +70,8 @@ class NodeProcess:
         ChainError: it exited, or did not answer within 60 s.
     """
 
-    def __init__(self, *args: str, data_dir: Path | None = None) -> None:
-        self.port = free_port()
+    def __init__(self, *args: str, data_dir: Path | None = None, port: int | None = None) -> None:
+        self.port = free_port() if port is None else port
         self.url = f"http://127.0.0.1:{self.port}"
         command = [
             sys.executable, "-c", "from collective.cli import main; main()", "node", "start",
@@ -108,9 +110,11 @@ class NodeProcess:
 
 
 @contextmanager
-def run_node_process(*args: str, data_dir: Path | None = None) -> Iterator[NodeProcess]:
-    """A :class:`NodeProcess` for the ``with`` block, stopped at its end."""
-    node = NodeProcess(*args, data_dir=data_dir)
+def run_node_process(
+    *args: str, data_dir: Path | None = None, port: int | None = None
+) -> Iterator[NodeProcess]:
+    """A :class:`NodeProcess` (arguments as its) for the ``with`` block, stopped at its end."""
+    node = NodeProcess(*args, data_dir=data_dir, port=port)
     try:
         yield node
     finally:
