@@ -12,6 +12,8 @@ function csrfToken() {
   return match ? match.slice("csrftoken=".length) : "";
 }
 
+/** The JSON body of a portal `response`; throws a PortalError with the portal's message,
+ *  hint and contract error when it is a failure (or not JSON). */
 async function answer(response) {
   let body;
   try {
@@ -32,13 +34,19 @@ export async function get(path, params = {}) {
   return answer(await fetch(`/api/${path}?${query}`, { credentials: "same-origin" }));
 }
 
-/** POST a signed request to /api/relay. */
-export async function relay(signed) {
-  const response = await fetch("/api/relay", {
+/** POST the JSON text `body` to /api/<path> with the CSRF token (double submit); the
+ *  answer's JSON body, or a PortalError. */
+export async function post(path, body) {
+  const response = await fetch(`/api/${path}`, {
     method: "POST",
     credentials: "same-origin",
     headers: { "content-type": "application/json", "x-csrftoken": csrfToken() },
-    body: JSON.stringify(signed),
+    body,
   });
   return answer(response);
+}
+
+/** POST a signed request to /api/relay. */
+export async function relay(signed) {
+  return post("relay", JSON.stringify(signed));
 }

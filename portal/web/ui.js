@@ -4,6 +4,24 @@ import { hasVault, isUnlocked, newWords, store, unlock } from "./vault.js";
 
 export const $ = (id) => document.getElementById(id);
 
+/** A new `tag` element with `text` (if given) as its text and `className` (if given). */
+export function element(tag, text, className) {
+  const el = document.createElement(tag);
+  if (text !== undefined) el.textContent = text;
+  if (className) el.className = className;
+  return el;
+}
+
+/** A chain time (unix seconds: a number, bigint or decimal string) in the reader's words:
+ *  the day, or with `withTime` the day and time; null when JavaScript has no date for it
+ *  (past year 275760: the chain's times are uint64, so "never" is often 2^64 - 1), for the
+ *  caller to say there is no end date in words. */
+export function chainDate(unix, { withTime = false } = {}) {
+  const when = new Date(Number(unix) * 1000);
+  if (Number.isNaN(when.getTime())) return null;
+  return withTime ? when.toLocaleString() : when.toLocaleDateString();
+}
+
 /** Show `text` in element `id` as `kind` ("ok", "refused" or plain). */
 export function say(id, text, kind = "") {
   const el = $(id);

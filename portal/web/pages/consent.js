@@ -9,7 +9,7 @@ import { DEFAULT_DEADLINE, nextNonce, signGrant } from "../eip712.js";
 import { fetchPolicy } from "../policy.js";
 import { policyDiff } from "../policydiff.js";
 import { identityFor, ready, signerFor } from "../signer.js";
-import { $, say, sentence } from "../ui.js";
+import { $, chainDate, say, sentence } from "../ui.js";
 
 const REFUSED = {
   unreachable: (uri) => `The policy text could not be fetched from ${uri}, so you cannot agree to it now. Try again later.`,
@@ -97,7 +97,7 @@ export async function start(main) {
   };
   const previous = data.previousVersion ? { version: data.previousVersion, hash: data.previousHash, uri: data.previousUri } : null;
   for (const time of document.querySelectorAll("time[data-unix]")) {
-    time.textContent = new Date(Number(time.dataset.unix) * 1000).toLocaleString();
+    time.textContent = chainDate(time.dataset.unix, { withTime: true }) ?? "you take it back (no end date)";
   }
   offerOnPhone();
   $("decline").addEventListener("click", () => {

@@ -6,17 +6,12 @@ import { get, relay } from "../api.js";
 import { signDisclosureWithdrawal } from "../disclosure.js";
 import { DEFAULT_DEADLINE, nextNonce, signErasure, signWithdrawal } from "../eip712.js";
 import { identities, ready, signerFor } from "../signer.js";
-import { $, say, sentence } from "../ui.js";
+import { $, chainDate, element, say, sentence } from "../ui.js";
 
-function element(tag, text, className) {
-  const el = document.createElement(tag);
-  if (text !== undefined) el.textContent = text;
-  if (className) el.className = className;
-  return el;
-}
-
+/** A chain time as a day; "no set day" past JavaScript's last date (never for these times:
+ *  an erasure's due and confirmation times are a block's time plus days). */
 function day(unix) {
-  return new Date(Number(unix) * 1000).toLocaleDateString();
+  return chainDate(unix) ?? "no set day";
 }
 
 function erasureWords(consent) {

@@ -6,19 +6,12 @@
 // default), because a guardian acts with an organization only through the identity that
 // organization knows. A wallet cannot sign these changes (signer.js says why).
 import { encodeBytes32String, getAddress, isAddress } from "ethers";
-import { get } from "../api.js";
+import { get, post } from "../api.js";
 import { identities, mode, ready, signDelegateChange } from "../signer.js";
-import { $, say, sentence } from "../ui.js";
+import { $, chainDate, element, say, sentence } from "../ui.js";
 
 const GUARDIAN = encodeBytes32String("sigAuth");
 const DAY = 86400n;
-
-function element(tag, text, className) {
-  const el = document.createElement(tag);
-  if (text !== undefined) el.textContent = text;
-  if (className) el.className = className;
-  return el;
-}
 
 function short(address) {
   return `${address.slice(0, 8)}…${address.slice(-4)}`;
@@ -27,30 +20,13 @@ function short(address) {
 /** "until <date>" for a guardian valid until `validTo` (unix seconds); an appointment past
  *  JavaScript's last date (year 275760: ERC-1056 takes any uint256 validity) has no end. */
 function until(validTo) {
-  const when = new Date(validTo * 1000);
-  return Number.isNaN(when.getTime()) ? "with no end date (until you remove them)" : `until ${when.toLocaleDateString()}`;
-}
-
-function csrfToken() {
-  const match = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
-  return match ? match.slice("csrftoken=".length) : "";
+  const day = chainDate(validTo);
+  return day === null ? "with no end date (until you remove them)" : `until ${day}`;
 }
 
 /** POST one signed change to /api/guardians/relay; throws the portal's sentence and hint. */
 async function relayChange(signed) {
-  const response = await fetch("/api/guardians/relay", {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "content-type": "application/json", "x-csrftoken": csrfToken() },
-    body: JSON.stringify(signed),
-  });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok || body.error) {
-    const error = new Error(body.error?.message ?? `the portal answered ${response.status}`);
-    error.hint = body.error?.hint;
-    throw error;
-  }
-  return body;
+  return post("guardians/relay", JSON.stringify(signed));
 }
 
 /** Guardians by address: { address, validTo (latest), identities: [identity address] }. */

@@ -3,13 +3,7 @@
 import { get } from "../api.js";
 import { drawChart } from "../chart.js";
 import { identities as identitiesOf, ready } from "../signer.js";
-import { $, say, sentence } from "../ui.js";
-
-function cell(tag, text) {
-  const el = document.createElement(tag);
-  el.textContent = text ?? "";
-  return el;
-}
+import { $, chainDate, element, say, sentence } from "../ui.js";
 
 function short(address) {
   return `${address.slice(0, 8)}…${address.slice(-4)}`;
@@ -17,16 +11,16 @@ function short(address) {
 
 function options(select, values, label) {
   for (const value of [...new Set(values)].sort()) {
-    const option = cell("option", label(value));
+    const option = element("option", label(value));
     option.value = value;
     select.append(option);
   }
 }
 
 function receiptCell(row) {
-  const td = cell("td");
+  const td = element("td");
   if (row.action === "grant") {
-    const link = cell("a", "Consent receipt");
+    const link = element("a", "Consent receipt");
     link.href = `/api/receipt?${new URLSearchParams({ tx: row.txHash, log: row.logIndex })}`;
     link.download = "consent-receipt.json";
     td.append(link);
@@ -36,28 +30,28 @@ function receiptCell(row) {
 
 function table(rows) {
   const titles = ["When", "Organization", "What happened", "Which data", "For", "Proof"];
-  const header = cell("tr");
-  header.append(...titles.map((title) => Object.assign(cell("th", title), { scope: "col" })));
-  const head = cell("thead");
+  const header = element("tr");
+  header.append(...titles.map((title) => Object.assign(element("th", title), { scope: "col" })));
+  const head = element("thead");
   head.append(header);
-  const body = cell("tbody");
+  const body = element("tbody");
   for (const row of rows) {
-    const line = cell("tr");
+    const line = element("tr");
     line.dataset.action = row.action;
     line.append(
-      cell("td", new Date(row.time * 1000).toLocaleString()),
-      cell("td", short(row.organization)),
-      cell("td", row.actionWords + (row.recipient ? ` (to ${short(row.recipient)})` : "")),
-      cell("td", row.categoryWords),
-      cell("td", row.purposeWords),
+      element("td", chainDate(row.time, { withTime: true })),
+      element("td", short(row.organization)),
+      element("td", row.actionWords + (row.recipient ? ` (to ${short(row.recipient)})` : "")),
+      element("td", row.categoryWords),
+      element("td", row.purposeWords),
       receiptCell(row),
     );
     body.append(line);
   }
-  const wrap = cell("div");
+  const wrap = element("div");
   wrap.className = "table-wrap";
-  const t = cell("table");
-  t.append(cell("caption", `${rows.length} ${rows.length === 1 ? "event" : "events"}`), head, body);
+  const t = element("table");
+  t.append(element("caption", `${rows.length} ${rows.length === 1 ? "event" : "events"}`), head, body);
   wrap.append(t);
   return wrap;
 }
@@ -77,7 +71,7 @@ export async function start(main) {
     const { history } = await get("history", [...query]);
     say("status", "");
     if (history.length === 0) {
-      $("history").replaceChildren(cell("p", "Nothing is recorded about you yet."));
+      $("history").replaceChildren(element("p", "Nothing is recorded about you yet."));
       return;
     }
     const organization = $("filter-organization");
@@ -91,7 +85,7 @@ export async function start(main) {
       const used = shown.filter((row) => row.action === "use" || row.action === "disclose");
       figure.hidden = false;
       if (used.length === 0) {
-        figure.replaceChildren(cell("p", "No use or disclosure of your data matches these choices, so there is no chart."));
+        figure.replaceChildren(element("p", "No use or disclosure of your data matches these choices, so there is no chart."));
         return;
       }
       const byPurpose = chartBy.value === "purpose";

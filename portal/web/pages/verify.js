@@ -1,39 +1,11 @@
 // Check a consent receipt: the person picks the file, the portal checks it against the ledger
 // (POST /api/verify, CSRF double submit) and the page says the outcome in plain words. The
 // file holds no secret; the secret words are not needed (nor unlocked) here.
-import { PortalError } from "../api.js";
-import { $, say, sentence } from "../ui.js";
-
-function element(tag, text, className) {
-  const el = document.createElement(tag);
-  if (text !== undefined) el.textContent = text;
-  if (className) el.className = className;
-  return el;
-}
-
-function csrfToken() {
-  const match = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
-  return match ? match.slice("csrftoken=".length) : "";
-}
+import { post } from "../api.js";
+import { $, element, say, sentence } from "../ui.js";
 
 async function check(text) {
-  const response = await fetch("/api/verify", {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "content-type": "application/json", "x-csrftoken": csrfToken() },
-    body: text,
-  });
-  let body;
-  try {
-    body = await response.json();
-  } catch {
-    throw new PortalError(`the portal answered ${response.status} without a readable message`, "try again");
-  }
-  if (!response.ok || body.error) {
-    const error = body.error ?? {};
-    throw new PortalError(error.message ?? `the portal answered ${response.status}`, error.hint);
-  }
-  return body.receipts;
+  return (await post("verify", text)).receipts;
 }
 
 function verdict(found, number, count) {
