@@ -31,7 +31,7 @@ it now (signed by the identity's owner at the owner's nonce:
 :func:`~collective.did.signed.check_relayable`), so a replay or a stranger's change never
 touches the owner's budget; a revocation removes a guardian there is (ERC-1056 would record
 any, at the relayer's cost); and the signing key has a token (one budget per owner key, however
-many identities it owns). Buckets are :class:`~collective.portal.ratelimit.TokenBucket` objects of
+many identities it owns). Buckets are a :class:`~collective.portal.ratelimit.RelayBuckets` of
 their own, with the consent relay's limits.
 """
 
@@ -48,14 +48,15 @@ from starlette.routing import Route
 
 from collective.did import DEACTIVATED, SIG_AUTH
 from collective.did.signed import SignedDelegateChange, check_relayable
+from collective.portal.api import client_host, node_read, portal_of, read_body
 from collective.portal.consents import parse_identities
+from collective.portal.pages import render
 from collective.portal.problems import PortalInputError, RateLimited, json_problem
-from collective.portal.ratelimit import RateLimits, TokenBucket
+from collective.portal.ratelimit import RateLimits, RelayBuckets, TokenBucket
 from collective.portal.relay import MAX_BODY
 
 if TYPE_CHECKING:
     from collective.client import Collective
-    from collective.portal.app import Portal
 
 DAY = 24 * 3600
 MAX_VALIDITY_DAYS = 3660
@@ -79,10 +80,8 @@ class GuardianRelay:
     """
 
     def __init__(self, client: Collective, limits: RateLimits | None = None) -> None:
-        limits = limits or RateLimits()
         self._client = client
-        self._per_signer = TokenBucket(*limits.per_identity)
-        self._per_client = TokenBucket(*limits.per_client)
+        self._buckets = RelayBuckets(limits)
 
     def parse(self, body: bytes) -> SignedDelegateChange:
         """The signed change in ``body``, if the page may relay it (the module docstring's
@@ -144,9 +143,7 @@ class GuardianRelay:
             PortalInputError: a revocation of an address that is not a guardian now.
             ChainError: the node could not be reached.
         """
-        wait = self._per_client.take(f"client:{client_address}")
-        if wait:
-            raise RateLimited("too many requests from your network address", retry_after=wait)
+        self._buckets.take_client(client_address)
         did = self._client.did
         owner = did.owner(signed.change.identity)
         check_relayable(
@@ -168,9 +165,8 @@ class GuardianRelay:
                     "nothing to remove",
                     hint="reload the guardians page to see your guardians",
                 )
-        wait = self._per_signer.take(f"guardian-signer:{signed.signer.lower()}")
-        if wait:
-            raise RateLimited("too many guardian changes signed by this key", retry_after=wait)
+        key = f"guardian-signer:{signed.signer.lower()}"
+        self._buckets.take_identity(key, "too many guardian changes signed by this key")
 
     def relay(self, body: bytes, client_address: str) -> dict[str, Any]:
         """Parse, limit and relay one signed change from ``client_address``.
@@ -241,11 +237,6 @@ def guardians_of(client: Collective, identity: str, now: int) -> dict[str, Any]:
     }
 
 
-def _portal(request: Request) -> Portal:
-    portal: Portal = request.app.state.portal
-    return portal
-
-
 def _relay_of(request: Request) -> GuardianRelay:
     relay: GuardianRelay = request.app.state.guardians
     return relay
@@ -253,48 +244,58 @@ def _relay_of(request: Request) -> GuardianRelay:
 
 def page(request: Request) -> Response:
     """``GET /guardians``: the page; the list is filled in by its script."""
-    portal = _portal(request)
-    context = {
-        "page": "guardians",
-        "chain_id": portal.client.chain.chain_id,
-        "ledger": portal.client.session.ledger.address,
-        "max_days": MAX_VALIDITY_DAYS,
-        "max_identities": MAX_GUARDIAN_IDENTITIES,  # the page asks for more in turns
-    }
-    return portal.templates.TemplateResponse(request, "guardians.html", context)
+    return render(
+        request,
+        "guardians.html",
+        page="guardians",
+        max_days=MAX_VALIDITY_DAYS,
+        max_identities=MAX_GUARDIAN_IDENTITIES,  # the page asks for more in turns
+    )
 
 
-def _listing(request: Request) -> dict[str, Any]:
+def listing(request: Request) -> Response:
+    """``GET /api/guardians?identity=..``: each identity's guardians (a few node calls per
+    identity, in the thread pool through :func:`~collective.portal.api.node_read`;
+    :data:`READ_LIMIT` per client address)."""
+    _limit_reads(request)
     identities = parse_identities(request.query_params.getlist("identity"))
     if len(identities) > MAX_GUARDIAN_IDENTITIES:
         raise PortalInputError(
             f"at most {MAX_GUARDIAN_IDENTITIES} identities per request, not {len(identities)}",
             hint=f"ask for them {MAX_GUARDIAN_IDENTITIES} at a time",
         )
-    client = _portal(request).client
+    client = portal_of(request).client
     now = max(client.chain.latest_timestamp(), int(time.time()))
-    return {
-        "chainTime": now,
-        "identities": [guardians_of(client, identity, now) for identity in identities],
-    }
+    return JSONResponse(
+        {
+            "chainTime": now,
+            "identities": [guardians_of(client, identity, now) for identity in identities],
+        }
+    )
 
 
-def _nonce(request: Request) -> dict[str, Any]:
+def nonce(request: Request) -> Response:
+    """``GET /api/guardians/nonce?identity=``: the owner and its registry nonce now (through
+    :func:`~collective.portal.api.node_read`; :data:`READ_LIMIT` per client address, shared
+    with the listing)."""
+    _limit_reads(request)
     identities = parse_identities(request.query_params.getlist("identity"))
     if len(identities) != 1:
         raise PortalInputError(
             f"name one identity (?identity=0x...), not {len(identities)}",
             hint="a signed change is for one identity: ask for each one's nonce in turn",
         )
-    client = _portal(request).client
+    client = portal_of(request).client
     owner = client.did.owner(identities[0])
-    return {
-        "identity": identities[0],
-        "owner": owner,
-        "nonce": str(client.did.registry_nonce(identities[0])),
-        "registry": client.did.registry,
-        "chainId": str(client.chain.chain_id),
-    }
+    return JSONResponse(
+        {
+            "identity": identities[0],
+            "owner": owner,
+            "nonce": str(client.did.registry_nonce(identities[0])),
+            "registry": client.did.registry,
+            "chainId": str(client.chain.chain_id),
+        }
+    )
 
 
 def _limit_reads(request: Request) -> None:
@@ -307,39 +308,15 @@ def _limit_reads(request: Request) -> None:
     bucket: TokenBucket | None = getattr(state, "guardian_reads", None)
     if bucket is None:
         bucket = state.guardian_reads = TokenBucket(*READ_LIMIT)
-    wait = bucket.take(request.client.host if request.client else "unknown")
+    wait = bucket.take(client_host(request))
     if wait:
         raise RateLimited("too many guardian lists read from your address", retry_after=wait)
 
 
-async def listing(request: Request) -> Response:
-    """``GET /api/guardians?identity=..``: each identity's guardians (thread pool: a few
-    node calls per identity; :data:`READ_LIMIT` per client address)."""
-    try:
-        _limit_reads(request)
-        return JSONResponse(await run_in_threadpool(_listing, request))
-    except Exception as exc:  # every failure answers as JSON (problems.py's table)
-        return json_problem(exc)
-
-
-async def nonce(request: Request) -> Response:
-    """``GET /api/guardians/nonce?identity=``: the owner and its registry nonce now
-    (:data:`READ_LIMIT` per client address, shared with the listing)."""
-    try:
-        _limit_reads(request)
-        return JSONResponse(await run_in_threadpool(_nonce, request))
-    except Exception as exc:
-        return json_problem(exc)
-
-
 async def relay(request: Request) -> Response:
     """``POST /api/guardians/relay``: relay one signed guardian change."""
-    body = b""
-    async for chunk in request.stream():  # never buffer more than one request's worth
-        body += chunk
-        if len(body) > MAX_BODY:
-            break
-    host = request.client.host if request.client else "unknown"
+    body = await read_body(request, MAX_BODY)
+    host = client_host(request)
     try:
         return JSONResponse(await run_in_threadpool(_relay_of(request).relay, body, host))
     except Exception as exc:
@@ -348,8 +325,8 @@ async def relay(request: Request) -> Response:
 
 ROUTES = [
     Route("/guardians", page, methods=["GET"]),
-    Route("/api/guardians", listing, methods=["GET"]),
-    Route("/api/guardians/nonce", nonce, methods=["GET"]),
+    Route("/api/guardians", node_read(listing), methods=["GET"]),
+    Route("/api/guardians/nonce", node_read(nonce), methods=["GET"]),
     Route("/api/guardians/relay", relay, methods=["POST"]),
 ]
 """The guardian routes, mounted by :func:`~collective.portal.app.create_app`."""

@@ -31,7 +31,9 @@ from collective.portal.problems import Problem
 from collective.portal.security import allow_connect, origin_of
 
 
-def _render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
+def render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
+    """The page ``template`` (a file in ``collective/portal/templates``) with ``context``
+    and the ledger's ``chain_id`` and ``ledger`` address, answered with HTTP ``status``."""
     portal = portal_of(request)
     client = portal.client
     context.setdefault("chain_id", client.chain.chain_id)
@@ -41,12 +43,12 @@ def _render(request: Request, template: str, status: int = 200, **context: Any) 
 
 def error_page(request: Request, problem: Problem) -> Response:
     """The error page for ``problem`` (its status, sentence and hint)."""
-    return _render(request, "error.html", problem.status, problem=problem, page="error")
+    return render(request, "error.html", problem.status, problem=problem, page="error")
 
 
 def home(request: Request) -> Response:
     """``GET /``: what the portal is, and your secret words (create, restore, unlock)."""
-    return _render(request, "home.html", page="home")
+    return render(request, "home.html", page="home")
 
 
 def consent_request(request: Request) -> Response:
@@ -70,7 +72,7 @@ def consent_request(request: Request) -> Response:
         if origin is not None:
             allow_connect(request, origin)
     link = checked.link
-    return _render(
+    return render(
         request,
         "consent.html",
         page="consent",
@@ -85,12 +87,12 @@ def consent_request(request: Request) -> Response:
 
 def my_consents(request: Request) -> Response:
     """``GET /consents``: the list is filled in by the page's script from ``/api/consents``."""
-    return _render(request, "consents.html", page="consents")
+    return render(request, "consents.html", page="consents")
 
 
 def my_history(request: Request) -> Response:
     """``GET /history``: the table is filled in by the page's script from ``/api/history``."""
-    return _render(request, "history.html", page="history")
+    return render(request, "history.html", page="history")
 
 
 ROUTES = [
@@ -101,4 +103,4 @@ ROUTES = [
 ]
 """The pages' routes, mounted by :func:`~collective.portal.app.create_app`."""
 
-__all__ = ["ROUTES", "error_page"]
+__all__ = ["ROUTES", "error_page", "render"]

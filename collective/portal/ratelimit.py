@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from collective.errors import InvalidInputError
+from collective.portal.problems import RateLimited
 
 
 @dataclass
@@ -101,4 +102,43 @@ class RateLimits:
     per_client: tuple[float, int] = (1.0, 30)
 
 
-__all__ = ["RateLimits", "TokenBucket"]
+class RelayBuckets:
+    """A relay endpoint's two budgets: one per client address, one per signing identity
+    (what the endpoint keys it by: an (identity, signer) pair, an owner key).
+
+    Args:
+        limits: the per-identity and per-client ``(rate per second, burst)`` (default
+            :class:`RateLimits`).
+    """
+
+    def __init__(self, limits: RateLimits | None = None) -> None:
+        limits = limits or RateLimits()
+        self._per_identity = TokenBucket(*limits.per_identity)
+        self._per_client = TokenBucket(*limits.per_client)
+
+    def take_client(self, client_address: str) -> None:
+        """Take a token of ``client_address``'s (an IP address) bucket.
+
+        Raises:
+            RateLimited: it is empty.
+        """
+        wait = self._per_client.take(f"client:{client_address}")
+        if wait:
+            raise RateLimited("too many requests from your network address", retry_after=wait)
+
+    def take_identity(self, key: str, what: str) -> None:
+        """Take a token of the bucket keyed ``key``.
+
+        Args:
+            key: the budget's key (e.g. ``identity:<identity>:<signer>``, lowercase hex).
+            what: the refusal's sentence (``too many requests for this identity``).
+
+        Raises:
+            RateLimited: it is empty.
+        """
+        wait = self._per_identity.take(key)
+        if wait:
+            raise RateLimited(what, retry_after=wait)
+
+
+__all__ = ["RateLimits", "RelayBuckets", "TokenBucket"]

@@ -50,8 +50,8 @@ from collective.ledger.disclosure_request import (
 )
 from collective.ledger.erasure_request import SignedErasure
 from collective.ledger.signing import SignedRequest
-from collective.portal.problems import PortalInputError, RateLimited
-from collective.portal.ratelimit import RateLimits, TokenBucket
+from collective.portal.problems import PortalInputError
+from collective.portal.ratelimit import RateLimits, RelayBuckets
 
 if TYPE_CHECKING:
     from collective.client import Collective
@@ -106,10 +106,8 @@ class Relayer:
     """
 
     def __init__(self, client: Collective, limits: RateLimits | None = None) -> None:
-        limits = limits or RateLimits()
         self._client = client
-        self._per_identity = TokenBucket(*limits.per_identity)
-        self._per_client = TokenBucket(*limits.per_client)
+        self._buckets = RelayBuckets(limits)
 
     def parse(self, body: bytes) -> Signed:
         """Steps 1 and 2: the signed request in ``body``, for this chain and ledger.
@@ -160,14 +158,11 @@ class Relayer:
                 :meth:`relay`); the identity's token is untouched.
             ChainError: the node could not be reached.
         """
-        wait = self._per_client.take(f"client:{client_address}")
-        if wait:
-            raise RateLimited("too many requests from your network address", retry_after=wait)
+        self._buckets.take_client(client_address)
         self._dry_run(signed)
         identity, signer = signed.request.identity.lower(), signed.signer.lower()
-        wait = self._per_identity.take(f"identity:{identity}:{signer}")
-        if wait:
-            raise RateLimited("too many requests for this identity", retry_after=wait)
+        key = f"identity:{identity}:{signer}"
+        self._buckets.take_identity(key, "too many requests for this identity")
 
     def _dry_run(self, signed: Signed) -> None:
         """Step 4: run the call the relay would send as an ``eth_call`` from the relayer

@@ -49,8 +49,9 @@ from starlette.routing import Route
 from collective.chain import jsonints
 from collective.errors import InvalidInputError
 from collective.ledger.consent_state import ConsentState
-from collective.portal.api import portal_of
+from collective.portal.api import client_host, portal_of, read_body
 from collective.portal.consents import words
+from collective.portal.pages import render
 from collective.portal.problems import PortalInputError, RateLimited, json_problem
 from collective.portal.ratelimit import TokenBucket
 from collective.receipts.model import ConsentReceipt
@@ -281,14 +282,7 @@ def read_receipts(body: bytes) -> list[ConsentReceipt]:
 
 def verify_page(request: Request) -> Response:
     """``GET /verify``: the page; its script reads the chosen file and posts it."""
-    portal = portal_of(request)
-    context = {
-        "page": "verify",
-        "chain_id": portal.client.chain.chain_id,
-        "ledger": portal.client.session.ledger.address,
-        "max_kb": MAX_BODY // 1024,
-    }
-    return portal.templates.TemplateResponse(request, "verify.html", context)
+    return render(request, "verify.html", page="verify", max_kb=MAX_BODY // 1024)
 
 
 def _limit(request: Request) -> TokenBucket:
@@ -325,14 +319,9 @@ async def verify(request: Request) -> Response:
     and receipt by :data:`CLIENT_LIMIT`); ``{"receipts": [Verdict.as_json(), ...]}``, or
     ``{"error": ...}``."""
     try:
-        body = b""
-        async for chunk in request.stream():  # never buffer more than the limit
-            body += chunk
-            if len(body) > MAX_BODY:
-                break
-        receipts = read_receipts(body)
-        host = request.client.host if request.client else "unknown"
-        wait = admit(_limit(request), host, len(receipts))  # only what reaches the node
+        receipts = read_receipts(await read_body(request, MAX_BODY))
+        # only what reaches the node counts
+        wait = admit(_limit(request), client_host(request), len(receipts))
         if wait:
             raise RateLimited("too many receipts checked from your address", retry_after=wait)
         client = portal_of(request).client
