@@ -10,13 +10,15 @@ another.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -29,6 +31,12 @@ from collective.testing.node import run_node_thread
 from tests.helpers import deploy_consortium
 
 REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = REPO / "build" / "portal-screenshots"
+"""Where the browser tests write their screenshots (test artifacts)."""
+WAIT = 30_000
+"""Milliseconds a browser test waits for the page: scrypt (Web3 Secret Storage) and a
+mined transaction fit well within it."""
 PURPOSE = "dpv:ResearchAndDevelopment"
 CATEGORY = "dpv-pd:MedicalHealth"
 LAB_POLICY = (
@@ -111,3 +119,30 @@ def portal(ledger: Ledger, bundle: Path) -> Iterator[str]:
     app = create_app(ledger.lab, limits=RateLimits(per_identity=(0.01, 5), per_client=(1.0, 50)))
     with serve_in_thread(app) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium driven by Playwright, one per test module (skipped without either);
+    :data:`SHOTS` made for the screenshots."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with playwright.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def wait_for(page: Any, function: str) -> Any:
+    """``function``'s (JavaScript source) first truthy value in ``page``, polled from here
+    for up to :data:`WAIT`: Playwright's ``wait_for_function`` polls with eval, which the
+    portal's CSP forbids (no 'unsafe-eval'), so it never returns there."""
+    deadline = time.monotonic() + WAIT / 1000
+    while not (value := page.evaluate(function)):
+        assert time.monotonic() < deadline, f"never true in the page: {function}"
+        time.sleep(0.05)
+    return value

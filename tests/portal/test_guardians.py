@@ -7,9 +7,6 @@ guardian signs a consent for the person, the person removes the guardian."""
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,13 +19,10 @@ from collective.did.signed import DelegateChange
 from collective.portal import guardians
 from collective.portal.guardians import READ_LIMIT
 from collective.portal.security import CSRF_COOKIE
-from tests.portal.conftest import CATEGORY, PURPOSE, REPO, Ledger
+from tests.portal.conftest import CATEGORY, PURPOSE, SHOTS, WAIT, Ledger
 
 DAY = 24 * 3600
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = REPO / "build" / "portal-screenshots"
 PASSPHRASE = "correct horse battery staple"
-WAIT = 30_000  # ms
 
 
 def _session(portal: str) -> requests.Session:
@@ -182,20 +176,6 @@ def test_replays_do_not_drain_the_owners_budget_and_one_key_has_one(
         change = lab.did.delegate_change(guardian.address, "sigAuth", DAY * (i + 1), identity=ward)
         statuses.append(_post(session, portal, change.sign(boss).to_json()).status_code)
     assert statuses == [200] * 5 + [429]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with playwright.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def test_a_person_appoints_and_removes_a_guardian_on_the_page(

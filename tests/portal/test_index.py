@@ -130,7 +130,7 @@ def test_the_index_answers_as_the_chain_for_every_state(ledger: Ledger, index: P
     chain.increase_time(10)
     hospital.policies.publish(b"hospital v2", "https://h.example/v2", [PURPOSE])
 
-    people = [p.address for p in (p3, p4, p5, p6, p7, p8)]
+    people: list[str] = [p.address for p in (p3, p4, p5, p6, p7, p8)]
     index.fresh()
     reader = index.reader()
     indexed = [row.as_json() for row in consent_rows(reader.consents(people))]

@@ -12,22 +12,14 @@ store extensions), so the test injects a minimal EIP-1193 provider (``window.eth
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from collective.portal.links import ConsentLink
-from tests.portal.conftest import CATEGORY, PURPOSE, REPO, Ledger
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = REPO / "build" / "portal-screenshots"
-WAIT = 30_000  # ms
+from tests.portal.conftest import CATEGORY, PURPOSE, SHOTS, WAIT, Ledger
 
 PROVIDER = """
 window.ethereum = {
@@ -63,20 +55,6 @@ class FakeWallet:
             signature = self.key.sign_typed_data(full_message=document).signature
             return json.dumps({"result": "0x" + bytes(signature).hex()})
         return json.dumps({"error": {"code": 4200, "message": f"{method} is not supported"}})
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with playwright.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _with_wallet(browser: Any, wallet: FakeWallet) -> tuple[Any, Any]:
