@@ -15,17 +15,20 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+import requests
 
 from collective.chain import connect_rpc
 from collective.client import Collective
 from collective.portal.app import BUNDLE, create_app
 from collective.portal.ratelimit import RateLimits
+from collective.portal.security import CSRF_COOKIE
 from collective.portal.server import serve_in_thread
 from collective.testing.node import run_node_thread
 from tests.helpers import deploy_consortium
@@ -62,12 +65,11 @@ class _PolicyHandler(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def policy_host() -> Iterator[str]:
-    """A static server for the policy documents (port 0: a free one); its base URL."""
-    handler = type("Handler", (_PolicyHandler,), {"documents": {
-        "/lab/v1": LAB_POLICY, "/hospital/v1": HOSPITAL_TAMPERED,
-    }})  # fmt: skip
+@contextmanager
+def serve_documents(documents: dict[str, bytes]) -> Iterator[str]:
+    """A static server (with CORS, as a policy host must be) of ``documents`` (path ->
+    bytes) on a free loopback port for the ``with`` block; its base URL."""
+    handler = type("Handler", (_PolicyHandler,), {"documents": documents})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -76,6 +78,13 @@ def policy_host() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def policy_host() -> Iterator[str]:
+    """A static server for the policy documents; its base URL."""
+    with serve_documents({"/lab/v1": LAB_POLICY, "/hospital/v1": HOSPITAL_TAMPERED}) as url:
+        yield url
 
 
 @dataclass
@@ -146,3 +155,28 @@ def wait_for(page: Any, function: str) -> Any:
         assert time.monotonic() < deadline, f"never true in the page: {function}"
         time.sleep(0.05)
     return value
+
+
+def csrf_session(page_url: str) -> requests.Session:
+    """A browser-like session holding the portal's CSRF cookie, set by GET ``page_url`` (a
+    portal page's full URL)."""
+    session = requests.Session()
+    session.get(page_url, timeout=10).raise_for_status()
+    assert session.cookies.get(CSRF_COOKIE)
+    return session
+
+
+def post_json(
+    session: requests.Session, url: str, body: str | bytes, timeout: float = 30
+) -> requests.Response:
+    """POST ``body`` (JSON text) to ``url`` echoing the session's CSRF cookie in the
+    ``x-csrftoken`` header (double submit), as the page's script does."""
+    return session.post(
+        url,
+        data=body.encode() if isinstance(body, str) else body,
+        headers={
+            "x-csrftoken": session.cookies.get(CSRF_COOKIE) or "",
+            "content-type": "application/json",
+        },
+        timeout=timeout,
+    )

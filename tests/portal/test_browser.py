@@ -17,10 +17,8 @@ Screenshots go to build/portal-screenshots/.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -40,7 +38,7 @@ from tests.portal.conftest import (
     SHOTS,
     WAIT,
     Ledger,
-    _PolicyHandler,
+    serve_documents,
     wait_for,
 )
 
@@ -54,15 +52,8 @@ LAB_POLICY_V2 = LAB_POLICY.replace(b"version 1", b"version 2") + (
 def lab_v2_uri() -> Iterator[str]:
     """Where the lab's policy version 2 (published during the story) is served, for the rest
     of the module: a second static host (with CORS)."""
-    handler = type("Handler", (_PolicyHandler,), {"documents": {"/lab/v2": LAB_POLICY_V2}})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/lab/v2"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_documents({"/lab/v2": LAB_POLICY_V2}) as url:
+        yield f"{url}/lab/v2"
 
 
 @dataclass

@@ -18,24 +18,17 @@ from collective.client import Collective
 from collective.portal.disclosure_link import disclosure_link
 from collective.portal.disclosure_rows import DISCLOSURE_STATE_WORDS
 from collective.portal.links import ConsentLink
-from collective.portal.security import CSRF_COOKIE
-from tests.portal.conftest import CATEGORY, PURPOSE, Ledger
+from tests.portal.conftest import CATEGORY, PURPOSE, Ledger, csrf_session, post_json
 
 MARKETING = "dpv:Marketing"
 
 
 def _session(portal: str) -> requests.Session:
-    session = requests.Session()
-    session.get(f"{portal}/", timeout=10).raise_for_status()
-    return session
+    return csrf_session(f"{portal}/")
 
 
 def _relay(session: requests.Session, portal: str, body: str) -> requests.Response:
-    headers = {
-        "x-csrftoken": session.cookies.get(CSRF_COOKIE) or "",
-        "content-type": "application/json",
-    }
-    return session.post(f"{portal}/api/relay", data=body.encode(), headers=headers, timeout=30)
+    return post_json(session, f"{portal}/api/relay", body)
 
 
 def _mine(portal: str, *identities: str) -> dict[str, dict[str, Any]]:

@@ -18,29 +18,26 @@ from collective.did import SIG_AUTH, pairwise
 from collective.did.signed import DelegateChange
 from collective.portal import guardians
 from collective.portal.guardians import READ_LIMIT
-from collective.portal.security import CSRF_COOKIE
-from tests.portal.conftest import CATEGORY, PURPOSE, SHOTS, WAIT, Ledger
+from tests.portal.conftest import (
+    CATEGORY,
+    PURPOSE,
+    SHOTS,
+    WAIT,
+    Ledger,
+    csrf_session,
+    post_json,
+)
 
 DAY = 24 * 3600
 PASSPHRASE = "correct horse battery staple"
 
 
 def _session(portal: str) -> requests.Session:
-    session = requests.Session()
-    session.get(f"{portal}/guardians", timeout=10).raise_for_status()
-    return session
+    return csrf_session(f"{portal}/guardians")
 
 
 def _post(session: requests.Session, portal: str, body: str | bytes) -> requests.Response:
-    return session.post(
-        f"{portal}/api/guardians/relay",
-        data=body.encode() if isinstance(body, str) else body,
-        headers={
-            "x-csrftoken": session.cookies.get(CSRF_COOKIE) or "",
-            "content-type": "application/json",
-        },
-        timeout=30,
-    )
+    return post_json(session, f"{portal}/api/guardians/relay", body)
 
 
 def _guardians(session: requests.Session, portal: str, identity: str) -> list[dict[str, Any]]:

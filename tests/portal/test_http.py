@@ -17,28 +17,15 @@ from collective.portal.links import ConsentLink
 from collective.portal.problems import RateLimited
 from collective.portal.ratelimit import RateLimits
 from collective.portal.relay import Relayer
-from collective.portal.security import CSRF_COOKIE
-from tests.portal.conftest import CATEGORY, PURPOSE, Ledger
+from tests.portal.conftest import CATEGORY, PURPOSE, Ledger, csrf_session, post_json
 
 
 def _session(portal: str) -> requests.Session:
-    """A browser-like session holding the CSRF cookie (set by the first GET)."""
-    session = requests.Session()
-    session.get(f"{portal}/", timeout=10).raise_for_status()
-    assert session.cookies.get(CSRF_COOKIE)
-    return session
+    return csrf_session(f"{portal}/")
 
 
 def _relay(session: requests.Session, portal: str, body: str) -> requests.Response:
-    return session.post(
-        f"{portal}/api/relay",
-        data=body.encode(),
-        headers={
-            "x-csrftoken": session.cookies.get(CSRF_COOKIE) or "",
-            "content-type": "application/json",
-        },
-        timeout=30,
-    )
+    return post_json(session, f"{portal}/api/relay", body)
 
 
 def _signed_grant(ledger: Ledger) -> str:

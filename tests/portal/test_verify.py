@@ -18,11 +18,10 @@ from click.testing import CliRunner
 
 from collective.cli import cli
 from collective.portal.links import ConsentLink
-from collective.portal.security import CSRF_COOKIE
 from collective.portal.verify import CLIENT_LIMIT, MAX_BODY, MAX_RECEIPTS
 from collective.receipts import ConsentReceipt
 from collective.types import tx_hash
-from tests.portal.conftest import CATEGORY, PURPOSE, Ledger
+from tests.portal.conftest import CATEGORY, PURPOSE, Ledger, post_json
 from tests.portal.test_qr import svg_modules
 
 
@@ -37,15 +36,7 @@ def _session(portal: str) -> requests.Session:
 
 
 def _verify(session: requests.Session, portal: str, body: bytes | str) -> requests.Response:
-    answer = session.post(
-        f"{portal}/api/verify",
-        data=body.encode() if isinstance(body, str) else body,
-        headers={
-            "x-csrftoken": session.cookies.get(CSRF_COOKIE) or "",
-            "content-type": "application/json",
-        },
-        timeout=60,
-    )
+    answer = post_json(session, f"{portal}/api/verify", body, timeout=60)
     assert "Traceback" not in answer.text
     return answer
 
