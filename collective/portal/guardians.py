@@ -53,7 +53,7 @@ from collective.portal.consents import parse_identities
 from collective.portal.pages import render
 from collective.portal.problems import PortalInputError, RateLimited, json_problem
 from collective.portal.ratelimit import RateLimits, RelayBuckets, TokenBucket
-from collective.portal.relay import MAX_BODY
+from collective.portal.relay import MAX_BODY, body_text
 
 if TYPE_CHECKING:
     from collective.client import Collective
@@ -93,15 +93,7 @@ class GuardianRelay:
                 range.
             SignatureError: the signature is malformed or not its signer's.
         """
-        if len(body) > MAX_BODY:
-            raise PortalInputError(f"a signed change is at most {MAX_BODY} bytes")
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise PortalInputError(
-                "the request body is not UTF-8 text, so it is not a signed change",
-                hint="sign the change again on the guardians page",
-            ) from None
+        text = body_text(body, "a signed change", "sign the change again on the guardians page")
         signed = SignedDelegateChange.from_json(text)
         change = signed.change
         chain_id, registry = self._client.chain.chain_id, self._client.did.registry

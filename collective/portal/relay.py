@@ -117,12 +117,7 @@ class Relayer:
                 a high-s signature, one that does not recover to its signer), or another chain
                 or ledger.
         """
-        if len(body) > MAX_BODY:
-            raise PortalInputError(f"a signed request is at most {MAX_BODY} bytes")
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise PortalInputError("the request body is not UTF-8 text") from None
+        text = body_text(body, "a signed request", "sign it again on the portal's page")
         kind = _kind(text)
         try:
             signed: Signed
@@ -197,6 +192,28 @@ class Relayer:
         return _consent(self._client.signing.relay(signed))
 
 
+def body_text(body: bytes, what: str, hint: str) -> str:
+    """``body``, a relay request's raw body, as text.
+
+    Args:
+        body: the bytes read (:func:`~collective.portal.api.read_body` stops just past
+            :data:`MAX_BODY`).
+        what: what the body should be, for the message ("a signed request").
+        hint: what to do when it is not UTF-8.
+
+    Raises:
+        PortalInputError: more than :data:`MAX_BODY` bytes, or not UTF-8.
+    """
+    if len(body) > MAX_BODY:
+        raise PortalInputError(f"{what} is at most {MAX_BODY} bytes")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PortalInputError(
+            f"the request body is not UTF-8 text, so it is not {what}", hint=hint
+        ) from None
+
+
 def _function(signed: Signed) -> str:
     """The ledger function that relays ``signed``."""
     if isinstance(signed, SignedErasure):
@@ -262,4 +279,4 @@ def _disclosure(result: DisclosureGranted | DisclosureWithdrawn) -> Relayed:
     return _relayed(kind, result, result.discloser, details)
 
 
-__all__ = ["MAX_BODY", "Relayed", "Relayer", "Signed"]
+__all__ = ["MAX_BODY", "Relayed", "Relayer", "Signed", "body_text"]

@@ -24,7 +24,7 @@ def _session(portal: str) -> requests.Session:
     return csrf_session(f"{portal}/")
 
 
-def _relay(session: requests.Session, portal: str, body: str) -> requests.Response:
+def _relay(session: requests.Session, portal: str, body: str | bytes) -> requests.Response:
     return post_json(session, f"{portal}/api/relay", body)
 
 
@@ -106,6 +106,9 @@ def test_malformed_and_foreign_requests_get_a_clear_error(portal: str, ledger: L
         answer = _relay(session, portal, body)
         assert answer.status_code == 400, answer.text
         assert words in answer.json()["error"]["message"]
+    not_text = _relay(session, portal, b"\xff\xfe")
+    assert not_text.status_code == 400
+    assert "not UTF-8 text, so it is not a signed request" in not_text.json()["error"]["message"]
     foreign = json.loads(_signed_grant(ledger))
     foreign["chainId"] = "1"  # the signature no longer matches its signer either
     answer = _relay(session, portal, json.dumps(foreign))
