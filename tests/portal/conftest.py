@@ -10,6 +10,8 @@ another.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import threading
@@ -180,3 +182,21 @@ def post_json(
         },
         timeout=timeout,
     )
+
+
+def run_js(script: str, argument: str, *, timezone: str | None = None) -> Any:
+    """The JSON that ``script`` (an ES module's source, importing ``./portal/web/...`` from
+    the repository's root) prints, run by node with ``argument`` as ``process.argv[1]``
+    (in ``timezone`` when given, e.g. ``UTC``); the test is skipped without node.
+
+    Raises:
+        subprocess.CalledProcessError: the script failed (its stderr kept).
+    """
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    env = None if timezone is None else {**os.environ, "TZ": timezone}
+    done = subprocess.run(
+        ["node", "--input-type=module", "-e", script, argument],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=True, env=env,
+    )  # fmt: skip
+    return json.loads(done.stdout)

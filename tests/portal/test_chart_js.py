@@ -6,14 +6,9 @@ itself is checked in the browser flow (test_browser.py)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from tests.portal.conftest import REPO
+from tests.portal.conftest import run_js
 
 SCRIPT = """
 import { periods } from "./portal/web/chart.js";
@@ -33,8 +28,6 @@ def _unix(*offsets: timedelta) -> list[int]:
 
 
 def test_periods_choose_the_finest_unit_that_fits() -> None:
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed")
     spans = [
         _unix(timedelta(0), timedelta(hours=1), timedelta(hours=8)),  # one day
         _unix(timedelta(0), timedelta(days=9), timedelta(days=9, hours=1)),  # ten days
@@ -42,12 +35,7 @@ def test_periods_choose_the_finest_unit_that_fits() -> None:
         _unix(timedelta(0), timedelta(days=3 * 365)),  # 3 years: too many weeks
         _unix(timedelta(0), timedelta(days=70 * 365)),  # 70 years: years, however many
     ]
-    done = subprocess.run(
-        ["node", "--input-type=module", "-e", SCRIPT, json.dumps(spans)],
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=True,
-        env={**os.environ, "TZ": "UTC"},
-    )  # fmt: skip
-    one_day, ten_days, weeks, months, years = json.loads(done.stdout)
+    one_day, ten_days, weeks, months, years = run_js(SCRIPT, json.dumps(spans), timezone="UTC")
     assert one_day == {"unit": "day", "starts": ["2026-11-04T00:00:00.000Z"], "counts": [3]}
     assert ten_days["unit"] == "day" and len(ten_days["starts"]) == 10
     assert ten_days["counts"] == [1, 0, 0, 0, 0, 0, 0, 0, 0, 2]  # empty days are bars too

@@ -6,8 +6,6 @@ portal/web/policydiff.js's line diff counts and folds as the renewal page shows 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 
 import pytest
 
@@ -17,7 +15,7 @@ from collective.ledger.disclosure_request import (
     load_signed_disclosure,
 )
 from collective.ledger.signing import code
-from tests.portal.conftest import CATEGORY, PURPOSE, REPO
+from tests.portal.conftest import CATEGORY, PURPOSE, run_js
 
 KEY = "0x" + "4c" * 32
 HOSPITAL = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
@@ -47,14 +45,8 @@ console.log(JSON.stringify({ grant, withdrawal, diff: diffRows(before, after), s
 
 @pytest.fixture(scope="module")
 def from_js() -> dict[str, object]:
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed")
     argument = json.dumps([KEY, HOSPITAL, LAB, LEDGER, PURPOSE, CATEGORY, BEFORE, AFTER])
-    done = subprocess.run(
-        ["node", "--input-type=module", "-e", SCRIPT, argument],
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    result: dict[str, object] = json.loads(done.stdout)
+    result: dict[str, object] = run_js(SCRIPT, argument)
     return result
 
 

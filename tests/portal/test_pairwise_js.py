@@ -6,15 +6,13 @@ generations, and the EIP-712 signature portal/web/eip712.js makes is one the Pyt
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 
 import pytest
 
 from collective.did import pairwise
 from collective.ledger.erasure_request import SignedErasure
-from collective.ledger.signing import SignedRequest
-from tests.portal.conftest import REPO
+from collective.ledger.signing import GrantRequest, SignedRequest
+from tests.portal.conftest import run_js
 
 MNEMONIC = "test test test test test test test test test test test junk"
 ORGS = [
@@ -60,14 +58,8 @@ console.log(JSON.stringify({ out, signed, withdrawal, erasure, address: me.addre
 
 @pytest.fixture(scope="module")
 def from_js() -> dict[str, object]:
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed")
     argument = json.dumps([f"  {MNEMONIC.upper()} ", CASES])  # as a person might type it
-    done = subprocess.run(
-        ["node", "--input-type=module", "-e", SCRIPT, argument],
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    result: dict[str, object] = json.loads(done.stdout)
+    result: dict[str, object] = run_js(SCRIPT, argument)
     return result
 
 
@@ -90,8 +82,10 @@ def test_the_browser_signs_a_grant_python_reads(from_js: dict[str, object]) -> N
         pairwise.seed_of(MNEMONIC), pairwise.derivation_path(131277, ORGS[0])
     )
     assert signed.signer == identity.address == from_js["address"]
-    assert signed.kind == "grant" and signed.request.identity == identity.address
-    assert signed.request.expiry == 2**64 - 1 and signed.request.policy_version == 1
+    grant = signed.request
+    assert signed.kind == "grant" and isinstance(grant, GrantRequest)
+    assert grant.identity == identity.address
+    assert grant.expiry == 2**64 - 1 and grant.policy_version == 1
 
 
 def test_the_browser_signs_a_withdrawal_and_an_erasure_python_reads(
