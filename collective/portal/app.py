@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
@@ -30,7 +31,7 @@ from collective.errors import ConfigurationError
 from collective.portal import api, guardians, pages, qr_page, verify
 from collective.portal.index import PortalIndex
 from collective.portal.node_gate import NodeGate
-from collective.portal.problems import handle_exception
+from collective.portal.problems import handle_exception, handle_http
 from collective.portal.ratelimit import RateLimits
 from collective.portal.relay import Relayer
 from collective.portal.security import SecurityHeadersMiddleware, csrf_middleware
@@ -119,7 +120,7 @@ def create_app(
             csrf_middleware(csrf_secret or secrets.token_urlsafe(32), secure=secure_cookies),
             Middleware(NodeGate, index=index),
         ],
-        exception_handlers={Exception: handle_exception},
+        exception_handlers={Exception: handle_exception, HTTPException: handle_http},
         lifespan=lifespan,
     )
     app.state.portal = Portal(client, Relayer(client, limits), templates, index)

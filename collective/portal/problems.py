@@ -131,12 +131,42 @@ async def handle_exception(request: Request, exc: Exception) -> Response:
     return error_page(request, problem_of(exc))
 
 
+async def handle_http(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (``HTTPException``: no such route 404, another method 405,
+    with its ``Allow`` header) in the portal's shapes, JSON under ``/api/`` and the error page
+    elsewhere, rather than Starlette's plain-text "Not Found"."""
+    status = getattr(exc, "status_code", 500)
+    headers = dict(getattr(exc, "headers", None) or {})
+    if status == 404:
+        problem = Problem(
+            404,
+            "not-found",
+            f"there is nothing at {request.url.path}",
+            "check the address; the portal's pages are listed on its start page",
+        )
+    elif status == 405:
+        allowed = headers.get("allow") or headers.get("Allow") or "another method"
+        problem = Problem(405, "method-not-allowed",
+                          f"{request.url.path} does not take {request.method} requests",
+                          f"use {allowed}")  # fmt: skip
+    else:
+        problem = Problem(status, "refused", str(getattr(exc, "detail", "")) or "refused")
+    if request.url.path.startswith("/api/"):
+        return JSONResponse(problem.body(), status, headers=headers)
+    from collective.portal.pages import error_page
+
+    page = error_page(request, problem)
+    page.headers.update(headers)
+    return page
+
+
 __all__ = [
     "LOG",
     "PortalInputError",
     "Problem",
     "RateLimited",
     "handle_exception",
+    "handle_http",
     "json_problem",
     "problem_of",
 ]

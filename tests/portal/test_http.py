@@ -54,6 +54,23 @@ def test_every_answer_carries_a_strict_csp_and_no_inline_script(portal: str) -> 
     assert "default-src 'self'" in api.headers["content-security-policy"]
 
 
+def test_no_such_route_or_method_is_answered_in_the_portals_shapes(portal: str) -> None:
+    """Starlette's own 404 and 405 come as the API's JSON under /api/ and as the error page
+    elsewhere (they were plain text "Not Found" / "Method Not Allowed")."""
+    missing = requests.get(f"{portal}/api/nothing-here", timeout=10)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["kind"] == "not-found"
+    assert "/api/nothing-here" in missing.json()["error"]["message"]
+    wrong = post_json(_session(portal), f"{portal}/api/config", "{}")  # past the CSRF check
+    assert wrong.status_code == 405 and "GET" in wrong.headers["allow"]
+    assert wrong.json()["error"]["kind"] == "method-not-allowed"
+    assert "GET" in wrong.json()["error"]["hint"]
+    page = requests.get(f"{portal}/no-such-page", timeout=10)
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+    assert "There is nothing at /no-such-page." in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+
+
 def test_a_relay_without_the_csrf_token_is_refused(portal: str, ledger: Ledger) -> None:
     body = _signed_grant(ledger)
     bare = requests.post(f"{portal}/api/relay", data=body, timeout=10)  # no cookie, no header
