@@ -383,7 +383,8 @@ class NodeChain:
     # --- dev helpers --------------------------------------------------------------------------
 
     def revert_to(self, number: int) -> None:
-        """Make block ``number`` the head again, forgetting later blocks and the pool."""
+        """Make block ``number`` the head again, forgetting later blocks and the pool (the
+        caller holds :attr:`lock`)."""
         header = self.header_at(number)
         if header is None:
             raise NodeError(f"there is no block {number}")
@@ -393,6 +394,7 @@ class NodeChain:
         self._head_rules = None
         self._next_base_fee = None
         self.pending.clear()
+        self.flush_journal()  # nor does its journal (a restart would pool them again)
 
 
 def _follows(first: Dropped) -> str:

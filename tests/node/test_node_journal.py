@@ -108,8 +108,9 @@ def test_a_read_on_another_connection_sees_a_block_answered_for(tmp_path: Path) 
 
         def send_then_read(nonce: int) -> None:
             with requests.Session() as writer, requests.Session() as reader:
-                body = {"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction",
-                        "params": [transfer(nonce)]}  # fmt: skip
+                body: dict[str, Any] = {"jsonrpc": "2.0", "id": 1,
+                                        "method": "eth_sendRawTransaction",
+                                        "params": [transfer(nonce)]}  # fmt: skip
                 tx_hash = writer.post(url, json=body, timeout=30).json()["result"]
                 body = {"jsonrpc": "2.0", "id": 2, "method": "eth_getTransactionReceipt",
                         "params": [tx_hash]}  # fmt: skip
@@ -123,4 +124,18 @@ def test_a_read_on_another_connection_sees_a_block_answered_for(tmp_path: Path) 
     finally:
         server.shutdown()
         server.server_close()
+        node.close()
+
+
+def test_a_dev_revert_empties_the_journal_with_the_pool(tmp_path: Path) -> None:
+    """``evm_revert`` forgets the pool; its journal rows go too, so a restart does not pool
+    the reverted transactions again."""
+    node = Node(NodeConfig(dev=True, data_dir=tmp_path, block_time=3600))
+    try:
+        snap = answer(node, "evm_snapshot")
+        answer(node, "eth_sendRawTransaction", transfer(0))
+        assert node.chain.store.journal.entries()
+        assert answer(node, "evm_revert", snap) is True
+        assert node.chain.store.journal.entries() == []
+    finally:
         node.close()

@@ -67,6 +67,22 @@ def available() -> bool:
     return _native is not None
 
 
+def set_block(engine: Any, state: StateAPI) -> None:
+    """Give the revm ``engine`` the block environment of ``state``'s execution context:
+    number, coinbase, timestamp, base fee, gas limit, PREVRANDAO (EIP-4399: the header's
+    mix hash) and excess blob gas (EIP-4844)."""
+    context = state.execution_context
+    engine.set_block(
+        context.block_number,
+        bytes(context.coinbase),
+        context.timestamp,
+        context.base_fee_per_gas,
+        context.gas_limit,
+        bytes(state.mix_hash),
+        context.excess_blob_gas,
+    )
+
+
 class StateSource:
     """What revm reads, from a py-evm ``state``: ``account(addr20)`` -> None (no such
     account) or (balance as 32 bytes, nonce, code hash); ``code(addr20)`` -> its code (asked
@@ -193,17 +209,8 @@ class RevmBlockBuilder:
     def _revm(self) -> Any:
         if self._engine is None:
             state = self._vm.state
-            context = state.execution_context
             engine = _native.Engine(StateSource(state), self._chain_id, SPEC)
-            engine.set_block(
-                context.block_number,
-                bytes(context.coinbase),
-                context.timestamp,
-                context.base_fee_per_gas,
-                context.gas_limit,
-                bytes(state.mix_hash),  # PREVRANDAO (EIP-4399)
-                context.excess_blob_gas,
-            )
+            set_block(engine, state)
             self._engine = engine
         return self._engine
 
@@ -341,15 +348,7 @@ class RevmEngine(Evm):
             source = StateSource(state)
             engine = _native.Engine(source, self.chain_id, SPEC)
             _calls.held = (key, engine, source)
-        engine.set_block(
-            context.block_number,
-            bytes(context.coinbase),
-            context.timestamp,
-            0,
-            context.gas_limit,
-            bytes(state.mix_hash),  # PREVRANDAO (EIP-4399)
-            context.excess_blob_gas,
-        )
+        set_block(engine, state)  # base fee zero: checked above
         try:
             success, spent, output, halt = engine.call(
                 bytes(sender), bytes(to) if to is not None else None, data,

@@ -184,13 +184,16 @@ def handle_body(node: Node, body: bytes, *, seal: bool = True) -> str | None:
         if refused is not None:
             return refused
         answer = _answer_batch(node, decoded)
+        pooled = any(_writes(item) for item in decoded)
     else:
-        if not _writes(decoded):  # a read sees the block of every write answered before it
+        pooled = bool(_writes(decoded))
+        if not pooled:  # a read sees the block of every write answered before it
             node.before_read()
         answer = handle_one(node, decoded)
     if seal:
         node.after_request()
-    node.flush_journal()  # what stays pooled outlives a killed process
+    if pooled:  # what stays pooled outlives a killed process (reads leave the pool alone)
+        node.flush_journal()
     return answer
 
 
