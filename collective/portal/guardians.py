@@ -37,7 +37,6 @@ their own, with the consent relay's limits.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from eth_utils.crypto import keccak
@@ -46,6 +45,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from collective.client.nonces import chain_now
 from collective.did import DEACTIVATED, SIG_AUTH
 from collective.did.signed import SignedDelegateChange, check_relayable
 from collective.portal.api import client_host, node_read, portal_of, read_body
@@ -257,7 +257,7 @@ def listing(request: Request) -> Response:
             hint=f"ask for them {MAX_GUARDIAN_IDENTITIES} at a time",
         )
     client = portal_of(request).client
-    now = max(client.chain.latest_timestamp(), int(time.time()))
+    now = chain_now(client.chain)
     return JSONResponse(
         {
             "chainTime": now,
