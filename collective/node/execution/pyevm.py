@@ -39,6 +39,7 @@ from eth.vm.spoof import SpoofTransaction
 from eth_typing import Address, Hash32
 
 from collective.node.execution import keccak
+from collective.node.execution.blocks import builds_prague_headers, prague_child_header
 from collective.node.execution.engine import AccessList, CallResult
 from collective.node.execution.transactions import decode_transaction, recover_sender
 from collective.node.execution.vm import NodeVM
@@ -80,6 +81,7 @@ class Evm:
         """Over py-evm database ``db`` for EIP-155 ``chain_id``; installs the fast keccak."""
         keccak.install()
         self.vm_class = vm_class
+        self._prague_headers = builds_prague_headers(vm_class)  # one-step child headers
         self.db = db
         self.chain_id = chain_id
         self.chaindb = ChainDB(db)
@@ -145,8 +147,13 @@ class Evm:
         consensus and several may fall in one second, as on Ethermint), the parent's gas
         limit, the EIP-1559 base fee that follows."""
         floor = parent.timestamp + 1 if strictly_later else parent.timestamp
+        when = max(timestamp, floor)
+        if self._prague_headers and hasattr(parent, "base_fee_per_gas"):
+            return prague_child_header(
+                parent, coinbase=coinbase, timestamp=when, gas_limit=parent.gas_limit
+            )
         header: BlockHeaderAPI = self.vm_class.create_header_from_parent(
-            parent, coinbase=coinbase, timestamp=max(timestamp, floor), gas_limit=parent.gas_limit
+            parent, coinbase=coinbase, timestamp=when, gas_limit=parent.gas_limit
         )
         return header
 

@@ -370,6 +370,28 @@ eth.vm.forks.berlin.receipts:TypedReceipt.encode
     trie:encode_receipt eac6dae4a383d6ab
 eth_hash.main:Keccak256.__init__
     keccak:install e8a9ec45cba5b6e1
+eth.vm.forks.prague.headers:create_prague_header_from_parent
+    blocks:prague_child_header 00d1484405113b8f
+eth.vm.forks.cancun.headers:create_cancun_header_from_parent
+    blocks:prague_child_header c5297e808fce1b12
+eth.vm.forks.shanghai.headers:create_shanghai_header_from_parent
+    blocks:prague_child_header a4dc6725fd862c3a
+eth.vm.forks.paris.headers:create_paris_header_from_parent
+    blocks:prague_child_header 179d680e39111e64
+eth.vm.forks.gray_glacier.headers:create_gray_glacier_header_from_parent
+    blocks:prague_child_header 04450139efdeb4a8
+eth.vm.forks.arrow_glacier.headers:create_arrow_glacier_header_from_parent
+    blocks:prague_child_header 4046b9866df5d8d2
+eth.vm.forks.london.headers:create_london_header_from_parent
+    blocks:prague_child_header 163c2de243c852ce
+eth._utils.headers:fill_header_params_from_parent
+    blocks:prague_child_header 2dfbf49feaa92830
+eth.vm.base:VM.finalize_block
+    blocks:persist_state 10fe9ec51fbbf3db
+eth.vm.forks.paris:ParisVM._assign_block_rewards
+    blocks:persist_state b778c08c31cbce36
+eth.vm.forks.prague.blocks:PragueBlockHeader.__init__
+    blocks:prague_child_header d0f500c19d840fde
 """
 
 
