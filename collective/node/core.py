@@ -339,7 +339,6 @@ class NodeChain:
 
         Raises: the store's ``StorageError``/``DamagedError`` (nothing changes then)."""
         final = built.header
-        self.evm.store_header(final)
         stored_txs, stored_logs = stored_rows(built)
         self._commit(final, stored_txs, stored_logs, built.raws, meta)
         # the state the block was built on is the new head's (persisted at its state root,
