@@ -11,6 +11,7 @@ receipts and logs), as reth's RPC crates read through its ``provider``; writes g
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 from eth.abc import BlockHeaderAPI, StateAPI
@@ -76,6 +77,20 @@ def state_of(node: Node, ref: BlockRef) -> StateAPI:
     return view.state_at(header_of(node, ref))
 
 
+def call_header(node: Node, ref: BlockRef) -> BlockHeaderAPI:
+    """The header of the block a call on ``ref`` runs in: the next block's for "pending",
+    else the sealed block's (with its own base fee: :func:`call_state` zeroes it).
+
+    A head tag reads the head once and takes no lock; another block is looked up under the
+    chain lock. Raises: as :func:`header_of`.
+    """
+    tag = ref.tag
+    if tag in HEADISH:
+        return node.view.head
+    with node.lock:  # re-entrant: free when the caller holds it already
+        return node.view.pending_header() if tag == "pending" else header_of(node, ref)
+
+
 def call_state(node: Node, ref: BlockRef, evm: ExecutionEngine) -> StateAPI:
     """A throwaway state for a call: the block's context (the next block's for "pending"),
     with base fee zero so calls without a gas price run, as geth does.
@@ -84,9 +99,43 @@ def call_state(node: Node, ref: BlockRef, evm: ExecutionEngine) -> StateAPI:
     file-backed chain, a read-only view of the committed blocks).
     Raises: as :func:`header_of`.
     """
-    with node.lock:  # re-entrant: free when the caller holds it already
-        header = node.view.pending_header() if ref.tag == "pending" else header_of(node, ref)
-    return evm.state(_without_base_fee(header))
+    return evm.state(_without_base_fee(call_header(node, ref)))
+
+
+class CallState:
+    """What one call runs on, each part made when first needed: ``header`` (the call's
+    block, :func:`call_header`, now), :attr:`evm` (``node.view.reading()``'s execution
+    layer, entered into ``stack``: it stays open until the caller closes the stack) and
+    :meth:`get` (the py-evm state, as :func:`call_state` builds it). A call that revm
+    answers from its cache needs neither of the last two
+    (:func:`~collective.node.execution.revm_calls.call_at`).
+
+    Raises: as :func:`header_of` (constructing it).
+    """
+
+    __slots__ = ("_evm", "_node", "_stack", "_state", "header")
+
+    def __init__(self, node: Node, ref: BlockRef, stack: ExitStack) -> None:
+        """For a call on block ``ref`` of ``node``; the reader is entered into ``stack``."""
+        self.header = call_header(node, ref)
+        self._node = node
+        self._stack = stack
+        self._evm: ExecutionEngine | None = None
+        self._state: StateAPI | None = None
+
+    @property
+    def evm(self) -> ExecutionEngine:
+        """The execution layer to run the call on (opened at the first use)."""
+        if self._evm is None:
+            self._evm = self._stack.enter_context(self._node.view.reading())
+        return self._evm
+
+    def get(self) -> StateAPI:
+        """The state at ``header``'s state root in that block's context, base fee zero (as
+        :func:`call_state` gives it); the same object at every call."""
+        if self._state is None:
+            self._state = self.evm.state(_without_base_fee(self.header))
+        return self._state
 
 
 # the last header a call ran on and its copy with base fee zero: rlp's copy() costs more than
@@ -106,9 +155,11 @@ def _without_base_fee(header: BlockHeaderAPI) -> BlockHeaderAPI:
 __all__ = [
     "HEADISH",
     "PRIORITY_FEE",
+    "CallState",
     "Handler",
     "Raw",
     "block_number_of",
+    "call_header",
     "call_state",
     "header_of",
     "state_of",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 from eth.exceptions import Revert
@@ -22,10 +23,11 @@ from eth_typing import Address
 
 from collective.node import tracing
 from collective.node.errors import EXECUTION_REVERTED, RpcError, rejected
-from collective.node.execution import CallResult, ExecutionEngine, revert_data
+from collective.node.execution import CallResult, revert_data
+from collective.node.execution.revm_calls import call_at
 from collective.node.limits import TIMED_OUT, CallTimeout, budget, deadline
 from collective.node.render import hexbytes, hexint
-from collective.node.rpc.context import call_state
+from collective.node.rpc.context import CallState, call_state
 from collective.node.rpc.objects import BlockRef, CallArgs
 from collective.node.rpc.scalars import ParamError
 from collective.node.storage import DamagedError
@@ -90,33 +92,31 @@ def run_call(node: Node, call: CallArgs, ref: BlockRef, estimate: bool) -> Any:
             TIMED_OUT,
             f"request timed out: the batch spent its {config.batch_timeout:g}s for calls",
         )
-    with node.view.reading() as evm:
+    with ExitStack() as stack:
         try:
+            state = CallState(node, ref, stack)
             with budget(config.call_timeout):
-                return _execute(node, evm, call, ref, estimate)
+                return _execute(node, state, call, estimate)
         except CallTimeout:
             raise rejected(f"execution aborted (timeout = {config.call_timeout:g}s)") from None
 
 
-def _execute(
-    node: Node, evm: ExecutionEngine, call: CallArgs, ref: BlockRef, estimate: bool
-) -> Any:
-    state = call_state(node, ref, evm)
+def _execute(node: Node, state: CallState, call: CallArgs, estimate: bool) -> Any:
     sender = call.sender or _ZERO_ADDRESS
     gas_cap = node.config.gas_cap
     cap = min(node.view.head.gas_limit, gas_cap)
     gas = min(call.gas, gas_cap) if call.gas is not None else cap
     price = call.gas_price if call.gas_price is not None else (call.max_fee or 0)
     if price:
-        balance = int(state.get_balance(sender))
+        balance = int(state.get().get_balance(sender))
         if balance < gas * price + call.value:
             raise rejected("insufficient funds for gas * price + value")
-    if call.value and int(state.get_balance(sender)) < call.value:
+    if call.value and int(state.get().get_balance(sender)) < call.value:
         raise rejected("insufficient funds for transfer")
     try:
         if estimate:
-            result = evm.estimate(
-                state,
+            result = state.evm.estimate(
+                state.get(),
                 sender=sender,
                 to=call.to,
                 data=call.data,
@@ -124,8 +124,10 @@ def _execute(
                 cap=min(gas, cap) if call.gas is not None else cap,
             )
         else:
-            result = evm.call(
-                state,
+            result = call_at(
+                node.chain.evm,
+                state.header,
+                state.get,
                 sender=sender,
                 to=call.to,
                 data=call.data,

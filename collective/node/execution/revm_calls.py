@@ -1,0 +1,223 @@
+"""Calls (``eth_call``, ``eth_estimateGas``) on the revm engine: run in revm over a state cache
+kept per thread, py-evm's state built only when revm asks for something it has not read yet.
+
+A call runs in revm when it can be (no gas price, access list or inspection; base fee zero,
+as calls have it); otherwise, and when revm refuses to start it (a sender with code,
+EIP-3607; funds; intrinsic gas) or it halts (out of gas, an invalid opcode), it runs in
+py-evm, whose error the node reports in geth's words. A revert is revm's: its data is the
+answer.
+
+Each thread keeps the revm engine of its last call and everything that engine read, under
+the key (chain id, state root, parent hash): the state root names every account and slot,
+the parent hash every ``BLOCKHASH`` answer (the 256 before are its ancestors). A call on
+the same key reuses what was read; any other key starts afresh. The block environment
+(number, coinbase, timestamp, gas limit, PREVRANDAO, excess blob gas) is given for each call,
+again only when it changed. :func:`call_at` takes the call's header and a way to build its
+py-evm state, so a call whose reads are all cached builds no py-evm state at all (py-evm's
+``VM.build_state`` is most of a cached call's cost otherwise).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from eth.abc import BlockHeaderAPI, ComputationAPI, StateAPI
+from eth.exceptions import Revert
+from eth_typing import Address, BlockNumber
+
+from collective.node.execution import revm
+from collective.node.execution.engine import AccessList, CallResult, ExecutionEngine
+from collective.node.execution.pyevm import Evm
+from collective.node.execution.revm import SPEC, StateSource
+
+#: per thread, the revm engine of the last call: (key, engine, source, block environment)
+_calls = threading.local()
+#: (chain id, state root, parent hash): what a thread's cached reads are valid for
+Key = tuple[int, bytes, bytes]
+#: the block environment revm's ``set_block`` takes: (number, coinbase, timestamp, base fee,
+#: gas limit, PREVRANDAO, excess blob gas)
+BlockEnv = tuple[int, bytes, int, int, int, bytes, int]
+
+
+class LazySource(StateSource):
+    """A :class:`~.revm.StateSource` whose py-evm ``state`` is built by the running call's
+    builder at the first read revm asks for (a cache miss), then kept for that call."""
+
+    def __init__(self) -> None:
+        """With no call bound yet (:meth:`bind` one before the engine runs)."""
+        self._state: StateAPI | None = None
+        self._build: Callable[[], StateAPI] | None = None
+        self.failure: BaseException | None = None
+
+    @property  # type: ignore[override]
+    def state(self) -> StateAPI:
+        """The call's py-evm state, built now if it was not. Raises whatever the builder
+        raises (also kept in :attr:`failure`: revm reports it as a RuntimeError's text)."""
+        if self._state is None:
+            if self._build is None:
+                raise RuntimeError("revm read a state with no call running on it")
+            try:
+                self._state = self._build()
+            except BaseException as exc:
+                self.failure = exc
+                raise
+        return self._state
+
+    @state.setter
+    def state(self, state: StateAPI) -> None:
+        self._state = state
+
+    def bind(self, state: StateAPI | None, build: Callable[[], StateAPI] | None) -> None:
+        """Read ``state`` from now on, or (None) the state ``build()`` makes when first read;
+        ``bind(None, None)`` drops both once the call is over."""
+        self._state = state
+        self._build = build
+        self.failure = None
+
+
+def block_env(evm: Evm, header: BlockHeaderAPI) -> BlockEnv:
+    """revm's block environment for a call in ``header``'s block, as py-evm's
+    ``VM.create_execution_context`` makes it (the fee recipient of ``evm``'s consensus,
+    PREVRANDAO the mix hash: EIP-4399; excess blob gas: EIP-4844), base fee zero."""
+    return (
+        header.block_number,
+        bytes(evm.vm_class.consensus_class.get_fee_recipient(header)),
+        header.timestamp,
+        0,
+        header.gas_limit,
+        bytes(header.mix_hash),
+        int(getattr(header, "excess_blob_gas", 0) or 0),
+    )
+
+
+def _engine(chain_id: int, key: Key, env: BlockEnv) -> tuple[Any, LazySource]:
+    """This thread's revm engine for ``key``, its block environment set to ``env``: the
+    cached one when the key matches, else a new one (forgetting the old)."""
+    held: tuple[Key, Any, LazySource, BlockEnv] | None = getattr(_calls, "held", None)
+    if held is not None and held[0] == key:
+        _, engine, source, current = held
+        if current != env:
+            engine.set_block(*env)
+            _calls.held = (key, engine, source, env)
+        return engine, source
+    import collective_revm  # built: a RevmEngine exists
+
+    source = LazySource()
+    engine = collective_revm.Engine(source, chain_id, SPEC)
+    engine.set_block(*env)
+    _calls.held = (key, engine, source, env)
+    return engine, source
+
+
+def _run(
+    engine: Any,
+    source: LazySource,
+    *,
+    sender: Address,
+    to: Address | None,
+    data: bytes,
+    value: int,
+    gas: int,
+) -> tuple[bool, int, bytes, str | None]:
+    """revm's ``call``: (success, gas spent, output, halt reason or None); a refusal to
+    start is the halt ``"refused"``. Raises what building the state raised."""
+    try:
+        return engine.call(  # type: ignore[no-any-return]
+            bytes(sender), bytes(to) if to is not None else None, data,
+            value.to_bytes(32, "big"), gas,
+        )  # fmt: skip
+    except (ValueError, OverflowError):
+        return False, 0, b"", "refused"
+    except RuntimeError:
+        if source.failure is not None:  # the state could not be built: say why, as before
+            raise source.failure from None
+        raise
+
+
+def call_at(
+    evm: ExecutionEngine,
+    header: BlockHeaderAPI,
+    build_state: Callable[[], StateAPI],
+    *,
+    sender: Address,
+    to: Address | None,
+    data: bytes,
+    value: int,
+    gas: int,
+) -> CallResult:
+    """Run a call in ``header``'s block (a sealed header, or the pending one) without
+    building py-evm's state unless it is needed.
+
+    Args: ``evm``, the chain's execution layer (its type, chain id and VM class are read,
+    not its database); ``build_state()``, the call's py-evm state (base fee zero, on
+    whatever database the caller reads; called at most once, and only on a cache miss or a
+    fallback to py-evm); ``sender``/``to`` 20 bytes (``to`` None creates), ``value`` in
+    wei, ``gas`` in gas.
+    Returns: the :class:`~.engine.CallResult`, as ``evm.call(build_state(), ...)`` gives
+    it; on an engine other than :class:`~.revm.RevmEngine` that is what runs.
+    Raises: as :meth:`Evm.call <.pyevm.Evm.call>`, and whatever ``build_state`` raises.
+    """
+    if not isinstance(evm, revm.RevmEngine):
+        return evm.call(build_state(), sender=sender, to=to, data=data, value=value, gas=gas)
+    key = (evm.chain_id, bytes(header.state_root), bytes(header.parent_hash))
+    engine, source = _engine(evm.chain_id, key, block_env(evm, header))
+    source.bind(None, build_state)
+    try:
+        success, spent, output, halt = _run(
+            engine, source, sender=sender, to=to, data=data, value=value, gas=gas
+        )
+        if halt is not None:  # py-evm says what went wrong, in its words
+            return Evm.call(
+                evm, source.state, sender=sender, to=to, data=data, value=value, gas=gas
+            )
+    finally:
+        source.bind(None, None)
+    return CallResult(output, spent, None if success else Revert(output))
+
+
+def call_on_state(
+    evm: revm.RevmEngine,
+    state: StateAPI,
+    *,
+    sender: Address,
+    to: Address | None,
+    data: bytes,
+    value: int,
+    gas: int,
+    gas_price: int = 0,
+    access_list: AccessList = (),
+    inspect: Callable[[StateAPI, ComputationAPI], None] | None = None,
+) -> CallResult:
+    """:meth:`RevmEngine.call <.revm.RevmEngine.call>`: a call on py-evm's ``state`` (its
+    block's context), in revm when it can be (as the module says), else in py-evm.
+    ``gas_used`` is the gas spent before refunds, intrinsic gas included, as py-evm counts
+    it. Arguments, result and errors as :meth:`Evm.call <.pyevm.Evm.call>`."""
+    context = state.execution_context
+    if gas_price or access_list or inspect is not None or context.base_fee_per_gas:
+        return Evm.call(
+            evm, state, sender=sender, to=to, data=data, value=value, gas=gas,
+            gas_price=gas_price, access_list=access_list, inspect=inspect,
+        )  # fmt: skip
+    number = context.block_number
+    parent = bytes(state.get_ancestor_hash(BlockNumber(number - 1)))
+    key = (evm.chain_id, bytes(state.state_root), parent)
+    env = (
+        number, bytes(context.coinbase), context.timestamp, 0, context.gas_limit,
+        bytes(state.mix_hash), int(context.excess_blob_gas or 0),
+    )  # fmt: skip
+    engine, source = _engine(evm.chain_id, key, env)
+    source.bind(state, None)
+    try:
+        success, spent, output, halt = _run(
+            engine, source, sender=sender, to=to, data=data, value=value, gas=gas
+        )
+    finally:
+        source.bind(None, None)
+    if halt is not None:
+        return Evm.call(evm, state, sender=sender, to=to, data=data, value=value, gas=gas)
+    return CallResult(output, spent, None if success else Revert(output))
+
+
+__all__ = ["BlockEnv", "Key", "LazySource", "block_env", "call_at", "call_on_state"]
