@@ -32,13 +32,16 @@ from collective.node.execution.engine import AccessList, CallResult, ExecutionEn
 from collective.node.execution.pyevm import Evm
 from collective.node.execution.revm import SPEC, StateSource
 
-#: per thread, the revm engine of the last call: (key, engine, source, block environment)
-_calls = threading.local()
 #: (chain id, state root, parent hash): what a thread's cached reads are valid for
 Key = tuple[int, bytes, bytes]
 #: the block environment revm's ``set_block`` takes: (number, coinbase, timestamp, base fee,
 #: gas limit, PREVRANDAO, excess blob gas)
 BlockEnv = tuple[int, bytes, int, int, int, bytes, int]
+#: what a thread holds: (key, revm engine, its source, its block environment, the header of
+#: the last call when it named one)
+Held = tuple[Key, Any, "LazySource", BlockEnv, BlockHeaderAPI | None]
+#: per thread, the revm engine of the last call (``held``: a :data:`Held`)
+_calls = threading.local()
 
 
 class LazySource(StateSource):
@@ -92,22 +95,25 @@ def block_env(evm: Evm, header: BlockHeaderAPI) -> BlockEnv:
     )
 
 
-def _engine(chain_id: int, key: Key, env: BlockEnv) -> tuple[Any, LazySource]:
-    """This thread's revm engine for ``key``, its block environment set to ``env``: the
-    cached one when the key matches, else a new one (forgetting the old)."""
-    held: tuple[Key, Any, LazySource, BlockEnv] | None = getattr(_calls, "held", None)
+def _engine(
+    chain_id: int, key: Key, env: BlockEnv, header: BlockHeaderAPI | None
+) -> tuple[Any, LazySource]:
+    """This thread's revm engine for ``key``, its block environment set to ``env`` (that of
+    ``header``, when the call names one): the cached one when the key matches, else a new
+    one (forgetting the old)."""
+    held: Held | None = getattr(_calls, "held", None)
     if held is not None and held[0] == key:
-        _, engine, source, current = held
+        _, engine, source, current, _ = held
         if current != env:
             engine.set_block(*env)
-            _calls.held = (key, engine, source, env)
+        _calls.held = (key, engine, source, env, header)
         return engine, source
     import collective_revm  # built: a RevmEngine exists
 
     source = LazySource()
     engine = collective_revm.Engine(source, chain_id, SPEC)
     engine.set_block(*env)
-    _calls.held = (key, engine, source, env)
+    _calls.held = (key, engine, source, env, header)
     return engine, source
 
 
@@ -161,8 +167,12 @@ def call_at(
     """
     if not isinstance(evm, revm.RevmEngine):
         return evm.call(build_state(), sender=sender, to=to, data=data, value=value, gas=gas)
-    key = (evm.chain_id, bytes(header.state_root), bytes(header.parent_hash))
-    engine, source = _engine(evm.chain_id, key, block_env(evm, header))
+    held: Held | None = getattr(_calls, "held", None)
+    if held is not None and held[4] is header and held[0][0] == evm.chain_id:
+        engine, source = held[1], held[2]  # the last call's block (headers are immutable)
+    else:
+        key = (evm.chain_id, bytes(header.state_root), bytes(header.parent_hash))
+        engine, source = _engine(evm.chain_id, key, block_env(evm, header), header)
     source.bind(None, build_state)
     try:
         success, spent, output, halt = _run(
@@ -207,7 +217,7 @@ def call_on_state(
         number, bytes(context.coinbase), context.timestamp, 0, context.gas_limit,
         bytes(state.mix_hash), int(context.excess_blob_gas or 0),
     )  # fmt: skip
-    engine, source = _engine(evm.chain_id, key, env)
+    engine, source = _engine(evm.chain_id, key, env, None)
     source.bind(state, None)
     try:
         success, spent, output, halt = _run(
