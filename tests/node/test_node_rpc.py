@@ -16,7 +16,6 @@ from collective.node.dev import DevAccounts
 from collective.node.execution.trie import ordered_trie_root
 from collective.node.genesis import DEV_BALANCE, AllocAccount, contract_address
 from collective.node.rpc import handle_body
-from collective.node.server import RpcServer
 
 CHAIN_ID = 131277
 # runtime code: revert(0, 4) with memory[0:4] = 0xdeadbeef (custom error data)
@@ -215,85 +214,6 @@ def test_ordered_trie_root_matches_py_evm() -> None:
     for count in (0, 1, 2, 16, 17, 130, 300):
         values = tuple(bytes([i % 256]) * (1 + i % 70) for i in range(count))
         assert ordered_trie_root(values) == _make_trie_root_and_nodes(values)[0]
-
-
-def test_answers_are_not_held_back_by_nagle_and_delayed_acks(dev_server: RpcServer) -> None:
-    """Headers and body leave in one write on a TCP_NODELAY socket: sequential keep-alive
-    requests take about a millisecond each, not the 40 ms a delayed ACK costs when the body
-    waits behind the headers."""
-    import http.client
-    import time
-
-    host, port = dev_server.server_address[:2]
-    conn = http.client.HTTPConnection(str(host), int(port))
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []})
-    started = time.perf_counter()
-    for _ in range(30):
-        conn.request("POST", "/", body, {"Content-Type": "application/json"})
-        assert "result" in json.loads(conn.getresponse().read())
-    elapsed = time.perf_counter() - started
-    conn.close()
-    assert elapsed < 30 * 0.02, f"30 requests took {elapsed:.2f} s"
-
-
-@pytest.mark.parametrize(
-    "head",
-    [
-        b"Host: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n",
-        b"host:x\r\nX-Twice: one\r\nx-twice: two\r\nX-Blank:\r\nX-Pad: \t v \r\n\r\n",
-        b"Host: x\r\nX-Folded: one\r\n two\r\n\r\n",  # obs-fold: the stdlib's parser
-        b"Host: x\r\nno colon here\r\n\r\n",
-        b"Host: x\nBare: newline\n\n",
-        b"Host: x\r\nX-Latin: caf\xe9\r\n",  # ends without the blank line
-    ],
-)
-def test_request_heads_read_as_the_stdlib_reads_them(head: bytes) -> None:
-    """The server's fast header reader answers get() and items() as http.client does."""
-    import http.client
-    import io
-
-    from collective.node.server import read_headers
-
-    ours, theirs = read_headers(io.BytesIO(head)), http.client.parse_headers(io.BytesIO(head))
-    assert ours.items() == theirs.items()
-    for name in ("host", "HOST", "Content-Length", "x-twice", "X-Blank", "X-Pad", "Missing"):
-        assert ours.get(name) == theirs.get(name)
-        assert ours.get(name, "-") == theirs.get(name, "-")
-
-
-def _exchange(server: RpcServer, request: bytes) -> bytes:
-    """Send raw bytes, read until the server closes or a full answer arrived."""
-    import socket
-
-    host, port = server.server_address[:2]
-    with socket.create_connection((str(host), int(port)), timeout=10) as sock:
-        sock.sendall(request)
-        data = b""
-        while b"\r\n\r\n" not in data or not data.rstrip().endswith((b"}", b"</html>")):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        return data
-
-
-def test_http_heads_within_the_stdlib_limits(dev_server: RpcServer) -> None:
-    """Oversized or too many header lines answer 431, as the stdlib server answers; HTTP/1.0,
-    folded headers and Expect: 100-continue are served."""
-    body = b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}'
-    size = b"Content-Length: " + str(len(body)).encode() + b"\r\n"
-    long_line = b"POST / HTTP/1.1\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n"
-    assert _exchange(dev_server, long_line).startswith(b"HTTP/1.1 431")
-    many = b"POST / HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(101)) + b"\r\n"
-    assert _exchange(dev_server, many).startswith(b"HTTP/1.1 431")
-    for head in (
-        b"POST / HTTP/1.0\r\n" + size,
-        b"POST / HTTP/1.1\r\nConnection: close\r\nX-Folded: a\r\n b\r\n" + size,
-        b"POST / HTTP/1.1\r\nConnection: close\r\nExpect: 100-continue\r\n" + size,
-    ):
-        answer = _exchange(dev_server, head + b"\r\n" + body)
-        assert b'"result":"0x' in answer, answer
-        assert b"200 OK" in answer and b"\r\nDate: " in answer and b"\r\nServer: " in answer
 
 
 def test_a_read_after_a_write_in_one_batch_sees_its_block(node: Node, sender: LocalAccount) -> None:

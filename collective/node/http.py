@@ -1,0 +1,273 @@
+"""HTTP/1.1 on the node's port, the protocol half: requests read off a connection's bytes by
+``httptools`` (llhttp, the parser uvicorn and Node.js use), and answers written as bytes.
+
+:class:`RequestReader` takes whatever a connection's ``recv`` returns and gives back the
+requests it completes, in order (pipelined ones included), with the limits and refusals of
+RFC 9110/9112 the node keeps:
+
+- 400 for a request llhttp rejects (RFC 9112: obs-folded header lines, bare LF line ends, a
+  ``Content-Length`` that is not a number, both ``Content-Length`` and ``Transfer-Encoding``);
+- 411 for a POST without ``Content-Length`` (RFC 9110 section 15.5.12; chunked bodies are not
+  taken);
+- 413 for a POST whose ``Content-Length`` is over ``max_body`` (refused before its body is read,
+  RFC 9110 section 15.5.14);
+- 414 for a request target over :data:`MAX_LINE` bytes, 431 for a header line over
+  :data:`MAX_LINE` bytes or more than :data:`MAX_HEADERS` header lines (RFC 6585 section 5):
+  the limits of the standard library's server, which the node served with before.
+
+``Expect: 100-continue`` (RFC 9110 section 10.1.1) is noted on the request being read
+(:attr:`RequestReader.continue_wanted`) for the connection to answer in turn. ``Upgrade`` to
+any protocol but WebSocket is ignored (RFC 9110 section 7.8): the request is served as HTTP/1.1.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from dataclasses import dataclass, field
+from http import HTTPStatus
+
+import httptools
+
+MAX_LINE = 65_536  # bytes in a request target or header line (http.client's _MAXLINE)
+MAX_HEADERS = 100  # header lines (http.client's _MAXHEADERS)
+MAX_HEAD = MAX_LINE * (MAX_HEADERS + 1)  # bytes of one request head still incomplete
+_WANTED = frozenset((b"origin", b"expect", b"upgrade", b"content-length"))
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
+
+
+@dataclass(slots=True)
+class Request:
+    """One request as read: ``method`` (``b"POST"``...), ``target`` (the request target as
+    sent, ``b"/"``), ``version`` (``"1.1"`` or ``"1.0"``), ``headers`` (every header line as
+    ``(name, value)`` bytes, in order, names as sent), ``body`` (its chunks), ``keep_alive``
+    (whether the connection stays open after the answer, RFC 9112 section 9.3), ``origin``
+    (whether an ``Origin`` header came), ``websocket`` (an ``Upgrade: websocket``)."""
+
+    method: bytes
+    target: bytes
+    version: str
+    headers: list[tuple[bytes, bytes]]
+    body: list[bytes] = field(default_factory=list)
+    keep_alive: bool = True
+    origin: bool = False
+    websocket: bool = False
+
+    @property
+    def request_line(self) -> str:
+        """``"GET / HTTP/1.1"``: the request line as it came."""
+        return (
+            f"{self.method.decode('latin-1')} {self.target.decode('latin-1')} HTTP/{self.version}"
+        )
+
+
+class Refusal(Exception):
+    """A request answered with an error status before (or instead of) reading its body;
+    the connection closes after the answer. ``status``: the HTTP status; ``message``: the
+    reason, for the body; ``origin``: whether the request carried an ``Origin`` header."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.origin = False
+
+
+class RequestReader:
+    """Reads a connection's requests with ``httptools``. Args: ``max_body``, the largest POST
+    body accepted, in bytes. Feed it with :meth:`feed`; read :attr:`done` (complete requests,
+    for the caller to take and clear), :attr:`continue_wanted` and :attr:`upgraded`."""
+
+    def __init__(self, max_body: int) -> None:
+        self.max_body = max_body
+        self.done: list[Request] = []
+        self.continue_wanted = False  # the request being read waits for 100 Continue
+        self.upgraded: bytes | None = None  # bytes after a WebSocket upgrade request's head
+        self._parser = httptools.HttpRequestParser(self)
+        self._in_head = False
+        self._head_bytes = 0
+        self._skipped = 0  # bytes of body llhttp left unread after an ignored Upgrade
+        self._target = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._wanted: dict[bytes, bytes] = {}
+        self._request: Request | None = None
+
+    def feed(self, data: bytes) -> None:
+        """Read ``data``, the connection's next bytes. Complete requests are appended to
+        :attr:`done`; after a WebSocket upgrade request, the bytes that followed its head are
+        in :attr:`upgraded` and nothing more is read.
+
+        Raises: :class:`Refusal` for a request refused (the requests before it are in
+        :attr:`done`)."""
+        try:
+            self._feed(data)
+        except Refusal as refusal:
+            refusal.origin = b"origin" in self._wanted
+            raise
+
+    def _feed(self, data: bytes) -> None:
+        if self._skipped:
+            data = self._take_skipped(data)
+        if self._in_head:
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD:
+                raise Refusal(431, "request head too large")
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            self._upgrade(data[upgrade.args[0] :])
+        except httptools.HttpParserCallbackError as error:
+            if isinstance(error.__context__, Refusal):
+                raise error.__context__ from None
+            raise
+        except httptools.HttpParserError as error:
+            raise Refusal(400, f"bad request: {error}") from None
+
+    def _upgrade(self, rest: bytes) -> None:
+        request = self.done[-1]
+        if request.websocket:
+            self.upgraded = rest
+            return
+        # another protocol (h2c...): ignored, RFC 9110 section 7.8; llhttp skipped its body
+        self.done.pop()
+        self._request = request
+        self._parser = httptools.HttpRequestParser(self)
+        self._skipped = int(self._wanted.get(b"content-length", b"0"))
+        rest = self._take_skipped(rest)
+        if rest:
+            self._feed(rest)
+
+    def _take_skipped(self, data: bytes) -> bytes:
+        request = self._request
+        assert request is not None
+        request.body.append(data[: self._skipped])
+        taken = min(self._skipped, len(data))
+        self._skipped -= taken
+        if not self._skipped:
+            self.done.append(request)
+        return data[taken:]
+
+    # --- httptools callbacks -------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        """A request begins."""
+        self._in_head, self._head_bytes = True, 0
+        self._target = b""
+        self._headers = []
+
+    def on_url(self, url: bytes) -> None:
+        """(A part of) the request target."""
+        self._target += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        """One header line."""
+        self._headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        """The head is read. Raises :class:`Refusal`: 414 for a target over
+        :data:`MAX_LINE`, 431 for a header line over it or more than :data:`MAX_HEADERS`
+        lines, 411 for a POST without ``Content-Length``, 413 for one over ``max_body``."""
+        self._in_head = False
+        headers, wanted = self._headers, self._wanted
+        wanted.clear()
+        if len(self._target) > MAX_LINE:
+            raise Refusal(414, "request target too long")
+        if len(headers) > MAX_HEADERS:
+            raise Refusal(431, f"more than {MAX_HEADERS} headers")
+        for name, value in headers:
+            if len(name) + len(value) + 4 > MAX_LINE:  # with ": " and CRLF
+                raise Refusal(431, "header line too long")
+            key = name.lower()
+            if key in _WANTED and key not in wanted:
+                wanted[key] = value
+        parser = self._parser
+        method = parser.get_method()
+        upgrade = wanted.get(b"upgrade")
+        self._request = Request(
+            method,
+            self._target,
+            parser.get_http_version(),
+            headers,
+            keep_alive=parser.should_keep_alive(),
+            origin=b"origin" in wanted,
+            websocket=upgrade is not None and b"websocket" in upgrade.lower(),
+        )
+        if method == b"POST":
+            length = wanted.get(b"content-length")
+            if length is None:
+                raise Refusal(411, "Content-Length is required")
+            if int(length) > self.max_body:
+                raise Refusal(
+                    413, f"body of {int(length)} bytes exceeds the limit of {self.max_body}"
+                )
+        self.continue_wanted = b"expect" in wanted and wanted[b"expect"].lower() == b"100-continue"
+
+    def on_body(self, body: bytes) -> None:
+        """A part of the body."""
+        assert self._request is not None
+        self._request.body.append(body)
+
+    def on_message_complete(self) -> None:
+        """The request is complete: it joins :attr:`done`."""
+        assert self._request is not None
+        self.done.append(self._request)
+        self._request = None
+        self.continue_wanted = False
+
+
+def answer(
+    status: int,
+    body: bytes,
+    content_type: str = "application/json",
+    *,
+    origin: bool = False,
+    close: bool = False,
+    extra: str = "",
+) -> bytes:
+    """An HTTP/1.1 answer, status line, headers and body in one piece of bytes.
+
+    Args: ``status`` (200...), ``body``, its ``content_type``; ``origin``: the request had an
+    ``Origin`` header, so the answer allows any origin (CORS); ``close``: the connection
+    closes after it (``Connection: close``, RFC 9112 section 9.6); ``extra``: more header
+    lines, each ending in CRLF. Carries ``Date`` (RFC 9110 section 6.6.1), ``Content-Type``,
+    ``Content-Length``.
+    """
+    head = _head(status, content_type) + b"%d\r\n" % len(body)
+    if extra:
+        head += extra.encode("latin-1")
+    if origin:
+        head += b"Access-Control-Allow-Origin: *\r\n"
+    if close:
+        head += b"Connection: close\r\n"
+    return head + b"\r\n" + body
+
+
+_second = 0
+_heads: dict[tuple[int, str], bytes] = {}
+
+
+def _head(status: int, content_type: str) -> bytes:
+    """The status line, ``Date`` and ``Content-Type`` up to ``Content-Length: ``: the same
+    bytes all second long, made once a second."""
+    global _second
+    now = int(time.time())
+    if now != _second:
+        _heads.clear()
+        _second = now
+    head = _heads.get((status, content_type))
+    if head is None:
+        head = (
+            f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\nDate: {http_date(now)}\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: "
+        ).encode("latin-1")
+        _heads[status, content_type] = head
+    return head
+
+
+def http_date(when: float) -> str:
+    """The ``Date`` header's value (RFC 9110 section 5.6.7) for ``when``, in seconds since
+    the epoch."""
+    return email.utils.formatdate(when, usegmt=True)
+
+
+__all__ = ["MAX_HEADERS", "MAX_LINE", "Refusal", "Request", "RequestReader", "answer", "http_date"]
