@@ -229,10 +229,13 @@ def answer(
     Args: ``status`` (200...), ``body``, its ``content_type``; ``origin``: the request had an
     ``Origin`` header, so the answer allows any origin (CORS); ``close``: the connection
     closes after it (``Connection: close``, RFC 9112 section 9.6); ``extra``: more header
-    lines, each ending in CRLF. Carries ``Date`` (RFC 9110 section 6.6.1), ``Content-Type``,
-    ``Content-Length``.
+    lines, each ending in CRLF. Carries ``Date`` (RFC 9110 section 6.6.1), and but for a 204
+    ``Content-Type`` and ``Content-Length``.
     """
-    head = _head(status, content_type) + b"%d\r\n" % len(body)
+    if status == 204:  # no Content-Length with no content (RFC 9110 section 8.6)
+        head = b"HTTP/1.1 204 No Content\r\nDate: %s\r\n" % http_date(time.time()).encode()
+    else:
+        head = _head(status, content_type) + b"%d\r\n" % len(body)
     if extra:
         head += extra.encode("latin-1")
     if origin:

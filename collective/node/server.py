@@ -12,8 +12,9 @@
 Connections are kept alive (HTTP/1.1, or HTTP/1.0 with ``Connection: keep-alive``) until
 ``Connection: close``; pipelined requests are answered in order. An answer leaves in one
 ``send`` on a TCP_NODELAY socket, with ``Date``, ``Content-Type`` and ``Content-Length``, and
-``Access-Control-Allow-Origin: *`` when the request carried an ``Origin`` (as geth answers:
-only browsers look at it). A bug in handling a request ends its connection only (logged).
+``Access-Control-Allow-Origin: *`` when the request carried an ``Origin`` (only browsers look
+at it; POST answers are not cached, RFC 9111 section 3, so they need no ``Vary: Origin``) and
+on every GET and OPTIONS answer. A bug in handling a request ends its connection only (logged).
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ class _Connection(socketserver.BaseRequestHandler):
             return False
         elif request.method == b"GET":
             text = f"{node.client_version}\n".encode()
-            sock.sendall(answer(200, text, "text/plain", origin=request.origin, close=not keep))
+            # always cross-origin: a cache keeps a GET answer for any origin (RFC 9111)
+            sock.sendall(answer(200, text, "text/plain", origin=True, close=not keep))
         elif request.method == b"OPTIONS":
             sock.sendall(answer(204, b"", origin=True, close=not keep, extra=_PREFLIGHT))
         else:

@@ -233,8 +233,8 @@ def test_heads_as_sent_are_served(client: Client) -> None:
 
 
 def test_cors_only_for_requests_with_an_origin(client: Client) -> None:
-    """Access-Control-Allow-Origin: * answers a request with an Origin (browsers'); the
-    preflight (OPTIONS) answers 204 with the methods and headers allowed."""
+    """Access-Control-Allow-Origin: * answers a POST with an Origin (browsers') and not one
+    without; the preflight (OPTIONS) answers 204 with the methods and headers allowed."""
     client.send(post(call("eth_chainId"), b"Origin: http://localhost:3000"))
     assert client.answer()[1]["access-control-allow-origin"] == "*"
     client.send(post(call("eth_chainId")))
@@ -244,7 +244,7 @@ def test_cors_only_for_requests_with_an_origin(client: Client) -> None:
         b"Access-Control-Request-Method: POST\r\n\r\n"
     )
     status, headers, body = client.answer()
-    assert status == 204 and body == b""
+    assert status == 204 and body == b"" and "content-length" not in headers
     assert headers["access-control-allow-origin"] == "*"
     assert "POST" in headers["access-control-allow-methods"]
     assert headers["access-control-allow-headers"] == "Content-Type"
@@ -256,6 +256,7 @@ def test_health_check_and_other_methods(client: Client, dev_server: RpcServer) -
     client.send(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
     status, headers, body = client.answer()
     assert status == 200 and headers["content-type"] == "text/plain"
+    assert headers["access-control-allow-origin"] == "*"  # (cacheable: for any origin)
     assert body.decode() == f"{dev_server.node.client_version}\n"
     client.send(post(call("eth_chainId")).replace(b"POST / ", b"POST /rpc/v1 "))
     assert CHAIN_ID in client.answer()[2]
@@ -295,6 +296,29 @@ def test_a_client_gone_mid_request_leaves_the_server_serving(
         if linger:  # close with RST
             gone.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         gone.close()
+    other = Client(dev_server)
+    other.send(post(call("eth_chainId")))
+    assert CHAIN_ID in other.answer()[2]
+    other.close()
+
+
+def test_a_bug_ends_its_connection_only(
+    dev_server: RpcServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An exception out of the dispatcher (a bug: it answers every error as JSON-RPC) closes
+    that connection, logged; the server goes on serving."""
+    from collective.node import server
+
+    def broken(*args: Any, **kwargs: Any) -> str:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(server, "handle_body", broken)
+    hit = Client(dev_server)
+    hit.send(post(call("eth_chainId")))
+    assert hit.closed()
+    hit.close()
+    monkeypatch.undo()
+    assert "HTTP connection ended by a bug" in caplog.text
     other = Client(dev_server)
     other.send(post(call("eth_chainId")))
     assert CHAIN_ID in other.answer()[2]
