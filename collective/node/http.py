@@ -60,6 +60,15 @@ class Request:
             f"{self.method.decode('latin-1')} {self.target.decode('latin-1')} HTTP/{self.version}"
         )
 
+    @property
+    def connection(self) -> bytes:
+        """The ``Connection`` header its answer carries (RFC 9112 section 9.6): ``close`` when
+        the connection closes after it, ``keep-alive`` for an HTTP/1.0 client that asked to
+        keep it (RFC 9112 section C.2.2), else none (``b""``)."""
+        if not self.keep_alive:
+            return b"close"
+        return b"" if self.version == "1.1" else b"keep-alive"
+
 
 class Refusal(Exception):
     """A request answered with an error status before (or instead of) reading its body;
@@ -76,13 +85,12 @@ class Refusal(Exception):
 class RequestReader:
     """Reads a connection's requests with ``httptools``. Args: ``max_body``, the largest POST
     body accepted, in bytes. Feed it with :meth:`feed`; read :attr:`done` (complete requests,
-    for the caller to take and clear), :attr:`continue_wanted` and :attr:`upgraded`."""
+    for the caller to take and clear) and :attr:`continue_wanted`."""
 
     def __init__(self, max_body: int) -> None:
         self.max_body = max_body
         self.done: list[Request] = []
         self.continue_wanted = False  # the request being read waits for 100 Continue
-        self.upgraded: bytes | None = None  # bytes after a WebSocket upgrade request's head
         self._parser = httptools.HttpRequestParser(self)
         self._in_head = False
         self._head_bytes = 0
@@ -94,8 +102,7 @@ class RequestReader:
 
     def feed(self, data: bytes) -> None:
         """Read ``data``, the connection's next bytes. Complete requests are appended to
-        :attr:`done`; after a WebSocket upgrade request, the bytes that followed its head are
-        in :attr:`upgraded` and nothing more is read.
+        :attr:`done`; nothing more is read after a WebSocket upgrade request.
 
         Raises: :class:`Refusal` for a request refused (the requests before it are in
         :attr:`done`)."""
@@ -125,9 +132,8 @@ class RequestReader:
 
     def _upgrade(self, rest: bytes) -> None:
         request = self.done[-1]
-        if request.websocket:
-            self.upgraded = rest
-            return
+        if request.websocket:  # the client sends nothing more before the handshake's answer
+            return  # (RFC 6455 section 4.1): the connection is the WebSocket's from here
         # another protocol (h2c...): ignored, RFC 9110 section 7.8; llhttp skipped its body
         self.done.pop()
         self._request = request
@@ -221,14 +227,14 @@ def answer(
     content_type: str = "application/json",
     *,
     origin: bool = False,
-    close: bool = False,
+    connection: bytes = b"",
     extra: str = "",
 ) -> bytes:
     """An HTTP/1.1 answer, status line, headers and body in one piece of bytes.
 
     Args: ``status`` (200...), ``body``, its ``content_type``; ``origin``: the request had an
-    ``Origin`` header, so the answer allows any origin (CORS); ``close``: the connection
-    closes after it (``Connection: close``, RFC 9112 section 9.6); ``extra``: more header
+    ``Origin`` header, so the answer allows any origin (CORS); ``connection``: the
+    ``Connection`` header's value, if any (:attr:`Request.connection`); ``extra``: more header
     lines, each ending in CRLF. Carries ``Date`` (RFC 9110 section 6.6.1), and but for a 204
     ``Content-Type`` and ``Content-Length``.
     """
@@ -240,8 +246,8 @@ def answer(
         head += extra.encode("latin-1")
     if origin:
         head += b"Access-Control-Allow-Origin: *\r\n"
-    if close:
-        head += b"Connection: close\r\n"
+    if connection:
+        head += b"Connection: " + connection + b"\r\n"
     return head + b"\r\n" + body
 
 

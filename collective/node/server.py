@@ -77,43 +77,45 @@ class _Connection(socketserver.BaseRequestHandler):
 
     def serve(self, request: Request) -> bool:
         """Answer one request; returns whether the connection stays open for the next."""
-        sock, node = self.request, self.server.node
-        keep = request.keep_alive
-        if request.method == b"POST":
+        sock, node, method = self.request, self.server.node, request.method
+        if method == b"POST":
             reply = handle_body(node, b"".join(request.body), seal=False)
             body = reply.encode() if reply is not None else b""
+            reply_bytes = answer(200, body, origin=request.origin, connection=request.connection)
             try:
-                sock.sendall(answer(200, body, origin=request.origin, close=not keep))
+                sock.sendall(reply_bytes)
             finally:
                 # in instant mode, the block of what the body pooled is sealed now, while the
                 # answer travels: the next request on this connection is answered after it,
                 # and a read on any other waits for it (handle_body)
                 node.after_request()
-        elif request.method == b"GET" and request.websocket:
+            return request.keep_alive
+        if method == b"GET" and request.websocket:
             from collective.node import websocket  # (its library loads on the first one)
 
-            # a client sends nothing more before the handshake's answer (RFC 6455 section
-            # 4.1), so nothing read after the head belongs to the WebSocket
             websocket.serve(node, sock, request.request_line, _Headers(request.headers))
             return False
-        elif request.method == b"GET":
-            text = f"{node.client_version}\n".encode()
-            # always cross-origin: a cache keeps a GET answer for any origin (RFC 9111)
-            sock.sendall(answer(200, text, "text/plain", origin=True, close=not keep))
-        elif request.method == b"OPTIONS":
-            sock.sendall(answer(204, b"", origin=True, close=not keep, extra=_PREFLIGHT))
+        # GET and OPTIONS answers always allow any origin: a cache may keep them for any
+        if method == b"GET":
+            status, text, origin, extra = 200, f"{node.client_version}\n", True, ""
+        elif method == b"OPTIONS":
+            status, text, origin, extra = 204, "", True, _PREFLIGHT
         else:
-            method = request.method.decode("latin-1")
-            text = f"method {method} is not served: POST JSON-RPC, or GET\n".encode()
-            sock.sendall(answer(501, text, "text/plain", origin=request.origin, close=not keep))
-        return keep
+            name = method.decode("latin-1")
+            status, text = 501, f"method {name} is not served: POST JSON-RPC, or GET\n"
+            origin, extra = request.origin, ""
+        sock.sendall(
+            answer(status, text.encode(), "text/plain", origin=origin,
+                   connection=request.connection, extra=extra)
+        )  # fmt: skip
+        return request.keep_alive
 
 
 def _refusal(refusal: Refusal) -> bytes:
     """The answer to a refused request: a JSON-RPC error body (-32600), ``Connection: close``."""
     error = RpcError(INVALID_REQUEST, f"invalid request: {refusal.message}")
     body = json.dumps({"jsonrpc": "2.0", "id": None, "error": error.to_json()}).encode()
-    return answer(refusal.status, body, origin=refusal.origin, close=True)
+    return answer(refusal.status, body, origin=refusal.origin, connection=b"close")
 
 
 class _Headers:

@@ -139,7 +139,7 @@ def test_pipelined_requests_are_answered_in_order(client: Client) -> None:
 
 def test_http_1_0_closes_unless_keep_alive_is_asked(dev_server: RpcServer) -> None:
     """HTTP/1.0 (RFC 9112 section 9.3): answered, then closed; with Connection: keep-alive
-    the connection stays open."""
+    the connection stays open, and the answers say so (RFC 9112 section C.2.2)."""
     plain = Client(dev_server)
     plain.send(post(call("eth_chainId"), version=b"1.0"))
     status, headers, body = plain.answer()
@@ -149,7 +149,8 @@ def test_http_1_0_closes_unless_keep_alive_is_asked(dev_server: RpcServer) -> No
     kept = Client(dev_server)
     for _ in range(2):
         kept.send(post(call("eth_chainId"), b"Connection: keep-alive", version=b"1.0"))
-        assert CHAIN_ID in kept.answer()[2]
+        _, headers, body = kept.answer()
+        assert CHAIN_ID in body and headers["connection"] == "keep-alive"
     kept.close()
 
 
