@@ -42,7 +42,7 @@ class Request:
     sent, ``b"/"``), ``version`` (``"1.1"`` or ``"1.0"``), ``headers`` (every header line as
     ``(name, value)`` bytes, in order, names as sent), ``body`` (its chunks), ``keep_alive``
     (whether the connection stays open after the answer, RFC 9112 section 9.3), ``origin``
-    (whether an ``Origin`` header came), ``websocket`` (an ``Upgrade: websocket``)."""
+    (whether an ``Origin`` header came), ``websocket`` (a GET with ``Upgrade: websocket``)."""
 
     method: bytes
     target: bytes
@@ -160,6 +160,7 @@ class RequestReader:
         self._in_head, self._head_bytes = True, 0
         self._target = b""
         self._headers = []
+        self._wanted.clear()
 
     def on_url(self, url: bytes) -> None:
         """(A part of) the request target."""
@@ -175,7 +176,6 @@ class RequestReader:
         lines, 411 for a POST without ``Content-Length``, 413 for one over ``max_body``."""
         self._in_head = False
         headers, wanted = self._headers, self._wanted
-        wanted.clear()
         if len(self._target) > MAX_LINE:
             raise Refusal(414, "request target too long")
         if len(headers) > MAX_HEADERS:
@@ -196,7 +196,7 @@ class RequestReader:
             headers,
             keep_alive=parser.should_keep_alive(),
             origin=b"origin" in wanted,
-            websocket=upgrade is not None and b"websocket" in upgrade.lower(),
+            websocket=method == b"GET" and upgrade is not None and b"websocket" in upgrade.lower(),
         )
         if method == b"POST":
             length = wanted.get(b"content-length")

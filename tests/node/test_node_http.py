@@ -267,15 +267,23 @@ def test_health_check_and_other_methods(client: Client, dev_server: RpcServer) -
     assert CHAIN_ID in client.answer()[2]
 
 
-def test_an_ignored_upgrade_keeps_its_body(client: Client) -> None:
-    """An Upgrade to another protocol (h2c) is ignored (RFC 9110 section 7.8): the request
-    and its body are served as HTTP/1.1, and the next one too."""
+@pytest.mark.parametrize(
+    "upgrade",
+    [
+        (b"Connection: Upgrade, HTTP2-Settings", b"Upgrade: h2c", b"HTTP2-Settings: x"),
+        (b"Connection: Upgrade", b"Upgrade: websocket", b"Sec-WebSocket-Version: 13"),
+    ],
+)
+def test_an_ignored_upgrade_keeps_its_body(client: Client, upgrade: tuple[bytes, ...]) -> None:
+    """An Upgrade to another protocol (h2c), or of a POST, is ignored (RFC 9110 section
+    7.8): the request and its body are served as HTTP/1.1, and the next one too."""
     body = call("eth_chainId")
-    client.send(
-        post(body, b"Connection: Upgrade, HTTP2-Settings", b"Upgrade: h2c", b"HTTP2-Settings: x")
-        + post(body)
-    )
+    client.send(post(body, *upgrade) + post(body))
     assert CHAIN_ID in client.answer()[2]
+    assert CHAIN_ID in client.answer()[2]
+    for part in (post(body, *upgrade)[: -len(body)], body[:5], body[5:]):  # the body later
+        client.send(part)
+        time.sleep(0.02)
     assert CHAIN_ID in client.answer()[2]
 
 
