@@ -7,9 +7,9 @@ RFC 9110/9112 the node keeps:
 
 - 400 for a request llhttp rejects (RFC 9112: obs-folded header lines, bare LF line ends, a
   ``Content-Length`` that is not a number, both ``Content-Length`` and ``Transfer-Encoding``);
-- 411 for a POST without ``Content-Length`` (RFC 9110 section 15.5.12; chunked bodies are not
-  taken);
-- 413 for a POST whose ``Content-Length`` is over ``max_body`` (refused before its body is read,
+- 411 for a POST without ``Content-Length``, or a chunked body (RFC 9110 section 15.5.12: a
+  body is taken only with its length told);
+- 413 for a ``Content-Length`` over ``max_body``, any method (refused before the body is read,
   RFC 9110 section 15.5.14);
 - 414 for a request target over :data:`MAX_LINE` bytes, 431 for a header line over
   :data:`MAX_LINE` bytes or more than :data:`MAX_HEADERS` header lines (RFC 6585 section 5):
@@ -32,7 +32,7 @@ import httptools
 MAX_LINE = 65_536  # bytes in a request target or header line (http.client's _MAXLINE)
 MAX_HEADERS = 100  # header lines (http.client's _MAXHEADERS)
 MAX_HEAD = MAX_LINE * (MAX_HEADERS + 1)  # bytes of one request head still incomplete
-_WANTED = frozenset((b"origin", b"expect", b"upgrade", b"content-length"))
+_WANTED = frozenset((b"origin", b"expect", b"upgrade", b"content-length", b"transfer-encoding"))
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
@@ -173,7 +173,8 @@ class RequestReader:
     def on_headers_complete(self) -> None:
         """The head is read. Raises :class:`Refusal`: 414 for a target over
         :data:`MAX_LINE`, 431 for a header line over it or more than :data:`MAX_HEADERS`
-        lines, 411 for a POST without ``Content-Length``, 413 for one over ``max_body``."""
+        lines, 411 for a POST without ``Content-Length`` or a chunked body, 413 for a body
+        over ``max_body``."""
         self._in_head = False
         headers, wanted = self._headers, self._wanted
         if len(self._target) > MAX_LINE:
@@ -198,14 +199,12 @@ class RequestReader:
             origin=b"origin" in wanted,
             websocket=method == b"GET" and upgrade is not None and b"websocket" in upgrade.lower(),
         )
-        if method == b"POST":
-            length = wanted.get(b"content-length")
-            if length is None:
+        length = wanted.get(b"content-length")
+        if length is None:
+            if method == b"POST" or b"transfer-encoding" in wanted:
                 raise Refusal(411, "Content-Length is required")
-            if int(length) > self.max_body:
-                raise Refusal(
-                    413, f"body of {int(length)} bytes exceeds the limit of {self.max_body}"
-                )
+        elif int(length) > self.max_body:
+            raise Refusal(413, f"body of {int(length)} bytes exceeds the limit of {self.max_body}")
         self.continue_wanted = b"expect" in wanted and wanted[b"expect"].lower() == b"100-continue"
 
     def on_body(self, body: bytes) -> None:

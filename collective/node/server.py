@@ -4,7 +4,8 @@
 - POST (any path): the body is a JSON-RPC request or batch, answered 200 by the dispatcher
   (:func:`collective.node.rpc.dispatch.handle_body`; an empty body for notifications). A body
   over the node's ``max_body`` is refused unread (413, a JSON-RPC error) and the connection
-  closes; so does one without ``Content-Length`` (411).
+  closes; so does a POST without ``Content-Length`` (411), and any head
+  :class:`~collective.node.http.RequestReader` refuses (400, 414, 431).
 - GET: the health check (200, the client version as text), or with ``Upgrade: websocket`` the
   connection becomes a WebSocket (:mod:`collective.node.websocket`).
 - OPTIONS: a CORS preflight (204). Any other method: 501.

@@ -168,11 +168,14 @@ def test_expect_100_continue(client: Client, dev_server: RpcServer) -> None:
     assert client.answer()[0] == 413
 
 
-def test_oversized_body_refused_unread_and_closed(client: Client, dev_server: RpcServer) -> None:
-    """A Content-Length over max_body: 413 with a JSON-RPC error (-32600) before the body is
-    sent, then the connection closes."""
+@pytest.mark.parametrize("method", [b"POST", b"PUT"])
+def test_oversized_body_refused_unread_and_closed(
+    client: Client, dev_server: RpcServer, method: bytes
+) -> None:
+    """A Content-Length over max_body (any method): 413 with a JSON-RPC error (-32600) before
+    the body is sent, then the connection closes."""
     limit = dev_server.node.config.max_body
-    client.send(b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n[" % (limit + 1))
+    client.send(method + b" / HTTP/1.1\r\nContent-Length: %d\r\n\r\n[" % (limit + 1))
     status, headers, body = client.answer()
     assert status == 413 and headers["connection"] == "close"
     error = json.loads(body)["error"]
@@ -185,10 +188,12 @@ def test_oversized_body_refused_unread_and_closed(client: Client, dev_server: Rp
     [
         b"POST / HTTP/1.1\r\nHost: x\r\n\r\n",
         b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+        b"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
     ],
 )
-def test_a_post_without_content_length_is_refused(client: Client, head: bytes) -> None:
-    """411 (chunked bodies are not taken), and the connection closes."""
+def test_a_body_without_content_length_is_refused(client: Client, head: bytes) -> None:
+    """411 for a POST without a length, or a chunked body (any method: a body is taken only
+    with its length told), and the connection closes."""
     client.send(head)
     status, _, body = client.answer()
     assert status == 411 and json.loads(body)["error"]["code"] == -32600
