@@ -36,7 +36,7 @@ from eth.vm.forks.prague.constants import SET_CODE_TRANSACTION_TYPE as SET_CODE_
 from eth.vm.forks.shanghai.constants import MAX_INITCODE_SIZE
 from eth_utils.exceptions import ValidationError
 
-from collective.node.execution.blocks import persist_state
+from collective.node.execution.blocks import finish_block
 from collective.node.execution.engine import ExecutionEngine
 from collective.node.execution.pyevm import EMPTY_REQUESTS_HASH
 from collective.node.execution.trie import encode_receipt, ordered_trie_root
@@ -176,13 +176,14 @@ def build_block(
         outcomes.append(refusal)
     tx_root = ordered_trie_root(applied_raws)
     receipt_root = ordered_trie_root([encode_receipt(receipt) for receipt in receipts])
-    final = header.copy(
+    final = finish_block(
+        vm,
+        header,
         gas_used=gas.gas_used,
         bloom=bloom,
         transaction_root=tx_root,
         receipt_root=receipt_root,
         requests_hash=EMPTY_REQUESTS_HASH,
-        state_root=persist_state(vm),
     )
     return Built(final, applied, receipts, applied_raws, outcomes, vm.state, refused)
 

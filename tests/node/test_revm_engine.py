@@ -393,3 +393,54 @@ def test_calls_read_the_state_they_run_on(
     twins.block([sign_tx(subject, CHAIN_ID, twins.nonce(subject), ledger,
                          bytes.fromhex(withdraw[2:]))])  # fmt: skip
     assert not covered() and reads
+
+
+def test_a_carried_engine_reads_the_system_updates(genesis: tuple[Genesis, Deployment]) -> None:
+    """Each block's revm engine is its parent's (its state cache carried over), less what the
+    block's system updates write behind it: EIP-4788's beacon roots and EIP-2935's block
+    hashes, here with both system contracts in the genesis. A transaction of block N reads
+    the slots block N + 1's updates will write (nothing there yet); in block N + 1 a
+    transaction reads them again: both engines must see the updates (a stale cache would
+    answer block N's values), and the revm chain's engine must indeed be carried."""
+    from eth.vm.forks.cancun.constants import BEACON_ROOTS_ADDRESS, BEACON_ROOTS_CONTRACT_CODE
+    from eth.vm.forks.prague.constants import (
+        HISTORY_STORAGE_ADDRESS,
+        HISTORY_STORAGE_CONTRACT_CODE,
+    )
+
+    from collective.node.genesis import AllocAccount
+
+    system = {
+        bytes(BEACON_ROOTS_ADDRESS): AllocAccount(code=BEACON_ROOTS_CONTRACT_CODE),
+        bytes(HISTORY_STORAGE_ADDRESS): AllocAccount(code=HISTORY_STORAGE_CONTRACT_CODE),
+    }
+    pair = Twins(replace(genesis[0], alloc={**genesis[0].alloc, **system}))
+    try:
+        for subject in SUBJECTS:
+            pair.nonces[subject.address] = 0
+        s = SUBJECTS
+        beacon = Web3.to_checksum_address(bytes(BEACON_ROOTS_ADDRESS))
+        history = Web3.to_checksum_address(bytes(HISTORY_STORAGE_ADDRESS))
+        pair.block([])
+        revm_chain = pair.chains[1]
+        for _ in range(3):
+            # block N reads what block N + 1's updates will write: the beacon root of
+            # N + 1's timestamp, the hash of block N (nothing there yet: both revert)
+            number = revm_chain.head.block_number + 1
+            later = pair.time + 24
+            asks = [(beacon, later.to_bytes(32, "big")), (history, number.to_bytes(32, "big"))]
+            reads = [
+                sign_tx(s[i], CHAIN_ID, pair.nonce(s[i]), to, data, gas=60_000, value=0)
+                for i, (to, data) in enumerate(asks)
+            ]
+            assert pair.block(reads) == ([None, None], [0, 0])
+            carried = revm_chain.evm._carried  # type: ignore[attr-defined]
+            assert carried is not None and carried.block_hash == bytes(revm_chain.head.hash)
+            # block N + 1 asks again: its updates wrote both behind the carried engine
+            again = [
+                sign_tx(s[i], CHAIN_ID, pair.nonce(s[i]), to, data, gas=60_000, value=0)
+                for i, (to, data) in enumerate(asks)
+            ]
+            assert pair.block(again) == ([None, None], [1, 1])
+    finally:
+        pair.close()

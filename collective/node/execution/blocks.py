@@ -15,13 +15,13 @@ hash as parent hash, number + 1).
 ``tests/node/test_node_headers.py`` compares it with py-evm's builder field by field, and
 :mod:`.upstream` pins every builder it stands in for.
 
-:func:`persist_state` finishes a block as py-evm's ``VM.finalize_block`` does, without its two
+:func:`finish_block` finishes a block as py-evm's ``VM.finalize_block`` does, without its two
 copies of the block.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from eth.abc import BlockHeaderAPI
 from eth.constants import (
@@ -92,20 +92,31 @@ class _HoldsChanges(Protocol):
     def flush(self) -> None:
         """Write the changes held into py-evm's state."""
 
+    def built(self, header: BlockHeaderAPI) -> None:
+        """The block is finished as ``header``."""
 
-def persist_state(vm: BlockBuilder) -> bytes:
-    """What py-evm's ``VM.finalize_block`` does to a post-merge block's state, without its
-    two copies of the block (~0.25 ms): no block or uncle rewards (``ParisVM`` assigns none,
-    EIP-3675), the state persisted (a builder's held changes written into it first).
 
-    Args: ``vm``, the block's builder, after its last transaction.
-    Returns: the 32-byte state root of the block.
+def finish_block(vm: BlockBuilder, header: BlockHeaderAPI, **fields: Any) -> BlockHeaderAPI:
+    """What py-evm's ``VM.finalize_block`` does to a post-merge block, without its two copies
+    of the block (~0.25 ms): no block or uncle rewards (``ParisVM`` assigns none, EIP-3675),
+    the state persisted (a builder's held changes written into it first), the header given
+    its state root.
+
+    Args: ``vm``, the block's builder, after its last transaction; ``header``, the block's
+    header as it started; ``fields``, the other header fields to set (``gas_used``,
+    ``bloom``, ``transaction_root``...).
+    Returns: the block's final header. A builder that holds changes is told it
+    (``built``: its state cache may serve the child block).
     Raises: py-evm's errors for a state it cannot persist.
     """
-    if isinstance(vm, _HoldsChanges):
-        vm.flush()
+    holds = isinstance(vm, _HoldsChanges)
+    if holds:
+        vm.flush()  # type: ignore[attr-defined]
     vm.state.persist()
-    return bytes(vm.state.state_root)
+    final = header.copy(state_root=vm.state.state_root, **fields)
+    if holds:
+        vm.built(final)  # type: ignore[attr-defined]
+    return final
 
 
-__all__ = ["builds_prague_headers", "persist_state", "prague_child_header"]
+__all__ = ["builds_prague_headers", "finish_block", "prague_child_header"]

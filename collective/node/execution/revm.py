@@ -23,9 +23,8 @@ py-evm), but an engine switch is a consensus change.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import rlp
 from eth.abc import (
@@ -39,8 +38,9 @@ from eth.abc import (
 )
 from eth.db.atomic import AtomicDB
 from eth.exceptions import OutOfGas, Revert, VMError
+from eth.vm.forks.cancun.constants import BEACON_ROOTS_ADDRESS
 from eth.vm.forks.prague import PragueVM
-from eth.vm.forks.prague.constants import MAGIC
+from eth.vm.forks.prague.constants import HISTORY_STORAGE_ADDRESS, MAGIC
 from eth_keys.datatypes import Signature
 from eth_typing import Address, BlockNumber
 from eth_utils.exceptions import ValidationError
@@ -55,11 +55,15 @@ try:
 except ImportError:  # not built: scripts/setup.sh builds it when cargo is there
     _native = None
 
-#: per thread, the revm engine of the last call and what it caches: (key, engine, source)
-_calls = threading.local()
 #: the transaction types revm runs here: legacy, EIP-2930, EIP-1559, EIP-7702
 REVM_TYPES = frozenset({None, 0, 1, 2, 4})
 SPEC = "PRAGUE"
+#: the accounts a block's system updates write behind revm (py-evm's block_preprocessing:
+#: EIP-4788's beacon roots, EIP-2935's block hashes): an engine carried over from the
+#: parent block forgets what it cached of them
+SYSTEM_WRITTEN = [bytes(BEACON_ROOTS_ADDRESS), bytes(HISTORY_STORAGE_ADDRESS)]
+#: an engine's cache (accounts plus slots) is not carried to the next block above this
+CARRY_LIMIT = 200_000
 
 
 def available() -> bool:
@@ -100,11 +104,10 @@ class StateSource:
         key = Address(address)
         if not state.account_exists(key):
             return None
-        return (
-            state.get_balance(key).to_bytes(32, "big"),
-            state.get_nonce(key),
-            bytes(state.get_code_hash(key)),
-        )
+        # one read of the account (py-evm's get_balance, get_nonce and get_code_hash read
+        # it once each)
+        found = state._account_db._get_account(key)  # type: ignore[attr-defined]
+        return (found.balance.to_bytes(32, "big"), found.nonce, bytes(found.code_hash))
 
     def code(self, address: bytes) -> bytes:
         """The code of the account at the 20-byte ``address``."""
@@ -183,15 +186,41 @@ def authorizations(
     return out
 
 
+class Carried(NamedTuple):
+    """A revm engine whose state cache is the state after block ``block_hash`` (32 bytes):
+    it may run the transactions of that block's child, read through ``source``."""
+
+    block_hash: bytes
+    engine: Any
+    source: StateSource
+
+
 class RevmBlockBuilder:
     """The :class:`~.engine.BlockBuilder` of one block: py-evm's VM ``vm`` for the block's
-    state, preprocessing and finalizing, revm for its transactions."""
+    state, preprocessing and finalizing, revm for its transactions.
 
-    def __init__(self, vm: PragueVM, chain_id: int) -> None:
-        """Around py-evm's ``vm`` of the block, for EIP-155 ``chain_id``."""
+    Its revm engine is the parent block's (``carried``), when the parent was built here: the
+    state cache the parent's transactions left (every account and slot read or written:
+    what the next block's transactions mostly read again) is the parent's post-state, less
+    the accounts the block's system updates write behind revm (:data:`SYSTEM_WRITTEN`),
+    which it forgets. :meth:`built` hands the engine on to ``keep`` for the child block.
+    """
+
+    def __init__(
+        self,
+        vm: PragueVM,
+        chain_id: int,
+        carried: Carried | None = None,
+        keep: Callable[[Carried], None] | None = None,
+    ) -> None:
+        """Around py-evm's ``vm`` of the block, for EIP-155 ``chain_id``; ``carried``, the
+        parent block's engine; ``keep``, what takes this block's engine when it is built."""
         self._vm = vm
         self._chain_id = chain_id
+        self._carried = carried
+        self._keep = keep
         self._engine: Any = None  # created at the first transaction: after preprocessing
+        self._source: StateSource | None = None
 
     @property
     def state(self) -> StateAPI:
@@ -209,10 +238,32 @@ class RevmBlockBuilder:
     def _revm(self) -> Any:
         if self._engine is None:
             state = self._vm.state
-            engine = _native.Engine(StateSource(state), self._chain_id, SPEC)
+            carried = self._carried
+            if carried is not None:
+                engine, source = carried.engine, carried.source
+                source.state = state
+                engine.forget(SYSTEM_WRITTEN)
+            else:
+                source = StateSource(state)
+                engine = _native.Engine(source, self._chain_id, SPEC)
             set_block(engine, state)
-            self._engine = engine
+            self._engine, self._source = engine, source
         return self._engine
+
+    def built(self, header: BlockHeaderAPI) -> None:
+        """The block is finished (its changes flushed, its state persisted) as ``header``:
+        hand its engine (or the parent's, unused: no transaction ran) to ``keep`` for the
+        child block, unless its cache holds more than :data:`CARRY_LIMIT` entries."""
+        if self._keep is None:
+            return
+        if self._engine is not None and self._source is not None:
+            engine, source = self._engine, self._source
+        elif self._carried is not None:
+            engine, source = self._carried.engine, self._carried.source
+        else:
+            return
+        if engine.cached() <= CARRY_LIMIT:
+            self._keep(Carried(bytes(header.hash), engine, source))
 
     def apply_transaction(
         self, header: BlockHeaderAPI, transaction: SignedTransactionAPI
@@ -299,10 +350,19 @@ class RevmEngine(Evm):
                 hint="run scripts/setup.sh with cargo installed, or use --engine py-evm",
             )
         super().__init__(db, chain_id, vm_class)
+        self._carried: Carried | None = None  # the engine of the last block built
 
     def vm(self, header: BlockHeaderAPI) -> RevmBlockBuilder:  # type: ignore[override]
-        """A :class:`RevmBlockBuilder` to seal the block ``header`` starts."""
-        return RevmBlockBuilder(super().vm(header), self.chain_id)
+        """A :class:`RevmBlockBuilder` to seal the block ``header`` starts, running on the
+        engine of its parent when the parent was the last block built here (the engine
+        moves to the new builder: a second block built on the same parent starts afresh)."""
+        carried, self._carried = self._carried, None
+        if carried is not None and carried.block_hash != bytes(header.parent_hash):
+            carried = None
+        return RevmBlockBuilder(super().vm(header), self.chain_id, carried, self._keep)
+
+    def _keep(self, carried: Carried) -> None:
+        self._carried = carried
 
     def call(
         self,
@@ -318,47 +378,14 @@ class RevmEngine(Evm):
         inspect: Callable[[StateAPI, ComputationAPI], None] | None = None,
     ) -> CallResult:
         """As :meth:`Evm.call <.pyevm.Evm.call>`, run in revm when it can be (no gas
-        price, access list or inspection; the block's base fee zero, as calls have it):
-        revm reads ``state`` and keeps nothing. A call revm refuses to start (a sender with
-        code, EIP-3607; funds; intrinsic gas) or that halts (out of gas, an invalid opcode)
-        runs again in py-evm, whose error the node reports in geth's words; a revert is
-        revm's (its data is the answer). ``gas_used`` is the gas spent before refunds,
-        intrinsic gas included, as py-evm counts it. What revm read is kept (per thread)
-        for the next call on the same state, under the same parent block."""
-        context = state.execution_context
-        if gas_price or access_list or inspect is not None or context.base_fee_per_gas:
-            return super().call(
-                state, sender=sender, to=to, data=data, value=value, gas=gas,
-                gas_price=gas_price, access_list=access_list, inspect=inspect,
-            )  # fmt: skip
-        # one revm state cache per thread for the state calls run on (a state root under
-        # one parent: BLOCKHASH too is the same), read through this call's py-evm state
-        key = (
-            self.chain_id,
-            bytes(state.state_root),
-            bytes(state.get_ancestor_hash(BlockNumber(context.block_number - 1))),
-        )
-        held: tuple[tuple[int, bytes, bytes], Any, StateSource] | None = getattr(
-            _calls, "held", None
-        )
-        if held is not None and held[0] == key:
-            _, engine, source = held
-            source.state = state
-        else:
-            source = StateSource(state)
-            engine = _native.Engine(source, self.chain_id, SPEC)
-            _calls.held = (key, engine, source)
-        set_block(engine, state)  # base fee zero: checked above
-        try:
-            success, spent, output, halt = engine.call(
-                bytes(sender), bytes(to) if to is not None else None, data,
-                value.to_bytes(32, "big"), gas,
-            )  # fmt: skip
-        except (ValueError, OverflowError):
-            halt = "refused"
-        if halt is not None:
-            return super().call(state, sender=sender, to=to, data=data, value=value, gas=gas)
-        return CallResult(output, spent, None if success else Revert(output))
+        price, access list or inspection; the block's base fee zero, as calls have it), else
+        in py-evm: :func:`.revm_calls.call_on_state`, which says more."""
+        from collective.node.execution.revm_calls import call_on_state
+
+        return call_on_state(
+            self, state, sender=sender, to=to, data=data, value=value, gas=gas,
+            gas_price=gas_price, access_list=access_list, inspect=inspect,
+        )  # fmt: skip
 
 
 __all__ = [

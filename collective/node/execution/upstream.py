@@ -387,9 +387,15 @@ eth.vm.forks.london.headers:create_london_header_from_parent
 eth._utils.headers:fill_header_params_from_parent
     blocks:prague_child_header 2dfbf49feaa92830
 eth.vm.base:VM.finalize_block
-    blocks:persist_state 10fe9ec51fbbf3db
+    blocks:finish_block 10fe9ec51fbbf3db
 eth.vm.forks.paris:ParisVM._assign_block_rewards
-    blocks:persist_state b778c08c31cbce36
+    blocks:finish_block b778c08c31cbce36
+eth.vm.base:VM.block_preprocessing
+    revm:SYSTEM_WRITTEN c9b2dae98f61ab97
+eth.vm.forks.cancun:CancunVM.block_preprocessing
+    revm:SYSTEM_WRITTEN d6d0b4a545e91902
+eth.vm.forks.prague:PragueVM.block_preprocessing
+    revm:SYSTEM_WRITTEN 5b5bc4e4c618954c
 eth.vm.forks.prague.blocks:PragueBlockHeader.__init__
     blocks:prague_child_header d0f500c19d840fde
 """

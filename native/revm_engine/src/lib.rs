@@ -256,6 +256,25 @@ impl Engine {
         self.dirty.clear();
     }
 
+    /// Forget what is cached of each 20-byte address in `addresses` (account and storage;
+    /// the next read goes to the source): for accounts the source's state changed behind
+    /// this engine (a block's system updates: EIP-4788, EIP-2935). Raises ValueError for an
+    /// address that is not 20 bytes, or when changes are not taken yet.
+    fn forget(&mut self, addresses: Vec<Vec<u8>>) -> PyResult<()> {
+        if !self.dirty.is_empty() {
+            return Err(PyValueError::new_err("changes not taken yet"));
+        }
+        for a in addresses {
+            self.db.accounts.remove(&address(&a)?);
+        }
+        Ok(())
+    }
+
+    /// How many entries the state cache holds: accounts plus storage slots.
+    fn cached(&self) -> usize {
+        self.db.accounts.len() + self.db.accounts.values().map(|a| a.storage.len()).sum::<usize>()
+    }
+
     /// The block environment: number, coinbase (20 bytes), timestamp (s), base fee (wei),
     /// gas limit, prevrandao (32 bytes), excess blob gas (EIP-4844).
     #[pyo3(signature = (number, coinbase, timestamp, basefee, gas_limit, prevrandao, excess_blob_gas = 0))]
