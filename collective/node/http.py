@@ -32,7 +32,6 @@ import httptools
 MAX_LINE = 65_536  # bytes in a request target or header line (http.client's _MAXLINE)
 MAX_HEADERS = 100  # header lines (http.client's _MAXHEADERS)
 MAX_HEAD = MAX_LINE * (MAX_HEADERS + 1)  # bytes of one request head still incomplete
-_WANTED = frozenset((b"origin", b"expect", b"upgrade", b"content-length", b"transfer-encoding"))
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
@@ -94,6 +93,7 @@ class RequestReader:
         self._parser = httptools.HttpRequestParser(self)
         self._in_head = False
         self._head_bytes = 0
+        self._long_head = False
         self._skipped = 0  # bytes of body llhttp left unread after an ignored Upgrade
         self._target = b""
         self._headers: list[tuple[bytes, bytes]] = []
@@ -115,6 +115,8 @@ class RequestReader:
     def _feed(self, data: bytes) -> None:
         if self._skipped:
             data = self._take_skipped(data)
+        # a head read in one piece of at most MAX_LINE bytes has no line over it
+        self._long_head = self._in_head or len(data) > MAX_LINE
         if self._in_head:
             self._head_bytes += len(data)
             if self._head_bytes > MAX_HEAD:
@@ -160,7 +162,7 @@ class RequestReader:
         self._in_head, self._head_bytes = True, 0
         self._target = b""
         self._headers = []
-        self._wanted.clear()
+        self._wanted = {}
 
     def on_url(self, url: bytes) -> None:
         """(A part of) the request target."""
@@ -176,17 +178,12 @@ class RequestReader:
         lines, 411 for a POST without ``Content-Length`` or a chunked body, 413 for a body
         over ``max_body``."""
         self._in_head = False
-        headers, wanted = self._headers, self._wanted
-        if len(self._target) > MAX_LINE:
-            raise Refusal(414, "request target too long")
+        headers = self._headers
         if len(headers) > MAX_HEADERS:
             raise Refusal(431, f"more than {MAX_HEADERS} headers")
-        for name, value in headers:
-            if len(name) + len(value) + 4 > MAX_LINE:  # with ": " and CRLF
-                raise Refusal(431, "header line too long")
-            key = name.lower()
-            if key in _WANTED and key not in wanted:
-                wanted[key] = value
+        if self._long_head:
+            self._check_lines()
+        self._wanted = wanted = {name.lower(): value for name, value in headers}
         parser = self._parser
         method = parser.get_method()
         upgrade = wanted.get(b"upgrade")
@@ -206,6 +203,13 @@ class RequestReader:
         elif int(length) > self.max_body:
             raise Refusal(413, f"body of {int(length)} bytes exceeds the limit of {self.max_body}")
         self.continue_wanted = b"expect" in wanted and wanted[b"expect"].lower() == b"100-continue"
+
+    def _check_lines(self) -> None:
+        if len(self._target) > MAX_LINE:
+            raise Refusal(414, "request target too long")
+        for name, value in self._headers:
+            if len(name) + len(value) + 4 > MAX_LINE:  # with ": " and CRLF
+                raise Refusal(431, "header line too long")
 
     def on_body(self, body: bytes) -> None:
         """A part of the body."""
