@@ -79,6 +79,8 @@ class _Connection(socketserver.BaseRequestHandler):
     def serve(self, request: Request) -> bool:
         """Answer one request; returns whether the connection stays open for the next."""
         sock, node, method = self.request, self.server.node, request.method
+        if log.isEnabledFor(logging.DEBUG):  # (--verbose)
+            log.debug("%s %s", self.client_address[0], request.request_line)
         if method == b"POST":
             reply = handle_body(node, b"".join(request.body), seal=False)
             body = reply.encode() if reply is not None else b""
