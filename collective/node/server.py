@@ -6,8 +6,8 @@
   over the node's ``max_body`` is refused unread (413, a JSON-RPC error) and the connection
   closes; so does a POST without ``Content-Length`` (411), and any head
   :class:`~collective.node.http.RequestReader` refuses (400, 414, 431).
-- GET: the health check (200, the client version as text), or with ``Upgrade: websocket`` the
-  connection becomes a WebSocket (:mod:`collective.node.websocket`).
+- GET: the health check (200, the client version as text; HEAD: its head), or with
+  ``Upgrade: websocket`` the connection becomes a WebSocket (:mod:`collective.node.websocket`).
 - OPTIONS: a CORS preflight (204). Any other method: 501.
 
 Connections are kept alive (HTTP/1.1, or HTTP/1.0 with ``Connection: keep-alive``) until
@@ -98,8 +98,8 @@ class _Connection(socketserver.BaseRequestHandler):
 
             websocket.serve(node, sock, request.request_line, _Headers(request.headers))
             return False
-        # GET and OPTIONS answers always allow any origin: a cache may keep them for any
-        if method == b"GET":
+        # GET, HEAD and OPTIONS answers allow any origin: a cache may keep them for any
+        if method in (b"GET", b"HEAD"):
             status, text, origin, extra = 200, f"{node.client_version}\n", True, ""
         elif method == b"OPTIONS":
             status, text, origin, extra = 204, "", True, _PREFLIGHT
@@ -107,10 +107,12 @@ class _Connection(socketserver.BaseRequestHandler):
             name = method.decode("latin-1")
             status, text = 501, f"method {name} is not served: POST JSON-RPC, or GET\n"
             origin, extra = request.origin, ""
-        sock.sendall(
-            answer(status, text.encode(), "text/plain", origin=origin,
-                   connection=request.connection, extra=extra)
-        )  # fmt: skip
+        content = text.encode()
+        whole = answer(status, content, "text/plain", origin=origin,
+                       connection=request.connection, extra=extra)  # fmt: skip
+        if method == b"HEAD":  # GET's answer without its content (RFC 9110 section 9.3.2)
+            whole = whole[: len(whole) - len(content)]
+        sock.sendall(whole)
         return request.keep_alive
 
 

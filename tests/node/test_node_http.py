@@ -257,13 +257,19 @@ def test_cors_only_for_requests_with_an_origin(client: Client) -> None:
 
 
 def test_health_check_and_other_methods(client: Client, dev_server: RpcServer) -> None:
-    """GET (any path) answers the client version as text; JSON-RPC is served on any path;
-    other methods answer 501 and the connection stays open."""
+    """GET (any path) answers the client version as text, HEAD its head; JSON-RPC is served
+    on any path; other methods answer 501 and the connection stays open."""
     client.send(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
     status, headers, body = client.answer()
     assert status == 200 and headers["content-type"] == "text/plain"
     assert headers["access-control-allow-origin"] == "*"  # (cacheable: for any origin)
     assert body.decode() == f"{dev_server.node.client_version}\n"
+    client.send(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")  # the GET's head, no content
+    client.buffer += client.sock.recv(65536)
+    head, _, rest = client.buffer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ") and rest == b""
+    assert f"Content-Length: {len(body)}".encode() in head
+    client.buffer = b""
     client.send(post(call("eth_chainId")).replace(b"POST / ", b"POST /rpc/v1 "))
     assert CHAIN_ID in client.answer()[2]
     client.send(b"PUT / HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")
