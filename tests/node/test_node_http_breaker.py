@@ -133,7 +133,7 @@ BODY = _call("eth_chainId")
         "non-ascii-target",
         "lower-case-method",
         "bare-cr",
-    ],  # fmt: skip
+    ],
 )
 def test_smuggling_and_malformed_heads_are_refused_and_closed(
     dev_server: RpcServer, attack: bytes
