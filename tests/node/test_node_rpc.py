@@ -240,3 +240,56 @@ def test_a_read_after_a_write_in_one_batch_sees_its_block(node: Node, sender: Lo
     assert answer is not None
     _, old, new = json.loads(answer)
     assert old["result"]["blockNumber"] == "0x1" and new["result"]["blockNumber"] == "0x2"
+
+
+CONSTANT_BODIES = [
+    '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}',
+    '{"jsonrpc": "2.0", "id": "a b", "method": "eth_chainId"}',
+    '{"id":null,"method":"eth_chainId","jsonrpc":"2.0","params":null}',
+    '{"jsonrpc":"2.0","id":-7,"method":"net_version","params":[],"extra":1}',
+    '{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"net_version"}',
+    '  {"jsonrpc":"2.0","id":"\\u00e9","method":"eth_chainId"}\n',
+]
+GENERAL_BODIES = [
+    '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[1]}',  # too many arguments
+    '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":{}}',  # not an array
+    '{"jsonrpc":"2.0","id":1.5,"method":"eth_chainId"}',  # a float id
+    '{"jsonrpc":"2.0","id":true,"method":"eth_chainId"}',  # a bad id
+    '{"jsonrpc":"2.0","id":NaN,"method":"eth_chainId"}',  # not JSON-RPC's JSON
+    '{"jsonrpc":"1.0","id":1,"method":"eth_chainId"}',  # not 2.0
+    '{"jsonrpc":"2.0","method":"eth_chainId"}',  # a notification: no answer
+    '[{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}]',  # a batch
+    '{"jsonrpc":"2.0","id":1,"method":"eth_chainid"}',  # no such method
+    '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","note":"eth_chainId"}',
+]
+
+
+@pytest.mark.parametrize("body", CONSTANT_BODIES + GENERAL_BODIES)
+def test_constant_answers_are_the_general_paths(node: Node, body: str) -> None:
+    """eth_chainId and net_version without parameters are answered before the general path
+    (dispatch._constant_answer): the same text it gives, for every id it may carry; every
+    other body (errors, notifications, batches, other methods) takes the general path."""
+    from collective.node.rpc import dispatch
+
+    fast = dispatch._constant_answer(node, body.encode())
+    assert (fast is not None) == (body in CONSTANT_BODIES)
+    general = dispatch.decode_body(body.encode()) if body not in GENERAL_BODIES[4:5] else None
+    if fast is not None:
+        assert fast == dispatch.handle_one(node, general)
+        assert json.loads(fast)["result"] in (hex(node.view.chain_id), str(node.view.chain_id))
+    assert handle_body(node, body.encode()) == (
+        fast if fast is not None else _general(node, body.encode())
+    )
+
+
+def _general(node: Node, body: bytes) -> str | None:
+    """What handle_body answered before constant answers: decode, then one or a batch."""
+    from collective.node.rpc import dispatch
+
+    try:
+        decoded = dispatch.decode_body(body)
+    except dispatch.RpcError as exc:
+        return dispatch._error(None, exc)
+    if isinstance(decoded, list):
+        return dispatch._answer_batch(node, decoded)
+    return dispatch.handle_one(node, decoded)
