@@ -57,6 +57,8 @@ FACTORY = "366000600037" + "6000366000" + "34f5" + "60005260206000f3"
 DOOMED = bytes.fromhex("6007600155" + "32ff")
 # init code: SSTORE(2, 9), then return the runtime CALLER SELFDESTRUCT (33ff)
 LINGERING = bytes.fromhex("6009600255" + "6133ff600052" + "6002601ef3")
+# init code: SSTORE(3, 9), then the same runtime (another address)
+PREFUNDED = bytes.fromhex("6009600355" + "6133ff600052" + "6002601ef3")
 
 
 def _deploy_code(runtime: str) -> bytes:
@@ -189,8 +191,16 @@ def test_blocks_that_delete_recreate_and_refuse_agree(twins: Twins) -> None:
         _sign(B, twins.nonce(B), address, LINGERING),  # a collision: CREATE2 fails, returns 0
         _sign(A, twins.nonce(A), lingering, value=2),  # the self-destructed one keeps its code
         _sign(POOR, twins.nonce(POOR), doomed, gas=21_000, fee_cap=10 * GWEI, value=1),
+        _sign(D, twins.nonce(D), _create2_address(address, PREFUNDED), value=4),
+    ]
+    assert twins.build(block) == [None] * 4
+    block = [
+        _sign(A, twins.nonce(A), address, DOOMED),  # created where a balance waits, deleted
+        _sign(B, twins.nonce(B), address, PREFUNDED),  # created where a balance waits, kept
+        _sign(C, twins.nonce(C), _create2_address(address, PREFUNDED), gas=60_000),
     ]
     assert twins.build(block) == [None] * 3
+    assert twins.statuses() == [1] * 3
 
 
 def test_siblings_rebuilds_and_a_failed_build_leave_the_next_blocks_right(
