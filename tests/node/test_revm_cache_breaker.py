@@ -24,6 +24,7 @@ import random
 import threading
 import urllib.request
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -93,11 +94,20 @@ def _sign(
 class Twins:
     """A py-evm chain and a revm chain from one genesis, fed the same blocks."""
 
-    def __init__(self, genesis: Genesis) -> None:
-        self.chains = [NodeChain(genesis, None, engine=name) for name in ("py-evm", "revm")]
+    def __init__(self, genesis: Genesis, data_dir: Path | None = None) -> None:
+        self.genesis, self.data_dir = genesis, data_dir
+        self.chains: list[NodeChain] = []
+        self.open()
         self.time = T0
         self.nonces: dict[str, int] = {}
         self.last: Built | None = None
+
+    def open(self) -> None:
+        """Open both chains (again, from ``data_dir`` when there is one)."""
+        self.chains = [
+            NodeChain(self.genesis, self.data_dir and self.data_dir / name, engine=name)
+            for name in ("py-evm", "revm")
+        ]
 
     def close(self) -> None:
         for chain in self.chains:
@@ -141,12 +151,16 @@ class Twins:
         return [1 if r.state_root == b"\x01" else 0 for r in self.last.receipts]  # type: ignore[union-attr]
 
 
-@pytest.fixture
-def twins() -> Iterator[Twins]:
+def _genesis() -> Genesis:
     funded = [bytes.fromhex(a.address[2:]) for a in (A, B, C, D, POOR)]
     allocs = {a: 10**22 for a in funded[:4]} | {funded[4]: 10**15}
     rules = bytes.fromhex("ab" * 20)  # no code there: only the bootstrap admins transact
-    pair = Twins(build_genesis(bootstrap_admins=funded, allocs=allocs, account_rules=rules))
+    return build_genesis(bootstrap_admins=funded, allocs=allocs, account_rules=rules)
+
+
+@pytest.fixture
+def twins() -> Iterator[Twins]:
+    pair = Twins(_genesis())
     try:
         yield pair
     finally:
@@ -249,6 +263,30 @@ def test_siblings_rebuilds_and_a_failed_build_leave_the_next_blocks_right(
     monkeypatch.undo()
     twins.build(raws)
     twins.build([write(C, 9)])
+
+
+def test_blocks_after_a_restart_agree(tmp_path: Path) -> None:
+    """Both chains on data directories, closed and opened again between blocks (the revm
+    chain's engine is not carried over a restart: its first block starts afresh)."""
+    pair = Twins(_genesis(), tmp_path)
+    try:
+        store = "36600f5760005460005260206000f35b60003560005500"
+        pair.build([_sign(A, pair.nonce(A), None, _deploy_code(store))])
+        from eth._utils.address import generate_contract_address
+
+        contract = bytes(generate_contract_address(Address(bytes.fromhex(A.address[2:])), 0))
+        for value in range(1, 4):
+            word = value.to_bytes(32, "big")
+            pair.build([_sign(B, pair.nonce(B), contract, word), _sign(C, pair.nonce(C), A_ADDR)])
+            pair.close()
+            pair.open()
+            assert pair.chains[1].evm._carried is None  # type: ignore[attr-defined]
+        pair.build([_sign(D, pair.nonce(D), contract, b"\x05" * 32)])
+    finally:
+        pair.close()
+
+
+A_ADDR = Address(bytes.fromhex(A.address[2:]))
 
 
 def _rpc(url: str, method: str, *params: Any) -> Any:
