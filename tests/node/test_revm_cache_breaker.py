@@ -265,6 +265,52 @@ def test_siblings_rebuilds_and_a_failed_build_leave_the_next_blocks_right(
     twins.build([write(C, 9)])
 
 
+def test_empty_accounts_of_the_genesis_agree() -> None:
+    """Empty accounts written by the genesis (existing, EIP-161 empty): EXTCODEHASH and
+    BALANCE of them, and a touch that deletes them (one by a transaction, one by a contract's
+    zero-value CALL), read again by the next block on the carried engine."""
+    from dataclasses import replace
+
+    from collective.node.genesis import AllocAccount
+
+    base = _genesis()
+    empty, called = bytes.fromhex("ee" * 20), bytes.fromhex("ef" * 20)
+    store = bytes.fromhex("36600f5760005460005260206000f35b60003560005500")
+    held = bytes.fromhex("5a" * 20)
+    # SSTORE(0, EXTCODEHASH(empty)); SSTORE(1, BALANCE(called)); CALL(called, value 0)
+    probe_code = bytes.fromhex(
+        "73" + "ee" * 20 + "3f600055" + "73" + "ef" * 20 + "31600155"
+        + "6000600060006000600073" + "ef" * 20 + "5af150"
+    )  # fmt: skip
+    probe = bytes.fromhex("5b" * 20)
+    alloc = {
+        **base.alloc,
+        empty: AllocAccount(),
+        called: AllocAccount(),
+        held: AllocAccount(code=store, storage={0: 5}),
+        probe: AllocAccount(code=probe_code),
+    }
+    pair = Twins(replace(base, alloc=alloc))
+    try:
+        assert all(chain.head_state.account_exists(Address(empty)) for chain in pair.chains)
+        assert pair.build([_sign(A, pair.nonce(A), probe)]) == [None]
+        block = [
+            _sign(B, pair.nonce(B), held),
+            _sign(C, pair.nonce(C), empty, value=0),
+            _sign(D, pair.nonce(D), held, (7).to_bytes(32, "big")),
+        ]
+        assert pair.build(block) == [None] * 3
+        assert pair.build([_sign(A, pair.nonce(A), probe), _sign(B, pair.nonce(B), called)]) == [
+            None,
+            None,
+        ]
+        assert pair.statuses() == [1, 1]
+        for address in (empty, called):
+            assert not any(c.head_state.account_exists(Address(address)) for c in pair.chains)
+    finally:
+        pair.close()
+
+
 def test_blocks_after_a_restart_agree(tmp_path: Path) -> None:
     """Both chains on data directories, closed and opened again between blocks (the revm
     chain's engine is not carried over a restart: its first block starts afresh)."""
