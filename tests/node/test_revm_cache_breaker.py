@@ -262,6 +262,51 @@ def test_a_refused_transaction_leaves_no_trace_in_the_block() -> None:
         pair.close()
 
 
+def _with_sender(alloc: Any) -> tuple[Twins, LocalAccount]:
+    """Twins whose genesis gives a fresh admin account ``alloc`` (an AllocAccount)."""
+    from dataclasses import replace
+
+    base = _genesis()
+    sender = Account.from_key(bytes([0x62] * 32))
+    address = bytes.fromhex(sender.address[2:])
+    admins = (*base.bootstrap_admins, address)
+    return Twins(
+        replace(base, alloc={**base.alloc, address: alloc}, bootstrap_admins=admins)
+    ), sender
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="EIP-3607: a transaction from a sender with deployed code (not an EIP-7702 "
+    "delegation) is invalid; revm refuses it, py-evm (which has no EIP-3607) applies it",
+)
+def test_a_sender_with_code_is_refused_by_both() -> None:
+    from collective.node.genesis import AllocAccount
+
+    pair, sender = _with_sender(AllocAccount(balance=10**20, code=b"\x00"))
+    try:
+        assert pair.build([_sign(sender, 0, A_ADDR, value=1)]) == ["invalid"]
+    finally:
+        pair.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="EIP-2681: a transaction with nonce 2**64 - 1 is invalid; py-evm refuses it, revm "
+    "applies it and leaves the sender's nonce at 2**64 - 1 (the nonce can be used again), "
+    "and the store cannot commit it (SQLite INTEGER: OverflowError). Fix: "
+    "building.never_valid refuses nonce >= 2**64 - 1 (geth: nonce has max value)",
+)
+def test_the_largest_nonce_is_refused_by_both() -> None:
+    from collective.node.genesis import AllocAccount
+
+    pair, sender = _with_sender(AllocAccount(balance=10**20, nonce=2**64 - 1))
+    try:
+        assert pair.build([_sign(sender, 2**64 - 1, A_ADDR, value=1)]) == ["invalid"]
+    finally:
+        pair.close()
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="eth_estimateGas of a call with much calldata: revm's gas used has the EIP-7623 "
