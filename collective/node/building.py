@@ -31,14 +31,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from eth.abc import BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
+from eth.constants import EMPTY_SHA3
 from eth.vm.forks.cancun.constants import BLOB_TX_TYPE
+from eth.vm.forks.prague.constants import DELEGATION_DESIGNATION_PREFIX
 from eth.vm.forks.prague.constants import SET_CODE_TRANSACTION_TYPE as SET_CODE_TX_TYPE
 from eth.vm.forks.shanghai.constants import MAX_INITCODE_SIZE
+from eth_typing import Address
 from eth_utils.exceptions import ValidationError
 
-from collective.node.execution.blocks import finish_block
-from collective.node.execution.engine import ExecutionEngine
+from collective.node.execution.blocks import finish_block, holds_changes
+from collective.node.execution.engine import BlockBuilder, ExecutionEngine
 from collective.node.execution.pyevm import EMPTY_REQUESTS_HASH
+from collective.node.execution.transactions import calldata_floor
 from collective.node.execution.trie import encode_receipt, ordered_trie_root
 from collective.node.permissioning import Rules
 
@@ -46,6 +50,7 @@ UNPERMITTED = "unpermitted"
 INVALID = "invalid"
 FOLLOWS = "follows"
 NO_ROOM = "no-room"
+MAX_NONCE = 2**64 - 1  # EIP-2681: an account nonce stays below it
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,7 @@ def build_block(
     # py-evm reads only gas_used and gas_limit of the header it applies a transaction
     # against; a mutable stand-in saves a header copy per transaction (bloom kept apart)
     gas = _GasSoFar(0, header.gas_limit)
+    in_py_evm = not holds_changes(vm)
     bloom = 0
     full = False
     for tx, raw in zip(candidates, raws, strict=True):
@@ -159,7 +165,7 @@ def build_block(
             continue
         else:
             try:
-                receipt, _ = vm.apply_transaction(gas, tx)  # type: ignore[arg-type]
+                receipt = _apply(vm, gas, tx, sender, in_py_evm)
             except ValidationError as exc:  # e.g. an earlier one spent the funds
                 refusal = Refusal(INVALID, f"it no longer applies at block {number}: {exc}")
             else:
@@ -188,6 +194,30 @@ def build_block(
     return Built(final, applied, receipts, applied_raws, outcomes, vm.state, refused)
 
 
+def _apply(
+    vm: BlockBuilder, gas: _GasSoFar, tx: SignedTransactionAPI, sender: bytes, in_py_evm: bool
+) -> ReceiptAPI:
+    """Apply ``tx`` (from the 20-byte ``sender``) to the block ``vm`` builds: its receipt.
+
+    Raises: ``ValidationError`` when it does not apply. revm's builder judges (EIP-3607
+    included) before it changes anything; in py-evm a sender with code other than an
+    EIP-7702 delegation is refused here (EIP-3607: py-evm has no such rule, revm and geth
+    do). (py-evm flattens its state journal at the end of each transaction, so an outer
+    snapshot cannot undo one it refused late: :func:`never_valid` refuses the one known
+    case, gas under EIP-7623's floor, before it starts.)"""
+    if not in_py_evm:
+        receipt, _ = vm.apply_transaction(gas, tx)  # type: ignore[arg-type]
+        return receipt
+    state = vm.state
+    address = Address(sender)
+    if state.get_code_hash(address) != EMPTY_SHA3 and not state.get_code(address).startswith(
+        DELEGATION_DESIGNATION_PREFIX
+    ):
+        raise ValidationError("reject transactions from senders with deployed code (EIP-3607)")
+    receipt, _ = vm.apply_transaction(gas, tx)  # type: ignore[arg-type]
+    return receipt
+
+
 def never_valid(tx: SignedTransactionAPI, chain_id: int) -> str | None:
     """Why ``tx`` belongs to no block of chain ``chain_id`` whatever the state (None: it may
     belong to one): signed for another chain (EIP-155 / EIP-2930's ``chainId``), replayable
@@ -196,7 +226,9 @@ def never_valid(tx: SignedTransactionAPI, chain_id: int) -> str | None:
     contract creation whose init code is over :data:`MAX_INITCODE_SIZE` bytes (EIP-3860;
     py-evm raises out of the transaction for it, which would end the block's execution), or
     a set-code transaction (EIP-7702) without a recipient or authorizations or with an
-    authorization's field out of bounds.
+    authorization's field out of bounds, a nonce at its maximum (EIP-2681: it could not be
+    raised), or less gas than its calldata's floor (EIP-7623; py-evm would apply it and
+    charge more gas than its limit, revm refuses it: the engines must agree).
     Admission refuses these too (:func:`collective.node.pool.admit`); here they bind every
     validator's block."""
     if tx.type_id == BLOB_TX_TYPE:
@@ -209,6 +241,11 @@ def never_valid(tx: SignedTransactionAPI, chain_id: int) -> str | None:
         return "max priority fee per gas higher than max fee per gas"
     if not tx.to and len(tx.data) > MAX_INITCODE_SIZE:
         return f"max initcode size exceeded: code size {len(tx.data)} limit {MAX_INITCODE_SIZE}"
+    if tx.nonce >= MAX_NONCE:
+        return "nonce has max value"
+    floor = calldata_floor(bytes(tx.data))
+    if tx.intrinsic_gas <= tx.gas < floor:  # below intrinsic gas: "intrinsic gas too low"
+        return f"insufficient gas for floor data gas cost: gas {tx.gas}, minimum needed {floor}"
     if tx.type_id == SET_CODE_TX_TYPE:
         try:  # a recipient, authorizations, each field within its bounds (EIP-7702)
             tx.validate()

@@ -161,9 +161,16 @@ class Genesis:
             storage_raw = spec.get("storage", {}) or {}
             if not isinstance(storage_raw, dict):
                 raise ConfigurationError(f"{where}.storage must be an object")
+            nonce = _int(spec.get("nonce", 0), f"{where}.nonce")
+            if not 0 <= nonce <= MAX_GENESIS_NONCE:
+                raise ConfigurationError(
+                    f"{where}.nonce {nonce} is out of range: at most {MAX_GENESIS_NONCE} "
+                    "(the nonces of its transactions are kept as 64-bit signed integers; "
+                    "EIP-2681 caps an account's at 2**64 - 1)"
+                )
             alloc[address] = AllocAccount(
                 balance=_int(spec.get("balance", 0), f"{where}.balance"),
-                nonce=_int(spec.get("nonce", 0), f"{where}.nonce"),
+                nonce=nonce,
                 code=_bytes(spec.get("code", "0x"), f"{where}.code"),
                 storage={
                     _int(k, f"{where}.storage key"): _int(v, f"{where}.storage.{k}")
@@ -200,6 +207,9 @@ class Genesis:
         except json.JSONDecodeError as exc:
             raise ConfigurationError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
         return cls.from_json(raw, str(path))
+
+
+MAX_GENESIS_NONCE = 2**63 - 2  # the next transaction's nonce still fits SQLite's INTEGER
 
 
 def _int(value: Any, where: str) -> int:

@@ -141,6 +141,11 @@ class RequestReader:
         self._request = request
         self._parser = httptools.HttpRequestParser(self)
         self._skipped = int(self._wanted.get(b"content-length", b"0"))
+        # llhttp took the head as the whole message: the body it skipped may still await a
+        # 100 Continue (RFC 9110 section 10.1.1)
+        self.continue_wanted = self._skipped > 0 and _expects_continue(
+            request.version, self._wanted
+        )
         rest = self._take_skipped(rest)
         if rest:
             self._feed(rest)
@@ -153,6 +158,7 @@ class RequestReader:
         self._skipped -= taken
         if not self._skipped:
             self.done.append(request)
+            self.continue_wanted = False
         return data[taken:]
 
     # --- httptools callbacks -------------------------------------------------------------
@@ -181,6 +187,9 @@ class RequestReader:
         headers = self._headers
         if len(headers) > MAX_HEADERS:
             raise Refusal(431, f"more than {MAX_HEADERS} headers")
+        version = self._parser.get_http_version()
+        if version not in ("1.0", "1.1"):  # RFC 9110 section 15.6.6
+            raise Refusal(505, f"HTTP version {version} is not supported: HTTP/1.1 is")
         if self._long_head:
             self._check_lines()
         self._wanted = wanted = {name.lower(): value for name, value in headers}
@@ -190,7 +199,7 @@ class RequestReader:
         self._request = Request(
             method,
             self._target,
-            parser.get_http_version(),
+            version,
             headers,
             keep_alive=parser.should_keep_alive(),
             origin=b"origin" in wanted,
@@ -202,7 +211,7 @@ class RequestReader:
                 raise Refusal(411, "Content-Length is required")
         elif int(length) > self.max_body:
             raise Refusal(413, f"body of {int(length)} bytes exceeds the limit of {self.max_body}")
-        self.continue_wanted = b"expect" in wanted and wanted[b"expect"].lower() == b"100-continue"
+        self.continue_wanted = _expects_continue(version, wanted)
 
     def _check_lines(self) -> None:
         if len(self._target) > MAX_LINE:
@@ -222,6 +231,13 @@ class RequestReader:
         self.done.append(self._request)
         self._request = None
         self.continue_wanted = False
+
+
+def _expects_continue(version: str, headers: dict[bytes, bytes]) -> bool:
+    """Whether a request of HTTP ``version`` with ``headers`` (lower-case names) waits for a
+    100 Continue: ``Expect: 100-continue`` from an HTTP/1.1 client (RFC 9110 section 10.1.1:
+    never to an HTTP/1.0 one)."""
+    return version == "1.1" and headers.get(b"expect", b"").lower() == b"100-continue"
 
 
 def answer(

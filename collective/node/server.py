@@ -16,15 +16,21 @@ Connections are kept alive (HTTP/1.1, or HTTP/1.0 with ``Connection: keep-alive`
 ``Access-Control-Allow-Origin: *`` when the request carried an ``Origin`` (only browsers look
 at it; POST answers are not cached, RFC 9111 section 3, so they need no ``Vary: Origin``) and
 on every GET and OPTIONS answer. A bug in handling a request ends its connection only (logged).
+
+A connection silent for :data:`IDLE_TIMEOUT` seconds (idle, mid-request, or not reading its
+answer) is closed, as geth closes them; at most :func:`max_connections` are open at once, and
+one more is answered 503 and closed (each holds a thread and a descriptor).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import resource
 import socket
 import socketserver
 import threading
+from typing import Any
 
 from collective.node.errors import INVALID_REQUEST, RpcError
 from collective.node.http import Refusal, Request, RequestReader, answer
@@ -33,6 +39,14 @@ from collective.node.rpc.dispatch import handle_body
 
 log = logging.getLogger("collective.node")
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+#: seconds a connection may stay silent (between requests, within one, or not reading an
+#: answer) before it is closed: geth's idle timeout
+IDLE_TIMEOUT = 120.0
+MAX_CONNECTIONS = 1024  # open at once (see max_connections)
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 38\r\n"
+    b"Connection: close\r\n\r\ntoo many connections: try again later\n"
+)
 _PREFLIGHT = (
     "Access-Control-Allow-Methods: POST, GET, OPTIONS\r\n"
     "Access-Control-Allow-Headers: Content-Type\r\n"
@@ -50,6 +64,7 @@ class _Connection(socketserver.BaseRequestHandler):
         request is refused. A client gone mid-request ends it quietly; a bug is logged."""
         sock = self.request
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(IDLE_TIMEOUT)  # a silent or stalled client: an OSError, a quiet close
         reader = RequestReader(self.server.node.config.max_body)
         try:
             while True:
@@ -96,6 +111,7 @@ class _Connection(socketserver.BaseRequestHandler):
         if method == b"GET" and request.websocket:
             from collective.node import websocket  # (its library loads on the first one)
 
+            sock.settimeout(None)  # a subscription may stay quiet for long
             websocket.serve(node, sock, request.request_line, _Headers(request.headers))
             return False
         # GET, HEAD and OPTIONS answers allow any origin: a cache may keep them for any
@@ -151,13 +167,49 @@ class RpcServer(socketserver.ThreadingTCPServer):
 
     def __init__(self, node: Node, host: str, port: int) -> None:
         self.node = node
+        self.max_connections = max_connections()
+        self._slots = threading.BoundedSemaphore(self.max_connections)
         super().__init__((host, port), _Connection)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve the connection on a thread of its own, or, with :attr:`max_connections`
+        open already, answer 503 and close it."""
+        if not self._slots.acquire(blocking=False):
+            try:
+                request.settimeout(1.0)
+                request.sendall(_BUSY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        """The connection's thread: serve it, then free its slot."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     @property
     def url(self) -> str:
         """``http://host:port`` it listens on."""
         host, port = self.server_address[:2]
         return f"http://{host!s}:{port}"
+
+
+def max_connections() -> int:
+    """How many connections the server keeps open at once: 1,024, or half the process's
+    open-file limit when that is lower (each takes a descriptor and a thread; the chain's
+    database and CometBFT's socket need some too)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return MAX_CONNECTIONS
+    return max(8, min(MAX_CONNECTIONS, soft // 2))
 
 
 def serve_in_thread(node: Node, host: str = "127.0.0.1", port: int = 0) -> RpcServer:
@@ -169,4 +221,4 @@ def serve_in_thread(node: Node, host: str = "127.0.0.1", port: int = 0) -> RpcSe
     return server
 
 
-__all__ = ["RpcServer", "serve_in_thread"]
+__all__ = ["IDLE_TIMEOUT", "MAX_CONNECTIONS", "RpcServer", "max_connections", "serve_in_thread"]

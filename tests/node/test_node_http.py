@@ -343,3 +343,65 @@ def test_a_bug_ends_its_connection_only(
     other.send(post(call("eth_chainId")))
     assert CHAIN_ID in other.answer()[2]
     other.close()
+
+
+def test_connections_beyond_the_limit_are_answered_503(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At most max_connections() are open at once (each holds a thread and a descriptor):
+    one more is answered 503 and closed; once one closes, a new one is served."""
+    from collective.node import Node, NodeConfig, server
+
+    monkeypatch.setattr(server, "max_connections", lambda: 2)
+    node = Node(NodeConfig(dev=True))
+    rpc = server.serve_in_thread(node)
+    clients = []
+    try:
+        clients = [Client(rpc), Client(rpc)]
+        for client in clients:  # both served (and so both counted)
+            client.send(post(call("eth_chainId")))
+            assert client.answer()[0] == 200
+        extra = Client(rpc)
+        status, headers, body = extra.answer()
+        assert (status, headers["connection"]) == (503, "close")
+        assert b"too many connections" in body and extra.closed()
+        clients.pop().close()
+        deadline = time.monotonic() + 5
+        while True:  # the closed one's thread frees its slot
+            again = Client(rpc)
+            again.send(post(call("eth_chainId")))
+            status = again.answer()[0]
+            again.close()
+            if status == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert status == 200
+    finally:
+        for client in clients:
+            client.close()
+        rpc.shutdown()
+        rpc.server_close()
+        node.close()
+
+
+def test_a_silent_connection_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection silent for IDLE_TIMEOUT seconds, between requests or within one, is
+    closed (geth's idle timeout); the server goes on serving others."""
+    from collective.node import Node, NodeConfig, server
+
+    monkeypatch.setattr(server, "IDLE_TIMEOUT", 0.3)
+    node = Node(NodeConfig(dev=True))
+    rpc = server.serve_in_thread(node)
+    try:
+        idle, halfway = Client(rpc), Client(rpc)
+        idle.send(post(call("eth_chainId")))
+        assert idle.answer()[0] == 200
+        halfway.send(post(call("eth_chainId"))[:30])  # a head never finished
+        time.sleep(0.8)
+        assert idle.closed() and halfway.closed()
+        fresh = Client(rpc)
+        fresh.send(post(call("eth_chainId")))
+        assert fresh.answer()[2].find(CHAIN_ID) > 0
+        fresh.close()
+    finally:
+        rpc.shutdown()
+        rpc.server_close()
+        node.close()

@@ -286,11 +286,6 @@ def test_a_websocket_upgrade_then_garbage(dev_server: RpcServer) -> None:
     _served(dev_server)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="http.py sends 100 Continue to an HTTP/1.0 client (RFC 9110 10.1.1: it MUST "
-    "ignore the expectation; 15.2: no 1xx to HTTP/1.0); the stdlib server before did not",
-)
 def test_no_100_continue_for_an_http_1_0_client(dev_server: RpcServer) -> None:
     sock = _connect(dev_server)
     sock.sendall(
@@ -304,22 +299,11 @@ def test_no_100_continue_for_an_http_1_0_client(dev_server: RpcServer) -> None:
     assert CHAIN_ID in rest
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a request line of HTTP/2.0 is served as if HTTP/1.x (llhttp accepts any "
-    "major.minor up to 9.9); RFC 9110 15.6.6 / the stdlib server before: 505",
-)
 def test_another_major_version_is_505(dev_server: RpcServer) -> None:
     answers, closed = _exchange(dev_server, _post(BODY, version=b"2.0"))
     assert [status for status, _, _ in answers] == [505] and closed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an ignored Upgrade (h2c) with Expect: 100-continue gets no 100 Continue: llhttp "
-    "completes the message at the head, which clears RequestReader.continue_wanted, and "
-    "_upgrade does not set it again for the body it then waits for",
-)
 def test_100_continue_for_an_ignored_upgrade(dev_server: RpcServer) -> None:
     sock = _connect(dev_server)
     head = _post(BODY, b"Connection: Upgrade, HTTP2-Settings", b"Upgrade: h2c",

@@ -217,26 +217,12 @@ def test_blocks_that_delete_recreate_and_refuse_agree(twins: Twins) -> None:
     assert twins.statuses() == [1] * 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="EIP-7623: a transaction whose gas limit is under its calldata floor (21,000 + 10 "
-    "per token) is invalid; revm refuses it, py-evm (0.12, and the node's executor) applies "
-    "it and charges more gas than its limit: the engines build different blocks. Fix: "
-    "building.never_valid refuses it (admission then too)",
-)
 def test_a_transaction_under_the_calldata_floor_is_refused_by_both(twins: Twins) -> None:
     data = b"\x01" * 1000  # floor 21,000 + 10 * 4,000 = 61,000; intrinsic 37,000
     outcomes = twins.build([_sign(A, twins.nonce(A), bytes.fromhex("77" * 20), data, gas=50_000)])
     assert outcomes == ["invalid"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a transaction under the EIP-7623 floor whose sender holds exactly gas * fee: "
-    "py-evm charges the gas, then fails to charge the floor (a negative balance), and the "
-    "block keeps the charge of a transaction it refused (the sender's balance 0; revm: "
-    "untouched); the state roots differ. The never_valid fix above prevents it",
-)
 def test_a_refused_transaction_leaves_no_trace_in_the_block() -> None:
     from dataclasses import replace
 
@@ -275,11 +261,6 @@ def _with_sender(alloc: Any) -> tuple[Twins, LocalAccount]:
     ), sender
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="EIP-3607: a transaction from a sender with deployed code (not an EIP-7702 "
-    "delegation) is invalid; revm refuses it, py-evm (which has no EIP-3607) applies it",
-)
 def test_a_sender_with_code_is_refused_by_both() -> None:
     from collective.node.genesis import AllocAccount
 
@@ -290,13 +271,6 @@ def test_a_sender_with_code_is_refused_by_both() -> None:
         pair.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="EIP-2681: a transaction with nonce 2**64 - 1 is invalid; py-evm refuses it, revm "
-    "applies it and leaves the sender's nonce at 2**64 - 1 (the nonce can be used again), "
-    "and the store cannot commit it (SQLite INTEGER: OverflowError). Fix: "
-    "building.never_valid refuses nonce >= 2**64 - 1 (geth: nonce has max value)",
-)
 def test_the_largest_nonce_is_refused_by_both() -> None:
     from collective.node.genesis import AllocAccount
 
@@ -307,12 +281,6 @@ def test_the_largest_nonce_is_refused_by_both() -> None:
         pair.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="eth_estimateGas of a call with much calldata: revm's gas used has the EIP-7623 "
-    "floor (61,000, geth's answer), py-evm's does not (37,000: a gas limit revm and geth "
-    "refuse). Fix: Evm.estimate starts from max(first.gas_used, the call's floor)",
-)
 def test_estimates_with_much_calldata_agree() -> None:
     answers = []
     for engine in ("py-evm", "revm"):
@@ -509,13 +477,6 @@ def _balances(start: int, end: int) -> str:
     return f"0x63{start:08x}5b8031506001018063{end:08x}1160055700"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="revm_calls keeps a thread's call engine and all it read for as long as the state "
-    "root stays: calls that read new accounts grow it without bound (~20 MB/s from one "
-    "client; py-evm holds nothing between calls). Fix: drop the held engine after a call "
-    "once engine.cached() > revm.CARRY_LIMIT",
-)
 def test_the_call_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(revm, "CARRY_LIMIT", 5_000)
     node = Node(NodeConfig(dev=True, engine="revm"))

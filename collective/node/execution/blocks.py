@@ -96,6 +96,12 @@ class _HoldsChanges(Protocol):
         """The block is finished as ``header``."""
 
 
+def holds_changes(vm: BlockBuilder) -> bool:
+    """Whether the builder ``vm`` keeps its transactions' changes apart from py-evm's state
+    until it flushes them (the revm engine's: a refused transaction changes nothing there)."""
+    return isinstance(vm, _HoldsChanges)
+
+
 def finish_block(vm: BlockBuilder, header: BlockHeaderAPI, **fields: Any) -> BlockHeaderAPI:
     """What py-evm's ``VM.finalize_block`` does to a post-merge block, without its two copies
     of the block (~0.25 ms): no block or uncle rewards (``ParisVM`` assigns none, EIP-3675),
@@ -109,7 +115,7 @@ def finish_block(vm: BlockBuilder, header: BlockHeaderAPI, **fields: Any) -> Blo
     (``built``: its state cache may serve the child block).
     Raises: py-evm's errors for a state it cannot persist.
     """
-    holds = isinstance(vm, _HoldsChanges)
+    holds = holds_changes(vm)
     if holds:
         vm.flush()  # type: ignore[attr-defined]
     vm.state.persist()
@@ -119,4 +125,4 @@ def finish_block(vm: BlockBuilder, header: BlockHeaderAPI, **fields: Any) -> Blo
     return final
 
 
-__all__ = ["builds_prague_headers", "finish_block", "prague_child_header"]
+__all__ = ["builds_prague_headers", "finish_block", "holds_changes", "prague_child_header"]

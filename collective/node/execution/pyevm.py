@@ -41,7 +41,11 @@ from eth_typing import Address, Hash32
 from collective.node.execution import keccak
 from collective.node.execution.blocks import builds_prague_headers, prague_child_header
 from collective.node.execution.engine import AccessList, CallResult
-from collective.node.execution.transactions import decode_transaction, recover_sender
+from collective.node.execution.transactions import (
+    calldata_floor,
+    decode_transaction,
+    recover_sender,
+)
 from collective.node.execution.vm import NodeVM
 
 if TYPE_CHECKING:
@@ -259,7 +263,7 @@ class Evm:
         first = self.call(state, sender=sender, to=to, data=data, value=value, gas=cap)
         if first.error is not None:
             return first
-        used = first.gas_used
+        used = max(first.gas_used, calldata_floor(data))  # EIP-7623: no less is accepted
         if used >= cap or not fails(used):
             return CallResult(first.output, min(used, cap), None)
         low, high = used, cap  # low fails, high succeeds

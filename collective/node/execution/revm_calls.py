@@ -183,8 +183,17 @@ def call_at(
                 evm, source.state, sender=sender, to=to, data=data, value=value, gas=gas
             )
     finally:
-        source.bind(None, None)
+        _release(engine, source)
     return CallResult(output, spent, None if success else Revert(output))
+
+
+def _release(engine: Any, source: LazySource) -> None:
+    """The call on ``engine`` is over: unbind its source, and forget the thread's engine once
+    its cache holds more than :data:`revm.CARRY_LIMIT` entries (calls that read ever new
+    accounts would grow it without bound)."""
+    source.bind(None, None)
+    if engine.cached() > revm.CARRY_LIMIT:
+        _calls.held = None
 
 
 def call_on_state(
@@ -224,7 +233,7 @@ def call_on_state(
             engine, source, sender=sender, to=to, data=data, value=value, gas=gas
         )
     finally:
-        source.bind(None, None)
+        _release(engine, source)
     if halt is not None:
         return Evm.call(evm, state, sender=sender, to=to, data=data, value=value, gas=gas)
     return CallResult(output, spent, None if success else Revert(output))

@@ -22,7 +22,9 @@ from typing import Any
 
 import rlp
 from eth.abc import SignedTransactionAPI
+from eth.constants import GAS_TX
 from eth.vm.forks.london.transactions import DynamicFeeTransaction
+from eth.vm.forks.prague.constants import TOTAL_COST_FLOOR_PER_TOKEN
 from eth.vm.forks.prague.transactions import PragueTransactionBuilder, PragueTypedTransaction
 from eth_hash.auto import keccak as keccak256
 from eth_keys.constants import SECPK1_N
@@ -93,6 +95,15 @@ class NodeTransactionBuilder(PragueTransactionBuilder):
     """Prague's transaction builder decoding typed transactions as :class:`NodeTypedTransaction`."""
 
     typed_transaction = NodeTypedTransaction
+
+
+def calldata_floor(data: bytes) -> int:
+    """EIP-7623's floor of a transaction's gas: 21,000 plus 10 gas per calldata token (a zero
+    byte is one token, any other byte four), the least gas any transaction with ``data``
+    may be given (its gas used is at least this). Args: ``data``, the calldata (or init
+    code). Returns: gas."""
+    zeros = data.count(0)
+    return GAS_TX + TOTAL_COST_FLOOR_PER_TOKEN * (zeros + 4 * (len(data) - zeros))
 
 
 def decode_transaction(raw: bytes) -> SignedTransactionAPI:
