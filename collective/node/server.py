@@ -29,6 +29,7 @@ import logging
 import resource
 import socket
 import socketserver
+import struct
 import threading
 from typing import Any
 
@@ -64,7 +65,7 @@ class _Connection(socketserver.BaseRequestHandler):
         request is refused. A client gone mid-request ends it quietly; a bug is logged."""
         sock = self.request
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.settimeout(IDLE_TIMEOUT)  # a silent or stalled client: an OSError, a quiet close
+        _kernel_timeouts(sock, IDLE_TIMEOUT)  # a silent or stalled client: a quiet close
         reader = RequestReader(self.server.node.config.max_body)
         try:
             while True:
@@ -111,7 +112,7 @@ class _Connection(socketserver.BaseRequestHandler):
         if method == b"GET" and request.websocket:
             from collective.node import websocket  # (its library loads on the first one)
 
-            sock.settimeout(None)  # a subscription may stay quiet for long
+            _kernel_timeouts(sock, 0.0)  # a subscription may stay quiet for long
             websocket.serve(node, sock, request.request_line, _Headers(request.headers))
             return False
         # GET, HEAD and OPTIONS answers allow any origin: a cache may keep them for any
@@ -130,6 +131,17 @@ class _Connection(socketserver.BaseRequestHandler):
             whole = whole[: len(whole) - len(content)]
         sock.sendall(whole)
         return request.keep_alive
+
+
+def _kernel_timeouts(sock: socket.socket, seconds: float) -> None:
+    """Give ``sock``'s blocking ``recv`` and ``send`` a timeout of ``seconds`` (0: none) in
+    the kernel (SO_RCVTIMEO, SO_SNDTIMEO): one expired raises an OSError (EAGAIN). Python's
+    own ``settimeout`` would poll() before every receive and send, a system call more per
+    request."""
+    whole = int(seconds)
+    value = struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
 
 
 def _refusal(refusal: Refusal) -> bytes:
