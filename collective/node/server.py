@@ -44,10 +44,6 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 #: answer) before it is closed: geth's idle timeout
 IDLE_TIMEOUT = 120.0
 MAX_CONNECTIONS = 1024  # open at once (see max_connections)
-_BUSY = (
-    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 38\r\n"
-    b"Connection: close\r\n\r\ntoo many connections: try again later\n"
-)
 _PREFLIGHT = (
     "Access-Control-Allow-Methods: POST, GET, OPTIONS\r\n"
     "Access-Control-Allow-Headers: Content-Type\r\n"
@@ -189,7 +185,8 @@ class RpcServer(socketserver.ThreadingTCPServer):
         if not self._slots.acquire(blocking=False):
             try:
                 request.settimeout(1.0)
-                request.sendall(_BUSY)
+                busy = b"too many connections: try again later\n"
+                request.sendall(answer(503, busy, "text/plain", connection=b"close"))
             except OSError:
                 pass
             self.shutdown_request(request)
