@@ -170,35 +170,14 @@ _CALL_FIELDS: dict[str, Callable[[Any, str], Any]] = {
 _CALL_NAMES = frozenset(_CALL_FIELDS)
 
 
-# the hex fields of a call object and their sizes in bytes (None: any length), which
-# :func:`_plain_hex` reads without the declared parser when they are plainly well formed
-_HEX_SIZES: dict[str, int | None] = {"from": 20, "to": 20, "data": None, "input": None}
-
-
-def _plain_hex(item: Any, size: int | None) -> bytes | None:
-    """``item``'s bytes when it is a "0x"-prefixed string of hex digit pairs (``size`` bytes
-    unless None), else None: the declared parser then says what is wrong, in its words.
-    ``bytes.fromhex`` also skips whitespace between pairs: the length check refuses that."""
-    if type(item) is not str or item[:2] != "0x":
-        return None
-    try:
-        raw = bytes.fromhex(item[2:])
-    except ValueError:
-        return None
-    if 2 * len(raw) != len(item) - 2 or (size is not None and len(raw) != size):
-        return None
-    return raw
-
-
 def call_args(value: Any, path: str) -> CallArgs:
     """geth's ``TransactionArgs``: every field typed, and the combinations geth refuses."""
     fields = object_fields(value, path, _CALL_NAMES, "a transaction object")
-    parsed: dict[str, Any] = {}
-    for key, item in fields.items():
-        if item is None:
-            continue
-        raw = _plain_hex(item, _HEX_SIZES[key]) if key in _HEX_SIZES else None
-        parsed[key] = raw if raw is not None else _CALL_FIELDS[key](item, f"{path}.{key}")
+    parsed = {
+        key: _CALL_FIELDS[key](item, f"{path}.{key}")
+        for key, item in fields.items()
+        if item is not None
+    }
     payload, legacy = parsed.get("input"), parsed.get("data")
     if payload is not None and legacy is not None and payload != legacy:
         raise ParamError(path, _DATA_AND_INPUT)

@@ -102,9 +102,25 @@ def uint64(value: Any, path: str) -> int:
     return hex_number(value, path, 64)
 
 
+def _plain(text: str) -> bytes | None:
+    """The bytes of ``text`` when it is plainly ``0x`` and hex digit pairs (most params are),
+    read in one step; None for anything else, which the checks then name. (``bytes.fromhex``
+    also skips whitespace between pairs: the length check refuses that.)"""
+    if text[:2] != "0x":
+        return None
+    try:
+        raw = bytes.fromhex(text[2:])
+    except ValueError:
+        return None
+    return raw if 2 * len(raw) == len(text) - 2 else None
+
+
 def data(value: Any, path: str) -> bytes:
     """0x-prefixed hex bytes of even length (``hexutil.Bytes``; ``""`` is no bytes, as geth)."""
     text = string(value, path, "0x-prefixed hex bytes")
+    raw = _plain(text)
+    if raw is not None:
+        return raw
     if not text:
         return b""
     digits = _digits(text, path)
@@ -116,6 +132,9 @@ def data(value: Any, path: str) -> bytes:
 
 def _fixed(value: Any, path: str, size: int, type_name: str) -> bytes:
     text = string(value, path, f"a 0x-prefixed hex {type_name}")
+    raw = _plain(text)
+    if raw is not None and len(raw) == size:
+        return raw
     digits = _digits(text, path) if text else ""
     if len(digits) % 2:
         raise ParamError(path, "hex string of odd length")
