@@ -71,19 +71,24 @@ def available() -> bool:
     return _native is not None
 
 
-def set_block(engine: Any, state: StateAPI) -> None:
-    """Give the revm ``engine`` the block environment of ``state``'s execution context:
-    number, coinbase, timestamp, base fee, gas limit, PREVRANDAO (EIP-4399: the header's
-    mix hash) and excess blob gas (EIP-4844)."""
+#: the block environment revm's ``Engine.set_block`` takes: (number, coinbase, timestamp,
+#: base fee, gas limit, PREVRANDAO, excess blob gas)
+BlockEnv = tuple[int, bytes, int, int, int, bytes, int]
+
+
+def state_env(state: StateAPI) -> BlockEnv:
+    """The block environment of ``state``'s execution context: number, coinbase (20 bytes),
+    timestamp (s), base fee (wei), gas limit, PREVRANDAO (EIP-4399: the header's mix hash)
+    and excess blob gas (EIP-4844)."""
     context = state.execution_context
-    engine.set_block(
+    return (
         context.block_number,
         bytes(context.coinbase),
         context.timestamp,
-        context.base_fee_per_gas,
+        context.base_fee_per_gas or 0,
         context.gas_limit,
         bytes(state.mix_hash),
-        context.excess_blob_gas,
+        int(context.excess_blob_gas or 0),
     )
 
 
@@ -246,7 +251,7 @@ class RevmBlockBuilder:
             else:
                 source = StateSource(state)
                 engine = _native.Engine(source, self._chain_id, SPEC)
-            set_block(engine, state)
+            engine.set_block(*state_env(state))
             self._engine, self._source = engine, source
         return self._engine
 
@@ -390,10 +395,12 @@ class RevmEngine(Evm):
 
 __all__ = [
     "REVM_TYPES",
+    "BlockEnv",
     "RevmBlockBuilder",
     "RevmComputation",
     "RevmEngine",
     "StateSource",
     "authorizations",
     "available",
+    "state_env",
 ]

@@ -30,13 +30,10 @@ from eth_typing import Address, BlockNumber
 from collective.node.execution import revm
 from collective.node.execution.engine import AccessList, CallResult, ExecutionEngine
 from collective.node.execution.pyevm import Evm
-from collective.node.execution.revm import SPEC, StateSource
+from collective.node.execution.revm import SPEC, BlockEnv, StateSource
 
 #: (chain id, state root, parent hash): what a thread's cached reads are valid for
 Key = tuple[int, bytes, bytes]
-#: the block environment revm's ``set_block`` takes: (number, coinbase, timestamp, base fee,
-#: gas limit, PREVRANDAO, excess blob gas)
-BlockEnv = tuple[int, bytes, int, int, int, bytes, int]
 #: what a thread holds: (key, revm engine, its source, its block environment, the header of
 #: the last call when it named one)
 Held = tuple[Key, Any, "LazySource", BlockEnv, BlockHeaderAPI | None]
@@ -219,14 +216,9 @@ def call_on_state(
             evm, state, sender=sender, to=to, data=data, value=value, gas=gas,
             gas_price=gas_price, access_list=access_list, inspect=inspect,
         )  # fmt: skip
-    number = context.block_number
-    parent = bytes(state.get_ancestor_hash(BlockNumber(number - 1)))
+    parent = bytes(state.get_ancestor_hash(BlockNumber(context.block_number - 1)))
     key = (evm.chain_id, bytes(state.state_root), parent)
-    env = (
-        number, bytes(context.coinbase), context.timestamp, 0, context.gas_limit,
-        bytes(state.mix_hash), int(context.excess_blob_gas or 0),
-    )  # fmt: skip
-    engine, source = _engine(evm.chain_id, key, env, None)
+    engine, source = _engine(evm.chain_id, key, revm.state_env(state), None)  # base fee 0
     source.bind(state, None)
     try:
         success, spent, output, halt = _run(
