@@ -24,7 +24,7 @@ import rlp
 from eth.abc import SignedTransactionAPI
 from eth.constants import GAS_TX
 from eth.vm.forks.london.transactions import DynamicFeeTransaction
-from eth.vm.forks.prague.constants import TOTAL_COST_FLOOR_PER_TOKEN
+from eth.vm.forks.prague.constants import STANDARD_TOKEN_COST, TOTAL_COST_FLOOR_PER_TOKEN
 from eth.vm.forks.prague.transactions import PragueTransactionBuilder, PragueTypedTransaction
 from eth_hash.auto import keccak as keccak256
 from eth_keys.constants import SECPK1_N
@@ -100,10 +100,12 @@ class NodeTransactionBuilder(PragueTransactionBuilder):
 def calldata_floor(data: bytes) -> int:
     """EIP-7623's floor of a transaction's gas: 21,000 plus 10 gas per calldata token (a zero
     byte is one token, any other byte four), the least gas any transaction with ``data``
-    may be given (its gas used is at least this). Args: ``data``, the calldata (or init
-    code). Returns: gas."""
+    may be given (its gas used is at least this): py-evm's ``calc_data_floor_gas`` with no gas
+    used yet, for calldata alone (pinned in :mod:`.upstream`). Args: ``data``, the calldata
+    (or init code). Returns: gas."""
     zeros = data.count(0)
-    return GAS_TX + TOTAL_COST_FLOOR_PER_TOKEN * (zeros + 4 * (len(data) - zeros))
+    tokens = zeros + STANDARD_TOKEN_COST * (len(data) - zeros)
+    return GAS_TX + TOTAL_COST_FLOOR_PER_TOKEN * tokens
 
 
 def decode_transaction(raw: bytes) -> SignedTransactionAPI:

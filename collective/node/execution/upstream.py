@@ -396,6 +396,8 @@ eth.vm.forks.cancun:CancunVM.block_preprocessing
     revm:SYSTEM_WRITTEN d6d0b4a545e91902
 eth.vm.forks.prague:PragueVM.block_preprocessing
     revm:SYSTEM_WRITTEN 5b5bc4e4c618954c
+eth.vm.forks.prague.state:PragueTransactionExecutor.calc_data_floor_gas
+    transactions:calldata_floor 3f10db538f63d70d
 eth.vm.forks.prague.blocks:PragueBlockHeader.__init__
     blocks:prague_child_header d0f500c19d840fde
 """
