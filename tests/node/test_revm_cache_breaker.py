@@ -23,7 +23,7 @@ import json
 import random
 import threading
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +35,13 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from collective.node import Node, NodeConfig
-from collective.node.building import Built, build_block
+from collective.node.building import build_block
 from collective.node.core import NodeChain
 from collective.node.execution import revm, revm_calls
-from collective.node.execution.trie import encode_receipt
 from collective.node.genesis import DEFAULT_CHAIN_ID, Genesis, build_genesis
 from collective.node.rpc.dispatch import handle_body
 from collective.testing import run_node_thread
+from tests.node.test_revm_engine import Twins
 
 pytestmark = pytest.mark.skipif(
     not revm.available(), reason="collective_revm is not built (scripts/setup.sh needs cargo)"
@@ -50,7 +50,6 @@ pytestmark = pytest.mark.skipif(
 A, B, C, D = (Account.from_key(bytes([0x51] * 31 + [i + 1])) for i in range(4))
 POOR = Account.from_key(bytes([0x52] * 32))
 GWEI = 10**9
-T0 = 1_900_000_000
 COINBASE = Address(bytes.fromhex("c0" * 20))
 # runtime: CREATE2(value = CALLVALUE, init = calldata, salt 0); return the address
 FACTORY = "366000600037" + "6000366000" + "34f5" + "60005260206000f3"
@@ -89,66 +88,6 @@ def _sign(
     if to is not None:
         tx["to"] = to_checksum_address(to)
     return bytes(account.sign_transaction(tx).raw_transaction)
-
-
-class Twins:
-    """A py-evm chain and a revm chain from one genesis, fed the same blocks."""
-
-    def __init__(self, genesis: Genesis, data_dir: Path | None = None) -> None:
-        self.genesis, self.data_dir = genesis, data_dir
-        self.chains: list[NodeChain] = []
-        self.open()
-        self.time = T0
-        self.nonces: dict[str, int] = {}
-        self.last: Built | None = None
-
-    def open(self) -> None:
-        """Open both chains (again, from ``data_dir`` when there is one)."""
-        self.chains = [
-            NodeChain(self.genesis, self.data_dir and self.data_dir / name, engine=name)
-            for name in ("py-evm", "revm")
-        ]
-
-    def close(self) -> None:
-        for chain in self.chains:
-            chain.close()
-
-    def nonce(self, account: LocalAccount) -> int:
-        nonce = self.nonces.get(account.address, 0)
-        self.nonces[account.address] = nonce + 1
-        return nonce
-
-    def build(
-        self, raws: Sequence[bytes], *, parent: Any = None, commit: bool = True
-    ) -> list[str | None]:
-        """Build one block of ``raws`` on each chain (on ``parent``, a block number, or the
-        head), commit it unless told not to, and assert the chains agree; the outcomes."""
-        self.time += 12
-        results: list[Built] = []
-        for chain in self.chains:
-            on = chain.head if parent is None else chain.header_at(parent)
-            assert on is not None
-            header = chain.evm.child_header(on, coinbase=COINBASE, timestamp=self.time)
-            txs = [chain.evm.decode_transaction(raw) for raw in raws]
-            rules = chain.head_rules if chain.permissioning.enabled else None
-            built = build_block(chain.evm, header, txs, list(raws), rules)
-            if commit:
-                chain.commit_built(built)
-            results.append(built)
-        reference, fast = results
-        self.last = fast
-        kinds = [[None if o is None else o.kind for o in b.outcomes] for b in results]
-        assert kinds[0] == kinds[1]
-        assert [encode_receipt(r) for r in reference.receipts] == [
-            encode_receipt(r) for r in fast.receipts
-        ]
-        assert fast.header.state_root == reference.header.state_root
-        assert fast.header.hash == reference.header.hash
-        return kinds[1]
-
-    def statuses(self) -> list[int]:
-        """The statuses of the last block's receipts (1 success, 0 failure)."""
-        return [1 if r.state_root == b"\x01" else 0 for r in self.last.receipts]  # type: ignore[union-attr]
 
 
 def _genesis() -> Genesis:

@@ -36,7 +36,7 @@ from collective.deploy import Deployment, deploy_suite
 from collective.errors import ConfigurationError
 from collective.ledger.requests import GrantRequest
 from collective.ledger.signing import code, sign
-from collective.node.building import build_block
+from collective.node.building import Built, build_block
 from collective.node.core import NodeChain
 from collective.node.dev import DevAccounts
 from collective.node.execution import ENGINES, revert_data, revm
@@ -87,12 +87,23 @@ def genesis(tmp_path_factory: pytest.TempPathFactory) -> tuple[Genesis, Deployme
 
 
 class Twins:
-    """A py-evm chain and a revm chain from the same genesis, fed the same blocks."""
+    """A py-evm chain and a revm chain from the same genesis (in memory, or under
+    ``data_dir``: :meth:`open` then opens them again), fed the same blocks."""
 
-    def __init__(self, genesis: Genesis) -> None:
-        self.chains = [NodeChain(genesis, None, engine=name) for name in ("py-evm", "revm")]
+    def __init__(self, genesis: Genesis, data_dir: Path | None = None) -> None:
+        self.genesis, self.data_dir = genesis, data_dir
+        self.chains: list[NodeChain] = []
+        self.open()
         self.time = T0
         self.nonces: dict[str, int] = {}
+        self.last: Built | None = None
+
+    def open(self) -> None:
+        """Open both chains (again, from ``data_dir`` when there is one)."""
+        self.chains = [
+            NodeChain(self.genesis, self.data_dir and self.data_dir / name, engine=name)
+            for name in ("py-evm", "revm")
+        ]
 
     def close(self) -> None:
         for chain in self.chains:
@@ -107,20 +118,27 @@ class Twins:
         self.nonces[account.address] = nonce + 1
         return nonce
 
-    def block(self, raws: Sequence[bytes]) -> tuple[list[str | None], list[int]]:
-        """Build and commit one block of ``raws`` on both chains; assert they agree. Returns
-        each candidate's outcome (None: applied, else its Refusal's kind) and the applied
-        ones' statuses (1 success, 0 failure)."""
+    def build(
+        self, raws: Sequence[bytes], *, parent: int | None = None, commit: bool = True
+    ) -> list[str | None]:
+        """Build one block of ``raws`` on each chain (on block ``parent``, or the head),
+        commit it unless told not to, and assert the chains agree: each candidate's outcome,
+        each receipt's encoding, the state root and the block hash. Returns each candidate's
+        outcome (None: applied, else its Refusal's kind)."""
         self.time += 12
-        results = []
+        results: list[Built] = []
         for chain in self.chains:
-            header = chain.evm.child_header(chain.head, coinbase=LAB_COINBASE, timestamp=self.time)
+            on = chain.head if parent is None else chain.header_at(parent)
+            assert on is not None
+            header = chain.evm.child_header(on, coinbase=LAB_COINBASE, timestamp=self.time)
             txs = [chain.evm.decode_transaction(raw) for raw in raws]
             rules = chain.head_rules if chain.permissioning.enabled else None
             built = build_block(chain.evm, header, txs, list(raws), rules)
-            chain.commit_built(built)
+            if commit:
+                chain.commit_built(built)
             results.append(built)
         reference, fast = results
+        self.last = fast
         kinds = [[None if o is None else o.kind for o in b.outcomes] for b in results]
         assert kinds[0] == kinds[1]
         assert [encode_receipt(r) for r in reference.receipts] == [
@@ -128,8 +146,17 @@ class Twins:
         ]
         assert fast.header.state_root == reference.header.state_root
         assert fast.header.hash == reference.header.hash
-        statuses = [1 if receipt.state_root == b"\x01" else 0 for receipt in fast.receipts]
-        return kinds[1], statuses
+        return kinds[1]
+
+    def statuses(self) -> list[int]:
+        """The statuses of the last block's receipts (1 success, 0 failure)."""
+        assert self.last is not None
+        return [1 if receipt.state_root == b"\x01" else 0 for receipt in self.last.receipts]
+
+    def block(self, raws: Sequence[bytes]) -> tuple[list[str | None], list[int]]:
+        """:meth:`build` one block of ``raws`` on the heads; its outcomes and the applied
+        transactions' statuses (1 success, 0 failure)."""
+        return self.build(raws), self.statuses()
 
 
 LAB_COINBASE = bytes.fromhex("c0" * 20)
