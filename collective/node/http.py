@@ -15,6 +15,10 @@ RFC 9110/9112 the node keeps:
   :data:`MAX_LINE` bytes or more than :data:`MAX_HEADERS` header lines (RFC 6585 section 5):
   the limits of the standard library's server, which the node served with before.
 
+:func:`plain_post` reads the common case, one plain POST whole in one ``recv``, in native code
+(``collective_revm.plain_post``, ``httparse``) when the extension is built: it takes only what
+the reader would read alike (tests check it), and leaves the rest to the reader.
+
 ``Expect: 100-continue`` (RFC 9110 section 10.1.1) is noted on the request being read
 (:attr:`RequestReader.continue_wanted`) for the connection to answer in turn. ``Upgrade`` to
 any protocol but WebSocket is ignored (RFC 9110 section 7.8): the request is served as HTTP/1.1.
@@ -28,6 +32,11 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 
 import httptools
+
+try:
+    from collective_revm import plain_post as _plain_post
+except ImportError:  # not built (scripts/setup.sh builds it): the reader reads every request
+    _plain_post = None
 
 MAX_LINE = 65_536  # bytes in a request target or header line (http.client's _MAXLINE)
 MAX_HEADERS = 100  # header lines (http.client's _MAXHEADERS)
@@ -99,6 +108,12 @@ class RequestReader:
         self._headers: list[tuple[bytes, bytes]] = []
         self._wanted: dict[bytes, bytes] = {}
         self._request: Request | None = None
+
+    @property
+    def between(self) -> bool:
+        """Whether the reader stands between requests (no request partly read): the next
+        bytes may go to :func:`plain_post` instead."""
+        return self._request is None and not self._in_head and not self._skipped
 
     def feed(self, data: bytes) -> None:
         """Read ``data``, the connection's next bytes. Complete requests are appended to
@@ -233,6 +248,26 @@ class RequestReader:
         self.continue_wanted = False
 
 
+def plain_post(data: bytes, max_body: int) -> tuple[int, bool, bool, int] | None:
+    """One plain POST, whole, in ``data`` (what a connection's ``recv`` returned between
+    requests), read natively; None for anything else (or without the native extension), for
+    :class:`RequestReader` to read.
+
+    Plain: HTTP/1.1 or 1.0, CRLF line ends, printable ASCII, no line over :data:`MAX_LINE`,
+    at most :data:`MAX_HEADERS` header lines, one ``Content-Length`` (digits, at most
+    ``max_body``) that ``data`` ends exactly at, a ``Connection`` of ``keep-alive`` or
+    ``close`` if any, and no ``Transfer-Encoding``, ``Expect`` or ``Upgrade``: a request the
+    reader takes alike, with no refusal and no 100 Continue.
+    Returns: ``(body_start, keep_alive, origin, minor_version)``: the body is
+    ``data[body_start:]``; ``keep_alive`` as RFC 9112 section 9.3 has it; ``origin``: an
+    ``Origin`` header came; ``minor_version`` 1 or 0 (HTTP/1.1, HTTP/1.0).
+    """
+    if _plain_post is None:
+        return None
+    found: tuple[int, bool, bool, int] | None = _plain_post(data, max_body)
+    return found
+
+
 def _expects_continue(version: str, headers: dict[bytes, bytes]) -> bool:
     """Whether a request of HTTP ``version`` with ``headers`` (lower-case names) waits for a
     100 Continue: ``Expect: 100-continue`` from an HTTP/1.1 client (RFC 9110 section 10.1.1:
@@ -298,4 +333,13 @@ def http_date(when: float) -> str:
     return email.utils.formatdate(when, usegmt=True)
 
 
-__all__ = ["MAX_HEADERS", "MAX_LINE", "Refusal", "Request", "RequestReader", "answer", "http_date"]
+__all__ = [
+    "MAX_HEADERS",
+    "MAX_LINE",
+    "Refusal",
+    "Request",
+    "RequestReader",
+    "answer",
+    "http_date",
+    "plain_post",
+]

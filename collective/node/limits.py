@@ -71,6 +71,9 @@ def _finite(text: str) -> float:
     return value
 
 
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
+
+
 def decode_body(body: bytes) -> Any:
     """The JSON value of a request body, or -32700 naming what is wrong with it."""
     depth = nesting(body)
@@ -79,8 +82,8 @@ def decode_body(body: bytes) -> Any:
             PARSE_ERROR,
             f"parse error: the body nests arrays or objects {depth} deep; the limit is {MAX_DEPTH}",
         )
-    try:
-        return json.loads(body, parse_constant=_no_constant, parse_float=_finite)
+    try:  # json.loads(body, parse_constant=..., parse_float=...) without a decoder per call
+        return _DECODER.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
     except RecursionError:  # pragma: no cover - the depth check comes first
         raise RpcError(PARSE_ERROR, "parse error: the body nests too deep") from None
     except ValueError as exc:

@@ -34,7 +34,7 @@ import threading
 from typing import Any
 
 from collective.node.errors import INVALID_REQUEST, RpcError
-from collective.node.http import Refusal, Request, RequestReader, answer
+from collective.node.http import Refusal, Request, RequestReader, answer, plain_post
 from collective.node.node import Node
 from collective.node.rpc.dispatch import handle_body
 
@@ -62,12 +62,21 @@ class _Connection(socketserver.BaseRequestHandler):
         sock = self.request
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         _kernel_timeouts(sock, IDLE_TIMEOUT)  # a silent or stalled client: a quiet close
-        reader = RequestReader(self.server.node.config.max_body)
+        max_body = self.server.node.config.max_body
+        verbose = log.isEnabledFor(logging.DEBUG)  # (--verbose: every request line logged)
+        reader = RequestReader(max_body)
         try:
             while True:
                 data = sock.recv(65536)
                 if not data:
                     return
+                plain = plain_post(data, max_body) if reader.between and not verbose else None
+                if plain is not None:  # the common case, read natively
+                    start, keep_alive, origin, minor = plain
+                    self.post(data[start:], origin, _connection(keep_alive, minor))
+                    if not keep_alive:
+                        return
+                    continue
                 refusal = None
                 try:
                     reader.feed(data)
@@ -88,22 +97,26 @@ class _Connection(socketserver.BaseRequestHandler):
         except Exception:
             log.exception("HTTP connection ended by a bug")
 
+    def post(self, body: bytes, origin: bool, connection: bytes) -> None:
+        """Answer a POST's JSON-RPC ``body`` (200); ``origin``: the request had an ``Origin``
+        header; ``connection``: the answer's ``Connection`` header (``b""``: none)."""
+        reply = handle_body(self.server.node, body, seal=False)
+        content = reply.encode() if reply is not None else b""
+        try:
+            self.request.sendall(answer(200, content, origin=origin, connection=connection))
+        finally:
+            # in instant mode, the block of what the body pooled is sealed now, while the
+            # answer travels: the next request on this connection is answered after it, and
+            # a read on any other waits for it (handle_body)
+            self.server.node.after_request()
+
     def serve(self, request: Request) -> bool:
         """Answer one request; returns whether the connection stays open for the next."""
         sock, node, method = self.request, self.server.node, request.method
         if log.isEnabledFor(logging.DEBUG):  # (--verbose)
             log.debug("%s %s", self.client_address[0], request.request_line)
         if method == b"POST":
-            reply = handle_body(node, b"".join(request.body), seal=False)
-            body = reply.encode() if reply is not None else b""
-            reply_bytes = answer(200, body, origin=request.origin, connection=request.connection)
-            try:
-                sock.sendall(reply_bytes)
-            finally:
-                # in instant mode, the block of what the body pooled is sealed now, while the
-                # answer travels: the next request on this connection is answered after it,
-                # and a read on any other waits for it (handle_body)
-                node.after_request()
+            self.post(b"".join(request.body), request.origin, request.connection)
             return request.keep_alive
         if method == b"GET" and request.websocket:
             from collective.node import websocket  # (its library loads on the first one)
@@ -127,6 +140,14 @@ class _Connection(socketserver.BaseRequestHandler):
             whole = whole[: len(whole) - len(content)]
         sock.sendall(whole)
         return request.keep_alive
+
+
+def _connection(keep_alive: bool, minor_version: int) -> bytes:
+    """The ``Connection`` header an answer carries, as :attr:`Request.connection
+    <collective.node.http.Request.connection>` gives it."""
+    if not keep_alive:
+        return b"close"
+    return b"" if minor_version == 1 else b"keep-alive"
 
 
 def _kernel_timeouts(sock: socket.socket, seconds: float) -> None:

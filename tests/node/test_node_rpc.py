@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
@@ -242,18 +244,24 @@ def test_a_read_after_a_write_in_one_batch_sees_its_block(node: Node, sender: Lo
     assert old["result"]["blockNumber"] == "0x1" and new["result"]["blockNumber"] == "0x2"
 
 
-CONSTANT_BODIES = [
+CONSTANT_BODIES = [  # answered natively
     '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}',
+    '{"jsonrpc": "2.0", "method": "eth_chainId", "params": [], "id": 17}',  # as web3.py sends
     '{"jsonrpc": "2.0", "id": "a b", "method": "eth_chainId"}',
     '{"id":null,"method":"eth_chainId","jsonrpc":"2.0","params":null}',
     '{"jsonrpc":"2.0","id":-7,"method":"net_version","params":[],"extra":1}',
+    '{"jsonrpc":"2.0","id":18446744073709551615,"method":"net_version"}',
+    '{"jsonrpc":"2.0","id":1,"id":"x","method":"eth_chainId"}',  # repeated: the last counts
+]
+GENERAL_BODIES = [  # the general path answers them (the same text, for the first four)
     '{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"net_version"}',
     '  {"jsonrpc":"2.0","id":"\\u00e9","method":"eth_chainId"}\n',
-]
-GENERAL_BODIES = [
+    '{"jsonrpc":"2.0","id":"a\\"b","method":"eth_chainId"}',
+    '\ufeff{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}',  # a byte order mark
     '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[1]}',  # too many arguments
     '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":{}}',  # not an array
     '{"jsonrpc":"2.0","id":1.5,"method":"eth_chainId"}',  # a float id
+    '{"jsonrpc":"2.0","id":1.0,"method":"eth_chainId"}',
     '{"jsonrpc":"2.0","id":true,"method":"eth_chainId"}',  # a bad id
     '{"jsonrpc":"2.0","id":NaN,"method":"eth_chainId"}',  # not JSON-RPC's JSON
     '{"jsonrpc":"1.0","id":1,"method":"eth_chainId"}',  # not 2.0
@@ -266,20 +274,70 @@ GENERAL_BODIES = [
 
 @pytest.mark.parametrize("body", CONSTANT_BODIES + GENERAL_BODIES)
 def test_constant_answers_are_the_general_paths(node: Node, body: str) -> None:
-    """eth_chainId and net_version without parameters are answered before the general path
-    (dispatch._constant_answer): the same text it gives, for every id it may carry; every
-    other body (errors, notifications, batches, other methods) takes the general path."""
+    """eth_chainId and net_version without parameters are answered natively before the
+    general path (dispatch._constant_answer, collective_revm.ConstantAnswers): the same
+    text it gives, for every id it may carry; every other body (odd ids, errors,
+    notifications, batches, other methods) takes the general path."""
     from collective.node.rpc import dispatch
 
+    pytest.importorskip("collective_revm")
     fast = dispatch._constant_answer(node, body.encode())
     assert (fast is not None) == (body in CONSTANT_BODIES)
-    general = dispatch.decode_body(body.encode()) if body not in GENERAL_BODIES[4:5] else None
     if fast is not None:
-        assert fast == dispatch.handle_one(node, general)
+        assert fast == dispatch.handle_one(node, dispatch.decode_body(body.encode()))
         assert json.loads(fast)["result"] in (hex(node.view.chain_id), str(node.view.chain_id))
     assert handle_body(node, body.encode()) == (
         fast if fast is not None else _general(node, body.encode())
     )
+
+
+_IDS = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8),
+    st.lists(st.integers(), max_size=2),
+)  # fmt: skip
+_PARAMS = st.one_of(
+    st.none(), st.just([]), st.just({}), st.lists(st.integers(), max_size=2), st.integers()
+)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    method=st.sampled_from(["eth_chainId", "net_version", "eth_blockNumber", "eth_chainid"]),
+    request_id=_IDS,
+    params=_PARAMS,
+    version=st.sampled_from(["2.0", "2.0", "1.0", 2]),
+    drop=st.sets(st.sampled_from(["id", "params", "jsonrpc", "method"]), max_size=2),
+    spaced=st.booleans(),
+)
+def test_constant_answers_agree_with_the_general_path(
+    node: Node,
+    method: str,
+    request_id: Any,
+    params: Any,
+    version: Any,
+    drop: set[str],
+    spaced: bool,
+) -> None:
+    """Whatever request object it is given, the native constant answer is either none or the
+    general path's text, and a plain request for a constant method always gets one."""
+    from collective.node.rpc import dispatch
+
+    pytest.importorskip("collective_revm")
+    request = {"jsonrpc": version, "id": request_id, "method": method, "params": params}
+    for key in drop:
+        del request[key]
+    body = json.dumps(request, separators=(", ", ": ") if spaced else (",", ":")).encode()
+    fast = dispatch._constant_answer(node, body)
+    if fast is not None:
+        assert fast == _general(node, body)
+    plain = (
+        version == "2.0" and method in dispatch.CONSTANT_METHODS and params in (None, [])
+        and not drop - {"params"} and (request_id is None or type(request_id) is int)
+        and -(2**63) <= (request_id or 0) < 2**64
+    )  # fmt: skip
+    assert fast is not None or not plain
 
 
 def _general(node: Node, body: bytes) -> str | None:

@@ -197,3 +197,36 @@ def test_value_and_price_are_checked_against_the_blocks_balances(dev: Dev) -> No
     reply = dev.request("eth_call", fields, "latest")
     assert reply["error"]["message"] == "insufficient funds for gas * price + value"
     assert dev.call(contract, **{"from": dev.sender, "value": "0x1"}) == "0x" + "00" * 32
+
+
+def test_misses_are_read_from_the_tries_without_building_py_evms_state(
+    dev: Dev, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call's accounts and slots that revm has not cached are read straight from the
+    state and storage tries at the block's root (LazySource.bind's ``trie``): no py-evm
+    state is built for them, and they are what py-evm's state holds."""
+    from collective.node.rpc.context import CallState
+
+    contract = dev.deploy(STORE)
+    reader = dev.deploy(BALANCE_OF)
+    stranger, nobody = "0x" + "5e" * 20, "0x" + "66" * 20
+    dev.send({"to": stranger, "value": hex(999)})
+    dev.store(contract, 5)
+    built: list[int] = []
+    build = CallState.get
+    monkeypatch.setattr(CallState, "get", lambda self: built.append(1) or build(self))
+    assert dev.read(contract) == 5  # a new block: every read is a miss
+    assert int(dev.call(reader, _word(stranger)), 16) == 999
+    assert int(dev.call(reader, _word(nobody)), 16) == 0  # no such account
+    assert built == []
+    assert int(dev.ask("eth_getStorageAt", contract, "0x0", "latest"), 16) == 5  # py-evm's
+    assert int(dev.ask("eth_getBalance", stranger, "latest"), 16) == 999
+    first = dev.store(contract, 6)
+    assert dev.read(contract, hex(first - 1)) == 5  # an older block's root
+    assert dev.read(contract) == 6
+    assert built == []
+    clock = dev.deploy(CLOCK)
+    head = dev.ask("eth_getBlockByNumber", "latest", False)
+    assert _clock(dev, clock) == (int(head["timestamp"], 16), int(head["number"], 16),
+                                  head["parentHash"])  # fmt: skip
+    assert len(built) == 1  # BLOCKHASH: py-evm's state answers it

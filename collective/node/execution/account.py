@@ -55,6 +55,7 @@ from eth.rlp.accounts import Account
 from eth.vm.interrupt import MissingBytecode
 from eth_typing import Address, Hash32
 from eth_utils.crypto import keccak
+from rlp.sedes import big_endian_int
 from trie.hexary import HexaryTrie
 
 from collective.node.storage.tries import BatchedAccountStorageDB, get_value, journal_set, set_many
@@ -129,6 +130,37 @@ class _AccountsByRoot(BaseDB):
 
     def _exists(self, key: bytes) -> bool:
         return key in self._trie
+
+
+def read_account(db: Any, state_root: bytes, address: bytes) -> Account | None:
+    """The account at the 20-byte ``address`` in the state trie at ``state_root`` in ``db``
+    (None: no account there), read straight from the trie as :class:`_AccountsByRoot` reads
+    it and through its cache, without a py-evm state. Raises ``KeyError`` when a trie node
+    on the path is not in ``db`` (py-evm's own read then says which)."""
+    cache_key = (state_root, address)
+    encoded = _accounts_by_root.get(cache_key)
+    if encoded is None:
+        encoded = get_value(db, state_root, keccak(address))
+        if len(_accounts_by_root) >= _CACHE_LIMIT:
+            _accounts_by_root.clear()
+        _accounts_by_root[cache_key] = encoded
+    return _decode_account(encoded) if encoded else None
+
+
+def read_storage(db: Any, storage_root: bytes, slot: int) -> int:
+    """The value of storage ``slot`` (0..2**256-1) in the storage trie at ``storage_root``
+    (0 when unset), as py-evm's ``AccountStorageDB.get`` reads it (the key is the keccak of
+    the slot as 32 bytes, the value RLP), through :data:`_storage_by_root`. Raises
+    ``KeyError`` when a trie node on the path is not in ``db``."""
+    cache_key = (storage_root, slot)
+    value = _storage_by_root.get(cache_key)
+    if value is None:
+        encoded = get_value(db, storage_root, keccak(slot.to_bytes(32, "big")))
+        value = rlp.decode(encoded, sedes=big_endian_int) if encoded else 0
+        if len(_storage_by_root) >= _CACHE_LIMIT:
+            _storage_by_root.clear()
+        _storage_by_root[cache_key] = value
+    return value
 
 
 def _remember_code(code_hash: bytes, code: bytes) -> None:
@@ -437,4 +469,4 @@ class NodeAccountDB(AccountDB):
         self._put(address, nonce, account.balance, account)
 
 
-__all__ = ["NodeAccountDB", "encode_account"]
+__all__ = ["NodeAccountDB", "encode_account", "read_account", "read_storage"]

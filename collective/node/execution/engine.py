@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from eth.abc import (
+    AtomicDatabaseAPI,
     BlockAndMetaWitness,
     BlockAPI,
     BlockHeaderAPI,
@@ -101,6 +102,10 @@ class ExecutionEngine(Protocol):
     """One chain's execution over one database: headers, states, transactions, calls."""
 
     chain_id: int
+
+    @property
+    def db(self) -> AtomicDatabaseAPI:
+        """The key-value database its states read (trie nodes and code by hash, headers)."""
 
     def genesis_header(self, genesis: Genesis) -> BlockHeaderAPI:
         """Write ``genesis``'s state; block 0's header (also stored by hash)."""

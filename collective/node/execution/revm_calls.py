@@ -28,6 +28,7 @@ from eth.exceptions import Revert
 from eth_typing import Address, BlockNumber
 
 from collective.node.execution import revm
+from collective.node.execution.account import read_account, read_storage
 from collective.node.execution.engine import AccessList, CallResult, ExecutionEngine
 from collective.node.execution.pyevm import Evm
 from collective.node.execution.revm import SPEC, BlockEnv, StateSource
@@ -49,6 +50,7 @@ class LazySource(StateSource):
         """With no call bound yet (:meth:`bind` one before the engine runs)."""
         self._state: StateAPI | None = None
         self._build: Callable[[], StateAPI] | None = None
+        self._trie: tuple[Callable[[], Any], bytes] | None = None
         self.failure: BaseException | None = None
 
     @property  # type: ignore[override]
@@ -69,12 +71,52 @@ class LazySource(StateSource):
     def state(self, state: StateAPI) -> None:
         self._state = state
 
-    def bind(self, state: StateAPI | None, build: Callable[[], StateAPI] | None) -> None:
+    def bind(
+        self,
+        state: StateAPI | None,
+        build: Callable[[], StateAPI] | None,
+        trie: tuple[Callable[[], Any], bytes] | None = None,
+    ) -> None:
         """Read ``state`` from now on, or (None) the state ``build()`` makes when first read;
-        ``bind(None, None)`` drops both once the call is over."""
+        ``bind(None, None)`` drops both once the call is over. ``trie``: ``(db(), state
+        root)``, the database (opened at the first read) and root of that same state:
+        accounts and storage are then read straight from its tries, and the py-evm state is
+        built only for what else revm asks (code it has not seen, a block hash) or for a
+        trie node missing (py-evm's read names it)."""
         self._state = state
         self._build = build
+        self._trie = trie
         self.failure = None
+
+    def account(self, address: bytes) -> tuple[bytes, int, bytes] | None:
+        """As :meth:`StateSource.account <.revm.StateSource.account>`, from the state trie
+        when :meth:`bind` gave it."""
+        if self._trie is not None:
+            db, root = self._trie
+            try:
+                found = read_account(db(), root, address)
+            except KeyError:
+                return super().account(address)
+            if found is None:
+                return None
+            return (found.balance.to_bytes(32, "big"), found.nonce, bytes(found.code_hash))
+        return super().account(address)
+
+    def storage(self, address: bytes, slot: bytes) -> bytes:
+        """As :meth:`StateSource.storage <.revm.StateSource.storage>`, from the account's
+        storage trie when :meth:`bind` gave the state trie."""
+        if self._trie is not None:
+            db, root = self._trie
+            try:
+                keys = db()
+                found = read_account(keys, root, address)
+                if found is None:
+                    return bytes(32)
+                value = read_storage(keys, found.storage_root, int.from_bytes(slot, "big"))
+            except KeyError:
+                return super().storage(address, slot)
+            return value.to_bytes(32, "big")
+        return super().storage(address, slot)
 
 
 def block_env(evm: Evm, header: BlockHeaderAPI) -> BlockEnv:
@@ -149,6 +191,7 @@ def call_at(
     data: bytes,
     value: int,
     gas: int,
+    database: Callable[[], Any] | None = None,
 ) -> CallResult:
     """Run a call in ``header``'s block (a sealed header, or the pending one) without
     building py-evm's state unless it is needed.
@@ -157,7 +200,10 @@ def call_at(
     not its database); ``build_state()``, the call's py-evm state (base fee zero, on
     whatever database the caller reads; called at most once, and only on a cache miss or a
     fallback to py-evm); ``sender``/``to`` 20 bytes (``to`` None creates), ``value`` in
-    wei, ``gas`` in gas.
+    wei, ``gas`` in gas; ``database()``, when given, the key-value database that state
+    reads (``ExecutionEngine.db``): accounts and storage revm has not cached are then read
+    from its tries at ``header``'s state root (:meth:`LazySource.bind`), without building
+    the state.
     Returns: the :class:`~.engine.CallResult`, as ``evm.call(build_state(), ...)`` gives
     it; on an engine other than :class:`~.revm.RevmEngine` that is what runs.
     Raises: as :meth:`Evm.call <.pyevm.Evm.call>`, and whatever ``build_state`` raises.
@@ -170,7 +216,7 @@ def call_at(
     else:
         key = (evm.chain_id, bytes(header.state_root), bytes(header.parent_hash))
         engine, source = _engine(evm.chain_id, key, block_env(evm, header), header)
-    source.bind(None, build_state)
+    source.bind(None, build_state, None if database is None else (database, header.state_root))
     try:
         success, spent, output, halt = _run(
             engine, source, sender=sender, to=to, data=data, value=value, gas=gas

@@ -13,10 +13,10 @@ gets none.
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from eth.vm.interrupt import EVMMissingData
 
@@ -36,6 +36,11 @@ from collective.node.storage import DamagedError
 
 if TYPE_CHECKING:
     from collective.node.node import Node
+
+try:
+    from collective_revm import ConstantAnswers as _ConstantAnswers
+except ImportError:  # not built (scripts/setup.sh builds it): the general path answers all
+    _ConstantAnswers = None
 
 log = logging.getLogger("collective.node")
 
@@ -169,34 +174,25 @@ def _answer_batch(node: Node, batch: list[Any]) -> str | None:
 #: general path (:func:`_constant_answer`). web3.py asks ``eth_chainId`` twice per contract
 #: call, and its answer then costs a tenth of what it did
 CONSTANT_METHODS = ("eth_chainId", "net_version")
-_CONSTANT_NAMES = tuple(name.encode() for name in CONSTANT_METHODS)
 _SMALL = 256  # bytes: a body longer than this is no bare constant request
+#: per node, its constant answers in native code (``collective_revm.ConstantAnswers``)
+_constants: WeakKeyDictionary[Node, Any] = WeakKeyDictionary()
 
 
 def _constant_answer(node: Node, body: bytes) -> str | None:
-    """The answer :func:`handle_one` gives to ``body`` when it is one request for a
-    :data:`CONSTANT_METHODS` method, without parameters, with an integer, string or null id;
-    None for any other body (the general path answers it, errors included)."""
-    if len(body) > _SMALL or not any(name in body for name in _CONSTANT_NAMES):
+    """The answer :func:`handle_one` gives to ``body`` when it is one plain request for a
+    :data:`CONSTANT_METHODS` method (no parameters; a null id, an integer id within 64 bits,
+    or a printable-ASCII string id), answered natively (``collective_revm.ConstantAnswers``,
+    ``serde_json``); None for any other body, and always without the native extension (the
+    general path answers those, errors included, with the same text)."""
+    if _ConstantAnswers is None or len(body) > _SMALL:
         return None
-    try:
-        request = json.loads(body)
-    except ValueError:  # not JSON, not UTF-8, an integer too long: the general path's error
-        return None
-    if (
-        request.__class__ is not dict
-        or request.get("jsonrpc") != "2.0"
-        or request.get("params") not in (None, [])
-        or "id" not in request
-    ):
-        return None
-    method, request_id = request.get("method"), request["id"]
-    if method not in CONSTANT_METHODS or not (
-        request_id is None or request_id.__class__ in (int, str)
-    ):
-        return None
-    result = dumps(METHODS[method].handler(node))
-    return '{"jsonrpc":"2.0","id":' + dumps(request_id) + ',"result":' + result + "}"
+    answers = _constants.get(node)
+    if answers is None:
+        results = {name: dumps(METHODS[name].handler(node)) for name in CONSTANT_METHODS}
+        answers = _constants[node] = _ConstantAnswers(results)
+    found: str | None = answers.answer(body)
+    return found
 
 
 def handle_body(node: Node, body: bytes, *, seal: bool = True) -> str | None:

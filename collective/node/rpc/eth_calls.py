@@ -133,6 +133,7 @@ def _execute(node: Node, state: CallState, call: CallArgs, estimate: bool) -> An
                 data=call.data,
                 value=call.value,
                 gas=gas,
+                database=lambda: state.evm.db,
             )
     except (RpcError, CallTimeout, DamagedError, sqlite3.DatabaseError, EVMMissingData):
         raise

@@ -9,7 +9,10 @@
 //! state root there). [`Engine::call`] runs one unsigned call (`eth_call`) on the same
 //! lazy state and keeps nothing. A contract's code crosses from Python and is analysed once
 //! per process: [`code_cache`] keeps it by code hash. Python side:
-//! `collective/node/execution/revm.py`.
+//! `collective/node/execution/revm.py`. The HTTP front's common case (a plain POST read by
+//! `httparse`, constant JSON-RPC answers) is in [`front`].
+mod front;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, OnceLock};
 
@@ -554,6 +557,8 @@ impl Engine {
 #[pymodule]
 fn collective_revm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Engine>()?;
+    m.add_class::<front::ConstantAnswers>()?;
+    m.add_function(wrap_pyfunction!(front::plain_post, m)?)?;
     m.add("REVM_VERSION", "19.4.0")?;
     Ok(())
 }
