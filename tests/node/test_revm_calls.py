@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from collective.node import Node, NodeConfig
 from collective.node.execution import revm, revm_calls
@@ -230,3 +232,67 @@ def test_misses_are_read_from_the_tries_without_building_py_evms_state(
     assert _clock(dev, clock) == (int(head["timestamp"], 16), int(head["number"], 16),
                                   head["parentHash"])  # fmt: skip
     assert len(built) == 1  # BLOCKHASH: py-evm's state answers it
+
+
+REVERTS = "60006000fd"  # REVERT(0, 0)
+_TO = st.sampled_from(["contract", "CONTRACT", "short", "number", None])
+_DATA = st.sampled_from(["0x", "0x" + "00" * 32, "0x1", "0xzz", "", None, "input"])
+_FROM = st.sampled_from([None, "sender", "null", "0x12"])
+_EXTRA = st.sampled_from([{}, {}, {"gas": "0x30000"}, {"value": "0x0"}, {"chainId": "0x1"}])
+_BLOCK = st.sampled_from(["latest", "latest", "pending", "0x1", None, "earliest"])
+_ID = st.sampled_from([1, 7, "a", None, 1.5, True, 2**70])
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(to=_TO, data=_DATA, sender=_FROM, extra=_EXTRA, block=_BLOCK, request_id=_ID)
+@example(to="contract", data="0x", sender=None, extra={}, block="latest", request_id=1)
+@example(to="CONTRACT", data="input", sender="sender", extra={}, block="latest", request_id=2)
+@example(to="contract", data=None, sender="sender", extra={}, block="latest", request_id=3)
+def test_plain_calls_are_answered_as_the_general_path_answers(
+    dev: Dev, to: Any, data: Any, sender: Any, extra: dict[str, str], block: Any, request_id: Any
+) -> None:
+    """eth_calls.plain_call (a plain eth_call on the head, read natively) answers exactly as
+    the dispatcher's general path, or leaves the request to it; a plain one it answers."""
+    from collective.node.rpc import dispatch, eth_calls
+
+    contract = getattr(dev, "contract", None) or dev.deploy(STORE)
+    if not hasattr(dev, "contract"):
+        dev.store(contract, 9)
+        dev.contract = contract  # type: ignore[attr-defined]
+    call: dict[str, Any] = dict(extra)
+    targets = {"contract": contract, "CONTRACT": "0x" + contract[2:].upper(),
+               "short": contract[:-2], "number": 5}  # fmt: skip
+    if to is not None:
+        call["to"] = targets[to]
+    if data == "input":
+        call["input"] = "0x"
+    elif data is not None:
+        call["data"] = data
+    if sender is not None:
+        call["from"] = {"sender": dev.sender, "null": None}.get(sender, sender)
+    params = [call] if block is None else [call, block]
+    body = json.dumps({"jsonrpc": "2.0", "id": request_id, "method": "eth_call", "params": params})
+    quick = eth_calls.plain_call(dev.node, body.encode())
+    general = dispatch.handle_one(dev.node, dispatch.decode_body(body.encode()))
+    if quick is not None:
+        assert quick == general
+    plain = (
+        to in ("contract", "CONTRACT") and data in ("0x", "input", None) and not extra
+        and sender in (None, "sender") and block == "latest" and type(request_id) is int
+        and request_id < 2**64
+    )  # fmt: skip
+    assert quick is not None or not plain
+    if plain:
+        assert json.loads(quick)["result"] == "0x" + (9).to_bytes(32, "big").hex()
+
+
+def test_a_plain_call_that_fails_is_left_to_the_general_path(dev: Dev) -> None:
+    from collective.node.rpc import eth_calls
+
+    reverts = dev.deploy(REVERTS)
+    body = {"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [{"to": reverts}, "latest"]}
+    assert eth_calls.plain_call(dev.node, json.dumps(body).encode()) is None
+    reply = dev.request("eth_call", {"to": reverts}, "latest")
+    assert reply["error"]["code"] == 3 and reply["error"]["message"] == "execution reverted"

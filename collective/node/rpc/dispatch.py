@@ -24,6 +24,7 @@ from collective.node.errors import INTERNAL_ERROR, INVALID_REQUEST, METHOD_NOT_F
 from collective.node.limits import budget, decode_body
 from collective.node.render import dumps
 from collective.node.rpc.context import Raw
+from collective.node.rpc.eth_calls import plain_call
 from collective.node.rpc.eth_transactions import (
     FORWARDED,
     RECOVERED,
@@ -207,11 +208,11 @@ def handle_body(node: Node, body: bytes, *, seal: bool = True) -> str | None:
     Raises: nothing: a body that is not JSON, an empty batch or one longer than the node's
     ``max_batch`` is an error answer with a null id.
     """
-    constant = _constant_answer(node, body)
-    if constant is not None:
+    quick = _constant_answer(node, body) or plain_call(node, body)  # the common cases
+    if quick is not None:
         if seal:
             node.after_request()
-        return constant
+        return quick
     try:
         decoded = decode_body(body)
     except RpcError as exc:  # not JSON, too deep, a number out of range

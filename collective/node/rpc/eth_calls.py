@@ -23,17 +23,22 @@ from eth_typing import Address
 
 from collective.node import tracing
 from collective.node.errors import EXECUTION_REVERTED, RpcError, rejected
-from collective.node.execution import CallResult, revert_data
+from collective.node.execution import CallResult, revert_data, revm
 from collective.node.execution.revm_calls import call_at
 from collective.node.limits import TIMED_OUT, CallTimeout, budget, deadline
 from collective.node.render import hexbytes, hexint
 from collective.node.rpc.context import CallState, call_state
-from collective.node.rpc.objects import BlockRef, CallArgs
+from collective.node.rpc.objects import LATEST, BlockRef, CallArgs
 from collective.node.rpc.scalars import ParamError
 from collective.node.storage import DamagedError
 
 if TYPE_CHECKING:
     from collective.node.node import Node
+
+try:
+    from collective_revm import plain_call as _plain_call
+except ImportError:  # not built (scripts/setup.sh builds it): every call goes the general way
+    _plain_call = None
 
 _ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 _ZERO_ADDRESS = Address(b"\x00" * 20)
@@ -161,6 +166,48 @@ def eth_call(node: Node, call: CallArgs, ref: BlockRef, *overrides: None) -> Any
     return run_call(node, call, ref, estimate=False)
 
 
+def plain_call(node: Node, body: bytes) -> str | None:
+    """The answer to ``body`` when it is one plain ``eth_call`` on the head that succeeds, run
+    as :func:`eth_call` runs it but without the dispatcher's general steps; None for anything
+    else, for the general path to answer (in its words, errors included).
+
+    Plain: what ``collective_revm.plain_call`` reads natively (params exactly a call object
+    with ``to`` and at most ``data``/``input`` and ``from``, and ``"latest"``; an id it writes
+    back as the general path does), on a file-backed node executing with revm (calls there
+    run outside the chain lock). Like any read, it first lets the sealer seal what earlier
+    writes pooled (:meth:`Node.before_read <collective.node.node.Node.before_read>`).
+    Raises: nothing (a failure of any kind is left to the general path).
+    """
+    if _plain_call is None or node.chain.store.path is None:
+        return None
+    evm = node.chain.evm
+    if not isinstance(evm, revm.RevmEngine):
+        return None
+    found = _plain_call(body)
+    if found is None:
+        return None
+    request_id: str
+    request_id, to, data, sender = found
+    node.before_read()
+    config = node.config
+    try:
+        with ExitStack() as stack:
+            state = CallState(node, LATEST, stack)
+            with budget(config.call_timeout):
+                result = call_at(
+                    evm, state.header, state.get,
+                    sender=Address(sender) if sender is not None else _ZERO_ADDRESS,
+                    to=Address(to), data=data, value=0,
+                    gas=min(state.header.gas_limit, config.gas_cap),
+                    database=lambda: state.evm.db,
+                )  # fmt: skip
+    except Exception:
+        return None
+    if result.error is not None:
+        return None
+    return '{"jsonrpc":"2.0","id":' + request_id + ',"result":"0x' + result.output.hex() + '"}'
+
+
 def eth_estimate_gas(node: Node, call: CallArgs, ref: BlockRef, *overrides: None) -> Any:
     """``eth_estimateGas``: the least gas the call succeeds with, as a hex quantity.
 
@@ -208,6 +255,7 @@ __all__ = [
     "eth_call",
     "eth_create_access_list",
     "eth_estimate_gas",
+    "plain_call",
     "raise_if_failed",
     "run_call",
     "validation_message",

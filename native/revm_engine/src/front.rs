@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 use serde_json::Value;
 
 /// Header lines a request may have (`collective.node.http.MAX_HEADERS`).
@@ -155,4 +156,63 @@ impl ConstantAnswers {
         let id = id_text(request.get("id")?)?;
         Some(format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{result}}}"))
     }
+}
+
+/// `0x` and an even number of hex digits (either case), as bytes; None for anything else.
+fn hex_bytes(value: &Value) -> Option<Vec<u8>> {
+    let digits = value.as_str()?.strip_prefix("0x")?.as_bytes();
+    if digits.len() % 2 != 0 {
+        return None;
+    }
+    let nibble = |d: u8| (d as char).to_digit(16).map(|n| n as u8);
+    digits.chunks(2).map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?)).collect()
+}
+
+/// A 20-byte address written as `0x` and 40 hex digits.
+fn hex_address(value: &Value) -> Option<Vec<u8>> {
+    hex_bytes(value).filter(|bytes| bytes.len() == 20)
+}
+
+/// One plain `eth_call` on the head in `body`: `(id, to, data, from)` (the id as the answer
+/// writes it, `id_text`; `to`, `from` 20 bytes, `from` None when absent; `data` bytes), or
+/// None for anything else.
+///
+/// Plain: a JSON-RPC 2.0 request for `eth_call` whose params are exactly a call object and
+/// `"latest"`; the object has `to` (an address) and at most `data` or `input` (`0x` hex of
+/// even length) and `from` (an address), each a string, nothing else: what the Python
+/// parsers (`collective.node.rpc.objects.call_args`) take to the same values.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+pub fn plain_call<'py>(
+    py: Python<'py>,
+    body: &[u8],
+) -> Option<(String, Bound<'py, PyBytes>, Bound<'py, PyBytes>, Option<Bound<'py, PyBytes>>)> {
+    let (id, to, data, sender) = read_call(body)?;
+    let sender = sender.map(|sender| PyBytes::new_bound(py, &sender));
+    Some((id, PyBytes::new_bound(py, &to), PyBytes::new_bound(py, &data), sender))
+}
+
+fn read_call(body: &[u8]) -> Option<(String, Vec<u8>, Vec<u8>, Option<Vec<u8>>)> {
+    let request: Value = serde_json::from_slice(body).ok()?;
+    let request = request.as_object()?;
+    if request.get("jsonrpc")?.as_str()? != "2.0" || request.get("method")?.as_str()? != "eth_call"
+    {
+        return None;
+    }
+    let id = id_text(request.get("id")?)?;
+    let params = request.get("params")?.as_array()?;
+    if params.len() != 2 || params[1].as_str()? != "latest" {
+        return None;
+    }
+    let call = params[0].as_object()?;
+    let (mut to, mut data, mut sender) = (None, None, None);
+    for (key, value) in call {
+        match key.as_str() {
+            "to" => to = Some(hex_address(value)?),
+            "data" | "input" if data.is_none() => data = Some(hex_bytes(value)?),
+            "from" => sender = Some(hex_address(value)?),
+            _ => return None,
+        }
+    }
+    Some((id, to?, data.unwrap_or_default(), sender))
 }

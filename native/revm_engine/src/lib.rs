@@ -559,6 +559,7 @@ fn collective_revm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Engine>()?;
     m.add_class::<front::ConstantAnswers>()?;
     m.add_function(wrap_pyfunction!(front::plain_post, m)?)?;
+    m.add_function(wrap_pyfunction!(front::plain_call, m)?)?;
     m.add("REVM_VERSION", "19.4.0")?;
     Ok(())
 }
