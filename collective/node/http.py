@@ -73,9 +73,7 @@ class Request:
         """The ``Connection`` header its answer carries (RFC 9112 section 9.6): ``close`` when
         the connection closes after it, ``keep-alive`` for an HTTP/1.0 client that asked to
         keep it (RFC 9112 section C.2.2), else none (``b""``)."""
-        if not self.keep_alive:
-            return b"close"
-        return b"" if self.version == "1.1" else b"keep-alive"
+        return connection_header(self.keep_alive, 1 if self.version == "1.1" else 0)
 
 
 class Refusal(Exception):
@@ -268,6 +266,16 @@ def plain_post(data: bytes, max_body: int) -> tuple[int, bool, bool, int] | None
     return found
 
 
+def connection_header(keep_alive: bool, minor_version: int) -> bytes:
+    """The ``Connection`` header an answer carries (RFC 9112 section 9.6) to a request of
+    HTTP/1.``minor_version`` whose connection stays open (``keep_alive``) or not: ``close``
+    when it closes after the answer, ``keep-alive`` for an HTTP/1.0 client that asked to keep
+    it (RFC 9112 section C.2.2), else none (``b""``)."""
+    if not keep_alive:
+        return b"close"
+    return b"" if minor_version == 1 else b"keep-alive"
+
+
 def _expects_continue(version: str, headers: dict[bytes, bytes]) -> bool:
     """Whether a request of HTTP ``version`` with ``headers`` (lower-case names) waits for a
     100 Continue: ``Expect: 100-continue`` from an HTTP/1.1 client (RFC 9110 section 10.1.1:
@@ -340,6 +348,7 @@ __all__ = [
     "Request",
     "RequestReader",
     "answer",
+    "connection_header",
     "http_date",
     "plain_post",
 ]

@@ -1,5 +1,7 @@
 """The HTTP side: a thread per connection (``socketserver``), each reading its requests with
-:class:`collective.node.http.RequestReader` (``httptools``) and answering them in order.
+:class:`collective.node.http.RequestReader` (``httptools``) and answering them in order; a
+plain POST that arrives whole in one read is read natively instead
+(:func:`collective.node.http.plain_post`), unless ``--verbose`` logs every request line.
 
 - POST (any path): the body is a JSON-RPC request or batch, answered 200 by the dispatcher
   (:func:`collective.node.rpc.dispatch.handle_body`; an empty body for notifications). A body
@@ -24,7 +26,6 @@ one more is answered 503 and closed (each holds a thread and a descriptor).
 
 from __future__ import annotations
 
-import json
 import logging
 import resource
 import socket
@@ -34,9 +35,16 @@ import threading
 from typing import Any
 
 from collective.node.errors import INVALID_REQUEST, RpcError
-from collective.node.http import Refusal, Request, RequestReader, answer, plain_post
+from collective.node.http import (
+    Refusal,
+    Request,
+    RequestReader,
+    answer,
+    connection_header,
+    plain_post,
+)
 from collective.node.node import Node
-from collective.node.rpc.dispatch import handle_body
+from collective.node.rpc.dispatch import error_answer, handle_body
 
 log = logging.getLogger("collective.node")
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -73,7 +81,7 @@ class _Connection(socketserver.BaseRequestHandler):
                 plain = plain_post(data, max_body) if reader.between and not verbose else None
                 if plain is not None:  # the common case, read natively
                     start, keep_alive, origin, minor = plain
-                    self.post(data[start:], origin, _connection(keep_alive, minor))
+                    self.post(data[start:], origin, connection_header(keep_alive, minor))
                     if not keep_alive:
                         return
                     continue
@@ -142,14 +150,6 @@ class _Connection(socketserver.BaseRequestHandler):
         return request.keep_alive
 
 
-def _connection(keep_alive: bool, minor_version: int) -> bytes:
-    """The ``Connection`` header an answer carries, as :attr:`Request.connection
-    <collective.node.http.Request.connection>` gives it."""
-    if not keep_alive:
-        return b"close"
-    return b"" if minor_version == 1 else b"keep-alive"
-
-
 def _kernel_timeouts(sock: socket.socket, seconds: float) -> None:
     """Give ``sock``'s blocking ``recv`` and ``send`` a timeout of ``seconds`` (0: none) in
     the kernel (SO_RCVTIMEO, SO_SNDTIMEO): one expired raises an OSError (EAGAIN). Python's
@@ -164,7 +164,7 @@ def _kernel_timeouts(sock: socket.socket, seconds: float) -> None:
 def _refusal(refusal: Refusal) -> bytes:
     """The answer to a refused request: a JSON-RPC error body (-32600), ``Connection: close``."""
     error = RpcError(INVALID_REQUEST, f"invalid request: {refusal.message}")
-    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": error.to_json()}).encode()
+    body = error_answer(None, error).encode()
     return answer(refusal.status, body, origin=refusal.origin, connection=b"close")
 
 

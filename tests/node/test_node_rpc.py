@@ -7,11 +7,11 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from collective.node import Genesis, Node, NodeConfig
 from collective.node.dev import DevAccounts
@@ -347,7 +347,7 @@ def _general(node: Node, body: bytes) -> str | None:
     try:
         decoded = dispatch.decode_body(body)
     except dispatch.RpcError as exc:
-        return dispatch._error(None, exc)
+        return dispatch.error_answer(None, exc)
     if isinstance(decoded, list):
         return dispatch._answer_batch(node, decoded)
     return dispatch.handle_one(node, decoded)

@@ -46,7 +46,9 @@ except ImportError:  # not built (scripts/setup.sh builds it): the general path 
 log = logging.getLogger("collective.node")
 
 
-def _error(request_id: Any, error: RpcError) -> str:
+def error_answer(request_id: Any, error: RpcError) -> str:
+    """The JSON-RPC 2.0 error answer (section 5.1) to the request ``request_id`` (None when
+    it could not be read), as JSON text."""
     return dumps({"jsonrpc": "2.0", "id": request_id, "error": error.to_json()})
 
 
@@ -78,13 +80,13 @@ def handle_one(node: Node, request: Any) -> str | None:
     Raises: nothing: every failure is an error answer.
     """
     if not isinstance(request, dict):
-        return _error(None, RpcError(INVALID_REQUEST, "invalid request: expected an object"))
+        return error_answer(None, RpcError(INVALID_REQUEST, "invalid request: expected an object"))
     request_id = request.get("id")
     if not _valid_id(request_id):
-        return _error(None, RpcError(INVALID_REQUEST, "invalid request: bad id"))
+        return error_answer(None, RpcError(INVALID_REQUEST, "invalid request: bad id"))
     method = request.get("method")
     if request.get("jsonrpc") != "2.0" or not isinstance(method, str):
-        return _error(
+        return error_answer(
             request_id,
             RpcError(INVALID_REQUEST, 'invalid request: expected "jsonrpc": "2.0" and a method'),
         )
@@ -94,7 +96,7 @@ def handle_one(node: Node, request: Any) -> str | None:
         error = RpcError(
             METHOD_NOT_FOUND, f"the method {method} does not exist/is not available{where}"
         )
-        return _error(request_id, error) if "id" in request else None
+        return error_answer(request_id, error) if "id" in request else None
     try:
         args = parse_params(entry.params, request.get("params"))
         if entry.outside_lock and node.chain.store.path is not None:
@@ -103,14 +105,15 @@ def handle_one(node: Node, request: Any) -> str | None:
             with node.lock:
                 result = entry.handler(node, *args)
     except RpcError as exc:
-        return _error(request_id, exc)
+        return error_answer(request_id, exc)
     except (DamagedError, sqlite3.DatabaseError, EVMMissingData) as exc:  # never answer from
         damaged = _damaged(node, exc)  # a damaged store
         log.error("%s (%s)", damaged.message, damaged.hint)
-        return _error(request_id, RpcError(INTERNAL_ERROR, f"{damaged.message}: {damaged.hint}"))
+        error = RpcError(INTERNAL_ERROR, f"{damaged.message}: {damaged.hint}")
+        return error_answer(request_id, error)
     except Exception as exc:
         log.exception("internal error in %s", method)
-        return _error(request_id, RpcError(INTERNAL_ERROR, f"internal error: {exc!r}"[:300]))
+        return error_answer(request_id, RpcError(INTERNAL_ERROR, f"internal error: {exc!r}"[:300]))
     if "id" not in request:
         return None
     body = result if isinstance(result, Raw) else dumps(result)
@@ -120,9 +123,9 @@ def handle_one(node: Node, request: Any) -> str | None:
 def _batch_error(node: Node, batch: list[Any]) -> str | None:
     """An error answer for an empty batch or one over ``max_batch``; None for a good one."""
     if not batch:
-        return _error(None, RpcError(INVALID_REQUEST, "invalid request: empty batch"))
+        return error_answer(None, RpcError(INVALID_REQUEST, "invalid request: empty batch"))
     if len(batch) > node.config.max_batch:
-        return _error(
+        return error_answer(
             None,
             RpcError(
                 INVALID_REQUEST,
@@ -216,7 +219,7 @@ def handle_body(node: Node, body: bytes, *, seal: bool = True) -> str | None:
     try:
         decoded = decode_body(body)
     except RpcError as exc:  # not JSON, too deep, a number out of range
-        return _error(None, exc)
+        return error_answer(None, exc)
     if isinstance(decoded, list):
         refused = _batch_error(node, decoded)
         if refused is not None:
@@ -235,4 +238,4 @@ def handle_body(node: Node, body: bytes, *, seal: bool = True) -> str | None:
     return answer
 
 
-__all__ = ["handle_body", "handle_one"]
+__all__ = ["error_answer", "handle_body", "handle_one"]
