@@ -296,3 +296,31 @@ def test_a_plain_call_that_fails_is_left_to_the_general_path(dev: Dev) -> None:
     assert eth_calls.plain_call(dev.node, json.dumps(body).encode()) is None
     reply = dev.request("eth_call", {"to": reverts}, "latest")
     assert reply["error"]["code"] == 3 and reply["error"]["message"] == "execution reverted"
+
+
+def test_calls_on_a_block_built_here_start_from_its_engines_cache(
+    dev: Dev, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first call on a new head runs on a copy of the cache of the engine that built
+    the block (RevmEngine.fork): what the block's transactions read and wrote is not read
+    again; on a head it did not just build (after evm_revert) the call reads it anew."""
+    contract = dev.deploy(STORE)
+    snapshot = dev.ask("evm_snapshot")
+    dev.store(contract, 4)
+    reads: list[bytes] = []
+    for name in ("account", "storage"):
+        read = getattr(revm_calls.LazySource, name)
+        monkeypatch.setattr(
+            revm_calls.LazySource,
+            name,
+            lambda self, address, *rest, read=read: (
+                reads.append(address) or read(self, address, *rest)
+            ),
+        )
+    assert dev.read(contract) == 4
+    assert reads == []  # the contract's account, code and slot 0: all in the copy
+    dev.store(contract, 5)
+    assert dev.read(contract) == 5 and reads == []
+    assert dev.ask("evm_revert", snapshot) is True
+    assert dev.read(contract) == 0  # the reverted-to head: not the last block built
+    assert reads  # read anew

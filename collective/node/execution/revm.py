@@ -23,6 +23,7 @@ py-evm), but an engine switch is a consensus change.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -64,6 +65,8 @@ SPEC = "PRAGUE"
 SYSTEM_WRITTEN = [bytes(BEACON_ROOTS_ADDRESS), bytes(HISTORY_STORAGE_ADDRESS)]
 #: an engine's cache (accounts plus slots) is not carried to the next block above this
 CARRY_LIMIT = 200_000
+#: a carried engine's cache is copied for calls (:meth:`RevmEngine.fork`) up to this size
+FORK_LIMIT = 50_000
 
 
 def available() -> bool:
@@ -356,18 +359,39 @@ class RevmEngine(Evm):
             )
         super().__init__(db, chain_id, vm_class)
         self._carried: Carried | None = None  # the engine of the last block built
+        self._carry_lock = threading.Lock()  # a carried engine is forked or moved, not both
 
     def vm(self, header: BlockHeaderAPI) -> RevmBlockBuilder:  # type: ignore[override]
         """A :class:`RevmBlockBuilder` to seal the block ``header`` starts, running on the
         engine of its parent when the parent was the last block built here (the engine
         moves to the new builder: a second block built on the same parent starts afresh)."""
-        carried, self._carried = self._carried, None
+        with self._carry_lock:
+            carried, self._carried = self._carried, None
         if carried is not None and carried.block_hash != bytes(header.parent_hash):
             carried = None
         return RevmBlockBuilder(super().vm(header), self.chain_id, carried, self._keep)
 
     def _keep(self, carried: Carried) -> None:
-        self._carried = carried
+        with self._carry_lock:
+            self._carried = carried
+
+    def fork(self, block_hash: bytes, source: StateSource) -> Any | None:
+        """A native engine over ``source`` holding a copy of the state cache of the engine
+        block ``block_hash`` (32 bytes) was built on, when that block was the last built here
+        and its engine is not running a child block: for calls on the state after it
+        (:mod:`.revm_calls`), which then read none of what that block and the blocks
+        carried before it read or wrote. None otherwise, or when that cache holds more than
+        :data:`FORK_LIMIT` entries (a copy per thread and block would cost too much)."""
+        with self._carry_lock:
+            carried = self._carried
+            if carried is None or carried.block_hash != block_hash:
+                return None
+            if carried.engine.cached() > FORK_LIMIT:
+                return None
+            try:
+                return carried.engine.fork(source)
+            except ValueError:  # changes not taken: not at a block's end
+                return None
 
     def call(
         self,

@@ -135,11 +135,12 @@ def block_env(evm: Evm, header: BlockHeaderAPI) -> BlockEnv:
 
 
 def _engine(
-    chain_id: int, key: Key, env: BlockEnv, header: BlockHeaderAPI | None
+    evm: revm.RevmEngine, key: Key, env: BlockEnv, header: BlockHeaderAPI | None
 ) -> tuple[Any, LazySource]:
     """This thread's revm engine for ``key``, its block environment set to ``env`` (that of
     ``header``, when the call names one): the cached one when the key matches, else a new
-    one (forgetting the old)."""
+    one (forgetting the old): a copy of the engine ``header``'s block was built on when
+    ``evm`` still holds it (:meth:`RevmEngine.fork <.revm.RevmEngine.fork>`), else empty."""
     held: Held | None = getattr(_calls, "held", None)
     if held is not None and held[0] == key:
         _, engine, source, current, _ = held
@@ -150,7 +151,9 @@ def _engine(
     import collective_revm  # built: a RevmEngine exists
 
     source = LazySource()
-    engine = collective_revm.Engine(source, chain_id, SPEC)
+    engine = evm.fork(bytes(header.hash), source) if header is not None else None
+    if engine is None:
+        engine = collective_revm.Engine(source, evm.chain_id, SPEC)
     engine.set_block(*env)
     _calls.held = (key, engine, source, env, header)
     return engine, source
@@ -215,7 +218,7 @@ def call_at(
         engine, source = held[1], held[2]  # the last call's block (headers are immutable)
     else:
         key = (evm.chain_id, bytes(header.state_root), bytes(header.parent_hash))
-        engine, source = _engine(evm.chain_id, key, block_env(evm, header), header)
+        engine, source = _engine(evm, key, block_env(evm, header), header)
     source.bind(None, build_state, None if database is None else (database, header.state_root))
     try:
         success, spent, output, halt = _run(
@@ -264,7 +267,7 @@ def call_on_state(
         )  # fmt: skip
     parent = bytes(state.get_ancestor_hash(BlockNumber(context.block_number - 1)))
     key = (evm.chain_id, bytes(state.state_root), parent)
-    engine, source = _engine(evm.chain_id, key, revm.state_env(state), None)  # base fee 0
+    engine, source = _engine(evm, key, revm.state_env(state), None)  # base fee 0
     source.bind(state, None)
     try:
         success, spent, output, halt = _run(

@@ -253,6 +253,27 @@ impl Engine {
         })
     }
 
+    /// A new engine over `source` with a copy of this one's state cache (accounts and their
+    /// storage, code, block hashes) and block environment: for calls on the state this
+    /// engine's transactions left, without reading again what it has read. Raises
+    /// ValueError when changes are not taken yet (a block half done).
+    fn fork(&self, source: PyObject) -> PyResult<Self> {
+        if !self.dirty.is_empty() {
+            return Err(PyValueError::new_err("changes not taken yet"));
+        }
+        let mut db = CacheDB::new(PyDB { source });
+        db.accounts = self.db.accounts.clone();
+        db.contracts = self.db.contracts.clone();
+        db.block_hashes = self.db.block_hashes.clone();
+        Ok(Engine {
+            db,
+            chain_id: self.chain_id,
+            spec: self.spec,
+            block: self.block.clone(),
+            dirty: HashMap::new(),
+        })
+    }
+
     /// Forget everything cached and every change not taken; read `source` from now on.
     fn reset(&mut self, source: PyObject) {
         self.db = CacheDB::new(PyDB { source });
