@@ -168,8 +168,9 @@ def eth_call(node: Node, call: CallArgs, ref: BlockRef, *overrides: None) -> Any
 
 def plain_call(node: Node, body: bytes) -> str | None:
     """The answer to ``body`` when it is one plain ``eth_call`` on the head that succeeds, run
-    as :func:`eth_call` runs it but without the dispatcher's general steps; None for anything
-    else, for the general path to answer (in its words, errors included).
+    by :func:`run_call` as :func:`eth_call` runs it, without the dispatcher's general steps
+    (decoding, the method table, declared params); None for anything else, for the general
+    path to answer (in its words, errors included).
 
     Plain: what ``collective_revm.plain_call`` reads natively (params exactly a call object
     with ``to`` and at most ``data``/``input`` and ``from``, and ``"latest"``; an id it writes
@@ -189,23 +190,15 @@ def plain_call(node: Node, body: bytes) -> str | None:
     request_id: str
     request_id, to, data, sender = found
     node.before_read()
-    config = node.config
+    call = CallArgs(
+        sender=Address(sender) if sender is not None else None, to=Address(to), gas=None,
+        gas_price=None, max_fee=None, max_priority_fee=None, value=0, data=data, nonce=None,
+    )  # fmt: skip
     try:
-        with ExitStack() as stack:
-            state = CallState(node, LATEST, stack)
-            with budget(config.call_timeout):
-                result = call_at(
-                    evm, state.header, state.get,
-                    sender=Address(sender) if sender is not None else _ZERO_ADDRESS,
-                    to=Address(to), data=data, value=0,
-                    gas=min(state.header.gas_limit, config.gas_cap),
-                    database=lambda: state.evm.db,
-                )  # fmt: skip
+        output: str = run_call(node, call, LATEST, estimate=False)
     except Exception:
         return None
-    if result.error is not None:
-        return None
-    return '{"jsonrpc":"2.0","id":' + request_id + ',"result":"0x' + result.output.hex() + '"}'
+    return '{"jsonrpc":"2.0","id":' + request_id + ',"result":"' + output + '"}'
 
 
 def eth_estimate_gas(node: Node, call: CallArgs, ref: BlockRef, *overrides: None) -> Any:
