@@ -40,7 +40,7 @@ Fingerprints of every upstream method overridden here: :mod:`.upstream`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import rlp
 from eth.abc import AccountStorageDatabaseAPI, AtomicDatabaseAPI
@@ -87,6 +87,8 @@ def _storage_key(address: bytes, slot: int) -> bytes:
 
 
 _CACHE_LIMIT = 100_000  # entries of each process-wide cache below
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 _accounts_by_root: dict[tuple[bytes, bytes], bytes] = {}  # (state root, address) -> RLP
 _decoded_accounts: dict[bytes, Account] = {}  # RLP -> the (immutable) account
 _storage_by_root: dict[tuple[bytes, int], int] = {}  # (storage root, slot) -> value
@@ -108,17 +110,10 @@ class _AccountsByRoot(BaseDB):
         """The account RLP under ``key`` (an address; b"" when absent) at the trie's current
         root. Raises py-trie's ``MissingTrieNode`` as the trie does."""
         root = self._hexary.root_hash
-        cache_key = (root, key)
-        value = _accounts_by_root.get(cache_key)
-        if value is None:
-            try:  # the path walked over decoded nodes cached by hash (storage.tries)
-                value = get_value(self._hexary.db, root, keccak(key))
-            except KeyError:  # a node missing: py-evm's walk raises its MissingTrieNode
-                value = self._trie[key]
-            if len(_accounts_by_root) >= _CACHE_LIMIT:
-                _accounts_by_root.clear()
-            _accounts_by_root[cache_key] = value
-        return value
+        try:
+            return _account_rlp(self._hexary.db, root, key)
+        except KeyError:  # a node missing: py-evm's walk raises its MissingTrieNode
+            return _keep(_accounts_by_root, (root, key), self._trie[key])
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         """Write to the trie (its root changes, so no cached entry is touched)."""
@@ -137,14 +132,28 @@ def read_account(db: Any, state_root: bytes, address: bytes) -> Account | None:
     (None: no account there), read straight from the trie as :class:`_AccountsByRoot` reads
     it and through its cache, without a py-evm state. Raises ``KeyError`` when a trie node
     on the path is not in ``db`` (py-evm's own read then says which)."""
-    cache_key = (state_root, address)
-    encoded = _accounts_by_root.get(cache_key)
+    encoded = _account_rlp(db, state_root, address)
+    return _decode_account(encoded) if encoded else None
+
+
+def _account_rlp(db: Any, state_root: bytes, address: bytes) -> bytes:
+    """The account RLP of ``address`` at ``state_root`` (b"" when absent), through
+    :data:`_accounts_by_root`, the path walked over decoded nodes cached by hash
+    (:mod:`collective.node.storage.tries`). Raises ``KeyError`` for a node not in ``db``."""
+    encoded = _accounts_by_root.get((state_root, address))
     if encoded is None:
         encoded = get_value(db, state_root, keccak(address))
-        if len(_accounts_by_root) >= _CACHE_LIMIT:
-            _accounts_by_root.clear()
-        _accounts_by_root[cache_key] = encoded
-    return _decode_account(encoded) if encoded else None
+        _keep(_accounts_by_root, (state_root, address), encoded)
+    return encoded
+
+
+def _keep(cache: dict[_K, _V], key: _K, value: _V) -> _V:
+    """Put ``value`` under ``key`` in one of the process-wide caches (emptied first when it
+    holds :data:`_CACHE_LIMIT` entries); returns ``value``."""
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def read_storage(db: Any, storage_root: bytes, slot: int) -> int:
@@ -152,14 +161,11 @@ def read_storage(db: Any, storage_root: bytes, slot: int) -> int:
     (0 when unset), as py-evm's ``AccountStorageDB.get`` reads it (the key is the keccak of
     the slot as 32 bytes, the value RLP), through :data:`_storage_by_root`. Raises
     ``KeyError`` when a trie node on the path is not in ``db``."""
-    cache_key = (storage_root, slot)
-    value = _storage_by_root.get(cache_key)
+    value = _storage_by_root.get((storage_root, slot))
     if value is None:
         encoded = get_value(db, storage_root, keccak(slot.to_bytes(32, "big")))
         value = rlp.decode(encoded, sedes=big_endian_int) if encoded else 0
-        if len(_storage_by_root) >= _CACHE_LIMIT:
-            _storage_by_root.clear()
-        _storage_by_root[cache_key] = value
+        _keep(_storage_by_root, (storage_root, slot), value)
     return value
 
 
@@ -181,10 +187,7 @@ def _decode_account(encoded: bytes) -> Account:
         return _EMPTY_ACCOUNT
     account = _decoded_accounts.get(encoded)
     if account is None:
-        account = rlp.decode(encoded, sedes=Account)
-        if len(_decoded_accounts) >= _CACHE_LIMIT:
-            _decoded_accounts.clear()
-        _decoded_accounts[encoded] = account
+        account = _keep(_decoded_accounts, encoded, rlp.decode(encoded, sedes=Account))
     return account
 
 
@@ -273,10 +276,8 @@ class NodeAccountDB(AccountDB):
         cache_key = (self._get_storage_root(address), slot)
         value = _storage_by_root.get(cache_key)
         if value is None:
-            value = self._get_address_store(address).get(slot, from_journal)
-            if len(_storage_by_root) >= _CACHE_LIMIT:
-                _storage_by_root.clear()
-            _storage_by_root[cache_key] = value
+            found = self._get_address_store(address).get(slot, from_journal)
+            value = _keep(_storage_by_root, cache_key, found)
         return value
 
     def set_storage(self, address: Address, slot: int, value: int) -> None:
