@@ -286,15 +286,20 @@ def test_a_websocket_upgrade_then_garbage(dev_server: RpcServer) -> None:
     _served(dev_server)
 
 
-def test_no_100_continue_for_an_http_1_0_client(dev_server: RpcServer) -> None:
-    sock = _connect(dev_server)
-    sock.sendall(
-        b"POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(BODY)
-    )
+def _head_then_body(server: RpcServer, head: bytes) -> tuple[bytes, bytes]:
+    """Send ``head``, read what comes within 0.3 s, then send BODY: (early, rest)."""
+    sock = _connect(server)
+    sock.sendall(head)
     early, _ = _read_all(sock, 0.3)
     sock.sendall(BODY)
     rest, _ = _read_all(sock, 0.3)
     sock.close()
+    return early, rest
+
+
+def test_no_100_continue_for_an_http_1_0_client(dev_server: RpcServer) -> None:
+    head = b"POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(BODY)
+    early, rest = _head_then_body(dev_server, head)
     assert early == b""
     assert CHAIN_ID in rest
 
@@ -305,13 +310,8 @@ def test_another_major_version_is_505(dev_server: RpcServer) -> None:
 
 
 def test_100_continue_for_an_ignored_upgrade(dev_server: RpcServer) -> None:
-    sock = _connect(dev_server)
     head = _post(BODY, b"Connection: Upgrade, HTTP2-Settings", b"Upgrade: h2c",
                  b"HTTP2-Settings: x", b"Expect: 100-continue")[: -len(BODY)]  # fmt: skip
-    sock.sendall(head)
-    early, _ = _read_all(sock, 0.3)
-    sock.sendall(BODY)
-    rest, _ = _read_all(sock, 0.3)
-    sock.close()
+    early, rest = _head_then_body(dev_server, head)
     assert early == b"HTTP/1.1 100 Continue\r\n\r\n"
     assert CHAIN_ID in rest
