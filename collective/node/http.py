@@ -27,6 +27,7 @@ any protocol but WebSocket is ignored (RFC 9110 section 7.8): the request is ser
 from __future__ import annotations
 
 import email.utils
+import socket
 import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -292,25 +293,62 @@ def answer(
     connection: bytes = b"",
     extra: str = "",
 ) -> bytes:
-    """An HTTP/1.1 answer, status line, headers and body in one piece of bytes.
+    """An HTTP/1.1 answer, status line, headers and body in one piece of bytes: the
+    :func:`answer_head` for ``body``, then ``body``."""
+    head = answer_head(status, len(body), content_type,
+                       origin=origin, connection=connection, extra=extra)  # fmt: skip
+    return head + body
 
-    Args: ``status`` (200...), ``body``, its ``content_type``; ``origin``: the request had an
-    ``Origin`` header, so the answer allows any origin (CORS); ``connection``: the
-    ``Connection`` header's value, if any (:attr:`Request.connection`); ``extra``: more header
-    lines, each ending in CRLF. Carries ``Date`` (RFC 9110 section 6.6.1), and but for a 204
-    ``Content-Type`` and ``Content-Length``.
+
+def answer_head(
+    status: int,
+    length: int,
+    content_type: str = "application/json",
+    *,
+    origin: bool = False,
+    connection: bytes = b"",
+    extra: str = "",
+) -> bytes:
+    """An HTTP/1.1 answer's status line and headers, through the blank line that ends them.
+
+    Args: ``status`` (200...), the ``length`` of its body in bytes, the body's
+    ``content_type``; ``origin``: the request had an ``Origin`` header, so the answer allows
+    any origin (CORS); ``connection``: the ``Connection`` header's value, if any
+    (:attr:`Request.connection`); ``extra``: more header lines, each ending in CRLF.
+    Returns: the head as bytes. It carries ``Date`` (RFC 9110 section 6.6.1), and but for a
+    204 ``Content-Type`` and ``Content-Length``.
     """
     if status == 204:  # no Content-Length with no content (RFC 9110 section 8.6)
         head = b"HTTP/1.1 204 No Content\r\nDate: %s\r\n" % http_date(time.time()).encode()
     else:
-        head = _head(status, content_type) + b"%d\r\n" % len(body)
+        head = _head(status, content_type) + b"%d\r\n" % length
     if extra:
         head += extra.encode("latin-1")
     if origin:
         head += b"Access-Control-Allow-Origin: *\r\n"
     if connection:
         head += b"Connection: " + connection + b"\r\n"
-    return head + b"\r\n" + body
+    return head + b"\r\n"
+
+
+GATHER = 64 * 1024  # bodies from this size on are sent by scatter-gather, not copied
+
+
+def send_answer(sock: socket.socket, head: bytes, body: bytes) -> None:
+    """Send an answer's ``head`` (:func:`answer_head`) and ``body`` on ``sock``: a body under
+    :data:`GATHER` bytes joined to the head (one ``send``), a larger one in one ``sendmsg``
+    of both (scatter-gather, POSIX ``writev``: the body is not copied onto the head).
+
+    Raises: :class:`OSError` when the client has gone or the send timed out."""
+    if len(body) < GATHER:
+        sock.sendall(head + body)
+        return
+    sent = sock.sendmsg([head, body])  # all of it, unless a timeout or signal cut it short
+    if sent < len(head):
+        sock.sendall(head[sent:])
+        sent = len(head)
+    if sent < len(head) + len(body):
+        sock.sendall(memoryview(body)[sent - len(head) :])
 
 
 _second = 0
@@ -342,13 +380,16 @@ def http_date(when: float) -> str:
 
 
 __all__ = [
+    "GATHER",
     "MAX_HEADERS",
     "MAX_LINE",
     "Refusal",
     "Request",
     "RequestReader",
     "answer",
+    "answer_head",
     "connection_header",
     "http_date",
     "plain_post",
+    "send_answer",
 ]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from collective.node.errors import LIMIT_EXCEEDED, RpcError
+from collective.node.render import json_array
 from collective.node.storage import _ID_SHIFT, Store, row_ids
 
 MAX_LOGS = 100_000
@@ -50,7 +51,7 @@ def find_logs(store: Store, query: LogQuery, limit: int = MAX_LOGS) -> list[str]
     if query.from_block > query.to_block:
         return []
     sql, args = query.sql(limit)
-    found = list(store.query(sql, args))
+    found = store.query(sql, args)
     if len(found) > limit:
         raise RpcError(
             LIMIT_EXCEEDED,
@@ -64,8 +65,9 @@ def find_logs(store: Store, query: LogQuery, limit: int = MAX_LOGS) -> list[str]
 
 
 def logs_json(rows: list[str]) -> str:
-    """Rendered logs joined into one JSON array text."""
-    return "[" + ",".join(rows) + "]"
+    """Rendered logs joined into one JSON array text (:func:`~collective.node.render.json_array`:
+    in one copy)."""
+    return json_array(rows)
 
 
 __all__ = ["MAX_LOGS", "LogQuery", "find_logs", "logs_json"]

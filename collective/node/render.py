@@ -27,6 +27,15 @@ def dumps(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
+def json_array(texts: list[str]) -> str:
+    """JSON texts (rendered values) as one JSON array text, built in one copy: an answer of
+    stored logs or receipts may be megabytes, and ``"[" + ",".join(texts) + "]"`` copies it
+    three times. ``texts`` is left as it was."""
+    if len(texts) < 2:
+        return "[" + ",".join(texts) + "]"
+    return ",".join(["[" + texts[0], *texts[1:-1], texts[-1] + "]"])
+
+
 def hexint(value: int) -> str:
     """A JSON-RPC quantity: ``value`` as 0x-hex without leading zeros (``0x0`` for zero)."""
     return hex(value)
@@ -228,4 +237,4 @@ def block_size(header: BlockHeaderAPI, raw_txs: Sequence[bytes]) -> int:
     return payload + (1 if payload < 56 else 1 + (payload.bit_length() + 7) // 8)
 
 
-__all__ = ["block", "dumps", "log_entry", "receipt", "transaction"]
+__all__ = ["block", "dumps", "json_array", "log_entry", "receipt", "transaction"]

@@ -40,8 +40,10 @@ from collective.node.http import (
     Request,
     RequestReader,
     answer,
+    answer_head,
     connection_header,
     plain_post,
+    send_answer,
 )
 from collective.node.node import Node
 from collective.node.rpc.dispatch import error_answer, handle_body
@@ -111,7 +113,8 @@ class _Connection(socketserver.BaseRequestHandler):
         reply = handle_body(self.server.node, body, seal=False)
         content = reply.encode() if reply is not None else b""
         try:
-            self.request.sendall(answer(200, content, origin=origin, connection=connection))
+            head = answer_head(200, len(content), origin=origin, connection=connection)
+            send_answer(self.request, head, content)
         finally:
             # in instant mode, the block of what the body pooled is sealed now, while the
             # answer travels: the next request on this connection is answered after it, and

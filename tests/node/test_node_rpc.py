@@ -351,3 +351,15 @@ def _general(node: Node, body: bytes) -> str | None:
     if isinstance(decoded, list):
         return dispatch._answer_batch(node, decoded)
     return dispatch.handle_one(node, decoded)
+
+
+@given(st.lists(st.text(alphabet='{}":,0123456789abcdefx[] ', max_size=40), max_size=12))
+def test_json_array_is_the_texts_in_brackets(texts: list[str]) -> None:
+    """json_array (the log index's, a block's receipts' and a batch's answer) joins in one
+    copy, brackets on the first and last texts: the result is exactly the texts,
+    comma-separated, in brackets, and ``texts`` is unchanged."""
+    from collective.node.render import json_array
+
+    before = list(texts)
+    assert json_array(texts) == "[" + ",".join(before) + "]"
+    assert texts == before

