@@ -424,20 +424,24 @@ def test_a_large_answer_arrives_whole_and_in_order(client: Client) -> None:
     assert status == 200 and json.loads(body) == {"jsonrpc": "2.0", "id": 2, "result": "0x200cd"}
 
 
-@pytest.mark.parametrize("size", [0, 10, 64 * 1024 - 1, 64 * 1024, 3 * 1024 * 1024])
-def test_send_answer_sends_head_and_body_exactly(size: int) -> None:
-    """send_answer writes the head, then the body, byte for byte, small or large (3 MiB is
-    far over the socket buffers: the send blocks while the reader drains)."""
+def _sent_and_read(body: bytes, delay: float = 0.0, send_timeout: float = 0.0) -> bytes:
+    """What a reader gets when send_answer writes a 200 head and ``body`` into a socket
+    pair; the reader starts ``delay`` seconds late, and the writer's sends time out after
+    ``send_timeout`` seconds (SO_SNDTIMEO; 0: never)."""
     import threading
 
     from collective.node.http import answer_head, send_answer
 
-    body = bytes(range(256)) * (size // 256) + bytes(size % 256)
     head = answer_head(200, len(body))
     writer, reader = socket.socketpair()
+    if send_timeout:
+        whole = int(send_timeout)
+        usec = int((send_timeout - whole) * 1_000_000)
+        writer.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", whole, usec))
     received = bytearray()
 
     def read() -> None:
+        time.sleep(delay)
         while len(received) < len(head) + len(body):
             chunk = reader.recv(1 << 20)
             if not chunk:
@@ -446,38 +450,26 @@ def test_send_answer_sends_head_and_body_exactly(size: int) -> None:
 
     drain = threading.Thread(target=read)
     drain.start()
-    send_answer(writer, head, body)
-    drain.join(10)
-    writer.close()
-    reader.close()
-    assert bytes(received) == head + body
+    try:
+        send_answer(writer, head, body)
+        drain.join(10)
+    finally:
+        writer.close()
+        reader.close()
+    assert bytes(received[: len(head)]) == head
+    return bytes(received[len(head) :])
+
+
+@pytest.mark.parametrize("size", [0, 10, 64 * 1024 - 1, 64 * 1024, 3 * 1024 * 1024])
+def test_send_answer_sends_head_and_body_exactly(size: int) -> None:
+    """send_answer writes the head, then the body, byte for byte, small or large (3 MiB is
+    far over the socket buffers: the send blocks while the reader drains)."""
+    body = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    assert _sent_and_read(body) == body
 
 
 def test_send_answer_finishes_a_send_cut_short() -> None:
-    """A sendmsg cut short (here by the send timeout, SO_SNDTIMEO 0.2 s, while nobody reads)
-    is finished by sending the rest: the reader, late, still gets every byte, in order."""
-    import threading
-
-    from collective.node.http import answer_head, send_answer
-
+    """A sendmsg cut short (here by the send timeout, 0.2 s, while nobody reads) is finished
+    by sending the rest: the reader, 0.3 s late, still gets every byte, in order."""
     body = bytes(range(256)) * 16384  # 4 MiB: far more than the socket buffers hold
-    head = answer_head(200, len(body))
-    writer, reader = socket.socketpair()
-    writer.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 0, 200_000))
-    received = bytearray()
-
-    def read_late() -> None:
-        time.sleep(0.3)  # the first sendmsg has timed out with part of the answer sent
-        while len(received) < len(head) + len(body):
-            chunk = reader.recv(1 << 20)
-            if not chunk:
-                return
-            received.extend(chunk)
-
-    drain = threading.Thread(target=read_late)
-    drain.start()
-    send_answer(writer, head, body)
-    drain.join(10)
-    writer.close()
-    reader.close()
-    assert bytes(received) == head + body
+    assert _sent_and_read(body, delay=0.3, send_timeout=0.2) == body

@@ -18,7 +18,8 @@ that file's method of the same name, minus re-validating what the interpreter ha
   at the same root skips the walk from the root (an ``eth_call`` builds a fresh state, and
   with it fresh py-evm caches, every time); a miss walks the path over trie nodes decoded
   once per hash (:func:`collective.node.storage.tries.get_value`), not py-evm's trie.
-  Accounts are decoded once per encoding (``Account`` objects are immutable).
+  Accounts are decoded once per encoding (``Account`` objects are immutable). The caches
+  live in :mod:`.state_cache`.
 - **No block witness.** py-evm's ``persist`` copies every trie node hash and account the
   block read into a ``MetaWitness`` (what a stateless client would need); the node never
   reads it, so ``_get_meta_witness`` answers an empty one (about a tenth of a validator's
@@ -40,9 +41,8 @@ Fingerprints of every upstream method overridden here: :mod:`.upstream`.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
-import rlp
 from eth.abc import AccountStorageDatabaseAPI, AtomicDatabaseAPI
 from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA3, UINT_256_MAX
 from eth.db.account import IS_PRESENT_VALUE, AccountDB
@@ -55,9 +55,17 @@ from eth.rlp.accounts import Account
 from eth.vm.interrupt import MissingBytecode
 from eth_typing import Address, Hash32
 from eth_utils.crypto import keccak
-from rlp.sedes import big_endian_int
 from trie.hexary import HexaryTrie
 
+from collective.node.execution.state_cache import (
+    account_rlp,
+    accounts_by_root,
+    code_by_hash,
+    decode_account,
+    keep,
+    remember_code,
+    storage_by_root,
+)
 from collective.node.storage.tries import BatchedAccountStorageDB, get_value, journal_set, set_many
 
 
@@ -86,21 +94,9 @@ def _storage_key(address: bytes, slot: int) -> bytes:
     return address + slot.to_bytes((slot.bit_length() + 7) // 8 or 1, "big")
 
 
-_CACHE_LIMIT = 100_000  # entries of each process-wide cache below
-_K = TypeVar("_K")
-_V = TypeVar("_V")
-_accounts_by_root: dict[tuple[bytes, bytes], bytes] = {}  # (state root, address) -> RLP
-_decoded_accounts: dict[bytes, Account] = {}  # RLP -> the (immutable) account
-_storage_by_root: dict[tuple[bytes, int], int] = {}  # (storage root, slot) -> value
-_CODE_CACHE_BYTES = 2**24
-_code_by_hash: dict[bytes, bytes] = {}  # code hash -> code
-_code_cached_bytes = 0
-_EMPTY_ACCOUNT = Account()
-
-
 class _AccountsByRoot(BaseDB):
     """py-evm's account trie (a ``HashTrie`` over a ``HexaryTrie``), read through
-    :data:`_accounts_by_root`; writes go to the trie."""
+    :data:`accounts_by_root`; writes go to the trie."""
 
     def __init__(self, trie: HashTrie, hexary: HexaryTrie) -> None:
         self._trie = trie
@@ -111,9 +107,9 @@ class _AccountsByRoot(BaseDB):
         root. Raises py-trie's ``MissingTrieNode`` as the trie does."""
         root = self._hexary.root_hash
         try:
-            return _account_rlp(self._hexary.db, root, key)
+            return account_rlp(self._hexary.db, root, key)
         except KeyError:  # a node missing: py-evm's walk raises its MissingTrieNode
-            return _keep(_accounts_by_root, (root, key), self._trie[key])
+            return keep(accounts_by_root, (root, key), self._trie[key])
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         """Write to the trie (its root changes, so no cached entry is touched)."""
@@ -125,70 +121,6 @@ class _AccountsByRoot(BaseDB):
 
     def _exists(self, key: bytes) -> bool:
         return key in self._trie
-
-
-def read_account(db: Any, state_root: bytes, address: bytes) -> Account | None:
-    """The account at the 20-byte ``address`` in the state trie at ``state_root`` in ``db``
-    (None: no account there), read straight from the trie as :class:`_AccountsByRoot` reads
-    it and through its cache, without a py-evm state. Raises ``KeyError`` when a trie node
-    on the path is not in ``db`` (py-evm's own read then says which)."""
-    encoded = _account_rlp(db, state_root, address)
-    return _decode_account(encoded) if encoded else None
-
-
-def _account_rlp(db: Any, state_root: bytes, address: bytes) -> bytes:
-    """The account RLP of ``address`` at ``state_root`` (b"" when absent), through
-    :data:`_accounts_by_root`, the path walked over decoded nodes cached by hash
-    (:mod:`collective.node.storage.tries`). Raises ``KeyError`` for a node not in ``db``."""
-    encoded = _accounts_by_root.get((state_root, address))
-    if encoded is None:
-        encoded = get_value(db, state_root, keccak(address))
-        _keep(_accounts_by_root, (state_root, address), encoded)
-    return encoded
-
-
-def _keep(cache: dict[_K, _V], key: _K, value: _V) -> _V:
-    """Put ``value`` under ``key`` in one of the process-wide caches (emptied first when it
-    holds :data:`_CACHE_LIMIT` entries); returns ``value``."""
-    if len(cache) >= _CACHE_LIMIT:
-        cache.clear()
-    cache[key] = value
-    return value
-
-
-def read_storage(db: Any, storage_root: bytes, slot: int) -> int:
-    """The value of storage ``slot`` (0..2**256-1) in the storage trie at ``storage_root``
-    (0 when unset), as py-evm's ``AccountStorageDB.get`` reads it (the key is the keccak of
-    the slot as 32 bytes, the value RLP), through :data:`_storage_by_root`. Raises
-    ``KeyError`` when a trie node on the path is not in ``db``."""
-    value = _storage_by_root.get((storage_root, slot))
-    if value is None:
-        encoded = get_value(db, storage_root, keccak(slot.to_bytes(32, "big")))
-        value = rlp.decode(encoded, sedes=big_endian_int) if encoded else 0
-        _keep(_storage_by_root, (storage_root, slot), value)
-    return value
-
-
-def _remember_code(code_hash: bytes, code: bytes) -> None:
-    """Keep ``code`` (read under its keccak, ``code_hash``) for the next read, up to
-    :data:`_CODE_CACHE_BYTES` in all."""
-    global _code_cached_bytes
-    if _code_cached_bytes + len(code) > _CODE_CACHE_BYTES:
-        _code_by_hash.clear()
-        _code_cached_bytes = 0
-    _code_by_hash[code_hash] = code
-    _code_cached_bytes += len(code)
-
-
-def _decode_account(encoded: bytes) -> Account:
-    """``rlp.decode(encoded, sedes=Account)``, once per distinct encoding; b"" is the empty
-    account."""
-    if not encoded:
-        return _EMPTY_ACCOUNT
-    account = _decoded_accounts.get(encoded)
-    if account is None:
-        account = _keep(_decoded_accounts, encoded, rlp.decode(encoded, sedes=Account))
-    return account
 
 
 _NO_WITNESS = MetaWitness(set(), {})
@@ -249,7 +181,7 @@ class NodeAccountDB(AccountDB):
         # py-evm's, decoding each distinct encoding once
         if from_journal and address in self._account_cache:
             return self._account_cache[address]
-        account = _decode_account(self._get_encoded_account(address, from_journal))
+        account = decode_account(self._get_encoded_account(address, from_journal))
         if from_journal:
             self._account_cache[address] = account
         return account
@@ -261,7 +193,7 @@ class NodeAccountDB(AccountDB):
 
         An account whose storage this database has not opened yet (no store: nothing of it
         written, wiped or read through a store) holds what its storage root holds; that is
-        read through :data:`_storage_by_root` (a trie's content is fixed by its root)."""
+        read through :data:`storage_by_root` (a trie's content is fixed by its root)."""
         if (
             address.__class__ is not bytes
             or len(address) != 20
@@ -274,10 +206,10 @@ class NodeAccountDB(AccountDB):
         if store is not None:
             return store.get(slot, from_journal)
         cache_key = (self._get_storage_root(address), slot)
-        value = _storage_by_root.get(cache_key)
+        value = storage_by_root.get(cache_key)
         if value is None:
             found = self._get_address_store(address).get(slot, from_journal)
-            value = _keep(_storage_by_root, cache_key, found)
+            value = keep(storage_by_root, cache_key, found)
         return value
 
     def set_storage(self, address: Address, slot: int, value: int) -> None:
@@ -425,12 +357,12 @@ class NodeAccountDB(AccountDB):
         code_hash = self.get_code_hash(address)
         if code_hash == EMPTY_SHA3:
             return b""
-        cached = _code_by_hash.get(code_hash)
+        cached = code_by_hash.get(code_hash)
         if cached is not None:  # content-addressed: the code whose keccak is code_hash
             return cached
         try:
             code: bytes = self._journaldb[code_hash]
-            _remember_code(code_hash, code)
+            remember_code(code_hash, code)
             return code
         except KeyError:
             raise MissingBytecode(code_hash) from KeyError
@@ -470,4 +402,4 @@ class NodeAccountDB(AccountDB):
         self._put(address, nonce, account.balance, account)
 
 
-__all__ = ["NodeAccountDB", "encode_account", "read_account", "read_storage"]
+__all__ = ["NodeAccountDB", "encode_account"]

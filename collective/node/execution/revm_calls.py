@@ -28,10 +28,10 @@ from eth.exceptions import Revert
 from eth_typing import Address, BlockNumber
 
 from collective.node.execution import revm
-from collective.node.execution.account import read_account, read_storage
 from collective.node.execution.engine import AccessList, CallResult, ExecutionEngine
 from collective.node.execution.pyevm import Evm
 from collective.node.execution.revm import SPEC, BlockEnv, StateSource
+from collective.node.execution.state_cache import read_account, read_storage
 
 #: (chain id, state root, parent hash): what a thread's cached reads are valid for
 Key = tuple[int, bytes, bytes]
