@@ -268,7 +268,7 @@ def taking_turns(
     return spent
 
 
-LOG_PAIRS = 100  # a fetch is ~100-250 ms, ~97% of it web3 decoding: the median of many pairs
+LOG_PAIRS = 200  # a fetch is ~100-250 ms, ~97% of it web3 decoding: the median of many pairs
 
 
 def logs(targets: tuple[Target, Target], pairs: int) -> None:
